@@ -1,0 +1,73 @@
+/* testutil.c: file and directory helpers for the unit tests. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *tu_read_file(const char *path, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap + 1);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += n;
+        if (len == cap) {
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) { free(buf); buf = NULL; }
+            else buf = nb;
+        }
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[len] = 0;
+    if (len_out) *len_out = len;
+    return buf;
+}
+
+static const char *join(const char *env, const char *dflt, const char *rel)
+{
+    static char path[8][4096];
+    static int slot;
+    const char *base = getenv(env);
+    if (!base || !*base) base = dflt;
+    if (!base) return NULL;
+    char *p = path[slot++ & 7];
+    snprintf(p, 4096, "%s/%s", base, rel);
+    return p;
+}
+
+const char *tu_shared_path(const char *rel)
+{
+    const char *p = join("ST_SHARED_DIR", NULL, rel);
+    if (!p || access(p, R_OK) != 0) return NULL;
+    return p;
+}
+
+const char *tu_source_path(const char *rel) { return join("ST_SOURCE_DIR", ".", rel); }
+
+char *tu_tmpdir(void)
+{
+    const char *t = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/sealtrail-test-XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmpl)) return NULL;
+    return strdup(tmpl);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+void tu_rmrf(const char *path)
+{
+    if (path) nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
