@@ -92,7 +92,11 @@ typedef struct st_store st_store;
 #define ST_OPEN_NOSEAL   0x04u  /* do not apply the N/T seal policy on append */
 
 typedef struct st_init_opts {
-    const char *origin;   /* checkpoint origin and key name; NULL = a generated default */
+    const char *origin;        /* checkpoint origin and key name; NULL = a generated default */
+    uint64_t seal_max_entries; /* seal after this many unsealed entries; 0 = default (1000) */
+    int64_t  seal_max_age_us;  /* seal when the oldest unsealed entry is this old; 0 = default (60 s) */
+    uint64_t payload_cap;      /* payload bytes stored whole; 0 = default (64 MiB) */
+    int      no_syslog;        /* do not publish checkpoints to syslog */
 } st_init_opts;
 
 /* Creates dir (0700) with an empty store and a new Ed25519 signing key

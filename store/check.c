@@ -1,0 +1,230 @@
+/*
+ * check.c: st_check re-verifies a whole store from the stored bytes up, in
+ * one read snapshot, and names the first failure:
+ *   1. every entry is canonical and carries its own index [ENTRY-8];
+ *   2. every leaf hash recomputed from the entry bytes equals the stored leaf;
+ *   3. every stored interior node equals the hash of its stored children;
+ *   4. every stored payload matches its commitment and length;
+ *   5. every checkpoint parses, is signed by the log key, names this origin,
+ *      and its root equals the root recomputed from the leaves; times never
+ *      go backwards; consecutive checkpoints are consistent (proof generated
+ *      from the store, verified with the independent verifier);
+ *   6. meta (size, sealed size) agrees with the entries and checkpoints;
+ *   7. the secondary indexes agree with the entries (index.c).
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+
+typedef struct check_state {
+    st_store *s;
+    st_txn *txn;
+    st_frontier f;
+    uint64_t size;
+} check_state;
+
+static void hex_of(char out[65], const st_hash h) { st_hex_encode(out, h, ST_HASH_BYTES); }
+
+static int check_payloads(check_state *c, const st_entry *e)
+{
+    for (size_t i = 0; i < e->npayloads; i++) {
+        const st_entry_payload *p = &e->payloads[i];
+        uint8_t salt[ST_SALT_BYTES];
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int rc = st_payload_read(c->txn, e->index, p->name, salt, &data, &len);
+        if (rc == ST_ENOTFOUND) {
+            if (st_retention_payload_absent_ok(c->txn, e->index, p->name)) continue;
+            return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: payload \"%s\" is missing and no erasure or archive record covers it",
+                                 (unsigned long long)e->index, p->name);
+        }
+        if (rc) return rc == ST_ECORRUPT ? st_store_fail(c->s, rc, "entry %llu: payload \"%s\": storage encoding is damaged",
+                                                         (unsigned long long)e->index, p->name) : rc;
+        st_hash got;
+        st_payload_commit(got, salt, data, len);
+        free(data);
+        if (len != p->len)
+            return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: payload \"%s\": length %zu, entry commits to %llu",
+                                 (unsigned long long)e->index, p->name, len, (unsigned long long)p->len);
+        if (!st_ct_equal(got, p->commit, ST_HASH_BYTES)) {
+            char a[65], b[65];
+            hex_of(a, got);
+            hex_of(b, p->commit);
+            return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: payload \"%s\": commitment mismatch: computed %s, entry has %s",
+                                 (unsigned long long)e->index, p->name, a, b);
+        }
+    }
+    return 0;
+}
+
+/* Steps 1-4 for entry i. */
+static int check_entry(check_state *c, uint64_t i, const uint8_t *bytes, size_t len)
+{
+    st_entry e;
+    st_err err;
+    int rc = st_entry_parse(&e, bytes, len, &err);
+    if (rc) return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: %s", (unsigned long long)i, err.msg);
+    if (e.index != i) {
+        st_entry_free(&e);
+        return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: stored under index %llu but says index %llu",
+                             (unsigned long long)i, (unsigned long long)i, (unsigned long long)e.index);
+    }
+    rc = check_payloads(c, &e);
+    st_entry_free(&e);
+    if (rc) return rc;
+
+    st_hash leaf, stored;
+    st_leaf_hash(leaf, bytes, len);
+    if ((rc = st_tree_get_node(c->txn, 0, i, stored)) != 0)
+        return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: leaf hash missing from the tree", (unsigned long long)i);
+    if (!st_ct_equal(leaf, stored, ST_HASH_BYTES)) {
+        char a[65], b[65];
+        hex_of(a, leaf);
+        hex_of(b, stored);
+        return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: leaf hash mismatch: computed %s, tree has %s",
+                             (unsigned long long)i, a, b);
+    }
+    st_frontier_push_leaf(&c->f, leaf);
+    /* Interior nodes completed by this leaf: (l, pos) for l = 1..ctz(i+1). */
+    uint64_t pos = i;
+    for (unsigned l = 1; pos & 1; l++) {
+        pos >>= 1;
+        st_hash left, right, want, have;
+        if (st_tree_get_node(c->txn, l - 1, 2 * pos, left) || st_tree_get_node(c->txn, l - 1, 2 * pos + 1, right) ||
+            st_tree_get_node(c->txn, l, pos, have))
+            return st_store_fail(c->s, ST_ECORRUPT, "tree node (level %u, position %llu) is missing", l, (unsigned long long)pos);
+        st_node_hash(want, left, right);
+        if (!st_ct_equal(want, have, ST_HASH_BYTES)) {
+            char a[65], b[65];
+            hex_of(a, want);
+            hex_of(b, have);
+            return st_store_fail(c->s, ST_ECORRUPT, "tree node (level %u, position %llu): computed %s, stored %s", l,
+                                 (unsigned long long)pos, a, b);
+        }
+    }
+    return 0;
+}
+
+typedef struct cp_state {
+    uint64_t size;
+    st_hash root;
+    int64_t time_s;
+} cp_state;
+
+/* Step 5 for one checkpoint, once the frontier has reached its size. */
+static int check_checkpoint(check_state *c, uint64_t key_size, const char *note_bytes, size_t len, cp_state *prev)
+{
+    st_note note;
+    st_checkpoint cp;
+    st_err err;
+    int rc;
+    if (st_note_parse(&note, note_bytes, len, &err) != 0 || st_checkpoint_parse(&cp, note.text, note.text_len, &err) != 0)
+        return st_store_fail(c->s, ST_ECORRUPT, "checkpoint %llu: malformed: %s", (unsigned long long)key_size, err.msg);
+    if (cp.size != key_size)
+        return st_store_fail(c->s, ST_ECORRUPT, "checkpoint stored under size %llu says size %llu",
+                             (unsigned long long)key_size, (unsigned long long)cp.size);
+    if (strcmp(cp.origin, c->s->origin) != 0)
+        return st_store_fail(c->s, ST_ECORRUPT, "checkpoint %llu: origin \"%s\", store is \"%s\"",
+                             (unsigned long long)cp.size, cp.origin, c->s->origin);
+    st_vkey keys[ST_KEYS_MAX];
+    size_t nkeys = 0;
+    if ((rc = st_keys_for_checkpoint(c->txn, c->s, &cp, keys, &nkeys)) != 0) return rc;
+    if ((rc = st_note_verify(&note, keys, nkeys, NULL, &err)) != 0)
+        return st_store_fail(c->s, ST_ECORRUPT, "checkpoint %llu: %s", (unsigned long long)cp.size, err.msg);
+    if (cp.time_s < 0 || cp.time_s < prev->time_s)
+        return st_store_fail(c->s, ST_ECORRUPT, "checkpoint %llu: time %lld is %s", (unsigned long long)cp.size,
+                             (long long)cp.time_s, cp.time_s < 0 ? "missing" : "earlier than the previous checkpoint's");
+    st_hash root;
+    st_frontier_root(&c->f, root);
+    if (!st_ct_equal(root, cp.root, ST_HASH_BYTES)) {
+        char a[65], b[65];
+        hex_of(a, root);
+        hex_of(b, cp.root);
+        return st_store_fail(c->s, ST_ECORRUPT, "checkpoint %llu: root mismatch: computed %s, checkpoint has %s",
+                             (unsigned long long)cp.size, a, b);
+    }
+    if (prev->size > 0) {
+        st_hash *proof = NULL;
+        size_t np = 0;
+        if ((rc = st_prove_consistency_txn(c->txn, prev->size, cp.size, &proof, &np)) != 0) return rc;
+        rc = st_verify_consistency(prev->size, cp.size, prev->root, cp.root, (const st_hash *)proof, np);
+        free(proof);
+        if (rc) return st_store_fail(c->s, ST_ECORRUPT, "checkpoints %llu and %llu are not consistent",
+                                     (unsigned long long)prev->size, (unsigned long long)cp.size);
+    }
+    prev->size = cp.size;
+    memcpy(prev->root, cp.root, ST_HASH_BYTES);
+    prev->time_s = cp.time_s;
+    return 0;
+}
+
+static int run_check(check_state *c)
+{
+    st_store *s = c->s;
+    uint64_t sealed, n_entries;
+    int rc;
+    if ((rc = st_size_txn(c->txn, &c->size)) || (rc = st_meta_get_u64(c->txn, ST_META_SEALED, &sealed)) ||
+        (rc = st_db_count(c->txn, ST_T_ENTRIES, &n_entries)))
+        return rc;
+    if (n_entries != c->size)
+        return st_store_fail(s, ST_ECORRUPT, "meta says %llu entries, the entries table holds %llu",
+                             (unsigned long long)c->size, (unsigned long long)n_entries);
+    st_cursor *ec = NULL, *cc = NULL;
+    if ((rc = st_cursor_open(c->txn, ST_T_ENTRIES, &ec)) != 0) return rc;
+    rc = st_cursor_open(c->txn, ST_T_CHECKPOINTS, &cc);
+    if (rc == ST_ENOTFOUND) rc = 0;
+    const void *k, *v, *ck = NULL, *cv = NULL;
+    size_t kl, vl, ckl = 0, cvl = 0;
+    int crc = cc ? st_cursor_seek(cc, NULL, 0, &ck, &ckl, &cv, &cvl) : ST_ENOTFOUND;
+    cp_state prev = { 0, { 0 }, 0 };
+    st_frontier_init(&c->f);
+    uint64_t i = 0;
+    int erc = rc ? rc : st_cursor_seek(ec, NULL, 0, &k, &kl, &v, &vl);
+    for (;;) {
+        /* Checkpoints whose size the frontier has reached. */
+        while (rc == 0 && crc == 0) {
+            if (ckl != 8) { rc = st_store_fail(s, ST_ECORRUPT, "checkpoints table: malformed key"); break; }
+            uint64_t csize = st_be64_get(ck);
+            if (csize > c->f.size) break;
+            rc = check_checkpoint(c, csize, cv, cvl, &prev);
+            if (rc == 0) crc = st_cursor_next(cc, &ck, &ckl, &cv, &cvl);
+        }
+        if (rc || erc) break;
+        if (kl != 8 || st_be64_get(k) != i) {
+            rc = st_store_fail(s, ST_ECORRUPT, "entries table: expected index %llu, found key %s",
+                               (unsigned long long)i, kl == 8 ? "out of order" : "of the wrong length");
+            break;
+        }
+        if ((rc = check_entry(c, i, v, vl)) != 0) break;
+        i++;
+        erc = st_cursor_next(ec, &k, &kl, &v, &vl);
+    }
+    if (rc == 0 && erc != ST_ENOTFOUND) rc = erc;
+    if (rc == 0 && crc == 0)
+        rc = st_store_fail(s, ST_ECORRUPT, "checkpoint %llu is beyond the log (%llu entries)",
+                           (unsigned long long)st_be64_get(ck), (unsigned long long)c->size);
+    if (rc == 0 && crc != ST_ENOTFOUND) rc = crc;
+    if (rc == 0 && prev.size != sealed)
+        rc = st_store_fail(s, ST_ECORRUPT, "meta says sealed size %llu, latest checkpoint has size %llu",
+                           (unsigned long long)sealed, (unsigned long long)prev.size);
+    st_cursor_close(ec);
+    st_cursor_close(cc);
+    if (rc == 0 && (rc = st_index_check(c->txn, c->size, &s->err)) != 0 && rc != ENOMEM && rc > -30900)
+        rc = ST_ECORRUPT;
+    return rc;
+}
+
+int st_check(st_store *s)
+{
+    check_state c = { .s = s };
+    s->err.msg[0] = 0;
+    int rc = st_db_read_begin(s->db, &c.txn, &s->err);
+    if (rc) return rc;
+    rc = run_check(&c);
+    st_db_read_end(c.txn);
+    return rc;
+}

@@ -1,0 +1,385 @@
+/*
+ * db.c: the LMDB environment behind a store. This is the only file that
+ * includes <lmdb.h>. It maps LMDB's errors into the st_ error space, opens
+ * the named tables, and runs write transactions with automatic map growth:
+ * on MDB_MAP_FULL the transaction is aborted, the map doubled, and the
+ * caller's callback run again.
+ *
+ * Durability: every write transaction is committed with LMDB's default
+ * synchronous flush; MDB_NOSYNC and MDB_NOMEMINIT are never used.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#define ST_MAP_INITIAL ((size_t)64 << 20)
+#define ST_MAP_MAX     ((size_t)1 << 40)   /* 1 TiB of address space */
+#define ST_WRITE_RETRIES 40
+
+struct st_db {
+    MDB_env *env;
+    MDB_dbi dbi[ST_T__COUNT];
+    int have[ST_T__COUNT];
+    unsigned flags;
+};
+
+struct st_txn {
+    st_db *db;
+    MDB_txn *txn;
+    int write;
+    int map_full;
+};
+
+struct st_cursor {
+    st_txn *t;
+    MDB_cursor *c;
+};
+
+static const struct { const char *name; unsigned flags; } table_def[ST_T__COUNT] = {
+    [ST_T_META]        = { "meta", 0 },
+    [ST_T_ENTRIES]     = { "entries", 0 },
+    [ST_T_TREE]        = { "tree", 0 },
+    [ST_T_CHECKPOINTS] = { "checkpoints", 0 },
+    [ST_T_PAYLOADS]    = { "payloads", 0 },
+    [ST_T_BLOBS]       = { "blobs", 0 },
+    [ST_T_IX_TIME]     = { "ix_time", 0 },
+    [ST_T_IX_TOOL]     = { "ix_tool", 0 },
+    [ST_T_IX_EVENT]    = { "ix_event", 0 },
+    [ST_T_IX_SESSION]  = { "ix_session", 0 },
+    [ST_T_IX_STATUS]   = { "ix_status", 0 },
+    [ST_T_IX_PATH]     = { "ix_path", 0 },
+    [ST_T_IX_DURATION] = { "ix_duration", 0 },
+    [ST_T_IX_TOOLUSE]  = { "ix_tooluse", 0 },
+    [ST_T_STATS]       = { "stats", 0 },
+    [ST_T_KEYS]        = { "keys", 0 },
+    [ST_T_RETENTION]   = { "retention", 0 },
+};
+
+const char *st_db_errstr(int rc) { return mdb_strerror(rc); }
+
+/* LMDB and system codes -> ours. */
+static int map_rc(st_txn *t, int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS: return 0;
+    case MDB_NOTFOUND: return ST_ENOTFOUND;
+    case MDB_KEYEXIST: return ST_EEXIST;
+    case MDB_MAP_FULL:
+        if (t) t->map_full = 1;
+        return ST_EDB;
+    case EACCES:
+    case EROFS: return ST_ERDONLY;
+    default: return rc > 0 ? rc : ST_EDB;
+    }
+}
+
+int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
+{
+    *out = NULL;
+    st_db *db = calloc(1, sizeof *db);
+    if (!db) return ENOMEM;
+    db->flags = flags;
+    int rc = mdb_env_create(&db->env);
+    if (rc) { free(db); return st_fail(err, ST_EDB, "lmdb: %s", mdb_strerror(rc)); }
+    mdb_env_set_maxdbs(db->env, 32);
+    mdb_env_set_maxreaders(db->env, 254);
+    const char *ms = getenv("SEALTRAIL_MAPSIZE"); /* tests exercise map growth with a tiny map */
+    size_t mapsize = ST_MAP_INITIAL;
+    if (ms && *ms) {
+        uint64_t v;
+        if (st_parse_u64(ms, strlen(ms), ST_MAP_MAX, &v) == 0 && v >= 65536) mapsize = (size_t)v;
+    }
+    mdb_env_set_mapsize(db->env, mapsize);
+    unsigned eflags = MDB_NOTLS | (flags & ST_DB_RDONLY ? MDB_RDONLY : 0);
+    rc = mdb_env_open(db->env, dir, eflags, 0600);
+    if (rc) {
+        int code = rc == ENOENT ? ST_ENOTFOUND : map_rc(NULL, rc);
+        st_fail(err, code, "%s: cannot open store: %s", dir, mdb_strerror(rc));
+        mdb_env_close(db->env);
+        free(db);
+        return code;
+    }
+    /* Another process may have grown the map beyond our request: adopt it. */
+    mdb_env_set_mapsize(db->env, 0);
+
+    MDB_txn *txn;
+    int write = (flags & ST_DB_CREATE) && !(flags & ST_DB_RDONLY);
+    for (int attempt = 0;; attempt++) {
+        rc = mdb_txn_begin(db->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+        if (rc == MDB_MAP_RESIZED && attempt < 4) { mdb_env_set_mapsize(db->env, 0); continue; }
+        break;
+    }
+    if (rc) goto fail;
+    for (int i = 0; i < ST_T__COUNT; i++) {
+        rc = mdb_dbi_open(txn, table_def[i].name, table_def[i].flags | (write ? MDB_CREATE : 0), &db->dbi[i]);
+        if (rc == MDB_NOTFOUND && !write) continue;  /* older store: table absent, reads find nothing */
+        if (rc) { mdb_txn_abort(txn); goto fail; }
+        db->have[i] = 1;
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc) goto fail;
+    *out = db;
+    return 0;
+fail:;
+    int code = map_rc(NULL, rc);
+    st_fail(err, code, "%s: cannot open tables: %s", dir, mdb_strerror(rc));
+    mdb_env_close(db->env);
+    free(db);
+    return code;
+}
+
+void st_db_close(st_db *db)
+{
+    if (!db) return;
+    mdb_env_close(db->env);
+    free(db);
+}
+
+static int grow_map(st_db *db)
+{
+    MDB_envinfo info;
+    mdb_env_info(db->env, &info);
+    size_t cur = info.me_mapsize;
+    if (cur >= ST_MAP_MAX) return ST_ETOOBIG;
+    size_t next = cur * 2 > ST_MAP_MAX ? ST_MAP_MAX : cur * 2;
+    return mdb_env_set_mapsize(db->env, next) ? ST_EDB : 0;
+}
+
+int st_db_write(st_db *db, st_db_write_fn fn, void *ctx, st_err *err)
+{
+    if (db->flags & ST_DB_RDONLY) return st_fail(err, ST_ERDONLY, "store opened read-only");
+    for (int attempt = 0; attempt < ST_WRITE_RETRIES; attempt++) {
+        st_txn t = { .db = db, .write = 1 };
+        int rc = mdb_txn_begin(db->env, NULL, 0, &t.txn);
+        if (rc == MDB_MAP_RESIZED) { mdb_env_set_mapsize(db->env, 0); continue; }
+        if (rc) return st_fail(err, map_rc(NULL, rc), "lmdb: begin write: %s", mdb_strerror(rc));
+        rc = fn(&t, ctx);
+        if (rc == 0 && !t.map_full) {
+            int crc = mdb_txn_commit(t.txn);
+            if (crc == 0) return 0;
+            if (crc == MDB_MAP_FULL) t.map_full = 1;
+            else return st_fail(err, map_rc(NULL, crc), "lmdb: commit: %s", mdb_strerror(crc));
+        } else {
+            mdb_txn_abort(t.txn);
+        }
+        if (!t.map_full) return rc;
+        int grc = grow_map(db);
+        if (grc) return st_fail(err, grc, "lmdb: store map is full and cannot grow");
+    }
+    return st_fail(err, ST_EDB, "lmdb: write did not fit after growing the map %d times", ST_WRITE_RETRIES);
+}
+
+int st_db_read_begin(st_db *db, st_txn **out, st_err *err)
+{
+    *out = NULL;
+    st_txn *t = calloc(1, sizeof *t);
+    if (!t) return ENOMEM;
+    t->db = db;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &t->txn);
+        if (rc == MDB_MAP_RESIZED && attempt < 4) { mdb_env_set_mapsize(db->env, 0); continue; }
+        break;
+    }
+    if (rc) {
+        free(t);
+        return st_fail(err, map_rc(NULL, rc), "lmdb: begin read: %s", mdb_strerror(rc));
+    }
+    *out = t;
+    return 0;
+}
+
+void st_db_read_end(st_txn *t)
+{
+    if (!t) return;
+    mdb_txn_abort(t->txn);
+    free(t);
+}
+
+int st_db_read_renew(st_txn *t)
+{
+    mdb_txn_reset(t->txn);
+    int rc = mdb_txn_renew(t->txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* The map grew in another process: a renewed txn cannot adopt it; start a fresh one. */
+        mdb_txn_abort(t->txn);
+        mdb_env_set_mapsize(t->db->env, 0);
+        rc = mdb_txn_begin(t->db->env, NULL, MDB_RDONLY, &t->txn);
+    }
+    return map_rc(t, rc);
+}
+
+static int table_ok(st_txn *t, st_table tb)
+{
+    return tb >= 0 && tb < ST_T__COUNT && t->db->have[tb];
+}
+
+int st_db_get(st_txn *t, st_table tb, const void *key, size_t klen, const void **val, size_t *vlen)
+{
+    if (!table_ok(t, tb)) return ST_ENOTFOUND;
+    MDB_val k = { klen, (void *)key }, v;
+    int rc = mdb_get(t->txn, t->db->dbi[tb], &k, &v);
+    if (rc) return map_rc(t, rc);
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return 0;
+}
+
+int st_db_put(st_txn *t, st_table tb, const void *key, size_t klen, const void *val, size_t vlen, unsigned flags)
+{
+    if (!table_ok(t, tb)) return ST_EINVAL;
+    MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+    unsigned f = (flags & ST_PUT_APPEND ? MDB_APPEND : 0) | (flags & ST_PUT_NOOVERWRITE ? MDB_NOOVERWRITE : 0);
+    return map_rc(t, mdb_put(t->txn, t->db->dbi[tb], &k, &v, f));
+}
+
+int st_db_put_reserve(st_txn *t, st_table tb, const void *key, size_t klen, size_t vlen, void **val_out)
+{
+    if (!table_ok(t, tb)) return ST_EINVAL;
+    MDB_val k = { klen, (void *)key }, v = { vlen, NULL };
+    int rc = mdb_put(t->txn, t->db->dbi[tb], &k, &v, MDB_RESERVE);
+    if (rc) return map_rc(t, rc);
+    *val_out = v.mv_data;
+    return 0;
+}
+
+int st_db_del(st_txn *t, st_table tb, const void *key, size_t klen)
+{
+    if (!table_ok(t, tb)) return ST_ENOTFOUND;
+    MDB_val k = { klen, (void *)key };
+    return map_rc(t, mdb_del(t->txn, t->db->dbi[tb], &k, NULL));
+}
+
+int st_db_count(st_txn *t, st_table tb, uint64_t *out)
+{
+    *out = 0;
+    if (!table_ok(t, tb)) return 0;
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, t->db->dbi[tb], &st);
+    if (rc) return map_rc(t, rc);
+    *out = st.ms_entries;
+    return 0;
+}
+
+int st_db_clear(st_txn *t, st_table tb)
+{
+    if (!table_ok(t, tb)) return 0;
+    return map_rc(t, mdb_drop(t->txn, t->db->dbi[tb], 0));
+}
+
+/* ---- cursors ---------------------------------------------------------------- */
+
+int st_cursor_open(st_txn *t, st_table tb, st_cursor **out)
+{
+    *out = NULL;
+    if (!table_ok(t, tb)) return ST_ENOTFOUND;
+    st_cursor *c = calloc(1, sizeof *c);
+    if (!c) return ENOMEM;
+    c->t = t;
+    int rc = mdb_cursor_open(t->txn, t->db->dbi[tb], &c->c);
+    if (rc) { free(c); return map_rc(t, rc); }
+    *out = c;
+    return 0;
+}
+
+void st_cursor_close(st_cursor *c)
+{
+    if (!c) return;
+    mdb_cursor_close(c->c);
+    free(c);
+}
+
+static int cursor_op(st_cursor *c, MDB_val *k, MDB_cursor_op op, const void **kp, size_t *kl, const void **vp, size_t *vl)
+{
+    MDB_val v;
+    int rc = mdb_cursor_get(c->c, k, &v, op);
+    if (rc) return map_rc(c->t, rc);
+    if (kp) *kp = k->mv_data;
+    if (kl) *kl = k->mv_size;
+    if (vp) *vp = v.mv_data;
+    if (vl) *vl = v.mv_size;
+    return 0;
+}
+
+int st_cursor_seek(st_cursor *c, const void *key, size_t klen, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+    MDB_val mk = { klen, (void *)key };
+    return cursor_op(c, &mk, klen ? MDB_SET_RANGE : MDB_FIRST, k, kl, v, vl);
+}
+
+int st_cursor_next(st_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+    MDB_val mk;
+    return cursor_op(c, &mk, MDB_NEXT, k, kl, v, vl);
+}
+
+int st_cursor_prev(st_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+    MDB_val mk;
+    return cursor_op(c, &mk, MDB_PREV, k, kl, v, vl);
+}
+
+int st_cursor_last(st_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+    MDB_val mk;
+    return cursor_op(c, &mk, MDB_LAST, k, kl, v, vl);
+}
+
+int st_cursor_del(st_cursor *c) { return map_rc(c->t, mdb_cursor_del(c->c, 0)); }
+
+/* ---- meta ------------------------------------------------------------------- */
+
+int st_meta_get_u64(st_txn *t, const char *name, uint64_t *out)
+{
+    const void *v;
+    size_t vl;
+    int rc = st_db_get(t, ST_T_META, name, strlen(name), &v, &vl);
+    if (rc) return rc;
+    if (vl != 8) return ST_ECORRUPT;
+    *out = st_be64_get(v);
+    return 0;
+}
+
+int st_meta_put_u64(st_txn *t, const char *name, uint64_t val)
+{
+    uint8_t b[8];
+    st_be64_put(b, val);
+    return st_db_put(t, ST_T_META, name, strlen(name), b, 8, 0);
+}
+
+int st_meta_get_str(st_txn *t, const char *name, const char **s, size_t *len)
+{
+    const void *v;
+    int rc = st_db_get(t, ST_T_META, name, strlen(name), &v, len);
+    if (rc) return rc;
+    *s = v;
+    return 0;
+}
+
+int st_meta_put_str(st_txn *t, const char *name, const char *s, size_t len)
+{
+    return st_db_put(t, ST_T_META, name, strlen(name), s, len, 0);
+}
+
+void st_db_info(st_db *db, uint64_t *map_bytes, uint64_t *used_bytes, unsigned *page_size)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(db->env, &info);
+    mdb_env_stat(db->env, &st);
+    if (map_bytes) *map_bytes = info.me_mapsize;
+    if (used_bytes) *used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    if (page_size) *page_size = st.ms_psize;
+}
+
+int st_db_compact_copy(st_db *db, const char *path, st_err *err)
+{
+    int rc = mdb_env_copy2(db->env, path, MDB_CP_COMPACT);
+    if (rc) return st_fail(err, map_rc(NULL, rc), "%s: compacting copy failed: %s", path, mdb_strerror(rc));
+    return 0;
+}

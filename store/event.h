@@ -1,0 +1,98 @@
+/*
+ * event.h: one Claude Code hook event (the JSON the client writes on the
+ * hook's stdin) turned into a record for st_append_records.
+ *
+ * The input is hostile and arrives in every shape old and new clients
+ * produce (docs/FORMAT.md §1.1, ../shared/claude-code/HOOKS.md §3):
+ *
+ *   1. parse leniently: whitespace allowed, invalid UTF-8 and lone surrogate
+ *      escapes become U+FFFD (counted in `utf8_replaced`), duplicate keys
+ *      kept (the first one is the one the envelope reads), depth bounded;
+ *   2. redact the whole value tree (decoded strings and object keys, every
+ *      depth) before anything else looks at it;
+ *   3. map the envelope (event, session, tool, status, ...), inferring the
+ *      event name for clients that send no hook_event_name;
+ *   4. split the payloads: tool_input, tool_response, prompt, error, and
+ *      `event` = every member the envelope does not carry exactly, so that
+ *      nothing the client sent is lost.
+ *
+ * Input that cannot be parsed into an object (not JSON, too deep, a top-level
+ * array, two objects, over the size limit) becomes an entry with status
+ * `malformed`, a `parse_error`, and the redacted input bytes as payload `raw`.
+ *
+ * Nothing here touches the store except st_event_lookup_duration and
+ * st_append_event (event_store.c).
+ */
+#ifndef ST_EVENT_H
+#define ST_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "record.h"
+#include "util.h"
+
+#define ST_EVENT_MAX_DEPTH   512u    /* JSON nesting accepted from the client */
+#define ST_ENV_STR_MAX       1024u   /* envelope strings (FORMAT.md §1.1) */
+#define ST_ENV_CWD_MAX       4096u
+#define ST_ENV_ERROR_MAX     200u
+#define ST_ENV_PARSE_ERR_MAX 200u
+
+struct st_redactor;
+
+typedef struct st_event_opts {
+    const char *host;              /* envelope `host`; NULL or "" = omitted */
+    const char *user;              /* envelope `user`; NULL or "" = omitted */
+    const char *session_fallback;  /* used when the input has no session_id ($CLAUDE_CODE_SESSION_ID) */
+    int64_t now_us;                /* record time; 0 = st_now_us() */
+    size_t input_len;              /* full input length when the caller kept only a head (> len); 0 = len */
+    const struct st_redactor *redactor; /* NULL = the built-in rules */
+} st_event_opts;
+
+typedef struct st_event {
+    st_record_in rec;              /* ready for st_append_records; points into this struct */
+    st_json_doc *doc;              /* owns the parsed input and the envelope */
+    st_json *meta;                 /* the envelope object (rec.meta) */
+    st_buf pbuf[ST_ENTRY_MAX_PAYLOADS]; /* payload bytes */
+    const char *event;             /* envelope `event` (NUL-terminated, in doc) */
+    const char *tool_use_id;       /* NULL if none */
+    size_t tool_use_id_len;
+    int malformed;                 /* status "malformed" */
+    int wants_seal;                /* Stop or SessionEnd: seal after appending */
+    int is_pretool;                /* PreToolUse: the event a fail-closed hook may block */
+    int needs_duration;            /* PostToolUse(Failure) with a tool_use_id and no client duration_ms */
+    uint64_t redactions;           /* total redactions made */
+} st_event;
+
+/* Builds ev from the input bytes. Only allocation failure (ENOMEM) or a
+ * redaction engine failure is an error: malformed input is a valid
+ * (malformed) event. On error ev is freed and zeroed. */
+ST_NODISCARD int st_event_build(st_event *ev, const char *json, size_t len, const st_event_opts *opts, st_err *err);
+void st_event_free(st_event *ev);     /* NULL-safe; leaves ev zeroed */
+
+/* Adds `duration_ms` = (record time - pre_time_us) / 1000 (clamped at 0) and
+ * clears needs_duration. 0 or ENOMEM. */
+ST_NODISCARD int st_event_set_duration(st_event *ev, int64_t pre_time_us);
+
+/* Adds a string member to the envelope (used by the spool replay: `spool`). 0 or ENOMEM. */
+ST_NODISCARD int st_event_meta_add_str(st_json_doc *doc, st_json *meta, const char *key, const char *val, size_t len);
+
+/* Host and user names for the envelope, without slow lookups: gethostname(),
+ * then $USER / $LOGNAME, then the password database. Static strings. */
+const char *st_event_host(void);
+const char *st_event_user(void);
+
+/* Cuts s[0..len) to at most max bytes at a UTF-8 boundary; returns the new length. */
+size_t st_utf8_cut(const char *s, size_t len, size_t max);
+
+/* Server name from an MCP tool name "mcp__<server>__<tool>": 0 with *srv and
+ * *n set, or -1 if name is not of that form. */
+int st_mcp_server_from_tool(const char *name, size_t len, const char **srv, size_t *n);
+
+struct st_store;
+/* When ev->needs_duration: finds the matching PreToolUse by tool_use_id in
+ * the store's index and sets duration_ms. Not finding it is not an error. */
+ST_NODISCARD int st_event_lookup_duration(struct st_store *s, st_event *ev);
+
+#endif

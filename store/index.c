@@ -1,0 +1,461 @@
+/*
+ * index.c: writing the secondary indexes. The key layouts are documented in
+ * index.h. ix_emit() is the single row generator: it turns one entry's facts
+ * (time, tool, event, session, status, duration, tool_use_id, paths) into
+ * rows and aggregate deltas, and three sinks consume them: st_index_add
+ * (append path, inside the entry's write transaction), st_index_rebuild
+ * (reindex) and st_index_check (index_check.c).
+ */
+#include "index_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* ---- key helpers ---------------------------------------------------------- */
+
+uint64_t st_ix_time_key(int64_t time_us) { return (uint64_t)time_us ^ (1ULL << 63); }
+int64_t st_ix_time_from_key(uint64_t k) { return (int64_t)(k ^ (1ULL << 63)); }
+
+size_t st_ix_enc_str(uint8_t *out, const char *s, size_t len, int *cut)
+{
+    size_t n = 0;
+    if (cut) *cut = len > ST_IX_STR_CAP;
+    if (len > ST_IX_STR_CAP) len = ST_IX_STR_CAP;
+    for (size_t i = 0; i < len; i++) {
+        out[n++] = (uint8_t)s[i];
+        if (s[i] == 0) out[n++] = 0xFF;
+    }
+    out[n++] = 0x00;
+    out[n++] = 0x01;
+    return n;
+}
+
+size_t st_ix_enc_end(const uint8_t *key, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (key[i] != 0) continue;
+        if (key[i + 1] == 0x01) return i + 2;
+        i++; /* 0x00 0xFF: an escaped NUL */
+    }
+    return 0;
+}
+
+size_t st_ix_dec_str(char *out, size_t cap, const uint8_t *enc, size_t enc_len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < enc_len && n < cap; i++) {
+        out[n++] = (char)enc[i];
+        if (enc[i] == 0) i++; /* skip the 0xFF */
+    }
+    return n;
+}
+
+/* ---- duration histogram ----------------------------------------------------- */
+
+#define IX_SUB_BITS 5u
+
+unsigned st_ix_bucket(uint64_t d)
+{
+    if (d < 64) return (unsigned)d;
+    unsigned e = 63u - (unsigned)__builtin_clzll(d);          /* >= 6 */
+    unsigned mant = (unsigned)(d >> (e - IX_SUB_BITS)) & ((1u << IX_SUB_BITS) - 1);
+    return 64u + (e - 6u) * (1u << IX_SUB_BITS) + mant;
+}
+
+void st_ix_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi)
+{
+    if (b < 64) { *lo = *hi = b; return; }
+    unsigned e = 6u + (b - 64u) / (1u << IX_SUB_BITS);
+    unsigned mant = (b - 64u) % (1u << IX_SUB_BITS);
+    uint64_t width = 1ULL << (e - IX_SUB_BITS);
+    *lo = (1ULL << e) + (uint64_t)mant * width;
+    *hi = *lo + width - 1;
+}
+
+/* ---- facts -------------------------------------------------------------- */
+
+static void get_str(const st_json *o, const char *k, const char **s, size_t *n)
+{
+    *s = st_json_get_str(o, k, n);
+    if (!*s) *n = 0;
+}
+
+int st_ix_facts_from_envelope(st_ix_facts *f, const st_json *env)
+{
+    memset(f, 0, sizeof *f);
+    int64_t idx, t, d;
+    if (!env || env->type != ST_JSON_OBJECT || st_json_get_i64(env, "index", &idx) != 0 || idx < 0 ||
+        st_json_get_i64(env, "time_us", &t) != 0)
+        return ST_EFORMAT;
+    f->index = (uint64_t)idx;
+    f->time_us = t;
+    if (st_json_get_i64(env, "duration_ms", &d) == 0 && d >= 0) {
+        f->has_duration = 1;
+        f->duration_ms = (uint64_t)d;
+    }
+    get_str(env, "tool", &f->tool, &f->tool_len);
+    get_str(env, "event", &f->event, &f->event_len);
+    get_str(env, "session", &f->session, &f->session_len);
+    get_str(env, "status", &f->status, &f->status_len);
+    get_str(env, "kind", &f->kind, &f->kind_len);
+    get_str(env, "tool_use_id", &f->tool_use_id, &f->tool_use_id_len);
+    return 0;
+}
+
+/* ---- the time-index summary ----------------------------------------------
+ *   u8 version (1) | u8 flags (bit 0: has duration) | u64 duration_ms |
+ *   (u16 len, bytes) for tool, event, session, status, kind (absent: len 0)
+ */
+#define IX_SUMMARY_VERSION 1u
+#define IX_SUM_STR_MAX 4096u
+
+static void put_lstr(st_buf *b, const char *s, size_t n)
+{
+    uint8_t l[2];
+    if (n > IX_SUM_STR_MAX) n = IX_SUM_STR_MAX;
+    l[0] = (uint8_t)(n >> 8);
+    l[1] = (uint8_t)n;
+    st_buf_put(b, l, 2);
+    if (n) st_buf_put(b, s, n);
+}
+
+static void summary_encode(st_buf *b, const st_ix_facts *f)
+{
+    uint8_t h[10];
+    h[0] = IX_SUMMARY_VERSION;
+    h[1] = f->has_duration ? 1 : 0;
+    st_be64_put(h + 2, f->duration_ms);
+    st_buf_put(b, h, sizeof h);
+    put_lstr(b, f->tool, f->tool_len);
+    put_lstr(b, f->event, f->event_len);
+    put_lstr(b, f->session, f->session_len);
+    put_lstr(b, f->status, f->status_len);
+    put_lstr(b, f->kind, f->kind_len);
+}
+
+static int get_lstr(const uint8_t *v, size_t len, size_t *off, const char **s, size_t *n)
+{
+    if (*off + 2 > len) return ST_ECORRUPT;
+    size_t l = ((size_t)v[*off] << 8) | v[*off + 1];
+    *off += 2;
+    if (*off + l > len) return ST_ECORRUPT;
+    *s = l ? (const char *)v + *off : NULL;
+    *n = l;
+    *off += l;
+    return 0;
+}
+
+int st_ix_summary_decode(st_ix_summary *o, const void *val, size_t len)
+{
+    const uint8_t *v = val;
+    memset(o, 0, sizeof *o);
+    if (len < 10 || v[0] != IX_SUMMARY_VERSION) return ST_ECORRUPT;
+    o->has_duration = v[1] & 1;
+    o->duration_ms = st_be64_get(v + 2);
+    size_t off = 10;
+    if (get_lstr(v, len, &off, &o->tool, &o->tool_len) || get_lstr(v, len, &off, &o->event, &o->event_len) ||
+        get_lstr(v, len, &off, &o->session, &o->session_len) || get_lstr(v, len, &off, &o->status, &o->status_len) ||
+        get_lstr(v, len, &off, &o->kind, &o->kind_len) || off != len)
+        return ST_ECORRUPT;
+    return 0;
+}
+
+/* ---- the row generator ---------------------------------------------------- */
+
+static int is_str(const char *s, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    return s && n == l && memcmp(s, lit, l) == 0;
+}
+
+/* k[0..kp) already holds the key prefix; appends enc(s) T I. The value is
+ * pv[0..pl) followed by the whole string if it was cut. */
+static int emit_str_row(const ix_sink *sk, st_table t, uint8_t *k, size_t kp, const char *s, size_t n,
+                        const uint8_t ti[16], const uint8_t *pv, size_t pl)
+{
+    int cut;
+    size_t kl = kp + st_ix_enc_str(k + kp, s, n, &cut);
+    memcpy(k + kl, ti, 16);
+    kl += 16;
+    if (!cut) return sk->row(sk->ctx, t, k, kl, pv, pl);
+    st_buf big = { 0 };
+    if (pl) st_buf_put(&big, pv, pl);
+    st_buf_put(&big, s, n);
+    if (big.oom) { st_buf_free(&big); return ENOMEM; }
+    int rc = sk->row(sk->ctx, t, k, kl, big.data, big.len);
+    st_buf_free(&big);
+    return rc;
+}
+
+static int emit_counter(const ix_sink *sk, uint8_t *k, unsigned field, const char *s, size_t n)
+{
+    static const uint64_t one = 1;
+    k[0] = 'c';
+    k[1] = (uint8_t)field;
+    size_t kl = 2 + st_ix_enc_str(k + 2, s, n, NULL);
+    return sk->stat(sk->ctx, ST_T_STATS, k, kl, &one, 1);
+}
+
+static int emit_tool(const ix_sink *sk, const st_ix_facts *f, uint8_t *k, const uint8_t ti[16])
+{
+    static const uint64_t one = 1;
+    int rc;
+    /* IX_TOOL value: u8 flags, u64 duration, u8 status length, status, [whole tool if cut] */
+    uint8_t pv[10 + 255];
+    size_t sl = f->status_len > 255 ? 255 : f->status_len;
+    pv[0] = f->has_duration ? 1 : 0;
+    st_be64_put(pv + 1, f->duration_ms);
+    pv[9] = (uint8_t)sl;
+    if (sl) memcpy(pv + 10, f->status, sl);
+    if ((rc = emit_str_row(sk, ST_T_IX_TOOL, k, 0, f->tool, f->tool_len, ti, pv, 10 + sl)) ||
+        (rc = emit_counter(sk, k, ST_IXF_TOOL, f->tool, f->tool_len)))
+        return rc;
+    uint64_t agg[ST_IXA__COUNT] = { 0 };
+    int ok = is_str(f->status, f->status_len, "succeeded");
+    int calls = ok || is_str(f->status, f->status_len, "failed") || is_str(f->status, f->status_len, "interrupted");
+    agg[ST_IXA_ENTRIES] = 1;
+    agg[ST_IXA_CALLS] = (uint64_t)calls;
+    agg[ST_IXA_FAILURES] = (uint64_t)(calls && !ok);
+    agg[ST_IXA_DENIED] = (uint64_t)is_str(f->status, f->status_len, "denied");
+    if (f->has_duration) {
+        agg[ST_IXA_DUR_N] = 1;
+        agg[ST_IXA_DUR_TOTAL] = f->duration_ms;
+        agg[ST_IXA_DUR_MAX] = f->duration_ms;
+    }
+    k[0] = 'a';
+    size_t kl = 1 + st_ix_enc_str(k + 1, f->tool, f->tool_len, NULL);
+    if ((rc = sk->stat(sk->ctx, ST_T_STATS, k, kl, agg, ST_IXA__COUNT))) return rc;
+    if (!f->has_duration) return 0;
+    k[0] = 'h';
+    unsigned b = st_ix_bucket(f->duration_ms);
+    k[kl++] = (uint8_t)(b >> 8);
+    k[kl++] = (uint8_t)b;
+    return sk->stat(sk->ctx, ST_T_STATS, k, kl, &one, 1);
+}
+
+static int emit_paths(const ix_sink *sk, const uint8_t *paths, size_t paths_len, size_t npaths, uint8_t *k,
+                      const uint8_t ti[16])
+{
+    static const uint64_t one = 1;
+    size_t off = 0;
+    int rc;
+    for (size_t i = 0; i < npaths; i++) {
+        if (off + 2 > paths_len) return ST_EINVAL;
+        size_t l = ((size_t)paths[off] << 8) | paths[off + 1];
+        if (off + 2 + l > paths_len) return ST_EINVAL;
+        const char *p = (const char *)paths + off + 2;
+        off += 2 + l;
+        k[0] = 'p';
+        if ((rc = emit_str_row(sk, ST_T_IX_PATH, k, 1, p, l, ti, NULL, 0))) return rc;
+        k[0] = 'd';
+        size_t kl = 1 + st_ix_enc_str(k + 1, p, l, NULL);
+        if ((rc = sk->stat(sk->ctx, ST_T_IX_PATH, k, kl, &one, 1))) return rc;
+    }
+    if (npaths == 0) return 0;
+    k[0] = 'i';
+    memcpy(k + 1, ti + 8, 8);
+    return sk->row(sk->ctx, ST_T_IX_PATH, k, 9, paths, off);
+}
+
+int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t npaths, const ix_sink *sk)
+{
+    uint8_t k[8 + ST_IX_ENC_MAX + 32];
+    uint8_t ti[16];
+    int rc;
+    st_be64_put(ti, st_ix_time_key(f->time_us));
+    st_be64_put(ti + 8, f->index);
+
+    st_buf sum = { 0 };
+    summary_encode(&sum, f);
+    if (sum.oom) return ENOMEM;
+    rc = sk->row(sk->ctx, ST_T_IX_TIME, ti, 16, sum.data, sum.len);
+    st_buf_free(&sum);
+    if (rc) return rc;
+
+    if (f->tool && (rc = emit_tool(sk, f, k, ti))) return rc;
+    if (f->event && ((rc = emit_str_row(sk, ST_T_IX_EVENT, k, 0, f->event, f->event_len, ti, NULL, 0)) ||
+                     (rc = emit_counter(sk, k, ST_IXF_EVENT, f->event, f->event_len))))
+        return rc;
+    if (f->session && ((rc = emit_str_row(sk, ST_T_IX_SESSION, k, 0, f->session, f->session_len, ti, NULL, 0)) ||
+                       (rc = emit_counter(sk, k, ST_IXF_SESSION, f->session, f->session_len))))
+        return rc;
+    if (f->status && ((rc = emit_str_row(sk, ST_T_IX_STATUS, k, 0, f->status, f->status_len, ti, NULL, 0)) ||
+                      (rc = emit_counter(sk, k, ST_IXF_STATUS, f->status, f->status_len))))
+        return rc;
+    if (f->has_duration) {
+        st_be64_put(k, f->duration_ms);
+        memcpy(k + 8, ti, 16);
+        if ((rc = sk->row(sk->ctx, ST_T_IX_DURATION, k, 24, NULL, 0))) return rc;
+    }
+    if (f->tool_use_id_len && f->tool_use_id_len <= 480 && is_str(f->event, f->event_len, "PreToolUse") &&
+        (rc = sk->tooluse(sk->ctx, (const uint8_t *)f->tool_use_id, f->tool_use_id_len, f->index, f->time_us)))
+        return rc;
+    return emit_paths(sk, paths, paths_len, npaths, k, ti);
+}
+
+void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (key[0] == 'a' && i == ST_IXA_DUR_MAX)
+            cur[i] = delta[i] > cur[i] ? delta[i] : cur[i];
+        else
+            cur[i] += delta[i];
+    }
+}
+
+/* ---- the write sink (append and rebuild) ------------------------------------ */
+
+static int put_row(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    static const uint8_t empty[1] = { 0 };
+    return st_db_put(ctx, t, k, kl, v ? (const void *)v : (const void *)empty, vl, 0);
+}
+
+static int put_stat(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n)
+{
+    uint64_t cur[ST_IXA__COUNT] = { 0 };
+    uint8_t out[8 * ST_IXA__COUNT];
+    const void *v;
+    size_t vl;
+    int rc = st_db_get(ctx, t, k, kl, &v, &vl);
+    if (rc == 0) {
+        if (vl != 8 * n) return ST_ECORRUPT;
+        for (size_t i = 0; i < n; i++) cur[i] = st_be64_get((const uint8_t *)v + 8 * i);
+    } else if (rc != ST_ENOTFOUND) {
+        return rc;
+    }
+    ix_merge(k, cur, delta, n);
+    for (size_t i = 0; i < n; i++) st_be64_put(out + 8 * i, cur[i]);
+    return st_db_put(ctx, t, k, kl, out, 8 * n, 0);
+}
+
+static int put_tooluse(void *ctx, const uint8_t *k, size_t kl, uint64_t index, int64_t time_us)
+{
+    uint8_t v[16];
+    st_be64_put(v, index);
+    st_be64_put(v + 8, (uint64_t)time_us);
+    return st_db_put(ctx, ST_T_IX_TOOLUSE, k, kl, v, 16, 0);
+}
+
+int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_json *tool_input)
+{
+    st_ix_facts f;
+    int rc = st_ix_facts_from_envelope(&f, envelope);
+    if (rc) return rc;
+    if (f.index != index) return ST_EINVAL;
+    const char *cwd;
+    size_t cwd_len;
+    get_str(envelope, "cwd", &cwd, &cwd_len);
+    st_buf paths = { 0 };
+    size_t np = st_ix_paths(&paths, f.tool, f.tool_len, cwd, cwd_len, tool_input);
+    if (paths.oom) { st_buf_free(&paths); return ENOMEM; }
+    ix_sink sk = { put_row, put_stat, put_tooluse, txn };
+    rc = ix_emit(&f, paths.data, paths.len, np, &sk);
+    st_buf_free(&paths);
+    return rc;
+}
+
+/* ---- tool_use_id lookup --------------------------------------------------------- */
+
+int st_index_find_tooluse_time(st_txn *txn, const char *id, size_t len, uint64_t *index_out, int64_t *time_us_out)
+{
+    const void *v;
+    size_t vl;
+    if (len == 0 || len > 480) return ST_ENOTFOUND;
+    int rc = st_db_get(txn, ST_T_IX_TOOLUSE, id, len, &v, &vl);
+    if (rc) return rc;
+    if (vl != 16) return ST_ECORRUPT;
+    if (index_out) *index_out = st_be64_get(v);
+    if (time_us_out) *time_us_out = (int64_t)st_be64_get((const uint8_t *)v + 8);
+    return 0;
+}
+
+int st_index_find_tooluse(st_txn *txn, const char *id, size_t len, uint64_t *index_out)
+{
+    return st_index_find_tooluse_time(txn, id, len, index_out, NULL);
+}
+
+/* ---- loading a stored entry (rebuild, check) ------------------------------------- */
+
+int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_facts *f, st_buf *pbuf, size_t *npaths,
+                  st_err *err)
+{
+    uint8_t key[8];
+    const void *v;
+    size_t vl;
+    st_be64_put(key, index);
+    *doc_out = NULL;
+    *npaths = 0;
+    int rc = st_db_get(txn, ST_T_ENTRIES, key, 8, &v, &vl);
+    if (rc) return st_fail(err, rc == ST_ENOTFOUND ? ST_ECORRUPT : rc, "entry %llu: missing", (unsigned long long)index);
+    st_entry e;
+    if ((rc = st_entry_parse(&e, v, vl, err)) != 0) return rc;
+    if (e.index != index) {
+        st_entry_free(&e);
+        return st_fail(err, ST_ECORRUPT, "entry %llu: index member is %llu", (unsigned long long)index,
+                       (unsigned long long)e.index);
+    }
+    if ((rc = st_ix_facts_from_envelope(f, e.root)) != 0) {
+        st_entry_free(&e);
+        return st_fail(err, ST_ECORRUPT, "entry %llu: envelope lacks index or time_us", (unsigned long long)index);
+    }
+    const char *cwd;
+    size_t cwd_len;
+    get_str(e.root, "cwd", &cwd, &cwd_len);
+    st_json_doc *pdoc = NULL;
+    const st_json *ti = NULL;
+    if (st_entry_find_payload(&e, "tool_input")) {
+        uint8_t salt[ST_SALT_BYTES];
+        uint8_t *data = NULL;
+        size_t dl = 0;
+        rc = st_payload_read(txn, index, "tool_input", salt, &data, &dl);
+        if (rc == 0) {
+            st_json_opts o = { .flags = ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8 | ST_JSON_ALLOW_DUP_KEYS };
+            if (st_json_parse(&pdoc, (const char *)data, dl, &o, NULL, NULL) == 0) ti = st_json_doc_root(pdoc);
+            free(data);
+        } else if (rc != ST_ENOTFOUND) {
+            st_entry_free(&e);
+            return st_fail(err, rc, "entry %llu: tool_input payload unreadable", (unsigned long long)index);
+        }
+    }
+    *npaths = st_ix_paths(pbuf, f->tool, f->tool_len, cwd, cwd_len, ti);
+    st_json_doc_free(pdoc);
+    *doc_out = e.doc;
+    e.doc = NULL;
+    st_entry_free(&e);
+    return pbuf->oom ? ENOMEM : 0;
+}
+
+/* ---- rebuild --------------------------------------------------------------------- */
+
+static const st_table ix_tables[] = { ST_T_IX_TIME, ST_T_IX_TOOL, ST_T_IX_EVENT, ST_T_IX_SESSION, ST_T_IX_STATUS,
+                                      ST_T_IX_PATH, ST_T_IX_DURATION, ST_T_IX_TOOLUSE, ST_T_STATS };
+
+int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, void *pctx, st_err *err)
+{
+    int rc;
+    for (size_t i = 0; i < sizeof ix_tables / sizeof ix_tables[0]; i++)
+        if ((rc = st_db_clear(txn, ix_tables[i])) != 0) return st_fail(err, rc, "cannot clear index table %zu", i);
+    ix_sink sk = { put_row, put_stat, put_tooluse, txn };
+    st_buf paths = { 0 };
+    for (uint64_t i = 0; i < size; i++) {
+        st_json_doc *doc;
+        st_ix_facts f;
+        size_t np;
+        st_buf_reset(&paths);
+        if ((rc = ix_load_entry(txn, i, &doc, &f, &paths, &np, err)) != 0) break;
+        rc = ix_emit(&f, paths.data, paths.len, np, &sk);
+        st_json_doc_free(doc);
+        if (rc) {
+            st_fail(err, rc, "entry %llu: writing index rows failed", (unsigned long long)i);
+            break;
+        }
+        if (progress && (i + 1) % 4096 == 0) progress(pctx, i + 1, size);
+    }
+    st_buf_free(&paths);
+    if (rc == 0 && progress) progress(pctx, size, size);
+    return rc;
+}

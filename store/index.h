@@ -1,0 +1,137 @@
+/*
+ * index.h: the secondary indexes (time, tool, event, session, status, path,
+ * duration, tool_use_id) and the running aggregates behind `sealtrail
+ * query` and `sealtrail stats`. Rows are written by st_index_add (declared
+ * in record.h) inside the append transaction, so an entry and its index
+ * rows commit together; st_index_rebuild recomputes them from the entries
+ * and st_index_check compares them with a recomputation.
+ *
+ * KEY LAYOUTS (all integers big-endian; "T" = time_us with the sign bit
+ * flipped so that signed order equals byte order; "I" = u64 index;
+ * enc(s) = s with every 0x00 byte written as 0x00 0xFF, then the
+ * terminator 0x00 0x01, so that a string's rows form one contiguous range
+ * sorted by time and no string is a key prefix of another's range):
+ *
+ *   IX_TIME      T I                       -> summary (see ST_IXS_* below)
+ *   IX_TOOL      enc(tool) T I             -> u8 flags, u64 duration, status bytes
+ *   IX_EVENT     enc(event) T I            -> "" (or the full string, see CAPS)
+ *   IX_SESSION   enc(session) T I          -> ""
+ *   IX_STATUS    enc(status) T I           -> ""
+ *   IX_DURATION  u64 duration_ms T I       -> ""
+ *   IX_PATH      'p' enc(path) T I         -> ""
+ *                'd' enc(path)             -> u64 number of 'p' rows (distinct paths)
+ *                'i' I                     -> the entry's paths: (u16 len, bytes)*
+ *   IX_TOOLUSE   tool_use_id               -> u64 index, T of its latest PreToolUse
+ *   STATS        'c' u8 field enc(value)   -> u64 entries with that value (planner)
+ *                'a' enc(tool)             -> 7 x u64: entries, calls, failures,
+ *                                             denied, dur_n, dur_total, dur_max
+ *                'h' enc(tool) u16 bucket  -> u64 count (duration histogram)
+ *
+ * So "tool X between T1 and T2" is one range scan of IX_TOOL, and the time
+ * index value carries every field a filter needs, so combined filters never
+ * parse entries.
+ *
+ * CAPS. LMDB keys are at most 511 bytes: a string longer than
+ * ST_IX_STR_CAP bytes is keyed by its first ST_IX_STR_CAP bytes and the
+ * row's value holds the whole string (an empty value means "not cut"), so
+ * exact matching stays exact. Stats rows ('a', 'h', 'c') key long tool names
+ * by the cut prefix only. The 'i' row keeps at most ST_IX_MAX_PATHS paths.
+ *
+ * DURATION HISTOGRAM. Bucket of d ms: d itself for d < 64; above, 32
+ * buckets per power of two (HDR-style: exponent and 5 mantissa bits). All-time
+ * p50/p95 are reported as the bucket's midpoint, clamped to the observed max:
+ * exact below 64 ms, within +-1.6% above. Windowed stats are exact.
+ */
+#ifndef ST_INDEX_H
+#define ST_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "json.h"
+#include "record.h"
+
+#define ST_IX_STR_CAP    448u
+#define ST_IX_MAX_PATHS  32u
+#define ST_IX_PATH_MAX   4096u
+
+/* Stat counter fields ('c' rows). */
+enum { ST_IXF_TOOL = 1, ST_IXF_EVENT = 2, ST_IXF_SESSION = 3, ST_IXF_STATUS = 4 };
+
+/* Aggregate fields ('a' rows), in order. */
+enum {
+    ST_IXA_ENTRIES = 0, ST_IXA_CALLS, ST_IXA_FAILURES, ST_IXA_DENIED,
+    ST_IXA_DUR_N, ST_IXA_DUR_TOTAL, ST_IXA_DUR_MAX, ST_IXA__COUNT
+};
+
+/* The facts of one entry that the indexes hold (strings borrowed). */
+typedef struct st_ix_facts {
+    uint64_t index;
+    int64_t time_us;
+    int has_duration;
+    uint64_t duration_ms;
+    const char *tool;    size_t tool_len;    /* NULL if absent */
+    const char *event;   size_t event_len;
+    const char *session; size_t session_len;
+    const char *status;  size_t status_len;
+    const char *kind;    size_t kind_len;
+    const char *tool_use_id; size_t tool_use_id_len;
+} st_ix_facts;
+
+/* Extracts the facts from a parsed envelope. ST_EFORMAT if index/time_us are missing. */
+ST_NODISCARD int st_ix_facts_from_envelope(st_ix_facts *out, const st_json *envelope);
+
+/* Decoded time-index summary (strings point into the value). */
+typedef struct st_ix_summary {
+    int has_duration;
+    uint64_t duration_ms;
+    const char *tool;    size_t tool_len;
+    const char *event;   size_t event_len;
+    const char *session; size_t session_len;
+    const char *status;  size_t status_len;
+    const char *kind;    size_t kind_len;
+} st_ix_summary;
+ST_NODISCARD int st_ix_summary_decode(st_ix_summary *out, const void *val, size_t len);
+
+/* Key helpers used by query.c and stats.c. */
+uint64_t st_ix_time_key(int64_t time_us);               /* sign-flipped */
+int64_t  st_ix_time_from_key(uint64_t k);
+/* enc(s) into out (cap: ST_IX_STR_CAP bytes of s); returns bytes written. *cut set if s was cut. */
+size_t   st_ix_enc_str(uint8_t *out, const char *s, size_t len, int *cut);
+#define  ST_IX_ENC_MAX (2u * ST_IX_STR_CAP + 2u)
+/* Finds the end of enc(...) at key[0..len): returns the offset just past 0x00 0x01, or 0 if none. */
+size_t   st_ix_enc_end(const uint8_t *key, size_t len);
+/* Decodes enc(...) (without terminator) into out (cap bytes); returns decoded length. */
+size_t   st_ix_dec_str(char *out, size_t cap, const uint8_t *enc, size_t enc_len);
+
+/* Histogram bucket of a duration, and a bucket's [lo, hi] range in ms. */
+unsigned st_ix_bucket(uint64_t duration_ms);
+void     st_ix_bucket_range(unsigned bucket, uint64_t *lo, uint64_t *hi);
+
+/* Paths an entry touched: tool_input.file_path/path/notebook_path, and for
+ * Bash/PowerShell best-effort path-like words of `command`; relative paths
+ * are joined to cwd and normalized lexically. Appends (u16 len, bytes)* to
+ * out; returns the number of paths (<= ST_IX_MAX_PATHS, deduplicated). */
+size_t st_ix_paths(st_buf *out, const char *tool, size_t tool_len, const char *cwd, size_t cwd_len,
+                   const st_json *tool_input);
+
+/* The index and record time of the latest PreToolUse with this tool_use_id.
+ * 0, or ST_ENOTFOUND. Used by the hook to compute durations. */
+ST_NODISCARD int st_index_find_tooluse(st_txn *txn, const char *id, size_t len, uint64_t *index_out);
+ST_NODISCARD int st_index_find_tooluse_time(st_txn *txn, const char *id, size_t len, uint64_t *index_out,
+                                            int64_t *time_us_out);
+
+/* Rebuilds every index table from entries [0, size) in the given write
+ * transaction: clears them, then parses each entry (st_entry_parse) and its
+ * tool_input payload. progress (optional) is called every 4096 entries. */
+typedef void (*st_index_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+ST_NODISCARD int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, void *pctx,
+                                  st_err *err);
+
+/* Recomputes the rows of entries [0, size) and compares them with the
+ * tables: every expected row present with the expected value, no other row,
+ * aggregates equal. 0 or ST_ECORRUPT with err naming the first difference. */
+ST_NODISCARD int st_index_check(st_txn *txn, uint64_t size, st_err *err);
+
+#endif

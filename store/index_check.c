@@ -1,0 +1,276 @@
+/*
+ * index_check.c: st_index_check, the comparison of the index tables with a
+ * recomputation from the entries. It runs the same row generator as the
+ * append path (ix_emit) with a sink that, instead of writing,
+ *   - looks every plain row up and compares its value,
+ *   - sums the aggregate deltas in memory (a small open-addressing hash map:
+ *     one slot per distinct tool, session, path, histogram bucket…),
+ *   - checks that each PreToolUse's tool_use_id row points at or after it,
+ * then compares row counts per table (so nothing extra is there), every
+ * aggregate row, and that each tool_use_id row points at a PreToolUse with
+ * that id (so it is the latest one). The first difference is reported with
+ * the table, the entry and both values.
+ */
+#include "index_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static const char *table_name(st_table t)
+{
+    switch (t) {
+    case ST_T_IX_TIME: return "time index";
+    case ST_T_IX_TOOL: return "tool index";
+    case ST_T_IX_EVENT: return "event index";
+    case ST_T_IX_SESSION: return "session index";
+    case ST_T_IX_STATUS: return "status index";
+    case ST_T_IX_PATH: return "path index";
+    case ST_T_IX_DURATION: return "duration index";
+    case ST_T_IX_TOOLUSE: return "tool_use_id index";
+    case ST_T_STATS: return "stats table";
+    default: return "table";
+    }
+}
+
+/* ---- aggregate map ------------------------------------------------------------ */
+
+typedef struct agg_slot {
+    uint64_t hash;          /* 0 = empty */
+    size_t koff;
+    uint32_t klen;
+    uint8_t table, n;
+    uint64_t v[ST_IXA__COUNT];
+} agg_slot;
+
+typedef struct agg_map {
+    agg_slot *slots;
+    size_t cap, used;
+    st_buf keys;
+} agg_map;
+
+static uint64_t fnv(uint8_t table, const uint8_t *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ table;
+    for (size_t i = 0; i < n; i++) h = (h ^ k[i]) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+static int agg_grow(agg_map *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 1024;
+    agg_slot *ns = calloc(ncap, sizeof *ns);
+    if (!ns) return ENOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].hash) continue;
+        size_t j = m->slots[i].hash & (ncap - 1);
+        while (ns[j].hash) j = (j + 1) & (ncap - 1);
+        ns[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = ns;
+    m->cap = ncap;
+    return 0;
+}
+
+static int agg_add(agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n)
+{
+    if ((m->used + 1) * 4 >= m->cap * 3 && agg_grow(m)) return ENOMEM;
+    uint64_t h = fnv((uint8_t)t, k, kl);
+    size_t j = h & (m->cap - 1);
+    for (;; j = (j + 1) & (m->cap - 1)) {
+        agg_slot *s = &m->slots[j];
+        if (!s->hash) break;
+        if (s->hash == h && s->table == t && s->klen == kl && memcmp(m->keys.data + s->koff, k, kl) == 0) {
+            if (s->n != n) return ST_EINVAL;
+            ix_merge(k, s->v, d, n);
+            return 0;
+        }
+    }
+    agg_slot *s = &m->slots[j];
+    s->hash = h;
+    s->koff = m->keys.len;
+    s->klen = (uint32_t)kl;
+    s->table = (uint8_t)t;
+    s->n = (uint8_t)n;
+    memset(s->v, 0, sizeof s->v);
+    ix_merge(k, s->v, d, n);
+    st_buf_put(&m->keys, k, kl);
+    if (m->keys.oom) return ENOMEM;
+    m->used++;
+    return 0;
+}
+
+/* ---- the checking sink ---------------------------------------------------------- */
+
+typedef struct check_ctx {
+    st_txn *txn;
+    st_err *err;
+    uint64_t index;                 /* entry being checked */
+    uint64_t rows[ST_T__COUNT];     /* expected plain rows per table */
+    agg_map aggs;
+} check_ctx;
+
+static void hexcut(char *out, size_t cap, const void *p, size_t n)
+{
+    size_t m = (cap - 4) / 2;
+    if (n > m) n = m;
+    st_hex_encode(out, p, n);
+}
+
+static int chk_row(void *vc, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    check_ctx *c = vc;
+    const void *sv;
+    size_t svl;
+    char a[64], b[64];
+    c->rows[t]++;
+    int rc = st_db_get(c->txn, t, k, kl, &sv, &svl);
+    if (rc == ST_ENOTFOUND) {
+        hexcut(a, sizeof a, k, kl);
+        return st_fail(c->err, ST_ECORRUPT, "%s: entry %llu: row %s… missing", table_name(t),
+                       (unsigned long long)c->index, a);
+    }
+    if (rc) return st_fail(c->err, rc, "%s: entry %llu: lookup failed", table_name(t), (unsigned long long)c->index);
+    if (svl != vl || (vl && memcmp(sv, v, vl) != 0)) {
+        hexcut(a, sizeof a, v, vl);
+        hexcut(b, sizeof b, sv, svl);
+        return st_fail(c->err, ST_ECORRUPT, "%s: entry %llu: row value differs: computed %s (%zu bytes), stored %s (%zu bytes)",
+                       table_name(t), (unsigned long long)c->index, a, vl, b, svl);
+    }
+    return 0;
+}
+
+static int chk_stat(void *vc, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n)
+{
+    check_ctx *c = vc;
+    return agg_add(&c->aggs, t, k, kl, d, n);
+}
+
+static int chk_tooluse(void *vc, const uint8_t *k, size_t kl, uint64_t index, int64_t time_us)
+{
+    check_ctx *c = vc;
+    uint64_t got;
+    (void)time_us;
+    int rc = st_index_find_tooluse(c->txn, (const char *)k, kl, &got);
+    if (rc == ST_ENOTFOUND)
+        return st_fail(c->err, ST_ECORRUPT, "tool_use_id index: entry %llu: PreToolUse '%.*s' not indexed",
+                       (unsigned long long)index, (int)(kl > 80 ? 80 : kl), (const char *)k);
+    if (rc) return st_fail(c->err, rc, "tool_use_id index: entry %llu: lookup failed", (unsigned long long)index);
+    if (got < index)
+        return st_fail(c->err, ST_ECORRUPT, "tool_use_id index: '%.*s' points at entry %llu, computed %llu or later",
+                       (int)(kl > 80 ? 80 : kl), (const char *)k, (unsigned long long)got, (unsigned long long)index);
+    return 0;
+}
+
+/* ---- the passes ------------------------------------------------------------------- */
+
+static int check_aggregates(check_ctx *c)
+{
+    char a[64];
+    for (size_t i = 0; i < c->aggs.cap; i++) {
+        const agg_slot *s = &c->aggs.slots[i];
+        if (!s->hash) continue;
+        const uint8_t *k = c->aggs.keys.data + s->koff;
+        const void *v;
+        size_t vl;
+        int rc = st_db_get(c->txn, (st_table)s->table, k, s->klen, &v, &vl);
+        hexcut(a, sizeof a, k, s->klen);
+        if (rc == ST_ENOTFOUND)
+            return st_fail(c->err, ST_ECORRUPT, "%s: aggregate row %s… missing", table_name((st_table)s->table), a);
+        if (rc) return rc;
+        if (vl != 8u * s->n)
+            return st_fail(c->err, ST_ECORRUPT, "%s: aggregate row %s…: %zu bytes, expected %u",
+                           table_name((st_table)s->table), a, vl, 8u * s->n);
+        for (unsigned f = 0; f < s->n; f++) {
+            uint64_t got = st_be64_get((const uint8_t *)v + 8 * f);
+            if (got != s->v[f])
+                return st_fail(c->err, ST_ECORRUPT, "%s: aggregate row %s… field %u: computed %llu, stored %llu",
+                               table_name((st_table)s->table), a, f, (unsigned long long)s->v[f],
+                               (unsigned long long)got);
+        }
+        c->rows[s->table]++;
+    }
+    return 0;
+}
+
+static int check_counts(check_ctx *c)
+{
+    static const st_table ts[] = { ST_T_IX_TIME, ST_T_IX_TOOL, ST_T_IX_EVENT, ST_T_IX_SESSION, ST_T_IX_STATUS,
+                                   ST_T_IX_PATH, ST_T_IX_DURATION, ST_T_STATS };
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+        uint64_t n = 0;
+        int rc = st_db_count(c->txn, ts[i], &n);
+        if (rc == ST_ENOTFOUND) n = 0;
+        else if (rc) return rc;
+        if (n != c->rows[ts[i]])
+            return st_fail(c->err, ST_ECORRUPT, "%s: %llu rows stored, %llu computed from the entries",
+                           table_name(ts[i]), (unsigned long long)n, (unsigned long long)c->rows[ts[i]]);
+    }
+    return 0;
+}
+
+/* Every tool_use_id row must name an entry below size that is a PreToolUse with that id. */
+static int check_tooluse_rows(check_ctx *c, uint64_t size)
+{
+    st_cursor *cur;
+    const void *k, *v;
+    size_t kl, vl;
+    int rc = st_cursor_open(c->txn, ST_T_IX_TOOLUSE, &cur);
+    if (rc == ST_ENOTFOUND) return 0;
+    if (rc) return rc;
+    for (rc = st_cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(cur, &k, &kl, &v, &vl)) {
+        int lk = (int)(kl > 80 ? 80 : kl);
+        if (vl != 16) { rc = st_fail(c->err, ST_ECORRUPT, "tool_use_id index: '%.*s': value of %zu bytes", lk, (const char *)k, vl); break; }
+        uint64_t idx = st_be64_get(v);
+        if (idx >= size) { rc = st_fail(c->err, ST_ECORRUPT, "tool_use_id index: '%.*s' points at entry %llu, log size %llu", lk, (const char *)k, (unsigned long long)idx, (unsigned long long)size); break; }
+        uint8_t key[8];
+        const void *ev;
+        size_t evl;
+        st_be64_put(key, idx);
+        if ((rc = st_db_get(c->txn, ST_T_ENTRIES, key, 8, &ev, &evl)) != 0) break;
+        st_entry e;
+        if ((rc = st_entry_parse(&e, ev, evl, c->err)) != 0) break;
+        size_t il = 0, el = 0;
+        const char *id = st_json_get_str(e.root, "tool_use_id", &il);
+        const char *evn = st_json_get_str(e.root, "event", &el);
+        int64_t t = 0;
+        int ok = id && il == kl && memcmp(id, k, kl) == 0 && evn && el == 10 && memcmp(evn, "PreToolUse", 10) == 0 &&
+                 st_json_get_i64(e.root, "time_us", &t) == 0 && (uint64_t)t == st_be64_get((const uint8_t *)v + 8);
+        st_entry_free(&e);
+        if (!ok) { rc = st_fail(c->err, ST_ECORRUPT, "tool_use_id index: '%.*s' points at entry %llu, which is not its PreToolUse", lk, (const char *)k, (unsigned long long)idx); break; }
+    }
+    st_cursor_close(cur);
+    return rc == ST_ENOTFOUND ? 0 : rc;
+}
+
+int st_index_check(st_txn *txn, uint64_t size, st_err *err)
+{
+    check_ctx c;
+    memset(&c, 0, sizeof c);
+    c.txn = txn;
+    c.err = err;
+    ix_sink sk = { chk_row, chk_stat, chk_tooluse, &c };
+    st_buf paths = { 0 };
+    int rc = 0;
+    for (uint64_t i = 0; i < size && rc == 0; i++) {
+        st_json_doc *doc;
+        st_ix_facts f;
+        size_t np;
+        st_buf_reset(&paths);
+        c.index = i;
+        if ((rc = ix_load_entry(txn, i, &doc, &f, &paths, &np, err)) != 0) break;
+        rc = ix_emit(&f, paths.data, paths.len, np, &sk);
+        st_json_doc_free(doc);
+    }
+    if (rc == 0) rc = check_aggregates(&c);
+    if (rc == 0) rc = check_counts(&c);
+    if (rc == 0) rc = check_tooluse_rows(&c, size);
+    st_buf_free(&paths);
+    st_buf_free(&c.aggs.keys);
+    free(c.aggs.slots);
+    return rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * index_int.h: what index.c shares with index_check.c: the row generator.
+ * One function turns an entry's facts and paths into every index row and
+ * every aggregate delta; st_index_add writes them, st_index_rebuild writes
+ * them from stored entries, st_index_check compares them with the tables.
+ * Keeping one generator is what makes "check" mean "same as a rebuild".
+ */
+#ifndef ST_INDEX_INT_H
+#define ST_INDEX_INT_H
+
+#include "index.h"
+
+typedef struct ix_sink {
+    /* A plain row: key -> value (rows of one entry never repeat a key). */
+    int (*row)(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl);
+    /* An aggregate delta: n u64 fields added to the row (field ST_IXA_DUR_MAX of
+     * 'a' rows takes the maximum instead). */
+    int (*stat)(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n);
+    /* IX_TOOLUSE: the latest PreToolUse wins. */
+    int (*tooluse)(void *ctx, const uint8_t *k, size_t kl, uint64_t index, int64_t time_us);
+    void *ctx;
+} ix_sink;
+
+/* Emits every row of one entry. paths: (u16 len, bytes)* as st_ix_paths made them. */
+int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t npaths, const ix_sink *sink);
+
+/* Merges delta into cur (n fields) following the rule above; key[0] says the row kind. */
+void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n);
+
+/* Facts and paths of stored entry `index` (parses the entry and reads its
+ * tool_input payload). *doc_out owns the strings; paths appended to pbuf. */
+int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_facts *f, st_buf *pbuf,
+                  size_t *npaths, st_err *err);
+
+#endif

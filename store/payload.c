@@ -1,0 +1,269 @@
+/*
+ * payload.c: how payload bytes are kept in the store. Not part of any signed
+ * format: entries commit to the payload bytes, and this module must give
+ * back exactly those bytes.
+ *
+ * Row in `payloads`: key = u64be index || name; value = salt[16] || u8 enc || body.
+ *   enc 1: body = zstd frame of a segment list.
+ * Segment list: repeated { u8 kind, u32be len, data }:
+ *   kind 0: literal bytes (len bytes follow)
+ *   kind 1: a large JSON string literal stored once in `blobs`; data = SHA-256 of it (len = 32)
+ * Row in `blobs`: key = SHA-256(bytes); value = u32be refcount || zstd frame of bytes.
+ *
+ * Large string literals (Edit and Write carry the whole original file, Read
+ * carries it again) are the repeated content in real sessions; storing each
+ * once and compressing the rest keeps the store at or below the JSONL it
+ * replaces.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <zstd.h>
+
+#define ENC_SEGMENTS 1
+#define SEG_LITERAL 0
+#define SEG_BLOB 1
+#define BLOB_MIN 4096          /* string literals at least this long go to blobs */
+#define ZSTD_LEVEL 3
+
+static void payload_key(uint8_t *key, size_t *klen, uint64_t index, const char *name)
+{
+    size_t nl = strlen(name);
+    st_be64_put(key, index);
+    memcpy(key + 8, name, nl);
+    *klen = 8 + nl;
+}
+
+static int compress_into(st_buf *out, const uint8_t *data, size_t len)
+{
+    size_t bound = ZSTD_compressBound(len);
+    if (st_buf_reserve(out, bound) != 0) return ENOMEM;
+    size_t n = ZSTD_compress(out->data + out->len, bound, data, len, ZSTD_LEVEL);
+    if (ZSTD_isError(n)) return ST_EDB;
+    out->len += n;
+    return 0;
+}
+
+static int decompress(const uint8_t *src, size_t srclen, uint8_t **out, size_t *outlen, size_t limit)
+{
+    unsigned long long sz = ZSTD_getFrameContentSize(src, srclen);
+    if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > limit) return ST_ECORRUPT;
+    uint8_t *buf = malloc(sz ? (size_t)sz : 1);
+    if (!buf) return ENOMEM;
+    size_t n = ZSTD_decompress(buf, (size_t)sz, src, srclen);
+    if (ZSTD_isError(n) || n != sz) { free(buf); return ST_ECORRUPT; }
+    *out = buf;
+    *outlen = (size_t)sz;
+    return 0;
+}
+
+/* Adds a reference to blob `bytes`, storing it if new. */
+static int blob_ref(st_txn *txn, const uint8_t *bytes, size_t len, uint8_t digest[32])
+{
+    crypto_hash_sha256(digest, bytes, len);
+    const void *v;
+    size_t vl;
+    int rc = st_db_get(txn, ST_T_BLOBS, digest, 32, &v, &vl);
+    if (rc == 0) {
+        if (vl < 4) return ST_ECORRUPT;
+        uint8_t *copy = malloc(vl);
+        if (!copy) return ENOMEM;
+        memcpy(copy, v, vl);
+        st_be32_put(copy, st_be32_get(copy) + 1);
+        rc = st_db_put(txn, ST_T_BLOBS, digest, 32, copy, vl, 0);
+        free(copy);
+        return rc;
+    }
+    if (rc != ST_ENOTFOUND) return rc;
+    st_buf b = { 0 };
+    uint8_t one[4];
+    st_be32_put(one, 1);
+    st_buf_put(&b, one, 4);
+    rc = compress_into(&b, bytes, len);
+    if (rc == 0 && b.oom) rc = ENOMEM;
+    if (rc == 0) rc = st_db_put(txn, ST_T_BLOBS, digest, 32, b.data, b.len, 0);
+    st_buf_free(&b);
+    return rc;
+}
+
+static int blob_unref(st_txn *txn, const uint8_t digest[32])
+{
+    const void *v;
+    size_t vl;
+    int rc = st_db_get(txn, ST_T_BLOBS, digest, 32, &v, &vl);
+    if (rc) return rc == ST_ENOTFOUND ? 0 : rc;
+    if (vl < 4) return ST_ECORRUPT;
+    uint32_t refs = st_be32_get(v);
+    if (refs <= 1) return st_db_del(txn, ST_T_BLOBS, digest, 32);
+    uint8_t *copy = malloc(vl);
+    if (!copy) return ENOMEM;
+    memcpy(copy, v, vl);
+    st_be32_put(copy, refs - 1);
+    rc = st_db_put(txn, ST_T_BLOBS, digest, 32, copy, vl, 0);
+    free(copy);
+    return rc;
+}
+
+static void seg_header(st_buf *b, uint8_t kind, uint32_t len)
+{
+    uint8_t h[5];
+    h[0] = kind;
+    st_be32_put(h + 1, len);
+    st_buf_put(b, h, 5);
+}
+
+/* Splits JSON text into literal runs and large string literals. Works on any
+ * bytes: if they are not JSON, the scan simply finds no long strings. */
+static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *segs)
+{
+    size_t lit_start = 0, i = 0;
+    while (i < len) {
+        if (d[i] != '"') { i++; continue; }
+        size_t j = i + 1;                 /* find the closing quote */
+        while (j < len && d[j] != '"') j += d[j] == '\\' ? 2 : 1;
+        if (j >= len) break;
+        size_t slen = j + 1 - i;          /* the literal including both quotes */
+        if (slen >= BLOB_MIN && slen <= UINT32_MAX) {
+            if (i > lit_start) {
+                seg_header(segs, SEG_LITERAL, (uint32_t)(i - lit_start));
+                st_buf_put(segs, d + lit_start, i - lit_start);
+            }
+            uint8_t digest[32];
+            int rc = blob_ref(txn, d + i, slen, digest);
+            if (rc) return rc;
+            seg_header(segs, SEG_BLOB, (uint32_t)slen);
+            st_buf_put(segs, digest, 32);
+            lit_start = j + 1;
+        }
+        i = j + 1;
+    }
+    for (size_t p = lit_start; p < len;) {    /* literal tail, in <= 4 GiB pieces */
+        size_t n = len - p > UINT32_MAX ? UINT32_MAX : len - p;
+        seg_header(segs, SEG_LITERAL, (uint32_t)n);
+        st_buf_put(segs, d + p, n);
+        p += n;
+    }
+    return segs->oom ? ENOMEM : 0;
+}
+
+int st_payload_put(st_txn *txn, uint64_t index, const char *name, const uint8_t salt[ST_SALT_BYTES],
+                   const uint8_t *data, size_t len)
+{
+    if (!st_payload_name_valid(name, strlen(name))) return ST_EINVAL;
+    st_buf segs = { 0 }, row = { 0 };
+    int rc = build_segments(txn, data, len, &segs);
+    if (rc == 0) {
+        st_buf_put(&row, salt, ST_SALT_BYTES);
+        st_buf_putc(&row, ENC_SEGMENTS);
+        rc = compress_into(&row, segs.data ? segs.data : (const uint8_t *)"", segs.len);
+        if (rc == 0 && row.oom) rc = ENOMEM;
+    }
+    if (rc == 0) {
+        uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
+        size_t klen;
+        payload_key(key, &klen, index, name);
+        rc = st_db_put(txn, ST_T_PAYLOADS, key, klen, row.data, row.len, 0);
+    }
+    st_buf_free(&segs);
+    st_buf_free(&row);
+    return rc;
+}
+
+/* Walks a decoded segment list: appends bytes to out (if non-NULL), or unrefs blobs (if unref). */
+static int walk_segments(st_txn *txn, const uint8_t *s, size_t n, st_buf *out, int unref)
+{
+    size_t p = 0;
+    while (p < n) {
+        if (n - p < 5) return ST_ECORRUPT;
+        uint8_t kind = s[p];
+        uint32_t len = st_be32_get(s + p + 1);
+        p += 5;
+        if (kind == SEG_LITERAL) {
+            if (n - p < len) return ST_ECORRUPT;
+            if (out) st_buf_put(out, s + p, len);
+            p += len;
+        } else if (kind == SEG_BLOB) {
+            if (n - p < 32) return ST_ECORRUPT;
+            if (unref) {
+                int rc = blob_unref(txn, s + p);
+                if (rc) return rc;
+            } else if (out) {
+                const void *v;
+                size_t vl;
+                int rc = st_db_get(txn, ST_T_BLOBS, s + p, 32, &v, &vl);
+                if (rc) return rc == ST_ENOTFOUND ? ST_ECORRUPT : rc;
+                if (vl < 4) return ST_ECORRUPT;
+                uint8_t *blob;
+                size_t blen;
+                if ((rc = decompress((const uint8_t *)v + 4, vl - 4, &blob, &blen, len)) != 0) return rc;
+                if (blen != len) { free(blob); return ST_ECORRUPT; }
+                st_buf_put(out, blob, blen);
+                free(blob);
+            }
+            p += 32;
+        } else {
+            return ST_ECORRUPT;
+        }
+    }
+    return out && out->oom ? ENOMEM : 0;
+}
+
+static int load_row(st_txn *txn, uint64_t index, const char *name, const uint8_t **row, size_t *rowlen)
+{
+    if (!st_payload_name_valid(name, strlen(name))) return ST_ENOTFOUND;
+    uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
+    size_t klen;
+    payload_key(key, &klen, index, name);
+    const void *v;
+    int rc = st_db_get(txn, ST_T_PAYLOADS, key, klen, &v, rowlen);
+    if (rc) return rc;
+    if (*rowlen < ST_SALT_BYTES + 1 || ((const uint8_t *)v)[ST_SALT_BYTES] != ENC_SEGMENTS) return ST_ECORRUPT;
+    *row = v;
+    return 0;
+}
+
+int st_payload_read(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
+                    uint8_t **data_out, size_t *len_out)
+{
+    const uint8_t *row;
+    size_t rowlen;
+    int rc = load_row(txn, index, name, &row, &rowlen);
+    if (rc) return rc;
+    uint8_t *segs;
+    size_t nsegs;
+    rc = decompress(row + ST_SALT_BYTES + 1, rowlen - ST_SALT_BYTES - 1, &segs, &nsegs, (size_t)1 << 34);
+    if (rc) return rc;
+    st_buf out = { 0 };
+    rc = walk_segments(txn, segs, nsegs, &out, 0);
+    free(segs);
+    if (rc) { st_buf_free(&out); return rc; }
+    if (salt_out) memcpy(salt_out, row, ST_SALT_BYTES);
+    if (!out.data) { out.data = malloc(1); if (!out.data) return ENOMEM; }
+    *data_out = out.data;
+    *len_out = out.len;
+    return 0;
+}
+
+int st_payload_delete(st_txn *txn, uint64_t index, const char *name)
+{
+    const uint8_t *row;
+    size_t rowlen;
+    int rc = load_row(txn, index, name, &row, &rowlen);
+    if (rc) return rc;
+    uint8_t *segs;
+    size_t nsegs;
+    rc = decompress(row + ST_SALT_BYTES + 1, rowlen - ST_SALT_BYTES - 1, &segs, &nsegs, (size_t)1 << 34);
+    if (rc) return rc;
+    rc = walk_segments(txn, segs, nsegs, NULL, 1);
+    sodium_memzero(segs, nsegs);
+    free(segs);
+    if (rc) return rc;
+    uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
+    size_t klen;
+    payload_key(key, &klen, index, name);
+    return st_db_del(txn, ST_T_PAYLOADS, key, klen);
+}

@@ -1,0 +1,122 @@
+/*
+ * redact_int.h: what the redaction files share and nobody else sees: the
+ * redactor struct, the match list a scan fills, the character-class table,
+ * and the entry points of each scanner.
+ *
+ * A scan of one string collects candidate spans (start, end, rule) from
+ * every detector; redact.c sorts and merges overlapping spans (the most
+ * specific rule names the merged span) and writes the output.
+ */
+#ifndef ST_REDACT_INT_H
+#define ST_REDACT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redact.h"
+
+/* ---- the rule set --------------------------------------------------------- */
+
+typedef struct rd_custom {
+    char name[ST_REDACT_NAME_MAX + 1];
+    void *code;          /* pcre2_code_8 * */
+    uint32_t group;      /* capture group "secret", or 0 = whole match */
+} rd_custom;
+
+struct st_redactor {
+    uint64_t disabled;   /* bit i: built-in rule i is off */
+    size_t ncustom;
+    rd_custom custom[ST_REDACT_MAX_CUSTOM];
+};
+
+extern const char *const rd_builtin_names[ST_RULE_BUILTIN_COUNT];
+
+/* ---- matches ------------------------------------------------------------- */
+
+/* Priorities when spans overlap: the highest names the merged span. */
+enum { RD_PRIO_CONTEXT = 1, RD_PRIO_TOKEN = 2, RD_PRIO_BLOCK = 3 };
+
+typedef struct rd_match {
+    size_t start, end;
+    uint16_t rule;
+    uint8_t prio;
+} rd_match;
+
+/* Scan modes */
+#define RD_RAW 0x01u  /* bytes may be JSON text: `"` ends a value, backslash escapes separate */
+
+typedef struct rd_scan {
+    const st_redactor *r;   /* may be NULL */
+    const uint8_t *s;
+    size_t n;
+    unsigned mode;
+    rd_match *m;
+    size_t nm, cap;
+    int oom;
+    void *md;               /* pcre2_match_data_8 *, created on first use */
+    size_t aws_until;       /* an AWS key id was seen: look for its secret key up to here */
+} rd_scan;
+
+/* Adds a candidate span (ignored if the rule is disabled or the span empty). */
+void rd_add(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio);
+
+/* ---- character classes ----------------------------------------------------- */
+
+enum {
+    RC_DIGIT = 0x01, RC_UPPER = 0x02, RC_LOWER = 0x04, RC_UNDER = 0x08,
+    RC_DASH = 0x10,  RC_B64X = 0x20,  /* + / */
+    RC_SPACE = 0x40, /* space, tab, CR, LF */
+    RC_KEYX = 0x80,  /* . (key punctuation besides _ and -) */
+};
+extern const uint8_t rd_cls[256];
+
+#define RD_ALNUM(c)  (rd_cls[(uint8_t)(c)] & (RC_DIGIT | RC_UPPER | RC_LOWER))
+#define RD_ALPHA(c)  (rd_cls[(uint8_t)(c)] & (RC_UPPER | RC_LOWER))
+#define RD_DIGIT(c)  (rd_cls[(uint8_t)(c)] & RC_DIGIT)
+#define RD_WORD(c)   (rd_cls[(uint8_t)(c)] & (RC_DIGIT | RC_UPPER | RC_LOWER | RC_UNDER))
+#define RD_B64URL(c) (rd_cls[(uint8_t)(c)] & (RC_DIGIT | RC_UPPER | RC_LOWER | RC_UNDER | RC_DASH))
+#define RD_B64(c)    (rd_cls[(uint8_t)(c)] & (RC_DIGIT | RC_UPPER | RC_LOWER | RC_B64X))
+#define RD_SPACE(c)  (rd_cls[(uint8_t)(c)] & RC_SPACE)
+#define RD_KEYCH(c)  (rd_cls[(uint8_t)(c)] & (RC_DIGIT | RC_UPPER | RC_LOWER | RC_UNDER | RC_DASH | RC_KEYX))
+
+/* Is position i the start of a word (i == 0, previous byte not alphanumeric,
+ * or the previous bytes are a backslash escape such as \n or \u0000)? */
+int rd_word_start(const uint8_t *s, size_t i);
+
+/* ---- detectors -------------------------------------------------------------- */
+
+void rd_scan_builtin(rd_scan *sc);                     /* redact_scan.c */
+/* Key-aware detectors, called by the scanner at '=', ':', '-', '<'. */
+void rd_assign_at(rd_scan *sc, size_t i);              /* redact_assign.c: '=' or ':' at i */
+void rd_flag_at(rd_scan *sc, size_t i);                /* "--name value" starting at i */
+void rd_xml_at(rd_scan *sc, size_t i);                 /* "<name>value</" starting at i */
+/* Payment card at i (a digit at a word start); returns the end or 0. */
+size_t rd_card_at(const uint8_t *s, size_t n, size_t i);   /* redact_luhn.c */
+int rd_luhn_ok(const uint8_t *digits, size_t nd);
+/* A JSON number literal that is a card number? */
+int rd_card_number_literal(const char *s, size_t n);
+
+/* Custom rules (redact_config.c). Returns 0 or ENOMEM. */
+int rd_scan_custom(rd_scan *sc);
+void rd_custom_free(st_redactor *r);
+void rd_scan_free_md(rd_scan *sc);
+
+/* ---- key classification (redact_assign.c) --------------------------------- */
+
+enum rd_key_class {
+    RK_NONE = 0,
+    RK_SECRET,      /* password, token, secret, api key ...: password-assignment */
+    RK_AUTH,        /* authorization / auth: a leading scheme word is kept */
+    RK_AWS_SECRET,  /* aws secret access key: aws-secret-access-key */
+};
+/* Classifies an object key, env variable, flag or header name. */
+int rd_key_class(const char *k, size_t n);
+/* Should a JSON string value under a credential-named key be redacted?
+ * (Not empty, not a placeholder such as ${VAR}, not a literal like null.) */
+int rd_tree_value_secret(const char *v, size_t n);
+/* Length of a leading authorization scheme word plus spaces ("Bearer "), or 0. */
+size_t rd_auth_scheme_len(const uint8_t *v, size_t n);
+/* AWS secret access key shape: 40 chars [A-Za-z0-9/+], mixed. */
+int rd_aws_secret_shape(const uint8_t *v, size_t n);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * store.c: creating, opening and describing a store: the directory (0700),
+ * the LMDB environment (files 0600), the signing key (0600, O_EXCL), and the
+ * meta table (format version, origin, seal policy).
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "sign.h"
+
+#define ST_FORMAT_VERSION 1
+
+int st_store_fail(st_store *s, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err.msg, sizeof s->err.msg, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *st_store_error(const st_store *s) { return s ? s->err.msg : ""; }
+const char *st_store_origin(const st_store *s) { return s->origin; }
+const char *st_store_vkey(const st_store *s) { return s->vkey; }
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* mkdir -p with mode 0700 for every directory we create. */
+static int make_dirs(const char *dir)
+{
+    char *p = strdup(dir);
+    if (!p) return ENOMEM;
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = 0;
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) { int e = errno; free(p); return e; }
+        *c = '/';
+    }
+    int rc = (mkdir(p, 0700) != 0 && errno != EEXIST) ? errno : 0;
+    free(p);
+    return rc;
+}
+
+/* A default origin: sealtrail.local/<host>/<6 random hex>, host reduced to [A-Za-z0-9.-]. */
+static void default_origin(char out[ST_KEY_NAME_MAX + 1])
+{
+    char host[256] = "host", clean[65];
+    gethostname(host, sizeof host - 1);
+    size_t j = 0;
+    for (size_t i = 0; host[i] && j < sizeof clean - 1; i++) {
+        char c = host[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-')
+            clean[j++] = c;
+    }
+    clean[j] = 0;
+    uint8_t rnd[3];
+    randombytes_buf(rnd, sizeof rnd);
+    snprintf(out, ST_KEY_NAME_MAX + 1, "sealtrail.local/%s/%02x%02x%02x", j ? clean : "host", rnd[0], rnd[1], rnd[2]);
+}
+
+typedef struct init_ctx {
+    const char *origin;
+    const char *vkey;
+    const st_init_opts *o;
+} init_ctx;
+
+static int init_meta(st_txn *txn, void *arg)
+{
+    init_ctx *c = arg;
+    uint64_t n = c->o && c->o->seal_max_entries ? c->o->seal_max_entries : ST_SEAL_MAX_ENTRIES_DEFAULT;
+    int64_t t = c->o && c->o->seal_max_age_us ? c->o->seal_max_age_us : ST_SEAL_MAX_AGE_US_DEFAULT;
+    uint64_t cap = c->o && c->o->payload_cap ? c->o->payload_cap : ST_PAYLOAD_CAP_DEFAULT;
+    int rc;
+    if ((rc = st_meta_put_u64(txn, ST_META_VERSION, ST_FORMAT_VERSION)) ||
+        (rc = st_meta_put_str(txn, ST_META_ORIGIN, c->origin, strlen(c->origin))) ||
+        (rc = st_meta_put_str(txn, ST_META_VKEY, c->vkey, strlen(c->vkey))) ||
+        (rc = st_meta_put_u64(txn, ST_META_SIZE, 0)) ||
+        (rc = st_meta_put_u64(txn, ST_META_SEALED, 0)) ||
+        (rc = st_meta_put_u64(txn, ST_META_UNSEALED_US, 0)) ||
+        (rc = st_meta_put_u64(txn, ST_META_SEAL_N, n)) ||
+        (rc = st_meta_put_u64(txn, ST_META_SEAL_T, (uint64_t)t)) ||
+        (rc = st_meta_put_u64(txn, ST_META_PAYLOAD_CAP, cap)) ||
+        (rc = st_meta_put_u64(txn, ST_META_SYSLOG, c->o && c->o->no_syslog ? 0 : 1)))
+        return rc;
+    return 0;
+}
+
+static int write_public_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return errno;
+    size_t len = strlen(text);
+    int rc = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
+int st_store_init(const char *dir, const st_init_opts *opts, char vkey_out[ST_VKEY_MAX])
+{
+    char origin[ST_KEY_NAME_MAX + 1];
+    if (opts && opts->origin) {
+        if (!st_key_name_valid(opts->origin, strlen(opts->origin))) return ST_EINVAL;
+        snprintf(origin, sizeof origin, "%s", opts->origin);
+    } else {
+        default_origin(origin);
+    }
+    int rc = make_dirs(dir);
+    if (rc) return rc;
+    struct stat st;
+    if (stat(dir, &st) != 0) return errno;
+    if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+    if ((st.st_mode & 077) && chmod(dir, 0700) != 0) return errno;
+
+    char *data = path_join(dir, "data.mdb"), *keyp = path_join(dir, ST_KEY_FILE), *vkeyp = path_join(dir, ST_VKEY_FILE);
+    st_signer *signer = NULL;
+    st_db *db = NULL;
+    st_err err;
+    char vkey[ST_VKEY_MAX];
+    if (!data || !keyp || !vkeyp) { rc = ENOMEM; goto out; }
+    if (access(data, F_OK) == 0) { rc = ST_EEXIST; goto out; }
+    if ((rc = st_signer_generate(&signer, keyp, origin, &err)) != 0) goto out;
+    st_signer_vkey_string(signer, vkey);
+    if ((rc = write_public_file(vkeyp, vkey)) != 0) goto out;
+    if ((rc = st_db_open(&db, dir, ST_DB_CREATE, &err)) != 0) goto out;
+    init_ctx c = { origin, vkey, opts };
+    if ((rc = st_db_write(db, init_meta, &c, &err)) != 0) goto out;
+    snprintf(vkey_out, ST_VKEY_MAX, "%s", vkey);
+out:
+    st_db_close(db);
+    st_signer_free(signer);
+    free(data);
+    free(keyp);
+    free(vkeyp);
+    return rc;
+}
+
+static int read_config(st_store *s)
+{
+    st_txn *txn;
+    int rc = st_db_read_begin(s->db, &txn, &s->err);
+    if (rc) return rc;
+    uint64_t version = 0, n = 0, t = 0, cap = 0, sl = 1;
+    const char *str;
+    size_t len;
+    if ((rc = st_meta_get_u64(txn, ST_META_VERSION, &version)) != 0) {
+        rc = st_store_fail(s, rc == ST_ENOTFOUND ? ST_ENOTFOUND : rc, "%s: no sealtrail store here (no format version)", s->dir);
+        goto out;
+    }
+    if (version != ST_FORMAT_VERSION) {
+        rc = st_store_fail(s, ST_EVERSION, "%s: store format version %llu, this build reads version %d",
+                           s->dir, (unsigned long long)version, ST_FORMAT_VERSION);
+        goto out;
+    }
+    if ((rc = st_meta_get_str(txn, ST_META_ORIGIN, &str, &len)) != 0 || len > ST_KEY_NAME_MAX) {
+        rc = st_store_fail(s, ST_ECORRUPT, "%s: meta: origin missing or too long", s->dir);
+        goto out;
+    }
+    memcpy(s->origin, str, len);
+    s->origin[len] = 0;
+    if ((rc = st_meta_get_str(txn, ST_META_VKEY, &str, &len)) != 0 || len >= ST_VKEY_MAX) {
+        rc = st_store_fail(s, ST_ECORRUPT, "%s: meta: verifier key missing or too long", s->dir);
+        goto out;
+    }
+    memcpy(s->vkey, str, len);
+    s->vkey[len] = 0;
+    if ((rc = st_vkey_parse(&s->verifier, s->vkey, len, &s->err)) != 0) goto out;
+    if (st_meta_get_u64(txn, ST_META_SEAL_N, &n) || st_meta_get_u64(txn, ST_META_SEAL_T, &t) ||
+        st_meta_get_u64(txn, ST_META_PAYLOAD_CAP, &cap)) {
+        rc = st_store_fail(s, ST_ECORRUPT, "%s: meta: seal policy missing", s->dir);
+        goto out;
+    }
+    if (st_meta_get_u64(txn, ST_META_SYSLOG, &sl) != 0) sl = 1;
+    s->seal_max_entries = n;
+    s->seal_max_age_us = (int64_t)t;
+    s->payload_cap = (size_t)cap;
+    s->syslog = sl && !(s->flags & ST_OPEN_NOSYSLOG) && !getenv("SEALTRAIL_NO_SYSLOG");
+out:
+    st_db_read_end(txn);
+    return rc;
+}
+
+int st_store_open(st_store **out, const char *dir, unsigned flags)
+{
+    *out = NULL;
+    st_store *s = calloc(1, sizeof *s);
+    if (!s) return ENOMEM;
+    s->flags = flags;
+    s->dir = strdup(dir);
+    if (!s->dir) { free(s); return ENOMEM; }
+    *out = s;   /* handed out even on failure so st_store_error() can explain; close it */
+    char *data = path_join(dir, "data.mdb");
+    if (!data) return ENOMEM;
+    int exists = access(data, F_OK) == 0;
+    free(data);
+    if (!exists) return st_store_fail(s, ST_ENOTFOUND, "%s: no sealtrail store here (run 'sealtrail init')", dir);
+    int rc = st_db_open(&s->db, dir, flags & ST_OPEN_RDONLY ? ST_DB_RDONLY : 0, &s->err);
+    if (rc) return rc;
+    return read_config(s);
+}
+
+void st_store_close(st_store *s)
+{
+    if (!s) return;
+    st_db_close(s->db);
+    free(s->dir);
+    free(s);
+}
+
+int st_store_load_signer(st_store *s, st_signer **out)
+{
+    char *keyp = path_join(s->dir, ST_KEY_FILE);
+    if (!keyp) return ENOMEM;
+    int rc = st_signer_load(out, keyp, &s->err);
+    free(keyp);
+    if (rc) return rc;
+    uint32_t got = st_signer_vkey(*out)->key_id;
+    if (got != s->verifier.key_id) {
+        st_signer_free(*out);
+        *out = NULL;
+        return st_store_fail(s, ST_EBADKEY, "%s/%s: key ID %08x is not the store's current key %08x",
+                             s->dir, ST_KEY_FILE, got, s->verifier.key_id);
+    }
+    return 0;
+}
+
+int st_size_txn(st_txn *txn, uint64_t *size_out)
+{
+    int rc = st_meta_get_u64(txn, ST_META_SIZE, size_out);
+    return rc == ST_ENOTFOUND ? ST_ECORRUPT : rc;
+}
+
+int st_store_status(st_store *s, st_status *out)
+{
+    memset(out, 0, sizeof *out);
+    st_txn *txn;
+    int rc = st_db_read_begin(s->db, &txn, &s->err);
+    if (rc) return rc;
+    uint64_t unsealed = 0;
+    if ((rc = st_size_txn(txn, &out->size)) == 0 && (rc = st_meta_get_u64(txn, ST_META_SEALED, &out->sealed_size)) == 0 &&
+        (rc = st_meta_get_u64(txn, ST_META_UNSEALED_US, &unsealed)) == 0)
+        rc = st_db_count(txn, ST_T_CHECKPOINTS, &out->checkpoints);
+    out->oldest_unsealed_us = (int64_t)unsealed;
+    if (rc == 0 && out->checkpoints) {
+        st_cursor *c;
+        const void *v;
+        size_t vl;
+        if (st_cursor_open(txn, ST_T_CHECKPOINTS, &c) == 0) {
+            st_note note;
+            st_checkpoint cp;
+            if (st_cursor_last(c, NULL, NULL, &v, &vl) == 0 && st_note_parse(&note, v, vl, NULL) == 0 &&
+                st_checkpoint_parse(&cp, note.text, note.text_len, NULL) == 0 && cp.time_s >= 0)
+                out->last_seal_us = cp.time_s * 1000000;
+            st_cursor_close(c);
+        }
+    }
+    out->seal_max_entries = s->seal_max_entries;
+    out->seal_max_age_us = s->seal_max_age_us;
+    st_db_info(s->db, &out->map_bytes, &out->used_bytes, NULL);
+    st_db_read_end(txn);
+    return rc;
+}

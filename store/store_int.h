@@ -1,0 +1,96 @@
+/*
+ * store_int.h: the st_store handle and the internal functions shared by the
+ * store's modules (open/init, append, seal, prove, check, payloads).
+ */
+#ifndef ST_STORE_INT_H
+#define ST_STORE_INT_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "note.h"
+#include "record.h"
+#include "sealtrail.h"
+
+/* Defaults for the seal policy [docs/FORMAT.md §5, README]. */
+#define ST_SEAL_MAX_ENTRIES_DEFAULT 1000u
+#define ST_SEAL_MAX_AGE_US_DEFAULT  (60LL * 1000000)
+
+struct st_store {
+    st_db *db;
+    char *dir;
+    unsigned flags;                 /* ST_OPEN_* */
+    char origin[ST_KEY_NAME_MAX + 1];
+    char vkey[ST_VKEY_MAX];
+    st_vkey verifier;               /* the current log key's public half */
+    uint64_t seal_max_entries;
+    int64_t seal_max_age_us;
+    size_t payload_cap;             /* bytes stored whole per payload */
+    int syslog;                     /* publish checkpoints to syslog */
+    char publish_line[640];         /* set by a seal inside a transaction, logged after commit */
+    st_err err;                     /* detail of the last failure */
+};
+
+/* Sets s->err and returns rc. */
+int st_store_fail(struct st_store *s, int rc, const char *fmt, ...) ST_PRINTF(3, 4);
+
+/* Meta names */
+#define ST_META_VERSION      "format_version"
+#define ST_META_ORIGIN       "origin"
+#define ST_META_SIZE         "size"          /* number of entries */
+#define ST_META_SEALED       "sealed_size"   /* size of the latest checkpoint */
+#define ST_META_UNSEALED_US  "oldest_unsealed_us"
+#define ST_META_SEAL_N       "seal_max_entries"
+#define ST_META_SEAL_T       "seal_max_age_us"
+#define ST_META_PAYLOAD_CAP  "payload_cap"
+#define ST_META_VKEY         "vkey"          /* current log verifier key string */
+#define ST_META_SYSLOG       "syslog"        /* 1 = publish checkpoints to syslog */
+
+#define ST_KEY_FILE  "log.key"
+#define ST_VKEY_FILE "log.vkey"
+
+/* Loads the signing key of the store (DIR/log.key). */
+struct st_signer;
+ST_NODISCARD int st_store_load_signer(struct st_store *s, struct st_signer **out);
+
+/* Tree (store/tree.c): stored perfect-subtree hashes. */
+ST_NODISCARD int st_tree_append_leaf(struct st_txn *txn, uint64_t index, const st_hash leaf_hash);
+ST_NODISCARD int st_tree_get_node(struct st_txn *txn, unsigned level, uint64_t pos, st_hash out);
+/* MTH(D[begin:end]) from stored nodes (end <= size). */
+ST_NODISCARD int st_tree_range_hash(struct st_txn *txn, uint64_t begin, uint64_t end, st_hash out);
+ST_NODISCARD int st_tree_root_txn(struct st_txn *txn, uint64_t size, st_hash out);
+
+/* Proof generation (store/prove.c), from stored nodes. hashes: caller frees. */
+ST_NODISCARD int st_prove_inclusion_txn(struct st_txn *txn, uint64_t index, uint64_t size, st_hash **hashes, size_t *n);
+ST_NODISCARD int st_prove_consistency_txn(struct st_txn *txn, uint64_t m, uint64_t n, st_hash **hashes, size_t *np);
+
+/* Payloads (store/payload.c): storage encoding, compression, dedup. */
+ST_NODISCARD int st_payload_put(struct st_txn *txn, uint64_t index, const char *name, const uint8_t salt[ST_SALT_BYTES],
+                                const uint8_t *data, size_t len);
+/* Returns ST_ENOTFOUND if absent or erased. *data_out: malloc'd. */
+ST_NODISCARD int st_payload_read(struct st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
+                                 uint8_t **data_out, size_t *len_out);
+/* Deletes a payload and its salt; wipes its bytes from pages this transaction frees. */
+ST_NODISCARD int st_payload_delete(struct st_txn *txn, uint64_t index, const char *name);
+
+/* Seal inside an existing write transaction (used by append's policy check and by st_seal). */
+ST_NODISCARD int st_seal_txn(struct st_store *s, struct st_txn *txn, int force, int *sealed_out);
+
+/* Writes the pending checkpoint line to syslog (after the sealing transaction committed). */
+void st_seal_publish(struct st_store *s);
+
+/* Keys (store/keys.c): the verifier keys that may sign checkpoint cp
+ * (simple mode: the store's log key; with key history: every key certified
+ * for this origin and valid at cp's time). */
+#define ST_KEYS_MAX 16u
+ST_NODISCARD int st_keys_for_checkpoint(struct st_txn *txn, const struct st_store *s, const st_checkpoint *cp,
+                                        st_vkey keys_out[ST_KEYS_MAX], size_t *n_out);
+
+/* Retention (store/retention.c): 1 if a signed erasure or archive record
+ * explains why payload `name` of entry `index` is absent from the store. */
+int st_retention_payload_absent_ok(struct st_txn *txn, uint64_t index, const char *name);
+
+/* Current size inside a transaction. */
+ST_NODISCARD int st_size_txn(struct st_txn *txn, uint64_t *size_out);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * tree.c: the RFC 6962 tree as stored perfect-subtree hashes.
+ *
+ * Table `tree` maps (level, pos) to the hash of leaves
+ * [pos * 2^level, (pos + 1) * 2^level). Appending leaf i writes the leaf
+ * and every subtree it completes (one per trailing 1-bit of i), reading one
+ * sibling per level: O(log n) worst case, O(1) amortized. The hash of any
+ * range that proofs need, and the root at any size, is then O(log n) reads.
+ */
+#include "store_int.h"
+
+#include <string.h>
+
+static void node_key(uint8_t key[9], unsigned level, uint64_t pos)
+{
+    key[0] = (uint8_t)level;
+    st_be64_put(key + 1, pos);
+}
+
+int st_tree_get_node(st_txn *txn, unsigned level, uint64_t pos, st_hash out)
+{
+    uint8_t key[9];
+    node_key(key, level, pos);
+    const void *v;
+    size_t vl;
+    int rc = st_db_get(txn, ST_T_TREE, key, sizeof key, &v, &vl);
+    if (rc) return rc;
+    if (vl != ST_HASH_BYTES) return ST_ECORRUPT;
+    memcpy(out, v, ST_HASH_BYTES);
+    return 0;
+}
+
+static int put_node(st_txn *txn, unsigned level, uint64_t pos, const st_hash h)
+{
+    uint8_t key[9];
+    node_key(key, level, pos);
+    return st_db_put(txn, ST_T_TREE, key, sizeof key, h, ST_HASH_BYTES, 0);
+}
+
+int st_tree_append_leaf(st_txn *txn, uint64_t index, const st_hash leaf_hash)
+{
+    int rc = put_node(txn, 0, index, leaf_hash);
+    if (rc) return rc;
+    st_hash cur, left;
+    memcpy(cur, leaf_hash, ST_HASH_BYTES);
+    unsigned level = 0;
+    uint64_t pos = index;
+    while (pos & 1) {             /* this node is a right child: its parent is now complete */
+        if ((rc = st_tree_get_node(txn, level, pos - 1, left)) != 0) return rc == ST_ENOTFOUND ? ST_ECORRUPT : rc;
+        st_node_hash(cur, left, cur);
+        level++;
+        pos >>= 1;
+        if ((rc = put_node(txn, level, pos, cur)) != 0) return rc;
+    }
+    return 0;
+}
+
+/* Largest power of two strictly smaller than n (n >= 2). */
+static uint64_t split_point(uint64_t n)
+{
+    uint64_t k = 1;
+    while (k << 1 < n) k <<= 1;
+    return k;
+}
+
+int st_tree_range_hash(st_txn *txn, uint64_t begin, uint64_t end, st_hash out)
+{
+    uint64_t n = end - begin;
+    if (end <= begin) return ST_EINVAL;
+    if ((n & (n - 1)) == 0 && begin % n == 0) {   /* a stored perfect subtree */
+        unsigned level = (unsigned)__builtin_ctzll(n);
+        int rc = st_tree_get_node(txn, level, begin >> level, out);
+        return rc == ST_ENOTFOUND ? ST_ECORRUPT : rc;
+    }
+    uint64_t k = split_point(n);
+    st_hash l, r;
+    int rc = st_tree_range_hash(txn, begin, begin + k, l);
+    if (rc == 0) rc = st_tree_range_hash(txn, begin + k, end, r);
+    if (rc) return rc;
+    st_node_hash(out, l, r);
+    return 0;
+}
+
+int st_tree_root_txn(st_txn *txn, uint64_t size, st_hash out)
+{
+    if (size == 0) {
+        st_empty_root(out);
+        return 0;
+    }
+    return st_tree_range_hash(txn, 0, size, out);
+}

@@ -1,0 +1,523 @@
+/*
+ * test_store.c: the store end to end through the library: init, append,
+ * seal, proofs (generated from stored nodes, checked by the independent
+ * verifier), check, tamper detection with raw LMDB writes, map growth,
+ * concurrent appenders in separate processes, and bad input.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "merkle.h"
+#include "note.h"
+#include "store_int.h"
+#include "testutil.h"
+
+static char *dir;
+
+static int flip(st_txn *txn, void *a);
+static int put_other(st_txn *txn, void *a);
+static int del_payload(st_txn *txn, void *a);
+
+static void setup(void)
+{
+    ck_assert(sodium_init() >= 0);
+    setenv("SEALTRAIL_NO_SYSLOG", "1", 1);
+    dir = tu_tmpdir();
+    ck_assert_ptr_nonnull(dir);
+}
+
+static void teardown(void)
+{
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static st_store *make_store(uint64_t seal_n)
+{
+    char vkey[ST_VKEY_MAX];
+    st_init_opts o = { .origin = "example.com/test-log", .seal_max_entries = seal_n, .seal_max_age_us = 3600LL * 1000000 };
+    ck_assert_int_eq(st_store_init(dir, &o, vkey), 0);
+    ck_assert(strncmp(vkey, "example.com/test-log+", 21) == 0);
+    st_store *s;
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG), 0);
+    return s;
+}
+
+/* Appends n simple records with a tool_input payload; returns the first index. */
+static uint64_t append_n(st_store *s, size_t n, const char *tool)
+{
+    st_json_doc *doc = st_json_doc_new();
+    st_record_in *recs = calloc(n, sizeof *recs);
+    char (*bufs)[64] = calloc(n, 64);
+    for (size_t i = 0; i < n; i++) {
+        st_json *m = st_json_new_object(doc);
+        ck_assert_int_eq(st_json_object_add(doc, m, "kind", 4, st_json_new_str(doc, "event")), 0);
+        ck_assert_int_eq(st_json_object_add(doc, m, "tool", 4, st_json_new_str(doc, tool)), 0);
+        ck_assert_int_eq(st_json_object_add(doc, m, "event", 5, st_json_new_str(doc, "PostToolUse")), 0);
+        snprintf(bufs[i], 64, "{\"command\":\"echo %zu\"}", i);
+        recs[i].meta = m;
+        recs[i].npayloads = 1;
+        recs[i].payloads[0].name = "tool_input";
+        recs[i].payloads[0].data = (const uint8_t *)bufs[i];
+        recs[i].payloads[0].len = strlen(bufs[i]);
+    }
+    uint64_t first = 0;
+    int rc = st_append_records(s, recs, n, &first);
+    ck_assert_msg(rc == 0, "append: %s: %s", st_strerror(rc), st_store_error(s));
+    free(bufs);
+    free(recs);
+    st_json_doc_free(doc);
+    return first;
+}
+
+START_TEST(init_append_seal_check)
+{
+    st_store *s = make_store(1000000);
+    ck_assert_uint_eq(append_n(s, 5, "Bash"), 0);
+    ck_assert_uint_eq(append_n(s, 3, "Edit"), 5);
+    char *note;
+    size_t len;
+    ck_assert_int_eq(st_checkpoint_latest(s, &note, &len), ST_ENOTFOUND);
+    ck_assert_int_eq(st_seal(s, &note, &len), 0);
+    st_note n;
+    st_checkpoint cp;
+    ck_assert_int_eq(st_note_parse(&n, note, len, NULL), 0);
+    ck_assert_int_eq(st_checkpoint_parse(&cp, n.text, n.text_len, NULL), 0);
+    ck_assert_uint_eq(cp.size, 8);
+    ck_assert_str_eq(cp.origin, "example.com/test-log");
+    st_vkey vk;
+    ck_assert_int_eq(st_vkey_parse(&vk, st_store_vkey(s), strlen(st_store_vkey(s)), NULL), 0);
+    ck_assert_int_eq(st_note_verify(&n, &vk, 1, NULL, NULL), 0);
+    /* The root is the RFC 6962 root of the entry bytes. */
+    st_frontier f;
+    st_frontier_init(&f);
+    for (uint64_t i = 0; i < 8; i++) {
+        uint8_t *b;
+        size_t bl;
+        ck_assert_int_eq(st_entry_get(s, i, &b, &bl), 0);
+        st_entry e;
+        ck_assert_int_eq(st_entry_parse(&e, b, bl, NULL), 0);
+        ck_assert_uint_eq(e.index, i);
+        st_entry_free(&e);
+        st_hash lh;
+        st_leaf_hash(lh, b, bl);
+        st_frontier_push_leaf(&f, lh);
+        free(b);
+    }
+    st_hash root;
+    st_frontier_root(&f, root);
+    ck_assert_mem_eq(root, cp.root, 32);
+    /* Sealing again with nothing new returns the same checkpoint. */
+    char *note2;
+    size_t len2;
+    ck_assert_int_eq(st_seal(s, &note2, &len2), 0);
+    ck_assert_uint_eq(len, len2);
+    ck_assert_mem_eq(note, note2, len);
+    free(note);
+    free(note2);
+    /* Payload round trip and commitment. */
+    uint8_t *p, salt[16];
+    size_t pl;
+    ck_assert_int_eq(st_payload_get(s, 6, "tool_input", &p, &pl, salt), 0);
+    ck_assert_uint_eq(pl, strlen("{\"command\":\"echo 1\"}"));
+    ck_assert_mem_eq(p, "{\"command\":\"echo 1\"}", pl);
+    free(p);
+    ck_assert_int_eq(st_payload_get(s, 6, "tool_response", &p, &pl, salt), ST_ENOTFOUND);
+    ck_assert_int_eq(st_check(s), 0);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(init_refuses_existing_store)
+{
+    st_store *s = make_store(1000);
+    st_store_close(s);
+    char vkey[ST_VKEY_MAX];
+    ck_assert_int_eq(st_store_init(dir, NULL, vkey), ST_EEXIST);
+    struct stat st;
+    ck_assert_int_eq(stat(dir, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0700);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/log.key", dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0077, 0);
+}
+END_TEST
+
+/* Every inclusion and consistency proof at every size up to 70 verifies with the RFC 9162 verifier. */
+START_TEST(proofs_verify_at_all_sizes)
+{
+    st_store *s = make_store(1000000);
+    for (uint64_t size = 1; size <= 70; size++) {
+        append_n(s, 1, "Read");
+        st_hash root;
+        ck_assert_int_eq(st_tree_root(s, size, root), 0);
+        for (uint64_t i = 0; i < size; i++) {
+            uint8_t *h, r[32], leaf[32];
+            size_t n;
+            ck_assert_int_eq(st_prove_inclusion(s, i, size, &h, &n, r, leaf), 0);
+            ck_assert_mem_eq(r, root, 32);
+            ck_assert_int_eq(st_verify_inclusion(i, size, leaf, (const st_hash *)h, n, root), 0);
+            if (n) {   /* a flipped bit must fail */
+                h[0] ^= 1;
+                ck_assert_int_ne(st_verify_inclusion(i, size, leaf, (const st_hash *)h, n, root), 0);
+            }
+            free(h);
+        }
+        for (uint64_t m = 1; m <= size; m++) {
+            uint8_t *h, a[32], b[32];
+            size_t n;
+            ck_assert_int_eq(st_prove_consistency(s, m, size, &h, &n, a, b), 0);
+            ck_assert_int_eq(st_verify_consistency(m, size, a, b, (const st_hash *)h, n), 0);
+            free(h);
+        }
+    }
+    uint8_t *h, r[32], leaf[32];
+    size_t n;
+    ck_assert_int_eq(st_prove_inclusion(s, 70, 70, &h, &n, r, leaf), ST_EINVAL);
+    ck_assert_int_eq(st_prove_inclusion(s, 0, 71, &h, &n, r, leaf), ST_EINVAL);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(seal_policy_after_n_entries)
+{
+    st_store *s = make_store(10);
+    append_n(s, 9, "Bash");
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.sealed_size, 0);
+    append_n(s, 1, "Bash");
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.sealed_size, 10);
+    ck_assert_uint_eq(st.checkpoints, 1);
+    append_n(s, 25, "Bash");    /* one transaction of 25: sealed at its end */
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.sealed_size, 35);
+    ck_assert_int_eq(st_check(s), 0);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(seal_policy_after_t_seconds)
+{
+    st_store *s = make_store(1000000);   /* age limit: 1 hour */
+    setenv("SEALTRAIL_FAKE_TIME", "2026-01-01T00:00:00Z", 1);
+    append_n(s, 1, "Bash");
+    setenv("SEALTRAIL_FAKE_TIME", "2026-01-01T00:59:00Z", 1);
+    append_n(s, 1, "Bash");
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.sealed_size, 0);
+    setenv("SEALTRAIL_FAKE_TIME", "2026-01-01T01:00:01Z", 1);
+    append_n(s, 1, "Bash");
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.sealed_size, 3);
+    unsetenv("SEALTRAIL_FAKE_TIME");
+    st_store_close(s);
+}
+END_TEST
+
+/* Raw LMDB write: replace the value of (table, key) with f(value). */
+static void raw_flip(st_table t, const void *key, size_t klen, size_t byte)
+{
+    st_db *db;
+    ck_assert_int_eq(st_db_open(&db, dir, 0, NULL), 0);
+    struct { const void *k; size_t kl; size_t byte; st_table t; } arg = { key, klen, byte, t };
+    ck_assert_int_eq(st_db_write(db, flip, &arg, NULL), 0);
+    st_db_close(db);
+}
+
+static int flip(st_txn *txn, void *a)
+{
+    struct { const void *k; size_t kl; size_t byte; st_table t; } *arg = a;
+    const void *v;
+    size_t vl;
+    int rc = st_db_get(txn, arg->t, arg->k, arg->kl, &v, &vl);
+    if (rc) return rc;
+    uint8_t *copy = malloc(vl);
+    memcpy(copy, v, vl);
+    copy[arg->byte % vl] ^= 0x01;
+    rc = st_db_put(txn, arg->t, arg->k, arg->kl, copy, vl, 0);
+    free(copy);
+    return rc;
+}
+
+static void expect_check_fails(const char *needle)
+{
+    st_store *s;
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_RDONLY), 0);
+    int rc = st_check(s);
+    ck_assert_int_eq(rc, ST_ECORRUPT);
+    ck_assert_msg(strstr(st_store_error(s), needle), "check said \"%s\", expected it to mention \"%s\"",
+                  st_store_error(s), needle);
+    st_store_close(s);
+}
+
+static void tamper_setup(void)
+{
+    st_store *s = make_store(1000000);
+    append_n(s, 9, "Bash");
+    char *note;
+    size_t len;
+    ck_assert_int_eq(st_seal(s, &note, &len), 0);
+    free(note);
+    append_n(s, 4, "Bash");
+    ck_assert_int_eq(st_seal(s, &note, &len), 0);
+    free(note);
+    ck_assert_int_eq(st_check(s), 0);
+    st_store_close(s);
+}
+
+START_TEST(tamper_entry_byte)
+{
+    tamper_setup();
+    uint8_t key[8];
+    st_be64_put(key, 4);
+    raw_flip(ST_T_ENTRIES, key, 8, 30);
+    expect_check_fails("entry 4");
+}
+END_TEST
+
+START_TEST(tamper_tree_leaf)
+{
+    tamper_setup();
+    uint8_t key[9] = { 0 };
+    st_be64_put(key + 1, 6);
+    raw_flip(ST_T_TREE, key, 9, 5);
+    expect_check_fails("entry 6: leaf hash mismatch");
+}
+END_TEST
+
+START_TEST(tamper_tree_interior)
+{
+    tamper_setup();
+    uint8_t key[9] = { 2 };
+    st_be64_put(key + 1, 1);     /* level 2, position 1: leaves 4..7 */
+    raw_flip(ST_T_TREE, key, 9, 0);
+    expect_check_fails("tree node (level 2, position 1)");
+}
+END_TEST
+
+START_TEST(tamper_checkpoint)
+{
+    tamper_setup();
+    uint8_t key[8];
+    st_be64_put(key, 9);
+    raw_flip(ST_T_CHECKPOINTS, key, 8, 40);
+    expect_check_fails("checkpoint");
+}
+END_TEST
+
+START_TEST(tamper_payload)
+{
+    tamper_setup();
+    /* Replace payload 3's bytes (re-encoded validly) with different content: the commitment catches it. */
+    st_db *db;
+    ck_assert_int_eq(st_db_open(&db, dir, 0, NULL), 0);
+    ck_assert_int_eq(st_db_write(db, put_other, NULL, NULL), 0);
+    st_db_close(db);
+    expect_check_fails("entry 3: payload \"tool_input\": commitment mismatch");
+}
+END_TEST
+
+static int put_other(st_txn *txn, void *a)
+{
+    (void)a;
+    uint8_t salt[16];
+    uint8_t *old;
+    size_t ol;
+    int rc = st_payload_read(txn, 3, "tool_input", salt, &old, &ol);
+    if (rc) return rc;
+    old[ol - 3] = '9';   /* "echo 3" -> "echo 9": same length, different bytes */
+    rc = st_payload_put(txn, 3, "tool_input", salt, old, ol);
+    free(old);
+    return rc;
+}
+
+START_TEST(tamper_payload_deleted)
+{
+    tamper_setup();
+    st_db *db;
+    ck_assert_int_eq(st_db_open(&db, dir, 0, NULL), 0);
+    ck_assert_int_eq(st_db_write(db, del_payload, NULL, NULL), 0);
+    st_db_close(db);
+    expect_check_fails("entry 2: payload \"tool_input\" is missing");
+}
+END_TEST
+
+static int del_payload(st_txn *txn, void *a)
+{
+    (void)a;
+    return st_payload_delete(txn, 2, "tool_input");
+}
+
+START_TEST(map_grows_when_full)
+{
+    setenv("SEALTRAIL_MAPSIZE", "262144", 1);   /* 256 KiB: must grow many times */
+    st_store *s = make_store(1000000);
+    for (int k = 0; k < 20; k++) append_n(s, 100, "Write");
+    unsetenv("SEALTRAIL_MAPSIZE");
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.size, 2000);
+    ck_assert_uint_gt(st.map_bytes, 262144);
+    ck_assert_int_eq(st_check(s), 0);
+    st_store_close(s);
+}
+END_TEST
+
+/* 4 processes x 500 single appends: 2000 contiguous entries, valid tree. */
+START_TEST(concurrent_appenders)
+{
+    st_store *s = make_store(1000000);
+    st_store_close(s);
+    pid_t pids[4];
+    for (int p = 0; p < 4; p++) {
+        pids[p] = fork();
+        ck_assert_int_ge(pids[p], 0);
+        if (pids[p] == 0) {
+            st_store *cs;
+            if (st_store_open(&cs, dir, ST_OPEN_NOSYSLOG) != 0) _exit(1);
+            for (int i = 0; i < 500; i++) append_n(cs, 1, p % 2 ? "Bash" : "Edit");
+            st_store_close(cs);
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < 4; p++) {
+        int status;
+        ck_assert_int_eq(waitpid(pids[p], &status, 0), pids[p]);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG), 0);
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.size, 2000);
+    for (uint64_t i = 0; i < 2000; i++) {
+        uint8_t *b;
+        size_t bl;
+        ck_assert_int_eq(st_entry_get(s, i, &b, &bl), 0);
+        free(b);
+    }
+    char *note;
+    size_t len;
+    ck_assert_int_eq(st_seal(s, &note, &len), 0);
+    free(note);
+    ck_assert_int_eq(st_check(s), 0);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(bad_records_change_nothing)
+{
+    st_store *s = make_store(1000000);
+    append_n(s, 2, "Bash");
+    st_json_doc *doc = st_json_doc_new();
+    st_json *m = st_json_new_object(doc);
+    ck_assert_int_eq(st_json_object_add(doc, m, "kind", 4, st_json_new_str(doc, "event")), 0);
+    ck_assert_int_eq(st_json_object_add(doc, m, "index", 5, st_json_new_int(doc, 7)), 0);
+    st_record_in r = { .meta = m };
+    ck_assert_int_eq(st_append_records(s, &r, 1, NULL), ST_EINVAL);
+    ck_assert(strstr(st_store_error(s), "reserved member \"index\""));
+    st_json *m2 = st_json_new_object(doc);
+    ck_assert_int_eq(st_json_object_add(doc, m2, "kind", 4, st_json_new_str(doc, "event")), 0);
+    st_record_in r2 = { .meta = m2, .npayloads = 1 };
+    r2.payloads[0].name = "Bad Name";
+    r2.payloads[0].data = (const uint8_t *)"x";
+    r2.payloads[0].len = 1;
+    ck_assert_int_eq(st_append_records(s, &r2, 1, NULL), ST_EINVAL);
+    st_json_doc_free(doc);
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.size, 2);
+    ck_assert_int_eq(st_check(s), 0);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(missing_or_loose_key_refuses_seal)
+{
+    st_store *s = make_store(1000000);
+    append_n(s, 1, "Bash");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/log.key", dir);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    char *note;
+    size_t len;
+    ck_assert_int_eq(st_seal(s, &note, &len), ST_EKEYPERM);
+    ck_assert(strstr(st_store_error(s), "0644"));
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    char moved[4096];
+    snprintf(moved, sizeof moved, "%s/log.key.away", dir);
+    ck_assert_int_eq(rename(path, moved), 0);
+    ck_assert_int_eq(st_seal(s, &note, &len), ST_ENOKEY);
+    /* The append path does not lose the event when sealing is impossible. */
+    append_n(s, 1, "Bash");
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.size, 2);
+    ck_assert_uint_eq(st.sealed_size, 0);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(open_missing_store)
+{
+    st_store *s;
+    ck_assert_int_eq(st_store_open(&s, dir, 0), ST_ENOTFOUND);
+    ck_assert(strstr(st_store_error(s), "sealtrail init"));
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(size_constants)
+{
+    ck_assert_uint_eq(st_hash_bytes(), ST_HASH_BYTES);
+    ck_assert_uint_eq(st_salt_bytes(), ST_SALT_BYTES);
+    ck_assert_str_eq(st_strerror(ST_ECORRUPT), "data fails verification");
+    ck_assert_str_eq(st_strerror(ENOENT), strerror(ENOENT));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("store");
+    TCase *tc = tcase_create("store");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, init_append_seal_check);
+    tcase_add_test(tc, init_refuses_existing_store);
+    tcase_add_test(tc, proofs_verify_at_all_sizes);
+    tcase_add_test(tc, seal_policy_after_n_entries);
+    tcase_add_test(tc, seal_policy_after_t_seconds);
+    tcase_add_test(tc, tamper_entry_byte);
+    tcase_add_test(tc, tamper_tree_leaf);
+    tcase_add_test(tc, tamper_tree_interior);
+    tcase_add_test(tc, tamper_checkpoint);
+    tcase_add_test(tc, tamper_payload);
+    tcase_add_test(tc, tamper_payload_deleted);
+    tcase_add_test(tc, map_grows_when_full);
+    tcase_add_test(tc, concurrent_appenders);
+    tcase_add_test(tc, bad_records_change_nothing);
+    tcase_add_test(tc, missing_or_loose_key_refuses_seal);
+    tcase_add_test(tc, open_missing_store);
+    tcase_add_test(tc, size_constants);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

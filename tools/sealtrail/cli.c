@@ -1,0 +1,162 @@
+/*
+ * cli.c: plumbing shared by the sealtrail commands: where the store lives,
+ * how errors are printed, bounded file reads and full writes.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void cli_err(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("sealtrail: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_exit_code(int rc)
+{
+    switch (rc) {
+    case 0: return EXIT_OK;
+    case ST_EINVAL: case ST_EJSON: case ST_ENONCANON: case ST_ETOOBIG: case ST_EDEPTH:
+    case ST_EFORMAT: case ST_EBADKEY:
+        return EXIT_USAGE;
+    default:
+        return EXIT_FAIL;
+    }
+}
+
+int cli_fail(int rc, const char *context, const char *detail)
+{
+    if (detail && *detail)
+        cli_err("%s: %s", context, detail);
+    else
+        cli_err("%s: %s", context, st_strerror(rc));
+    return cli_exit_code(rc);
+}
+
+void cli_take_dir(st_cli *cli, int *argc, char **argv)
+{
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {      /* keep everything after "--" as is */
+            while (i < *argc) argv[out++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--dir") == 0 && i + 1 < *argc) {
+            cli->dir = argv[++i];
+            continue;
+        }
+        if (strncmp(argv[i], "--dir=", 6) == 0) {
+            cli->dir = argv[i] + 6;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    *argc = out;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    }
+    return 0;
+}
+
+const char *cli_store_dir(st_cli *cli)
+{
+    static char path[4096];
+    if (cli->dir && *cli->dir) return cli->dir;
+    const char *env = getenv("SEALTRAIL_DIR");
+    if (env && *env) return env;
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (xdg && xdg[0] == '/') {
+        snprintf(path, sizeof path, "%s/sealtrail", xdg);
+        return path;
+    }
+    const char *home = getenv("HOME");
+    if (!home || home[0] != '/') {          /* Claude Code once ran hooks without $HOME */
+        struct passwd *pw = getpwuid(geteuid());
+        home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+    }
+    if (!home) {
+        cli_err("no store directory: pass --dir DIR or set SEALTRAIL_DIR (no home directory found)");
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/.local/state/sealtrail", home);
+    return path;
+}
+
+int cli_open_store(st_cli *cli, unsigned flags, st_store **out)
+{
+    const char *dir = cli_store_dir(cli);
+    if (!dir) return EXIT_USAGE;
+    int rc = st_store_open(out, dir, flags);
+    if (rc) {
+        int code = cli_fail(rc, dir, st_store_error(*out));
+        st_store_close(*out);
+        *out = NULL;
+        return code;
+    }
+    return 0;
+}
+
+int cli_parse_u64(const char *opt, const char *val, uint64_t *out)
+{
+    if (!val || st_parse_u64(val, strlen(val), UINT64_MAX, out) != 0) {
+        cli_err("%s: expected a non-negative integer, got '%s'", opt, val ? val : "");
+        return -1;
+    }
+    return 0;
+}
+
+int cli_read_file(const char *path, size_t max, char **data_out, size_t *len_out)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    st_buf b = { 0 };
+    int rc = 0;
+    for (;;) {
+        if (st_buf_reserve(&b, 65536) != 0) { rc = ENOMEM; break; }
+        ssize_t n = read(fd, b.data + b.len, 65536);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            rc = errno;
+            break;
+        }
+        if (n == 0) break;
+        b.len += (size_t)n;
+        if (b.len > max) { rc = ST_ETOOBIG; break; }
+    }
+    if (fd != STDIN_FILENO) close(fd);
+    if (rc) { st_buf_free(&b); return rc; }
+    *data_out = st_buf_steal_str(&b, len_out);
+    return *data_out ? 0 : ENOMEM;
+}
+
+int cli_write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}

@@ -1,0 +1,71 @@
+/*
+ * cli.h: shared plumbing for the sealtrail command-line tool: store
+ * location, error printing, option helpers. Each command lives in its own
+ * cmd_*.c file and is listed in the table in main.c.
+ *
+ * Exit status for every command: 0 success; 1 the operation failed (a check
+ * found a problem, a write was refused); 2 usage error or bad input.
+ */
+#ifndef ST_CLI_H
+#define ST_CLI_H
+
+#include <stdio.h>
+
+#include "sealtrail.h"
+#include "util.h"
+
+#define EXIT_OK    0
+#define EXIT_FAIL  1
+#define EXIT_USAGE 2
+
+typedef struct st_cli {
+    const char *prog;      /* "sealtrail" */
+    const char *dir;       /* store directory from --dir before the command, or NULL */
+} st_cli;
+
+/* A command: argv[0] is the command name; options may follow positionals. */
+typedef int (*st_cmd_fn)(st_cli *cli, int argc, char **argv);
+
+/* Prints "sealtrail: <message>\n" to stderr. */
+void cli_err(const char *fmt, ...) ST_PRINTF(1, 2);
+/* Prints "sealtrail: <context>: <st_strerror(rc)>[: detail]\n" and returns the exit code for rc. */
+int cli_fail(int rc, const char *context, const char *detail);
+/* Exit code for a library error: ST_ECORRUPT/ST_EPROOF/ST_EBADSIG -> 1, input errors -> 2, others 1. */
+int cli_exit_code(int rc);
+
+/* Resolves the store directory: --dir (before or after the command), then
+ * $SEALTRAIL_DIR, then $XDG_STATE_HOME/sealtrail, then ~/.local/state/sealtrail
+ * (home from $HOME or the password database). Never the current directory.
+ * Returns a static string or NULL (message printed). */
+const char *cli_store_dir(st_cli *cli);
+/* Opens the store at cli_store_dir with flags, printing a clear error on failure. 0 or exit code. */
+int cli_open_store(st_cli *cli, unsigned flags, st_store **out);
+
+/* Scans argv for "--dir DIR" / "--dir=DIR" anywhere after the command and
+ * removes it, setting cli->dir. Call first in every command. */
+void cli_take_dir(st_cli *cli, int *argc, char **argv);
+/* True if argv has -h or --help (prints nothing). */
+int cli_wants_help(int argc, char **argv);
+
+/* Parses an unsigned decimal option value; prints "sealtrail: --opt: ..." on error. 0 or -1. */
+int cli_parse_u64(const char *opt, const char *val, uint64_t *out);
+
+/* Reads a whole file ("-" = stdin) up to max bytes. 0 or errno / ST_ETOOBIG. Caller frees. */
+int cli_read_file(const char *path, size_t max, char **data_out, size_t *len_out);
+
+/* Writes all of buf to fd (handles short writes, EINTR). 0 or errno. */
+int cli_write_all(int fd, const void *buf, size_t len);
+
+/* Command entry points (one file each). */
+int cmd_init(st_cli *, int, char **);
+int cmd_append(st_cli *, int, char **);
+int cmd_seal(st_cli *, int, char **);
+int cmd_checkpoint(st_cli *, int, char **);
+int cmd_verifier_key(st_cli *, int, char **);
+int cmd_check(st_cli *, int, char **);
+int cmd_log(st_cli *, int, char **);
+int cmd_leaf(st_cli *, int, char **);
+int cmd_prove(st_cli *, int, char **);
+int cmd_status(st_cli *, int, char **);
+
+#endif

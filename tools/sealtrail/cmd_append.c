@@ -1,0 +1,41 @@
+/*
+ * cmd_append.c: `sealtrail append [FILE]` appends one Claude Code hook event
+ * (JSON) from FILE or stdin and prints its index. Unlike the hook, append
+ * reports every failure and exits non-zero.
+ */
+#include <stdlib.h>
+
+#include "cli.h"
+
+int cmd_append(st_cli *cli, int argc, char **argv)
+{
+    cli_take_dir(cli, &argc, argv);
+    if (cli_wants_help(argc, argv)) {
+        puts("usage: sealtrail [--dir DIR] append [FILE]\n"
+             "\n"
+             "Appends one event, Claude Code hook JSON as the client sends it on stdin, read\n"
+             "from FILE or standard input (\"-\"). Secrets are redacted before anything is\n"
+             "hashed or written. Prints the new entry's index.\n"
+             "\n"
+             "examples:\n"
+             "  sealtrail append event.json\n"
+             "  printf '%s' \"$json\" | sealtrail append");
+        return EXIT_OK;
+    }
+    if (argc > 2) { cli_err("append: one FILE at most"); return EXIT_USAGE; }
+    const char *path = argc == 2 ? argv[1] : "-";
+    char *data;
+    size_t len;
+    int rc = cli_read_file(path, ST_EVENT_MAX_DEFAULT, &data, &len);
+    if (rc) return cli_fail(rc, path, rc == ST_ETOOBIG ? "event is larger than 256 MiB" : NULL);
+    st_store *s;
+    int code = cli_open_store(cli, 0, &s);
+    if (code) { free(data); return code; }
+    uint64_t index;
+    rc = st_append_event(s, data, len, &index);
+    free(data);
+    if (rc) code = cli_fail(rc, "append", st_store_error(s));
+    else printf("%llu\n", (unsigned long long)index);
+    st_store_close(s);
+    return code;
+}

@@ -1,0 +1,102 @@
+/*
+ * main.c: the sealtrail command-line tool. Parses the global options
+ * (--dir, --help, --version), then dispatches to one command per file.
+ *
+ * Form: sealtrail [--dir DIR] COMMAND [options] (--dir also after the command).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+
+typedef struct st_command {
+    const char *name;
+    st_cmd_fn fn;
+    const char *summary;
+} st_command;
+
+/* The command table. Keep names stable: scripts and auditors depend on them
+ * (DESIGN.md section 8). One line per command, grouped by area. */
+static const st_command commands[] = {
+    /* store core */
+    { "init",         cmd_init,         "create a store and its signing key; print the verifier key" },
+    { "append",       cmd_append,       "append one hook event (JSON) from FILE or stdin; print its index" },
+    { "seal",         cmd_seal,         "seal unsealed entries now; print the signed checkpoint" },
+    { "checkpoint",   cmd_checkpoint,   "print the latest signed checkpoint" },
+    { "verifier-key", cmd_verifier_key, "print the verifier key (C2SP vkey string)" },
+    { "check",        cmd_check,        "re-verify the whole store; name the first failure" },
+    { "log",          cmd_log,          "print entries as JSONL with decoded payloads" },
+    { "leaf",         cmd_leaf,         "write the exact entry bytes (leaf data) of one entry" },
+    { "prove",        cmd_prove,        "print an inclusion or consistency proof as JSON" },
+    { "status",       cmd_status,       "print the store's size, seal state and policy" },
+    /* hook (issue 3) */
+    /* query, stats, tail, import, reindex (issue 6) */
+    /* export (issue 4) */
+    /* keys (issue 5) */
+    /* retention (issue 7) */
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sealtrail [--dir DIR] COMMAND [options]\n"
+            "\n"
+            "sealtrail records what an AI coding agent did as entries of a Merkle tree,\n"
+            "sealed under Ed25519-signed checkpoints that auditors verify offline.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n"
+            "The store directory is --dir, else $SEALTRAIL_DIR, else $XDG_STATE_HOME/sealtrail,\n"
+            "else ~/.local/state/sealtrail. Run 'sealtrail COMMAND --help' for a command's options.\n"
+            "\n"
+            "EXIT STATUS\n"
+            "  0 success; 1 the operation failed or verification found a problem;\n"
+            "  2 usage error or bad input.\n");
+}
+
+int main(int argc, char **argv)
+{
+    st_cli cli = { .prog = "sealtrail", .dir = NULL };
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            cli.dir = argv[i + 1];
+            i += 2;
+        } else if (strncmp(argv[i], "--dir=", 6) == 0) {
+            cli.dir = argv[i] + 6;
+            i++;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("sealtrail %s\n", st_version());
+            return EXIT_OK;
+        } else {
+            cli_err("unknown option '%s' (see 'sealtrail --help')", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[i], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (sodium_init() < 0) {
+        cli_err("libsodium failed to initialize");
+        return EXIT_FAIL;
+    }
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+        if (strcmp(argv[i], commands[c].name) == 0)
+            return commands[c].fn(&cli, argc - i, argv + i);
+    }
+    cli_err("unknown command '%s' (see 'sealtrail --help')", argv[i]);
+    return EXIT_USAGE;
+}
