@@ -70,9 +70,8 @@ static int hexdig(uint8_t c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-int rd_word_start(const uint8_t *s, size_t i)
+int rd_word_start_slow(const uint8_t *s, size_t i)
 {
-    if (i == 0 || !RD_ALNUM(s[i - 1])) return 1;
     /* An escape written out as text (raw JSON, or JSON inside a string):
      * "\nAKIA...", "\u0000ghp_..." start a word too. */
     if (i >= 2 && s[i - 2] == '\\' && strchr("nrtbf", s[i - 1])) return 1;
@@ -310,7 +309,16 @@ static uint8_t *raw_unescape(const uint8_t *in, size_t len, size_t *out_len, int
     for (; i < len; i++) {
         size_t skip = 0;
         uint8_t c = 0;
-        if (in[i] == '\\' && i + 1 < len) {
+        if (in[i] != '\\') {
+            /* copy (or skip over) the run up to the next backslash */
+            const uint8_t *q = memchr(in + i, '\\', len - i);
+            size_t run = (q ? (size_t)(q - in) : len) - i;
+            if (o) memcpy(o + w, in + i, run);
+            w += o ? run : 0;
+            i += run - 1;
+            continue;
+        }
+        if (i + 1 < len) {
             if (in[i + 1] == '/') {
                 c = '/';
                 skip = 2;
@@ -379,7 +387,7 @@ typedef struct rd_tree {
     st_redact_counts *c;
 } rd_tree;
 
-/* Redacts *ps/*pn (a key or a string value) in place. keycls != RK_NONE:
+/* Redacts the string *ps, *pn (a key or a string value) in place. keycls != RK_NONE:
  * the string is the value of a credential-named key. *changed is set when
  * the string was replaced. */
 static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *changed)
@@ -387,14 +395,14 @@ static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *chang
     rd_scan *sc = &t->sc;
     int rc = rd_run(sc, (const uint8_t *)*ps, *pn, 0);
     if (rc) return rc;
-    if (keycls != RK_NONE && rd_tree_value_secret(*ps, *pn)) {
+    if (RK_CLASS(keycls) != RK_NONE && rd_tree_value_secret(*ps, *pn)) {
         size_t from = 0;
         unsigned rule = ST_RULE_PASSWORD_ASSIGNMENT;
-        if (keycls == RK_AUTH) {
+        if (RK_CLASS(keycls) == RK_AUTH) {
             from = rd_auth_scheme_len((const uint8_t *)*ps, *pn);
             if (from) rule = ST_RULE_AUTH_HEADER;
             if (from >= *pn) from = 0;
-        } else if (keycls == RK_AWS_SECRET && rd_aws_secret_shape((const uint8_t *)*ps, *pn)) {
+        } else if (RK_CLASS(keycls) == RK_AWS_SECRET && rd_aws_secret_shape((const uint8_t *)*ps, *pn)) {
             rule = ST_RULE_AWS_SECRET_KEY;
         }
         /* unless the key-aware rule is off: then keep what the detectors found */
@@ -413,12 +421,12 @@ static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *chang
     return 0;
 }
 
-/* A number node that is a card number, or any number under a credential
- * key, becomes a marker string. */
+/* A number node that is a card number, or any number under a password-named
+ * key ({"pin_password": 1234}), becomes a marker string. */
 static int tree_number(rd_tree *t, st_json *v, int keycls)
 {
     unsigned rule;
-    if (keycls != RK_NONE) rule = ST_RULE_PASSWORD_ASSIGNMENT;
+    if (keycls & RK_PASSWORD) rule = ST_RULE_PASSWORD_ASSIGNMENT;
     else if (rd_card_number_literal(v->str, v->len)) rule = ST_RULE_PAYMENT_CARD;
     else return 0;
     if (t->sc.r && (t->sc.r->disabled >> rule) & 1u) return 0;

@@ -25,6 +25,7 @@ typedef struct rd_custom {
 
 struct st_redactor {
     uint64_t disabled;   /* bit i: built-in rule i is off */
+    void *mctx;          /* pcre2_match_context_8 * with match limits, when custom rules exist */
     size_t ncustom;
     rd_custom custom[ST_REDACT_MAX_CUSTOM];
 };
@@ -81,7 +82,11 @@ extern const uint8_t rd_cls[256];
 
 /* Is position i the start of a word (i == 0, previous byte not alphanumeric,
  * or the previous bytes are a backslash escape such as \n or \u0000)? */
-int rd_word_start(const uint8_t *s, size_t i);
+int rd_word_start_slow(const uint8_t *s, size_t i);
+static inline int rd_word_start(const uint8_t *s, size_t i)
+{
+    return i == 0 || !RD_ALNUM(s[i - 1]) || rd_word_start_slow(s, i);
+}
 
 /* ---- detectors -------------------------------------------------------------- */
 
@@ -109,7 +114,10 @@ enum rd_key_class {
     RK_AUTH,        /* authorization / auth: a leading scheme word is kept */
     RK_AWS_SECRET,  /* aws secret access key: aws-secret-access-key */
 };
-/* Classifies an object key, env variable, flag or header name. */
+#define RK_PASSWORD 0x10          /* flag: a password word (numbers are redacted too) */
+#define RK_CLASS(x) ((x) & 0x0f)
+/* Classifies an object key, env variable, flag or header name: a class,
+ * maybe with RK_PASSWORD. */
 int rd_key_class(const char *k, size_t n);
 /* Should a JSON string value under a credential-named key be redacted?
  * (Not empty, not a placeholder such as ${VAR}, not a literal like null.) */

@@ -174,9 +174,27 @@ static size_t token_at(rd_scan *sc, size_t i)
         }
         return 0;
     }
+    if (n - i < 8) return 0; /* every prefixed token is longer */
+    /* cheap filter on the second byte before walking the table */
+    const char *second;
+    switch (c0) {
+    case 'A': second = "KSBC3I"; break;
+    case 'g': second = "hil"; break;
+    case 's': second = "k"; break;
+    case 'r': second = "k"; break;
+    case 'w': second = "h"; break;
+    case 'x': second = "oa"; break;
+    case 'n': second = "p"; break;
+    case 'h': second = "f"; break;
+    case 'p': second = "y"; break;
+    case 'd': second = "o"; break;
+    default: return 0;
+    }
+    if (!memchr(second, s[i + 1], strlen(second))) return 0;
     for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++) {
         const tok_rule *r = &tokens[t];
-        if ((uint8_t)r->prefix[0] != c0 || n - i < r->plen || memcmp(s + i + 1, r->prefix + 1, r->plen - 1u))
+        if ((uint8_t)r->prefix[0] != c0 || (uint8_t)r->prefix[1] != s[i + 1] || n - i < r->plen ||
+            memcmp(s + i + 2, r->prefix + 2, r->plen - 2u))
             continue;
         size_t j = i + r->plen, k = j;
         unsigned seen = 0;

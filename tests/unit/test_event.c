@@ -92,7 +92,7 @@ static const char *carrier(const char *in)
         { "session_id", "session" }, { "tool_name", "tool" }, { "tool_use_id", "tool_use_id" },
         { "agent_id", "agent_id" }, { "agent_type", "agent_type" }, { "cwd", "cwd" },
         { "permission_mode", "permission_mode" }, { "prompt_id", "prompt_id" },
-        { "hook_event_name", "event" }, { "duration_ms", "duration_ms" },
+        { "hook_event_name", "event" }, { "duration_ms", "duration_ms" }, { "mcp_server_name", "mcp_server" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i][0], in) == 0) return map[i][1];

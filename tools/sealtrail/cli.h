@@ -67,5 +67,6 @@ int cmd_log(st_cli *, int, char **);
 int cmd_leaf(st_cli *, int, char **);
 int cmd_prove(st_cli *, int, char **);
 int cmd_status(st_cli *, int, char **);
+int cmd_hook(st_cli *, int, char **);       /* issue 3: cmd_hook.c */
 
 #endif

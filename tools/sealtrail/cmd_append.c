@@ -4,8 +4,10 @@
  * reports every failure and exits non-zero.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "json.h"
 
 int cmd_append(st_cli *cli, int argc, char **argv)
 {
@@ -16,6 +18,10 @@ int cmd_append(st_cli *cli, int argc, char **argv)
              "Appends one event, Claude Code hook JSON as the client sends it on stdin, read\n"
              "from FILE or standard input (\"-\"). Secrets are redacted before anything is\n"
              "hashed or written. Prints the new entry's index.\n"
+             "\n"
+             "Unlike 'sealtrail hook', which records even malformed input so nothing is\n"
+             "lost, append refuses input that is not one JSON object in valid UTF-8 without\n"
+             "duplicate keys, names the byte offset, exits 2 and changes nothing.\n"
              "\n"
              "examples:\n"
              "  sealtrail append event.json\n"
@@ -28,6 +34,19 @@ int cmd_append(st_cli *cli, int argc, char **argv)
     size_t len;
     int rc = cli_read_file(path, ST_EVENT_MAX_DEFAULT, &data, &len);
     if (rc) return cli_fail(rc, path, rc == ST_ETOOBIG ? "event is larger than 256 MiB" : NULL);
+    /* Strict check first: bad input changes nothing. */
+    st_json_doc *doc = NULL;
+    st_json_opts jo = { .flags = ST_JSON_ALLOW_WS, .max_depth = 512, .max_bytes = 0 };
+    st_err jerr;
+    rc = st_json_parse(&doc, data, len, &jo, NULL, &jerr);
+    int is_object = rc == 0 && st_json_doc_root(doc)->type == ST_JSON_OBJECT;
+    st_json_doc_free(doc);
+    if (rc || !is_object) {
+        cli_err("append: %s: %s", strcmp(path, "-") ? path : "stdin",
+                rc ? jerr.msg : "the event must be a JSON object");
+        free(data);
+        return EXIT_USAGE;
+    }
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) { free(data); return code; }

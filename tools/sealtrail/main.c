@@ -32,6 +32,7 @@ static const st_command commands[] = {
     { "prove",        cmd_prove,        "print an inclusion or consistency proof as JSON" },
     { "status",       cmd_status,       "print the store's size, seal state and policy" },
     /* hook (issue 3) */
+    { "hook",         cmd_hook,         "the Claude Code hook: record one event from stdin; install/uninstall it" },
     /* query, stats, tail, import, reindex (issue 6) */
     /* export (issue 4) */
     /* keys (issue 5) */

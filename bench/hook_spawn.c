@@ -1,0 +1,90 @@
+/*
+ * hook_spawn.c: the timing loop behind bench/hook_bench.sh. Runs a command
+ * N times as a separate process, the way Claude Code runs a hook: stdin is
+ * a pipe fed with the payload file then closed, stdout and stderr go to
+ * /dev/null; measures wall time from spawn to exit. Prints one line:
+ *
+ *   <label> <n> <p50 ms> <p90 ms> <p99 ms> <max ms> <failures>
+ *
+ * usage: hook_spawn LABEL N PAYLOAD_FILE -- CMD [ARGS...]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6 || strcmp(argv[4], "--") != 0) {
+        fprintf(stderr, "usage: hook_spawn LABEL N PAYLOAD_FILE -- CMD [ARGS...]\n");
+        return 2;
+    }
+    const char *label = argv[1];
+    int n = atoi(argv[2]);
+    FILE *f = fopen(argv[3], "rb");
+    if (!f || n <= 0) { perror(argv[3]); return 2; }
+    struct stat st;
+    fstat(fileno(f), &st);
+    size_t len = (size_t)st.st_size;
+    char *payload = malloc(len ? len : 1);
+    if (fread(payload, 1, len, f) != len) { perror("read"); return 2; }
+    fclose(f);
+    double *t = malloc(sizeof(double) * (size_t)n);
+    int fails = 0;
+    signal(SIGPIPE, SIG_IGN);
+    int devnull = open("/dev/null", O_WRONLY);
+    for (int i = 0; i < n; i++) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) != 0) { perror("pipe"); return 2; }
+        fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+        posix_spawn_file_actions_adddup2(&fa, devnull, 1);
+        posix_spawn_file_actions_adddup2(&fa, devnull, 2);
+        double t0 = now_ms();
+        pid_t pid;
+        if (posix_spawn(&pid, argv[5], &fa, NULL, argv + 5, environ) != 0) { perror(argv[5]); return 2; }
+        close(p[0]);
+        size_t off = 0;
+        while (off < len) {
+            ssize_t w = write(p[1], payload + off, len - off);
+            if (w < 0) { if (errno == EINTR) continue; break; }   /* EPIPE: the child closed early */
+            off += (size_t)w;
+        }
+        close(p[1]);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        t[i] = now_ms() - t0;
+        if (off < len || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fails++;
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp);
+    int i50 = n / 2, i90 = (int)(n * 0.9), i99 = (int)(n * 0.99);
+    if (i99 >= n) i99 = n - 1;
+    printf("%s %d %.3f %.3f %.3f %.3f %d\n", label, n, t[i50], t[i90], t[i99], t[n - 1], fails);
+    return 0;
+}

@@ -1,0 +1,288 @@
+/*
+ * import_line.c: one line of an imported JSONL audit log turned into a
+ * record (import.h). Pure: parsing, redaction, mapping; no I/O.
+ *
+ * Hook-shaped lines go through st_event_build (the hook's own conversion),
+ * then become kind "import" with recorded_us. Seed lines are parsed,
+ * redacted as a whole tree (strings and keys at every depth, with the same
+ * rules as the hook), and mapped here:
+ *
+ *   timestamp        -> time_us                 toolName   -> tool
+ *   input            -> payload tool_input      sessionId  -> session
+ *   output           -> payload tool_response   cwd        -> cwd
+ *   errorMessage     -> payload error, envelope error (first line, 200 bytes)
+ *   executionTimeMs  -> duration_ms (whole milliseconds)
+ *   status / error   -> status succeeded|failed|interrupted|denied, event
+ *   everything else  -> payload event (including the original timestamp text)
+ */
+#include "import.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redact.h"
+
+#define TS_MAX 64u
+
+/* ---- small builders ------------------------------------------------------------- */
+
+static int meta_str(st_event *ev, const char *k, const char *v, size_t n)
+{
+    st_json *s = st_json_new_strn(ev->doc, v, n);
+    return s && st_json_object_add(ev->doc, ev->meta, k, strlen(k), s) == 0 ? 0 : ENOMEM;
+}
+
+static int meta_int(st_event *ev, const char *k, int64_t v)
+{
+    st_json *s = st_json_new_int(ev->doc, v);
+    return s && st_json_object_add(ev->doc, ev->meta, k, strlen(k), s) == 0 ? 0 : ENOMEM;
+}
+
+static st_json *member(const st_json *o, const char *k) { return (st_json *)st_json_get(o, k); }
+
+/* ---- timestamps --------------------------------------------------------------------- */
+
+/* RFC 3339 (zone optional: UTC), or epoch seconds/ms/us/ns by magnitude. 0 or -1. */
+static int parse_timestamp(const st_json *v, int64_t *us)
+{
+    if (!v) return -1;
+    if (v->type == ST_JSON_STRING) {
+        char buf[TS_MAX + 2];
+        if (v->len == 0 || v->len > TS_MAX || memchr(v->str, 0, v->len)) return -1;
+        memcpy(buf, v->str, v->len);
+        buf[v->len] = 0;
+        if (st_time_parse_rfc3339(buf, us) == 0) return 0;
+        buf[v->len] = 'Z';                                /* "2025-01-15T10:30:00.123" */
+        buf[v->len + 1] = 0;
+        return st_time_parse_rfc3339(buf, us);
+    }
+    if (v->type != ST_JSON_NUMBER) return -1;
+    char *end;
+    double x = strtod(v->str, &end);
+    if (end != v->str + v->len || !isfinite(x) || x <= 0) return -1;
+    double scale = x >= 1e17 ? 1e-3 : x >= 1e14 ? 1.0 : x >= 1e11 ? 1e3 : 1e6;   /* ns, us, ms, s */
+    double t = x * scale;
+    if (t >= 9.2e18) return -1;
+    *us = (int64_t)t;
+    return 0;
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+static int eq(const st_json *v, const char *lit)
+{
+    size_t l = strlen(lit);
+    if (!v || v->type != ST_JSON_STRING || v->len != l) return 0;
+    for (size_t i = 0; i < l; i++) {
+        char c = v->str[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+        if (c != lit[i]) return 0;
+    }
+    return 1;
+}
+
+/* The envelope status of a seed line. */
+static const char *seed_status(const st_json *status, const st_json *error, const st_json *msg)
+{
+    static const char *const ok[] = { "success", "succeeded", "ok", "completed", "complete", "done", "passed" };
+    static const char *const bad[] = { "error", "failed", "failure", "fail", "errored" };
+    static const char *const intr[] = { "interrupted", "cancelled", "canceled", "aborted", "timeout" };
+    static const char *const den[] = { "denied", "blocked", "rejected" };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) if (eq(status, ok[i])) return "succeeded";
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) if (eq(status, bad[i])) return "failed";
+    for (size_t i = 0; i < sizeof intr / sizeof *intr; i++) if (eq(status, intr[i])) return "interrupted";
+    for (size_t i = 0; i < sizeof den / sizeof *den; i++) if (eq(status, den[i])) return "denied";
+    int failed = (error && error->type == ST_JSON_TRUE) || (error && error->type == ST_JSON_STRING && error->len) ||
+                 (msg && msg->type == ST_JSON_STRING && msg->len);
+    return failed ? "failed" : "succeeded";
+}
+
+/* ---- seed lines ------------------------------------------------------------------------ */
+
+static int add_payload(st_event *ev, const char *name, const st_json *v, int keep_value)
+{
+    size_t i = ev->rec.npayloads;
+    st_json_write(&ev->pbuf[i], v, 0);
+    if (ev->pbuf[i].oom) return ENOMEM;
+    st_payload_in *p = &ev->rec.payloads[i];
+    p->name = name;
+    p->value = keep_value ? v : NULL;
+    ev->rec.npayloads++;
+    return 0;
+}
+
+static int seed_build(st_event *ev, const st_json *root, int64_t time_us, const st_import_line_opts *o)
+{
+    const st_json *status = member(root, "status"), *error = member(root, "error");
+    const st_json *msg = member(root, "errorMessage");
+    const st_json *errtext = msg && msg->type == ST_JSON_STRING ? msg
+                           : error && error->type == ST_JSON_STRING ? error : NULL;
+    const char *st = seed_status(status, error, msg);
+    const char *event = strcmp(st, "succeeded") == 0 ? "PostToolUse"
+                      : strcmp(st, "denied") == 0 ? "PermissionDenied" : "PostToolUseFailure";
+    const st_json *carried[8];
+    size_t nc = 0;
+    int rc;
+    ev->rec.time_us = time_us;
+    ev->event = event;
+    if ((rc = meta_str(ev, "kind", "import", 6)) || (rc = meta_str(ev, "event", event, strlen(event))) ||
+        (rc = meta_str(ev, "status", st, strlen(st))) ||
+        (rc = meta_int(ev, "recorded_us", o->now_us ? o->now_us : st_now_us())))
+        return rc;
+    if (o->host && *o->host && (rc = meta_str(ev, "host", o->host, st_utf8_cut(o->host, strlen(o->host), ST_ENV_STR_MAX)))) return rc;
+    if (o->user && *o->user && (rc = meta_str(ev, "user", o->user, st_utf8_cut(o->user, strlen(o->user), ST_ENV_STR_MAX)))) return rc;
+    static const struct { const char *in[3]; const char *out; size_t max; } strs[] = {
+        { { "toolName", "tool_name", "tool" }, "tool", ST_ENV_STR_MAX },
+        { { "sessionId", "session_id", "session" }, "session", ST_ENV_STR_MAX },
+        { { "cwd", NULL, NULL }, "cwd", ST_ENV_CWD_MAX },
+        { { "toolUseId", "tool_use_id", NULL }, "tool_use_id", ST_ENV_STR_MAX },
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        for (size_t j = 0; j < 3 && strs[i].in[j]; j++) {
+            const st_json *v = member(root, strs[i].in[j]);
+            if (!v || v->type != ST_JSON_STRING || v->len == 0) continue;
+            size_t n = st_utf8_cut(v->str, v->len, strs[i].max);
+            if ((rc = meta_str(ev, strs[i].out, v->str, n))) return rc;
+            if (n == v->len) carried[nc++] = v;
+            if (strcmp(strs[i].out, "tool_use_id") == 0 && n == v->len) {
+                ev->tool_use_id = v->str;
+                ev->tool_use_id_len = v->len;
+            }
+            break;
+        }
+    }
+    static const char *const durs[] = { "executionTimeMs", "durationMs", "duration_ms" };
+    for (size_t i = 0; i < 3; i++) {
+        const st_json *d = member(root, durs[i]);
+        if (!d || d->type != ST_JSON_NUMBER) continue;
+        double x = strtod(d->str, NULL);
+        if (x >= 0 && x < 9007199254740991.0 && (rc = meta_int(ev, "duration_ms", (int64_t)x))) return rc;
+        break;
+    }
+    if (errtext && strcmp(st, "succeeded") != 0) {
+        size_t n = 0;
+        while (n < errtext->len && errtext->str[n] != '\n' && errtext->str[n] != '\r') n++;
+        n = st_utf8_cut(errtext->str, n, ST_ENV_ERROR_MAX);
+        if (n && (rc = meta_str(ev, "error", errtext->str, n))) return rc;
+    }
+    /* payloads */
+    const st_json *in = member(root, "input"), *out = member(root, "output");
+    if (in && (rc = add_payload(ev, "tool_input", in, 1))) return rc;
+    if (out && (rc = add_payload(ev, "tool_response", out, 0))) return rc;
+    if (errtext && (rc = add_payload(ev, "error", errtext, 0))) return rc;
+    st_buf *rest = &ev->pbuf[ev->rec.npayloads];
+    int any = 0;
+    st_buf_putc(rest, '{');
+    for (const st_json *c = root->child; c; c = c->next) {
+        int skip = c == in || c == out || c == errtext;
+        for (size_t i = 0; i < nc; i++) skip |= carried[i] == c;
+        if (skip) continue;
+        if (any) st_buf_putc(rest, ',');
+        st_json_write_string(rest, c->key, c->key_len);
+        st_buf_putc(rest, ':');
+        st_json_write(rest, c, 0);
+        any = 1;
+    }
+    st_buf_putc(rest, '}');
+    if (rest->oom) return ENOMEM;
+    if (any) {
+        ev->rec.payloads[ev->rec.npayloads].name = "event";
+        ev->rec.payloads[ev->rec.npayloads].value = NULL;
+        ev->rec.npayloads++;
+    }
+    return 0;
+}
+
+/* ---- one line -------------------------------------------------------------------------- */
+
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return 0;
+    return 1;
+}
+
+/* The hook path: st_event_build, then kind "import" and recorded_us. */
+static int hook_build(st_event *ev, const char *line, size_t len, int64_t time_us, const st_import_line_opts *o,
+                      st_err *why)
+{
+    st_event_opts eo = { .host = o->host, .user = o->user, .now_us = time_us, .redactor = o->redactor };
+    int rc = st_event_build(ev, line, len, &eo, why);
+    if (rc) return rc;
+    for (st_json *c = ev->meta->child; c; c = c->next) {
+        if (c->key_len == 4 && memcmp(c->key, "kind", 4) == 0 && c->type == ST_JSON_STRING) {
+            char *s = st_json_doc_alloc(ev->doc, 7);
+            if (!s) return ENOMEM;
+            memcpy(s, "import", 7);
+            c->str = s;
+            c->len = 6;
+        }
+    }
+    return meta_int(ev, "recorded_us", o->now_us ? o->now_us : st_now_us());
+}
+
+int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const st_import_line_opts *o, st_err *why)
+{
+    st_import_line_opts dflt = { 0 };
+    if (!o) o = &dflt;
+    memset(ev, 0, sizeof *ev);
+    *kind = ST_IMPORT_BLANK;
+    if (blank(line, len)) return 0;
+    st_json_doc *doc = NULL;
+    st_json_opts jo = { .flags = ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8 | ST_JSON_ALLOW_DUP_KEYS,
+                        .max_depth = ST_EVENT_MAX_DEPTH };
+    st_err perr;
+    perr.msg[0] = 0;
+    int rc = st_json_parse(&doc, line, len, &jo, NULL, &perr);
+    if (rc == ENOMEM) return st_fail(why, ENOMEM, "out of memory");
+    if (rc) return st_fail(why, ST_EJSON, "not JSON: %.300s", perr.msg[0] ? perr.msg : st_strerror(rc));
+    st_json *root = st_json_doc_root(doc);
+    if (root->type != ST_JSON_OBJECT) {
+        st_json_doc_free(doc);
+        return st_fail(why, ST_EFORMAT, "not a JSON object");
+    }
+    int64_t t = 0;
+    int has_t = parse_timestamp(st_json_get(root, "timestamp"), &t) == 0;
+    int hook = st_json_get(root, "hook_event_name") || st_json_get(root, "tool_name") || st_json_get(root, "session_id");
+    int seed = !hook && (st_json_get(root, "toolName") || st_json_get(root, "input") || st_json_get(root, "output"));
+    if (hook) {
+        st_json_doc_free(doc);
+        if ((rc = hook_build(ev, line, len, has_t ? t : 0, o, why)) != 0) { st_event_free(ev); return rc; }
+        if (ev->malformed) { st_event_free(ev); return st_fail(why, ST_EFORMAT, "hook event does not parse"); }
+        *kind = ST_IMPORT_HOOK;
+        return 0;
+    }
+    if (!seed) {
+        st_json_doc_free(doc);
+        return st_fail(why, ST_EFORMAT, "neither a hook event (hook_event_name, tool_name, session_id) nor an audit-log line (toolName, input, output)");
+    }
+    if (!has_t) {
+        st_json_doc_free(doc);
+        return st_fail(why, ST_EFORMAT, "no usable \"timestamp\" (RFC 3339 or epoch number)");
+    }
+    ev->doc = doc;
+    ev->meta = st_json_new_object(doc);
+    ev->rec.meta = ev->meta;
+    st_redact_counts counts;
+    st_redact_counts_init(&counts);
+    rc = ev->meta ? st_redact_json(o->redactor, doc, root, &counts) : ENOMEM;
+    if (rc == 0) rc = seed_build(ev, root, t, o);
+    if (rc == 0 && counts.total) {
+        st_json *rj = st_redact_counts_to_json(o->redactor, &counts, doc);
+        if (!rj || st_json_object_add(doc, ev->meta, "redactions", 10, rj)) rc = ENOMEM;
+        ev->redactions = counts.total;
+    }
+    if (rc) {
+        st_event_free(ev);
+        return st_fail(why, rc, "%s", rc == ENOMEM ? "out of memory" : "redaction failed");
+    }
+    for (size_t i = 0; i < ev->rec.npayloads; i++) {
+        ev->rec.payloads[i].data = ev->pbuf[i].data ? ev->pbuf[i].data : (const uint8_t *)"";
+        ev->rec.payloads[i].len = ev->pbuf[i].len;
+    }
+    *kind = ST_IMPORT_SEED;
+    return 0;
+}

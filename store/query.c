@@ -1,0 +1,515 @@
+/*
+ * query.c: the query planner and executor (see query.h for semantics and
+ * index.h for the key layouts).
+ *
+ * Plan: estimate each candidate driver from exact all-time counts (stats
+ * 'c' rows for tool/event/session/status values, path 'd' rows for the
+ * paths a pattern matches), take the smallest, fall back to the duration
+ * index for --min-duration or --sort duration without a window, else the
+ * time index. Execute: walk the driver's ranges inside the time window,
+ * check the remaining filters per candidate (summary, then paths), then
+ * either stream (one range, time order) or collect and sort, and finally
+ * apply --text and --limit while emitting.
+ */
+#include "query.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+#include "json.h"
+#include "store_int.h"
+
+enum { D_TIME, D_TOOL, D_EVENT, D_SESSION, D_STATUS, D_PATH, D_DURATION, D_NONE };
+static const char *const driver_names[] = { "time", "tool", "event", "session", "status", "path", "duration", "none" };
+
+#define Q_STOP 1   /* internal: the limit was reached */
+
+typedef struct cand {
+    uint64_t t;      /* time key (sign-flipped) */
+    uint64_t idx;
+    uint64_t dur;
+} cand;
+
+typedef struct qrun {
+    st_txn *txn;
+    const st_query *q;
+    st_query_fn fn;
+    void *ctx;
+    st_query_info *info;
+    st_err *err;
+    int driver;
+    const st_qfield *drv_field;
+    uint64_t lo, hi;         /* time keys: lo <= t < hi (hi_set) */
+    int hi_set;
+    int need_summary, path_residual, collect;
+    cand *cv;
+    size_t cn, ccap;
+    st_buf esc;              /* JSON-escaped text needle */
+    st_buf pathgroups;       /* path driver: (u16 len, enc key)* of matching 'd' groups */
+    uint64_t emitted;
+} qrun;
+
+int st_qfield_add_list(st_qfield *f, const char *s)
+{
+    while (1) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        if (n == 0 || f->n >= ST_Q_MAX_VALUES) return ST_EINVAL;
+        f->v[f->n] = s;
+        f->len[f->n++] = n;
+        if (!c) return 0;
+        s = c + 1;
+    }
+}
+
+/* ---- matching helpers ----------------------------------------------------------- */
+
+static int is_glob(const char *p) { return strpbrk(p, "*?[") != NULL; }
+
+int st_query_path_match(const char *pat, const char *path, size_t len)
+{
+    char buf[ST_IX_PATH_MAX + 1];
+    if (len > ST_IX_PATH_MAX) len = ST_IX_PATH_MAX;
+    if (!is_glob(pat)) return memmem(path, len, pat, strlen(pat)) != NULL;
+    memcpy(buf, path, len);
+    buf[len] = 0;
+    if (fnmatch(pat, buf, 0) == 0) return 1;
+    if (pat[0] == '/' || pat[0] == '*') return 0;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == '/' && fnmatch(pat, buf + i + 1, 0) == 0) return 1;
+    return 0;
+}
+
+static int field_has(const st_qfield *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->len[i] == n && (n == 0 || memcmp(f->v[i], s, n) == 0)) return 1;
+    return 0;
+}
+
+/* ---- per-candidate filters ----------------------------------------------------- */
+
+static int get_summary(qrun *r, uint64_t t, uint64_t idx, st_ix_summary *sum)
+{
+    uint8_t k[16];
+    const void *v;
+    size_t vl;
+    st_be64_put(k, t);
+    st_be64_put(k + 8, idx);
+    int rc = st_db_get(r->txn, ST_T_IX_TIME, k, 16, &v, &vl);
+    if (rc == ST_ENOTFOUND)
+        return st_fail(r->err, ST_ECORRUPT, "time index: no row for entry %llu (run 'sealtrail reindex')", (unsigned long long)idx);
+    if (rc) return rc;
+    if (st_ix_summary_decode(sum, v, vl))
+        return st_fail(r->err, ST_ECORRUPT, "time index: entry %llu: undecodable summary of %zu bytes", (unsigned long long)idx, vl);
+    return 0;
+}
+
+static int summary_ok(const qrun *r, const st_ix_summary *s)
+{
+    const st_query *q = r->q;
+    if (q->tool.n && r->drv_field != &q->tool && !field_has(&q->tool, s->tool, s->tool_len)) return 0;
+    if (q->event.n && r->drv_field != &q->event && !field_has(&q->event, s->event, s->event_len)) return 0;
+    if (q->session.n && r->drv_field != &q->session && !field_has(&q->session, s->session, s->session_len)) return 0;
+    if (q->status.n && r->drv_field != &q->status && !field_has(&q->status, s->status, s->status_len)) return 0;
+    return 1;
+}
+
+static int paths_ok(qrun *r, uint64_t idx, int *ok)
+{
+    uint8_t k[9];
+    const void *v;
+    size_t vl;
+    k[0] = 'i';
+    st_be64_put(k + 1, idx);
+    *ok = 0;
+    int rc = st_db_get(r->txn, ST_T_IX_PATH, k, 9, &v, &vl);
+    if (rc == ST_ENOTFOUND) return 0;
+    if (rc) return rc;
+    const uint8_t *p = v;
+    for (size_t off = 0; off + 2 <= vl;) {
+        size_t l = ((size_t)p[off] << 8) | p[off + 1];
+        if (off + 2 + l > vl) return st_fail(r->err, ST_ECORRUPT, "path index: entry %llu: bad path list", (unsigned long long)idx);
+        if (st_query_path_match(r->q->path, (const char *)p + off + 2, l)) { *ok = 1; return 0; }
+        off += 2 + l;
+    }
+    return 0;
+}
+
+static int text_ok(qrun *r, uint64_t idx, const uint8_t *entry, size_t len, int *ok)
+{
+    st_json_doc *doc = NULL;
+    st_json_opts o = { 0 };
+    *ok = 0;
+    int rc = st_json_parse(&doc, (const char *)entry, len, &o, NULL, NULL);
+    if (rc) return st_fail(r->err, ST_ECORRUPT, "entry %llu: does not parse", (unsigned long long)idx);
+    const st_json *pl = st_json_get(st_json_doc_root(doc), "payloads");
+    for (const st_json *c = pl && pl->type == ST_JSON_OBJECT ? pl->child : NULL; c && !*ok; c = c->next) {
+        char name[ST_PAYLOAD_NAME_MAX + 1];
+        if (c->key_len > ST_PAYLOAD_NAME_MAX) continue;
+        memcpy(name, c->key, c->key_len);
+        name[c->key_len] = 0;
+        uint8_t salt[ST_SALT_BYTES], *data = NULL;
+        size_t dl = 0;
+        rc = st_payload_read(r->txn, idx, name, salt, &data, &dl);
+        if (rc == ST_ENOTFOUND) { rc = 0; continue; }
+        if (rc) break;
+        *ok = memmem(data, dl, r->q->text, r->q->text_len) != NULL ||
+              (r->esc.len && memmem(data, dl, r->esc.data, r->esc.len) != NULL);
+        free(data);
+    }
+    st_json_doc_free(doc);
+    return rc;
+}
+
+/* Final stage: --text, the callback, --limit. */
+static int emit(qrun *r, uint64_t idx)
+{
+    uint8_t k[8];
+    const void *v;
+    size_t vl;
+    st_be64_put(k, idx);
+    int rc = st_db_get(r->txn, ST_T_ENTRIES, k, 8, &v, &vl);
+    if (rc == ST_ENOTFOUND) return st_fail(r->err, ST_ECORRUPT, "index names entry %llu, which is not stored", (unsigned long long)idx);
+    if (rc) return rc;
+    if (r->q->text) {
+        int ok;
+        if ((rc = text_ok(r, idx, v, vl, &ok)) != 0) return rc;
+        if (!ok) return 0;
+    }
+    if ((rc = r->fn(r->ctx, r->txn, idx, v, vl)) != 0) return rc;
+    r->emitted++;
+    if (r->info) r->info->matched++;
+    return r->q->limit && r->emitted >= r->q->limit ? Q_STOP : 0;
+}
+
+/* A candidate from the driver: residual filters, then emit or collect. */
+static int consider(qrun *r, uint64_t t, uint64_t idx, int dur_known, int has_dur, uint64_t dur,
+                    const st_ix_summary *given)
+{
+    const st_query *q = r->q;
+    int rc;
+    if (r->info) r->info->scanned++;
+    if (r->need_summary) {
+        st_ix_summary s;
+        if (!given) {
+            if ((rc = get_summary(r, t, idx, &s)) != 0) return rc;
+            given = &s;
+        }
+        if (!summary_ok(r, given)) return 0;
+        has_dur = given->has_duration;
+        dur = given->duration_ms;
+        dur_known = 1;
+    }
+    (void)dur_known;   /* every driver that can leave it unknown sets need_summary */
+    if (q->has_min_duration && (!has_dur || dur < q->min_duration_ms)) return 0;
+    if (q->sort == ST_QSORT_DURATION && !has_dur) return 0;
+    if (r->path_residual) {
+        int ok;
+        if ((rc = paths_ok(r, idx, &ok)) != 0) return rc;
+        if (!ok) return 0;
+    }
+    if (!r->collect) return emit(r, idx);
+    if (r->cn == r->ccap) {
+        size_t nc = r->ccap ? r->ccap * 2 : 1024;
+        cand *n = realloc(r->cv, nc * sizeof *n);
+        if (!n) return ENOMEM;
+        r->cv = n;
+        r->ccap = nc;
+    }
+    r->cv[r->cn++] = (cand){ t, idx, dur };
+    return 0;
+}
+
+/* ---- drivers -------------------------------------------------------------------------- */
+
+static int in_window(const qrun *r, uint64_t t) { return t >= r->lo && (!r->hi_set || t < r->hi); }
+
+/* Exactness for string-index rows: a cut row's value ends with the whole string. */
+static int row_exact(st_table tb, const uint8_t *v, size_t vl, const char *s, size_t n)
+{
+    size_t off = 0;
+    if (tb == ST_T_IX_TOOL) {
+        if (vl < 10) return 0;
+        off = 10u + v[9];
+        if (off > vl) return 0;
+    }
+    if (n <= ST_IX_STR_CAP) return vl == off;
+    return vl - off == n && memcmp(v + off, s, n) == 0;
+}
+
+/* Walks prefix ‖ T ‖ I rows inside the window, forward or backward. */
+static int scan_range(qrun *r, st_table tb, const uint8_t *prefix, size_t plen, const char *s, size_t sn, int backward)
+{
+    uint8_t key[ST_IX_ENC_MAX + 32];
+    const void *k, *v;
+    size_t kl, vl;
+    st_cursor *c;
+    int rc = st_cursor_open(r->txn, tb, &c);
+    if (rc == ST_ENOTFOUND) return 0;
+    if (rc) return rc;
+    memcpy(key, prefix, plen);
+    if (!backward) {
+        st_be64_put(key + plen, r->lo);
+        memset(key + plen + 8, 0, 8);
+        rc = st_cursor_seek(c, key, plen + 16, &k, &kl, &v, &vl);
+    } else {
+        size_t sl = plen + 16;
+        if (r->hi_set) {
+            st_be64_put(key + plen, r->hi);
+            memset(key + plen + 8, 0, 8);
+        } else if (plen) {
+            key[plen - 1]++;            /* enc(s) ends in 0x01: the next prefix */
+            sl = plen;
+        } else {
+            sl = 0;
+        }
+        rc = sl ? st_cursor_seek(c, key, sl, &k, &kl, &v, &vl) : ST_ENOTFOUND;
+        if (rc == 0) rc = st_cursor_prev(c, &k, &kl, &v, &vl);
+        else if (rc == ST_ENOTFOUND) rc = st_cursor_last(c, &k, &kl, &v, &vl);
+    }
+    while (rc == 0) {
+        if (kl != plen + 16 || memcmp(k, prefix, plen) != 0) break;
+        uint64_t t = st_be64_get((const uint8_t *)k + plen);
+        uint64_t idx = st_be64_get((const uint8_t *)k + plen + 8);
+        if (!backward && r->hi_set && t >= r->hi) break;
+        if (backward && t < r->lo) break;
+        if (in_window(r, t) && (tb == ST_T_IX_TIME || row_exact(tb, v, vl, s, sn))) {
+            if (tb == ST_T_IX_TIME) {
+                st_ix_summary sum;
+                if (st_ix_summary_decode(&sum, v, vl)) { rc = st_fail(r->err, ST_ECORRUPT, "time index: entry %llu: undecodable summary", (unsigned long long)idx); break; }
+                rc = consider(r, t, idx, 1, sum.has_duration, sum.duration_ms, &sum);
+            } else if (tb == ST_T_IX_TOOL) {
+                const uint8_t *pv = v;
+                rc = consider(r, t, idx, 1, pv[0] & 1, st_be64_get(pv + 1), NULL);
+            } else {
+                rc = consider(r, t, idx, 0, 0, 0, NULL);
+            }
+            if (rc) break;
+        }
+        rc = backward ? st_cursor_prev(c, &k, &kl, &v, &vl) : st_cursor_next(c, &k, &kl, &v, &vl);
+    }
+    st_cursor_close(c);
+    return rc == ST_ENOTFOUND ? 0 : rc;
+}
+
+static int scan_duration(qrun *r, int backward)
+{
+    const void *k, *v;
+    size_t kl, vl;
+    uint8_t key[8];
+    st_cursor *c;
+    int rc = st_cursor_open(r->txn, ST_T_IX_DURATION, &c);
+    if (rc == ST_ENOTFOUND) return 0;
+    if (rc) return rc;
+    uint64_t min = r->q->has_min_duration ? r->q->min_duration_ms : 0;
+    st_be64_put(key, min);
+    rc = backward ? st_cursor_last(c, &k, &kl, &v, &vl) : st_cursor_seek(c, key, 8, &k, &kl, &v, &vl);
+    while (rc == 0) {
+        if (kl != 24) { rc = st_fail(r->err, ST_ECORRUPT, "duration index: key of %zu bytes", kl); break; }
+        uint64_t d = st_be64_get(k), t = st_be64_get((const uint8_t *)k + 8), idx = st_be64_get((const uint8_t *)k + 16);
+        if (d < min) break;  /* backward only */
+        if (in_window(r, t) && (rc = consider(r, t, idx, 1, 1, d, NULL)) != 0) break;
+        rc = backward ? st_cursor_prev(c, &k, &kl, &v, &vl) : st_cursor_next(c, &k, &kl, &v, &vl);
+    }
+    st_cursor_close(c);
+    return rc == ST_ENOTFOUND ? 0 : rc;
+}
+
+/* Literal head of a path pattern (before any glob character); only globs
+ * anchored at '/' may use it to narrow the scan. */
+static size_t literal_head(const char *pat)
+{
+    if (!is_glob(pat) || pat[0] != '/') return 0;
+    return strcspn(pat, "*?[\\");
+}
+
+/* Finds the distinct paths ('d' rows) the pattern matches; sums their counts.
+ * A group keyed by a cut path might match beyond the cut: kept as "maybe". */
+static int path_groups(qrun *r, uint64_t *estimate)
+{
+    uint8_t prefix[1 + ST_IX_PATH_MAX];
+    char path[ST_IX_STR_CAP + 1];
+    size_t hl = literal_head(r->q->path);
+    const void *k, *v;
+    size_t kl, vl;
+    st_cursor *c;
+    *estimate = 0;
+    prefix[0] = 'd';
+    if (hl > ST_IX_STR_CAP) hl = ST_IX_STR_CAP;
+    memcpy(prefix + 1, r->q->path, hl);
+    int rc = st_cursor_open(r->txn, ST_T_IX_PATH, &c);
+    if (rc == ST_ENOTFOUND) return 0;
+    if (rc) return rc;
+    for (rc = st_cursor_seek(c, prefix, 1 + hl, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl)) {
+        const uint8_t *kb = k;
+        if (kl < 1 + hl || memcmp(kb, prefix, 1 + hl) != 0) break;
+        size_t end = st_ix_enc_end(kb + 1, kl - 1);
+        if (!end || vl != 8) { rc = st_fail(r->err, ST_ECORRUPT, "path index: malformed distinct-path row"); break; }
+        size_t pl = st_ix_dec_str(path, sizeof path - 1, kb + 1, end - 2);
+        if (pl == ST_IX_STR_CAP || st_query_path_match(r->q->path, path, pl)) {
+            uint8_t h[2] = { (uint8_t)((end + 1) >> 8), (uint8_t)(end + 1) };
+            st_buf_put(&r->pathgroups, h, 2);
+            st_buf_put(&r->pathgroups, kb, end + 1);
+            *estimate += st_be64_get(v);
+        }
+    }
+    st_cursor_close(c);
+    if (r->pathgroups.oom) return ENOMEM;
+    return rc == ST_ENOTFOUND ? 0 : rc;
+}
+
+/* Path driver: scans each matching group's rows inside the window. */
+static int scan_paths(qrun *r)
+{
+    const uint8_t *g = r->pathgroups.data;
+    uint8_t key[ST_IX_ENC_MAX + 32];
+    char path[ST_IX_STR_CAP + 1];
+    int rc = 0;
+    st_cursor *c;
+    if ((rc = st_cursor_open(r->txn, ST_T_IX_PATH, &c)) != 0) return rc == ST_ENOTFOUND ? 0 : rc;
+    for (size_t off = 0; off < r->pathgroups.len && rc == 0;) {
+        size_t gl = ((size_t)g[off] << 8) | g[off + 1];
+        const uint8_t *gk = g + off + 2;      /* 'd' enc(path) */
+        off += 2 + gl;
+        size_t pl = st_ix_dec_str(path, sizeof path - 1, gk + 1, gl - 3);
+        int maybe = pl == ST_IX_STR_CAP && !st_query_path_match(r->q->path, path, pl);
+        memcpy(key, gk, gl);
+        key[0] = 'p';
+        st_be64_put(key + gl, r->lo);
+        memset(key + gl + 8, 0, 8);
+        const void *k, *v;
+        size_t kl, vl;
+        for (rc = st_cursor_seek(c, key, gl + 16, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl)) {
+            if (kl != gl + 16 || memcmp(k, key, gl) != 0) break;
+            uint64_t t = st_be64_get((const uint8_t *)k + gl), idx = st_be64_get((const uint8_t *)k + gl + 8);
+            if (r->hi_set && t >= r->hi) break;
+            int ok = vl ? st_query_path_match(r->q->path, v, vl) : !maybe;
+            if (ok && (rc = consider(r, t, idx, 0, 0, 0, NULL)) != 0) break;
+        }
+        if (rc == ST_ENOTFOUND) rc = 0;
+    }
+    st_cursor_close(c);
+    return rc;
+}
+
+static int field_estimate(qrun *r, unsigned field, const st_qfield *f, uint64_t *est)
+{
+    uint8_t k[2 + ST_IX_ENC_MAX];
+    *est = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const void *v;
+        size_t vl;
+        k[0] = 'c';
+        k[1] = (uint8_t)field;
+        size_t kl = 2 + st_ix_enc_str(k + 2, f->v[i], f->len[i], NULL);
+        int rc = st_db_get(r->txn, ST_T_STATS, k, kl, &v, &vl);
+        if (rc == ST_ENOTFOUND) continue;
+        if (rc) return rc;
+        if (vl == 8) *est += st_be64_get(v);
+    }
+    return 0;
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_dur(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->dur != y->dur) return x->dur < y->dur ? -1 : 1;
+    return cmp_time(a, b);
+}
+
+/* ---- entry point ----------------------------------------------------------------------- */
+
+static int plan(qrun *r, uint64_t *best)
+{
+    const st_query *q = r->q;
+    static const unsigned fields[] = { ST_IXF_TOOL, ST_IXF_EVENT, ST_IXF_SESSION, ST_IXF_STATUS };
+    const st_qfield *fs[] = { &q->tool, &q->event, &q->session, &q->status };
+    int rc;
+    *best = UINT64_MAX;
+    r->driver = D_TIME;
+    for (int i = 0; i < 4; i++) {
+        uint64_t e;
+        if (!fs[i]->n) continue;
+        if ((rc = field_estimate(r, fields[i], fs[i], &e)) != 0) return rc;
+        if (e < *best) { *best = e; r->driver = D_TOOL + i; r->drv_field = fs[i]; }
+    }
+    if (q->path) {
+        uint64_t e;
+        if ((rc = path_groups(r, &e)) != 0) return rc;
+        if (e < *best) { *best = e; r->driver = D_PATH; r->drv_field = NULL; }
+    }
+    if (r->driver == D_TIME && (q->has_min_duration || q->sort == ST_QSORT_DURATION) && !q->has_since && !q->has_until)
+        r->driver = D_DURATION;
+    if (*best == 0) r->driver = D_NONE;
+    return 0;
+}
+
+int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_query_info *info, st_err *err)
+{
+    qrun r;
+    memset(&r, 0, sizeof r);
+    r.txn = txn; r.q = q; r.fn = fn; r.ctx = ctx; r.info = info; r.err = err;
+    if (info) memset(info, 0, sizeof *info);
+    if (q->path && (!*q->path || strlen(q->path) > ST_IX_PATH_MAX)) return st_fail(err, ST_EINVAL, "path pattern is empty or longer than %u bytes", ST_IX_PATH_MAX);
+    if (q->text && q->text_len == 0) return st_fail(err, ST_EINVAL, "text filter is empty");
+    r.lo = q->has_since ? st_ix_time_key(q->since_us) : 0;
+    r.hi_set = q->has_until;
+    r.hi = q->has_until ? st_ix_time_key(q->until_us) : 0;
+    if (r.hi_set && r.hi <= r.lo) { if (info) info->driver = "none"; return 0; }
+    if (q->text) {
+        st_json_write_string(&r.esc, q->text, q->text_len);
+        if (r.esc.oom) return ENOMEM;
+        if (r.esc.len - 2 == q->text_len) r.esc.len = 0;       /* nothing escaped: one needle is enough */
+        else { memmove(r.esc.data, r.esc.data + 1, r.esc.len - 2); r.esc.len -= 2; }
+    }
+    uint64_t est;
+    int rc = plan(&r, &est);
+    if (rc) goto out;
+    if (info) { info->driver = driver_names[r.driver]; info->estimate = est; }
+    if (r.driver == D_NONE) goto out;
+
+    int nranges = r.drv_field ? (int)r.drv_field->n : 1;
+    r.need_summary = (q->tool.n && r.drv_field != &q->tool) || (q->event.n && r.drv_field != &q->event) ||
+                     (q->session.n && r.drv_field != &q->session) || (q->status.n && r.drv_field != &q->status) ||
+                     ((q->has_min_duration || q->sort == ST_QSORT_DURATION) && r.driver != D_DURATION &&
+                      r.driver != D_TOOL && r.driver != D_TIME);
+    r.path_residual = q->path && r.driver != D_PATH;
+    if (q->sort == ST_QSORT_DURATION) r.collect = r.driver != D_DURATION;
+    else r.collect = r.driver == D_PATH || r.driver == D_DURATION || nranges > 1;
+    int backward = q->reverse && !r.collect;
+
+    switch (r.driver) {
+    case D_TIME: rc = scan_range(&r, ST_T_IX_TIME, NULL, 0, NULL, 0, backward); break;
+    case D_DURATION: rc = scan_duration(&r, backward); break;
+    case D_PATH: rc = scan_paths(&r); break;
+    default: {
+        static const st_table tabs[] = { [D_TOOL] = ST_T_IX_TOOL, [D_EVENT] = ST_T_IX_EVENT,
+                                         [D_SESSION] = ST_T_IX_SESSION, [D_STATUS] = ST_T_IX_STATUS };
+        for (size_t i = 0; i < r.drv_field->n && rc == 0; i++) {
+            uint8_t p[ST_IX_ENC_MAX];
+            size_t pl = st_ix_enc_str(p, r.drv_field->v[i], r.drv_field->len[i], NULL);
+            rc = scan_range(&r, tabs[r.driver], p, pl, r.drv_field->v[i], r.drv_field->len[i], backward);
+        }
+    }
+    }
+    if (rc || !r.collect) goto out;
+    qsort(r.cv, r.cn, sizeof *r.cv, q->sort == ST_QSORT_DURATION ? cmp_dur : cmp_time);
+    for (size_t i = 0; i < r.cn && rc == 0; i++) rc = emit(&r, q->reverse ? r.cv[r.cn - 1 - i].idx : r.cv[i].idx);
+out:
+    if (rc == Q_STOP) rc = 0;
+    free(r.cv);
+    st_buf_free(&r.esc);
+    st_buf_free(&r.pathgroups);
+    return rc;
+}

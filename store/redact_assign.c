@@ -1,0 +1,415 @@
+/*
+ * redact_assign.c: the key-aware rule. A value is a secret because of the
+ * name it is assigned to, whatever its shape:
+ *
+ *   {"db_password": "hunter2"}          JSON member (redact.c asks rd_key_class)
+ *   DB_PASSWORD=hunter2                 env file, shell
+ *   password: hunter2                   YAML, properties, "Password: " prompts
+ *   "api_key": "..."                    JSON inside a string
+ *   --password hunter2, --token=...     command-line flags
+ *   Authorization: Bearer xyz           HTTP headers (the scheme word is kept)
+ *   ?access_token=...&                  URL query strings
+ *   <password>hunter2</password>        XML configs (Maven settings.xml)
+ *
+ * Names: the key, lowercased with separators removed, must END with a
+ * credential word (password, passwd, pwd, passphrase, secret, token, api key,
+ * access/secret/private key, auth, authorization, credential(s), cookie),
+ * so DB_PASSWORD and githubToken match while token_count, max_tokens,
+ * input_tokens, password_file and public_key do not.
+ *
+ * Values: quoted values are secrets unless empty or placeholders (${VAR},
+ * {{ x }}, <your-token>, ****). Unquoted values in code are often not
+ * secrets but expressions: `password = getpass()`, `token = self.token`,
+ * `password: string`, `password=password`. An unquoted value is skipped
+ * when it is a call, index or member access, a type name or literal
+ * (None, null, string, str ...), an identifier that contains the key's
+ * credential word (password=user_password), or a lower-case snake_case
+ * identifier assigned to a lower-case key (password = new_pw). Env-style
+ * upper-case keys (DB_PASSWORD=hunter2) take their value as is.
+ */
+#include "redact_int.h"
+
+#include <string.h>
+
+/* ==== names =================================================================== */
+
+typedef struct kw {
+    const char *word;
+    uint8_t len, cls, need_word; /* need_word: must follow another word ("db_pass", not "bypass") */
+    const char *base;            /* what a description of it would contain */
+} kw;
+
+static const kw keywords[] = {
+    { "secretaccesskey", 15, RK_AWS_SECRET, 0, "secret" },
+    { "password", 8, RK_SECRET | RK_PASSWORD, 0, "pass" },
+    { "passwd", 6, RK_SECRET | RK_PASSWORD, 0, "pass" },
+    { "passphrase", 10, RK_SECRET | RK_PASSWORD, 0, "pass" },
+    { "storepass", 9, RK_SECRET | RK_PASSWORD, 0, "pass" },
+    { "keypass", 7, RK_SECRET | RK_PASSWORD, 0, "pass" },
+    { "pass", 4, RK_SECRET | RK_PASSWORD, 1, "pass" },
+    { "pwd", 3, RK_SECRET | RK_PASSWORD, 0, "pw" },
+    { "secret", 6, RK_SECRET, 0, "secret" },
+    { "token", 5, RK_SECRET, 0, "token" },
+    { "apikey", 6, RK_SECRET, 0, "key" },
+    { "accesskey", 9, RK_SECRET, 0, "key" },
+    { "secretkey", 9, RK_SECRET, 0, "key" },
+    { "privatekey", 10, RK_SECRET, 0, "key" },
+    { "signingkey", 10, RK_SECRET, 0, "key" },
+    { "encryptionkey", 13, RK_SECRET, 0, "key" },
+    { "masterkey", 9, RK_SECRET, 0, "key" },
+    { "authkey", 7, RK_SECRET, 0, "key" },
+    { "sessionkey", 10, RK_SECRET, 0, "key" },
+    { "licensekey", 10, RK_SECRET, 0, "key" },
+    { "credential", 10, RK_SECRET, 0, "cred" },
+    { "credentials", 11, RK_SECRET, 0, "cred" },
+    { "cookie", 6, RK_SECRET, 0, "cookie" },
+    { "authorization", 13, RK_AUTH, 0, "auth" },
+    { "auth", 4, RK_AUTH, 0, "auth" },
+};
+
+static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c; }
+
+/* Full classification; *base receives the word a description would contain. */
+static int key_class(const uint8_t *k, size_t n, const char **base)
+{
+    if ((n == 3 && memcmp(k, "PWD", 3) == 0) || (n == 6 && memcmp(k, "OLDPWD", 6) == 0)) return RK_NONE;
+    size_t j = n;
+    while (j > 0 && !RD_ALPHA(k[j - 1])) j--; /* "password2", "token_" */
+    if (j < 3) return RK_NONE;
+    /* quick reject on the last letter: d e s t n y h l end every word */
+    switch (lower(k[j - 1])) {
+    case 'd': case 'e': case 's': case 't': case 'n': case 'y': case 'h': case 'l': break;
+    default: return RK_NONE;
+    }
+    uint8_t t[48], wb[48];
+    size_t m = 0, from = j > 48 ? j - 48 : 0;
+    int prev_alnum = 0, prev_lower = 0;
+    for (size_t p = from; p < j; p++) {
+        uint8_t c = k[p];
+        if (!RD_ALNUM(c)) { prev_alnum = 0; continue; }
+        int up = (c >= 'A' && c <= 'Z');
+        wb[m] = (uint8_t)(p > from && (!prev_alnum || (up && prev_lower)));
+        t[m++] = lower(c);
+        prev_alnum = 1;
+        prev_lower = (c >= 'a' && c <= 'z');
+    }
+    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
+        const kw *w = &keywords[i];
+        if (m < w->len || memcmp(t + m - w->len, w->word, w->len) != 0) continue;
+        if (w->need_word && (m == w->len || !wb[m - w->len])) continue;
+        if (base) *base = w->base;
+        int cls = w->cls;
+        if (RK_CLASS(cls) == RK_SECRET && m >= 3) {
+            /* aws_secret_key, AWS_SECRET_ACCESS_KEY: named for AWS */
+            for (size_t p = 0; p + 3 <= m; p++)
+                if (memcmp(t + p, "aws", 3) == 0 && (w->base[0] == 's' || w->base[0] == 'k')) {
+                    cls = RK_AWS_SECRET;
+                    break;
+                }
+        }
+        return cls;
+    }
+    return RK_NONE;
+}
+
+int rd_key_class(const char *k, size_t n)
+{
+    return key_class((const uint8_t *)k, n, NULL);
+}
+
+/* ==== values ===================================================================== */
+
+static int ieq(const uint8_t *a, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    if (n != wl) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower(a[i]) != (uint8_t)w[i]) return 0;
+    return 1;
+}
+
+static int icontains(const uint8_t *a, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    for (size_t i = 0; i + wl <= n; i++) {
+        size_t k = 0;
+        while (k < wl && lower(a[i + k]) == (uint8_t)w[k]) k++;
+        if (k == wl) return 1;
+    }
+    return 0;
+}
+
+static int is_ident_start(uint8_t c) { return RD_ALPHA(c) || c == '_'; }
+
+/* Placeholders and non-secret literals, for any value (quoted or not). */
+static int placeholder(const uint8_t *v, size_t n)
+{
+    while (n && RD_SPACE(v[0])) { v++; n--; }
+    while (n && RD_SPACE(v[n - 1])) n--;
+    if (n == 0) return 1;
+    if (v[0] == '$') {
+        if (n >= 2 && (v[1] == '{' || v[1] == '(')) return 1; /* ${VAR}, $(cmd) */
+        size_t i = 1;
+        while (i < n && RD_WORD(v[i])) i++;
+        if (i == n && n > 1) return 1; /* $VAR */
+    }
+    if (n >= 2 && v[0] == '{' && v[1] == '{') return 1;                 /* {{ template }} */
+    if (n >= 2 && v[0] == '<' && v[n - 1] == '>') return 1;             /* <your-token> */
+    if (n >= 2 && v[0] == '%' && (v[1] == '(' || v[1] == 's')) return 1; /* %(password)s, %s */
+    if (n >= 3 && v[0] == '%' && v[n - 1] == '%') return 1;             /* %PASSWORD% */
+    if (n >= 2 && v[0] == '#' && v[1] == '{') return 1;                 /* #{ruby} */
+    if (n >= 10 && memcmp(v, "[REDACTED", 9) == 0) return 1;
+    size_t masked = 0;
+    for (size_t i = 0; i < n; i++) masked += v[i] == '*' || v[i] == 'x' || v[i] == 'X';
+    if (masked == n && n >= 3) return 1; /* *****, xxxxxxxx */
+    if (n >= 3 && memcmp(v, "***", 3) == 0) return 1;
+    static const char *const lits[] = { "null", "none", "nil", "undefined", "true", "false", "yes", "no",
+                                        "n/a", "nullptr", NULL };
+    for (const char *const *l = lits; *l; l++)
+        if (ieq(v, n, *l)) return 1;
+    return 0;
+}
+
+int rd_tree_value_secret(const char *v, size_t n)
+{
+    return !placeholder((const uint8_t *)v, n);
+}
+
+size_t rd_auth_scheme_len(const uint8_t *v, size_t n)
+{
+    static const char *const schemes[] = { "bearer", "basic", "token", "digest", "bot", "oauth", "apikey",
+                                           "api-key", "negotiate", "ntlm", "jwt", "sso-key", "ssws",
+                                           "aws4-hmac-sha256", "key", NULL };
+    size_t w = 0;
+    while (w < n && (RD_ALNUM(v[w]) || v[w] == '-')) w++;
+    if (w == 0 || w >= n || (v[w] != ' ' && v[w] != '\t')) return 0;
+    int ok = 0;
+    for (const char *const *s = schemes; *s && !ok; s++) ok = ieq(v, w, *s);
+    if (!ok) return 0;
+    while (w < n && (v[w] == ' ' || v[w] == '\t')) w++;
+    return w;
+}
+
+/* Type names and literals that follow "name:" or "name =" in code. */
+static int code_word(const uint8_t *v, size_t n)
+{
+    static const char *const words[] = { "string", "str", "bool", "boolean", "int", "number", "any", "object",
+                                         "bytes", "char", "void", "unknown", "optional", "option", "self",
+                                         "this", "new", "await", "function", "lambda", "secretstr",
+                                         "none", "null", "nil", "undefined", "true", "false", NULL };
+    for (const char *const *w = words; *w; w++)
+        if (ieq(v, n, *w)) return 1;
+    return 0;
+}
+
+enum { V_QUOTED = 1, V_LINE = 2, V_WORD = 3 };
+enum { X_CODE = 0, X_ENV = 1, X_QUERY = 2, X_FLAG = 3, X_XML = 4 };
+
+/* Is the unquoted value v (ending at s[vend]) code rather than a secret? */
+static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t vend, int ctx, const char *base)
+{
+    uint8_t c = v[0];
+    if (strchr("${[(<!|>&*@%", c)) return 1;
+    if (ctx == X_FLAG) {
+        if (c == '-') return 1; /* another flag */
+        size_t caps = 0;        /* a metavar: --token TOKEN */
+        for (size_t i = 0; i < n; i++) caps += (v[i] >= 'A' && v[i] <= 'Z') || v[i] == '_' || v[i] == '-';
+        if (caps == n) return 1;
+    }
+    if (ctx == X_ENV || ctx == X_QUERY) return 0;
+    /* the leading identifier */
+    size_t i = 0;
+    if (is_ident_start(c)) {
+        while (i < n && RD_WORD(v[i])) i++;
+        if (code_word(v, i) && (i == n || !RD_WORD(v[i]))) return 1;
+        uint8_t after = i < n ? v[i] : (vend < sc->n ? sc->s[vend] : 0);
+        if (after == '(' || after == '[') return 1;                                   /* call, index */
+        if (after == '.' && i + 1 < n && is_ident_start(v[i + 1])) return 1;         /* member */
+        if (after == '-' && i + 1 < n && v[i + 1] == '>') return 1;                  /* ptr->member */
+        if (after == ':' && i + 1 < n && v[i + 1] == ':') return 1;                  /* ns::name */
+        if (i == n) {
+            if (base && icontains(v, n, base)) return 1; /* password = user_password */
+            int has_under = 0, has_upper = 0;
+            for (size_t k = 0; k < n; k++) {
+                has_under |= v[k] == '_';
+                has_upper |= v[k] >= 'A' && v[k] <= 'Z';
+            }
+            if (has_under && !has_upper) return 1; /* snake_case variable */
+        }
+    }
+    /* prose: "password: the password to use" */
+    if (base && memchr(v, ' ', n) && icontains(v, n, base)) return 1;
+    return 0;
+}
+
+static int is_upper_key(const uint8_t *k, size_t n)
+{
+    int letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] >= 'a' && k[i] <= 'z') return 0;
+        letters |= (k[i] >= 'A' && k[i] <= 'Z');
+    }
+    return letters;
+}
+
+/* Parses the value at v (after the operator and spaces) and adds the match.
+ * kind: V_LINE (to end of line) or V_WORD (to whitespace) for unquoted values. */
+static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const char *base, uint8_t open_q)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, a, e;
+    int raw = (sc->mode & RD_RAW) != 0;
+    if (v >= n) return;
+    uint8_t c = s[v];
+    if (open_q && c == open_q) return; /* input("Password: "): the quote closes the prompt string */
+    int esc = c == '\\' && v + 1 < n && (s[v + 1] == '"' || s[v + 1] == '\'');
+    if (c == '"' || c == '\'' || c == '`' || esc) {
+        uint8_t q = esc ? s[v + 1] : c;
+        a = v + (esc ? 2 : 1);
+        for (e = a; e < n; e++) {
+            uint8_t d = s[e];
+            if (d == '\n' || d == '\r' || d == 0) break;
+            if (esc) {
+                if (d == '\\' && e + 1 < n && s[e + 1] == q) break;
+            } else if (d == q && s[e - 1] != '\\') {
+                break;
+            } else if (raw && d == '"' && s[e - 1] != '\\') {
+                break; /* the JSON string ends */
+            } else if (raw && d == '\\' && e + 1 < n && (s[e + 1] == 'n' || s[e + 1] == 'r')) {
+                break;
+            }
+        }
+        if (placeholder(s + a, e - a)) return;
+    } else {
+        a = v;
+        if (kind == V_LINE) {
+            for (e = a; e < n; e++) {
+                uint8_t d = s[e];
+                if (d == '\n' || d == '\r' || d == 0) break;
+                if (raw && (d == '"' || d == '\\' || d == ',' || d == '}' || d == ']')) break;
+                if (d == '#' && e > a && (s[e - 1] == ' ' || s[e - 1] == '\t')) break; /* comment */
+            }
+        } else {
+            for (e = a; e < n; e++) {
+                uint8_t d = s[e];
+                if (RD_SPACE(d) || d == 0 || strchr("\"'`,;&|<>)]}", d)) break;
+                if (d == '\\' && (raw || (e + 1 < n && strchr("nrt\"", s[e + 1])))) break;
+                if (ctx == X_QUERY && d == '#') break;
+            }
+        }
+        while (e > a && (RD_SPACE(s[e - 1]) || s[e - 1] == ',' || s[e - 1] == ';')) e--;
+        if (e == a || placeholder(s + a, e - a)) return;
+        if (looks_like_code(sc, s + a, e - a, e, ctx, base)) return;
+    }
+    if (e <= a) return;
+    unsigned rule = ST_RULE_PASSWORD_ASSIGNMENT;
+    int k = RK_CLASS(cls);
+    if (k == RK_AUTH) {
+        size_t sl = rd_auth_scheme_len(s + a, e - a);
+        if (sl && sl < e - a) { a += sl; rule = ST_RULE_AUTH_HEADER; }
+    } else if (k == RK_AWS_SECRET && rd_aws_secret_shape(s + a, e - a)) {
+        rule = ST_RULE_AWS_SECRET_KEY;
+    }
+    rd_add(sc, a, e, rule, RD_PRIO_CONTEXT);
+}
+
+/* ==== "key = value", "key: value" ============================================== */
+
+void rd_assign_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, v = i + 1;
+    uint8_t op = s[i];
+    if (op == '=') {
+        if (v < n && s[v] == '=') return;                            /* == */
+        if (i > 0 && strchr("=!<>~+-*/%&|^:?", s[i - 1])) return;    /* != <= += := ... */
+        if (v < n && s[v] == '>') v++;                               /* => */
+    } else {                                                         /* ':' */
+        if (v < n && s[v] == ':') return;                            /* :: */
+        if (i > 0 && s[i - 1] == ':') return;
+        if (v < n && s[v] == '=') v++;                               /* := */
+    }
+    /* the key, backwards: spaces, a closing quote (maybe escaped), a ']' */
+    size_t k = i, ws = 0;
+    while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t') && ws < 8) { k--; ws++; }
+    if (k > 1 && s[k - 1] == ']' && (s[k - 2] == '"' || s[k - 2] == '\'')) k--; /* cfg["password"] = */
+    int key_closed = 0;
+    if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) {
+        k--;
+        key_closed = 1;
+        if (k > 0 && s[k - 1] == '\\') k--;
+    }
+    size_t ke = k;
+    while (k > 0 && ke - k <= 128 && RD_KEYCH(s[k - 1])) k--;
+    if (k == ke || ke - k > 128) return;
+    /* "Password: " inside a string literal: an opening quote, no closing one */
+    uint8_t open_q = (!key_closed && k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) ? s[k - 1] : 0;
+    const char *base = NULL;
+    int cls = key_class(s + k, ke - k, &base);
+    if (cls == RK_NONE) return;
+    /* context: URL query, command-line flag, env style, or code */
+    int ctx = X_CODE;
+    size_t kk = k;
+    while (kk < ke && s[kk] == '-') kk++;
+    if (k > 0 && (s[k - 1] == '?' || s[k - 1] == '&')) ctx = X_QUERY;
+    else if (kk > k && op == '=') ctx = X_FLAG;
+    else if (is_upper_key(s + kk, ke - kk)) ctx = X_ENV;
+    /* the value: same line */
+    size_t sp = 0;
+    while (v < n && (s[v] == ' ' || s[v] == '\t')) { v++; sp++; }
+    if (v >= n) return;
+    int kind = (op == ':' || ws || sp) && ctx != X_QUERY && ctx != X_FLAG ? V_LINE : V_WORD;
+    if (op == '=' && ctx == X_ENV && !ws) kind = V_WORD; /* DB_PASSWORD=x other=y */
+    value_at(sc, v, kind, ctx, cls, base, open_q);
+}
+
+/* ==== "--password value" ============================================================ */
+
+void rd_flag_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n;
+    if (i > 0 && !(RD_SPACE(s[i - 1]) || s[i - 1] == '"' || s[i - 1] == '\'' || s[i - 1] == '(' ||
+                   s[i - 1] == '[' || s[i - 1] == ',' || s[i - 1] == '`'))
+        return;
+    size_t j = i, d = 0;
+    while (j < n && s[j] == '-' && d < 3) { j++; d++; }
+    if (d > 2) return;
+    size_t ns = j;
+    while (j < n && j - ns <= 64 && (RD_ALNUM(s[j]) || s[j] == '-' || s[j] == '_')) j++;
+    size_t nl = j - ns;
+    if (nl < 3 || nl > 64 || j >= n || (s[j] != ' ' && s[j] != '\t')) return; /* "=": rd_assign_at */
+    const char *base = NULL;
+    int cls;
+    if (d == 1 && (nl == 6 || nl == 7) && (memcmp(s + ns, "passin", 6) == 0 || memcmp(s + ns, "passout", 7) == 0)) {
+        /* openssl -passin pass:secret (env:VAR, file:path, stdin are references) */
+        size_t v = j;
+        while (v < n && s[v] == ' ') v++;
+        if (n - v > 5 && memcmp(s + v, "pass:", 5) == 0) value_at(sc, v + 5, V_WORD, X_ENV, RK_SECRET, NULL, 0);
+        return;
+    }
+    cls = key_class(s + ns, nl, &base);
+    if (cls == RK_NONE) return;
+    if (d == 1 && !(cls & RK_PASSWORD)) return; /* -token is rare; -p, -k mean too many things */
+    size_t v = j;
+    while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
+    value_at(sc, v, V_WORD, X_FLAG, cls, base, 0);
+}
+
+/* ==== <password>value</password> ==================================================== */
+
+void rd_xml_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, j = i + 1;
+    if (j >= n || !is_ident_start(s[j])) return;
+    while (j < n && j - i <= 64 && (RD_KEYCH(s[j]) || s[j] == ':')) j++;
+    if (j >= n || s[j] != '>') return;
+    const char *base = NULL;
+    int cls = key_class(s + i + 1, j - i - 1, &base);
+    if (cls == RK_NONE) return;
+    size_t a = j + 1, e = a;
+    while (e < n && e - a <= 4096 && s[e] != '<') e++;
+    if (e + 1 >= n || s[e] != '<' || s[e + 1] != '/' || placeholder(s + a, e - a)) return;
+    rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+}

@@ -1,0 +1,202 @@
+/*
+ * verify_int.h: the verifier's internal state, shared by verifier.c (the
+ * header records, the in-order merge, the report), verify_items.c (per-entry
+ * checks run on worker threads) and verify_pool.c (batches and threads).
+ */
+#ifndef ST_VERIFY_INT_H
+#define ST_VERIFY_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "entry.h"
+#include "verifier.h"
+
+enum { SEL_FULL, SEL_RANGE, SEL_TIME, SEL_FILTER };
+enum { SUP_OTHER, SUP_ERASURE, SUP_ARCHIVE, SUP_PRUNE, SUP_POLICY };
+
+#define VF_MAX_VALUES 16u
+#define VF_VALUE_MAX  1024u
+
+/* A list filter (tool, event, session, status): any value matches. */
+typedef struct vlist {
+    size_t n;
+    char *v[VF_MAX_VALUES];
+    size_t len[VF_MAX_VALUES];
+} vlist;
+
+/* The selection stated by the manifest [BUNDLE-6]. */
+typedef struct vsel {
+    int kind;
+    vlist tool, event, session, status;
+    int has_since, has_until;
+    int64_t since_us, until_us;
+    char *path;                 /* not re-checked (see VERIFYING.md step 11) */
+    char *text;                 /* substring of a present payload */
+    size_t text_len;
+    char *text_esc;             /* text JSON-escaped */
+    size_t text_esc_len;
+    int has_min_duration;
+    uint64_t min_duration_ms;
+} vsel;
+
+typedef struct vcp {
+    uint64_t size;
+    st_hash root;
+    int64_t time_s;
+} vcp;
+
+/* A support entry (a record the bundle refers to), parsed for what it covers. */
+typedef struct vsup {
+    uint64_t index;
+    st_hash leaf;
+    int kind;                   /* SUP_* */
+    uint64_t target;            /* erasure: the entry whose payloads were erased */
+    uint64_t begin, end;        /* archive, prune: the entries covered */
+    int all_names;              /* erasure without a "payloads" list: every payload */
+    size_t nnames;
+    char names[ST_ENTRY_MAX_PAYLOADS][ST_PAYLOAD_NAME_MAX + 1];
+} vsup;
+
+/* One record of an item, as copied into a batch. */
+typedef struct vrec {
+    uint8_t type;
+    uint32_t len;
+    uint64_t seq, offset;
+    size_t off;                 /* body offset in the batch arena (not streamed) */
+    int streamed;               /* PAYLOAD hashed while streaming by the reader */
+    st_brec_payload head;       /* streamed: the decoded head */
+    st_hash commit;             /* streamed: the commitment computed by the reader */
+    uint8_t h[8 + 1 + 32 + 32]; /* H for the trailer chain, set by the worker (or the reader) */
+    uint8_t hlen;
+} vrec;
+
+/* One entry with its inclusion proof and payload records, and what the worker found. */
+typedef struct vitem {
+    size_t rec_first, nrec;
+    uint64_t index;
+    st_hash leaf;
+    int64_t time_us;
+    int has_duration;
+    uint64_t duration_ms;
+    char tool[ST_VR_NAME_MAX + 1], event[ST_VR_NAME_MAX + 1];
+    char status[ST_VR_NAME_MAX + 1], kind[ST_VR_NAME_MAX + 1];
+    int has_tool, has_event, has_status, has_session;
+    uint64_t session_hash;
+    uint64_t npay, paybytes;
+    int in_window;
+    int is_policy;
+} vitem;
+
+enum { B_FREE, B_FILLING, B_QUEUED, B_DONE };
+
+typedef struct vbatch {
+    int state;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    vrec *recs;
+    size_t nrec, rec_cap;
+    vitem *items;
+    size_t nitem, item_cap;
+    /* the first failure in this batch (items after it are not checked) */
+    int failed;
+    size_t fail_item;
+    int verdict;
+    unsigned step;
+    uint64_t fail_offset;
+    char msg[1024];
+} vbatch;
+
+#define VB_MAX_ITEMS  2048u
+#define VB_MAX_BYTES  ((size_t)4 << 20)
+
+typedef struct vctx vctx;
+
+/* The thread pool (verify_pool.c). */
+typedef struct vpool {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    vbatch *slots;
+    size_t nslots;
+    size_t head;                /* next slot the reader fills */
+    size_t tail;                /* oldest slot not merged */
+    size_t queued_next;         /* next slot a worker should take */
+    size_t in_use;
+    unsigned nthreads;
+    pthread_t *threads;
+    int quit;
+    vctx *v;
+} vpool;
+
+struct vctx {
+    const st_verify_opts *opts;
+    st_verify_report *rep;
+    st_bundle_reader *r;
+    st_bundle_chain chain;
+    atomic_int stop;            /* a failure was found */
+
+    /* manifest */
+    vsel sel;
+    uint64_t m_begin, m_end, m_entries, m_checkpoints, m_final;
+    int m_has_prev;
+    uint64_t m_prev_size;
+
+    /* checkpoints */
+    vcp *cps;
+    size_t ncp, cp_cap;
+    size_t ncons;               /* consistency proofs between consecutive checkpoints */
+    size_t cp_next;             /* next checkpoint whose root the frontier will reach */
+    uint64_t final_size;
+    st_hash final_root;
+
+    /* previous (PREVIOUS record) and --previous (the auditor's) */
+    int have_prev_rec;
+    vcp prev_rec;
+    int have_auditor_prev, auditor_prev_linked;
+    vcp auditor_prev;
+
+    /* supports */
+    vsup *sups;
+    size_t nsup, sup_cap;
+    int pending_support;        /* a SUPPORT read, its INCLUSION not yet */
+
+    /* entries */
+    int contiguous;
+    int have_frontier, have_right, header_done;
+    st_frontier fr;
+    uint64_t next_index;        /* contiguous: expected; filter: last + 1 */
+    uint64_t seen;              /* entries merged */
+    size_t sup_cursor;          /* next support whose index the stream may reach */
+    uint64_t *sessions;         /* hash set of session hashes (0 = empty slot) */
+    size_t sess_cap, sess_n;
+
+    vpool pool;
+};
+
+/* verifier.c */
+int vfail(vctx *v, int verdict, unsigned step, uint64_t offset, const char *fmt, ...) ST_PRINTF(5, 6);
+void vhex(char out[65], const st_hash h);
+void vmerge_batch(vctx *v, vbatch *b);
+
+/* verify_manifest.c: step 4 (0, or -1 after vfail) */
+int vmanifest_parse(vctx *v, const uint8_t *body, size_t len, uint64_t offset);
+void vsel_free(vsel *s);
+
+/* verify_items.c: checks one batch (worker side). */
+void vitems_check(vctx *v, vbatch *b);
+const vsup *vsup_find(const vctx *v, uint64_t index);
+int vsup_covers(const vsup *s, uint64_t index, const char *name);
+uint64_t vhash64(const char *s, size_t n);
+
+/* verify_pool.c */
+int vpool_start(vctx *v, unsigned threads);
+/* The batch the reader should fill next (merging older batches as needed). NULL when stopped. */
+vbatch *vpool_fill_slot(vctx *v);
+void vpool_submit(vctx *v, vbatch *b);
+void vpool_drain(vctx *v);     /* merges every outstanding batch, in order */
+void vpool_stop(vctx *v);      /* joins the threads and frees the slots */
+
+#endif

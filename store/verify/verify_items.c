@@ -1,0 +1,384 @@
+/*
+ * verify_items.c: the per-entry checks of docs/VERIFYING.md steps 11 and 12,
+ * run on worker threads over one batch at a time: canonical entry bytes,
+ * the record's index, the leaf hash, the inclusion proof of a filtered
+ * selection, the selection's criteria, and every payload against its
+ * commitment (or its absence against the signed record that explains it).
+ * Each item also gets its trailer-chain digests and the facts the report
+ * counts. Checks that need stream order (index continuity, roots) happen in
+ * the merge (verifier.c). Workers read only state that is fixed before the
+ * first batch (manifest, final checkpoint, support entries).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sha256.h"
+#include "verify_int.h"
+
+uint64_t vhash64(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;                      /* 0 marks an empty slot */
+}
+
+const vsup *vsup_find(const vctx *v, uint64_t index)
+{
+    size_t lo = 0, hi = v->nsup;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->sups[mid].index < index) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < v->nsup && v->sups[lo].index == index ? &v->sups[lo] : NULL;
+}
+
+/* [BUNDLE-9] which signed records explain an absent payload. */
+int vsup_covers(const vsup *s, uint64_t index, const char *name)
+{
+    switch (s->kind) {
+    case SUP_ERASURE:
+        if (s->target != index) return 0;
+        if (s->all_names) return 1;
+        for (size_t i = 0; i < s->nnames; i++)
+            if (strcmp(s->names[i], name) == 0) return 1;
+        return 0;
+    case SUP_ARCHIVE:
+    case SUP_PRUNE: return s->begin <= index && index < s->end;
+    default: return 0;
+    }
+}
+
+/* Records the batch's first failure; later items are not checked. */
+static int bfail(vbatch *b, size_t item, int verdict, unsigned step, uint64_t offset, const char *fmt, ...)
+    ST_PRINTF(6, 7);
+static int bfail(vbatch *b, size_t item, int verdict, unsigned step, uint64_t offset, const char *fmt, ...)
+{
+    b->failed = 1;
+    b->fail_item = item;
+    b->verdict = verdict;
+    b->step = step;
+    b->fail_offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->msg, sizeof b->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void copy_name(char out[ST_VR_NAME_MAX + 1], int *has, const st_json *root, const char *key)
+{
+    size_t len;
+    const char *s = st_json_get_str(root, key, &len);
+    *has = s != NULL;
+    if (!s) { out[0] = 0; return; }
+    if (len > ST_VR_NAME_MAX) len = ST_VR_NAME_MAX;
+    for (size_t i = 0; i < len; i++) out[i] = (s[i] >= 0x20 && s[i] != 0x7f) ? s[i] : '?';
+    out[len] = 0;
+}
+
+static int in_list(const vlist *l, const st_json *root, const char *key)
+{
+    size_t len;
+    const char *s = st_json_get_str(root, key, &len);
+    if (!s) return 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->len[i] == len && memcmp(l->v[i], s, len) == 0) return 1;
+    return 0;
+}
+
+static void leaf_hash(st_hash out, const uint8_t *p, size_t n)
+{
+    static const uint8_t zero = 0;
+    st_sha256_ctx c;
+    st_sha256_init(&c);
+    st_sha256_update(&c, &zero, 1);
+    st_sha256_update(&c, p, n);
+    st_sha256_final(&c, out);
+}
+
+static void commit_hash(st_hash out, const uint8_t salt[16], const uint8_t *p, size_t n)
+{
+    static const uint8_t zero = 0;
+    st_sha256_ctx c;
+    st_sha256_init(&c);
+    st_sha256_update(&c, ST_PAYLOAD_TAG, sizeof ST_PAYLOAD_TAG - 1);
+    st_sha256_update(&c, &zero, 1);
+    st_sha256_update(&c, salt, 16);
+    st_sha256_update(&c, p, n);
+    st_sha256_final(&c, out);
+}
+
+static void set_h_body(vrec *r, const uint8_t *body)
+{
+    st_sha256(r->h, body, r->len);
+    r->hlen = 32;
+}
+
+static void set_h_payload(vrec *r, uint64_t index, const char *name, size_t nlen, const st_hash commit)
+{
+    st_be64_put(r->h, index);
+    r->h[8] = (uint8_t)nlen;
+    memcpy(r->h + 9, name, nlen);
+    memcpy(r->h + 9 + nlen, commit, 32);
+    r->hlen = (uint8_t)(9 + nlen + 32);
+}
+
+/* Step 11, selection criteria of a filtered export [BUNDLE-6]. */
+static int filter_check(const vctx *v, vbatch *b, size_t k, const vitem *it, const st_entry *e,
+                        const char **why)
+{
+    const vsel *s = &v->sel;
+    (void)b; (void)k;
+    if (s->tool.n && !in_list(&s->tool, e->root, "tool")) { *why = "tool"; return 0; }
+    if (s->event.n && !in_list(&s->event, e->root, "event")) { *why = "event"; return 0; }
+    if (s->session.n && !in_list(&s->session, e->root, "session")) { *why = "session"; return 0; }
+    if (s->status.n && !in_list(&s->status, e->root, "status")) { *why = "status"; return 0; }
+    if (s->has_since && it->time_us < s->since_us) { *why = "since_us"; return 0; }
+    if (s->has_until && it->time_us >= s->until_us) { *why = "until_us"; return 0; }
+    if (s->has_min_duration && (!it->has_duration || it->duration_ms < s->min_duration_ms)) {
+        *why = "min_duration_ms";
+        return 0;
+    }
+    return 1;
+}
+
+static int text_in(const vsel *s, const uint8_t *p, size_t n)
+{
+    if (memmem(p, n, s->text, s->text_len)) return 1;
+    return s->text_esc_len && memmem(p, n, s->text_esc, s->text_esc_len) != NULL;
+}
+
+static int check_item(vctx *v, vbatch *b, size_t k)
+{
+    vitem *it = &b->items[k];
+    vrec *recs = &b->recs[it->rec_first];
+    vrec *er = &recs[0];
+    const uint8_t *body = b->arena + er->off;
+    st_brec_entry be;
+    st_err err = { { 0 } };
+    if (st_brec_entry_decode(&be, body, er->len, &err))
+        return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "record %llu: %s",
+                     (unsigned long long)er->seq, err.msg);
+    it->index = be.index;
+
+    /* 11.1 canonical bytes and well-formed members [ENTRY-1..9] */
+    st_entry e;
+    int rc = st_entry_parse(&e, be.bytes, be.len, &err);
+    if (rc == ST_EVERSION)
+        return bfail(b, k, ST_VERDICT_UNTRUSTED, 11, er->offset, "entry %llu: unsupported entry version: %s",
+                     (unsigned long long)be.index, err.msg);
+    if (rc)
+        return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset, "entry %llu: %s: %s", (unsigned long long)be.index,
+                     st_strerror(rc), err.msg);
+    /* 11.2 the record's index is the entry's own [ENTRY-8] */
+    if (e.index != be.index) {
+        st_entry_free(&e);
+        return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
+                     "entry record %llu: record index %llu, but the entry's \"index\" is %llu",
+                     (unsigned long long)er->seq, (unsigned long long)be.index, (unsigned long long)e.index);
+    }
+    /* 11.3 leaf hash [LEAF-1] */
+    leaf_hash(it->leaf, be.bytes, be.len);
+    st_be64_put(er->h, be.index);
+    memcpy(er->h + 8, it->leaf, 32);
+    er->hlen = 40;
+
+    /* facts for the report */
+    it->time_us = e.time_us;
+    int has_kind;
+    copy_name(it->tool, &it->has_tool, e.root, "tool");
+    copy_name(it->event, &it->has_event, e.root, "event");
+    copy_name(it->status, &it->has_status, e.root, "status");
+    copy_name(it->kind, &has_kind, e.root, "kind");
+    it->is_policy = strcmp(e.kind, "retention-policy") == 0;
+    size_t slen;
+    const char *sess = st_json_get_str(e.root, "session", &slen);
+    it->has_session = sess != NULL;
+    if (sess) it->session_hash = vhash64(sess, slen);
+    int64_t d;
+    if (st_json_get_i64(e.root, "duration_ms", &d) == 0 && d >= 0) {
+        it->has_duration = 1;
+        it->duration_ms = (uint64_t)d;
+    }
+    if (v->sel.has_since || v->sel.has_until)
+        it->in_window = (!v->sel.has_since || e.time_us >= v->sel.since_us) &&
+                        (!v->sel.has_until || e.time_us < v->sel.until_us);
+
+    size_t ri = 1;
+    /* 11.4 inclusion proof of a filtered selection [BUNDLE-7] */
+    if (v->sel.kind == SEL_FILTER) {
+        if (ri >= it->nrec || recs[ri].type != ST_BREC_INCLUSION) {
+            st_entry_free(&e);
+            return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
+                         "entry %llu: no inclusion proof (a filtered selection needs one per entry)",
+                         (unsigned long long)be.index);
+        }
+        vrec *ir = &recs[ri++];
+        const uint8_t *ib = b->arena + ir->off;
+        st_brec_proof p;
+        if (st_brec_proof_decode(&p, ib, ir->len, &err)) {
+            st_entry_free(&e);
+            return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, ir->offset, "entry %llu: inclusion: %s",
+                         (unsigned long long)be.index, err.msg);
+        }
+        if (p.a != be.index || p.b != v->final_size) {
+            st_entry_free(&e);
+            return bfail(b, k, ST_VERDICT_TAMPERED, 11, ir->offset,
+                         "entry %llu: inclusion proof is for index %llu in size %llu, expected index %llu in "
+                         "size %llu (the final checkpoint)", (unsigned long long)be.index, (unsigned long long)p.a,
+                         (unsigned long long)p.b, (unsigned long long)be.index, (unsigned long long)v->final_size);
+        }
+        st_hash root;
+        if (st_root_from_inclusion(root, p.a, p.b, it->leaf, (const st_hash *)p.hashes, p.n) != 0 ||
+            memcmp(root, v->final_root, 32) != 0) {
+            char a[65], c[65], l[65];
+            vhex(a, root);
+            vhex(c, v->final_root);
+            vhex(l, it->leaf);
+            st_entry_free(&e);
+            return bfail(b, k, ST_VERDICT_TAMPERED, 11, ir->offset,
+                         "entry %llu: inclusion proof does not verify: leaf hash %s gives root %s, checkpoint %llu "
+                         "has %s", (unsigned long long)be.index, l, p.n ? a : "(wrong proof length)",
+                         (unsigned long long)v->final_size, c);
+        }
+        set_h_body(ir, ib);
+    } else if (ri < it->nrec && recs[ri].type == ST_BREC_INCLUSION) {
+        st_entry_free(&e);
+        return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, recs[ri].offset,
+                     "entry %llu: an inclusion proof in a %s selection (only filtered selections carry them)",
+                     (unsigned long long)be.index, v->rep->selection);
+    }
+    /* 11.5 the selection's criteria */
+    if (v->sel.kind == SEL_FILTER) {
+        const char *why = NULL;
+        if (!filter_check(v, b, k, it, &e, &why)) {
+            st_entry_free(&e);
+            return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
+                         "entry %llu does not match the manifest's filter (%s)", (unsigned long long)be.index, why);
+        }
+    }
+
+    /* 12. payloads: one record per committed payload, in the table's order [BUNDLE-8] */
+    int text_found = 0, text_unsure = 0;
+    for (size_t j = 0; j < e.npayloads; j++) {
+        const st_entry_payload *ep = &e.payloads[j];
+        if (ri >= it->nrec) {
+            st_entry_free(&e);
+            return bfail(b, k, ST_VERDICT_TAMPERED, 12, er->offset,
+                         "entry %llu: payload %s: missing (no payload record and no absent record explaining it)",
+                         (unsigned long long)be.index, ep->name);
+        }
+        vrec *pr = &recs[ri++];
+        if (pr->type == ST_BREC_PAYLOAD) {
+            st_brec_payload ph;
+            const uint8_t *pb = pr->streamed ? NULL : b->arena + pr->off;
+            if (pr->streamed) ph = pr->head;
+            else if (st_brec_payload_decode(&ph, pb, pr->len, pr->len, &err)) {
+                st_entry_free(&e);
+                return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "record %llu: %s",
+                             (unsigned long long)pr->seq, err.msg);
+            }
+            if (ph.index != be.index || strcmp(ph.name, ep->name) != 0) {
+                st_entry_free(&e);
+                return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
+                             "entry %llu: payload record is for entry %llu payload %s, expected payload %s "
+                             "(missing, reordered or foreign payload)", (unsigned long long)be.index,
+                             (unsigned long long)ph.index, ph.name, ep->name);
+            }
+            if (ph.data_len != ep->len) {
+                st_entry_free(&e);
+                return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
+                             "entry %llu: payload %s: length %llu, the entry commits to %llu",
+                             (unsigned long long)be.index, ep->name, (unsigned long long)ph.data_len,
+                             (unsigned long long)ep->len);
+            }
+            st_hash c;
+            if (pr->streamed) memcpy(c, pr->commit, 32);
+            else commit_hash(c, ph.salt, pb + ph.head_len, (size_t)ph.data_len);
+            if (memcmp(c, ep->commit, 32) != 0) {
+                char a[65], x[65];
+                vhex(a, c);
+                vhex(x, ep->commit);
+                st_entry_free(&e);
+                return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
+                             "entry %llu: payload %s: commitment mismatch: computed %s, entry has %s",
+                             (unsigned long long)be.index, ep->name, a, x);
+            }
+            set_h_payload(pr, ph.index, ph.name, ph.name_len, c);
+            it->npay++;
+            it->paybytes += ph.data_len;
+            if (v->sel.text && !text_found) {
+                if (pr->streamed) text_unsure = 1;
+                else if (text_in(&v->sel, pb + ph.head_len, (size_t)ph.data_len)) text_found = 1;
+            }
+        } else if (pr->type == ST_BREC_ABSENT) {
+            st_brec_absent ab;
+            const uint8_t *abody = b->arena + pr->off;
+            if (st_brec_absent_decode(&ab, abody, pr->len, &err)) {
+                st_entry_free(&e);
+                return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "record %llu: %s",
+                             (unsigned long long)pr->seq, err.msg);
+            }
+            if (ab.index != be.index || strcmp(ab.name, ep->name) != 0) {
+                st_entry_free(&e);
+                return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
+                             "entry %llu: absent record is for entry %llu payload %s, expected payload %s",
+                             (unsigned long long)be.index, (unsigned long long)ab.index, ab.name, ep->name);
+            }
+            const vsup *s = vsup_find(v, ab.record);
+            if (!s) {
+                st_entry_free(&e);
+                return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
+                             "entry %llu: payload %s is absent, explained by record %llu, which the bundle does "
+                             "not carry", (unsigned long long)be.index, ep->name, (unsigned long long)ab.record);
+            }
+            if (ab.record <= be.index || !vsup_covers(s, be.index, ep->name)) {
+                st_entry_free(&e);
+                return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
+                             "entry %llu: payload %s is absent, but record %llu does not cover it (it is a %s "
+                             "record%s)", (unsigned long long)be.index, ep->name, (unsigned long long)ab.record,
+                             s->kind == SUP_ERASURE ? "erasure" : s->kind == SUP_ARCHIVE ? "archive"
+                             : s->kind == SUP_PRUNE ? "prune" : "non-retention",
+                             ab.record <= be.index ? " that comes before the entry" : "");
+            }
+            set_h_body(pr, abody);
+        } else {
+            st_entry_free(&e);
+            return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "entry %llu: unexpected %s record",
+                         (unsigned long long)be.index, st_brec_name(pr->type));
+        }
+    }
+    if (ri < it->nrec) {
+        vrec *pr = &recs[ri];
+        st_entry_free(&e);
+        return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
+                     "entry %llu: %zu payload record(s) more than the %zu its commitment table lists",
+                     (unsigned long long)be.index, it->nrec - ri, e.npayloads);
+    }
+    if (v->sel.text && !text_found) {
+        if (!text_unsure) {
+            st_entry_free(&e);
+            return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
+                         "entry %llu does not match the manifest's filter (text: in none of its payloads)",
+                         (unsigned long long)be.index);
+        }
+    }
+    st_entry_free(&e);
+    return 0;
+}
+
+void vitems_check(vctx *v, vbatch *b)
+{
+    for (size_t k = 0; k < b->nitem; k++) {
+        if (v->stop) {                /* a failure was merged: the rest does not matter */
+            bfail(b, k, ST_VERDICT_UNVERIFIABLE, 0, 0, "stopped");
+            return;
+        }
+        if (check_item(v, b, k)) return;
+    }
+}

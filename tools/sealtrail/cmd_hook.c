@@ -1,0 +1,548 @@
+/*
+ * cmd_hook.c: `sealtrail hook`, the Claude Code hook, and `sealtrail hook
+ * install|uninstall|replay`.
+ *
+ * The hook must be invisible (HOOKS.md §4, §8): it drains stdin to EOF (a
+ * client whose pipe is closed early reports EPIPE), prints nothing on
+ * stdout (on UserPromptSubmit and SessionStart stdout becomes model
+ * context), and exits 0. When the store cannot take the event, the redacted
+ * record goes to the spool (store/spool.h) and one line goes to stderr; the
+ * next run appends spooled records first, in order.
+ *
+ * BOUNDED WAIT. LMDB's writer lock is a process-shared mutex: waiting for it
+ * cannot be interrupted. So the hook prepares the spool image of its record
+ * before it touches the store, then arms a one-shot timer (SIGALRM). If the
+ * timer fires before the append has committed, the handler writes the
+ * prepared image (async-signal-safe: open, writev, fsync, rename) and exits
+ * 0: the event is spooled, not lost, and the agent is not held up. If the
+ * commit was under way after all, the spool file carries the log size from
+ * before the attempt and the replay finds the entry and drops the copy.
+ * After the commit the timer only ends the process (a seal cut short is
+ * redone by the next seal).
+ *
+ * Flow: read stdin -> build the event (parse, redact, envelope) -> spool
+ * image -> arm -> open store -> replay the spool if not empty (under its
+ * lock) -> duration from the matching PreToolUse -> append -> seal on Stop
+ * and SessionEnd -> exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "event.h"
+#include "hookcfg.h"
+#include "spool.h"
+
+#define HOOK_WAIT_MS_DEFAULT      2000u   /* store lock wait before spooling */
+#define HOOK_WAIT_MS_SESSION_END  1000u   /* SessionEnd shares a 1.5 s budget */
+#define HOOK_BYTES_PER_MS         8192u   /* extra allowance per byte of record (8 MB/s) */
+
+/* ==== reading stdin ========================================================== */
+
+/* Reads fd to EOF. Keeps at most cap bytes (*len), counts all (*total). */
+static int read_all_bounded(int fd, size_t cap, char **buf_out, size_t *len, size_t *total)
+{
+    st_buf b = { 0 };
+    size_t seen = 0;
+    char scratch[65536];
+    for (;;) {
+        size_t room;
+        char *dst;
+        if (b.len < cap) {
+            size_t want = cap - b.len < 65536 ? cap - b.len : 65536;
+            if (st_buf_reserve(&b, want)) { st_buf_free(&b); return ENOMEM; }
+            dst = (char *)b.data + b.len;
+            room = want;
+        } else {
+            dst = scratch;          /* over the cap: keep draining, count, discard */
+            room = sizeof scratch;
+        }
+        ssize_t n = read(fd, dst, room);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            st_buf_free(&b);
+            return e;
+        }
+        if (n == 0) break;
+        seen += (size_t)n;
+        if (dst != scratch) b.len += (size_t)n;
+    }
+    *len = b.len;
+    *total = seen;
+    *buf_out = b.data ? (char *)b.data : strdup("");
+    return *buf_out ? 0 : ENOMEM;
+}
+
+static unsigned env_uint(const char *name, unsigned dflt)
+{
+    const char *v = getenv(name);
+    uint64_t x;
+    if (v && *v && st_parse_u64(v, strlen(v), UINT_MAX, &x) == 0) return (unsigned)x;
+    return dflt;
+}
+
+static int env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* ==== the watchdog ============================================================== */
+
+static struct {
+    st_spool_image *im;
+    int spool_fd;                      /* -1: no spool */
+    volatile uint64_t from;
+    volatile sig_atomic_t committed;
+    int fail_code;                     /* exit code when the event is lost */
+} wd = { .spool_fd = -1 };
+
+static void say(const char *s)
+{
+    ssize_t r = write(STDERR_FILENO, s, strlen(s));
+    (void)r;
+}
+
+static void wd_fire(int sig)
+{
+    (void)sig;
+    if (wd.committed) _exit(EXIT_OK);
+    if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
+        say("sealtrail: hook: store busy past the wait bound; event spooled\n");
+        _exit(EXIT_OK);
+    }
+    say("sealtrail: hook: store busy past the wait bound and the spool is not writable: event lost\n");
+    _exit(wd.fail_code);
+}
+
+static void wd_arm(unsigned ms)
+{
+    struct itimerval it = { .it_value = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 } };
+    if (ms == 0) it.it_value.tv_usec = 1000;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void wd_disarm(void)
+{
+    struct itimerval it = { 0 };
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void wd_block(int block)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGALRM);
+    sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+typedef struct hook_ctx {
+    unsigned wait_ms;
+} hook_ctx;
+
+static void rearm_for(void *ctx, uint64_t bytes)
+{
+    hook_ctx *h = ctx;
+    wd_arm(h->wait_ms + (unsigned)(bytes / HOOK_BYTES_PER_MS));
+}
+
+/* ==== recording one event ========================================================= */
+
+/* Spools the prepared image now (not from the signal handler). Returns the exit code. */
+static int spool_now(const char *dir, const char *why)
+{
+    wd_block(1);
+    wd_disarm();
+    if (wd.spool_fd < 0) {
+        cli_err("hook: %s; cannot spool either (%s/%s not writable): event lost", why, dir, ST_SPOOL_SUBDIR);
+        return wd.fail_code;
+    }
+    int rc = st_spool_image_write(wd.im, wd.spool_fd, wd.from);
+    if (rc) {
+        cli_err("hook: %s; cannot spool either (%s/%s: %s): event lost", why, dir, ST_SPOOL_SUBDIR, strerror(rc));
+        return wd.fail_code;
+    }
+    long n = st_spool_pending(wd.spool_fd);
+    cli_err("hook: %s; event spooled in %s/%s (%ld waiting)", why, dir, ST_SPOOL_SUBDIR, n);
+    return EXIT_OK;
+}
+
+static int hook_record(st_cli *cli, int fail_closed)
+{
+    if (isatty(STDIN_FILENO)) {
+        cli_err("hook: reads one Claude Code hook event (JSON) on stdin; see 'sealtrail hook --help'");
+        return EXIT_USAGE;
+    }
+    size_t cap = ST_EVENT_MAX_DEFAULT;
+    unsigned test_cap = env_uint("SEALTRAIL_HOOK_MAX_INPUT", 0);   /* tests: exercise the cap cheaply */
+    if (test_cap) cap = test_cap;
+    char *in = NULL;
+    size_t len = 0, total = 0;
+    int rc = read_all_bounded(STDIN_FILENO, cap, &in, &len, &total);
+    if (rc) {
+        cli_err("hook: reading stdin: %s: event lost", strerror(rc));
+        return EXIT_FAIL;
+    }
+    const char *dir = cli_store_dir(cli);
+    if (!dir) { free(in); return EXIT_FAIL; }
+
+    st_event ev;
+    st_err err;
+    st_event_opts eo = { .host = st_event_host(), .user = st_event_user(),
+                         .session_fallback = getenv("CLAUDE_CODE_SESSION_ID"), .input_len = total };
+    rc = st_event_build(&ev, in, len, &eo, &err);
+    free(in);
+    if (rc) {
+        cli_err("hook: %s: event lost", err.msg);
+        return EXIT_FAIL;
+    }
+    wd.fail_code = fail_closed && ev.is_pretool ? EXIT_USAGE : EXIT_FAIL;   /* 2 blocks the tool */
+    hook_ctx hc = { .wait_ms = env_uint("SEALTRAIL_LOCK_TIMEOUT_MS", HOOK_WAIT_MS_DEFAULT) };
+    if (strcmp(ev.event, "SessionEnd") == 0 && hc.wait_ms > HOOK_WAIT_MS_SESSION_END) hc.wait_ms = HOOK_WAIT_MS_SESSION_END;
+    uint64_t rec_bytes = 0;
+    for (size_t i = 0; i < ev.rec.npayloads; i++) rec_bytes += ev.rec.payloads[i].len;
+
+    st_spool_image im;
+    if ((rc = st_spool_image_build(&im, &ev.rec)) != 0) {
+        cli_err("hook: out of memory: event lost");
+        st_event_free(&ev);
+        return wd.fail_code;
+    }
+    wd.im = &im;
+    wd.from = ST_SPOOL_FROM_NONE;
+    int sfd = -1;
+    int src = st_spool_open_dir(dir, &sfd);
+    wd.spool_fd = sfd;
+    (void)src;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = wd_fire;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    wd_arm(hc.wait_ms);
+
+    int code = EXIT_OK, lockfd = -1;
+    st_store *s = NULL;
+    char why[600];
+    rc = st_store_open(&s, dir, 0);
+    if (rc) {
+        snprintf(why, sizeof why, "cannot open the store: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
+        code = spool_now(dir, why);
+        goto out;
+    }
+    if (sfd >= 0 && st_spool_pending(sfd) > 0) {
+        lockfd = st_spool_lock(sfd);
+        st_spool_stats stats;
+        rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, rearm_for, &hc, &stats);
+        if (rc) {
+            snprintf(why, sizeof why, "cannot replay the spool: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
+            code = spool_now(dir, why);
+            goto out;
+        }
+        if (stats.bad) cli_err("hook: %u unreadable spool file(s) set aside as %s/%s/*.bad", stats.bad, dir, ST_SPOOL_SUBDIR);
+    }
+    if (ev.needs_duration) {
+        wd_block(1);     /* the handler must never see a half-built image */
+        if (st_event_lookup_duration(s, &ev) == 0 && !ev.needs_duration) {
+            st_spool_image_free(&im);
+            if (st_spool_image_build(&im, &ev.rec) != 0) wd.im = NULL;
+        }
+        wd_block(0);
+    }
+    uint64_t size = 0;
+    if ((rc = st_spool_log_size(s, &size)) != 0) {
+        snprintf(why, sizeof why, "cannot read the store: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
+        code = spool_now(dir, why);
+        goto out;
+    }
+    wd.from = size;
+    rearm_for(&hc, rec_bytes);
+    uint64_t index;
+    rc = st_append_records(s, &ev.rec, 1, &index);
+    if (rc) {
+        snprintf(why, sizeof why, "cannot append: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
+        code = spool_now(dir, why);
+        goto out;
+    }
+    wd.committed = 1;
+    if (ev.wants_seal) {
+        char *note = NULL;
+        size_t nl;
+        rc = st_seal(s, &note, &nl);
+        free(note);
+        if (rc) cli_err("hook: event %llu recorded, but sealing failed: %s", (unsigned long long)index,
+                        st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
+    }
+out:
+    wd_block(1);
+    wd_disarm();
+    if (lockfd >= 0) close(lockfd);
+    st_store_close(s);
+    st_spool_image_free(&im);
+    wd.im = NULL;
+    if (sfd >= 0) close(sfd);
+    wd.spool_fd = -1;
+    st_event_free(&ev);
+    wd_block(0);
+    return code;
+}
+
+/* ==== hook replay ==================================================================== */
+
+static int hook_replay(st_cli *cli)
+{
+    const char *dir = cli_store_dir(cli);
+    if (!dir) return EXIT_USAGE;
+    st_store *s;
+    int code = cli_open_store(cli, 0, &s);
+    if (code) return code;
+    int sfd;
+    int rc = st_spool_open_dir(dir, &sfd);
+    if (rc) {
+        st_store_close(s);
+        return cli_fail(rc, "hook replay", NULL);
+    }
+    int lockfd = st_spool_lock(sfd);
+    st_spool_stats stats = { 0 };
+    rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, NULL, NULL, &stats);
+    printf("appended %u, duplicates dropped %u, unreadable set aside %u, waiting %ld\n", stats.appended,
+           stats.duplicates, stats.bad, st_spool_pending(sfd));
+    if (rc) code = cli_fail(rc, "hook replay", st_store_error(s));
+    if (lockfd >= 0) close(lockfd);
+    close(sfd);
+    st_store_close(s);
+    return code;
+}
+
+/* ==== hook install / uninstall ========================================================= */
+
+static char *abs_path(const char *p)
+{
+    char buf[PATH_MAX];
+    if (realpath(p, buf)) return strdup(buf);
+    if (p[0] == '/') return strdup(p);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return NULL;
+    size_t n = strlen(cwd) + strlen(p) + 2;
+    char *r = malloc(n);
+    if (r) snprintf(r, n, "%s/%s", cwd, p);
+    return r;
+}
+
+static char *settings_path(const char *project, int user)
+{
+    const char *base = project;
+    char home[PATH_MAX];
+    if (user) {
+        const char *h = getenv("HOME");
+        if (!h || h[0] != '/') {
+            cli_err("hook install: --user needs $HOME (or use --settings FILE)");
+            return NULL;
+        }
+        snprintf(home, sizeof home, "%s", h);
+        base = home;
+    }
+    char *b = abs_path(base ? base : ".");
+    if (!b) return NULL;
+    size_t n = strlen(b) + 32;
+    char *r = malloc(n);
+    if (r) snprintf(r, n, "%s/.claude/settings.json", b);
+    free(b);
+    return r;
+}
+
+static int split_events(char *list, const char **out, size_t max, size_t *n)
+{
+    *n = 0;
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (!*tok) continue;
+        for (const char *c = tok; *c; c++)
+            if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))) {
+                cli_err("hook install: --events: '%s' is not an event name", tok);
+                return -1;
+            }
+        if (*n == max) { cli_err("hook install: --events: too many events"); return -1; }
+        out[(*n)++] = tok;
+    }
+    return *n ? 0 : -1;
+}
+
+static int hook_install(st_cli *cli, int argc, char **argv, int uninstall)
+{
+    const char *project = NULL, *settings = NULL, *binary = NULL;
+    int user = 0, dry = 0, shell_form = 0;
+    char *events_arg = NULL;
+    uint64_t timeout = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--project") == 0 && i + 1 < argc) project = argv[++i];
+        else if (strcmp(a, "--user") == 0) user = 1;
+        else if (strcmp(a, "--settings") == 0 && i + 1 < argc) settings = argv[++i];
+        else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) dry = 1;
+        else if (!uninstall && strcmp(a, "--shell-form") == 0) shell_form = 1;
+        else if (!uninstall && strcmp(a, "--binary") == 0 && i + 1 < argc) binary = argv[++i];
+        else if (!uninstall && strcmp(a, "--events") == 0 && i + 1 < argc) events_arg = argv[++i];
+        else if (!uninstall && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+            if (cli_parse_u64("--timeout", argv[++i], &timeout) || timeout == 0 || timeout > 3600) {
+                cli_err("hook install: --timeout: seconds between 1 and 3600");
+                return EXIT_USAGE;
+            }
+        } else {
+            cli_err("hook %s: unknown option '%s' (see 'sealtrail hook --help')", argv[1], a);
+            return EXIT_USAGE;
+        }
+    }
+    if ((project != NULL) + user + (settings != NULL) > 1) {
+        cli_err("hook %s: give one of --project DIR, --user, --settings FILE", argv[1]);
+        return EXIT_USAGE;
+    }
+    char *path = settings ? strdup(settings) : settings_path(project, user);
+    if (!path) return EXIT_FAIL;
+    char *text = NULL, *out = NULL, *bin = NULL, *store = NULL;
+    size_t len;
+    int exists, code = EXIT_OK, changed = 0, removed = 0;
+    st_buf summary = { 0 };
+    st_err err;
+    err.msg[0] = 0;
+    int rc = st_hookcfg_read(path, &text, &len, &exists, &err);
+    if (rc) { code = cli_fail(rc, "hook", err.msg); goto done; }
+    if (uninstall) {
+        rc = st_hookcfg_uninstall(text, len, &out, &removed, &summary, &err);
+        changed = removed > 0;
+    } else {
+        const char *dir = cli_store_dir(cli);
+        if (!dir) { code = EXIT_USAGE; goto done; }
+        store = abs_path(dir);
+        char self[PATH_MAX];
+        ssize_t n = binary ? -1 : readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) self[n] = 0;
+        bin = binary ? abs_path(binary) : n > 0 ? strdup(self) : NULL;
+        if (!bin || !store) {
+            cli_err("hook install: cannot find the absolute path of the sealtrail binary (pass --binary PATH)");
+            code = EXIT_FAIL;
+            goto done;
+        }
+        const char *evs[64];
+        size_t nev = 0;
+        if (events_arg && split_events(events_arg, evs, 64, &nev)) { code = EXIT_USAGE; goto done; }
+        st_hookcfg_opts o = { .binary = bin, .store_dir = store, .shell_form = shell_form,
+                              .events = events_arg ? evs : NULL, .nevents = nev, .timeout_s = (unsigned)timeout };
+        rc = st_hookcfg_install(text, len, &o, &out, &changed, &summary, &err);
+    }
+    if (rc) { code = cli_fail(rc, path, err.msg); goto done; }
+    if (dry) {
+        printf("# %s: %s\n", path, changed ? "would change" : "no change");
+        fwrite(summary.data ? (char *)summary.data : "", 1, summary.len, stdout);
+        if (changed) { printf("# new contents:\n"); fputs(out, stdout); }
+        goto done;
+    }
+    if (changed && (rc = st_hookcfg_write(path, out, strlen(out), &err)) != 0) {
+        code = cli_fail(rc, "hook", err.msg);
+        goto done;
+    }
+    if (uninstall)
+        printf("%s: removed %d sealtrail hook handler%s\n", path, removed, removed == 1 ? "" : "s");
+    else
+        printf("%s: %s\n", path, changed ? "sealtrail hook installed" : "already installed, nothing changed");
+    if (!uninstall && store) {
+        char probe[PATH_MAX + 16];
+        snprintf(probe, sizeof probe, "%s/data.mdb", store);
+        if (access(probe, F_OK) != 0)
+            fprintf(stderr, "sealtrail: note: no store in %s yet; events are spooled until you run\n"
+                            "  sealtrail --dir '%s' init\n", store, store);
+    }
+done:
+    st_buf_free(&summary);
+    free(text);
+    free(out);
+    free(bin);
+    free(store);
+    free(path);
+    return code;
+}
+
+/* ==== the command ======================================================================== */
+
+static void usage(void)
+{
+    puts("usage: sealtrail [--dir DIR] hook [--fail-closed]\n"
+         "       sealtrail [--dir DIR] hook install [--project DIR | --user | --settings FILE]\n"
+         "                                  [--dry-run] [--shell-form] [--events A,B,...] [--timeout S] [--binary PATH]\n"
+         "       sealtrail hook uninstall [--project DIR | --user | --settings FILE] [--dry-run]\n"
+         "       sealtrail [--dir DIR] hook replay\n"
+         "\n"
+         "hook      The Claude Code hook. Reads one hook event (JSON) on stdin to EOF,\n"
+         "          redacts secrets, records it, seals on Stop and SessionEnd. Prints\n"
+         "          nothing on stdout. If the store cannot take the event within the\n"
+         "          wait bound (locked, missing, unwritable, disk full), the redacted\n"
+         "          event is spooled in DIR/spool/ and one line goes to stderr; the\n"
+         "          next run appends spooled events first, in order.\n"
+         "install   Registers the hook for every recorded event in .claude/settings.json\n"
+         "          of the project (default: the current directory), or ~/.claude/settings.json\n"
+         "          with --user. Other hooks and settings are kept; running it twice\n"
+         "          changes nothing. The handler runs the absolute path of this binary\n"
+         "          with --dir and the absolute store directory, in exec form (\"args\",\n"
+         "          Claude Code >= 2.1.139: no shell, no $HOME needed, spaces in paths\n"
+         "          are fine). --shell-form writes one quoted command string instead, for\n"
+         "          older clients, and registers only the events they all know.\n"
+         "uninstall Removes only sealtrail's handlers.\n"
+         "replay    Appends the spooled events now and prints what it did.\n"
+         "\n"
+         "environment:\n"
+         "  SEALTRAIL_FAIL_CLOSED=1     same as --fail-closed: when a PreToolUse event can be\n"
+         "                              neither recorded nor spooled, exit 2 (Claude Code then\n"
+         "                              blocks the tool call) instead of 1\n"
+         "  SEALTRAIL_LOCK_TIMEOUT_MS   how long to wait for the store before spooling\n"
+         "                              (default 2000; SessionEnd at most 1000), plus 1 ms\n"
+         "                              per 8 KiB of event\n"
+         "  CLAUDE_CODE_SESSION_ID      session recorded when the event itself has none\n"
+         "\n"
+         "examples:\n"
+         "  sealtrail --dir /var/lib/sealtrail/dev init\n"
+         "  sealtrail --dir /var/lib/sealtrail/dev hook install --project ~/src/app --dry-run\n"
+         "  sealtrail --dir /var/lib/sealtrail/dev hook install --user\n"
+         "  printf '%s\\n' '{\"hook_event_name\":\"Stop\",\"session_id\":\"s1\"}' | sealtrail hook\n"
+         "  sealtrail hook uninstall --user\n"
+         "\n"
+         "EXIT STATUS\n"
+         "  hook: 0 recorded or spooled (also for malformed input, which is recorded\n"
+         "  with status \"malformed\"); 1 the event was lost (could not be recorded nor\n"
+         "  spooled; one line on stderr); 2 the same for a PreToolUse event with\n"
+         "  --fail-closed, or stdin is a terminal.\n"
+         "  install, uninstall, replay: 0 success; 1 failure; 2 usage error or a\n"
+         "  settings file that is not JSON.");
+}
+
+int cmd_hook(st_cli *cli, int argc, char **argv)
+{
+    cli_take_dir(cli, &argc, argv);
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return EXIT_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "install") == 0) return hook_install(cli, argc, argv, 0);
+    if (argc >= 2 && strcmp(argv[1], "uninstall") == 0) return hook_install(cli, argc, argv, 1);
+    if (argc >= 2 && strcmp(argv[1], "replay") == 0) {
+        if (argc > 2) { cli_err("hook replay: no options"); return EXIT_USAGE; }
+        return hook_replay(cli);
+    }
+    int fail_closed = env_flag("SEALTRAIL_FAIL_CLOSED");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--fail-closed") == 0) {
+            fail_closed = 1;
+        } else {
+            /* never exit 2 on PreToolUse by accident: an unknown option is reported and ignored */
+            cli_err("hook: unknown argument '%s' ignored (see 'sealtrail hook --help')", argv[i]);
+        }
+    }
+    return hook_record(cli, fail_closed);
+}

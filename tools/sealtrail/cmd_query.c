@@ -1,0 +1,227 @@
+/*
+ * cmd_query.c: `sealtrail query`: filters answered from the indexes
+ * (store/query.h), results written in one of five formats (query_fmt.h),
+ * optionally each with an inclusion proof against the latest checkpoint.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "query.h"
+#include "query_fmt.h"
+#include "store_int.h"
+
+static void help(void)
+{
+    puts("usage: sealtrail [--dir DIR] query [filters] [--sort time|duration] [--reverse] [--limit N]\n"
+         "                 [--format jsonl|json|seed|csv|table] [--with-proof] [--count] [--explain]\n"
+         "\n"
+         "Prints the entries that match every filter, oldest first, answered from the\n"
+         "indexes (no full scan). A filter given a comma-separated list matches any value.\n"
+         "\n"
+         "filters:\n"
+         "  --tool NAME[,NAME...]      tool_name (Bash, Edit, mcp__github__create_issue, ...)\n"
+         "  --event NAME[,NAME...]     hook event (PreToolUse, PostToolUse, PostToolUseFailure, ...)\n"
+         "  --session ID[,ID...]       session id\n"
+         "  --status S[,S...]          started, succeeded, failed, interrupted, denied, requested, malformed\n"
+         "  --since T, --until T       RFC 3339 (2025-11-01, 2025-11-01T09:00:00Z) or relative to now\n"
+         "                             (90d, 12h, 30m, 2w); since <= time < until\n"
+         "  --path PATTERN             a touched path: a glob if it has * ? [ (\"*/auth/*\",\n"
+         "                             \"src/*.ts\"), else a substring (\"auth\")\n"
+         "  --min-duration MS          duration_ms >= MS\n"
+         "  --text STRING              substring of the stored (redacted) payloads\n"
+         "\n"
+         "output:\n"
+         "  --sort time|duration       default time; duration lists only entries with a duration\n"
+         "  --reverse                  newest (or slowest) first\n"
+         "  --limit N                  at most N results\n"
+         "  --format F                 jsonl (default: one entry per line with \"content\", as 'log'),\n"
+         "                             json (one array), seed (timestamp, toolName, input, output,\n"
+         "                             executionTimeMs, error, errorMessage, status), csv (RFC 4180,\n"
+         "                             header row), table (aligned, long cells cut)\n"
+         "  --with-proof               jsonl/json: add \"proof\", an inclusion proof against the latest\n"
+         "                             checkpoint ('sealtrail checkpoint'); null for unsealed entries\n"
+         "  --count                    print only the number of matches\n"
+         "  --explain                  print the chosen index and the work done on stderr\n"
+         "\n"
+         "examples:\n"
+         "  sealtrail query --tool Edit,Write,MultiEdit --path '*/auth/*' --since 90d\n"
+         "  sealtrail query --session 4b0c... --status failed --format table\n"
+         "  sealtrail query --sort duration --reverse --limit 10 --format table\n"
+         "  sealtrail query --tool Bash --since 2025-11-01 --until 2025-12-01 --format csv > bash.csv\n"
+         "  sealtrail query --text 'rm -rf' --with-proof > evidence.jsonl\n"
+         "\n"
+         "EXIT STATUS\n"
+         "  0 success (also when nothing matches); 1 the store could not be read;\n"
+         "  2 usage error.");
+}
+
+typedef struct qout {
+    qf_format fmt;
+    int with_proof, count_only;
+    unsigned width;
+    uint64_t n;
+    qf_proof proof;
+    st_buf buf, pbuf;
+    int werr;
+} qout;
+
+static int flush_out(qout *o, int force)
+{
+    if (o->buf.oom) return ENOMEM;
+    if (o->buf.len && (force || o->buf.len > (1u << 20))) {
+        int rc = cli_write_all(1, o->buf.data, o->buf.len);
+        st_buf_reset(&o->buf);
+        if (rc) { o->werr = rc; return rc; }
+    }
+    return 0;
+}
+
+static int on_result(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len)
+{
+    qout *o = ctx;
+    int rc = 0;
+    o->n++;
+    if (o->count_only) return 0;
+    switch (o->fmt) {
+    case QF_JSON:
+        st_buf_puts(&o->buf, o->n == 1 ? "[\n" : ",\n");
+        /* fall through */
+    case QF_JSONL:
+        if (o->with_proof) {
+            st_buf_reset(&o->pbuf);
+            if ((rc = qf_proof_json(&o->pbuf, &o->proof, txn, index, entry, len)) != 0) return rc;
+        }
+        rc = qf_jsonl(&o->buf, txn, index, entry, len, o->with_proof ? &o->pbuf : NULL);
+        if (rc == 0 && o->fmt == QF_JSON) o->buf.len--;   /* no LF inside the array */
+        break;
+    case QF_SEED: rc = qf_seed(&o->buf, txn, index, entry, len); break;
+    case QF_CSV: rc = qf_csv_row(&o->buf, txn, index, entry, len); break;
+    case QF_TABLE: rc = qf_table_row(&o->buf, txn, index, entry, len, o->width); break;
+    }
+    return rc ? rc : flush_out(o, 0);
+}
+
+static unsigned term_width(void)
+{
+    struct winsize ws;
+    if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long v = c ? strtol(c, NULL, 10) : 0;
+    return v >= 40 && v <= 1000 ? (unsigned)v : 160;
+}
+
+static int parse_time(const char *opt, const char *val, int64_t *out)
+{
+    if (st_time_arg_parse(val, st_now_us(), out) == 0) return 0;
+    cli_err("query: %s: '%s' is neither RFC 3339 (2025-11-01T09:00:00Z) nor a relative time (90d, 12h)", opt, val);
+    return -1;
+}
+
+int cmd_query(st_cli *cli, int argc, char **argv)
+{
+    cli_take_dir(cli, &argc, argv);
+    if (cli_wants_help(argc, argv)) { help(); return EXIT_OK; }
+    static const struct option opts[] = {
+        { "tool", required_argument, NULL, 'T' }, { "event", required_argument, NULL, 'E' },
+        { "session", required_argument, NULL, 'S' }, { "status", required_argument, NULL, 'X' },
+        { "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
+        { "path", required_argument, NULL, 'p' }, { "min-duration", required_argument, NULL, 'm' },
+        { "text", required_argument, NULL, 't' }, { "sort", required_argument, NULL, 'o' },
+        { "reverse", no_argument, NULL, 'r' }, { "limit", required_argument, NULL, 'l' },
+        { "format", required_argument, NULL, 'f' }, { "with-proof", no_argument, NULL, 'P' },
+        { "count", no_argument, NULL, 'c' }, { "explain", no_argument, NULL, 'x' },
+        { 0, 0, 0, 0 },
+    };
+    st_query q;
+    qout o;
+    int c, explain = 0;
+    memset(&q, 0, sizeof q);
+    memset(&o, 0, sizeof o);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        st_qfield *f = NULL;
+        const char *fname = NULL;
+        switch (c) {
+        case 'T': f = &q.tool; fname = "--tool"; break;
+        case 'E': f = &q.event; fname = "--event"; break;
+        case 'S': f = &q.session; fname = "--session"; break;
+        case 'X': f = &q.status; fname = "--status"; break;
+        case 's': if (parse_time("--since", optarg, &q.since_us)) return EXIT_USAGE; q.has_since = 1; break;
+        case 'u': if (parse_time("--until", optarg, &q.until_us)) return EXIT_USAGE; q.has_until = 1; break;
+        case 'p': q.path = optarg; break;
+        case 'm': if (cli_parse_u64("--min-duration", optarg, &q.min_duration_ms)) return EXIT_USAGE; q.has_min_duration = 1; break;
+        case 't': q.text = optarg; q.text_len = strlen(optarg); break;
+        case 'o':
+            if (strcmp(optarg, "time") == 0) q.sort = ST_QSORT_TIME;
+            else if (strcmp(optarg, "duration") == 0) q.sort = ST_QSORT_DURATION;
+            else { cli_err("query: --sort: '%s' is not time or duration", optarg); return EXIT_USAGE; }
+            break;
+        case 'r': q.reverse = 1; break;
+        case 'l': if (cli_parse_u64("--limit", optarg, &q.limit)) return EXIT_USAGE; break;
+        case 'f':
+            if (qf_parse_format(optarg, &o.fmt)) { cli_err("query: --format: '%s' is not jsonl, json, seed, csv or table", optarg); return EXIT_USAGE; }
+            break;
+        case 'P': o.with_proof = 1; break;
+        case 'c': o.count_only = 1; break;
+        case 'x': explain = 1; break;
+        default: return EXIT_USAGE;
+        }
+        if (f && st_qfield_add_list(f, optarg)) {
+            cli_err("query: %s: '%s': empty value or more than %u values", fname, optarg, ST_Q_MAX_VALUES);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) { cli_err("query: unexpected argument '%s' (see 'sealtrail query --help')", argv[optind]); return EXIT_USAGE; }
+    if (q.path && !*q.path) { cli_err("query: --path: empty pattern"); return EXIT_USAGE; }
+    if (q.text && !*q.text) { cli_err("query: --text: empty string"); return EXIT_USAGE; }
+    if (o.with_proof && o.fmt != QF_JSONL && o.fmt != QF_JSON) {
+        cli_err("query: --with-proof needs --format jsonl or json");
+        return EXIT_USAGE;
+    }
+    if (q.has_since && q.has_until && q.until_us <= q.since_us) {
+        cli_err("query: --until is not after --since");
+        return EXIT_USAGE;
+    }
+    o.width = term_width();
+
+    st_store *s;
+    int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
+    if (code) return code;
+    st_txn *txn;
+    int rc = st_db_read_begin(s->db, &txn, &s->err);
+    if (rc) { code = cli_fail(rc, "query", st_store_error(s)); st_store_close(s); return code; }
+    if (o.with_proof && (rc = qf_proof_init(&o.proof, txn, &s->err)) != 0) {
+        code = cli_fail(rc, "query: latest checkpoint", st_store_error(s));
+        goto out;
+    }
+    if (o.fmt == QF_CSV && !o.count_only) qf_csv_header(&o.buf);
+    if (o.fmt == QF_TABLE && !o.count_only) qf_table_header(&o.buf, o.width);
+    st_query_info info;
+    s->err.msg[0] = 0;
+    rc = st_query_run(txn, &q, on_result, &o, &info, &s->err);
+    if (rc == 0 && o.count_only) st_buf_printf(&o.buf, "%llu\n", (unsigned long long)o.n);
+    if (rc == 0 && o.fmt == QF_JSON && !o.count_only) st_buf_puts(&o.buf, o.n ? "\n]\n" : "[]\n");
+    if (rc == 0) rc = flush_out(&o, 1);
+    if (explain)
+        fprintf(stderr, "sealtrail: query: driver %s, estimate %llu rows, %llu candidates read, %llu results\n",
+                info.driver ? info.driver : "none", (unsigned long long)info.estimate, (unsigned long long)info.scanned,
+                (unsigned long long)info.matched);
+    if (o.with_proof && o.proof.unsealed)
+        cli_err("query: %llu result(s) are not sealed yet and carry \"proof\":null (run 'sealtrail seal')",
+                (unsigned long long)o.proof.unsealed);
+    if (o.werr == EPIPE) code = EXIT_OK;
+    else if (o.werr) code = cli_fail(o.werr, "query: writing output", NULL);
+    else if (rc == ST_EINVAL) { cli_err("query: %s", st_store_error(s)); code = EXIT_USAGE; }
+    else if (rc) code = cli_fail(rc, "query", st_store_error(s));
+out:
+    st_buf_free(&o.buf);
+    st_buf_free(&o.pbuf);
+    st_db_read_end(txn);
+    st_store_close(s);
+    return code;
+}
