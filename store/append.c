@@ -72,12 +72,12 @@ static int validate(st_store *s, const st_record_in *r)
     return 0;
 }
 
+/* Salts must already be random (drawn in one call per batch). */
 static void prepare(const st_store *s, const st_record_in *r, prepared *p)
 {
     p->time_us = r->time_us ? r->time_us : st_now_us();
     for (size_t i = 0; i < r->npayloads; i++) {
         const st_payload_in *pl = &r->payloads[i];
-        randombytes_buf(p->salt[i], ST_SALT_BYTES);
         size_t len = pl->len;
         if (len > s->payload_cap) {                  /* [PAYLOAD-3] keep the head, record the whole */
             crypto_hash_sha256(p->full_sha[i], pl->data, pl->len);
@@ -200,6 +200,7 @@ int st_append_records(st_store *s, const st_record_in *recs, size_t n, uint64_t 
     }
     prepared *prep = malloc(n * sizeof *prep);
     if (!prep) return ENOMEM;
+    for (size_t k = 0; k < n; k++) randombytes_buf(prep[k].salt, recs[k].npayloads * ST_SALT_BYTES);
     for (size_t k = 0; k < n; k++) prepare(s, &recs[k], &prep[k]);
     append_ctx c = { .s = s, .recs = recs, .n = n, .prep = prep };
     s->err.msg[0] = 0;

@@ -201,7 +201,6 @@ static int emit_counter(const ix_sink *sk, uint8_t *k, unsigned field, const cha
 
 static int emit_tool(const ix_sink *sk, const st_ix_facts *f, uint8_t *k, const uint8_t ti[16])
 {
-    static const uint64_t one = 1;
     int rc;
     /* IX_TOOL value: u8 flags, u64 duration, u8 status length, status, [whole tool if cut] */
     uint8_t pv[10 + 255];
@@ -233,7 +232,8 @@ static int emit_tool(const ix_sink *sk, const st_ix_facts *f, uint8_t *k, const 
     unsigned b = st_ix_bucket(f->duration_ms);
     k[kl++] = (uint8_t)(b >> 8);
     k[kl++] = (uint8_t)b;
-    return sk->stat(sk->ctx, ST_T_STATS, k, kl, &one, 1);
+    uint64_t h[3] = { 1, f->duration_ms, f->duration_ms };   /* count, min, max */
+    return sk->stat(sk->ctx, ST_T_STATS, k, kl, h, 3);
 }
 
 static int emit_paths(const ix_sink *sk, const uint8_t *paths, size_t paths_len, size_t npaths, uint8_t *k,
@@ -298,6 +298,12 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
 
 void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n)
 {
+    if (key[0] == 'h' && n == 3) {              /* histogram bucket: count, min, max */
+        cur[1] = cur[0] == 0 || delta[1] < cur[1] ? delta[1] : cur[1];
+        cur[2] = delta[2] > cur[2] ? delta[2] : cur[2];
+        cur[0] += delta[0];
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (key[0] == 'a' && i == ST_IXA_DUR_MAX)
             cur[i] = delta[i] > cur[i] ? delta[i] : cur[i];

@@ -25,7 +25,7 @@
  *   STATS        'c' u8 field enc(value)   -> u64 entries with that value (planner)
  *                'a' enc(tool)             -> 7 x u64: entries, calls, failures,
  *                                             denied, dur_n, dur_total, dur_max
- *                'h' enc(tool) u16 bucket  -> u64 count (duration histogram)
+ *                'h' enc(tool) u16 bucket  -> u64 count, min, max (duration histogram)
  *
  * So "tool X between T1 and T2" is one range scan of IX_TOOL, and the time
  * index value carries every field a filter needs, so combined filters never
@@ -38,9 +38,11 @@
  * by the cut prefix only. The 'i' row keeps at most ST_IX_MAX_PATHS paths.
  *
  * DURATION HISTOGRAM. Bucket of d ms: d itself for d < 64; above, 32
- * buckets per power of two (HDR-style: exponent and 5 mantissa bits). All-time
- * p50/p95 are reported as the bucket's midpoint, clamped to the observed max:
- * exact below 64 ms, within +-1.6% above. Windowed stats are exact.
+ * buckets per power of two (HDR-style: exponent and 5 mantissa bits), each
+ * with its count and the smallest and largest duration seen in it. All-time
+ * p50/p95 are the midpoint of the bucket holding the rank, clamped to that
+ * bucket's observed [min, max]: exact below 64 ms and whenever the bucket's
+ * samples are equal, otherwise within +-1.6%. Windowed stats are exact.
  */
 #ifndef ST_INDEX_H
 #define ST_INDEX_H

@@ -38,11 +38,17 @@ static void payload_key(uint8_t *key, size_t *klen, uint64_t index, const char *
     *klen = 8 + nl;
 }
 
+/* One compression and one decompression context per thread, reused: creating
+ * a zstd context per call dominated bulk ingest (it initializes large tables). */
+static _Thread_local ZSTD_CCtx *tl_cctx;
+static _Thread_local ZSTD_DCtx *tl_dctx;
+
 static int compress_into(st_buf *out, const uint8_t *data, size_t len)
 {
+    if (!tl_cctx && !(tl_cctx = ZSTD_createCCtx())) return ENOMEM;
     size_t bound = ZSTD_compressBound(len);
     if (st_buf_reserve(out, bound) != 0) return ENOMEM;
-    size_t n = ZSTD_compress(out->data + out->len, bound, data, len, ZSTD_LEVEL);
+    size_t n = ZSTD_compressCCtx(tl_cctx, out->data + out->len, bound, data, len, ZSTD_LEVEL);
     if (ZSTD_isError(n)) return ST_EDB;
     out->len += n;
     return 0;
@@ -52,9 +58,10 @@ static int decompress(const uint8_t *src, size_t srclen, uint8_t **out, size_t *
 {
     unsigned long long sz = ZSTD_getFrameContentSize(src, srclen);
     if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > limit) return ST_ECORRUPT;
+    if (!tl_dctx && !(tl_dctx = ZSTD_createDCtx())) return ENOMEM;
     uint8_t *buf = malloc(sz ? (size_t)sz : 1);
     if (!buf) return ENOMEM;
-    size_t n = ZSTD_decompress(buf, (size_t)sz, src, srclen);
+    size_t n = ZSTD_decompressDCtx(tl_dctx, buf, (size_t)sz, src, srclen);
     if (ZSTD_isError(n) || n != sz) { free(buf); return ST_ECORRUPT; }
     *out = buf;
     *outlen = (size_t)sz;

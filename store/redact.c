@@ -70,14 +70,12 @@ static int hexdig(uint8_t c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-int rd_word_start_slow(const uint8_t *s, size_t i)
+size_t rd_escape_end(const uint8_t *s, size_t n, size_t i)
 {
-    /* An escape written out as text (raw JSON, or JSON inside a string):
-     * "\nAKIA...", "\u0000ghp_..." start a word too. */
-    if (i >= 2 && s[i - 2] == '\\' && strchr("nrtbf", s[i - 1])) return 1;
-    if (i >= 6 && s[i - 6] == '\\' && s[i - 5] == 'u' && hexdig(s[i - 4]) && hexdig(s[i - 3]) &&
-        hexdig(s[i - 2]) && hexdig(s[i - 1]))
-        return 1;
+    if (i + 1 >= n || s[i] != '\\') return 0;
+    if (strchr("nrtbf", s[i + 1]) && s[i + 1]) return i + 2;
+    if (s[i + 1] == 'u' && i + 5 < n && hexdig(s[i + 2]) && hexdig(s[i + 3]) && hexdig(s[i + 4]) && hexdig(s[i + 5]))
+        return i + 6;
     return 0;
 }
 

@@ -76,11 +76,12 @@ static int key_class(const uint8_t *k, size_t n, const char **base)
     size_t j = n;
     while (j > 0 && !RD_ALPHA(k[j - 1])) j--; /* "password2", "token_" */
     if (j < 3) return RK_NONE;
-    /* quick reject on the last letter: d e s t n y h l end every word */
-    switch (lower(k[j - 1])) {
-    case 'd': case 'e': case 's': case 't': case 'n': case 'y': case 'h': case 'l': break;
-    default: return RK_NONE;
-    }
+    /* quick reject on the last two letters: every credential word ends in one of these */
+    static const char ends[] = "rdwdseiessetenoneythalls";
+    uint8_t l1 = lower(k[j - 2]), l2 = lower(k[j - 1]);
+    int ok = 0;
+    for (size_t e = 0; e < sizeof ends - 1 && !ok; e += 2) ok = ends[e] == l1 && ends[e + 1] == l2;
+    if (!ok) return RK_NONE;
     uint8_t t[48], wb[48];
     size_t m = 0, from = j > 48 ? j - 48 : 0;
     int prev_alnum = 0, prev_lower = 0;

@@ -80,13 +80,9 @@ extern const uint8_t rd_cls[256];
 #define RD_SPACE(c)  (rd_cls[(uint8_t)(c)] & RC_SPACE)
 #define RD_KEYCH(c)  (rd_cls[(uint8_t)(c)] & (RC_DIGIT | RC_UPPER | RC_LOWER | RC_UNDER | RC_DASH | RC_KEYX))
 
-/* Is position i the start of a word (i == 0, previous byte not alphanumeric,
- * or the previous bytes are a backslash escape such as \n or \u0000)? */
-int rd_word_start_slow(const uint8_t *s, size_t i);
-static inline int rd_word_start(const uint8_t *s, size_t i)
-{
-    return i == 0 || !RD_ALNUM(s[i - 1]) || rd_word_start_slow(s, i);
-}
+/* If s[i] starts an escape written out as text (\n \r \t \b \f, \uXXXX),
+ * the index after it, else 0. */
+size_t rd_escape_end(const uint8_t *s, size_t n, size_t i);
 
 /* ---- detectors -------------------------------------------------------------- */
 

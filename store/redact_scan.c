@@ -175,22 +175,6 @@ static size_t token_at(rd_scan *sc, size_t i)
         return 0;
     }
     if (n - i < 8) return 0; /* every prefixed token is longer */
-    /* cheap filter on the second byte before walking the table */
-    const char *second;
-    switch (c0) {
-    case 'A': second = "KSBC3I"; break;
-    case 'g': second = "hil"; break;
-    case 's': second = "k"; break;
-    case 'r': second = "k"; break;
-    case 'w': second = "h"; break;
-    case 'x': second = "oa"; break;
-    case 'n': second = "p"; break;
-    case 'h': second = "f"; break;
-    case 'p': second = "y"; break;
-    case 'd': second = "o"; break;
-    default: return 0;
-    }
-    if (!memchr(second, s[i + 1], strlen(second))) return 0;
     for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++) {
         const tok_rule *r = &tokens[t];
         if ((uint8_t)r->prefix[0] != c0 || (uint8_t)r->prefix[1] != s[i + 1] || n - i < r->plen ||
@@ -312,60 +296,150 @@ static void url_at(rd_scan *sc, size_t i)
 
 /* ==== the loop ======================================================================== */
 
-enum { T_NONE = 0, T_TOKEN, T_DIGIT, T_DASH, T_COLON, T_EQ, T_LT };
+enum { T_NONE = 0, T_TOKEN, T_DIGIT, T_DASH, T_COLON, T_EQ, T_LT, T_BSLASH };
 
 static const uint8_t trig[256] = {
     ['A'] = T_TOKEN, ['g'] = T_TOKEN, ['s'] = T_TOKEN, ['r'] = T_TOKEN, ['w'] = T_TOKEN,
     ['x'] = T_TOKEN, ['n'] = T_TOKEN, ['h'] = T_TOKEN, ['p'] = T_TOKEN, ['d'] = T_TOKEN,
     ['e'] = T_TOKEN, ['S'] = T_TOKEN,
     ['2'] = T_DIGIT, ['3'] = T_DIGIT, ['4'] = T_DIGIT, ['5'] = T_DIGIT, ['6'] = T_DIGIT,
-    ['-'] = T_DASH, [':'] = T_COLON, ['='] = T_EQ, ['<'] = T_LT,
+    ['-'] = T_DASH, [':'] = T_COLON, ['='] = T_EQ, ['<'] = T_LT, ['\\'] = T_BSLASH,
 };
+
+/* Can a token start with bytes a, b? (A cheap filter before token_at.) */
+static inline int token_start2(uint8_t a, uint8_t b)
+{
+    switch (a) {
+    case 'A': return b == 'K' || b == 'S' || b == 'B' || b == 'C' || b == '3' || b == 'I';
+    case 'g': return b == 'h' || b == 'i' || b == 'l';
+    case 's': case 'r': return b == 'k';
+    case 'w': return b == 'h';
+    case 'x': return b == 'o' || b == 'a';
+    case 'n': return b == 'p';
+    case 'h': return b == 'f';
+    case 'p': return b == 'y';
+    case 'd': return b == 'o';
+    case 'e': return b == 'y';
+    case 'S': return b == 'G';
+    }
+    return 0;
+}
+
+/* A word starts at i (a letter or digit): tokens and card numbers. */
+static size_t word_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t e;
+    switch (trig[s[i]]) {
+    case T_TOKEN:
+        if (i + 1 < sc->n && token_start2(s[i], s[i + 1]) && (e = token_at(sc, i)) != 0) return e;
+        break;
+    case T_DIGIT:
+        if ((i == 0 || s[i - 1] != '.') && (e = rd_card_at(s, sc->n, i)) != 0) {
+            rd_add(sc, i, e, ST_RULE_PAYMENT_CARD, RD_PRIO_TOKEN);
+            return e;
+        }
+        break;
+    }
+    return i + 1;
+}
+
+/* A candidate position: a word start or a trigger punctuation byte. Returns
+ * where scanning may resume (past a match that must not be rescanned). */
+static size_t candidate_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, e;
+    switch (trig[s[i]]) {
+    case T_TOKEN:
+    case T_DIGIT: return word_at(sc, i);
+    case T_DASH:
+        if (i + 1 < n && s[i + 1] == '-') {
+            if ((e = pem_at(sc, i)) != 0) {
+                rd_add(sc, i, e, ST_RULE_PRIVATE_KEY, RD_PRIO_BLOCK);
+                return e;
+            }
+            rd_flag_at(sc, i);
+            e = i + 1;
+            while (e < n && s[e] == '-') e++;
+            return e;
+        }
+        if (i + 1 < n && RD_ALPHA(s[i + 1])) rd_flag_at(sc, i);
+        break;
+    case T_COLON:
+        if (n - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/') url_at(sc, i);
+        else rd_assign_at(sc, i);
+        break;
+    case T_EQ: rd_assign_at(sc, i); break;
+    case T_LT: rd_xml_at(sc, i); break;
+    case T_BSLASH:
+        /* "\nAKIA...", "\u0000ghp_...": the escape written out as text
+         * separates words although its last byte is alphanumeric */
+        e = rd_escape_end(s, n, i);
+        if (e && e < n && RD_ALNUM(s[e - 1]) && RD_ALNUM(s[e])) {
+            size_t w = word_at(sc, e);
+            if (w > e + 1) return w;
+        }
+        break;
+    }
+    return i + 1;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+static inline __m128i in_range(__m128i x, char lo, char hi)
+{
+    __m128i t = _mm_sub_epi8(x, _mm_set1_epi8(lo));
+    return _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8((char)(hi - lo))), t);
+}
+
+/* Bit k set: byte k of the block is a candidate: a word start whose byte can
+ * start a token (see trig[]), or one of - : = < \. */
+static inline uint32_t block_candidates(const uint8_t *p, int prev_alnum)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i alnum = _mm_or_si128(in_range(x, '0', '9'), in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'));
+    __m128i punct = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')), _mm_cmpeq_epi8(x, _mm_set1_epi8(':'))),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')), _mm_cmpeq_epi8(x, _mm_set1_epi8('<'))));
+    punct = _mm_or_si128(punct, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+    /* the bytes that can start a token or card number (trig[] == T_TOKEN or T_DIGIT) */
+    __m128i tl = in_range(x, '2', '6');
+#define TL(ch) tl = _mm_or_si128(tl, _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)))
+    TL('A'); TL('g'); TL('s'); TL('r'); TL('w'); TL('x'); TL('n'); TL('h'); TL('p'); TL('d'); TL('e'); TL('S');
+#undef TL
+    uint32_t am = (uint32_t)_mm_movemask_epi8(alnum);
+    uint32_t starts = am & ~((am << 1) | (uint32_t)prev_alnum) & (uint32_t)_mm_movemask_epi8(tl);
+    return (starts | (uint32_t)_mm_movemask_epi8(punct)) & 0xffffu;
+}
+#endif
 
 void rd_scan_builtin(rd_scan *sc)
 {
     const uint8_t *s = sc->s;
-    size_t n = sc->n, i = 0;
-    while (i < n) {
-        unsigned t = trig[s[i]];
-        if (t == T_NONE) { i++; continue; }
-        size_t next = i + 1, e;
-        switch (t) {
-        case T_TOKEN:
-            if (rd_word_start(s, i)) {
-                if ((e = token_at(sc, i)) != 0) next = e;
-            } else {
-                while (next < n && RD_ALNUM(s[next])) next++; /* rest of the word */
-            }
-            break;
-        case T_DIGIT:
-            if (rd_word_start(s, i) && (i == 0 || s[i - 1] != '.') && (e = rd_card_at(s, n, i)) != 0) {
-                rd_add(sc, i, e, ST_RULE_PAYMENT_CARD, RD_PRIO_TOKEN);
-                next = e;
-            } else {
-                while (next < n && RD_ALNUM(s[next])) next++;
-            }
-            break;
-        case T_DASH:
-            if (next < n && s[next] == '-') {
-                if ((e = pem_at(sc, i)) != 0) {
-                    rd_add(sc, i, e, ST_RULE_PRIVATE_KEY, RD_PRIO_BLOCK);
-                    next = e;
-                } else {
-                    rd_flag_at(sc, i);
-                    while (next < n && s[next] == '-') next++;
-                }
-            } else if (next < n && RD_ALPHA(s[next])) {
-                rd_flag_at(sc, i);
-            }
-            break;
-        case T_COLON:
-            if (n - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/') url_at(sc, i);
-            else rd_assign_at(sc, i);
-            break;
-        case T_EQ: rd_assign_at(sc, i); break;
-        case T_LT: rd_xml_at(sc, i); break;
+    size_t n = sc->n, i = 0, resume = 0;
+#if defined(__SSE2__)
+    while (i + 16 <= n) {
+        uint32_t m = block_candidates(s + i, i > 0 && RD_ALNUM(s[i - 1]));
+        while (m) {
+            size_t pos = i + (size_t)__builtin_ctz(m);
+            m &= m - 1;
+            unsigned t = trig[s[pos]];
+            if (pos < resume || t == T_NONE || (t == T_TOKEN && (pos + 1 >= n || !token_start2(s[pos], s[pos + 1]))))
+                continue;
+            size_t e = candidate_at(sc, pos);
+            if (e > resume) resume = e;
         }
-        i = next;
+        i = resume > i + 16 ? resume : i + 16;
+    }
+#endif
+    /* the tail (or everything, without SSE2): the same test a byte at a time */
+    for (i = i > resume ? i : resume; i < n; i++) {
+        uint8_t c = s[i];
+        unsigned t = trig[c];
+        int cand = (t >= T_DASH) || (RD_ALNUM(c) && (i == 0 || !RD_ALNUM(s[i - 1])));
+        if (!cand) continue;
+        size_t e = candidate_at(sc, i);
+        if (e > i + 1) i = e - 1;
     }
 }

@@ -110,10 +110,32 @@ int st_spool_image_write(st_spool_image *im, int dirfd, uint64_t from)
 
 /* ==== directory and lock ======================================================= */
 
+/* mkdir -p with 0700 like st_store_init, so the spool can exist before the store. */
+static int make_dirs(const char *dir)
+{
+    char *p = strdup(dir);
+    if (!p) return ENOMEM;
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = 0;
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) { int e = errno; free(p); return e; }
+        *c = '/';
+    }
+    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? errno : 0;
+    free(p);
+    return rc;
+}
+
 int st_spool_open_dir(const char *dir, int *dirfd_out)
 {
     *dirfd_out = -1;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return errno;
+    if (mkdir(dir, 0700) != 0) {
+        if (errno != EEXIST && errno != ENOENT) return errno;
+        if (errno == ENOENT) {
+            int rc = make_dirs(dir);
+            if (rc) return rc;
+        }
+    }
     int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d < 0) return errno;
     if (mkdirat(d, ST_SPOOL_SUBDIR, 0700) != 0 && errno != EEXIST) {

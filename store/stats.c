@@ -112,13 +112,15 @@ static int hist_percentiles(st_txn *txn, const uint8_t *enc, size_t el, st_tool_
     int rc = st_cursor_open(txn, ST_T_STATS, &c);
     if (rc) return rc;
     for (rc = st_cursor_seek(c, key, 1 + el, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl)) {
-        if (kl != 1 + el + 2 || memcmp(k, key, 1 + el) != 0 || vl != 8) break;
+        if (kl != 1 + el + 2 || memcmp(k, key, 1 + el) != 0) break;
+        if (vl != 24) { rc = ST_ECORRUPT; break; }
         const uint8_t *kb = k;
         unsigned b = ((unsigned)kb[1 + el] << 8) | kb[2 + el];
-        uint64_t lo, hi;
+        uint64_t lo, hi, bmin = st_be64_get((const uint8_t *)v + 8), bmax = st_be64_get((const uint8_t *)v + 16);
         st_ix_bucket_range(b, &lo, &hi);
         uint64_t mid = lo + (hi - lo) / 2;
-        if (mid > s->dur_max) mid = s->dur_max;
+        if (mid < bmin) mid = bmin;
+        if (mid > bmax) mid = bmax;
         seen += st_be64_get(v);
         if (!got50 && seen >= r50) { s->p50 = mid; got50 = 1; }
         if (seen >= r95) { s->p95 = mid; break; }
@@ -223,7 +225,7 @@ static int scan_session(st_txn *txn, const st_stats_query *q, const win *w, acc_
         }
         if (!s.tool || !tool_wanted(q, s.tool, s.tool_len)) continue;
         if (s.session_len != q->session.len[0] || memcmp(s.session, q->session.v[0], s.session_len) != 0) continue;
-        acc *x = acc_get(a, s.tool, s.tool_len);
+        acc *x = acc_get(a, s.tool, s.tool_len > ST_IX_STR_CAP ? ST_IX_STR_CAP : s.tool_len);  /* as the stats rows */
         if (!x) { rc = ENOMEM; break; }
         if ((rc = acc_add(x, s.status, s.status_len, s.has_duration, s.duration_ms)) != 0) break;
     }

@@ -6,7 +6,8 @@
  *
  * All time: read from the running aggregates (index.h 'a' and 'h' rows), so
  * the cost depends on the number of tools, not entries; p50/p95 come from
- * the log histogram (exact below 64 ms, within 1.6% above). With a time
+ * the log histogram (exact below 64 ms or when the samples of the bucket are
+ * equal, within 1.6% otherwise). With a time
  * window: one range scan of the tool index per tool, exact percentiles.
  * With a session: one range scan of the session index, exact.
  */

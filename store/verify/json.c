@@ -210,11 +210,12 @@ static size_t scan_esc(const unsigned char *s, size_t i, size_t len) { return sc
  * (no overlongs, no surrogates, <= U+10FFFF), or 0 when ill-formed; then
  * *sub is the length of the maximal subpart (>= 1), which lenient decoding
  * replaces with one U+FFFD (Unicode "substitution of maximal subparts"). */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t *sub)
+static inline size_t utf8_seq(const unsigned char *s, size_t n, size_t *sub)
 {
     unsigned c = s[0], lo = 0x80, hi = 0xbf;
     size_t need;
     if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf && n >= 2 && (s[1] & 0xc0) == 0x80) return 2; /* the common case */
     if (c >= 0xc2 && c <= 0xdf) need = 1;
     else if (c == 0xe0) { need = 2; lo = 0xa0; }
     else if (c == 0xed) { need = 2; hi = 0x9f; }
@@ -256,6 +257,41 @@ static size_t utf8_put(unsigned char out[4], uint32_t cp)
 }
 
 static const unsigned char REPLACEMENT[3] = { 0xef, 0xbf, 0xbd }; /* U+FFFD */
+
+/* st_buf appends with the common case inline (util.c's functions are out of
+ * line and dominated the profile). After an allocation failure (oom set) the
+ * slow path ignores everything, as st_buf does. */
+static inline void bput(st_buf *b, const void *p, size_t n)
+{
+    if (!b->oom && b->cap - b->len >= n) {
+        if (n) memcpy(b->data + b->len, p, n);
+        b->len += n;
+    } else {
+        st_buf_put(b, p, n);
+    }
+}
+
+static inline void bputc(st_buf *b, unsigned c)
+{
+    if (!b->oom && b->len < b->cap) b->data[b->len++] = (uint8_t)c;
+    else st_buf_putc(b, (uint8_t)c);
+}
+
+/* Index after the longest run from i of well-formed UTF-8 that needs no
+ * decoding: ASCII other than '"', '\\' and controls, and valid multi-byte
+ * sequences (strings in any language stay on the fast path). */
+static inline size_t scan_utf8_run(const unsigned char *s, size_t i, size_t len)
+{
+    for (;;) {
+        i = scan_str(s, i, len);
+        if (i >= len || s[i] < 0x80) return i;
+        do {
+            size_t sub, n = utf8_seq(s + i, len - i, &sub);
+            if (!n) return i;
+            i += n;
+        } while (i < len && s[i] >= 0x80);
+    }
+}
 
 /* ==== duplicate-key sets ===================================================
  * Objects with up to KEYSET_MIN members are checked by comparing with each
@@ -334,6 +370,7 @@ static int keyset_insert(keyset **sp, const char *k, size_t n)
 typedef struct frame {
     st_json *node;
     keyset *keys;   /* duplicate-key set, once the object is big enough */
+    int unsorted;   /* keys so far not strictly increasing */
 } frame;
 
 typedef struct parser {
@@ -413,8 +450,9 @@ static long hex4(const unsigned char *s, size_t len, size_t i)
     return v;
 }
 
-/* Slow path of parse_string: escapes, non-ASCII, errors. `start` is the first
- * content byte, `i` the first byte the fast scan stopped at. */
+/* Slow path of parse_string: escapes, invalid UTF-8, errors. `start` is the
+ * first content byte, `i` the first byte the fast scan could not take. The
+ * decoded text goes to the scratch buffer, then to the arena. */
 static int parse_string_slow(parser *p, size_t start, size_t i, char **out, size_t *outlen)
 {
     const unsigned char *s = p->s;
@@ -422,7 +460,7 @@ static int parse_string_slow(parser *p, size_t start, size_t i, char **out, size
     const int lenient = (p->flags & ST_JSON_LENIENT_UTF8) != 0;
     st_buf *b = &p->scratch;
     st_buf_reset(b);
-    st_buf_put(b, s + start, i - start);
+    bput(b, s + start, i - start);
     for (;;) {
         if (i >= len) return perr(p, i, ST_EJSON, "unterminated string (opened at offset %zu)", open);
         unsigned c = s[i];
@@ -432,12 +470,12 @@ static int parse_string_slow(parser *p, size_t start, size_t i, char **out, size
             unsigned e = s[i + 1];
             unsigned char u[4];
             switch (e) {
-            case '"': case '\\': case '/': st_buf_putc(b, (uint8_t)e); i += 2; break;
-            case 'b': st_buf_putc(b, '\b'); i += 2; break;
-            case 'f': st_buf_putc(b, '\f'); i += 2; break;
-            case 'n': st_buf_putc(b, '\n'); i += 2; break;
-            case 'r': st_buf_putc(b, '\r'); i += 2; break;
-            case 't': st_buf_putc(b, '\t'); i += 2; break;
+            case '"': case '\\': case '/': bputc(b, e); i += 2; break;
+            case 'b': bputc(b, '\b'); i += 2; break;
+            case 'f': bputc(b, '\f'); i += 2; break;
+            case 'n': bputc(b, '\n'); i += 2; break;
+            case 'r': bputc(b, '\r'); i += 2; break;
+            case 't': bputc(b, '\t'); i += 2; break;
             case 'u': {
                 long cu = hex4(s, len, i + 2);
                 if (cu < 0) return perr(p, i, ST_EJSON, "invalid \\u escape (four hex digits expected)");
@@ -451,14 +489,14 @@ static int parse_string_slow(parser *p, size_t start, size_t i, char **out, size
                         cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
                         i += 6;
                     } else if (lenient) {
-                        st_buf_put(b, REPLACEMENT, 3);
+                        bput(b, REPLACEMENT, 3);
                         p->replaced++;
                         break;
                     } else {
                         return perr(p, esc_at, ST_EJSON, "lone surrogate escape \\u%04lx", (unsigned long)cp);
                     }
                 }
-                st_buf_put(b, u, utf8_put(u, cp));
+                bput(b, u, utf8_put(u, cp));
                 break;
             }
             default: {
@@ -469,20 +507,21 @@ static int parse_string_slow(parser *p, size_t start, size_t i, char **out, size
         } else if (c < 0x20) {
             return perr(p, i, ST_EJSON, "control character 0x%02x in string (must be escaped)", c);
         } else {
-            size_t sub, n = utf8_seq(s + i, len - i, &sub);
+            /* non-ASCII where scan_utf8_run stopped: an ill-formed sequence */
+            size_t sub = 1, n = utf8_seq(s + i, len - i, &sub);
             if (n) {
-                st_buf_put(b, s + i, n);
+                bput(b, s + i, n);
                 i += n;
             } else if (lenient) {
-                st_buf_put(b, REPLACEMENT, 3);
+                bput(b, REPLACEMENT, 3);
                 p->replaced++;
                 i += sub;
             } else {
                 return perr(p, i, ST_EJSON, "invalid UTF-8 byte 0x%02x in string", c);
             }
         }
-        size_t j = scan_str(s, i, len);
-        st_buf_put(b, s + i, j - i);
+        size_t j = scan_utf8_run(s, i, len);
+        bput(b, s + i, j - i);
         i = j;
     }
     if (b->oom) return poom(p);
@@ -495,11 +534,13 @@ static int parse_string_slow(parser *p, size_t start, size_t i, char **out, size
 }
 
 /* Parses the string whose opening quote is at p->pos into a decoded,
- * NUL-terminated arena copy. */
+ * NUL-terminated arena copy. Strings without escapes or bad bytes (nearly
+ * all) are validated in place and copied once. */
 static inline int parse_string(parser *p, char **out, size_t *outlen)
 {
     size_t start = p->pos + 1;
     size_t i = scan_str(p->s, start, p->len);
+    if (i < p->len && p->s[i] >= 0x80) i = scan_utf8_run(p->s, i, p->len);
     if (i < p->len && p->s[i] == '"') {
         char *d = arena_strdup(p->doc, p->s + start, i - start);
         if (!d) return poom(p);
@@ -591,12 +632,26 @@ static void show_key(char *out, size_t cap, const char *k, size_t n)
 }
 
 /* Duplicate check for the key about to be added to obj (frame f). 0, or an error. */
+static int key_cmp_raw(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn;
+    int r = n ? memcmp(a, b, n) : 0;
+    if (r) return r;
+    return an < bn ? -1 : an > bn;
+}
+
+/* While an object's keys arrive in strictly increasing order (canonical
+ * entries, anything we wrote with SORT_KEYS) a new key above the last one
+ * cannot repeat an earlier one: no search at all. */
 static int check_key(parser *p, frame *f, const char *k, size_t n, size_t key_off)
 {
     int dup = 0;
+    const st_json *last = f->node->last;
+    if (!f->unsorted && (!last || key_cmp_raw(k, n, last->key, last->key_len) > 0)) return 0;
+    f->unsorted = 1;
     if (!f->keys && f->node->count < KEYSET_MIN) {
         for (const st_json *m = f->node->child; m; m = m->next)
-            if (m->key_len == n && memcmp(m->key, k, n) == 0) { dup = 1; break; }
+            if (m->key_len == n && m->key[0] == k[0] && memcmp(m->key, k, n) == 0) { dup = 1; break; }
     } else {
         if (!f->keys) {
             pthread_once(&hash_once, hash_init);
@@ -632,6 +687,7 @@ static int push(parser *p, st_json *v, size_t at)
     }
     p->stack[p->depth].node = v;
     p->stack[p->depth].keys = NULL;
+    p->stack[p->depth].unsorted = 0;
     p->depth++;
     return 0;
 }
@@ -982,12 +1038,12 @@ void st_json_write_string(st_buf *out, const char *str, size_t len)
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
     if (!s) len = 0;
-    if (st_buf_reserve(out, len + 2) != 0) return;
+    if (out->oom || (out->cap - out->len < len + 2 && st_buf_reserve(out, len + 2) != 0)) return;
     out->data[out->len++] = '"';
     size_t i = 0;
     while (i < len) {
         size_t j = scan_esc(s, i, len);
-        st_buf_put(out, s + i, j - i);
+        bput(out, s + i, j - i);
         if (j >= len) break;
         unsigned c = s[j];
         char e[6] = { '\\', 0, 0, 0, 0, 0 };
@@ -995,20 +1051,17 @@ void st_json_write_string(st_buf *out, const char *str, size_t len)
         if (c == '"' || c == '\\') e[1] = (char)c;
         else if (esc_short[c]) e[1] = esc_short[c];
         else { e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 15]; en = 6; }
-        st_buf_put(out, e, en);
+        bput(out, e, en);
         i = j + 1;
     }
-    st_buf_putc(out, '"');
+    bputc(out, '"');
 }
 
 typedef struct smember { const st_json *m; size_t i; } smember;
 
 static int key_cmp(const st_json *a, const st_json *b)
 {
-    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
-    int r = n ? memcmp(a->key, b->key, n) : 0;
-    if (r) return r;
-    return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+    return key_cmp_raw(a->key, a->key_len, b->key, b->key_len);
 }
 
 static int smember_cmp(const void *pa, const void *pb)
@@ -1030,14 +1083,14 @@ typedef struct wframe {
 static void write_scalar(st_buf *out, const st_json *v)
 {
     switch (v ? v->type : ST_JSON_NULL) {
-    case ST_JSON_FALSE: st_buf_put(out, "false", 5); break;
-    case ST_JSON_TRUE: st_buf_put(out, "true", 4); break;
+    case ST_JSON_FALSE: bput(out, "false", 5); break;
+    case ST_JSON_TRUE: bput(out, "true", 4); break;
     case ST_JSON_NUMBER:
-        if (v->str && v->len) st_buf_put(out, v->str, v->len);
-        else st_buf_putc(out, '0');
+        if (v->str && v->len) bput(out, v->str, v->len);
+        else bputc(out, '0');
         break;
     case ST_JSON_STRING: st_json_write_string(out, v->str, v->len); break;
-    default: st_buf_put(out, "null", 4); break;
+    default: bput(out, "null", 4); break;
     }
 }
 
@@ -1079,7 +1132,7 @@ void st_json_write(st_buf *out, const st_json *v, unsigned flags)
         if (out->oom) break;
         /* ---- emit v ---- */
         if (v && (v->type == ST_JSON_OBJECT || v->type == ST_JSON_ARRAY)) {
-            st_buf_putc(out, v->type == ST_JSON_OBJECT ? '{' : '[');
+            bputc(out, v->type == ST_JSON_OBJECT ? '{' : '[');
             if (depth == cap) {
                 wframe *ns = malloc(cap * 2 * sizeof *ns);
                 if (!ns) { out->oom = 1; break; }
@@ -1099,16 +1152,16 @@ void st_json_write(st_buf *out, const st_json *v, unsigned flags)
             wframe *f = &stack[depth - 1];
             const st_json *c = wframe_next(f);
             if (c) {
-                if (!f->first) st_buf_putc(out, ',');
+                if (!f->first) bputc(out, ',');
                 f->first = 0;
                 if (f->node->type == ST_JSON_OBJECT) {
                     st_json_write_string(out, c->key, c->key_len);
-                    st_buf_putc(out, ':');
+                    bputc(out, ':');
                 }
                 v = c;
                 break;
             }
-            st_buf_putc(out, f->node->type == ST_JSON_OBJECT ? '}' : ']');
+            bputc(out, f->node->type == ST_JSON_OBJECT ? '}' : ']');
             free(f->sorted);
             depth--;
         }

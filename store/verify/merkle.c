@@ -59,6 +59,7 @@ static int hash_eq(const st_hash a, const st_hash b)
 int st_root_from_inclusion(st_hash root_out, uint64_t index, uint64_t size, const st_hash leaf_hash,
                            const st_hash *proof, size_t n)
 {
+    if (n > 0 && proof == NULL) return ST_EPROOF;
     /* 1. leaf_index >= tree_size fails. */
     if (index >= size) return ST_EPROOF;
     /* 2. fn = leaf_index, sn = tree_size - 1.  3. r = hash. */
@@ -89,7 +90,6 @@ int st_verify_inclusion(uint64_t index, uint64_t size, const st_hash leaf_hash,
                         const st_hash *proof, size_t n, const st_hash root)
 {
     st_hash r;
-    if (n > 0 && proof == NULL) return ST_EPROOF;
     if (st_root_from_inclusion(r, index, size, leaf_hash, proof, n) != 0) return ST_EPROOF;
     return hash_eq(r, root) ? 0 : ST_EPROOF;           /* 5. r == root_hash */
 }

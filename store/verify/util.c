@@ -390,8 +390,12 @@ void st_time_format_rfc3339(char out[32], int64_t us)
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(out, 32, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d,
+    char tmp[96];   /* roomy for any int64 year; the result is cut to 31 bytes */
+    snprintf(tmp, sizeof tmp, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ", (long long)y, m, d,
              (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
+    size_t n = strlen(tmp) < 31 ? strlen(tmp) : 31;
+    memcpy(out, tmp, n);
+    out[n] = 0;
 }
 
 int st_duration_parse(const char *s, int64_t *us_out)

@@ -173,8 +173,16 @@ struct vctx {
     uint64_t *sessions;         /* hash set of session hashes (0 = empty slot) */
     size_t sess_cap, sess_n;
 
+    int expect_link;            /* a PREVIOUS was read: its CONSISTENCY comes next */
+    char prev_origin[ST_KEY_NAME_MAX + 1];
+    int last_in_window;
+    uint64_t last_offset;
+    vbatch *cur;                /* the batch being filled */
+    uint8_t *stream_buf;        /* VSTREAM_BUF bytes for streamed payloads */
     vpool pool;
 };
+
+#define VSTREAM_BUF ((size_t)256 << 10)
 
 /* verifier.c */
 int vfail(vctx *v, int verdict, unsigned step, uint64_t offset, const char *fmt, ...) ST_PRINTF(5, 6);

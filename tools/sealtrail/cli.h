@@ -67,6 +67,12 @@ int cmd_log(st_cli *, int, char **);
 int cmd_leaf(st_cli *, int, char **);
 int cmd_prove(st_cli *, int, char **);
 int cmd_status(st_cli *, int, char **);
+/* query, stats, tail, import, reindex (issue 6) */
+int cmd_query(st_cli *, int, char **);
+int cmd_stats(st_cli *, int, char **);
+int cmd_tail(st_cli *, int, char **);
+int cmd_import(st_cli *, int, char **);
+int cmd_reindex(st_cli *, int, char **);
 int cmd_hook(st_cli *, int, char **);       /* issue 3: cmd_hook.c */
 
 #endif

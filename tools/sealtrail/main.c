@@ -34,6 +34,11 @@ static const st_command commands[] = {
     /* hook (issue 3) */
     { "hook",         cmd_hook,         "the Claude Code hook: record one event from stdin; install/uninstall it" },
     /* query, stats, tail, import, reindex (issue 6) */
+    { "query",        cmd_query,        "find entries by tool, event, session, status, time, path, duration, text" },
+    { "stats",        cmd_stats,        "per-tool calls, failures and durations (p50/p95)" },
+    { "tail",         cmd_tail,         "print the latest entries as JSONL; -f follows new ones" },
+    { "import",       cmd_import,       "bulk-append a JSONL audit log (hook events or audit-log lines)" },
+    { "reindex",      cmd_reindex,      "rebuild the secondary indexes from the entries" },
     /* export (issue 4) */
     /* keys (issue 5) */
     /* retention (issue 7) */

@@ -6,6 +6,7 @@
 #include "query_fmt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# test_hook.sh: `sealtrail hook` end to end, run as Claude Code runs it: a
+# separate process per event, JSON on stdin, nothing expected on stdout.
+#
+#  1. every sample payload of ../shared/claude-code/payloads is recorded with
+#     the expected envelope and nothing lost (envelope + payloads = input);
+#  2. a realistic session (SessionStart, prompts, 50 tool calls with parallel
+#     PostToolUse and failures, Stop, SessionEnd) ends sealed and passes check;
+#     durations come from the client or from the matching PreToolUse;
+#  3. secrets never reach the store files (data.mdb, lock.mdb) nor `log`, and
+#     look-alikes survive;
+#  4. malformed stdin never crashes, exits 0, prints nothing, keeps the raw bytes;
+#  5. input over the size cap is drained (no EPIPE) and its head kept;
+#  6. 16 hook processes at once give 16 contiguous entries.
+set -euo pipefail
+: "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
+SHARED=${ST_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
+T=$(mktemp -d "${TMPDIR:-/tmp}/st-hook-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export SEALTRAIL_NO_SYSLOG=1
+unset SEALTRAIL_DIR CLAUDE_CODE_SESSION_ID SEALTRAIL_FAIL_CLOSED
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+
+# hook STORE < input: runs the hook; asserts exit 0, empty stdout and stderr.
+hook() {
+    local st=$1 out err rc=0
+    out=$("$SEALTRAIL" --dir "$st" hook 2>"$T/stderr") || rc=$?
+    err=$(cat "$T/stderr")
+    if [ "$rc" -ne 0 ] || [ -n "$out" ] || [ -n "$err" ]; then
+        echo "  hook: exit $rc, stdout '${out:0:200}', stderr '${err:0:300}'"
+        return 1
+    fi
+}
+
+# ---- 1. every sample payload ----------------------------------------------------------
+S1=$T/samples
+"$SEALTRAIL" --dir "$S1" init >/dev/null 2>&1
+n=0 hookfail=0
+for f in "$SHARED"/claude-code/payloads/*.json; do
+    hook "$S1" <"$f" || { hookfail=$((hookfail + 1)); echo "  ($f)"; }
+    n=$((n + 1))
+done
+check "all $n sample payloads recorded silently with exit 0" [ "$hookfail" -eq 0 ]
+"$SEALTRAIL" --dir "$S1" log >"$T/samples.jsonl"
+python3 - "$T/samples.jsonl" "$SHARED"/claude-code/payloads/*.json <<'PY' && ok "sample envelopes match their inputs and nothing is lost" || bad "sample envelopes"
+import json, sys
+entries = [json.loads(l) for l in open(sys.argv[1])]
+files = sys.argv[2:]
+assert len(entries) == len(files), (len(entries), len(files))
+carry = {"session_id": "session", "tool_name": "tool", "tool_use_id": "tool_use_id", "agent_id": "agent_id",
+         "agent_type": "agent_type", "cwd": "cwd", "permission_mode": "permission_mode", "prompt_id": "prompt_id",
+         "hook_event_name": "event", "duration_ms": "duration_ms", "mcp_server_name": "mcp_server"}
+for e, f in zip(entries, files):
+    d = json.load(open(f))
+    want_event = d.get("hook_event_name", "PostToolUse" if "tool_response" in d else None)
+    assert e["event"] == want_event, (f, e["event"])
+    assert e["kind"] == "event" and e["v"] == 1, f
+    c = e["content"]
+    for k, v in d.items():
+        if k in c.get("event", {}):
+            assert c["event"][k] == v, (f, k)
+        elif k in ("tool_input", "tool_response", "prompt", "error"):
+            assert c[k] == v, (f, k)
+        else:
+            assert k in carry and e[carry[k]] == v, (f, k, e.get(carry.get(k)))
+    for k in c.get("event", {}):
+        assert k in d, (f, "extra", k)
+    st = {"PreToolUse": "started", "PostToolUse": "succeeded", "PermissionDenied": "denied",
+          "PermissionRequest": "requested", "StopFailure": "failed"}.get(want_event)
+    if want_event == "PostToolUseFailure":
+        st = "interrupted" if d.get("is_interrupt") else "failed"
+    assert e.get("status") == st, (f, e.get("status"), st)
+    if isinstance(d.get("mcp_server"), dict):
+        assert e["mcp_server"] == d["mcp_server"]["name"], f
+PY
+check "sample store passes check" "$SEALTRAIL" --dir "$S1" check >/dev/null
+# Stop and SessionEnd samples sealed: the last checkpoint covers the last Stop/SessionEnd
+python3 - "$T/samples.jsonl" <<'PY' >"$T/lastseal" && ok "store sealed by Stop/SessionEnd" || bad "seal on Stop"
+import json, sys
+last = max(e["index"] for e in map(json.loads, open(sys.argv[1])) if e["event"] in ("Stop", "SessionEnd"))
+print(last + 1)
+PY
+sealed=$("$SEALTRAIL" --dir "$S1" status | awk '/^sealed:/ {print $2}')
+check "a checkpoint covers the last Stop/SessionEnd (sealed $sealed >= $(cat "$T/lastseal"))" [ "$sealed" -ge "$(cat "$T/lastseal")" ]
+
+# ---- 2. a realistic session -----------------------------------------------------------------
+S2=$T/session
+"$SEALTRAIL" --dir "$S2" init >/dev/null 2>&1
+SID=7d3f9c1e-0000-4000-8000-000000000001
+base() { printf '"session_id":"%s","transcript_path":"/home/dev/.claude/projects/x/%s.jsonl","cwd":"/home/dev/app","permission_mode":"default"' "$SID" "$SID"; }
+ev() { printf '{%s,"hook_event_name":"%s"%s}\n' "$(base)" "$1" "${2:-}"; }
+rc_all=0
+ev SessionStart ',"source":"startup","model":"claude-sonnet-5"' | hook "$S2" || rc_all=1
+ev UserPromptSubmit ',"prompt":"Refactor the billing module and run the tests."' | hook "$S2" || rc_all=1
+tools=(Bash Read Edit Grep Glob Write WebFetch mcp__github__create_issue)
+for i in $(seq 1 50); do
+    tool=${tools[$((i % ${#tools[@]}))]}
+    id=$(printf 'toolu_sess%04d' "$i")
+    ev PreToolUse ",\"tool_name\":\"$tool\",\"tool_input\":{\"command\":\"step $i\",\"file_path\":\"/home/dev/app/f$i.py\"},\"tool_use_id\":\"$id\"" | hook "$S2" || rc_all=1
+done
+# the posts: every 7th fails, every 10th without duration_ms (computed from the PreToolUse),
+# in waves of 5 parallel hook processes like parallel tool calls
+sleep 0.05
+for wave in $(seq 0 9); do
+    pids=()
+    for k in $(seq 1 5); do
+        i=$((wave * 5 + k))
+        tool=${tools[$((i % ${#tools[@]}))]}
+        id=$(printf 'toolu_sess%04d' "$i")
+        dur=",\"duration_ms\":$((i * 3))"
+        [ $((i % 10)) -eq 0 ] && dur=""
+        if [ $((i % 7)) -eq 0 ]; then
+            ev PostToolUseFailure ",\"tool_name\":\"$tool\",\"tool_input\":{\"command\":\"step $i\"},\"tool_use_id\":\"$id\",\"error\":\"Exit code 1\\nboom $i\",\"is_interrupt\":false$dur" >"$T/in.$i"
+        else
+            ev PostToolUse ",\"tool_name\":\"$tool\",\"tool_input\":{\"command\":\"step $i\"},\"tool_response\":{\"stdout\":\"out $i\",\"stderr\":\"\",\"interrupted\":false}$dur,\"tool_use_id\":\"$id\"" >"$T/in.$i"
+        fi
+        ( hook "$S2" <"$T/in.$i" ) &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || rc_all=1; done
+done
+ev Stop ',"stop_hook_active":false,"last_assistant_message":"Done: 43 steps passed, 7 failed."' | hook "$S2" || rc_all=1
+ev UserPromptSubmit ',"prompt":"thanks"' | hook "$S2" || rc_all=1
+ev Stop ',"stop_hook_active":false' | hook "$S2" || rc_all=1
+ev SessionEnd ',"reason":"prompt_input_exit"' | hook "$S2" || rc_all=1
+check "session: every hook exited 0 silently" [ "$rc_all" -eq 0 ]
+check "session: sealtrail check passes" "$SEALTRAIL" --dir "$S2" check >/dev/null
+"$SEALTRAIL" --dir "$S2" status >"$T/status"
+size=$(awk '/^entries:/ {print $2}' "$T/status")
+sealed=$(awk '/^sealed:/ {print $2}' "$T/status")
+check "session: 106 entries, all sealed (entries $size, sealed $sealed)" [ "$size" = 106 ] && [ "$sealed" = 106 ]
+"$SEALTRAIL" --dir "$S2" log >"$T/session.jsonl"
+python3 - "$T/session.jsonl" <<'PY' && ok "session: one Pre and one Post per call, statuses, durations (client and computed)" || bad "session contents"
+import json, sys, collections
+E = [json.loads(l) for l in open(sys.argv[1])]
+assert [e["index"] for e in E] == list(range(len(E)))
+assert E[0]["event"] == "SessionStart" and E[-1]["event"] == "SessionEnd"
+by = collections.defaultdict(list)
+for e in E:
+    if "tool_use_id" in e:
+        by[e["tool_use_id"]].append(e)
+assert len(by) == 50
+for tid, es in by.items():
+    i = int(tid[-4:])
+    assert [x["event"] for x in es] == ["PreToolUse", "PostToolUseFailure" if i % 7 == 0 else "PostToolUse"], (tid, es)
+    pre, post = es
+    assert pre["status"] == "started"
+    assert post["status"] == ("failed" if i % 7 == 0 else "succeeded")
+    if i % 7 == 0:
+        assert post["error"] == "Exit code 1", post["error"]
+    if i % 10:
+        assert post["duration_ms"] == i * 3, (tid, post.get("duration_ms"))
+    else:   # computed from the PreToolUse record time
+        want = (post["time_us"] - pre["time_us"]) // 1000
+        assert post["duration_ms"] == want and want >= 40, (tid, post.get("duration_ms"), want)
+    if pre["tool"].startswith("mcp__"):
+        assert pre["mcp_server"] == "github"
+assert sum(1 for e in E if e["event"] == "Stop") == 2
+assert all(e["session"] == "7d3f9c1e-0000-4000-8000-000000000001" for e in E)
+PY
+
+# ---- 3. secrets never reach the store -------------------------------------------------------
+S3=$T/secrets
+"$SEALTRAIL" --dir "$S3" init >/dev/null 2>&1
+GH=ghp_R4nd0mT0kenValue1234567890abcdefWXYZ   # ghp_ + 36
+AWS=AKIAZ7QW3ERT5YUI8OPX
+AWSSECRET=wJalrXUtnFEMI/K7MDENG/bPxRfiCYZQ9x3kLm2p
+SK=sk-ant-api03-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbA-ZzYyXxWwVvUuTtSsRrQqPpOoNnMmLlKkJjIi
+PGPW=Sup3rS3cretPgPass
+JWT=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJkZXYtdXNlci00MiIsImlhdCI6MTcwMDAwMDAwMH0.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMTIzNDU2
+PEMBODY=MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0
+GITSHA=3f1c9a8b7e6d5c4b3a29181706f5e4d3c2b1a0f9
+UUID=123e4567-e89b-42d3-a456-426614174000
+# a token escaped as \u sequences, one in an object key, one 40 levels down, one after a NUL
+ESC=$(python3 -c "import sys; print(''.join('\\\\u%04x' % ord(c) for c in sys.argv[1]))" "$GH")
+deep=$(python3 -c "print('[' * 40 + '\"$GH\"' + ']' * 40)")
+printf '{"session_id":"s3","hook_event_name":"PreToolUse","tool_name":"Bash","tool_use_id":"toolu_s1","tool_input":{"command":"curl -H \\"Authorization: Bearer %s\\" https://api.example.test && psql postgres://app:%s@db.internal:5432/prod","env":"AWS_ACCESS_KEY_ID=%s\\nAWS_SECRET_ACCESS_KEY=%s","escaped":"%s","nul":"x\\u0000%s","%s":"in a key","deep":%s,"sha":"%s","uuid":"%s"}}\n' \
+    "$JWT" "$PGPW" "$AWS" "$AWSSECRET" "$ESC" "$GH" "$GH" "$deep" "$GITSHA" "$UUID" | hook "$S3" || bad "secret event 1 hook"
+printf '{"session_id":"s3","hook_event_name":"PostToolUse","tool_name":"Read","tool_use_id":"toolu_s1","tool_input":{"file_path":"/home/dev/.ssh/id_rsa"},"tool_response":{"content":"-----BEGIN RSA PRIVATE KEY-----\\n%s\\n-----END RSA PRIVATE KEY-----\\n","note":"key %s"}}\n' "$PEMBODY" "$SK" | hook "$S3" || bad "secret event 2 hook"
+printf '{"session_id":"s3","hook_event_name":"UserPromptSubmit","prompt":"use token %s please"}\n' "$GH" | hook "$S3" || bad "secret event 3 hook"
+printf '{"session_id":"s3","hook_event_name":"PostToolUse","tool_name":"Bash","tool_response":{"stdout":"%s' "$GH" | hook "$S3" || bad "secret event 4 (truncated) hook"
+"$SEALTRAIL" --dir "$S3" log >"$T/secrets.jsonl"
+leaks=0
+for secret in "$GH" "$AWS" "$AWSSECRET" "$SK" "$PGPW" "$JWT" "$PEMBODY" "${GH:0:24}" "${PEMBODY:0:24}" "${JWT:0:40}"; do
+    for f in "$S3"/data.mdb "$S3"/lock.mdb "$T/secrets.jsonl"; do
+        if grep -a -q -F -- "$secret" "$f"; then leaks=$((leaks + 1)); echo "  leak of ${secret:0:12}... in $f"; fi
+    done
+done
+check "no secret byte string in data.mdb, lock.mdb or log output" [ "$leaks" -eq 0 ]
+check "redaction markers name the rules" grep -q -F '[REDACTED:github-token]' "$T/secrets.jsonl"
+check "look-alikes survive (git SHA, UUID)" grep -q -F "$GITSHA\",\"uuid\":\"$UUID" "$T/secrets.jsonl"
+python3 - "$T/secrets.jsonl" <<'PY' && ok "envelope redactions count rules, never secrets" || bad "redactions member"
+import json, sys
+E = [json.loads(l) for l in open(sys.argv[1])]
+r = E[0]["redactions"]
+assert r.get("github-token", 0) >= 4, r
+assert all(isinstance(v, int) and v > 0 for v in r.values())
+assert E[3]["status"] == "malformed" and E[3]["redactions"]["github-token"] == 1, E[3]
+PY
+
+# ---- 4. malformed stdin ------------------------------------------------------------------------
+S4=$T/malformed
+"$SEALTRAIL" --dir "$S4" init >/dev/null 2>&1
+python3 - "$T" <<'PY'
+import os, sys
+t = sys.argv[1]
+cases = {
+    "empty": b"",
+    "truncated": b'{"session_id":"abc","hook_event_name":"PreToolUse","tool_inp',
+    "array": b'[{"hook_event_name":"Stop"}]',
+    "two-objects": b'{"hook_event_name":"Stop"}{"hook_event_name":"Stop"}\n',
+    "nan": b'{"hook_event_name":"PostToolUse","duration_ms":NaN}',
+    "deep": b"[" * 100000 + b"]" * 100000,
+    "deep-object": b'{"a":' * 100000 + b"1" + b"}" * 100000,
+    "binary": bytes(range(256)),
+    "invalid-utf8": b'{"hook_event_name":"PostToolUse","tool_response":{"stdout":"ok \xff\xfe \xc3"}}',
+    "lone-surrogates": b'{"hook_event_name":"PostToolUse","tool_response":{"stdout":"cut \\ud83d","b":"\\udc00"}}',
+}
+for k, v in cases.items():
+    open(os.path.join(t, "mal." + k), "wb").write(v)
+PY
+mal_ok=1
+for c in empty truncated array two-objects nan deep deep-object binary invalid-utf8 lone-surrogates; do
+    hook "$S4" <"$T/mal.$c" || { mal_ok=0; echo "  case $c"; }
+done
+check "malformed stdin: every case exits 0 with nothing on stdout or stderr" [ "$mal_ok" -eq 1 ]
+"$SEALTRAIL" --dir "$S4" log >"$T/mal.jsonl"
+python3 - "$T" <<'PY' && ok "malformed input kept whole as payload raw (len = input bytes), parse_error set" || bad "malformed recording"
+import json, os, sys
+t = sys.argv[1]
+E = [json.loads(l) for l in open(os.path.join(t, "mal.jsonl"))]
+names = "empty truncated array two-objects nan deep deep-object binary invalid-utf8 lone-surrogates".split()
+assert len(E) == len(names), len(E)
+for e, n in zip(E, names):
+    size = os.path.getsize(os.path.join(t, "mal." + n))
+    if n in ("invalid-utf8", "lone-surrogates"):
+        assert e.get("status") == "succeeded" and e["utf8_replaced"] == 3 - (n == "lone-surrogates"), (n, e)
+        continue
+    assert e["status"] == "malformed" and e["event"] == "unknown" and e["parse_error"], (n, e)
+    if size:
+        assert e["payloads"]["raw"]["len"] == size, (n, e["payloads"])
+    else:
+        assert "payloads" not in e, n
+PY
+check "malformed store passes check" "$SEALTRAIL" --dir "$S4" check >/dev/null
+
+# ---- 5. input over the cap is drained, its head kept -----------------------------------------------
+set +e
+head -c 3000000 /dev/zero | tr '\0' 'a' | SEALTRAIL_HOOK_MAX_INPUT=65536 "$SEALTRAIL" --dir "$S4" hook >"$T/cap.out" 2>&1
+st=("${PIPESTATUS[@]}")
+set -e
+check "3 MB over a 64 KiB cap: no EPIPE for the writer, exit 0, silent (${st[*]})" [ "${st[0]}" = 0 ] && [ "${st[1]}" = 0 ] && [ "${st[2]}" = 0 ] && [ ! -s "$T/cap.out" ]
+last=$("$SEALTRAIL" --dir "$S4" log --from 10 --to 10 --no-payloads)
+check "over the cap: input_len 3000000, raw head 65536 bytes" python3 -c "
+import json,sys; e=json.loads(sys.argv[1]); assert e['input_len']==3000000 and e['payloads']['raw']['len']==65536, e" "$last"
+
+# ---- 6. 16 hook processes at once --------------------------------------------------------------------
+S6=$T/parallel
+"$SEALTRAIL" --dir "$S6" init >/dev/null 2>&1
+ev PreToolUse ',"tool_name":"Bash","tool_input":{"command":"warm"},"tool_use_id":"toolu_warm"' | hook "$S6"
+pids=()
+for i in $(seq 1 16); do
+    ev PostToolUse ",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"p$i\"},\"tool_response\":{\"stdout\":\"$i\"},\"tool_use_id\":\"toolu_par$i\",\"duration_ms\":$i" >"$T/par.$i"
+done
+for i in $(seq 1 16); do ( hook "$S6" <"$T/par.$i" ) & pids+=($!); done
+par_ok=1
+for p in "${pids[@]}"; do wait "$p" || par_ok=0; done
+check "16 concurrent hooks all exit 0 silently" [ "$par_ok" -eq 1 ]
+"$SEALTRAIL" --dir "$S6" log >"$T/par.jsonl"
+check "16 concurrent hooks: 16 contiguous entries 1..16, each event once" python3 -c "
+import json,sys
+E=[json.loads(l) for l in open(sys.argv[1])]
+assert [e['index'] for e in E]==list(range(17)), [e['index'] for e in E]
+ids=sorted(e['tool_use_id'] for e in E[1:])
+assert ids==sorted('toolu_par%d'%i for i in range(1,17)), ids" "$T/par.jsonl"
+check "parallel store passes check" "$SEALTRAIL" --dir "$S6" check >/dev/null
+
+echo "e2e test_hook: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

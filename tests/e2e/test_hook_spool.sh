@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# test_hook_spool.sh: when the store cannot take an event, `sealtrail hook`
+# spools the redacted record and the next run appends it first, in order,
+# exactly once (store/spool.h).
+#
+#  A. store unwritable: events spooled (0600 files, no secret inside), then
+#     one more hook after the repair appends all of them in order;
+#  B. LMDB writer lock held by another process: hooks give up after the wait
+#     bound, spool, exit 0; released, the next hook appends everything;
+#  C. exactly once: a spool file whose record is already in the log (the
+#     replayer died after the commit) is dropped; a file whose attempt was
+#     marked but not committed is appended;
+#  D. kill -9 of replays at random moments: every event exactly once, in order;
+#  E. no store yet: spooled, appended after `init`;
+#  F. neither store nor spool: exit 1, or 2 for PreToolUse when failing closed.
+set -euo pipefail
+: "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
+SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/st-spool-XXXXXX")
+trap 'exec 7>&- 2>/dev/null; rm -rf "$T"' EXIT
+export SEALTRAIL_NO_SYSLOG=1
+unset SEALTRAIL_DIR CLAUDE_CODE_SESSION_ID SEALTRAIL_FAIL_CLOSED SEALTRAIL_LOCK_TIMEOUT_MS
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+
+ev() {   # ev ID [EVENT]: a small tool event
+    printf '{"session_id":"sp","hook_event_name":"%s","tool_name":"Bash","tool_input":{"command":"run %s"},"tool_use_id":"%s"}\n' \
+        "${2:-PreToolUse}" "$1" "$1"
+}
+# spooled_hook STORE ID: runs a hook that must spool: exit 0, no stdout, "spooled" on stderr
+spooled_hook() {
+    local rc=0 out
+    out=$(ev "$2" | "$SEALTRAIL" --dir "$1" hook 2>"$T/err") || rc=$?
+    [ "$rc" -eq 0 ] && [ -z "$out" ] && grep -q "spooled" "$T/err" && [ "$(wc -l <"$T/err")" -eq 1 ] ||
+        { echo "  exit $rc stdout '$out' stderr '$(cat "$T/err")'"; return 1; }
+}
+quiet_hook() {
+    local rc=0 out
+    out=$(ev "$2" | "$SEALTRAIL" --dir "$1" hook 2>"$T/err") || rc=$?
+    [ "$rc" -eq 0 ] && [ -z "$out" ] && [ ! -s "$T/err" ] || { echo "  exit $rc stdout '$out' stderr '$(cat "$T/err")'"; return 1; }
+}
+break_store() { mv "$1/data.mdb" "$1/data.away"; mkdir "$1/data.mdb"; }
+repair_store() { rmdir "$1/data.mdb"; mv "$1/data.away" "$1/data.mdb"; }
+ids_in_order() {   # ids_in_order STORE ID... : the log holds exactly these tool_use_ids, in this order
+    local st=$1; shift
+    "$SEALTRAIL" --dir "$st" log --no-payloads | python3 -c "
+import json,sys
+got=[json.loads(l).get('tool_use_id','') for l in sys.stdin]
+want=sys.argv[1:]
+assert got==want, (got, want)" "$@"
+}
+pending() { find "$1/spool" -maxdepth 1 -name '*.rec' | wc -l; }
+
+# ---- A. store unwritable ---------------------------------------------------------------------
+A=$T/a
+"$SEALTRAIL" --dir "$A" init >/dev/null 2>&1
+break_store "$A"
+GH=ghp_SpoolT0kenValue1234567890abcdefWXYZ9   # ghp_ + 36
+a_ok=1
+for i in 1 2 3 4; do spooled_hook "$A" "toolu_a$i" || a_ok=0; done
+printf '{"session_id":"sp","hook_event_name":"UserPromptSubmit","prompt":"token %s"}\n' "$GH" |
+    "$SEALTRAIL" --dir "$A" hook 2>"$T/err" >/dev/null || a_ok=0
+check "store unwritable: hooks exit 0, silent on stdout, one stderr line each" [ "$a_ok" -eq 1 ]
+check "5 spool files waiting" [ "$(pending "$A")" -eq 5 ]
+check "spool files are 0600, spool dir 0700" sh -c '[ "$(stat -c %a "$1/spool")" = 700 ] && ! find "$1/spool" -name "*.rec" ! -perm 600 | grep -q .' _ "$A"
+check "no secret in the spool files (records are redacted before spooling)" sh -c '! grep -r -a -q -F "$1" "$2/spool"' _ "$GH" "$A"
+repair_store "$A"
+check "after the repair one more hook runs silently" quiet_hook "$A" toolu_a6
+check "all 6 events in order, spool empty" ids_in_order "$A" toolu_a1 toolu_a2 toolu_a3 toolu_a4 "" toolu_a6
+check "spool empty" [ "$(pending "$A")" -eq 0 ]
+check "replayed entries carry their spool id, the live one does not" python3 -c "
+import json,subprocess,sys
+E=[json.loads(l) for l in subprocess.check_output([sys.argv[1],'--dir',sys.argv[2],'log','--no-payloads']).splitlines()]
+assert all('spool' in e for e in E[:5]) and 'spool' not in E[5], E
+assert E[4]['event']=='UserPromptSubmit' and E[4]['redactions']=={'github-token':1}, E[4]" "$SEALTRAIL" "$A"
+check "store passes check" "$SEALTRAIL" --dir "$A" check >/dev/null
+
+# ---- B. the LMDB writer lock held by another process ---------------------------------------------
+B=$T/b
+"$SEALTRAIL" --dir "$B" init >/dev/null 2>&1
+quiet_hook "$B" toolu_b0 || bad "first hook"
+if ${CC:-cc} -O1 -o "$T/hold_lock" "$SRC/tests/e2e/hold_lock.c" -llmdb 2>"$T/cc.err"; then
+    mkfifo "$T/fifo"
+    "$T/hold_lock" "$B" <"$T/fifo" >"$T/hold.out" 2>&1 &
+    hp=$!
+    exec 7>"$T/fifo"
+    for _ in $(seq 200); do grep -q locked "$T/hold.out" && break; sleep 0.02; done
+    check "helper holds the writer lock" grep -q locked "$T/hold.out"
+    b_ok=1
+    t0=$(date +%s%N)
+    for i in 1 2 3; do SEALTRAIL_LOCK_TIMEOUT_MS=200 spooled_hook "$B" "toolu_b$i" || b_ok=0; done
+    t1=$(date +%s%N)
+    check "lock held: 3 hooks give up after the bound, spool, exit 0 ($(( (t1 - t0) / 1000000 )) ms for 3)" [ "$b_ok" -eq 1 ]
+    t0=$(date +%s%N)
+    rc=0
+    printf '{"session_id":"sp","hook_event_name":"SessionEnd","reason":"other"}\n' | "$SEALTRAIL" --dir "$B" hook 2>"$T/err" || rc=$?
+    t1=$(date +%s%N)
+    check "lock held: SessionEnd spools within its own bound ($(( (t1 - t0) / 1000000 )) ms, exit $rc)" sh -c "[ $rc -eq 0 ] && grep -q spooled '$T/err'"
+    exec 7>&-
+    wait "$hp" || true
+    check "after the release one more hook runs silently" quiet_hook "$B" toolu_b5
+    check "lock held then released: all events in order" ids_in_order "$B" toolu_b0 toolu_b1 toolu_b2 toolu_b3 "" toolu_b5
+    check "store passes check" "$SEALTRAIL" --dir "$B" check >/dev/null
+else
+    echo "skip B: cannot compile the lock helper: $(head -1 "$T/cc.err")"
+fi
+
+# ---- C. exactly once ----------------------------------------------------------------------------------
+C=$T/c
+"$SEALTRAIL" --dir "$C" init >/dev/null 2>&1
+break_store "$C"
+spooled_hook "$C" toolu_c1 && spooled_hook "$C" toolu_c2 || bad "spooling c1, c2"
+repair_store "$C"
+mkdir "$T/save"
+cp "$C"/spool/*.rec "$T/save/"
+check "hook replay appends 2" sh -c '"$1" --dir "$2" hook replay | grep -q "^appended 2, duplicates dropped 0"' _ "$SEALTRAIL" "$C"
+# the replayer "died" after committing c1: its file is back, marked with the size before its append (0)
+first=$(ls "$T/save" | sort | head -1)
+cp "$T/save/$first" "$C/spool/$first"
+printf '\0\0\0\0\0\0\0\0' | dd of="$C/spool/$first" bs=1 seek=8 conv=notrunc status=none
+check "a file already in the log is dropped, not appended again" sh -c '"$1" --dir "$2" hook replay | grep -q "^appended 0, duplicates dropped 1"' _ "$SEALTRAIL" "$C"
+check "still exactly c1, c2" ids_in_order "$C" toolu_c1 toolu_c2
+# an attempt marked (from = current size 2) that never committed is appended
+break_store "$C"
+spooled_hook "$C" toolu_c3 || bad "spooling c3"
+repair_store "$C"
+f3=$(ls "$C/spool" | grep '\.rec$')
+printf '\0\0\0\0\0\0\0\2' | dd of="$C/spool/$f3" bs=1 seek=8 conv=notrunc status=none
+check "a marked but uncommitted attempt is appended" sh -c '"$1" --dir "$2" hook replay | grep -q "^appended 1, duplicates dropped 0"' _ "$SEALTRAIL" "$C"
+check "c1, c2, c3 once each" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3
+# a torn or foreign file is set aside, the rest goes on
+printf 'STSPOOL1garbage' >"$C/spool/00000000000000000001-0000000001-000000.rec"
+check "an invalid spool file is set aside as .bad" sh -c '"$1" --dir "$2" hook replay | grep -q "unreadable set aside 1" && ls "$2"/spool/*.bad >/dev/null' _ "$SEALTRAIL" "$C"
+
+# ---- D. kill -9 during replays ----------------------------------------------------------------------------
+D=$T/d
+"$SEALTRAIL" --dir "$D" init >/dev/null 2>&1
+break_store "$D"
+want=()
+d_ok=1
+for i in $(seq -w 1 30); do spooled_hook "$D" "toolu_d$i" || d_ok=0; want+=("toolu_d$i"); done
+check "30 events spooled" [ "$d_ok" -eq 1 ] && [ "$(pending "$D")" -eq 30 ]
+repair_store "$D"
+kills=0
+for _ in $(seq 1 400); do
+    [ "$(pending "$D")" -eq 0 ] && break
+    "$SEALTRAIL" --dir "$D" hook replay >/dev/null 2>&1 &
+    p=$!
+    sleep "0.00$((RANDOM % 10))$((RANDOM % 10))"
+    kill -9 "$p" 2>/dev/null && kills=$((kills + 1)) || true
+    wait "$p" 2>/dev/null || true
+done
+"$SEALTRAIL" --dir "$D" hook replay >/dev/null
+check "after $kills kill -9 of replays: all 30 events exactly once, in order" ids_in_order "$D" "${want[@]}"
+check "store passes check after the kills" "$SEALTRAIL" --dir "$D" check >/dev/null
+
+# ---- E. no store yet ---------------------------------------------------------------------------------------
+E=$T/e/store
+spooled_hook "$E" toolu_e1 || bad "spool without a store"
+check "no store: the spool is created (DIR 0700)" sh -c '[ "$(stat -c %a "$1")" = 700 ] && [ -d "$1/spool" ]' _ "$E"
+"$SEALTRAIL" --dir "$E" init >/dev/null 2>&1 || bad "init over a spool-only directory"
+quiet_hook "$E" toolu_e2 || bad "hook after init"
+check "e1 then e2" ids_in_order "$E" toolu_e1 toolu_e2
+
+# ---- F. neither store nor spool ------------------------------------------------------------------------------
+F=$T/f
+mkdir -p "$F"
+touch "$F/spool"      # a file where the spool directory should be
+rc=0; out=$(ev toolu_f1 | "$SEALTRAIL" --dir "$F" hook 2>"$T/err") || rc=$?
+check "event lost: exit 1, one stderr line, nothing on stdout (exit $rc)" sh -c "[ $rc -eq 1 ] && [ -z '$out' ] && grep -q 'lost' '$T/err' && [ \$(wc -l <'$T/err') -eq 1 ]"
+rc=0; ev toolu_f2 | SEALTRAIL_FAIL_CLOSED=1 "$SEALTRAIL" --dir "$F" hook >/dev/null 2>"$T/err" || rc=$?
+check "fail-closed PreToolUse: exit 2 with a reason (exit $rc)" sh -c "[ $rc -eq 2 ] && [ -s '$T/err' ]"
+rc=0; ev toolu_f3 | "$SEALTRAIL" --dir "$F" hook --fail-closed >/dev/null 2>&1 || rc=$?
+check "--fail-closed flag: exit 2 (exit $rc)" [ "$rc" -eq 2 ]
+rc=0; ev toolu_f4 PostToolUse | SEALTRAIL_FAIL_CLOSED=1 "$SEALTRAIL" --dir "$F" hook >/dev/null 2>&1 || rc=$?
+check "fail-closed applies to PreToolUse only: PostToolUse exits 1 (exit $rc)" [ "$rc" -eq 1 ]
+
+echo "e2e test_hook_spool: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

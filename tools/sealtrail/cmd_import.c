@@ -1,0 +1,155 @@
+/*
+ * cmd_import.c: `sealtrail import FILE|-` (store/import.h): bulk append of
+ * a JSONL audit log, malformed lines reported by number, a progress line
+ * on stderr when stderr is a terminal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "import.h"
+#include "store_int.h"
+
+#define MAX_BAD_SHOWN 20u
+
+static void help(void)
+{
+    puts("usage: sealtrail [--dir DIR] import [--strict | --skip-bad] [--batch N] FILE|-\n"
+         "\n"
+         "Appends a JSONL audit log to the store, one entry per line, through the same\n"
+         "redaction as the hook. Two line shapes are understood:\n"
+         "  - Claude Code hook events (hook_event_name, tool_name, session_id, ...), as a\n"
+         "    logging hook that saved its stdin wrote them; a \"timestamp\" member, if any,\n"
+         "    becomes the entry time;\n"
+         "  - common audit-log lines: {\"timestamp\", \"toolName\", \"input\", \"output\",\n"
+         "    \"executionTimeMs\", \"error\", \"errorMessage\", \"status\", \"sessionId\"?}.\n"
+         "Entries get kind \"import\", the original time as time_us and the import time as\n"
+         "recorded_us; members without an envelope field are kept in payload \"event\".\n"
+         "\n"
+         "  --skip-bad   report malformed lines (with their line number) and skip them (default)\n"
+         "  --strict     if any line is malformed, import nothing\n"
+         "  --batch N    entries per durable transaction (default 1000)\n"
+         "\n"
+         "Prints \"imported N entries: I..J\" on stdout.\n"
+         "\n"
+         "examples:\n"
+         "  sealtrail import ~/.claude/audit.jsonl\n"
+         "  zcat old-audit.jsonl.gz | sealtrail import --strict -\n"
+         "\n"
+         "EXIT STATUS\n"
+         "  0 imported (malformed lines skipped are reported on stderr); 1 the store refused\n"
+         "  a write (entries of earlier batches stay); 2 usage error, unreadable input, or\n"
+         "  --strict and a malformed line (nothing written).");
+}
+
+typedef struct ui {
+    int tty;
+    uint64_t bad_shown;
+    struct timespec t0;
+} ui;
+
+static double elapsed(const ui *u)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - u->t0.tv_sec) + (double)(t.tv_nsec - u->t0.tv_nsec) / 1e9;
+}
+
+static void on_bad(void *ctx, uint64_t line, const char *why)
+{
+    ui *u = ctx;
+    if (u->bad_shown++ < MAX_BAD_SHOWN) {
+        if (u->tty) fputs("\r\033[K", stderr);
+        cli_err("import: line %llu: %s (skipped)", (unsigned long long)line, why);
+    }
+}
+
+static void on_progress(void *ctx, uint64_t lines, uint64_t imported, uint64_t bytes)
+{
+    ui *u = ctx;
+    if (!u->tty) return;
+    double t = elapsed(u);
+    fprintf(stderr, "\r\033[Ksealtrail: import: %llu lines, %llu entries, %.1f MiB, %.0f entries/s",
+            (unsigned long long)lines, (unsigned long long)imported, (double)bytes / 1048576.0,
+            t > 0 ? (double)imported / t : 0.0);
+}
+
+int cmd_import(st_cli *cli, int argc, char **argv)
+{
+    cli_take_dir(cli, &argc, argv);
+    if (cli_wants_help(argc, argv)) { help(); return EXIT_OK; }
+    static const struct option opts[] = {
+        { "strict", no_argument, NULL, 's' }, { "skip-bad", no_argument, NULL, 'k' },
+        { "batch", required_argument, NULL, 'b' }, { 0, 0, 0, 0 },
+    };
+    st_import_opts o;
+    ui u;
+    int c;
+    uint64_t batch = 1000;
+    memset(&o, 0, sizeof o);
+    memset(&u, 0, sizeof u);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': o.strict = 1; break;
+        case 'k': o.strict = 0; break;
+        case 'b':
+            if (cli_parse_u64("--batch", optarg, &batch)) return EXIT_USAGE;
+            if (batch < 1 || batch > 100000) { cli_err("import: --batch: %llu is not in 1..100000", (unsigned long long)batch); return EXIT_USAGE; }
+            break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) { cli_err("import: expected one FILE or - (see 'sealtrail import --help')"); return EXIT_USAGE; }
+    const char *path = argv[optind];
+    int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { cli_err("import: %s: %s", path, strerror(errno)); return EXIT_USAGE; }
+    o.batch = (size_t)batch;
+    o.on_bad = on_bad;
+    o.on_progress = on_progress;
+    o.ctx = &u;
+    u.tty = isatty(2);
+    clock_gettime(CLOCK_MONOTONIC, &u.t0);
+
+    st_store *s;
+    int code = cli_open_store(cli, 0, &s);
+    if (code) { if (fd) close(fd); return code; }
+    st_import_result res;
+    st_err err;
+    err.msg[0] = 0;
+    int rc = st_import_fd(s, fd, &o, &res, &err);
+    if (fd) close(fd);
+    if (u.tty) fputs("\r\033[K", stderr);
+    if (u.bad_shown > MAX_BAD_SHOWN)
+        cli_err("import: %llu more malformed lines not shown", (unsigned long long)(u.bad_shown - MAX_BAD_SHOWN));
+    if (rc == ST_EJSON && o.strict) {
+        cli_err("import: %s: %s", path, err.msg);
+        code = EXIT_USAGE;
+    } else if (rc) {
+        code = cli_fail(rc, "import", err.msg);
+        if (code == EXIT_USAGE) code = EXIT_FAIL;
+        if (res.imported)
+            cli_err("import: %llu entries (%llu..%llu) were imported before the failure",
+                    (unsigned long long)res.imported, (unsigned long long)res.first_index,
+                    (unsigned long long)(res.first_index + res.imported - 1));
+    }
+    if (rc == 0) {
+        if (res.imported)
+            printf("imported %llu entries: %llu..%llu\n", (unsigned long long)res.imported,
+                   (unsigned long long)res.first_index, (unsigned long long)(res.first_index + res.imported - 1));
+        else
+            printf("imported 0 entries\n");
+        double t = elapsed(&u);
+        cli_err("import: %llu lines: %llu audit-log, %llu hook-event, %llu blank, %llu malformed skipped; "
+                "%llu secrets redacted; %.2f s",
+                (unsigned long long)res.lines, (unsigned long long)res.seed, (unsigned long long)res.hook,
+                (unsigned long long)res.blank, (unsigned long long)res.bad, (unsigned long long)res.redactions, t);
+    }
+    st_store_close(s);
+    return code;
+}
