@@ -120,15 +120,17 @@ static void gen_base64(st_buf *b)
 
 static void gen_dense(st_buf *b)
 {
-    static const char *const sec[] = {
-        "export DB_PASSWORD=hunter2-%u\n", "token: ghp_%036u\n", "url=postgres://app:pw%u@db.internal/app\n",
-        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.%uabcdefghij\n",
-        "card 4111 1111 1111 1111 ref %u\n", "key AKIAIOSFODNN7EXAMPLE id %u\n",
-    };
     for (unsigned i = 0; b->len < TARGET; i++) {
         st_buf_puts(b, "    for (size_t i = 0; i < n; i++) total += values[i] * weight; /* filler line */\n");
         st_buf_puts(b, "    if (status != 0) { log_error(\"request failed\", status); return -1; }\n");
-        st_buf_printf(b, sec[i % 6], i);
+        switch (i % 6) {
+        case 0: st_buf_printf(b, "export DB_PASSWORD=hunter2-%u\n", i); break;
+        case 1: st_buf_printf(b, "token: ghp_%036u\n", i); break;
+        case 2: st_buf_printf(b, "url=postgres://app:pw%u@db.internal/app\n", i); break;
+        case 3: st_buf_printf(b, "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.%uabcdefghij\n", i); break;
+        case 4: st_buf_printf(b, "card 4111 1111 1111 1111 ref %u\n", i); break;
+        default: st_buf_printf(b, "key AKIAIOSFODNN7EXAMPLE id %u\n", i); break;
+        }
     }
 }
 
@@ -232,8 +234,8 @@ int main(int argc, char **argv)
     if (st_redact_json(r, doc, st_json_doc_root(doc), &c) != 0) return 2;
     double t2 = now_ms();
     st_json_doc_free(doc);
-    printf("setup, built-in rules: new %.4f ms, first small event redacted in %.4f ms (incl. parse %.4f ms)\n",
-           t1 - t0, t2 - t0, t1 - t0);
+    printf("setup, built-in rules: st_redactor_new + parse of a first small event %.4f ms, its redaction %.4f ms "
+           "(first touch of the code included)\n", t1 - t0, t2 - t1);
 
     st_redactor *rc;
     if (st_redactor_new(&rc) != 0) return 2;

@@ -221,6 +221,8 @@ static int table_ok(st_txn *t, st_table tb)
 
 int st_db_get(st_txn *t, st_table tb, const void *key, size_t klen, const void **val, size_t *vlen)
 {
+    *val = NULL;
+    *vlen = 0;
     if (!table_ok(t, tb)) return ST_ENOTFOUND;
     MDB_val k = { klen, (void *)key }, v;
     int rc = mdb_get(t->txn, t->db->dbi[tb], &k, &v);
@@ -336,8 +338,8 @@ int st_cursor_del(st_cursor *c) { return map_rc(c->t, mdb_cursor_del(c->c, 0)); 
 
 int st_meta_get_u64(st_txn *t, const char *name, uint64_t *out)
 {
-    const void *v;
-    size_t vl;
+    const void *v = NULL;
+    size_t vl = 0;
     int rc = st_db_get(t, ST_T_META, name, strlen(name), &v, &vl);
     if (rc) return rc;
     if (vl != 8) return ST_ECORRUPT;
@@ -354,7 +356,7 @@ int st_meta_put_u64(st_txn *t, const char *name, uint64_t val)
 
 int st_meta_get_str(st_txn *t, const char *name, const char **s, size_t *len)
 {
-    const void *v;
+    const void *v = NULL;
     int rc = st_db_get(t, ST_T_META, name, strlen(name), &v, len);
     if (rc) return rc;
     *s = v;

@@ -18,7 +18,8 @@
  * member order) is kept; the result is written only if it differs.
  * uninstall: removes our handlers from every event; matcher groups, event
  * arrays and the "hooks" object that become empty because of that are
- * removed too.
+ * removed too. (So an empty event array that was there before install is
+ * gone after uninstall: it meant the same, no hooks for that event.)
  *
  * WorktreeCreate and WorktreeRemove are never registered by default: a
  * command hook there replaces Claude Code's own worktree handling.

@@ -60,6 +60,7 @@ static const kw keywords[] = {
     { "authkey", 7, RK_SECRET, 0, "key" },
     { "sessionkey", 10, RK_SECRET, 0, "key" },
     { "licensekey", 10, RK_SECRET, 0, "key" },
+    { "secretkeybase", 13, RK_SECRET, 0, "secret" },
     { "credential", 10, RK_SECRET, 0, "cred" },
     { "credentials", 11, RK_SECRET, 0, "cred" },
     { "cookie", 6, RK_SECRET, 0, "cookie" },
@@ -165,7 +166,7 @@ static int placeholder(const uint8_t *v, size_t n)
     if (masked == n && n >= 3) return 1; /* *****, xxxxxxxx */
     if (n >= 3 && memcmp(v, "***", 3) == 0) return 1;
     static const char *const lits[] = { "null", "none", "nil", "undefined", "true", "false", "yes", "no",
-                                        "n/a", "nullptr", NULL };
+                                        "n/a", "nullptr", "required", "optional", NULL };
     for (const char *const *l = lits; *l; l++)
         if (ieq(v, n, *l)) return 1;
     return 0;
@@ -176,17 +177,28 @@ int rd_tree_value_secret(const char *v, size_t n)
     return !placeholder((const uint8_t *)v, n);
 }
 
-size_t rd_auth_scheme_len(const uint8_t *v, size_t n)
+static int is_scheme(const uint8_t *v, size_t w)
 {
     static const char *const schemes[] = { "bearer", "basic", "token", "digest", "bot", "oauth", "apikey",
                                            "api-key", "negotiate", "ntlm", "jwt", "sso-key", "ssws",
                                            "aws4-hmac-sha256", "key", NULL };
+    for (const char *const *s = schemes; *s; s++)
+        if (ieq(v, w, *s)) return 1;
+    return 0;
+}
+
+/* Length of a leading scheme word (without the spaces), or 0. */
+static size_t rd_auth_scheme_len_word(const uint8_t *v, size_t n)
+{
     size_t w = 0;
     while (w < n && (RD_ALNUM(v[w]) || v[w] == '-')) w++;
+    return w && is_scheme(v, w) ? w : 0;
+}
+
+size_t rd_auth_scheme_len(const uint8_t *v, size_t n)
+{
+    size_t w = rd_auth_scheme_len_word(v, n);
     if (w == 0 || w >= n || (v[w] != ' ' && v[w] != '\t')) return 0;
-    int ok = 0;
-    for (const char *const *s = schemes; *s && !ok; s++) ok = ieq(v, w, *s);
-    if (!ok) return 0;
     while (w < n && (v[w] == ' ' || v[w] == '\t')) w++;
     return w;
 }
@@ -210,7 +222,7 @@ enum { X_CODE = 0, X_ENV = 1, X_QUERY = 2, X_FLAG = 3, X_XML = 4 };
 static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t vend, int ctx, const char *base)
 {
     uint8_t c = v[0];
-    if (strchr("${[(<!|>&*@%", c)) return 1;
+    if (strchr("${[(<!|>&*@%?:", c)) return 1;
     if (ctx == X_FLAG) {
         if (c == '-') return 1; /* another flag */
         size_t caps = 0;        /* a metavar: --token TOKEN */
@@ -238,8 +250,13 @@ static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t
             if (has_under && !has_upper) return 1; /* snake_case variable */
         }
     }
-    /* prose: "password: the password to use" */
-    if (base && memchr(v, ' ', n) && icontains(v, n, base)) return 1;
+    /* prose: "password: The password to use." (a letter first, words of
+     * letters, the credential word among the first few) */
+    if (base && RD_ALPHA(c)) {
+        size_t m = n < 60 ? n : 60, letters = 0;
+        for (size_t k = 0; k < m; k++) letters += RD_ALPHA(v[k]) || v[k] == ' ';
+        if (memchr(v, ' ', m) && letters * 10 >= m * 9 && icontains(v, m, base)) return 1;
+    }
     return 0;
 }
 
@@ -263,15 +280,22 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
     if (v >= n) return;
     uint8_t c = s[v];
     if (open_q && c == open_q) return; /* input("Password: "): the quote closes the prompt string */
-    int esc = c == '\\' && v + 1 < n && (s[v + 1] == '"' || s[v + 1] == '\'');
+    /* a quote, maybe escaped once or more (JSON inside JSON inside a string: \", \\\") */
+    size_t esc = 0;
+    while (c == '\\' && v + esc < n && s[v + esc] == '\\' && esc < 8) esc++;
+    if (esc && !(v + esc < n && (s[v + esc] == '"' || s[v + esc] == '\''))) esc = 0;
     if (c == '"' || c == '\'' || c == '`' || esc) {
-        uint8_t q = esc ? s[v + 1] : c;
-        a = v + (esc ? 2 : 1);
+        uint8_t q = s[v + esc];
+        a = v + esc + 1;
         for (e = a; e < n; e++) {
             uint8_t d = s[e];
             if (d == '\n' || d == '\r' || d == 0) break;
             if (esc) {
-                if (d == '\\' && e + 1 < n && s[e + 1] == q) break;
+                if (d == '\\' && e + esc < n && s[e + esc] == q) {
+                    size_t b = 0;
+                    while (b < esc && s[e + b] == '\\') b++;
+                    if (b == esc) break;
+                }
             } else if (d == q && s[e - 1] != '\\') {
                 break;
             } else if (raw && d == '"' && s[e - 1] != '\\') {
@@ -288,6 +312,7 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
                 uint8_t d = s[e];
                 if (d == '\n' || d == '\r' || d == 0) break;
                 if (raw && (d == '"' || d == '\\' || d == ',' || d == '}' || d == ']')) break;
+                if (open_q && d == open_q) break; /* "Authorization: Basic xyz" ends with its string */
                 if (d == '#' && e > a && (s[e - 1] == ' ' || s[e - 1] == '\t')) break; /* comment */
             }
         } else {
@@ -307,7 +332,13 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
     int k = RK_CLASS(cls);
     if (k == RK_AUTH) {
         size_t sl = rd_auth_scheme_len(s + a, e - a);
-        if (sl && sl < e - a) { a += sl; rule = ST_RULE_AUTH_HEADER; }
+        if (sl && sl < e - a) {
+            a += sl;
+            rule = ST_RULE_AUTH_HEADER;
+            if (placeholder(s + a, e - a)) return; /* Bearer $TOKEN */
+        } else if (rd_auth_scheme_len_word(s + a, e - a) == e - a) {
+            return; /* the scheme alone: "Authorization: Bearer" */
+        }
     } else if (k == RK_AWS_SECRET && rd_aws_secret_shape(s + a, e - a)) {
         rule = ST_RULE_AWS_SECRET_KEY;
     }
@@ -338,7 +369,7 @@ void rd_assign_at(rd_scan *sc, size_t i)
     if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) {
         k--;
         key_closed = 1;
-        if (k > 0 && s[k - 1] == '\\') k--;
+        for (int b = 0; b < 8 && k > 0 && s[k - 1] == '\\'; b++) k--;
     }
     size_t ke = k;
     while (k > 0 && ke - k <= 128 && RD_KEYCH(s[k - 1])) k--;

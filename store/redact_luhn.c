@@ -44,42 +44,40 @@ static int card_ok(const uint8_t *d, size_t nd)
 
 size_t rd_card_at(const uint8_t *s, size_t n, size_t i)
 {
-    uint8_t d[20];
-    size_t nd = 0, gl = 0, ng = 0;
-    size_t gend[8], gdig[8]; /* per group: end offset, digits so far */
+    uint8_t d[19];
+    size_t nd = 0, ng = 0, j = i;
+    size_t gend[8], gdig[8], glen[8]; /* per complete group: end offset, digits so far, length */
     uint8_t sep = 0;
-    size_t j = i;
-    while (j < n) {
-        uint8_t c = s[j];
-        if (c >= '0' && c <= '9') {
-            if (nd == 19) return 0; /* too long to be a card (or another number follows) */
-            d[nd++] = (uint8_t)(c - '0');
-            gl++;
-            j++;
-            continue;
+    for (;;) {
+        size_t g0 = j;
+        while (j < n && s[j] >= '0' && s[j] <= '9') {
+            if (nd == 19) { /* more than 19 digits */
+                if (ng == 0) return 0;  /* one long number: not a card */
+                goto evaluate;          /* drop this group, judge the ones before */
+            }
+            d[nd++] = (uint8_t)(s[j++] - '0');
         }
-        if ((c == ' ' || c == '-') && j + 1 < n && s[j + 1] >= '0' && s[j + 1] <= '9' && (sep == 0 || sep == c) &&
-            ng < 7) {
-            if ((ng == 0 && gl != 4) || gl > 6) break;
-            sep = c;
-            gend[ng] = j;
-            gdig[ng++] = nd;
-            gl = 0;
-            j++;
+        gend[ng] = j;
+        gdig[ng] = nd;
+        glen[ng++] = j - g0;
+        if (ng < 8 && j + 1 < n && (s[j] == ' ' || s[j] == '-') && (sep == 0 || sep == s[j]) && s[j + 1] >= '0' &&
+            s[j + 1] <= '9') {
+            sep = s[j++];
             continue;
         }
         break;
     }
-    /* right boundary of the whole run */
+    /* right boundary: not glued to a word or a decimal part */
     if (j < n && (RD_WORD(s[j]) || ((s[j] == '.' || s[j] == ',') && j + 1 < n && RD_DIGIT(s[j + 1])))) return 0;
-    if (gl > 6 && ng > 0) return 0;
-    gend[ng] = j;
-    gdig[ng++] = nd;
-    if (ng == 1) return card_ok(d, nd) ? j : 0;
-    /* grouped: the longest run of whole groups that is a card
-     * ("4111 1111 1111 1111 2" is the card, then the number 2) */
-    for (size_t g = ng; g >= 2; g--)
-        if (card_ok(d, gdig[g - 1])) return gend[g - 1];
+evaluate:
+    /* the longest run of whole groups that is a card: one run of digits, or
+     * a first group of 4 and further groups of 1 to 6 ("4111 1111 1111 1111 2"
+     * is the card, then the number 2) */
+    for (size_t g = ng; g >= 1; g--) {
+        int shape = g == 1 || glen[0] == 4;
+        for (size_t k = 1; k < g && shape; k++) shape = glen[k] >= 1 && glen[k] <= 6;
+        if (shape && card_ok(d, gdig[g - 1])) return gend[g - 1];
+    }
     return 0;
 }
 

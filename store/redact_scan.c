@@ -248,6 +248,7 @@ static int placeholder_pw(const uint8_t *p, size_t n)
 {
     if (n == 0) return 1;
     if (p[0] == '$' || p[0] == '{' || p[0] == '<' || (p[0] == '%' && n >= 2 && (p[1] == 's' || p[1] == '('))) return 1;
+    if (n >= 10 && memcmp(p, "[REDACTED:", 10) == 0) return 1;
     size_t stars = 0;
     for (size_t i = 0; i < n; i++) stars += p[i] == '*';
     return stars == n;

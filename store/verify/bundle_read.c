@@ -160,20 +160,22 @@ static int io_fail(st_err *err, int rc, const char *what, uint64_t off)
 int st_bundle_read_magic(st_bundle_reader *r, st_err *err)
 {
     if (r->magic_done) return st_fail(err, ST_EINVAL, "magic already read");
-    int rc = fill(r, ST_BUNDLE_MAGIC_LEN);
+    int rc = fill(r, 32);
     if (rc < 0) return io_fail(err, rc, "magic", 0);
     size_t have = r->end - r->pos;
     const uint8_t *p = r->buf + r->pos;
     size_t plen = sizeof ST_BUNDLE_MAGIC_PREFIX - 1;
-    if (have >= plen && memcmp(p, ST_BUNDLE_MAGIC_PREFIX, plen) == 0 &&
-        !(have >= ST_BUNDLE_MAGIC_LEN && memcmp(p, ST_BUNDLE_MAGIC, ST_BUNDLE_MAGIC_LEN) == 0)) {
-        /* Another version of our format: say which, printable bytes only. */
+    if (have >= ST_BUNDLE_MAGIC_LEN && memcmp(p, ST_BUNDLE_MAGIC_PREFIX, plen) == 0 &&
+        memcmp(p, ST_BUNDLE_MAGIC, ST_BUNDLE_MAGIC_LEN) != 0) {
+        /* Another version of our format ("sealtrail-bundle/vN" LF): say which, printable bytes only. */
         char v[16];
         size_t n = 0;
-        for (size_t i = plen; i < have && n < sizeof v - 1 && p[i] >= 0x21 && p[i] < 0x7f; i++) v[n++] = (char)p[i];
+        size_t i = plen;
+        for (; i < have && n < sizeof v - 1 && p[i] >= 0x21 && p[i] < 0x7f; i++) v[n++] = (char)p[i];
         v[n] = 0;
-        return st_fail(err, ST_EVERSION, "bundle format version \"%s\" is not supported (this verifier reads v%d)",
-                       v, ST_BUNDLE_VERSION);
+        if (n > 0 && i < have && p[i] == '\n')
+            return st_fail(err, ST_EVERSION, "bundle format version \"%s\" is not supported (this verifier reads v%d)",
+                           v, ST_BUNDLE_VERSION);
     }
     if (have < ST_BUNDLE_MAGIC_LEN || memcmp(p, ST_BUNDLE_MAGIC, ST_BUNDLE_MAGIC_LEN) != 0)
         return st_fail(err, ST_EFORMAT, "not a sealtrail bundle: the file does not start with \"sealtrail-bundle/v1\\n\"");

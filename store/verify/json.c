@@ -584,14 +584,15 @@ static size_t number_span(const unsigned char *s, size_t len, size_t i, int *is_
     return i - st;
 }
 
-/* Integer literal within +-(2^53-1), not -0 (ST_JSON_INTEGERS_ONLY, [ENTRY-4]). */
-static int int53_literal_ok(const char *s, size_t n)
+/* Why an integer literal breaks ST_JSON_INTEGERS_ONLY [ENTRY-4], or NULL:
+ * -0, or magnitude above 2^53-1 (where doubles stop being exact). */
+static const char *int53_problem(const char *s, size_t n)
 {
     size_t d = n - (s[0] == '-');
     const char *digits = s + (s[0] == '-');
-    if (s[0] == '-' && d == 1 && digits[0] == '0') return 0;
-    if (d < 16) return 1;
-    return d == 16 && memcmp(digits, "9007199254740991", 16) <= 0;
+    if (s[0] == '-' && d == 1 && digits[0] == '0') return "negative zero is not allowed";
+    if (d < 16 || (d == 16 && memcmp(digits, "9007199254740991", 16) <= 0)) return NULL;
+    return "out of range [-(2^53-1), 2^53-1]";
 }
 
 static int parse_number(parser *p, st_json *v)
@@ -605,9 +606,10 @@ static int parse_number(parser *p, st_json *v)
         return perr(p, bad, ST_EJSON, "invalid number: expected a digit, found %s", show_at(b, p->s, p->len, bad));
     }
     const char *lit = (const char *)p->s + p->pos;
-    if ((p->flags & ST_JSON_INTEGERS_ONLY) && (!is_int || !int53_literal_ok(lit, n)))
-        return perr(p, p->pos, ST_EJSON, "number %.*s is not an integer in [-(2^53-1), 2^53-1] (or is -0)",
-                    n > 40 ? 40 : (int)n, lit);
+    if (p->flags & ST_JSON_INTEGERS_ONLY) {
+        const char *why = is_int ? int53_problem(lit, n) : "not an integer";
+        if (why) return perr(p, p->pos, ST_EJSON, "number %.*s%s: %s", n > 40 ? 40 : (int)n, lit, n > 40 ? "..." : "", why);
+    }
     v->str = arena_strdup(p->doc, lit, n);
     if (!v->str) return poom(p);
     v->len = n;
@@ -1023,7 +1025,9 @@ fail:
 }
 
 /* ==== writer ===============================================================
- * Compact output, minimal escaping [ENTRY-5]. With ST_JSON_SORT_KEYS an
+ * Compact output, minimal escaping [ENTRY-5]. Strings are written as their
+ * bytes: a parse always yields valid UTF-8, but text given to the builders
+ * must be valid UTF-8 already (the writer does not check it). With ST_JSON_SORT_KEYS an
  * object's members are written in key order [ENTRY-3]; an object already in
  * order (every canonical entry) is walked as is, others are sorted through a
  * temporary array (stable, so duplicate keys keep their input order). The

@@ -1006,11 +1006,15 @@ int st_verify_bundle_mem(const uint8_t *buf, size_t len, const st_verify_opts *o
 int st_trust_arg_parse(st_vkey *out, const char *arg, st_err *err)
 {
     size_t n = strlen(arg);
-    /* A verifier key string has two '+' and no '/'; anything else is a file name. */
-    if (strchr(arg, '/') == NULL && strchr(arg, '+') && access(arg, F_OK) != 0)
-        return st_vkey_parse(out, arg, n, err);
+    /* A verifier key string, else the name of a file holding one. */
+    st_err kerr = { { 0 } };
+    if (st_vkey_parse(out, arg, n, &kerr) == 0) return 0;
     int fd = open(arg, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return st_fail(err, errno, "%s: cannot open: %s", arg, strerror(errno));
+    if (fd < 0) {
+        int e = errno;
+        return st_fail(err, e == ENOENT ? ST_EBADKEY : e, "\"%.80s\" is neither a verifier key (%s) nor a readable file (%s)",
+                       arg, kerr.msg, strerror(e));
+    }
     char buf[4097];
     size_t got = 0;
     for (;;) {

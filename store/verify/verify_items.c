@@ -153,31 +153,17 @@ static int text_in(const vsel *s, const uint8_t *p, size_t n)
     return s->text_esc_len && memmem(p, n, s->text_esc, s->text_esc_len) != NULL;
 }
 
-static int check_item(vctx *v, vbatch *b, size_t k)
+/* Steps 11.2-12 on a parsed entry (check_item frees it). */
+static int check_parsed(vctx *v, vbatch *b, size_t k, const st_entry *entry, const st_brec_entry *bep)
 {
     vitem *it = &b->items[k];
     vrec *recs = &b->recs[it->rec_first];
     vrec *er = &recs[0];
-    const uint8_t *body = b->arena + er->off;
-    st_brec_entry be;
+    const st_entry e = *entry;
+    const st_brec_entry be = *bep;
     st_err err = { { 0 } };
-    if (st_brec_entry_decode(&be, body, er->len, &err))
-        return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "record %llu: %s",
-                     (unsigned long long)er->seq, err.msg);
-    it->index = be.index;
-
-    /* 11.1 canonical bytes and well-formed members [ENTRY-1..9] */
-    st_entry e;
-    int rc = st_entry_parse(&e, be.bytes, be.len, &err);
-    if (rc == ST_EVERSION)
-        return bfail(b, k, ST_VERDICT_UNTRUSTED, 11, er->offset, "entry %llu: unsupported entry version: %s",
-                     (unsigned long long)be.index, err.msg);
-    if (rc)
-        return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset, "entry %llu: %s: %s", (unsigned long long)be.index,
-                     st_strerror(rc), err.msg);
     /* 11.2 the record's index is the entry's own [ENTRY-8] */
     if (e.index != be.index) {
-        st_entry_free(&e);
         return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
                      "entry record %llu: record index %llu, but the entry's \"index\" is %llu",
                      (unsigned long long)er->seq, (unsigned long long)be.index, (unsigned long long)e.index);
@@ -213,7 +199,6 @@ static int check_item(vctx *v, vbatch *b, size_t k)
     /* 11.4 inclusion proof of a filtered selection [BUNDLE-7] */
     if (v->sel.kind == SEL_FILTER) {
         if (ri >= it->nrec || recs[ri].type != ST_BREC_INCLUSION) {
-            st_entry_free(&e);
             return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
                          "entry %llu: no inclusion proof (a filtered selection needs one per entry)",
                          (unsigned long long)be.index);
@@ -222,12 +207,10 @@ static int check_item(vctx *v, vbatch *b, size_t k)
         const uint8_t *ib = b->arena + ir->off;
         st_brec_proof p;
         if (st_brec_proof_decode(&p, ib, ir->len, &err)) {
-            st_entry_free(&e);
             return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, ir->offset, "entry %llu: inclusion: %s",
                          (unsigned long long)be.index, err.msg);
         }
         if (p.a != be.index || p.b != v->final_size) {
-            st_entry_free(&e);
             return bfail(b, k, ST_VERDICT_TAMPERED, 11, ir->offset,
                          "entry %llu: inclusion proof is for index %llu in size %llu, expected index %llu in "
                          "size %llu (the final checkpoint)", (unsigned long long)be.index, (unsigned long long)p.a,
@@ -240,7 +223,6 @@ static int check_item(vctx *v, vbatch *b, size_t k)
             vhex(a, root);
             vhex(c, v->final_root);
             vhex(l, it->leaf);
-            st_entry_free(&e);
             return bfail(b, k, ST_VERDICT_TAMPERED, 11, ir->offset,
                          "entry %llu: inclusion proof does not verify: leaf hash %s gives root %s, checkpoint %llu "
                          "has %s", (unsigned long long)be.index, l, p.n ? a : "(wrong proof length)",
@@ -248,7 +230,6 @@ static int check_item(vctx *v, vbatch *b, size_t k)
         }
         set_h_body(ir, ib);
     } else if (ri < it->nrec && recs[ri].type == ST_BREC_INCLUSION) {
-        st_entry_free(&e);
         return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, recs[ri].offset,
                      "entry %llu: an inclusion proof in a %s selection (only filtered selections carry them)",
                      (unsigned long long)be.index, v->rep->selection);
@@ -257,7 +238,6 @@ static int check_item(vctx *v, vbatch *b, size_t k)
     if (v->sel.kind == SEL_FILTER) {
         const char *why = NULL;
         if (!filter_check(v, b, k, it, &e, &why)) {
-            st_entry_free(&e);
             return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
                          "entry %llu does not match the manifest's filter (%s)", (unsigned long long)be.index, why);
         }
@@ -268,7 +248,6 @@ static int check_item(vctx *v, vbatch *b, size_t k)
     for (size_t j = 0; j < e.npayloads; j++) {
         const st_entry_payload *ep = &e.payloads[j];
         if (ri >= it->nrec) {
-            st_entry_free(&e);
             return bfail(b, k, ST_VERDICT_TAMPERED, 12, er->offset,
                          "entry %llu: payload %s: missing (no payload record and no absent record explaining it)",
                          (unsigned long long)be.index, ep->name);
@@ -279,19 +258,16 @@ static int check_item(vctx *v, vbatch *b, size_t k)
             const uint8_t *pb = pr->streamed ? NULL : b->arena + pr->off;
             if (pr->streamed) ph = pr->head;
             else if (st_brec_payload_decode(&ph, pb, pr->len, pr->len, &err)) {
-                st_entry_free(&e);
                 return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "record %llu: %s",
                              (unsigned long long)pr->seq, err.msg);
             }
             if (ph.index != be.index || strcmp(ph.name, ep->name) != 0) {
-                st_entry_free(&e);
                 return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
                              "entry %llu: payload record is for entry %llu payload %s, expected payload %s "
                              "(missing, reordered or foreign payload)", (unsigned long long)be.index,
                              (unsigned long long)ph.index, ph.name, ep->name);
             }
             if (ph.data_len != ep->len) {
-                st_entry_free(&e);
                 return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
                              "entry %llu: payload %s: length %llu, the entry commits to %llu",
                              (unsigned long long)be.index, ep->name, (unsigned long long)ph.data_len,
@@ -304,7 +280,6 @@ static int check_item(vctx *v, vbatch *b, size_t k)
                 char a[65], x[65];
                 vhex(a, c);
                 vhex(x, ep->commit);
-                st_entry_free(&e);
                 return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
                              "entry %llu: payload %s: commitment mismatch: computed %s, entry has %s",
                              (unsigned long long)be.index, ep->name, a, x);
@@ -320,25 +295,21 @@ static int check_item(vctx *v, vbatch *b, size_t k)
             st_brec_absent ab;
             const uint8_t *abody = b->arena + pr->off;
             if (st_brec_absent_decode(&ab, abody, pr->len, &err)) {
-                st_entry_free(&e);
                 return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "record %llu: %s",
                              (unsigned long long)pr->seq, err.msg);
             }
             if (ab.index != be.index || strcmp(ab.name, ep->name) != 0) {
-                st_entry_free(&e);
                 return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
                              "entry %llu: absent record is for entry %llu payload %s, expected payload %s",
                              (unsigned long long)be.index, (unsigned long long)ab.index, ab.name, ep->name);
             }
             const vsup *s = vsup_find(v, ab.record);
             if (!s) {
-                st_entry_free(&e);
                 return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
                              "entry %llu: payload %s is absent, explained by record %llu, which the bundle does "
                              "not carry", (unsigned long long)be.index, ep->name, (unsigned long long)ab.record);
             }
             if (ab.record <= be.index || !vsup_covers(s, be.index, ep->name)) {
-                st_entry_free(&e);
                 return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
                              "entry %llu: payload %s is absent, but record %llu does not cover it (it is a %s "
                              "record%s)", (unsigned long long)be.index, ep->name, (unsigned long long)ab.record,
@@ -348,28 +319,48 @@ static int check_item(vctx *v, vbatch *b, size_t k)
             }
             set_h_body(pr, abody);
         } else {
-            st_entry_free(&e);
             return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "entry %llu: unexpected %s record",
                          (unsigned long long)be.index, st_brec_name(pr->type));
         }
     }
     if (ri < it->nrec) {
         vrec *pr = &recs[ri];
-        st_entry_free(&e);
         return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
                      "entry %llu: %zu payload record(s) more than the %zu its commitment table lists",
                      (unsigned long long)be.index, it->nrec - ri, e.npayloads);
     }
     if (v->sel.text && !text_found) {
         if (!text_unsure) {
-            st_entry_free(&e);
             return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
                          "entry %llu does not match the manifest's filter (text: in none of its payloads)",
                          (unsigned long long)be.index);
         }
     }
-    st_entry_free(&e);
     return 0;
+}
+
+static int check_item(vctx *v, vbatch *b, size_t k)
+{
+    vitem *it = &b->items[k];
+    vrec *er = &b->recs[it->rec_first];
+    st_brec_entry be;
+    st_err err = { { 0 } };
+    if (st_brec_entry_decode(&be, b->arena + er->off, er->len, &err))
+        return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "record %llu: %s",
+                     (unsigned long long)er->seq, err.msg);
+    it->index = be.index;
+    /* 11.1 canonical bytes and well-formed members [ENTRY-1..9] */
+    st_entry e;
+    int rc = st_entry_parse(&e, be.bytes, be.len, &err);
+    if (rc == ST_EVERSION)
+        return bfail(b, k, ST_VERDICT_UNTRUSTED, 11, er->offset, "entry %llu: unsupported entry version: %s",
+                     (unsigned long long)be.index, err.msg);
+    if (rc)
+        return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset, "entry %llu: %s: %s", (unsigned long long)be.index,
+                     st_strerror(rc), err.msg);
+    rc = check_parsed(v, b, k, &e, &be);
+    st_entry_free(&e);
+    return rc;
 }
 
 void vitems_check(vctx *v, vbatch *b)

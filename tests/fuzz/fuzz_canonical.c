@@ -7,7 +7,8 @@
  *    it), ST_EJSON only for input no parse accepts;
  *  - every error message starts with "offset N: " and N is within the input;
  *  - the canonical form of anything JSON (written with sorted keys) is either
- *    accepted or rejected only for a number or duplicate-key reason.
+ *    accepted or rejected only for a number or duplicate-key reason (the
+ *    writer keeps number literals and duplicates as they are).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -63,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc2 = st_json_parse_canonical(&d2, b.data, b.len, 0, &err);
         if (rc2 != 0) {
             CHECK(rc2 == ST_ENONCANON || rc2 == ST_ETOOBIG);
-            CHECK(rc2 == ST_ETOOBIG || strstr(err.msg, "duplicate key") || strstr(err.msg, "not an integer"));
+            CHECK(rc2 == ST_ETOOBIG || strstr(err.msg, "duplicate key") || strstr(err.msg, "not an integer") ||
+                  strstr(err.msg, "negative zero") || strstr(err.msg, "out of range"));
         }
         st_json_doc_free(d2);
         st_buf_free(&b);

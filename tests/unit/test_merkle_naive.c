@@ -26,11 +26,6 @@ static void hex_hash(st_hash out, const char *hex)
     ck_assert_msg(st_hash_from_hex(out, hex, strlen(hex)) == 0, "bad hex %s", hex);
 }
 
-static void b64_hash(st_hash out, const char *b64)
-{
-    ck_assert_int_eq(st_b64_decode(out, ST_HASH_BYTES, b64, strlen(b64)), (long)ST_HASH_BYTES);
-}
-
 static void hash_assert_eq(const st_hash a, const st_hash b, const char *what)
 {
     char ha[65], hb[65];

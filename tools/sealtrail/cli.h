@@ -67,6 +67,7 @@ int cmd_log(st_cli *, int, char **);
 int cmd_leaf(st_cli *, int, char **);
 int cmd_prove(st_cli *, int, char **);
 int cmd_status(st_cli *, int, char **);
+int cmd_export(st_cli *, int, char **);   /* issue 4 */
 /* query, stats, tail, import, reindex (issue 6) */
 int cmd_query(st_cli *, int, char **);
 int cmd_stats(st_cli *, int, char **);

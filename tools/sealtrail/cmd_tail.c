@@ -8,10 +8,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -51,10 +51,14 @@ static void help(void)
          "  2 usage error.");
 }
 
-static void sleep_ms(unsigned ms)
+/* Waits ms milliseconds; returns 1 if stdout's reader has gone away (a
+ * pipe reports POLLERR on its write end once the read end is closed), so
+ * `tail -f | head` ends even when nothing new arrives. EINTR (a signal)
+ * ends the wait early, which is what we want. */
+static int wait_ms(unsigned ms)
 {
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);   /* EINTR: a signal ends the wait early, which is what we want */
+    struct pollfd p = { .fd = 1, .events = 0 };
+    return poll(&p, 1, (int)ms) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
 }
 
 /* Prints entries [*next, size) from the snapshot txn. */
@@ -142,8 +146,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     while (rc == 0 && !stop_flag) {
         rc = print_range(txn, &next, size, fmt, &out);
         if (rc || !follow) break;
-        sleep_ms((unsigned)interval);
-        if (stop_flag) break;
+        if (wait_ms((unsigned)interval) || stop_flag) break;
         if ((rc = st_db_read_renew(txn)) != 0) break;
         rc = st_size_txn(txn, &size);
     }

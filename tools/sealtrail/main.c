@@ -40,6 +40,7 @@ static const st_command commands[] = {
     { "import",       cmd_import,       "bulk-append a JSONL audit log (hook events or audit-log lines)" },
     { "reindex",      cmd_reindex,      "rebuild the secondary indexes from the entries" },
     /* export (issue 4) */
+    { "export",       cmd_export,       "write an auditor bundle (whole log, range, time window, filter)" },
     /* keys (issue 5) */
     /* retention (issue 7) */
 };

@@ -317,12 +317,12 @@ int qf_csv_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, s
 
 /* ---- table ---------------------------------------------------------------------------------- */
 
-#define W_INDEX 7u
+#define W_INDEX 6u
 #define W_TIME 19u
-#define W_TOOL 14u
-#define W_EVENT 18u
-#define W_STATUS 11u
-#define W_DUR 8u
+#define W_TOOL 12u
+#define W_EVENT 14u
+#define W_STATUS 9u
+#define W_DUR 7u
 #define W_FIXED (W_INDEX + W_TIME + W_TOOL + W_EVENT + W_STATUS + W_DUR + 6u)
 
 void qf_cell(st_buf *out, const char *s, size_t n, unsigned w, int pad)
@@ -346,7 +346,7 @@ void qf_cell(st_buf *out, const char *s, size_t n, unsigned w, int pad)
 
 void qf_table_header(st_buf *out, unsigned width)
 {
-    unsigned wd = width > W_FIXED + 10 ? width - W_FIXED : 10;
+    unsigned wd = width > W_FIXED + 20 ? width - W_FIXED : 20;
     st_buf_printf(out, "%*s %-*s %-*s %-*s %-*s %*s ", W_INDEX, "INDEX", W_TIME, "TIME", W_TOOL, "TOOL", W_EVENT, "EVENT",
                   W_STATUS, "STATUS", W_DUR, "MS");
     qf_cell(out, "DETAIL", 6, wd, 0);
@@ -408,7 +408,7 @@ int qf_table_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry,
     st_buf_printf(out, " %*s ", W_DUR, num);
     st_buf d = { 0 };
     detail(&d, &v, &in, &prompt);
-    qf_cell(out, d.data ? (const char *)d.data : "", d.len, width > W_FIXED + 10 ? width - W_FIXED : 10, 0);
+    qf_cell(out, d.data ? (const char *)d.data : "", d.len, width > W_FIXED + 20 ? width - W_FIXED : 20, 0);
     st_buf_putc(out, '\n');
     st_buf_free(&d);
     pl_free(&in);

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# hook_bench.sh: end-to-end latency of `sealtrail hook` as Claude Code runs it
+# (one process per event, JSON on a pipe, durable append), against
+#   - an empty static C program (the floor for any hook), and
+#   - a Node.js hook that appends one JSONL line with fsync (the approach
+#     people use today),
+# for a 2 KiB PostToolUse event, a 1 MiB Write event, and a SessionEnd event
+# (append + seal). All in one run, printed as p50/p90/p99 and ratios.
+# Timing loop: bench/hook_spawn.c (posix_spawn, payload written to a pipe).
+#
+# usage: bench/hook_bench.sh [RUNS]        (SEALTRAIL=path to use a given binary;
+#                                           default: a Release build in build-bench/)
+# Goals (DESIGN.md §9): p50 <= 1.6 x empty program, p99 <= 4 ms,
+# 1 MiB <= 15 ms, >= 30 x faster than the Node.js hook.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+RUNS=${1:-300}
+if [ -z "${SEALTRAIL:-}" ]; then
+    cmake -S "$root" -B "$root/build-bench" -DCMAKE_BUILD_TYPE=Release -DSEALTRAIL_TESTS=OFF >/dev/null
+    make -C "$root/build-bench" -j"$(nproc)" sealtrail-bin >/dev/null
+    SEALTRAIL=$root/build-bench/sealtrail
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/st-hookbench-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+CC=${CC:-cc}
+$CC -O2 -o "$T/spawn" "$here/hook_spawn.c"
+printf 'int main(void){return 0;}\n' >"$T/empty.c"
+if ! $CC -O2 -static -o "$T/empty" "$T/empty.c" 2>/dev/null; then
+    echo "note: no static libc; the empty program is dynamically linked"
+    $CC -O2 -o "$T/empty" "$T/empty.c"
+fi
+cat >"$T/hook.js" <<'JS'
+// The usual Node.js audit hook: read the event, append one JSONL line, fsync.
+const fs = require('fs');
+const chunks = [];
+process.stdin.on('data', (c) => chunks.push(c));
+process.stdin.on('end', () => {
+  const ev = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  const fd = fs.openSync(process.argv[2], 'a', 0o600);
+  fs.writeSync(fd, JSON.stringify({ ts: new Date().toISOString(), ...ev }) + '\n');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+});
+JS
+python3 - "$T" <<'PY'
+import json, sys, random
+t = sys.argv[1]
+base = {"session_id": "bc9086c5-7b15-40c5-9849-dab471d76062",
+        "transcript_path": "/home/dev/.claude/projects/-home-dev-app/bc9086c5-7b15-40c5-9849-dab471d76062.jsonl",
+        "cwd": "/home/dev/app", "permission_mode": "default", "effort": {"level": "high"}}
+random.seed(7)
+words = "def return self value items for in if else import from class with as None True False".split()
+def code(n):
+    out, size = [], 0
+    while size < n:
+        line = "    " * random.randint(0, 3) + " ".join(random.choice(words) for _ in range(random.randint(3, 10))) + "\n"
+        out.append(line); size += len(line)
+    return "".join(out)[:n]
+small = dict(base, hook_event_name="PostToolUse", tool_name="Bash",
+             tool_input={"command": "pytest -q tests/", "description": "Run tests"},
+             tool_response={"stdout": code(1700), "stderr": "", "interrupted": False, "isImage": False},
+             tool_use_id="toolu_01613ruoJ1dmAHpdeHW0cYBN", duration_ms=412)
+s = json.dumps(small, separators=(",", ":"))
+open(t + "/ev2k.json", "w").write(s + "\n")
+big = dict(base, hook_event_name="PostToolUse", tool_name="Write",
+           tool_input={"file_path": "/home/dev/app/big.py", "content": code(1 << 20)},
+           tool_response={"type": "create", "filePath": "/home/dev/app/big.py"},
+           tool_use_id="toolu_01Z8a3j87ufPK3WjCSkyN5uZ", duration_ms=9)
+open(t + "/ev1m.json", "w").write(json.dumps(big, separators=(",", ":")) + "\n")
+open(t + "/end.json", "w").write(json.dumps(dict(base, hook_event_name="SessionEnd", reason="other"), separators=(",", ":")) + "\n")
+print("payloads: %d bytes, %d bytes" % (len(s) + 1, len(json.dumps(big, separators=(",", ":"))) + 1))
+PY
+"$SEALTRAIL" --dir "$T/store" init >/dev/null 2>&1
+"$SEALTRAIL" --dir "$T/store-1m" init >/dev/null 2>&1
+"$SEALTRAIL" --dir "$T/store-end" init >/dev/null 2>&1
+NODE=$(command -v node || true)
+nruns=$(( RUNS / 10 > 20 ? RUNS / 10 : 20 ))
+bigruns=$(( RUNS / 3 > 30 ? RUNS / 3 : 30 ))
+
+# warm caches, then measure
+"$T/spawn" warm 20 "$T/ev2k.json" -- "$SEALTRAIL" --dir "$T/store" hook >/dev/null
+{
+"$T/spawn" "empty-static-C" "$RUNS" "$T/ev2k.json" -- "$T/empty"
+"$T/spawn" "sealtrail-2KiB" "$RUNS" "$T/ev2k.json" -- "$SEALTRAIL" --dir "$T/store" hook
+"$T/spawn" "sealtrail-1MiB" "$bigruns" "$T/ev1m.json" -- "$SEALTRAIL" --dir "$T/store-1m" hook
+"$T/spawn" "sealtrail-SessionEnd+seal" "$bigruns" "$T/end.json" -- "$SEALTRAIL" --dir "$T/store-end" hook
+if [ -n "$NODE" ]; then
+    "$T/spawn" "node-jsonl-2KiB" "$nruns" "$T/ev2k.json" -- "$NODE" "$T/hook.js" "$T/node.jsonl"
+    "$T/spawn" "node-jsonl-1MiB" "$nruns" "$T/ev1m.json" -- "$NODE" "$T/hook.js" "$T/node1m.jsonl"
+fi
+} >"$T/results"
+
+python3 - "$T/results" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+r = {x[0]: dict(n=int(x[1]), p50=float(x[2]), p90=float(x[3]), p99=float(x[4]), max=float(x[5]), fail=int(x[6])) for x in rows}
+empty = r["empty-static-C"]["p50"]
+node = r.get("node-jsonl-2KiB", {}).get("p50")
+print("%-27s %5s %8s %8s %8s %8s %9s %9s %5s" % ("hook (separate process)", "runs", "p50 ms", "p90 ms", "p99 ms", "max ms", "x empty", "node / x", "fail"))
+for name, v in r.items():
+    vs_node = "%.1f" % (node / v["p50"]) if node else "-"
+    print("%-27s %5d %8.3f %8.3f %8.3f %8.3f %9.2f %9s %5d" % (name, v["n"], v["p50"], v["p90"], v["p99"], v["max"],
+          v["p50"] / empty, vs_node, v["fail"]))
+s = r["sealtrail-2KiB"]
+print()
+print("goals: p50 <= 1.6 x empty: %.2f x;  p99 <= 4 ms: %.2f ms;  1 MiB p50 <= 15 ms: %.2f ms;  >= 30 x faster than Node: %s"
+      % (s["p50"] / empty, s["p99"], r["sealtrail-1MiB"]["p50"], ("%.0f x" % (node / s["p50"])) if node else "no node"))
+PY
+du_store=$(du -sk "$T/store" | cut -f1)
+echo "store after $((RUNS + 20)) 2 KiB events: ${du_store} KiB on disk"

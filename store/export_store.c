@@ -1,0 +1,394 @@
+/*
+ * export_store.c: `sealtrail export` on an open store. Resolves the
+ * selection (an index range; a time window or a filter through the query
+ * engine, store/query.h), refuses unsealed entries (or seals first when
+ * asked), checks a --from-checkpoint note against the log, and serves the
+ * bundle layout (export.c) from one LMDB read transaction: entries straight
+ * from the map, tree nodes and proofs from the stored subtrees, payloads
+ * decoded, absences from the retention table (u64be index || name ->
+ * u64be index of the signed record that removed the payload).
+ */
+#include "export.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+#include "store_int.h"
+
+typedef struct xsrc {
+    st_store *s;
+    st_txn *txn;
+} xsrc;
+
+/* ---- the source over a read transaction ------------------------------------------ */
+
+static int x_checkpoint(void *ctx, uint64_t size, unsigned mode, uint64_t *size_out, char **note, size_t *len)
+{
+    xsrc *x = ctx;
+    st_cursor *c = NULL;
+    const void *k, *v;
+    size_t kl, vl;
+    uint8_t key[8];
+    st_be64_put(key, size);
+    int rc = st_cursor_open(x->txn, ST_T_CHECKPOINTS, &c);
+    if (rc) return rc;
+    rc = st_cursor_seek(c, key, 8, &k, &kl, &v, &vl);
+    if (mode == ST_CP_EXACT && rc == 0 && memcmp(k, key, 8) != 0) rc = ST_ENOTFOUND;
+    if (mode == ST_CP_AT_MOST) {
+        if (rc == ST_ENOTFOUND) rc = st_cursor_last(c, &k, &kl, &v, &vl);
+        else if (rc == 0 && memcmp(k, key, 8) != 0) rc = st_cursor_prev(c, &k, &kl, &v, &vl);
+    }
+    if (rc == 0 && kl != 8) rc = ST_ECORRUPT;
+    if (rc == 0) {
+        *note = malloc(vl + 1);
+        if (!*note) rc = ENOMEM;
+        else {
+            memcpy(*note, v, vl);
+            (*note)[vl] = 0;
+            *len = vl;
+            *size_out = st_be64_get(k);
+        }
+    }
+    st_cursor_close(c);
+    return rc;
+}
+
+static int x_node(void *ctx, unsigned level, uint64_t pos, st_hash out)
+{
+    xsrc *x = ctx;
+    return st_tree_get_node(x->txn, level, pos, out);
+}
+
+static int x_cons(void *ctx, uint64_t m, uint64_t n, st_hash **h, size_t *np)
+{
+    xsrc *x = ctx;
+    return st_prove_consistency_txn(x->txn, m, n, h, np);
+}
+
+static int x_incl(void *ctx, uint64_t index, uint64_t size, st_hash **h, size_t *np)
+{
+    xsrc *x = ctx;
+    return st_prove_inclusion_txn(x->txn, index, size, h, np);
+}
+
+static int x_entry(void *ctx, uint64_t index, const uint8_t **bytes, size_t *len)
+{
+    xsrc *x = ctx;
+    uint8_t key[8];
+    st_be64_put(key, index);
+    const void *v;
+    int rc = st_db_get(x->txn, ST_T_ENTRIES, key, 8, &v, len);
+    if (rc == 0) *bytes = v;
+    return rc;
+}
+
+/* The next row of a table whose key is u64be index || name, for this index; 1 when past it. */
+static int name_row(st_cursor *c, int first, uint64_t index, char name[ST_PAYLOAD_NAME_MAX + 1], const void **v,
+                    size_t *vl)
+{
+    const void *k;
+    size_t kl;
+    uint8_t key[8];
+    st_be64_put(key, index);
+    int rc = first ? st_cursor_seek(c, key, 8, &k, &kl, v, vl) : st_cursor_next(c, &k, &kl, v, vl);
+    if (rc == ST_ENOTFOUND) return 1;
+    if (rc) return rc;
+    if (kl < 8 || memcmp(k, key, 8) != 0) return 1;
+    if (kl - 8 > ST_PAYLOAD_NAME_MAX || kl == 8) return ST_ECORRUPT;
+    memcpy(name, (const uint8_t *)k + 8, kl - 8);
+    name[kl - 8] = 0;
+    return 0;
+}
+
+/* Present payloads (payloads table) and absent ones (retention table), merged in name order. */
+static int x_payloads(void *ctx, uint64_t index, st_export_payload_fn fn, void *fctx)
+{
+    xsrc *x = ctx;
+    st_cursor *pc = NULL, *rc_ = NULL;
+    char pn[ST_PAYLOAD_NAME_MAX + 1], rn[ST_PAYLOAD_NAME_MAX + 1];
+    const void *pv, *rv;
+    size_t pvl, rvl;
+    int rc = st_cursor_open(x->txn, ST_T_PAYLOADS, &pc);
+    if (!rc) rc = st_cursor_open(x->txn, ST_T_RETENTION, &rc_);
+    int pe = rc ? 1 : name_row(pc, 1, index, pn, &pv, &pvl);
+    int re = rc ? 1 : name_row(rc_, 1, index, rn, &rv, &rvl);
+    if (pe < 0 || re < 0) rc = pe < 0 ? pe : re;
+    if (pe > 1 || re > 1) rc = pe > 1 ? pe : re;
+    while (!rc && (pe == 0 || re == 0)) {
+        int cmp = pe ? 1 : re ? -1 : strcmp(pn, rn);
+        if (cmp < 0) {
+            uint8_t salt[ST_SALT_BYTES], *data = NULL;
+            size_t len = 0;
+            rc = st_payload_read(x->txn, index, pn, salt, &data, &len);
+            if (!rc) rc = fn(fctx, pn, 1, data, len, salt, 0);
+            free(data);
+            if (!rc) pe = name_row(pc, 0, index, pn, &pv, &pvl);
+        } else if (cmp > 0) {
+            if (rvl != 8) rc = ST_ECORRUPT;
+            else rc = fn(fctx, rn, 0, NULL, 0, NULL, st_be64_get(rv));
+            if (!rc) re = name_row(rc_, 0, index, rn, &rv, &rvl);
+        } else {
+            rc = ST_ECORRUPT;   /* a payload both present and removed */
+            st_store_fail(x->s, rc, "entry %llu payload %s is both stored and recorded as removed",
+                          (unsigned long long)index, pn);
+        }
+        if (!rc && (pe > 1 || re > 1)) rc = pe > 1 ? pe : re;
+    }
+    st_cursor_close(pc);
+    st_cursor_close(rc_);
+    return rc;
+}
+
+static int x_absences(void *ctx, uint64_t begin, uint64_t end, st_export_absence_fn fn, void *fctx)
+{
+    xsrc *x = ctx;
+    st_cursor *c = NULL;
+    int rc = st_cursor_open(x->txn, ST_T_RETENTION, &c);
+    if (rc) return rc;
+    uint8_t key[8];
+    st_be64_put(key, begin);
+    const void *k, *v;
+    size_t kl, vl;
+    rc = st_cursor_seek(c, key, 8, &k, &kl, &v, &vl);
+    while (rc == 0) {
+        if (kl <= 8 || kl > 8 + ST_PAYLOAD_NAME_MAX || vl != 8) { rc = ST_ECORRUPT; break; }
+        uint64_t index = st_be64_get(k);
+        if (index >= end) break;
+        char name[ST_PAYLOAD_NAME_MAX + 1];
+        memcpy(name, (const uint8_t *)k + 8, kl - 8);
+        name[kl - 8] = 0;
+        rc = fn(fctx, index, name, st_be64_get(v));
+        if (!rc) rc = st_cursor_next(c, &k, &kl, &v, &vl);
+    }
+    st_cursor_close(c);
+    return rc == ST_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- selection ------------------------------------------------------------------------ */
+
+typedef struct collect {
+    uint64_t *v;
+    size_t n, cap;
+    uint64_t min, max;
+} collect;
+
+static int on_match(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len)
+{
+    collect *c = ctx;
+    (void)txn; (void)entry; (void)len;
+    if (c->n == 0 || index < c->min) c->min = index;
+    if (c->n == 0 || index > c->max) c->max = index;
+    if (c->cap != SIZE_MAX) {            /* SIZE_MAX: only min and max are wanted */
+        if (c->n == c->cap) {
+            size_t ncap = c->cap ? c->cap * 2 : 1024;
+            uint64_t *p = realloc(c->v, ncap * sizeof *p);
+            if (!p) return ENOMEM;
+            c->v = p;
+            c->cap = ncap;
+        }
+        c->v[c->n] = index;
+    }
+    c->n++;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int add_list(st_json_doc *doc, st_json *sel, const char *key, const st_qfield *f)
+{
+    if (!f->n) return 0;
+    st_json *a = st_json_new_array(doc);
+    if (!a) return ENOMEM;
+    for (size_t i = 0; i < f->n; i++)
+        if (st_json_array_add(doc, a, st_json_new_strn(doc, f->v[i], f->len[i]))) return ENOMEM;
+    return st_json_object_add(doc, sel, key, strlen(key), a) ? ENOMEM : 0;
+}
+
+/* The manifest's selection object and the query, from the options. */
+static int build_selection(st_store *s, const st_export_opts *o, st_query *q, st_json_doc *doc, st_json **out)
+{
+    static const char *const kinds[] = { "full", "range", "time", "filter" };
+    st_json *sel = st_json_new_object(doc);
+    if (!sel || st_json_object_add(doc, sel, "kind", 4, st_json_new_str(doc, kinds[o->kind]))) return ENOMEM;
+    memset(q, 0, sizeof *q);
+    if (o->kind == ST_SEL_TIME || o->kind == ST_SEL_FILTER) {
+        q->has_since = o->has_since;
+        q->since_us = o->since_us;
+        q->has_until = o->has_until;
+        q->until_us = o->until_us;
+        if (q->has_since && q->has_until && q->since_us >= q->until_us)
+            return st_store_fail(s, ST_EINVAL, "--since must be before --until");
+        if (o->has_since && st_json_object_add(doc, sel, "since_us", 8, st_json_new_int(doc, o->since_us)))
+            return ENOMEM;
+        if (o->has_until && st_json_object_add(doc, sel, "until_us", 8, st_json_new_int(doc, o->until_us)))
+            return ENOMEM;
+    }
+    if (o->kind == ST_SEL_FILTER) {
+        struct { const char *arg; st_qfield *f; const char *key; } lists[] = {
+            { o->tool, &q->tool, "tool" }, { o->event, &q->event, "event" },
+            { o->session, &q->session, "session" }, { o->status, &q->status, "status" },
+        };
+        for (size_t i = 0; i < 4; i++) {
+            if (!lists[i].arg) continue;
+            if (st_qfield_add_list(lists[i].f, lists[i].arg))
+                return st_store_fail(s, ST_EINVAL, "--%s: expected a comma-separated list of 1..%u non-empty values",
+                                     lists[i].key, ST_Q_MAX_VALUES);
+            if (add_list(doc, sel, lists[i].key, lists[i].f)) return ENOMEM;
+        }
+        if (o->path) {
+            q->path = o->path;
+            if (st_json_object_add(doc, sel, "path", 4, st_json_new_str(doc, o->path))) return ENOMEM;
+        }
+        if (o->text) {
+            q->text = o->text;
+            q->text_len = strlen(o->text);
+            if (st_json_object_add(doc, sel, "text", 4, st_json_new_str(doc, o->text))) return ENOMEM;
+        }
+    }
+    *out = sel;
+    return 0;
+}
+
+/* Verifies a --from-checkpoint note with the store's key and checks its root against the tree. */
+static int check_from(st_store *s, st_txn *txn, const st_export_opts *o, uint64_t final, uint64_t *size_out)
+{
+    static st_note note;
+    st_checkpoint cp;
+    st_err err = { { 0 } };
+    if (st_note_parse(&note, o->from_checkpoint, o->from_checkpoint_len, &err) ||
+        st_checkpoint_parse(&cp, note.text, note.text_len, &err))
+        return st_store_fail(s, ST_EFORMAT, "--from-checkpoint: %s", err.msg);
+    st_vkey keys[ST_KEYS_MAX];
+    size_t nk = 0;
+    int rc = st_keys_for_checkpoint(txn, s, &cp, keys, &nk);
+    if (rc) return st_store_fail(s, rc, "--from-checkpoint: keys for checkpoint %llu: %s", (unsigned long long)cp.size,
+                                 st_strerror(rc));
+    rc = st_note_verify(&note, keys, nk, NULL, &err);
+    if (rc) return st_store_fail(s, rc, "--from-checkpoint: not signed by this log's key: %s", err.msg);
+    if (strcmp(cp.origin, s->origin) != 0)
+        return st_store_fail(s, ST_EPROOF, "--from-checkpoint: origin \"%s\", this log is \"%s\"", cp.origin, s->origin);
+    if (cp.size > final)
+        return st_store_fail(s, ST_EPROOF, "--from-checkpoint: size %llu is beyond this store's latest checkpoint %llu "
+                             "(was the store rolled back?)", (unsigned long long)cp.size, (unsigned long long)final);
+    st_hash root;
+    rc = st_tree_root_txn(txn, cp.size, root);
+    if (rc) return st_store_fail(s, rc, "--from-checkpoint: root at %llu: %s", (unsigned long long)cp.size,
+                                 st_strerror(rc));
+    if (memcmp(root, cp.root, 32) != 0) {
+        char a[65], b[65];
+        st_hex_encode(a, cp.root, 32);
+        st_hex_encode(b, root, 32);
+        return st_store_fail(s, ST_EPROOF, "--from-checkpoint: fork: your checkpoint %llu has root %s, this log has %s",
+                             (unsigned long long)cp.size, a, b);
+    }
+    *size_out = cp.size;
+    return 0;
+}
+
+int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stats *stats)
+{
+    if (o->seal) {
+        char *note = NULL;
+        size_t len;
+        int rc = st_seal(s, &note, &len);
+        free(note);
+        if (rc) return rc;
+    }
+    st_txn *txn = NULL;
+    int rc = st_db_read_begin(s->db, &txn, &s->err);
+    if (rc) return rc;
+    st_json_doc *doc = st_json_doc_new();
+    collect c = { 0 };
+    st_bundle_writer *w = NULL;
+    st_query q;
+    st_json *sel = NULL;
+    st_export_plan p;
+    memset(&p, 0, sizeof p);
+    uint64_t size = 0, final = 0;
+    char *note = NULL;
+    size_t nlen;
+    xsrc x = { s, txn };
+    if (!doc) { rc = ENOMEM; goto out; }
+    if ((rc = st_size_txn(txn, &size))) goto out;
+    rc = x_checkpoint(&x, UINT64_MAX, ST_CP_AT_MOST, &final, &note, &nlen);
+    free(note);
+    if (rc == ST_ENOTFOUND) {
+        rc = st_store_fail(s, rc, "the store was never sealed: run 'sealtrail seal' or export with --seal");
+        goto out;
+    }
+    if (rc) goto out;
+    if ((rc = build_selection(s, o, &q, doc, &sel))) goto out;
+    p.kind = o->kind;
+    switch (o->kind) {
+    case ST_SEL_FULL:
+        p.begin = 0;
+        p.end = size;
+        break;
+    case ST_SEL_RANGE: {
+        uint64_t to = o->to == UINT64_MAX ? (size ? size - 1 : 0) : o->to;
+        if (o->from > to || to >= size) {
+            rc = st_store_fail(s, ST_EINVAL, "range %llu..%llu is not within the log (%llu entries)",
+                               (unsigned long long)o->from, (unsigned long long)to, (unsigned long long)size);
+            goto out;
+        }
+        p.begin = o->from;
+        p.end = to + 1;
+        break;
+    }
+    case ST_SEL_TIME:
+    case ST_SEL_FILTER:
+        c.cap = o->kind == ST_SEL_TIME ? SIZE_MAX : 0;
+        rc = st_query_run(txn, &q, on_match, &c, NULL, &s->err);
+        if (rc) goto out;
+        if (o->kind == ST_SEL_TIME) {
+            p.begin = c.n ? c.min : final;
+            p.end = c.n ? c.max + 1 : final;
+        } else {
+            qsort(c.v, c.n, sizeof *c.v, cmp_u64);
+            p.indices = c.v;
+            p.nindices = c.n;
+            p.begin = c.n ? c.v[0] : 0;
+            p.end = c.n ? c.v[c.n - 1] + 1 : 0;
+        }
+        break;
+    }
+    if (p.end > final) {
+        rc = st_store_fail(s, ST_ENOTSEALED,
+                           "the selection reaches entry %llu but the latest checkpoint seals %llu entries: seal first "
+                           "('sealtrail seal') or export with --seal", (unsigned long long)p.end - 1,
+                           (unsigned long long)final);
+        goto out;
+    }
+    if (o->from_checkpoint) {
+        if ((rc = check_from(s, txn, o, final, &p.previous_size))) goto out;
+        p.previous_note = o->from_checkpoint;
+        p.previous_len = o->from_checkpoint_len;
+    }
+    const char *vkeys[1] = { s->vkey };
+    uint64_t pol;
+    p.origin = s->origin;
+    p.selection = sel;
+    p.final_size = final;
+    p.vkeys = vkeys;
+    p.nvkeys = 1;
+    p.policy_index = st_meta_get_u64(txn, "retention_policy_index", &pol) == 0 && pol < final ? (int64_t)pol : -1;
+    p.created_us = st_now_us();
+    p.exporter = "sealtrail " SEALTRAIL_VERSION_STRING;
+    if ((rc = st_bw_open_fd(&w, fd))) goto out;
+    st_export_src src = { &x, x_checkpoint, x_node, x_cons, x_incl, x_entry, x_payloads, x_absences };
+    st_err err = { { 0 } };
+    rc = st_export_write(&src, &p, w, stats, &err);
+    if (rc) st_store_fail(s, rc, "%s", err.msg[0] ? err.msg : st_strerror(rc));
+out:
+    st_bw_free(w);
+    free(c.v);
+    st_json_doc_free(doc);
+    st_db_read_end(txn);
+    return rc;
+}

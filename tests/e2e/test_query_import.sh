@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# sealtrail import: a file mixing good audit-log lines, hook events,
+# malformed lines and secret-bearing lines. Malformed lines are reported by
+# line number and skipped (default) or refuse the whole import (--strict:
+# nothing written, from a file or a pipe); secrets never reach the store file
+# (raw bytes of data.mdb searched); entries are kind "import" with the
+# original time and recorded_us; a hook PostToolUse without duration_ms gets
+# it from its PreToolUse in the same file; the store checks afterwards.
+set -euo pipefail
+: "${SEALTRAIL:?}"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export SEALTRAIL_NO_SYSLOG=1
+export SEALTRAIL_FAKE_TIME=2025-06-01T00:00:00Z
+st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
+size() { st log --no-payloads | wc -l; }
+
+st init --origin example.com/import-e2e >/dev/null 2>&1
+gh=ghp_Zz0123456789abcdefghijABCDEFGHIJ0123
+aws=AKIAIOSFODNN7EXAMPLQ
+cat > "$work/mixed.jsonl" <<EOF
+{"timestamp":"2025-01-10T08:00:00.000Z","toolName":"Bash","input":{"command":"ls"},"output":{"stdout":"a"},"executionTimeMs":12,"error":false,"errorMessage":null,"status":"success"}
+this is not json
+{"timestamp":"2025-01-10T08:01:00Z","toolName":"Bash","input":{"command":"git push https://user:$gh@github.com/x/y"},"output":{"stdout":"token $gh"},"executionTimeMs":900,"status":"success","sessionId":"s1"}
+
+{"foo":"bar"}
+{"hook_event_name":"PreToolUse","timestamp":"2025-01-10T08:02:00Z","session_id":"s1","tool_name":"Bash","tool_input":{"command":"aws s3 ls","env":"AWS_ACCESS_KEY_ID=$aws"},"tool_use_id":"toolu_X"}
+{"hook_event_name":"PostToolUse","timestamp":"2025-01-10T08:02:01.500Z","session_id":"s1","tool_name":"Bash","tool_input":{"command":"aws s3 ls"},"tool_response":{"stdout":"key $aws"},"tool_use_id":"toolu_X"}
+{"timestamp":"last tuesday","toolName":"Bash","input":{}}
+{"timestamp":1736496180000,"toolName":"Edit","input":{"file_path":"/r/a.ts"},"output":null,"executionTimeMs":3,"error":true,"errorMessage":"old_string not found","status":"error"}
+EOF
+grep -q "$gh" "$work/mixed.jsonl" && grep -q "$aws" "$work/mixed.jsonl" || { echo "fixture lacks its secrets"; exit 1; }
+
+# --- strict: nothing written ---------------------------------------------------------
+rc=0; st import --strict "$work/mixed.jsonl" >"$work/out" 2>"$work/err" || rc=$?
+[ $rc = 2 ] && grep -q "line 2: not JSON" "$work/err" && [ "$(size)" = 0 ] && ok "--strict refuses the file, names line 2, writes nothing" \
+  || bad "--strict file: rc $rc, size $(size), $(cat "$work/err")"
+rc=0; cat "$work/mixed.jsonl" | st import --strict - >"$work/out" 2>"$work/err" || rc=$?
+[ $rc = 2 ] && [ "$(size)" = 0 ] && ok "--strict from a pipe writes nothing" || bad "--strict pipe: rc $rc size $(size)"
+head -n 1 "$work/mixed.jsonl" > "$work/one.jsonl"
+sed -n 3p "$work/mixed.jsonl" >> "$work/one.jsonl"
+out=$(cat "$work/one.jsonl" | st import --strict - 2>/dev/null)
+[ "$out" = "imported 2 entries: 0..1" ] && ok "--strict from a pipe imports a clean input" || bad "--strict clean: $out"
+
+# --- skip-bad (default) -----------------------------------------------------------------
+out=$(st import "$work/mixed.jsonl" 2>"$work/err")
+[ "$out" = "imported 5 entries: 2..6" ] && ok "import skips bad lines: 5 of 9 imported" || bad "import: $out / $(cat "$work/err")"
+for want in "line 2: not JSON" "line 5: neither a hook event" "line 8: no usable \"timestamp\""; do
+  grep -qF "$want" "$work/err" && ok "reports '$want'" || bad "stderr lacks '$want': $(cat "$work/err")"
+done
+grep -q "1 blank, 3 malformed skipped" "$work/err" && ok "summary counts blank and malformed lines" || bad "summary: $(cat "$work/err")"
+st check >/dev/null && ok "store checks after import" || bad "check"
+
+# --- secrets gone from the raw store ------------------------------------------------------
+st seal >/dev/null
+for secret in "$gh" "$aws" "Zz0123456789abcdefghij"; do
+  if grep -qaF "$secret" "$work/s/data.mdb"; then bad "secret ${secret:0:8}... found in data.mdb"; else ok "secret ${secret:0:8}... absent from data.mdb"; fi
+done
+st log | grep -c "REDACTED" | grep -qv '^0$' && ok "redaction markers are in the entries" || bad "no REDACTED markers"
+
+# --- what the entries say ---------------------------------------------------------------------
+st log --from 2 --to 6 > "$work/log"
+python3 - "$work/log" <<'PY' && ok "imported entries: kind import, original times, recorded_us, events, statuses, duration matched" || bad "entry contents"
+import json, sys
+e = [json.loads(l) for l in open(sys.argv[1])]
+assert [x["kind"] for x in e] == ["import"] * 5
+assert all(x["recorded_us"] == 1748736000000000 for x in e), [x.get("recorded_us") for x in e]
+assert e[0]["time_us"] == 1736496000000000 and e[0]["event"] == "PostToolUse" and e[0]["status"] == "succeeded" and e[0]["duration_ms"] == 12
+assert e[1]["session"] == "s1" and e[1]["redactions"], e[1]
+assert "[REDACTED:" in e[1]["content"]["tool_response"]["stdout"]
+assert e[2]["event"] == "PreToolUse" and e[2]["time_us"] == 1736496120000000
+assert e[3]["event"] == "PostToolUse" and e[3]["duration_ms"] == 1500, e[3]
+assert e[3]["content"]["event"]["timestamp"] == "2025-01-10T08:02:01.500Z"
+assert e[4]["tool"] == "Edit" and e[4]["status"] == "failed" and e[4]["event"] == "PostToolUseFailure"
+assert e[4]["error"] == "old_string not found" and e[4]["content"]["error"] == "old_string not found"
+assert e[4]["time_us"] == 1736496180000000
+PY
+[ "$(st query --path /r/a.ts | jq -r .index)" = 6 ] && ok "imported entries are indexed (path)" || bad "path index after import"
+[ "$(st query --status failed --format seed | jq -r .errorMessage)" = "old_string not found" ] && ok "seed output of an imported failure" || bad "seed failure"
+
+# --- odd inputs ----------------------------------------------------------------------------------
+rc=0; st import "$work/nope.jsonl" 2>"$work/err" || rc=$?
+[ $rc = 2 ] && grep -q "No such file" "$work/err" && ok "missing file is a usage error" || bad "missing file: $rc"
+printf '{"timestamp":"2025-01-01T00:00:00Z","toolName":"X","input":{}}' | st import - >"$work/out" 2>/dev/null
+grep -q "imported 1 entries" "$work/out" && ok "last line without LF is imported" || bad "no-LF line: $(cat "$work/out")"
+: > "$work/empty"
+[ "$(st import "$work/empty" 2>/dev/null)" = "imported 0 entries" ] && ok "empty file" || bad "empty file"
+
+echo "e2e query_import: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,343 @@
+/*
+ * test_index.c: the index layer. Pure parts: the order-preserving string
+ * encoding, the duration histogram buckets, path extraction from tool input
+ * and shell commands. Store parts: rows written at append match a rebuild,
+ * st_index_check accepts them and names the table and entry of every kind of
+ * tampering (missing row, changed row, extra row, changed aggregate, a
+ * tool_use_id pointing at an older PreToolUse), st_index_rebuild repairs
+ * them, and the tool_use_id lookup returns the latest PreToolUse.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "index.h"
+#include "store_int.h"
+#include "testutil.h"
+
+/* ---- pure ---------------------------------------------------------------------------- */
+
+static size_t keyof(uint8_t *k, const char *s, size_t n, uint64_t t)
+{
+    size_t l = st_ix_enc_str(k, s, n, NULL);
+    st_be64_put(k + l, t);
+    return l + 8;
+}
+
+static int keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+START_TEST(encoding)
+{
+    uint8_t a[64], b[64];
+    char d[16];
+    int cut;
+    size_t n = st_ix_enc_str(a, "s\0x", 3, &cut);
+    ck_assert_int_eq(cut, 0);
+    ck_assert_uint_eq(n, 6);
+    ck_assert_mem_eq(a, "s\0\xffx\0\x01", 6);
+    ck_assert_uint_eq(st_ix_enc_end(a, n), 6);
+    ck_assert_uint_eq(st_ix_dec_str(d, sizeof d, a, n - 2), 3);
+    ck_assert_mem_eq(d, "s\0x", 3);
+    /* every row of a string sorts before every row of a longer string it prefixes */
+    const char *pairs[][2] = { { "a", "ab" }, { "a", "a\0" }, { "", "a" }, { "a\0", "a\0\0" }, { "a\0b", "ab" } };
+    size_t lens[][2] = { { 1, 2 }, { 1, 2 }, { 0, 1 }, { 2, 3 }, { 3, 2 } };
+    for (size_t i = 0; i < 5; i++) {
+        size_t al = keyof(a, pairs[i][0], lens[i][0], UINT64_MAX);
+        size_t bl = keyof(b, pairs[i][1], lens[i][1], 0);
+        ck_assert_msg(keycmp(a, al, b, bl) < 0, "pair %zu", i);
+    }
+    char big[1000];
+    memset(big, 'x', sizeof big);
+    uint8_t kb[ST_IX_ENC_MAX];
+    n = st_ix_enc_str(kb, big, sizeof big, &cut);
+    ck_assert_int_eq(cut, 1);
+    ck_assert_uint_eq(n, ST_IX_STR_CAP + 2);
+    ck_assert_uint_eq(st_ix_time_key(-1) < st_ix_time_key(0), 1);
+    ck_assert_int_eq(st_ix_time_from_key(st_ix_time_key(-123456789)), -123456789);
+}
+END_TEST
+
+START_TEST(buckets)
+{
+    unsigned prev = 0;
+    for (uint64_t d = 0; d < 300000; d++) {
+        unsigned b = st_ix_bucket(d);
+        uint64_t lo, hi;
+        st_ix_bucket_range(b, &lo, &hi);
+        ck_assert_msg(lo <= d && d <= hi, "d=%llu bucket %u [%llu,%llu]", (unsigned long long)d, b,
+                      (unsigned long long)lo, (unsigned long long)hi);
+        ck_assert_uint_ge(b, prev);
+        ck_assert(d < 64 ? lo == hi : (hi - lo + 1) * 32 <= lo);     /* width <= 1/32 of the value */
+        prev = b;
+    }
+    uint64_t big[] = { 1ULL << 40, (1ULL << 52) + 12345, UINT64_MAX };
+    for (size_t i = 0; i < 3; i++) {
+        uint64_t lo, hi;
+        st_ix_bucket_range(st_ix_bucket(big[i]), &lo, &hi);
+        ck_assert(lo <= big[i] && big[i] <= hi);
+    }
+}
+END_TEST
+
+/* Runs st_ix_paths on a tool_input JSON text; returns the paths joined by '|'. */
+static char *paths_of(const char *tool, const char *cwd, const char *json)
+{
+    static char out[4096];
+    st_json_doc *doc = NULL;
+    st_json_opts o = { .flags = ST_JSON_ALLOW_WS };
+    ck_assert_int_eq(st_json_parse(&doc, json, strlen(json), &o, NULL, NULL), 0);
+    st_buf b = { 0 };
+    size_t n = st_ix_paths(&b, tool, strlen(tool), cwd, cwd ? strlen(cwd) : 0, st_json_doc_root(doc));
+    size_t off = 0, w = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = ((size_t)b.data[off] << 8) | b.data[off + 1];
+        if (i) out[w++] = '|';
+        memcpy(out + w, b.data + off + 2, l);
+        w += l;
+        off += 2 + l;
+    }
+    out[w] = 0;
+    ck_assert_uint_eq(off, b.len);
+    st_buf_free(&b);
+    st_json_doc_free(doc);
+    return out;
+}
+
+START_TEST(path_extraction)
+{
+    static const struct { const char *tool, *input, *want; } cases[] = {
+        { "Edit", "{\"file_path\":\"/repo/src/a.ts\",\"old_string\":\"x\"}", "/repo/src/a.ts" },
+        { "Read", "{\"file_path\":\"src/../lib/./b.c\"}", "/repo/lib/b.c" },
+        { "NotebookEdit", "{\"notebook_path\":\"/n/r.ipynb\"}", "/n/r.ipynb" },
+        { "Grep", "{\"pattern\":\"TODO\",\"path\":\"/repo\"}", "/repo" },
+        { "Write", "{\"file_path\":\"C:\\\\Users\\\\dev\\\\x.py\"}", "C:\\Users\\dev\\x.py" },
+        { "Bash", "{\"command\":\"cat src/auth/token.ts | grep secret\"}", "/repo/src/auth/token.ts" },
+        { "Bash", "{\"command\":\"rm -rf node_modules && npm ci\"}", "/repo/node_modules" },
+        { "Bash", "{\"command\":\"make test 2>&1 > build.log\"}", "/repo/build.log" },
+        { "Bash", "{\"command\":\"echo hi > /dev/null\"}", "" },
+        { "Bash", "{\"command\":\"git log --oneline -3\"}", "" },
+        { "Bash", "{\"command\":\"curl https://x.test/a/b -o out/page.html\"}", "/repo/out/page.html" },
+        { "Bash", "{\"command\":\"FOO=1 ./run.sh --config=conf/app.yaml 'my dir/x y.txt'\"}",
+          "/repo/run.sh|/repo/conf/app.yaml|/repo/my dir/x y.txt" },
+        { "Bash", "{\"command\":\"npm version 1.4.0; ls ~/notes.md\"}", "~/notes.md" },
+        { "Bash", "{\"command\":\"cp a.txt b.txt; cp a.txt c.txt\"}", "/repo/a.txt|/repo/b.txt|/repo/c.txt" },
+        { "Bash", "{\"command\":\"grep -r \\\"x\\\" src/*.ts $HOME/y\"}", "" },
+        { "Glob", "{\"pattern\":\"**/*.ts\"}", "" },
+        { "mcp__fs__read", "{\"command\":\"cat /etc/passwd\"}", "" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = paths_of(cases[i].tool, "/repo", cases[i].input);
+        ck_assert_msg(strcmp(got, cases[i].want) == 0, "case %zu (%s): got '%s', want '%s'", i, cases[i].input, got,
+                      cases[i].want);
+    }
+    /* many words: capped */
+    char cmd[8192] = "{\"command\":\"touch";
+    for (int i = 0; i < 100; i++) snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " f%d.txt", i);
+    strcat(cmd, "\"}");
+    char *got = paths_of("Bash", "/r", cmd);
+    size_t bars = 0;
+    for (char *c = got; *c; c++) bars += *c == '|';
+    ck_assert_uint_eq(bars + 1, ST_IX_MAX_PATHS);
+}
+END_TEST
+
+/* ---- store ----------------------------------------------------------------------------------- */
+
+static char *dir;
+static st_store *S;
+
+static void setup(void)
+{
+    ck_assert(sodium_init() >= 0);
+    setenv("SEALTRAIL_NO_SYSLOG", "1", 1);
+    dir = tu_tmpdir();
+    char vkey[ST_VKEY_MAX];
+    st_init_opts o = { .origin = "example.com/index-test" };
+    ck_assert_int_eq(st_store_init(dir, &o, vkey), 0);
+    ck_assert_int_eq(st_store_open(&S, dir, ST_OPEN_NOSYSLOG | ST_OPEN_NOSEAL), 0);
+}
+
+static void teardown(void)
+{
+    st_store_close(S);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static uint64_t add(const char *event, const char *tool, const char *status, const char *tuid, int64_t t, int64_t dur,
+                    const char *file)
+{
+    st_json_doc *d = st_json_doc_new();
+    st_json *m = st_json_new_object(d);
+    st_json_object_add(d, m, "kind", 4, st_json_new_str(d, "event"));
+    st_json_object_add(d, m, "event", 5, st_json_new_str(d, event));
+    st_json_object_add(d, m, "tool", 4, st_json_new_str(d, tool));
+    st_json_object_add(d, m, "status", 6, st_json_new_str(d, status));
+    st_json_object_add(d, m, "session", 7, st_json_new_str(d, "sess-1"));
+    st_json_object_add(d, m, "tool_use_id", 11, st_json_new_str(d, tuid));
+    if (dur >= 0) st_json_object_add(d, m, "duration_ms", 11, st_json_new_int(d, dur));
+    st_json *in = st_json_new_object(d);
+    st_json_object_add(d, in, "file_path", 9, st_json_new_str(d, file));
+    st_buf b = { 0 };
+    st_json_write(&b, in, 0);
+    st_record_in r = { .meta = m, .time_us = t, .npayloads = 1 };
+    r.payloads[0] = (st_payload_in){ "tool_input", b.data, b.len, in };
+    uint64_t idx;
+    ck_assert_int_eq(st_append_records(S, &r, 1, &idx), 0);
+    st_buf_free(&b);
+    st_json_doc_free(d);
+    return idx;
+}
+
+static int check_now(char *msg, size_t cap)
+{
+    st_txn *txn;
+    st_err err = { "" };
+    uint64_t size;
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    ck_assert_int_eq(st_size_txn(txn, &size), 0);
+    int rc = st_index_check(txn, size, &err);
+    st_db_read_end(txn);
+    snprintf(msg, cap, "%s", err.msg);
+    return rc;
+}
+
+typedef struct tamper { int kind; } tamper;
+
+/* Finds the first key of table t with the given first byte (or any, if first < 0). */
+static int first_key(st_txn *txn, st_table t, int first, uint8_t *k, size_t *kl)
+{
+    st_cursor *c;
+    const void *kk, *v;
+    size_t kkl, vl;
+    int rc = st_cursor_open(txn, t, &c);
+    if (rc) return rc;
+    uint8_t f = (uint8_t)first;
+    for (rc = st_cursor_seek(c, first < 0 ? NULL : &f, first < 0 ? 0 : 1, &kk, &kkl, &v, &vl); rc == 0;
+         rc = st_cursor_next(c, &kk, &kkl, &v, &vl)) {
+        if (first < 0 || ((const uint8_t *)kk)[0] == f) {
+            memcpy(k, kk, kkl);
+            *kl = kkl;
+            break;
+        }
+    }
+    st_cursor_close(c);
+    return rc;
+}
+
+static int do_tamper(st_txn *txn, void *arg)
+{
+    const tamper *tp = arg;
+    uint8_t k[1024];
+    size_t kl;
+    int rc;
+    switch (tp->kind) {
+    case 0: /* remove a tool row */
+        if ((rc = first_key(txn, ST_T_IX_TOOL, -1, k, &kl))) return rc;
+        return st_db_del(txn, ST_T_IX_TOOL, k, kl);
+    case 1: { /* change a time-index summary (duration) */
+        const void *v;
+        size_t vl;
+        uint8_t nv[512];
+        if ((rc = first_key(txn, ST_T_IX_TIME, -1, k, &kl)) || (rc = st_db_get(txn, ST_T_IX_TIME, k, kl, &v, &vl))) return rc;
+        memcpy(nv, v, vl);
+        nv[9] ^= 1;
+        return st_db_put(txn, ST_T_IX_TIME, k, kl, nv, vl, 0);
+    }
+    case 2: { /* an extra status row */
+        uint8_t key[32];
+        size_t l = st_ix_enc_str(key, "failed", 6, NULL);
+        memset(key + l, 0x80, 16);
+        return st_db_put(txn, ST_T_IX_STATUS, key, l + 16, "", 0, 0);
+    }
+    case 3: { /* a changed aggregate */
+        const void *v;
+        size_t vl;
+        uint8_t nv[64];
+        if ((rc = first_key(txn, ST_T_STATS, 'a', k, &kl)) || (rc = st_db_get(txn, ST_T_STATS, k, kl, &v, &vl))) return rc;
+        memcpy(nv, v, vl);
+        nv[7] += 1;
+        return st_db_put(txn, ST_T_STATS, k, kl, nv, vl, 0);
+    }
+    case 4: { /* tool_use_id pointing at the older PreToolUse */
+        uint8_t v[16];
+        st_be64_put(v, 0);
+        st_be64_put(v + 8, (uint64_t)1000);
+        return st_db_put(txn, ST_T_IX_TOOLUSE, "toolu_A", 7, v, 16, 0);
+    }
+    case 5: /* a path row removed */
+        if ((rc = first_key(txn, ST_T_IX_PATH, 'p', k, &kl))) return rc;
+        return st_db_del(txn, ST_T_IX_PATH, k, kl);
+    default: return ST_EINVAL;
+    }
+}
+
+static int rebuild(st_txn *txn, void *arg)
+{
+    uint64_t size;
+    int rc = st_size_txn(txn, &size);
+    return rc ? rc : st_index_rebuild(txn, size, NULL, NULL, arg);
+}
+
+START_TEST(check_and_rebuild)
+{
+    add("PreToolUse", "Edit", "started", "toolu_A", 1000, -1, "/repo/a.ts");
+    add("PostToolUse", "Edit", "succeeded", "toolu_A", 2000, 5, "/repo/a.ts");
+    add("PreToolUse", "Edit", "started", "toolu_A", 3000, -1, "/repo/b.ts");       /* same id again: latest wins */
+    add("PostToolUseFailure", "Bash", "failed", "toolu_B", 4000, 700, "/repo/c.ts");
+    char msg[600];
+    ck_assert_msg(check_now(msg, sizeof msg) == 0, "%s", msg);
+
+    st_txn *txn;
+    st_err err = { "" };
+    uint64_t idx;
+    int64_t t;
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    ck_assert_int_eq(st_index_find_tooluse_time(txn, "toolu_A", 7, &idx, &t), 0);
+    ck_assert_uint_eq(idx, 2);
+    ck_assert_int_eq(t, 3000);
+    ck_assert_int_eq(st_index_find_tooluse(txn, "toolu_B", 7, &idx), ST_ENOTFOUND);   /* not a PreToolUse */
+    ck_assert_int_eq(st_index_find_tooluse(txn, "toolu_Z", 7, &idx), ST_ENOTFOUND);
+    st_db_read_end(txn);
+
+    static const char *const want[] = { "tool index: entry 3: row", "time index: entry", "status index: 5 rows stored",
+                                        "stats table: aggregate row", "tool_use_id index: 'toolu_A' points at entry 0",
+                                        "path index: entry 0: row" };
+    for (int k = 0; k < 6; k++) {
+        tamper tp = { k };
+        ck_assert_int_eq(st_db_write(S->db, do_tamper, &tp, &err), 0);
+        int rc = check_now(msg, sizeof msg);
+        ck_assert_msg(rc == ST_ECORRUPT, "tamper %d: rc %d (%s)", k, rc, msg);
+        ck_assert_msg(strstr(msg, want[k]) != NULL, "tamper %d: message '%s' lacks '%s'", k, msg, want[k]);
+        ck_assert_int_eq(st_db_write(S->db, rebuild, &err, &err), 0);
+        ck_assert_msg(check_now(msg, sizeof msg) == 0, "after rebuild %d: %s", k, msg);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("index");
+    TCase *pure = tcase_create("pure");
+    tcase_add_test(pure, encoding);
+    tcase_add_test(pure, buckets);
+    tcase_add_test(pure, path_extraction);
+    suite_add_tcase(s, pure);
+    TCase *store = tcase_create("store");
+    tcase_add_checked_fixture(store, setup, teardown);
+    tcase_add_test(store, check_and_rebuild);
+    suite_add_tcase(s, store);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

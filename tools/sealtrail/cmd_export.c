@@ -1,0 +1,201 @@
+/*
+ * cmd_export.c: `sealtrail export --out FILE [selection]` writes an auditor
+ * bundle (docs/BUNDLE.md): the whole log, an index range, a time window, or
+ * a filtered selection, optionally with the consistency proof from a
+ * checkpoint the auditor already holds. The file is written under a
+ * temporary name, fsynced and renamed, so a failed export leaves nothing
+ * that looks like a bundle.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "export.h"
+#include "sealtrail.h"
+
+static void usage(void)
+{
+    puts("usage: sealtrail [--dir DIR] export --out FILE [selection] [--from-checkpoint FILE] [--seal] [--force]\n"
+         "\n"
+         "Writes an auditor bundle: the selected entries' exact bytes, their payloads\n"
+         "(or the signed record that explains each absent one), the signed checkpoints\n"
+         "covering them with consistency proofs, and the public key. Verify it with\n"
+         "auditverify. Only sealed entries are exported: use --seal to seal first.\n"
+         "\n"
+         "selection (default: the whole log):\n"
+         "  --from I, --to J     entries I..J (inclusive; either may be omitted)\n"
+         "  --since T, --until T a time window since <= time < until; T is RFC 3339\n"
+         "                       (2025-11-01, 2025-11-01T09:00:00Z) or relative (90d, 12h)\n"
+         "  --tool L, --event L, --session L, --status L\n"
+         "                       a filter: comma-separated values, any of which matches;\n"
+         "                       combines with --since/--until, --path and --text (AND)\n"
+         "  --path P             entries that touched a path (substring, or a glob with * ? [)\n"
+         "  --text S             entries one of whose payloads contains S\n"
+         "A filtered bundle carries an inclusion proof per entry and states the filter.\n"
+         "\n"
+         "options:\n"
+         "  --out FILE           where to write the bundle ('-' = standard output)\n"
+         "  --from-checkpoint F  a checkpoint the auditor holds: the bundle proves the log\n"
+         "                       only grew since (a fork or rollback is refused here)\n"
+         "  --seal               seal unsealed entries first instead of refusing them\n"
+         "  --force              overwrite FILE if it exists\n"
+         "\n"
+         "examples:\n"
+         "  sealtrail export --out audit.stb\n"
+         "  sealtrail export --out q4.stb --since 2025-10-01 --until 2026-01-01\n"
+         "  sealtrail export --out auth.stb --tool Edit,Write --path 'src/auth/*' --since 90d\n"
+         "  sealtrail export --out new.stb --from 1000 --from-checkpoint last.checkpoint\n"
+         "\n"
+         "EXIT STATUS\n"
+         "  0 written; 1 the export failed (unsealed entries, store error, I/O);\n"
+         "  2 usage error or bad input.");
+}
+
+static int parse_time(const char *opt, const char *val, int64_t *out)
+{
+    if (st_time_arg_parse(val, st_now_us(), out) != 0) {
+        cli_err("%s: expected RFC 3339 (2025-11-01T09:00:00Z) or a duration like 90d, got \"%s\"", opt, val);
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates DIR/.NAME.XXXXXX next to the target. */
+static int open_temp(const char *out, char *tmp, size_t cap)
+{
+    const char *slash = strrchr(out, '/');
+    int dirlen = slash ? (int)(slash - out + 1) : 0;
+    if (snprintf(tmp, cap, "%.*s.%s.XXXXXX", dirlen, out, slash ? slash + 1 : out) >= (int)cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd >= 0) fchmod(fd, 0644);
+    return fd;
+}
+
+int cmd_export(st_cli *cli, int argc, char **argv)
+{
+    cli_take_dir(cli, &argc, argv);
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return EXIT_OK;
+    }
+    static const struct option opts[] = {
+        { "out", required_argument, NULL, 'o' },     { "from", required_argument, NULL, 'f' },
+        { "to", required_argument, NULL, 't' },      { "since", required_argument, NULL, 's' },
+        { "until", required_argument, NULL, 'u' },   { "tool", required_argument, NULL, 'T' },
+        { "event", required_argument, NULL, 'E' },   { "session", required_argument, NULL, 'S' },
+        { "status", required_argument, NULL, 'X' },  { "path", required_argument, NULL, 'P' },
+        { "text", required_argument, NULL, 'x' },    { "from-checkpoint", required_argument, NULL, 'c' },
+        { "seal", no_argument, NULL, 'L' },          { "force", no_argument, NULL, 'F' },
+        { 0, 0, 0, 0 },
+    };
+    st_export_opts o;
+    memset(&o, 0, sizeof o);
+    o.to = UINT64_MAX;
+    const char *out = NULL, *cpfile = NULL;
+    int has_range = 0, force = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'f': if (cli_parse_u64("--from", optarg, &o.from)) return EXIT_USAGE; has_range = 1; break;
+        case 't': if (cli_parse_u64("--to", optarg, &o.to)) return EXIT_USAGE; has_range = 1; break;
+        case 's': if (parse_time("--since", optarg, &o.since_us)) return EXIT_USAGE; o.has_since = 1; break;
+        case 'u': if (parse_time("--until", optarg, &o.until_us)) return EXIT_USAGE; o.has_until = 1; break;
+        case 'T': o.tool = optarg; break;
+        case 'E': o.event = optarg; break;
+        case 'S': o.session = optarg; break;
+        case 'X': o.status = optarg; break;
+        case 'P': o.path = optarg; break;
+        case 'x': o.text = optarg; break;
+        case 'c': cpfile = optarg; break;
+        case 'L': o.seal = 1; break;
+        case 'F': force = 1; break;
+        default: cli_err("export: see 'sealtrail export --help'"); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_err("export: unexpected argument '%s' (see --help)", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!out) {
+        cli_err("export: --out FILE is required (see --help)");
+        return EXIT_USAGE;
+    }
+    int filter = o.tool || o.event || o.session || o.status || o.path || o.text;
+    int window = o.has_since || o.has_until;
+    if (has_range && (filter || window)) {
+        cli_err("export: --from/--to select an index range; they do not combine with --since/--until or filters");
+        return EXIT_USAGE;
+    }
+    o.kind = filter ? ST_SEL_FILTER : window ? ST_SEL_TIME : has_range ? ST_SEL_RANGE : ST_SEL_FULL;
+    if (o.has_since && o.has_until && o.since_us >= o.until_us) {
+        cli_err("export: --since must be before --until");
+        return EXIT_USAGE;
+    }
+    char *cp = NULL;
+    size_t cplen = 0;
+    if (cpfile) {
+        int rc = cli_read_file(cpfile, 65536, &cp, &cplen);
+        if (rc) {
+            cli_fail(rc, cpfile, NULL);
+            return EXIT_USAGE;
+        }
+        o.from_checkpoint = cp;
+        o.from_checkpoint_len = cplen;
+    }
+    int to_stdout = strcmp(out, "-") == 0;
+    if (!to_stdout && !force && access(out, F_OK) == 0) {
+        cli_err("export: %s exists (use --force to overwrite)", out);
+        free(cp);
+        return EXIT_FAIL;
+    }
+    st_store *s = NULL;
+    int rc = cli_open_store(cli, o.seal ? 0 : ST_OPEN_RDONLY, &s);
+    if (rc) {
+        free(cp);
+        return rc;
+    }
+    char tmp[4096];
+    int fd = 1;
+    if (!to_stdout && (fd = open_temp(out, tmp, sizeof tmp)) < 0) {
+        cli_err("export: %s: cannot create a temporary file next to it: %s", out, strerror(errno));
+        st_store_close(s);
+        free(cp);
+        return EXIT_FAIL;
+    }
+    st_export_stats stats;
+    rc = st_export_store(s, &o, fd, &stats);
+    int code = EXIT_OK;
+    if (rc) {
+        code = rc == ST_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        cli_err("export: %s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
+    } else if (!to_stdout && (fsync(fd) != 0 || rename(tmp, out) != 0)) {
+        cli_err("export: %s: %s", out, strerror(errno));
+        code = EXIT_FAIL;
+    }
+    if (!to_stdout) {
+        close(fd);
+        if (code != EXIT_OK) unlink(tmp);
+    }
+    if (code == EXIT_OK) {
+        FILE *f = to_stdout ? stderr : stdout;
+        fprintf(f, "wrote %s: %llu entries, %llu payloads (%llu absent), %llu checkpoints, %llu bytes\n",
+                to_stdout ? "bundle to standard output" : out, (unsigned long long)stats.entries,
+                (unsigned long long)stats.payloads, (unsigned long long)stats.absent,
+                (unsigned long long)stats.checkpoints, (unsigned long long)stats.bytes);
+        if (!to_stdout)
+            fprintf(f, "verify with: auditverify %s --trust '%s'\n", out, st_store_vkey(s));
+    }
+    st_store_close(s);
+    free(cp);
+    return code;
+}
