@@ -8,10 +8,12 @@
  *
  * Prints one line per figure; bench/run turns them into ratios.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -79,6 +81,21 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof payload; i++) payload[i] = "abcdefghij klmnopqrstuvwxyz0123456789"[i * 7 % 37];
     memcpy(payload, "{\"command\":\"", 12);
     memcpy(payload + 690, "\"}", 2);
+
+    /* 0. baseline: one JSONL line appended and fdatasync'd per event (the same durability) */
+    {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/baseline.jsonl", dir);
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0600);
+        if (fd < 0) { perror(path); return 1; }
+        double b0 = now_s();
+        for (int i = 0; i < 1000; i++) {
+            if (write(fd, payload, 700) != 700 || write(fd, "\n", 1) != 1 || fdatasync(fd) != 0) { perror("write"); return 1; }
+        }
+        double b1 = now_s();
+        close(fd);
+        printf("baseline_jsonl_fsync_append_us %.1f\n", (b1 - b0) / 1000 * 1e6);
+    }
 
     /* 1. durable single appends */
     st_store *s = open_fresh(dir, "durable", 1u << 30);

@@ -45,8 +45,18 @@ static st_json *member(const st_json *o, const char *k) { return (st_json *)st_j
 
 /* ---- timestamps --------------------------------------------------------------------- */
 
-/* RFC 3339 (zone optional: UTC), or epoch seconds/ms/us/ns by magnitude. 0 or -1. */
+#define TS_MAX_US 9007199254740991LL   /* 2^53-1 us: entries hold integers within +-(2^53-1) [ENTRY-4] */
+
+static int parse_timestamp_raw(const st_json *v, int64_t *us);
+
+/* RFC 3339 (zone optional: UTC), or epoch seconds/ms/us/ns by magnitude,
+ * between 1970 and 2255 (time_us must stay within 2^53-1). 0 or -1. */
 static int parse_timestamp(const st_json *v, int64_t *us)
+{
+    return parse_timestamp_raw(v, us) == 0 && *us > 0 && *us <= TS_MAX_US ? 0 : -1;
+}
+
+static int parse_timestamp_raw(const st_json *v, int64_t *us)
 {
     if (!v) return -1;
     if (v->type == ST_JSON_STRING) {
@@ -245,9 +255,14 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
         return st_fail(why, ST_EFORMAT, "not a JSON object");
     }
     int64_t t = 0;
-    int has_t = parse_timestamp(st_json_get(root, "timestamp"), &t) == 0;
+    const st_json *ts = st_json_get(root, "timestamp");
+    int has_t = parse_timestamp(ts, &t) == 0;
     int hook = st_json_get(root, "hook_event_name") || st_json_get(root, "tool_name") || st_json_get(root, "session_id");
     int seed = !hook && (st_json_get(root, "toolName") || st_json_get(root, "input") || st_json_get(root, "output"));
+    if (hook && ts && !has_t) {
+        st_json_doc_free(doc);
+        return st_fail(why, ST_EFORMAT, "\"timestamp\" is not a time between 1970 and 2255 (RFC 3339 or epoch number)");
+    }
     if (hook) {
         st_json_doc_free(doc);
         if ((rc = hook_build(ev, line, len, has_t ? t : 0, o, why)) != 0) { st_event_free(ev); return rc; }
@@ -261,7 +276,7 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
     }
     if (!has_t) {
         st_json_doc_free(doc);
-        return st_fail(why, ST_EFORMAT, "no usable \"timestamp\" (RFC 3339 or epoch number)");
+        return st_fail(why, ST_EFORMAT, "no usable \"timestamp\" (RFC 3339 or epoch number, 1970 to 2255)");
     }
     ev->doc = doc;
     ev->meta = st_json_new_object(doc);

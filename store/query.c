@@ -251,7 +251,7 @@ static int scan_range(qrun *r, st_table tb, const uint8_t *prefix, size_t plen, 
     int rc = st_cursor_open(r->txn, tb, &c);
     if (rc == ST_ENOTFOUND) return 0;
     if (rc) return rc;
-    memcpy(key, prefix, plen);
+    if (plen) memcpy(key, prefix, plen);
     if (!backward) {
         st_be64_put(key + plen, r->lo);
         memset(key + plen + 8, 0, 8);
@@ -272,7 +272,7 @@ static int scan_range(qrun *r, st_table tb, const uint8_t *prefix, size_t plen, 
         else if (rc == ST_ENOTFOUND) rc = st_cursor_last(c, &k, &kl, &v, &vl);
     }
     while (rc == 0) {
-        if (kl != plen + 16 || memcmp(k, prefix, plen) != 0) break;
+        if (kl != plen + 16 || (plen && memcmp(k, prefix, plen) != 0)) break;
         uint64_t t = st_be64_get((const uint8_t *)k + plen);
         uint64_t idx = st_be64_get((const uint8_t *)k + plen + 8);
         if (!backward && r->hi_set && t >= r->hi) break;
@@ -504,7 +504,7 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
     }
     }
     if (rc || !r.collect) goto out;
-    qsort(r.cv, r.cn, sizeof *r.cv, q->sort == ST_QSORT_DURATION ? cmp_dur : cmp_time);
+    if (r.cn) qsort(r.cv, r.cn, sizeof *r.cv, q->sort == ST_QSORT_DURATION ? cmp_dur : cmp_time);
     for (size_t i = 0; i < r.cn && rc == 0; i++) rc = emit(&r, q->reverse ? r.cv[r.cn - 1 - i].idx : r.cv[i].idx);
 out:
     if (rc == Q_STOP) rc = 0;

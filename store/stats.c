@@ -224,7 +224,7 @@ static int scan_session(st_txn *txn, const st_stats_query *q, const win *w, acc_
             break;
         }
         if (!s.tool || !tool_wanted(q, s.tool, s.tool_len)) continue;
-        if (s.session_len != q->session.len[0] || memcmp(s.session, q->session.v[0], s.session_len) != 0) continue;
+        if (s.session_len != q->session.len[0] || (s.session_len && memcmp(s.session, q->session.v[0], s.session_len) != 0)) continue;
         acc *x = acc_get(a, s.tool, s.tool_len > ST_IX_STR_CAP ? ST_IX_STR_CAP : s.tool_len);  /* as the stats rows */
         if (!x) { rc = ENOMEM; break; }
         if ((rc = acc_add(x, s.status, s.status_len, s.has_duration, s.duration_ms)) != 0) break;

@@ -10,6 +10,7 @@
  * Building entries is store/envelope.c's job.
  */
 #include "entry.h"
+#include "sha256.h"
 
 #include <string.h>
 
@@ -23,13 +24,13 @@
 void st_payload_commit(st_hash out, const uint8_t salt[ST_SALT_BYTES], const uint8_t *bytes, size_t len)
 {
     static const uint8_t zero = 0x00;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)ST_PAYLOAD_TAG, sizeof ST_PAYLOAD_TAG - 1);
-    crypto_hash_sha256_update(&st, &zero, 1);
-    crypto_hash_sha256_update(&st, salt, ST_SALT_BYTES);
-    if (len) crypto_hash_sha256_update(&st, bytes, len);
-    crypto_hash_sha256_final(&st, out);
+    st_sha256_ctx st;
+    st_sha256_init(&st);
+    st_sha256_update(&st, (const uint8_t *)ST_PAYLOAD_TAG, sizeof ST_PAYLOAD_TAG - 1);
+    st_sha256_update(&st, &zero, 1);
+    st_sha256_update(&st, salt, ST_SALT_BYTES);
+    if (len) st_sha256_update(&st, bytes, len);
+    st_sha256_final(&st, out);
 }
 
 /* [a-z0-9_]{1,32} [PAYLOAD-2] */

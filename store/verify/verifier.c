@@ -743,7 +743,7 @@ static int on_right(vctx *v, const st_brec *rec)
                      "final checkpoint %llu: root mismatch: computed %s from the entries and right-side hashes, "
                      "checkpoint has %s", (unsigned long long)v->final_size, a, b);
     }
-    v->rep->roots_recomputed++;
+    if (p.n) v->rep->roots_recomputed++;      /* else the merge already compared it at N */
     v->have_right = 1;
     st_bundle_chain_add_body(&v->chain, rec->type, rec->body, rec->len);
     return 0;
@@ -767,6 +767,12 @@ static int on_trailer(vctx *v, const st_brec *rec)
         return vfail(v, ST_VERDICT_TAMPERED, 11, v->last_offset,
                      "entry %llu is the last of a time selection but outside its window",
                      (unsigned long long)v->rep->last_index);
+    if (v->sel.kind == SEL_FILTER &&
+        (v->seen ? v->rep->first_index != v->m_begin || v->rep->last_index + 1 != v->m_end : v->m_begin != v->m_end))
+        return vfail(v, ST_VERDICT_TAMPERED, 15, rec->offset,
+                     "the manifest's span [%llu, %llu) is not the span of the filtered entries (%s%llu..%llu)",
+                     (unsigned long long)v->m_begin, (unsigned long long)v->m_end, v->seen ? "" : "none: ",
+                     (unsigned long long)v->rep->first_index, (unsigned long long)v->rep->last_index);
     if (v->sel.kind == SEL_FULL && (v->m_begin != 0 || v->m_end != v->final_size))
         return vfail(v, ST_VERDICT_TAMPERED, 15, rec->offset,
                      "a full selection covers [%llu, %llu), not [0, %llu) (the whole log at the final checkpoint)",

@@ -195,9 +195,10 @@ int vmanifest_parse(vctx *v, const uint8_t *body, size_t len, uint64_t offset)
     /* 4.2 only known members */
     for (const st_json *m = root->child; m; m = m->next)
         if (!known(manifest_members, m->key, m->key_len)) {
+            vfail(v, verdict, 4, offset, "manifest: unknown member \"%.*s\"", (int)(m->key_len > 64 ? 64 : m->key_len),
+                  m->key);
             st_json_doc_free(doc);
-            return vfail(v, verdict, 4, offset, "manifest: unknown member \"%.*s\"",
-                         (int)(m->key_len > 64 ? 64 : m->key_len), m->key);
+            return -1;
         }
     /* 4.3 required members */
     origin = st_json_get_str(root, "origin", &olen);

@@ -9,8 +9,8 @@
  *    kept) is an object or any JSON value the indexer must accept;
  *  - its envelope, completed as append.c does and written with sorted keys,
  *    is canonical (so append can never build an entry the verifier rejects);
- *  - no GitHub token (ghp_ + 36 alphanumerics) survives into the envelope or
- *    any payload: redaction ran before anything was kept;
+ *  - no GitHub token (ghp_ + 36 alphanumerics, at a word start) survives
+ *    into the envelope or any payload: redaction ran before anything was kept;
  *  - the path extractor accepts whatever tool_input came out.
  */
 #include <stdint.h>
@@ -31,7 +31,7 @@ static int alnum(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <=
 static int has_token(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i + 40 <= n; i++) {
-        if (memcmp(p + i, "ghp_", 4) != 0) continue;
+        if (memcmp(p + i, "ghp_", 4) != 0 || (i > 0 && alnum(p[i - 1]))) continue;  /* the redactor wants a word boundary */
         size_t k = 0;
         while (k < 36 && alnum(p[i + 4 + k])) k++;
         if (k == 36) return 1;
