@@ -94,18 +94,20 @@ fi
 python3 - "$T/results" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
-r = {x[0]: dict(n=int(x[1]), p50=float(x[2]), p90=float(x[3]), p99=float(x[4]), max=float(x[5]), fail=int(x[6])) for x in rows}
+r = {x[0]: dict(n=int(x[1]), p50=float(x[2]), p90=float(x[3]), p99=float(x[4]), max=float(x[5]), fail=int(x[6]), short=int(x[7])) for x in rows}
 empty = r["empty-static-C"]["p50"]
 node = r.get("node-jsonl-2KiB", {}).get("p50")
-print("%-27s %5s %8s %8s %8s %8s %9s %9s %5s" % ("hook (separate process)", "runs", "p50 ms", "p90 ms", "p99 ms", "max ms", "x empty", "node / x", "fail"))
+print("%-27s %5s %8s %8s %8s %8s %9s %9s %5s %6s" % ("hook (separate process)", "runs", "p50 ms", "p90 ms", "p99 ms", "max ms", "x empty", "node / x", "fail", "epipe"))
 for name, v in r.items():
     vs_node = "%.1f" % (node / v["p50"]) if node else "-"
-    print("%-27s %5d %8.3f %8.3f %8.3f %8.3f %9.2f %9s %5d" % (name, v["n"], v["p50"], v["p90"], v["p99"], v["max"],
-          v["p50"] / empty, vs_node, v["fail"]))
+    print("%-27s %5d %8.3f %8.3f %8.3f %8.3f %9.2f %9s %5d %6d" % (name, v["n"], v["p50"], v["p90"], v["p99"], v["max"],
+          v["p50"] / empty, vs_node, v["fail"], v["short"]))
 s = r["sealtrail-2KiB"]
 print()
 print("goals: p50 <= 1.6 x empty: %.2f x;  p99 <= 4 ms: %.2f ms;  1 MiB p50 <= 15 ms: %.2f ms;  >= 30 x faster than Node: %s"
       % (s["p50"] / empty, s["p99"], r["sealtrail-1MiB"]["p50"], ("%.0f x" % (node / s["p50"])) if node else "no node"))
 PY
+echo "(epipe: the program exited before reading all of stdin; the empty program does, a hook must not)"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (numbers are only meaningful on a quiet machine)"
 du_store=$(du -sk "$T/store" | cut -f1)
 echo "store after $((RUNS + 20)) 2 KiB events: ${du_store} KiB on disk"

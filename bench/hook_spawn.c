@@ -4,7 +4,11 @@
  * a pipe fed with the payload file then closed, stdout and stderr go to
  * /dev/null; measures wall time from spawn to exit. Prints one line:
  *
- *   <label> <n> <p50 ms> <p90 ms> <p99 ms> <max ms> <failures>
+ *   <label> <n> <p50 ms> <p90 ms> <p99 ms> <max ms> <failures> <short writes>
+ *
+ * failures: non-zero exits; short writes: the child closed stdin before the
+ * payload was written (a hook that does this makes Claude Code report EPIPE;
+ * the empty program does it by design).
  *
  * usage: hook_spawn LABEL N PAYLOAD_FILE -- CMD [ARGS...]
  */
@@ -53,7 +57,7 @@ int main(int argc, char **argv)
     if (fread(payload, 1, len, f) != len) { perror("read"); return 2; }
     fclose(f);
     double *t = malloc(sizeof(double) * (size_t)n);
-    int fails = 0;
+    int fails = 0, shorts = 0;
     signal(SIGPIPE, SIG_IGN);
     int devnull = open("/dev/null", O_WRONLY);
     for (int i = 0; i < n; i++) {
@@ -79,12 +83,13 @@ int main(int argc, char **argv)
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
         t[i] = now_ms() - t0;
-        if (off < len || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fails++;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fails++;
+        if (off < len) shorts++;
         posix_spawn_file_actions_destroy(&fa);
     }
     qsort(t, (size_t)n, sizeof *t, cmp);
     int i50 = n / 2, i90 = (int)(n * 0.9), i99 = (int)(n * 0.99);
     if (i99 >= n) i99 = n - 1;
-    printf("%s %d %.3f %.3f %.3f %.3f %d\n", label, n, t[i50], t[i90], t[i99], t[n - 1], fails);
+    printf("%s %d %.3f %.3f %.3f %.3f %d %d\n", label, n, t[i50], t[i90], t[i99], t[n - 1], fails, shorts);
     return 0;
 }

@@ -247,6 +247,36 @@ int main(int argc, char **argv)
     t1 = now_ms();
     printf("setup, 5 custom PCRE2 rules: load+JIT %.3f ms (paid only when a config has rules)\n", t1 - t0);
 
+    /* many small events: what bulk import pays per entry */
+    {
+        st_buf ev = { 0 };
+        st_buf_puts(&ev, "{\"session_id\":\"bc9086c5-7b15-40c5-9849-dab471d76062\",\"transcript_path\":\"/home/dev/.claude/"
+                         "projects/-home-dev-app/bc9086c5-7b15-40c5-9849-dab471d76062.jsonl\",\"cwd\":\"/home/dev/app\","
+                         "\"permission_mode\":\"default\",\"hook_event_name\":\"PostToolUse\",\"tool_name\":\"Bash\","
+                         "\"tool_input\":{\"command\":\"ls -la src && git status --short\",\"description\":\"List files\"},"
+                         "\"tool_response\":{\"stdout\":\"");
+        for (int i = 0; i < 8; i++)
+            st_buf_printf(&ev, "-rw-r--r-- 1 dev dev %5d Nov 22 05:%02d file_%d.c\\n", 1000 + i * 37, i, i);
+        st_buf_puts(&ev, " M src/main.c\\n?? notes.txt\\n\",\"stderr\":\"\",\"interrupted\":false,\"isImage\":false},"
+                         "\"tool_use_id\":\"toolu_01YzM78TG2OtmKRLcez72Qah\",\"duration_ms\":41}");
+        const int n = 20000;
+        double tp = 0, tr = 0;
+        for (int i = 0; i < n; i++) {
+            double a = now_ms();
+            st_json_doc *d;
+            if (st_json_parse(&d, (const char *)ev.data, ev.len, &o, NULL, &err) != 0) return 2;
+            double b2 = now_ms();
+            st_redact_counts_init(&c);
+            if (st_redact_json(r, d, st_json_doc_root(d), &c) != 0) return 2;
+            tr += now_ms() - b2;
+            tp += b2 - a;
+            st_json_doc_free(d);
+        }
+        printf("small events (%zu bytes, Bash PostToolUse): redaction %.2f us/event (%.0f events/s; parse %.2f us)\n",
+               ev.len, tr * 1e3 / n, n / (tr / 1e3), tp * 1e3 / n);
+        st_buf_free(&ev);
+    }
+
     struct { const char *name; st_buf b; } p[4] = { { "source", { 0 } }, { "log", { 0 } }, { "base64", { 0 } },
                                                    { "dense", { 0 } } };
     gen_source(&p[0].b, root);

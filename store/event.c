@@ -478,14 +478,41 @@ int st_event_lookup_duration(st_store *s, st_event *ev)
     return st_event_set_duration(ev, t);
 }
 
+int st_event_redactor_for_dir(const char *dir, st_redactor **out, st_err *err)
+{
+    *out = NULL;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, ST_REDACT_CONF_FILE) >= (int)sizeof path)
+        return st_fail(err, ST_EINVAL, "%s: path too long", dir);
+    st_redactor *r;
+    int rc = st_redactor_new(&r);
+    if (rc) return st_fail(err, rc, "redactor: out of memory");
+    rc = st_redactor_load_file(r, path, err);
+    if (rc == ENOENT) {               /* no custom rules: the built-ins */
+        st_redactor_free(r);
+        return 0;
+    }
+    if (rc) {
+        if (rc > 0) st_fail(err, rc, "%s: %s", path, strerror(rc));
+        st_redactor_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
 int st_append_event(st_store *s, const char *json, size_t len, uint64_t *index_out)
 {
     st_event ev;
-    st_event_opts o = { .host = st_event_host(), .user = st_event_user() };
-    int rc = st_event_build(&ev, json, len, &o, &s->err);
+    st_redactor *r;
+    int rc = st_event_redactor_for_dir(s->dir, &r, &s->err);
     if (rc) return rc;
-    if ((rc = st_event_lookup_duration(s, &ev)) == 0)
-        rc = st_append_records(s, &ev.rec, 1, index_out);
-    st_event_free(&ev);
+    st_event_opts o = { .host = st_event_host(), .user = st_event_user(), .redactor = r };
+    rc = st_event_build(&ev, json, len, &o, &s->err);
+    if (rc == 0) {
+        if ((rc = st_event_lookup_duration(s, &ev)) == 0) rc = st_append_records(s, &ev.rec, 1, index_out);
+        st_event_free(&ev);
+    }
+    st_redactor_free(r);
     return rc;
 }

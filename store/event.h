@@ -21,7 +21,7 @@
  * `malformed`, a `parse_error`, and the redacted input bytes as payload `raw`.
  *
  * Nothing here touches the store except st_event_lookup_duration and
- * st_append_event (event_store.c).
+ * st_append_event (sealtrail.h), at the end of event.c.
  */
 #ifndef ST_EVENT_H
 #define ST_EVENT_H
@@ -89,6 +89,14 @@ size_t st_utf8_cut(const char *s, size_t len, size_t max);
 /* Server name from an MCP tool name "mcp__<server>__<tool>": 0 with *srv and
  * *n set, or -1 if name is not of that form. */
 int st_mcp_server_from_tool(const char *name, size_t len, const char **srv, size_t *n);
+
+/* Custom redaction rules of a store: DIR/redact.conf (format in
+ * docs/REDACTION.md) when it exists. *out: a redactor to pass in
+ * st_event_opts (free with st_redactor_free), or NULL when there is no file
+ * (the built-in rules apply). ST_EFORMAT etc. with err when the file is bad:
+ * the caller must not record with fewer rules than configured. */
+#define ST_REDACT_CONF_FILE "redact.conf"
+ST_NODISCARD int st_event_redactor_for_dir(const char *dir, struct st_redactor **out, st_err *err);
 
 struct st_store;
 /* When ev->needs_duration: finds the matching PreToolUse by tool_use_id in

@@ -133,7 +133,7 @@ static int pick_supports(const st_export_src *src, const st_export_plan *p, size
         free(a.recs.v);
         return ENOMEM;
     }
-    qsort(a.recs.v, a.recs.n, sizeof *a.recs.v, cmp_u64);
+    if (a.recs.n) qsort(a.recs.v, a.recs.n, sizeof *a.recs.v, cmp_u64);
     size_t k = 0;
     for (size_t i = 0; i < a.recs.n; i++)
         if (k == 0 || a.recs.v[i] != a.recs.v[k - 1]) a.recs.v[k++] = a.recs.v[i];

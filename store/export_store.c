@@ -20,6 +20,7 @@
 typedef struct xsrc {
     st_store *s;
     st_txn *txn;
+    st_cursor *pay, *ret;      /* payloads and retention cursors, reused entry after entry */
 } xsrc;
 
 /* ---- the source over a read transaction ------------------------------------------ */
@@ -84,21 +85,25 @@ static int x_entry(void *ctx, uint64_t index, const uint8_t **bytes, size_t *len
     return rc;
 }
 
-/* The next row of a table whose key is u64be index || name, for this index; 1 when past it. */
+/* The next row of a table whose key is u64be index || name, for this index.
+ * 0 with *past = 0: a row (name, value); 0 with *past = 1: no more rows of
+ * this index; else an error. */
 static int name_row(st_cursor *c, int first, uint64_t index, char name[ST_PAYLOAD_NAME_MAX + 1], const void **v,
-                    size_t *vl)
+                    size_t *vl, int *past)
 {
     const void *k;
     size_t kl;
     uint8_t key[8];
     st_be64_put(key, index);
+    *past = 1;
     int rc = first ? st_cursor_seek(c, key, 8, &k, &kl, v, vl) : st_cursor_next(c, &k, &kl, v, vl);
-    if (rc == ST_ENOTFOUND) return 1;
+    if (rc == ST_ENOTFOUND) return 0;
     if (rc) return rc;
-    if (kl < 8 || memcmp(k, key, 8) != 0) return 1;
+    if (kl < 8 || memcmp(k, key, 8) != 0) return 0;
     if (kl - 8 > ST_PAYLOAD_NAME_MAX || kl == 8) return ST_ECORRUPT;
     memcpy(name, (const uint8_t *)k + 8, kl - 8);
     name[kl - 8] = 0;
+    *past = 0;
     return 0;
 }
 
@@ -106,17 +111,16 @@ static int name_row(st_cursor *c, int first, uint64_t index, char name[ST_PAYLOA
 static int x_payloads(void *ctx, uint64_t index, st_export_payload_fn fn, void *fctx)
 {
     xsrc *x = ctx;
-    st_cursor *pc = NULL, *rc_ = NULL;
     char pn[ST_PAYLOAD_NAME_MAX + 1], rn[ST_PAYLOAD_NAME_MAX + 1];
     const void *pv, *rv;
     size_t pvl, rvl;
-    int rc = st_cursor_open(x->txn, ST_T_PAYLOADS, &pc);
-    if (!rc) rc = st_cursor_open(x->txn, ST_T_RETENTION, &rc_);
-    int pe = rc ? 1 : name_row(pc, 1, index, pn, &pv, &pvl);
-    int re = rc ? 1 : name_row(rc_, 1, index, rn, &rv, &rvl);
-    if (pe < 0 || re < 0) rc = pe < 0 ? pe : re;
-    if (pe > 1 || re > 1) rc = pe > 1 ? pe : re;
-    while (!rc && (pe == 0 || re == 0)) {
+    int rc = 0;
+    if (!x->pay && (rc = st_cursor_open(x->txn, ST_T_PAYLOADS, &x->pay))) return rc;
+    if (!x->ret && (rc = st_cursor_open(x->txn, ST_T_RETENTION, &x->ret))) return rc;
+    int pe, re;                    /* 1: no more rows of this entry in that table */
+    if ((rc = name_row(x->pay, 1, index, pn, &pv, &pvl, &pe)) || (rc = name_row(x->ret, 1, index, rn, &rv, &rvl, &re)))
+        return rc;
+    while (!pe || !re) {
         int cmp = pe ? 1 : re ? -1 : strcmp(pn, rn);
         if (cmp < 0) {
             uint8_t salt[ST_SALT_BYTES], *data = NULL;
@@ -124,21 +128,18 @@ static int x_payloads(void *ctx, uint64_t index, st_export_payload_fn fn, void *
             rc = st_payload_read(x->txn, index, pn, salt, &data, &len);
             if (!rc) rc = fn(fctx, pn, 1, data, len, salt, 0);
             free(data);
-            if (!rc) pe = name_row(pc, 0, index, pn, &pv, &pvl);
+            if (!rc) rc = name_row(x->pay, 0, index, pn, &pv, &pvl, &pe);
         } else if (cmp > 0) {
-            if (rvl != 8) rc = ST_ECORRUPT;
-            else rc = fn(fctx, rn, 0, NULL, 0, NULL, st_be64_get(rv));
-            if (!rc) re = name_row(rc_, 0, index, rn, &rv, &rvl);
+            if (rvl != 8) return ST_ECORRUPT;
+            rc = fn(fctx, rn, 0, NULL, 0, NULL, st_be64_get(rv));
+            if (!rc) rc = name_row(x->ret, 0, index, rn, &rv, &rvl, &re);
         } else {
-            rc = ST_ECORRUPT;   /* a payload both present and removed */
-            st_store_fail(x->s, rc, "entry %llu payload %s is both stored and recorded as removed",
-                          (unsigned long long)index, pn);
+            return st_store_fail(x->s, ST_ECORRUPT, "entry %llu payload %s is both stored and recorded as removed",
+                                 (unsigned long long)index, pn);
         }
-        if (!rc && (pe > 1 || re > 1)) rc = pe > 1 ? pe : re;
+        if (rc) return rc;
     }
-    st_cursor_close(pc);
-    st_cursor_close(rc_);
-    return rc;
+    return 0;
 }
 
 static int x_absences(void *ctx, uint64_t begin, uint64_t end, st_export_absence_fn fn, void *fctx)
@@ -313,7 +314,7 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     uint64_t size = 0, final = 0;
     char *note = NULL;
     size_t nlen;
-    xsrc x = { s, txn };
+    xsrc x = { s, txn, NULL, NULL };
     if (!doc) { rc = ENOMEM; goto out; }
     if ((rc = st_size_txn(txn, &size))) goto out;
     rc = x_checkpoint(&x, UINT64_MAX, ST_CP_AT_MOST, &final, &note, &nlen);
@@ -350,7 +351,7 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
             p.begin = c.n ? c.min : final;
             p.end = c.n ? c.max + 1 : final;
         } else {
-            qsort(c.v, c.n, sizeof *c.v, cmp_u64);
+            if (c.n) qsort(c.v, c.n, sizeof *c.v, cmp_u64);
             p.indices = c.v;
             p.nindices = c.n;
             p.begin = c.n ? c.v[0] : 0;
@@ -386,6 +387,8 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     rc = st_export_write(&src, &p, w, stats, &err);
     if (rc) st_store_fail(s, rc, "%s", err.msg[0] ? err.msg : st_strerror(rc));
 out:
+    st_cursor_close(x.pay);
+    st_cursor_close(x.ret);
     st_bw_free(w);
     free(c.v);
     st_json_doc_free(doc);

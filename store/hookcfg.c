@@ -1,9 +1,12 @@
 /*
  * hookcfg.c: install and uninstall `sealtrail hook` in a Claude Code
- * settings.json with cJSON (the file is the user's own config, not hostile
- * audit input). The rules are in hookcfg.h. Top to bottom: the event lists;
- * recognizing our handler; install; uninstall; a 2-space pretty printer;
- * reading and atomic writing of the file.
+ * settings.json (the rules are in hookcfg.h). The file is parsed with our own
+ * JSON module (store/verify/json.h), which keeps member order, duplicate keys
+ * and every number's literal text, so whatever we do not touch is written
+ * back with the same meaning and, for numbers, the same digits; it also keeps
+ * cJSON out of the hook binary, which loads faster without it. Top to
+ * bottom: the event lists; tree helpers; recognizing our handler; install;
+ * uninstall; a 2-space pretty printer; reading and atomic writing of the file.
  */
 #include "hookcfg.h"
 
@@ -17,8 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
+#include "json.h"
 /* ==== events ==================================================================== */
 
 static const char *const events_all[] = {
@@ -55,6 +57,57 @@ static int is_tool_event(const char *e)
     return 0;
 }
 
+/* ==== tree helpers ============================================================= */
+
+static st_json *get(st_json *obj, const char *key)
+{
+    return (st_json *)st_json_get(obj, key);
+}
+
+static int is_str(const st_json *v, const char *s)
+{
+    return v && v->type == ST_JSON_STRING && v->len == strlen(s) && memcmp(v->str, s, v->len) == 0;
+}
+
+/* Unlinks child c from container p. */
+static void unlink_child(st_json *p, st_json *c)
+{
+    st_json *prev = NULL;
+    for (st_json *x = p->child; x; prev = x, x = x->next) {
+        if (x != c) continue;
+        if (prev) prev->next = c->next;
+        else p->child = c->next;
+        if (p->last == c) p->last = prev;
+        p->count--;
+        c->next = NULL;
+        return;
+    }
+}
+
+/* Puts n where c is in container p (n takes c's key). */
+static void replace_child(st_json *p, st_json *c, st_json *n)
+{
+    n->key = c->key;
+    n->key_len = c->key_len;
+    n->next = c->next;
+    if (p->child == c) p->child = n;
+    else
+        for (st_json *x = p->child; x; x = x->next)
+            if (x->next == c) { x->next = n; break; }
+    if (p->last == c) p->last = n;
+}
+
+static int same_json(const st_json *a, const st_json *b)
+{
+    st_buf x = { 0 }, y = { 0 };
+    st_json_write(&x, a, 0);
+    st_json_write(&y, b, 0);
+    int same = !x.oom && !y.oom && x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+    st_buf_free(&x);
+    st_buf_free(&y);
+    return same;
+}
+
 /* ==== our handler ================================================================ */
 
 char *st_hookcfg_shell_command(const char *binary, const char *store_dir)
@@ -82,158 +135,152 @@ static int base_is_sealtrail(const char *path, size_t n)
 }
 
 /* A command handler running `sealtrail ... hook` (exec or shell form). */
-static int is_ours(const cJSON *h)
+static int is_ours(const st_json *h)
 {
-    if (!cJSON_IsObject(h)) return 0;
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(h, "type");
-    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(h, "command");
-    if (!cJSON_IsString(type) || strcmp(type->valuestring, "command") != 0 || !cJSON_IsString(cmd)) return 0;
-    const cJSON *args = cJSON_GetObjectItemCaseSensitive(h, "args");
-    const char *c = cmd->valuestring;
-    size_t n = strlen(c);
-    if (cJSON_IsArray(args)) {
-        int na = cJSON_GetArraySize(args);
-        const cJSON *last = na ? cJSON_GetArrayItem(args, na - 1) : NULL;
-        return base_is_sealtrail(c, n) && cJSON_IsString(last) && strcmp(last->valuestring, "hook") == 0;
-    }
-    /* shell form: "<...sealtrail['] ...> hook" */
-    if (n < 5 || strcmp(c + n - 5, " hook") != 0) return 0;
-    const char *s = strstr(c, "sealtrail");
-    return s != NULL;
+    if (!h || h->type != ST_JSON_OBJECT || !is_str(st_json_get(h, "type"), "command")) return 0;
+    const st_json *cmd = st_json_get(h, "command");
+    if (!cmd || cmd->type != ST_JSON_STRING) return 0;
+    const st_json *args = st_json_get(h, "args");
+    if (args && args->type == ST_JSON_ARRAY)
+        return base_is_sealtrail(cmd->str, cmd->len) && is_str(args->last, "hook");
+    /* shell form: "<...sealtrail...> hook" */
+    return cmd->len >= 5 && memcmp(cmd->str + cmd->len - 5, " hook", 5) == 0 && memmem(cmd->str, cmd->len, "sealtrail", 9);
 }
 
-static cJSON *our_handler(const st_hookcfg_opts *o, const char *event)
+static int add_str(st_json_doc *d, st_json *o, const char *k, const char *v)
 {
-    cJSON *h = cJSON_CreateObject();
+    return st_json_object_add(d, o, k, strlen(k), st_json_new_str(d, v));
+}
+
+static st_json *our_handler(st_json_doc *d, const st_hookcfg_opts *o, const char *event)
+{
+    st_json *h = st_json_new_object(d);
     if (!h) return NULL;
     unsigned t = o->timeout_s ? o->timeout_s : 10;
     if (strcmp(event, "SessionEnd") == 0 && !o->timeout_s) t = 5;   /* raises the 1.5 s SessionEnd budget */
-    cJSON_AddStringToObject(h, "type", "command");
+    if (add_str(d, h, "type", "command")) return NULL;
     if (o->shell_form) {
         char *c = st_hookcfg_shell_command(o->binary, o->store_dir);
-        if (!c) { cJSON_Delete(h); return NULL; }
-        cJSON_AddStringToObject(h, "command", c);
+        int rc = c ? add_str(d, h, "command", c) : -1;
         free(c);
+        if (rc) return NULL;
     } else {
-        cJSON_AddStringToObject(h, "command", o->binary);
-        cJSON *args = cJSON_AddArrayToObject(h, "args");
-        if (args) {
-            cJSON_AddItemToArray(args, cJSON_CreateString("--dir"));
-            cJSON_AddItemToArray(args, cJSON_CreateString(o->store_dir));
-            cJSON_AddItemToArray(args, cJSON_CreateString("hook"));
-        }
+        st_json *args = st_json_new_array(d);
+        if (!args || add_str(d, h, "command", o->binary) || st_json_array_add(d, args, st_json_new_str(d, "--dir")) ||
+            st_json_array_add(d, args, st_json_new_str(d, o->store_dir)) ||
+            st_json_array_add(d, args, st_json_new_str(d, "hook")) || st_json_object_add(d, h, "args", 4, args))
+            return NULL;
     }
-    cJSON_AddNumberToObject(h, "timeout", t);
+    if (st_json_object_add(d, h, "timeout", 7, st_json_new_int(d, t))) return NULL;
     return h;
 }
 
 /* ==== parse ======================================================================= */
 
-static int parse_settings(const char *old, size_t len, cJSON **root, st_err *err)
+static int parse_settings(const char *old, size_t len, st_json_doc **doc, st_err *err)
 {
     size_t i = 0;
     while (i < len && (old[i] == ' ' || old[i] == '\t' || old[i] == '\n' || old[i] == '\r')) i++;
     if (i == len) {
-        *root = cJSON_CreateObject();
-        return *root ? 0 : ENOMEM;
+        *doc = st_json_doc_new();
+        st_json *o = *doc ? st_json_new_object(*doc) : NULL;
+        if (!o) { st_json_doc_free(*doc); *doc = NULL; return ENOMEM; }
+        st_json_doc_set_root(*doc, o);
+        return 0;
     }
-    const char *end = NULL;
-    *root = cJSON_ParseWithLengthOpts(old, len, &end, 0);
-    if (!*root) {
-        size_t off = end ? (size_t)(end - old) : 0;
-        const char *e = cJSON_GetErrorPtr();
-        if (e && e >= old && e <= old + len) off = (size_t)(e - old);
-        return st_fail(err, ST_EJSON, "not valid JSON near byte %zu", off);
-    }
-    end = end ? end : old + len;
-    while (end < old + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
-    if (end < old + len) {
-        cJSON_Delete(*root);
-        return st_fail(err, ST_EJSON, "trailing bytes after the JSON value at byte %zu", (size_t)(end - old));
-    }
-    if (!cJSON_IsObject(*root)) {
-        cJSON_Delete(*root);
+    st_json_opts jo = { .flags = ST_JSON_ALLOW_WS | ST_JSON_ALLOW_DUP_KEYS, .max_depth = 256 };
+    st_err perr;
+    int rc = st_json_parse(doc, old, len, &jo, NULL, &perr);
+    if (rc == ENOMEM) return rc;
+    if (rc) return st_fail(err, ST_EJSON, "not valid JSON: %.400s", perr.msg);
+    if (st_json_doc_root(*doc)->type != ST_JSON_OBJECT) {
+        st_json_doc_free(*doc);
+        *doc = NULL;
         return st_fail(err, ST_EFORMAT, "top-level value is not an object");
     }
     return 0;
 }
 
-static char *print_pretty(const cJSON *root);
+static char *print_pretty(const st_json *root);
 
 /* ==== install ===================================================================== */
+
+/* Installs into one event's array. *state: 0 added, 1 updated, 2 unchanged. 0 or ENOMEM. */
+static int install_event(st_json_doc *d, st_json *arr, const st_hookcfg_opts *o, const char *ev, int *state)
+{
+    st_json *want = our_handler(d, o, ev);
+    if (!want) return ENOMEM;
+    int found = 0, updated = 0;
+    st_json *group = arr->child;
+    while (group) {
+        st_json *next_group = group->next;
+        st_json *hs = get(group, "hooks");
+        if (hs && hs->type == ST_JSON_ARRAY) {
+            int touched = 0;
+            st_json *h = hs->child;
+            while (h) {
+                st_json *next = h->next;
+                if (is_ours(h)) {
+                    if (!found) {
+                        found = 1;
+                        if (!same_json(h, want)) { replace_child(hs, h, want); updated = touched = 1; }
+                    } else {   /* a second copy of ours: drop it */
+                        unlink_child(hs, h);
+                        updated = touched = 1;
+                    }
+                }
+                h = next;
+            }
+            if (touched && hs->count == 0) unlink_child(arr, group);
+        }
+        group = next_group;
+    }
+    if (!found) {
+        st_json *g = st_json_new_object(d), *hs = st_json_new_array(d);
+        if (!g || !hs) return ENOMEM;
+        if (is_tool_event(ev) && add_str(d, g, "matcher", "*")) return ENOMEM;
+        if (st_json_array_add(d, hs, want) || st_json_object_add(d, g, "hooks", 5, hs) || st_json_array_add(d, arr, g))
+            return ENOMEM;
+    }
+    *state = !found ? 0 : updated ? 1 : 2;
+    return 0;
+}
 
 int st_hookcfg_install(const char *old, size_t len, const st_hookcfg_opts *o, char **out, int *changed,
                        st_buf *summary, st_err *err)
 {
     *out = NULL;
     *changed = 0;
-    cJSON *root;
-    int rc = parse_settings(old, len, &root, err);
+    st_json_doc *d;
+    int rc = parse_settings(old, len, &d, err);
     if (rc) return rc;
+    st_json *root = st_json_doc_root(d);
     size_t nev = o->nevents;
     const char *const *evs = o->events;
     if (!evs) evs = st_hookcfg_default_events(o->shell_form, &nev);
-
-    cJSON *hooks = cJSON_GetObjectItemCaseSensitive(root, "hooks");
-    if (hooks && !cJSON_IsObject(hooks)) {
-        cJSON_Delete(root);
+    st_json *hooks = get(root, "hooks");
+    if (hooks && hooks->type != ST_JSON_OBJECT) {
+        st_json_doc_free(d);
         return st_fail(err, ST_EFORMAT, "\"hooks\" is not an object");
     }
-    if (!hooks && !(hooks = cJSON_AddObjectToObject(root, "hooks"))) { cJSON_Delete(root); return ENOMEM; }
-
-    for (size_t e = 0; e < nev; e++) {
+    if (!hooks && (!(hooks = st_json_new_object(d)) || st_json_object_add(d, root, "hooks", 5, hooks))) rc = ENOMEM;
+    for (size_t e = 0; e < nev && rc == 0; e++) {
         const char *ev = evs[e];
-        cJSON *arr = cJSON_GetObjectItemCaseSensitive(hooks, ev);
-        if (arr && !cJSON_IsArray(arr)) {
-            cJSON_Delete(root);
+        st_json *arr = get(hooks, ev);
+        if (arr && arr->type != ST_JSON_ARRAY) {
+            st_json_doc_free(d);
             return st_fail(err, ST_EFORMAT, "\"hooks\".\"%s\" is not an array", ev);
         }
-        if (!arr && !(arr = cJSON_AddArrayToObject(hooks, ev))) { cJSON_Delete(root); return ENOMEM; }
-        cJSON *want = our_handler(o, ev);
-        if (!want) { cJSON_Delete(root); return ENOMEM; }
-        int found = 0, updated = 0;
-        cJSON *group = arr->child;
-        while (group) {
-            cJSON *next_group = group->next;
-            cJSON *hs = cJSON_GetObjectItemCaseSensitive(group, "hooks");
-            if (cJSON_IsArray(hs)) {
-                cJSON *h = hs->child;
-                while (h) {
-                    cJSON *next = h->next;
-                    if (is_ours(h)) {
-                        if (!found) {
-                            found = 1;
-                            if (!cJSON_Compare(h, want, 1)) {
-                                cJSON_ReplaceItemViaPointer(hs, h, cJSON_Duplicate(want, 1));
-                                updated = 1;
-                            }
-                        } else {   /* a second copy of ours: drop it */
-                            cJSON_Delete(cJSON_DetachItemViaPointer(hs, h));
-                            updated = 1;
-                        }
-                    }
-                    h = next;
-                }
-                if (updated && cJSON_GetArraySize(hs) == 0) cJSON_Delete(cJSON_DetachItemViaPointer(arr, group));
-            }
-            group = next_group;
-        }
-        if (!found) {
-            cJSON *g = cJSON_CreateObject();
-            if (!g) { cJSON_Delete(want); cJSON_Delete(root); return ENOMEM; }
-            if (is_tool_event(ev)) cJSON_AddStringToObject(g, "matcher", "*");
-            cJSON *hs = cJSON_AddArrayToObject(g, "hooks");
-            cJSON_AddItemToArray(hs, want);
-            want = NULL;
-            cJSON_AddItemToArray(arr, g);
-        }
-        cJSON_Delete(want);
-        if (summary) st_buf_printf(summary, "%s %s\n", !found ? "added" : updated ? "updated" : "unchanged", ev);
-        *changed |= !found || updated;
+        if (!arr && (!(arr = st_json_new_array(d)) || st_json_object_add(d, hooks, ev, strlen(ev), arr))) { rc = ENOMEM; break; }
+        int state;
+        if ((rc = install_event(d, arr, o, ev, &state)) != 0) break;
+        static const char *const words[] = { "added", "updated", "unchanged" };
+        if (summary) st_buf_printf(summary, "%s %s\n", words[state], ev);
+        *changed |= state != 2;
     }
-    *out = print_pretty(root);
-    cJSON_Delete(root);
-    return *out ? 0 : ENOMEM;
+    if (rc == 0 && !(*out = print_pretty(root))) rc = ENOMEM;
+    st_json_doc_free(d);
+    return rc;
 }
 
 /* ==== uninstall =================================================================== */
@@ -242,99 +289,81 @@ int st_hookcfg_uninstall(const char *old, size_t len, char **out, int *removed, 
 {
     *out = NULL;
     *removed = 0;
-    cJSON *root;
-    int rc = parse_settings(old, len, &root, err);
+    st_json_doc *d;
+    int rc = parse_settings(old, len, &d, err);
     if (rc) return rc;
-    cJSON *hooks = cJSON_GetObjectItemCaseSensitive(root, "hooks");
-    if (cJSON_IsObject(hooks)) {
-        cJSON *arr = hooks->child;
+    st_json *root = st_json_doc_root(d);
+    st_json *hooks = get(root, "hooks");
+    if (hooks && hooks->type == ST_JSON_OBJECT) {
+        st_json *arr = hooks->child;
         while (arr) {
-            cJSON *next_arr = arr->next;
-            char name[128];
-            snprintf(name, sizeof name, "%s", arr->string ? arr->string : "?");
+            st_json *next_arr = arr->next;
             int here = 0;
-            if (cJSON_IsArray(arr)) {
-                cJSON *group = arr->child;
+            if (arr->type == ST_JSON_ARRAY) {
+                st_json *group = arr->child;
                 while (group) {
-                    cJSON *next_group = group->next;
-                    cJSON *hs = cJSON_GetObjectItemCaseSensitive(group, "hooks");
+                    st_json *next_group = group->next;
+                    st_json *hs = get(group, "hooks");
                     int gone = 0;
-                    if (cJSON_IsArray(hs)) {
-                        cJSON *h = hs->child;
+                    if (hs && hs->type == ST_JSON_ARRAY) {
+                        st_json *h = hs->child;
                         while (h) {
-                            cJSON *next = h->next;
-                            if (is_ours(h)) { cJSON_Delete(cJSON_DetachItemViaPointer(hs, h)); gone++; }
+                            st_json *next = h->next;
+                            if (is_ours(h)) { unlink_child(hs, h); gone++; }
                             h = next;
                         }
-                        if (gone && cJSON_GetArraySize(hs) == 0) cJSON_Delete(cJSON_DetachItemViaPointer(arr, group));
+                        if (gone && hs->count == 0) unlink_child(arr, group);
                     }
                     here += gone;
                     group = next_group;
                 }
-                if (here && cJSON_GetArraySize(arr) == 0) cJSON_Delete(cJSON_DetachItemViaPointer(hooks, arr));
+                if (here && arr->count == 0) unlink_child(hooks, arr);
             }
-            if (here && summary) st_buf_printf(summary, "removed %s\n", name);
+            if (here && summary) st_buf_printf(summary, "removed %.*s\n", (int)arr->key_len, arr->key);
             *removed += here;
             arr = next_arr;
         }
-        if (*removed && !hooks->child) cJSON_Delete(cJSON_DetachItemViaPointer(root, hooks));
+        if (*removed && hooks->count == 0) unlink_child(root, hooks);
     }
     *out = print_pretty(root);
-    cJSON_Delete(root);
+    st_json_doc_free(d);
     return *out ? 0 : ENOMEM;
 }
 
 /* ==== printing ====================================================================== */
-
-static int put_scalar(st_buf *b, const cJSON *v)
-{
-    char *t = cJSON_PrintUnformatted(v);
-    if (!t) return -1;
-    st_buf_puts(b, t);
-    cJSON_free(t);
-    return 0;
-}
-
-static int put_key(st_buf *b, const char *k)
-{
-    cJSON *tmp = cJSON_CreateString(k ? k : "");
-    if (!tmp) return -1;
-    int rc = put_scalar(b, tmp);
-    cJSON_Delete(tmp);
-    return rc;
-}
 
 static void indent(st_buf *b, int depth)
 {
     for (int i = 0; i < depth; i++) st_buf_puts(b, "  ");
 }
 
-/* 2-space indentation, one member or element per line, input order kept. */
-static int put_value(st_buf *b, const cJSON *v, int depth)
+/* 2-space indentation, one member or element per line, input order kept;
+ * scalars exactly as st_json_write writes them (numbers: their literal text). */
+static void put_value(st_buf *b, const st_json *v, int depth)
 {
-    int obj = cJSON_IsObject(v);
-    if (!obj && !cJSON_IsArray(v)) return put_scalar(b, v);
-    if (!v->child) { st_buf_puts(b, obj ? "{}" : "[]"); return 0; }
+    int obj = v->type == ST_JSON_OBJECT;
+    if (!obj && v->type != ST_JSON_ARRAY) { st_json_write(b, v, 0); return; }
+    if (!v->child) { st_buf_puts(b, obj ? "{}" : "[]"); return; }
     st_buf_puts(b, obj ? "{\n" : "[\n");
-    for (const cJSON *c = v->child; c; c = c->next) {
+    for (const st_json *c = v->child; c; c = c->next) {
         indent(b, depth + 1);
         if (obj) {
-            if (put_key(b, c->string)) return -1;
+            st_json_write_string(b, c->key, c->key_len);
             st_buf_puts(b, ": ");
         }
-        if (put_value(b, c, depth + 1)) return -1;
+        put_value(b, c, depth + 1);
         st_buf_puts(b, c->next ? ",\n" : "\n");
     }
     indent(b, depth);
     st_buf_putc(b, obj ? '}' : ']');
-    return 0;
 }
 
-static char *print_pretty(const cJSON *root)
+static char *print_pretty(const st_json *root)
 {
     st_buf b = { 0 };
-    if (put_value(&b, root, 0)) { st_buf_free(&b); return NULL; }
+    put_value(&b, root, 0);
     st_buf_putc(&b, '\n');
+    if (b.oom) { st_buf_free(&b); return NULL; }
     return st_buf_steal_str(&b, NULL);
 }
 

@@ -196,8 +196,8 @@ static int match_duration(importer *im, st_event *ev)
 
 static int run(importer *im, reader *r)
 {
-    const char *line;
-    size_t len;
+    const char *line = NULL;
+    size_t len = 0;
     int toolong, rc;
     st_err why;
     uint64_t lineno = 0;

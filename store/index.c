@@ -209,8 +209,7 @@ static int emit_tool(const ix_sink *sk, const st_ix_facts *f, uint8_t *k, const 
     st_be64_put(pv + 1, f->duration_ms);
     pv[9] = (uint8_t)sl;
     if (sl) memcpy(pv + 10, f->status, sl);
-    if ((rc = emit_str_row(sk, ST_T_IX_TOOL, k, 0, f->tool, f->tool_len, ti, pv, 10 + sl)) ||
-        (rc = emit_counter(sk, k, ST_IXF_TOOL, f->tool, f->tool_len)))
+    if ((rc = emit_str_row(sk, ST_T_IX_TOOL, k, 0, f->tool, f->tool_len, ti, pv, 10 + sl)))   /* counted by the 'a' row */
         return rc;
     uint64_t agg[ST_IXA__COUNT] = { 0 };
     int ok = is_str(f->status, f->status_len, "succeeded");

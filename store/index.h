@@ -22,7 +22,8 @@
  *                'd' enc(path)             -> u64 number of 'p' rows (distinct paths)
  *                'i' I                     -> the entry's paths: (u16 len, bytes)*
  *   IX_TOOLUSE   tool_use_id               -> u64 index, T of its latest PreToolUse
- *   STATS        'c' u8 field enc(value)   -> u64 entries with that value (planner)
+ *   STATS        'c' u8 field enc(value)   -> u64 entries with that value (planner;
+ *                                             event, session, status; tools: 'a')
  *                'a' enc(tool)             -> 7 x u64: entries, calls, failures,
  *                                             denied, dur_n, dur_total, dur_max
  *                'h' enc(tool) u16 bucket  -> u64 count, min, max (duration histogram)
@@ -58,7 +59,7 @@
 #define ST_IX_MAX_PATHS  32u
 #define ST_IX_PATH_MAX   4096u
 
-/* Stat counter fields ('c' rows). */
+/* Stat counter fields ('c' rows; ST_IXF_TOOL is read from the 'a' row). */
 enum { ST_IXF_TOOL = 1, ST_IXF_EVENT = 2, ST_IXF_SESSION = 3, ST_IXF_STATUS = 4 };
 
 /* Aggregate fields ('a' rows), in order. */

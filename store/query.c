@@ -169,10 +169,17 @@ static int text_ok(qrun *r, uint64_t idx, const uint8_t *entry, size_t len, int 
 static int emit(qrun *r, uint64_t idx)
 {
     uint8_t k[8];
-    const void *v;
-    size_t vl;
+    const void *v = NULL;
+    size_t vl = 0;
+    int rc;
+    if (r->q->no_entry && !r->q->text) {       /* counting: the index alone answers */
+        if ((rc = r->fn(r->ctx, r->txn, idx, NULL, 0)) != 0) return rc;
+        r->emitted++;
+        if (r->info) r->info->matched++;
+        return r->q->limit && r->emitted >= r->q->limit ? Q_STOP : 0;
+    }
     st_be64_put(k, idx);
-    int rc = st_db_get(r->txn, ST_T_ENTRIES, k, 8, &v, &vl);
+    rc = st_db_get(r->txn, ST_T_ENTRIES, k, 8, &v, &vl);
     if (rc == ST_ENOTFOUND) return st_fail(r->err, ST_ECORRUPT, "index names entry %llu, which is not stored", (unsigned long long)idx);
     if (rc) return rc;
     if (r->q->text) {
@@ -402,14 +409,19 @@ static int field_estimate(qrun *r, unsigned field, const st_qfield *f, uint64_t 
     *est = 0;
     for (size_t i = 0; i < f->n; i++) {
         const void *v;
-        size_t vl;
-        k[0] = 'c';
-        k[1] = (uint8_t)field;
-        size_t kl = 2 + st_ix_enc_str(k + 2, f->v[i], f->len[i], NULL);
+        size_t vl, kl;
+        if (field == ST_IXF_TOOL) {                 /* tools: field 0 of the aggregate row */
+            k[0] = 'a';
+            kl = 1 + st_ix_enc_str(k + 1, f->v[i], f->len[i], NULL);
+        } else {
+            k[0] = 'c';
+            k[1] = (uint8_t)field;
+            kl = 2 + st_ix_enc_str(k + 2, f->v[i], f->len[i], NULL);
+        }
         int rc = st_db_get(r->txn, ST_T_STATS, k, kl, &v, &vl);
         if (rc == ST_ENOTFOUND) continue;
         if (rc) return rc;
-        if (vl == 8) *est += st_be64_get(v);
+        if (vl >= 8) *est += st_be64_get(v);
     }
     return 0;
 }

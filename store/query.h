@@ -53,6 +53,7 @@ typedef struct st_query {
     st_qsort sort;
     int reverse;                        /* newest (or slowest) first */
     uint64_t limit;                     /* 0 = no limit */
+    int no_entry;                       /* the callback needs no entry bytes (counting): it gets NULL, 0 */
 } st_query;
 
 /* Adds a comma-separated list of values to a field. 0, or ST_EINVAL (too

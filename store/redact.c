@@ -393,7 +393,7 @@ static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *chang
     rd_scan *sc = &t->sc;
     int rc = rd_run(sc, (const uint8_t *)*ps, *pn, 0);
     if (rc) return rc;
-    if (RK_CLASS(keycls) != RK_NONE && rd_tree_value_secret(*ps, *pn)) {
+    if (RK_CLASS(keycls) != RK_NONE && rd_tree_value_secret(*ps, *pn, keycls)) {
         size_t from = 0;
         unsigned rule = ST_RULE_PASSWORD_ASSIGNMENT;
         if (RK_CLASS(keycls) == RK_AUTH) {

@@ -20,12 +20,11 @@
  * Values: quoted values are secrets unless empty or placeholders (${VAR},
  * {{ x }}, <your-token>, ****). Unquoted values in code are often not
  * secrets but expressions: `password = getpass()`, `token = self.token`,
- * `password: string`, `password=password`. An unquoted value is skipped
- * when it is a call, index or member access, a type name or literal
- * (None, null, string, str ...), an identifier that contains the key's
- * credential word (password=user_password), or a lower-case snake_case
- * identifier assigned to a lower-case key (password = new_pw). Env-style
- * upper-case keys (DB_PASSWORD=hunter2) take their value as is.
+ * `password: string`, `password=password`, `token = nextchar`. The rules
+ * that tell them apart are looks_like_code() below; docs/REDACTION.md §2.2
+ * lists them with an example each, and every example is a look-alike
+ * vector in tests/unit/redact_vectors/lookalikes.jsonl. Env-style keys
+ * (DB_PASSWORD=hunter2), URL queries and flags take their value as is.
  */
 #include "redact_int.h"
 
@@ -161,10 +160,19 @@ static int placeholder(const uint8_t *v, size_t n)
     if (n >= 3 && v[0] == '%' && v[n - 1] == '%') return 1;             /* %PASSWORD% */
     if (n >= 2 && v[0] == '#' && v[1] == '{') return 1;                 /* #{ruby} */
     if (n >= 10 && memcmp(v, "[REDACTED", 9) == 0) return 1;
-    size_t masked = 0;
-    for (size_t i = 0; i < n; i++) masked += v[i] == '*' || v[i] == 'x' || v[i] == 'X';
-    if (masked == n && n >= 3) return 1; /* *****, xxxxxxxx */
-    if (n >= 3 && memcmp(v, "***", 3) == 0) return 1;
+    size_t masked = 0, cps = 0;
+    for (size_t i = 0; i < n; i++) {
+        masked += v[i] == '*' || v[i] == 'x' || v[i] == 'X';
+        cps += (v[i] & 0xC0) != 0x80;
+    }
+    if (cps <= 1) return 1;                              /* one character: a flag, an emoji name */
+    if (masked == n && n >= 3) return 1;                 /* *****, xxxxxxxx */
+    if (n >= 3 && memmem(v, n, "***", 3)) return 1;      /* partly masked: ab***yz */
+    if (v[0] == '#' && (n == 4 || n == 7 || n == 9)) {  /* a colour: #d8dee9 */
+        size_t h = 1;
+        while (h < n && ((v[h] >= '0' && v[h] <= '9') || ((v[h] | 0x20) >= 'a' && (v[h] | 0x20) <= 'f'))) h++;
+        if (h == n) return 1;
+    }
     static const char *const lits[] = { "null", "none", "nil", "undefined", "true", "false", "yes", "no",
                                         "n/a", "nullptr", "required", "optional", NULL };
     for (const char *const *l = lits; *l; l++)
@@ -172,9 +180,18 @@ static int placeholder(const uint8_t *v, size_t n)
     return 0;
 }
 
-int rd_tree_value_secret(const char *v, size_t n)
+static size_t rd_auth_scheme_len_word(const uint8_t *v, size_t n);
+
+int rd_tree_value_secret(const char *v, size_t n, int cls)
 {
-    return !placeholder((const uint8_t *)v, n);
+    const uint8_t *u = (const uint8_t *)v;
+    if (placeholder(u, n)) return 0;
+    if (RK_CLASS(cls) == RK_AUTH) {
+        size_t sl = rd_auth_scheme_len(u, n);
+        if (sl && placeholder(u + sl, n - sl)) return 0;     /* "Bearer ${TOKEN}" */
+        if (!sl && rd_auth_scheme_len_word(u, n) == n) return 0; /* "Bearer" alone */
+    }
+    return 1;
 }
 
 static int is_scheme(const uint8_t *v, size_t w)
@@ -219,35 +236,59 @@ enum { V_QUOTED = 1, V_LINE = 2, V_WORD = 3 };
 enum { X_CODE = 0, X_ENV = 1, X_QUERY = 2, X_FLAG = 3, X_XML = 4 };
 
 /* Is the unquoted value v (ending at s[vend]) code rather than a secret? */
-static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t vend, int ctx, const char *base)
+static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t vend, int ctx, const char *base,
+                           uint8_t op)
 {
     uint8_t c = v[0];
-    if (strchr("${[(<!|>&*@%?:", c)) return 1;
-    if (ctx == X_FLAG) {
-        if (c == '-') return 1; /* another flag */
-        size_t caps = 0;        /* a metavar: --token TOKEN */
-        for (size_t i = 0; i < n; i++) caps += (v[i] >= 'A' && v[i] <= 'Z') || v[i] == '_' || v[i] == '-';
-        if (caps == n) return 1;
-    }
-    if (ctx == X_ENV || ctx == X_QUERY) return 0;
-    /* the leading identifier */
     size_t i = 0;
     if (is_ident_start(c)) {
         while (i < n && RD_WORD(v[i])) i++;
+        uint8_t after = i < n ? v[i] : (vend < sc->n ? sc->s[vend] : 0);
+        if (after == '(') return 1; /* a call, in any context: MAGIC_COOKIE=object() */
+    }
+    /* env files, URL queries and flags hold literals ("DB_PASSWORD=!x9"):
+     * only references (handled by placeholder()), other flags and metavars
+     * are not secrets there */
+    if (ctx == X_ENV || ctx == X_QUERY) return 0;
+    if (ctx == X_FLAG) {
+        if (c == '-') return 1; /* another flag */
+        size_t caps = 0;        /* a metavar: --token TOKEN */
+        for (size_t k = 0; k < n; k++) caps += (v[k] >= 'A' && v[k] <= 'Z') || v[k] == '_' || v[k] == '-';
+        if (caps == n || code_word(v, n)) return 1; /* go/cobra help: --api-key string */
+        return base && is_ident_start(c) && icontains(v, n, base); /* --api-key api_key */
+    }
+    if (strchr("${[(<!|>&*@%?:", c)) return 1; /* YAML tags and blocks, pointers, templates, SQL parameters */
+    if (n <= 3) { /* small integer constants: XAUTH = 4 */
+        size_t d = 0;
+        while (d < n && RD_DIGIT(v[d])) d++;
+        if (d == n) return 1;
+    }
+    /* the leading identifier */
+    if (is_ident_start(c)) {
         if (code_word(v, i) && (i == n || !RD_WORD(v[i]))) return 1;
+        if (base && icontains(v, i, base)) return 1; /* password = password or "", auth = auths and ... */
         uint8_t after = i < n ? v[i] : (vend < sc->n ? sc->s[vend] : 0);
         if (after == '(' || after == '[') return 1;                                   /* call, index */
         if (after == '.' && i + 1 < n && is_ident_start(v[i + 1])) return 1;         /* member */
         if (after == '-' && i + 1 < n && v[i + 1] == '>') return 1;                  /* ptr->member */
         if (after == ':' && i + 1 < n && v[i + 1] == ':') return 1;                  /* ns::name */
-        if (i == n) {
-            if (base && icontains(v, n, base)) return 1; /* password = user_password */
-            int has_under = 0, has_upper = 0;
+        if (after == ' ' && i < n) { /* an expression: Whitespace + group(...), a | b */
+            size_t k = i;
+            while (k < n && v[k] == ' ') k++;
+            if (k + 1 < n && strchr("+*/|&%^", v[k]) && v[k] && (v[k + 1] == ' ' || v[k + 1] == '=')) return 1;
+            if (k + 2 < n && v[k] == '-' && v[k + 1] == ' ') return 1;
+        }
+        if (i == n) { /* the whole value is one identifier */
+            int has_under = 0, has_upper = 0, has_lower = 0, has_digit = 0;
             for (size_t k = 0; k < n; k++) {
                 has_under |= v[k] == '_';
                 has_upper |= v[k] >= 'A' && v[k] <= 'Z';
+                has_lower |= v[k] >= 'a' && v[k] <= 'z';
+                has_digit |= RD_DIGIT(v[k]) != 0;
             }
-            if (has_under && !has_upper) return 1; /* snake_case variable */
+            if (has_under && !has_upper) return 1;             /* snake_case variable */
+            if (has_under && !has_lower) return 1;             /* CONSTANT_NAME */
+            if (op == '=' && !has_digit) return 1;             /* token = nextchar, token = Error */
         }
     }
     /* prose: "password: The password to use." (a letter first, words of
@@ -255,7 +296,7 @@ static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t
     if (base && RD_ALPHA(c)) {
         size_t m = n < 60 ? n : 60, letters = 0;
         for (size_t k = 0; k < m; k++) letters += RD_ALPHA(v[k]) || v[k] == ' ';
-        if (memchr(v, ' ', m) && letters * 10 >= m * 9 && icontains(v, m, base)) return 1;
+        if (memchr(v, ' ', m) && letters * 4 >= m * 3 && icontains(v, m, base)) return 1;
     }
     return 0;
 }
@@ -272,7 +313,7 @@ static int is_upper_key(const uint8_t *k, size_t n)
 
 /* Parses the value at v (after the operator and spaces) and adds the match.
  * kind: V_LINE (to end of line) or V_WORD (to whitespace) for unquoted values. */
-static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const char *base, uint8_t open_q)
+static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const char *base, uint8_t open_q, uint8_t op)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, a, e;
@@ -280,30 +321,40 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
     if (v >= n) return;
     uint8_t c = s[v];
     if (open_q && c == open_q) return; /* input("Password: "): the quote closes the prompt string */
+    if (ctx == X_CODE && strchr("bBrRuU", c) && c) { /* b"...", r'...', rb"..." string literals */
+        size_t p = v + 1;
+        if (p < n && strchr("bBrR", s[p]) && s[p]) p++;
+        if (p < n && (s[p] == '"' || s[p] == '\'')) { v = p; c = s[v]; }
+    }
     /* a quote, maybe escaped once or more (JSON inside JSON inside a string: \", \\\") */
     size_t esc = 0;
     while (c == '\\' && v + esc < n && s[v + esc] == '\\' && esc < 8) esc++;
     if (esc && !(v + esc < n && (s[v + esc] == '"' || s[v + esc] == '\''))) esc = 0;
     if (c == '"' || c == '\'' || c == '`' || esc) {
         uint8_t q = s[v + esc];
+        int closed = 0;
         a = v + esc + 1;
-        for (e = a; e < n; e++) {
+        for (e = a; e < n && !closed; e++) {
             uint8_t d = s[e];
             if (d == '\n' || d == '\r' || d == 0) break;
             if (esc) {
                 if (d == '\\' && e + esc < n && s[e + esc] == q) {
                     size_t b = 0;
                     while (b < esc && s[e + b] == '\\') b++;
-                    if (b == esc) break;
+                    closed = b == esc;
                 }
             } else if (d == q && s[e - 1] != '\\') {
-                break;
+                closed = 1;
             } else if (raw && d == '"' && s[e - 1] != '\\') {
                 break; /* the JSON string ends */
             } else if (raw && d == '\\' && e + 1 < n && (s[e + 1] == 'n' || s[e + 1] == 'r')) {
                 break;
             }
         }
+        if (closed) e--;
+        /* A quote that does not close on its line was not an opening quote
+         * ("token=" + x); at the very end of the text it is a cut value. */
+        else if (e < n) return;
         if (placeholder(s + a, e - a)) return;
     } else {
         a = v;
@@ -325,19 +376,22 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
         }
         while (e > a && (RD_SPACE(s[e - 1]) || s[e - 1] == ',' || s[e - 1] == ';')) e--;
         if (e == a || placeholder(s + a, e - a)) return;
-        if (looks_like_code(sc, s + a, e - a, e, ctx, base)) return;
+        if (looks_like_code(sc, s + a, e - a, e, ctx, base, op)) return;
     }
     if (e <= a) return;
     unsigned rule = ST_RULE_PASSWORD_ASSIGNMENT;
     int k = RK_CLASS(cls);
+    if (k != RK_AUTH && rd_auth_scheme_len_word(s + a, e - a) == e - a && e - a > 3) return; /* token_type='Bearer' */
     if (k == RK_AUTH) {
         size_t sl = rd_auth_scheme_len(s + a, e - a);
         if (sl && sl < e - a) {
             a += sl;
             rule = ST_RULE_AUTH_HEADER;
             if (placeholder(s + a, e - a)) return; /* Bearer $TOKEN */
-        } else if (rd_auth_scheme_len_word(s + a, e - a) == e - a) {
-            return; /* the scheme alone: "Authorization: Bearer" */
+        } else {
+            size_t t = e;
+            while (t > a && RD_SPACE(s[t - 1])) t--;
+            if (rd_auth_scheme_len_word(s + a, t - a) == t - a) return; /* the scheme alone: "Basic " + b64 */
         }
     } else if (k == RK_AWS_SECRET && rd_aws_secret_shape(s + a, e - a)) {
         rule = ST_RULE_AWS_SECRET_KEY;
@@ -379,20 +433,26 @@ void rd_assign_at(rd_scan *sc, size_t i)
     const char *base = NULL;
     int cls = key_class(s + k, ke - k, &base);
     if (cls == RK_NONE) return;
+    if ((k >= 7 && memcmp(s + k - 7, ":param ", 7) == 0) || (k >= 6 && memcmp(s + k - 6, ":type ", 6) == 0))
+        return; /* Sphinx docstrings: ":param token: the token to use" */
     /* context: URL query, command-line flag, env style, or code */
     int ctx = X_CODE;
     size_t kk = k;
     while (kk < ke && s[kk] == '-') kk++;
     if (k > 0 && (s[k - 1] == '?' || s[k - 1] == '&')) ctx = X_QUERY;
     else if (kk > k && op == '=') ctx = X_FLAG;
-    else if (is_upper_key(s + kk, ke - kk)) ctx = X_ENV;
+    else if (op == '=' && !ws && is_upper_key(s + kk, ke - kk)) ctx = X_ENV; /* not PY_CONST = x */
     /* the value: same line */
     size_t sp = 0;
     while (v < n && (s[v] == ' ' || s[v] == '\t')) { v++; sp++; }
     if (v >= n) return;
+    /* "passwd:dir", urn:ietf:params:oauth:grant-type: a colon with no space
+     * after it joins names; YAML and headers put a space there, and JSON
+     * quotes the key or the value */
+    if (op == ':' && sp == 0 && !key_closed && s[v] != '"' && s[v] != '\'' && s[v] != '\\') return;
     int kind = (op == ':' || ws || sp) && ctx != X_QUERY && ctx != X_FLAG ? V_LINE : V_WORD;
     if (op == '=' && ctx == X_ENV && !ws) kind = V_WORD; /* DB_PASSWORD=x other=y */
-    value_at(sc, v, kind, ctx, cls, base, open_q);
+    value_at(sc, v, kind, ctx, cls, base, open_q, op);
 }
 
 /* ==== "--password value" ============================================================ */
@@ -417,7 +477,7 @@ void rd_flag_at(rd_scan *sc, size_t i)
         /* openssl -passin pass:secret (env:VAR, file:path, stdin are references) */
         size_t v = j;
         while (v < n && s[v] == ' ') v++;
-        if (n - v > 5 && memcmp(s + v, "pass:", 5) == 0) value_at(sc, v + 5, V_WORD, X_ENV, RK_SECRET, NULL, 0);
+        if (n - v > 5 && memcmp(s + v, "pass:", 5) == 0) value_at(sc, v + 5, V_WORD, X_ENV, RK_SECRET, NULL, 0, '=');
         return;
     }
     cls = key_class(s + ns, nl, &base);
@@ -425,7 +485,7 @@ void rd_flag_at(rd_scan *sc, size_t i)
     if (d == 1 && !(cls & RK_PASSWORD)) return; /* -token is rare; -p, -k mean too many things */
     size_t v = j;
     while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
-    value_at(sc, v, V_WORD, X_FLAG, cls, base, 0);
+    value_at(sc, v, V_WORD, X_FLAG, cls, base, 0, ' ');
 }
 
 /* ==== <password>value</password> ==================================================== */

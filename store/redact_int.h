@@ -115,9 +115,10 @@ enum rd_key_class {
 /* Classifies an object key, env variable, flag or header name: a class,
  * maybe with RK_PASSWORD. */
 int rd_key_class(const char *k, size_t n);
-/* Should a JSON string value under a credential-named key be redacted?
- * (Not empty, not a placeholder such as ${VAR}, not a literal like null.) */
-int rd_tree_value_secret(const char *v, size_t n);
+/* Should a JSON string value under a key of class cls be redacted? (Not
+ * empty, not a placeholder such as ${VAR}, not a literal like null, not an
+ * authorization scheme alone or followed by a placeholder.) */
+int rd_tree_value_secret(const char *v, size_t n, int cls);
 /* Length of a leading authorization scheme word plus spaces ("Bearer "), or 0. */
 size_t rd_auth_scheme_len(const uint8_t *v, size_t n);
 /* AWS secret access key shape: 40 chars [A-Za-z0-9/+], mixed. */

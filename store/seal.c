@@ -14,6 +14,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "keys.h"
 #include "sign.h"
 
 /* Reads and checks the latest checkpoint at or below `size`; out->size = 0 if none. */
@@ -40,8 +41,14 @@ static int latest_checkpoint(st_store *s, st_txn *txn, st_checkpoint *out)
         return st_store_fail(s, ST_ECORRUPT, "checkpoint stored under size %llu says size %llu",
                              (unsigned long long)st_be64_get(k), (unsigned long long)out->size);
     }
-    int verified = 0;
-    rc = st_note_verify(&note, &s->verifier, 1, &verified, &err);
+    /* --- keys (issue 5): any key of this store's history that may sign it; a
+     * revocation does not make the store's own last checkpoint foreign --- */
+    st_vkey keys[ST_KEYS_MAX];
+    size_t nkeys = 0;
+    rc = st_keys_for_checkpoint_flags(txn, s, out, ST_KH_IGNORE_REVOCATIONS, keys, &nkeys);
+    if (rc == 0) rc = st_note_verify(&note, keys, nkeys, NULL, &err);
+    else snprintf(err.msg, sizeof err.msg, "key history: %s", st_strerror(rc));
+    /* --- end keys --- */
     st_cursor_close(c);
     if (rc) return st_store_fail(s, ST_ECORRUPT, "checkpoint %llu: signature: %s", (unsigned long long)out->size, err.msg);
     return 0;
@@ -55,9 +62,19 @@ static int policy_wants_seal(const st_store *s, uint64_t unsealed, uint64_t olde
 
 int st_seal_txn(st_store *s, st_txn *txn, int force, int *sealed_out)
 {
+    return st_seal_txn_signers(s, txn, force, NULL, 0, sealed_out);
+}
+
+/* --- keys (issue 5): signers given (a rotation's handover) or chosen by keys.c --- */
+int st_seal_txn_signers(st_store *s, st_txn *txn, int force, st_signer *const *given, size_t ngiven, int *sealed_out)
+/* --- end keys --- */
+{
     *sealed_out = 0;
     uint64_t size, sealed, oldest;
     int rc;
+    /* --- keys (issue 5): wipe epoch keys whose window ended (one meta read when none is due) --- */
+    if ((rc = st_keys_expire_due(s, txn, st_now_us() / 1000000)) != 0) return rc;
+    /* --- end keys --- */
     if ((rc = st_size_txn(txn, &size)) || (rc = st_meta_get_u64(txn, ST_META_SEALED, &sealed)) ||
         (rc = st_meta_get_u64(txn, ST_META_UNSEALED_US, &oldest)))
         return rc;
@@ -87,12 +104,17 @@ int st_seal_txn(st_store *s, st_txn *txn, int force, int *sealed_out)
     int64_t now_s = st_now_us() / 1000000;
     if (now_s < prev.time_s) now_s = prev.time_s;     /* checkpoint times never go backwards [CP-2] */
 
-    st_signer *signer = NULL;
-    if ((rc = st_store_load_signer(s, &signer)) != 0) return rc;
+    /* --- keys (issue 5): the current key (epoch key in epoch mode), or the given signers --- */
+    st_signer *loaded[ST_KEYS_MAX_SIGNERS];
+    size_t nloaded = 0;
+    if (ngiven == 0 && (rc = st_keys_seal_signers(s, txn, now_s, loaded, ST_KEYS_MAX_SIGNERS, &nloaded)) != 0) return rc;
+    st_signer *const *signers = ngiven ? given : loaded;
+    size_t nsigners = ngiven ? ngiven : nloaded;
     st_buf note = { 0 };
     st_err err;
-    rc = st_checkpoint_sign(&note, &signer, 1, s->origin, size, root, now_s, &err);
-    st_signer_free(signer);
+    rc = st_checkpoint_sign(&note, signers, nsigners, s->origin, size, root, now_s, &err);
+    for (size_t i = 0; i < nloaded; i++) st_signer_free(loaded[i]);
+    /* --- end keys --- */
     if (rc) { st_buf_free(&note); return st_store_fail(s, rc, "signing checkpoint %llu: %s", (unsigned long long)size, err.msg); }
     uint8_t key[8];
     st_be64_put(key, size);

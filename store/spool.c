@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "entry.h"
 #include "event.h"
+#include "index.h"
 #include "store_int.h"
 
 static const char magic[8] = { 'S', 'T', 'S', 'P', 'O', 'O', 'L', '1' };
@@ -129,6 +131,11 @@ static int make_dirs(const char *dir)
 int st_spool_open_dir(const char *dir, int *dirfd_out)
 {
     *dirfd_out = -1;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, ST_SPOOL_SUBDIR) < (int)sizeof path) {
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);   /* the usual case: one syscall */
+        if (fd >= 0) { *dirfd_out = fd; return 0; }
+    }
     if (mkdir(dir, 0700) != 0) {
         if (errno != EEXIST && errno != ENOENT) return errno;
         if (errno == ENOENT) {
@@ -370,6 +377,30 @@ static void set_bad(int dirfd, const char *name, st_spool_stats *stats)
     stats->bad++;
 }
 
+/* A spooled PostToolUse(Failure) without duration_ms gets it now, from the
+ * matching PreToolUse (which a replay in time order has appended already). */
+static int add_duration(st_store *s, st_json_doc *doc, st_json *meta, int64_t time_us)
+{
+    const st_json *ev = st_json_get(meta, "event");
+    size_t idl;
+    const char *id = st_json_get_str(meta, "tool_use_id", &idl);
+    if (!id || st_json_get(meta, "duration_ms") || !ev || ev->type != ST_JSON_STRING ||
+        !(strcmp(ev->str, "PostToolUse") == 0 || strcmp(ev->str, "PostToolUseFailure") == 0))
+        return 0;
+    st_txn *txn;
+    int rc = st_db_read_begin(s->db, &txn, &s->err);
+    if (rc) return rc;
+    uint64_t index;
+    int64_t pre;
+    rc = st_index_find_tooluse_time(txn, id, idl, &index, &pre);
+    st_db_read_end(txn);
+    if (rc == ST_ENOTFOUND) return 0;
+    if (rc) return rc;
+    int64_t d = time_us - pre;
+    st_json *v = st_json_new_int(doc, d > 0 ? d / 1000 : 0);
+    return v && st_json_object_add(doc, meta, "duration_ms", 11, v) == 0 ? 0 : ENOMEM;
+}
+
 /* Replays one file. 0 (done, whatever happened to the file) or a store error. */
 static int replay_one(st_store *s, int dirfd, const char *name, st_spool_before_fn before, void *ctx,
                       st_spool_stats *stats)
@@ -409,6 +440,7 @@ static int replay_one(st_store *s, int dirfd, const char *name, st_spool_before_
         rc = ENOMEM;
         goto out;
     }
+    if ((rc = add_duration(s, doc, meta, rec.time_us)) != 0) goto out;
     for (size_t i = 0; i < rec.npayloads; i++) {     /* the index reads paths from tool_input */
         if (strcmp(rec.payloads[i].name, "tool_input") != 0) continue;
         st_json_opts jo = { .flags = ST_JSON_ALLOW_DUP_KEYS | ST_JSON_LENIENT_UTF8, .max_depth = ST_EVENT_MAX_DEPTH };
@@ -418,7 +450,8 @@ static int replay_one(st_store *s, int dirfd, const char *name, st_spool_before_
     if (before) before(ctx, len);
     uint64_t index;
     rc = st_append_records(s, &rec, 1, &index);
-    if (rc == ST_EINVAL) {            /* the store refuses this record itself: set it aside */
+    if (rc == ST_EINVAL || rc == ST_ETOOBIG || rc == ST_EJSON || rc == ST_ENONCANON || rc == ST_EFORMAT) {
+        /* the store refuses this record itself: set it aside, or it would block every later event */
         set_bad(dirfd, name, stats);
         rc = 0;
         goto out;

@@ -32,6 +32,8 @@
  * commit: no loss, no duplicate. Replayers exclude each other with an
  * flock on DIR/spool/.lock; a replayed entry carries `spool` = its file's
  * name without ".rec", so auditors see which events were recorded late.
+ * A spooled PostToolUse(Failure) without duration_ms gets it at replay from
+ * its PreToolUse, as it would have when recorded live.
  *
  * st_spool_image_write() is async-signal-safe: the hook calls it from its
  * watchdog's SIGALRM handler.

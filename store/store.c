@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "keys.h"
 #include "sign.h"
 
 #define ST_FORMAT_VERSION 1
@@ -201,6 +202,7 @@ int st_store_open(st_store **out, const char *dir, unsigned flags)
     st_store *s = calloc(1, sizeof *s);
     if (!s) return ENOMEM;
     s->flags = flags;
+    s->gate_fd = -1;   /* writer gate (retention, issue 7) */
     s->dir = strdup(dir);
     if (!s->dir) { free(s); return ENOMEM; }
     *out = s;   /* handed out even on failure so st_store_error() can explain; close it */
@@ -209,7 +211,9 @@ int st_store_open(st_store **out, const char *dir, unsigned flags)
     int exists = access(data, F_OK) == 0;
     free(data);
     if (!exists) return st_store_fail(s, ST_ENOTFOUND, "%s: no sealtrail store here (run 'sealtrail init')", dir);
-    int rc = st_db_open(&s->db, dir, flags & ST_OPEN_RDONLY ? ST_DB_RDONLY : 0, &s->err);
+    int rc = st_gate_open_shared(s);   /* writer gate (retention, issue 7; compact.c) */
+    if (rc) return rc;
+    rc = st_db_open(&s->db, dir, flags & ST_OPEN_RDONLY ? ST_DB_RDONLY : 0, &s->err);
     if (rc) return rc;
     return read_config(s);
 }
@@ -218,26 +222,18 @@ void st_store_close(st_store *s)
 {
     if (!s) return;
     st_db_close(s->db);
+    st_gate_close(s);   /* writer gate (retention, issue 7) */
     free(s->dir);
     free(s);
 }
 
+/* --- keys (issue 5): which key file is current (the epoch key in epoch mode),
+ * finishing a rotation that a crash interrupted; see store/keys.c --- */
 int st_store_load_signer(st_store *s, st_signer **out)
 {
-    char *keyp = path_join(s->dir, ST_KEY_FILE);
-    if (!keyp) return ENOMEM;
-    int rc = st_signer_load(out, keyp, &s->err);
-    free(keyp);
-    if (rc) return rc;
-    uint32_t got = st_signer_vkey(*out)->key_id;
-    if (got != s->verifier.key_id) {
-        st_signer_free(*out);
-        *out = NULL;
-        return st_store_fail(s, ST_EBADKEY, "%s/%s: key ID %08x is not the store's current key %08x",
-                             s->dir, ST_KEY_FILE, got, s->verifier.key_id);
-    }
-    return 0;
+    return st_keys_load_current(s, out);
 }
+/* --- end keys --- */
 
 int st_size_txn(st_txn *txn, uint64_t *size_out)
 {

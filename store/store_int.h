@@ -29,6 +29,7 @@ struct st_store {
     int syslog;                     /* publish checkpoints to syslog */
     char publish_line[640];         /* set by a seal inside a transaction, logged after commit */
     st_err err;                     /* detail of the last failure */
+    int gate_fd;                    /* writer gate (compact.c): shared flock on DIR/gate, -1 if none */
 };
 
 /* Sets s->err and returns rc. */
@@ -89,6 +90,13 @@ ST_NODISCARD int st_keys_for_checkpoint(struct st_txn *txn, const struct st_stor
 /* Retention (store/retention.c): 1 if a signed erasure or archive record
  * explains why payload `name` of entry `index` is absent from the store. */
 int st_retention_payload_absent_ok(struct st_txn *txn, uint64_t index, const char *name);
+
+/* ---- writer gate (retention, issue 7; store/compact.c) ----
+ * st_store_open holds a shared flock on DIR/gate for the handle's lifetime;
+ * compaction takes it exclusively (bounded waits) to swap data.mdb. */
+ST_NODISCARD int st_gate_open_shared(struct st_store *s);
+void st_gate_close(struct st_store *s);
+/* ---- end writer gate ---- */
 
 /* Current size inside a transaction. */
 ST_NODISCARD int st_size_txn(struct st_txn *txn, uint64_t *size_out);

@@ -923,7 +923,14 @@ int st_verify_bundle(st_bundle_reader *r, const st_verify_opts *opts, st_verify_
         if (rc == 1) break;
         if (rc) {
             uint64_t off = st_bundle_offset(r);
-            vpool_drain(v);               /* an earlier entry's failure comes first */
+            /* The entry being read may lack records that never arrived: drop
+             * it, then let an earlier entry's failure come first. */
+            vbatch *cb = v->cur;
+            if (cb && cb->state == B_FILLING && cb->nitem) {
+                cb->nitem--;
+                cb->nrec = cb->items[cb->nitem].rec_first;
+            }
+            vpool_drain(v);
             vfail(v, ST_VERDICT_UNVERIFIABLE, 3, off, "%s", err.msg);
             break;
         }

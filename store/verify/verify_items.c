@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "entry_scan.h"
 #include "sha256.h"
 #include "verify_int.h"
 
@@ -70,24 +71,52 @@ static int bfail(vbatch *b, size_t item, int verdict, unsigned step, uint64_t of
     return -1;
 }
 
-static void copy_name(char out[ST_VR_NAME_MAX + 1], int *has, const st_json *root, const char *key)
+/* A decoded envelope string: the first VF_VALUE_MAX + 1 bytes and the full length. */
+typedef struct vstr {
+    int present;
+    size_t len;
+    char buf[VF_VALUE_MAX + 1];
+} vstr;
+
+/* The facts of one entry the checks need, from the fast scanner or from st_entry_parse. */
+typedef struct vfacts {
+    uint64_t index;
+    int64_t time_us;
+    size_t npayloads;
+    const st_entry_payload *payloads;
+    vstr tool, event, status, session, kind;
+    int has_duration;
+    uint64_t duration_ms;
+} vfacts;
+
+static void vstr_span(vstr *o, int present, const st_span *s)
+{
+    o->present = present;
+    o->len = present ? st_span_decode(s, o->buf, sizeof o->buf) : 0;
+}
+
+static void vstr_json(vstr *o, const st_json *root, const char *key)
 {
     size_t len;
     const char *s = st_json_get_str(root, key, &len);
-    *has = s != NULL;
-    if (!s) { out[0] = 0; return; }
-    if (len > ST_VR_NAME_MAX) len = ST_VR_NAME_MAX;
-    for (size_t i = 0; i < len; i++) out[i] = (s[i] >= 0x20 && s[i] != 0x7f) ? s[i] : '?';
+    o->present = s != NULL;
+    o->len = s ? len : 0;
+    if (s) memcpy(o->buf, s, len < sizeof o->buf ? len : sizeof o->buf);
+}
+
+static void copy_name(char out[ST_VR_NAME_MAX + 1], int *has, const vstr *s)
+{
+    *has = s->present;
+    size_t len = s->len < ST_VR_NAME_MAX ? s->len : ST_VR_NAME_MAX;
+    for (size_t i = 0; i < len; i++) out[i] = (s->buf[i] >= 0x20 && s->buf[i] != 0x7f) ? s->buf[i] : '?';
     out[len] = 0;
 }
 
-static int in_list(const vlist *l, const st_json *root, const char *key)
+static int in_list(const vlist *l, const vstr *s)
 {
-    size_t len;
-    const char *s = st_json_get_str(root, key, &len);
-    if (!s) return 0;
+    if (!s->present || s->len > VF_VALUE_MAX) return 0;
     for (size_t i = 0; i < l->n; i++)
-        if (l->len[i] == len && memcmp(l->v[i], s, len) == 0) return 1;
+        if (l->len[i] == s->len && memcmp(l->v[i], s->buf, s->len) == 0) return 1;
     return 0;
 }
 
@@ -128,19 +157,17 @@ static void set_h_payload(vrec *r, uint64_t index, const char *name, size_t nlen
     r->hlen = (uint8_t)(9 + nlen + 32);
 }
 
-/* Step 11, selection criteria of a filtered export [BUNDLE-6]. */
-static int filter_check(const vctx *v, vbatch *b, size_t k, const vitem *it, const st_entry *e,
-                        const char **why)
+/* Step 11.5, the criteria of a filtered selection [BUNDLE-6]. */
+static int filter_check(const vctx *v, const vfacts *f, const char **why)
 {
     const vsel *s = &v->sel;
-    (void)b; (void)k;
-    if (s->tool.n && !in_list(&s->tool, e->root, "tool")) { *why = "tool"; return 0; }
-    if (s->event.n && !in_list(&s->event, e->root, "event")) { *why = "event"; return 0; }
-    if (s->session.n && !in_list(&s->session, e->root, "session")) { *why = "session"; return 0; }
-    if (s->status.n && !in_list(&s->status, e->root, "status")) { *why = "status"; return 0; }
-    if (s->has_since && it->time_us < s->since_us) { *why = "since_us"; return 0; }
-    if (s->has_until && it->time_us >= s->until_us) { *why = "until_us"; return 0; }
-    if (s->has_min_duration && (!it->has_duration || it->duration_ms < s->min_duration_ms)) {
+    if (s->tool.n && !in_list(&s->tool, &f->tool)) { *why = "tool"; return 0; }
+    if (s->event.n && !in_list(&s->event, &f->event)) { *why = "event"; return 0; }
+    if (s->session.n && !in_list(&s->session, &f->session)) { *why = "session"; return 0; }
+    if (s->status.n && !in_list(&s->status, &f->status)) { *why = "status"; return 0; }
+    if (s->has_since && f->time_us < s->since_us) { *why = "since_us"; return 0; }
+    if (s->has_until && f->time_us >= s->until_us) { *why = "until_us"; return 0; }
+    if (s->has_min_duration && (!f->has_duration || f->duration_ms < s->min_duration_ms)) {
         *why = "min_duration_ms";
         return 0;
     }
@@ -153,20 +180,19 @@ static int text_in(const vsel *s, const uint8_t *p, size_t n)
     return s->text_esc_len && memmem(p, n, s->text_esc, s->text_esc_len) != NULL;
 }
 
-/* Steps 11.2-12 on a parsed entry (check_item frees it). */
-static int check_parsed(vctx *v, vbatch *b, size_t k, const st_entry *entry, const st_brec_entry *bep)
+/* Steps 11.2-12 on an accepted entry. */
+static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_brec_entry *bep)
 {
     vitem *it = &b->items[k];
     vrec *recs = &b->recs[it->rec_first];
     vrec *er = &recs[0];
-    const st_entry e = *entry;
     const st_brec_entry be = *bep;
     st_err err = { { 0 } };
     /* 11.2 the record's index is the entry's own [ENTRY-8] */
-    if (e.index != be.index) {
+    if (e->index != be.index) {
         return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
                      "entry record %llu: record index %llu, but the entry's \"index\" is %llu",
-                     (unsigned long long)er->seq, (unsigned long long)be.index, (unsigned long long)e.index);
+                     (unsigned long long)er->seq, (unsigned long long)be.index, (unsigned long long)e->index);
     }
     /* 11.3 leaf hash [LEAF-1] */
     leaf_hash(it->leaf, be.bytes, be.len);
@@ -175,25 +201,23 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const st_entry *entry, con
     er->hlen = 40;
 
     /* facts for the report */
-    it->time_us = e.time_us;
+    it->time_us = e->time_us;
     int has_kind;
-    copy_name(it->tool, &it->has_tool, e.root, "tool");
-    copy_name(it->event, &it->has_event, e.root, "event");
-    copy_name(it->status, &it->has_status, e.root, "status");
-    copy_name(it->kind, &has_kind, e.root, "kind");
-    it->is_policy = strcmp(e.kind, "retention-policy") == 0;
-    size_t slen;
-    const char *sess = st_json_get_str(e.root, "session", &slen);
-    it->has_session = sess != NULL;
-    if (sess) it->session_hash = vhash64(sess, slen);
-    int64_t d;
-    if (st_json_get_i64(e.root, "duration_ms", &d) == 0 && d >= 0) {
-        it->has_duration = 1;
-        it->duration_ms = (uint64_t)d;
-    }
+    copy_name(it->tool, &it->has_tool, &e->tool);
+    copy_name(it->event, &it->has_event, &e->event);
+    copy_name(it->status, &it->has_status, &e->status);
+    copy_name(it->kind, &has_kind, &e->kind);
+    it->is_policy = e->kind.len == 16 && memcmp(e->kind.buf, "retention-policy", 16) == 0;
+    it->has_session = e->session.present;
+    if (e->session.present)
+        it->session_hash = vhash64(e->session.buf, e->session.len < sizeof e->session.buf ? e->session.len
+                                                                                          : sizeof e->session.buf) ^
+                           e->session.len;
+    it->has_duration = e->has_duration;
+    it->duration_ms = e->duration_ms;
     if (v->sel.has_since || v->sel.has_until)
-        it->in_window = (!v->sel.has_since || e.time_us >= v->sel.since_us) &&
-                        (!v->sel.has_until || e.time_us < v->sel.until_us);
+        it->in_window = (!v->sel.has_since || e->time_us >= v->sel.since_us) &&
+                        (!v->sel.has_until || e->time_us < v->sel.until_us);
 
     size_t ri = 1;
     /* 11.4 inclusion proof of a filtered selection [BUNDLE-7] */
@@ -237,7 +261,7 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const st_entry *entry, con
     /* 11.5 the selection's criteria */
     if (v->sel.kind == SEL_FILTER) {
         const char *why = NULL;
-        if (!filter_check(v, b, k, it, &e, &why)) {
+        if (!filter_check(v, e, &why)) {
             return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
                          "entry %llu does not match the manifest's filter (%s)", (unsigned long long)be.index, why);
         }
@@ -245,8 +269,8 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const st_entry *entry, con
 
     /* 12. payloads: one record per committed payload, in the table's order [BUNDLE-8] */
     int text_found = 0, text_unsure = 0;
-    for (size_t j = 0; j < e.npayloads; j++) {
-        const st_entry_payload *ep = &e.payloads[j];
+    for (size_t j = 0; j < e->npayloads; j++) {
+        const st_entry_payload *ep = &e->payloads[j];
         if (ri >= it->nrec) {
             return bfail(b, k, ST_VERDICT_TAMPERED, 12, er->offset,
                          "entry %llu: payload %s: missing (no payload record and no absent record explaining it)",
@@ -327,7 +351,7 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const st_entry *entry, con
         vrec *pr = &recs[ri];
         return bfail(b, k, ST_VERDICT_TAMPERED, 12, pr->offset,
                      "entry %llu: %zu payload record(s) more than the %zu its commitment table lists",
-                     (unsigned long long)be.index, it->nrec - ri, e.npayloads);
+                     (unsigned long long)be.index, it->nrec - ri, e->npayloads);
     }
     if (v->sel.text && !text_found) {
         if (!text_unsure) {
@@ -349,7 +373,24 @@ static int check_item(vctx *v, vbatch *b, size_t k)
         return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "record %llu: %s",
                      (unsigned long long)er->seq, err.msg);
     it->index = be.index;
-    /* 11.1 canonical bytes and well-formed members [ENTRY-1..9] */
+    /* 11.1 canonical bytes and well-formed members [ENTRY-1..9]: the one-pass
+     * scanner, and st_entry_parse (the reference) for anything it does not accept. */
+    static __thread vfacts f;
+    st_entry_facts sf;
+    if (st_entry_scan(&sf, be.bytes, be.len) == 0) {
+        f.index = sf.index;
+        f.time_us = sf.time_us;
+        f.npayloads = sf.npayloads;
+        f.payloads = sf.payloads;
+        vstr_span(&f.tool, sf.has_tool, &sf.tool);
+        vstr_span(&f.event, sf.has_event, &sf.event);
+        vstr_span(&f.status, sf.has_status, &sf.status);
+        vstr_span(&f.session, sf.has_session, &sf.session);
+        vstr_span(&f.kind, 1, &sf.kind);
+        f.has_duration = sf.has_duration;
+        f.duration_ms = (uint64_t)sf.duration_ms;
+        return check_parsed(v, b, k, &f, &be);
+    }
     st_entry e;
     int rc = st_entry_parse(&e, be.bytes, be.len, &err);
     if (rc == ST_EVERSION)
@@ -358,7 +399,19 @@ static int check_item(vctx *v, vbatch *b, size_t k)
     if (rc)
         return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset, "entry %llu: %s: %s", (unsigned long long)be.index,
                      st_strerror(rc), err.msg);
-    rc = check_parsed(v, b, k, &e, &be);
+    f.index = e.index;
+    f.time_us = e.time_us;
+    f.npayloads = e.npayloads;
+    f.payloads = e.payloads;
+    vstr_json(&f.tool, e.root, "tool");
+    vstr_json(&f.event, e.root, "event");
+    vstr_json(&f.status, e.root, "status");
+    vstr_json(&f.session, e.root, "session");
+    vstr_json(&f.kind, e.root, "kind");
+    int64_t d;
+    f.has_duration = st_json_get_i64(e.root, "duration_ms", &d) == 0 && d >= 0;
+    f.duration_ms = f.has_duration ? (uint64_t)d : 0;
+    rc = check_parsed(v, b, k, &f, &be);
     st_entry_free(&e);
     return rc;
 }

@@ -11,7 +11,10 @@
 #     look-alikes survive;
 #  4. malformed stdin never crashes, exits 0, prints nothing, keeps the raw bytes;
 #  5. input over the size cap is drained (no EPIPE) and its head kept;
-#  6. 16 hook processes at once give 16 contiguous entries.
+#  6. 16 hook processes at once give 16 contiguous entries;
+#  7. a payload over the store's cap keeps its head plus the length and SHA-256
+#     of the whole redacted payload [PAYLOAD-3];
+#  8. custom rules from DIR/redact.conf apply; a bad config records nothing.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SHARED=${ST_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
@@ -277,6 +280,45 @@ assert [e['index'] for e in E]==list(range(17)), [e['index'] for e in E]
 ids=sorted(e['tool_use_id'] for e in E[1:])
 assert ids==sorted('toolu_par%d'%i for i in range(1,17)), ids" "$T/par.jsonl"
 check "parallel store passes check" "$SEALTRAIL" --dir "$S6" check >/dev/null
+
+# ---- 7. a payload over the store's cap: head kept, length and SHA-256 of the whole (redacted) ----------
+S7=$T/cap
+"$SEALTRAIL" --dir "$S7" init --payload-cap 4096 >/dev/null 2>&1
+python3 - "$T" "$GH" <<'PY'
+import json, sys
+t, tok = sys.argv[1], sys.argv[2]
+out = "".join("line %05d of a long build log\n" % i for i in range(700)) + "leaked " + tok + "\n"
+ev = {"session_id": "cap", "hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_use_id": "toolu_cap",
+      "tool_input": {"command": "make"}, "tool_response": {"stdout": out, "stderr": ""}}
+open(t + "/cap.json", "w").write(json.dumps(ev))
+red = {"stdout": out.replace(tok, "[REDACTED:github-token]"), "stderr": ""}
+open(t + "/cap.want", "w").write(json.dumps(red, separators=(",", ":")))
+PY
+hook "$S7" <"$T/cap.json" || bad "cap hook"
+check "over the cap: head stored, truncated.len and .sha256 describe the whole redacted payload" python3 -c "
+import hashlib,json,subprocess,sys
+e=json.loads(subprocess.check_output([sys.argv[1],'--dir',sys.argv[2],'log','--no-payloads']))
+p=e['payloads']['tool_response']; want=open(sys.argv[3],'rb').read()
+assert p['len']<=4096 and p['truncated']['len']==len(want), p
+assert p['truncated']['sha256']==hashlib.sha256(want).hexdigest(), p" "$SEALTRAIL" "$S7" "$T/cap.want"
+check "over the cap: the secret past the cut is redacted too (not in data.mdb)" sh -c '! grep -a -q -F "$1" "$2/data.mdb"' _ "$GH" "$S7"
+check "cap store passes check" "$SEALTRAIL" --dir "$S7" check >/dev/null
+
+# ---- 8. custom redaction rules from DIR/redact.conf ------------------------------------------------------
+S8=$T/custom
+"$SEALTRAIL" --dir "$S8" init >/dev/null 2>&1
+printf '# acme rules\nrule acme-key acme_[A-Za-z0-9]{32}\n' >"$S8/redact.conf"
+ACME=acme_0123456789abcdefABCDEF0123456789
+printf '{"session_id":"c","hook_event_name":"PreToolUse","tool_name":"Bash","tool_use_id":"toolu_c1","tool_input":{"command":"deploy --key %s"}}' "$ACME" | hook "$S8" || bad "custom rule hook"
+check "a custom rule from DIR/redact.conf redacts and is counted under its name" sh -c '
+    "$1" --dir "$2" log >"$3" && ! grep -q -F "$4" "$3" && ! grep -a -q -F "$4" "$2/data.mdb" &&
+    grep -q -F "deploy --key [REDACTED:acme-key]" "$3" && grep -q "\"redactions\":{\"acme-key\":1}" "$3"' _ "$SEALTRAIL" "$S8" "$T/custom.jsonl" "$ACME"
+printf 'rule broken (unclosed\n' >"$S8/redact.conf"
+rc=0; printf '{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"x"}}' | "$SEALTRAIL" --dir "$S8" hook >"$T/c.out" 2>"$T/c.err" || rc=$?
+check "a bad redact.conf: nothing recorded, exit 1, stderr names the line (exit $rc)" sh -c '
+    [ "$1" = 1 ] && [ ! -s "$2/c.out" ] && grep -q "redact.conf:1" "$2/c.err" && [ "$("$3" --dir "$4" status | awk "/^entries:/ {print \$2}")" = 1 ]' _ "$rc" "$T" "$SEALTRAIL" "$S8"
+rc=0; printf '{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"x"}}' | SEALTRAIL_FAIL_CLOSED=1 "$SEALTRAIL" --dir "$S8" hook >/dev/null 2>&1 || rc=$?
+check "a bad redact.conf with fail-closed: PreToolUse blocked (exit $rc)" [ "$rc" = 2 ]
 
 echo "e2e test_hook: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

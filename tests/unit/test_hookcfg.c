@@ -99,7 +99,7 @@ START_TEST(keeps_user_hooks_and_updates_ours_in_place)
         "{\"matcher\":\"Bash\",\"hooks\":[{\"type\":\"command\",\"command\":\"guard.sh\"},"
         "{\"type\":\"command\",\"command\":\"/old/path/sealtrail\",\"args\":[\"--dir\",\"/old\",\"hook\"]}]},"
         "{\"hooks\":[{\"type\":\"command\",\"command\":\"'/older/sealtrail' --dir '/x' hook\"}]}"
-        "]},\"model\":\"m\",\"n\":1.5e300}";
+        "]},\"model\":\"m\",\"n\":1.5e300,\"big\":12345678901234567890,\"k\":\"a\\u0000b\"}";
     st_hookcfg_opts o = opts;
     const char *evs[] = { "PreToolUse" };
     o.events = evs;
@@ -122,6 +122,8 @@ START_TEST(keeps_user_hooks_and_updates_ours_in_place)
     ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(ours, "timeout")->valueint, 7);
     ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, 0), "matcher")->valuestring, "Bash");
     ck_assert_double_eq(cJSON_GetObjectItemCaseSensitive(j, "n")->valuedouble, 1.5e300);
+    /* numbers keep their literal text, strings their NUL bytes */
+    ck_assert_ptr_nonnull(strstr(out, "\n  \"n\": 1.5e300,\n  \"big\": 12345678901234567890,\n  \"k\": \"a\\u0000b\"\n}\n"));
     ck_assert_str_eq(j->child->string, "hooks");    /* member order kept */
     cJSON_Delete(j);
 
@@ -132,7 +134,7 @@ START_TEST(keeps_user_hooks_and_updates_ours_in_place)
     ck_assert_int_eq(st_hookcfg_uninstall(out, strlen(out), &un, &removed, NULL, &err), 0);
     ck_assert_int_eq(removed, 1);
     j = cJSON_Parse(un);
-    cJSON *want = cJSON_Parse("{\"hooks\":{\"PreToolUse\":[{\"matcher\":\"Bash\",\"hooks\":[{\"type\":\"command\",\"command\":\"guard.sh\"}]}]},\"model\":\"m\",\"n\":1.5e300}");
+    cJSON *want = cJSON_Parse("{\"hooks\":{\"PreToolUse\":[{\"matcher\":\"Bash\",\"hooks\":[{\"type\":\"command\",\"command\":\"guard.sh\"}]}]},\"model\":\"m\",\"n\":1.5e300,\"big\":12345678901234567890,\"k\":\"a\\u0000b\"}");
     ck_assert(cJSON_Compare(j, want, 1));
     cJSON_Delete(j);
     cJSON_Delete(want);

@@ -232,6 +232,33 @@ START_TEST(replay_in_order_exactly_once)
     ck_assert_uint_eq(stats.bad, 1);
     ck_assert_uint_eq(stats.appended, 1);
     ck_assert_int_eq(faccessat(dfd, "00000000000000000001-0000000001-000000.rec.bad", F_OK, 0), 0);
+    /* a spooled PostToolUse without duration_ms gets it from its spooled PreToolUse */
+    st_event pre, post;
+    build_event(&pre, "{\"hook_event_name\":\"PreToolUse\",\"tool_use_id\":\"g\",\"tool_name\":\"Bash\"}", 7000000);
+    build_event(&post, "{\"hook_event_name\":\"PostToolUse\",\"tool_use_id\":\"g\",\"tool_name\":\"Bash\"}", 9500000);
+    ck_assert(post.needs_duration);
+    st_spool_image ia, ib;
+    ck_assert_int_eq(st_spool_image_build(&ib, &post.rec), 0);
+    ck_assert_int_eq(st_spool_image_build(&ia, &pre.rec), 0);
+    ck_assert_int_eq(st_spool_image_write(&ib, dfd, ST_SPOOL_FROM_NONE), 0);
+    ck_assert_int_eq(st_spool_image_write(&ia, dfd, ST_SPOOL_FROM_NONE), 0);
+    st_spool_image_free(&ia);
+    st_spool_image_free(&ib);
+    st_event_free(&pre);
+    st_event_free(&post);
+    ck_assert_int_eq(st_spool_replay(s, dfd, NULL, NULL, &stats), 0);
+    ck_assert_uint_eq(stats.appended, 2);
+    uint8_t *b;
+    size_t blen;
+    ck_assert_int_eq(st_entry_get(s, stats.first_index + 1, &b, &blen), 0);
+    st_entry en;
+    ck_assert_int_eq(st_entry_parse(&en, b, blen, NULL), 0);
+    int64_t dur;
+    ck_assert_str_eq(st_json_get_str(en.root, "event", NULL), "PostToolUse");
+    ck_assert_int_eq(st_json_get_i64(en.root, "duration_ms", &dur), 0);
+    ck_assert_int_eq(dur, 2500);
+    st_entry_free(&en);
+    free(b);
     ck_assert_int_eq(st_check(s), 0);
 
     close(dfd);

@@ -8,6 +8,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -36,11 +37,22 @@ static void bytes_str(char *out, size_t n, uint64_t b)
     else snprintf(out, n, "%.1f GiB", (double)b / 1073741824);
 }
 
+static int by_count(const void *a, const void *b)
+{
+    const st_vr_count *x = a, *y = b;
+    if (x->n != y->n) return x->n < y->n ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+/* "label  name count, name count, ..." most frequent first. */
 static void table_human(FILE *f, const char *label, const st_vr_table *t)
 {
     if (t->n == 0) return;
+    st_vr_count v[ST_VR_NAMES];
+    memcpy(v, t->v, t->n * sizeof v[0]);
+    qsort(v, t->n, sizeof v[0], by_count);
     fprintf(f, "  %-13s", label);
-    for (size_t i = 0; i < t->n; i++) fprintf(f, "%s%s %" PRIu64, i ? ", " : "", t->v[i].name, t->v[i].n);
+    for (size_t i = 0; i < t->n; i++) fprintf(f, "%s%s %" PRIu64, i ? ", " : "", v[i].name, v[i].n);
     if (t->other) fprintf(f, ", %" PRIu64 " more", t->other);
     fputc('\n', f);
 }

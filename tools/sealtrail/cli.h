@@ -75,5 +75,8 @@ int cmd_tail(st_cli *, int, char **);
 int cmd_import(st_cli *, int, char **);
 int cmd_reindex(st_cli *, int, char **);
 int cmd_hook(st_cli *, int, char **);       /* issue 3: cmd_hook.c */
+/* retention, archive, prune, erase (issue 7) */
+int cmd_erase(st_cli *, int, char **);
+int cmd_hook_install(st_cli *, int, char **, int uninstall);   /* cmd_hook_install.c */
 
 #endif

@@ -80,6 +80,21 @@ static int open_temp(const char *out, char *tmp, size_t cap)
     return fd;
 }
 
+/* Makes the rename durable: fsync the directory that holds path. */
+static int sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
 int cmd_export(st_cli *cli, int argc, char **argv)
 {
     cli_take_dir(cli, &argc, argv);
@@ -153,6 +168,11 @@ int cmd_export(st_cli *cli, int argc, char **argv)
         o.from_checkpoint_len = cplen;
     }
     int to_stdout = strcmp(out, "-") == 0;
+    if (to_stdout && isatty(1)) {
+        cli_err("export: refusing to write a binary bundle to a terminal (redirect it, or give --out FILE)");
+        free(cp);
+        return EXIT_USAGE;
+    }
     if (!to_stdout && !force && access(out, F_OK) == 0) {
         cli_err("export: %s exists (use --force to overwrite)", out);
         free(cp);
@@ -178,7 +198,7 @@ int cmd_export(st_cli *cli, int argc, char **argv)
     if (rc) {
         code = rc == ST_EINVAL ? EXIT_USAGE : EXIT_FAIL;
         cli_err("export: %s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
-    } else if (!to_stdout && (fsync(fd) != 0 || rename(tmp, out) != 0)) {
+    } else if (!to_stdout && (fsync(fd) != 0 || rename(tmp, out) != 0 || sync_dir(out) != 0)) {
         cli_err("export: %s: %s", out, strerror(errno));
         code = EXIT_FAIL;
     }

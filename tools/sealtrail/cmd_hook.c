@@ -20,6 +20,8 @@
  * After the commit the timer only ends the process (a seal cut short is
  * redone by the next seal).
  *
+ * `hook install` and `hook uninstall` are in cmd_hook_install.c.
+ *
  * Flow: read stdin -> build the event (parse, redact, envelope) -> spool
  * image -> arm -> open store -> replay the spool if not empty (under its
  * lock) -> duration from the matching PreToolUse -> append -> seal on Stop
@@ -37,7 +39,7 @@
 
 #include "cli.h"
 #include "event.h"
-#include "hookcfg.h"
+#include "redact.h"
 #include "spool.h"
 
 #define HOOK_WAIT_MS_DEFAULT      2000u   /* store lock wait before spooling */
@@ -198,10 +200,25 @@ static int hook_record(st_cli *cli, int fail_closed)
     st_err err;
     st_event_opts eo = { .host = st_event_host(), .user = st_event_user(),
                          .session_fallback = getenv("CLAUDE_CODE_SESSION_ID"), .input_len = total };
+    st_redactor *red = NULL;
+    int rrc = st_event_redactor_for_dir(dir, &red, &err);
+    if (rrc) {
+        /* fewer rules than configured could store a secret: record nothing, say why loudly */
+        int code = EXIT_FAIL;
+        if (fail_closed && st_event_build(&ev, in, len, &eo, NULL) == 0) {   /* built-ins, only to learn the event */
+            if (ev.is_pretool) code = EXIT_USAGE;
+            st_event_free(&ev);
+        }
+        cli_err("hook: custom redaction rules: %s: event lost", err.msg);
+        free(in);
+        return code;
+    }
+    eo.redactor = red;
     rc = st_event_build(&ev, in, len, &eo, &err);
     free(in);
     if (rc) {
         cli_err("hook: %s: event lost", err.msg);
+        st_redactor_free(red);
         return EXIT_FAIL;
     }
     wd.fail_code = fail_closed && ev.is_pretool ? EXIT_USAGE : EXIT_FAIL;   /* 2 blocks the tool */
@@ -214,6 +231,7 @@ static int hook_record(st_cli *cli, int fail_closed)
     if ((rc = st_spool_image_build(&im, &ev.rec)) != 0) {
         cli_err("hook: out of memory: event lost");
         st_event_free(&ev);
+        st_redactor_free(red);
         return wd.fail_code;
     }
     wd.im = &im;
@@ -292,6 +310,7 @@ out:
     if (sfd >= 0) close(sfd);
     wd.spool_fd = -1;
     st_event_free(&ev);
+    st_redactor_free(red);
     wd_block(0);
     return code;
 }
@@ -320,153 +339,6 @@ static int hook_replay(st_cli *cli)
     if (lockfd >= 0) close(lockfd);
     close(sfd);
     st_store_close(s);
-    return code;
-}
-
-/* ==== hook install / uninstall ========================================================= */
-
-static char *abs_path(const char *p)
-{
-    char buf[PATH_MAX];
-    if (realpath(p, buf)) return strdup(buf);
-    if (p[0] == '/') return strdup(p);
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd)) return NULL;
-    size_t n = strlen(cwd) + strlen(p) + 2;
-    char *r = malloc(n);
-    if (r) snprintf(r, n, "%s/%s", cwd, p);
-    return r;
-}
-
-static char *settings_path(const char *project, int user)
-{
-    const char *base = project;
-    char home[PATH_MAX];
-    if (user) {
-        const char *h = getenv("HOME");
-        if (!h || h[0] != '/') {
-            cli_err("hook install: --user needs $HOME (or use --settings FILE)");
-            return NULL;
-        }
-        snprintf(home, sizeof home, "%s", h);
-        base = home;
-    }
-    char *b = abs_path(base ? base : ".");
-    if (!b) return NULL;
-    size_t n = strlen(b) + 32;
-    char *r = malloc(n);
-    if (r) snprintf(r, n, "%s/.claude/settings.json", b);
-    free(b);
-    return r;
-}
-
-static int split_events(char *list, const char **out, size_t max, size_t *n)
-{
-    *n = 0;
-    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-        if (!*tok) continue;
-        for (const char *c = tok; *c; c++)
-            if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))) {
-                cli_err("hook install: --events: '%s' is not an event name", tok);
-                return -1;
-            }
-        if (*n == max) { cli_err("hook install: --events: too many events"); return -1; }
-        out[(*n)++] = tok;
-    }
-    return *n ? 0 : -1;
-}
-
-static int hook_install(st_cli *cli, int argc, char **argv, int uninstall)
-{
-    const char *project = NULL, *settings = NULL, *binary = NULL;
-    int user = 0, dry = 0, shell_form = 0;
-    char *events_arg = NULL;
-    uint64_t timeout = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--project") == 0 && i + 1 < argc) project = argv[++i];
-        else if (strcmp(a, "--user") == 0) user = 1;
-        else if (strcmp(a, "--settings") == 0 && i + 1 < argc) settings = argv[++i];
-        else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) dry = 1;
-        else if (!uninstall && strcmp(a, "--shell-form") == 0) shell_form = 1;
-        else if (!uninstall && strcmp(a, "--binary") == 0 && i + 1 < argc) binary = argv[++i];
-        else if (!uninstall && strcmp(a, "--events") == 0 && i + 1 < argc) events_arg = argv[++i];
-        else if (!uninstall && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-            if (cli_parse_u64("--timeout", argv[++i], &timeout) || timeout == 0 || timeout > 3600) {
-                cli_err("hook install: --timeout: seconds between 1 and 3600");
-                return EXIT_USAGE;
-            }
-        } else {
-            cli_err("hook %s: unknown option '%s' (see 'sealtrail hook --help')", argv[1], a);
-            return EXIT_USAGE;
-        }
-    }
-    if ((project != NULL) + user + (settings != NULL) > 1) {
-        cli_err("hook %s: give one of --project DIR, --user, --settings FILE", argv[1]);
-        return EXIT_USAGE;
-    }
-    char *path = settings ? strdup(settings) : settings_path(project, user);
-    if (!path) return EXIT_FAIL;
-    char *text = NULL, *out = NULL, *bin = NULL, *store = NULL;
-    size_t len;
-    int exists, code = EXIT_OK, changed = 0, removed = 0;
-    st_buf summary = { 0 };
-    st_err err;
-    err.msg[0] = 0;
-    int rc = st_hookcfg_read(path, &text, &len, &exists, &err);
-    if (rc) { code = cli_fail(rc, "hook", err.msg); goto done; }
-    if (uninstall) {
-        rc = st_hookcfg_uninstall(text, len, &out, &removed, &summary, &err);
-        changed = removed > 0;
-    } else {
-        const char *dir = cli_store_dir(cli);
-        if (!dir) { code = EXIT_USAGE; goto done; }
-        store = abs_path(dir);
-        char self[PATH_MAX];
-        ssize_t n = binary ? -1 : readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) self[n] = 0;
-        bin = binary ? abs_path(binary) : n > 0 ? strdup(self) : NULL;
-        if (!bin || !store) {
-            cli_err("hook install: cannot find the absolute path of the sealtrail binary (pass --binary PATH)");
-            code = EXIT_FAIL;
-            goto done;
-        }
-        const char *evs[64];
-        size_t nev = 0;
-        if (events_arg && split_events(events_arg, evs, 64, &nev)) { code = EXIT_USAGE; goto done; }
-        st_hookcfg_opts o = { .binary = bin, .store_dir = store, .shell_form = shell_form,
-                              .events = events_arg ? evs : NULL, .nevents = nev, .timeout_s = (unsigned)timeout };
-        rc = st_hookcfg_install(text, len, &o, &out, &changed, &summary, &err);
-    }
-    if (rc) { code = cli_fail(rc, path, err.msg); goto done; }
-    if (dry) {
-        printf("# %s: %s\n", path, changed ? "would change" : "no change");
-        fwrite(summary.data ? (char *)summary.data : "", 1, summary.len, stdout);
-        if (changed) { printf("# new contents:\n"); fputs(out, stdout); }
-        goto done;
-    }
-    if (changed && (rc = st_hookcfg_write(path, out, strlen(out), &err)) != 0) {
-        code = cli_fail(rc, "hook", err.msg);
-        goto done;
-    }
-    if (uninstall)
-        printf("%s: removed %d sealtrail hook handler%s\n", path, removed, removed == 1 ? "" : "s");
-    else
-        printf("%s: %s\n", path, changed ? "sealtrail hook installed" : "already installed, nothing changed");
-    if (!uninstall && store) {
-        char probe[PATH_MAX + 16];
-        snprintf(probe, sizeof probe, "%s/data.mdb", store);
-        if (access(probe, F_OK) != 0)
-            fprintf(stderr, "sealtrail: note: no store in %s yet; events are spooled until you run\n"
-                            "  sealtrail --dir '%s' init\n", store, store);
-    }
-done:
-    st_buf_free(&summary);
-    free(text);
-    free(out);
-    free(bin);
-    free(store);
-    free(path);
     return code;
 }
 
@@ -506,6 +378,10 @@ static void usage(void)
          "                              per 8 KiB of event\n"
          "  CLAUDE_CODE_SESSION_ID      session recorded when the event itself has none\n"
          "\n"
+         "Custom redaction rules are read from DIR/redact.conf when it exists (format in\n"
+         "docs/REDACTION.md). If that file cannot be loaded, nothing is recorded: the\n"
+         "hook exits 1 (2 for PreToolUse with --fail-closed) and names the bad line.\n"
+         "\n"
          "examples:\n"
          "  sealtrail --dir /var/lib/sealtrail/dev init\n"
          "  sealtrail --dir /var/lib/sealtrail/dev hook install --project ~/src/app --dry-run\n"
@@ -529,8 +405,8 @@ int cmd_hook(st_cli *cli, int argc, char **argv)
         usage();
         return EXIT_OK;
     }
-    if (argc >= 2 && strcmp(argv[1], "install") == 0) return hook_install(cli, argc, argv, 0);
-    if (argc >= 2 && strcmp(argv[1], "uninstall") == 0) return hook_install(cli, argc, argv, 1);
+    if (argc >= 2 && strcmp(argv[1], "install") == 0) return cmd_hook_install(cli, argc, argv, 0);
+    if (argc >= 2 && strcmp(argv[1], "uninstall") == 0) return cmd_hook_install(cli, argc, argv, 1);
     if (argc >= 2 && strcmp(argv[1], "replay") == 0) {
         if (argc > 2) { cli_err("hook replay: no options"); return EXIT_USAGE; }
         return hook_replay(cli);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -188,6 +189,8 @@ int cmd_query(st_cli *cli, int argc, char **argv)
         return EXIT_USAGE;
     }
     o.width = term_width();
+    q.no_entry = o.count_only;
+    signal(SIGPIPE, SIG_IGN);        /* `query | head`: EPIPE ends the query cleanly (exit 0) */
 
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);

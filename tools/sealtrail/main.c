@@ -43,6 +43,7 @@ static const st_command commands[] = {
     { "export",       cmd_export,       "write an auditor bundle (whole log, range, time window, filter)" },
     /* keys (issue 5) */
     /* retention (issue 7) */
+    { "erase",        cmd_erase,        "erase an entry's payloads (signed erasure record; proofs stay valid)" },
 };
 
 static void usage(FILE *f)

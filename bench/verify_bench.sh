@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# verify_bench.sh: export and verify throughput for auditor bundles (issue 4).
+#
+#   bench/verify_bench.sh [N]        N entries (default 1,000,000; about 1 KiB each)
+#   ST_BENCH_SMOKE=1 bench/verify_bench.sh   a 10,000-entry smoke run
+#
+# Builds a store of N hook-event entries (~1 KiB of canonical entry bytes
+# each, three small payloads) with `sealtrail import`, seals it, then measures
+#   - export: `sealtrail export --out` of the whole log (entries/s, MB/s)
+#   - verify: `auditverify` with 1 thread and with every core (entries/s,
+#     MB/s, peak RSS)
+# Goals (DESIGN.md section 9): verify 1M entries in <= 1.5 s on 2 cores with
+# RSS <= 256 MiB; export >= 200k entries/s. Use a Release build:
+#   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && make -C build-rel -j2
+#   SEALTRAIL=build-rel/sealtrail AUDITVERIFY=build-rel/auditverify bench/verify_bench.sh
+# Run by hand on an otherwise idle machine; it is not part of ctest.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+SEALTRAIL=${SEALTRAIL:-$HERE/build-rel/sealtrail}
+AUDITVERIFY=${AUDITVERIFY:-$HERE/build-rel/auditverify}
+N=${1:-1000000}
+[ "${ST_BENCH_SMOKE:-0}" = 1 ] && N=10000
+for b in "$SEALTRAIL" "$AUDITVERIFY"; do
+    [ -x "$b" ] || { echo "verify_bench: $b: not built (set SEALTRAIL and AUDITVERIFY)" >&2; exit 2; }
+done
+command -v /usr/bin/time >/dev/null || { echo "verify_bench: needs /usr/bin/time (GNU time) for peak RSS" >&2; exit 2; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/st-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+S="$W/store"
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }'; }
+mb() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? b / 1048576 / t : 0) }'; }
+
+echo "verify_bench: $N entries, $(nproc) CPU(s), $(uname -m)"
+"$SEALTRAIL" --dir "$S" init --origin bench.local/log >/dev/null 2>&1
+awk -v n="$N" 'BEGIN {
+    pad = ""; for (k = 0; k < 40; k++) pad = pad "abcdefgh"
+    split("Bash Edit Read Write Grep", tools, " ")
+    for (i = 0; i < n; i++)
+        printf "{\"hook_event_name\":\"PostToolUse\",\"session_id\":\"%08d-1111-2222-3333-444455556666\",\"cwd\":\"/home/dev/src/%s/project\",\"permission_mode\":\"default\",\"tool_name\":\"%s\",\"tool_use_id\":\"toolu_01%020d\",\"tool_input\":{\"command\":\"grep -rn TODO src/ | head -%d\",\"description\":\"find todos\"},\"tool_response\":{\"stdout\":\"src/a.c:%d: TODO fix\",\"stderr\":\"\",\"interrupted\":false},\"duration_ms\":%d}\n", \
+            int(i / 50), pad, tools[i % 5 + 1], i, i % 100, i, i % 900
+}' >"$W/in.jsonl"
+t0=$(now)
+"$SEALTRAIL" --dir "$S" import --batch 10000 "$W/in.jsonl" >/dev/null 2>"$W/import.err"
+"$SEALTRAIL" --dir "$S" seal >/dev/null
+t1=$(now)
+rm -f "$W/in.jsonl"
+entry_bytes=$("$SEALTRAIL" --dir "$S" leaf --index 0 | wc -c)
+imp=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+echo "  store:  import + seal $(printf '%.2f' "$imp") s ($(rate "$N" "$imp") entries/s); entry 0 is $entry_bytes bytes"
+
+t0=$(now)
+"$SEALTRAIL" --dir "$S" export --out "$W/b.stb" >/dev/null
+t1=$(now)
+size=$(stat -c %s "$W/b.stb")
+ex=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+echo "  export: $(printf '%.2f' "$ex") s, $(rate "$N" "$ex") entries/s, $(mb "$size" "$ex") MB/s, bundle $((size / 1048576)) MiB   (goal >= 200000 entries/s)"
+
+K=$("$SEALTRAIL" --dir "$S" verifier-key)
+for threads in 1 0; do
+    args=()
+    label="all cores"
+    [ "$threads" != 0 ] && { args=(--threads "$threads"); label="1 thread"; }
+    /usr/bin/time -f "%e %M" -o "$W/time" "$AUDITVERIFY" "$W/b.stb" --trust "$K" --quiet "${args[@]}"
+    read -r secs rss <"$W/time"
+    echo "  verify ($label): $secs s, $(rate "$N" "$secs") entries/s, $(mb "$size" "$secs") MB/s, peak RSS $((rss / 1024)) MiB" \
+         "  (goal: 1M in <= 1.5 s on 2 cores, <= 256 MiB)"
+done

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# test_auditverify.sh: auditverify as an auditor runs it (issue 4): exit codes
+# 0/1/2/3 for a genuine bundle, the committed forgeries (tests/forgery/),
+# wrong and missing keys, a key taken from the bundle itself, truncation,
+# trailing bytes, a flipped byte, an altered payload, a fork caught by
+# --previous (two stores under the same key), --json and --help.
+set -euo pipefail
+: "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}" "${AUDITVERIFY:?set AUDITVERIFY to the auditverify binary}"
+SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/st-e2e-av.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+expect_exit() {
+    local want=$1 desc=$2 got=0
+    shift 2
+    "$@" >"$T/out" 2>"$T/err" || got=$?
+    if [ "$got" = "$want" ]; then ok "$desc (exit $got)"; else bad "$desc: exit $got, want $want: $(head -c 400 "$T/err")"; fi
+}
+expect_in() {   # expect_in FILE TEXT DESC
+    if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: \"$2\" not in: $(head -c 400 "$1")"; fi
+}
+
+echo "== committed forgeries"
+F="$SRC/tests/forgery"
+expect_exit 1 "altered entry with genuine signatures" "$AUDITVERIFY" "$F/altered-entry.stb" --trust "$F/trusted.vkey"
+expect_in "$T/err" "root mismatch" "the message names the root mismatch"
+expect_exit 3 "re-signed by an attacker key shipped in the bundle" "$AUDITVERIFY" "$F/resigned-by-attacker.stb" --trust "$F/trusted.vkey"
+expect_in "$T/err" "signed by no trusted key" "the message says no trusted key signed"
+expect_exit 0 "the same bundle verifies only for whoever trusts the attacker key" \
+    "$AUDITVERIFY" "$F/resigned-by-attacker.stb" --trust "$F/attacker.vkey"
+
+echo "== a genuine bundle from a real store"
+S="$T/s"
+"$SEALTRAIL" --dir "$S" init --origin e2e.test/av >/dev/null 2>&1
+for f in "${ST_SHARED_DIR:-$SRC/../shared}"/claude-code/payloads/*.json; do
+    [ -e "$f" ] || continue
+    "$SEALTRAIL" --dir "$S" append "$f" >/dev/null
+done
+awk 'BEGIN { for (i = 0; i < 40; i++) printf "{\"timestamp\":%d,\"toolName\":\"Bash\",\"input\":{\"command\":\"echo %d\"},\"output\":\"out-%05d\"}\n", 1761955200 + i, i, i }' >"$T/in.jsonl"
+"$SEALTRAIL" --dir "$S" import "$T/in.jsonl" >/dev/null 2>&1
+"$SEALTRAIL" --dir "$S" seal >"$T/cp1"
+K=$("$SEALTRAIL" --dir "$S" verifier-key)
+echo "$K" >"$T/k.vkey"
+"$SEALTRAIL" --dir "$S" export --out "$T/b.stb" >/dev/null
+expect_exit 0 "verifies with --trust KEY" "$AUDITVERIFY" "$T/b.stb" --trust "$K"
+expect_in "$T/out" "VERIFIED" "the human report says VERIFIED"
+expect_in "$T/out" "checkpoints" "the report lists checkpoints"
+expect_exit 0 "verifies with --trust FILE" "$AUDITVERIFY" "$T/b.stb" --trust "$T/k.vkey"
+expect_exit 0 "--threads 1" "$AUDITVERIFY" "$T/b.stb" --trust "$K" --threads 1 --quiet
+[ ! -s "$T/out" ] && ok "--quiet prints nothing on success" || bad "--quiet printed: $(head -c 200 "$T/out")"
+expect_exit 0 "--json" "$AUDITVERIFY" "$T/b.stb" --trust "$K" --json
+expect_in "$T/out" '"verdict":"verified"' "--json has the verdict"
+expect_in "$T/out" '"exit_code":0' "--json has the exit code"
+if command -v python3 >/dev/null; then
+    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" && ok "--json is valid JSON" || bad "--json is not valid JSON"
+fi
+expect_exit 0 "--list" "$AUDITVERIFY" --list "$T/b.stb"
+expect_in "$T/out" "framing and trailer digest: ok" "--list checks the framing"
+
+echo "== keys"
+"$SEALTRAIL" --dir "$T/other" init --origin e2e.test/av >/dev/null 2>&1
+expect_exit 3 "a different key of the same name" "$AUDITVERIFY" "$T/b.stb" --trust "$("$SEALTRAIL" --dir "$T/other" verifier-key)"
+expect_exit 2 "no --trust at all (the bundle's own key is not used)" "$AUDITVERIFY" "$T/b.stb"
+expect_exit 2 "a malformed --trust" "$AUDITVERIFY" "$T/b.stb" --trust "not+a+key"
+expect_exit 2 "the bundle itself as the --trust file" "$AUDITVERIFY" "$T/b.stb" --trust "$T/b.stb"
+# the KEY record of the bundle, extracted and passed back, is the genuine key: fine. An
+# attacker's bundle carries the attacker's key: see the forgery above (exit 3).
+expect_exit 3 "trusting only a key the auditor got from an attacker's bundle does not help the genuine bundle" \
+    "$AUDITVERIFY" "$T/b.stb" --trust "$SRC/tests/forgery/attacker.vkey"
+
+echo "== damaged and tampered files"
+size=$(stat -c %s "$T/b.stb")
+head -c $((size / 2)) "$T/b.stb" >"$T/trunc.stb"
+expect_exit 2 "truncated to half" "$AUDITVERIFY" "$T/trunc.stb" --trust "$K"
+expect_in "$T/err" "truncated" "the message says truncated"
+head -c $((size - 1)) "$T/b.stb" >"$T/trunc1.stb"
+expect_exit 2 "one byte short" "$AUDITVERIFY" "$T/trunc1.stb" --trust "$K"
+{ cat "$T/b.stb"; printf 'x'; } >"$T/trail.stb"
+expect_exit 2 "a byte after the trailer" "$AUDITVERIFY" "$T/trail.stb" --trust "$K"
+: >"$T/empty.stb"
+expect_exit 2 "an empty file" "$AUDITVERIFY" "$T/empty.stb" --trust "$K"
+expect_exit 2 "a missing file" "$AUDITVERIFY" "$T/nope.stb" --trust "$K"
+for off in 100 $((size / 3)) $((size / 2)) $((size - 100)); do
+    cp "$T/b.stb" "$T/flip.stb"
+    b=$(od -An -tu1 -j "$off" -N1 "$T/flip.stb" | tr -d ' ')
+    printf "$(printf '\\%03o' $(( (b ^ 4) & 255 )))" | dd of="$T/flip.stb" bs=1 seek="$off" conv=notrunc status=none
+    code=0
+    "$AUDITVERIFY" "$T/flip.stb" --trust "$K" -q >/dev/null 2>&1 || code=$?
+    [ "$code" != 0 ] && ok "byte $off flipped: exit $code" || bad "byte $off flipped: verified"
+done
+# an altered payload: same length, so the framing stays intact
+if grep -q 'out-00017' "$T/b.stb"; then
+    sed 's/out-00017/out-00018/' "$T/b.stb" >"$T/pay.stb"
+    expect_exit 1 "an altered payload" "$AUDITVERIFY" "$T/pay.stb" --trust "$K"
+    expect_in "$T/err" "commitment mismatch" "the message names the commitment mismatch"
+else
+    bad "payload text not found in the bundle"
+fi
+
+echo "== --previous: consistent, and a fork under the same key"
+expect_exit 0 "--previous with a checkpoint of this log" "$AUDITVERIFY" "$T/b.stb" --trust "$K" --previous "$T/cp1"
+cp -a "$S" "$T/fork"                       # same key, same first entries
+echo '{"timestamp":1761960000,"toolName":"Bash","input":{"command":"rm -rf /"},"output":"gone"}' >"$T/f.jsonl"
+"$SEALTRAIL" --dir "$T/fork" import "$T/f.jsonl" >/dev/null 2>&1
+"$SEALTRAIL" --dir "$T/fork" seal >"$T/cpfork"
+echo '{"timestamp":1761960000,"toolName":"Bash","input":{"command":"ls"},"output":"ok"}' >"$T/g.jsonl"
+"$SEALTRAIL" --dir "$S" import "$T/g.jsonl" >/dev/null 2>&1
+"$SEALTRAIL" --dir "$S" seal >/dev/null
+"$SEALTRAIL" --dir "$S" export --out "$T/b2.stb" >/dev/null
+expect_exit 1 "--previous from a fork (same key, same size, other entries)" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cpfork"
+expect_in "$T/err" "fork" "the message says fork"
+expect_exit 0 "--previous from the genuine earlier checkpoint" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cp1"
+expect_exit 3 "--previous signed by an untrusted key" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" \
+    --previous <("$SEALTRAIL" --dir "$T/other" seal)
+
+echo "== help"
+"$AUDITVERIFY" --help >"$T/help"
+expect_in "$T/help" "EXIT STATUS" "--help has an EXIT STATUS section"
+expect_in "$T/help" "auditverify audit" "--help has examples"
+expect_exit 2 "an unknown option" "$AUDITVERIFY" "$T/b.stb" --trust "$K" --frobnicate
+
+echo "e2e test_auditverify: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+# gen.py: how the redaction vectors in this directory were written. The
+# .jsonl files are the source of truth (reviewed by hand, committed); this
+# script is the record of how they were produced, with fixed random tokens
+# (seed 7), and regenerates them byte for byte:  python3 gen.py
+#
+# Each line: {"desc", "mode" (text|json|raw, default text), "in", "want"
+# (absent: must come out unchanged), "counts" (rule -> n; absent: none)}.
+# "@@" inside a token is deleted by the test before use: it keeps realistic
+# fake tokens from tripping repository secret scanners.
+import os
+os.chdir(os.path.dirname(os.path.abspath(__file__)))
+import json, random
+random.seed(7)
+A='ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+def rs(n, alpha=A):
+    return ''.join(random.choice(alpha) for _ in range(n))
+def mixed(n, alpha=A):
+    while True:
+        s = rs(n, alpha)
+        if any(c.isupper() for c in s) and any(c.islower() for c in s) and any(c.isdigit() for c in s): return s
+def R(rule): return '[REDACTED:%s]' % rule
+out = {}
+def case(file, desc, inp, want=None, counts=None, mode=None):
+    d = {"desc": desc}
+    if mode: d["mode"] = mode
+    d["in"] = inp
+    if want is not None: d["want"] = want
+    if counts is not None: d["counts"] = counts
+    out.setdefault(file, []).append(d)
+def pos(file, desc, fmt, secret, rule, mode=None, n=1):
+    """fmt has {} where the secret goes; expect it replaced by the marker."""
+    case(file, desc, fmt.replace('{}', secret), fmt.replace('{}', R(rule)), {rule: n}, mode)
+def split(tok, at):  # hide a token from repository secret scanners: '@@' is removed by the test
+    return tok[:at] + '@@' + tok[at:]
+
+T='tokens'
+# AWS
+pos(T,'aws-access-key-id AKIA','key {} end','AKIA'+'IOSFODNN7EXAMPLE','aws-access-key-id')
+pos(T,'aws-access-key-id ASIA (session)','"AccessKeyId": "{}"','ASIA'+rs(16,'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'),'aws-access-key-id')
+pos(T,'aws-access-key-id at start of text','{}','AKIA'+rs(16,'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'),'aws-access-key-id')
+pos(T,'aws-access-key-id after a newline escape written as text','x\\n{}','AKIA'+rs(16,'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'),'aws-access-key-id')
+pos(T,'aws-access-key-id after a \\u0000 escape written as text','x\\u0000{}','AKIA'+rs(16,'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'),'aws-access-key-id')
+sec='wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+case(T,'aws-secret-access-key in a CSV row after its key id','AKIAIOSFODNN7EXAMPLE,'+sec+'\n',R('aws-access-key-id')+','+R('aws-secret-access-key')+'\n',{'aws-access-key-id':1,'aws-secret-access-key':1})
+pos(T,'aws-secret-access-key in ~/.aws/credentials','[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = {}\n',sec,'aws-secret-access-key',n=1)
+out[T][-1]['want']=out[T][-1]['want'].replace('AKIAIOSFODNN7EXAMPLE',R('aws-access-key-id')); out[T][-1]['counts']={'aws-access-key-id':1,'aws-secret-access-key':1}
+pos(T,'aws-secret-access-key env','export AWS_SECRET_ACCESS_KEY={}',sec,'aws-secret-access-key')
+# Google
+pos(T,'google-api-key','url?key={}&x=1',split('AIza'+rs(35,A+'-_'),2),'google-api-key')
+out[T][-1]['want']='url?key='+R('google-api-key')+'&x=1'
+# GitHub
+for p in ['ghp_','gho_','ghu_','ghs_','ghr_']:
+    pos(T,'github-token '+p,'token {} x',split(p+rs(36),2),'github-token')
+pos(T,'github-token fine-grained github_pat_','GH_TOKEN={}',split('github_pat_'+rs(22)+'_'+rs(59),6),'github-token')
+pos(T,'github-token in a URL userinfo','https://{}@github.com/o/r.git',split('ghp_'+rs(36),2),'github-token')
+# GitLab
+pos(T,'gitlab-token glpat-','PRIVATE-TOKEN: {}',split('glpat-'+rs(20,A+'-_'),3),'gitlab-token')
+# Anthropic, OpenAI
+pos(T,'anthropic-api-key','ANTHROPIC_API_KEY={}',split('sk-ant-api03-'+rs(93,A+'-_')+'AA',5),'anthropic-api-key')
+pos(T,'anthropic-api-key admin','key {}.',split('sk-ant-admin01-'+rs(80,A+'-_')+'AA',5),'anthropic-api-key')
+pos(T,'openai-api-key legacy sk-','openai.api_key = "{}"',split('sk-'+mixed(20)+'T3BlbkFJ'+mixed(20),2),'openai-api-key')
+pos(T,'openai-api-key sk-proj-','{}',split('sk-proj-'+mixed(48,A+'-_')+mixed(40),2),'openai-api-key')
+pos(T,'openai-api-key sk-svcacct-','Bearer? no: {} here',split('sk-svcacct-'+mixed(60,A+'-_'),2),'openai-api-key')
+# Slack
+for p in ['xoxb-','xoxp-','xoxa-','xoxr-','xoxs-']:
+    pos(T,'slack-token '+p,'SLACK_BOT= {}',split(p+'1234567890-1234567890123-'+rs(24),3),'slack-token')
+pos(T,'slack-token app-level xapp-','{}',split('xapp-1-A0123456789-1234567890123-'+rs(64,'0123456789abcdef'),2),'slack-token')
+case(T,'slack-webhook-url','curl -X POST https://hooks.slack.com/services/T0123ABCD/B0123ABCD/'+rs(24)+' -d x',
+     'curl -X POST https://hooks.slack.com/services/'+R('slack-webhook-url')+' -d x',{'slack-webhook-url':1})
+# Stripe
+for p in ['sk_live_','rk_live_','sk_test_','rk_test_']:
+    pos(T,'stripe-key '+p,'stripe.api_key = {}',split(p+rs(24),4),'stripe-key')
+pos(T,'stripe-key webhook secret whsec_','{}',split('whsec_'+rs(32),3),'stripe-key')
+# others
+pos(T,'npm-token','//registry.npmjs.org/:_authToken={}',split('npm_'+rs(36),2),'npm-token')
+pos(T,'huggingface-token','HF_TOKEN {}',split('hf_'+''.join(random.choice('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ') for _ in range(33))+'Q',2),'huggingface-token')
+pos(T,'pypi-token','password: {}',split('pypi-AgEIcHlwaS5vcmc'+rs(60,A+'-_'),4),'pypi-token')
+pos(T,'sendgrid-api-key','SG {}',split('SG.'+rs(22,A+'-_')+'.'+rs(43,A+'-_'),2),'sendgrid-api-key')
+pos(T,'digitalocean-token','{}',split('dop_v1_'+rs(64,'0123456789abcdef'),3),'digitalocean-token')
+# JWT
+jwt='eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'
+pos(T,'jwt','Authorization token {} ok',jwt,'jwt')
+pos(T,'jwt ending a sentence','the token is {}.',jwt,'jwt')
+pos(T,'jwt alg none (empty signature)','{} next','eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0.','jwt')
+pos(T,'jwt in a cookie','Cookie jar: session={}; Path=/',jwt,'jwt')
+
+C='context'
+# PEM
+body='MIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMbRvI0MBZhpF\nk2Zwqhw9J8hCE9Ct3xKNqBIA2LhbY1DyFmSWSQXRRDKy4bLAlqbd3hjKy8fD0NV/\nAgMBAAECggEBAJNn5sOLlXWjJsN4cG3hBNgHOAqCVUsZXaDIpN8UhmaFKDT8ivmF\n'
+for label in ['RSA PRIVATE KEY','EC PRIVATE KEY','DSA PRIVATE KEY','OPENSSH PRIVATE KEY','ENCRYPTED PRIVATE KEY','PRIVATE KEY','PGP PRIVATE KEY BLOCK']:
+    blk='-----BEGIN '+label.replace('PRIVATE','PRIVATE@@')+'-----\n'+body+'-----END '+label+'-----'
+    case(C,'private-key '+label,'cat key.pem\n'+blk+'\ndone','cat key.pem\n'+R('private-key')+'\ndone',{'private-key':1})
+blk='-----BEGIN RSA PRIVATE@@ KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n'+body+'-----END RSA PRIVATE KEY-----\n'
+case(C,'private-key legacy encrypted with headers',blk,R('private-key')+'\n',{'private-key':1})
+case(C,'private-key END missing: redacted to end of string','key:\n-----BEGIN PRIVATE@@ KEY-----\n'+body[:100],'key:\n'+R('private-key'),{'private-key':1})
+case(C,'private-key END missing, text after the body: redacted to end of string','-----BEGIN PRIVATE@@ KEY-----\n'+body+'"}; other stuff','' +R('private-key'),{'private-key':1})
+case(C,'private-key with line breaks written as \\n (JSON inside a string)','PRIVATE_KEY="-----BEGIN PRIVATE@@ KEY-----\\n'+body.replace('\n','\\n')+'-----END PRIVATE KEY-----\\n"',
+     'PRIVATE_KEY="'+R('private-key')+'"',{'private-key':1})
+case(C,'private-key truncated right after the BEGIN line','-----BEGIN OPENSSH PRIVATE@@ KEY-----',R('private-key'),{'private-key':1})
+# cards
+for num,desc in [('4111111111111111','visa 16'),('4111 1111 1111 1111','visa spaced'),('4111-1111-1111-1111','visa dashed'),
+                 ('4222222222222','visa 13'),('5555555555554444','mastercard'),('2223003122003222','mastercard 2-series'),
+                 ('378282246310005','amex'),('3782 822463 10005','amex 4-6-5'),('6011111111111117','discover'),
+                 ('3530111333300000','jcb'),('36227206271667','diners 14'),('6200000000000005','unionpay')]:
+    pos(C,'payment-card '+desc,'card: {} exp 12/30',num,'payment-card')
+out[C][-1]  # noop
+case(C,'payment-card followed by another number','4111111111111111 2',R('payment-card')+' 2',{'payment-card':1})
+case(C,'payment-card grouped, then a number','4111 1111 1111 1111 42',R('payment-card')+' 42',{'payment-card':1})
+# URLs
+for url,want in [('postgres://admin:s3cr3t@db.example.com:5432/app','postgres://admin:{}@db.example.com:5432/app'),
+                 ('postgresql://u:p@localhost/db','postgresql://u:{}@localhost/db'),
+                 ('mysql://root:Hunter2!@127.0.0.1:3306/shop','mysql://root:{}@127.0.0.1:3306/shop'),
+                 ('mongodb+srv://app:p%40ssw0rd@cluster0.ab1cd.mongodb.net/?retryWrites=true','mongodb+srv://app:{}@cluster0.ab1cd.mongodb.net/?retryWrites=true'),
+                 ('redis://:hunter2@cache:6379/0','redis://:{}@cache:6379/0'),
+                 ('amqp://guest:guest@rabbit:5672/','amqp://guest:{}@rabbit:5672/'),
+                 ('https://deploy:tok3n@git.example.com/repo.git','https://deploy:{}@git.example.com/repo.git'),
+                 ('ftp://user:pa@ss@files.example.com/x','ftp://user:{}@files.example.com/x')]:
+    case(C,'url-credentials '+url.split(':')[0]+(' (unencoded @ in password)' if 'pa@ss' in url else ''),'DATABASE_URL='+url+' x','DATABASE_URL='+want.format(R('url-credentials'))+' x',{'url-credentials':1})
+# assignments
+PA='password-assignment'
+for fmt,desc in [('DB_PASSWORD={}','env file'),('export DB_PASSWORD={}','shell export'),('DB_PASSWORD="{}"','env quoted'),
+                 ("password: {}",'yaml'),("  db_password: '{}'",'yaml single-quoted'),('"api_key": "{}"','json inside a string'),
+                 ('\\"api_key\\":\\"{}\\"','escaped json inside a string'),("'password' => '{}'",'php array'),
+                 ('password := "{}"','go'),('spring.datasource.password={}','properties'),('password = {}','ini'),
+                 ('mysql --password {} -u root','cli flag with space'),('tool --api-key={} run','cli flag with ='),
+                 ('keytool -storepass {} -keystore x','keytool -storepass'),('openssl rsa -passin pass:{} -in k','openssl -passin pass:'),
+                 ('curl "https://api.example.com/v1?access_token={}&page=2"','url query'),('<password>{}</password>','xml'),
+                 ('X-Api-Key: {}','api key header'),('client_secret={}','oauth client secret'),('PGPASSWORD={} psql','PGPASSWORD'),
+                 ('$env:API_KEY = "{}"','powershell'),('cfg["password"] = "{}"','dict item assignment'),
+                 ('connect(host="db", password="{}")','python kwarg'),('secret_key_base: {}','rails'),
+                 ('Password: {}','prompt transcript'),('DB_PASS={}','_PASS suffix')]:
+    pos(C,PA+' '+desc,fmt,'Zq7-hunter2-xK','password-assignment' if 'passin' not in fmt else 'password-assignment')
+case(C,PA+' yaml value with spaces (to end of line)','password: correct horse battery staple\nuser: bob','password: '+R(PA)+'\nuser: bob',{PA:1})
+case(C,'authorization-header bearer','Authorization: Bearer abc123XYZ','Authorization: Bearer '+R('authorization-header'),{'authorization-header':1})
+case(C,'authorization-header basic','curl -H "Authorization: Basic dXNlcjpwYXNzd29yZA==" x','curl -H "Authorization: Basic '+R('authorization-header')+'" x',{'authorization-header':1})
+case(C,'authorization-header token scheme','authorization: token 0123abcd','authorization: token '+R('authorization-header'),{'authorization-header':1})
+case(C,'authorization-header bearer jwt keeps the jwt name','Authorization: Bearer '+jwt,'Authorization: Bearer '+R('jwt'),{'jwt':1})
+case(C,'token rule wins over the assignment that contains it','GITHUB_TOKEN='+split('ghp_'+rs(36),2),'GITHUB_TOKEN='+R('github-token'),{'github-token':1})
+case(C,'several secrets on one line','a=1 password=x1 token=y2 b=2','a=1 password='+R(PA)+' token='+R(PA)+' b=2',{PA:2})
+
+L='lookalikes'
+def keep(desc, s): case(L, desc, s)
+keep('git sha (40 hex)','commit 9f2c3a1b4d5e6f708192a3b4c5d6e7f8091a2b3c Merge')
+keep('git sha upper-case','9F2C3A1B4D5E6F708192A3B4C5D6E7F8091A2B3C')
+keep('sha-256 hex','e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  file.tar.gz')
+keep('sha-512 hex','cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e')
+keep('uuid','session 123e4567-e89b-12d3-a456-426614174000 started')
+keep('uuid digits only','12345678-1234-5234-9234-123456789012')
+keep('13-digit millisecond timestamp','ts=1763787173123 next=1763787173124')
+keep('16-digit microsecond timestamp','"time_us":1763787173123456')
+keep('19-digit nanosecond timestamp','1763787173123456789')
+keep('luhn-invalid visa-like number','4111111111111112')
+keep('16 digits, no issuer prefix','9111111111111115')
+keep('decimal that contains a card-like run','3.4111111111111111')
+keep('phone number and ISBN','+1 415 555 0100, ISBN 978-3-16-148410-0')
+keep('dates and versions','2024-01-15 v4.1.1 5.10.0-28-amd64')
+keep('python: password from getpass','password = getpass.getpass()\npassword = getpass()')
+keep('python: password from input() with a prompt','password = input("Password: ")')
+keep('python: password from the environment','password = os.environ["DB_PASSWORD"]\ntoken = os.getenv("GITHUB_TOKEN")')
+keep('python: attribute and parameter','token = self.token\ndef login(username, password):\n    if not password:\n        return None')
+keep('python: typed parameter, empty default','def f(password: str = "", token: Optional[str] = None):')
+keep('python: keyword argument passing a variable','connect(password=password, api_key=api_key)')
+keep('python: snake_case variable','password = new_password\nsecret = user_secret')
+keep('typescript: type annotations','const password: string = req.body.password;\ninterface U { token?: string; apiKey: string }')
+keep('js: object shorthand-like','{ password: hashedPassword, token: accessToken }')
+keep('c: comparison and designated initializer','if (password == NULL) return; [ST_RULE_GITHUB_TOKEN] = "github-token",')
+keep('c++ scope','auto t = auth::token::parse(x);')
+keep('yaml: reference to a secret store','password: ${{ secrets.DB_PASSWORD }}\ntoken: "{{ vault_token }}"')
+keep('env: reference to another variable','DB_PASSWORD=$PGPASS\nAPI_KEY=${API_KEY}')
+keep('empty and placeholder values','password=\npassword: ""\napi_key: <your-api-key>\ntoken: ********\nsecret: null')
+keep('not credential names','token_count: 5\nmax_tokens: 100\n"input_tokens": 12\npassword_file: /etc/pw\npublic_key: ssh-ed25519 AAAAC3Nz\ntokenizer = x')
+keep('cli help text metavars','  --token TOKEN      GitHub token\n  --password PASSWORD\n  --password-stdin\n  --api-key string   API key')
+keep('prose mentioning passwords','Args:\n    password: The password to use.\n    token (str): GitHub token with repo scope.')
+keep('shell PWD is a directory','PWD=/home/dev/project\nOLDPWD=/tmp')
+keep('url without password','http://localhost:8080/x ssh://git@github.com/o/r.git https://user@host/ mailto:a@b.c')
+keep('url with placeholder password','postgres://{user}:{password}@{host}/db postgres://u:${PGPASSWORD}@h/db')
+keep('base64 image data','iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP438AAAAQBAYDFKhhdAAAAAElFTkSuQmCC')
+keep('pem marker quoted in code','if line.startswith("-----BEGIN RSA PRIVATE KEY-----"):\n    header = "-----BEGIN PRIVATE KEY-----" + "\\n"')
+keep('public key and certificate','-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----')
+keep('hyphenated words that start like sk-','task-list disk-abcdefghijklmnopqrstuvwxyzabcdefghijkl sk-very-long-hyphenated-class-name-that-goes-on')
+keep('identifiers that start like tokens','AKIA_CONSTANT ghp_short AIzaShort github_pat_x eyJ.eyJ.x xoxb-abc')
+keep('aws key id that is part of a longer word','XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX')
+keep('markdown table of hashes','| 9f2c3a1b4d5e6f708192a3b4c5d6e7f8091a2b3c | 2024-01-15 |')
+keep('Bearer scheme without credentials','Authorization: Bearer\nAuthorization: Bearer $TOKEN')
+keep('equality operators','if (token != expected && password === other) {}')
+keep('tokens plural and counts in Claude usage','{"usage":{"input_tokens":10,"output_tokens":20,"cache_read_input_tokens":5}}')
+
+J='json'
+def jcase(desc, inp, want=None, counts=None):
+    case(J, desc, inp, want, counts, 'json')
+g=split('ghp_'+rs(36),2)
+jcase('credential key: string value redacted whole','{"password":"hunter2","user":"bob"}','{"password":"'+R(PA)+'","user":"bob"}',{PA:1})
+jcase('credential key suffix, any case','{"DB_PASSWORD":"a b c","githubToken":"x9","X-Api-Key":"k-1","client_secret":"s3"}','{"DB_PASSWORD":"'+R(PA)+'","githubToken":"'+R(PA)+'","X-Api-Key":"'+R(PA)+'","client_secret":"'+R(PA)+'"}',{PA:4})
+jcase('credential key: non-secret values survive','{"password":"","token":null,"secret":true,"api_key":"${API_KEY}","auth":false}')
+jcase('credential key: number under a password key','{"db_password":123456,"token_count":12}','{"db_password":"'+R(PA)+'","token_count":12}',{PA:1})
+jcase('credential key: token value keeps the token rule name','{"github_token":"'+g+'"}','{"github_token":"'+R('github-token')+'"}',{'github-token':1})
+jcase('authorization header member keeps the scheme','{"headers":{"Authorization":"Bearer abc123","Cookie":"sid=1"}}','{"headers":{"Authorization":"Bearer '+R('authorization-header')+'","Cookie":"'+R(PA)+'"}}',{'authorization-header':1,PA:1})
+jcase('aws credentials object from sts','{"Credentials":{"AccessKeyId":"ASIAIOSFODNN7EXAMPLE","SecretAccessKey":"'+sec+'","SessionToken":"FwoGZXIvYXdzEBYaDH"}}',
+      '{"Credentials":{"AccessKeyId":"'+R('aws-access-key-id')+'","SecretAccessKey":"'+R('aws-secret-access-key')+'","SessionToken":"'+R(PA)+'"}}',{'aws-access-key-id':1,'aws-secret-access-key':1,PA:1})
+jcase('name/value pair (kubernetes env)','{"env":[{"name":"DB_PASSWORD","value":"pw1"},{"name":"HOME","value":"/root"}]}','{"env":[{"name":"DB_PASSWORD","value":"'+R(PA)+'"},{"name":"HOME","value":"/root"}]}',{PA:1})
+jcase('secret behind \\u escapes','{"c":"\\u0067\\u0068\\u0070_'+g.replace('@@','')[4:]+'"}','{"c":"'+R('github-token')+'"}',{'github-token':1})
+jcase('secret after a NUL','{"c":"ok\\u0000AKIAIOSFODNN7EXAMPLE"}','{"c":"ok\\u0000'+R('aws-access-key-id')+'"}',{'aws-access-key-id':1})
+jcase('secret in an object key','{"AKIAIOSFODNN7EXAMPLE":1,"password=hunter2":2}','{"'+R('aws-access-key-id')+'":1,"password='+R(PA)+'":2}',{'aws-access-key-id':1,PA:1})
+jcase('redacted keys stay unique','{"AKIAIOSFODNN7EXAMPLE":1,"AKIAIOSFODNN7EXAMPL2":2,"[REDACTED:aws-access-key-id]#2":3}',
+      '{"'+R('aws-access-key-id')+'":1,"'+R('aws-access-key-id')+'#3":2,"[REDACTED:aws-access-key-id]#2":3}',{'aws-access-key-id':2})
+jcase('card number as a JSON number','{"card":4111111111111111,"ts":1763787173123}','{"card":"'+R('payment-card')+'","ts":1763787173123}',{'payment-card':1})
+deep='{"a":'*20+'['*20+'"AKIAIOSFODNN7EXAMPLE"'+']'*20+'}'*20
+jcase('40 levels deep',deep,deep.replace('AKIAIOSFODNN7EXAMPLE',R('aws-access-key-id')),{'aws-access-key-id':1})
+jcase('bash tool input and output','{"tool_input":{"command":"export DB_PASSWORD=hunter2 && psql"},"tool_response":{"stdout":"token: '+g+'\\n","stderr":""}}',
+      '{"tool_input":{"command":"export DB_PASSWORD='+R(PA)+' && psql"},"tool_response":{"stdout":"token: '+R('github-token')+'\\n","stderr":""}}',{PA:1,'github-token':1})
+jcase('top-level string','"AKIAIOSFODNN7EXAMPLE"','"'+R('aws-access-key-id')+'"',{'aws-access-key-id':1})
+
+W='raw'
+def rcase(desc, inp, want=None, counts=None): case(W, desc, inp, want, counts, 'raw')
+rcase('truncated event','{"tool_input":{"command":"export DB_PASSWORD=hunter2\\nAKIAIOSFODNN7EXAMPLE','{"tool_input":{"command":"export DB_PASSWORD='+R(PA)+'\\n'+R('aws-access-key-id'),{PA:1,'aws-access-key-id':1})
+rcase('escaped printable ascii cannot split a token','{"x":"\\u0041KIAIOSFODNN7EXAMPLE and \\u0067hp_'+g.replace('@@','')[4:]+'"','{"x":"'+R('aws-access-key-id')+' and '+R('github-token')+'"',{'aws-access-key-id':1,'github-token':1})
+rcase('json members','{"password":"hunter2","secret":1234,"auth":{"x":1},"token":null,"pw":"x"',
+      '{"password":"'+R(PA)+'","secret":'+R(PA)+',"auth":{"x":1},"token":null,"pw":"x"',{PA:2})
+rcase('escaped backslash keeps \\u0041 as text','{"x":"\\\\u0041KIA"}')
+rcase('pem block in a truncated string','{"k":"-----BEGIN PRIVATE@@ KEY-----\\n'+body.replace('\n','\\n')+'","n":1}','{"k":"'+R('private-key')+'","n":1}',{'private-key':1})
+
+# ---- more bypass attempts and look-alikes
+jcase('credential key written with \\u escapes','{"\\u0070assword":"hunter2"}','{"password":"'+R(PA)+'"}',{PA:1})
+jcase('credential key in mixed case','{"PaSsWoRd":"hunter2","Proxy-Authorization":"Basic dXNlcjpw"}','{"PaSsWoRd":"'+R(PA)+'","Proxy-Authorization":"Basic '+R('authorization-header')+'"}',{PA:1,'authorization-header':1})
+jcase('the same secret twice is counted twice','["AKIAIOSFODNN7EXAMPLE","AKIAIOSFODNN7EXAMPLE"]','["'+R('aws-access-key-id')+'","'+R('aws-access-key-id')+'"]',{'aws-access-key-id':2})
+jcase('secret in a key 30 levels down','{"a":'*30+'{"x AKIAIOSFODNN7EXAMPLE":0}'+'}'*30,'{"a":'*30+'{"x '+R('aws-access-key-id')+'":0}'+'}'*30,{'aws-access-key-id':1})
+jcase('json inside a string inside a string','{"stdout":"{\\"config\\":\\"{\\\\\\"password\\\\\\":\\\\\\"hunter2\\\\\\"}\\"}"}',
+      '{"stdout":"{\\"config\\":\\"{\\\\\\"password\\\\\\":\\\\\\"'+R(PA)+'\\\\\\"}\\"}"}',{PA:1})
+case(C,'token right after non-ASCII text','日本'+split('ghp_'+rs(36),2)+'、終わり','日本'+R('github-token')+'、終わり',{'github-token':1})
+case(C,'token after an underscore and inside brackets','x_'+split('ghp_'+rs(36),2)+' ('+split('gho_'+rs(36),2)+') `'+split('ghu_'+rs(36),2)+'`',
+     'x_'+R('github-token')+' ('+R('github-token')+') `'+R('github-token')+'`',{'github-token':3})
+case(C,'lower-case http header in a raw dump','GET / HTTP/1.1\r\nauthorization: bearer abc.def.ghi\r\nx-api-key: k123\r\n','GET / HTTP/1.1\r\nauthorization: bearer '+R('authorization-header')+'\r\nx-api-key: '+R(PA)+'\r\n',{'authorization-header':1,PA:1})
+case(C,'cli flag with quoted value','deploy --password="p@ss word" --db-token \'t0k3n\'','deploy --password="'+R(PA)+'" --db-token \''+R(PA)+'\'',{PA:2})
+case(C,'netrc-style and ini in one text','[client]\nuser = root\npassword = Sup3r$ecret!\n','[client]\nuser = root\npassword = '+R(PA)+'\n',{PA:1})
+keep('stripe publishable key','pk_live_'+'51H8xyzABCdefGHIjklMNO')
+keep('hyphenated lower-case words after sk-','risk-management-framework-for-enterprise-scale-deployments')
+keep('terraform reference','password = var.db_password\ntoken    = data.vault_generic_secret.t.data["token"]')
+keep('sql placeholders','UPDATE users SET password = ? WHERE id = :id; password = :password; password = $1')
+keep('yaml booleans and enums','auth: true\nauth: required\npassword: null')
+keep('kubernetes secret reference','secretKeyRef:\n  name: db\n  key: password')
+keep('go struct tag','Password string `json:"password"`')
+
+jcase('authorization member: scheme alone or with a placeholder survives','{"Authorization":"Bearer","authorization":"Bearer ${TOKEN}","auth":"Basic <credentials>"}')
+
+case(C,'env and flag values that start with punctuation are literals','DB_PASSWORD=!x9@Qz tool --password *Secret9 ?api_key=:abc','DB_PASSWORD='+R(PA)+' tool --password '+R(PA)+' ?api_key='+R(PA),{PA:3})
+
+# ---- code that names credentials without holding one (from a scan of the Python standard library)
+keep('python: names and constants, not secrets','token = Error\nself.token = nextchar\nTOKEN_TYPE = 59\nXAUTH = 4 # XAUTH\nCHALLENGE_PASSWORD = ObjectIdentifier("1.2.840")\nOID_CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH\nToken: FG_DEFAULT,')
+keep('python: expressions that start with the key word','password = password or ""\nauth = auths and sorted(auths)[0][1] or None')
+keep('python: bytes literal and masked value','password = b""\npassword = ":****"')
+keep('python: a string that ends at the operator','print("shlex: token=" + repr(raw))\nheaders["authorization"] = "Basic " + b64encode(x)')
+keep('namespaced names inside strings','"passwd:dir", grant = "urn:ietf:params:oauth:grant-type:token-exchange"')
+keep('style tables and emoji names','{Token: "#d8dee9", Name: "#ffffff"}\n"secret": "\u3299", "cookie": "\U0001F36A"')
+keep('a call assigned to an env-style name','MAGICCOOKIE=object()')
+keep('one-character values','password=x\n{"secret": "1"}')
+
+keep('python: expressions, docstrings, token types','PseudoToken = Whitespace + group(PseudoExtras, Number)\n    :param token: A (Bearer) token dict.\n    * access_token: An access token as defined in [RFC6749],\nResourceEndpoint.__init__(self, default_token=\'Bearer\')')
+
+for f, cases in out.items():
+    with open(f + '.jsonl', 'w') as fh:
+        for c in cases:
+            fh.write(json.dumps(c, ensure_ascii=False) + '\n')
+    print(f, len(cases))

@@ -1,0 +1,163 @@
+/*
+ * cmd_hook_install.c: `sealtrail hook install` and `sealtrail hook uninstall`
+ * (usage in cmd_hook.c): find the settings file (--project DIR, default the
+ * current directory; --user; --settings FILE), the absolute paths of this
+ * binary and of the store, and merge or remove our registration with
+ * store/hookcfg.c. Writes only when something changes; --dry-run prints the
+ * would-be file instead.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hookcfg.h"
+
+/* ==== hook install / uninstall ========================================================= */
+
+static char *abs_path(const char *p)
+{
+    char buf[PATH_MAX];
+    if (realpath(p, buf)) return strdup(buf);
+    if (p[0] == '/') return strdup(p);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return NULL;
+    size_t n = strlen(cwd) + strlen(p) + 2;
+    char *r = malloc(n);
+    if (r) snprintf(r, n, "%s/%s", cwd, p);
+    return r;
+}
+
+static char *settings_path(const char *project, int user)
+{
+    const char *base = project;
+    char home[PATH_MAX];
+    if (user) {
+        const char *h = getenv("HOME");
+        if (!h || h[0] != '/') {
+            cli_err("hook install: --user needs $HOME (or use --settings FILE)");
+            return NULL;
+        }
+        snprintf(home, sizeof home, "%s", h);
+        base = home;
+    }
+    char *b = abs_path(base ? base : ".");
+    if (!b) return NULL;
+    size_t n = strlen(b) + 32;
+    char *r = malloc(n);
+    if (r) snprintf(r, n, "%s/.claude/settings.json", b);
+    free(b);
+    return r;
+}
+
+static int split_events(char *list, const char **out, size_t max, size_t *n)
+{
+    *n = 0;
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (!*tok) continue;
+        for (const char *c = tok; *c; c++)
+            if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))) {
+                cli_err("hook install: --events: '%s' is not an event name", tok);
+                return -1;
+            }
+        if (*n == max) { cli_err("hook install: --events: too many events"); return -1; }
+        out[(*n)++] = tok;
+    }
+    return *n ? 0 : -1;
+}
+
+int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
+{
+    const char *project = NULL, *settings = NULL, *binary = NULL;
+    int user = 0, dry = 0, shell_form = 0;
+    char *events_arg = NULL;
+    uint64_t timeout = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--project") == 0 && i + 1 < argc) project = argv[++i];
+        else if (strcmp(a, "--user") == 0) user = 1;
+        else if (strcmp(a, "--settings") == 0 && i + 1 < argc) settings = argv[++i];
+        else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) dry = 1;
+        else if (!uninstall && strcmp(a, "--shell-form") == 0) shell_form = 1;
+        else if (!uninstall && strcmp(a, "--binary") == 0 && i + 1 < argc) binary = argv[++i];
+        else if (!uninstall && strcmp(a, "--events") == 0 && i + 1 < argc) events_arg = argv[++i];
+        else if (!uninstall && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+            if (cli_parse_u64("--timeout", argv[++i], &timeout) || timeout == 0 || timeout > 3600) {
+                cli_err("hook install: --timeout: seconds between 1 and 3600");
+                return EXIT_USAGE;
+            }
+        } else {
+            cli_err("hook %s: unknown option '%s' (see 'sealtrail hook --help')", argv[1], a);
+            return EXIT_USAGE;
+        }
+    }
+    if ((project != NULL) + user + (settings != NULL) > 1) {
+        cli_err("hook %s: give one of --project DIR, --user, --settings FILE", argv[1]);
+        return EXIT_USAGE;
+    }
+    char *path = settings ? strdup(settings) : settings_path(project, user);
+    if (!path) return EXIT_FAIL;
+    char *text = NULL, *out = NULL, *bin = NULL, *store = NULL;
+    size_t len;
+    int exists, code = EXIT_OK, changed = 0, removed = 0;
+    st_buf summary = { 0 };
+    st_err err;
+    err.msg[0] = 0;
+    int rc = st_hookcfg_read(path, &text, &len, &exists, &err);
+    if (rc) { code = cli_fail(rc, "hook", err.msg); goto done; }
+    if (uninstall) {
+        rc = st_hookcfg_uninstall(text, len, &out, &removed, &summary, &err);
+        changed = removed > 0;
+    } else {
+        const char *dir = cli_store_dir(cli);
+        if (!dir) { code = EXIT_USAGE; goto done; }
+        store = abs_path(dir);
+        char self[PATH_MAX];
+        ssize_t n = binary ? -1 : readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) self[n] = 0;
+        bin = binary ? abs_path(binary) : n > 0 ? strdup(self) : NULL;
+        if (!bin || !store) {
+            cli_err("hook install: cannot find the absolute path of the sealtrail binary (pass --binary PATH)");
+            code = EXIT_FAIL;
+            goto done;
+        }
+        const char *evs[64];
+        size_t nev = 0;
+        if (events_arg && split_events(events_arg, evs, 64, &nev)) { code = EXIT_USAGE; goto done; }
+        st_hookcfg_opts o = { .binary = bin, .store_dir = store, .shell_form = shell_form,
+                              .events = events_arg ? evs : NULL, .nevents = nev, .timeout_s = (unsigned)timeout };
+        rc = st_hookcfg_install(text, len, &o, &out, &changed, &summary, &err);
+    }
+    if (rc) { code = cli_fail(rc, path, err.msg); goto done; }
+    if (dry) {
+        printf("# %s: %s\n", path, changed ? "would change" : "no change");
+        fwrite(summary.data ? (char *)summary.data : "", 1, summary.len, stdout);
+        if (changed) { printf("# new contents:\n"); fputs(out, stdout); }
+        goto done;
+    }
+    if (changed && (rc = st_hookcfg_write(path, out, strlen(out), &err)) != 0) {
+        code = cli_fail(rc, "hook", err.msg);
+        goto done;
+    }
+    if (uninstall)
+        printf("%s: removed %d sealtrail hook handler%s\n", path, removed, removed == 1 ? "" : "s");
+    else
+        printf("%s: %s\n", path, changed ? "sealtrail hook installed" : "already installed, nothing changed");
+    if (!uninstall && store) {
+        char probe[PATH_MAX + 16];
+        snprintf(probe, sizeof probe, "%s/data.mdb", store);
+        if (access(probe, F_OK) != 0)
+            fprintf(stderr, "sealtrail: note: no store in %s yet; events are spooled until you run\n"
+                            "  sealtrail --dir '%s' init\n", store, store);
+    }
+done:
+    st_buf_free(&summary);
+    free(text);
+    free(out);
+    free(bin);
+    free(store);
+    free(path);
+    return code;
+}
