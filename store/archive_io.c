@@ -110,9 +110,11 @@ static ssize_t zread(void *ctx, uint8_t *buf, size_t n)
                 z->ib.pos = 0;
             }
         }
+        if (z->eof && z->ib.pos == z->ib.size && z->last == 0) return 0;   /* all frames complete */
+        size_t before_in = z->ib.pos;
         size_t r = ZSTD_decompressStream(z->d, &ob, &z->ib);
         if (ZSTD_isError(r)) return -EILSEQ;                 /* not zstd, or damaged */
-        z->last = r;
+        if (z->ib.pos != before_in || ob.pos) z->last = r;
         if (ob.pos == 0 && z->eof && z->ib.pos == z->ib.size) {
             if (z->last != 0) return -EPROTO;                /* the file ends inside a frame */
             return 0;
@@ -128,6 +130,7 @@ int st_archive_verify_file(const char *path, st_store *s, st_verify_report *rep,
 {
     zsrc z;
     memset(&z, 0, sizeof z);
+    z.last = 1;                                          /* nothing read yet: not at a frame boundary */
     z.fd = open(path, O_RDONLY | O_CLOEXEC);
     if (z.fd < 0) return st_store_fail(s, errno, "%s: %s", path, strerror(errno));
     z.d = ZSTD_createDCtx();

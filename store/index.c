@@ -65,6 +65,13 @@ unsigned st_ix_bucket(uint64_t d)
     return 64u + (e - 6u) * (1u << IX_SUB_BITS) + mant;
 }
 
+unsigned st_ix_dbucket(uint64_t d)
+{
+    if (d < 16) return (unsigned)d;
+    unsigned e = 63u - (unsigned)__builtin_clzll(d);          /* >= 4 */
+    return 16u + (e - 4u) * 4u + ((unsigned)(d >> (e - 2)) & 3u);
+}
+
 void st_ix_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi)
 {
     if (b < 64) { *lo = *hi = b; return; }
@@ -285,9 +292,13 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
                       (rc = emit_counter(sk, k, ST_IXF_STATUS, f->status, f->status_len))))
         return rc;
     if (f->has_duration) {
-        st_be64_put(k, f->duration_ms);
-        memcpy(k + 8, ti, 16);
-        if ((rc = sk->row(sk->ctx, ST_T_IX_DURATION, k, 24, NULL, 0))) return rc;
+        uint8_t dv[8];
+        unsigned b = st_ix_dbucket(f->duration_ms);
+        k[0] = (uint8_t)(b >> 8);
+        k[1] = (uint8_t)b;
+        memcpy(k + 2, ti, 16);
+        st_be64_put(dv, f->duration_ms);
+        if ((rc = sk->row(sk->ctx, ST_T_IX_DURATION, k, 18, dv, 8))) return rc;
     }
     if (f->tool_use_id_len && f->tool_use_id_len <= 480 && is_str(f->event, f->event_len, "PreToolUse") &&
         (rc = sk->tooluse(sk->ctx, (const uint8_t *)f->tool_use_id, f->tool_use_id_len, f->index, f->time_us)))

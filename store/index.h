@@ -17,7 +17,10 @@
  *   IX_EVENT     enc(event) T I            -> "" (or the full string, see CAPS)
  *   IX_SESSION   enc(session) T I          -> ""
  *   IX_STATUS    enc(status) T I           -> ""
- *   IX_DURATION  u64 duration_ms T I       -> ""
+ *   IX_DURATION  u16 coarse bucket T I     -> u64 duration_ms (st_ix_dbucket: few
+ *                                             buckets, so a bulk import appends to
+ *                                             a few groups instead of touching a
+ *                                             page per distinct duration)
  *   IX_PATH      'p' enc(path) T I         -> ""
  *                'd' enc(path)             -> u64 number of 'p' rows (distinct paths)
  *                'i' I                     -> the entry's paths: (u16 len, bytes)*
@@ -107,6 +110,10 @@ size_t   st_ix_enc_str(uint8_t *out, const char *s, size_t len, int *cut);
 size_t   st_ix_enc_end(const uint8_t *key, size_t len);
 /* Decodes enc(...) (without terminator) into out (cap bytes); returns decoded length. */
 size_t   st_ix_dec_str(char *out, size_t cap, const uint8_t *enc, size_t enc_len);
+
+/* Coarse duration-index bucket: d for d < 16, then 4 per power of two
+ * (exponent and 2 mantissa bits); monotonic in d, at most 256. */
+unsigned st_ix_dbucket(uint64_t duration_ms);
 
 /* Histogram bucket of a duration, and a bucket's [lo, hi] range in ms. */
 unsigned st_ix_bucket(uint64_t duration_ms);

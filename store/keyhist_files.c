@@ -221,8 +221,8 @@ int st_keys_list_files(const char *store_dir, st_keyfile *out, size_t cap, size_
         const char *n = de->d_name;
         if (strlen(n) >= sizeof f.name) continue;
         if (parse_epoch_name(n, &f.not_before, &f.not_after, &f.key_id) == 0) f.kind = 'e';
-        else if (sscanf(n, "next-%8x.key%n", &id, &end) == 1 && n[end] == 0 && strlen(n) == 18) { f.kind = 'n'; f.key_id = id; }
-        else if (sscanf(n, "retired-%8x.key%n", &id, &end) == 1 && n[end] == 0 && strlen(n) == 21) { f.kind = 'r'; f.key_id = id; }
+        else if (sscanf(n, "next-%8x.key%n", &id, &end) == 1 && n[end] == 0 && strlen(n) == 17) { f.kind = 'n'; f.key_id = id; }
+        else if (sscanf(n, "retired-%8x.key%n", &id, &end) == 1 && n[end] == 0 && strlen(n) == 20) { f.kind = 'r'; f.key_id = id; }
         else continue;
         memcpy(f.name, n, strlen(n) + 1);
         char *p = join(kd, n, NULL);

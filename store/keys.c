@@ -212,6 +212,33 @@ int st_keys_for_checkpoint_flags(st_txn *txn, const st_store *s, const st_checkp
     return keys_for_checkpoint(txn, s, cp, flags, keys_out, n_out);
 }
 
+typedef struct verify_ctx {
+    const st_note *note;
+    const st_checkpoint *cp;
+    st_err *err;
+} verify_ctx;
+
+static int verify_with(st_keyhist *h, void *arg)
+{
+    verify_ctx *c = arg;
+    return st_keyhist_verify_checkpoint(h, c->note, c->cp, 0, NULL, c->err);
+}
+
+int st_keys_verify_checkpoint(st_txn *txn, const st_store *s, const char *note, size_t len, st_err *err)
+{
+    st_note *n = malloc(sizeof *n);
+    if (!n) return st_fail(err, ENOMEM, "out of memory");
+    st_checkpoint cp;
+    int rc = st_note_parse(n, note, len, err);
+    if (rc == 0) rc = st_checkpoint_parse(&cp, n->text, n->text_len, err);
+    if (rc == 0) {
+        verify_ctx c = { n, &cp, err };
+        rc = with_history(txn, s, verify_with, &c, err);
+    }
+    free(n);
+    return rc;
+}
+
 /* ---- which key signs now ----------------------------------------------------------------------------- */
 
 /* Re-reads the current key from meta; another process may have rotated since we opened the store. */

@@ -67,6 +67,12 @@ ST_NODISCARD int st_keys_history(struct st_txn *txn, const struct st_store *s, s
 ST_NODISCARD int st_keys_for_checkpoint_flags(struct st_txn *txn, const struct st_store *s, const st_checkpoint *cp,
                                               unsigned flags, st_vkey keys_out[ST_KEYS_MAX], size_t *n_out);
 
+/* Verifies a signed checkpoint note against the store's key history, with
+ * the reason for each signer that may not sign it (st_keyhist_verify_checkpoint).
+ * For callers that want the reason `check` cannot give through st_keys_for_checkpoint. */
+ST_NODISCARD int st_keys_verify_checkpoint(struct st_txn *txn, const struct st_store *s, const char *note, size_t len,
+                                           st_err *err);
+
 /* The key that signs now, in a read snapshot (st_store_load_signer). */
 ST_NODISCARD int st_keys_load_current(struct st_store *s, st_signer **out);
 

@@ -231,6 +231,20 @@ static int consider(qrun *r, uint64_t t, uint64_t idx, int dur_known, int has_du
     return 0;
 }
 
+static int cmp_time(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_dur(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->dur != y->dur) return x->dur < y->dur ? -1 : 1;
+    return cmp_time(a, b);
+}
+
 /* ---- drivers -------------------------------------------------------------------------- */
 
 static int in_window(const qrun *r, uint64_t t) { return t >= r->lo && (!r->hi_set || t < r->hi); }
@@ -303,25 +317,61 @@ static int scan_range(qrun *r, st_table tb, const uint8_t *prefix, size_t plen, 
     return rc == ST_ENOTFOUND ? 0 : rc;
 }
 
+static int cmp_dur_desc(const void *a, const void *b) { return cmp_dur(b, a); }
+
+/* Duration driver: the index groups rows by coarse bucket (index.h), so it
+ * walks buckets from bucket(min) up (or from the top down), sorts each
+ * bucket's rows by exact duration and feeds them on: every duration in a
+ * bucket is below every duration of the next, so the output is in duration
+ * order and --limit stops after the first buckets. */
 static int scan_duration(qrun *r, int backward)
 {
     const void *k, *v;
     size_t kl, vl;
-    uint8_t key[8];
+    uint8_t key[2];
     st_cursor *c;
+    cand *b = NULL;
+    size_t bn = 0, bcap = 0;
     int rc = st_cursor_open(r->txn, ST_T_IX_DURATION, &c);
     if (rc == ST_ENOTFOUND) return 0;
     if (rc) return rc;
     uint64_t min = r->q->has_min_duration ? r->q->min_duration_ms : 0;
-    st_be64_put(key, min);
-    rc = backward ? st_cursor_last(c, &k, &kl, &v, &vl) : st_cursor_seek(c, key, 8, &k, &kl, &v, &vl);
-    while (rc == 0) {
-        if (kl != 24) { rc = st_fail(r->err, ST_ECORRUPT, "duration index: key of %zu bytes", kl); break; }
-        uint64_t d = st_be64_get(k), t = st_be64_get((const uint8_t *)k + 8), idx = st_be64_get((const uint8_t *)k + 16);
-        if (d < min) break;  /* backward only */
-        if (in_window(r, t) && (rc = consider(r, t, idx, 1, 1, d, NULL)) != 0) break;
+    unsigned minb = st_ix_dbucket(min), cur = 0;
+    key[0] = (uint8_t)(minb >> 8);
+    key[1] = (uint8_t)minb;
+    rc = backward ? st_cursor_last(c, &k, &kl, &v, &vl) : st_cursor_seek(c, key, 2, &k, &kl, &v, &vl);
+    for (;;) {
+        unsigned kb = 0;
+        int end = rc != 0;
+        if (!end) {
+            if (kl != 18 || vl != 8) { rc = st_fail(r->err, ST_ECORRUPT, "duration index: row of %zu+%zu bytes", kl, vl); break; }
+            kb = ((unsigned)((const uint8_t *)k)[0] << 8) | ((const uint8_t *)k)[1];
+            if (backward && kb < minb) end = 1;
+        }
+        if (bn && (end || kb != cur)) {          /* a bucket is complete: feed it in order */
+            qsort(b, bn, sizeof *b, backward ? cmp_dur_desc : cmp_dur);
+            for (size_t i = 0; i < bn; i++)
+                if ((rc = consider(r, b[i].t, b[i].idx, 1, 1, b[i].dur, NULL)) != 0) goto out;
+            bn = 0;
+        }
+        if (end) break;
+        cur = kb;
+        uint64_t t = st_be64_get((const uint8_t *)k + 2), d = st_be64_get(v);
+        if (in_window(r, t) && d >= min) {
+            if (bn == bcap) {
+                size_t nc = bcap ? bcap * 2 : 256;
+                cand *nb = realloc(b, nc * sizeof *nb);
+                if (!nb) { rc = ENOMEM; goto out; }
+                b = nb;
+                bcap = nc;
+            }
+            b[bn++] = (cand){ t, st_be64_get((const uint8_t *)k + 10), d };
+        }
         rc = backward ? st_cursor_prev(c, &k, &kl, &v, &vl) : st_cursor_next(c, &k, &kl, &v, &vl);
+        if (rc && rc != ST_ENOTFOUND) goto out;
     }
+out:
+    free(b);
     st_cursor_close(c);
     return rc == ST_ENOTFOUND ? 0 : rc;
 }
@@ -426,18 +476,36 @@ static int field_estimate(qrun *r, unsigned field, const st_qfield *f, uint64_t 
     return 0;
 }
 
-static int cmp_time(const void *a, const void *b)
+/* Moves the k candidates that come first in output order (the k smallest
+ * by cmp, or the k largest when reverse) to v[0..k), in any order: a
+ * bounded heap, O(n log k), so --limit 100 over 100k candidates sorts 100. */
+static void sift(cand *h, size_t n, size_t i, int (*worse)(const cand *, const cand *, int (*)(const void *, const void *)),
+                 int (*cmp)(const void *, const void *))
 {
-    const cand *x = a, *y = b;
-    if (x->t != y->t) return x->t < y->t ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && worse(&h[l], &h[m], cmp)) m = l;
+        if (r < n && worse(&h[r], &h[m], cmp)) m = r;
+        if (m == i) return;
+        cand t = h[i]; h[i] = h[m]; h[m] = t;
+        i = m;
+    }
 }
 
-static int cmp_dur(const void *a, const void *b)
+static int later(const cand *a, const cand *b, int (*cmp)(const void *, const void *)) { return cmp(a, b) > 0; }
+static int earlier(const cand *a, const cand *b, int (*cmp)(const void *, const void *)) { return cmp(a, b) < 0; }
+
+static void top_k(cand *v, size_t n, size_t k, int (*cmp)(const void *, const void *), int reverse)
 {
-    const cand *x = a, *y = b;
-    if (x->dur != y->dur) return x->dur < y->dur ? -1 : 1;
-    return cmp_time(a, b);
+    /* heap root = the worst of the kept k: the latest (forward) or the earliest (reverse) */
+    int (*worse)(const cand *, const cand *, int (*)(const void *, const void *)) = reverse ? earlier : later;
+    for (size_t i = k / 2; i-- > 0;) sift(v, k, i, worse, cmp);
+    for (size_t i = k; i < n; i++) {
+        if (worse(&v[0], &v[i], cmp)) {
+            v[0] = v[i];
+            sift(v, k, 0, worse, cmp);
+        }
+    }
 }
 
 /* ---- entry point ----------------------------------------------------------------------- */
@@ -516,7 +584,16 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
     }
     }
     if (rc || !r.collect) goto out;
-    if (r.cn) qsort(r.cv, r.cn, sizeof *r.cv, q->sort == ST_QSORT_DURATION ? cmp_dur : cmp_time);
+    int (*cmp)(const void *, const void *) = q->sort == ST_QSORT_DURATION ? cmp_dur : cmp_time;
+    if (q->no_entry && !q->limit && !q->text) {
+        /* counting: order does not matter */
+    } else if (q->limit && !q->text && q->limit < r.cn) {
+        top_k(r.cv, r.cn, (size_t)q->limit, cmp, q->reverse);   /* the first `limit` in output order */
+        r.cn = (size_t)q->limit;
+        qsort(r.cv, r.cn, sizeof *r.cv, cmp);
+    } else if (r.cn) {
+        qsort(r.cv, r.cn, sizeof *r.cv, cmp);
+    }
     for (size_t i = 0; i < r.cn && rc == 0; i++) rc = emit(&r, q->reverse ? r.cv[r.cn - 1 - i].idx : r.cv[i].idx);
 out:
     if (rc == Q_STOP) rc = 0;

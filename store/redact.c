@@ -1,10 +1,10 @@
 /*
  * redact.c: the redaction driver. Owns the rule set's lifetime and names,
- * turns the candidate spans a scan collects into output (sort, merge,
- * replace each span by its marker, count), and walks JSON trees and raw
- * buffers. The detectors are elsewhere: redact_scan.c (tokens, PEM, JWT,
- * URLs), redact_assign.c (credential-named keys), redact_luhn.c (cards),
- * redact_config.c (custom PCRE2 rules).
+ * the character classes, and turns the candidate spans a scan collects into
+ * output (sort, merge, replace each span by its marker, count) for text and
+ * raw buffers. JSON trees are walked in redact_tree.c. The detectors are
+ * redact_scan.c (tokens, PEM, JWT, URLs), redact_assign.c (credential-named
+ * keys), redact_luhn.c (cards) and redact_config.c (custom PCRE2 rules).
  */
 #include "redact_int.h"
 
@@ -177,14 +177,12 @@ static void rd_merge(rd_scan *sc)
     sc->nm = k + 1;
 }
 
-#define MARK_PRE "[REDACTED:"
-
 static size_t marker_len(const st_redactor *r, unsigned rule)
 {
-    return sizeof MARK_PRE - 1 + strlen(st_redactor_rule_name(r, rule)) + 1;
+    return sizeof RD_MARK_PRE - 1 + strlen(st_redactor_rule_name(r, rule)) + 1;
 }
 
-static size_t rd_out_len(const rd_scan *sc)
+size_t rd_out_len(const rd_scan *sc)
 {
     size_t len = sc->n;
     for (size_t i = 0; i < sc->nm; i++)
@@ -199,14 +197,14 @@ static uint8_t *put(uint8_t *d, const void *p, size_t n)
 }
 
 /* Writes the redacted text (rd_out_len bytes, no NUL) to dst and counts. */
-static void rd_out_write(const rd_scan *sc, uint8_t *dst, st_redact_counts *c)
+void rd_out_write(const rd_scan *sc, uint8_t *dst, st_redact_counts *c)
 {
     size_t at = 0;
     for (size_t i = 0; i < sc->nm; i++) {
         const rd_match *m = &sc->m[i];
         const char *name = st_redactor_rule_name(sc->r, m->rule);
         dst = put(dst, sc->s + at, m->start - at);
-        dst = put(dst, MARK_PRE, sizeof MARK_PRE - 1);
+        dst = put(dst, RD_MARK_PRE, sizeof RD_MARK_PRE - 1);
         dst = put(dst, name, strlen(name));
         *dst++ = ']';
         at = m->end;
@@ -216,7 +214,7 @@ static void rd_out_write(const rd_scan *sc, uint8_t *dst, st_redact_counts *c)
 }
 
 /* Runs every detector over s[0..n) and leaves the merged spans in sc. */
-static int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
+int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
 {
     sc->s = s;
     sc->n = n;
@@ -235,7 +233,7 @@ static int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
 /* Key-aware value: the whole value from `from` on is a secret. Keep the
  * detectors' spans if they already cover it (so "ghp_..." under "token" is
  * named github-token), else one span of rule `rule` over all of it. */
-static int rd_force_whole(rd_scan *sc, size_t from, unsigned rule)
+int rd_force_whole(rd_scan *sc, size_t from, unsigned rule)
 {
     int covered = sc->nm > 0;
     size_t at = from;
@@ -256,13 +254,13 @@ static int rd_force_whole(rd_scan *sc, size_t from, unsigned rule)
     return sc->oom ? ENOMEM : 0;
 }
 
-static void scan_init(rd_scan *sc, const st_redactor *r)
+void rd_scan_init(rd_scan *sc, const st_redactor *r)
 {
     memset(sc, 0, sizeof *sc);
     sc->r = r;
 }
 
-static void scan_free(rd_scan *sc)
+void rd_scan_free(rd_scan *sc)
 {
     rd_scan_free_md(sc);
     free(sc->m);
@@ -277,7 +275,7 @@ int st_redact_text(const st_redactor *r, const char *in, size_t len, char **out,
     if (out_len) *out_len = 0;
     if (!in && len) return ST_EINVAL;
     rd_scan sc;
-    scan_init(&sc, r);
+    rd_scan_init(&sc, r);
     int rc = rd_run(&sc, (const uint8_t *)in, len, 0);
     if (rc == 0) {
         size_t ol = rd_out_len(&sc);
@@ -291,7 +289,7 @@ int st_redact_text(const st_redactor *r, const char *in, size_t len, char **out,
             if (out_len) *out_len = ol;
         }
     }
-    scan_free(&sc);
+    rd_scan_free(&sc);
     return rc;
 }
 
@@ -361,7 +359,7 @@ int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf 
     if (oom) return ENOMEM;
     if (dec) { in = dec; len = dlen; }
     rd_scan sc;
-    scan_init(&sc, r);
+    rd_scan_init(&sc, r);
     int rc = rd_run(&sc, in, len, RD_RAW);
     if (rc == 0) {
         size_t ol = rd_out_len(&sc);
@@ -372,241 +370,7 @@ int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf 
             out->len += ol;
         }
     }
-    scan_free(&sc);
+    rd_scan_free(&sc);
     free(dec);
-    return rc;
-}
-
-/* ==== JSON trees ================================================================== */
-
-typedef struct rd_tree {
-    rd_scan sc;
-    st_json_doc *doc;
-    st_redact_counts *c;
-} rd_tree;
-
-/* Redacts the string *ps, *pn (a key or a string value) in place. keycls != RK_NONE:
- * the string is the value of a credential-named key. *changed is set when
- * the string was replaced. */
-static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *changed)
-{
-    rd_scan *sc = &t->sc;
-    int rc = rd_run(sc, (const uint8_t *)*ps, *pn, 0);
-    if (rc) return rc;
-    if (RK_CLASS(keycls) != RK_NONE && rd_tree_value_secret(*ps, *pn, keycls)) {
-        size_t from = 0;
-        unsigned rule = ST_RULE_PASSWORD_ASSIGNMENT;
-        if (RK_CLASS(keycls) == RK_AUTH) {
-            from = rd_auth_scheme_len((const uint8_t *)*ps, *pn);
-            if (from) rule = ST_RULE_AUTH_HEADER;
-            if (from >= *pn) from = 0;
-        } else if (RK_CLASS(keycls) == RK_AWS_SECRET && rd_aws_secret_shape((const uint8_t *)*ps, *pn)) {
-            rule = ST_RULE_AWS_SECRET_KEY;
-        }
-        /* unless the key-aware rule is off: then keep what the detectors found */
-        if (!(sc->r && (sc->r->disabled >> rule) & 1u) && rd_force_whole(sc, from, rule) != 0)
-            return ENOMEM;
-    }
-    if (sc->nm == 0) return 0;
-    size_t ol = rd_out_len(sc);
-    char *o = st_json_doc_alloc(t->doc, ol + 1);
-    if (!o) return ENOMEM;
-    rd_out_write(sc, (uint8_t *)o, t->c);
-    o[ol] = '\0';
-    *ps = o;
-    *pn = ol;
-    *changed = 1;
-    return 0;
-}
-
-/* A number node that is a card number, or any number under a password-named
- * key ({"pin_password": 1234}), becomes a marker string. */
-static int tree_number(rd_tree *t, st_json *v, int keycls)
-{
-    unsigned rule;
-    if (keycls & RK_PASSWORD) rule = ST_RULE_PASSWORD_ASSIGNMENT;
-    else if (rd_card_number_literal(v->str, v->len)) rule = ST_RULE_PAYMENT_CARD;
-    else return 0;
-    if (t->sc.r && (t->sc.r->disabled >> rule) & 1u) return 0;
-    const char *name = rd_builtin_names[rule];
-    size_t ol = sizeof MARK_PRE - 1 + strlen(name) + 1;
-    char *o = st_json_doc_alloc(t->doc, ol + 1);
-    if (!o) return ENOMEM;
-    snprintf(o, ol + 1, MARK_PRE "%s]", name);
-    v->type = ST_JSON_STRING;
-    v->str = o;
-    v->len = ol;
-    if (t->c) { t->c->n[rule]++; t->c->total++; }
-    return 0;
-}
-
-static int key_is(const st_json *m, const char *const *names)
-{
-    for (; *names; names++)
-        if (m->key_len == strlen(*names) && memcmp(m->key, *names, m->key_len) == 0) return 1;
-    return 0;
-}
-
-/* {"name": "DB_PASSWORD", "value": "..."}: the class of the value member. */
-static const st_json *name_value_pair(const st_json *obj, int *cls)
-{
-    static const char *const names[] = { "name", "Name", "key", "Key", "ParameterKey", "variable", NULL };
-    static const char *const values[] = { "value", "Value", "ParameterValue", NULL };
-    const st_json *val = NULL;
-    *cls = RK_NONE;
-    for (const st_json *m = obj->child; m; m = m->next) {
-        if (!m->key) continue;
-        if (m->type == ST_JSON_STRING && *cls == RK_NONE && key_is(m, names)) *cls = rd_key_class(m->str, m->len);
-        else if (!val && key_is(m, values)) val = m;
-    }
-    return *cls != RK_NONE ? val : NULL;
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-    const st_json *x = *(const st_json *const *)a, *y = *(const st_json *const *)b;
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(x->key, y->key, n);
-    if (c) return c;
-    if (x->key_len != y->key_len) return x->key_len < y->key_len ? -1 : 1;
-    return 0;
-}
-
-static int ptr_cmp(const void *a, const void *b)
-{
-    const void *x = *(const void *const *)a, *y = *(const void *const *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The number after a trailing "#" in a key ("x#12" -> 12), else 0. Digit
- * strings longer than 18 are ignored: our suffixes never reach that length. */
-static uint64_t trailing_num(const char *k, size_t n)
-{
-    size_t d = 0;
-    while (d < n && k[n - 1 - d] >= '0' && k[n - 1 - d] <= '9') d++;
-    if (d == 0 || d > 18 || d == n || k[n - 1 - d] != '#') return 0;
-    uint64_t v = 0;
-    for (size_t i = n - d; i < n; i++) v = v * 10 + (uint64_t)(k[i] - '0');
-    return v;
-}
-
-/* Redacted keys that now equal another key of the object get "#<n>", with
- * n above every "#<digits>" suffix already in the object, so one pass makes
- * the keys unique. Only redacted members (listed in `changed`) are renamed;
- * duplicates that were in the input are left alone. */
-static int dedup_keys(rd_tree *t, st_json *obj, st_json **changed, size_t nchanged)
-{
-    st_json **all = malloc(obj->count * sizeof *all);
-    if (!all) return ENOMEM;
-    size_t n = 0;
-    uint64_t seq = 1;
-    for (st_json *m = obj->child; m && n < obj->count; m = m->next) {
-        all[n++] = m;
-        uint64_t tn = trailing_num(m->key, m->key_len);
-        if (tn >= seq) seq = tn + 1;
-    }
-    qsort(all, n, sizeof *all, key_cmp);
-    qsort(changed, nchanged, sizeof *changed, ptr_cmp);
-    int rc = 0;
-    for (size_t g = 0; g < n && rc == 0;) {
-        size_t e = g + 1;
-        while (e < n && key_cmp(&all[g], &all[e]) == 0) e++;
-        if (e - g > 1) {
-            /* keep one member under the key: an unredacted one if any */
-            size_t keep = g;
-            for (size_t i = g; i < e; i++)
-                if (!bsearch(&all[i], changed, nchanged, sizeof *changed, ptr_cmp)) { keep = i; break; }
-            for (size_t i = g; i < e && rc == 0; i++) {
-                st_json *m = all[i];
-                if (i == keep || !bsearch(&m, changed, nchanged, sizeof *changed, ptr_cmp)) continue;
-                char suf[24];
-                int sl = snprintf(suf, sizeof suf, "#%llu", (unsigned long long)seq++);
-                char *k2 = st_json_doc_alloc(t->doc, m->key_len + (size_t)sl + 1);
-                if (!k2) { rc = ENOMEM; break; }
-                memcpy(k2, m->key, m->key_len);
-                memcpy(k2 + m->key_len, suf, (size_t)sl + 1);
-                m->key = k2;
-                m->key_len += (size_t)sl;
-            }
-        }
-        g = e;
-    }
-    free(all);
-    return rc;
-}
-
-/* One object or array: keys and scalar members; containers are pushed. */
-static int tree_container(rd_tree *t, st_json *obj, st_json ***stack, size_t *sp, size_t *scap)
-{
-    int pair_cls = RK_NONE;
-    const st_json *pair_val = obj->type == ST_JSON_OBJECT ? name_value_pair(obj, &pair_cls) : NULL;
-    st_json *changed_small[8], **changed = changed_small;
-    size_t nchanged = 0, chcap = 8;
-    int rc = 0;
-    for (st_json *m = obj->child; m && rc == 0; m = m->next) {
-        int cls = RK_NONE;
-        if (obj->type == ST_JSON_OBJECT && m->key) {
-            cls = rd_key_class(m->key, m->key_len);
-            if (m == pair_val && cls == RK_NONE) cls = pair_cls;
-            int kch = 0;
-            rc = tree_string(t, &m->key, &m->key_len, RK_NONE, &kch);
-            if (rc == 0 && kch) {
-                if (nchanged == chcap) {
-                    st_json **nc = malloc(2 * chcap * sizeof *nc);
-                    if (!nc) { rc = ENOMEM; break; }
-                    memcpy(nc, changed, nchanged * sizeof *nc);
-                    if (changed != changed_small) free(changed);
-                    changed = nc;
-                    chcap *= 2;
-                }
-                changed[nchanged++] = m;
-            }
-        }
-        if (rc) break;
-        int vch = 0;
-        switch (m->type) {
-        case ST_JSON_STRING: rc = tree_string(t, &m->str, &m->len, cls, &vch); break;
-        case ST_JSON_NUMBER: rc = tree_number(t, m, cls); break;
-        case ST_JSON_ARRAY:
-        case ST_JSON_OBJECT:
-            if (*sp == *scap) {
-                size_t nc = *scap ? *scap * 2 : 64;
-                st_json **ns = realloc(*stack, nc * sizeof *ns);
-                if (!ns) { rc = ENOMEM; break; }
-                *stack = ns;
-                *scap = nc;
-            }
-            (*stack)[(*sp)++] = m;
-            break;
-        default: break;
-        }
-    }
-    if (rc == 0 && nchanged) rc = dedup_keys(t, obj, changed, nchanged);
-    if (changed != changed_small) free(changed);
-    return rc;
-}
-
-int st_redact_json(const st_redactor *r, st_json_doc *doc, st_json *v, st_redact_counts *counts)
-{
-    if (!doc || !v) return ST_EINVAL;
-    rd_tree t;
-    scan_init(&t.sc, r);
-    t.doc = doc;
-    t.c = counts;
-    int rc = 0, ch = 0;
-    st_json **stack = NULL;
-    size_t sp = 0, scap = 0;
-    switch (v->type) {
-    case ST_JSON_STRING: rc = tree_string(&t, &v->str, &v->len, RK_NONE, &ch); break;
-    case ST_JSON_NUMBER: rc = tree_number(&t, v, RK_NONE); break;
-    case ST_JSON_ARRAY:
-    case ST_JSON_OBJECT:
-        rc = tree_container(&t, v, &stack, &sp, &scap);
-        while (rc == 0 && sp) rc = tree_container(&t, stack[--sp], &stack, &sp, &scap);
-        break;
-    default: break;
-    }
-    free(stack);
-    scan_free(&t.sc);
     return rc;
 }

@@ -364,6 +364,7 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
                 if (d == '\n' || d == '\r' || d == 0) break;
                 if (raw && (d == '"' || d == '\\' || d == ',' || d == '}' || d == ']')) break;
                 if (open_q && d == open_q) break; /* "Authorization: Basic xyz" ends with its string */
+                if (ctx == X_CODE && op == '=' && (d == ',' || d == ';')) break; /* a = b, c = d; */
                 if (d == '#' && e > a && (s[e - 1] == ' ' || s[e - 1] == '\t')) break; /* comment */
             }
         } else {
@@ -452,6 +453,7 @@ void rd_assign_at(rd_scan *sc, size_t i)
     if (op == ':' && sp == 0 && !key_closed && s[v] != '"' && s[v] != '\'' && s[v] != '\\') return;
     int kind = (op == ':' || ws || sp) && ctx != X_QUERY && ctx != X_FLAG ? V_LINE : V_WORD;
     if (op == '=' && ctx == X_ENV && !ws) kind = V_WORD; /* DB_PASSWORD=x other=y */
+    if (op == ':' && key_closed) kind = V_WORD;          /* "github-token": 1, ... (JSON) */
     value_at(sc, v, kind, ctx, cls, base, open_q, op);
 }
 

@@ -84,6 +84,20 @@ extern const uint8_t rd_cls[256];
  * the index after it, else 0. */
 size_t rd_escape_end(const uint8_t *s, size_t n, size_t i);
 
+/* ---- the driver (redact.c), shared with redact_tree.c -------------------------- */
+
+#define RD_MARK_PRE "[REDACTED:"
+void rd_scan_init(rd_scan *sc, const st_redactor *r);
+void rd_scan_free(rd_scan *sc);
+/* Runs every detector over s[0..n) and leaves the merged spans in sc. 0 or ENOMEM. */
+int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode);
+/* Key-aware value: make [from, n) one span of `rule` unless the detectors'
+ * spans already cover it (then their more specific names stay). 0 or ENOMEM. */
+int rd_force_whole(rd_scan *sc, size_t from, unsigned rule);
+/* Length of the redacted text, and writing it (no NUL) with the counts. */
+size_t rd_out_len(const rd_scan *sc);
+void rd_out_write(const rd_scan *sc, uint8_t *dst, st_redact_counts *c);
+
 /* ---- detectors -------------------------------------------------------------- */
 
 void rd_scan_builtin(rd_scan *sc);                     /* redact_scan.c */

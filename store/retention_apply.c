@@ -326,12 +326,16 @@ int st_retention_recover(st_store *s)
     st_json_opts jo = { .flags = ST_JSON_INTEGERS_ONLY, .max_depth = 4 };
     int64_t from = 0, a = -1;
     const char *op = NULL;
+    char dir[PATH_MAX] = "";
     uint64_t size = 0;
     if (st_json_parse(&doc, j, jl, &jo, NULL, NULL) == 0) {
         const st_json *root = st_json_doc_root(doc);
         op = st_json_get_str(root, "op", NULL);
         if (st_json_get_i64(root, "size", &from) != 0) from = 0;
         if (st_json_get_i64(root, "index", &a) != 0 && st_json_get_i64(root, "begin", &a) != 0) a = -1;
+        size_t dl = 0;
+        const char *d = st_json_get_str(root, "dir", &dl);
+        if (d && dl < sizeof dir) memcpy(dir, d, dl + 1);
     }
     int want = !op ? ST_RREC_NONE : strcmp(op, "policy") == 0 ? ST_RREC_POLICY : strcmp(op, "erase") == 0 ? ST_RREC_ERASURE
                : strcmp(op, "archive") == 0 ? ST_RREC_ARCHIVE : strcmp(op, "prune") == 0 ? ST_RREC_PRUNE : ST_RREC_NONE;
@@ -353,5 +357,7 @@ int st_retention_recover(st_store *s)
     rc = st_seal(s, &note, &nl);                     /* the record must be sealed before anything cites it */
     free(note);
     if (rc) return rc;
-    return st_ret_apply(s, &r, NULL);
+    if ((rc = st_ret_apply(s, &r, NULL)) != 0) return rc;
+    size_t deleted;
+    return r.kind == ST_RREC_PRUNE ? st_prune_delete_files(s, dir[0] ? dir : NULL, &r, &deleted) : 0;
 }

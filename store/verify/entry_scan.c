@@ -54,12 +54,27 @@ static size_t utf8_len(const uint8_t *p, const uint8_t *end)
 
 static int lower_hex(uint8_t c) { return (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1; }
 
+/* Eight bytes that are all plain printable ASCII: none below 0x20, none
+ * 0x80 or above, no '"' and no '\\' (SWAR: "has a byte less than n" and
+ * "has a zero byte" from the classic bit tricks). */
+static inline int plain8(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t lt20 = (w - ones * 0x20) & ~w;
+    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    uint64_t zq = (q - ones) & ~q, zb = (bs - ones) & ~bs;
+    return ((lt20 | zq | zb | w) & highs) == 0;
+}
+
 /* A string at c->p (the opening quote). */
 static int scan_str(sc *c, st_span *out)
 {
     const uint8_t *p = c->p + 1, *end = c->end, *start = p;
     int esc = 0;
     for (;;) {
+        while (end - p >= 8 && plain8(p)) p += 8;
         if (p >= end) return -1;
         uint8_t b = *p;
         if (b == '"') break;
@@ -178,11 +193,11 @@ size_t st_span_decode(const st_span *s, char *out, size_t cap)
     return n;
 }
 
-static int is_key(const st_span *k, const char *name)
+static int is_key_n(const st_span *k, const char *name, size_t n)
 {
-    size_t n = strlen(name);
     return !k->esc && k->n == n && memcmp(k->p, name, n) == 0;
 }
+#define is_key(k, lit) is_key_n((k), lit, sizeof lit - 1)
 
 /* ---- generic values ------------------------------------------------------------- */
 
@@ -365,10 +380,12 @@ typedef struct root_ctx {
     int has_v, has_index, has_time, has_kind;
 } root_ctx;
 
-static const char *const string_members[] = {
-    "agent_id", "agent_type", "cwd", "error", "event", "host", "mcp_server", "permission_mode",
-    "prompt_id", "session", "status", "tool", "tool_use_id", "user", NULL,
+#define M(s) { s, sizeof s - 1 }
+static const struct { const char *s; size_t n; } string_members[] = {
+    M("agent_id"), M("agent_type"), M("cwd"), M("error"), M("event"), M("host"), M("mcp_server"),
+    M("permission_mode"), M("prompt_id"), M("session"), M("status"), M("tool"), M("tool_use_id"), M("user"),
 };
+#undef M
 
 static int root_member(sc *c, const st_span *key, void *ctx, unsigned depth)
 {
@@ -437,8 +454,8 @@ static int root_member(sc *c, const st_span *key, void *ctx, unsigned depth)
     default:
         break;
     }
-    for (const char *const *m = string_members; *m; m++)
-        if (is_key(key, *m)) {
+    for (size_t m = 0; m < sizeof string_members / sizeof string_members[0]; m++)
+        if (is_key_n(key, string_members[m].s, string_members[m].n)) {
             if (want_str(c, &s)) return -1;
             if (is_key(key, "tool")) { f->tool = s; f->has_tool = 1; }
             else if (is_key(key, "event")) { f->event = s; f->has_event = 1; }

@@ -189,6 +189,24 @@ int vfail(vctx *v, int verdict, unsigned step, uint64_t offset, const char *fmt,
 void vhex(char out[65], const st_hash h);
 void vmerge_batch(vctx *v, vbatch *b);
 
+/* verify_header.c: steps 5-10 (each 0, or -1 after vfail) */
+int vh_key(vctx *v, const st_brec *rec);
+int vh_checkpoint(vctx *v, const st_brec *rec, uint64_t *signed_by);
+int vh_consistency(vctx *v, const st_brec *rec, int *link);
+int vh_previous(vctx *v, const st_brec *rec);
+int vh_link_auditor(vctx *v, const st_hash root, uint64_t size, const char *how, uint64_t offset);
+int vh_header_finish(vctx *v, uint64_t offset);
+int vh_support(vctx *v, const st_brec *rec);
+int vh_support_inclusion(vctx *v, const st_brec *rec);
+int vh_frontier(vctx *v, const st_brec *rec);
+int vh_frontier_reached(vctx *v, uint64_t offset);
+
+/* verify_merge.c: batches in, merge out, step 14 */
+int vm_item_record(vctx *v, const st_brec *rec);
+int vm_right(vctx *v, const st_brec *rec);
+void vm_table_add(st_vr_table *t, const char *name);
+void vm_session_add(vctx *v, uint64_t h);
+
 /* verify_manifest.c: step 4 (0, or -1 after vfail) */
 int vmanifest_parse(vctx *v, const uint8_t *body, size_t len, uint64_t offset);
 void vsel_free(vsel *s);

@@ -17,6 +17,7 @@
 
 #include "export.h"
 #include "record.h"
+#include "retention.h"
 #include "sealtrail.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -213,6 +214,53 @@ START_TEST(test_store_unsealed_and_previous)
 }
 END_TEST
 
+/* A payload erased with the retention code (issue 7) is exported as ABSENT,
+ * explained by the erasure record carried as a support entry [BUNDLE-9]. */
+START_TEST(test_store_erased_payload)
+{
+    const char *names[1] = { "tool_response" };
+    st_erase_opts eo;
+    memset(&eo, 0, sizeof eo);
+    eo.index = 10;
+    eo.names = names;
+    eo.nnames = 1;
+    eo.reason = "test: personal data";
+    eo.no_compact = 1;
+    st_erase_result er;
+    int rc = st_erase(g_s, &eo, &er);
+    ck_assert_msg(rc == 0, "erase: %s: %s", st_strerror(rc), st_store_error(g_s));
+    st_verify_report *rep = calloc(1, sizeof *rep);
+    st_export_opts o;
+    memset(&o, 0, sizeof o);
+    o.kind = ST_SEL_RANGE;
+    o.from = 0;
+    o.to = 19;
+    o.seal = 1;
+    int erc;
+    int v = export_verify(&o, NULL, rep, &erc);
+    ck_assert_msg(erc == 0, "export: %s: %s", st_strerror(erc), st_store_error(g_s));
+    ck_assert_msg(v == 0, "verdict %d step %u: %s", v, rep->step, rep->failure);
+    ck_assert_uint_eq(rep->absent, 1);
+    ck_assert_uint_eq(rep->absent_erasure, 1);
+    ck_assert_uint_eq(rep->absent_list[0].index, 10);
+    ck_assert_str_eq(rep->absent_list[0].name, "tool_response");
+    ck_assert_uint_eq(rep->absent_list[0].record, er.record);
+    ck_assert_uint_eq(rep->supports, 1);
+    ck_assert_uint_eq(rep->payloads, 2 * 20 - 1);
+    /* the same through a filter that selects entry 10 */
+    memset(&o, 0, sizeof o);
+    o.kind = ST_SEL_FILTER;
+    o.tool = "Edit";
+    o.has_until = 1;
+    o.until_us = T0_US + 30 * 1000000LL;
+    v = export_verify(&o, NULL, rep, &erc);
+    ck_assert_msg(erc == 0 && v == 0, "filter: export %d verdict %d: %s", erc, v, rep->failure);
+    ck_assert_uint_eq(rep->entries, 10);
+    ck_assert_uint_eq(rep->absent, 1);
+    free(rep);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("bundle_store");
@@ -222,6 +270,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_store_100k_every_kind);
     tcase_add_test(tc, test_store_unsealed_and_previous);
+    tcase_add_test(tc, test_store_erased_payload);
     suite_add_tcase(s, tc);
     return s;
 }

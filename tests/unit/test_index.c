@@ -1,6 +1,6 @@
 /*
  * test_index.c: the index layer. Pure parts: the order-preserving string
- * encoding, the duration histogram buckets, path extraction from tool input
+ * encoding, the duration histogram and duration-index buckets, path extraction from tool input
  * and shell commands. Store parts: rows written at append match a rebuild,
  * st_index_check accepts them and names the table and entry of every kind of
  * tampering (missing row, changed row, extra row, changed aggregate, a
@@ -66,8 +66,12 @@ END_TEST
 
 START_TEST(buckets)
 {
-    unsigned prev = 0;
+    unsigned prev = 0, dprev = 0;
     for (uint64_t d = 0; d < 300000; d++) {
+        unsigned db = st_ix_dbucket(d);
+        ck_assert_uint_ge(db, dprev);                                 /* duration-index buckets keep order */
+        ck_assert_uint_le(db, d < 16 ? d : 255);
+        dprev = db;
         unsigned b = st_ix_bucket(d);
         uint64_t lo, hi;
         st_ix_bucket_range(b, &lo, &hi);
@@ -78,6 +82,7 @@ START_TEST(buckets)
         prev = b;
     }
     uint64_t big[] = { 1ULL << 40, (1ULL << 52) + 12345, UINT64_MAX };
+    ck_assert_uint_lt(st_ix_dbucket(UINT64_MAX), 256);
     for (size_t i = 0; i < 3; i++) {
         uint64_t lo, hi;
         st_ix_bucket_range(st_ix_bucket(big[i]), &lo, &hi);

@@ -75,7 +75,12 @@ int cmd_tail(st_cli *, int, char **);
 int cmd_import(st_cli *, int, char **);
 int cmd_reindex(st_cli *, int, char **);
 int cmd_hook(st_cli *, int, char **);       /* issue 3: cmd_hook.c */
+int cmd_key(st_cli *, int, char **);        /* issue 5: cmd_key.c */
+int cmd_key_list(st_cli *, int, char **);   /* issue 5: cmd_key_list.c (called by cmd_key) */
 /* retention, archive, prune, erase (issue 7) */
+int cmd_retention(st_cli *, int, char **);
+int cmd_archive(st_cli *, int, char **);
+int cmd_prune(st_cli *, int, char **);
 int cmd_erase(st_cli *, int, char **);
 int cmd_hook_install(st_cli *, int, char **, int uninstall);   /* cmd_hook_install.c */
 

@@ -291,8 +291,12 @@ static int key_install(st_cli *cli, int argc, char **argv)
     free(buf);
     if (rc) { code = cli_fail(rc, "key install", st_store_error(s)); st_store_close(s); return code; }
     const char *kind = st_keynote_kind(info.type);
-    if (info.already) printf("%s already installed as entry %llu\n", kind, (unsigned long long)info.index);
-    else printf("%s recorded as entry %llu%s\n", kind, (unsigned long long)info.index, info.sealed ? " (sealed)" : "");
+    if (info.already) {
+        printf("%s already installed as entry %llu\n", kind, (unsigned long long)info.index);
+        st_store_close(s);
+        return EXIT_OK;
+    }
+    printf("%s recorded as entry %llu%s\n", kind, (unsigned long long)info.index, info.sealed ? " (sealed)" : "");
     if (info.pinned_root) fprintf(stderr, "sealtrail: pinned the root key %s\n", root);
     if ((info.type == ST_KN_CERTIFICATE || info.type == ST_KN_EPOCHS) && !info.have_key_file)
         fprintf(stderr, "sealtrail: warning: this store does not hold the secret key%s it certifies%s%s\n",
@@ -333,8 +337,6 @@ static int key_rotate(st_cli *cli, int argc, char **argv)
     st_store_close(s);
     return EXIT_OK;
 }
-
-int key_list(st_cli *cli, int argc, char **argv);   /* cmd_key_list.c */
 
 /* ---- dispatch --------------------------------------------------------------------------------------------- */
 
@@ -400,7 +402,7 @@ int cmd_key(st_cli *cli, int argc, char **argv)
     if (strcmp(sub, "epochs") == 0) return key_epochs(cli, argc, argv);
     if (strcmp(sub, "install") == 0) return key_install(cli, argc, argv);
     if (strcmp(sub, "rotate") == 0) return key_rotate(cli, argc, argv);
-    if (strcmp(sub, "list") == 0) return key_list(cli, argc, argv);
+    if (strcmp(sub, "list") == 0) return cmd_key_list(cli, argc, argv);
     cli_err("key: unknown subcommand '%s' (see 'sealtrail key --help')", sub);
     return EXIT_USAGE;
 }

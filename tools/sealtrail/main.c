@@ -5,6 +5,7 @@
  * Form: sealtrail [--dir DIR] COMMAND [options] (--dir also after the command).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -42,7 +43,11 @@ static const st_command commands[] = {
     /* export (issue 4) */
     { "export",       cmd_export,       "write an auditor bundle (whole log, range, time window, filter)" },
     /* keys (issue 5) */
+    { "key",          cmd_key,          "key management: root, certify, install, rotate, revoke, epochs, list" },
     /* retention (issue 7) */
+    { "retention",    cmd_retention,    "set or show the signed retention policy; compact the store" },
+    { "archive",      cmd_archive,      "move old sealed ranges into verified archive bundles" },
+    { "prune",        cmd_prune,        "delete payloads and archives past the retention period" },
     { "erase",        cmd_erase,        "erase an entry's payloads (signed erasure record; proofs stay valid)" },
 };
 
@@ -91,7 +96,10 @@ int main(int argc, char **argv)
     }
     if (i >= argc) {
         usage(stderr);
-        return EXIT_USAGE;
+        /* Claude Code before 2.1.139 ignores a hook's "args" and runs the bare
+         * command: exit 2 would then block every tool call. 1 is a
+         * non-blocking hook error (HOOKS.md section 4). */
+        return getenv("CLAUDECODE") ? EXIT_FAIL : EXIT_USAGE;
     }
     if (strcmp(argv[i], "help") == 0) {
         usage(stdout);

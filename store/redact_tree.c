@@ -1,0 +1,249 @@
+/*
+ * redact_tree.c: redaction of a parsed JSON value tree in place
+ * (st_redact_json). Every object key and string value is scanned as text;
+ * a member whose key names a credential (or a {"name": "DB_PASSWORD",
+ * "value": ...} pair) has its whole value redacted; numbers that are card
+ * numbers, or that sit under a password-named key, become marker strings.
+ * Containers are walked with a heap stack, never recursion, so nesting
+ * depth costs no C stack. Redacted keys are kept unique within their object.
+ */
+#include "redact_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== JSON trees ================================================================== */
+
+typedef struct rd_tree {
+    rd_scan sc;
+    st_json_doc *doc;
+    st_redact_counts *c;
+} rd_tree;
+
+/* Redacts the string *ps, *pn (a key or a string value) in place. keycls != RK_NONE:
+ * the string is the value of a credential-named key. *changed is set when
+ * the string was replaced. */
+static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *changed)
+{
+    rd_scan *sc = &t->sc;
+    int rc = rd_run(sc, (const uint8_t *)*ps, *pn, 0);
+    if (rc) return rc;
+    if (RK_CLASS(keycls) != RK_NONE && rd_tree_value_secret(*ps, *pn, keycls)) {
+        size_t from = 0;
+        unsigned rule = ST_RULE_PASSWORD_ASSIGNMENT;
+        if (RK_CLASS(keycls) == RK_AUTH) {
+            from = rd_auth_scheme_len((const uint8_t *)*ps, *pn);
+            if (from) rule = ST_RULE_AUTH_HEADER;
+            if (from >= *pn) from = 0;
+        } else if (RK_CLASS(keycls) == RK_AWS_SECRET && rd_aws_secret_shape((const uint8_t *)*ps, *pn)) {
+            rule = ST_RULE_AWS_SECRET_KEY;
+        }
+        /* unless the key-aware rule is off: then keep what the detectors found */
+        if (!(sc->r && (sc->r->disabled >> rule) & 1u) && rd_force_whole(sc, from, rule) != 0)
+            return ENOMEM;
+    }
+    if (sc->nm == 0) return 0;
+    size_t ol = rd_out_len(sc);
+    char *o = st_json_doc_alloc(t->doc, ol + 1);
+    if (!o) return ENOMEM;
+    rd_out_write(sc, (uint8_t *)o, t->c);
+    o[ol] = '\0';
+    *ps = o;
+    *pn = ol;
+    *changed = 1;
+    return 0;
+}
+
+/* A number node that is a card number, or any number under a password-named
+ * key ({"pin_password": 1234}), becomes a marker string. */
+static int tree_number(rd_tree *t, st_json *v, int keycls)
+{
+    unsigned rule;
+    if (keycls & RK_PASSWORD) rule = ST_RULE_PASSWORD_ASSIGNMENT;
+    else if (rd_card_number_literal(v->str, v->len)) rule = ST_RULE_PAYMENT_CARD;
+    else return 0;
+    if (t->sc.r && (t->sc.r->disabled >> rule) & 1u) return 0;
+    const char *name = rd_builtin_names[rule];
+    size_t ol = sizeof RD_MARK_PRE - 1 + strlen(name) + 1;
+    char *o = st_json_doc_alloc(t->doc, ol + 1);
+    if (!o) return ENOMEM;
+    snprintf(o, ol + 1, RD_MARK_PRE "%s]", name);
+    v->type = ST_JSON_STRING;
+    v->str = o;
+    v->len = ol;
+    if (t->c) { t->c->n[rule]++; t->c->total++; }
+    return 0;
+}
+
+static int key_is(const st_json *m, const char *const *names)
+{
+    for (; *names; names++)
+        if (m->key_len == strlen(*names) && memcmp(m->key, *names, m->key_len) == 0) return 1;
+    return 0;
+}
+
+/* {"name": "DB_PASSWORD", "value": "..."}: the class of the value member. */
+static const st_json *name_value_pair(const st_json *obj, int *cls)
+{
+    static const char *const names[] = { "name", "Name", "key", "Key", "ParameterKey", "variable", NULL };
+    static const char *const values[] = { "value", "Value", "ParameterValue", NULL };
+    const st_json *val = NULL;
+    *cls = RK_NONE;
+    for (const st_json *m = obj->child; m; m = m->next) {
+        if (!m->key) continue;
+        if (m->type == ST_JSON_STRING && *cls == RK_NONE && key_is(m, names)) *cls = rd_key_class(m->str, m->len);
+        else if (!val && key_is(m, values)) val = m;
+    }
+    return *cls != RK_NONE ? val : NULL;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const st_json *x = *(const st_json *const *)a, *y = *(const st_json *const *)b;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->key, y->key, n);
+    if (c) return c;
+    if (x->key_len != y->key_len) return x->key_len < y->key_len ? -1 : 1;
+    return 0;
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+    const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The number after a trailing "#" in a key ("x#12" -> 12), else 0. Digit
+ * strings longer than 18 are ignored: our suffixes never reach that length. */
+static uint64_t trailing_num(const char *k, size_t n)
+{
+    size_t d = 0;
+    while (d < n && k[n - 1 - d] >= '0' && k[n - 1 - d] <= '9') d++;
+    if (d == 0 || d > 18 || d == n || k[n - 1 - d] != '#') return 0;
+    uint64_t v = 0;
+    for (size_t i = n - d; i < n; i++) v = v * 10 + (uint64_t)(k[i] - '0');
+    return v;
+}
+
+/* Redacted keys that now equal another key of the object get "#<n>", with
+ * n above every "#<digits>" suffix already in the object, so one pass makes
+ * the keys unique. Only redacted members (listed in `changed`) are renamed;
+ * duplicates that were in the input are left alone. */
+static int dedup_keys(rd_tree *t, st_json *obj, st_json **changed, size_t nchanged)
+{
+    st_json **all = malloc(obj->count * sizeof *all);
+    if (!all) return ENOMEM;
+    size_t n = 0;
+    uint64_t seq = 1;
+    for (st_json *m = obj->child; m && n < obj->count; m = m->next) {
+        all[n++] = m;
+        uint64_t tn = trailing_num(m->key, m->key_len);
+        if (tn >= seq) seq = tn + 1;
+    }
+    qsort(all, n, sizeof *all, key_cmp);
+    qsort(changed, nchanged, sizeof *changed, ptr_cmp);
+    int rc = 0;
+    for (size_t g = 0; g < n && rc == 0;) {
+        size_t e = g + 1;
+        while (e < n && key_cmp(&all[g], &all[e]) == 0) e++;
+        if (e - g > 1) {
+            /* keep one member under the key: an unredacted one if any */
+            size_t keep = g;
+            for (size_t i = g; i < e; i++)
+                if (!bsearch(&all[i], changed, nchanged, sizeof *changed, ptr_cmp)) { keep = i; break; }
+            for (size_t i = g; i < e && rc == 0; i++) {
+                st_json *m = all[i];
+                if (i == keep || !bsearch(&m, changed, nchanged, sizeof *changed, ptr_cmp)) continue;
+                char suf[24];
+                int sl = snprintf(suf, sizeof suf, "#%llu", (unsigned long long)seq++);
+                char *k2 = st_json_doc_alloc(t->doc, m->key_len + (size_t)sl + 1);
+                if (!k2) { rc = ENOMEM; break; }
+                memcpy(k2, m->key, m->key_len);
+                memcpy(k2 + m->key_len, suf, (size_t)sl + 1);
+                m->key = k2;
+                m->key_len += (size_t)sl;
+            }
+        }
+        g = e;
+    }
+    free(all);
+    return rc;
+}
+
+/* One object or array: keys and scalar members; containers are pushed. */
+static int tree_container(rd_tree *t, st_json *obj, st_json ***stack, size_t *sp, size_t *scap)
+{
+    int pair_cls = RK_NONE;
+    const st_json *pair_val = obj->type == ST_JSON_OBJECT ? name_value_pair(obj, &pair_cls) : NULL;
+    st_json *changed_small[8], **changed = changed_small;
+    size_t nchanged = 0, chcap = 8;
+    int rc = 0;
+    for (st_json *m = obj->child; m && rc == 0; m = m->next) {
+        int cls = RK_NONE;
+        if (obj->type == ST_JSON_OBJECT && m->key) {
+            cls = rd_key_class(m->key, m->key_len);
+            if (m == pair_val && cls == RK_NONE) cls = pair_cls;
+            int kch = 0;
+            rc = tree_string(t, &m->key, &m->key_len, RK_NONE, &kch);
+            if (rc == 0 && kch) {
+                if (nchanged == chcap) {
+                    st_json **nc = malloc(2 * chcap * sizeof *nc);
+                    if (!nc) { rc = ENOMEM; break; }
+                    memcpy(nc, changed, nchanged * sizeof *nc);
+                    if (changed != changed_small) free(changed);
+                    changed = nc;
+                    chcap *= 2;
+                }
+                changed[nchanged++] = m;
+            }
+        }
+        if (rc) break;
+        int vch = 0;
+        switch (m->type) {
+        case ST_JSON_STRING: rc = tree_string(t, &m->str, &m->len, cls, &vch); break;
+        case ST_JSON_NUMBER: rc = tree_number(t, m, cls); break;
+        case ST_JSON_ARRAY:
+        case ST_JSON_OBJECT:
+            if (*sp == *scap) {
+                size_t nc = *scap ? *scap * 2 : 64;
+                st_json **ns = realloc(*stack, nc * sizeof *ns);
+                if (!ns) { rc = ENOMEM; break; }
+                *stack = ns;
+                *scap = nc;
+            }
+            (*stack)[(*sp)++] = m;
+            break;
+        default: break;
+        }
+    }
+    if (rc == 0 && nchanged) rc = dedup_keys(t, obj, changed, nchanged);
+    if (changed != changed_small) free(changed);
+    return rc;
+}
+
+int st_redact_json(const st_redactor *r, st_json_doc *doc, st_json *v, st_redact_counts *counts)
+{
+    if (!doc || !v) return ST_EINVAL;
+    rd_tree t;
+    rd_scan_init(&t.sc, r);
+    t.doc = doc;
+    t.c = counts;
+    int rc = 0, ch = 0;
+    st_json **stack = NULL;
+    size_t sp = 0, scap = 0;
+    switch (v->type) {
+    case ST_JSON_STRING: rc = tree_string(&t, &v->str, &v->len, RK_NONE, &ch); break;
+    case ST_JSON_NUMBER: rc = tree_number(&t, v, RK_NONE); break;
+    case ST_JSON_ARRAY:
+    case ST_JSON_OBJECT:
+        rc = tree_container(&t, v, &stack, &sp, &scap);
+        while (rc == 0 && sp) rc = tree_container(&t, stack[--sp], &stack, &sp, &scap);
+        break;
+    default: break;
+    }
+    free(stack);
+    rd_scan_free(&t.sc);
+    return rc;
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Retention over a synthetic eight-year clock (SEALTRAIL_FAKE_TIME), as an
+# operator runs it: a signed policy (7 y minimum, 8 y maximum, archive after
+# 1 y); one event a month for eight years; policy changes that would shorten
+# protection refused; archive into several verified .stb.zst files, checked
+# byte for byte against their records and with auditverify; the hot store
+# shrinks; check passes; a premature prune refused; an erasure reported as
+# erased (not tampering) by auditverify; a lawful prune at year 12 deletes the
+# oldest archive and is reported as pruned.
+set -euo pipefail
+: "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export SEALTRAIL_NO_SYSLOG=1
+st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
+arch="$work/archive"
+T0=1483228800            # 2017-01-01T00:00:00Z
+MONTH=2628000
+Y=31536000
+at() { export SEALTRAIL_FAKE_TIME=$1; }
+
+# --- the policy ------------------------------------------------------------------
+at $T0
+vkey=$(st init --origin retention.example/e2e 2>/dev/null | tail -n 1)
+echo "$vkey" > "$work/log.vkey"
+st retention set --min 7y --max 8y --archive-after 1y --reason "SOX 802" > "$work/out"
+grep -q "retention policy record 0: minimum 7y, maximum 8y, archive after 1y" "$work/out" \
+  && ok "retention set appends a signed policy record" || bad "retention set: $(cat "$work/out")"
+st retention show --json > "$work/show.json"
+python3 - "$work/show.json" <<'PY' && ok "retention show --json reports the policy" || bad "retention show json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["policy"]
+assert p["index"] == 0 and p["min_retention"] == "7y" and p["max_retention"] == "8y" and p["archive_after"] == "1y", p
+assert p["reason"] == "SOX 802"
+PY
+
+# --- eight years of events ----------------------------------------------------------
+for m in $(seq 0 96); do
+  at $((T0 + m * MONTH))
+  printf '{"hook_event_name":"PostToolUse","session_id":"s%d","tool_name":"Write","tool_input":{"file_path":"/srv/app/f%d.txt","content":"month %d payload-%d-secret"},"tool_response":{"ok":true}}' \
+    "$m" "$m" "$m" "$m" | st append > /dev/null
+done
+at $((T0 + 97 * MONTH))
+st seal > /dev/null
+size=$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+[ "$size" = 98 ] && ok "98 entries over eight years (1 policy + 97 events)" || bad "size $size"
+
+rc=0; st retention set --min 5y 2> "$work/err" || rc=$?
+[ $rc = 1 ] && grep -q "refused: the minimum retention in force (7y, policy record 0) protects entries until" "$work/err" \
+  && ok "lowering the minimum is refused while entries are protected" || bad "shorten: rc $rc $(cat "$work/err")"
+rc=0; st retention set --max 6y 2> "$work/err" || rc=$?
+[ $rc = 1 ] && grep -q "maximum retention 6y is shorter than the minimum 7y" "$work/err" \
+  && ok "a maximum below the minimum is refused" || bad "max<min: rc $rc $(cat "$work/err")"
+[ "$(st retention show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["policy"]["index"])')" = 0 ] \
+  && ok "refused changes append nothing" || bad "policy changed"
+
+# --- archive ----------------------------------------------------------------------------
+before=$(stat -c %s "$work/s/data.mdb")
+st archive --archive-dir "$arch" --max-entries 30 > "$work/archive.out"
+n=$(grep -c "^archived entries" "$work/archive.out" || true)
+[ "$n" -ge 2 ] && ok "archive wrote $n archive files" || bad "archive: $(cat "$work/archive.out")"
+grep -q "verified; archive record" "$work/archive.out" && ok "each archive was verified before its payloads left" || bad "no verified"
+line=$(grep "^hot store: data.mdb" "$work/archive.out" || true)
+after=$(stat -c %s "$work/s/data.mdb")
+[ -n "$line" ] && [ "$after" -lt "$before" ] && ok "hot store shrank: $before -> $after bytes ($line)" || bad "disk: $before -> $after: $line"
+st check > /dev/null 2>&1 && ok "check passes after archive" || bad "check after archive: $(st check 2>&1)"
+st retention show --json > "$work/show.json"
+python3 - "$work/show.json" "$arch" <<'PY' && ok "archive files match their records byte for byte (sha256, tiling from 0)" || bad "archive records vs files"
+import hashlib, json, os, sys
+d = json.load(open(sys.argv[1]))
+arcs = d["archives"]
+assert len(arcs) >= 2
+end = 0
+for a in arcs:
+    assert a["begin"] == end, (a, end)
+    end = a["end"]
+    b = open(os.path.join(sys.argv[2], a["file"]), "rb").read()
+    assert hashlib.sha256(b).hexdigest() == a["sha256"], a["file"]
+    assert len(b) == a["bytes"]
+assert d["archived_end"] == end
+PY
+allok=1
+for f in "$arch"/archive-*.stb.zst; do
+  zstd -qdc "$f" > "$work/plain.stb"
+  out=$("$AUDITVERIFY" "$work/plain.stb" --trust "$work/log.vkey" 2>&1) || { allok=0; echo "$out" | head -5; }
+  # the decompressed bundle is the one the archive record describes
+  want=$(st log | python3 -c '
+import json, sys
+name = sys.argv[1]
+for l in sys.stdin:
+    e = json.loads(l)
+    if e.get("kind") == "archive" and e["data"]["file"] == name: print(e["data"]["bundle_sha256"])' "$(basename "$f")")
+  [ "$(sha256sum < "$work/plain.stb" | cut -d' ' -f1)" = "$want" ] || { allok=0; echo "bundle sha256 differs for $f"; }
+done
+[ $allok = 1 ] && ok "every archive decompresses to its recorded bundle and verifies with auditverify" || bad "archive verify"
+
+# --- a premature prune is refused --------------------------------------------------------
+rc=0; st prune --older-than 5y --archive-dir "$arch" 2> "$work/err" || rc=$?
+[ $rc = 1 ] && grep -q "refused: --older-than 5y is shorter than the minimum retention 7y" "$work/err" \
+  && ok "prune younger than the minimum is refused" || bad "premature prune: rc $rc $(cat "$work/err")"
+st prune --archive-dir "$arch" > "$work/out"
+grep -q "nothing to prune" "$work/out" && ok "prune at year 8 finds nothing past the 8 y maximum in a whole archive" || bad "prune y8: $(cat "$work/out")"
+
+# --- erase ------------------------------------------------------------------------------
+last=$((size - 1))
+st erase --index "$last" --reason "GDPR request 12" > "$work/out"
+grep -q "erased entry $last: tool_input tool_response" "$work/out" && ok "erase reports what it erased" || bad "erase: $(cat "$work/out")"
+st export --out "$work/full.stb" > /dev/null 2>&1
+"$AUDITVERIFY" "$work/full.stb" --trust "$work/log.vkey" > "$work/av.out" 2>&1 && ok "full export verifies after archive and erase" \
+  || bad "auditverify: $(head -5 "$work/av.out")"
+grep -qE "[0-9]+ absent \(2 erased, [0-9]+ archived" "$work/av.out" && ok "auditverify reports the 2 payloads as erased, not as tampering" \
+  || bad "erased not reported: $(grep -A3 payloads "$work/av.out")"
+grep -qE "archived" "$work/av.out" && ok "auditverify reports archived payloads" || bad "archived not reported"
+
+# --- twelve years on: a lawful prune ----------------------------------------------------
+at $((T0 + 12 * Y))
+first=$(ls "$arch" | head -1)
+st prune --archive-dir "$arch" > "$work/out"
+grep -q "^pruned entries 0\.\." "$work/out" && ok "prune at year 12 prunes the oldest archives" || bad "prune: $(cat "$work/out")"
+[ ! -e "$arch/$first" ] && ok "the pruned archive file is deleted" || bad "$first still there"
+st check > /dev/null 2>&1 && ok "check passes after prune" || bad "check after prune: $(st check 2>&1)"
+st export --out "$work/full2.stb" > /dev/null 2>&1
+"$AUDITVERIFY" "$work/full2.stb" --trust "$work/log.vkey" > "$work/av.out" 2>&1 && grep -qE "prune record [0-9]+" "$work/av.out" \
+  && ok "auditverify reports pruned payloads with their record" || bad "pruned: $(head -20 "$work/av.out")"
+
+echo "e2e test_retention: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
