@@ -61,6 +61,11 @@ static int validate(st_store *s, const st_record_in *r)
     } else {
         return st_store_fail(s, ST_EINVAL, "record has no metadata");
     }
+    /* [ENTRY-4]: every envelope integer must be within +-(2^53 - 1). */
+    const int64_t max_us = ((int64_t)1 << 53) - 1;
+    if (r->time_us < -max_us || r->time_us > max_us)
+        return st_store_fail(s, ST_EINVAL, "record time %lld us is outside the representable range +-(2^53-1)",
+                             (long long)r->time_us);
     for (size_t i = 0; i < r->npayloads; i++) {
         const char *name = r->payloads[i].name;
         if (!name || !st_payload_name_valid(name, strlen(name)))

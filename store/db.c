@@ -197,7 +197,7 @@ int st_db_read_begin(st_db *db, st_txn **out, st_err *err)
 void st_db_read_end(st_txn *t)
 {
     if (!t) return;
-    mdb_txn_abort(t->txn);
+    if (t->txn) mdb_txn_abort(t->txn);
     free(t);
 }
 
@@ -208,8 +208,10 @@ int st_db_read_renew(st_txn *t)
     if (rc == MDB_MAP_RESIZED) {
         /* The map grew in another process: a renewed txn cannot adopt it; start a fresh one. */
         mdb_txn_abort(t->txn);
+        t->txn = NULL;
         mdb_env_set_mapsize(t->db->env, 0);
         rc = mdb_txn_begin(t->db->env, NULL, MDB_RDONLY, &t->txn);
+        if (rc) t->txn = NULL;
     }
     return map_rc(t, rc);
 }

@@ -86,6 +86,14 @@ void st_keyhist_free(st_keyhist *h)
 
 void st_keyhist_get_stats(const st_keyhist *h, st_keyhist_stats *out) { *out = h->stats; }
 
+/* "entry 41", or "a note given out of band" for ST_KH_OUT_OF_BAND. */
+static const char *src(char buf[48], uint64_t index)
+{
+    if (index == ST_KH_OUT_OF_BAND) return "a note given out of band";
+    snprintf(buf, 48, "entry %llu", (unsigned long long)index);
+    return buf;
+}
+
 /* ---- building ----------------------------------------------------------------------------- */
 
 static int new_grant(st_keyhist *h, kh_grant **out, st_err *err)
@@ -152,9 +160,10 @@ int st_keyhist_add_pinned(st_keyhist *h, const st_vkey *key, st_err *err)
 /* Rejected or accepted grants of a root-signed certificate or schedule. */
 static int add_certified(st_keyhist *h, uint64_t index, const st_keynote *kn, st_err *err)
 {
+    char w[48];
     st_err e2;
     int rc = st_keynote_verify_root(kn, h->roots, h->nroots, NULL, &e2);
-    if (rc == ST_EBADSIG || (rc && rc != ST_EUNTRUSTED)) return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index, e2.msg);
+    if (rc == ST_EBADSIG || (rc && rc != ST_EUNTRUSTED)) return st_fail(err, rc, "%s: %s", src(w, index), e2.msg);
     int rejected = rc ? R_UNTRUSTED_ROOT : strcmp(kn->origin, h->origin) != 0 ? R_OTHER_ORIGIN : R_OK;
     if (rejected) h->stats.rejected++;
     else if (kn->type == ST_KN_CERTIFICATE) h->stats.certificates++;
@@ -179,9 +188,10 @@ static int continuity_trusted(st_keyhist *h, const st_vkey *k, uint64_t size);
 
 static int add_rotation(st_keyhist *h, uint64_t index, const st_keynote *kn, st_err *err)
 {
+    char w[48];
     st_err e2;
     int rc = st_keynote_verify_self(kn, &e2);
-    if (rc) return st_fail(err, rc == ST_EUNTRUSTED ? ST_EBADSIG : rc, "entry %llu: %s", (unsigned long long)index, e2.msg);
+    if (rc) return st_fail(err, rc == ST_EUNTRUSTED ? ST_EBADSIG : rc, "%s: %s", src(w, index), e2.msg);
     if (strcmp(kn->origin, h->origin) != 0) { h->stats.rejected++; return 0; }
     h->stats.rotations++;
     uint64_t handover = index + 1;
@@ -204,10 +214,11 @@ static int add_rotation(st_keyhist *h, uint64_t index, const st_keynote *kn, st_
 
 static int add_revocation(st_keyhist *h, uint64_t index, const st_keynote *kn, st_err *err)
 {
+    char w[48];
     st_err e2;
     int rc = st_keynote_verify_root(kn, h->roots, h->nroots, NULL, &e2);
     if (rc == ST_EUNTRUSTED || strcmp(kn->origin, h->origin) != 0) { h->stats.rejected++; return 0; }
-    if (rc) return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index, e2.msg);
+    if (rc) return st_fail(err, rc, "%s: %s", src(w, index), e2.msg);
     kh_limit *l;
     if ((rc = new_limit(h, &l, err)) != 0) return rc;
     l->key = kn->keys[0].key;
@@ -220,7 +231,12 @@ static int add_revocation(st_keyhist *h, uint64_t index, const st_keynote *kn, s
 
 int st_keyhist_add_keynote(st_keyhist *h, uint64_t index, const st_keynote *kn, st_err *err)
 {
-    if (h->have_index && index <= h->last_index)
+    char w[48];
+    int oob = index == ST_KH_OUT_OF_BAND;
+    if (oob && kn->type == ST_KN_ROTATION)
+        return st_fail(err, ST_EINVAL, "a key-rotation given out of band means nothing: a rotation takes effect where "
+                       "the log records it");
+    if (!oob && h->have_index && index <= h->last_index)
         return st_fail(err, ST_EINVAL, "key history: note of entry %llu after one of entry %llu: notes must come in log order",
                        (unsigned long long)index, (unsigned long long)h->last_index);
     int rc;
@@ -230,10 +246,9 @@ int st_keyhist_add_keynote(st_keyhist *h, uint64_t index, const st_keynote *kn, 
     case ST_KN_REVOCATION: rc = add_revocation(h, index, kn, err); break;
     case ST_KN_ROTATION: rc = add_rotation(h, index, kn, err); break;
     default:
-        return st_fail(err, ST_EINVAL, "entry %llu: a %s is not part of a key history", (unsigned long long)index,
-                       st_keynote_kind(kn->type));
+        return st_fail(err, ST_EINVAL, "%s: a %s is not part of a key history", src(w, index), st_keynote_kind(kn->type));
     }
-    if (rc == 0) {
+    if (rc == 0 && !oob) {
         h->have_index = 1;
         h->last_index = index;
     }
@@ -246,7 +261,8 @@ int st_keyhist_add_note(st_keyhist *h, uint64_t index, const char *note, size_t 
     if (!kn) return st_fail(err, ENOMEM, "key history: out of memory");
     st_err e2;
     int rc = st_keynote_parse(kn, note, len, &e2);
-    if (rc) rc = st_fail(err, rc, "entry %llu: %s", (unsigned long long)index, e2.msg);
+    char w[48];
+    if (rc) rc = st_fail(err, rc, "%s: %s", src(w, index), e2.msg);
     else rc = st_keyhist_add_keynote(h, index, kn, err);
     free(kn);
     return rc;
@@ -314,15 +330,15 @@ static void fmt_time(char out[40], int64_t t)
 /* Does a grant, on its own, allow (size, time)? why gets the reason when not. */
 static int grant_allows(const kh_grant *g, uint64_t size, int64_t t, char *why, size_t cap)
 {
-    char a[40], b[40];
+    char a[40], b[40], w[48];
     const char *what = g->kind == G_EPOCH ? "epoch certificate" : "certificate";
     if (g->rejected == R_OTHER_ORIGIN) {
-        snprintf(why, cap, "its %s (entry %llu) is for origin %s, not this log", what, (unsigned long long)g->index, g->key.name);
+        snprintf(why, cap, "its %s (%s) is for origin %s, not this log", what, src(w, g->index), g->key.name);
         return 0;
     }
     if (g->rejected == R_UNTRUSTED_ROOT) {
-        snprintf(why, cap, "its %s (entry %llu) is signed by %s, which is not a trusted root", what,
-                 (unsigned long long)g->index, g->signer[0] ? g->signer : "nobody");
+        snprintf(why, cap, "its %s (%s) is signed by %s, which is not a trusted root", what, src(w, g->index),
+                 g->signer[0] ? g->signer : "nobody");
         return 0;
     }
     switch (g->kind) {
@@ -335,9 +351,9 @@ static int grant_allows(const kh_grant *g, uint64_t size, int64_t t, char *why, 
     default:
         fmt_time(a, g->nb);
         fmt_time(b, g->na);
-        if (t < 0) snprintf(why, cap, "the checkpoint has no time, and its %s (entry %llu) has a window", what, (unsigned long long)g->index);
-        else if (t < g->nb) snprintf(why, cap, "its %s (entry %llu) is not yet valid: valid from %s", what, (unsigned long long)g->index, a);
-        else if (t >= g->na) snprintf(why, cap, "its %s (entry %llu) expired at %s", what, (unsigned long long)g->index, b);
+        if (t < 0) snprintf(why, cap, "the checkpoint has no time, and its %s (%s) has a window", what, src(w, g->index));
+        else if (t < g->nb) snprintf(why, cap, "its %s (%s) is not yet valid: valid from %s", what, src(w, g->index), a);
+        else if (t >= g->na) snprintf(why, cap, "its %s (%s) expired at %s", what, src(w, g->index), b);
         else return 1;
         return 0;
     }
@@ -359,7 +375,8 @@ static int limited(st_keyhist *h, const st_vkey *k, uint64_t size, int64_t t, un
         if (l->kind == L_REVOKED && !(flags & ST_KH_IGNORE_REVOCATIONS) && (t < 0 || t > l->after)) {
             char a[40];
             fmt_time(a, l->after);
-            snprintf(why, cap, "it was revoked (entry %llu) as compromised after %s", (unsigned long long)l->index, a);
+            char w[48];
+            snprintf(why, cap, "it was revoked (%s) as compromised after %s", src(w, l->index), a);
             return 1;
         }
     }

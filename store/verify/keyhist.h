@@ -115,7 +115,8 @@ int st_vkey_equal(const st_vkey *a, const st_vkey *b);
 #define ST_KH_MAX_GRANTS  16384u
 #define ST_KH_MAX_LIMITS  16384u
 
-#define ST_KH_IGNORE_REVOCATIONS 0x1u   /* keys_for: the store's own "is this checkpoint ours?" check */
+#define ST_KH_IGNORE_REVOCATIONS 0x1u
+#define ST_KH_OUT_OF_BAND UINT64_MAX    /* index of a note given beside the log (auditverify --key-notes) */   /* keys_for: the store's own "is this checkpoint ours?" check */
 
 typedef struct st_keyhist st_keyhist;
 
@@ -137,6 +138,9 @@ ST_NODISCARD int st_keyhist_add_pinned(st_keyhist *h, const st_vkey *key, st_err
  * key is refused with the reason. Errors: ST_EFORMAT, ST_EBADSIG, ST_EINVAL
  * (a request, or an index not after the previous one), ST_ETOOBIG, ENOMEM. */
 ST_NODISCARD int st_keyhist_add_note(st_keyhist *h, uint64_t index, const char *note, size_t len, st_err *err);
+/* index ST_KH_OUT_OF_BAND: a root-signed note (certificate, epochs,
+ * revocation) given beside the log, e.g. a revocation the auditor received
+ * from the security team; it may come at any point. */
 /* The same, for a note the caller parsed already. */
 ST_NODISCARD int st_keyhist_add_keynote(st_keyhist *h, uint64_t index, const st_keynote *kn, st_err *err);
 

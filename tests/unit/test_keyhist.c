@@ -746,6 +746,36 @@ START_TEST(test_pinned_and_certified_together)
 }
 END_TEST
 
+START_TEST(test_out_of_band_notes)
+{
+    /* A revocation the auditor got from the security team, beside the bundle. */
+    st_signer *root = seed_signer(0x52, "example.com/root"), *k = seed_signer(0x01, "example.com/log");
+    st_keyhist *h = hist_with_root(root);
+    char *c = cert(root, k, T0, T0 + 30 * DAY);
+    add_ok(h, 40, c);
+    size_t len;
+    char *rev = load_kat("kat-revocation.note", &len);
+    st_err e = { "" };
+    ck_assert_int_eq(st_keyhist_add_note(h, ST_KH_OUT_OF_BAND, rev, len, &e), 0);
+    char *r = rotation(k, root, T0);    /* never reaches the history: wrong types are refused before */
+    free(r);
+    char *late = checkpoint(50, T0 + 4000, &k, 1), msg[512];
+    ck_assert_int_eq(verdict(h, late, 0, msg), ST_EUNTRUSTED);
+    ck_assert_msg(strstr(msg, "revoked (a note given out of band)") != NULL, "%s", msg);
+    /* indexed notes may still follow (the order applies to them only) */
+    st_signer *k2 = seed_signer(0x02, "example.com/log");
+    char *c2 = cert(root, k2, T0, T0 + DAY), *rot = rotation(k, k2, T0);
+    add_ok(h, 41, c2);
+    ck_assert_int_eq(st_keyhist_add_note(h, ST_KH_OUT_OF_BAND, rot, strlen(rot), &e), ST_EINVAL);
+    ck_assert_msg(strstr(e.msg, "out of band") != NULL, "%s", e.msg);
+    free(rot); free(c2); free(late); free(rev); free(c);
+    st_keyhist_free(h);
+    st_signer_free(root);
+    st_signer_free(k);
+    st_signer_free(k2);
+}
+END_TEST
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -763,6 +793,7 @@ int main(void)
     tcase_add_test(tc, test_epochs_forward_security);
     tcase_add_test(tc, test_many_epochs_index);
     tcase_add_test(tc, test_pinned_and_certified_together);
+    tcase_add_test(tc, test_out_of_band_notes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
