@@ -19,8 +19,9 @@
  * on their way in, so they queue behind the compactor instead of starving
  * it), then converts its own gate lock to exclusive once every other
  * handle is closed, swaps the file, and lets the queue go. Waits are
- * bounded (SEALTRAIL_GATE_WAIT_MS, default 30 s); the hook bounds its own
- * wait with its timer and spools the event, so no event is lost.
+ * bounded (SEALTRAIL_GATE_WAIT_MS; default 30 s for openers, 10 s for the
+ * compactor); the hook bounds its own wait with its timer and spools the
+ * event, so no event is lost.
  */
 #include "retention.h"
 #include "store_int.h"
@@ -38,16 +39,17 @@
 #define GATE_FILE "gate"
 #define TURN_FILE "gate.turn"
 #define COMPACT_DIR "compact.tmp"
-#define GATE_WAIT_MS_DEFAULT 30000u
+#define GATE_WAIT_MS_DEFAULT 30000u       /* an opener waiting for a compaction to finish */
+#define EXCL_WAIT_MS_DEFAULT 10000u       /* a compactor waiting for other handles to close */
 #define COPY_MAX_RECORDS 20000u
 #define COPY_MAX_BYTES ((size_t)64 << 20)
 
-static unsigned gate_wait_default(void)
+static unsigned gate_wait_default(unsigned dflt)
 {
     const char *e = getenv("SEALTRAIL_GATE_WAIT_MS");
     uint64_t v;
     if (e && *e && st_parse_u64(e, strlen(e), 86400000u, &v) == 0) return (unsigned)v;
-    return GATE_WAIT_MS_DEFAULT;
+    return dflt;
 }
 
 static int64_t mono_ms(void)
@@ -97,7 +99,7 @@ int st_gate_open_shared(st_store *s)
         if (s->flags & ST_OPEN_RDONLY) return 0;      /* a read-only copy of a store: no writers to fence */
         return st_store_fail(s, rc, "%s/%s: cannot open the writer gate: %s", s->dir, GATE_FILE, strerror(rc));
     }
-    unsigned wait = gate_wait_default();
+    unsigned wait = gate_wait_default(GATE_WAIT_MS_DEFAULT);
     rc = lock_wait(turn, LOCK_SH, wait);
     if (rc == 0) rc = lock_wait(gate, LOCK_SH, wait);
     close(turn);
@@ -260,7 +262,7 @@ static void wipe_fd(int fd)
 int st_store_compact(st_store *s, unsigned wait_ms, uint64_t *before, uint64_t *after)
 {
     if (s->flags & ST_OPEN_RDONLY) return st_store_fail(s, ST_ERDONLY, "store opened read-only");
-    if (wait_ms == 0) wait_ms = gate_wait_default();
+    if (wait_ms == 0) wait_ms = gate_wait_default(EXCL_WAIT_MS_DEFAULT);
     char data[PATH_MAX], tmp[PATH_MAX], tmpdata[PATH_MAX];
     if (snprintf(data, sizeof data, "%s/data.mdb", s->dir) >= (int)sizeof data ||
         snprintf(tmp, sizeof tmp, "%s/%s", s->dir, COMPACT_DIR) >= (int)sizeof tmp ||

@@ -53,7 +53,7 @@ int st_key_request(st_store *s, int current, int64_t not_before, int64_t not_aft
                              (long long)not_after);
     st_signer *sg = NULL;
     char *path = NULL;
-    int rc = current ? st_store_load_signer(s, &sg) : st_keys_generate(s->dir, "next-", s->origin, &sg, &path, &s->err);
+    int rc = current ? st_keys_load_current_any(s, &sg) : st_keys_generate(s->dir, "next-", s->origin, &sg, &path, &s->err);
     if (rc) return rc;
     st_keynote *kn = calloc(1, sizeof *kn);
     if (!kn) { rc = ENOMEM; goto out; }
@@ -288,7 +288,7 @@ int st_key_install(st_store *s, const char *note, size_t len, const char *root_v
         snprintf(info->detail, sizeof info->detail, "%zu epochs, %u key files present or already ended", kn->nkeys, have);
     } else {   /* revocation */
         st_signer *cur = NULL;
-        if (st_store_load_signer(s, &cur) == 0) {
+        if (st_keys_load_current_any(s, &cur) == 0) {
             info->revokes_current = st_vkey_equal(st_signer_vkey(cur), &kn->keys[0].key) && kn->time < now;
             st_signer_free(cur);
         }

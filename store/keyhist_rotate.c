@@ -243,7 +243,7 @@ int st_key_rotate(st_store *s, const char *new_vkey, int keep_old, st_key_rotate
     char *new_path = NULL, *retired = NULL, *note = NULL;
     int generated = 0, to_epochs = 0, linked = 0, from_epochs = 0;
     size_t note_len = 0;
-    int rc = st_store_load_signer(s, &old);          /* finishes an interrupted rotation first */
+    int rc = st_keys_load_current_any(s, &old);      /* finishes an interrupted rotation first; even a revoked key */
     if (rc) return rc;
     {
         st_txn *txn;

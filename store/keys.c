@@ -313,6 +313,51 @@ fail:
     return rc;
 }
 
+typedef struct certified_ctx {
+    const st_vkey *k;
+    uint64_t size;
+    int64_t now;
+    int certified, ok;
+    char why[256];
+} certified_ctx;
+
+static int certified_check(st_keyhist *h, void *arg)
+{
+    certified_ctx *c = arg;
+    c->certified = st_keyhist_certified(h, c->k);
+    if (c->certified)
+        c->ok = st_keyhist_explain(h, c->k->name, strlen(c->k->name), c->k->key_id, c->size, c->now, ST_KH_CERTIFIED_ONLY,
+                                   c->why, sizeof c->why);
+    return 0;
+}
+
+/* A root-certified log key must not sign what an auditor trusting the root
+ * would refuse (expired, not yet valid, revoked): fail loudly instead. Keys
+ * without a certificate (the store's first key, simple mode) are not judged. */
+static int certified_may_sign(st_store *s, st_txn *txn, int64_t now_s, st_signer **out)
+{
+    const char *r;
+    size_t rl;
+    if (st_meta_get_str(txn, ST_META_ROOT_VKEY, &r, &rl) != 0) return 0;
+    uint64_t size;
+    int rc = st_size_txn(txn, &size);
+    st_err err = { { 0 } };
+    certified_ctx c = { st_signer_vkey(*out), size, now_s, 0, 0, "" };
+    if (rc == 0) rc = with_history(txn, s, certified_check, &c, &err);
+    if (rc == 0 && (!c.certified || c.ok)) return 0;
+    if (rc == 0) {
+        char vk[ST_VKEY_MAX];
+        st_vkey_format(vk, c.k);
+        rc = st_store_fail(s, ST_EPOLICY, "the log key %s may not sign now: %s; rotate to a certified key "
+                           "('sealtrail key request', 'key certify', 'key install', 'key rotate')", vk, c.why);
+    } else {
+        st_store_fail(s, rc, "key history: %s", err.msg);
+    }
+    st_signer_free(*out);
+    *out = NULL;
+    return rc;
+}
+
 static int expire_due(st_store *s, st_txn *txn, int64_t now_s, int writable);
 
 /* Wipes ended epochs when the meta says one is due; writable: update the meta. */
@@ -337,7 +382,7 @@ static int expire_due(st_store *s, st_txn *txn, int64_t now_s, int writable)
     return rc;
 }
 
-static int current_signer(st_store *s, st_txn *txn, int64_t now_s, int writable, st_signer **out)
+static int current_signer(st_store *s, st_txn *txn, int64_t now_s, int writable, int judge, st_signer **out)
 {
     *out = NULL;
     int rc;
@@ -358,7 +403,10 @@ static int current_signer(st_store *s, st_txn *txn, int64_t now_s, int writable,
     }
     st_err e2;
     rc = st_signer_load(out, logp, &e2);
-    if (rc == 0 && st_signer_vkey(*out)->key_id == s->verifier.key_id) { free(logp); return 0; }
+    if (rc == 0 && st_signer_vkey(*out)->key_id == s->verifier.key_id) {
+        free(logp);
+        return judge ? certified_may_sign(s, txn, now_s, out) : 0;
+    }
     st_signer_free(*out);
     *out = NULL;
     if (rc == ST_EKEYPERM) { free(logp); return st_store_fail(s, rc, "%s", e2.msg); }
@@ -375,28 +423,32 @@ static int current_signer(st_store *s, st_txn *txn, int64_t now_s, int writable,
         *out = NULL;
     }
     free(logp);
-    return rc;
+    return rc || !judge ? rc : certified_may_sign(s, txn, now_s, out);
 }
 
 int st_keys_seal_signers(st_store *s, st_txn *txn, int64_t now_s, st_signer **out, size_t cap, size_t *n_out)
 {
     *n_out = 0;
     if (cap == 0) return ST_EINVAL;
-    int rc = current_signer(s, txn, now_s, 1, &out[0]);
+    int rc = current_signer(s, txn, now_s, 1, 1, &out[0]);
     if (rc == 0) *n_out = 1;
     return rc;
 }
 
 /* st_store_load_signer (store.c) lands here: the same choice in a read snapshot. */
-int st_keys_load_current(st_store *s, st_signer **out)
+static int load_current(st_store *s, int judge, st_signer **out)
 {
     st_txn *txn;
     int rc = st_db_read_begin(s->db, &txn, &s->err);
     if (rc) return rc;
-    rc = current_signer(s, txn, st_now_us() / 1000000, 0, out);
+    rc = current_signer(s, txn, st_now_us() / 1000000, 0, judge, out);
     st_db_read_end(txn);
     return rc;
 }
+
+int st_keys_load_current(st_store *s, st_signer **out) { return load_current(s, 1, out); }
+
+int st_keys_load_current_any(st_store *s, st_signer **out) { return load_current(s, 0, out); }
 
 int st_keys_expire_epochs(st_store *s, int64_t now_s, unsigned *wiped)
 {

@@ -73,8 +73,12 @@ ST_NODISCARD int st_keys_for_checkpoint_flags(struct st_txn *txn, const struct s
 ST_NODISCARD int st_keys_verify_checkpoint(struct st_txn *txn, const struct st_store *s, const char *note, size_t len,
                                            st_err *err);
 
-/* The key that signs now, in a read snapshot (st_store_load_signer). */
+/* The key that signs now, in a read snapshot (st_store_load_signer). In
+ * root mode a certified key that may not sign now (expired, revoked) is
+ * refused with ST_EPOLICY; _any loads it anyway (rotation away from it,
+ * a request for it). */
 ST_NODISCARD int st_keys_load_current(struct st_store *s, st_signer **out);
+ST_NODISCARD int st_keys_load_current_any(struct st_store *s, st_signer **out);
 
 /* Number of history rows (0 = simple mode without history). */
 ST_NODISCARD int st_keys_count(struct st_txn *txn, uint64_t *n_out);

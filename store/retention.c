@@ -203,6 +203,8 @@ static int newest_time(st_txn *txn, uint64_t size, int64_t *out)
     return 0;
 }
 
+static int set_locked(st_store *s, const st_policy_in *p, uint64_t *index_out);
+
 int st_retention_set(st_store *s, const st_policy_in *p, uint64_t *index_out)
 {
     char a[32], b[32];
@@ -213,6 +215,17 @@ int st_retention_set(st_store *s, const st_policy_in *p, uint64_t *index_out)
         st_rrec_format_duration(b, p->min_us);
         return st_store_fail(s, ST_EPOLICY, "maximum retention %s is shorter than the minimum %s", a, b);
     }
+    int lock = -1;
+    int rc = st_ret_oplock(s, &lock);
+    if (rc) return rc;
+    rc = set_locked(s, p, index_out);
+    st_ret_opunlock(lock);
+    return rc;
+}
+
+static int set_locked(st_store *s, const st_policy_in *p, uint64_t *index_out)
+{
+    char a[32], b[32];
     int rc = st_retention_recover(s);
     if (rc) return rc;
     st_rrec cur;

@@ -152,7 +152,7 @@ ST_NODISCARD int st_prune(struct st_store *s, const st_prune_opts *o, st_prune_r
 /* Rewrites data.mdb as a logical copy (live records only) under the writer
  * gate held exclusively, replaces the file, and wipes the old one. Hooks and
  * other processes wait at the gate (bounded) or spool; nothing is lost.
- * ST_EBUSY if other handles stay open past wait_ms (0 = default 30 s). */
+ * ST_EBUSY if other handles stay open past wait_ms (0 = default 10 s). */
 ST_NODISCARD int st_store_compact(struct st_store *s, unsigned wait_ms, uint64_t *before, uint64_t *after);
 
 #endif

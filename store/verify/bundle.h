@@ -2,7 +2,8 @@
  * bundle.h: the auditor bundle container (docs/FORMAT.md section "Bundles",
  * docs/BUNDLE.md until merged): constants, the streaming reader, and the
  * decoders of each record's fixed fields. The reader checks framing, size
- * limits, the record order grammar and the trailer; what the records mean is
+ * limits and the record order grammar (bundle_read.c), the trailer digest
+ * chain and the record decoders (bundle_codec.c); what the records mean is
  * store/verify/verifier.c's job. The writer is store/bundle_write.c.
  *
  *   bundle  = magic record* trailer

@@ -385,7 +385,23 @@ static int limited(st_keyhist *h, const st_vkey *k, uint64_t size, int64_t t, un
 
 static int grant_valid(st_keyhist *h, const kh_grant *g, uint64_t size, int64_t t, unsigned flags, char *why, size_t cap)
 {
+    if ((flags & ST_KH_CERTIFIED_ONLY) && (g->kind == G_PINNED || g->kind == G_CHAIN)) {
+        snprintf(why, cap, "%s", g->kind == G_PINNED ? "pinned, not certified" : "trusted by rotation, not certified");
+        return 0;
+    }
     return grant_allows(g, size, t, why, cap) && !limited(h, &g->key, size, t, flags, why, cap);
+}
+
+int st_keyhist_certified(st_keyhist *h, const st_vkey *k)
+{
+    if (build_index(h) != 0) return 0;
+    size_t p;
+    LOWER_BOUND(h, h->gidx, h->ng, g, k->key_id, p);
+    for (; p < h->ng && h->g[h->gidx[p]].key.key_id == k->key_id; p++) {
+        const kh_grant *g = &h->g[h->gidx[p]];
+        if ((g->kind == G_CERT || g->kind == G_EPOCH) && !g->rejected && st_vkey_equal(&g->key, k)) return 1;
+    }
+    return 0;
 }
 
 /* Pinned, or chained from a pinned key, and not retired, at `size`. */
@@ -425,16 +441,26 @@ int st_keyhist_explain(st_keyhist *h, const char *name, size_t name_len, uint32_
     if (build_index(h) != 0) { snprintf(out, cap, "out of memory"); return 0; }
     size_t p;
     LOWER_BOUND(h, h->gidx, h->ng, g, key_id, p);
-    int found = 0;
+    /* Of the refusals, report the most telling: a revocation or retirement, then a
+     * trusted certificate's window, then a rejected certificate, then the rest;
+     * among equals the latest (the loop runs in history order). */
+    int found = 0, best = -1;
+    char why[512];
     for (; p < h->ng && h->g[h->gidx[p]].key.key_id == key_id; p++) {
         const kh_grant *g = &h->g[h->gidx[p]];
         if (strlen(g->key.name) != name_len || memcmp(g->key.name, name, name_len) != 0) continue;
         found = 1;
-        if (grant_valid(h, g, size, time_s, flags, out, cap)) {
+        if (grant_valid(h, g, size, time_s, flags, why, sizeof why)) {
             snprintf(out, cap, "%s", g->kind == G_PINNED ? "pinned" : g->kind == G_CHAIN ? "trusted by rotation" : "certified");
             return 1;
         }
-        /* keep the reason of the latest grant (the loop runs in history order) */
+        char dummy[8];
+        int prio = (g->kind == G_CERT || g->kind == G_EPOCH) ? (g->rejected ? 1 : 2) : 0;
+        if (!((flags & ST_KH_CERTIFIED_ONLY) && prio == 0) && grant_allows(g, size, time_s, dummy, sizeof dummy)) prio = 3;
+        if (prio >= best) {
+            best = prio;
+            snprintf(out, cap, "%s", why);
+        }
     }
     if (!found) {
         if (name_len == strlen(h->origin) && memcmp(name, h->origin, name_len) == 0)

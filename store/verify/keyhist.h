@@ -116,6 +116,7 @@ int st_vkey_equal(const st_vkey *a, const st_vkey *b);
 #define ST_KH_MAX_LIMITS  16384u
 
 #define ST_KH_IGNORE_REVOCATIONS 0x1u
+#define ST_KH_CERTIFIED_ONLY     0x2u   /* only root certificates count: what an auditor trusting only the root accepts */
 #define ST_KH_OUT_OF_BAND UINT64_MAX    /* index of a note given beside the log (auditverify --key-notes) */   /* keys_for: the store's own "is this checkpoint ours?" check */
 
 typedef struct st_keyhist st_keyhist;
@@ -162,6 +163,9 @@ ST_NODISCARD int st_keyhist_verify_checkpoint(st_keyhist *h, const st_note *note
  * after …"). Returns 1 if it may, 0 if not. */
 int st_keyhist_explain(st_keyhist *h, const char *name, size_t name_len, uint32_t key_id,
                        uint64_t size, int64_t time_s, unsigned flags, char *out, size_t cap);
+
+/* 1 if a trusted root certified k for this origin (any window). */
+int st_keyhist_certified(st_keyhist *h, const st_vkey *k);
 
 /* Counts for reports. */
 typedef struct st_keyhist_stats {

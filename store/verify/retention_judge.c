@@ -43,7 +43,7 @@ static int judge_roots(st_rc *rc, st_rc_report *rep)
 {
     size_t nb = rc->nbundles;
     if (nb < 2 && rc->nroots == 0) return 0;
-    qsort(rc->roots, rc->nroots, sizeof *rc->roots, cmp_root);
+    if (rc->nroots) qsort(rc->roots, rc->nroots, sizeof *rc->roots, cmp_root);
     uint64_t *common = calloc(nb * nb, sizeof *common);   /* largest size with equal roots, + 1 */
     if (!common) return ENOMEM;
     for (size_t i = 0; i < rc->nroots;) {
@@ -88,7 +88,7 @@ static int judge_roots(st_rc *rc, st_rc_report *rep)
 /* Sorts and de-duplicates the records; counts them by kind. */
 static void judge_records(st_rc *rc, st_rc_report *rep)
 {
-    qsort(rc->recs, rc->nrecs, sizeof *rc->recs, cmp_rec);
+    if (rc->nrecs) qsort(rc->recs, rc->nrecs, sizeof *rc->recs, cmp_rec);
     size_t k = 0;
     for (size_t i = 0; i < rc->nrecs; i++) {
         if (k && rc->recs[k - 1].index == rc->recs[i].index) {

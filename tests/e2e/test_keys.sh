@@ -125,6 +125,8 @@ team revoke --root "$work/team/root.key" --key "$(st verifier-key)" --after 2025
 grep -q "^after 1763733600$" "$work/rev" && grep -q "^reason laptop stolen$" "$work/rev" && ok "revoke prints a revocation" || bad "rev: $(cat "$work/rev")"
 expect "install of a revocation of the key in use warns" 0 "revokes the key in use" -- st key install "$work/rev"
 expect "check fails on the checkpoint after the revocation time" 1 "checkpoint $((before + 99 + 3))" -- st check
+echo "$ev" | st append >/dev/null && ok "appends continue after the revocation"
+expect "seal refuses to sign with the revoked key" 1 "may not sign now: it was revoked .* after 2025-11-21T14:00:00Z" -- st seal
 st key request > "$work/req4" 2>/dev/null
 team certify --root "$work/team/root.key" "$work/req4" > "$work/cert4"
 st key install "$work/cert4" >/dev/null 2>&1

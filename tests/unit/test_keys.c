@@ -470,6 +470,11 @@ START_TEST(revocation_before_and_after)
     ck_assert_msg(strstr(why, "revoked") && strstr(why, "after 2025-11-21T01:30:00Z"), "%s", why);
     ck_assert_int_eq(verify_stored(s, 3, why), 0);
 
+    /* the store refuses to sign with the revoked key rather than make checkpoints auditors reject */
+    append_n(s, 1);
+    ck_assert_int_eq(st_seal(s, NULL, NULL), ST_EPOLICY);
+    ck_assert_msg(strstr(st_store_error(s), "may not sign now: it was revoked") != NULL, "%s", st_store_error(s));
+
     /* rotate away: the handover (signed by the revoked and the new key) verifies by the new key */
     char *c2 = certified(s, root, 0, T0, T0 + 30 * DAY);
     install_ok(s, c2, root, &info);
@@ -479,6 +484,37 @@ START_TEST(revocation_before_and_after)
     ck_assert_uint_eq(latest_sigs(s), 2);
     free(c2);
     free(rev);
+    free(cert);
+    st_signer_free(root);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(expired_certificate_stops_sealing)
+{
+    st_store *s = make_store(1000);
+    st_signer *root = root_signer(0x52, "example.com/root");
+    char *cert = certified(s, root, 1, T0, T0 + DAY);
+    st_key_install_info info;
+    install_ok(s, cert, root, &info);
+    append_n(s, 2);
+    seal(s);
+    set_time(T0 + DAY);                        /* not-after is exclusive */
+    append_n(s, 2);                            /* appends go on; the policy seal fails quietly */
+    ck_assert_int_eq(st_seal(s, NULL, NULL), ST_EPOLICY);
+    ck_assert_msg(strstr(st_store_error(s), "expired at 2025-11-22T00:00:00Z") != NULL, "%s", st_store_error(s));
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.size - st.sealed_size, 2);
+    /* a new certified key and a rotation fix it; the handover covers the unsealed entries */
+    char *c2 = certified(s, root, 0, T0 + DAY, T0 + 30 * DAY);
+    install_ok(s, c2, root, &info);
+    st_key_rotate_result r;
+    int rc = st_key_rotate(s, NULL, 0, &r);
+    ck_assert_msg(rc == 0, "rotate: %s", st_store_error(s));
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.size, st.sealed_size);
+    free(c2);
     free(cert);
     st_signer_free(root);
     st_store_close(s);
@@ -681,6 +717,7 @@ int main(void)
     tcase_add_test(tc, rotation_crash_is_finished_later);
     tcase_add_test(tc, keep_old_and_loose_permissions);
     tcase_add_test(tc, revocation_before_and_after);
+    tcase_add_test(tc, expired_certificate_stops_sealing);
     tcase_add_test(tc, epochs_forward_security);
     suite_add_tcase(su, tc);
     TCase *load = tcase_create("load");
