@@ -134,6 +134,8 @@ static int dispatch(vctx *v, const st_brec *rec, uint64_t *signed_by)
     case ST_BREC_MANIFEST:                                    /* 4 */
         if (vmanifest_parse(v, rec->body, rec->len, rec->offset)) return -1;
         st_bundle_chain_add_body(&v->chain, rec->type, rec->body, rec->len);
+        if (v->opts->observer && v->opts->observer->manifest)          /* retention (issue 7) */
+            v->opts->observer->manifest(v->opts->observer->ctx, v->rep);
         if (v->have_auditor_prev && strcmp(v->prev_origin, v->rep->origin) != 0)
             return vfail(v, ST_VERDICT_TAMPERED, 16, rec->offset,
                          "--previous is a checkpoint of \"%s\", this bundle is of \"%s\"", v->prev_origin,

@@ -34,12 +34,35 @@ typedef enum st_verdict {
     ST_VERDICT_UNTRUSTED = 3,    /* signed by no trusted key, or an unsupported version */
 } st_verdict;
 
+struct st_verify_report;
+
+/* Observer (retention, issue 7: auditverify --retention feeds
+ * store/verify/retention_check.h from it). Called on the reading thread, in
+ * stream order, with what the bundle vouches for; any callback may be NULL.
+ * Nothing is undone when verification fails later: use what was observed
+ * only when the verdict is "verified". */
+typedef struct st_verify_observer {
+    void *ctx;
+    /* after step 4: report->origin, ->selection, ->begin, ->end are set */
+    void (*manifest)(void *ctx, const struct st_verify_report *report);
+    /* a root at `size`: every checkpoint and the previous checkpoint (time_s >= 0), the frontier at
+     * begin and the compact range at end of a contiguous selection (time_s = -1) */
+    void (*root)(void *ctx, uint64_t size, const st_hash root, int64_t time_s);
+    /* the exact bytes of support entries, and of entries whose kind is retention-policy, archive,
+     * prune or erasure */
+    void (*record)(void *ctx, uint64_t index, const uint8_t *bytes, size_t len);
+    /* each entry, in index order: its payload table size and how each member was carried */
+    void (*entry)(void *ctx, uint64_t index, int64_t time_us, unsigned npayloads, unsigned present,
+                  unsigned erased, unsigned archived, unsigned pruned);
+} st_verify_observer;
+
 typedef struct st_verify_opts {
     const st_vkey *trust;        /* trust anchors (--trust); at least one */
     size_t ntrust;
     const char *previous;        /* a signed checkpoint the auditor holds (--previous), or NULL */
     size_t previous_len;
     unsigned threads;            /* hashing threads; 0 = one per online CPU */
+    const st_verify_observer *observer;   /* retention (issue 7); NULL = none */
 } st_verify_opts;
 
 /* Bounded tables of the report. */

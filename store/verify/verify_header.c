@@ -123,6 +123,7 @@ int vh_checkpoint(vctx *v, const st_brec *rec, uint64_t *signed_by)
     }
     v->cps[v->ncp++] = cp;
     st_bundle_chain_add_body(&v->chain, rec->type, rec->body, rec->len);
+    vobserve_root(v, cp.size, cp.root, cp.time_s);
     return 0;
 }
 
@@ -182,6 +183,7 @@ int vh_previous(vctx *v, const st_brec *rec)
     v->rep->has_previous_record = 1;
     v->rep->previous_record_size = v->prev_rec.size;
     st_bundle_chain_add_body(&v->chain, rec->type, rec->body, rec->len);
+    vobserve_root(v, v->prev_rec.size, v->prev_rec.root, v->prev_rec.time_s);
     return 0;
 }
 
@@ -317,6 +319,8 @@ int vh_support(vctx *v, const st_brec *rec)
     v->rep->supports++;
     v->pending_support = 1;
     st_bundle_chain_add_entry(&v->chain, rec->type, rec->len, be.index, s.leaf);
+    if (v->opts->observer && v->opts->observer->record)           /* retention (issue 7) */
+        v->opts->observer->record(v->opts->observer->ctx, be.index, be.bytes, be.len);
     return 0;
 }
 
@@ -397,6 +401,11 @@ int vh_frontier(vctx *v, const st_brec *rec)
     v->have_frontier = 1;
     v->next_index = v->m_begin;
     st_bundle_chain_add_body(&v->chain, rec->type, rec->body, rec->len);
+    if (v->opts->observer && v->opts->observer->root) {            /* retention (issue 7) */
+        st_hash root;
+        st_frontier_root(&v->fr, root);
+        vobserve_root(v, v->fr.size, root, -1);
+    }
     return vh_frontier_reached(v, rec->offset);
 }
 

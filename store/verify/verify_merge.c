@@ -89,6 +89,33 @@ static void report_absent(vctx *v, vbatch *b, const vrec *r)
     }
 }
 
+/* Retention (issue 7): what this entry's payload records were, and its bytes if it is a retention record. */
+static void observe_item(vctx *v, vbatch *b, const vitem *it)
+{
+    const st_verify_observer *o = v->opts->observer;
+    const vrec *er = &b->recs[it->rec_first];
+    if (o->record && er->len > 8 &&
+        (strcmp(it->kind, "retention-policy") == 0 || strcmp(it->kind, "archive") == 0 ||
+         strcmp(it->kind, "prune") == 0 || strcmp(it->kind, "erasure") == 0))
+        o->record(o->ctx, it->index, b->arena + er->off + 8, er->len - 8);
+    if (!o->entry) return;
+    unsigned present = 0, erased = 0, archived = 0, pruned = 0;
+    for (size_t i = 1; i < it->nrec; i++) {
+        const vrec *r = &b->recs[it->rec_first + i];
+        if (r->type == ST_BREC_PAYLOAD) {
+            present++;
+        } else if (r->type == ST_BREC_ABSENT) {
+            st_brec_absent ab;
+            const vsup *s = st_brec_absent_decode(&ab, b->arena + r->off, r->len, NULL) ? NULL : vsup_find(v, ab.record);
+            int kind = s ? s->kind : SUP_OTHER;
+            if (kind == SUP_ARCHIVE) archived++;
+            else if (kind == SUP_PRUNE) pruned++;
+            else erased++;
+        }
+    }
+    o->entry(o->ctx, it->index, it->time_us, present + erased + archived + pruned, present, erased, archived, pruned);
+}
+
 static int merge_item(vctx *v, vbatch *b, vitem *it)
 {
     const vrec *er = &b->recs[it->rec_first];
@@ -164,6 +191,7 @@ static int merge_item(vctx *v, vbatch *b, vitem *it)
     rep->payload_bytes += it->paybytes;
     for (size_t i = 1; i < it->nrec; i++)
         if (b->recs[it->rec_first + i].type == ST_BREC_ABSENT) report_absent(v, b, &b->recs[it->rec_first + i]);
+    if (v->opts->observer) observe_item(v, b, it);                 /* retention (issue 7) */
     if (v->sel.kind == SEL_FILTER) rep->inclusion_proofs++;
     v->seen++;
     v->last_in_window = it->in_window;
@@ -304,6 +332,11 @@ int vm_right(vctx *v, const st_brec *rec)
         return vfail(v, ST_VERDICT_TAMPERED, 14, rec->offset,
                      "right-side hashes cover [%llu, %llu), expected [%llu, %llu)", (unsigned long long)p.a,
                      (unsigned long long)p.b, (unsigned long long)v->m_end, (unsigned long long)v->final_size);
+    if (v->opts->observer && v->opts->observer->root) {            /* retention (issue 7): the root at end */
+        st_hash end_root;
+        st_frontier_root(&v->fr, end_root);
+        vobserve_root(v, v->fr.size, end_root, -1);
+    }
     unsigned levels[128];
     uint64_t idx[128];
     unsigned n = st_range_decompose(p.a, p.b, levels, idx);

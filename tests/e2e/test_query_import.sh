@@ -89,5 +89,15 @@ grep -q "imported 1 entries" "$work/out" && ok "last line without LF is imported
 : > "$work/empty"
 [ "$(st import "$work/empty" 2>/dev/null)" = "imported 0 entries" ] && ok "empty file" || bad "empty file"
 
+# --- the store's custom redaction rules apply to import too ---------------------------------------
+printf 'rule acme-ticket ACME-[0-9]{6}\n' > "$work/s/redact.conf"
+printf '{"timestamp":"2025-02-01T00:00:00Z","toolName":"Bash","input":{"command":"close ACME-123456"},"output":"ok"}\n' | st import - >/dev/null
+if grep -qa "ACME-123456" "$work/s/data.mdb" || st log | grep -q "ACME-123456"; then bad "custom rule not applied by import"; else
+  st log | grep -q 'REDACTED:acme-ticket' && ok "import applies DIR/redact.conf custom rules" || bad "custom rule marker missing"; fi
+printf 'rule broken (\n' > "$work/s/redact.conf"
+rc=0; printf '{"timestamp":"2025-02-01T00:00:00Z","toolName":"Bash","input":{}}\n' | st import - 2>"$work/err" >/dev/null || rc=$?
+[ $rc = 1 ] && grep -q "redact.conf:1" "$work/err" && ok "a broken redact.conf stops import, naming the line" || bad "broken redact.conf: $rc $(cat "$work/err")"
+rm -f "$work/s/redact.conf"
+
 echo "e2e query_import: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "event.h"
+#include "redact.h"
 #include "import.h"
 #include "store_int.h"
 
@@ -122,7 +124,18 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     st_import_result res;
     st_err err;
     err.msg[0] = 0;
-    int rc = st_import_fd(s, fd, &o, &res, &err);
+    /* The store's custom redaction rules (DIR/redact.conf) apply here as in the hook. */
+    st_redactor *red = NULL;
+    int rc = st_event_redactor_for_dir(cli_store_dir(cli), &red, &err);
+    if (rc) {
+        cli_err("import: %s", err.msg);
+        st_store_close(s);
+        if (fd) close(fd);
+        return EXIT_FAIL;
+    }
+    o.redactor = red;
+    rc = st_import_fd(s, fd, &o, &res, &err);
+    st_redactor_free(red);
     if (fd) close(fd);
     if (u.tty) fputs("\r\033[K", stderr);
     if (u.bad_shown > MAX_BAD_SHOWN)
