@@ -156,10 +156,19 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
     st_hash leaf;
     st_leaf_hash(leaf, bytes.data, bytes.len);
     if ((rc = st_tree_append_leaf(txn, index, leaf)) != 0) goto out;
-    const st_json *tool_input = NULL;
+    /* Payload rows in key (name) order: each sorts after every existing row, so they append. */
+    size_t order[ST_ENTRY_MAX_PAYLOADS];
     for (size_t i = 0; i < r->npayloads; i++) {
+        size_t j = i;
+        for (; j > 0 && strcmp(r->payloads[order[j - 1]].name, r->payloads[i].name) > 0; j--) order[j] = order[j - 1];
+        order[j] = i;
+    }
+    const st_json *tool_input = NULL;
+    for (size_t o = 0; o < r->npayloads; o++) {
+        size_t i = order[o];
         const st_payload_in *pl = &r->payloads[i];
-        if ((rc = st_payload_put(txn, index, pl->name, p->salt[i], pl->data, p->stored_len[i])) != 0) goto out;
+        if ((rc = st_payload_put_flags(txn, index, pl->name, p->salt[i], pl->data, p->stored_len[i], ST_PUT_APPEND)) != 0)
+            goto out;
         if (strcmp(pl->name, "tool_input") == 0) tool_input = pl->value;
     }
     rc = st_index_add(txn, index, env, tool_input);

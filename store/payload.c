@@ -160,6 +160,12 @@ static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *seg
 int st_payload_put(st_txn *txn, uint64_t index, const char *name, const uint8_t salt[ST_SALT_BYTES],
                    const uint8_t *data, size_t len)
 {
+    return st_payload_put_flags(txn, index, name, salt, data, len, 0);
+}
+
+int st_payload_put_flags(st_txn *txn, uint64_t index, const char *name, const uint8_t salt[ST_SALT_BYTES],
+                         const uint8_t *data, size_t len, unsigned put_flags)
+{
     if (!st_payload_name_valid(name, strlen(name))) return ST_EINVAL;
     st_buf segs = { 0 }, row = { 0 };
     int rc = build_segments(txn, data, len, &segs);
@@ -173,7 +179,7 @@ int st_payload_put(st_txn *txn, uint64_t index, const char *name, const uint8_t 
         uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
         size_t klen;
         payload_key(key, &klen, index, name);
-        rc = st_db_put(txn, ST_T_PAYLOADS, key, klen, row.data, row.len, 0);
+        rc = st_db_put(txn, ST_T_PAYLOADS, key, klen, row.data, row.len, put_flags);
     }
     st_buf_free(&segs);
     st_buf_free(&row);

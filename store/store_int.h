@@ -54,7 +54,8 @@ int st_store_fail(struct st_store *s, int rc, const char *fmt, ...) ST_PRINTF(3,
 struct st_signer;
 ST_NODISCARD int st_store_load_signer(struct st_store *s, struct st_signer **out);
 
-/* Tree (store/tree.c): stored perfect-subtree hashes. */
+/* Tree (store/tree.c): stored perfect-subtree hashes, keyed by post-order number. */
+void st_tree_node_key(uint8_t key[8], unsigned level, uint64_t pos);
 ST_NODISCARD int st_tree_append_leaf(struct st_txn *txn, uint64_t index, const st_hash leaf_hash);
 ST_NODISCARD int st_tree_get_node(struct st_txn *txn, unsigned level, uint64_t pos, st_hash out);
 /* MTH(D[begin:end]) from stored nodes (end <= size). */
@@ -68,6 +69,11 @@ ST_NODISCARD int st_prove_consistency_txn(struct st_txn *txn, uint64_t m, uint64
 /* Payloads (store/payload.c): storage encoding, compression, dedup. */
 ST_NODISCARD int st_payload_put(struct st_txn *txn, uint64_t index, const char *name, const uint8_t salt[ST_SALT_BYTES],
                                 const uint8_t *data, size_t len);
+/* The same with st_db_put flags: the append path passes ST_PUT_APPEND (payloads
+ * of a new entry, written in name order, sort after every existing row). */
+ST_NODISCARD int st_payload_put_flags(struct st_txn *txn, uint64_t index, const char *name,
+                                      const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
+                                      unsigned put_flags);
 /* Returns ST_ENOTFOUND if absent or erased. *data_out: malloc'd. */
 ST_NODISCARD int st_payload_read(struct st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
                                  uint8_t **data_out, size_t *len_out);

@@ -1,26 +1,33 @@
 /*
  * tree.c: the RFC 6962 tree as stored perfect-subtree hashes.
  *
- * Table `tree` maps (level, pos) to the hash of leaves
- * [pos * 2^level, (pos + 1) * 2^level). Appending leaf i writes the leaf
- * and every subtree it completes (one per trailing 1-bit of i), reading one
- * sibling per level: O(log n) worst case, O(1) amortized. The hash of any
- * range that proofs need, and the root at any size, is then O(log n) reads.
+ * Table `tree` holds the hash of every perfect subtree: the node (level,
+ * pos) covers leaves [pos * 2^level, (pos + 1) * 2^level). Appending leaf i
+ * writes the leaf and every subtree it completes (one per trailing 1-bit of
+ * i), reading one sibling per level: O(log n) worst case, O(1) amortized.
+ * The hash of any range that proofs need, and the root at any size, is then
+ * O(log n) reads.
+ *
+ * Keys are the node's post-order number, u64 big-endian: with a = pos * 2^level,
+ *   post(level, pos) = 2a - popcount(a) + 2^(level+1) - 2
+ * which is exactly the order in which nodes are created, so every write is
+ * an MDB_APPEND and the table's pages stay full (LMDB splits pages in half
+ * for inserts that are not appends).
  */
 #include "store_int.h"
 
 #include <string.h>
 
-static void node_key(uint8_t key[9], unsigned level, uint64_t pos)
+void st_tree_node_key(uint8_t key[8], unsigned level, uint64_t pos)
 {
-    key[0] = (uint8_t)level;
-    st_be64_put(key + 1, pos);
+    uint64_t a = pos << level;
+    st_be64_put(key, 2 * a - (uint64_t)__builtin_popcountll(a) + ((uint64_t)2 << level) - 2);
 }
 
 int st_tree_get_node(st_txn *txn, unsigned level, uint64_t pos, st_hash out)
 {
-    uint8_t key[9];
-    node_key(key, level, pos);
+    uint8_t key[8];
+    st_tree_node_key(key, level, pos);
     const void *v;
     size_t vl;
     int rc = st_db_get(txn, ST_T_TREE, key, sizeof key, &v, &vl);
@@ -32,9 +39,9 @@ int st_tree_get_node(st_txn *txn, unsigned level, uint64_t pos, st_hash out)
 
 static int put_node(st_txn *txn, unsigned level, uint64_t pos, const st_hash h)
 {
-    uint8_t key[9];
-    node_key(key, level, pos);
-    return st_db_put(txn, ST_T_TREE, key, sizeof key, h, ST_HASH_BYTES, 0);
+    uint8_t key[8];
+    st_tree_node_key(key, level, pos);
+    return st_db_put(txn, ST_T_TREE, key, sizeof key, h, ST_HASH_BYTES, ST_PUT_APPEND);
 }
 
 int st_tree_append_leaf(st_txn *txn, uint64_t index, const st_hash leaf_hash)

@@ -18,7 +18,7 @@
  * H reuses the leaf hashes and payload commitments the verifier computes
  * anyway, so every byte of a bundle is hashed once, in parallel.
  *
- *   order   = MANIFEST KEY* CHECKPOINT+ CONSISTENCY* [PREVIOUS CONSISTENCY]
+ *   order   = MANIFEST KEY* KEYNOTE* CHECKPOINT+ CONSISTENCY* [PREVIOUS CONSISTENCY]
  *             (SUPPORT INCLUSION)* [FRONTIER] item* [RIGHT] TRAILER
  *   item    = ENTRY [INCLUSION] (PAYLOAD | ABSENT)*
  *
@@ -62,6 +62,7 @@ enum {
     ST_BREC_PAYLOAD     = 0x0A,
     ST_BREC_ABSENT      = 0x0B,
     ST_BREC_RIGHT       = 0x0C,
+    ST_BREC_KEYNOTE     = 0x0D,   /* key history (issue 5): u64 index || signed key note */
     ST_BREC_TRAILER     = 0xFF,
 };
 
@@ -76,6 +77,7 @@ enum {
 #define ST_BREC_PAYLOAD_MAX    ((uint32_t)1 << 30)             /* 1 GiB of payload bytes */
 #define ST_BREC_ABSENT_MAX     (8u + 1u + 32u + 8u)
 #define ST_BREC_TRAILER_LEN    (8u + ST_HASH_BYTES)
+#define ST_BREC_KEYNOTE_MAX    (8u + 65536u)                   /* u64 index || key note (docs/KEYS.md) */
 /* Bodies up to this size are handed out whole; larger PAYLOAD bodies stream. */
 #define ST_BREC_INLINE_MAX     (ST_BREC_ENTRY_MAX + 64u)
 
@@ -83,6 +85,7 @@ enum {
 #define ST_BUNDLE_MAX_KEYS        1024u
 #define ST_BUNDLE_MAX_CHECKPOINTS ((uint64_t)1 << 21)
 #define ST_BUNDLE_MAX_SUPPORTS    65536u
+#define ST_BUNDLE_MAX_KEYNOTES    65536u
 
 /* Reading: a source callback returns bytes read (0 at EOF) or -errno. */
 typedef ssize_t (*st_bundle_read_fn)(void *ctx, uint8_t *buf, size_t n);

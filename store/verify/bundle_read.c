@@ -26,7 +26,7 @@
 
 /* Grammar states: the last thing read. */
 enum {
-    S_START, S_MANIFEST, S_KEY, S_CP, S_CONS, S_PREV, S_LINK, S_SUP, S_SUPI,
+    S_START, S_MANIFEST, S_KEY, S_KEYNOTE, S_CP, S_CONS, S_PREV, S_LINK, S_SUP, S_SUPI,
     S_FRONT, S_ENT, S_ENTI, S_PAY, S_RIGHT, S_TRAILER, S_DONE
 };
 
@@ -41,7 +41,7 @@ struct st_bundle_reader {
     int state;
     uint64_t body_left;       /* streamed body bytes not yet read */
     int magic_done;
-    uint64_t nkeys, ncps, nsups;
+    uint64_t nkeys, ncps, nsups, nkeynotes;
     uint8_t trailer[ST_BREC_TRAILER_LEN];   /* the trailer body, kept apart from buf */
 };
 
@@ -203,6 +203,7 @@ const char *st_brec_name(uint8_t type)
     case ST_BREC_ABSENT: return "absent";
     case ST_BREC_RIGHT: return "right";
     case ST_BREC_TRAILER: return "trailer";
+    case ST_BREC_KEYNOTE: return "key note";
     default: return "unknown";
     }
 }
@@ -224,6 +225,7 @@ static int type_limits(uint8_t type, uint32_t *min, uint32_t *max)
     case ST_BREC_PAYLOAD: *min = 8 + 1 + 1 + 16; *max = ST_BREC_PAYLOAD_MAX; return 0;
     case ST_BREC_ABSENT: *min = 8 + 1 + 1 + 8; *max = ST_BREC_ABSENT_MAX; return 0;
     case ST_BREC_TRAILER: *min = ST_BREC_TRAILER_LEN; *max = ST_BREC_TRAILER_LEN; return 0;
+    case ST_BREC_KEYNOTE: *min = 9; *max = ST_BREC_KEYNOTE_MAX; return 0;
     default: return -1;
     }
 }
@@ -236,7 +238,8 @@ static int next_state(int s, uint8_t type)
     switch (type) {
     case ST_BREC_MANIFEST: return s == S_START ? S_MANIFEST : -1;
     case ST_BREC_KEY: return (s == S_MANIFEST || s == S_KEY) ? S_KEY : -1;
-    case ST_BREC_CHECKPOINT: return (s == S_MANIFEST || s == S_KEY || s == S_CP) ? S_CP : -1;
+    case ST_BREC_KEYNOTE: return (s == S_MANIFEST || s == S_KEY || s == S_KEYNOTE) ? S_KEYNOTE : -1;
+    case ST_BREC_CHECKPOINT: return (s == S_MANIFEST || s == S_KEY || s == S_KEYNOTE || s == S_CP) ? S_CP : -1;
     case ST_BREC_CONSISTENCY:
         if (s == S_CP || s == S_CONS) return S_CONS;
         if (s == S_PREV) return S_LINK;
@@ -267,6 +270,7 @@ static const char *state_after(int s)
     case S_START: return "the magic line";
     case S_MANIFEST: return "the manifest";
     case S_KEY: return "a key record";
+    case S_KEYNOTE: return "a key note";
     case S_CP: return "a checkpoint";
     case S_CONS: return "a consistency proof";
     case S_PREV: return "the previous checkpoint";
@@ -325,6 +329,9 @@ int st_bundle_next(st_bundle_reader *r, st_brec *rec, st_err *err)
     if (type == ST_BREC_CHECKPOINT && ++r->ncps > ST_BUNDLE_MAX_CHECKPOINTS)
         return st_fail(err, ST_ETOOBIG, "record %llu: more than %llu checkpoints", (unsigned long long)r->seq,
                        (unsigned long long)ST_BUNDLE_MAX_CHECKPOINTS);
+    if (type == ST_BREC_KEYNOTE && ++r->nkeynotes > ST_BUNDLE_MAX_KEYNOTES)
+        return st_fail(err, ST_ETOOBIG, "record %llu: more than %u key notes", (unsigned long long)r->seq,
+                       ST_BUNDLE_MAX_KEYNOTES);
     if (type == ST_BREC_SUPPORT && ++r->nsups > ST_BUNDLE_MAX_SUPPORTS)
         return st_fail(err, ST_ETOOBIG, "record %llu: more than %u support entries", (unsigned long long)r->seq,
                        ST_BUNDLE_MAX_SUPPORTS);

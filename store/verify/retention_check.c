@@ -11,6 +11,7 @@
  * record in two bundles must have the same bytes).
  */
 #include "retention_int.h"
+#include "verifier.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -212,9 +213,62 @@ int st_rc_entry_add(st_rc *rc, const st_rc_entry *e)
 
 int st_rc_bundle_end(st_rc *rc)
 {
-    if (!rc->in_bundle) return ST_EINVAL;
-    rc->in_bundle = 0;
+    rc->in_bundle = 0;           /* also after a bundle that failed before its manifest */
     return 0;
+}
+
+/* ---- feeding from the verifier ------------------------------------------------------- */
+
+static void obs_manifest(void *ctx, const st_verify_report *rep)
+{
+    st_rc *rc = ctx;
+    st_rc_bundle b = { rc->next_name, rep->origin, strcmp(rep->selection, "filter") != 0, rep->begin, rep->end, 0,
+                       { 0 } };
+    if (st_rc_bundle_begin(rc, &b) != 0) rc->failed = 1;
+}
+
+static void obs_root(void *ctx, uint64_t size, const st_hash root, int64_t time_s)
+{
+    st_rc *rc = ctx;
+    if (rc->in_bundle && st_rc_root(rc, size, root, time_s) != 0) rc->failed = 1;
+}
+
+static void obs_record(void *ctx, uint64_t index, const uint8_t *bytes, size_t len)
+{
+    st_rc *rc = ctx;
+    (void)index;
+    if (rc->in_bundle && st_rc_record(rc, bytes, len) != 0) rc->failed = 1;
+}
+
+static void obs_entry(void *ctx, uint64_t index, int64_t time_us, unsigned npayloads, unsigned present,
+                      unsigned erased, unsigned archived, unsigned pruned)
+{
+    st_rc *rc = ctx;
+    st_rc_entry e = { index, time_us, npayloads, present, erased, archived, pruned };
+    if (rc->in_bundle && st_rc_entry_add(rc, &e) != 0) rc->failed = 1;
+}
+
+void st_rc_observer(st_rc *rc, st_verify_observer *obs)
+{
+    memset(obs, 0, sizeof *obs);
+    obs->ctx = rc;
+    obs->manifest = obs_manifest;
+    obs->root = obs_root;
+    obs->record = obs_record;
+    obs->entry = obs_entry;
+}
+
+void st_rc_next_bundle(st_rc *rc, const char *name)
+{
+    snprintf(rc->next_name, sizeof rc->next_name, "%s", name ? name : "-");
+}
+
+void st_rc_bundle_file_sha(st_rc *rc, const uint8_t sha[32])
+{
+    if (rc->nbundles == 0) return;
+    rbundle *b = &rc->bundles[rc->nbundles - 1];
+    b->has_sha = 1;
+    memcpy(b->sha, sha, 32);
 }
 
 const char *st_rc_verdict_name(int verdict)

@@ -224,6 +224,19 @@ typedef struct st_rc_entry {
 ST_NODISCARD int st_rc_entry_add(st_rc *rc, const st_rc_entry *e);
 ST_NODISCARD int st_rc_bundle_end(st_rc *rc);
 
+/* Feeding from the verifier: fills *obs so that st_verify_bundle (verifier.h)
+ * calls st_rc_bundle_begin at the manifest (with the name given to
+ * st_rc_next_bundle), then st_rc_root, st_rc_record and st_rc_entry_add.
+ * After the verifier returns, call st_rc_bundle_file_sha (optional) and
+ * st_rc_bundle_end. A failure inside a callback (out of memory) makes the
+ * judgement inconclusive. Feed only bundles whose verdict is "verified"
+ * into st_rc_finish: a failed one leaves partial observations. */
+struct st_verify_observer;
+void st_rc_observer(st_rc *rc, struct st_verify_observer *obs);
+void st_rc_next_bundle(st_rc *rc, const char *name);
+/* The SHA-256 of the input file of the bundle being fed (archives are matched by it). */
+void st_rc_bundle_file_sha(st_rc *rc, const uint8_t sha[32]);
+
 /* Judges everything fed so far. 0 or ENOMEM. */
 ST_NODISCARD int st_rc_finish(st_rc *rc, st_rc_report *rep);
 

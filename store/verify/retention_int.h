@@ -58,6 +58,8 @@ struct st_rc {
     size_t nrecs, recs_cap;
     char origin[ST_KEY_NAME_MAX + 1];
     int in_bundle, ignore_entries;
+    int failed;                /* a callback could not record something (out of memory) */
+    char next_name[128];       /* st_rc_next_bundle */
     int64_t max_cp_time_s;
     st_rc_report pre;          /* findings raised while feeding */
 };

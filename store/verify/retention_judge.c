@@ -334,6 +334,8 @@ int st_rc_finish(st_rc *rc, st_rc_report *rep)
 {
     memcpy(rep, &rc->pre, sizeof *rep);
     rep->bundles = rc->nbundles;
+    if (rc->failed)
+        finding(rep, ST_RCF_TOO_BIG, ST_RCS_INCONCLUSIVE, 0, 0, "out of memory while recording the bundles");
     int rcode = judge_roots(rc, rep);
     if (rcode) return rcode;
     judge_records(rc, rep);

@@ -40,6 +40,12 @@ int vfail(vctx *v, int verdict, unsigned step, uint64_t offset, const char *fmt,
 
 void vhex(char out[65], const st_hash h) { st_hex_encode(out, h, ST_HASH_BYTES); }
 
+void vobserve_root(vctx *v, uint64_t size, const st_hash root, int64_t time_s)
+{
+    const st_verify_observer *o = v->opts->observer;
+    if (o && o->root) o->root(o->ctx, size, root, time_s);
+}
+
 const char *st_verdict_name(int verdict)
 {
     switch (verdict) {

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "bundle.h"
+#include "keyhist.h"
 #include "merkle.h"
 #include "note.h"
 
@@ -63,6 +64,12 @@ typedef struct st_verify_opts {
     size_t previous_len;
     unsigned threads;            /* hashing threads; 0 = one per online CPU */
     const st_verify_observer *observer;   /* retention (issue 7); NULL = none */
+    /* keys (issue 5): key notes the auditor received beside the bundle
+     * (--key-note), e.g. a revocation from the security team; root-signed
+     * notes only (docs/KEYS.md). */
+    const char *const *key_notes;
+    const size_t *key_note_lens;
+    size_t nkey_notes;
 } st_verify_opts;
 
 /* Bounded tables of the report. */
@@ -93,7 +100,7 @@ typedef struct st_vr_absent {
 typedef struct st_vr_key {
     char vkey[ST_VKEY_MAX];
     int trusted;                 /* equals a --trust key */
-    uint64_t signed_checkpoints; /* checkpoints it signed (trusted keys only) */
+    uint64_t signed_checkpoints; /* checkpoints it signed (keys valid by the key history) */
     int in_bundle;               /* listed in a KEY record */
 } st_vr_key;
 
@@ -138,6 +145,11 @@ typedef struct st_verify_report {
     /* keys */
     size_t nkeys;
     st_vr_key keys[ST_VR_KEYS];
+
+    /* key history (step 5, docs/KEYS.md): KEYNOTE records and --key-note files */
+    uint64_t keynotes;
+    size_t key_notes_given;
+    st_keyhist_stats keyhist;
 
     /* support entries (records the bundle refers to) */
     uint64_t supports;

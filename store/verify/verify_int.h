@@ -173,6 +173,13 @@ struct vctx {
     uint64_t *sessions;         /* hash set of session hashes (0 = empty slot) */
     size_t sess_cap, sess_n;
 
+    /* key history (step 5): trust anchors, the bundle's KEYNOTE records, --key-note files */
+    st_keyhist *kh;
+    struct vkn { uint64_t index; st_hash note_hash; uint8_t type; int matched; } *kns;
+    size_t nkn, kn_cap;
+    int kn_done;                /* every KEYNOTE was matched by its support entry */
+    int prev_verified;          /* --previous: signature checked against the key history */
+
     int expect_link;            /* a PREVIOUS was read: its CONSISTENCY comes next */
     char prev_origin[ST_KEY_NAME_MAX + 1];
     int last_in_window;
@@ -187,11 +194,13 @@ struct vctx {
 /* verifier.c */
 int vfail(vctx *v, int verdict, unsigned step, uint64_t offset, const char *fmt, ...) ST_PRINTF(5, 6);
 void vhex(char out[65], const st_hash h);
+/* retention (issue 7): a root for opts->observer, if it wants roots */
+void vobserve_root(vctx *v, uint64_t size, const st_hash root, int64_t time_s);
 void vmerge_batch(vctx *v, vbatch *b);
 
 /* verify_header.c: steps 5-10 (each 0, or -1 after vfail) */
 int vh_key(vctx *v, const st_brec *rec);
-int vh_checkpoint(vctx *v, const st_brec *rec, uint64_t *signed_by);
+int vh_checkpoint(vctx *v, const st_brec *rec);
 int vh_consistency(vctx *v, const st_brec *rec, int *link);
 int vh_previous(vctx *v, const st_brec *rec);
 int vh_link_auditor(vctx *v, const st_hash root, uint64_t size, const char *how, uint64_t offset);
@@ -206,6 +215,20 @@ int vm_item_record(vctx *v, const st_brec *rec);
 int vm_right(vctx *v, const st_brec *rec);
 void vm_table_add(st_vr_table *t, const char *name);
 void vm_session_add(vctx *v, uint64_t h);
+
+/* verify_keys.c: step 5 (key history) and the checkpoint signatures of steps 1.2, 6.2, 8.1 */
+struct vkn;
+int vk_begin(vctx *v, uint64_t offset);                       /* after the manifest: trust anchors, --key-note */
+int vk_keynote(vctx *v, const st_brec *rec);                  /* a KEYNOTE record */
+int vk_checkpoint_note(vctx *v, const char *what, const st_note *note, const st_checkpoint *cp, unsigned step,
+                       uint64_t offset);                      /* signed by a key valid for it */
+int vk_support(vctx *v, uint64_t index, const char *kind, const st_json *root, uint64_t offset);
+int vk_done(vctx *v, uint64_t offset);                        /* after the supports: every KEYNOTE matched */
+const struct vkn *vk_find(const vctx *v, uint64_t index);
+/* Worker side: an entry of a key-history kind in the selection must be one of
+ * the bundle's KEYNOTE records, byte for byte. 0, or -1 with the reason in why. */
+int vk_entry_check(const vctx *v, uint64_t index, const uint8_t *bytes, size_t len, char *why, size_t cap);
+void vk_end(vctx *v);                                         /* stats into the report; frees */
 
 /* verify_manifest.c: step 4 (0, or -1 after vfail) */
 int vmanifest_parse(vctx *v, const uint8_t *body, size_t len, uint64_t offset);

@@ -294,9 +294,9 @@ END_TEST
 START_TEST(tamper_tree_leaf)
 {
     tamper_setup();
-    uint8_t key[9] = { 0 };
-    st_be64_put(key + 1, 6);
-    raw_flip(ST_T_TREE, key, 9, 5);
+    uint8_t key[8];
+    st_tree_node_key(key, 0, 6);
+    raw_flip(ST_T_TREE, key, 8, 5);
     expect_check_fails("entry 6: leaf hash mismatch");
 }
 END_TEST
@@ -304,9 +304,9 @@ END_TEST
 START_TEST(tamper_tree_interior)
 {
     tamper_setup();
-    uint8_t key[9] = { 2 };
-    st_be64_put(key + 1, 1);     /* level 2, position 1: leaves 4..7 */
-    raw_flip(ST_T_TREE, key, 9, 0);
+    uint8_t key[8];
+    st_tree_node_key(key, 2, 1);     /* level 2, position 1: leaves 4..7 */
+    raw_flip(ST_T_TREE, key, 8, 0);
     expect_check_fails("tree node (level 2, position 1)");
 }
 END_TEST
@@ -482,6 +482,29 @@ START_TEST(open_missing_store)
 }
 END_TEST
 
+/* Post-order keys are strictly increasing in creation order, so tree writes are appends. */
+START_TEST(tree_keys_in_creation_order)
+{
+    uint8_t prev[8] = { 0 }, key[8];
+    int first = 1;
+    for (uint64_t i = 0; i < 5000; i++) {
+        st_tree_node_key(key, 0, i);
+        ck_assert(first || memcmp(prev, key, 8) < 0);
+        memcpy(prev, key, 8);
+        first = 0;
+        uint64_t pos = i;
+        for (unsigned l = 1; pos & 1; l++) {
+            pos >>= 1;
+            st_tree_node_key(key, l, pos);
+            ck_assert(memcmp(prev, key, 8) < 0);
+            memcpy(prev, key, 8);
+        }
+    }
+    /* and the n-th created node has key n - 1: keys are dense */
+    ck_assert_uint_eq(st_be64_get(prev) + 1, 2 * 5000 - 5);   /* 2n - popcount(n) nodes for n = 5000 */
+}
+END_TEST
+
 START_TEST(size_constants)
 {
     ck_assert_uint_eq(st_hash_bytes(), ST_HASH_BYTES);
@@ -513,6 +536,7 @@ int main(void)
     tcase_add_test(tc, bad_records_change_nothing);
     tcase_add_test(tc, missing_or_loose_key_refuses_seal);
     tcase_add_test(tc, open_missing_store);
+    tcase_add_test(tc, tree_keys_in_creation_order);
     tcase_add_test(tc, size_constants);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);

@@ -1,9 +1,12 @@
 /*
- * main.c: auditverify, the auditor's verifier. Reads one bundle (a file or
- * stdin), verifies it against the keys given with --trust and only those
- * (docs/VERIFYING.md), prints a report, and exits 0 verified, 1 tamper
- * evidence, 2 could not verify, 3 untrusted key or unsupported version.
- * Links only stverify (libsodium, pthreads): no LMDB, no secret-key code.
+ * main.c: auditverify, the auditor's verifier. Reads one or more bundles
+ * (files or stdin; zstd-compressed archives too, input.c), verifies each
+ * against the keys given with --trust and only those (docs/VERIFYING.md),
+ * prints a report, and exits 0 verified, 1 tamper evidence, 2 could not
+ * verify, 3 untrusted key or unsupported version. With --retention it also
+ * judges the set for retention (store/verify/retention_check.h) and reports
+ * that verdict separately. Links stverify (libsodium, pthreads) and, for
+ * .zst inputs only, libzstd: no LMDB, no secret-key code.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,16 +19,19 @@
 #include <sodium.h>
 
 #include "dump.h"
+#include "input.h"
 #include "report.h"
+#include "retention_report.h"
 #include "verifier.h"
 
 #define MAX_TRUST 64
+#define MAX_FILES 1024
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: auditverify BUNDLE --trust KEY [--trust KEY ...] [--previous CHECKPOINT]\n"
-            "                   [--json] [--threads N] [--quiet]\n"
+            "usage: auditverify BUNDLE... --trust KEY [--trust KEY ...] [--previous CHECKPOINT]\n"
+            "                   [--retention [--as-of TIME]] [--json] [--threads N] [--quiet]\n"
             "       auditverify --list BUNDLE\n"
             "\n"
             "Verifies a sealtrail auditor bundle offline: every entry's exact bytes, the\n"
@@ -35,13 +41,21 @@ static void usage(FILE *f)
             "The bundle never supplies its own trust anchor.\n"
             "\n"
             "options:\n"
-            "  BUNDLE              the bundle file, or - for standard input\n"
+            "  BUNDLE...           bundle files, or - for standard input; zstd-compressed\n"
+            "                      bundles (archives, .stb.zst) are read as they are\n"
             "  --trust KEY         a verifier key string (name+hex8+base64), or a file holding\n"
             "                      one; repeat for several keys. Required.\n"
             "  --previous FILE     a signed checkpoint you already hold (from an earlier\n"
             "                      bundle, the journal, a witness): the bundle must be\n"
             "                      consistent with it; a different root at the same size is\n"
             "                      a fork (exit 1)\n"
+            "  --retention         also judge the bundles as a set for retention: give every\n"
+            "                      archive and a current export; checks that nothing was\n"
+            "                      removed before the minimum retention, that every removal\n"
+            "                      has a signed record, that no archive is missing (no gap),\n"
+            "                      and reports payloads held past the maximum\n"
+            "  --as-of TIME        judge retention at TIME (RFC 3339) instead of the newest\n"
+            "                      checkpoint's time\n"
             "  --json              print the report as one JSON object\n"
             "  --threads N         hashing threads (default: one per CPU)\n"
             "  --quiet             print nothing on success; failures still go to stderr\n"
@@ -51,6 +65,7 @@ static void usage(FILE *f)
             "examples:\n"
             "  auditverify audit-2025-q4.stb --trust 'example.com/log+3f9a1c2e+AVdK...'\n"
             "  auditverify audit.stb --trust log.vkey --previous last-quarter.checkpoint --json\n"
+            "  auditverify archive/archive-*.stb.zst current.stb --trust log.vkey --retention\n"
             "  sealtrail export --out - | auditverify - --trust \"$(sealtrail verifier-key)\"\n"
             "\n"
             "EXIT STATUS\n"
@@ -62,6 +77,10 @@ static void usage(FILE *f)
             "     input, or --previous that this bundle cannot be linked to\n"
             "  3  untrusted: a checkpoint signed by no --trust key, or an unsupported format\n"
             "     version\n"
+            "  With several bundles the exit status is the most serious verdict (1, then 3,\n"
+            "  then 2). With --retention and every bundle verified: 0 compliant (payloads\n"
+            "  held past the maximum are reported as a warning), 1 retention violated,\n"
+            "  2 inconclusive (a filtered bundle, bundles that cannot be linked).\n"
             "\n"
             "The numbered steps behind each verdict are in docs/VERIFYING.md.\n");
 }
