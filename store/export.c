@@ -2,7 +2,7 @@
  * export.c: lays out a bundle (docs/BUNDLE.md [BUNDLE-3]) from a source and
  * a plan, streaming every record through the bundle writer:
  *
- *   MANIFEST, KEY*, CHECKPOINT+ (ascending), CONSISTENCY between each
+ *   MANIFEST, KEY*, KEYNOTE* (the key history), CHECKPOINT+ (ascending), CONSISTENCY between each
  *   consecutive pair, [PREVIOUS + CONSISTENCY to the final checkpoint],
  *   (SUPPORT + INCLUSION)* for the records that explain absent payloads and
  *   the retention policy in force, [FRONTIER at begin], per entry: ENTRY
@@ -132,6 +132,17 @@ static int pick_supports(const st_export_src *src, const st_export_plan *p, size
     if (p->policy_index >= 0 && on_absence(&a, UINT64_MAX, "", (uint64_t)p->policy_index) != 0) {
         free(a.recs.v);
         return ENOMEM;
+    }
+    /* keys (issue 5): every key note's entry, so its place in the log is proven */
+    for (size_t i = 0; i < p->nkeynotes; i++) {
+        if (a.recs.n == a.recs.cap) {
+            size_t ncap = a.recs.cap ? a.recs.cap * 2 : 64;
+            uint64_t *v = realloc(a.recs.v, ncap * sizeof *v);
+            if (!v) { free(a.recs.v); return ENOMEM; }
+            a.recs.v = v;
+            a.recs.cap = ncap;
+        }
+        a.recs.v[a.recs.n++] = p->keynote_index[i];
     }
     if (a.recs.n) qsort(a.recs.v, a.recs.n, sizeof *a.recs.v, cmp_u64);
     size_t k = 0;
@@ -290,6 +301,14 @@ int st_export_write(const st_export_src *src, const st_export_plan *p, st_bundle
     if (!rc) rc = pick_supports(src, p, &sups, err);
     if (!rc) rc = write_manifest(p, cps.n, w, err);
     for (size_t i = 0; !rc && i < p->nvkeys; i++) rc = st_bw_key(w, p->vkeys[i]);
+    for (size_t i = 0; !rc && i < p->nkeynotes; i++) {         /* keys (issue 5): KEYNOTE records [BUNDLE-13] */
+        uint8_t *body = malloc(8 + p->keynote_lens[i]);
+        if (!body) { rc = ENOMEM; break; }
+        st_be64_put(body, p->keynote_index[i]);
+        memcpy(body + 8, p->keynotes[i], p->keynote_lens[i]);
+        rc = st_bw_record(w, ST_BREC_KEYNOTE, body, 8 + p->keynote_lens[i]);
+        free(body);
+    }
     for (size_t i = 0; !rc && i < cps.n; i++) {
         char *note = NULL;
         size_t len = 0;

@@ -62,6 +62,12 @@ typedef struct st_export_plan {
     const char *const *vkeys;     /* public key history (verifier key strings) */
     size_t nvkeys;
     int64_t policy_index;         /* the retention-policy entry in force, or -1 */
+    /* keys (issue 5): the key-history notes the log recorded below final_size,
+     * in index order (KEYNOTE records; their entries go in as support entries) */
+    const uint64_t *keynote_index;
+    const char *const *keynotes;
+    const size_t *keynote_lens;
+    size_t nkeynotes;
     int64_t created_us;
     const char *exporter;         /* "sealtrail 0.1.0" */
 } st_export_plan;

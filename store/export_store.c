@@ -14,8 +14,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "query.h"
 #include "store_int.h"
+
+/* ---- keys (issue 5): the key-history notes below the final size, for KEYNOTE records ---- */
+
+typedef struct xkeys {
+    uint64_t final;
+    uint64_t *index;
+    const char **note;          /* into the LMDB map: valid for the read transaction */
+    size_t *len;
+    size_t n, cap;
+} xkeys;
+
+static int x_keynote(void *ctx, uint64_t index, const char *note, size_t len)
+{
+    xkeys *k = ctx;
+    if (index >= k->final) return 0;
+    if (k->n == k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 16;
+        uint64_t *i = realloc(k->index, ncap * sizeof *i);
+        if (i) k->index = i;
+        const char **n = realloc(k->note, ncap * sizeof *n);
+        if (n) k->note = n;
+        size_t *l = realloc(k->len, ncap * sizeof *l);
+        if (l) k->len = l;
+        if (!i || !n || !l) return ENOMEM;
+        k->cap = ncap;
+    }
+    k->index[k->n] = index;
+    k->note[k->n] = note;
+    k->len[k->n++] = len;
+    return 0;
+}
 
 typedef struct xsrc {
     st_store *s;
@@ -311,6 +343,7 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     st_json *sel = NULL;
     st_export_plan p;
     memset(&p, 0, sizeof p);
+    xkeys keys = { 0 };
     uint64_t size = 0, final = 0;
     char *note = NULL;
     size_t nlen;
@@ -379,6 +412,15 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     p.vkeys = vkeys;
     p.nvkeys = 1;
     p.policy_index = st_meta_get_u64(txn, "retention_policy_index", &pol) == 0 && pol < final ? (int64_t)pol : -1;
+    keys.final = final;
+    if ((rc = st_keys_each(txn, x_keynote, &keys)) != 0) {
+        st_store_fail(s, rc, "reading the key history: %s", st_strerror(rc));
+        goto out;
+    }
+    p.keynote_index = keys.index;
+    p.keynotes = keys.note;
+    p.keynote_lens = keys.len;
+    p.nkeynotes = keys.n;
     p.created_us = st_now_us();
     p.exporter = "sealtrail " SEALTRAIL_VERSION_STRING;
     if ((rc = st_bw_open_fd(&w, fd))) goto out;
@@ -387,6 +429,9 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     rc = st_export_write(&src, &p, w, stats, &err);
     if (rc) st_store_fail(s, rc, "%s", err.msg[0] ? err.msg : st_strerror(rc));
 out:
+    free(keys.index);
+    free((void *)keys.note);
+    free(keys.len);
     st_cursor_close(x.pay);
     st_cursor_close(x.ret);
     st_bw_free(w);

@@ -112,21 +112,6 @@ int st_spool_image_write(st_spool_image *im, int dirfd, uint64_t from)
 
 /* ==== directory and lock ======================================================= */
 
-/* mkdir -p with 0700 like st_store_init, so the spool can exist before the store. */
-static int make_dirs(const char *dir)
-{
-    char *p = strdup(dir);
-    if (!p) return ENOMEM;
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/') continue;
-        *c = 0;
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) { int e = errno; free(p); return e; }
-        *c = '/';
-    }
-    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? errno : 0;
-    free(p);
-    return rc;
-}
 
 int st_spool_open_dir(const char *dir, int *dirfd_out)
 {
@@ -139,7 +124,7 @@ int st_spool_open_dir(const char *dir, int *dirfd_out)
     if (mkdir(dir, 0700) != 0) {
         if (errno != EEXIST && errno != ENOENT) return errno;
         if (errno == ENOENT) {
-            int rc = make_dirs(dir);
+            int rc = st_make_dirs(dir);
             if (rc) return rc;
         }
     }

@@ -42,8 +42,9 @@ static char *path_join(const char *dir, const char *name)
     return p;
 }
 
-/* mkdir -p with mode 0700 for every directory we create. */
-static int make_dirs(const char *dir)
+/* mkdir -p with mode 0700 for every directory it creates (the store, and the
+ * spool, which may exist before the store). */
+int st_make_dirs(const char *dir)
 {
     char *p = strdup(dir);
     if (!p) return ENOMEM;
@@ -121,7 +122,7 @@ int st_store_init(const char *dir, const st_init_opts *opts, char vkey_out[ST_VK
     } else {
         default_origin(origin);
     }
-    int rc = make_dirs(dir);
+    int rc = st_make_dirs(dir);
     if (rc) return rc;
     struct stat st;
     if (stat(dir, &st) != 0) return errno;

@@ -32,6 +32,9 @@ struct st_store {
     int gate_fd;                    /* writer gate (compact.c): shared flock on DIR/gate, -1 if none */
 };
 
+/* mkdir -p, mode 0700 for each directory created. 0 or errno. */
+int st_make_dirs(const char *dir);
+
 /* Sets s->err and returns rc. */
 int st_store_fail(struct st_store *s, int rc, const char *fmt, ...) ST_PRINTF(3, 4);
 

@@ -107,8 +107,11 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* Step 1: the auditor's --previous checkpoint, verified with the trusted keys. */
-static int auditor_previous(vctx *v)
+/* Step 1: the auditor's --previous checkpoint. Its signature is checked (1.2)
+ * once the key history is known, before the first checkpoint record: with a
+ * root as the trust anchor, only the bundle's key notes say which log key
+ * may have signed it (keys, issue 5). */
+static int auditor_previous(vctx *v, int verify)
 {
     static __thread st_note note;
     st_err err = { { 0 } };
@@ -118,13 +121,10 @@ static int auditor_previous(vctx *v)
         return vfail(v, ST_VERDICT_UNVERIFIABLE, 1, 0, "--previous: malformed signed note: %s", err.msg);
     if (st_checkpoint_parse(&cp, note.text, note.text_len, &err))
         return vfail(v, ST_VERDICT_UNVERIFIABLE, 1, 0, "--previous: malformed checkpoint: %s", err.msg);
-    int rc = st_note_verify(&note, o->trust, o->ntrust, NULL, &err);
-    if (rc == ST_EUNTRUSTED)
-        return vfail(v, ST_VERDICT_UNTRUSTED, 1, 0, "--previous: checkpoint %llu is signed by no trusted key",
-                     (unsigned long long)cp.size);
-    if (rc)
-        return vfail(v, rc == ST_EBADSIG ? ST_VERDICT_TAMPERED : ST_VERDICT_UNVERIFIABLE, 1, 0,
-                     "--previous: checkpoint %llu: %s: %s", (unsigned long long)cp.size, st_strerror(rc), err.msg);
+    if (verify) {
+        v->prev_verified = 1;
+        return vk_checkpoint_note(v, "--previous: checkpoint", &note, &cp, 1, 0);
+    }
     v->have_auditor_prev = 1;
     v->auditor_prev.size = cp.size;
     memcpy(v->auditor_prev.root, cp.root, 32);
@@ -134,7 +134,7 @@ static int auditor_previous(vctx *v)
     return 0;
 }
 
-static int dispatch(vctx *v, const st_brec *rec, uint64_t *signed_by)
+static int dispatch(vctx *v, const st_brec *rec)
 {
     switch (rec->type) {
     case ST_BREC_MANIFEST:                                    /* 4 */
@@ -146,9 +146,12 @@ static int dispatch(vctx *v, const st_brec *rec, uint64_t *signed_by)
             return vfail(v, ST_VERDICT_TAMPERED, 16, rec->offset,
                          "--previous is a checkpoint of \"%s\", this bundle is of \"%s\"", v->prev_origin,
                          v->rep->origin);
-        return 0;
+        return vk_begin(v, rec->offset);                      /* 5b: the trust anchors of the key history */
     case ST_BREC_KEY: return vh_key(v, rec);                  /* 5 */
-    case ST_BREC_CHECKPOINT: return vh_checkpoint(v, rec, signed_by); /* 6 */
+    case ST_BREC_KEYNOTE: return vk_keynote(v, rec);          /* 5b */
+    case ST_BREC_CHECKPOINT:                                  /* 6 */
+        if (v->have_auditor_prev && !v->prev_verified && auditor_previous(v, 1)) return -1;   /* 1.2 */
+        return vh_checkpoint(v, rec);
     case ST_BREC_CONSISTENCY: return vh_consistency(v, rec, &v->expect_link); /* 7, 8 */
     case ST_BREC_PREVIOUS:
         if (vh_previous(v, rec)) return -1;                   /* 8 */
@@ -161,21 +164,21 @@ static int dispatch(vctx *v, const st_brec *rec, uint64_t *signed_by)
         if (v->pending_support) return vh_support_inclusion(v, rec);
         return vm_item_record(v, rec);                        /* 11 */
     case ST_BREC_FRONTIER:                                    /* 10 */
-        if (vh_header_finish(v, rec->offset)) return -1;
+        if (vh_header_finish(v, rec->offset) || vk_done(v, rec->offset)) return -1;
         return vh_frontier(v, rec);
     case ST_BREC_ENTRY:                                       /* 11 */
-        if (vh_header_finish(v, rec->offset)) return -1;
+        if (vh_header_finish(v, rec->offset) || vk_done(v, rec->offset)) return -1;
         return vm_item_record(v, rec);
     case ST_BREC_PAYLOAD:
     case ST_BREC_ABSENT: return vm_item_record(v, rec);       /* 12 */
     case ST_BREC_RIGHT:                                       /* 14 */
-        if (vh_header_finish(v, rec->offset)) return -1;
+        if (vh_header_finish(v, rec->offset) || vk_done(v, rec->offset)) return -1;
         vpool_drain(v);
         v->cur = NULL;
         if (atomic_load(&v->stop)) return -1;
         return vm_right(v, rec);
     case ST_BREC_TRAILER:                                     /* 15-17 */
-        if (vh_header_finish(v, rec->offset)) return -1;
+        if (vh_header_finish(v, rec->offset) || vk_done(v, rec->offset)) return -1;
         vpool_drain(v);
         v->cur = NULL;
         if (atomic_load(&v->stop)) return -1;
@@ -192,10 +195,7 @@ int st_verify_bundle(st_bundle_reader *r, const st_verify_opts *opts, st_verify_
     rep->verdict = -1;
     rep->retention_policy_index = -1;
     vctx *v = calloc(1, sizeof *v);
-    uint64_t *signed_by = calloc(opts && opts->ntrust ? opts->ntrust : 1, sizeof *signed_by);
-    if (!v || !signed_by) {
-        free(v);
-        free(signed_by);
+    if (!v) {
         rep->verdict = ST_VERDICT_UNVERIFIABLE;
         rep->step = 1;
         snprintf(rep->failure, sizeof rep->failure, "out of memory");
@@ -214,7 +214,7 @@ int st_verify_bundle(st_bundle_reader *r, const st_verify_opts *opts, st_verify_
               "no trusted key: give --trust KEY (the bundle's own keys are never trusted)");
         goto out;
     }
-    if (opts->previous && auditor_previous(v)) goto out;
+    if (opts->previous && auditor_previous(v, 0)) goto out;
     v->stream_buf = malloc(VSTREAM_BUF);
     if (!v->stream_buf || (rc = vpool_start(v, opts->threads)) != 0) {
         vfail(v, ST_VERDICT_UNVERIFIABLE, 1, 0, "cannot start: %s", strerror(v->stream_buf ? rc : ENOMEM));
@@ -245,7 +245,7 @@ int st_verify_bundle(st_bundle_reader *r, const st_verify_opts *opts, st_verify_
             break;
         }
         rep->records++;
-        if (dispatch(v, &rec, signed_by)) break;
+        if (dispatch(v, &rec)) break;
         if (atomic_load(&v->stop)) break;
     }
 out:
@@ -263,10 +263,7 @@ out:
                 snprintf(rep->keys[i].vkey, sizeof rep->keys[i].vkey, "%s", s);
                 rep->nkeys++;
             }
-            if (i < rep->nkeys) {
-                rep->keys[i].trusted = 1;
-                rep->keys[i].signed_checkpoints = signed_by[t];
-            }
+            if (i < rep->nkeys) rep->keys[i].trusted = 1;   /* signed_checkpoints: counted by verify_keys.c */
         }
     }
     rep->entries = v->seen;
@@ -286,13 +283,13 @@ out:
         rep->step = 0;
     }
     rep->seconds = now_s() - t0;
+    vk_end(v);                                   /* key history stats into the report (issue 5) */
     vsel_free(&v->sel);
     free(v->cps);
     free(v->sups);
     free(v->sessions);
     free(v->stream_buf);
     free(v);
-    free(signed_by);
     return rep->verdict;
 }
 

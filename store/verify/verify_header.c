@@ -1,7 +1,8 @@
 /*
  * verify_header.c: docs/VERIFYING.md steps 5 to 10 and 16.1, the records
  * before the entries: the keys the bundle lists (reported, never trusted),
- * the checkpoints and their signatures against the trusted keys only, the
+ * the checkpoints and their signatures by the keys the key history lets
+ * sign them (verify_keys.c: from the trusted keys only), the
  * consistency proofs between consecutive checkpoints, the previous
  * checkpoint and its link, the manifest's checkpoint claims, the auditor's
  * --previous against checkpoints of the same size, the support entries with
@@ -51,9 +52,10 @@ int vh_key(vctx *v, const st_brec *rec)
 
 /* ---- step 6: checkpoints ---------------------------------------------------------- */
 
-/* Parses and verifies a signed checkpoint note against the trusted keys only. */
+/* Parses a signed checkpoint note and verifies it by the keys the key history
+ * lets sign it (verify_keys.c; keys from the trust anchors only, step 5). */
 static int checkpoint_verify(vctx *v, const char *what, const uint8_t *body, size_t len, uint64_t offset,
-                             unsigned step, vcp *out, uint64_t *signed_by)
+                             unsigned step, vcp *out)
 {
     static __thread st_note note;     /* ~9 KiB: keep it off the stack */
     st_err err = { { 0 } };
@@ -62,46 +64,25 @@ static int checkpoint_verify(vctx *v, const char *what, const uint8_t *body, siz
         return vfail(v, ST_VERDICT_UNVERIFIABLE, step, offset, "%s: malformed signed note: %s", what, err.msg);
     if (st_checkpoint_parse(&cp, note.text, note.text_len, &err))
         return vfail(v, ST_VERDICT_UNVERIFIABLE, step, offset, "%s: malformed checkpoint: %s", what, err.msg);
-    int verified[64] = { 0 };
-    size_t nt = v->opts->ntrust < 64 ? v->opts->ntrust : 64;
-    int rc = st_note_verify(&note, v->opts->trust, nt, verified, &err);
-    if (rc == ST_EUNTRUSTED) {
-        char signers[256] = "";
-        size_t o = 0;
-        for (size_t i = 0; i < note.nsigs && o < sizeof signers - 80; i++)
-            o += (size_t)snprintf(signers + o, sizeof signers - o, "%s%.*s+%08x", i ? ", " : "",
-                                  (int)(note.sigs[i].name_len > 64 ? 64 : note.sigs[i].name_len), note.sigs[i].name,
-                                  note.sigs[i].key_id);
-        return vfail(v, ST_VERDICT_UNTRUSTED, step, offset,
-                     "%s (size %llu) is signed by no trusted key: signed by %s; trusted: %zu key(s) given with --trust",
-                     what, (unsigned long long)cp.size, signers[0] ? signers : "nobody", v->opts->ntrust);
-    }
-    if (rc == ST_EBADSIG)
-        return vfail(v, ST_VERDICT_TAMPERED, step, offset, "%s (size %llu): signature does not verify: %s", what,
-                     (unsigned long long)cp.size, err.msg);
-    if (rc)
-        return vfail(v, ST_VERDICT_UNVERIFIABLE, step, offset, "%s (size %llu): %s: %s", what,
-                     (unsigned long long)cp.size, st_strerror(rc), err.msg);
+    if (vk_checkpoint_note(v, what, &note, &cp, step, offset)) return -1;
     if (strcmp(cp.origin, v->rep->origin) != 0)
         return vfail(v, ST_VERDICT_TAMPERED, step, offset, "%s (size %llu): origin \"%s\", the manifest says \"%s\"",
                      what, (unsigned long long)cp.size, cp.origin, v->rep->origin);
     if (cp.time_s < 0)
         return vfail(v, ST_VERDICT_UNVERIFIABLE, step, offset, "%s (size %llu): no \"time\" line [CP-2]", what,
                      (unsigned long long)cp.size);
-    if (signed_by)
-        for (size_t i = 0; i < nt; i++) signed_by[i] += verified[i] ? 1 : 0;
     out->size = cp.size;
     memcpy(out->root, cp.root, 32);
     out->time_s = cp.time_s;
     return 0;
 }
 
-int vh_checkpoint(vctx *v, const st_brec *rec, uint64_t *signed_by)
+int vh_checkpoint(vctx *v, const st_brec *rec)
 {
     char what[64];
     snprintf(what, sizeof what, "checkpoint record %llu", (unsigned long long)rec->seq);
     vcp cp;
-    if (checkpoint_verify(v, what, rec->body, rec->len, rec->offset, 6, &cp, signed_by)) return -1;
+    if (checkpoint_verify(v, what, rec->body, rec->len, rec->offset, 6, &cp)) return -1;
     if (v->ncp > 0) {
         const vcp *prev = &v->cps[v->ncp - 1];
         if (cp.size <= prev->size)
@@ -172,7 +153,7 @@ int vh_consistency(vctx *v, const st_brec *rec, int *link)
 
 int vh_previous(vctx *v, const st_brec *rec)
 {
-    if (checkpoint_verify(v, "previous checkpoint", rec->body, rec->len, rec->offset, 8, &v->prev_rec, NULL))
+    if (checkpoint_verify(v, "previous checkpoint", rec->body, rec->len, rec->offset, 8, &v->prev_rec))
         return -1;
     const vcp *fin = &v->cps[v->ncp - 1];
     if (v->prev_rec.size > fin->size)
@@ -297,6 +278,11 @@ int vh_support(vctx *v, const st_brec *rec)
     } else if (strcmp(e.kind, "retention-policy") == 0) {
         s.kind = SUP_POLICY;
         if ((int64_t)be.index > v->rep->retention_policy_index) v->rep->retention_policy_index = (int64_t)be.index;
+    }
+    /* keys (issue 5): a key-history record must be one of the bundle's key notes (step 5b) */
+    if (!why && vk_support(v, be.index, e.kind, e.root, rec->offset)) {
+        st_entry_free(&e);
+        return -1;
     }
     st_entry_free(&e);
     if (why)

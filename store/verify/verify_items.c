@@ -219,6 +219,13 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
         it->in_window = (!v->sel.has_since || e->time_us >= v->sel.since_us) &&
                         (!v->sel.has_until || e->time_us < v->sel.until_us);
 
+    /* 11.8 keys (issue 5): a key-history entry in the selection is one of the bundle's key notes */
+    if (e->kind.len > 4 && memcmp(e->kind.buf, "key-", 4) == 0) {
+        char why[512];
+        if (vk_entry_check(v, be.index, be.bytes, be.len, why, sizeof why))
+            return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset, "%s", why);
+    }
+
     size_t ri = 1;
     /* 11.4 inclusion proof of a filtered selection [BUNDLE-7] */
     if (v->sel.kind == SEL_FILTER) {

@@ -22,27 +22,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-static cJSON *load_json(const char *rel)
-{
-    const char *p = tu_shared_path(rel);
-    if (!p) {
-        fprintf(stderr, "test_checkpoint: shared/%s absent: skipping its cases\n", rel);
-        return NULL;
-    }
-    char *txt = tu_read_file(p, NULL);
-    ck_assert_ptr_nonnull(txt);
-    cJSON *j = cJSON_Parse(txt);
-    free(txt);
-    ck_assert_ptr_nonnull(j);
-    return j;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void vkey_must_parse(st_vkey *k, const char *s)
 {
     st_err e = { "" };
@@ -56,7 +35,7 @@ static void vkey_must_parse(st_vkey *k, const char *s)
  * published skey reproduces it byte for byte. */
 static void check_log(const char *json_rel, const char *file_prefix, const int *sizes, int nsizes)
 {
-    cJSON *j = load_json(json_rel);
+    cJSON *j = tu_load_shared_json(json_rel);
     if (!j) return;
     const char *lp = tu_shared_path("vectors-upstream/checkpoints/leaves-one-to-fivten.txt");
     ck_assert_ptr_nonnull(lp);
@@ -76,8 +55,8 @@ static void check_log(const char *json_rel, const char *file_prefix, const int *
     free(leaves);
 
     st_vkey vk;
-    vkey_must_parse(&vk, jstr(j, "vkey"));
-    const char *sks = jstr(j, "skey"), *origin = jstr(j, "origin");
+    vkey_must_parse(&vk, tu_jstr(j, "vkey"));
+    const char *sks = tu_jstr(j, "skey"), *origin = tu_jstr(j, "origin");
     st_signer *signer;
     st_err e = { "" };
     ck_assert_msg(st_signer_from_string(&signer, sks, strlen(sks), &e) == 0, "%s", e.msg);
@@ -135,13 +114,13 @@ END_TEST
  * checkpoint, but not a sealtrail one [CP-1]. The note itself verifies. */
 START_TEST(test_sumdb_origin_rejected)
 {
-    cJSON *j = load_json("vectors-upstream/signed-note-vectors.json");
+    cJSON *j = tu_load_shared_json("vectors-upstream/signed-note-vectors.json");
     if (!j) return;
     cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "notes")) {
-        if (strcmp(jstr(c, "id"), "sumdb-real-checkpoint") != 0) continue;
+        if (strcmp(tu_jstr(c, "id"), "sumdb-real-checkpoint") != 0) continue;
         st_checkpoint cp;
-        const char *t = jstr(c, "text");
+        const char *t = tu_jstr(c, "text");
         st_err e = { "" };
         ck_assert_int_eq(st_checkpoint_parse(&cp, t, strlen(t), &e), ST_EFORMAT);
         ck_assert_ptr_nonnull(strstr(e.msg, "origin"));

@@ -21,21 +21,6 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static cJSON *load_json(const char *rel)
-{
-    const char *p = tu_shared_path(rel);
-    if (!p) {
-        fprintf(stderr, "test_merkle: shared/%s absent: skipping its cases\n", rel);
-        return NULL;
-    }
-    char *txt = tu_read_file(p, NULL);
-    ck_assert_ptr_nonnull(txt);
-    cJSON *j = cJSON_Parse(txt);
-    free(txt);
-    ck_assert_ptr_nonnull(j);
-    return j;
-}
-
 static void hex_hash(st_hash out, const char *hex)
 {
     ck_assert_msg(st_hash_from_hex(out, hex, strlen(hex)) == 0, "bad hex %s", hex);
@@ -112,7 +97,7 @@ static size_t ref_leaves(cJSON *j, st_hash lh[8])
 
 START_TEST(test_reference_tree)
 {
-    cJSON *j = load_json("vectors-upstream/rfc6962-reference-tree.json");
+    cJSON *j = tu_load_shared_json("vectors-upstream/rfc6962-reference-tree.json");
     if (!j) return;
     st_hash lh[8], want, got;
     ref_leaves(j, lh);
@@ -223,7 +208,7 @@ static uint64_t json_u64(const cJSON *v)
 
 static void run_probe_file(const char *rel, int consistency, int want_total, int want_divergent)
 {
-    cJSON *j = load_json(rel);
+    cJSON *j = tu_load_shared_json(rel);
     if (!j) return;
     int total = 0, divergent = 0;
     cJSON *probe;
@@ -293,7 +278,7 @@ static void reverse(st_hash *p, size_t n)
 
 START_TEST(test_argon2020)
 {
-    cJSON *j = load_json("vectors-upstream/ct-argon2020-real-proofs.json");
+    cJSON *j = tu_load_shared_json("vectors-upstream/ct-argon2020-real-proofs.json");
     if (!j) return;
     cJSON *inc = cJSON_GetObjectItemCaseSensitive(j, "inclusion");
     const char *leaf_b64 = cJSON_GetObjectItemCaseSensitive(inc, "leaf_input_b64")->valuestring;
@@ -342,7 +327,7 @@ END_TEST
 
 static void check_15_leaf_log(const char *rel, int check_tiles)
 {
-    cJSON *j = load_json(rel);
+    cJSON *j = tu_load_shared_json(rel);
     if (!j) return;
     cJSON *leaves = cJSON_GetObjectItemCaseSensitive(j, "leaves_text");
     cJSON *cps = cJSON_GetObjectItemCaseSensitive(j, "checkpoints_by_size");

@@ -22,27 +22,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-static cJSON *load_json(const char *rel)
-{
-    const char *p = tu_shared_path(rel);
-    if (!p) {
-        fprintf(stderr, "test_note: shared/%s absent: skipping its cases\n", rel);
-        return NULL;
-    }
-    char *txt = tu_read_file(p, NULL);
-    ck_assert_ptr_nonnull(txt);
-    cJSON *j = cJSON_Parse(txt);
-    free(txt);
-    ck_assert_ptr_nonnull(j);
-    return j;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* note_hex -> malloc'd bytes */
 static char *unhex(const char *hex, size_t *len)
 {
@@ -85,25 +64,25 @@ static int sig_is_known(const st_note_sig *sg, const st_vkey *keys, size_t nk)
 
 START_TEST(test_vector_keys)
 {
-    cJSON *j = load_json("vectors-upstream/signed-note-vectors.json");
+    cJSON *j = tu_load_shared_json("vectors-upstream/signed-note-vectors.json");
     if (!j) return;
     cJSON *k;
     int n = 0;
     cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(j, "keys")) {
-        const char *vk = jstr(k, "vkey"), *name = jstr(k, "name");
+        const char *vk = tu_jstr(k, "vkey"), *name = tu_jstr(k, "name");
         st_vkey key;
         vkey_must_parse(&key, vk);
         ck_assert_str_eq(key.name, name);
         char idhex[9], pubhex[65], back[ST_VKEY_MAX];
         snprintf(idhex, sizeof idhex, "%08x", (unsigned)key.key_id);
-        ck_assert_str_eq(idhex, jstr(k, "key_id_hex"));
+        ck_assert_str_eq(idhex, tu_jstr(k, "key_id_hex"));
         st_hex_encode(pubhex, key.pub, 32);
-        ck_assert_str_eq(pubhex, jstr(k, "public_key_hex"));
+        ck_assert_str_eq(pubhex, tu_jstr(k, "public_key_hex"));
         ck_assert_uint_eq(st_key_id(name, strlen(name), key.pub), key.key_id);
         st_vkey_format(back, &key);
         ck_assert_str_eq(back, vk);
         /* Where the secret key is published, it derives the same public key. */
-        const char *sk = jstr(k, "skey");
+        const char *sk = tu_jstr(k, "skey");
         if (sk) {
             st_signer *s;
             st_err e = { "" };
@@ -121,13 +100,13 @@ END_TEST
 
 START_TEST(test_bad_vkeys)
 {
-    cJSON *j = load_json("vectors-upstream/signed-note-vectors.json");
+    cJSON *j = tu_load_shared_json("vectors-upstream/signed-note-vectors.json");
     if (j) {
         cJSON *b;
         int n = 0;
         cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(j, "bad_vkeys")) {
             st_vkey k;
-            const char *s = jstr(b, "vkey");
+            const char *s = tu_jstr(b, "vkey");
             ck_assert_msg(st_vkey_parse(&k, s, strlen(s), NULL) == ST_EBADKEY, "accepted %s", s);
             n++;
         }
@@ -191,23 +170,23 @@ static size_t load_vkeys(st_vkey *keys, const cJSON *arr)
 
 START_TEST(test_vector_notes)
 {
-    cJSON *j = load_json("vectors-upstream/signed-note-vectors.json");
+    cJSON *j = tu_load_shared_json("vectors-upstream/signed-note-vectors.json");
     if (!j) return;
     cJSON *c;
     int n = 0;
     st_note *note = malloc(sizeof *note);
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "notes")) {
-        const char *id = jstr(c, "id"), *expect = jstr(c, "expect");
+        const char *id = tu_jstr(c, "id"), *expect = tu_jstr(c, "expect");
         st_vkey keys[8];
         size_t nk = load_vkeys(keys, cJSON_GetObjectItemCaseSensitive(c, "vkeys"));
         size_t len;
-        char *bytes = unhex(jstr(c, "note_hex"), &len);
+        char *bytes = unhex(tu_jstr(c, "note_hex"), &len);
         int ver[8];
         const char *got = verdict(bytes, len, keys, nk, note, ver);
-        const char *want = strcmp(expect, "ok") == 0 ? "ok" : jstr(c, "reject_kind");
+        const char *want = strcmp(expect, "ok") == 0 ? "ok" : tu_jstr(c, "reject_kind");
         ck_assert_msg(strcmp(got, want) == 0, "%s: want %s, got %s", id, want, got);
         if (strcmp(want, "ok") == 0) {
-            const char *text = jstr(c, "text");
+            const char *text = tu_jstr(c, "text");
             ck_assert_uint_eq(note->text_len, strlen(text));
             ck_assert(memcmp(note->text, text, note->text_len) == 0);
             /* verified / unverified: name+keyid in line order */
@@ -238,7 +217,7 @@ END_TEST
 
 START_TEST(test_vector_sign)
 {
-    cJSON *j = load_json("vectors-upstream/signed-note-vectors.json");
+    cJSON *j = tu_load_shared_json("vectors-upstream/signed-note-vectors.json");
     if (!j) return;
     cJSON *c;
     int n = 0;
@@ -252,12 +231,12 @@ START_TEST(test_vector_sign)
                           "%s", e.msg);
             ns++;
         }
-        const char *text = jstr(c, "text"), *want = jstr(c, "expected_note");
+        const char *text = tu_jstr(c, "text"), *want = tu_jstr(c, "expected_note");
         st_buf out = { 0 };
         st_err e = { "" };
         ck_assert_msg(st_note_sign(&out, text, strlen(text), signers, ns, &e) == 0, "%s", e.msg);
         ck_assert_uint_eq(out.len, strlen(want));
-        ck_assert_msg(memcmp(out.data, want, out.len) == 0, "%s: signed note differs", jstr(c, "id"));
+        ck_assert_msg(memcmp(out.data, want, out.len) == 0, "%s: signed note differs", tu_jstr(c, "id"));
         st_buf_free(&out);
         for (size_t i = 0; i < ns; i++) st_signer_free(signers[i]);
         n++;
@@ -269,36 +248,36 @@ END_TEST
 
 START_TEST(test_structural_only)
 {
-    cJSON *j = load_json("vectors-upstream/signed-note-vectors.json");
+    cJSON *j = tu_load_shared_json("vectors-upstream/signed-note-vectors.json");
     if (!j) return;
     cJSON *c;
     int n = 0;
     st_note *note = malloc(sizeof *note);
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "structural_only")) {
-        if (!jstr(c, "note_hex")) continue;   /* the cosignature message bytes */
+        if (!tu_jstr(c, "note_hex")) continue;   /* the cosignature message bytes */
         size_t len;
-        char *bytes = unhex(jstr(c, "note_hex"), &len);
+        char *bytes = unhex(tu_jstr(c, "note_hex"), &len);
         st_err e = { "" };
-        ck_assert_msg(st_note_parse(note, bytes, len, &e) == 0, "%s: %s", jstr(c, "id"), e.msg);
-        const char *text = jstr(c, "text");
+        ck_assert_msg(st_note_parse(note, bytes, len, &e) == 0, "%s: %s", tu_jstr(c, "id"), e.msg);
+        const char *text = tu_jstr(c, "text");
         ck_assert_uint_eq(note->text_len, strlen(text));
         ck_assert(memcmp(note->text, text, note->text_len) == 0);
         cJSON *lines = cJSON_GetObjectItemCaseSensitive(c, "signature_lines");
         ck_assert_uint_eq(note->nsigs, (size_t)cJSON_GetArraySize(lines));
         for (size_t i = 0; i < note->nsigs; i++) {
             cJSON *l = cJSON_GetArrayItem(lines, (int)i);
-            const char *kn = jstr(l, "key_name");
+            const char *kn = tu_jstr(l, "key_name");
             char idhex[9];
             snprintf(idhex, sizeof idhex, "%08x", (unsigned)note->sigs[i].key_id);
             ck_assert_uint_eq(note->sigs[i].name_len, strlen(kn));
             ck_assert(memcmp(note->sigs[i].name, kn, strlen(kn)) == 0);
-            ck_assert_str_eq(idhex, jstr(l, "key_id_hex"));
+            ck_assert_str_eq(idhex, tu_jstr(l, "key_id_hex"));
             int sl = cJSON_GetObjectItemCaseSensitive(l, "signature_len")->valueint;
             ck_assert_int_eq(note->sigs[i].sig_len_ok, sl == 64);
         }
         /* No key is known: verification finds no trusted signature. */
         ck_assert_int_eq(st_note_verify(note, NULL, 0, NULL, NULL), ST_EUNTRUSTED);
-        if (strstr(jstr(c, "id"), "checkpoint") || strstr(jstr(c, "id"), "cosignature")) {
+        if (strstr(tu_jstr(c, "id"), "checkpoint") || strstr(tu_jstr(c, "id"), "cosignature")) {
             st_checkpoint cp;
             ck_assert_int_eq(st_checkpoint_parse(&cp, note->text, note->text_len, &e), 0);
             ck_assert_str_eq(cp.origin, "example.com/behind-the-sofa");

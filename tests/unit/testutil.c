@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <check.h>
+#include <cjson/cJSON.h>
+
 char *tu_read_file(const char *path, size_t *len_out)
 {
     FILE *f = fopen(path, "rb");
@@ -70,4 +73,25 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 void tu_rmrf(const char *path)
 {
     if (path) nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+cJSON *tu_load_shared_json(const char *rel)
+{
+    const char *p = tu_shared_path(rel);
+    if (!p) {
+        fprintf(stderr, "shared/%s absent: skipping its cases\n", rel);
+        return NULL;
+    }
+    char *txt = tu_read_file(p, NULL);
+    ck_assert_ptr_nonnull(txt);
+    cJSON *j = cJSON_Parse(txt);
+    free(txt);
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+const char *tu_jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }

@@ -15,4 +15,12 @@ const char *tu_source_path(const char *rel);
 char *tu_tmpdir(void);
 void tu_rmrf(const char *path);
 
+/* Parses $ST_SHARED_DIR/<rel> with cJSON (a different parser from the one
+ * under test). NULL, with a note on stderr, when shared/ is absent: the
+ * caller skips those cases. Fails the test if the file does not parse. */
+struct cJSON;
+struct cJSON *tu_load_shared_json(const char *rel);
+/* The string member k of o, or NULL. */
+const char *tu_jstr(const struct cJSON *o, const char *k);
+
 #endif

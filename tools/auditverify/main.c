@@ -26,6 +26,7 @@
 
 #define MAX_TRUST 64
 #define MAX_FILES 1024
+#define MAX_KEY_NOTES 64
 
 static void usage(FILE *f)
 {
@@ -44,7 +45,14 @@ static void usage(FILE *f)
             "  BUNDLE...           bundle files, or - for standard input; zstd-compressed\n"
             "                      bundles (archives, .stb.zst) are read as they are\n"
             "  --trust KEY         a verifier key string (name+hex8+base64), or a file holding\n"
-            "                      one; repeat for several keys. Required.\n"
+            "                      one; repeat for several keys. Required. A key named like\n"
+            "                      the log's origin is the log key itself; any other is a\n"
+            "                      root whose certificates (carried in the bundle) say which\n"
+            "                      log key may sign which checkpoint (docs/KEYS.md)\n"
+            "  --key-note FILE     a root-signed key note the security team gave you beside\n"
+            "                      the bundle (a revocation, a certificate; docs/KEYS.md);\n"
+            "                      repeat for several. With --trust ROOTKEY, checkpoints\n"
+            "                      signed by a revoked key after its revocation time fail\n"
             "  --previous FILE     a signed checkpoint you already hold (from an earlier\n"
             "                      bundle, the journal, a witness): the bundle must be\n"
             "                      consistent with it; a different root at the same size is\n"
@@ -65,6 +73,7 @@ static void usage(FILE *f)
             "examples:\n"
             "  auditverify audit-2025-q4.stb --trust 'example.com/log+3f9a1c2e+AVdK...'\n"
             "  auditverify audit.stb --trust log.vkey --previous last-quarter.checkpoint --json\n"
+            "  auditverify audit.stb --trust root.vkey --key-note revocation.txt\n"
             "  auditverify archive/archive-*.stb.zst current.stb --trust log.vkey --retention\n"
             "  sealtrail export --out - | auditverify - --trust \"$(sealtrail verifier-key)\"\n"
             "\n"
@@ -124,12 +133,54 @@ static char *read_small_file(const char *path, size_t max, size_t *len)
     return buf;
 }
 
+/* Most serious first: tamper evidence, then untrusted, then could not verify. */
+static int worse(int a, int b)
+{
+    static const int rank[4] = { 0, 3, 1, 2 };    /* by verdict: verified, tampered, unverifiable, untrusted */
+    return rank[b & 3] > rank[a & 3] ? b : a;
+}
+
+/* Verifies one input; feeds rc through obs when given. Returns the verdict. */
+static int verify_one(const char *file, st_verify_opts *opts, st_rc *rc, st_verify_report *rep)
+{
+    const char *name = strcmp(file, "-") == 0 ? "(stdin)" : file;
+    char msg[256];
+    av_input *in = NULL;
+    st_bundle_reader *r = NULL;
+    if (av_input_open(&in, file, msg, sizeof msg) != 0) {
+        memset(rep, 0, sizeof *rep);
+        rep->verdict = ST_VERDICT_UNVERIFIABLE;
+        rep->step = 3;
+        snprintf(rep->failure, sizeof rep->failure, "%s", msg);
+        return rep->verdict;
+    }
+    if (st_bundle_reader_new(&r, av_input_read, in) != 0) {
+        av_input_close(in);
+        memset(rep, 0, sizeof *rep);
+        rep->verdict = ST_VERDICT_UNVERIFIABLE;
+        snprintf(rep->failure, sizeof rep->failure, "out of memory");
+        return rep->verdict;
+    }
+    if (rc) st_rc_next_bundle(rc, name);
+    int verdict = st_verify_bundle(r, opts, rep);
+    uint8_t sha[32];
+    if (rc && verdict == ST_VERDICT_VERIFIED && av_input_finish(in, sha) == 0) st_rc_bundle_file_sha(rc, sha);
+    if (rc) st_rc_bundle_end(rc);
+    st_bundle_reader_free(r);
+    av_input_close(in);
+    return verdict;
+}
+
 int main(int argc, char **argv)
 {
-    const char *file = NULL, *previous = NULL, *val;
+    const char *files[MAX_FILES], *previous = NULL, *val, *as_of = NULL;
+    size_t nfiles = 0;
+    const char *kn_files[MAX_KEY_NOTES];            /* keys (issue 5): --key-note */
+    char *kn_bufs[MAX_KEY_NOTES];
+    size_t kn_lens[MAX_KEY_NOTES], nkn = 0;
     st_vkey trust[MAX_TRUST];
     size_t ntrust = 0;
-    int json = 0, quiet = 0, list = 0;
+    int json = 0, quiet = 0, list = 0, retention = 0;
     unsigned threads = 0;
     if (sodium_init() < 0) {
         fprintf(stderr, "auditverify: libsodium failed to initialize\n");
@@ -150,8 +201,16 @@ int main(int argc, char **argv)
                 return ST_VERDICT_UNVERIFIABLE;
             }
             ntrust++;
+        } else if (take_value(argc, argv, &i, "--key-note", &val)) {
+            if (nkn == MAX_KEY_NOTES) {
+                fprintf(stderr, "auditverify: --key-note: at most %d notes\n", MAX_KEY_NOTES);
+                return ST_VERDICT_UNVERIFIABLE;
+            }
+            kn_files[nkn++] = val;
         } else if (take_value(argc, argv, &i, "--previous", &val)) {
             previous = val;
+        } else if (take_value(argc, argv, &i, "--as-of", &val)) {
+            as_of = val;
         } else if (take_value(argc, argv, &i, "--threads", &val)) {
             char *end;
             unsigned long t = strtoul(val, &end, 10);
@@ -162,6 +221,8 @@ int main(int argc, char **argv)
             threads = (unsigned)t;
         } else if (strcmp(argv[i], "--list") == 0) {
             list = 1;
+        } else if (strcmp(argv[i], "--retention") == 0) {
+            retention = 1;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
@@ -169,21 +230,31 @@ int main(int argc, char **argv)
         } else if (argv[i][0] == '-' && argv[i][1] != 0) {
             fprintf(stderr, "auditverify: unknown option '%s' (see --help)\n", argv[i]);
             return ST_VERDICT_UNVERIFIABLE;
-        } else if (file) {
-            fprintf(stderr, "auditverify: one bundle at a time (got '%s' and '%s')\n", file, argv[i]);
+        } else if (nfiles == MAX_FILES) {
+            fprintf(stderr, "auditverify: at most %d bundles at a time\n", MAX_FILES);
             return ST_VERDICT_UNVERIFIABLE;
         } else {
-            file = argv[i];
+            files[nfiles++] = argv[i];
         }
     }
-    if (!file) {
+    if (nfiles == 0) {
         usage(stderr);
         return ST_VERDICT_UNVERIFIABLE;
     }
+    int stdin_uses = 0;
+    for (size_t k = 0; k < nfiles; k++) stdin_uses += strcmp(files[k], "-") == 0;
+    if (stdin_uses > 1) {
+        fprintf(stderr, "auditverify: standard input (-) can be given once\n");
+        return ST_VERDICT_UNVERIFIABLE;
+    }
     if (list) {
-        int lfd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY | O_CLOEXEC);
+        if (nfiles != 1) {
+            fprintf(stderr, "auditverify: --list takes one bundle\n");
+            return ST_VERDICT_UNVERIFIABLE;
+        }
+        int lfd = strcmp(files[0], "-") == 0 ? 0 : open(files[0], O_RDONLY | O_CLOEXEC);
         if (lfd < 0) {
-            fprintf(stderr, "auditverify: %s: cannot open: %s\n", file, strerror(errno));
+            fprintf(stderr, "auditverify: %s: cannot open: %s\n", files[0], strerror(errno));
             return ST_VERDICT_UNVERIFIABLE;
         }
         int code = dump_bundle(stdout, lfd);
@@ -192,7 +263,16 @@ int main(int argc, char **argv)
     }
     if (ntrust == 0) {
         fprintf(stderr, "auditverify: %s: no trusted key: give --trust KEY (the bundle's own keys are never "
-                        "trusted)\n", file);
+                        "trusted)\n", files[0]);
+        return ST_VERDICT_UNVERIFIABLE;
+    }
+    if (previous && nfiles > 1) {
+        fprintf(stderr, "auditverify: --previous links one bundle to your checkpoint: give one bundle with it\n");
+        return ST_VERDICT_UNVERIFIABLE;
+    }
+    int64_t as_of_us = 0;
+    if (as_of && (!retention || st_time_parse_rfc3339(as_of, &as_of_us) != 0)) {
+        fprintf(stderr, "auditverify: --as-of: %s\n", retention ? "expected an RFC 3339 time" : "needs --retention");
         return ST_VERDICT_UNVERIFIABLE;
     }
     char *prev = NULL;
@@ -204,36 +284,93 @@ int main(int argc, char **argv)
             return ST_VERDICT_UNVERIFIABLE;
         }
     }
-    int fd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "auditverify: %s: cannot open: %s\n", file, strerror(errno));
-        free(prev);
-        return ST_VERDICT_UNVERIFIABLE;
-    }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "auditverify: %s: is a directory\n", file);
-        free(prev);
-        return ST_VERDICT_UNVERIFIABLE;
-    }
-    st_verify_opts opts = { trust, ntrust, prev, prev_len, threads };
-    st_verify_report *rep = calloc(1, sizeof *rep);
-    if (!rep) {
+    st_rc *rc = NULL;
+    st_rc_opts ro = { as_of_us };
+    st_verify_observer obs;
+    if (retention && st_rc_new(&rc, &ro) != 0) {
         fprintf(stderr, "auditverify: out of memory\n");
+        free(prev);
         return ST_VERDICT_UNVERIFIABLE;
     }
-    int verdict = st_verify_bundle_fd(fd, &opts, rep);
-    if (fd != 0) close(fd);
-    const char *name = strcmp(file, "-") == 0 ? "(stdin)" : file;
-    if (verdict != ST_VERDICT_VERIFIED)
-        fprintf(stderr, "auditverify: %s: %s\n", name, rep->failure);
-    if (json) report_json(stdout, name, rep);
-    else if (!quiet || verdict != ST_VERDICT_VERIFIED) report_human(stdout, name, rep);
-    if (fflush(stdout) != 0 && verdict == ST_VERDICT_VERIFIED) {
+    if (rc) st_rc_observer(rc, &obs);
+    st_verify_opts opts = { trust, ntrust, prev, prev_len, threads, rc ? &obs : NULL, NULL, NULL, 0 };
+    for (size_t k = 0; k < nkn; k++) {              /* keys (issue 5) */
+        kn_bufs[k] = read_small_file(kn_files[k], 65536, &kn_lens[k]);
+        if (!kn_bufs[k]) {
+            fprintf(stderr, "auditverify: --key-note %s: %s\n", kn_files[k], strerror(errno));
+            for (size_t j = 0; j < k; j++) free(kn_bufs[j]);
+            st_rc_free(rc);
+            free(prev);
+            return ST_VERDICT_UNVERIFIABLE;
+        }
+    }
+    opts.key_notes = (const char *const *)kn_bufs;
+    opts.key_note_lens = kn_lens;
+    opts.nkey_notes = nkn;
+    st_verify_report *rep = calloc(1, sizeof *rep);
+    st_rc_report *rrep = rc ? calloc(1, sizeof *rrep) : NULL;
+    if (!rep || (rc && !rrep)) {
+        fprintf(stderr, "auditverify: out of memory\n");
+        free(rep);
+        st_rc_free(rc);
+        free(prev);
+        return ST_VERDICT_UNVERIFIABLE;
+    }
+    /* one bundle without --retention: exactly the single-bundle report; otherwise a set */
+    int set = nfiles > 1 || retention;
+    int integrity = ST_VERDICT_VERIFIED;
+    if (json && set) printf("{\"bundles\":[");
+    for (size_t k = 0; k < nfiles; k++) {
+        const char *name = strcmp(files[k], "-") == 0 ? "(stdin)" : files[k];
+        int verdict = verify_one(files[k], &opts, rc, rep);
+        integrity = worse(integrity, verdict);
+        if (verdict != ST_VERDICT_VERIFIED) fprintf(stderr, "auditverify: %s: %s\n", name, rep->failure);
+        if (json) {
+            if (set && k) putchar(',');
+            char *buf = NULL;
+            size_t blen = 0;
+            FILE *m = set ? open_memstream(&buf, &blen) : NULL;
+            report_json(m ? m : stdout, name, rep);
+            if (m) {
+                fclose(m);
+                while (blen && buf[blen - 1] == '\n') blen--;
+                fwrite(buf, 1, blen, stdout);
+                free(buf);
+            }
+        } else if (!quiet || verdict != ST_VERDICT_VERIFIED) {
+            report_human(stdout, name, rep);
+        }
+    }
+    int code = integrity;
+    if (rc) {
+        int evaluated = integrity == ST_VERDICT_VERIFIED && st_rc_finish(rc, rrep) == 0;
+        if (evaluated) code = rrep->verdict;   /* ST_RC_COMPLIANT 0, VIOLATED 1, INCONCLUSIVE 2 */
+        if (evaluated && rrep->verdict != ST_RC_COMPLIANT)
+            for (size_t i = 0; i < rrep->nfindings; i++)
+                if (rrep->findings[i].severity != ST_RCS_WARNING)
+                    fprintf(stderr, "auditverify: retention: %s: %s\n", st_rc_finding_name(rrep->findings[i].kind),
+                            rrep->findings[i].msg);
+        if (json) {
+            printf("],\"exit_code\":%d,\"integrity\":\"%s\",\"retention\":", code, st_verdict_name(integrity));
+            retention_json(stdout, evaluated ? 0 : 1, evaluated ? rrep : NULL);
+            printf("}\n");
+        } else if (!quiet || code != 0 || (evaluated && rrep->warnings)) {
+            printf("\n");
+            retention_human(stdout, evaluated ? 0 : 1, evaluated ? rrep : NULL);
+        }
+    } else if (json && set) {
+        printf("],\"exit_code\":%d,\"integrity\":\"%s\"}\n", code, st_verdict_name(integrity));
+    } else if (set && !quiet && !json) {
+        printf("\n%zu bundles: %s\n", nfiles, integrity == 0 ? "all verified" : st_verdict_name(integrity));
+    }
+    if (fflush(stdout) != 0 && code == ST_VERDICT_VERIFIED) {
         fprintf(stderr, "auditverify: writing the report: %s\n", strerror(errno));
-        verdict = ST_VERDICT_UNVERIFIABLE;
+        code = ST_VERDICT_UNVERIFIABLE;
     }
     free(rep);
+    free(rrep);
+    st_rc_free(rc);
     free(prev);
-    return verdict;
+    for (size_t k = 0; k < nkn; k++) free(kn_bufs[k]);
+    return code;
 }

@@ -106,9 +106,18 @@ void report_human(FILE *f, const char *file, const st_verify_report *r)
             "proofs", r->consistency_proofs, r->inclusion_proofs, r->roots_recomputed);
     for (size_t i = 0; i < r->nkeys; i++) {
         const st_vr_key *k = &r->keys[i];
-        fprintf(f, "  %-13s%s: %s", i ? "" : "keys", k->vkey, k->trusted ? "trusted (--trust)" : "NOT trusted");
-        if (k->trusted) fprintf(f, ", signed %" PRIu64 " checkpoint(s)", k->signed_checkpoints);
+        fprintf(f, "  %-13s%s: %s", i ? "" : "keys", k->vkey,
+                k->trusted ? "trusted (--trust)" : k->signed_checkpoints ? "valid by the key history" : "NOT trusted");
+        if (k->trusted || k->signed_checkpoints) fprintf(f, ", signed %" PRIu64 " checkpoint(s)", k->signed_checkpoints);
         fprintf(f, "%s\n", k->in_bundle ? "; listed in the bundle" : "");
+    }
+    if (r->keynotes || r->key_notes_given) {        /* keys (issue 5): docs/KEYS.md */
+        const st_keyhist_stats *h = &r->keyhist;
+        fprintf(f, "  %-13s%" PRIu64 " key note(s) in the bundle, %zu given with --key-note: %zu certificate(s), "
+                   "%zu epoch key(s) in %zu schedule(s), %zu rotation(s), %zu revocation(s)", "key history", r->keynotes,
+                r->key_notes_given, h->certificates, h->epoch_keys, h->epoch_schedules, h->rotations, h->revocations);
+        if (h->rejected) fprintf(f, "; %zu of another origin or an untrusted root (they grant nothing)", h->rejected);
+        fprintf(f, "\n");
     }
     if (r->supports) fprintf(f, "  %-13s%" PRIu64 " (records the bundle refers to, each with an inclusion proof)\n",
                              "support", r->supports);
@@ -192,6 +201,13 @@ void report_json(FILE *f, const char *file, const st_verify_report *r)
     }
     fprintf(f, ",\"file\":");
     jstr(f, file);
+    {                                               /* keys (issue 5) */
+        const st_keyhist_stats *h = &r->keyhist;
+        fprintf(f, ",\"key_history\":{\"certificates\":%zu,\"epoch_keys\":%zu,\"epoch_schedules\":%zu,\"given\":%zu,"
+                   "\"notes\":%" PRIu64 ",\"rejected\":%zu,\"revocations\":%zu,\"rotations\":%zu}",
+                h->certificates, h->epoch_keys, h->epoch_schedules, r->key_notes_given, r->keynotes, h->rejected,
+                h->revocations, h->rotations);
+    }
     fprintf(f, ",\"keys\":[");
     for (size_t i = 0; i < r->nkeys; i++) {
         fprintf(f, "%s{\"in_bundle\":%s,\"signed_checkpoints\":%" PRIu64 ",\"trusted\":%s,\"vkey\":", i ? "," : "",
