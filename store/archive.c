@@ -7,8 +7,9 @@
  *
  * One call writes one archive, for the range [a, b):
  *   a = where the previous archive ended (retention_archived_end);
- *   b = the largest checkpoint size <= the first entry younger than the
- *       cutoff (or past max_entries, or unsealed), so an archive always ends
+ *   b = the largest checkpoint size <= the first entry with payloads younger
+ *       than the cutoff (or past max_entries, or unsealed; entries without
+ *       payloads, such as records, do not stop it), so an archive always ends
  *       on a signed checkpoint and the next one starts there;
  * then:
  *   1. export [a, b) as an auditor bundle (export_store.c) to a temp file;
@@ -59,7 +60,7 @@ static int choose_range(st_store *s, const st_archive_opts *o, int64_t age, rang
         size_t n;
         int64_t t;
         if ((rc = st_ret_entry_names(txn, j, names, &n, &t, &s->err)) != 0) goto out;
-        if (t > g->cutoff) break;
+        if (n && t > g->cutoff) break;      /* entries without payloads (records) lose nothing */
         j++;
     }
     if (j == g->a) {

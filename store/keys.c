@@ -93,6 +93,21 @@ fail:
     return rc;
 }
 
+int st_keys_trust_anchors(st_store *s, st_vkey out[2], size_t *n_out)
+{
+    *n_out = 0;
+    st_txn *txn;
+    int rc = st_db_read_begin(s->db, &txn, &s->err);
+    if (rc) return rc;
+    int present;
+    if ((rc = meta_vkey(txn, ST_META_ROOT_VKEY, &out[*n_out], &present, &s->err)) == 0 && present) (*n_out)++;
+    if (rc == 0 && (rc = meta_vkey(txn, ST_META_KEY_FIRST, &out[*n_out], &present, &s->err)) == 0 && !present)
+        rc = meta_vkey(txn, ST_META_VKEY, &out[*n_out], &present, &s->err);
+    if (rc == 0 && present) (*n_out)++;
+    st_db_read_end(txn);
+    return rc;
+}
+
 /* ---- the per-process cache ----------------------------------------------------------------------- */
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;

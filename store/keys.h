@@ -73,6 +73,13 @@ ST_NODISCARD int st_keys_for_checkpoint_flags(struct st_txn *txn, const struct s
 ST_NODISCARD int st_keys_verify_checkpoint(struct st_txn *txn, const struct st_store *s, const char *note, size_t len,
                                            st_err *err);
 
+/* The keys the store itself would give auditverify as --trust: the pinned
+ * root (if any) and the store's first key (or the current key when there is
+ * no key history). With them, bundles of this store verify across every
+ * rotation; trusting only the current key (st_store_vkey) does not verify
+ * checkpoints signed before the last rotation. out[2]. */
+ST_NODISCARD int st_keys_trust_anchors(struct st_store *s, st_vkey out[2], size_t *n_out);
+
 /* The key that signs now, in a read snapshot (st_store_load_signer). In
  * root mode a certified key that may not sign now (expired, revoked) is
  * refused with ST_EPOLICY; _any loads it anyway (rotation away from it,

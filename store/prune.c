@@ -12,8 +12,8 @@
  * exports report the payloads as pruned by the record.
  *
  * Which range: A is where the previous prune ended; B is the first entry
- * younger than the cutoff (now minus --older-than, default the policy's
- * maximum retention), moved back to an archive boundary inside the
+ * with payloads younger than the cutoff (now minus --older-than, default
+ * the policy's maximum retention), moved back to an archive boundary inside the
  * archived part of the log. The minimum retention is absolute: a cutoff
  * younger than it is refused, and so (defensively) is a range whose newest
  * entry is younger than it.
@@ -70,7 +70,7 @@ static int make_plan(st_store *s, int64_t min, plan *p)
     uint64_t j = p->a;
     while (j < sealed) {
         if ((rc = st_ret_entry_names(txn, j, names, &n, &t, &s->err)) != 0) goto out;
-        if (t > p->cutoff) break;
+        if (n && t > p->cutoff) break;      /* entries without payloads (records) lose nothing */
         j++;
     }
     p->b = j;
@@ -90,10 +90,10 @@ static int make_plan(st_store *s, int64_t min, plan *p)
     p->max_time = INT64_MIN;
     for (uint64_t i = p->a; i < p->b; i++) {
         if ((rc = st_ret_entry_names(txn, i, names, &n, &t, &s->err)) != 0) goto out;
-        if (t > p->max_time) p->max_time = t;
+        if (n && t > p->max_time) p->max_time = t;
     }
     int64_t now = st_now_us();
-    if (p->max_time > now - min) {         /* cannot happen with cutoff <= now - min; never prune it anyway */
+    if (p->max_time != INT64_MIN && p->max_time > now - min) {         /* cannot happen with cutoff <= now - min; never prune it anyway */
         char m[32];
         st_rrec_format_duration(m, min);
         rc = st_store_fail(s, ST_EPOLICY, "refused: entries %llu..%llu include one from time_us %lld, younger than "
@@ -185,7 +185,7 @@ int st_prune(st_store *s, const st_prune_opts *o, st_prune_result *r)
 #define ADDI(o_, k, v) bad |= st_json_object_add(doc, o_, k, strlen(k), st_json_new_int(doc, (int64_t)(v))) != 0
     ADDI(data, "begin", p.a);
     ADDI(data, "end", p.b);
-    ADDI(data, "max_time_us", p.max_time);
+    if (p.max_time != INT64_MIN) ADDI(data, "max_time_us", p.max_time);
     ADDI(data, "older_than_us", p.cutoff);
     ADDI(data, "payloads", p.payloads);
     if (pol.kind == ST_RREC_POLICY) ADDI(data, "policy", pol.index);

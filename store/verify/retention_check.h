@@ -222,7 +222,7 @@ typedef struct st_rc_entry {
     unsigned erased, archived, pruned;   /* ABSENT records by the kind of their record */
 } st_rc_entry;
 ST_NODISCARD int st_rc_entry_add(st_rc *rc, const st_rc_entry *e);
-ST_NODISCARD int st_rc_bundle_end(st_rc *rc);
+int st_rc_bundle_end(st_rc *rc);       /* always 0; safe to call after a failed bundle */
 
 /* Feeding from the verifier: fills *obs so that st_verify_bundle (verifier.h)
  * calls st_rc_bundle_begin at the manifest (with the name given to

@@ -233,7 +233,8 @@ static void gap_flush(const lookups *l, st_rc_report *rep, run *g)
                     (unsigned long long)a->index, (unsigned long long)a->begin, (unsigned long long)a->end - 1);
         else
             finding(rep, ST_RCF_GAP, ST_RCS_VIOLATION, i, j,
-                    "entries %llu..%llu are in none of the bundles and no prune record covers them",
+                    "entries %llu..%llu are in none of the bundles and no prune record covers them (a missing "
+                    "archive?)",
                     (unsigned long long)i, (unsigned long long)j - 1);
         i = j;
     }
@@ -287,7 +288,8 @@ static void judge_prune(const st_rc *rc, const lookups *l, st_rc_report *rep, co
     uint64_t end = p->end < span_end ? p->end : span_end;
     for (uint64_t i = p->begin; i < end; i++) {
         int64_t t = 0;
-        if (!(flags_at(rc, i, &t) & F_COVERED)) continue;
+        uint8_t f = flags_at(rc, i, &t);
+        if (!(f & F_COVERED) || !(f & F_HASPAY)) continue;      /* nothing of it could be pruned */
         if (t > INT64_MAX - min || t + min > p->time_us) {
             finding(rep, ST_RCF_PREMATURE_PRUNE, ST_RCS_VIOLATION, p->begin, p->end,
                     "prune record %llu (time_us %lld) removed entry %llu (time_us %lld) before the minimum "

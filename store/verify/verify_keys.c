@@ -68,7 +68,7 @@ int vk_keynote(vctx *v, const st_brec *rec)
     free(kn);
     if (rc)
         return vfail(v, rc == ST_EBADSIG ? ST_VERDICT_TAMPERED : ST_VERDICT_UNVERIFIABLE, 5, rec->offset,
-                     "key note of entry %llu: %s", (unsigned long long)index, err.msg);
+                     "key note record %llu: %s", (unsigned long long)rec->seq, err.msg);
     if (v->nkn == v->kn_cap) {
         size_t ncap = v->kn_cap ? v->kn_cap * 2 : 16;
         struct vkn *n = realloc(v->kns, ncap * sizeof *n);

@@ -4,9 +4,11 @@
 # 1 y); one event a month for eight years; policy changes that would shorten
 # protection refused; archive into several verified .stb.zst files, checked
 # byte for byte against their records and with auditverify; the hot store
-# shrinks; check passes; a premature prune refused; an erasure reported as
-# erased (not tampering) by auditverify; a lawful prune at year 12 deletes the
-# oldest archive and is reported as pruned.
+# shrinks; check passes; auditverify --retention over the archives and a
+# current export: compliant, a missing archive, a gap, data held past the
+# maximum, a filtered bundle, a payload deleted without a record; a premature
+# prune refused; an erasure reported as erased (not tampering); a lawful
+# prune at year 12 deletes the oldest archive and the set stays compliant.
 set -euo pipefail
 : "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
 pass=0 fail=0
@@ -98,6 +100,76 @@ for l in sys.stdin:
 done
 [ $allok = 1 ] && ok "every archive decompresses to its recorded bundle and verifies with auditverify" || bad "archive verify"
 
+# --- auditverify --retention over the archives and a current export ------------------------
+av() { "$AUDITVERIFY" "$@" --trust "$work/log.vkey"; }
+st export --out "$work/hot.stb" > /dev/null 2>&1
+archives=("$arch"/archive-*.stb.zst)
+rc=0; av "${archives[@]}" "$work/hot.stb" --retention > "$work/ret.out" 2> "$work/ret.err" || rc=$?
+[ $rc = 0 ] && grep -q "^RETENTION COMPLIANT  (integrity: every bundle verified)" "$work/ret.out" \
+  && ok "archives + current export: integrity verified, retention compliant (read as .zst directly)" \
+  || bad "retention set: rc $rc $(tail -12 "$work/ret.out") $(cat "$work/ret.err")"
+[ "$(grep -c ' given$' "$work/ret.out")" = "${#archives[@]}" ] && ok "each archive file is matched to its record by SHA-256" \
+  || bad "archive status: $(grep -A4 archives "$work/ret.out")"
+rc=0; av "${archives[0]}" "${archives[2]}" "$work/hot.stb" --retention > "$work/ret.out" 2> "$work/ret.err" || rc=$?
+missing=$(basename "${archives[1]}")
+[ $rc = 1 ] && grep -q "^RETENTION VIOLATED" "$work/ret.out" && grep -q "missing-archive: .*archived to $missing" "$work/ret.err" \
+  && ok "a missing archive is detected and named" || bad "missing archive: rc $rc $(cat "$work/ret.err") $(tail -5 "$work/ret.out")"
+rc=0; av "${archives[0]}" "${archives[2]}" --retention > "$work/ret.out" 2> "$work/ret.err" || rc=$?
+b1=$(basename "${archives[1]}" .stb.zst | cut -d- -f2 | sed 's/^0*//'); e1=$(basename "${archives[1]}" .stb.zst | cut -d- -f3 | sed 's/^0*//')
+[ $rc = 1 ] && grep -q "gap: entries ${b1:-0}\.\.$((e1 - 1)) are in none of the bundles" "$work/ret.err" \
+  && ok "a missing archive between two others is detected as a gap (entries ${b1:-0}..$((e1 - 1)))" \
+  || bad "gap: rc $rc $(cat "$work/ret.err")"
+rc=0; av "${archives[@]}" "$work/hot.stb" --retention --json > "$work/ret.json" 2>/dev/null || rc=$?
+python3 - "$work/ret.json" <<'PY' && ok "--json states integrity and retention separately" || bad "retention json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["integrity"] == "verified" and d["exit_code"] == 0, d.get("exit_code")
+r = d["retention"]
+assert r["verdict"] == "compliant" and r["evaluated"] and r["policy"]["min_retention_us"] == 7 * 365 * 86400 * 10**6, r
+assert all(a["status"] == "given" for a in r["archives"]) and len(d["bundles"]) == len(r["archives"]) + 1
+PY
+rc=0; av "${archives[@]}" "$work/hot.stb" --retention --as-of 2029-01-01T00:00:00Z > "$work/ret.out" 2>&1 || rc=$?
+[ $rc = 0 ] && grep -qE "warning +held-past-max: entries 1\.\." "$work/ret.out" \
+  && ok "payloads kept past the maximum are reported (a warning, still exit 0)" || bad "held past max: rc $rc $(tail -6 "$work/ret.out")"
+st export --tool Write --out "$work/filtered.stb" > /dev/null 2>&1
+rc=0; av "${archives[@]}" "$work/filtered.stb" --retention > "$work/ret.out" 2> "$work/ret.err" || rc=$?
+[ $rc = 2 ] && grep -q "^RETENTION INCONCLUSIVE" "$work/ret.out" && ok "a filtered bundle makes retention inconclusive (exit 2)" \
+  || bad "filtered: rc $rc $(cat "$work/ret.err")"
+
+# --- a payload removed without a record: tamper evidence ----------------------------------
+cat > "$work/rmrow.c" <<'EOF2'
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+    MDB_env *env; MDB_txn *t; MDB_dbi d;
+    unsigned long long idx = strtoull(argv[2], NULL, 10);
+    unsigned char k[64];
+    for (int i = 0; i < 8; i++) k[i] = (unsigned char)(idx >> (56 - 8 * i));
+    size_t nl = strlen(argv[3]);
+    memcpy(k + 8, argv[3], nl);
+    MDB_val key = { 8 + nl, k };
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 32) || mdb_env_set_mapsize(env, 1ull << 30) ||
+        mdb_env_open(env, argv[1], 0, 0600) || mdb_txn_begin(env, NULL, 0, &t) || mdb_dbi_open(t, "payloads", 0, &d))
+        return 2;
+    int rc = mdb_del(t, d, &key, NULL);
+    if (rc) { fprintf(stderr, "%s\n", mdb_strerror(rc)); return 1; }
+    return mdb_txn_commit(t) ? 3 : 0;
+}
+EOF2
+cp -r "$work/s" "$work/s2"
+if ${CC:-cc} -O1 -o "$work/rmrow" "$work/rmrow.c" -llmdb 2> "$work/cc.err" && "$work/rmrow" "$work/s2" $((size - 2)) tool_input; then
+  "$SEALTRAIL" --dir "$work/s2" export --out "$work/tampered.stb" > /dev/null 2>&1 || true
+  rc=0; av "${archives[@]}" "$work/tampered.stb" --retention > "$work/ret.out" 2> "$work/ret.err" || rc=$?
+  [ $rc = 1 ] && grep -q "RETENTION NOT EVALUATED" "$work/ret.out" && grep -qi "without a record\|missing" "$work/ret.err" \
+    && ok "a payload deleted without a record is tamper evidence; retention is not evaluated" \
+    || bad "deleted payload: rc $rc $(cat "$work/ret.err")"
+else
+  bad "cannot build the LMDB helper: $(cat "$work/cc.err")"
+fi
+
 # --- a premature prune is refused --------------------------------------------------------
 rc=0; st prune --older-than 5y --archive-dir "$arch" 2> "$work/err" || rc=$?
 [ $rc = 1 ] && grep -q "refused: --older-than 5y is shorter than the minimum retention 7y" "$work/err" \
@@ -126,6 +198,11 @@ st check > /dev/null 2>&1 && ok "check passes after prune" || bad "check after p
 st export --out "$work/full2.stb" > /dev/null 2>&1
 "$AUDITVERIFY" "$work/full2.stb" --trust "$work/log.vkey" > "$work/av.out" 2>&1 && grep -qE "prune record [0-9]+" "$work/av.out" \
   && ok "auditverify reports pruned payloads with their record" || bad "pruned: $(head -20 "$work/av.out")"
+rc=0; "$AUDITVERIFY" "$arch"/archive-*.stb.zst "$work/full2.stb" --trust "$work/log.vkey" --retention > "$work/ret.out" 2> "$work/ret.err" || rc=$?
+[ $rc = 0 ] && grep -q "^RETENTION COMPLIANT" "$work/ret.out" && grep -qE "$first .* pruned$" "$work/ret.out" \
+  && grep -qE "removals +entries with payloads erased 1," "$work/ret.out" \
+  && ok "after the lawful prune and the erasure the remaining set is compliant (pruned archive, erased entry)" \
+  || bad "after prune: rc $rc $(cat "$work/ret.err") $(tail -14 "$work/ret.out")"
 
 echo "e2e test_retention: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

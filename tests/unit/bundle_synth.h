@@ -411,7 +411,7 @@ static int syn_export(syn *s, const syn_sel *sel, st_buf *out)
 static int syn_verify(const st_buf *b, const st_vkey *trust, const char *prev, unsigned threads,
                       st_verify_report *rep)
 {
-    st_verify_opts o = { trust, 1, prev, prev ? strlen(prev) : 0, threads };
+    st_verify_opts o = { .trust = trust, .ntrust = 1, .previous = prev, .previous_len = prev ? strlen(prev) : 0, .threads = threads };
     return st_verify_bundle_mem(b->data, b->len, &o, rep);
 }
 

@@ -210,6 +210,12 @@ START_TEST(root_request_certify_install_rotate)
     ck_assert_str_eq(st_store_vkey(s), r.new_vkey);
     uint32_t now_id = current_key_id(s);
     ck_assert_uint_ne(now_id, old);
+    st_vkey anchors[2];
+    size_t na;
+    ck_assert_int_eq(st_keys_trust_anchors(s, anchors, &na), 0);
+    ck_assert_uint_eq(na, 2);                             /* the pinned root and the store's first key */
+    ck_assert(st_vkey_equal(&anchors[0], st_signer_vkey(root)));
+    ck_assert_uint_eq(anchors[1].key_id, old);
     st_keyfile files[8];
     size_t nf;
     ck_assert_int_eq(st_keys_list_files(dir, files, 8, &nf), 0);

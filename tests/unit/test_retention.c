@@ -5,12 +5,15 @@
  * proofs and check intact, the bytes absent from every file of the store,
  * raw and decompressed, with a positive control); a forged retention row
  * caught by check; eight years of monthly entries archived, verified and
- * pruned, with a premature prune refused; recovery of an interrupted erase;
+ * pruned, with a premature prune refused; a premature prune written behind
+ * the command's back caught by the auditor's retention judgement (the
+ * bundle still verifies); recovery of an interrupted erase;
  * and compaction while other processes append (nothing lost).
  */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include "export.h"
 #include "retention_ops.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -347,6 +351,90 @@ START_TEST(eight_years_archive_and_prune)
 }
 END_TEST
 
+/* ---- what an auditor sees: export, verify with the retention observer, judge ------------------------- */
+
+static st_rc_report *audit_store(st_store *s, int *verdict)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/audit.stb", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    st_export_opts eo;
+    memset(&eo, 0, sizeof eo);
+    eo.kind = ST_SEL_FULL;
+    st_export_stats xs;
+    ck_assert_int_eq(st_export_store(s, &eo, fd, &xs), 0);
+    ck_assert_int_eq((int)lseek(fd, 0, SEEK_SET), 0);
+    st_rc *rc;
+    ck_assert_int_eq(st_rc_new(&rc, NULL), 0);
+    st_verify_observer obs;
+    st_rc_observer(rc, &obs);
+    st_rc_next_bundle(rc, "audit.stb");
+    st_verify_opts vo = { .trust = &s->verifier, .ntrust = 1, .threads = 1, .observer = &obs };
+    st_verify_report *rep = calloc(1, sizeof *rep);
+    *verdict = st_verify_bundle_fd(fd, &vo, rep);
+    close(fd);
+    st_rc_bundle_end(rc);
+    st_rc_report *rr = calloc(1, sizeof *rr);
+    ck_assert_int_eq(st_rc_finish(rc, rr), 0);
+    st_rc_free(rc);
+    free(rep);
+    return rr;
+}
+
+static int has_kind(const st_rc_report *r, int kind)
+{
+    for (size_t i = 0; i < r->nfindings; i++)
+        if (r->findings[i].kind == kind) return 1;
+    return 0;
+}
+
+/* A prune record written behind the store's back (the command refuses it) before the minimum:
+ * the bundle still verifies (the record is signed), and retention judges it a violation. */
+START_TEST(premature_prune_caught_by_auditor)
+{
+    at(T0);
+    st_store *s = make_store();
+    st_policy_in in = { 7 * Y * 1000000, 0, 0, 0, 0, NULL };
+    ck_assert_int_eq(st_retention_set(s, &in, NULL), 0);
+    for (int m = 0; m < 36; m++) {
+        at(T0 + m * MONTH);
+        event(s, "Write", "/p", "x");
+    }
+    at(T0 + 36 * MONTH);
+    seal(s);
+    int verdict;
+    st_rc_report *r = audit_store(s, &verdict);
+    ck_assert_int_eq(verdict, 0);
+    ck_assert_int_eq(r->verdict, ST_RC_COMPLIANT);
+    ck_assert_uint_eq(r->records_policy, 1);
+    free(r);
+    /* the rogue prune: entries 1..19, one to two years old, under a 7-year minimum */
+    st_json_doc *doc = st_json_doc_new();
+    st_json *data = st_json_new_object(doc);
+    ck_assert_int_eq(st_json_object_add(doc, data, "begin", 5, st_json_new_int(doc, 1)), 0);
+    ck_assert_int_eq(st_json_object_add(doc, data, "end", 3, st_json_new_int(doc, 20)), 0);
+    uint64_t idx;
+    ck_assert_int_eq(st_ret_append_record(s, "prune", doc, data, &idx), 0);
+    st_json_doc_free(doc);
+    st_rrec *rec = calloc(1, sizeof *rec);
+    rec->kind = ST_RREC_PRUNE;
+    rec->index = idx;
+    rec->begin = 1;
+    rec->end = 20;
+    ck_assert_int_eq(st_ret_apply(s, rec, NULL), 0);
+    free(rec);
+    ck_assert_int_eq(st_check(s), 0);              /* the store itself is consistent: the record explains it */
+    r = audit_store(s, &verdict);
+    ck_assert_int_eq(verdict, 0);                   /* integrity: verified */
+    ck_assert_int_eq(r->verdict, ST_RC_VIOLATED);   /* retention: violated */
+    ck_assert(has_kind(r, ST_RCF_PREMATURE_PRUNE));
+    ck_assert_uint_eq(r->payload_entries_pruned, 19);
+    free(r);
+    st_store_close(s);
+}
+END_TEST
+
 /* ---- recovery -------------------------------------------------------------------------------------- */
 
 START_TEST(recovery_finishes_interrupted_erase)
@@ -456,6 +544,7 @@ int main(void)
     tcase_add_test(tc, erase_removes_bytes_keeps_proofs);
     tcase_add_test(tc, forged_retention_row_caught);
     tcase_add_test(tc, eight_years_archive_and_prune);
+    tcase_add_test(tc, premature_prune_caught_by_auditor);
     tcase_add_test(tc, recovery_finishes_interrupted_erase);
     tcase_add_test(tc, compaction_loses_no_concurrent_append);
     suite_add_tcase(su, tc);

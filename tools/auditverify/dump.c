@@ -71,6 +71,10 @@ int dump_bundle(FILE *f, int fd)
         case ST_BREC_PREVIOUS:
             printable(f, rec.body, rec.len, 120);
             break;
+        case ST_BREC_KEYNOTE:                        /* keys (issue 5): u64 index || signed key note */
+            fprintf(f, "entry %" PRIu64 ": ", st_be64_get(rec.body));
+            printable(f, rec.body + 8, rec.len - 8, 120);
+            break;
         case ST_BREC_CONSISTENCY:
         case ST_BREC_INCLUSION:
         case ST_BREC_RIGHT:

@@ -192,23 +192,34 @@ static int key_request(st_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         { "current", no_argument, NULL, 'c' }, { "not-before", required_argument, NULL, 'b' },
         { "not-after", required_argument, NULL, 'a' }, { "valid", required_argument, NULL, 'v' }, { 0, 0, 0, 0 } };
-    int current = 0;
-    int64_t nb = st_now_us() / 1000000, na = -1, valid = ST_KEYS_VALIDITY_DEFAULT;
+    int current = 0, nb_given = 0;
+    int64_t now = st_now_us() / 1000000, nb = now, na = -1, valid = ST_KEYS_VALIDITY_DEFAULT;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'c': current = 1; break;
-        case 'b': if (time_arg("--not-before", optarg, &nb)) return EXIT_USAGE; break;
+        case 'b': if (time_arg("--not-before", optarg, &nb)) return EXIT_USAGE; nb_given = 1; break;
         case 'a': if (time_arg("--not-after", optarg, &na)) return EXIT_USAGE; break;
         case 'v': if (duration_arg("--valid", optarg, &valid)) return EXIT_USAGE; break;
         default: return EXIT_USAGE;
         }
     }
     if (optind < argc) { cli_err("key request: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
-    if (na < 0) na = nb + valid;
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;
+    if (current && !nb_given) {         /* the key in use: certify it from the store's first checkpoint on */
+        char *cp = NULL;
+        size_t cl;
+        uint64_t sz;
+        st_note n;
+        st_checkpoint ck;
+        if (st_checkpoint_get(s, 1, ST_CP_AT_LEAST, &sz, &cp, &cl) == 0 && st_note_parse(&n, cp, cl, NULL) == 0 &&
+            st_checkpoint_parse(&ck, n.text, n.text_len, NULL) == 0 && ck.time_s >= 0 && ck.time_s < nb)
+            nb = ck.time_s;
+        free(cp);
+    }
+    if (na < 0) na = (nb > now ? nb : now) + valid;
     char *note = NULL;
     size_t len = 0;
     int rc = st_key_request(s, current, nb, na, &note, &len);
