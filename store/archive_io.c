@@ -1,6 +1,6 @@
 /*
  * archive_io.c: the bytes of an archive file. An archive is an auditor
- * bundle (docs/BUNDLE.md) compressed as one zstd stream (".stb.zst"):
+ * bundle (docs/FORMAT.md section 6) compressed as one zstd stream (".stb.zst"):
  * bundles are not compressed inside, so an auditor can also run
  * `zstd -dc FILE | auditverify - --trust KEY`, and auditverify reads ".zst"
  * inputs itself (docs/RETENTION.md "Compression").

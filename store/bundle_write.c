@@ -1,5 +1,5 @@
 /*
- * bundle_write.c: writes bundles record by record (docs/BUNDLE.md), with a
+ * bundle_write.c: writes bundles record by record (docs/FORMAT.md section 6), with a
  * 1 MiB output buffer and the trailer digest chain kept on the fly.
  *
  * Wire layout of each record, as the reader (store/verify/bundle_read.c)

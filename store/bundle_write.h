@@ -1,5 +1,5 @@
 /*
- * bundle_write.h: the bundle writer (docs/BUNDLE.md). Buffered output to a
+ * bundle_write.h: the bundle writer (docs/FORMAT.md section 6). Buffered output to a
  * file descriptor or a memory buffer; one call per record; the trailer digest
  * chain [BUNDLE-5] is kept as records go out, so memory stays bounded however
  * large the bundle. The writer does not enforce the record order: that is

@@ -1,5 +1,5 @@
 /*
- * export.c: lays out a bundle (docs/BUNDLE.md [BUNDLE-3]) from a source and
+ * export.c: lays out a bundle (docs/FORMAT.md section 6 [BUNDLE-3]) from a source and
  * a plan, streaming every record through the bundle writer:
  *
  *   MANIFEST, KEY*, KEYNOTE* (the key history), CHECKPOINT+ (ascending), CONSISTENCY between each

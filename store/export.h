@@ -1,5 +1,5 @@
 /*
- * export.h: writing auditor bundles (docs/BUNDLE.md).
+ * export.h: writing auditor bundles (docs/FORMAT.md section 6).
  *
  * Two layers. st_export_write lays a bundle out from an abstract source (the
  * log's entries, payloads, checkpoints, tree nodes and proofs) and a plan

@@ -1,6 +1,6 @@
 /*
  * bundle.h: the auditor bundle container (docs/FORMAT.md section "Bundles",
- * docs/BUNDLE.md until merged): constants, the streaming reader, and the
+ * docs/FORMAT.md section 6 until merged): constants, the streaming reader, and the
  * decoders of each record's fixed fields. The reader checks framing, size
  * limits and the record order grammar (bundle_read.c), the trailer digest
  * chain and the record decoders (bundle_codec.c); what the records mean is

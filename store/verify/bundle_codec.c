@@ -1,5 +1,5 @@
 /*
- * bundle_codec.c: the pure parts of the bundle container (docs/BUNDLE.md):
+ * bundle_codec.c: the pure parts of the bundle container (docs/FORMAT.md section 6):
  * the trailer digest chain [BUNDLE-5], which the writer and the verifier
  * both feed record by record, and the decoders of each record type's fixed
  * fields [BUNDLE-3]. Every decoder checks lengths before it reads and names

@@ -1,5 +1,5 @@
 /*
- * bundle_read.c: the streaming bundle reader (docs/BUNDLE.md): buffered
+ * bundle_read.c: the streaming bundle reader (docs/FORMAT.md section 6): buffered
  * input from a callback, the magic line [BUNDLE-1], record framing with
  * per-type size limits [BUNDLE-2], the record order grammar [BUNDLE-3],
  * count limits [BUNDLE-4], and "nothing after the trailer" [BUNDLE-5]. The

@@ -1,5 +1,5 @@
 /*
- * verifier.h: verifies an auditor bundle (docs/BUNDLE.md) following the
+ * verifier.h: verifies an auditor bundle (docs/FORMAT.md section 6) following the
  * numbered steps of docs/VERIFYING.md, and fills a report of what was
  * verified. Used by auditverify; part of stverify, which links only
  * libsodium and pthreads (no LMDB, no secret-key code).

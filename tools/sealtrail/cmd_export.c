@@ -1,6 +1,6 @@
 /*
  * cmd_export.c: `sealtrail export --out FILE [selection]` writes an auditor
- * bundle (docs/BUNDLE.md): the whole log, an index range, a time window, or
+ * bundle (docs/FORMAT.md section 6): the whole log, an index range, a time window, or
  * a filtered selection, optionally with the consistency proof from a
  * checkpoint the auditor already holds. The file is written under a
  * temporary name, fsynced and renamed, so a failed export leaves nothing
