@@ -237,7 +237,7 @@ static void remove_tmp(const char *tmp)
     char p[PATH_MAX];
     static const char *const names[] = { "data.mdb", "lock.mdb" };
     for (size_t i = 0; i < 2; i++) {
-        snprintf(p, sizeof p, "%s/%s", tmp, names[i]);
+        if (snprintf(p, sizeof p, "%s/%s", tmp, names[i]) >= (int)sizeof p) continue;   /* cannot name it: nothing made it */
         unlink(p);
     }
     rmdir(tmp);

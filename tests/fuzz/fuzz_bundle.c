@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         init = 1;
     }
     walk_records(data, size);
-    st_verify_opts o = { &key, 1, NULL, 0, 1 };
+    st_verify_opts o = { .trust = &key, .ntrust = 1, .threads = 1 };
     int v = st_verify_bundle_mem(data, size, &o, rep);
     if (v < 0 || v > 3) abort();
     if (v != 0 && rep->failure[0] == 0) abort();

@@ -466,14 +466,14 @@ static void rb_free(rbundle *rb)
 }
 
 /* Index of the k-th record of a type (k from 0), or -1. */
-static long rb_find(const rbundle *rb, uint8_t type, size_t k)
+static inline long rb_find(const rbundle *rb, uint8_t type, size_t k)
 {
     for (size_t i = 0; i < rb->n; i++)
         if (rb->r[i].type == type && k-- == 0) return (long)i;
     return -1;
 }
 
-static void rb_remove(rbundle *rb, size_t i, size_t count)
+static inline void rb_remove(rbundle *rb, size_t i, size_t count)
 {
     for (size_t j = i; j < i + count; j++) st_buf_free(&rb->r[j].body);
     memmove(&rb->r[i], &rb->r[i + count], (rb->n - i - count) * sizeof *rb->r);
@@ -481,7 +481,7 @@ static void rb_remove(rbundle *rb, size_t i, size_t count)
 }
 
 /* Inserts a copy of record src at position i (the array has room: it was sized for the whole file). */
-static void rb_insert_copy(rbundle *rb, size_t i, const rrec *src)
+static inline void rb_insert_copy(rbundle *rb, size_t i, const rrec *src)
 {
     rrec c;
     c.type = src->type;

@@ -132,7 +132,7 @@ static int export_verify(const st_export_opts *o, const char *prev, st_verify_re
         return -1;
     }
     lseek(fd, 0, SEEK_SET);
-    st_verify_opts vo = { &g_key, 1, prev, prev ? strlen(prev) : 0, 0 };
+    st_verify_opts vo = { .trust = &g_key, .ntrust = 1, .previous = prev, .previous_len = prev ? strlen(prev) : 0 };
     int v = st_verify_bundle_fd(fd, &vo, rep);
     close(fd);
     return v;
