@@ -95,6 +95,14 @@ static int choose_range(st_store *s, const st_archive_opts *o, int64_t age, rang
         crc = st_cursor_next(c, &k, &kl, &v, &vl);
     }
     st_cursor_close(c);
+    /* A range from which no payload would leave gains nothing, and archiving
+     * it would append (and seal) another payload-less archive record that
+     * the next round could archive again, without end. Such entries wait and
+     * ride along with the next archive that moves payloads. */
+    if (g->payloads == 0) {
+        g->b = 0;
+        snprintf(g->why, sizeof g->why, "no payload older than the cutoff is left in the hot store");
+    }
 out:
     st_db_read_end(txn);
     return rc;

@@ -43,7 +43,7 @@ static int may_sign(st_store *s, st_txn *txn, const st_vkey *k, uint64_t size, i
     st_keyhist *h;
     st_err err;
     if (st_keys_history(txn, s, &h, &err) != 0) {
-        snprintf(why, cap, "%s", err.msg);
+        if (snprintf(why, cap, "%s", err.msg) >= (int)cap && cap > 4) memcpy(why + cap - 4, "...", 4);
         return 0;
     }
     int ok = st_keyhist_explain(h, k->name, strlen(k->name), k->key_id, size, now, 0, why, cap);

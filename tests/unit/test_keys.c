@@ -417,8 +417,8 @@ START_TEST(keep_old_and_loose_permissions)
     char *np = NULL;
     for (size_t i = 0; i < nf; i++)
         if (files[i].kind == 'n') {
-            char rr[128];
-            snprintf(rr, sizeof rr, "keys/%s", files[i].name);
+            char rr[1100];
+            ck_assert_int_lt(snprintf(rr, sizeof rr, "keys/%s", files[i].name), (int)sizeof rr);
             np = path_in(rr);
         }
     ck_assert_ptr_nonnull(np);
