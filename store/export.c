@@ -99,14 +99,9 @@ typedef struct abs_ctx {
     size_t cursor;          /* filter: position in p->indices */
 } abs_ctx;
 
-static int on_absence(void *fctx, uint64_t index, const char *name, uint64_t record)
+/* Adds a supporting record's index (sorted and deduplicated later). */
+static int push_rec(abs_ctx *a, uint64_t record)
 {
-    abs_ctx *a = fctx;
-    (void)name;
-    if (a->p->kind == ST_SEL_FILTER) {     /* only absences of selected entries */
-        while (a->cursor < a->p->nindices && a->p->indices[a->cursor] < index) a->cursor++;
-        if (a->cursor >= a->p->nindices || a->p->indices[a->cursor] != index) return 0;
-    }
     if (a->recs.n && a->recs.v[a->recs.n - 1] == record) return 0;   /* repeats (an archive) */
     if (a->recs.n == a->recs.cap) {
         size_t ncap = a->recs.cap ? a->recs.cap * 2 : 64;
@@ -119,6 +114,17 @@ static int on_absence(void *fctx, uint64_t index, const char *name, uint64_t rec
     return 0;
 }
 
+static int on_absence(void *fctx, uint64_t index, const char *name, uint64_t record)
+{
+    abs_ctx *a = fctx;
+    (void)name;
+    if (a->p->kind == ST_SEL_FILTER) {     /* only absences of selected entries */
+        while (a->cursor < a->p->nindices && a->p->indices[a->cursor] < index) a->cursor++;
+        if (a->cursor >= a->p->nindices || a->p->indices[a->cursor] != index) return 0;
+    }
+    return push_rec(a, record);
+}
+
 static int pick_supports(const st_export_src *src, const st_export_plan *p, sizes *out, st_err *err)
 {
     abs_ctx a = { { NULL, 0, 0 }, p, 0 };
@@ -129,20 +135,18 @@ static int pick_supports(const st_export_src *src, const st_export_plan *p, size
             return st_fail(err, rc, "listing absent payloads: %s", st_strerror(rc));
         }
     }
-    if (p->policy_index >= 0 && on_absence(&a, UINT64_MAX, "", (uint64_t)p->policy_index) != 0) {
+    /* The retention policy in force, for every kind of selection (a filter
+     * selects entries, never the policy away). */
+    if (p->policy_index >= 0 && push_rec(&a, (uint64_t)p->policy_index) != 0) {
         free(a.recs.v);
         return ENOMEM;
     }
     /* keys (issue 5): every key note's entry, so its place in the log is proven */
     for (size_t i = 0; i < p->nkeynotes; i++) {
-        if (a.recs.n == a.recs.cap) {
-            size_t ncap = a.recs.cap ? a.recs.cap * 2 : 64;
-            uint64_t *v = realloc(a.recs.v, ncap * sizeof *v);
-            if (!v) { free(a.recs.v); return ENOMEM; }
-            a.recs.v = v;
-            a.recs.cap = ncap;
+        if (push_rec(&a, p->keynote_index[i]) != 0) {
+            free(a.recs.v);
+            return ENOMEM;
         }
-        a.recs.v[a.recs.n++] = p->keynote_index[i];
     }
     if (a.recs.n) qsort(a.recs.v, a.recs.n, sizeof *a.recs.v, cmp_u64);
     size_t k = 0;
