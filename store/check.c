@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "index.h"
+#include "keys.h"
 
 typedef struct check_state {
     st_store *s;
@@ -133,8 +134,12 @@ static int check_checkpoint(check_state *c, uint64_t key_size, const char *note_
     st_vkey keys[ST_KEYS_MAX];
     size_t nkeys = 0;
     if ((rc = st_keys_for_checkpoint(c->txn, c->s, &cp, keys, &nkeys)) != 0) return rc;
-    if ((rc = st_note_verify(&note, keys, nkeys, NULL, &err)) != 0)
+    if ((rc = st_note_verify(&note, keys, nkeys, NULL, &err)) != 0) {
+        st_err why = { { 0 } };   /* the key history says why each signer may not sign it */
+        if (st_keys_verify_checkpoint(c->txn, c->s, note_bytes, len, &why) != 0 && why.msg[0])
+            return st_store_fail(c->s, ST_ECORRUPT, "checkpoint %llu: %s", (unsigned long long)cp.size, why.msg);
         return st_store_fail(c->s, ST_ECORRUPT, "checkpoint %llu: %s", (unsigned long long)cp.size, err.msg);
+    }
     if (cp.time_s < 0 || cp.time_s < prev->time_s)
         return st_store_fail(c->s, ST_ECORRUPT, "checkpoint %llu: time %lld is %s", (unsigned long long)cp.size,
                              (long long)cp.time_s, cp.time_s < 0 ? "missing" : "earlier than the previous checkpoint's");

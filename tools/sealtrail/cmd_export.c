@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "keys.h"
 #include "export.h"
 #include "sealtrail.h"
 
@@ -212,8 +213,23 @@ int cmd_export(st_cli *cli, int argc, char **argv)
                 to_stdout ? "bundle to standard output" : out, (unsigned long long)stats.entries,
                 (unsigned long long)stats.payloads, (unsigned long long)stats.absent,
                 (unsigned long long)stats.checkpoints, (unsigned long long)stats.bytes);
-        if (!to_stdout)
-            fprintf(f, "verify with: auditverify %s --trust '%s'\n", out, st_store_vkey(s));
+        if (!to_stdout) {
+            /* What an auditor pins: the root in root mode (with the first log key
+             * for checkpoints from before it), else the first log key. */
+            st_vkey anchors[2];
+            size_t na = 0;
+            fprintf(f, "verify with: auditverify %s", out);
+            if (st_keys_trust_anchors(s, anchors, &na) == 0 && na > 0) {
+                for (size_t i = 0; i < na; i++) {
+                    char vk[ST_VKEY_MAX];
+                    st_vkey_format(vk, &anchors[i]);
+                    fprintf(f, " --trust '%s'", vk);
+                }
+            } else {
+                fprintf(f, " --trust '%s'", st_store_vkey(s));
+            }
+            fputc('\n', f);
+        }
     }
     st_store_close(s);
     free(cp);
