@@ -54,7 +54,7 @@ struct st_keyhist {
     char origin[ST_KEY_NAME_MAX + 1];
     st_vkey roots[ST_KH_MAX_ROOTS];
     size_t nroots;
-    kh_grant *g;
+    kh_grant *g = NULL;
     size_t ng, gcap;
     kh_limit *l;
     size_t nl, lcap;
@@ -148,7 +148,7 @@ int st_keyhist_add_pinned(st_keyhist *h, const st_vkey *key, st_err *err)
     if (strcmp(key->name, h->origin) != 0)
         return st_fail(err, ST_EINVAL, "pinned key %s+%08x is not a key of origin %s", key->name, (unsigned)key->key_id,
                        h->origin);
-    kh_grant *g;
+    kh_grant *g = NULL;
     int rc = new_grant(h, &g, err);
     if (rc) return rc;
     g->key = *key;
@@ -169,7 +169,7 @@ static int add_certified(st_keyhist *h, uint64_t index, const st_keynote *kn, st
     else if (kn->type == ST_KN_CERTIFICATE) h->stats.certificates++;
     else { h->stats.epoch_schedules++; h->stats.epoch_keys += kn->nkeys; }
     for (size_t i = 0; i < kn->nkeys; i++) {
-        kh_grant *g;
+        kh_grant *g = NULL;
         if ((rc = new_grant(h, &g, err)) != 0) return rc;
         g->key = kn->keys[i].key;
         g->kind = kn->type == ST_KN_CERTIFICATE ? G_CERT : G_EPOCH;
@@ -196,7 +196,7 @@ static int add_rotation(st_keyhist *h, uint64_t index, const st_keynote *kn, st_
     h->stats.rotations++;
     uint64_t handover = index + 1;
     if (continuity_trusted(h, &kn->keys[0].key, handover)) {
-        kh_grant *g;
+        kh_grant *g = NULL;
         if ((rc = new_grant(h, &g, err)) != 0) return rc;
         g->key = kn->keys[1].key;
         g->kind = G_CHAIN;
