@@ -54,7 +54,7 @@ struct st_keyhist {
     char origin[ST_KEY_NAME_MAX + 1];
     st_vkey roots[ST_KH_MAX_ROOTS];
     size_t nroots;
-    kh_grant *g = NULL;
+    kh_grant *g;
     size_t ng, gcap;
     kh_limit *l;
     size_t nl, lcap;

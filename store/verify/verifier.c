@@ -206,7 +206,7 @@ int st_verify_bundle(st_bundle_reader *r, const st_verify_opts *opts, st_verify_
     v->r = r;
     st_bundle_chain_init(&v->chain);
     st_err err = { { 0 } };
-    int rc;
+    int rc = 0;
 
     /* 1. arguments: at least one trust anchor, never one from the bundle */
     if (!opts || opts->ntrust == 0) {
