@@ -30,6 +30,13 @@
 
 /* ==== helpers ============================================================ */
 
+size_t st_error_summary_len(const char *s, size_t len)
+{
+    size_t n = 0;
+    while (n < len && s[n] != '\n' && s[n] != '\r') n++;
+    return st_utf8_cut(s, n, ST_ENV_ERROR_MAX);
+}
+
 size_t st_utf8_cut(const char *s, size_t len, size_t max)
 {
     if (len <= max) return len;
@@ -175,13 +182,6 @@ static void carry(mapper *m, const st_json *member)
     if (m->ncarried < m->cap) m->carried[m->ncarried++] = member;
 }
 
-static int is_carried(const mapper *m, const st_json *member)
-{
-    for (size_t i = 0; i < m->ncarried; i++)
-        if (m->carried[i] == member) return 1;
-    return 0;
-}
-
 /* Envelope string from input member `in` (first occurrence, must be a string). */
 static const st_json *map_str(mapper *m, const char *in, const char *out, size_t max)
 {
@@ -294,30 +294,20 @@ static void map_error_summary(mapper *m)
 {
     const st_json *e = st_json_get(m->root, "error");
     if (!e || e->type != ST_JSON_STRING || e->len == 0) return;
-    size_t n = 0;
-    while (n < e->len && e->str[n] != '\n' && e->str[n] != '\r') n++;
-    n = st_utf8_cut(e->str, n, ST_ENV_ERROR_MAX);
-    env_str(m->b, "error", e->str, n);
+    env_str(m->b, "error", e->str, st_error_summary_len(e->str, e->len));
 }
 
 /* Payload `event`: every member not carried and not a payload of its own. */
 static void write_rest(mapper *m, st_buf *out)
 {
-    int any = 0;
-    st_buf_putc(out, '{');
-    for (const st_json *c = m->root->child; c; c = c->next) {
-        if (is_carried(m, c)) continue;
-        int own = 0;
-        for (int k = 0; k < 4; k++) own |= m->payload_src[k] == c;
-        if (own) continue;
-        if (any) st_buf_putc(out, ',');
-        st_json_write_string(out, c->key, c->key_len);
-        st_buf_putc(out, ':');
-        st_json_write(out, c, 0);
-        any = 1;
-    }
-    st_buf_putc(out, '}');
-    if (!any) out->len = 0;
+    const st_json **skip = malloc((m->ncarried + 4) * sizeof *skip);
+    if (!skip) { out->oom = 1; return; }
+    size_t n = 0;
+    for (size_t i = 0; i < m->ncarried; i++) skip[n++] = m->carried[i];
+    for (int k = 0; k < 4; k++)
+        if (m->payload_src[k]) skip[n++] = m->payload_src[k];
+    if (st_json_write_object_except(out, m->root, skip, n) == 0) out->len = 0;
+    free(skip);
 }
 
 static int build_object(builder *b, const st_json *root, size_t replaced, const st_event_opts *o,

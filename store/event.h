@@ -83,6 +83,9 @@ ST_NODISCARD int st_event_meta_add_str(st_json_doc *doc, st_json *meta, const ch
 const char *st_event_host(void);
 const char *st_event_user(void);
 
+/* Length of the envelope `error` summary of s: its first line, cut to
+ * ST_ENV_ERROR_MAX bytes at a UTF-8 boundary. */
+size_t st_error_summary_len(const char *s, size_t len);
 /* Cuts s[0..len) to at most max bytes at a UTF-8 boundary; returns the new length. */
 size_t st_utf8_cut(const char *s, size_t len, size_t max);
 

@@ -173,9 +173,7 @@ static int seed_build(st_event *ev, const st_json *root, int64_t time_us, const 
         break;
     }
     if (errtext && strcmp(st, "succeeded") != 0) {
-        size_t n = 0;
-        while (n < errtext->len && errtext->str[n] != '\n' && errtext->str[n] != '\r') n++;
-        n = st_utf8_cut(errtext->str, n, ST_ENV_ERROR_MAX);
+        size_t n = st_error_summary_len(errtext->str, errtext->len);
         if (n && (rc = meta_str(ev, "error", errtext->str, n))) return rc;
     }
     /* payloads */
@@ -184,19 +182,13 @@ static int seed_build(st_event *ev, const st_json *root, int64_t time_us, const 
     if (out && (rc = add_payload(ev, "tool_response", out, 0))) return rc;
     if (errtext && (rc = add_payload(ev, "error", errtext, 0))) return rc;
     st_buf *rest = &ev->pbuf[ev->rec.npayloads];
-    int any = 0;
-    st_buf_putc(rest, '{');
-    for (const st_json *c = root->child; c; c = c->next) {
-        int skip = c == in || c == out || c == errtext;
-        for (size_t i = 0; i < nc; i++) skip |= carried[i] == c;
-        if (skip) continue;
-        if (any) st_buf_putc(rest, ',');
-        st_json_write_string(rest, c->key, c->key_len);
-        st_buf_putc(rest, ':');
-        st_json_write(rest, c, 0);
-        any = 1;
-    }
-    st_buf_putc(rest, '}');
+    const st_json *skip[8 + 3];
+    size_t ns = 0;
+    for (size_t i = 0; i < nc; i++) skip[ns++] = carried[i];
+    skip[ns++] = in;
+    skip[ns++] = out;
+    skip[ns++] = errtext;
+    int any = st_json_write_object_except(rest, root, skip, ns) > 0;
     if (rest->oom) return ENOMEM;
     if (any) {
         ev->rec.payloads[ev->rec.npayloads].name = "event";

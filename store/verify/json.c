@@ -1275,3 +1275,20 @@ int st_json_parse_canonical(st_json_doc **doc_out, const uint8_t *buf, size_t le
     st_buf_free(&b);
     return rc;
 }
+
+size_t st_json_write_object_except(st_buf *out, const st_json *obj, const st_json *const *skip, size_t nskip)
+{
+    size_t written = 0;
+    st_buf_putc(out, '{');
+    for (const st_json *c = obj->child; c; c = c->next) {
+        int skipped = 0;
+        for (size_t i = 0; i < nskip && !skipped; i++) skipped = skip[i] == c;
+        if (skipped) continue;
+        if (written++) st_buf_putc(out, ',');
+        st_json_write_string(out, c->key, c->key_len);
+        st_buf_putc(out, ':');
+        st_json_write(out, c, 0);
+    }
+    st_buf_putc(out, '}');
+    return written;
+}

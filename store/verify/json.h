@@ -108,6 +108,9 @@ st_json *st_json_clone(st_json_doc *doc, const st_json *v);
 #define ST_JSON_SORT_KEYS 0x01u  /* members sorted by key bytes (unsigned memcmp, shorter first on tie): canonical order */
 void st_json_write(st_buf *out, const st_json *v, unsigned flags);
 void st_json_write_string(st_buf *out, const char *s, size_t len);
+/* Writes object obj without the members listed in skip (compared by
+ * address), in input order. Returns how many members it wrote. */
+size_t st_json_write_object_except(st_buf *out, const st_json *obj, const st_json *const *skip, size_t nskip);
 
 /* Canonical entry check [ENTRY-1..]: parses with INTEGERS_ONLY, no whitespace,
  * no duplicates, strict UTF-8, then re-serializes with SORT_KEYS and requires
