@@ -6,6 +6,7 @@
  * N/T seal policy is checked in the same transaction, so a seal that the
  * policy asks for costs no extra fsync.
  */
+#include "sha256.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -85,7 +86,7 @@ static void prepare(const st_store *s, const st_record_in *r, prepared *p)
         const st_payload_in *pl = &r->payloads[i];
         size_t len = pl->len;
         if (len > s->payload_cap) {                  /* [PAYLOAD-3] keep the head, record the whole */
-            crypto_hash_sha256(p->full_sha[i], pl->data, pl->len);
+            st_sha256(p->full_sha[i], pl->data, pl->len);
             len = utf8_cut(pl->data, s->payload_cap);
         }
         p->stored_len[i] = len;

@@ -15,6 +15,7 @@
  * once and compressing the rest keeps the store at or below the JSONL it
  * replaces.
  */
+#include "sha256.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -71,7 +72,7 @@ static int decompress(const uint8_t *src, size_t srclen, uint8_t **out, size_t *
 /* Adds a reference to blob `bytes`, storing it if new. */
 static int blob_ref(st_txn *txn, const uint8_t *bytes, size_t len, uint8_t digest[32])
 {
-    crypto_hash_sha256(digest, bytes, len);
+    st_sha256(digest, bytes, len);
     const void *v;
     size_t vl;
     int rc = st_db_get(txn, ST_T_BLOBS, digest, 32, &v, &vl);
