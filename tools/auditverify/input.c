@@ -2,6 +2,7 @@
  * input.c: reading auditverify's inputs, plain or zstd-compressed (input.h).
  */
 #include "input.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,7 @@ struct av_input {
     ZSTD_inBuffer ib;          /* raw bytes read and not yet used */
     int eof;
     size_t last;               /* zstd: 0 at a frame boundary */
-    crypto_hash_sha256_state sha;
+    st_sha256_ctx sha;         /* SHA-NI where present: this hashes every input byte */
 };
 
 /* Reads raw bytes into in->buf (hashing them); 0 at EOF, -errno on error. */
@@ -35,7 +36,7 @@ static ssize_t fill(av_input *in)
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) return -errno;
         if (k == 0) in->eof = 1;
-        crypto_hash_sha256_update(&in->sha, in->buf, (size_t)k);
+        st_sha256_update(&in->sha, in->buf, (size_t)k);
         in->ib.src = in->buf;
         in->ib.size = (size_t)k;
         in->ib.pos = 0;
@@ -52,7 +53,7 @@ int av_input_open(av_input **out, const char *path, char *msg, size_t msglen)
         snprintf(msg, msglen, "out of memory");
         return ENOMEM;
     }
-    crypto_hash_sha256_init(&in->sha);
+    st_sha256_init(&in->sha);
     in->fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     in->close_fd = in->fd != 0;
     struct stat st;
@@ -74,7 +75,7 @@ int av_input_open(av_input **out, const char *path, char *msg, size_t msglen)
             return rc;
         }
         if (k == 0) in->eof = 1;
-        crypto_hash_sha256_update(&in->sha, in->buf + in->ib.size, (size_t)k);
+        st_sha256_update(&in->sha, in->buf + in->ib.size, (size_t)k);
         in->ib.size += (size_t)k;
     }
     in->ib.src = in->buf;
@@ -131,7 +132,7 @@ int av_input_finish(av_input *in, uint8_t sha256[32])
         if (k < 0) return (int)-k;
         if (k == 0) break;
     }
-    crypto_hash_sha256_final(&in->sha, sha256);
+    st_sha256_final(&in->sha, sha256);
     return 0;
 }
 
