@@ -25,7 +25,8 @@ struct av_input {
     ZSTD_inBuffer ib;          /* raw bytes read and not yet used */
     int eof;
     size_t last;               /* zstd: 0 at a frame boundary */
-    st_sha256_ctx sha;         /* SHA-NI where present: this hashes every input byte */
+    int hash;                  /* compute the file's SHA-256 (retention checks match archives by it) */
+    st_sha256_ctx sha;
 };
 
 /* Reads raw bytes into in->buf (hashing them); 0 at EOF, -errno on error. */
@@ -36,7 +37,7 @@ static ssize_t fill(av_input *in)
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) return -errno;
         if (k == 0) in->eof = 1;
-        st_sha256_update(&in->sha, in->buf, (size_t)k);
+        if (in->hash) st_sha256_update(&in->sha, in->buf, (size_t)k);
         in->ib.src = in->buf;
         in->ib.size = (size_t)k;
         in->ib.pos = 0;
@@ -44,7 +45,7 @@ static ssize_t fill(av_input *in)
     }
 }
 
-int av_input_open(av_input **out, const char *path, char *msg, size_t msglen)
+int av_input_open(av_input **out, const char *path, int hash, char *msg, size_t msglen)
 {
     *out = NULL;
     av_input *in = calloc(1, sizeof *in);
@@ -53,6 +54,7 @@ int av_input_open(av_input **out, const char *path, char *msg, size_t msglen)
         snprintf(msg, msglen, "out of memory");
         return ENOMEM;
     }
+    in->hash = hash;
     st_sha256_init(&in->sha);
     in->fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     in->close_fd = in->fd != 0;
@@ -75,7 +77,7 @@ int av_input_open(av_input **out, const char *path, char *msg, size_t msglen)
             return rc;
         }
         if (k == 0) in->eof = 1;
-        st_sha256_update(&in->sha, in->buf + in->ib.size, (size_t)k);
+        if (in->hash) st_sha256_update(&in->sha, in->buf + in->ib.size, (size_t)k);
         in->ib.size += (size_t)k;
     }
     in->ib.src = in->buf;
@@ -126,6 +128,7 @@ ssize_t av_input_read(void *ctx, uint8_t *buf, size_t n)
 
 int av_input_finish(av_input *in, uint8_t sha256[32])
 {
+    if (!in->hash) return EINVAL;        /* opened without hashing */
     uint8_t scratch[4096];
     for (;;) {
         ssize_t k = av_input_read(in, scratch, sizeof scratch);

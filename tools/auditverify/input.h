@@ -17,8 +17,10 @@
 
 typedef struct av_input av_input;
 
-/* Opens path ("-" = standard input). 0, or errno with msg set. */
-int av_input_open(av_input **out, const char *path, char *msg, size_t msglen);
+/* Opens path ("-" = standard input). With hash, the raw file bytes are
+ * hashed as they are read (av_input_finish returns the digest; retention
+ * checks match archive files by it). 0, or errno with msg set. */
+int av_input_open(av_input **out, const char *path, int hash, char *msg, size_t msglen);
 /* The st_bundle_read_fn for st_bundle_reader_new: decompressed bytes, 0 at
  * the end, -errno on error (-EILSEQ: damaged zstd data, -EPROTO: the file
  * ends inside a zstd frame). */

@@ -147,7 +147,7 @@ static int verify_one(const char *file, st_verify_opts *opts, st_rc *rc, st_veri
     char msg[256];
     av_input *in = NULL;
     st_bundle_reader *r = NULL;
-    if (av_input_open(&in, file, msg, sizeof msg) != 0) {
+    if (av_input_open(&in, file, rc != NULL, msg, sizeof msg) != 0) {   /* the file digest only serves --retention */
         memset(rep, 0, sizeof *rep);
         rep->verdict = ST_VERDICT_UNVERIFIABLE;
         rep->step = 3;
