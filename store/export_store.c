@@ -60,32 +60,7 @@ typedef struct xsrc {
 static int x_checkpoint(void *ctx, uint64_t size, unsigned mode, uint64_t *size_out, char **note, size_t *len)
 {
     xsrc *x = ctx;
-    st_cursor *c = NULL;
-    const void *k, *v;
-    size_t kl, vl;
-    uint8_t key[8];
-    st_be64_put(key, size);
-    int rc = st_cursor_open(x->txn, ST_T_CHECKPOINTS, &c);
-    if (rc) return rc;
-    rc = st_cursor_seek(c, key, 8, &k, &kl, &v, &vl);
-    if (mode == ST_CP_EXACT && rc == 0 && memcmp(k, key, 8) != 0) rc = ST_ENOTFOUND;
-    if (mode == ST_CP_AT_MOST) {
-        if (rc == ST_ENOTFOUND) rc = st_cursor_last(c, &k, &kl, &v, &vl);
-        else if (rc == 0 && memcmp(k, key, 8) != 0) rc = st_cursor_prev(c, &k, &kl, &v, &vl);
-    }
-    if (rc == 0 && kl != 8) rc = ST_ECORRUPT;
-    if (rc == 0) {
-        *note = malloc(vl + 1);
-        if (!*note) rc = ENOMEM;
-        else {
-            memcpy(*note, v, vl);
-            (*note)[vl] = 0;
-            *len = vl;
-            *size_out = st_be64_get(k);
-        }
-    }
-    st_cursor_close(c);
-    return rc;
+    return st_checkpoint_get_txn(x->txn, size, mode, size_out, note, len);
 }
 
 static int x_node(void *ctx, unsigned level, uint64_t pos, st_hash out)

@@ -240,22 +240,29 @@ static int load_row(st_txn *txn, uint64_t index, const char *name, const uint8_t
     return 0;
 }
 
-int st_payload_read(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
-                    uint8_t **data_out, size_t *len_out)
+/* The row of payload (index, name): its salt (if salt_out) and its decoded segment list (caller frees). */
+static int load_segments(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
+                         uint8_t **segs, size_t *nsegs)
 {
     const uint8_t *row;
     size_t rowlen;
     int rc = load_row(txn, index, name, &row, &rowlen);
     if (rc) return rc;
+    if (salt_out) memcpy(salt_out, row, ST_SALT_BYTES);
+    return decompress(row + ST_SALT_BYTES + 1, rowlen - ST_SALT_BYTES - 1, segs, nsegs, (size_t)1 << 34);
+}
+
+int st_payload_read(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
+                    uint8_t **data_out, size_t *len_out)
+{
     uint8_t *segs;
     size_t nsegs;
-    rc = decompress(row + ST_SALT_BYTES + 1, rowlen - ST_SALT_BYTES - 1, &segs, &nsegs, (size_t)1 << 34);
+    int rc = load_segments(txn, index, name, salt_out, &segs, &nsegs);
     if (rc) return rc;
     st_buf out = { 0 };
     rc = walk_segments(txn, segs, nsegs, &out, 0);
     free(segs);
     if (rc) { st_buf_free(&out); return rc; }
-    if (salt_out) memcpy(salt_out, row, ST_SALT_BYTES);
     if (!out.data) { out.data = malloc(1); if (!out.data) return ENOMEM; }
     *data_out = out.data;
     *len_out = out.len;
@@ -264,13 +271,9 @@ int st_payload_read(st_txn *txn, uint64_t index, const char *name, uint8_t salt_
 
 int st_payload_delete(st_txn *txn, uint64_t index, const char *name)
 {
-    const uint8_t *row;
-    size_t rowlen;
-    int rc = load_row(txn, index, name, &row, &rowlen);
-    if (rc) return rc;
     uint8_t *segs;
     size_t nsegs;
-    rc = decompress(row + ST_SALT_BYTES + 1, rowlen - ST_SALT_BYTES - 1, &segs, &nsegs, (size_t)1 << 34);
+    int rc = load_segments(txn, index, name, NULL, &segs, &nsegs);
     if (rc) return rc;
     rc = walk_segments(txn, segs, nsegs, NULL, 1);
     sodium_memzero(segs, nsegs);

@@ -134,9 +134,9 @@ int st_prove_consistency(st_store *s, uint64_t m, uint64_t n, uint8_t **hashes_o
     return 0;
 }
 
-int st_checkpoint_get(st_store *s, uint64_t size, unsigned mode, uint64_t *size_out, char **note_out, size_t *len_out)
+int st_checkpoint_get_txn(st_txn *txn, uint64_t size, unsigned mode, uint64_t *size_out, char **note_out,
+                          size_t *len_out)
 {
-    WITH_READ(s, txn);
     st_cursor *c = NULL;
     const void *k, *v;
     size_t kl, vl;
@@ -159,11 +159,18 @@ int st_checkpoint_get(st_store *s, uint64_t size, unsigned mode, uint64_t *size_
             if (len_out) *len_out = vl;
             if (size_out) *size_out = st_be64_get(k);
         }
-    } else if (rc == ST_ENOTFOUND) {
-        st_store_fail(s, rc, "no checkpoint %s size %llu", mode == ST_CP_EXACT ? "of" : mode == ST_CP_AT_LEAST ? "at or above" : "at or below",
-                      (unsigned long long)size);
     }
     st_cursor_close(c);
+    return rc;
+}
+
+int st_checkpoint_get(st_store *s, uint64_t size, unsigned mode, uint64_t *size_out, char **note_out, size_t *len_out)
+{
+    WITH_READ(s, txn);
+    int rc = st_checkpoint_get_txn(txn, size, mode, size_out, note_out, len_out);
+    if (rc == ST_ENOTFOUND)
+        st_store_fail(s, rc, "no checkpoint %s size %llu", mode == ST_CP_EXACT ? "of" : mode == ST_CP_AT_LEAST ? "at or above" : "at or below",
+                      (unsigned long long)size);
     st_db_read_end(txn);
     return rc;
 }

@@ -107,6 +107,10 @@ ST_NODISCARD int st_gate_open_shared(struct st_store *s);
 void st_gate_close(struct st_store *s);
 /* ---- end writer gate ---- */
 
+/* st_checkpoint_get inside a transaction (read.c). */
+ST_NODISCARD int st_checkpoint_get_txn(struct st_txn *txn, uint64_t size, unsigned mode, uint64_t *size_out,
+                                       char **note_out, size_t *len_out);
+
 /* Current size inside a transaction. */
 ST_NODISCARD int st_size_txn(struct st_txn *txn, uint64_t *size_out);
 
