@@ -5,10 +5,12 @@
  * /dev/null; measures wall time from spawn to exit. Prints one line:
  *
  *   <label> <n> <p50 ms> <p90 ms> <p99 ms> <max ms> <failures> <short writes>
+ *   <cpu ms p50> <minor faults p50>
  *
  * failures: non-zero exits; short writes: the child closed stdin before the
  * payload was written (a hook that does this makes Claude Code report EPIPE;
- * the empty program does it by design).
+ * the empty program does it by design). cpu: the child's user + system time
+ * (wait4), the number that does not depend on how busy the machine is.
  *
  * usage: hook_spawn LABEL N PAYLOAD_FILE -- CMD [ARGS...]
  */
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,6 +60,9 @@ int main(int argc, char **argv)
     if (fread(payload, 1, len, f) != len) { perror("read"); return 2; }
     fclose(f);
     double *t = malloc(sizeof(double) * (size_t)n);
+    double *cpu = malloc(sizeof(double) * (size_t)n);
+    double *flt = malloc(sizeof(double) * (size_t)n);
+    if (!t || !cpu || !flt) { perror("malloc"); return 2; }
     int fails = 0, shorts = 0;
     signal(SIGPIPE, SIG_IGN);
     int devnull = open("/dev/null", O_WRONLY);
@@ -81,15 +87,21 @@ int main(int argc, char **argv)
         }
         close(p[1]);
         int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        struct rusage ru;
+        while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}
         t[i] = now_ms() - t0;
+        cpu[i] = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+        flt[i] = (double)ru.ru_minflt;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fails++;
         if (off < len) shorts++;
         posix_spawn_file_actions_destroy(&fa);
     }
     qsort(t, (size_t)n, sizeof *t, cmp);
+    qsort(cpu, (size_t)n, sizeof *cpu, cmp);
+    qsort(flt, (size_t)n, sizeof *flt, cmp);
     int i50 = n / 2, i90 = (int)(n * 0.9), i99 = (int)(n * 0.99);
     if (i99 >= n) i99 = n - 1;
-    printf("%s %d %.3f %.3f %.3f %.3f %d %d\n", label, n, t[i50], t[i90], t[i99], t[n - 1], fails, shorts);
+    printf("%s %d %.3f %.3f %.3f %.3f %d %d %.3f %.0f\n", label, n, t[i50], t[i90], t[i99], t[n - 1], fails, shorts,
+           cpu[i50], flt[i50]);
     return 0;
 }

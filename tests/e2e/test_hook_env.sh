@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# test_hook_env.sh: the hook where its environment says little, and its seal.
+#
+#  1. without $USER and $LOGNAME the recorded user is the account's name from
+#     the password database (the static build reads /etc/passwd itself,
+#     tools/sealtrail/pwfile.c);
+#  2. without $HOME, $XDG_STATE_HOME and $SEALTRAIL_DIR the default store is
+#     <home from the password database>/.local/state/sealtrail;
+set -euo pipefail
+: "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/st-hookenv-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export SEALTRAIL_NO_SYSLOG=1
+unset SEALTRAIL_DIR CLAUDE_CODE_SESSION_ID SEALTRAIL_FAIL_CLOSED
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+
+S=$T/store
+"$SEALTRAIL" --dir "$S" init >/dev/null 2>&1
+me=$(id -un)
+home=$(python3 -c 'import os, pwd; print(pwd.getpwuid(os.geteuid()).pw_dir)')
+
+# ---- 1. user name from the password database ---------------------------------------------
+rc=0
+printf '%s\n' '{"session_id":"env1","hook_event_name":"UserPromptSubmit","prompt":"hi"}' |
+    env -u USER -u LOGNAME "$SEALTRAIL" --dir "$S" hook >"$T/out" 2>"$T/err" || rc=$?
+check "hook without USER/LOGNAME: exit 0, silent" test "$rc" -eq 0 -a ! -s "$T/out" -a ! -s "$T/err"
+user=$("$SEALTRAIL" --dir "$S" log --no-payloads | tail -n 1 | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["user"])')
+check "recorded user is the account name ($me), got '$user'" [ "$user" = "$me" ]
+printf '%s\n' '{"session_id":"env1","hook_event_name":"UserPromptSubmit","prompt":"hi"}' |
+    env USER=someone-else "$SEALTRAIL" --dir "$S" hook
+user=$("$SEALTRAIL" --dir "$S" log --no-payloads | tail -n 1 | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["user"])')
+check "\$USER wins over the password database" [ "$user" = "someone-else" ]
+
+# ---- 2. store directory from the password database's home -----------------------------------
+if [ -e "$home/.local/state/sealtrail/data.mdb" ]; then
+    echo "skip status without HOME: a store exists at $home/.local/state/sealtrail"
+else
+    rc=0
+    env -u HOME -u XDG_STATE_HOME -u SEALTRAIL_DIR "$SEALTRAIL" status >"$T/out" 2>"$T/err" || rc=$?
+    check "status without HOME names $home/.local/state/sealtrail and fails" \
+        test "$rc" -ne 0 -a -n "$(grep -F "$home/.local/state/sealtrail" "$T/err")"
+fi
+
+echo "e2e test_hook_env: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
