@@ -15,6 +15,7 @@
 #include <syslog.h>
 
 #include "keys.h"
+#include "seal.h"
 #include "sign.h"
 
 /* Reads and checks the latest checkpoint at or below `size`; out->size = 0 if none. */
@@ -72,6 +73,7 @@ int st_seal_txn_signers(st_store *s, st_txn *txn, int force, st_signer *const *g
     *sealed_out = 0;
     uint64_t size, sealed, oldest;
     int rc;
+    if (s->seal_on_append) force = 1;     /* the hook on Stop/SessionEnd: seal in the append's transaction */
     /* --- keys (issue 5): wipe epoch keys whose window ended (one meta read when none is due) --- */
     if ((rc = st_keys_expire_due(s, txn, st_now_us() / 1000000)) != 0) return rc;
     /* --- end keys --- */
@@ -151,6 +153,18 @@ static int seal_txn(st_txn *txn, void *arg)
 {
     seal_ctx *c = arg;
     return st_seal_txn(c->s, txn, 1, &c->sealed);
+}
+
+void st_seal_on_append(st_store *s, int on) { s->seal_on_append = on; }
+
+int st_sealed_size(st_store *s, uint64_t *sealed_out)
+{
+    st_txn *txn;
+    int rc = st_db_read_begin(s->db, &txn, &s->err);
+    if (rc) return rc;
+    rc = st_meta_get_u64(txn, ST_META_SEALED, sealed_out);
+    st_db_read_end(txn);
+    return rc == ST_ENOTFOUND ? ST_ECORRUPT : rc;
 }
 
 int st_seal(st_store *s, char **note_out, size_t *len_out)

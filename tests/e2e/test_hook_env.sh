@@ -6,6 +6,10 @@
 #     tools/sealtrail/pwfile.c);
 #  2. without $HOME, $XDG_STATE_HOME and $SEALTRAIL_DIR the default store is
 #     <home from the password database>/.local/state/sealtrail;
+#  3. Stop and SessionEnd seal in the append's own transaction: one new
+#     checkpoint covering the event; when that seal fails (signing key
+#     missing) the event is still recorded, exit 0, one line on stderr, and
+#     the next Stop with the key back seals everything.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/st-hookenv-XXXXXX")
@@ -43,6 +47,27 @@ else
     check "status without HOME names $home/.local/state/sealtrail and fails" \
         test "$rc" -ne 0 -a -n "$(grep -F "$home/.local/state/sealtrail" "$T/err")"
 fi
+
+# ---- 3. seal in the append's transaction, and when it fails ------------------------------------
+ncp() { "$SEALTRAIL" --dir "$S" status | sed -n 's/^sealed: .*(\([0-9]*\) checkpoints.*/\1/p'; }
+field() { "$SEALTRAIL" --dir "$S" status | sed -n "s/^$1: *\([0-9]*\).*/\1/p"; }
+cp0=$(ncp)
+printf '%s\n' '{"session_id":"env3","hook_event_name":"Stop","stop_hook_active":false}' | "$SEALTRAIL" --dir "$S" hook
+check "Stop: one new checkpoint ($cp0 -> $(ncp)), nothing unsealed" test "$(ncp)" -eq $((cp0 + 1)) -a "$(field unsealed)" -eq 0
+n0=$(field entries)
+mv "$S/log.key" "$T/log.key.away"
+rc=0
+printf '%s\n' '{"session_id":"env3","hook_event_name":"SessionEnd","reason":"other"}' |
+    "$SEALTRAIL" --dir "$S" hook >"$T/out" 2>"$T/err" || rc=$?
+check "SessionEnd without the key: exit 0, nothing on stdout" test "$rc" -eq 0 -a ! -s "$T/out"
+check "SessionEnd without the key: recorded ($n0 -> $(field entries)), left unsealed ($(field unsealed))" \
+    test "$(field entries)" -eq $((n0 + 1)) -a "$(field unsealed)" -eq 1
+check "SessionEnd without the key: one line on stderr says sealing failed" \
+    test "$(wc -l <"$T/err")" -eq 1 -a -n "$(grep -F "event $n0 recorded, but sealing failed" "$T/err")"
+mv "$T/log.key.away" "$S/log.key"
+printf '%s\n' '{"session_id":"env3","hook_event_name":"Stop","stop_hook_active":false}' | "$SEALTRAIL" --dir "$S" hook
+check "next Stop with the key: everything sealed, store checks" \
+    test "$(field unsealed)" -eq 0 -a -n "$("$SEALTRAIL" --dir "$S" check | grep '^ok:')"
 
 echo "e2e test_hook_env: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -24,8 +24,9 @@
  *
  * Flow: read stdin -> build the event (parse, redact, envelope) -> spool
  * image -> arm -> open store -> replay the spool if not empty (under its
- * lock) -> duration from the matching PreToolUse -> append -> seal on Stop
- * and SessionEnd -> exit 0.
+ * lock) -> duration from the matching PreToolUse -> append (on Stop and
+ * SessionEnd with the seal in the same transaction: one durable commit) ->
+ * exit 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@
 #include "cli.h"
 #include "event.h"
 #include "redact.h"
+#include "seal.h"
 #include "spool.h"
 
 #define HOOK_WAIT_MS_DEFAULT      2000u   /* store lock wait before spooling */
@@ -285,7 +287,9 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.from = size;
     rearm_for(&hc, rec_bytes);
     uint64_t index;
+    st_seal_on_append(s, ev.wants_seal);    /* Stop, SessionEnd: the seal rides in the append's commit */
     rc = st_append_records(s, &ev.rec, 1, &index);
+    st_seal_on_append(s, 0);
     if (rc) {
         snprintf(why, sizeof why, "cannot append: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
         code = spool_now(dir, why);
@@ -293,10 +297,9 @@ static int hook_record(st_cli *cli, int fail_closed)
     }
     wd.committed = 1;
     if (ev.wants_seal) {
-        char *note = NULL;
-        size_t nl;
-        rc = st_seal(s, &note, &nl);
-        free(note);
+        uint64_t sealed = 0;
+        rc = st_sealed_size(s, &sealed);
+        if (rc == 0 && sealed <= index) rc = st_seal(s, NULL, NULL);   /* the seal in the append failed: again, for the error */
         if (rc) cli_err("hook: event %llu recorded, but sealing failed: %s", (unsigned long long)index,
                         st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
     }
