@@ -11,6 +11,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,6 +79,30 @@ static int map_rc(st_txn *t, int rc)
     }
 }
 
+/* The map size to open with. The data file's size says how much is in use:
+ * map half as much again (at least ST_MAP_INITIAL), so that a store that
+ * other processes grew neither needs a remap right after opening (adopting
+ * the size recorded in the meta page costs an munmap and an mmap, per hook)
+ * nor fills its map on the first append. A map that still proves too small
+ * is handled where it shows: MDB_MAP_RESIZED at begin, MDB_MAP_FULL in
+ * st_db_write (grow_map). */
+static size_t initial_mapsize(const char *dir)
+{
+    const char *ms = getenv("SEALTRAIL_MAPSIZE"); /* tests exercise map growth with a tiny map */
+    if (ms && *ms) {
+        uint64_t v;
+        if (st_parse_u64(ms, strlen(ms), ST_MAP_MAX, &v) == 0 && v >= 65536) return (size_t)v;
+    }
+    size_t mapsize = ST_MAP_INITIAL;
+    char path[4096];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) < (int)sizeof path && stat(path, &st) == 0 && st.st_size > 0) {
+        uint64_t want = (uint64_t)st.st_size + (uint64_t)st.st_size / 2;
+        while (mapsize < want && mapsize < ST_MAP_MAX) mapsize *= 2;
+    }
+    return mapsize;
+}
+
 int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
 {
     *out = NULL;
@@ -88,13 +113,7 @@ int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
     if (rc) { free(db); return st_fail(err, ST_EDB, "lmdb: %s", mdb_strerror(rc)); }
     mdb_env_set_maxdbs(db->env, 32);
     mdb_env_set_maxreaders(db->env, 254);
-    const char *ms = getenv("SEALTRAIL_MAPSIZE"); /* tests exercise map growth with a tiny map */
-    size_t mapsize = ST_MAP_INITIAL;
-    if (ms && *ms) {
-        uint64_t v;
-        if (st_parse_u64(ms, strlen(ms), ST_MAP_MAX, &v) == 0 && v >= 65536) mapsize = (size_t)v;
-    }
-    mdb_env_set_mapsize(db->env, mapsize);
+    mdb_env_set_mapsize(db->env, initial_mapsize(dir));
     unsigned eflags = MDB_NOTLS | (flags & ST_DB_RDONLY ? MDB_RDONLY : 0);
     rc = mdb_env_open(db->env, dir, eflags, 0600);
     if (rc) {
@@ -104,9 +123,6 @@ int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
         free(db);
         return code;
     }
-    /* Another process may have grown the map beyond our request: adopt it. */
-    mdb_env_set_mapsize(db->env, 0);
-
     MDB_txn *txn;
     int write = (flags & ST_DB_CREATE) && !(flags & ST_DB_RDONLY);
     for (int attempt = 0;; attempt++) {
@@ -145,6 +161,11 @@ static int grow_map(st_db *db)
     MDB_envinfo info;
     mdb_env_info(db->env, &info);
     size_t cur = info.me_mapsize;
+    /* Another process may have grown the map already: adopt the size in the meta page first. */
+    if (mdb_env_set_mapsize(db->env, 0) == 0) {
+        mdb_env_info(db->env, &info);
+        if (info.me_mapsize > cur) return 0;
+    }
     if (cur >= ST_MAP_MAX) return ST_ETOOBIG;
     size_t next = cur * 2 > ST_MAP_MAX ? ST_MAP_MAX : cur * 2;
     return mdb_env_set_mapsize(db->env, next) ? ST_EDB : 0;
