@@ -268,10 +268,34 @@ START_TEST(replay_in_order_exactly_once)
 }
 END_TEST
 
+/* st_spool_pending reads the directory in 4 KiB batches: more names than fit in one. */
+START_TEST(pending_counts_past_one_batch)
+{
+    char *dir = tu_tmpdir();
+    int dfd;
+    ck_assert_int_eq(st_spool_open_dir(dir, &dfd), 0);
+    for (int i = 0; i < 300; i++) {
+        char name[ST_SPOOL_NAME_MAX];
+        snprintf(name, sizeof name, "%020d-%010d-%06d.rec", 1000 + i, 42, i);
+        close(openat(dfd, name, O_CREAT | O_WRONLY, 0600));
+        if (i % 3 == 0) {
+            snprintf(name, sizeof name, "%020d-%010d-%06d.rec.bad", 1000 + i, 43, i);
+            close(openat(dfd, name, O_CREAT | O_WRONLY, 0600));
+        }
+    }
+    ck_assert_int_eq(st_spool_pending(dfd), 300);
+    ck_assert_int_eq(st_spool_pending(dfd), 300);    /* again: reads from the start */
+    close(dfd);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("spool");
     TCase *tc = tcase_create("spool");
+    tcase_add_test(tc, pending_counts_past_one_batch);
     tcase_add_test(tc, image_round_trip);
     tcase_add_test(tc, replay_in_order_exactly_once);
     suite_add_tcase(s, tc);
