@@ -327,7 +327,14 @@ void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n
 static int put_row(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
     static const uint8_t empty[1] = { 0 };
-    return st_db_put(ctx, t, k, kl, v ? (const void *)v : (const void *)empty, vl, 0);
+    const void *val = v ? (const void *)v : (const void *)empty;
+    if (t == ST_T_IX_TIME) {
+        /* Time keys of new entries nearly always sort last: an append fills
+         * pages (LMDB splits them in half for any other insert). */
+        int rc = st_db_put(ctx, t, k, kl, val, vl, ST_PUT_APPEND);
+        if (rc != ST_EEXIST) return rc;
+    }
+    return st_db_put(ctx, t, k, kl, val, vl, 0);
 }
 
 static int put_stat(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n)
@@ -356,22 +363,85 @@ static int put_tooluse(void *ctx, const uint8_t *k, size_t kl, uint64_t index, i
     return st_db_put(ctx, ST_T_IX_TOOLUSE, k, kl, v, 16, 0);
 }
 
-int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_json *tool_input)
+int st_ix_entry_prepare(st_ix_entry *e, const st_json *envelope, const st_json *tool_input)
 {
-    st_ix_facts f;
-    int rc = st_ix_facts_from_envelope(&f, envelope);
+    int rc = st_ix_facts_from_envelope(&e->f, envelope);
     if (rc) return rc;
-    if (f.index != index) return ST_EINVAL;
     const char *cwd;
     size_t cwd_len;
     get_str(envelope, "cwd", &cwd, &cwd_len);
-    st_buf paths = { 0 };
-    size_t np = st_ix_paths(&paths, f.tool, f.tool_len, cwd, cwd_len, tool_input);
-    if (paths.oom) { st_buf_free(&paths); return ENOMEM; }
-    ix_sink sk = { put_row, put_stat, put_tooluse, txn };
-    rc = ix_emit(&f, paths.data, paths.len, np, &sk);
-    st_buf_free(&paths);
+    st_buf_reset(&e->paths);
+    e->npaths = st_ix_paths(&e->paths, e->f.tool, e->f.tool_len, cwd, cwd_len, tool_input);
+    return e->paths.oom ? ENOMEM : 0;
+}
+
+void st_ix_entry_free(st_ix_entry *e)
+{
+    st_buf_free(&e->paths);
+}
+
+int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_json *tool_input)
+{
+    st_ix_entry e = { 0 };
+    int rc = st_ix_entry_prepare(&e, envelope, tool_input);
+    if (rc == 0 && e.f.index != index) rc = ST_EINVAL;
+    if (rc == 0) {
+        ix_sink sk = { put_row, put_stat, put_tooluse, txn };
+        rc = ix_emit(&e.f, e.paths.data, e.paths.len, e.npaths, &sk);
+    }
+    st_ix_entry_free(&e);
     return rc;
+}
+
+/* ---- batches: rows now, aggregates summed and written once per distinct row ---- */
+
+struct st_ix_batch {
+    st_txn *txn;
+    ix_agg_map aggs;
+};
+
+st_ix_batch *st_ix_batch_new(void) { return calloc(1, sizeof(st_ix_batch)); }
+
+void st_ix_batch_free(st_ix_batch *b)
+{
+    if (!b) return;
+    ix_agg_free(&b->aggs);
+    free(b);
+}
+
+static int batch_row(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    return put_row(((st_ix_batch *)ctx)->txn, t, k, kl, v, vl);
+}
+
+static int batch_stat(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n)
+{
+    return ix_agg_add(&((st_ix_batch *)ctx)->aggs, t, k, kl, delta, n);
+}
+
+static int batch_tooluse(void *ctx, const uint8_t *k, size_t kl, uint64_t index, int64_t time_us)
+{
+    return put_tooluse(((st_ix_batch *)ctx)->txn, k, kl, index, time_us);
+}
+
+int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
+{
+    if (b->aggs.used && b->txn != txn) return ST_EINVAL;   /* unflushed deltas of another transaction */
+    b->txn = txn;
+    ix_sink sk = { batch_row, batch_stat, batch_tooluse, b };
+    return ix_emit(&e->f, e->paths.data, e->paths.len, e->npaths, &sk);
+}
+
+int st_ix_batch_flush(st_txn *txn, st_ix_batch *b)
+{
+    int rc = b->aggs.used ? ix_agg_flush(&b->aggs, txn) : 0;
+    if (rc) ix_agg_reset(&b->aggs);
+    return rc;
+}
+
+void st_ix_batch_discard(st_ix_batch *b)
+{
+    ix_agg_reset(&b->aggs);
 }
 
 /* ---- tool_use_id lookup --------------------------------------------------------- */
@@ -455,7 +525,9 @@ int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, 
     int rc;
     for (size_t i = 0; i < sizeof ix_tables / sizeof ix_tables[0]; i++)
         if ((rc = st_db_clear(txn, ix_tables[i])) != 0) return st_fail(err, rc, "cannot clear index table %zu", i);
-    ix_sink sk = { put_row, put_stat, put_tooluse, txn };
+    /* Aggregates are summed in memory over the whole log and written once. */
+    st_ix_batch b = { .txn = txn };
+    ix_sink sk = { batch_row, batch_stat, batch_tooluse, &b };
     st_buf paths = { 0 };
     for (uint64_t i = 0; i < size; i++) {
         st_json_doc *doc;
@@ -472,6 +544,8 @@ int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, 
         if (progress && (i + 1) % 4096 == 0) progress(pctx, i + 1, size);
     }
     st_buf_free(&paths);
+    if (rc == 0 && (rc = ix_agg_flush(&b.aggs, txn)) != 0) st_fail(err, rc, "writing the aggregate rows failed");
+    ix_agg_free(&b.aggs);
     if (rc == 0 && progress) progress(pctx, size, size);
     return rc;
 }

@@ -119,6 +119,29 @@ unsigned st_ix_dbucket(uint64_t duration_ms);
 unsigned st_ix_bucket(uint64_t duration_ms);
 void     st_ix_bucket_range(unsigned bucket, uint64_t *lo, uint64_t *hi);
 
+/* An entry's index facts and paths, computed before the write transaction
+ * (strings borrowed from the envelope's document). Zero-initialize, then
+ * st_ix_entry_prepare; st_ix_entry_free releases the paths. */
+typedef struct st_ix_entry {
+    st_ix_facts f;
+    st_buf paths;
+    size_t npaths;
+} st_ix_entry;
+ST_NODISCARD int st_ix_entry_prepare(st_ix_entry *e, const st_json *envelope, const st_json *tool_input);
+void st_ix_entry_free(st_ix_entry *e);
+
+/* Index rows of many entries in one transaction: plain rows are written at
+ * once, aggregate deltas (stats and distinct-path counts) are summed in
+ * memory and st_ix_batch_flush adds each distinct row's sum in one
+ * read-modify-write. Flush before the transaction commits; after a failed
+ * or retried transaction, st_ix_batch_discard. */
+typedef struct st_ix_batch st_ix_batch;
+st_ix_batch *st_ix_batch_new(void);
+void st_ix_batch_free(st_ix_batch *b);
+ST_NODISCARD int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e);
+ST_NODISCARD int st_ix_batch_flush(st_txn *txn, st_ix_batch *b);
+void st_ix_batch_discard(st_ix_batch *b);
+
 /* Paths an entry touched: tool_input.file_path/path/notebook_path, and for
  * Bash/PowerShell best-effort path-like words of `command`; relative paths
  * are joined to cwd and normalized lexically. Appends (u16 len, bytes)* to

@@ -15,6 +15,8 @@
  * once and compressing the rest keeps the store at or below the JSONL it
  * replaces.
  */
+#include "payload.h"
+
 #include "sha256.h"
 #include "store_int.h"
 
@@ -40,19 +42,42 @@ static void payload_key(uint8_t *key, size_t *klen, uint64_t index, const char *
 }
 
 /* One compression and one decompression context per thread, reused: creating
- * a zstd context per call dominated bulk ingest (it initializes large tables). */
+ * a zstd context per call dominated bulk ingest (it initializes large tables).
+ * The append path's helper thread brings its own (st_payload_zctx), freed
+ * when it ends. */
 static _Thread_local ZSTD_CCtx *tl_cctx;
 static _Thread_local ZSTD_DCtx *tl_dctx;
+
+struct st_payload_zctx { ZSTD_CCtx *c; };
+
+st_payload_zctx *st_payload_zctx_new(void)
+{
+    st_payload_zctx *z = malloc(sizeof *z);
+    if (z && !(z->c = ZSTD_createCCtx())) { free(z); z = NULL; }
+    return z;
+}
+
+void st_payload_zctx_free(st_payload_zctx *z)
+{
+    if (!z) return;
+    ZSTD_freeCCtx(z->c);
+    free(z);
+}
+
+static int compress_with(ZSTD_CCtx *cc, st_buf *out, const uint8_t *data, size_t len)
+{
+    size_t bound = ZSTD_compressBound(len);
+    if (st_buf_reserve(out, bound) != 0) return ENOMEM;
+    size_t n = ZSTD_compressCCtx(cc, out->data + out->len, bound, data, len, ZSTD_LEVEL);
+    if (ZSTD_isError(n)) return ST_EDB;
+    out->len += n;
+    return 0;
+}
 
 static int compress_into(st_buf *out, const uint8_t *data, size_t len)
 {
     if (!tl_cctx && !(tl_cctx = ZSTD_createCCtx())) return ENOMEM;
-    size_t bound = ZSTD_compressBound(len);
-    if (st_buf_reserve(out, bound) != 0) return ENOMEM;
-    size_t n = ZSTD_compressCCtx(tl_cctx, out->data + out->len, bound, data, len, ZSTD_LEVEL);
-    if (ZSTD_isError(n)) return ST_EDB;
-    out->len += n;
-    return 0;
+    return compress_with(tl_cctx, out, data, len);
 }
 
 static int decompress(const uint8_t *src, size_t srclen, uint8_t **out, size_t *outlen, size_t limit)
@@ -124,15 +149,47 @@ static void seg_header(st_buf *b, uint8_t kind, uint32_t len)
     st_buf_put(b, h, 5);
 }
 
+/* Offset of the closing quote of the string literal opening at d[i], or len. */
+static size_t string_end(const uint8_t *d, size_t len, size_t i)
+{
+    size_t j = i + 1;
+    for (;;) {
+        const uint8_t *q = j < len ? memchr(d + j, '"', len - j) : NULL;
+        if (!q) return len;
+        j = (size_t)(q - d);
+        size_t bs = 0;                    /* an odd run of backslashes escapes the quote */
+        while (j - bs > i + 1 && d[j - 1 - bs] == '\\') bs++;
+        if (!(bs & 1)) return j;
+        j++;
+    }
+}
+
+/* 1 if the scan below would find a string literal to store in `blobs`. */
+static int has_blob_string(const uint8_t *d, size_t len)
+{
+    if (len < BLOB_MIN) return 0;         /* no literal can be that long */
+    for (size_t i = 0; i < len;) {
+        const uint8_t *q = memchr(d + i, '"', len - i);
+        if (!q) return 0;
+        i = (size_t)(q - d);
+        size_t j = string_end(d, len, i);
+        if (j >= len) return 0;
+        if (j + 1 - i >= BLOB_MIN && j + 1 - i <= UINT32_MAX) return 1;
+        i = j + 1;
+    }
+    return 0;
+}
+
 /* Splits JSON text into literal runs and large string literals. Works on any
  * bytes: if they are not JSON, the scan simply finds no long strings. */
 static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *segs)
 {
     size_t lit_start = 0, i = 0;
-    while (i < len) {
-        if (d[i] != '"') { i++; continue; }
-        size_t j = i + 1;                 /* find the closing quote */
-        while (j < len && d[j] != '"') j += d[j] == '\\' ? 2 : 1;
+    while (i < len && len >= BLOB_MIN) {
+        const uint8_t *q = memchr(d + i, '"', len - i);
+        if (!q) break;
+        i = (size_t)(q - d);
+        size_t j = string_end(d, len, i);  /* the closing quote */
         if (j >= len) break;
         size_t slen = j + 1 - i;          /* the literal including both quotes */
         if (slen >= BLOB_MIN && slen <= UINT32_MAX) {
@@ -156,6 +213,34 @@ static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *seg
         p += n;
     }
     return segs->oom ? ENOMEM : 0;
+}
+
+int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
+                         st_payload_zctx *z)
+{
+    st_buf_reset(row);
+    if (has_blob_string(data, len)) return 1;
+    st_buf segs = { 0 };
+    int rc = build_segments(NULL, data, len, &segs);   /* literals only: never touches the txn */
+    if (rc == 0) {
+        st_buf_put(row, salt, ST_SALT_BYTES);
+        st_buf_putc(row, ENC_SEGMENTS);
+        const uint8_t *src = segs.data ? segs.data : (const uint8_t *)"";
+        if (z) rc = compress_with(z->c, row, src, segs.len);
+        else rc = compress_into(row, src, segs.len);
+        if (rc == 0 && row->oom) rc = ENOMEM;
+    }
+    st_buf_free(&segs);
+    return rc;
+}
+
+int st_payload_put_row(st_txn *txn, uint64_t index, const char *name, const uint8_t *row, size_t len, unsigned put_flags)
+{
+    if (!st_payload_name_valid(name, strlen(name)) || len < ST_SALT_BYTES + 1) return ST_EINVAL;
+    uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
+    size_t klen;
+    payload_key(key, &klen, index, name);
+    return st_db_put(txn, ST_T_PAYLOADS, key, klen, row, len, put_flags);
 }
 
 int st_payload_put(st_txn *txn, uint64_t index, const char *name, const uint8_t salt[ST_SALT_BYTES],
