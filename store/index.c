@@ -65,13 +65,6 @@ unsigned st_ix_bucket(uint64_t d)
     return 64u + (e - 6u) * (1u << IX_SUB_BITS) + mant;
 }
 
-unsigned st_ix_dbucket(uint64_t d)
-{
-    if (d < 16) return (unsigned)d;
-    unsigned e = 63u - (unsigned)__builtin_clzll(d);          /* >= 4 */
-    return 16u + (e - 4u) * 4u + ((unsigned)(d >> (e - 2)) & 3u);
-}
-
 void st_ix_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi)
 {
     if (b < 64) { *lo = *hi = b; return; }
@@ -282,24 +275,12 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
     if (rc) return rc;
 
     if (f->tool && (rc = emit_tool(sk, f, k, ti))) return rc;
-    if (f->event && ((rc = emit_str_row(sk, ST_T_IX_EVENT, k, 0, f->event, f->event_len, ti, NULL, 0)) ||
-                     (rc = emit_counter(sk, k, ST_IXF_EVENT, f->event, f->event_len))))
-        return rc;
+    /* Event, status and duration have no tables of their own (layout 2):
+     * they are few values each, so their rows only duplicated the time
+     * index, whose summary carries them for every filter. */
     if (f->session && ((rc = emit_str_row(sk, ST_T_IX_SESSION, k, 0, f->session, f->session_len, ti, NULL, 0)) ||
                        (rc = emit_counter(sk, k, ST_IXF_SESSION, f->session, f->session_len))))
         return rc;
-    if (f->status && ((rc = emit_str_row(sk, ST_T_IX_STATUS, k, 0, f->status, f->status_len, ti, NULL, 0)) ||
-                      (rc = emit_counter(sk, k, ST_IXF_STATUS, f->status, f->status_len))))
-        return rc;
-    if (f->has_duration) {
-        uint8_t dv[8];
-        unsigned b = st_ix_dbucket(f->duration_ms);
-        k[0] = (uint8_t)(b >> 8);
-        k[1] = (uint8_t)b;
-        memcpy(k + 2, ti, 16);
-        st_be64_put(dv, f->duration_ms);
-        if ((rc = sk->row(sk->ctx, ST_T_IX_DURATION, k, 18, dv, 8))) return rc;
-    }
     if (f->tool_use_id_len && f->tool_use_id_len <= 480 && is_str(f->event, f->event_len, "PreToolUse") &&
         (rc = sk->tooluse(sk->ctx, (const uint8_t *)f->tool_use_id, f->tool_use_id_len, f->index, f->time_us)))
         return rc;
@@ -380,11 +361,36 @@ void st_ix_entry_free(st_ix_entry *e)
     st_buf_free(&e->paths);
 }
 
+/* ---- the layout marker ------------------------------------------------------------ */
+
+int st_index_layout_ok(st_txn *txn, st_err *err)
+{
+    uint64_t size = 0, layout = 0;
+    int rc = st_size_txn(txn, &size);
+    if (rc == ST_ENOTFOUND) size = 0;
+    else if (rc) return rc;
+    rc = st_meta_get_u64(txn, ST_META_INDEX_LAYOUT, &layout);
+    if (rc && rc != ST_ENOTFOUND) return rc;
+    if (size == 0 || layout == ST_INDEX_LAYOUT) return 0;
+    if (rc == ST_ENOTFOUND) layout = 1;
+    return st_fail(err, ST_EFORMAT,
+                   "the indexes are in layout %llu (an older release), this release reads layout %u: run 'sealtrail reindex'",
+                   (unsigned long long)layout, ST_INDEX_LAYOUT);
+}
+
+/* Entry 0 marks a new log's indexes with the current layout; a log whose
+ * entry 0 was indexed by an older release stays unmarked until reindex. */
+static int mark_layout(st_txn *txn, uint64_t index)
+{
+    return index == 0 ? st_meta_put_u64(txn, ST_META_INDEX_LAYOUT, ST_INDEX_LAYOUT) : 0;
+}
+
 int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_json *tool_input)
 {
     st_ix_entry e = { 0 };
     int rc = st_ix_entry_prepare(&e, envelope, tool_input);
     if (rc == 0 && e.f.index != index) rc = ST_EINVAL;
+    if (rc == 0) rc = mark_layout(txn, index);
     if (rc == 0) {
         ix_sink sk = { put_row, put_stat, put_tooluse, txn };
         rc = ix_emit(&e.f, e.paths.data, e.paths.len, e.npaths, &sk);
@@ -428,6 +434,8 @@ int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
 {
     if (b->aggs.used && b->txn != txn) return ST_EINVAL;   /* unflushed deltas of another transaction */
     b->txn = txn;
+    int rc = mark_layout(txn, e->f.index);
+    if (rc) return rc;
     ix_sink sk = { batch_row, batch_stat, batch_tooluse, b };
     return ix_emit(&e->f, e->paths.data, e->paths.len, e->npaths, &sk);
 }
@@ -517,6 +525,8 @@ int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_fact
 
 /* ---- rebuild --------------------------------------------------------------------- */
 
+/* Every table the indexes own, including the event, status and duration
+ * tables of layout 1 (emptied by reindex, checked to be empty). */
 static const st_table ix_tables[] = { ST_T_IX_TIME, ST_T_IX_TOOL, ST_T_IX_EVENT, ST_T_IX_SESSION, ST_T_IX_STATUS,
                                       ST_T_IX_PATH, ST_T_IX_DURATION, ST_T_IX_TOOLUSE, ST_T_STATS };
 
@@ -545,6 +555,8 @@ int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, 
     }
     st_buf_free(&paths);
     if (rc == 0 && (rc = ix_agg_flush(&b.aggs, txn)) != 0) st_fail(err, rc, "writing the aggregate rows failed");
+    if (rc == 0 && (rc = st_meta_put_u64(txn, ST_META_INDEX_LAYOUT, ST_INDEX_LAYOUT)) != 0)
+        st_fail(err, rc, "cannot record the index layout");
     ix_agg_free(&b.aggs);
     if (rc == 0 && progress) progress(pctx, size, size);
     return rc;
