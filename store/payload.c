@@ -4,6 +4,9 @@
  * back exactly those bytes.
  *
  * Row in `payloads`: key = u64be index || name; value = salt[16] || u8 enc || body.
+ *   enc 0: body = the payload bytes themselves (payloads under RAW_MAX bytes:
+ *          zstd makes them no smaller, and its per-call setup is most of
+ *          the cost of storing them);
  *   enc 1: body = zstd frame of a segment list.
  * Segment list: repeated { u8 kind, u32be len, data }:
  *   kind 0: literal bytes (len bytes follow)
@@ -27,7 +30,9 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#define ENC_RAW 0
 #define ENC_SEGMENTS 1
+#define RAW_MAX 128            /* payloads shorter than this are stored raw (enc 0) */
 #define SEG_LITERAL 0
 #define SEG_BLOB 1
 #define BLOB_MIN 4096          /* string literals at least this long go to blobs */
@@ -219,6 +224,12 @@ int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const u
                          st_payload_zctx *z)
 {
     st_buf_reset(row);
+    if (len < RAW_MAX) {
+        st_buf_put(row, salt, ST_SALT_BYTES);
+        st_buf_putc(row, ENC_RAW);
+        st_buf_put(row, data, len);
+        return row->oom ? ENOMEM : 0;
+    }
     if (has_blob_string(data, len)) return 1;
     st_buf segs = { 0 };
     int rc = build_segments(NULL, data, len, &segs);   /* literals only: never touches the txn */
@@ -254,13 +265,19 @@ int st_payload_put_flags(st_txn *txn, uint64_t index, const char *name, const ui
 {
     if (!st_payload_name_valid(name, strlen(name))) return ST_EINVAL;
     st_buf segs = { 0 }, row = { 0 };
-    int rc = build_segments(txn, data, len, &segs);
+    int rc = 0;
+    if (len < RAW_MAX) {
+        rc = st_payload_row_build(&row, salt, data, len, NULL);
+        goto put;
+    }
+    rc = build_segments(txn, data, len, &segs);
     if (rc == 0) {
         st_buf_put(&row, salt, ST_SALT_BYTES);
         st_buf_putc(&row, ENC_SEGMENTS);
         rc = compress_into(&row, segs.data ? segs.data : (const uint8_t *)"", segs.len);
         if (rc == 0 && row.oom) rc = ENOMEM;
     }
+put:
     if (rc == 0) {
         uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
         size_t klen;
@@ -320,7 +337,9 @@ static int load_row(st_txn *txn, uint64_t index, const char *name, const uint8_t
     const void *v;
     int rc = st_db_get(txn, ST_T_PAYLOADS, key, klen, &v, rowlen);
     if (rc) return rc;
-    if (*rowlen < ST_SALT_BYTES + 1 || ((const uint8_t *)v)[ST_SALT_BYTES] != ENC_SEGMENTS) return ST_ECORRUPT;
+    if (*rowlen < ST_SALT_BYTES + 1) return ST_ECORRUPT;
+    uint8_t enc = ((const uint8_t *)v)[ST_SALT_BYTES];
+    if (enc != ENC_SEGMENTS && enc != ENC_RAW) return ST_ECORRUPT;
     *row = v;
     return 0;
 }
@@ -334,7 +353,17 @@ static int load_segments(st_txn *txn, uint64_t index, const char *name, uint8_t 
     int rc = load_row(txn, index, name, &row, &rowlen);
     if (rc) return rc;
     if (salt_out) memcpy(salt_out, row, ST_SALT_BYTES);
-    return decompress(row + ST_SALT_BYTES + 1, rowlen - ST_SALT_BYTES - 1, segs, nsegs, (size_t)1 << 34);
+    const uint8_t *body = row + ST_SALT_BYTES + 1;
+    size_t blen = rowlen - ST_SALT_BYTES - 1;
+    if (row[ST_SALT_BYTES] == ENC_RAW) {          /* one literal segment */
+        if (!(*segs = malloc(5 + blen))) return ENOMEM;
+        (*segs)[0] = SEG_LITERAL;
+        st_be32_put(*segs + 1, (uint32_t)blen);
+        if (blen) memcpy(*segs + 5, body, blen);
+        *nsegs = 5 + blen;
+        return 0;
+    }
+    return decompress(body, blen, segs, nsegs, (size_t)1 << 34);
 }
 
 int st_payload_read(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],

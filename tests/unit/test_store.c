@@ -464,9 +464,10 @@ START_TEST(concurrent_batch_appenders)
 }
 END_TEST
 
-/* A big batch mixing payloads built before the lock with one that holds a
- * blob-sized string literal (stored inside the transaction, deduplicated):
- * every payload reads back byte for byte. */
+/* A big batch mixing payloads built before the lock (tiny ones stored raw,
+ * mid-sized ones compressed) with one that holds a blob-sized string literal
+ * (stored inside the transaction, deduplicated): every payload reads back
+ * byte for byte. */
 START_TEST(batch_payloads_read_back)
 {
     st_store *s = make_store(1000000);
@@ -480,6 +481,10 @@ START_TEST(batch_payloads_read_back)
     for (size_t i = 12; i < biglen - 2; i++) big[i] = (char)('a' + i % 26);
     memcpy(big + biglen - 2, "\"}", 2);
     big[biglen] = 0;
+    static char mid[700];
+    memcpy(mid, "{\"stdout\":\"", 11);
+    for (size_t i = 11; i < sizeof mid - 3; i++) mid[i] = "lorem ipsum dolor sit amet "[i % 27];
+    memcpy(mid + sizeof mid - 3, "\"}", 3);
     memset(recs, 0, sizeof recs);
     for (size_t i = 0; i < N; i++) {
         st_json *m = st_json_new_object(doc);
@@ -492,8 +497,8 @@ START_TEST(batch_payloads_read_back)
         recs[i].payloads[0].data = (const uint8_t *)small[i];
         recs[i].payloads[0].len = strlen(small[i]);
         recs[i].payloads[1].name = "tool_response";
-        recs[i].payloads[1].data = (const uint8_t *)(i % 10 == 3 ? big : small[i]);
-        recs[i].payloads[1].len = i % 10 == 3 ? biglen : strlen(small[i]);
+        recs[i].payloads[1].data = (const uint8_t *)(i % 10 == 3 ? big : i % 2 ? mid : small[i]);
+        recs[i].payloads[1].len = i % 10 == 3 ? biglen : i % 2 ? strlen(mid) : strlen(small[i]);
     }
     uint64_t first;
     ck_assert_int_eq(st_append_records(s, recs, N, &first), 0);
