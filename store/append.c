@@ -1,10 +1,14 @@
 /*
- * append.c: the write path. For each record: fresh salts and payload
- * commitments (computed before the write lock is taken), then inside one
- * durable write transaction the canonical entry with its index, the leaf
- * and completed subtree hashes, the payload rows and the index rows. The
- * N/T seal policy is checked in the same transaction, so a seal that the
- * policy asks for costs no extra fsync.
+ * append.c: the write path. Before the write lock: fresh salts, payload
+ * commitments and each payload's stored row (compressed), and for batches
+ * of PREP_SPLIT_MIN records or more the canonical entry itself, its leaf
+ * hash and its index facts, built for the index the current log size
+ * predicts, on two threads. Inside one durable write transaction: the
+ * entry (rebuilt there only if another writer came first and the
+ * prediction went stale), the leaf and completed subtree hashes, the
+ * payload rows and the index rows, with the aggregate rows summed over the
+ * batch and written once each. The N/T seal policy is checked in the same
+ * transaction, so a seal that the policy asks for costs no extra fsync.
  */
 #include "index.h"
 #include "payload.h"
@@ -129,7 +133,8 @@ static void *prep_thread(void *arg)
     prep_job *j = arg;
     st_payload_zctx *z = st_payload_zctx_new();
     j->rc = z ? 0 : ENOMEM;
-    for (size_t k = j->from; k < j->to && j->rc == 0; k++) j->rc = prepare(j->s, &j->recs[k], &j->prep[k], z, j->first == UINT64_MAX ? UINT64_MAX : j->first + k);
+    for (size_t k = j->from; k < j->to && j->rc == 0; k++)
+        j->rc = prepare(j->s, &j->recs[k], &j->prep[k], z, j->first == UINT64_MAX ? UINT64_MAX : j->first + k);
     st_payload_zctx_free(z);
     return NULL;
 }
