@@ -14,6 +14,7 @@
 #include "payload.h"
 #include "sha256.h"
 #include "store_int.h"
+#include "tree.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -50,6 +51,7 @@ typedef struct append_ctx {
     uint64_t first;
     int sealed;
     st_ix_batch *ix;
+    st_tree_edge edge;              /* the tree's right edge, so siblings are not read back */
 } append_ctx;
 
 /* Cuts len back so that data[0..len) does not end inside a UTF-8 sequence. */
@@ -252,7 +254,7 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
         if (rc == ST_EEXIST || rc == ST_EDB) rc = st_store_fail(c->s, rc, "entry %llu: cannot append", (unsigned long long)index);
         return rc;
     }
-    if ((rc = st_tree_append_leaf(txn, index, p->leaf)) != 0) return rc;
+    if ((rc = st_tree_append_leaf_edge(txn, index, p->leaf, &c->edge)) != 0) return rc;
     /* Payload rows in key (name) order: each sorts after every existing row, so they append. */
     size_t order[ST_ENTRY_MAX_PAYLOADS];
     for (size_t i = 0; i < r->npayloads; i++) {
@@ -281,6 +283,7 @@ static int append_txn(st_txn *txn, void *arg)
         return rc;
     c->first = size;
     st_ix_batch_discard(c->ix);                  /* a retried transaction starts over */
+    memset(&c->edge, 0, sizeof c->edge);
     for (size_t k = 0; k < c->n; k++)
         if ((rc = append_one(txn, c, k, size + k)) != 0) return rc;
     if ((rc = st_ix_batch_flush(txn, c->ix)) != 0) return rc;

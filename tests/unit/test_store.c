@@ -519,6 +519,26 @@ START_TEST(batch_payloads_read_back)
 }
 END_TEST
 
+/* Batches of many shapes (the tree's right edge carried across each
+ * transaction, entries built before the lock from 64 records up): every
+ * tree node equals the hash of its children and every index row matches. */
+START_TEST(batches_of_every_shape)
+{
+    st_store *s = make_store(1000000);
+    static const size_t sizes[] = { 1, 2, 3, 64, 65, 127, 300, 1, 63, 255 };
+    uint64_t expect = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        ck_assert_uint_eq(append_n(s, sizes[i], i % 2 ? "Bash" : "Edit"), expect);
+        expect += sizes[i];
+    }
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.size, expect);
+    ck_assert_int_eq(st_check(s), 0);
+    st_store_close(s);
+}
+END_TEST
+
 START_TEST(bad_records_change_nothing)
 {
     st_store *s = make_store(1000000);
@@ -634,6 +654,7 @@ int main(void)
     tcase_add_test(tc, concurrent_appenders);
     tcase_add_test(tc, concurrent_batch_appenders);
     tcase_add_test(tc, batch_payloads_read_back);
+    tcase_add_test(tc, batches_of_every_shape);
     tcase_add_test(tc, bad_records_change_nothing);
     tcase_add_test(tc, missing_or_loose_key_refuses_seal);
     tcase_add_test(tc, open_missing_store);
