@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,26 @@ typedef struct prepared {
     st_buf bytes;                                 /* canonical entry bytes */
     st_hash leaf;
     st_ix_entry ix;                               /* its index facts and paths */
+    int prep_rc;                                  /* result of prepare() */
 } prepared;
+
+/* Preparation running alongside the write transaction (big batches): a
+ * helper thread and the writer both claim the next unprepared record; the
+ * writer takes record k as soon as it is ready and prepares records itself
+ * while it would otherwise wait. So the two cores share the whole batch's
+ * work instead of preparing in parallel and then writing alone. */
+typedef struct prep_pipe {
+    struct st_store *s;
+    const st_record_in *recs;
+    prepared *prep;
+    size_t n;
+    uint64_t first;                 /* predicted index of record 0, or UINT64_MAX */
+    atomic_size_t claim;            /* next record to prepare */
+    atomic_int *done;               /* per record: prepared (prep_rc is set) */
+    atomic_int waiting;             /* the writer sleeps on cv */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} prep_pipe;
 
 typedef struct append_ctx {
     st_store *s;
@@ -52,6 +72,7 @@ typedef struct append_ctx {
     int sealed;
     st_ix_batch *ix;
     st_tree_edge edge;              /* the tree's right edge, so siblings are not read back */
+    prep_pipe *pipe;                /* NULL: every record was prepared before the transaction */
 } append_ctx;
 
 /* Cuts len back so that data[0..len) does not end inside a UTF-8 sequence. */
@@ -120,54 +141,98 @@ static int prepare(const st_store *s, const st_record_in *r, prepared *p, st_pay
     return index == UINT64_MAX ? 0 : build_entry(r, p, index);
 }
 
-/* Records [from, to) of a batch, for the helper thread. */
-typedef struct prep_job {
-    const st_store *s;
-    const st_record_in *recs;
-    prepared *prep;
-    size_t from, to;
-    uint64_t first;                 /* predicted index of record 0, or UINT64_MAX */
-    int rc;
-} prep_job;
-
-static void *prep_thread(void *arg)
+static void pipe_work(prep_pipe *pp, size_t k, st_payload_zctx *z)
 {
-    prep_job *j = arg;
+    prepared *p = &pp->prep[k];
+    p->prep_rc = prepare(pp->s, &pp->recs[k], p, z, pp->first == UINT64_MAX ? UINT64_MAX : pp->first + k);
+    atomic_store(&pp->done[k], 1);
+    if (atomic_load(&pp->waiting)) {          /* seq_cst with the writer's waiting/done: no lost wake-up */
+        pthread_mutex_lock(&pp->mu);
+        pthread_cond_broadcast(&pp->cv);
+        pthread_mutex_unlock(&pp->mu);
+    }
+}
+
+static void *pipe_thread(void *arg)
+{
+    prep_pipe *pp = arg;
     st_payload_zctx *z = st_payload_zctx_new();
-    j->rc = z ? 0 : ENOMEM;
-    for (size_t k = j->from; k < j->to && j->rc == 0; k++)
-        j->rc = prepare(j->s, &j->recs[k], &j->prep[k], z, j->first == UINT64_MAX ? UINT64_MAX : j->first + k);
+    for (size_t k; (k = atomic_fetch_add(&pp->claim, 1)) < pp->n;) {
+        if (!z) {
+            pp->prep[k].prep_rc = ENOMEM;
+            atomic_store(&pp->done[k], 1);
+            continue;
+        }
+        pipe_work(pp, k, z);
+    }
+    if (atomic_load(&pp->waiting)) {
+        pthread_mutex_lock(&pp->mu);
+        pthread_cond_broadcast(&pp->cv);
+        pthread_mutex_unlock(&pp->mu);
+    }
     st_payload_zctx_free(z);
     return NULL;
 }
 
-/* Below this many records one thread prepares them all (a thread costs more than it saves). */
+/* The writer: record k prepared (by whichever thread claimed it); prepare_rc. */
+static int pipe_wait(prep_pipe *pp, size_t k)
+{
+    while (!atomic_load(&pp->done[k])) {
+        size_t j = atomic_fetch_add(&pp->claim, 1);
+        if (j < pp->n) {
+            pipe_work(pp, j, NULL);
+            continue;
+        }
+        pthread_mutex_lock(&pp->mu);
+        atomic_store(&pp->waiting, 1);
+        while (!atomic_load(&pp->done[k])) pthread_cond_wait(&pp->cv, &pp->mu);
+        atomic_store(&pp->waiting, 0);
+        pthread_mutex_unlock(&pp->mu);
+    }
+    return pp->prep[k].prep_rc;
+}
+
+/* Below this many records everything is prepared before the transaction by
+ * the calling thread, and entries are built inside it (a thread and a read
+ * transaction cost more than they save). */
 #define PREP_SPLIT_MIN 64u
 
-/* Commitments, payload rows and (for big batches, at the index the current
- * log size predicts) the entries themselves, on two threads for big batches. */
-static int prepare_all(st_store *s, const st_record_in *recs, prepared *prep, size_t n)
+/* Starts preparing a big batch: predicts the first index from the current
+ * log size and starts the helper thread. 0 or ENOMEM; *thread_out says
+ * whether a thread runs (without one the writer prepares every record). */
+static int pipe_start(prep_pipe *pp, st_store *s, const st_record_in *recs, prepared *prep, size_t n,
+                      pthread_t *th, int *thread_out)
 {
-    pthread_t th;
-    uint64_t first = UINT64_MAX;
-    if (n >= PREP_SPLIT_MIN) {
-        st_txn *rt;
-        if (st_db_read_begin(s->db, &rt, NULL) == 0) {
-            if (st_size_txn(rt, &first) != 0) first = UINT64_MAX;
-            st_db_read_end(rt);
-        }
+    memset(pp, 0, sizeof *pp);
+    pp->s = s;
+    pp->recs = recs;
+    pp->prep = prep;
+    pp->n = n;
+    pp->first = UINT64_MAX;
+    *thread_out = 0;
+    if (!(pp->done = calloc(n, sizeof *pp->done))) return ENOMEM;
+    for (size_t k = 0; k < n; k++) atomic_init(&pp->done[k], 0);
+    atomic_init(&pp->claim, 0);
+    atomic_init(&pp->waiting, 0);
+    pthread_mutex_init(&pp->mu, NULL);
+    pthread_cond_init(&pp->cv, NULL);
+    st_txn *rt;
+    if (st_db_read_begin(s->db, &rt, NULL) == 0) {
+        if (st_size_txn(rt, &pp->first) != 0) pp->first = UINT64_MAX;
+        st_db_read_end(rt);
     }
-    prep_job job = { s, recs, prep, n / 2, n, first, 0 };
-    int split = n >= PREP_SPLIT_MIN && pthread_create(&th, NULL, prep_thread, &job) == 0;
-    size_t mine = split ? n / 2 : n;
-    int rc = 0;
-    for (size_t k = 0; k < mine && rc == 0; k++)
-        rc = prepare(s, &recs[k], &prep[k], NULL, first == UINT64_MAX ? UINT64_MAX : first + k);
-    if (split) {
-        pthread_join(th, NULL);
-        if (rc == 0) rc = job.rc;
-    }
-    return rc;
+    *thread_out = pthread_create(th, NULL, pipe_thread, pp) == 0;
+    return 0;
+}
+
+/* Stops claiming, waits for the helper, releases the pipe. */
+static void pipe_end(prep_pipe *pp, pthread_t th, int thread)
+{
+    atomic_store(&pp->claim, pp->n);
+    if (thread) pthread_join(th, NULL);
+    pthread_cond_destroy(&pp->cv);
+    pthread_mutex_destroy(&pp->mu);
+    free(pp->done);
 }
 
 /* Builds the full envelope object for record r at `index` into doc. */
@@ -244,6 +309,7 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
     const st_record_in *r = &c->recs[k];
     prepared *p = &c->prep[k];
     int rc;
+    if (c->pipe && (rc = pipe_wait(c->pipe, k)) != 0) return rc;
     if (p->built != index && (rc = build_entry(r, p, index)) != 0) return rc;
     if (p->bytes.len > ST_ENTRY_MAX)
         return st_store_fail(c->s, ST_ETOOBIG, "entry %llu: envelope is %zu bytes (at most %u)",
@@ -318,8 +384,14 @@ int st_append_records(st_store *s, const st_record_in *recs, size_t n, uint64_t 
     }
     append_ctx c = { .s = s, .recs = recs, .n = n, .prep = prep, .ix = st_ix_batch_new() };
     s->err.msg[0] = 0;
-    int rc = c.ix ? prepare_all(s, recs, prep, n) : ENOMEM;
+    int rc = c.ix ? 0 : ENOMEM;
+    prep_pipe pp;
+    pthread_t th;
+    int thread = 0, piped = rc == 0 && n >= PREP_SPLIT_MIN;
+    if (piped && (rc = pipe_start(&pp, s, recs, prep, n, &th, &thread)) == 0) c.pipe = &pp;
+    for (size_t k = 0; rc == 0 && !piped && k < n; k++) rc = prepare(s, &recs[k], &prep[k], NULL, UINT64_MAX);
     if (rc == 0) rc = st_db_write(s->db, append_txn, &c, &s->err);
+    if (c.pipe) pipe_end(&pp, th, thread);
     st_ix_batch_free(c.ix);
     for (size_t k = 0; k < n; k++) prepared_free(&prep[k], recs[k].npayloads);
     sodium_memzero(prep, n * sizeof *prep);
