@@ -6,7 +6,9 @@
  *
  *   store_bench DIR [N]     N = entries for the large store (default 1000000)
  *
- * Prints one line per figure; bench/run turns them into ratios.
+ * Prints one line per figure; bench/run turns them into ratios. The batched
+ * phase is also given in CPU time (all threads, and the calling thread
+ * alone), steadier than wall time on a shared machine.
  */
 #include <fcntl.h>
 #include <stdio.h>
