@@ -295,6 +295,7 @@ static int build_entry(const st_record_in *r, prepared *p, uint64_t index)
 
 static void prepared_free(prepared *p, size_t npayloads)
 {
+    sodium_memzero(p->salt, npayloads * ST_SALT_BYTES);   /* the rest is public or wiped below */
     for (size_t i = 0; i < npayloads; i++) {
         if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].cap);   /* salts */
         st_buf_free(&p->row[i]);
@@ -394,7 +395,6 @@ int st_append_records(st_store *s, const st_record_in *recs, size_t n, uint64_t 
     if (c.pipe) pipe_end(&pp, th, thread);
     st_ix_batch_free(c.ix);
     for (size_t k = 0; k < n; k++) prepared_free(&prep[k], recs[k].npayloads);
-    sodium_memzero(prep, n * sizeof *prep);
     free(prep);
     if (rc) return rc;
     if (c.sealed == 1) st_seal_publish(s);
