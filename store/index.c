@@ -165,6 +165,11 @@ int st_ix_summary_decode(st_ix_summary *o, const void *val, size_t len)
 
 /* ---- the row generator ---------------------------------------------------- */
 
+int st_ix_status_common(const char *s, size_t n)
+{
+    return (n == 9 && memcmp(s, "succeeded", 9) == 0) || (n == 7 && memcmp(s, "started", 7) == 0);
+}
+
 static int is_str(const char *s, size_t n, const char *lit)
 {
     size_t l = strlen(lit);
@@ -275,9 +280,15 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
     if (rc) return rc;
 
     if (f->tool && (rc = emit_tool(sk, f, k, ti))) return rc;
-    /* Event, status and duration have no tables of their own (layout 2):
-     * they are few values each, so their rows only duplicated the time
-     * index, whose summary carries them for every filter. */
+    /* Event and duration have no tables of their own (layout 2): they are
+     * few values each, so their rows only duplicated the time index, whose
+     * summary carries them for every filter. Status is indexed only for the
+     * rare values (failures, denials...), which a filter should find without
+     * reading every summary. */
+    if (f->status && !st_ix_status_common(f->status, f->status_len) &&
+        ((rc = emit_str_row(sk, ST_T_IX_STATUS, k, 0, f->status, f->status_len, ti, NULL, 0)) ||
+         (rc = emit_counter(sk, k, ST_IXF_STATUS, f->status, f->status_len))))
+        return rc;
     if (f->session && ((rc = emit_str_row(sk, ST_T_IX_SESSION, k, 0, f->session, f->session_len, ti, NULL, 0)) ||
                        (rc = emit_counter(sk, k, ST_IXF_SESSION, f->session, f->session_len))))
         return rc;

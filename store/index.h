@@ -15,23 +15,27 @@
  *   IX_TIME      T I                       -> summary (see ST_IXS_* below)
  *   IX_TOOL      enc(tool) T I             -> u8 flags, u64 duration, status bytes
  *   IX_SESSION   enc(session) T I          -> "" (or the full string, see CAPS)
+ *   IX_STATUS    enc(status) T I           -> "" (only statuses other than the
+ *                                             common "succeeded" and "started")
  *   IX_PATH      'p' enc(path) T I         -> ""
  *                'd' enc(path)             -> u64 number of 'p' rows (distinct paths)
  *                'i' I                     -> the entry's paths: (u16 len, bytes)*
  *   IX_TOOLUSE   tool_use_id               -> u64 index, T of its latest PreToolUse
  *   STATS        'c' u8 field enc(value)   -> u64 entries with that value (planner;
- *                                             sessions; tools: 'a')
+ *                                             sessions, indexed statuses; tools: 'a')
  *                'a' enc(tool)             -> 7 x u64: entries, calls, failures,
  *                                             denied, dur_n, dur_total, dur_max
  *                'h' enc(tool) u16 bucket  -> u64 count, min, max (duration histogram)
  *
  * So "tool X between T1 and T2" is one range scan of IX_TOOL, and the time
  * index value carries every field a filter needs, so combined filters never
- * parse entries. Event, status and duration have no table of their own:
- * each has few distinct values, so a filter on them reads the time-index
- * summaries of the window (or of the rows another filter selects). An
- * append writes 3 index rows per entry (time, tool, session) plus its path
- * rows; aggregate rows are summed per transaction (st_ix_batch).
+ * parse entries. Event and duration have no table of their own, nor do the
+ * two common statuses: each has few distinct values, so a filter on them
+ * reads the time-index summaries of the window (or of the rows another
+ * filter selects); rare statuses (failed, denied, interrupted...) keep their
+ * rows. An append writes 3 index rows per entry (time, tool, session) plus
+ * its path rows and, for a rare status, one more; aggregate rows are summed
+ * per transaction (st_ix_batch).
  *
  * CAPS. LMDB keys are at most 511 bytes: a string longer than
  * ST_IX_STR_CAP bytes is keyed by its first ST_IX_STR_CAP bytes and the
@@ -57,9 +61,10 @@
 #include "record.h"
 
 /* Layout of the index tables described above, kept in meta (ST_META_INDEX_LAYOUT).
- *   1: (absent from meta) also IX_EVENT, IX_STATUS, IX_DURATION and 'c' rows
- *      for event and status;
- *   2: those tables are empty: event, status and duration filters read the
+ *   1: (absent from meta) also IX_EVENT, IX_DURATION, IX_STATUS rows for
+ *      every status, and 'c' rows for events and every status;
+ *   2: IX_EVENT and IX_DURATION are empty and IX_STATUS holds only the rare
+ *      statuses (st_ix_status_common): the other filters read the
  *      time-index summary.
  * Queries, stats and check refuse a log of another layout, naming
  * `sealtrail reindex`, which rebuilds every table and records this one. */
@@ -71,8 +76,11 @@
 #define ST_IX_PATH_MAX   4096u
 
 /* Stat counter fields ('c' rows; ST_IXF_TOOL is read from the 'a' row; layout 1
- * also had 2 = event and 4 = status). */
-enum { ST_IXF_TOOL = 1, ST_IXF_SESSION = 3 };
+ * also had 2 = event). */
+enum { ST_IXF_TOOL = 1, ST_IXF_SESSION = 3, ST_IXF_STATUS = 4 };
+
+/* 1 for the statuses too common to be worth an index row ("succeeded", "started"). */
+int st_ix_status_common(const char *s, size_t n);
 
 /* Aggregate fields ('a' rows), in order. */
 enum {

@@ -3,9 +3,10 @@
  * index.h for the key layouts).
  *
  * Plan: estimate each candidate driver from exact all-time counts (stats
- * 'a' and 'c' rows for tool and session values, path 'd' rows for the
- * paths a pattern matches), take the smallest, else the time index (event,
- * status and duration filters always read the time-index summary: index.h).
+ * 'a' and 'c' rows for tool, session and rare-status values, path 'd' rows
+ * for the paths a pattern matches), take the smallest, else the time index
+ * (event, duration and common-status filters read the time-index summary:
+ * index.h).
  * Execute: walk the driver's ranges inside the time window,
  * check the remaining filters per candidate (summary, then paths), then
  * either stream (one range, time order) or collect and sort, and finally
@@ -22,8 +23,8 @@
 #include "json.h"
 #include "store_int.h"
 
-enum { D_TIME, D_TOOL, D_SESSION, D_PATH, D_NONE };
-static const char *const driver_names[] = { "time", "tool", "session", "path", "none" };
+enum { D_TIME, D_TOOL, D_SESSION, D_STATUS, D_PATH, D_NONE };
+static const char *const driver_names[] = { "time", "tool", "session", "status", "path", "none" };
 
 #define Q_STOP 1   /* internal: the limit was reached */
 
@@ -454,15 +455,18 @@ static void top_k(cand *v, size_t n, size_t k, int (*cmp)(const void *, const vo
 static int plan(qrun *r, uint64_t *best)
 {
     const st_query *q = r->q;
-    static const unsigned fields[] = { ST_IXF_TOOL, ST_IXF_SESSION };
-    static const int drivers[] = { D_TOOL, D_SESSION };
-    const st_qfield *fs[] = { &q->tool, &q->session };
+    static const unsigned fields[] = { ST_IXF_TOOL, ST_IXF_SESSION, ST_IXF_STATUS };
+    static const int drivers[] = { D_TOOL, D_SESSION, D_STATUS };
+    const st_qfield *fs[] = { &q->tool, &q->session, &q->status };
     int rc;
     *best = UINT64_MAX;
     r->driver = D_TIME;
-    for (int i = 0; i < 2; i++) {
+    int status_indexed = 1;                   /* the common statuses have no rows (index.h) */
+    for (size_t i = 0; i < q->status.n; i++)
+        if (st_ix_status_common(q->status.v[i], q->status.len[i])) status_indexed = 0;
+    for (int i = 0; i < 3; i++) {
         uint64_t e;
-        if (!fs[i]->n) continue;
+        if (!fs[i]->n || (drivers[i] == D_STATUS && !status_indexed)) continue;
         if ((rc = field_estimate(r, fields[i], fs[i], &e)) != 0) return rc;
         if (e < *best) { *best = e; r->driver = drivers[i]; r->drv_field = fs[i]; }
     }
@@ -503,7 +507,7 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
 
     int nranges = r.drv_field ? (int)r.drv_field->n : 1;
     r.need_summary = (q->tool.n && r.drv_field != &q->tool) || q->event.n ||
-                     (q->session.n && r.drv_field != &q->session) || q->status.n ||
+                     (q->session.n && r.drv_field != &q->session) || (q->status.n && r.drv_field != &q->status) ||
                      ((q->has_min_duration || q->sort == ST_QSORT_DURATION) && r.driver != D_TOOL && r.driver != D_TIME);
     r.path_residual = q->path && r.driver != D_PATH;
     if (q->sort == ST_QSORT_DURATION) r.collect = 1;
@@ -514,7 +518,8 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
     case D_TIME: rc = scan_range(&r, ST_T_IX_TIME, NULL, 0, NULL, 0, backward); break;
     case D_PATH: rc = scan_paths(&r); break;
     default: {
-        static const st_table tabs[] = { [D_TOOL] = ST_T_IX_TOOL, [D_SESSION] = ST_T_IX_SESSION };
+        static const st_table tabs[] = { [D_TOOL] = ST_T_IX_TOOL, [D_SESSION] = ST_T_IX_SESSION,
+                                         [D_STATUS] = ST_T_IX_STATUS };
         for (size_t i = 0; i < r.drv_field->n && rc == 0; i++) {
             uint8_t p[ST_IX_ENC_MAX];
             size_t pl = st_ix_enc_str(p, r.drv_field->v[i], r.drv_field->len[i], NULL);

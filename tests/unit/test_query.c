@@ -298,7 +298,9 @@ START_TEST(single_filters)
     memset(&q, 0, sizeof q); field(&q.tool, "Bash"); check_query(&q, "tool", "tool");
     memset(&q, 0, sizeof q); field(&q.tool, "Nope"); check_query(&q, "unknown tool", "none");
     memset(&q, 0, sizeof q); field(&q.event, "PostToolUseFailure"); check_query(&q, "event", "time");
-    memset(&q, 0, sizeof q); field(&q.status, "interrupted"); check_query(&q, "status", "time");
+    memset(&q, 0, sizeof q); field(&q.status, "interrupted"); check_query(&q, "status", "status");
+    memset(&q, 0, sizeof q); field(&q.status, "succeeded"); check_query(&q, "common status", "time");
+    memset(&q, 0, sizeof q); field(&q.status, "failed,started"); check_query(&q, "rare and common status", "time");
     memset(&q, 0, sizeof q); q.session.n = 1; q.session.v[0] = "s"; q.session.len[0] = 1; check_query(&q, "session s (not s\\0x)", "none");
     memset(&q, 0, sizeof q); q.session.n = 1; q.session.v[0] = "s\0x"; q.session.len[0] = 3; check_query(&q, "session with NUL", "session");
     memset(&q, 0, sizeof q); q.has_since = 1; q.since_us = T0 + 100 * HOUR; check_query(&q, "since", "time");
@@ -368,7 +370,7 @@ START_TEST(sorting)
     memset(&q, 0, sizeof q); q.sort = ST_QSORT_DURATION; q.reverse = 1; field(&q.tool, "Bash");
     check_query(&q, "slowest Bash", "tool");
     memset(&q, 0, sizeof q); q.sort = ST_QSORT_DURATION; field(&q.status, "failed"); q.has_since = 1; q.since_us = T0 + 50 * HOUR;
-    check_query(&q, "failed by duration in window", "time");
+    check_query(&q, "failed by duration in window", "status");
     memset(&q, 0, sizeof q); q.has_min_duration = 1; q.min_duration_ms = 100; q.reverse = 1; q.limit = 7;
     check_query(&q, "min-duration time order reversed", "time");
     memset(&q, 0, sizeof q); q.reverse = 1; q.limit = 3; check_query(&q, "latest 3", "time");
