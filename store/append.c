@@ -1,15 +1,24 @@
 /*
- * append.c: the write path. For each record: fresh salts and payload
- * commitments (computed before the write lock is taken), then inside one
- * durable write transaction the canonical entry with its index, the leaf
- * and completed subtree hashes, the payload rows and the index rows. The
- * N/T seal policy is checked in the same transaction, so a seal that the
- * policy asks for costs no extra fsync.
+ * append.c: the write path. Before the write lock: fresh salts, payload
+ * commitments and each payload's stored row (compressed), and for batches
+ * of PREP_SPLIT_MIN records or more the canonical entry itself, its leaf
+ * hash and its index facts, built for the index the current log size
+ * predicts, on two threads. Inside one durable write transaction: the
+ * entry (rebuilt there only if another writer came first and the
+ * prediction went stale), the leaf and completed subtree hashes, the
+ * payload rows and the index rows, with the aggregate rows summed over the
+ * batch and written once each. The N/T seal policy is checked in the same
+ * transaction, so a seal that the policy asks for costs no extra fsync.
  */
+#include "index.h"
+#include "payload.h"
 #include "sha256.h"
 #include "store_int.h"
+#include "tree.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +32,36 @@ typedef struct prepared {
     st_hash commit[ST_ENTRY_MAX_PAYLOADS];
     size_t stored_len[ST_ENTRY_MAX_PAYLOADS];     /* bytes committed to and stored (head if truncated) */
     st_hash full_sha[ST_ENTRY_MAX_PAYLOADS];
+    st_buf row[ST_ENTRY_MAX_PAYLOADS];            /* the payload row, built before the lock (empty: build inside) */
     int64_t time_us;
+    /* The entry as built for index `built` (UINT64_MAX: not yet): big batches
+     * build it before the lock for the index the log size predicts, and the
+     * transaction rebuilds it only if another writer came first. */
+    uint64_t built;
+    st_json_doc *doc;
+    st_buf bytes;                                 /* canonical entry bytes */
+    st_hash leaf;
+    st_ix_entry ix;                               /* its index facts and paths */
+    int prep_rc;                                  /* result of prepare() */
 } prepared;
+
+/* Preparation running alongside the write transaction (big batches): a
+ * helper thread and the writer both claim the next unprepared record; the
+ * writer takes record k as soon as it is ready and prepares records itself
+ * while it would otherwise wait. So the two cores share the whole batch's
+ * work instead of preparing in parallel and then writing alone. */
+typedef struct prep_pipe {
+    struct st_store *s;
+    const st_record_in *recs;
+    prepared *prep;
+    size_t n;
+    uint64_t first;                 /* predicted index of record 0, or UINT64_MAX */
+    atomic_size_t claim;            /* next record to prepare */
+    atomic_int *done;               /* per record: prepared (prep_rc is set) */
+    atomic_int waiting;             /* the writer sleeps on cv */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} prep_pipe;
 
 typedef struct append_ctx {
     st_store *s;
@@ -33,6 +70,9 @@ typedef struct append_ctx {
     prepared *prep;
     uint64_t first;
     int sealed;
+    st_ix_batch *ix;
+    st_tree_edge edge;              /* the tree's right edge, so siblings are not read back */
+    prep_pipe *pipe;                /* NULL: every record was prepared before the transaction */
 } append_ctx;
 
 /* Cuts len back so that data[0..len) does not end inside a UTF-8 sequence. */
@@ -78,10 +118,13 @@ static int validate(st_store *s, const st_record_in *r)
     return 0;
 }
 
-/* Salts must already be random (drawn in one call per batch). */
-static void prepare(const st_store *s, const st_record_in *r, prepared *p)
+static int build_entry(const st_record_in *r, prepared *p, uint64_t index);
+
+/* Salts and time must already be set. z: the thread's compression context
+ * (NULL: the calling thread's own). index: the predicted index of the entry,
+ * or UINT64_MAX to build it inside the transaction. */
+static int prepare(const st_store *s, const st_record_in *r, prepared *p, st_payload_zctx *z, uint64_t index)
 {
-    p->time_us = r->time_us ? r->time_us : st_now_us();
     for (size_t i = 0; i < r->npayloads; i++) {
         const st_payload_in *pl = &r->payloads[i];
         size_t len = pl->len;
@@ -91,7 +134,105 @@ static void prepare(const st_store *s, const st_record_in *r, prepared *p)
         }
         p->stored_len[i] = len;
         st_payload_commit(p->commit[i], p->salt[i], pl->data, len);
+        int rc = st_payload_row_build(&p->row[i], p->salt[i], pl->data, len, z);
+        if (rc < 0 || rc > 1) return rc;
+        if (rc == 1) st_buf_reset(&p->row[i]);
     }
+    return index == UINT64_MAX ? 0 : build_entry(r, p, index);
+}
+
+static void pipe_work(prep_pipe *pp, size_t k, st_payload_zctx *z)
+{
+    prepared *p = &pp->prep[k];
+    p->prep_rc = prepare(pp->s, &pp->recs[k], p, z, pp->first == UINT64_MAX ? UINT64_MAX : pp->first + k);
+    atomic_store(&pp->done[k], 1);
+    if (atomic_load(&pp->waiting)) {          /* seq_cst with the writer's waiting/done: no lost wake-up */
+        pthread_mutex_lock(&pp->mu);
+        pthread_cond_broadcast(&pp->cv);
+        pthread_mutex_unlock(&pp->mu);
+    }
+}
+
+static void *pipe_thread(void *arg)
+{
+    prep_pipe *pp = arg;
+    st_payload_zctx *z = st_payload_zctx_new();
+    for (size_t k; (k = atomic_fetch_add(&pp->claim, 1)) < pp->n;) {
+        if (!z) {
+            pp->prep[k].prep_rc = ENOMEM;
+            atomic_store(&pp->done[k], 1);
+            continue;
+        }
+        pipe_work(pp, k, z);
+    }
+    if (atomic_load(&pp->waiting)) {
+        pthread_mutex_lock(&pp->mu);
+        pthread_cond_broadcast(&pp->cv);
+        pthread_mutex_unlock(&pp->mu);
+    }
+    st_payload_zctx_free(z);
+    return NULL;
+}
+
+/* The writer: record k prepared (by whichever thread claimed it); prepare_rc. */
+static int pipe_wait(prep_pipe *pp, size_t k)
+{
+    while (!atomic_load(&pp->done[k])) {
+        size_t j = atomic_fetch_add(&pp->claim, 1);
+        if (j < pp->n) {
+            pipe_work(pp, j, NULL);
+            continue;
+        }
+        pthread_mutex_lock(&pp->mu);
+        atomic_store(&pp->waiting, 1);
+        while (!atomic_load(&pp->done[k])) pthread_cond_wait(&pp->cv, &pp->mu);
+        atomic_store(&pp->waiting, 0);
+        pthread_mutex_unlock(&pp->mu);
+    }
+    return pp->prep[k].prep_rc;
+}
+
+/* Below this many records everything is prepared before the transaction by
+ * the calling thread, and entries are built inside it (a thread and a read
+ * transaction cost more than they save). */
+#define PREP_SPLIT_MIN 64u
+
+/* Starts preparing a big batch: predicts the first index from the current
+ * log size and starts the helper thread. 0 or ENOMEM; *thread_out says
+ * whether a thread runs (without one the writer prepares every record). */
+static int pipe_start(prep_pipe *pp, st_store *s, const st_record_in *recs, prepared *prep, size_t n,
+                      pthread_t *th, int *thread_out)
+{
+    memset(pp, 0, sizeof *pp);
+    pp->s = s;
+    pp->recs = recs;
+    pp->prep = prep;
+    pp->n = n;
+    pp->first = UINT64_MAX;
+    *thread_out = 0;
+    if (!(pp->done = calloc(n, sizeof *pp->done))) return ENOMEM;
+    for (size_t k = 0; k < n; k++) atomic_init(&pp->done[k], 0);
+    atomic_init(&pp->claim, 0);
+    atomic_init(&pp->waiting, 0);
+    pthread_mutex_init(&pp->mu, NULL);
+    pthread_cond_init(&pp->cv, NULL);
+    st_txn *rt;
+    if (st_db_read_begin(s->db, &rt, NULL) == 0) {
+        if (st_size_txn(rt, &pp->first) != 0) pp->first = UINT64_MAX;
+        st_db_read_end(rt);
+    }
+    *thread_out = pthread_create(th, NULL, pipe_thread, pp) == 0;
+    return 0;
+}
+
+/* Stops claiming, waits for the helper, releases the pipe. */
+static void pipe_end(prep_pipe *pp, pthread_t th, int thread)
+{
+    atomic_store(&pp->claim, pp->n);
+    if (thread) pthread_join(th, NULL);
+    pthread_cond_destroy(&pp->cv);
+    pthread_mutex_destroy(&pp->mu);
+    free(pp->done);
 }
 
 /* Builds the full envelope object for record r at `index` into doc. */
@@ -131,32 +272,56 @@ static st_json *build_envelope(st_json_doc *doc, const st_record_in *r, const pr
     return o;
 }
 
+/* Builds record k's entry for `index`: envelope, canonical bytes, leaf hash, index facts. */
+static int build_entry(const st_record_in *r, prepared *p, uint64_t index)
+{
+    p->built = UINT64_MAX;
+    st_json_doc_free(p->doc);
+    st_buf_reset(&p->bytes);
+    if (!(p->doc = st_json_doc_new())) return ENOMEM;
+    st_json *env = build_envelope(p->doc, r, p, index);
+    if (!env) return ENOMEM;
+    st_json_write(&p->bytes, env, ST_JSON_SORT_KEYS);
+    if (p->bytes.oom) return ENOMEM;
+    st_leaf_hash(p->leaf, p->bytes.data, p->bytes.len);
+    const st_json *tool_input = NULL;
+    for (size_t i = 0; i < r->npayloads; i++)
+        if (strcmp(r->payloads[i].name, "tool_input") == 0) tool_input = r->payloads[i].value;
+    int rc = st_ix_entry_prepare(&p->ix, env, tool_input);
+    if (rc) return rc;
+    p->built = index;
+    return 0;
+}
+
+static void prepared_free(prepared *p, size_t npayloads)
+{
+    sodium_memzero(p->salt, npayloads * ST_SALT_BYTES);   /* the rest is public or wiped below */
+    for (size_t i = 0; i < npayloads; i++) {
+        if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].cap);   /* salts */
+        st_buf_free(&p->row[i]);
+    }
+    st_json_doc_free(p->doc);
+    st_buf_free(&p->bytes);
+    st_ix_entry_free(&p->ix);
+}
+
 static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
 {
     const st_record_in *r = &c->recs[k];
-    const prepared *p = &c->prep[k];
-    st_json_doc *doc = st_json_doc_new();
-    st_buf bytes = { 0 };
-    int rc = ENOMEM;
-    if (!doc) return ENOMEM;
-    st_json *env = build_envelope(doc, r, p, index);
-    if (!env) goto out;
-    st_json_write(&bytes, env, ST_JSON_SORT_KEYS);
-    if (bytes.oom) goto out;
-    if (bytes.len > ST_ENTRY_MAX) {
-        rc = st_store_fail(c->s, ST_ETOOBIG, "entry %llu: envelope is %zu bytes (at most %u)",
-                           (unsigned long long)index, bytes.len, ST_ENTRY_MAX);
-        goto out;
-    }
+    prepared *p = &c->prep[k];
+    int rc;
+    if (c->pipe && (rc = pipe_wait(c->pipe, k)) != 0) return rc;
+    if (p->built != index && (rc = build_entry(r, p, index)) != 0) return rc;
+    if (p->bytes.len > ST_ENTRY_MAX)
+        return st_store_fail(c->s, ST_ETOOBIG, "entry %llu: envelope is %zu bytes (at most %u)",
+                             (unsigned long long)index, p->bytes.len, ST_ENTRY_MAX);
     uint8_t key[8];
     st_be64_put(key, index);
-    if ((rc = st_db_put(txn, ST_T_ENTRIES, key, 8, bytes.data, bytes.len, ST_PUT_APPEND)) != 0) {
+    if ((rc = st_db_put(txn, ST_T_ENTRIES, key, 8, p->bytes.data, p->bytes.len, ST_PUT_APPEND)) != 0) {
         if (rc == ST_EEXIST || rc == ST_EDB) rc = st_store_fail(c->s, rc, "entry %llu: cannot append", (unsigned long long)index);
-        goto out;
+        return rc;
     }
-    st_hash leaf;
-    st_leaf_hash(leaf, bytes.data, bytes.len);
-    if ((rc = st_tree_append_leaf(txn, index, leaf)) != 0) goto out;
+    if ((rc = st_tree_append_leaf_edge(txn, index, p->leaf, &c->edge)) != 0) return rc;
     /* Payload rows in key (name) order: each sorts after every existing row, so they append. */
     size_t order[ST_ENTRY_MAX_PAYLOADS];
     for (size_t i = 0; i < r->npayloads; i++) {
@@ -164,19 +329,14 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
         for (; j > 0 && strcmp(r->payloads[order[j - 1]].name, r->payloads[i].name) > 0; j--) order[j] = order[j - 1];
         order[j] = i;
     }
-    const st_json *tool_input = NULL;
     for (size_t o = 0; o < r->npayloads; o++) {
         size_t i = order[o];
         const st_payload_in *pl = &r->payloads[i];
-        if ((rc = st_payload_put_flags(txn, index, pl->name, p->salt[i], pl->data, p->stored_len[i], ST_PUT_APPEND)) != 0)
-            goto out;
-        if (strcmp(pl->name, "tool_input") == 0) tool_input = pl->value;
+        rc = p->row[i].len ? st_payload_put_row(txn, index, pl->name, p->row[i].data, p->row[i].len, ST_PUT_APPEND)
+                           : st_payload_put_flags(txn, index, pl->name, p->salt[i], pl->data, p->stored_len[i], ST_PUT_APPEND);
+        if (rc) return rc;
     }
-    rc = st_index_add(txn, index, env, tool_input);
-out:
-    st_buf_free(&bytes);
-    st_json_doc_free(doc);
-    return rc;
+    return st_index_add_entry(txn, c->ix, &p->ix);
 }
 
 static int append_txn(st_txn *txn, void *arg)
@@ -189,8 +349,11 @@ static int append_txn(st_txn *txn, void *arg)
         (rc = st_meta_get_u64(txn, ST_META_UNSEALED_US, &unsealed_us)))
         return rc;
     c->first = size;
+    st_ix_batch_discard(c->ix);                  /* a retried transaction starts over */
+    memset(&c->edge, 0, sizeof c->edge);
     for (size_t k = 0; k < c->n; k++)
         if ((rc = append_one(txn, c, k, size + k)) != 0) return rc;
+    if ((rc = st_ix_batch_flush(txn, c->ix)) != 0) return rc;
     if ((rc = st_meta_put_u64(txn, ST_META_SIZE, size + c->n)) != 0) return rc;
     if (sealed == size && c->n) {               /* first unsealed entry: start the T clock */
         int64_t t = st_now_us();
@@ -213,14 +376,25 @@ int st_append_records(st_store *s, const st_record_in *recs, size_t n, uint64_t 
         int rc = validate(s, &recs[k]);
         if (rc) return rc;
     }
-    prepared *prep = malloc(n * sizeof *prep);
+    prepared *prep = calloc(n, sizeof *prep);
     if (!prep) return ENOMEM;
-    for (size_t k = 0; k < n; k++) randombytes_buf(prep[k].salt, recs[k].npayloads * ST_SALT_BYTES);
-    for (size_t k = 0; k < n; k++) prepare(s, &recs[k], &prep[k]);
-    append_ctx c = { .s = s, .recs = recs, .n = n, .prep = prep };
+    for (size_t k = 0; k < n; k++) {
+        randombytes_buf(prep[k].salt, recs[k].npayloads * ST_SALT_BYTES);
+        prep[k].time_us = recs[k].time_us ? recs[k].time_us : st_now_us();   /* in index order, before any thread */
+        prep[k].built = UINT64_MAX;
+    }
+    append_ctx c = { .s = s, .recs = recs, .n = n, .prep = prep, .ix = st_ix_batch_new() };
     s->err.msg[0] = 0;
-    int rc = st_db_write(s->db, append_txn, &c, &s->err);
-    sodium_memzero(prep, n * sizeof *prep);
+    int rc = c.ix ? 0 : ENOMEM;
+    prep_pipe pp;
+    pthread_t th;
+    int thread = 0, piped = rc == 0 && n >= PREP_SPLIT_MIN;
+    if (piped && (rc = pipe_start(&pp, s, recs, prep, n, &th, &thread)) == 0) c.pipe = &pp;
+    for (size_t k = 0; rc == 0 && !piped && k < n; k++) rc = prepare(s, &recs[k], &prep[k], NULL, UINT64_MAX);
+    if (rc == 0) rc = st_db_write(s->db, append_txn, &c, &s->err);
+    if (c.pipe) pipe_end(&pp, th, thread);
+    st_ix_batch_free(c.ix);
+    for (size_t k = 0; k < n; k++) prepared_free(&prep[k], recs[k].npayloads);
     free(prep);
     if (rc) return rc;
     if (c.sealed == 1) st_seal_publish(s);

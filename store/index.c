@@ -65,13 +65,6 @@ unsigned st_ix_bucket(uint64_t d)
     return 64u + (e - 6u) * (1u << IX_SUB_BITS) + mant;
 }
 
-unsigned st_ix_dbucket(uint64_t d)
-{
-    if (d < 16) return (unsigned)d;
-    unsigned e = 63u - (unsigned)__builtin_clzll(d);          /* >= 4 */
-    return 16u + (e - 4u) * 4u + ((unsigned)(d >> (e - 2)) & 3u);
-}
-
 void st_ix_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi)
 {
     if (b < 64) { *lo = *hi = b; return; }
@@ -171,6 +164,11 @@ int st_ix_summary_decode(st_ix_summary *o, const void *val, size_t len)
 }
 
 /* ---- the row generator ---------------------------------------------------- */
+
+int st_ix_status_common(const char *s, size_t n)
+{
+    return (n == 9 && memcmp(s, "succeeded", 9) == 0) || (n == 7 && memcmp(s, "started", 7) == 0);
+}
 
 static int is_str(const char *s, size_t n, const char *lit)
 {
@@ -282,24 +280,18 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
     if (rc) return rc;
 
     if (f->tool && (rc = emit_tool(sk, f, k, ti))) return rc;
-    if (f->event && ((rc = emit_str_row(sk, ST_T_IX_EVENT, k, 0, f->event, f->event_len, ti, NULL, 0)) ||
-                     (rc = emit_counter(sk, k, ST_IXF_EVENT, f->event, f->event_len))))
+    /* Event and duration have no tables of their own (layout 2): they are
+     * few values each, so their rows only duplicated the time index, whose
+     * summary carries them for every filter. Status is indexed only for the
+     * rare values (failures, denials...), which a filter should find without
+     * reading every summary. */
+    if (f->status && !st_ix_status_common(f->status, f->status_len) &&
+        ((rc = emit_str_row(sk, ST_T_IX_STATUS, k, 0, f->status, f->status_len, ti, NULL, 0)) ||
+         (rc = emit_counter(sk, k, ST_IXF_STATUS, f->status, f->status_len))))
         return rc;
     if (f->session && ((rc = emit_str_row(sk, ST_T_IX_SESSION, k, 0, f->session, f->session_len, ti, NULL, 0)) ||
                        (rc = emit_counter(sk, k, ST_IXF_SESSION, f->session, f->session_len))))
         return rc;
-    if (f->status && ((rc = emit_str_row(sk, ST_T_IX_STATUS, k, 0, f->status, f->status_len, ti, NULL, 0)) ||
-                      (rc = emit_counter(sk, k, ST_IXF_STATUS, f->status, f->status_len))))
-        return rc;
-    if (f->has_duration) {
-        uint8_t dv[8];
-        unsigned b = st_ix_dbucket(f->duration_ms);
-        k[0] = (uint8_t)(b >> 8);
-        k[1] = (uint8_t)b;
-        memcpy(k + 2, ti, 16);
-        st_be64_put(dv, f->duration_ms);
-        if ((rc = sk->row(sk->ctx, ST_T_IX_DURATION, k, 18, dv, 8))) return rc;
-    }
     if (f->tool_use_id_len && f->tool_use_id_len <= 480 && is_str(f->event, f->event_len, "PreToolUse") &&
         (rc = sk->tooluse(sk->ctx, (const uint8_t *)f->tool_use_id, f->tool_use_id_len, f->index, f->time_us)))
         return rc;
@@ -327,7 +319,14 @@ void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n
 static int put_row(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
     static const uint8_t empty[1] = { 0 };
-    return st_db_put(ctx, t, k, kl, v ? (const void *)v : (const void *)empty, vl, 0);
+    const void *val = v ? (const void *)v : (const void *)empty;
+    if (t == ST_T_IX_TIME) {
+        /* Time keys of new entries nearly always sort last: an append fills
+         * pages (LMDB splits them in half for any other insert). */
+        int rc = st_db_put(ctx, t, k, kl, val, vl, ST_PUT_APPEND);
+        if (rc != ST_EEXIST) return rc;
+    }
+    return st_db_put(ctx, t, k, kl, val, vl, 0);
 }
 
 static int put_stat(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n)
@@ -356,22 +355,112 @@ static int put_tooluse(void *ctx, const uint8_t *k, size_t kl, uint64_t index, i
     return st_db_put(ctx, ST_T_IX_TOOLUSE, k, kl, v, 16, 0);
 }
 
-int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_json *tool_input)
+int st_ix_entry_prepare(st_ix_entry *e, const st_json *envelope, const st_json *tool_input)
 {
-    st_ix_facts f;
-    int rc = st_ix_facts_from_envelope(&f, envelope);
+    int rc = st_ix_facts_from_envelope(&e->f, envelope);
     if (rc) return rc;
-    if (f.index != index) return ST_EINVAL;
     const char *cwd;
     size_t cwd_len;
     get_str(envelope, "cwd", &cwd, &cwd_len);
-    st_buf paths = { 0 };
-    size_t np = st_ix_paths(&paths, f.tool, f.tool_len, cwd, cwd_len, tool_input);
-    if (paths.oom) { st_buf_free(&paths); return ENOMEM; }
-    ix_sink sk = { put_row, put_stat, put_tooluse, txn };
-    rc = ix_emit(&f, paths.data, paths.len, np, &sk);
-    st_buf_free(&paths);
+    st_buf_reset(&e->paths);
+    e->npaths = st_ix_paths(&e->paths, e->f.tool, e->f.tool_len, cwd, cwd_len, tool_input);
+    return e->paths.oom ? ENOMEM : 0;
+}
+
+void st_ix_entry_free(st_ix_entry *e)
+{
+    st_buf_free(&e->paths);
+}
+
+/* ---- the layout marker ------------------------------------------------------------ */
+
+int st_index_layout_ok(st_txn *txn, st_err *err)
+{
+    uint64_t size = 0, layout = 0;
+    int rc = st_size_txn(txn, &size);
+    if (rc == ST_ENOTFOUND) size = 0;
+    else if (rc) return rc;
+    rc = st_meta_get_u64(txn, ST_META_INDEX_LAYOUT, &layout);
+    if (rc && rc != ST_ENOTFOUND) return rc;
+    if (size == 0 || layout == ST_INDEX_LAYOUT) return 0;
+    if (rc == ST_ENOTFOUND) layout = 1;
+    return st_fail(err, ST_EFORMAT,
+                   "the indexes are in layout %llu (an older release), this release reads layout %u: run 'sealtrail reindex'",
+                   (unsigned long long)layout, ST_INDEX_LAYOUT);
+}
+
+/* Entry 0 marks a new log's indexes with the current layout; a log whose
+ * entry 0 was indexed by an older release stays unmarked until reindex. */
+static int mark_layout(st_txn *txn, uint64_t index)
+{
+    return index == 0 ? st_meta_put_u64(txn, ST_META_INDEX_LAYOUT, ST_INDEX_LAYOUT) : 0;
+}
+
+int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_json *tool_input)
+{
+    st_ix_entry e = { 0 };
+    int rc = st_ix_entry_prepare(&e, envelope, tool_input);
+    if (rc == 0 && e.f.index != index) rc = ST_EINVAL;
+    if (rc == 0) rc = mark_layout(txn, index);
+    if (rc == 0) {
+        ix_sink sk = { put_row, put_stat, put_tooluse, txn };
+        rc = ix_emit(&e.f, e.paths.data, e.paths.len, e.npaths, &sk);
+    }
+    st_ix_entry_free(&e);
     return rc;
+}
+
+/* ---- batches: rows now, aggregates summed and written once per distinct row ---- */
+
+struct st_ix_batch {
+    st_txn *txn;
+    ix_agg_map aggs;
+};
+
+st_ix_batch *st_ix_batch_new(void) { return calloc(1, sizeof(st_ix_batch)); }
+
+void st_ix_batch_free(st_ix_batch *b)
+{
+    if (!b) return;
+    ix_agg_free(&b->aggs);
+    free(b);
+}
+
+static int batch_row(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    return put_row(((st_ix_batch *)ctx)->txn, t, k, kl, v, vl);
+}
+
+static int batch_stat(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n)
+{
+    return ix_agg_add(&((st_ix_batch *)ctx)->aggs, t, k, kl, delta, n);
+}
+
+static int batch_tooluse(void *ctx, const uint8_t *k, size_t kl, uint64_t index, int64_t time_us)
+{
+    return put_tooluse(((st_ix_batch *)ctx)->txn, k, kl, index, time_us);
+}
+
+int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
+{
+    if (b->aggs.used && b->txn != txn) return ST_EINVAL;   /* unflushed deltas of another transaction */
+    b->txn = txn;
+    int rc = mark_layout(txn, e->f.index);
+    if (rc) return rc;
+    ix_sink sk = { batch_row, batch_stat, batch_tooluse, b };
+    return ix_emit(&e->f, e->paths.data, e->paths.len, e->npaths, &sk);
+}
+
+int st_ix_batch_flush(st_txn *txn, st_ix_batch *b)
+{
+    int rc = b->aggs.used ? ix_agg_flush(&b->aggs, txn) : 0;
+    if (rc) ix_agg_reset(&b->aggs);
+    return rc;
+}
+
+void st_ix_batch_discard(st_ix_batch *b)
+{
+    ix_agg_reset(&b->aggs);
 }
 
 /* ---- tool_use_id lookup --------------------------------------------------------- */
@@ -447,6 +536,8 @@ int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_fact
 
 /* ---- rebuild --------------------------------------------------------------------- */
 
+/* Every table the indexes own, including the event, status and duration
+ * tables of layout 1 (emptied by reindex, checked to be empty). */
 static const st_table ix_tables[] = { ST_T_IX_TIME, ST_T_IX_TOOL, ST_T_IX_EVENT, ST_T_IX_SESSION, ST_T_IX_STATUS,
                                       ST_T_IX_PATH, ST_T_IX_DURATION, ST_T_IX_TOOLUSE, ST_T_STATS };
 
@@ -455,7 +546,9 @@ int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, 
     int rc;
     for (size_t i = 0; i < sizeof ix_tables / sizeof ix_tables[0]; i++)
         if ((rc = st_db_clear(txn, ix_tables[i])) != 0) return st_fail(err, rc, "cannot clear index table %zu", i);
-    ix_sink sk = { put_row, put_stat, put_tooluse, txn };
+    /* Aggregates are summed in memory over the whole log and written once. */
+    st_ix_batch b = { .txn = txn };
+    ix_sink sk = { batch_row, batch_stat, batch_tooluse, &b };
     st_buf paths = { 0 };
     for (uint64_t i = 0; i < size; i++) {
         st_json_doc *doc;
@@ -472,6 +565,10 @@ int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, 
         if (progress && (i + 1) % 4096 == 0) progress(pctx, i + 1, size);
     }
     st_buf_free(&paths);
+    if (rc == 0 && (rc = ix_agg_flush(&b.aggs, txn)) != 0) st_fail(err, rc, "writing the aggregate rows failed");
+    if (rc == 0 && (rc = st_meta_put_u64(txn, ST_META_INDEX_LAYOUT, ST_INDEX_LAYOUT)) != 0)
+        st_fail(err, rc, "cannot record the index layout");
+    ix_agg_free(&b.aggs);
     if (rc == 0 && progress) progress(pctx, size, size);
     return rc;
 }

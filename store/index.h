@@ -1,10 +1,10 @@
 /*
- * index.h: the secondary indexes (time, tool, event, session, status, path,
- * duration, tool_use_id) and the running aggregates behind `sealtrail
- * query` and `sealtrail stats`. Rows are written by st_index_add (declared
- * in record.h) inside the append transaction, so an entry and its index
- * rows commit together; st_index_rebuild recomputes them from the entries
- * and st_index_check compares them with a recomputation.
+ * index.h: the secondary indexes (time, tool, session, path, tool_use_id)
+ * and the running aggregates behind `sealtrail query` and `sealtrail
+ * stats`. Rows are written inside the append transaction (st_index_add,
+ * declared in record.h, or a batch: st_index_add_entry), so an entry and its
+ * index rows commit together; st_index_rebuild recomputes them from the
+ * entries and st_index_check compares them with a recomputation.
  *
  * KEY LAYOUTS (all integers big-endian; "T" = time_us with the sign bit
  * flipped so that signed order equals byte order; "I" = u64 index;
@@ -14,26 +14,28 @@
  *
  *   IX_TIME      T I                       -> summary (see ST_IXS_* below)
  *   IX_TOOL      enc(tool) T I             -> u8 flags, u64 duration, status bytes
- *   IX_EVENT     enc(event) T I            -> "" (or the full string, see CAPS)
- *   IX_SESSION   enc(session) T I          -> ""
- *   IX_STATUS    enc(status) T I           -> ""
- *   IX_DURATION  u16 coarse bucket T I     -> u64 duration_ms (st_ix_dbucket: few
- *                                             buckets, so a bulk import appends to
- *                                             a few groups instead of touching a
- *                                             page per distinct duration)
+ *   IX_SESSION   enc(session) T I          -> "" (or the full string, see CAPS)
+ *   IX_STATUS    enc(status) T I           -> "" (only statuses other than the
+ *                                             common "succeeded" and "started")
  *   IX_PATH      'p' enc(path) T I         -> ""
  *                'd' enc(path)             -> u64 number of 'p' rows (distinct paths)
  *                'i' I                     -> the entry's paths: (u16 len, bytes)*
  *   IX_TOOLUSE   tool_use_id               -> u64 index, T of its latest PreToolUse
  *   STATS        'c' u8 field enc(value)   -> u64 entries with that value (planner;
- *                                             event, session, status; tools: 'a')
+ *                                             sessions, indexed statuses; tools: 'a')
  *                'a' enc(tool)             -> 7 x u64: entries, calls, failures,
  *                                             denied, dur_n, dur_total, dur_max
  *                'h' enc(tool) u16 bucket  -> u64 count, min, max (duration histogram)
  *
  * So "tool X between T1 and T2" is one range scan of IX_TOOL, and the time
  * index value carries every field a filter needs, so combined filters never
- * parse entries.
+ * parse entries. Event and duration have no table of their own, nor do the
+ * two common statuses: each has few distinct values, so a filter on them
+ * reads the time-index summaries of the window (or of the rows another
+ * filter selects); rare statuses (failed, denied, interrupted...) keep their
+ * rows. An append writes 3 index rows per entry (time, tool, session) plus
+ * its path rows and, for a rare status, one more; aggregate rows are summed
+ * per transaction (st_ix_batch).
  *
  * CAPS. LMDB keys are at most 511 bytes: a string longer than
  * ST_IX_STR_CAP bytes is keyed by its first ST_IX_STR_CAP bytes and the
@@ -58,12 +60,27 @@
 #include "json.h"
 #include "record.h"
 
+/* Layout of the index tables described above, kept in meta (ST_META_INDEX_LAYOUT).
+ *   1: (absent from meta) also IX_EVENT, IX_DURATION, IX_STATUS rows for
+ *      every status, and 'c' rows for events and every status;
+ *   2: IX_EVENT and IX_DURATION are empty and IX_STATUS holds only the rare
+ *      statuses (st_ix_status_common): the other filters read the
+ *      time-index summary.
+ * Queries, stats and check refuse a log of another layout, naming
+ * `sealtrail reindex`, which rebuilds every table and records this one. */
+#define ST_INDEX_LAYOUT      2u
+#define ST_META_INDEX_LAYOUT "index_layout"
+
 #define ST_IX_STR_CAP    448u
 #define ST_IX_MAX_PATHS  32u
 #define ST_IX_PATH_MAX   4096u
 
-/* Stat counter fields ('c' rows; ST_IXF_TOOL is read from the 'a' row). */
-enum { ST_IXF_TOOL = 1, ST_IXF_EVENT = 2, ST_IXF_SESSION = 3, ST_IXF_STATUS = 4 };
+/* Stat counter fields ('c' rows; ST_IXF_TOOL is read from the 'a' row; layout 1
+ * also had 2 = event). */
+enum { ST_IXF_TOOL = 1, ST_IXF_SESSION = 3, ST_IXF_STATUS = 4 };
+
+/* 1 for the statuses too common to be worth an index row ("succeeded", "started"). */
+int st_ix_status_common(const char *s, size_t n);
 
 /* Aggregate fields ('a' rows), in order. */
 enum {
@@ -111,13 +128,32 @@ size_t   st_ix_enc_end(const uint8_t *key, size_t len);
 /* Decodes enc(...) (without terminator) into out (cap bytes); returns decoded length. */
 size_t   st_ix_dec_str(char *out, size_t cap, const uint8_t *enc, size_t enc_len);
 
-/* Coarse duration-index bucket: d for d < 16, then 4 per power of two
- * (exponent and 2 mantissa bits); monotonic in d, at most 256. */
-unsigned st_ix_dbucket(uint64_t duration_ms);
-
 /* Histogram bucket of a duration, and a bucket's [lo, hi] range in ms. */
 unsigned st_ix_bucket(uint64_t duration_ms);
 void     st_ix_bucket_range(unsigned bucket, uint64_t *lo, uint64_t *hi);
+
+/* An entry's index facts and paths, computed before the write transaction
+ * (strings borrowed from the envelope's document). Zero-initialize, then
+ * st_ix_entry_prepare; st_ix_entry_free releases the paths. */
+typedef struct st_ix_entry {
+    st_ix_facts f;
+    st_buf paths;
+    size_t npaths;
+} st_ix_entry;
+ST_NODISCARD int st_ix_entry_prepare(st_ix_entry *e, const st_json *envelope, const st_json *tool_input);
+void st_ix_entry_free(st_ix_entry *e);
+
+/* Index rows of many entries in one transaction: plain rows are written at
+ * once, aggregate deltas (stats and distinct-path counts) are summed in
+ * memory and st_ix_batch_flush adds each distinct row's sum in one
+ * read-modify-write. Flush before the transaction commits; after a failed
+ * or retried transaction, st_ix_batch_discard. */
+typedef struct st_ix_batch st_ix_batch;
+st_ix_batch *st_ix_batch_new(void);
+void st_ix_batch_free(st_ix_batch *b);
+ST_NODISCARD int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e);
+ST_NODISCARD int st_ix_batch_flush(st_txn *txn, st_ix_batch *b);
+void st_ix_batch_discard(st_ix_batch *b);
 
 /* Paths an entry touched: tool_input.file_path/path/notebook_path, and for
  * Bash/PowerShell best-effort path-like words of `command`; relative paths
@@ -143,5 +179,9 @@ ST_NODISCARD int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_
  * tables: every expected row present with the expected value, no other row,
  * aggregates equal. 0 or ST_ECORRUPT with err naming the first difference. */
 ST_NODISCARD int st_index_check(st_txn *txn, uint64_t size, st_err *err);
+
+/* 0 if the indexes of the log are in layout ST_INDEX_LAYOUT (or it is empty);
+ * ST_EFORMAT with err naming `sealtrail reindex` otherwise. */
+ST_NODISCARD int st_index_layout_ok(st_txn *txn, st_err *err);
 
 #endif

@@ -3,8 +3,8 @@
  * recomputation from the entries. It runs the same row generator as the
  * append path (ix_emit) with a sink that, instead of writing,
  *   - looks every plain row up and compares its value,
- *   - sums the aggregate deltas in memory (a small open-addressing hash map:
- *     one slot per distinct tool, session, path, histogram bucket…),
+ *   - sums the aggregate deltas in memory (ix_agg_map, index_agg.c: one slot
+ *     per distinct tool, session, path, histogram bucket…),
  *   - checks that each PreToolUse's tool_use_id row points at or after it,
  * then compares row counts per table (so nothing extra is there), every
  * aggregate row, and that each tool_use_id row points at a PreToolUse with
@@ -36,74 +36,6 @@ static const char *table_name(st_table t)
     }
 }
 
-/* ---- aggregate map ------------------------------------------------------------ */
-
-typedef struct agg_slot {
-    uint64_t hash;          /* 0 = empty */
-    size_t koff;
-    uint32_t klen;
-    uint8_t table, n;
-    uint64_t v[ST_IXA__COUNT];
-} agg_slot;
-
-typedef struct agg_map {
-    agg_slot *slots;
-    size_t cap, used;
-    st_buf keys;
-} agg_map;
-
-static uint64_t fnv(uint8_t table, const uint8_t *k, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL ^ table;
-    for (size_t i = 0; i < n; i++) h = (h ^ k[i]) * 1099511628211ULL;
-    return h ? h : 1;
-}
-
-static int agg_grow(agg_map *m)
-{
-    size_t ncap = m->cap ? m->cap * 2 : 1024;
-    agg_slot *ns = calloc(ncap, sizeof *ns);
-    if (!ns) return ENOMEM;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].hash) continue;
-        size_t j = m->slots[i].hash & (ncap - 1);
-        while (ns[j].hash) j = (j + 1) & (ncap - 1);
-        ns[j] = m->slots[i];
-    }
-    free(m->slots);
-    m->slots = ns;
-    m->cap = ncap;
-    return 0;
-}
-
-static int agg_add(agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n)
-{
-    if ((m->used + 1) * 4 >= m->cap * 3 && agg_grow(m)) return ENOMEM;
-    uint64_t h = fnv((uint8_t)t, k, kl);
-    size_t j = h & (m->cap - 1);
-    for (;; j = (j + 1) & (m->cap - 1)) {
-        agg_slot *s = &m->slots[j];
-        if (!s->hash) break;
-        if (s->hash == h && s->table == t && s->klen == kl && memcmp(m->keys.data + s->koff, k, kl) == 0) {
-            if (s->n != n) return ST_EINVAL;
-            ix_merge(k, s->v, d, n);
-            return 0;
-        }
-    }
-    agg_slot *s = &m->slots[j];
-    s->hash = h;
-    s->koff = m->keys.len;
-    s->klen = (uint32_t)kl;
-    s->table = (uint8_t)t;
-    s->n = (uint8_t)n;
-    memset(s->v, 0, sizeof s->v);
-    ix_merge(k, s->v, d, n);
-    st_buf_put(&m->keys, k, kl);
-    if (m->keys.oom) return ENOMEM;
-    m->used++;
-    return 0;
-}
-
 /* ---- the checking sink ---------------------------------------------------------- */
 
 typedef struct check_ctx {
@@ -111,7 +43,7 @@ typedef struct check_ctx {
     st_err *err;
     uint64_t index;                 /* entry being checked */
     uint64_t rows[ST_T__COUNT];     /* expected plain rows per table */
-    agg_map aggs;
+    ix_agg_map aggs;
 } check_ctx;
 
 static void hexcut(char *out, size_t cap, const void *p, size_t n)
@@ -147,7 +79,7 @@ static int chk_row(void *vc, st_table t, const uint8_t *k, size_t kl, const uint
 static int chk_stat(void *vc, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n)
 {
     check_ctx *c = vc;
-    return agg_add(&c->aggs, t, k, kl, d, n);
+    return ix_agg_add(&c->aggs, t, k, kl, d, n);
 }
 
 static int chk_tooluse(void *vc, const uint8_t *k, size_t kl, uint64_t index, int64_t time_us)
@@ -172,7 +104,7 @@ static int check_aggregates(check_ctx *c)
 {
     char a[64];
     for (size_t i = 0; i < c->aggs.cap; i++) {
-        const agg_slot *s = &c->aggs.slots[i];
+        const ix_agg_slot *s = &c->aggs.slots[i];
         if (!s->hash) continue;
         const uint8_t *k = c->aggs.keys.data + s->koff;
         const void *v;
@@ -197,6 +129,7 @@ static int check_aggregates(check_ctx *c)
     return 0;
 }
 
+/* The retired tables of layout 1 (event, status, duration) must be empty: no row is computed for them. */
 static int check_counts(check_ctx *c)
 {
     static const st_table ts[] = { ST_T_IX_TIME, ST_T_IX_TOOL, ST_T_IX_EVENT, ST_T_IX_SESSION, ST_T_IX_STATUS,
@@ -255,7 +188,8 @@ int st_index_check(st_txn *txn, uint64_t size, st_err *err)
     c.err = err;
     ix_sink sk = { chk_row, chk_stat, chk_tooluse, &c };
     st_buf paths = { 0 };
-    int rc = 0;
+    int rc = st_index_layout_ok(txn, err);
+    if (rc) return rc;
     for (uint64_t i = 0; i < size && rc == 0; i++) {
         st_json_doc *doc;
         st_ix_facts f;
@@ -270,7 +204,6 @@ int st_index_check(st_txn *txn, uint64_t size, st_err *err)
     if (rc == 0) rc = check_counts(&c);
     if (rc == 0) rc = check_tooluse_rows(&c, size);
     st_buf_free(&paths);
-    st_buf_free(&c.aggs.keys);
-    free(c.aggs.slots);
+    ix_agg_free(&c.aggs);
     return rc;
 }

@@ -27,6 +27,28 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
 /* Merges delta into cur (n fields) following the rule above; key[0] says the row kind. */
 void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n);
 
+/* Aggregate deltas summed in memory, keyed by (table, row key) (index_agg.c). */
+typedef struct ix_agg_slot {
+    uint64_t hash;          /* 0 = empty */
+    size_t koff;
+    uint32_t klen;
+    uint8_t table, n;
+    uint64_t v[ST_IXA__COUNT];
+} ix_agg_slot;
+
+typedef struct ix_agg_map {
+    ix_agg_slot *slots;
+    size_t cap, used;
+    st_buf keys;
+} ix_agg_map;
+
+/* Merges an aggregate delta into the map (ix_merge). 0, ENOMEM, ST_EINVAL (field count differs). */
+int ix_agg_add(ix_agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n);
+/* Adds every slot to its stored row (one read-modify-write per distinct row), then empties the map. */
+int ix_agg_flush(ix_agg_map *m, st_txn *txn);
+void ix_agg_reset(ix_agg_map *m);
+void ix_agg_free(ix_agg_map *m);
+
 /* Facts and paths of stored entry `index` (parses the entry and reads its
  * tool_input payload). *doc_out owns the strings; paths appended to pbuf. */
 int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_facts *f, st_buf *pbuf,

@@ -4,6 +4,9 @@
  * back exactly those bytes.
  *
  * Row in `payloads`: key = u64be index || name; value = salt[16] || u8 enc || body.
+ *   enc 0: body = the payload bytes themselves (payloads under RAW_MAX bytes:
+ *          zstd makes them no smaller, and its per-call setup is most of
+ *          the cost of storing them);
  *   enc 1: body = zstd frame of a segment list.
  * Segment list: repeated { u8 kind, u32be len, data }:
  *   kind 0: literal bytes (len bytes follow)
@@ -15,6 +18,8 @@
  * once and compressing the rest keeps the store at or below the JSONL it
  * replaces.
  */
+#include "payload.h"
+
 #include "sha256.h"
 #include "store_int.h"
 
@@ -25,7 +30,9 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#define ENC_RAW 0
 #define ENC_SEGMENTS 1
+#define RAW_MAX 128            /* payloads shorter than this are stored raw (enc 0) */
 #define SEG_LITERAL 0
 #define SEG_BLOB 1
 #define BLOB_MIN 4096          /* string literals at least this long go to blobs */
@@ -40,19 +47,42 @@ static void payload_key(uint8_t *key, size_t *klen, uint64_t index, const char *
 }
 
 /* One compression and one decompression context per thread, reused: creating
- * a zstd context per call dominated bulk ingest (it initializes large tables). */
+ * a zstd context per call dominated bulk ingest (it initializes large tables).
+ * The append path's helper thread brings its own (st_payload_zctx), freed
+ * when it ends. */
 static _Thread_local ZSTD_CCtx *tl_cctx;
 static _Thread_local ZSTD_DCtx *tl_dctx;
+
+struct st_payload_zctx { ZSTD_CCtx *c; };
+
+st_payload_zctx *st_payload_zctx_new(void)
+{
+    st_payload_zctx *z = malloc(sizeof *z);
+    if (z && !(z->c = ZSTD_createCCtx())) { free(z); z = NULL; }
+    return z;
+}
+
+void st_payload_zctx_free(st_payload_zctx *z)
+{
+    if (!z) return;
+    ZSTD_freeCCtx(z->c);
+    free(z);
+}
+
+static int compress_with(ZSTD_CCtx *cc, st_buf *out, const uint8_t *data, size_t len)
+{
+    size_t bound = ZSTD_compressBound(len);
+    if (st_buf_reserve(out, bound) != 0) return ENOMEM;
+    size_t n = ZSTD_compressCCtx(cc, out->data + out->len, bound, data, len, ZSTD_LEVEL);
+    if (ZSTD_isError(n)) return ST_EDB;
+    out->len += n;
+    return 0;
+}
 
 static int compress_into(st_buf *out, const uint8_t *data, size_t len)
 {
     if (!tl_cctx && !(tl_cctx = ZSTD_createCCtx())) return ENOMEM;
-    size_t bound = ZSTD_compressBound(len);
-    if (st_buf_reserve(out, bound) != 0) return ENOMEM;
-    size_t n = ZSTD_compressCCtx(tl_cctx, out->data + out->len, bound, data, len, ZSTD_LEVEL);
-    if (ZSTD_isError(n)) return ST_EDB;
-    out->len += n;
-    return 0;
+    return compress_with(tl_cctx, out, data, len);
 }
 
 static int decompress(const uint8_t *src, size_t srclen, uint8_t **out, size_t *outlen, size_t limit)
@@ -124,15 +154,47 @@ static void seg_header(st_buf *b, uint8_t kind, uint32_t len)
     st_buf_put(b, h, 5);
 }
 
+/* Offset of the closing quote of the string literal opening at d[i], or len. */
+static size_t string_end(const uint8_t *d, size_t len, size_t i)
+{
+    size_t j = i + 1;
+    for (;;) {
+        const uint8_t *q = j < len ? memchr(d + j, '"', len - j) : NULL;
+        if (!q) return len;
+        j = (size_t)(q - d);
+        size_t bs = 0;                    /* an odd run of backslashes escapes the quote */
+        while (j - bs > i + 1 && d[j - 1 - bs] == '\\') bs++;
+        if (!(bs & 1)) return j;
+        j++;
+    }
+}
+
+/* 1 if the scan below would find a string literal to store in `blobs`. */
+static int has_blob_string(const uint8_t *d, size_t len)
+{
+    if (len < BLOB_MIN) return 0;         /* no literal can be that long */
+    for (size_t i = 0; i < len;) {
+        const uint8_t *q = memchr(d + i, '"', len - i);
+        if (!q) return 0;
+        i = (size_t)(q - d);
+        size_t j = string_end(d, len, i);
+        if (j >= len) return 0;
+        if (j + 1 - i >= BLOB_MIN && j + 1 - i <= UINT32_MAX) return 1;
+        i = j + 1;
+    }
+    return 0;
+}
+
 /* Splits JSON text into literal runs and large string literals. Works on any
  * bytes: if they are not JSON, the scan simply finds no long strings. */
 static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *segs)
 {
     size_t lit_start = 0, i = 0;
-    while (i < len) {
-        if (d[i] != '"') { i++; continue; }
-        size_t j = i + 1;                 /* find the closing quote */
-        while (j < len && d[j] != '"') j += d[j] == '\\' ? 2 : 1;
+    while (i < len && len >= BLOB_MIN) {
+        const uint8_t *q = memchr(d + i, '"', len - i);
+        if (!q) break;
+        i = (size_t)(q - d);
+        size_t j = string_end(d, len, i);  /* the closing quote */
         if (j >= len) break;
         size_t slen = j + 1 - i;          /* the literal including both quotes */
         if (slen >= BLOB_MIN && slen <= UINT32_MAX) {
@@ -158,6 +220,40 @@ static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *seg
     return segs->oom ? ENOMEM : 0;
 }
 
+int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
+                         st_payload_zctx *z)
+{
+    st_buf_reset(row);
+    if (len < RAW_MAX) {
+        st_buf_put(row, salt, ST_SALT_BYTES);
+        st_buf_putc(row, ENC_RAW);
+        st_buf_put(row, data, len);
+        return row->oom ? ENOMEM : 0;
+    }
+    if (has_blob_string(data, len)) return 1;
+    st_buf segs = { 0 };
+    int rc = build_segments(NULL, data, len, &segs);   /* literals only: never touches the txn */
+    if (rc == 0) {
+        st_buf_put(row, salt, ST_SALT_BYTES);
+        st_buf_putc(row, ENC_SEGMENTS);
+        const uint8_t *src = segs.data ? segs.data : (const uint8_t *)"";
+        if (z) rc = compress_with(z->c, row, src, segs.len);
+        else rc = compress_into(row, src, segs.len);
+        if (rc == 0 && row->oom) rc = ENOMEM;
+    }
+    st_buf_free(&segs);
+    return rc;
+}
+
+int st_payload_put_row(st_txn *txn, uint64_t index, const char *name, const uint8_t *row, size_t len, unsigned put_flags)
+{
+    if (!st_payload_name_valid(name, strlen(name)) || len < ST_SALT_BYTES + 1) return ST_EINVAL;
+    uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
+    size_t klen;
+    payload_key(key, &klen, index, name);
+    return st_db_put(txn, ST_T_PAYLOADS, key, klen, row, len, put_flags);
+}
+
 int st_payload_put(st_txn *txn, uint64_t index, const char *name, const uint8_t salt[ST_SALT_BYTES],
                    const uint8_t *data, size_t len)
 {
@@ -169,13 +265,19 @@ int st_payload_put_flags(st_txn *txn, uint64_t index, const char *name, const ui
 {
     if (!st_payload_name_valid(name, strlen(name))) return ST_EINVAL;
     st_buf segs = { 0 }, row = { 0 };
-    int rc = build_segments(txn, data, len, &segs);
+    int rc = 0;
+    if (len < RAW_MAX) {
+        rc = st_payload_row_build(&row, salt, data, len, NULL);
+        goto put;
+    }
+    rc = build_segments(txn, data, len, &segs);
     if (rc == 0) {
         st_buf_put(&row, salt, ST_SALT_BYTES);
         st_buf_putc(&row, ENC_SEGMENTS);
         rc = compress_into(&row, segs.data ? segs.data : (const uint8_t *)"", segs.len);
         if (rc == 0 && row.oom) rc = ENOMEM;
     }
+put:
     if (rc == 0) {
         uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
         size_t klen;
@@ -235,7 +337,9 @@ static int load_row(st_txn *txn, uint64_t index, const char *name, const uint8_t
     const void *v;
     int rc = st_db_get(txn, ST_T_PAYLOADS, key, klen, &v, rowlen);
     if (rc) return rc;
-    if (*rowlen < ST_SALT_BYTES + 1 || ((const uint8_t *)v)[ST_SALT_BYTES] != ENC_SEGMENTS) return ST_ECORRUPT;
+    if (*rowlen < ST_SALT_BYTES + 1) return ST_ECORRUPT;
+    uint8_t enc = ((const uint8_t *)v)[ST_SALT_BYTES];
+    if (enc != ENC_SEGMENTS && enc != ENC_RAW) return ST_ECORRUPT;
     *row = v;
     return 0;
 }
@@ -249,7 +353,17 @@ static int load_segments(st_txn *txn, uint64_t index, const char *name, uint8_t 
     int rc = load_row(txn, index, name, &row, &rowlen);
     if (rc) return rc;
     if (salt_out) memcpy(salt_out, row, ST_SALT_BYTES);
-    return decompress(row + ST_SALT_BYTES + 1, rowlen - ST_SALT_BYTES - 1, segs, nsegs, (size_t)1 << 34);
+    const uint8_t *body = row + ST_SALT_BYTES + 1;
+    size_t blen = rowlen - ST_SALT_BYTES - 1;
+    if (row[ST_SALT_BYTES] == ENC_RAW) {          /* one literal segment */
+        if (!(*segs = malloc(5 + blen))) return ENOMEM;
+        (*segs)[0] = SEG_LITERAL;
+        st_be32_put(*segs + 1, (uint32_t)blen);
+        if (blen) memcpy(*segs + 5, body, blen);
+        *nsegs = 5 + blen;
+        return 0;
+    }
+    return decompress(body, blen, segs, nsegs, (size_t)1 << 34);
 }
 
 int st_payload_read(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],

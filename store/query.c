@@ -3,10 +3,11 @@
  * index.h for the key layouts).
  *
  * Plan: estimate each candidate driver from exact all-time counts (stats
- * 'c' rows for tool/event/session/status values, path 'd' rows for the
- * paths a pattern matches), take the smallest, fall back to the duration
- * index for --min-duration or --sort duration without a window, else the
- * time index. Execute: walk the driver's ranges inside the time window,
+ * 'a' and 'c' rows for tool, session and rare-status values, path 'd' rows
+ * for the paths a pattern matches), take the smallest, else the time index
+ * (event, duration and common-status filters read the time-index summary:
+ * index.h).
+ * Execute: walk the driver's ranges inside the time window,
  * check the remaining filters per candidate (summary, then paths), then
  * either stream (one range, time order) or collect and sort, and finally
  * apply --text and --limit while emitting.
@@ -22,8 +23,8 @@
 #include "json.h"
 #include "store_int.h"
 
-enum { D_TIME, D_TOOL, D_EVENT, D_SESSION, D_STATUS, D_PATH, D_DURATION, D_NONE };
-static const char *const driver_names[] = { "time", "tool", "event", "session", "status", "path", "duration", "none" };
+enum { D_TIME, D_TOOL, D_SESSION, D_STATUS, D_PATH, D_NONE };
+static const char *const driver_names[] = { "time", "tool", "session", "status", "path", "none" };
 
 #define Q_STOP 1   /* internal: the limit was reached */
 
@@ -317,65 +318,6 @@ static int scan_range(qrun *r, st_table tb, const uint8_t *prefix, size_t plen, 
     return rc == ST_ENOTFOUND ? 0 : rc;
 }
 
-static int cmp_dur_desc(const void *a, const void *b) { return cmp_dur(b, a); }
-
-/* Duration driver: the index groups rows by coarse bucket (index.h), so it
- * walks buckets from bucket(min) up (or from the top down), sorts each
- * bucket's rows by exact duration and feeds them on: every duration in a
- * bucket is below every duration of the next, so the output is in duration
- * order and --limit stops after the first buckets. */
-static int scan_duration(qrun *r, int backward)
-{
-    const void *k, *v;
-    size_t kl, vl;
-    uint8_t key[2];
-    st_cursor *c;
-    cand *b = NULL;
-    size_t bn = 0, bcap = 0;
-    int rc = st_cursor_open(r->txn, ST_T_IX_DURATION, &c);
-    if (rc == ST_ENOTFOUND) return 0;
-    if (rc) return rc;
-    uint64_t min = r->q->has_min_duration ? r->q->min_duration_ms : 0;
-    unsigned minb = st_ix_dbucket(min), cur = 0;
-    key[0] = (uint8_t)(minb >> 8);
-    key[1] = (uint8_t)minb;
-    rc = backward ? st_cursor_last(c, &k, &kl, &v, &vl) : st_cursor_seek(c, key, 2, &k, &kl, &v, &vl);
-    for (;;) {
-        unsigned kb = 0;
-        int end = rc != 0;
-        if (!end) {
-            if (kl != 18 || vl != 8) { rc = st_fail(r->err, ST_ECORRUPT, "duration index: row of %zu+%zu bytes", kl, vl); break; }
-            kb = ((unsigned)((const uint8_t *)k)[0] << 8) | ((const uint8_t *)k)[1];
-            if (backward && kb < minb) end = 1;
-        }
-        if (bn && (end || kb != cur)) {          /* a bucket is complete: feed it in order */
-            qsort(b, bn, sizeof *b, backward ? cmp_dur_desc : cmp_dur);
-            for (size_t i = 0; i < bn; i++)
-                if ((rc = consider(r, b[i].t, b[i].idx, 1, 1, b[i].dur, NULL)) != 0) goto out;
-            bn = 0;
-        }
-        if (end) break;
-        cur = kb;
-        uint64_t t = st_be64_get((const uint8_t *)k + 2), d = st_be64_get(v);
-        if (in_window(r, t) && d >= min) {
-            if (bn == bcap) {
-                size_t nc = bcap ? bcap * 2 : 256;
-                cand *nb = realloc(b, nc * sizeof *nb);
-                if (!nb) { rc = ENOMEM; goto out; }
-                b = nb;
-                bcap = nc;
-            }
-            b[bn++] = (cand){ t, st_be64_get((const uint8_t *)k + 10), d };
-        }
-        rc = backward ? st_cursor_prev(c, &k, &kl, &v, &vl) : st_cursor_next(c, &k, &kl, &v, &vl);
-        if (rc && rc != ST_ENOTFOUND) goto out;
-    }
-out:
-    free(b);
-    st_cursor_close(c);
-    return rc == ST_ENOTFOUND ? 0 : rc;
-}
-
 /* Literal head of a path pattern (before any glob character); only globs
  * anchored at '/' may use it to narrow the scan. */
 static size_t literal_head(const char *pat)
@@ -513,24 +455,26 @@ static void top_k(cand *v, size_t n, size_t k, int (*cmp)(const void *, const vo
 static int plan(qrun *r, uint64_t *best)
 {
     const st_query *q = r->q;
-    static const unsigned fields[] = { ST_IXF_TOOL, ST_IXF_EVENT, ST_IXF_SESSION, ST_IXF_STATUS };
-    const st_qfield *fs[] = { &q->tool, &q->event, &q->session, &q->status };
+    static const unsigned fields[] = { ST_IXF_TOOL, ST_IXF_SESSION, ST_IXF_STATUS };
+    static const int drivers[] = { D_TOOL, D_SESSION, D_STATUS };
+    const st_qfield *fs[] = { &q->tool, &q->session, &q->status };
     int rc;
     *best = UINT64_MAX;
     r->driver = D_TIME;
-    for (int i = 0; i < 4; i++) {
+    int status_indexed = 1;                   /* the common statuses have no rows (index.h) */
+    for (size_t i = 0; i < q->status.n; i++)
+        if (st_ix_status_common(q->status.v[i], q->status.len[i])) status_indexed = 0;
+    for (int i = 0; i < 3; i++) {
         uint64_t e;
-        if (!fs[i]->n) continue;
+        if (!fs[i]->n || (drivers[i] == D_STATUS && !status_indexed)) continue;
         if ((rc = field_estimate(r, fields[i], fs[i], &e)) != 0) return rc;
-        if (e < *best) { *best = e; r->driver = D_TOOL + i; r->drv_field = fs[i]; }
+        if (e < *best) { *best = e; r->driver = drivers[i]; r->drv_field = fs[i]; }
     }
     if (q->path) {
         uint64_t e;
         if ((rc = path_groups(r, &e)) != 0) return rc;
         if (e < *best) { *best = e; r->driver = D_PATH; r->drv_field = NULL; }
     }
-    if (r->driver == D_TIME && (q->has_min_duration || q->sort == ST_QSORT_DURATION) && !q->has_since && !q->has_until)
-        r->driver = D_DURATION;
     if (*best == 0) r->driver = D_NONE;
     return 0;
 }
@@ -543,6 +487,8 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
     if (info) memset(info, 0, sizeof *info);
     if (q->path && (!*q->path || strlen(q->path) > ST_IX_PATH_MAX)) return st_fail(err, ST_EINVAL, "path pattern is empty or longer than %u bytes", ST_IX_PATH_MAX);
     if (q->text && q->text_len == 0) return st_fail(err, ST_EINVAL, "text filter is empty");
+    int rc = st_index_layout_ok(txn, err);
+    if (rc) return rc;
     r.lo = q->has_since ? st_ix_time_key(q->since_us) : 0;
     r.hi_set = q->has_until;
     r.hi = q->has_until ? st_ix_time_key(q->until_us) : 0;
@@ -554,28 +500,26 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
         else { memmove(r.esc.data, r.esc.data + 1, r.esc.len - 2); r.esc.len -= 2; }
     }
     uint64_t est;
-    int rc = plan(&r, &est);
+    rc = plan(&r, &est);
     if (rc) goto out;
     if (info) { info->driver = driver_names[r.driver]; info->estimate = est; }
     if (r.driver == D_NONE) goto out;
 
     int nranges = r.drv_field ? (int)r.drv_field->n : 1;
-    r.need_summary = (q->tool.n && r.drv_field != &q->tool) || (q->event.n && r.drv_field != &q->event) ||
+    r.need_summary = (q->tool.n && r.drv_field != &q->tool) || q->event.n ||
                      (q->session.n && r.drv_field != &q->session) || (q->status.n && r.drv_field != &q->status) ||
-                     ((q->has_min_duration || q->sort == ST_QSORT_DURATION) && r.driver != D_DURATION &&
-                      r.driver != D_TOOL && r.driver != D_TIME);
+                     ((q->has_min_duration || q->sort == ST_QSORT_DURATION) && r.driver != D_TOOL && r.driver != D_TIME);
     r.path_residual = q->path && r.driver != D_PATH;
-    if (q->sort == ST_QSORT_DURATION) r.collect = r.driver != D_DURATION;
-    else r.collect = r.driver == D_PATH || r.driver == D_DURATION || nranges > 1;
+    if (q->sort == ST_QSORT_DURATION) r.collect = 1;
+    else r.collect = r.driver == D_PATH || nranges > 1;
     int backward = q->reverse && !r.collect;
 
     switch (r.driver) {
     case D_TIME: rc = scan_range(&r, ST_T_IX_TIME, NULL, 0, NULL, 0, backward); break;
-    case D_DURATION: rc = scan_duration(&r, backward); break;
     case D_PATH: rc = scan_paths(&r); break;
     default: {
-        static const st_table tabs[] = { [D_TOOL] = ST_T_IX_TOOL, [D_EVENT] = ST_T_IX_EVENT,
-                                         [D_SESSION] = ST_T_IX_SESSION, [D_STATUS] = ST_T_IX_STATUS };
+        static const st_table tabs[] = { [D_TOOL] = ST_T_IX_TOOL, [D_SESSION] = ST_T_IX_SESSION,
+                                         [D_STATUS] = ST_T_IX_STATUS };
         for (size_t i = 0; i < r.drv_field->n && rc == 0; i++) {
             uint8_t p[ST_IX_ENC_MAX];
             size_t pl = st_ix_enc_str(p, r.drv_field->v[i], r.drv_field->len[i], NULL);

@@ -2,10 +2,13 @@
  * query.h: answering "which entries match" from the indexes (index.h).
  *
  * Filters combine with AND; a field given several values (--tool Edit,Write)
- * matches any of them. The planner picks one index to drive the scan, the
- * one with the fewest rows for the requested values (exact counts kept in
- * the stats table), always restricted to the time window because every
- * index key ends in time ‖ index; the other filters are checked per
+ * matches any of them. The planner picks one index to drive the scan (tool,
+ * session, rare status, path or else time), the one with the fewest rows
+ * for the requested values (exact counts kept in the stats table), always
+ * restricted to the time window because every index key ends in time ‖
+ * index; event, duration and the common statuses have no index of their own
+ * (few distinct values: index.h) and, like every other filter but the
+ * driver's, are checked per
  * candidate from the time-index summary (tool, event, session, status,
  * duration), the path rows, and last, for --text, the payloads. Results
  * stream in time order from a single range; several ranges (several values,
@@ -62,7 +65,7 @@ ST_NODISCARD int st_qfield_add_list(st_qfield *f, const char *s);
 
 /* Which index drove the scan, and how much work it took (for --explain and tests). */
 typedef struct st_query_info {
-    const char *driver;                 /* "time", "tool", "event", "session", "status", "path", "duration", "none" */
+    const char *driver;                 /* "time", "tool", "session", "status", "path", "none" */
     uint64_t estimate;                  /* rows the planner expected from the driver (all time) */
     uint64_t scanned;                   /* candidates read from the driver */
     uint64_t matched;                   /* results passed to the callback */

@@ -250,6 +250,7 @@ int st_stats_run(st_txn *txn, const st_stats_query *q, st_tool_stats **out, size
     *out = NULL;
     *n = 0;
     if (q->session.n > 1) return st_fail(err, ST_EINVAL, "stats takes one session");
+    if ((rc = st_index_layout_ok(txn, err)) != 0) return rc;
     win w = { q->has_since, q->has_until, q->has_since ? st_ix_time_key(q->since_us) : 0,
               q->has_until ? st_ix_time_key(q->until_us) : 0 };
     if (!q->has_since && !q->has_until && !q->session.n) {

@@ -14,6 +14,8 @@
  * an MDB_APPEND and the table's pages stay full (LMDB splits pages in half
  * for inserts that are not appends).
  */
+#include "tree.h"
+
 #include "store_int.h"
 
 #include <string.h>
@@ -44,7 +46,7 @@ static int put_node(st_txn *txn, unsigned level, uint64_t pos, const st_hash h)
     return st_db_put(txn, ST_T_TREE, key, sizeof key, h, ST_HASH_BYTES, ST_PUT_APPEND);
 }
 
-int st_tree_append_leaf(st_txn *txn, uint64_t index, const st_hash leaf_hash)
+int st_tree_append_leaf_edge(st_txn *txn, uint64_t index, const st_hash leaf_hash, st_tree_edge *e)
 {
     int rc = put_node(txn, 0, index, leaf_hash);
     if (rc) return rc;
@@ -52,14 +54,29 @@ int st_tree_append_leaf(st_txn *txn, uint64_t index, const st_hash leaf_hash)
     memcpy(cur, leaf_hash, ST_HASH_BYTES);
     unsigned level = 0;
     uint64_t pos = index;
+    if (e && e->next != index) e->have = 0;
     while (pos & 1) {             /* this node is a right child: its parent is now complete */
-        if ((rc = st_tree_get_node(txn, level, pos - 1, left)) != 0) return rc == ST_ENOTFOUND ? ST_ECORRUPT : rc;
+        if (e && (e->have >> level & 1)) {
+            memcpy(left, e->edge[level], ST_HASH_BYTES);
+        } else if ((rc = st_tree_get_node(txn, level, pos - 1, left)) != 0) {
+            return rc == ST_ENOTFOUND ? ST_ECORRUPT : rc;
+        }
         st_node_hash(cur, left, cur);
         level++;
         pos >>= 1;
         if ((rc = put_node(txn, level, pos, cur)) != 0) return rc;
     }
+    if (e) {                      /* the edge for index + 1: levels below `level` were consumed */
+        e->have = (e->have & ~((2ULL << level) - 1)) | (1ULL << level);
+        memcpy(e->edge[level], cur, ST_HASH_BYTES);
+        e->next = index + 1;
+    }
     return 0;
+}
+
+int st_tree_append_leaf(st_txn *txn, uint64_t index, const st_hash leaf_hash)
+{
+    return st_tree_append_leaf_edge(txn, index, leaf_hash, NULL);
 }
 
 /* Largest power of two strictly smaller than n (n >= 2). */

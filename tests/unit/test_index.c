@@ -1,11 +1,13 @@
 /*
  * test_index.c: the index layer. Pure parts: the order-preserving string
- * encoding, the duration histogram and duration-index buckets, path extraction from tool input
+ * encoding, the duration histogram, path extraction from tool input
  * and shell commands. Store parts: rows written at append match a rebuild,
  * st_index_check accepts them and names the table and entry of every kind of
  * tampering (missing row, changed row, extra row, changed aggregate, a
  * tool_use_id pointing at an older PreToolUse), st_index_rebuild repairs
- * them, and the tool_use_id lookup returns the latest PreToolUse.
+ * them, and the tool_use_id lookup returns the latest PreToolUse. Layouts:
+ * a log indexed by an older release (no layout mark) is refused by query,
+ * stats and check with a message naming reindex, which repairs it.
  */
 #include <check.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 #include <sodium.h>
 
 #include "index.h"
+#include "query.h"
+#include "stats.h"
 #include "store_int.h"
 #include "testutil.h"
 
@@ -66,12 +70,8 @@ END_TEST
 
 START_TEST(buckets)
 {
-    unsigned prev = 0, dprev = 0;
+    unsigned prev = 0;
     for (uint64_t d = 0; d < 300000; d += d < 20000 ? 1 : 37) {     /* every value up to 20000, then a stride */
-        unsigned db = st_ix_dbucket(d);
-        ck_assert_uint_ge(db, dprev);                                 /* duration-index buckets keep order */
-        ck_assert_uint_le(db, d < 16 ? d : 255);
-        dprev = db;
         unsigned b = st_ix_bucket(d);
         uint64_t lo, hi;
         st_ix_bucket_range(b, &lo, &hi);
@@ -82,7 +82,6 @@ START_TEST(buckets)
         prev = b;
     }
     uint64_t big[] = { 1ULL << 40, (1ULL << 52) + 12345, UINT64_MAX };
-    ck_assert_uint_lt(st_ix_dbucket(UINT64_MAX), 256);
     for (size_t i = 0; i < 3; i++) {
         uint64_t lo, hi;
         st_ix_bucket_range(st_ix_bucket(big[i]), &lo, &hi);
@@ -313,7 +312,7 @@ START_TEST(check_and_rebuild)
     ck_assert_int_eq(st_index_find_tooluse(txn, "toolu_Z", 7, &idx), ST_ENOTFOUND);
     st_db_read_end(txn);
 
-    static const char *const want[] = { "tool index: entry 3: row", "time index: entry", "status index: 5 rows stored",
+    static const char *const want[] = { "tool index: entry 3: row", "time index: entry", "status index: 2 rows stored, 1 computed",
                                         "stats table: aggregate row", "tool_use_id index: 'toolu_A' points at entry 0",
                                         "path index: entry 0: row" };
     for (int k = 0; k < 6; k++) {
@@ -328,6 +327,71 @@ START_TEST(check_and_rebuild)
 }
 END_TEST
 
+/* A layout-1 log: no mark in meta, rows in the retired event table. */
+static int make_layout1(st_txn *txn, void *arg)
+{
+    (void)arg;
+    uint8_t key[32];
+    size_t l = st_ix_enc_str(key, "PreToolUse", 10, NULL);
+    memset(key + l, 0x80, 16);
+    int rc = st_db_del(txn, ST_T_META, ST_META_INDEX_LAYOUT, strlen(ST_META_INDEX_LAYOUT));
+    return rc ? rc : st_db_put(txn, ST_T_IX_EVENT, key, l + 16, "", 0, 0);
+}
+
+static int count_one(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len)
+{
+    (void)txn; (void)index; (void)entry; (void)len;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+START_TEST(older_layout_needs_reindex)
+{
+    add("PreToolUse", "Edit", "started", "toolu_A", 1000, -1, "/repo/a.ts");
+    add("PostToolUse", "Edit", "succeeded", "toolu_A", 2000, 5, "/repo/a.ts");
+    st_txn *txn;
+    st_err err = { "" };
+    uint64_t layout = 0;
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    ck_assert_int_eq(st_meta_get_u64(txn, ST_META_INDEX_LAYOUT, &layout), 0);   /* entry 0 marked it */
+    ck_assert_uint_eq(layout, ST_INDEX_LAYOUT);
+    ck_assert_int_eq(st_index_layout_ok(txn, &err), 0);
+    st_db_read_end(txn);
+
+    ck_assert_int_eq(st_db_write(S->db, make_layout1, NULL, &err), 0);
+    add("PostToolUse", "Bash", "succeeded", "toolu_C", 3000, 9, "/repo/c.ts");   /* appending still works */
+    char msg[600];
+    ck_assert_int_eq(check_now(msg, sizeof msg), ST_EFORMAT);
+    ck_assert_msg(strstr(msg, "sealtrail reindex") != NULL && strstr(msg, "layout 1") != NULL, "%s", msg);
+    st_query q;
+    memset(&q, 0, sizeof q);
+    q.no_entry = 1;
+    int n = 0;
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    err.msg[0] = 0;
+    ck_assert_int_eq(st_query_run(txn, &q, count_one, &n, NULL, &err), ST_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "sealtrail reindex") != NULL, "%s", err.msg);
+    st_stats_query sq;
+    memset(&sq, 0, sizeof sq);
+    st_tool_stats *ts;
+    size_t nts;
+    err.msg[0] = 0;
+    ck_assert_int_eq(st_stats_run(txn, &sq, &ts, &nts, &err), ST_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "sealtrail reindex") != NULL, "%s", err.msg);
+    st_db_read_end(txn);
+
+    ck_assert_int_eq(st_db_write(S->db, rebuild, &err, &err), 0);
+    ck_assert_msg(check_now(msg, sizeof msg) == 0, "after reindex: %s", msg);
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    ck_assert_int_eq(st_query_run(txn, &q, count_one, &n, NULL, &err), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(st_stats_run(txn, &sq, &ts, &nts, &err), 0);
+    ck_assert_uint_eq(nts, 2);
+    st_stats_free(ts, nts);
+    st_db_read_end(txn);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("index");
@@ -339,6 +403,7 @@ int main(void)
     TCase *store = tcase_create("store");
     tcase_add_checked_fixture(store, setup, teardown);
     tcase_add_test(store, check_and_rebuild);
+    tcase_add_test(store, older_layout_needs_reindex);
     suite_add_tcase(s, store);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

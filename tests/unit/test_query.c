@@ -297,13 +297,15 @@ START_TEST(single_filters)
     memset(&q, 0, sizeof q); check_query(&q, "no filter", "time");
     memset(&q, 0, sizeof q); field(&q.tool, "Bash"); check_query(&q, "tool", "tool");
     memset(&q, 0, sizeof q); field(&q.tool, "Nope"); check_query(&q, "unknown tool", "none");
-    memset(&q, 0, sizeof q); field(&q.event, "PostToolUseFailure"); check_query(&q, "event", "event");
+    memset(&q, 0, sizeof q); field(&q.event, "PostToolUseFailure"); check_query(&q, "event", "time");
     memset(&q, 0, sizeof q); field(&q.status, "interrupted"); check_query(&q, "status", "status");
+    memset(&q, 0, sizeof q); field(&q.status, "succeeded"); check_query(&q, "common status", "time");
+    memset(&q, 0, sizeof q); field(&q.status, "failed,started"); check_query(&q, "rare and common status", "time");
     memset(&q, 0, sizeof q); q.session.n = 1; q.session.v[0] = "s"; q.session.len[0] = 1; check_query(&q, "session s (not s\\0x)", "none");
     memset(&q, 0, sizeof q); q.session.n = 1; q.session.v[0] = "s\0x"; q.session.len[0] = 3; check_query(&q, "session with NUL", "session");
     memset(&q, 0, sizeof q); q.has_since = 1; q.since_us = T0 + 100 * HOUR; check_query(&q, "since", "time");
     memset(&q, 0, sizeof q); q.has_until = 1; q.until_us = T0 + 100 * HOUR; check_query(&q, "until", "time");
-    memset(&q, 0, sizeof q); q.has_min_duration = 1; q.min_duration_ms = 2500; check_query(&q, "min-duration", "duration");
+    memset(&q, 0, sizeof q); q.has_min_duration = 1; q.min_duration_ms = 2500; check_query(&q, "min-duration", "time");
     memset(&q, 0, sizeof q); q.path = "auth"; check_query(&q, "path substring", "path");
     memset(&q, 0, sizeof q); q.text = "needle-3"; q.text_len = 8; check_query(&q, "text", "time");
     memset(&q, 0, sizeof q); q.text = "say \"hi\"\nbye"; q.text_len = strlen(q.text); check_query(&q, "text with quote and newline", NULL);
@@ -363,14 +365,14 @@ END_TEST
 START_TEST(sorting)
 {
     st_query q;
-    memset(&q, 0, sizeof q); q.sort = ST_QSORT_DURATION; check_query(&q, "sort duration", "duration");
-    q.reverse = 1; q.limit = 10; check_query(&q, "ten slowest", "duration");
+    memset(&q, 0, sizeof q); q.sort = ST_QSORT_DURATION; check_query(&q, "sort duration", "time");
+    q.reverse = 1; q.limit = 10; check_query(&q, "ten slowest", "time");
     memset(&q, 0, sizeof q); q.sort = ST_QSORT_DURATION; q.reverse = 1; field(&q.tool, "Bash");
     check_query(&q, "slowest Bash", "tool");
     memset(&q, 0, sizeof q); q.sort = ST_QSORT_DURATION; field(&q.status, "failed"); q.has_since = 1; q.since_us = T0 + 50 * HOUR;
     check_query(&q, "failed by duration in window", "status");
     memset(&q, 0, sizeof q); q.has_min_duration = 1; q.min_duration_ms = 100; q.reverse = 1; q.limit = 7;
-    check_query(&q, "min-duration time order reversed", "duration");
+    check_query(&q, "min-duration time order reversed", "time");
     memset(&q, 0, sizeof q); q.reverse = 1; q.limit = 3; check_query(&q, "latest 3", "time");
     for (uint64_t lim = 1; lim <= 40; lim += 13) {       /* bounded top-k in collect mode */
         memset(&q, 0, sizeof q); q.path = "/repo"; q.limit = lim; check_query(&q, "path, limit", "path");
@@ -380,7 +382,7 @@ START_TEST(sorting)
         q.reverse = 1; check_query(&q, "2 tools by duration, reverse, limit", NULL);
     }
     memset(&q, 0, sizeof q); q.limit = 1; q.has_since = 1; q.since_us = T0; field(&q.event, "PreToolUse");
-    check_query(&q, "first Pre", "event");
+    check_query(&q, "first Pre", "time");
 }
 END_TEST
 

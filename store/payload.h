@@ -1,0 +1,36 @@
+/*
+ * payload.h: building a payload row outside the write transaction.
+ *
+ * The append path prepares each payload's whole `payloads` row (salt, enc,
+ * zstd frame of the segment list) before it takes the write lock, on up to
+ * two threads, so that compression does not run inside the transaction. A
+ * payload holding a JSON string literal long enough to be stored in `blobs`
+ * needs the transaction (blob lookup and reference count) and is left to
+ * st_payload_put_flags (store_int.h).
+ */
+#ifndef ST_PAYLOAD_H
+#define ST_PAYLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "entry.h"
+
+/* Compression context for one thread (NULL-safe free). */
+typedef struct st_payload_zctx st_payload_zctx;
+st_payload_zctx *st_payload_zctx_new(void);
+void st_payload_zctx_free(st_payload_zctx *z);
+
+/* Builds the row of a payload into row (reset first). 0: done; 1: the
+ * payload holds a blob-sized string literal and must go through
+ * st_payload_put_flags; ENOMEM or ST_EDB (compression failed). z may be NULL
+ * (the calling thread's own context). */
+ST_NODISCARD int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
+                                      st_payload_zctx *z);
+
+/* Writes a row made by st_payload_row_build. */
+ST_NODISCARD int st_payload_put_row(st_txn *txn, uint64_t index, const char *name, const uint8_t *row, size_t len,
+                                    unsigned put_flags);
+
+#endif
