@@ -21,9 +21,10 @@
  * and writes them out, so the hashing runs on a second core while the caller
  * reads the store. Memory: NBLOCKS blocks, whatever the bundle's size. A
  * record too large for a block (a payload over 2 MiB) is hashed and written
- * by the caller's thread once the writer is idle. For a regular file the
+ * by the caller's thread once the writer is idle. With ST_BW_WRITEBACK the
  * writer starts the write-back of each 8 MiB it writes, so the caller's
- * final fsync waits for the last few MiB instead of the whole file.
+ * final fsync waits for the last few MiB instead of the whole file (which
+ * the kernel would otherwise keep dirty in memory until then).
  */
 #include "bundle_write.h"
 
@@ -51,7 +52,7 @@ struct st_bundle_writer {
     /* the sink: written by the writer thread, or by the caller's while the writer is idle */
     int fd;                  /* -1 when writing to mem */
     st_buf *mem;
-    int regular;             /* fd is a regular file: start write-back as we go */
+    int regular;             /* ST_BW_WRITEBACK and fd is a regular file: start write-back as we go */
     uint64_t file_off, synced;  /* fd's offset; where write-back was last started */
     st_bundle_chain chain;
 
@@ -212,7 +213,7 @@ static int submit(st_bundle_writer *w, int drain)
     return w->err;
 }
 
-static int open_common(st_bundle_writer **outp, int fd, st_buf *mem)
+static int open_common(st_bundle_writer **outp, int fd, st_buf *mem, unsigned flags)
 {
     *outp = NULL;
     st_bundle_writer *w = calloc(1, sizeof *w);
@@ -221,7 +222,8 @@ static int open_common(st_bundle_writer **outp, int fd, st_buf *mem)
     w->mem = mem;
     struct stat st;
     off_t off;
-    if (!mem && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
+    if ((flags & ST_BW_WRITEBACK) && !mem && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
         w->regular = 1;
         w->file_off = w->synced = (uint64_t)off;
     }
@@ -249,8 +251,8 @@ static int open_common(st_bundle_writer **outp, int fd, st_buf *mem)
     return 0;
 }
 
-int st_bw_open_fd(st_bundle_writer **outp, int fd) { return open_common(outp, fd, NULL); }
-int st_bw_open_buf(st_bundle_writer **outp, st_buf *buf) { return open_common(outp, -1, buf); }
+int st_bw_open_fd(st_bundle_writer **outp, int fd, unsigned flags) { return open_common(outp, fd, NULL, flags); }
+int st_bw_open_buf(st_bundle_writer **outp, st_buf *buf) { return open_common(outp, -1, buf, 0); }
 
 void st_bw_free(st_bundle_writer *w)
 {

@@ -444,7 +444,7 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     p.nkeynotes = keys.n;
     p.created_us = st_now_us();
     p.exporter = "sealtrail " SEALTRAIL_VERSION_STRING;
-    if ((rc = st_bw_open_fd(&w, fd))) goto out;
+    if ((rc = st_bw_open_fd(&w, fd, o->writeback ? ST_BW_WRITEBACK : 0))) goto out;
     st_export_src src = { &x, x_checkpoint, x_node, x_cons, x_incl, x_entry, x_payloads, x_absences };
     st_err err = { { 0 } };
     rc = st_export_write(&src, &p, w, stats, &err);

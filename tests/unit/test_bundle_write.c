@@ -236,31 +236,34 @@ START_TEST(test_write_mem_matches_reference)
 }
 END_TEST
 
-/* To a regular file that already holds 3 bytes: the bundle follows them. */
+/* To a regular file that already holds 3 bytes (the bundle follows them),
+ * with and without write-back as it grows. */
 START_TEST(test_write_file_at_offset)
 {
     char *dir = tu_tmpdir();
     char path[4096];
     snprintf(path, sizeof path, "%s/b.stb", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, "abc", 3), 3);
-    ref r;
-    ref_init(&r);
-    st_bundle_writer *w;
-    ck_assert_int_eq(st_bw_open_fd(&w, fd), 0);
-    write_all(w, &r, 1);
-    st_bw_free(w);
-    ck_assert_int_eq(fsync(fd), 0);
-    close(fd);
-    size_t len;
-    char *got = tu_read_file(path, &len);
-    ck_assert_ptr_nonnull(got);
-    ck_assert_uint_eq(len, 3 + r.bytes.len);
-    ck_assert(memcmp(got, "abc", 3) == 0);
-    ck_assert_msg(memcmp(got + 3, r.bytes.data, r.bytes.len) == 0, "file bytes differ from the reference");
-    free(got);
-    st_buf_free(&r.bytes);
+    for (unsigned flags = 0; flags <= ST_BW_WRITEBACK; flags += ST_BW_WRITEBACK) {
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "abc", 3), 3);
+        ref r;
+        ref_init(&r);
+        st_bundle_writer *w;
+        ck_assert_int_eq(st_bw_open_fd(&w, fd, flags), 0);
+        write_all(w, &r, 1);
+        st_bw_free(w);
+        ck_assert_int_eq(fsync(fd), 0);
+        close(fd);
+        size_t len;
+        char *got = tu_read_file(path, &len);
+        ck_assert_ptr_nonnull(got);
+        ck_assert_uint_eq(len, 3 + r.bytes.len);
+        ck_assert(memcmp(got, "abc", 3) == 0);
+        ck_assert_msg(memcmp(got + 3, r.bytes.data, r.bytes.len) == 0, "file bytes differ from the reference");
+        free(got);
+        st_buf_free(&r.bytes);
+    }
     tu_rmrf(dir);
     free(dir);
 }
@@ -275,7 +278,7 @@ START_TEST(test_write_errors)
     st_bundle_writer *w = NULL;
     int full = open("/dev/full", O_WRONLY);
     if (full >= 0) {
-        ck_assert_int_eq(st_bw_open_fd(&w, full), ENOSPC);
+        ck_assert_int_eq(st_bw_open_fd(&w, full, ST_BW_WRITEBACK), ENOSPC);
         ck_assert_ptr_null(w);
         close(full);
     }
@@ -283,7 +286,7 @@ START_TEST(test_write_errors)
     for (int large = 0; large <= 1; large++) {
         int p[2];
         ck_assert_int_eq(pipe(p), 0);
-        ck_assert_int_eq(st_bw_open_fd(&w, p[1]), 0);     /* the magic fits in the pipe */
+        ck_assert_int_eq(st_bw_open_fd(&w, p[1], ST_BW_WRITEBACK), 0);     /* the magic fits in the pipe */
         close(p[0]);
         int rc = 0;
         for (unsigned i = 0; i < 10000 && !rc; i++)        /* up to ~10 MiB: the writer fails, we hear of it */
