@@ -180,7 +180,7 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->done == w->submitted && !w->stop) pthread_cond_wait(&w->more, &w->mu);
-        if (w->done == w->submitted) break;
+        if (w->stop) break;                /* st_bw_free: blocks still queued are abandoned */
         block *b = &w->blocks[w->done % NBLOCKS];
         int failed = w->failed;
         pthread_mutex_unlock(&w->mu);

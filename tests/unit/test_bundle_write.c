@@ -302,6 +302,27 @@ START_TEST(test_write_errors)
 }
 END_TEST
 
+/* Freed without finishing (an export that failed half way): whatever was
+ * queued is dropped, the writer thread ends, nothing is written after. */
+START_TEST(test_write_abandoned)
+{
+    st_buf out = { 0 };
+    st_bundle_writer *w;
+    uint8_t *bytes = pattern(1000, 3);
+    ck_assert_int_eq(st_bw_open_buf(&w, &out), 0);
+    for (unsigned i = 0; i < 20000; i++) ck_assert_int_eq(st_bw_entry(w, ST_BREC_ENTRY, i, bytes, 1000, NULL), 0);
+    uint64_t framed = st_bw_bytes(w);
+    st_bw_free(w);
+    ck_assert_uint_lt(out.len, framed);
+    size_t len = out.len;
+    usleep(10000);
+    ck_assert_uint_eq(out.len, len);
+    ck_assert(memcmp(out.data, "sealtrail-bundle/v1\n", 20) == 0);
+    st_buf_free(&out);
+    free(bytes);
+}
+END_TEST
+
 /* Records that cannot be framed are refused before anything is written. */
 START_TEST(test_write_refusals)
 {
@@ -331,6 +352,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_write_file_at_offset);
     tcase_add_test(tc, test_write_errors);
     tcase_add_test(tc, test_write_refusals);
+    tcase_add_test(tc, test_write_abandoned);
     suite_add_tcase(s, tc);
     return s;
 }
