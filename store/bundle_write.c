@@ -21,10 +21,13 @@
  * and writes them out, so the hashing runs on a second core while the caller
  * reads the store. Memory: NBLOCKS blocks, whatever the bundle's size. A
  * record too large for a block (a payload over 2 MiB) is hashed and written
- * by the caller's thread once the writer is idle. With ST_BW_WRITEBACK the
- * writer starts the write-back of each 8 MiB it writes, so the caller's
- * final fsync waits for the last few MiB instead of the whole file (which
- * the kernel would otherwise keep dirty in memory until then).
+ * by the caller's thread once the writer is idle. For a seekable file the
+ * caller's thread writes a full block itself (pwrite) when the writer is
+ * behind: write(2)'s copy into the page cache costs about as much as the
+ * hashing, and this way the two threads share it as the load falls.
+ * With ST_BW_WRITEBACK the writer starts the write-back of each 8 MiB
+ * written, so the caller's fsync waits for the last few MiB, not for the
+ * whole file (which the kernel would otherwise keep dirty until then).
  */
 #include "bundle_write.h"
 
@@ -46,15 +49,19 @@
 typedef struct block {
     uint8_t *data;
     size_t fill;
+    uint64_t pos;            /* where its first byte goes in the bundle */
+    int written;             /* already written, by the caller's thread */
 } block;
 
 struct st_bundle_writer {
-    /* the sink: written by the writer thread, or by the caller's while the writer is idle */
+    /* the sink: written by the writer thread, or by the caller's while the
+     * writer is idle, and blocks of a seekable file by either at any time */
     int fd;                  /* -1 when writing to mem */
     st_buf *mem;
-    int regular;             /* ST_BW_WRITEBACK and fd is a regular file: start write-back as we go */
-    uint64_t file_off, synced;  /* fd's offset; where write-back was last started */
-    st_bundle_chain chain;
+    int seekable;            /* a regular file (not O_APPEND): pwrite at base + position */
+    int writeback;           /* ST_BW_WRITEBACK and seekable: start write-back as we go */
+    uint64_t base, synced;   /* fd's offset at the start; the position write-back was last started at */
+    st_bundle_chain chain;   /* the writer thread's, or the caller's while the writer is idle */
 
     /* the caller's side */
     uint64_t bytes;          /* framed so far, magic included */
@@ -139,31 +146,40 @@ static void chain_record(st_bundle_chain *ch, uint8_t type, const uint8_t *head,
 
 /* ---- the sink -------------------------------------------------------------------- */
 
-static int sink_write(st_bundle_writer *w, const uint8_t *p, size_t n)
+/* Writes n bytes at position pos of the bundle: pwrite for a seekable file
+ * (either thread), else write(2) in order (the writer thread, or the
+ * caller's while the writer is idle). */
+static int sink_write(st_bundle_writer *w, uint64_t pos, const uint8_t *p, size_t n)
 {
     if (w->mem) {
         st_buf_put(w->mem, p, n);
         return w->mem->oom ? ENOMEM : 0;
     }
     while (n) {
-        ssize_t k = write(w->fd, p, n);
+        ssize_t k = w->seekable ? pwrite(w->fd, p, n, (off_t)(w->base + pos)) : write(w->fd, p, n);
         if (k < 0) {
             if (errno == EINTR) continue;
             return errno;
         }
         p += k;
         n -= (size_t)k;
-        w->file_off += (uint64_t)k;
-    }
-    if (w->regular && w->file_off - w->synced >= WRITEBACK_STEP) {
-        /* a hint: errors (an fs without it) only mean fsync does all the work */
-        (void)sync_file_range(w->fd, (off_t)w->synced, (off_t)(w->file_off - w->synced), SYNC_FILE_RANGE_WRITE);
-        w->synced = w->file_off;
+        pos += (uint64_t)k;
     }
     return 0;
 }
 
-/* Hashes every record of a block (blocks hold whole records) and writes it. */
+/* Every byte before pos is written: start writing them back to disk. A hint:
+ * errors (a file system without it) only mean fsync does all the work. */
+static void writeback(st_bundle_writer *w, uint64_t pos)
+{
+    if (!w->writeback || pos - w->synced < WRITEBACK_STEP) return;
+    (void)sync_file_range(w->fd, (off_t)(w->base + w->synced), (off_t)(pos - w->synced), SYNC_FILE_RANGE_WRITE);
+    w->synced = pos;
+}
+
+/* Hashes every record of a block (blocks hold whole records) and writes it
+ * unless the caller's thread did. Blocks come in order, so every byte
+ * before this block's end is then written. */
 static int process_block(st_bundle_writer *w, const block *b)
 {
     for (size_t p = 0; p < b->fill;) {
@@ -171,7 +187,9 @@ static int process_block(st_bundle_writer *w, const block *b)
         chain_record(&w->chain, b->data[p], b->data + p + 5, len, NULL, 0);
         p += 5 + (size_t)len;
     }
-    return sink_write(w, b->data, b->fill);
+    int rc = b->written ? 0 : sink_write(w, b->pos, b->data, b->fill);
+    if (!rc) writeback(w, b->pos + b->fill);
+    return rc;
 }
 
 static void *writer_main(void *arg)
@@ -197,19 +215,34 @@ static void *writer_main(void *arg)
 /* ---- the caller's side -------------------------------------------------------------- */
 
 /* Hands the current block to the writer (if it holds anything) and waits
- * until the next one is free, or (drain) until the writer is idle. */
+ * until the next one is free, or (drain) until the writer is idle. When the
+ * writer is still busy with earlier blocks, a seekable file's block is
+ * written here first: the writer then only hashes it, and the two threads
+ * share the write(2) copies as the load falls. */
 static int submit(st_bundle_writer *w, int drain)
 {
+    block *b = &w->blocks[w->submitted % NBLOCKS];
+    b->written = 0;
     pthread_mutex_lock(&w->mu);
-    if (w->blocks[w->submitted % NBLOCKS].fill) {
+    int busy = w->submitted - w->done >= 2;      /* the writer is more than a block behind */
+    pthread_mutex_unlock(&w->mu);
+    if (b->fill && busy && w->seekable && !drain) {
+        int rc = sink_write(w, b->pos, b->data, b->fill);
+        if (rc) return w->err = rc;
+        b->written = 1;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (b->fill) {
         w->submitted++;
         pthread_cond_signal(&w->more);
     }
     uint64_t limit = drain ? 0 : NBLOCKS - 1;
     while (w->submitted - w->done > limit) pthread_cond_wait(&w->less, &w->mu);
-    w->blocks[w->submitted % NBLOCKS].fill = 0;
     if (w->failed && !w->err) w->err = w->failed;
     pthread_mutex_unlock(&w->mu);
+    b = &w->blocks[w->submitted % NBLOCKS];
+    b->fill = 0;
+    b->pos = w->bytes;
     return w->err;
 }
 
@@ -222,10 +255,12 @@ static int open_common(st_bundle_writer **outp, int fd, st_buf *mem, unsigned fl
     w->mem = mem;
     struct stat st;
     off_t off;
-    if ((flags & ST_BW_WRITEBACK) && !mem && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+    int fl;
+    if (!mem && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (fl = fcntl(fd, F_GETFL)) >= 0 && !(fl & O_APPEND) &&
         (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
-        w->regular = 1;
-        w->file_off = w->synced = (uint64_t)off;
+        w->seekable = 1;
+        w->writeback = (flags & ST_BW_WRITEBACK) != 0;
+        w->base = (uint64_t)off;
     }
     st_bundle_chain_init(&w->chain);
     int rc = 0;
@@ -238,8 +273,8 @@ static int open_common(st_bundle_writer **outp, int fd, st_buf *mem, unsigned fl
         pthread_mutex_destroy(&w->mu);
     }
     if (!rc) {
-        rc = sink_write(w, (const uint8_t *)ST_BUNDLE_MAGIC, ST_BUNDLE_MAGIC_LEN);   /* the chain starts with it */
-        w->bytes = ST_BUNDLE_MAGIC_LEN;
+        rc = sink_write(w, 0, (const uint8_t *)ST_BUNDLE_MAGIC, ST_BUNDLE_MAGIC_LEN);   /* the chain starts with it */
+        w->bytes = w->blocks[0].pos = ST_BUNDLE_MAGIC_LEN;
         w->started = 1;        /* owns the mutex and conditions from here on */
         if (!rc && (rc = pthread_create(&w->thread, NULL, writer_main, w)) != 0) w->started = -1;
     }
@@ -288,14 +323,18 @@ static int put(st_bundle_writer *w, uint8_t type, const void *head, size_t hl, c
     hdr[0] = type;
     st_be32_put(hdr + 1, (uint32_t)len);
     size_t need = 5 + (size_t)len;
-    w->bytes += need;
     int rc;
     if (need > BLOCK_CAP) {                /* too large for a block: hash and write it here, the writer idle */
         if ((rc = submit(w, 1)) != 0) return rc;
         chain_record(&w->chain, type, head, hl, tail, tl);
-        if ((rc = sink_write(w, hdr, 5)) || (rc = sink_write(w, head, hl)) || (rc = sink_write(w, tail, tl)))
-            w->err = rc;
-        return rc;
+        uint64_t pos = w->bytes;
+        if ((rc = sink_write(w, pos, hdr, 5)) || (rc = sink_write(w, pos + 5, head, hl)) ||
+            (rc = sink_write(w, pos + 5 + hl, tail, tl)))
+            return w->err = rc;
+        w->bytes += need;
+        w->blocks[w->submitted % NBLOCKS].pos = w->bytes;
+        writeback(w, w->bytes);
+        return 0;
     }
     block *b = &w->blocks[w->submitted % NBLOCKS];
     if (BLOCK_CAP - b->fill < need) {
@@ -307,6 +346,7 @@ static int put(st_bundle_writer *w, uint8_t type, const void *head, size_t hl, c
     if (hl) memcpy(d + 5, head, hl);
     if (tl) memcpy(d + 5 + hl, tail, tl);
     b->fill += need;
+    w->bytes += need;
     return 0;
 }
 
@@ -403,8 +443,11 @@ int st_bw_finish(st_bundle_writer *w)
     st_bundle_chain_trailer(&w->chain, body);
     hdr[0] = ST_BREC_TRAILER;
     st_be32_put(hdr + 1, sizeof body);
-    if ((rc = sink_write(w, hdr, 5)) || (rc = sink_write(w, body, sizeof body))) return w->err = rc;
+    if ((rc = sink_write(w, w->bytes, hdr, 5)) || (rc = sink_write(w, w->bytes + 5, body, sizeof body)))
+        return w->err = rc;
     w->bytes += 5 + sizeof body;
     w->finished = 1;
+    /* leave fd's offset after the bundle, as write(2) would have */
+    if (w->seekable && lseek(w->fd, (off_t)(w->base + w->bytes), SEEK_SET) < 0) return w->err = errno;
     return 0;
 }

@@ -203,11 +203,30 @@ static void write_all(st_bundle_writer *w, ref *r, int big)
     payload(w, r, 1, "z", 3 * MIB + 7, 9);                 /* large, after a partly filled block */
     payload(w, r, 1, "zz", 5, 10);
     if (big) {
-        for (unsigned i = 0; i < 20000; i++) {             /* ~25 MiB of small records */
-            entry(w, r, ST_BREC_ENTRY, 2 + i, 900 + i % 300, 100 + i);
-            payload(w, r, 2 + i, "tool_input", 100 + i % 50, 200 + i);
-            payload(w, r, 2 + i, "tool_response", 200 + i % 70, 300 + i);
-        }
+        /* ~25 MiB of small records, framed faster than the writer hashes
+         * them (the reference is built after), so the caller's thread
+         * writes blocks of a file itself */
+        uint8_t *bytes = pattern(2000, 12), salt[16];
+        memset(salt, 1, sizeof salt);
+        for (int pass = 0; pass < 2; pass++)
+            for (unsigned i = 0; i < 20000; i++) {
+                size_t el = 900 + i % 300, pl = 100 + i % 50;
+                if (pass == 0) {
+                    ck_assert_int_eq(st_bw_entry(w, ST_BREC_ENTRY, 2 + i, bytes + i % 500, el, NULL), 0);
+                    ck_assert_int_eq(st_bw_payload(w, 2 + i, "tool_input", salt, bytes + i % 700, pl), 0);
+                    continue;
+                }
+                uint8_t rec[8 + 1200];
+                put_be(rec, 2 + i, 8);
+                memcpy(rec + 8, bytes + i % 500, el);
+                ref_add(r, ST_BREC_ENTRY, rec, 8 + el);
+                rec[8] = 10;
+                memcpy(rec + 9, "tool_input", 10);
+                memcpy(rec + 19, salt, 16);
+                memcpy(rec + 35, bytes + i % 700, pl);
+                ref_add(r, ST_BREC_PAYLOAD, rec, 35 + pl);
+            }
+        free(bytes);
         payload(w, r, 20002, "last", 9 * MIB, 11);
     }
     ck_assert_int_eq(st_bw_finish(w), 0);
@@ -236,23 +255,27 @@ START_TEST(test_write_mem_matches_reference)
 }
 END_TEST
 
-/* To a regular file that already holds 3 bytes (the bundle follows them),
- * with and without write-back as it grows. */
+/* To a regular file that already holds 3 bytes (the bundle follows them
+ * and the offset ends after it): written in place (pwrite, from both
+ * threads) with and without write-back as it grows, and appended (O_APPEND:
+ * write(2) in order). */
 START_TEST(test_write_file_at_offset)
 {
     char *dir = tu_tmpdir();
     char path[4096];
     snprintf(path, sizeof path, "%s/b.stb", dir);
-    for (unsigned flags = 0; flags <= ST_BW_WRITEBACK; flags += ST_BW_WRITEBACK) {
-        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    struct { int oflags; unsigned flags; } cases[] = { { 0, 0 }, { 0, ST_BW_WRITEBACK }, { O_APPEND, ST_BW_WRITEBACK } };
+    for (size_t c = 0; c < 3; c++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | cases[c].oflags, 0600);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(write(fd, "abc", 3), 3);
         ref r;
         ref_init(&r);
         st_bundle_writer *w;
-        ck_assert_int_eq(st_bw_open_fd(&w, fd, flags), 0);
+        ck_assert_int_eq(st_bw_open_fd(&w, fd, cases[c].flags), 0);
         write_all(w, &r, 1);
         st_bw_free(w);
+        ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), (off_t)(3 + r.bytes.len));
         ck_assert_int_eq(fsync(fd), 0);
         close(fd);
         size_t len;
@@ -260,7 +283,7 @@ START_TEST(test_write_file_at_offset)
         ck_assert_ptr_nonnull(got);
         ck_assert_uint_eq(len, 3 + r.bytes.len);
         ck_assert(memcmp(got, "abc", 3) == 0);
-        ck_assert_msg(memcmp(got + 3, r.bytes.data, r.bytes.len) == 0, "file bytes differ from the reference");
+        ck_assert_msg(memcmp(got + 3, r.bytes.data, r.bytes.len) == 0, "case %zu: file bytes differ from the reference", c);
         free(got);
         st_buf_free(&r.bytes);
     }
