@@ -1,6 +1,6 @@
 /*
- * bundle_write.c: writes bundles record by record (docs/FORMAT.md section 6), with a
- * 1 MiB output buffer and the trailer digest chain kept on the fly.
+ * bundle_write.c: writes bundles record by record (docs/FORMAT.md section 6),
+ * keeping the trailer digest chain [BUNDLE-5] on the fly.
  *
  * Wire layout of each record, as the reader (store/verify/bundle_read.c)
  * expects it:
@@ -14,97 +14,70 @@
  *   RIGHT           body = u64 BE begin || u64 BE end || hashes
  *   FRONTIER        body = u64 BE size || hashes
  *   TRAILER         body = u64 BE record count || chain digest
+ *
+ * Two threads. The caller's thread frames records into 2 MiB blocks; a
+ * writer thread takes full blocks in order, hashes every record in them
+ * (leaf hashes, payload commitments, the chain: a third of an export's CPU)
+ * and writes them out, so the hashing runs on a second core while the caller
+ * reads the store. Memory: NBLOCKS blocks, whatever the bundle's size. A
+ * record too large for a block (a payload over 2 MiB) is hashed and written
+ * by the caller's thread once the writer is idle. For a seekable file the
+ * caller's thread writes a full block itself (pwrite) when the writer is
+ * behind: write(2)'s copy into the page cache costs about as much as the
+ * hashing, and this way the two threads share it as the load falls.
+ * With ST_BW_WRITEBACK the writer starts the write-back of each 8 MiB
+ * written, so the caller's fsync waits for the last few MiB, not for the
+ * whole file (which the kernel would otherwise keep dirty until then).
  */
 #include "bundle_write.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "entry.h"
 #include "sha256.h"
 
-#define OUT_CAP ((size_t)1 << 20)
+#define BLOCK_CAP ((size_t)2 << 20)      /* every ENTRY and SUPPORT record fits in one */
+#define NBLOCKS 4
+#define WRITEBACK_STEP ((uint64_t)8 << 20)
+
+typedef struct block {
+    uint8_t *data;
+    size_t fill;
+    uint64_t pos;            /* where its first byte goes in the bundle */
+    int written;             /* already written, by the caller's thread */
+} block;
 
 struct st_bundle_writer {
+    /* the sink: written by the writer thread, or by the caller's while the
+     * writer is idle, and blocks of a seekable file by either at any time */
     int fd;                  /* -1 when writing to mem */
     st_buf *mem;
-    uint8_t *buf;
-    size_t fill;
-    uint64_t bytes;
-    st_bundle_chain chain;
-    int failed;              /* sticky error */
+    int seekable;            /* a regular file (not O_APPEND): pwrite at base + position */
+    int writeback;           /* ST_BW_WRITEBACK and seekable: start write-back as we go */
+    uint64_t base, synced;   /* fd's offset at the start; the position write-back was last started at */
+    st_bundle_chain chain;   /* the writer thread's, or the caller's while the writer is idle */
+
+    /* the caller's side */
+    uint64_t bytes;          /* framed so far, magic included */
+    int err;                 /* sticky: the first error this side saw */
     int finished;
+
+    /* the queue: block s % NBLOCKS holds submission s; the writer has done `done` of `submitted` */
+    block blocks[NBLOCKS];
+    uint64_t submitted, done;
+    int failed;              /* the writer's first error (errno or ENOMEM) */
+    int stop;
+    int started;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t more, less;
 };
-
-/* ---- output ---------------------------------------------------------------- */
-
-static int flush_out(st_bundle_writer *w)
-{
-    if (w->failed) return w->failed;
-    size_t off = 0;
-    while (off < w->fill) {
-        if (w->mem) {
-            st_buf_put(w->mem, w->buf, w->fill);
-            if (w->mem->oom) return w->failed = ENOMEM;
-            break;
-        }
-        ssize_t k = write(w->fd, w->buf + off, w->fill - off);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return w->failed = errno;
-        }
-        off += (size_t)k;
-    }
-    w->fill = 0;
-    return 0;
-}
-
-static int out(st_bundle_writer *w, const void *p, size_t n)
-{
-    const uint8_t *s = p;
-    while (n) {
-        if (w->failed) return w->failed;
-        size_t room = OUT_CAP - w->fill;
-        size_t k = n < room ? n : room;
-        memcpy(w->buf + w->fill, s, k);
-        w->fill += k;
-        w->bytes += k;
-        s += k;
-        n -= k;
-        if (w->fill == OUT_CAP && flush_out(w)) return w->failed;
-    }
-    return 0;
-}
-
-static int open_common(st_bundle_writer **outp, int fd, st_buf *mem)
-{
-    *outp = NULL;
-    st_bundle_writer *w = calloc(1, sizeof *w);
-    if (!w) return ENOMEM;
-    w->buf = malloc(OUT_CAP);
-    if (!w->buf) { free(w); return ENOMEM; }
-    w->fd = fd;
-    w->mem = mem;
-    st_bundle_chain_init(&w->chain);
-    int rc = out(w, ST_BUNDLE_MAGIC, ST_BUNDLE_MAGIC_LEN);
-    if (rc) { st_bw_free(w); return rc; }
-    *outp = w;
-    return 0;
-}
-
-int st_bw_open_fd(st_bundle_writer **outp, int fd) { return open_common(outp, fd, NULL); }
-int st_bw_open_buf(st_bundle_writer **outp, st_buf *buf) { return open_common(outp, -1, buf); }
-
-void st_bw_free(st_bundle_writer *w)
-{
-    if (!w) return;
-    free(w->buf);
-    free(w);
-}
-
-uint64_t st_bw_bytes(const st_bundle_writer *w) { return w->bytes; }
 
 /* ---- hashing ------------------------------------------------------------------- */
 
@@ -130,44 +103,257 @@ void st_bw_payload_commit(st_hash h, const uint8_t salt[ST_SALT_BYTES], const ui
     st_sha256_final(&c, h);
 }
 
+/* st_sha256_update for parts that may be empty (NULL). */
+static void upd(st_sha256_ctx *c, const uint8_t *p, size_t n)
+{
+    if (n) st_sha256_update(c, p, n);
+}
+
+/* Adds one record, body = head || tail, to the chain with H by the type's
+ * rule [BUNDLE-5]: ENTRY/SUPPORT index || leaf hash, PAYLOAD index || name ||
+ * commitment, anything else (and ENTRY/SUPPORT/PAYLOAD bodies too short to
+ * decode, which only tests write) SHA-256 of the body. The fixed prefix of
+ * an ENTRY/SUPPORT/PAYLOAD body is always within head. */
+static void chain_record(st_bundle_chain *ch, uint8_t type, const uint8_t *head, size_t hl, const uint8_t *tail,
+                         size_t tl)
+{
+    static const uint8_t zero = 0;
+    uint32_t len = (uint32_t)(hl + tl);
+    st_sha256_ctx c;
+    st_hash h;
+    st_sha256_init(&c);
+    if ((type == ST_BREC_ENTRY || type == ST_BREC_SUPPORT) && hl >= 8) {
+        st_sha256_update(&c, &zero, 1);
+        upd(&c, head + 8, hl - 8);
+        upd(&c, tail, tl);
+        st_sha256_final(&c, h);
+        st_bundle_chain_add_entry(ch, type, len, st_be64_get(head), h);
+    } else if (type == ST_BREC_PAYLOAD && hl >= 9 && hl >= 9u + head[8] + ST_SALT_BYTES) {
+        size_t n = head[8];
+        st_sha256_update(&c, ST_PAYLOAD_TAG, sizeof ST_PAYLOAD_TAG - 1);
+        st_sha256_update(&c, &zero, 1);
+        st_sha256_update(&c, head + 9 + n, hl - 9 - n);    /* salt, then the first payload bytes */
+        upd(&c, tail, tl);
+        st_sha256_final(&c, h);
+        st_bundle_chain_add_payload(ch, len, st_be64_get(head), (const char *)head + 9, n, h);
+    } else {
+        upd(&c, head, hl);
+        upd(&c, tail, tl);
+        st_sha256_final(&c, h);
+        st_bundle_chain_add(ch, type, len, h, ST_HASH_BYTES);
+    }
+}
+
+/* ---- the sink -------------------------------------------------------------------- */
+
+/* Writes n bytes at position pos of the bundle: pwrite for a seekable file
+ * (either thread), else write(2) in order (the writer thread, or the
+ * caller's while the writer is idle). */
+static int sink_write(st_bundle_writer *w, uint64_t pos, const uint8_t *p, size_t n)
+{
+    if (w->mem) {
+        st_buf_put(w->mem, p, n);
+        return w->mem->oom ? ENOMEM : 0;
+    }
+    while (n) {
+        ssize_t k = w->seekable ? pwrite(w->fd, p, n, (off_t)(w->base + pos)) : write(w->fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        p += k;
+        n -= (size_t)k;
+        pos += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Every byte before pos is written: start writing them back to disk. A hint:
+ * errors (a file system without it) only mean fsync does all the work. */
+static void writeback(st_bundle_writer *w, uint64_t pos)
+{
+    if (!w->writeback || pos - w->synced < WRITEBACK_STEP) return;
+    (void)sync_file_range(w->fd, (off_t)(w->base + w->synced), (off_t)(pos - w->synced), SYNC_FILE_RANGE_WRITE);
+    w->synced = pos;
+}
+
+/* Hashes every record of a block (blocks hold whole records) and writes it
+ * unless the caller's thread did. Blocks come in order, so every byte
+ * before this block's end is then written. */
+static int process_block(st_bundle_writer *w, const block *b)
+{
+    for (size_t p = 0; p < b->fill;) {
+        uint32_t len = st_be32_get(b->data + p + 1);
+        chain_record(&w->chain, b->data[p], b->data + p + 5, len, NULL, 0);
+        p += 5 + (size_t)len;
+    }
+    int rc = b->written ? 0 : sink_write(w, b->pos, b->data, b->fill);
+    if (!rc) writeback(w, b->pos + b->fill);
+    return rc;
+}
+
+static void *writer_main(void *arg)
+{
+    st_bundle_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->done == w->submitted && !w->stop) pthread_cond_wait(&w->more, &w->mu);
+        if (w->stop) break;                /* st_bw_free: blocks still queued are abandoned */
+        block *b = &w->blocks[w->done % NBLOCKS];
+        int failed = w->failed;
+        pthread_mutex_unlock(&w->mu);
+        int rc = failed ? 0 : process_block(w, b);     /* after a failure, blocks are only released */
+        pthread_mutex_lock(&w->mu);
+        if (rc && !w->failed) w->failed = rc;
+        w->done++;
+        pthread_cond_signal(&w->less);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- the caller's side -------------------------------------------------------------- */
+
+/* Hands the current block to the writer (if it holds anything) and waits
+ * until the next one is free, or (drain) until the writer is idle. When the
+ * writer is still busy with earlier blocks, a seekable file's block is
+ * written here first: the writer then only hashes it, and the two threads
+ * share the write(2) copies as the load falls. */
+static int submit(st_bundle_writer *w, int drain)
+{
+    block *b = &w->blocks[w->submitted % NBLOCKS];
+    b->written = 0;
+    pthread_mutex_lock(&w->mu);
+    int busy = w->submitted - w->done >= 2;      /* the writer is more than a block behind */
+    pthread_mutex_unlock(&w->mu);
+    if (b->fill && busy && w->seekable && !drain) {
+        int rc = sink_write(w, b->pos, b->data, b->fill);
+        if (rc) return w->err = rc;
+        b->written = 1;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (b->fill) {
+        w->submitted++;
+        pthread_cond_signal(&w->more);
+    }
+    uint64_t limit = drain ? 0 : NBLOCKS - 1;
+    while (w->submitted - w->done > limit) pthread_cond_wait(&w->less, &w->mu);
+    if (w->failed && !w->err) w->err = w->failed;
+    pthread_mutex_unlock(&w->mu);
+    b = &w->blocks[w->submitted % NBLOCKS];
+    b->fill = 0;
+    b->pos = w->bytes;
+    return w->err;
+}
+
+static int open_common(st_bundle_writer **outp, int fd, st_buf *mem, unsigned flags)
+{
+    *outp = NULL;
+    st_bundle_writer *w = calloc(1, sizeof *w);
+    if (!w) return ENOMEM;
+    w->fd = fd;
+    w->mem = mem;
+    struct stat st;
+    off_t off;
+    int fl;
+    if (!mem && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (fl = fcntl(fd, F_GETFL)) >= 0 && !(fl & O_APPEND) &&
+        (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
+        w->seekable = 1;
+        w->writeback = (flags & ST_BW_WRITEBACK) != 0;
+        w->base = (uint64_t)off;
+    }
+    st_bundle_chain_init(&w->chain);
+    int rc = 0;
+    for (size_t i = 0; i < NBLOCKS && !rc; i++)
+        if (!(w->blocks[i].data = malloc(BLOCK_CAP))) rc = ENOMEM;
+    if (!rc) rc = pthread_mutex_init(&w->mu, NULL);
+    if (!rc && (rc = pthread_cond_init(&w->more, NULL)) != 0) pthread_mutex_destroy(&w->mu);
+    if (!rc && (rc = pthread_cond_init(&w->less, NULL)) != 0) {
+        pthread_cond_destroy(&w->more);
+        pthread_mutex_destroy(&w->mu);
+    }
+    if (!rc) {
+        rc = sink_write(w, 0, (const uint8_t *)ST_BUNDLE_MAGIC, ST_BUNDLE_MAGIC_LEN);   /* the chain starts with it */
+        w->bytes = w->blocks[0].pos = ST_BUNDLE_MAGIC_LEN;
+        w->started = 1;        /* owns the mutex and conditions from here on */
+        if (!rc && (rc = pthread_create(&w->thread, NULL, writer_main, w)) != 0) w->started = -1;
+    }
+    if (rc) {
+        st_bw_free(w);
+        return rc;
+    }
+    *outp = w;
+    return 0;
+}
+
+int st_bw_open_fd(st_bundle_writer **outp, int fd, unsigned flags) { return open_common(outp, fd, NULL, flags); }
+int st_bw_open_buf(st_bundle_writer **outp, st_buf *buf) { return open_common(outp, -1, buf, 0); }
+
+void st_bw_free(st_bundle_writer *w)
+{
+    if (!w) return;
+    if (w->started) {
+        if (w->started == 1) {
+            pthread_mutex_lock(&w->mu);
+            w->stop = 1;
+            pthread_cond_signal(&w->more);
+            pthread_mutex_unlock(&w->mu);
+            pthread_join(w->thread, NULL);
+        }
+        pthread_cond_destroy(&w->more);
+        pthread_cond_destroy(&w->less);
+        pthread_mutex_destroy(&w->mu);
+    }
+    for (size_t i = 0; i < NBLOCKS; i++) free(w->blocks[i].data);
+    free(w);
+}
+
+uint64_t st_bw_bytes(const st_bundle_writer *w) { return w->bytes; }
+
 /* ---- records -------------------------------------------------------------------- */
 
-/* Frames one record whose body is the concatenation of up to 3 parts. */
-static int put(st_bundle_writer *w, uint8_t type, const void *a, size_t alen, const void *b, size_t blen,
-               const void *c, size_t clen)
+/* Frames one record whose body is head || tail. */
+static int put(st_bundle_writer *w, uint8_t type, const void *head, size_t hl, const void *tail, size_t tl)
 {
-    if (w->failed) return w->failed;
+    if (w->err) return w->err;
     if (w->finished) return ST_EINVAL;
-    uint64_t len = (uint64_t)alen + blen + clen;
+    uint64_t len = (uint64_t)hl + tl;
     if (len > UINT32_MAX) return ST_ETOOBIG;
     uint8_t hdr[5];
     hdr[0] = type;
     st_be32_put(hdr + 1, (uint32_t)len);
+    size_t need = 5 + (size_t)len;
     int rc;
-    if ((rc = out(w, hdr, 5)) || (rc = out(w, a, alen)) || (rc = out(w, b, blen)) || (rc = out(w, c, clen)))
-        return rc;
+    if (need > BLOCK_CAP) {                /* too large for a block: hash and write it here, the writer idle */
+        if ((rc = submit(w, 1)) != 0) return rc;
+        chain_record(&w->chain, type, head, hl, tail, tl);
+        uint64_t pos = w->bytes;
+        if ((rc = sink_write(w, pos, hdr, 5)) || (rc = sink_write(w, pos + 5, head, hl)) ||
+            (rc = sink_write(w, pos + 5 + hl, tail, tl)))
+            return w->err = rc;
+        w->bytes += need;
+        w->blocks[w->submitted % NBLOCKS].pos = w->bytes;
+        writeback(w, w->bytes);
+        return 0;
+    }
+    block *b = &w->blocks[w->submitted % NBLOCKS];
+    if (BLOCK_CAP - b->fill < need) {
+        if ((rc = submit(w, 0)) != 0) return rc;
+        b = &w->blocks[w->submitted % NBLOCKS];
+    }
+    uint8_t *d = b->data + b->fill;
+    memcpy(d, hdr, 5);
+    if (hl) memcpy(d + 5, head, hl);
+    if (tl) memcpy(d + 5 + hl, tail, tl);
+    b->fill += need;
+    w->bytes += need;
     return 0;
 }
 
 int st_bw_record(st_bundle_writer *w, uint8_t type, const uint8_t *body, size_t len)
 {
     if (len > UINT32_MAX) return ST_ETOOBIG;
-    int rc = put(w, type, body, len, NULL, 0, NULL, 0);
-    if (rc) return rc;
-    if ((type == ST_BREC_ENTRY || type == ST_BREC_SUPPORT) && len >= 8) {
-        st_hash leaf;
-        st_bw_leaf_hash(leaf, body + 8, len - 8);
-        st_bundle_chain_add_entry(&w->chain, type, (uint32_t)len, st_be64_get(body), leaf);
-    } else if (type == ST_BREC_PAYLOAD && len >= 9 && len >= 9u + body[8] + ST_SALT_BYTES) {
-        size_t n = body[8];
-        size_t head = 9 + n + ST_SALT_BYTES;
-        st_hash commit;
-        st_bw_payload_commit(commit, body + 9 + n, body + head, len - head);
-        st_bundle_chain_add_payload(&w->chain, (uint32_t)len, st_be64_get(body), (const char *)body + 9, n, commit);
-    } else {
-        st_bundle_chain_add_body(&w->chain, type, body, (uint32_t)len);
-    }
-    return 0;
+    return put(w, type, body, len, NULL, 0);
 }
 
 int st_bw_manifest(st_bundle_writer *w, const uint8_t *json, size_t len)
@@ -191,17 +377,7 @@ int st_bw_proof(st_bundle_writer *w, uint8_t type, uint64_t a, uint64_t b, const
     uint8_t head[16];
     st_be64_put(head, a);
     st_be64_put(head + 8, b);
-    size_t hl = n * ST_HASH_BYTES;
-    int rc = put(w, type, head, 16, hashes, hl, NULL, 0);
-    if (rc) return rc;
-    st_sha256_ctx c;
-    uint8_t h[32];
-    st_sha256_init(&c);
-    st_sha256_update(&c, head, 16);
-    if (hl) st_sha256_update(&c, hashes, hl);
-    st_sha256_final(&c, h);
-    st_bundle_chain_add(&w->chain, type, (uint32_t)(16 + hl), h, 32);
-    return 0;
+    return put(w, type, head, 16, hashes, n * ST_HASH_BYTES);
 }
 
 int st_bw_frontier(st_bundle_writer *w, uint64_t size, const st_hash *hashes, size_t n)
@@ -209,17 +385,7 @@ int st_bw_frontier(st_bundle_writer *w, uint64_t size, const st_hash *hashes, si
     if (n > 64) return ST_EINVAL;
     uint8_t head[8];
     st_be64_put(head, size);
-    size_t hl = n * ST_HASH_BYTES;
-    int rc = put(w, ST_BREC_FRONTIER, head, 8, hashes, hl, NULL, 0);
-    if (rc) return rc;
-    st_sha256_ctx c;
-    uint8_t h[32];
-    st_sha256_init(&c);
-    st_sha256_update(&c, head, 8);
-    if (hl) st_sha256_update(&c, hashes, hl);
-    st_sha256_final(&c, h);
-    st_bundle_chain_add(&w->chain, ST_BREC_FRONTIER, (uint32_t)(8 + hl), h, 32);
-    return 0;
+    return put(w, ST_BREC_FRONTIER, head, 8, hashes, n * ST_HASH_BYTES);
 }
 
 int st_bw_entry(st_bundle_writer *w, uint8_t type, uint64_t index, const uint8_t *bytes, size_t len,
@@ -228,13 +394,9 @@ int st_bw_entry(st_bundle_writer *w, uint8_t type, uint64_t index, const uint8_t
     if (len > ST_ENTRY_MAX) return ST_ETOOBIG;
     uint8_t head[8];
     st_be64_put(head, index);
-    int rc = put(w, type, head, 8, bytes, len, NULL, 0);
-    if (rc) return rc;
-    st_hash leaf;
-    st_bw_leaf_hash(leaf, bytes, len);
-    st_bundle_chain_add_entry(&w->chain, type, (uint32_t)(8 + len), index, leaf);
-    if (leaf_out) memcpy(leaf_out, leaf, ST_HASH_BYTES);
-    return 0;
+    int rc = put(w, type, head, 8, bytes, len);
+    if (!rc && leaf_out) st_bw_leaf_hash(leaf_out, bytes, len);
+    return rc;
 }
 
 static int name_head(uint8_t *head, uint64_t index, const char *name, size_t *n_out)
@@ -258,12 +420,7 @@ int st_bw_payload(st_bundle_writer *w, uint64_t index, const char *name, const u
     memcpy(head + 9 + n, salt, ST_SALT_BYTES);
     size_t hl = 9 + n + ST_SALT_BYTES;
     if (len > ST_BREC_PAYLOAD_MAX - hl) return ST_ETOOBIG;
-    rc = put(w, ST_BREC_PAYLOAD, head, hl, bytes, len, NULL, 0);
-    if (rc) return rc;
-    st_hash commit;
-    st_bw_payload_commit(commit, salt, bytes, len);
-    st_bundle_chain_add_payload(&w->chain, (uint32_t)(hl + len), index, name, n, commit);
-    return 0;
+    return put(w, ST_BREC_PAYLOAD, head, hl, bytes, len);
 }
 
 int st_bw_absent(st_bundle_writer *w, uint64_t index, const char *name, uint64_t record)
@@ -278,11 +435,19 @@ int st_bw_absent(st_bundle_writer *w, uint64_t index, const char *name, uint64_t
 
 int st_bw_finish(st_bundle_writer *w)
 {
-    if (w->failed) return w->failed;
-    uint8_t body[ST_BREC_TRAILER_LEN];
-    st_bundle_chain_trailer(&w->chain, body);
-    int rc = put(w, ST_BREC_TRAILER, body, sizeof body, NULL, 0, NULL, 0);
+    if (w->err) return w->err;
+    if (w->finished) return ST_EINVAL;
+    int rc = submit(w, 1);                 /* every record hashed and written */
     if (rc) return rc;
+    uint8_t body[ST_BREC_TRAILER_LEN], hdr[5];
+    st_bundle_chain_trailer(&w->chain, body);
+    hdr[0] = ST_BREC_TRAILER;
+    st_be32_put(hdr + 1, sizeof body);
+    if ((rc = sink_write(w, w->bytes, hdr, 5)) || (rc = sink_write(w, w->bytes + 5, body, sizeof body)))
+        return w->err = rc;
+    w->bytes += 5 + sizeof body;
     w->finished = 1;
-    return flush_out(w);
+    /* leave fd's offset after the bundle, as write(2) would have */
+    if (w->seekable && lseek(w->fd, (off_t)(w->base + w->bytes), SEEK_SET) < 0) return w->err = errno;
+    return 0;
 }

@@ -20,8 +20,12 @@
 
 typedef struct st_bundle_writer st_bundle_writer;
 
-/* Starts a bundle (writes the magic). The writer does not close fd. */
-ST_NODISCARD int st_bw_open_fd(st_bundle_writer **out, int fd);
+/* Starts a bundle (writes the magic). The writer does not close fd.
+ * ST_BW_WRITEBACK: the caller will fsync fd (a regular file), so start
+ * writing it back to disk as it grows, and fsync only waits for the tail;
+ * not for a temporary file that is read back and dropped (an archive's). */
+#define ST_BW_WRITEBACK 1u
+ST_NODISCARD int st_bw_open_fd(st_bundle_writer **out, int fd, unsigned flags);
 /* Appends to out (the caller frees out). */
 ST_NODISCARD int st_bw_open_buf(st_bundle_writer **out, st_buf *buf);
 void st_bw_free(st_bundle_writer *w);        /* NULL is a no-op; does not finish */

@@ -94,6 +94,7 @@ typedef struct st_export_opts {
     const char *from_checkpoint;  /* note bytes of a checkpoint the auditor holds, or NULL */
     size_t from_checkpoint_len;
     int seal;                     /* seal unsealed entries first instead of refusing */
+    int writeback;                /* fd is a file the caller fsyncs: ST_BW_WRITEBACK */
 } st_export_opts;
 
 /* Exports from an open store to fd: resolves the selection (the query engine

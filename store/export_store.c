@@ -49,10 +49,21 @@ static int x_keynote(void *ctx, uint64_t index, const char *note, size_t len)
     return 0;
 }
 
+/* A cursor over a table keyed u64be index || ..., read in ascending index
+ * order: `at` is its current row (or end), which is also the first row at
+ * or after index `from`, so a later index up to the row's own needs no seek. */
+typedef struct xcur {
+    st_cursor *c;
+    int valid, end;
+    uint64_t from;
+    const void *k, *v;
+    size_t kl, vl;
+} xcur;
+
 typedef struct xsrc {
     st_store *s;
     st_txn *txn;
-    st_cursor *pay, *ret;      /* payloads and retention cursors, reused entry after entry */
+    xcur ent, pay, ret;        /* entries, payloads and retention, reused entry after entry */
 } xsrc;
 
 /* ---- the source over a read transaction ------------------------------------------ */
@@ -81,35 +92,66 @@ static int x_incl(void *ctx, uint64_t index, uint64_t size, st_hash **h, size_t 
     return st_prove_inclusion_txn(x->txn, index, size, h, np);
 }
 
+/* Positions x at the first row of `index` or after it: a seek only when
+ * the current row might not be that row (first use, going back, or past it). */
+static int xcur_at(st_txn *txn, st_table t, xcur *x, uint64_t index)
+{
+    int rc;
+    if (!x->c && (rc = st_cursor_open(txn, t, &x->c))) return rc;
+    if (x->valid && x->from <= index && (x->end || st_be64_get(x->k) >= index)) {
+        x->from = index;
+        return 0;
+    }
+    uint8_t key[8];
+    st_be64_put(key, index);
+    rc = st_cursor_seek(x->c, key, 8, &x->k, &x->kl, &x->v, &x->vl);
+    if (rc && rc != ST_ENOTFOUND) return rc;
+    if (!rc && x->kl < 8) return ST_ECORRUPT;
+    x->valid = 1;
+    x->end = rc == ST_ENOTFOUND;
+    x->from = index;
+    return 0;
+}
+
+/* Moves x to its next row. */
+static int xcur_next(xcur *x)
+{
+    int rc = st_cursor_next(x->c, &x->k, &x->kl, &x->v, &x->vl);
+    if (rc && rc != ST_ENOTFOUND) {
+        x->valid = 0;
+        return rc;
+    }
+    if (!rc && x->kl < 8) return ST_ECORRUPT;
+    x->end = rc == ST_ENOTFOUND;
+    return 0;
+}
+
+/* Entries in ascending order are one cursor step each. */
 static int x_entry(void *ctx, uint64_t index, const uint8_t **bytes, size_t *len)
 {
     xsrc *x = ctx;
-    uint8_t key[8];
-    st_be64_put(key, index);
-    const void *v;
-    int rc = st_db_get(x->txn, ST_T_ENTRIES, key, 8, &v, len);
-    if (rc == 0) *bytes = v;
-    return rc;
+    int rc = xcur_at(x->txn, ST_T_ENTRIES, &x->ent, index);
+    if (rc) return rc;
+    if (x->ent.end || x->ent.kl != 8 || st_be64_get(x->ent.k) != index) return ST_ENOTFOUND;
+    *bytes = x->ent.v;
+    *len = x->ent.vl;
+    x->ent.from = index + 1;
+    return xcur_next(&x->ent);
 }
 
-/* The next row of a table whose key is u64be index || name, for this index.
- * 0 with *past = 0: a row (name, value); 0 with *past = 1: no more rows of
- * this index; else an error. */
-static int name_row(st_cursor *c, int first, uint64_t index, char name[ST_PAYLOAD_NAME_MAX + 1], const void **v,
-                    size_t *vl, int *past)
+/* The current row of a table whose key is u64be index || name, if it is of
+ * this index. 0 with *past = 0: a row (name, value); 0 with *past = 1: no
+ * more rows of this index; else an error. */
+static int name_row(const xcur *x, uint64_t index, char name[ST_PAYLOAD_NAME_MAX + 1], const void **v, size_t *vl,
+                    int *past)
 {
-    const void *k;
-    size_t kl;
-    uint8_t key[8];
-    st_be64_put(key, index);
     *past = 1;
-    int rc = first ? st_cursor_seek(c, key, 8, &k, &kl, v, vl) : st_cursor_next(c, &k, &kl, v, vl);
-    if (rc == ST_ENOTFOUND) return 0;
-    if (rc) return rc;
-    if (kl < 8 || memcmp(k, key, 8) != 0) return 0;
-    if (kl - 8 > ST_PAYLOAD_NAME_MAX || kl == 8) return ST_ECORRUPT;
-    memcpy(name, (const uint8_t *)k + 8, kl - 8);
-    name[kl - 8] = 0;
+    if (x->end || st_be64_get(x->k) != index) return 0;
+    if (x->kl - 8 > ST_PAYLOAD_NAME_MAX || x->kl == 8) return ST_ECORRUPT;
+    memcpy(name, (const uint8_t *)x->k + 8, x->kl - 8);
+    name[x->kl - 8] = 0;
+    *v = x->v;
+    *vl = x->vl;
     *past = 0;
     return 0;
 }
@@ -121,11 +163,9 @@ static int x_payloads(void *ctx, uint64_t index, st_export_payload_fn fn, void *
     char pn[ST_PAYLOAD_NAME_MAX + 1], rn[ST_PAYLOAD_NAME_MAX + 1];
     const void *pv, *rv;
     size_t pvl, rvl;
-    int rc = 0;
-    if (!x->pay && (rc = st_cursor_open(x->txn, ST_T_PAYLOADS, &x->pay))) return rc;
-    if (!x->ret && (rc = st_cursor_open(x->txn, ST_T_RETENTION, &x->ret))) return rc;
-    int pe, re;                    /* 1: no more rows of this entry in that table */
-    if ((rc = name_row(x->pay, 1, index, pn, &pv, &pvl, &pe)) || (rc = name_row(x->ret, 1, index, rn, &rv, &rvl, &re)))
+    int rc, pe, re;                /* 1: no more rows of this entry in that table */
+    if ((rc = xcur_at(x->txn, ST_T_PAYLOADS, &x->pay, index)) || (rc = xcur_at(x->txn, ST_T_RETENTION, &x->ret, index)) ||
+        (rc = name_row(&x->pay, index, pn, &pv, &pvl, &pe)) || (rc = name_row(&x->ret, index, rn, &rv, &rvl, &re)))
         return rc;
     while (!pe || !re) {
         int cmp = pe ? 1 : re ? -1 : strcmp(pn, rn);
@@ -135,17 +175,20 @@ static int x_payloads(void *ctx, uint64_t index, st_export_payload_fn fn, void *
             rc = st_payload_read(x->txn, index, pn, salt, &data, &len);
             if (!rc) rc = fn(fctx, pn, 1, data, len, salt, 0);
             free(data);
-            if (!rc) rc = name_row(x->pay, 0, index, pn, &pv, &pvl, &pe);
+            if (!rc) rc = xcur_next(&x->pay);
+            if (!rc) rc = name_row(&x->pay, index, pn, &pv, &pvl, &pe);
         } else if (cmp > 0) {
             if (rvl != 8) return ST_ECORRUPT;
             rc = fn(fctx, rn, 0, NULL, 0, NULL, st_be64_get(rv));
-            if (!rc) rc = name_row(x->ret, 0, index, rn, &rv, &rvl, &re);
+            if (!rc) rc = xcur_next(&x->ret);
+            if (!rc) rc = name_row(&x->ret, index, rn, &rv, &rvl, &re);
         } else {
             return st_store_fail(x->s, ST_ECORRUPT, "entry %llu payload %s is both stored and recorded as removed",
                                  (unsigned long long)index, pn);
         }
         if (rc) return rc;
     }
+    x->pay.from = x->ret.from = index + 1;     /* both now at the first row after this entry's */
     return 0;
 }
 
@@ -322,7 +365,10 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     uint64_t size = 0, final = 0;
     char *note = NULL;
     size_t nlen;
-    xsrc x = { s, txn, NULL, NULL };
+    xsrc x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    x.txn = txn;
     if (!doc) { rc = ENOMEM; goto out; }
     if ((rc = st_size_txn(txn, &size))) goto out;
     rc = x_checkpoint(&x, UINT64_MAX, ST_CP_AT_MOST, &final, &note, &nlen);
@@ -398,7 +444,7 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     p.nkeynotes = keys.n;
     p.created_us = st_now_us();
     p.exporter = "sealtrail " SEALTRAIL_VERSION_STRING;
-    if ((rc = st_bw_open_fd(&w, fd))) goto out;
+    if ((rc = st_bw_open_fd(&w, fd, o->writeback ? ST_BW_WRITEBACK : 0))) goto out;
     st_export_src src = { &x, x_checkpoint, x_node, x_cons, x_incl, x_entry, x_payloads, x_absences };
     st_err err = { { 0 } };
     rc = st_export_write(&src, &p, w, stats, &err);
@@ -407,8 +453,9 @@ out:
     free(keys.index);
     free((void *)keys.note);
     free(keys.len);
-    st_cursor_close(x.pay);
-    st_cursor_close(x.ret);
+    st_cursor_close(x.ent.c);
+    st_cursor_close(x.pay.c);
+    st_cursor_close(x.ret.c);
     st_bw_free(w);
     free(c.v);
     st_json_doc_free(doc);

@@ -97,6 +97,12 @@ expect_exit 2 "--to beyond the log is a usage error" "$SEALTRAIL" --dir "$d" exp
 "$SEALTRAIL" --dir "$d" export --out - 2>/dev/null | "$AUDITVERIFY" - --trust "$("$SEALTRAIL" --dir "$d" verifier-key)" -q \
     && ok "export --out - | auditverify - verifies" || bad "export to stdout piped into auditverify"
 "$SEALTRAIL" export --help | grep -q "EXIT STATUS" && ok "export --help has EXIT STATUS" || bad "export --help"
+# a file (written back as it grows, fsynced) and stdout carry the same bytes at the same clock
+rm -f "$T/w.stb"
+SEALTRAIL_FAKE_TIME=1795000000 "$SEALTRAIL" --dir "$T/s257" export --out "$T/w.stb" >/dev/null 2>&1
+SEALTRAIL_FAKE_TIME=1795000000 "$SEALTRAIL" --dir "$T/s257" export --out - 2>/dev/null >"$T/w-stdout.stb"
+[ -s "$T/w.stb" ] && cmp -s "$T/w.stb" "$T/w-stdout.stb" && ok "export to a file and to stdout: identical bytes" \
+    || bad "export to a file and to stdout differ"
 
 echo "== --from-checkpoint and auditverify --previous"
 d="$T/p"

@@ -194,6 +194,7 @@ int cmd_export(st_cli *cli, int argc, char **argv)
         return EXIT_FAIL;
     }
     st_export_stats stats;
+    o.writeback = !to_stdout;             /* fsynced below */
     rc = st_export_store(s, &o, fd, &stats);
     int code = EXIT_OK;
     if (rc) {
