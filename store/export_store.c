@@ -64,6 +64,7 @@ typedef struct xsrc {
     st_store *s;
     st_txn *txn;
     xcur ent, pay, ret;        /* entries, payloads and retention, reused entry after entry */
+    st_buf data;               /* the current payload's bytes, reused payload after payload */
 } xsrc;
 
 /* ---- the source over a read transaction ------------------------------------------ */
@@ -161,8 +162,8 @@ static int x_payloads(void *ctx, uint64_t index, st_export_payload_fn fn, void *
 {
     xsrc *x = ctx;
     char pn[ST_PAYLOAD_NAME_MAX + 1], rn[ST_PAYLOAD_NAME_MAX + 1];
-    const void *pv, *rv;
-    size_t pvl, rvl;
+    const void *pv = NULL, *rv = NULL;
+    size_t pvl = 0, rvl = 0;
     int rc, pe, re;                /* 1: no more rows of this entry in that table */
     if ((rc = xcur_at(x->txn, ST_T_PAYLOADS, &x->pay, index)) || (rc = xcur_at(x->txn, ST_T_RETENTION, &x->ret, index)) ||
         (rc = name_row(&x->pay, index, pn, &pv, &pvl, &pe)) || (rc = name_row(&x->ret, index, rn, &rv, &rvl, &re)))
@@ -170,11 +171,10 @@ static int x_payloads(void *ctx, uint64_t index, st_export_payload_fn fn, void *
     while (!pe || !re) {
         int cmp = pe ? 1 : re ? -1 : strcmp(pn, rn);
         if (cmp < 0) {
-            uint8_t salt[ST_SALT_BYTES], *data = NULL;
-            size_t len = 0;
-            rc = st_payload_read(x->txn, index, pn, salt, &data, &len);
-            if (!rc) rc = fn(fctx, pn, 1, data, len, salt, 0);
-            free(data);
+            uint8_t salt[ST_SALT_BYTES];
+            x->data.len = 0;
+            rc = st_payload_decode(x->txn, pv, pvl, salt, &x->data);   /* the row the cursor is on: no second lookup */
+            if (!rc) rc = fn(fctx, pn, 1, x->data.data ? x->data.data : (const uint8_t *)"", x->data.len, salt, 0);
             if (!rc) rc = xcur_next(&x->pay);
             if (!rc) rc = name_row(&x->pay, index, pn, &pv, &pvl, &pe);
         } else if (cmp > 0) {
@@ -456,6 +456,7 @@ out:
     st_cursor_close(x.ent.c);
     st_cursor_close(x.pay.c);
     st_cursor_close(x.ret.c);
+    st_buf_free(&x.data);
     st_bw_free(w);
     free(c.v);
     st_json_doc_free(doc);

@@ -366,16 +366,37 @@ static int load_segments(st_txn *txn, uint64_t index, const char *name, uint8_t 
     return decompress(body, blen, segs, nsegs, (size_t)1 << 34);
 }
 
+int st_payload_decode(st_txn *txn, const void *rowp, size_t rowlen, uint8_t salt_out[ST_SALT_BYTES], st_buf *out)
+{
+    const uint8_t *row = rowp;
+    if (rowlen < ST_SALT_BYTES + 1) return ST_ECORRUPT;
+    uint8_t enc = row[ST_SALT_BYTES];
+    if (enc != ENC_SEGMENTS && enc != ENC_RAW) return ST_ECORRUPT;
+    if (salt_out) memcpy(salt_out, row, ST_SALT_BYTES);
+    const uint8_t *body = row + ST_SALT_BYTES + 1;
+    size_t blen = rowlen - ST_SALT_BYTES - 1;
+    if (enc == ENC_RAW) {                         /* the bytes themselves */
+        st_buf_put(out, body, blen);
+        return out->oom ? ENOMEM : 0;
+    }
+    uint8_t *segs;
+    size_t nsegs;
+    int rc = decompress(body, blen, &segs, &nsegs, (size_t)1 << 34);
+    if (rc) return rc;
+    rc = walk_segments(txn, segs, nsegs, out, 0);
+    free(segs);
+    return rc;
+}
+
 int st_payload_read(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
                     uint8_t **data_out, size_t *len_out)
 {
-    uint8_t *segs;
-    size_t nsegs;
-    int rc = load_segments(txn, index, name, salt_out, &segs, &nsegs);
+    const uint8_t *row;
+    size_t rowlen;
+    int rc = load_row(txn, index, name, &row, &rowlen);
     if (rc) return rc;
     st_buf out = { 0 };
-    rc = walk_segments(txn, segs, nsegs, &out, 0);
-    free(segs);
+    rc = st_payload_decode(txn, row, rowlen, salt_out, &out);
     if (rc) { st_buf_free(&out); return rc; }
     if (!out.data) { out.data = malloc(1); if (!out.data) return ENOMEM; }
     *data_out = out.data;

@@ -81,6 +81,11 @@ ST_NODISCARD int st_payload_put_flags(struct st_txn *txn, uint64_t index, const 
 /* Returns ST_ENOTFOUND if absent or erased. *data_out: malloc'd. */
 ST_NODISCARD int st_payload_read(struct st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
                                  uint8_t **data_out, size_t *len_out);
+/* Decodes a `payloads` row as a cursor found it (value = salt || encoding || body): the salt (if
+ * salt_out) and the payload bytes appended to out (caller resets and frees out). ST_ECORRUPT for a
+ * damaged row. */
+ST_NODISCARD int st_payload_decode(struct st_txn *txn, const void *row, size_t rowlen, uint8_t salt_out[ST_SALT_BYTES],
+                                   st_buf *out);
 /* Deletes a payload and its salt; wipes its bytes from pages this transaction frees. */
 ST_NODISCARD int st_payload_delete(struct st_txn *txn, uint64_t index, const char *name);
 
