@@ -54,6 +54,7 @@ typedef struct st_import_opts {
     int strict;                        /* any malformed line: import nothing */
     size_t batch;                      /* records per transaction; 0 = 1000 */
     size_t max_line;                   /* 0 = ST_EVENT_MAX_DEFAULT */
+    int serial;                        /* convert and append in one thread (default: two) */
     const struct st_redactor *redactor;
     /* Each malformed line (line numbers from 1). */
     void (*on_bad)(void *ctx, uint64_t line, const char *why);
@@ -71,7 +72,10 @@ typedef struct st_import_result {
     uint64_t redactions;               /* secrets redacted */
 } st_import_result;
 
-/* Imports JSONL from fd. With strict, a seekable fd is read twice (check,
+/* Imports JSONL from fd. A second thread reads and converts the next
+ * lines while this one appends; the callbacks run on this thread, in line
+ * order, each before the transaction that follows its line is appended.
+ * With strict, a seekable fd is read twice (check,
  * then import); a pipe is held in memory for the check. Returns 0 (bad
  * lines skipped and counted), ST_EJSON if strict and a line was bad
  * (nothing written; err names the first), an append error (err, and
