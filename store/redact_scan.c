@@ -202,8 +202,8 @@ static size_t token_at(rd_scan *sc, size_t i)
     if (n - i < 8) return 0; /* every prefixed token is longer */
     for (size_t t = 0; t < tokens[c0].n; t++) {
         const tok_rule *r = &tokens[c0].r[t];
-        if ((uint8_t)r->prefix[1] != s[i + 1] || n - i < r->plen ||
-            memcmp(s + i + 2, r->prefix + 2, r->plen - 2u))
+        if ((uint8_t)r->prefix[1] != s[i + 1] || (uint8_t)r->prefix[2] != s[i + 2] || n - i < r->plen ||
+            memcmp(s + i + 3, r->prefix + 3, r->plen - 3u))
             continue;
         size_t j = i + r->plen, k = j;
         unsigned seen = 0;
