@@ -49,7 +49,8 @@ static void free_events(st_event *evs, size_t *n)
     *n = 0;
 }
 
-static int flush(importer *im)
+/* Appends the transaction; its events then go back into sg, for the converter to free. */
+static int flush(importer *im, imp_seg *sg)
 {
     int rc = 0;
     if (im->ntxn && !im->dry) {
@@ -67,7 +68,9 @@ static int flush(importer *im)
             im->res->imported += im->ntxn;
         }
     }
-    free_events(im->txn, &im->ntxn);
+    memcpy(sg->evs, im->txn, im->ntxn * sizeof *im->txn);   /* sg->n is 0, and ntxn <= the batch size */
+    sg->done = im->ntxn;
+    im->ntxn = 0;
     return rc;
 }
 
@@ -97,7 +100,7 @@ static int consume(importer *im, imp_seg *sg)
         memcpy(im->err->msg, sg->err.msg, sizeof im->err->msg);
         return sg->rc;
     }
-    int rc = sg->end_txn ? flush(im) : 0;
+    int rc = sg->end_txn ? flush(im, sg) : 0;
     return rc ? rc : sg->last;
 }
 
@@ -249,7 +252,10 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
 out:
     free_events(im.txn, &im.ntxn);
     for (int i = 0; segs && i < 2; i++) {
-        if (segs[i].evs) free_events(segs[i].evs, &segs[i].n);
+        if (segs[i].evs) {
+            free_events(segs[i].evs, &segs[i].n);
+            free_events(segs[i].evs, &segs[i].done);
+        }
         free(segs[i].evs);
     }
     imp_conv_free(&c);

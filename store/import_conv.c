@@ -222,6 +222,8 @@ static void fill(imp_conv *c, imp_seg *sg)
 
 void imp_produce(imp_conv *c, imp_seg *sg)
 {
+    for (size_t i = 0; i < sg->done; i++) st_event_free(&sg->evs[i]);
+    sg->done = 0;
     sg->n = sg->nnotes = 0;
     sg->end_txn = sg->last = sg->rc = 0;
     sg->err.msg[0] = 0;

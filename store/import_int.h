@@ -49,6 +49,8 @@ typedef struct imp_note {
 typedef struct imp_seg {
     st_event *evs;         /* capacity: the batch size */
     size_t n;
+    size_t done;           /* or: evs[0..done) are finished with (appended, or checked by the
+                            * strict pass); the converter frees them */
     int end_txn;           /* evs complete a transaction (batch full, or end of input) */
     int last;              /* nothing follows: end of input, or rc */
     int rc;                /* nonzero: the import stops with err, after the notes */
@@ -79,7 +81,9 @@ typedef struct imp_conv {
     imp_pre_map pre;
 } imp_conv;
 
-/* Converts lines into sg (emptied first) until the segment ends (see above). */
+/* Converts lines into sg (emptied first) until the segment ends (see above).
+ * Events the appender handed back in sg are freed here, in the thread that
+ * allocated them and off the appender's path. */
 void imp_produce(imp_conv *c, imp_seg *sg);
 void imp_conv_free(imp_conv *c);   /* the duration map; c can be reused */
 
