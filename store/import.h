@@ -73,10 +73,10 @@ typedef struct st_import_result {
 } st_import_result;
 
 /* Imports JSONL from fd. A second thread reads and converts the next
- * lines while this one appends; the callbacks run on this thread, in line
- * order, each before the transaction that follows its line is appended.
- * With strict, a seekable fd is read twice (check,
- * then import); a pipe is held in memory for the check. Returns 0 (bad
+ * lines while this one appends (opts->serial: one thread); the callbacks
+ * run on this thread in line order, as when converting and appending one
+ * line at a time. With strict, a seekable fd is read twice (check, then
+ * import); a pipe is held in memory for the check. Returns 0 (bad
  * lines skipped and counted), ST_EJSON if strict and a line was bad
  * (nothing written; err names the first), an append error (err, and
  * entries before the failing batch stay), or an errno value. */
