@@ -139,13 +139,18 @@ static const char *seed_status(const st_json *status, const st_json *error, cons
 
 /* ---- seed lines ------------------------------------------------------------------------ */
 
+/* The payloads of a seed line are written one after the other into
+ * ev->pbuf[0], sized once for the whole line (their text comes from it):
+ * one allocation instead of a growing buffer per payload. rec.payloads[i].len
+ * is each one's length; st_import_line points them into the buffer at the end. */
 static int add_payload(st_event *ev, const char *name, const st_json *v, int keep_value)
 {
-    size_t i = ev->rec.npayloads;
-    st_json_write(&ev->pbuf[i], v, 0);
-    if (ev->pbuf[i].oom) return ENOMEM;
+    size_t i = ev->rec.npayloads, at = ev->pbuf[0].len;
+    st_json_write(&ev->pbuf[0], v, 0);
+    if (ev->pbuf[0].oom) return ENOMEM;
     st_payload_in *p = &ev->rec.payloads[i];
     p->name = name;
+    p->len = ev->pbuf[0].len - at;
     p->value = keep_value ? v : NULL;
     ev->rec.npayloads++;
     return 0;
@@ -209,7 +214,8 @@ static int seed_build(st_event *ev, const st_json *root, const st_json *const mb
     if (in && (rc = add_payload(ev, "tool_input", in, 1))) return rc;
     if (out && (rc = add_payload(ev, "tool_response", out, 0))) return rc;
     if (errtext && (rc = add_payload(ev, "error", errtext, 0))) return rc;
-    st_buf *rest = &ev->pbuf[ev->rec.npayloads];
+    st_buf *rest = &ev->pbuf[0];
+    size_t at = rest->len;
     const st_json *skip[8 + 3];
     size_t ns = 0;
     for (size_t i = 0; i < nc; i++) skip[ns++] = carried[i];
@@ -220,8 +226,11 @@ static int seed_build(st_event *ev, const st_json *root, const st_json *const mb
     if (rest->oom) return ENOMEM;
     if (any) {
         ev->rec.payloads[ev->rec.npayloads].name = "event";
+        ev->rec.payloads[ev->rec.npayloads].len = rest->len - at;
         ev->rec.payloads[ev->rec.npayloads].value = NULL;
         ev->rec.npayloads++;
+    } else {
+        rest->len = at;
     }
     return 0;
 }
@@ -307,6 +316,7 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
     st_redact_counts counts;
     st_redact_counts_init(&counts);
     rc = ev->meta ? st_redact_json(o->redactor, doc, root, &counts) : ENOMEM;
+    if (rc == 0 && st_buf_reserve(&ev->pbuf[0], len) != 0) rc = ENOMEM;
     if (rc == 0) rc = seed_build(ev, root, mb, t, o);
     if (rc == 0 && counts.total) {
         st_json *rj = st_redact_counts_to_json(o->redactor, &counts, doc);
@@ -317,9 +327,9 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
         st_event_free(ev);
         return st_fail(why, rc, "%s", rc == ENOMEM ? "out of memory" : "redaction failed");
     }
-    for (size_t i = 0; i < ev->rec.npayloads; i++) {
-        ev->rec.payloads[i].data = ev->pbuf[i].data ? ev->pbuf[i].data : (const uint8_t *)"";
-        ev->rec.payloads[i].len = ev->pbuf[i].len;
+    for (size_t i = 0, at = 0; i < ev->rec.npayloads; i++) {    /* see add_payload */
+        ev->rec.payloads[i].data = ev->pbuf[0].data + at;
+        at += ev->rec.payloads[i].len;
     }
     *kind = ST_IMPORT_SEED;
     return 0;
