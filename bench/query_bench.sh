@@ -35,7 +35,11 @@ python3 "$here/bench/gen_audit.py" "$n" "$work/audit.jsonl"
 bytes=$(stat -c %s "$work/audit.jsonl")
 st init --origin bench.example/query >/dev/null 2>&1
 t0=$(now_ns)
-st import "$work/audit.jsonl" >/dev/null 2>"$work/import.err"
+if [ -x /usr/bin/time ]; then
+  /usr/bin/time -f '%U %S' -o "$work/import.cpu" "$SEALTRAIL" --dir "$work/s" import "$work/audit.jsonl" >/dev/null 2>"$work/import.err"
+else
+  st import "$work/audit.jsonl" >/dev/null 2>"$work/import.err"
+fi
 t1=$(now_ns)
 rate=$(awk -v n="$n" -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e9) }')
 mdb=$(stat -c %s "$work/s/data.mdb")
@@ -43,6 +47,14 @@ printf '  import: %s entries in %.2f s = %s entries/s (goal >= 150000: %s); JSON
   "$n" "$(awk -v d=$((t1 - t0)) 'BEGIN { print d / 1e9 }')" "$rate" "$(awk -v r="$rate" 'BEGIN { print (r >= 150000 ? "met" : "MISSED") }')" \
   "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')" "$(awk -v b="$mdb" 'BEGIN { print b / 1048576 }')" \
   "$(awk -v a="$mdb" -v b="$bytes" 'BEGIN { print a / b }')"
+# CPU of the import (two threads: converting, appending), and the converting stage alone
+if [ -s "$work/import.cpu" ]; then
+  read -r cu cs < "$work/import.cpu"
+  printf '    import CPU: %.2f s user + %.2f s sys = %.1f us/entry\n' "$cu" "$cs" "$(awk -v u="$cu" -v s="$cs" -v n="$n" 'BEGIN { print (u + s) * 1e6 / n }')"
+fi
+if [ -x "${BUILD_DIR:-}/import_bench" ]; then
+  echo "    $("$BUILD_DIR/import_bench" "$work/audit.jsonl")"
+fi
 
 since=2025-03-03T00:00:00.000Z     # 90 days before the fixed clock
 count=$(st query --tool Edit --since 90d --count)

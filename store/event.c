@@ -371,16 +371,46 @@ static const char *json_type_name(st_json_type t)
     }
 }
 
-int st_event_build(st_event *ev, const char *json, size_t len, const st_event_opts *opts, st_err *err)
+/* The event from parsed (an object; NULL: the input is malformed, for the
+ * reason why). Takes parsed. */
+static int build(st_event *ev, st_json_doc *parsed, size_t replaced, const char *json, size_t len, const char *why,
+                 const st_event_opts *o, st_err *err)
 {
-    st_event_opts dflt = { 0 };
-    const st_event_opts *o = opts ? opts : &dflt;
     memset(ev, 0, sizeof *ev);
     ev->rec.time_us = o->now_us ? o->now_us : st_now_us();
     builder b = { .ev = ev };
     int rc = 0;
-    char why[ST_ENV_PARSE_ERR_MAX + 1];
+    if (!parsed && !(parsed = st_json_doc_new())) return st_fail(err, ENOMEM, "event: out of memory");
+    ev->doc = b.doc = parsed;
+    ev->meta = st_json_new_object(ev->doc);
+    ev->rec.meta = ev->meta;
+    if (!ev->meta) { rc = ENOMEM; goto fail; }
 
+    if (why) {
+        rc = build_malformed(&b, json, len, o, why);
+    } else {
+        st_json *root = st_json_doc_root(ev->doc);
+        st_redact_counts counts;
+        st_redact_counts_init(&counts);
+        rc = st_redact_json(o->redactor, ev->doc, root, &counts);
+        if (rc == 0) rc = build_object(&b, root, replaced, o, &counts);
+    }
+    if (rc) goto fail;
+    for (size_t i = 0; i < ev->rec.npayloads; i++) {   /* pbuf may have moved while building */
+        ev->rec.payloads[i].data = ev->pbuf[i].data ? ev->pbuf[i].data : (const uint8_t *)"";
+        ev->rec.payloads[i].len = ev->pbuf[i].len;
+    }
+    return 0;
+fail:
+    st_event_free(ev);
+    return st_fail(err, rc, "event: %s", rc == ENOMEM ? "out of memory" : st_strerror(rc));
+}
+
+int st_event_build(st_event *ev, const char *json, size_t len, const st_event_opts *opts, st_err *err)
+{
+    st_event_opts dflt = { 0 };
+    const st_event_opts *o = opts ? opts : &dflt;
+    char why[ST_ENV_PARSE_ERR_MAX + 1];
     st_json_doc *parsed = NULL;
     st_json_info info;
     memset(&info, 0, sizeof info);
@@ -393,10 +423,12 @@ int st_event_build(st_event *ev, const char *json, size_t len, const st_event_op
     } else if (len == 0) {
         snprintf(why, sizeof why, "empty input");
     } else {
-        st_json_opts jo = { .flags = ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8 | ST_JSON_ALLOW_DUP_KEYS,
-                            .max_depth = ST_EVENT_MAX_DEPTH };
+        st_json_opts jo = { .flags = ST_EVENT_JSON_FLAGS, .max_depth = ST_EVENT_MAX_DEPTH };
         prc = st_json_parse(&parsed, json, len, &jo, &info, &perr);
-        if (prc == ENOMEM) return st_fail(err, ENOMEM, "event: out of memory parsing %zu bytes", len);
+        if (prc == ENOMEM) {
+            memset(ev, 0, sizeof *ev);
+            return st_fail(err, ENOMEM, "event: out of memory parsing %zu bytes", len);
+        }
         if (prc) snprintf(why, sizeof why, "%.200s", perr.msg[0] ? perr.msg : st_strerror(prc));
         else if (st_json_doc_root(parsed)->type != ST_JSON_OBJECT) {
             snprintf(why, sizeof why, "top-level value is %s, not an object", json_type_name(st_json_doc_root(parsed)->type));
@@ -405,33 +437,15 @@ int st_event_build(st_event *ev, const char *json, size_t len, const st_event_op
     }
     if (prc) {
         st_json_doc_free(parsed);
-        if (!(ev->doc = st_json_doc_new())) return st_fail(err, ENOMEM, "event: out of memory");
-    } else {
-        ev->doc = parsed;
+        parsed = NULL;
     }
-    b.doc = ev->doc;
-    ev->meta = st_json_new_object(ev->doc);
-    ev->rec.meta = ev->meta;
-    if (!ev->meta) { rc = ENOMEM; goto fail; }
+    return build(ev, parsed, info.replaced, json, len, prc ? why : NULL, o, err);
+}
 
-    if (prc) {
-        rc = build_malformed(&b, json, len, o, why);
-    } else {
-        st_json *root = st_json_doc_root(ev->doc);
-        st_redact_counts counts;
-        st_redact_counts_init(&counts);
-        rc = st_redact_json(o->redactor, ev->doc, root, &counts);
-        if (rc == 0) rc = build_object(&b, root, info.replaced, o, &counts);
-    }
-    if (rc) goto fail;
-    for (size_t i = 0; i < ev->rec.npayloads; i++) {   /* pbuf may have moved while building */
-        ev->rec.payloads[i].data = ev->pbuf[i].data ? ev->pbuf[i].data : (const uint8_t *)"";
-        ev->rec.payloads[i].len = ev->pbuf[i].len;
-    }
-    return 0;
-fail:
-    st_event_free(ev);
-    return st_fail(err, rc, "event: %s", rc == ENOMEM ? "out of memory" : st_strerror(rc));
+int st_event_build_parsed(st_event *ev, st_json_doc *doc, size_t replaced, const st_event_opts *opts, st_err *err)
+{
+    st_event_opts dflt = { 0 };
+    return build(ev, doc, replaced, NULL, 0, NULL, opts ? opts : &dflt, err);
 }
 
 void st_event_free(st_event *ev)

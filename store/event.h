@@ -71,6 +71,14 @@ typedef struct st_event {
 ST_NODISCARD int st_event_build(st_event *ev, const char *json, size_t len, const st_event_opts *opts, st_err *err);
 void st_event_free(st_event *ev);     /* NULL-safe; leaves ev zeroed */
 
+/* The parse st_event_build applies to its input. */
+#define ST_EVENT_JSON_FLAGS (ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8 | ST_JSON_ALLOW_DUP_KEYS)
+/* st_event_build for input the caller already parsed with ST_EVENT_JSON_FLAGS
+ * and ST_EVENT_MAX_DEPTH into an object (doc, which this takes, also on
+ * error); replaced = st_json_info.replaced of that parse. */
+ST_NODISCARD int st_event_build_parsed(st_event *ev, st_json_doc *doc, size_t replaced, const st_event_opts *opts,
+                                       st_err *err);
+
 /* Adds `duration_ms` = (record time - pre_time_us) / 1000 (clamped at 0) and
  * clears needs_duration. 0 or ENOMEM. */
 ST_NODISCARD int st_event_set_duration(st_event *ev, int64_t pre_time_us);

@@ -1,241 +1,192 @@
 /*
- * import.c: the I/O side of `sealtrail import` (import.h): a bounded line
- * reader over a file descriptor (or over memory, for a strict import from
- * a pipe), batching of converted lines into st_append_records calls (one
- * durable transaction per batch), duration matching for hook lines
- * (PostToolUse without duration_ms gets it from its PreToolUse, looked up
- * first among the lines imported so far, then in the store), and the
- * strict mode's check pass.
+ * import.c: `sealtrail import` (import.h) as a two-stage pipeline. A
+ * converting thread (import_conv.c) reads and converts the lines of the
+ * next segment while this thread appends the current transaction with
+ * st_append_records; then they swap. Two segments, so memory stays bounded
+ * (two segments plus the transaction being assembled).
+ *
+ * Everything observable happens on the calling thread, in line order, as
+ * if the lines were converted and appended one by one: the malformed-line
+ * and progress callbacks of a segment run before the transaction that
+ * follows them is appended, counters advance segment by segment, and an
+ * error stops the import where the one-by-one import would have stopped.
+ * Duration matching in the store (a PostToolUse whose PreToolUse is not in
+ * this import) also happens here, just before the append: the store then
+ * holds exactly the earlier transactions, as the one-by-one import saw it.
+ *
+ * With strict, a check pass converts everything first (no store access, one
+ * thread); a seekable fd is then rewound, a pipe is held in memory.
  */
-#include "import.h"
+#include "import_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "index.h"
 #include "store_int.h"
 
 #define CHUNK (1u << 20)
-
-/* ---- line reader ----------------------------------------------------------------------- */
-
-typedef struct reader {
-    int fd;                /* -1: memory only */
-    char *buf;
-    size_t cap, start, end;
-    int eof;
-    size_t max_line;
-    uint64_t bytes;        /* consumed */
-} reader;
-
-/* Next line (without LF) in *line and *len. 1 = a line, 0 = end, <0/errno = error.
- * *toolong is set for a line over max_line (its bytes are skipped). */
-static int next_line(reader *r, const char **line, size_t *len, int *toolong)
-{
-    size_t scanned = r->start;
-    *toolong = 0;
-    for (;;) {
-        char *nl = memchr(r->buf + scanned, '\n', r->end - scanned);
-        if (nl) {
-            size_t n = (size_t)(nl - (r->buf + r->start));
-            *line = r->buf + r->start;
-            *len = n;
-            *toolong = n > r->max_line;
-            r->start += n + 1;
-            r->bytes += n + 1;
-            return 1;
-        }
-        scanned = r->end;
-        if (r->end - r->start > r->max_line) {              /* skip to the next LF */
-            *toolong = 1;
-            r->bytes += r->end - r->start;
-            r->start = r->end = scanned = 0;
-            for (;;) {
-                if (r->eof) { *line = r->buf; *len = 0; return 1; }
-                ssize_t got = r->fd < 0 ? 0 : read(r->fd, r->buf, r->cap);
-                if (got < 0) { if (errno == EINTR) continue; return errno; }
-                if (got == 0) { r->eof = 1; continue; }
-                char *q = memchr(r->buf, '\n', (size_t)got);
-                if (q) {
-                    r->start = (size_t)(q - r->buf) + 1;
-                    r->end = (size_t)got;
-                    r->bytes += r->start;
-                    *line = r->buf;
-                    *len = 0;
-                    return 1;
-                }
-                r->bytes += (size_t)got;
-            }
-        }
-        if (r->eof) {
-            if (r->start == r->end) return 0;
-            *line = r->buf + r->start;
-            *len = r->end - r->start;
-            r->bytes += *len;
-            r->start = r->end;
-            return 1;
-        }
-        if (r->start > 0 && r->start == r->end) r->start = r->end = scanned = 0;
-        if (r->end == r->cap) {
-            if (r->start > 0) {
-                memmove(r->buf, r->buf + r->start, r->end - r->start);
-                r->end -= r->start;
-                scanned -= r->start;
-                r->start = 0;
-            } else {
-                size_t nc = r->cap * 2;
-                char *nb = realloc(r->buf, nc);
-                if (!nb) return ENOMEM;
-                r->buf = nb;
-                r->cap = nc;
-            }
-        }
-        if (r->fd < 0) { r->eof = 1; continue; }
-        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
-        if (got < 0) { if (errno == EINTR) continue; return errno; }
-        if (got == 0) r->eof = 1;
-        r->end += (size_t)got;
-    }
-}
-
-/* ---- tool_use_id -> PreToolUse time, for the lines of this import ---------------------- */
-
-typedef struct pre_map {
-    struct pre_slot { uint64_t h; size_t off; uint32_t len; int64_t t; } *s;
-    size_t cap, used;
-    st_buf keys;
-} pre_map;
-
-static uint64_t hash_id(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 1099511628211ULL;
-    return h ? h : 1;
-}
-
-static struct pre_slot *pre_find(pre_map *m, const char *id, size_t n, uint64_t h)
-{
-    if (!m->cap) return NULL;
-    for (size_t j = h & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
-        struct pre_slot *s = &m->s[j];
-        if (!s->h || (s->h == h && s->len == n && memcmp(m->keys.data + s->off, id, n) == 0)) return s;
-    }
-}
-
-static int pre_put(pre_map *m, const char *id, size_t n, int64_t t)
-{
-    if ((m->used + 1) * 4 >= m->cap * 3) {
-        size_t nc = m->cap ? m->cap * 2 : 4096;
-        struct pre_slot *ns = calloc(nc, sizeof *ns), *old = m->s;
-        if (!ns) return ENOMEM;
-        size_t oc = m->cap;
-        m->s = ns;
-        m->cap = nc;
-        for (size_t i = 0; i < oc; i++)
-            if (old[i].h) *pre_find(m, (const char *)m->keys.data + old[i].off, old[i].len, old[i].h) = old[i];
-        free(old);
-    }
-    uint64_t h = hash_id(id, n);
-    struct pre_slot *s = pre_find(m, id, n, h);
-    if (!s->h) {
-        *s = (struct pre_slot){ h, m->keys.len, (uint32_t)n, t };
-        st_buf_put(&m->keys, id, n);
-        m->used++;
-    } else {
-        s->t = t;
-    }
-    return m->keys.oom ? ENOMEM : 0;
-}
-
-/* ---- batches ---------------------------------------------------------------------------------- */
 
 typedef struct importer {
     st_store *s;
     const st_import_opts *o;
     st_import_result *res;
     st_err *err;
-    st_import_line_opts lo;
-    st_event *evs;
+    st_event *txn;         /* the transaction being assembled */
     st_record_in *recs;
-    size_t n, batch;
-    pre_map pre;
+    size_t ntxn, batch;
+    uint64_t bytes;        /* input consumed by the segments applied so far */
     int dry;               /* strict check pass: convert only */
 } importer;
 
-static int flush(importer *im)
+/* ---- the appending side ------------------------------------------------------------------ */
+
+static void free_events(st_event *evs, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++) st_event_free(&evs[i]);
+    *n = 0;
+}
+
+/* Appends the transaction; its events then go back into sg, for the converter to free. */
+static int flush(importer *im, imp_seg *sg)
 {
     int rc = 0;
-    if (im->n && !im->dry) {
+    if (im->ntxn && !im->dry) {
+        for (size_t i = 0; i < im->ntxn && rc == 0; i++) {
+            st_event *ev = &im->txn[i];
+            if (ev->needs_duration && (rc = st_event_lookup_duration(im->s, ev)) != 0)
+                st_fail(im->err, rc, "matching a PostToolUse with its PreToolUse: %s", st_store_error(im->s));
+            im->recs[i] = ev->rec;
+        }
         uint64_t first;
-        for (size_t i = 0; i < im->n; i++) im->recs[i] = im->evs[i].rec;
-        rc = st_append_records(im->s, im->recs, im->n, &first);
-        if (rc) st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
-        else {
+        if (rc == 0 && (rc = st_append_records(im->s, im->recs, im->ntxn, &first)) != 0)
+            st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
+        if (rc == 0) {
             if (!im->res->imported) im->res->first_index = first;
-            im->res->imported += im->n;
+            im->res->imported += im->ntxn;
         }
     }
-    for (size_t i = 0; i < im->n; i++) st_event_free(&im->evs[i]);
-    im->n = 0;
+    memcpy(sg->evs, im->txn, im->ntxn * sizeof *im->txn);   /* sg->n is 0, and ntxn <= the batch size */
+    sg->done = im->ntxn;
+    im->ntxn = 0;
     return rc;
 }
 
-/* Duration for a hook PostToolUse without one: this import first, then the store. */
-static int match_duration(importer *im, st_event *ev)
+/* Applies one segment: counters, notes, its events (moved into the
+ * transaction), the append when the transaction is complete. 0: go on;
+ * 1: done; else an error (err set). */
+static int consume(importer *im, imp_seg *sg)
 {
-    if (ev->is_pretool && ev->tool_use_id)
-        return pre_put(&im->pre, ev->tool_use_id, ev->tool_use_id_len, ev->rec.time_us);
-    if (!ev->needs_duration || !ev->tool_use_id) return 0;
-    struct pre_slot *p = pre_find(&im->pre, ev->tool_use_id, ev->tool_use_id_len,
-                                  hash_id(ev->tool_use_id, ev->tool_use_id_len));
-    if (p && p->h) return st_event_set_duration(ev, p->t);
-    return im->dry ? 0 : st_event_lookup_duration(im->s, ev);
-}
-
-static int run(importer *im, reader *r)
-{
-    const char *line = NULL;
-    size_t len = 0;
-    int toolong, rc;
-    st_err why;
-    uint64_t lineno = 0;
-    while ((rc = next_line(r, &line, &len, &toolong)) == 1) {
-        lineno++;
-        im->res->lines = lineno;
-        st_event *ev = &im->evs[im->n];
-        int kind;
-        why.msg[0] = 0;
-        if (toolong) rc = st_fail(&why, ST_ETOOBIG, "longer than %zu bytes", r->max_line);
-        else rc = st_import_line(ev, &kind, line, len, &im->lo, &why);
-        if (rc == ENOMEM) return st_fail(im->err, ENOMEM, "line %llu: out of memory", (unsigned long long)lineno);
-        if (rc) {
-            if (im->o->strict)
-                return st_fail(im->err, ST_EJSON, "line %llu: %s (strict: nothing imported)", (unsigned long long)lineno, why.msg);
-            im->res->bad++;
-            if (im->o->on_bad) im->o->on_bad(im->o->ctx, lineno, why.msg);
-            continue;
-        }
-        if (kind == ST_IMPORT_BLANK) { im->res->blank++; continue; }
-        if ((rc = match_duration(im, ev)) != 0) { st_event_free(ev); return rc; }
-        if (kind == ST_IMPORT_SEED) im->res->seed++;
-        else im->res->hook++;
-        im->res->redactions += ev->redactions;
-        if (++im->n == im->batch && (rc = flush(im)) != 0) return rc;
-        if (!im->dry && im->o->on_progress && (lineno & 0xffff) == 0)
-            im->o->on_progress(im->o->ctx, lineno, im->res->imported + im->n, r->bytes);
+    const st_import_opts *o = im->o;
+    st_import_result *res = im->res;
+    if (sg->lines) res->lines = sg->lines;
+    im->bytes = sg->bytes;
+    res->bad += sg->bad;
+    res->blank += sg->blank;
+    res->seed += sg->seed;
+    res->hook += sg->hook;
+    res->redactions += sg->redactions;
+    for (size_t i = 0; i < sg->nnotes; i++) {
+        const imp_note *nt = &sg->notes[i];
+        if (nt->bad && o->on_bad) o->on_bad(o->ctx, nt->line, nt->msg);
+        if (!nt->bad && o->on_progress) o->on_progress(o->ctx, nt->line, nt->good, nt->bytes);
     }
-    if (rc != 0) return st_fail(im->err, rc, "reading input: %s", st_strerror(rc));
-    return flush(im);
+    memcpy(im->txn + im->ntxn, sg->evs, sg->n * sizeof *sg->evs);   /* ownership moves */
+    im->ntxn += sg->n;
+    sg->n = 0;
+    if (sg->rc) {
+        memcpy(im->err->msg, sg->err.msg, sizeof im->err->msg);
+        return sg->rc;
+    }
+    int rc = sg->end_txn ? flush(im, sg) : 0;
+    return rc ? rc : sg->last;
 }
 
-static void importer_reset(importer *im)
+/* ---- the two threads ------------------------------------------------------------------- */
+
+/* Segments change hands under mu: the converter puts a finished one in
+ * `full` and takes an emptied one from `empty`; the appender does the
+ * reverse. Each thread touches a segment only while it holds it. */
+typedef struct pipeline {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    imp_seg *full, *empty;
+    int stop;              /* the appender is done (or failed): the converter ends */
+    imp_conv *c;
+    imp_seg *first;
+} pipeline;
+
+static void *converter(void *arg)
 {
-    free(im->pre.s);
-    st_buf_free(&im->pre.keys);
-    memset(&im->pre, 0, sizeof im->pre);
+    pipeline *p = arg;
+    imp_seg *sg = p->first;
+    for (;;) {
+        imp_produce(p->c, sg);
+        int last = sg->last;
+        pthread_mutex_lock(&p->mu);
+        while (p->full && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            free_events(sg->evs, &sg->n);
+            return NULL;
+        }
+        p->full = sg;
+        pthread_cond_broadcast(&p->cv);
+        while (!last && !p->empty && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+        sg = p->empty;
+        p->empty = NULL;
+        int done = last || p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (done) return NULL;
+    }
 }
+
+/* Runs the import over segs[0] and segs[1]: in two threads, or in this one
+ * (the strict check pass, opts->serial, or when no thread can be started). */
+static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
+{
+    int rc = 0;
+    pipeline p = { .c = c, .first = &segs[0], .empty = &segs[1] };
+    pthread_t th;
+    if (!serial && pthread_mutex_init(&p.mu, NULL) == 0) {
+        if (pthread_cond_init(&p.cv, NULL) == 0) {
+            if (pthread_create(&th, NULL, converter, &p) == 0) {
+                for (;;) {
+                    pthread_mutex_lock(&p.mu);
+                    while (!p.full) pthread_cond_wait(&p.cv, &p.mu);
+                    imp_seg *sg = p.full;
+                    p.full = NULL;
+                    pthread_cond_broadcast(&p.cv);
+                    pthread_mutex_unlock(&p.mu);
+                    rc = consume(im, sg);
+                    pthread_mutex_lock(&p.mu);
+                    if (rc) p.stop = 1;
+                    else p.empty = sg;
+                    pthread_cond_broadcast(&p.cv);
+                    pthread_mutex_unlock(&p.mu);
+                    if (rc) break;
+                }
+                pthread_join(th, NULL);
+                /* a segment the converter finished after the appender stopped */
+                if (p.full) free_events(p.full->evs, &p.full->n);
+                pthread_cond_destroy(&p.cv);
+                pthread_mutex_destroy(&p.mu);
+                return rc == 1 ? 0 : rc;
+            }
+            pthread_cond_destroy(&p.cv);
+        }
+        pthread_mutex_destroy(&p.mu);
+    }
+    do {
+        imp_produce(c, &segs[0]);
+        rc = consume(im, &segs[0]);
+    } while (rc == 0);
+    return rc == 1 ? 0 : rc;
+}
+
+/* ---- the import ------------------------------------------------------------------------ */
 
 int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result *res, st_err *err)
 {
@@ -244,14 +195,18 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     memset(res, 0, sizeof *res);
     importer im = { .s = s, .o = o, .res = res, .err = err };
     im.batch = o->batch ? o->batch : 1000;
-    im.lo = (st_import_line_opts){ .now_us = st_now_us(), .host = st_event_host(), .user = st_event_user(),
-                                   .redactor = o->redactor };
-    im.evs = calloc(im.batch, sizeof *im.evs);
+    imp_reader r = { .fd = fd, .cap = CHUNK, .max_line = o->max_line ? o->max_line : ST_EVENT_MAX_DEFAULT };
+    imp_conv c = { .r = &r, .strict = o->strict, .batch = im.batch };
+    c.lo = (st_import_line_opts){ .now_us = st_now_us(), .host = st_event_host(), .user = st_event_user(),
+                                  .redactor = o->redactor };
+    imp_seg *segs = calloc(2, sizeof *segs);
+    im.txn = calloc(im.batch, sizeof *im.txn);
     im.recs = calloc(im.batch, sizeof *im.recs);
-    reader r = { .fd = fd, .cap = CHUNK, .max_line = o->max_line ? o->max_line : ST_EVENT_MAX_DEFAULT };
     r.buf = malloc(r.cap);
     int rc = 0;
-    if (!im.evs || !im.recs || !r.buf) { rc = ENOMEM; goto out; }
+    if (!segs || !im.txn || !im.recs || !r.buf) { rc = ENOMEM; goto out; }
+    for (int i = 0; i < 2; i++)
+        if (!(segs[i].evs = calloc(im.batch, sizeof *segs[i].evs))) { rc = ENOMEM; goto out; }
     if (o->strict) {
         off_t pos = lseek(fd, 0, SEEK_CUR);
         im.dry = 1;
@@ -272,29 +227,40 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
             size_t total = r.end;
             r.fd = -1;
             r.eof = 1;
-            if ((rc = run(&im, &r)) != 0) goto out;
+            if ((rc = run(&im, &c, segs, 1)) != 0) goto out;
             r.start = 0;
             r.end = total;
             r.bytes = 0;
         } else {
-            if ((rc = run(&im, &r)) != 0) goto out;
+            if ((rc = run(&im, &c, segs, 1)) != 0) goto out;
             if (lseek(fd, pos, SEEK_SET) < 0) { rc = st_fail(err, errno, "rewinding input"); goto out; }
             r.start = r.end = 0;
             r.eof = 0;
             r.bytes = 0;
         }
-        importer_reset(&im);
+        imp_conv_free(&c);
+        c.lineno = c.good = 0;
+        c.in_txn = 0;
         uint64_t lines = res->lines;
         memset(res, 0, sizeof *res);
         res->lines = lines;
         im.dry = 0;
     }
-    rc = run(&im, &r);
-    if (o->on_progress) o->on_progress(o->ctx, res->lines, res->imported, r.bytes);
+    c.progress = o->on_progress != NULL;
+    rc = run(&im, &c, segs, o->serial);
+    if (o->on_progress) o->on_progress(o->ctx, res->lines, res->imported, im.bytes);
 out:
-    for (size_t i = 0; im.evs && i < im.n; i++) st_event_free(&im.evs[i]);
-    importer_reset(&im);
-    free(im.evs);
+    free_events(im.txn, &im.ntxn);
+    for (int i = 0; segs && i < 2; i++) {
+        if (segs[i].evs) {
+            free_events(segs[i].evs, &segs[i].n);
+            free_events(segs[i].evs, &segs[i].done);
+        }
+        free(segs[i].evs);
+    }
+    imp_conv_free(&c);
+    free(segs);
+    free(im.txn);
     free(im.recs);
     free(r.buf);
     return rc;

@@ -54,6 +54,7 @@ typedef struct st_import_opts {
     int strict;                        /* any malformed line: import nothing */
     size_t batch;                      /* records per transaction; 0 = 1000 */
     size_t max_line;                   /* 0 = ST_EVENT_MAX_DEFAULT */
+    int serial;                        /* convert and append in one thread (default: two) */
     const struct st_redactor *redactor;
     /* Each malformed line (line numbers from 1). */
     void (*on_bad)(void *ctx, uint64_t line, const char *why);
@@ -71,8 +72,11 @@ typedef struct st_import_result {
     uint64_t redactions;               /* secrets redacted */
 } st_import_result;
 
-/* Imports JSONL from fd. With strict, a seekable fd is read twice (check,
- * then import); a pipe is held in memory for the check. Returns 0 (bad
+/* Imports JSONL from fd. A second thread reads and converts the next
+ * lines while this one appends (opts->serial: one thread); the callbacks
+ * run on this thread in line order, as when converting and appending one
+ * line at a time. With strict, a seekable fd is read twice (check, then
+ * import); a pipe is held in memory for the check. Returns 0 (bad
  * lines skipped and counted), ST_EJSON if strict and a line was bad
  * (nothing written; err names the first), an append error (err, and
  * entries before the failing batch stay), or an errno value. */

@@ -41,7 +41,34 @@ static int meta_int(st_event *ev, const char *k, int64_t v)
     return s && st_json_object_add(ev->doc, ev->meta, k, strlen(k), s) == 0 ? 0 : ENOMEM;
 }
 
-static st_json *member(const st_json *o, const char *k) { return (st_json *)st_json_get(o, k); }
+/* ---- the members a line is read by ----------------------------------------------------- */
+
+/* The first member of the line with each name, found in one pass (redaction
+ * later changes nodes in place and renames only keys it redacted, which then
+ * hold a marker and match none of these names: the table stays valid). */
+enum {
+    M_TIMESTAMP, M_HOOK_EVENT_NAME, M_TOOL_NAME, M_SESSION_ID, M_TOOLNAME, M_INPUT, M_OUTPUT, M_STATUS, M_ERROR,
+    M_ERRORMESSAGE, M_TOOL, M_SESSIONID, M_SESSION, M_CWD, M_TOOLUSEID, M_TOOL_USE_ID, M_EXECUTIONTIMEMS,
+    M_DURATIONMS, M_DURATION_MS, M_COUNT
+};
+#define MN(s) { s, sizeof s - 1 }
+static const struct { const char *s; size_t n; } member_names[M_COUNT] = {
+    MN("timestamp"), MN("hook_event_name"), MN("tool_name"), MN("session_id"), MN("toolName"), MN("input"),
+    MN("output"), MN("status"), MN("error"), MN("errorMessage"), MN("tool"), MN("sessionId"), MN("session"),
+    MN("cwd"), MN("toolUseId"), MN("tool_use_id"), MN("executionTimeMs"), MN("durationMs"), MN("duration_ms"),
+};
+#undef MN
+
+static void find_members(const st_json *root, const st_json *m[M_COUNT])
+{
+    for (size_t k = 0; k < M_COUNT; k++) m[k] = NULL;
+    for (const st_json *c = root->child; c; c = c->next)
+        for (size_t k = 0; k < M_COUNT; k++)
+            if (c->key_len == member_names[k].n && !m[k] && memcmp(c->key, member_names[k].s, c->key_len) == 0) {
+                m[k] = c;
+                break;
+            }
+}
 
 /* ---- timestamps --------------------------------------------------------------------- */
 
@@ -112,22 +139,28 @@ static const char *seed_status(const st_json *status, const st_json *error, cons
 
 /* ---- seed lines ------------------------------------------------------------------------ */
 
+/* The payloads of a seed line are written one after the other into
+ * ev->pbuf[0], sized once for the whole line (their text comes from it):
+ * one allocation instead of a growing buffer per payload. rec.payloads[i].len
+ * is each one's length; st_import_line points them into the buffer at the end. */
 static int add_payload(st_event *ev, const char *name, const st_json *v, int keep_value)
 {
-    size_t i = ev->rec.npayloads;
-    st_json_write(&ev->pbuf[i], v, 0);
-    if (ev->pbuf[i].oom) return ENOMEM;
+    size_t i = ev->rec.npayloads, at = ev->pbuf[0].len;
+    st_json_write(&ev->pbuf[0], v, 0);
+    if (ev->pbuf[0].oom) return ENOMEM;
     st_payload_in *p = &ev->rec.payloads[i];
     p->name = name;
+    p->len = ev->pbuf[0].len - at;
     p->value = keep_value ? v : NULL;
     ev->rec.npayloads++;
     return 0;
 }
 
-static int seed_build(st_event *ev, const st_json *root, int64_t time_us, const st_import_line_opts *o)
+static int seed_build(st_event *ev, const st_json *root, const st_json *const mb[M_COUNT], int64_t time_us,
+                      const st_import_line_opts *o)
 {
-    const st_json *status = member(root, "status"), *error = member(root, "error");
-    const st_json *msg = member(root, "errorMessage");
+    const st_json *status = mb[M_STATUS], *error = mb[M_ERROR];
+    const st_json *msg = mb[M_ERRORMESSAGE];
     const st_json *errtext = msg && msg->type == ST_JSON_STRING ? msg
                            : error && error->type == ST_JSON_STRING ? error : NULL;
     const char *st = seed_status(status, error, msg);
@@ -144,15 +177,15 @@ static int seed_build(st_event *ev, const st_json *root, int64_t time_us, const 
         return rc;
     if (o->host && *o->host && (rc = meta_str(ev, "host", o->host, st_utf8_cut(o->host, strlen(o->host), ST_ENV_STR_MAX)))) return rc;
     if (o->user && *o->user && (rc = meta_str(ev, "user", o->user, st_utf8_cut(o->user, strlen(o->user), ST_ENV_STR_MAX)))) return rc;
-    static const struct { const char *in[3]; const char *out; size_t max; } strs[] = {
-        { { "toolName", "tool_name", "tool" }, "tool", ST_ENV_STR_MAX },
-        { { "sessionId", "session_id", "session" }, "session", ST_ENV_STR_MAX },
-        { { "cwd", NULL, NULL }, "cwd", ST_ENV_CWD_MAX },
-        { { "toolUseId", "tool_use_id", NULL }, "tool_use_id", ST_ENV_STR_MAX },
+    static const struct { int in[3]; const char *out; size_t max; } strs[] = {
+        { { M_TOOLNAME, M_TOOL_NAME, M_TOOL }, "tool", ST_ENV_STR_MAX },
+        { { M_SESSIONID, M_SESSION_ID, M_SESSION }, "session", ST_ENV_STR_MAX },
+        { { M_CWD, -1, -1 }, "cwd", ST_ENV_CWD_MAX },
+        { { M_TOOLUSEID, M_TOOL_USE_ID, -1 }, "tool_use_id", ST_ENV_STR_MAX },
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
-        for (size_t j = 0; j < 3 && strs[i].in[j]; j++) {
-            const st_json *v = member(root, strs[i].in[j]);
+        for (size_t j = 0; j < 3 && strs[i].in[j] >= 0; j++) {
+            const st_json *v = mb[strs[i].in[j]];
             if (!v || v->type != ST_JSON_STRING || v->len == 0) continue;
             size_t n = st_utf8_cut(v->str, v->len, strs[i].max);
             if ((rc = meta_str(ev, strs[i].out, v->str, n))) return rc;
@@ -164,9 +197,9 @@ static int seed_build(st_event *ev, const st_json *root, int64_t time_us, const 
             break;
         }
     }
-    static const char *const durs[] = { "executionTimeMs", "durationMs", "duration_ms" };
+    static const int durs[] = { M_EXECUTIONTIMEMS, M_DURATIONMS, M_DURATION_MS };
     for (size_t i = 0; i < 3; i++) {
-        const st_json *d = member(root, durs[i]);
+        const st_json *d = mb[durs[i]];
         if (!d || d->type != ST_JSON_NUMBER) continue;
         double x = strtod(d->str, NULL);
         if (x >= 0 && x < 9007199254740991.0 && (rc = meta_int(ev, "duration_ms", (int64_t)x))) return rc;
@@ -177,11 +210,12 @@ static int seed_build(st_event *ev, const st_json *root, int64_t time_us, const 
         if (n && (rc = meta_str(ev, "error", errtext->str, n))) return rc;
     }
     /* payloads */
-    const st_json *in = member(root, "input"), *out = member(root, "output");
+    const st_json *in = mb[M_INPUT], *out = mb[M_OUTPUT];
     if (in && (rc = add_payload(ev, "tool_input", in, 1))) return rc;
     if (out && (rc = add_payload(ev, "tool_response", out, 0))) return rc;
     if (errtext && (rc = add_payload(ev, "error", errtext, 0))) return rc;
-    st_buf *rest = &ev->pbuf[ev->rec.npayloads];
+    st_buf *rest = &ev->pbuf[0];
+    size_t at = rest->len;
     const st_json *skip[8 + 3];
     size_t ns = 0;
     for (size_t i = 0; i < nc; i++) skip[ns++] = carried[i];
@@ -192,8 +226,11 @@ static int seed_build(st_event *ev, const st_json *root, int64_t time_us, const 
     if (rest->oom) return ENOMEM;
     if (any) {
         ev->rec.payloads[ev->rec.npayloads].name = "event";
+        ev->rec.payloads[ev->rec.npayloads].len = rest->len - at;
         ev->rec.payloads[ev->rec.npayloads].value = NULL;
         ev->rec.npayloads++;
+    } else {
+        rest->len = at;
     }
     return 0;
 }
@@ -207,12 +244,13 @@ static int blank(const char *s, size_t n)
     return 1;
 }
 
-/* The hook path: st_event_build, then kind "import" and recorded_us. */
-static int hook_build(st_event *ev, const char *line, size_t len, int64_t time_us, const st_import_line_opts *o,
+/* The hook path: the hook's own mapping of the parsed line (doc, taken), then
+ * kind "import" and recorded_us. */
+static int hook_build(st_event *ev, st_json_doc *doc, size_t replaced, int64_t time_us, const st_import_line_opts *o,
                       st_err *why)
 {
     st_event_opts eo = { .host = o->host, .user = o->user, .now_us = time_us, .redactor = o->redactor };
-    int rc = st_event_build(ev, line, len, &eo, why);
+    int rc = st_event_build_parsed(ev, doc, replaced, &eo, why);
     if (rc) return rc;
     for (st_json *c = ev->meta->child; c; c = c->next) {
         if (c->key_len == 4 && memcmp(c->key, "kind", 4) == 0 && c->type == ST_JSON_STRING) {
@@ -234,11 +272,12 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
     *kind = ST_IMPORT_BLANK;
     if (blank(line, len)) return 0;
     st_json_doc *doc = NULL;
-    st_json_opts jo = { .flags = ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8 | ST_JSON_ALLOW_DUP_KEYS,
-                        .max_depth = ST_EVENT_MAX_DEPTH };
+    st_json_opts jo = { .flags = ST_EVENT_JSON_FLAGS, .max_depth = ST_EVENT_MAX_DEPTH };
+    st_json_info info;
+    memset(&info, 0, sizeof info);
     st_err perr;
     perr.msg[0] = 0;
-    int rc = st_json_parse(&doc, line, len, &jo, NULL, &perr);
+    int rc = st_json_parse(&doc, line, len, &jo, &info, &perr);
     if (rc == ENOMEM) return st_fail(why, ENOMEM, "out of memory");
     if (rc) return st_fail(why, ST_EJSON, "not JSON: %.300s", perr.msg[0] ? perr.msg : st_strerror(rc));
     st_json *root = st_json_doc_root(doc);
@@ -246,18 +285,19 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
         st_json_doc_free(doc);
         return st_fail(why, ST_EFORMAT, "not a JSON object");
     }
+    const st_json *mb[M_COUNT];
+    find_members(root, mb);
     int64_t t = 0;
-    const st_json *ts = st_json_get(root, "timestamp");
+    const st_json *ts = mb[M_TIMESTAMP];
     int has_t = parse_timestamp(ts, &t) == 0;
-    int hook = st_json_get(root, "hook_event_name") || st_json_get(root, "tool_name") || st_json_get(root, "session_id");
-    int seed = !hook && (st_json_get(root, "toolName") || st_json_get(root, "input") || st_json_get(root, "output"));
+    int hook = mb[M_HOOK_EVENT_NAME] || mb[M_TOOL_NAME] || mb[M_SESSION_ID];
+    int seed = !hook && (mb[M_TOOLNAME] || mb[M_INPUT] || mb[M_OUTPUT]);
     if (hook && ts && !has_t) {
         st_json_doc_free(doc);
         return st_fail(why, ST_EFORMAT, "\"timestamp\" is not a time between 1970 and 2255 (RFC 3339 or epoch number)");
     }
     if (hook) {
-        st_json_doc_free(doc);
-        if ((rc = hook_build(ev, line, len, has_t ? t : 0, o, why)) != 0) { st_event_free(ev); return rc; }
+        if ((rc = hook_build(ev, doc, info.replaced, has_t ? t : 0, o, why)) != 0) { st_event_free(ev); return rc; }
         if (ev->malformed) { st_event_free(ev); return st_fail(why, ST_EFORMAT, "hook event does not parse"); }
         *kind = ST_IMPORT_HOOK;
         return 0;
@@ -276,7 +316,8 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
     st_redact_counts counts;
     st_redact_counts_init(&counts);
     rc = ev->meta ? st_redact_json(o->redactor, doc, root, &counts) : ENOMEM;
-    if (rc == 0) rc = seed_build(ev, root, t, o);
+    if (rc == 0 && st_buf_reserve(&ev->pbuf[0], len) != 0) rc = ENOMEM;
+    if (rc == 0) rc = seed_build(ev, root, mb, t, o);
     if (rc == 0 && counts.total) {
         st_json *rj = st_redact_counts_to_json(o->redactor, &counts, doc);
         if (!rj || st_json_object_add(doc, ev->meta, "redactions", 10, rj)) rc = ENOMEM;
@@ -286,9 +327,9 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
         st_event_free(ev);
         return st_fail(why, rc, "%s", rc == ENOMEM ? "out of memory" : "redaction failed");
     }
-    for (size_t i = 0; i < ev->rec.npayloads; i++) {
-        ev->rec.payloads[i].data = ev->pbuf[i].data ? ev->pbuf[i].data : (const uint8_t *)"";
-        ev->rec.payloads[i].len = ev->pbuf[i].len;
+    for (size_t i = 0, at = 0; i < ev->rec.npayloads; i++) {    /* see add_payload */
+        ev->rec.payloads[i].data = ev->pbuf[0].data + at;
+        at += ev->rec.payloads[i].len;
     }
     *kind = ST_IMPORT_SEED;
     return 0;

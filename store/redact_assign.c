@@ -69,6 +69,23 @@ static const kw keywords[] = {
 
 static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c; }
 
+/* A quick reject on the last two letters: every keyword above ends in one of
+ * rd wd se ie ss et en on ey th al ls. */
+static int credential_end(uint8_t l1, uint8_t l2)
+{
+    switch (l2) {
+    case 'd': return l1 == 'r' || l1 == 'w';
+    case 'e': return l1 == 's' || l1 == 'i';
+    case 's': return l1 == 's' || l1 == 'l';
+    case 't': return l1 == 'e';
+    case 'n': return l1 == 'e' || l1 == 'o';
+    case 'y': return l1 == 'e';
+    case 'h': return l1 == 't';
+    case 'l': return l1 == 'a';
+    }
+    return 0;
+}
+
 /* Full classification; *base receives the word a description would contain. */
 static int key_class(const uint8_t *k, size_t n, const char **base)
 {
@@ -76,12 +93,7 @@ static int key_class(const uint8_t *k, size_t n, const char **base)
     size_t j = n;
     while (j > 0 && !RD_ALPHA(k[j - 1])) j--; /* "password2", "token_" */
     if (j < 3) return RK_NONE;
-    /* quick reject on the last two letters: every credential word ends in one of these */
-    static const char ends[] = "rdwdseiessetenoneythalls";
-    uint8_t l1 = lower(k[j - 2]), l2 = lower(k[j - 1]);
-    int ok = 0;
-    for (size_t e = 0; e < sizeof ends - 1 && !ok; e += 2) ok = ends[e] == l1 && ends[e + 1] == l2;
-    if (!ok) return RK_NONE;
+    if (!credential_end(lower(k[j - 2]), lower(k[j - 1]))) return RK_NONE;
     uint8_t t[48], wb[48];
     size_t m = 0, from = j > 48 ? j - 48 : 0;
     int prev_alnum = 0, prev_lower = 0;

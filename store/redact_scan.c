@@ -41,14 +41,16 @@ typedef struct tok_rule {
     uint16_t min;
 } tok_rule;
 
-/* Grouped by first byte; longer prefixes before shorter ones that share a start. */
-static const tok_rule tokens[] = {
+/* One table per first byte; longer prefixes before shorter ones that share a start. */
+static const tok_rule tok_A[] = {
     { "AKIA", 4, ST_RULE_AWS_ACCESS_KEY_ID, S_UPNUM, C_FIXED, 16 },
     { "ASIA", 4, ST_RULE_AWS_ACCESS_KEY_ID, S_UPNUM, C_FIXED, 16 },
     { "ABIA", 4, ST_RULE_AWS_ACCESS_KEY_ID, S_UPNUM, C_FIXED, 16 },
     { "ACCA", 4, ST_RULE_AWS_ACCESS_KEY_ID, S_UPNUM, C_FIXED, 16 },
     { "A3T", 3, ST_RULE_AWS_ACCESS_KEY_ID, S_UPNUM, C_FIXED, 17 },
     { "AIza", 4, ST_RULE_GOOGLE_API_KEY, S_B64URL, C_FIXED, 35 },
+};
+static const tok_rule tok_g[] = {
     { "github_pat_", 11, ST_RULE_GITHUB_TOKEN, S_WORD, C_NONE, 22 },
     { "ghp_", 4, ST_RULE_GITHUB_TOKEN, S_ALNUM, C_NONE, 36 },
     { "gho_", 4, ST_RULE_GITHUB_TOKEN, S_ALNUM, C_NONE, 36 },
@@ -56,13 +58,21 @@ static const tok_rule tokens[] = {
     { "ghs_", 4, ST_RULE_GITHUB_TOKEN, S_ALNUM, C_NONE, 36 },
     { "ghr_", 4, ST_RULE_GITHUB_TOKEN, S_ALNUM, C_NONE, 36 },
     { "glpat-", 6, ST_RULE_GITLAB_TOKEN, S_B64URL, C_NONE, 20 },
+};
+static const tok_rule tok_s[] = {
     { "sk-ant-", 7, ST_RULE_ANTHROPIC_KEY, S_B64URL, C_NONE, 32 },
     { "sk-", 3, ST_RULE_OPENAI_KEY, S_B64URL, C_MIXED, 32 },
     { "sk_live_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
     { "sk_test_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
+};
+static const tok_rule tok_r[] = {
     { "rk_live_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
     { "rk_test_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
+};
+static const tok_rule tok_w[] = {
     { "whsec_", 6, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 24 },
+};
+static const tok_rule tok_x[] = {
     { "xoxb-", 5, ST_RULE_SLACK_TOKEN, S_ALNUMDASH, C_DIGIT, 10 },
     { "xoxp-", 5, ST_RULE_SLACK_TOKEN, S_ALNUMDASH, C_DIGIT, 10 },
     { "xoxa-", 5, ST_RULE_SLACK_TOKEN, S_ALNUMDASH, C_DIGIT, 10 },
@@ -71,13 +81,28 @@ static const tok_rule tokens[] = {
     { "xoxe-", 5, ST_RULE_SLACK_TOKEN, S_ALNUMDASH, C_DIGIT, 10 },
     { "xoxe.xoxp-", 10, ST_RULE_SLACK_TOKEN, S_ALNUMDASH, C_DIGIT, 10 },
     { "xapp-", 5, ST_RULE_SLACK_TOKEN, S_ALNUMDASH, C_DIGIT, 20 },
+};
+static const tok_rule tok_n[] = {
     { "npm_", 4, ST_RULE_NPM_TOKEN, S_ALNUM, C_FIXED, 36 },
+};
+static const tok_rule tok_h[] = {
     { "hf_", 3, ST_RULE_HUGGINGFACE_TOKEN, S_ALNUM, C_CASES, 30 },
+};
+static const tok_rule tok_p[] = {
     { "pypi-AgE", 8, ST_RULE_PYPI_TOKEN, S_B64URL, C_NONE, 50 },
+};
+static const tok_rule tok_d[] = {
     { "dop_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
     { "doo_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
     { "dor_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
 };
+
+#define TOKS(t) { t, sizeof t / sizeof *t }
+static const struct { const tok_rule *r; size_t n; } tokens[256] = {
+    ['A'] = TOKS(tok_A), ['g'] = TOKS(tok_g), ['s'] = TOKS(tok_s), ['r'] = TOKS(tok_r), ['w'] = TOKS(tok_w),
+    ['x'] = TOKS(tok_x), ['n'] = TOKS(tok_n), ['h'] = TOKS(tok_h), ['p'] = TOKS(tok_p), ['d'] = TOKS(tok_d),
+};
+#undef TOKS
 
 static int in_set(uint8_t c, unsigned set)
 {
@@ -175,10 +200,10 @@ static size_t token_at(rd_scan *sc, size_t i)
         return 0;
     }
     if (n - i < 8) return 0; /* every prefixed token is longer */
-    for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++) {
-        const tok_rule *r = &tokens[t];
-        if ((uint8_t)r->prefix[0] != c0 || (uint8_t)r->prefix[1] != s[i + 1] || n - i < r->plen ||
-            memcmp(s + i + 2, r->prefix + 2, r->plen - 2u))
+    for (size_t t = 0; t < tokens[c0].n; t++) {
+        const tok_rule *r = &tokens[c0].r[t];
+        if ((uint8_t)r->prefix[1] != s[i + 1] || (uint8_t)r->prefix[2] != s[i + 2] || n - i < r->plen ||
+            memcmp(s + i + 3, r->prefix + 3, r->plen - 3u))
             continue;
         size_t j = i + r->plen, k = j;
         unsigned seen = 0;

@@ -77,18 +77,21 @@ static int tree_number(rd_tree *t, st_json *v, int keycls)
     return 0;
 }
 
-static int key_is(const st_json *m, const char *const *names)
+typedef struct rd_word { const char *s; size_t n; } rd_word;
+#define RW(x) { x, sizeof x - 1 }
+
+static int key_is(const st_json *m, const rd_word *names)
 {
-    for (; *names; names++)
-        if (m->key_len == strlen(*names) && memcmp(m->key, *names, m->key_len) == 0) return 1;
+    for (; names->s; names++)
+        if (m->key_len == names->n && memcmp(m->key, names->s, m->key_len) == 0) return 1;
     return 0;
 }
 
 /* {"name": "DB_PASSWORD", "value": "..."}: the class of the value member. */
 static const st_json *name_value_pair(const st_json *obj, int *cls)
 {
-    static const char *const names[] = { "name", "Name", "key", "Key", "ParameterKey", "variable", NULL };
-    static const char *const values[] = { "value", "Value", "ParameterValue", NULL };
+    static const rd_word names[] = { RW("name"), RW("Name"), RW("key"), RW("Key"), RW("ParameterKey"), RW("variable"), { NULL, 0 } };
+    static const rd_word values[] = { RW("value"), RW("Value"), RW("ParameterValue"), { NULL, 0 } };
     const st_json *val = NULL;
     *cls = RK_NONE;
     for (const st_json *m = obj->child; m; m = m->next) {

@@ -5,7 +5,8 @@
 # nothing written, from a file or a pipe); secrets never reach the store file
 # (raw bytes of data.mdb searched); entries are kind "import" with the
 # original time and recorded_us; a hook PostToolUse without duration_ms gets
-# it from its PreToolUse in the same file; the store checks afterwards.
+# it from its PreToolUse in the same file; the store checks afterwards; a
+# progress line shows on a terminal only.
 set -euo pipefail
 : "${SEALTRAIL:?}"
 pass=0 fail=0
@@ -98,6 +99,26 @@ printf 'rule broken (\n' > "$work/s/redact.conf"
 rc=0; printf '{"timestamp":"2025-02-01T00:00:00Z","toolName":"Bash","input":{}}\n' | st import - 2>"$work/err" >/dev/null || rc=$?
 [ $rc = 1 ] && grep -q "redact.conf:1" "$work/err" && ok "a broken redact.conf stops import, naming the line" || bad "broken redact.conf: $rc $(cat "$work/err")"
 rm -f "$work/s/redact.conf"
+
+# --- progress: on a terminal every 65536 lines, then cleared; never when stderr is not a terminal ------
+python3 - "$work/long.jsonl" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for ln in range(1, 70001):
+        f.write('{"timestamp":"2025-01-01T00:00:00Z","toolName":"X","input":{}}\n' if ln in (1, 65536, 70000) else "\n")
+PY
+if command -v script >/dev/null; then
+  script -qec "$SEALTRAIL --dir $work/s import $work/long.jsonl" /dev/null >"$work/tty" 2>&1 || true
+  if grep -qaF $'\r\033[Ksealtrail: import: 65536 lines, 2 entries, 0.1 MiB, ' "$work/tty" &&
+     grep -qaF $'\r\033[Ksealtrail: import: 70000 lines, 3 entries, 0.1 MiB, ' "$work/tty" &&
+     grep -qaF $'\r\033[Kimported 3 entries: ' "$work/tty"; then ok "progress on a terminal every 65536 lines, then cleared"
+  else bad "terminal progress: $(od -c "$work/tty" | head -12)"; fi
+else
+  echo "skip: no script(1) to give import a terminal"
+fi
+st import "$work/long.jsonl" >/dev/null 2>"$work/err"
+if grep -q " lines, .* entries, " "$work/err"; then bad "progress without a terminal: $(cat "$work/err")"
+else grep -q "69997 blank" "$work/err" && ok "no progress line when stderr is not a terminal" || bad "summary: $(cat "$work/err")"; fi
 
 echo "e2e query_import: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,233 @@
+/*
+ * import_conv.c: the converting side of `sealtrail import` (import_int.h):
+ * a bounded line reader over a file descriptor (or over memory, for a
+ * strict import from a pipe), the conversion of each line (st_import_line),
+ * duration matching among the lines of this import (a PostToolUse without
+ * duration_ms gets it from the last PreToolUse with its tool_use_id; the
+ * appending side then looks in the store for those still unmatched), and
+ * the filling of segments. Touches no store: it runs in its own thread.
+ */
+#include "import_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- line reader ----------------------------------------------------------------------- */
+
+int imp_next_line(imp_reader *r, const char **line, size_t *len, int *toolong)
+{
+    size_t scanned = r->start;
+    *toolong = 0;
+    for (;;) {
+        char *nl = memchr(r->buf + scanned, '\n', r->end - scanned);
+        if (nl) {
+            size_t n = (size_t)(nl - (r->buf + r->start));
+            *line = r->buf + r->start;
+            *len = n;
+            *toolong = n > r->max_line;
+            r->start += n + 1;
+            r->bytes += n + 1;
+            return 1;
+        }
+        scanned = r->end;
+        if (r->end - r->start > r->max_line) {              /* skip to the next LF */
+            *toolong = 1;
+            r->bytes += r->end - r->start;
+            r->start = r->end = scanned = 0;
+            for (;;) {
+                if (r->eof) { *line = r->buf; *len = 0; return 1; }
+                ssize_t got = r->fd < 0 ? 0 : read(r->fd, r->buf, r->cap);
+                if (got < 0) { if (errno == EINTR) continue; return errno; }
+                if (got == 0) { r->eof = 1; continue; }
+                char *q = memchr(r->buf, '\n', (size_t)got);
+                if (q) {
+                    r->start = (size_t)(q - r->buf) + 1;
+                    r->end = (size_t)got;
+                    r->bytes += r->start;
+                    *line = r->buf;
+                    *len = 0;
+                    return 1;
+                }
+                r->bytes += (size_t)got;
+            }
+        }
+        if (r->eof) {
+            if (r->start == r->end) return 0;
+            *line = r->buf + r->start;
+            *len = r->end - r->start;
+            r->bytes += *len;
+            r->start = r->end;
+            return 1;
+        }
+        if (r->start > 0 && r->start == r->end) r->start = r->end = scanned = 0;
+        if (r->end == r->cap) {
+            if (r->start > 0) {
+                memmove(r->buf, r->buf + r->start, r->end - r->start);
+                r->end -= r->start;
+                scanned -= r->start;
+                r->start = 0;
+            } else {
+                size_t nc = r->cap * 2;
+                char *nb = realloc(r->buf, nc);
+                if (!nb) return ENOMEM;
+                r->buf = nb;
+                r->cap = nc;
+            }
+        }
+        if (r->fd < 0) { r->eof = 1; continue; }
+        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (got < 0) { if (errno == EINTR) continue; return errno; }
+        if (got == 0) r->eof = 1;
+        r->end += (size_t)got;
+    }
+}
+
+/* ---- tool_use_id -> PreToolUse time, for the lines of this import ---------------------- */
+
+static uint64_t hash_id(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+static struct imp_pre_slot *pre_find(imp_pre_map *m, const char *id, size_t n, uint64_t h)
+{
+    if (!m->cap) return NULL;
+    for (size_t j = h & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
+        struct imp_pre_slot *s = &m->s[j];
+        if (!s->h || (s->h == h && s->len == n && memcmp(m->keys.data + s->off, id, n) == 0)) return s;
+    }
+}
+
+static int pre_put(imp_pre_map *m, const char *id, size_t n, int64_t t)
+{
+    if ((m->used + 1) * 4 >= m->cap * 3) {
+        size_t nc = m->cap ? m->cap * 2 : 4096;
+        struct imp_pre_slot *ns = calloc(nc, sizeof *ns), *old = m->s;
+        if (!ns) return ENOMEM;
+        size_t oc = m->cap;
+        m->s = ns;
+        m->cap = nc;
+        for (size_t i = 0; i < oc; i++)
+            if (old[i].h) *pre_find(m, (const char *)m->keys.data + old[i].off, old[i].len, old[i].h) = old[i];
+        free(old);
+    }
+    uint64_t h = hash_id(id, n);
+    struct imp_pre_slot *s = pre_find(m, id, n, h);
+    if (!s->h) {
+        *s = (struct imp_pre_slot){ h, m->keys.len, (uint32_t)n, t };
+        st_buf_put(&m->keys, id, n);
+        m->used++;
+    } else {
+        s->t = t;
+    }
+    return m->keys.oom ? ENOMEM : 0;
+}
+
+/* A PreToolUse is remembered; a PostToolUse without a duration takes it from
+ * its PreToolUse among the lines so far (if none, needs_duration stays set
+ * for the appending side's store lookup). */
+static int match_duration(imp_conv *c, st_event *ev)
+{
+    if (ev->is_pretool && ev->tool_use_id)
+        return pre_put(&c->pre, ev->tool_use_id, ev->tool_use_id_len, ev->rec.time_us);
+    if (!ev->needs_duration || !ev->tool_use_id) return 0;
+    struct imp_pre_slot *p = pre_find(&c->pre, ev->tool_use_id, ev->tool_use_id_len,
+                                      hash_id(ev->tool_use_id, ev->tool_use_id_len));
+    return p && p->h ? st_event_set_duration(ev, p->t) : 0;
+}
+
+void imp_conv_free(imp_conv *c)
+{
+    free(c->pre.s);
+    st_buf_free(&c->pre.keys);
+    memset(&c->pre, 0, sizeof c->pre);
+}
+
+/* ---- segments --------------------------------------------------------------------------- */
+
+static void stop(imp_seg *sg, int rc)
+{
+    sg->rc = rc;
+    sg->last = 1;
+}
+
+static imp_note *note(imp_seg *sg, uint64_t line)
+{
+    imp_note *nt = &sg->notes[sg->nnotes++];
+    memset(nt, 0, offsetof(imp_note, msg));
+    nt->line = line;
+    nt->msg[0] = 0;
+    return nt;
+}
+
+static void fill(imp_conv *c, imp_seg *sg)
+{
+    const char *line = NULL;
+    size_t len = 0;
+    int toolong, rc, kind;
+    st_err why;
+    while (sg->nnotes < IMP_NOTE_CAP) {
+        if ((rc = imp_next_line(c->r, &line, &len, &toolong)) != 1) {
+            if (rc == 0) sg->end_txn = sg->last = 1;
+            else stop(sg, st_fail(&sg->err, rc, "reading input: %s", st_strerror(rc)));
+            return;
+        }
+        uint64_t ln = sg->lines = ++c->lineno;
+        st_event *ev = &sg->evs[sg->n];
+        why.msg[0] = 0;
+        if (toolong) rc = st_fail(&why, ST_ETOOBIG, "longer than %zu bytes", c->r->max_line);
+        else rc = st_import_line(ev, &kind, line, len, &c->lo, &why);
+        if (rc == ENOMEM) {
+            stop(sg, st_fail(&sg->err, ENOMEM, "line %llu: out of memory", (unsigned long long)ln));
+            return;
+        }
+        if (rc) {
+            if (c->strict) {
+                stop(sg, st_fail(&sg->err, ST_EJSON, "line %llu: %s (strict: nothing imported)", (unsigned long long)ln, why.msg));
+                return;
+            }
+            sg->bad++;
+            imp_note *nt = note(sg, ln);
+            nt->bad = 1;
+            memcpy(nt->msg, why.msg, sizeof nt->msg);
+            continue;
+        }
+        if (kind == ST_IMPORT_BLANK) { sg->blank++; continue; }
+        if ((rc = match_duration(c, ev)) != 0) {
+            st_event_free(ev);
+            stop(sg, st_fail(&sg->err, rc, "line %llu: out of memory", (unsigned long long)ln));
+            return;
+        }
+        if (kind == ST_IMPORT_SEED) sg->seed++;
+        else sg->hook++;
+        sg->redactions += ev->redactions;
+        sg->n++;
+        c->good++;
+        if (c->progress && (ln & 0xffff) == 0) {
+            imp_note *nt = note(sg, ln);
+            nt->good = c->good;
+            nt->bytes = c->r->bytes;
+        }
+        if (++c->in_txn == c->batch) {
+            c->in_txn = 0;
+            sg->end_txn = 1;
+            return;
+        }
+    }
+}
+
+void imp_produce(imp_conv *c, imp_seg *sg)
+{
+    for (size_t i = 0; i < sg->done; i++) st_event_free(&sg->evs[i]);
+    sg->done = 0;
+    sg->n = sg->nnotes = 0;
+    sg->end_txn = sg->last = sg->rc = 0;
+    sg->err.msg[0] = 0;
+    sg->lines = sg->bad = sg->blank = sg->seed = sg->hook = sg->redactions = 0;
+    fill(c, sg);
+    sg->bytes = c->r->bytes;
+}

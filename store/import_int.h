@@ -1,0 +1,90 @@
+/*
+ * import_int.h: what the two halves of `sealtrail import` share.
+ *
+ * import_conv.c is the converting side: it reads lines (a bounded line
+ * reader), turns them into events (st_import_line), matches hook durations
+ * among the lines of this import, and fills segments. import.c is the
+ * appending side: it takes segments in order, reports what they carry and
+ * appends one transaction per batch, while (in a second thread) the next
+ * segment is being converted.
+ *
+ * A segment is the unit handed from one side to the other: the events of
+ * consecutive lines, the notes (malformed lines, progress points) of those
+ * lines in line order, and the counters of those lines. It ends when a
+ * transaction is complete (batch full), when NOTE_CAP notes wait (a long run
+ * of malformed lines; the transaction then continues in the next segment),
+ * at the end of the input, or at an error that stops the import.
+ */
+#ifndef ST_IMPORT_INT_H
+#define ST_IMPORT_INT_H
+
+#include "import.h"
+
+/* ---- the line reader ------------------------------------------------------- */
+
+typedef struct imp_reader {
+    int fd;                /* -1: memory only */
+    char *buf;
+    size_t cap, start, end;
+    int eof;
+    size_t max_line;
+    uint64_t bytes;        /* consumed */
+} imp_reader;
+
+/* Next line (without LF) in *line and *len. 1 = a line, 0 = end, else an
+ * errno value. *toolong is set for a line over max_line (its bytes are skipped). */
+int imp_next_line(imp_reader *r, const char **line, size_t *len, int *toolong);
+
+/* ---- segments ------------------------------------------------------------------ */
+
+#define IMP_NOTE_CAP 64u
+
+typedef struct imp_note {
+    uint64_t line;
+    int bad;               /* 1: malformed line (msg); 0: progress point */
+    uint64_t good, bytes;  /* progress: entries converted so far, input bytes consumed */
+    char msg[sizeof ((st_err *)0)->msg];
+} imp_note;
+
+typedef struct imp_seg {
+    st_event *evs;         /* capacity: the batch size */
+    size_t n;
+    size_t done;           /* or: evs[0..done) are finished with (appended, or checked by the
+                            * strict pass); the converter frees them */
+    int end_txn;           /* evs complete a transaction (batch full, or end of input) */
+    int last;              /* nothing follows: end of input, or rc */
+    int rc;                /* nonzero: the import stops with err, after the notes */
+    st_err err;
+    imp_note notes[IMP_NOTE_CAP];
+    size_t nnotes;
+    uint64_t lines;        /* number of the last line read (0: none) */
+    uint64_t bytes;        /* input consumed through that line */
+    uint64_t bad, blank, seed, hook, redactions;
+} imp_seg;
+
+/* ---- the converting side --------------------------------------------------------- */
+
+typedef struct imp_pre_map {                 /* tool_use_id -> PreToolUse time */
+    struct imp_pre_slot { uint64_t h; size_t off; uint32_t len; int64_t t; } *s;
+    size_t cap, used;
+    st_buf keys;
+} imp_pre_map;
+
+typedef struct imp_conv {
+    imp_reader *r;
+    st_import_line_opts lo;
+    int strict;            /* a malformed line stops the import */
+    int progress;          /* note a progress point every 65536 lines */
+    size_t batch;
+    uint64_t lineno, good; /* lines read, events converted */
+    size_t in_txn;         /* events of the current transaction converted so far */
+    imp_pre_map pre;
+} imp_conv;
+
+/* Converts lines into sg (emptied first) until the segment ends (see above).
+ * Events the appender handed back in sg are freed here, in the thread that
+ * allocated them and off the appender's path. */
+void imp_produce(imp_conv *c, imp_seg *sg);
+void imp_conv_free(imp_conv *c);   /* the duration map; c can be reused */
+
+#endif

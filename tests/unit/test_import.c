@@ -1,0 +1,363 @@
+/*
+ * test_import.c: st_import_fd (store/import.c, store/import_conv.c) through
+ * a real store. The import converts in a second thread while it appends;
+ * what callers see must be exactly what converting and appending line by
+ * line in one thread gives (opts.serial):
+ *
+ *  - the same entries (envelope and payload lengths; payload commitments
+ *    differ only by their random salts), counters and malformed-line
+ *    reports (line numbers and messages, in order);
+ *  - the same transactions: with the policy "seal after 1 entry" every
+ *    transaction ends in a checkpoint, so checkpoint sizes show where each
+ *    transaction ended, also across runs of malformed lines longer than a
+ *    segment holds;
+ *  - a store that refuses the first transaction stops the import there:
+ *    nothing appended, and no malformed line after that transaction is
+ *    reported (the converter ran ahead; its reports must not show);
+ *  - strict: a malformed line writes nothing and names the line;
+ *  - progress points every 65536 lines with the entries and bytes so far;
+ *  - a PostToolUse takes its duration from a PreToolUse in the store
+ *    (an earlier import) as well as from one in the same file.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "import.h"
+#include "testutil.h"
+
+static char *dir;
+
+static void setup(void)
+{
+    ck_assert(sodium_init() >= 0);
+    setenv("SEALTRAIL_NO_SYSLOG", "1", 1);
+    setenv("SEALTRAIL_FAKE_TIME", "2025-06-01T00:00:00Z", 1);   /* same recorded_us in every run */
+    dir = tu_tmpdir();
+    ck_assert_ptr_nonnull(dir);
+}
+
+static void teardown(void)
+{
+    tu_rmrf(dir);
+    free(dir);
+    unsetenv("SEALTRAIL_FAKE_TIME");
+}
+
+static st_store *make_store(const char *name, uint64_t seal_n)
+{
+    char path[4096], vkey[ST_VKEY_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    st_init_opts o = { .origin = "example.com/test-import", .seal_max_entries = seal_n, .seal_max_age_us = 3600LL * 1000000 };
+    ck_assert_int_eq(st_store_init(path, &o, vkey), 0);
+    st_store *s;
+    ck_assert_int_eq(st_store_open(&s, path, ST_OPEN_NOSYSLOG), 0);
+    return s;
+}
+
+static int open_text(const char *name, const char *text)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    fclose(f);
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    return fd;
+}
+
+/* ---- what the callbacks saw ---------------------------------------------------------- */
+
+typedef struct seen {
+    st_buf log;            /* "bad LINE MSG\n" and "progress LINES IMPORTED BYTES\n", in call order */
+} seen;
+
+static void on_bad(void *ctx, uint64_t line, const char *why)
+{
+    char b[700];
+    int n = snprintf(b, sizeof b, "bad %llu %s\n", (unsigned long long)line, why);
+    st_buf_put(&((seen *)ctx)->log, b, (size_t)n);
+}
+
+static void on_progress(void *ctx, uint64_t lines, uint64_t imported, uint64_t bytes)
+{
+    char b[100];
+    int n = snprintf(b, sizeof b, "progress %llu %llu %llu\n", (unsigned long long)lines, (unsigned long long)imported,
+                     (unsigned long long)bytes);
+    st_buf_put(&((seen *)ctx)->log, b, (size_t)n);
+}
+
+static int import_text(st_store *s, const char *name, const char *text, st_import_opts *o, st_import_result *res,
+                       st_err *err, seen *sn)
+{
+    int fd = open_text(name, text);
+    o->on_bad = on_bad;
+    o->on_progress = on_progress;
+    o->ctx = sn;
+    err->msg[0] = 0;
+    int rc = st_import_fd(s, fd, o, res, err);
+    close(fd);
+    st_buf_putc(&sn->log, 0);
+    return rc;
+}
+
+/* ---- the fixture ---------------------------------------------------------------------- */
+
+/* Seed lines, hook Pre/Post pairs (some Posts before their Pre, some with
+ * their own duration), blank lines, malformed lines alone and in runs of
+ * 150 (more than a segment's notes), a secret now and then. */
+static char *fixture(size_t n)
+{
+    st_buf b = { 0 };
+    char line[600];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        unsigned r = (x >> 16) % 100;
+        int len;
+        if (r < 45)
+            len = snprintf(line, sizeof line,
+                           "{\"timestamp\":\"2025-01-%02zuT08:%02zu:00.%03zuZ\",\"toolName\":\"%s\",\"input\":{\"command\":\"%s\"},"
+                           "\"output\":{\"stdout\":\"%.*s\"},\"executionTimeMs\":%u,\"status\":\"%s\",\"sessionId\":\"s%zu\"}\n",
+                           1 + i % 28, i % 60, i % 1000, r % 3 ? "Bash" : "Read",
+                           r % 7 ? "ls" : "git push https://u:ghp_Zz0123456789abcdefghijABCDEFGHIJ0123@github.com/x",
+                           (int)(x % 200), "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+                           "incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud exercitation "
+                           "ullamco laboris nisi",
+                           x % 900, r % 11 ? "success" : "error", i % 5);
+        else if (r < 75)
+            len = snprintf(line, sizeof line,
+                           "{\"hook_event_name\":\"%s\",\"timestamp\":\"2025-02-01T00:%02zu:%02zu.%03uZ\",\"session_id\":\"s1\","
+                           "\"tool_name\":\"Bash\",\"tool_use_id\":\"toolu_%u\",\"tool_input\":{\"command\":\"make\"}%s}\n",
+                           r < 60 ? "PreToolUse" : "PostToolUse", (i / 60) % 60, i % 60, x % 1000, (x >> 8) % 40,
+                           r < 60 ? "" : r < 70 ? ",\"tool_response\":{\"stdout\":\"ok\"}" : ",\"tool_response\":{},\"duration_ms\":5");
+        else if (r < 80)
+            len = snprintf(line, sizeof line, "%s\n", r % 2 ? "" : "  \t");
+        else if (r < 98)
+            len = snprintf(line, sizeof line, "%s\n",
+                           r % 4 == 0 ? "not json" : r % 4 == 1 ? "[1,2]" : r % 4 == 2 ? "{\"foo\":1}"
+                                                    : "{\"timestamp\":\"soon\",\"toolName\":\"X\"}");
+        else {
+            for (int k = 0; k < 150; k++) st_buf_put(&b, "{oops\n", 6);
+            continue;
+        }
+        st_buf_put(&b, line, (size_t)len);
+    }
+    st_buf_putc(&b, 0);
+    ck_assert(!b.oom);
+    return (char *)b.data;
+}
+
+/* Entry i's canonical bytes with every payload commitment blanked (salts are random). */
+static char *entry_text(st_store *s, uint64_t i)
+{
+    uint8_t *e;
+    size_t n;
+    ck_assert_int_eq(st_entry_get(s, i, &e, &n), 0);
+    char *t = malloc(n + 1);
+    memcpy(t, e, n);
+    t[n] = 0;
+    free(e);
+    for (char *p = t; (p = strstr(p, "\"commit\":\"")) != NULL;) {
+        p += 10;
+        for (; *p && *p != '"'; p++) *p = '0';
+    }
+    return t;
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+START_TEST(threaded_equals_serial)
+{
+    char *text = fixture(3000);
+    static const size_t batches[] = { 7, 1000, 1 };
+    for (size_t bi = 0; bi < 3; bi++) {
+        st_store *st[2];
+        st_import_result res[2];
+        seen sn[2];
+        memset(sn, 0, sizeof sn);
+        for (int k = 0; k < 2; k++) {
+            char name[32];
+            snprintf(name, sizeof name, "s%zu%d", bi, k);
+            st[k] = make_store(name, 1);
+            st_import_opts o = { .batch = batches[bi], .serial = k == 0 };
+            st_err err;
+            ck_assert_int_eq(import_text(st[k], "in.jsonl", text, &o, &res[k], &err, &sn[k]), 0);
+        }
+        ck_assert_uint_gt(res[0].imported, 1000);
+        ck_assert_uint_gt(res[0].bad, 300);
+        ck_assert_uint_gt(res[0].hook, 500);
+        ck_assert_mem_eq(&res[0], &res[1], sizeof res[0]);
+        ck_assert_str_eq((char *)sn[0].log.data, (char *)sn[1].log.data);
+        uint64_t nbad = 0;
+        for (const char *p = (char *)sn[0].log.data; (p = strstr(p, "bad ")) != NULL; p++) nbad++;
+        ck_assert_uint_eq(nbad, res[0].bad);
+        for (uint64_t i = 0; i < res[0].imported; i++) {
+            char *a = entry_text(st[0], i), *b = entry_text(st[1], i);
+            ck_assert_str_eq(a, b);
+            free(a);
+            free(b);
+        }
+        /* one transaction per batch: a checkpoint at every multiple of the batch and at the end, nowhere else */
+        for (uint64_t size = 1; size <= res[0].imported; size++) {
+            int want = size % batches[bi] == 0 || size == res[0].imported;
+            for (int k = 0; k < 2; k++) {
+                uint64_t got;
+                char *note;
+                size_t nl;
+                int rc = st_checkpoint_get(st[k], size, ST_CP_EXACT, &got, &note, &nl);
+                ck_assert_msg(want ? rc == 0 : rc == ST_ENOTFOUND, "batch %zu, size %llu: rc %d", batches[bi],
+                              (unsigned long long)size, rc);
+                if (rc == 0) free(note);
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            ck_assert_int_eq(st_check(st[k]), 0);
+            st_store_close(st[k]);
+            st_buf_free(&sn[k].log);
+        }
+    }
+    free(text);
+}
+END_TEST
+
+START_TEST(refused_append_stops_where_serial_stops)
+{
+    char *text = fixture(3000);
+    for (int k = 0; k < 2; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "ro%d", k);
+        st_store *s = make_store(name, 1);
+        st_store_close(s);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        ck_assert_int_eq(st_store_open(&s, path, ST_OPEN_RDONLY), 0);
+        st_import_opts o = { .batch = 10, .serial = k == 0 };
+        st_import_result res;
+        st_err err;
+        seen sn = { 0 };
+        int rc = import_text(s, "in.jsonl", text, &o, &res, &err, &sn);
+        ck_assert_int_eq(rc, ST_ERDONLY);
+        ck_assert_ptr_nonnull(strstr(err.msg, "appending lines"));
+        ck_assert_uint_eq(res.imported, 0);
+        ck_assert_uint_eq(res.seed + res.hook, 10);
+        /* reports only up to the line that completed the first transaction */
+        const char *log = (const char *)sn.log.data, *last = NULL;
+        for (const char *p = log; (p = strstr(p, "bad ")) != NULL; p++) last = p;
+        ck_assert_ptr_nonnull(last);
+        ck_assert_uint_lt(strtoull(last + 4, NULL, 10), res.lines);
+        st_buf_free(&sn.log);
+        st_store_close(s);
+    }
+    free(text);
+}
+END_TEST
+
+START_TEST(strict_writes_nothing)
+{
+    st_store *s = make_store("st", 0);
+    st_import_opts o = { .strict = 1, .batch = 2 };
+    st_import_result res;
+    st_err err;
+    seen sn = { 0 };
+    char text[4096] = "";
+    for (int i = 0; i < 9; i++) strcat(text, "{\"timestamp\":\"2025-01-01T00:00:00Z\",\"toolName\":\"X\",\"input\":{}}\n");
+    strcat(text, "{\"timestamp\":\"2025-01-01T00:00:00Z\",\"toolName\":\"X\",\"input\":{}\n");
+    strcat(text, "{\"timestamp\":\"2025-01-01T00:00:00Z\",\"toolName\":\"X\",\"input\":{}}\n");
+    ck_assert_int_eq(import_text(s, "in.jsonl", text, &o, &res, &err, &sn), ST_EJSON);
+    ck_assert_ptr_nonnull(strstr(err.msg, "line 10: not JSON"));
+    ck_assert_uint_eq(res.imported, 0);
+    st_status stt;
+    ck_assert_int_eq(st_store_status(s, &stt), 0);
+    ck_assert_uint_eq(stt.size, 0);
+    st_buf_free(&sn.log);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(progress_every_65536_lines)
+{
+    st_store *s = make_store("pr", 0);
+    const char *good = "{\"timestamp\":1736496180,\"toolName\":\"X\",\"input\":{}}\n";
+    size_t gl = strlen(good);
+    st_buf b = { 0 };
+    for (size_t ln = 1; ln <= 140000; ln++) {
+        if (ln == 1 || ln == 65536 || ln == 131072 || ln == 140000) st_buf_put(&b, good, gl);
+        else if (ln == 131071) st_buf_put(&b, "x\n", 2);
+        else st_buf_putc(&b, '\n');
+    }
+    st_buf_putc(&b, 0);
+    st_import_opts o = { .batch = 3 };
+    st_import_result res;
+    st_err err;
+    seen sn = { 0 };
+    ck_assert_int_eq(import_text(s, "in.jsonl", (char *)b.data, &o, &res, &err, &sn), 0);
+    char want[512];
+    snprintf(want, sizeof want, "progress 65536 2 %zu\nbad 131071 not JSON: offset 0: expected a value, found 'x'\n"
+             "progress 131072 3 %zu\nprogress 140000 4 %zu\n",
+             65534 + 2 * gl, 131070 + 3 * gl, b.len - 1);
+    ck_assert_str_eq((char *)sn.log.data, want);
+    ck_assert_uint_eq(res.imported, 4);
+    ck_assert_uint_eq(res.blank, 140000 - 5);
+    st_buf_free(&sn.log);
+    st_buf_free(&b);
+    st_store_close(s);
+}
+END_TEST
+
+START_TEST(duration_from_the_store)
+{
+    st_store *s = make_store("du", 0);
+    st_import_opts o = { .batch = 2 };
+    st_import_result res;
+    st_err err;
+    seen sn = { 0 };
+    ck_assert_int_eq(import_text(s, "a.jsonl",
+                                 "{\"hook_event_name\":\"PreToolUse\",\"timestamp\":\"2025-01-01T00:00:00Z\",\"session_id\":\"s\","
+                                 "\"tool_name\":\"Bash\",\"tool_use_id\":\"toolu_A\",\"tool_input\":{}}\n",
+                                 &o, &res, &err, &sn), 0);
+    ck_assert_int_eq(import_text(s, "b.jsonl",
+                                 "{\"hook_event_name\":\"PreToolUse\",\"timestamp\":\"2025-01-01T00:00:01Z\",\"session_id\":\"s\","
+                                 "\"tool_name\":\"Bash\",\"tool_use_id\":\"toolu_B\",\"tool_input\":{}}\n"
+                                 "{\"hook_event_name\":\"PostToolUse\",\"timestamp\":\"2025-01-01T00:00:02.5Z\",\"session_id\":\"s\","
+                                 "\"tool_name\":\"Bash\",\"tool_use_id\":\"toolu_A\",\"tool_input\":{},\"tool_response\":{}}\n"
+                                 "{\"hook_event_name\":\"PostToolUse\",\"timestamp\":\"2025-01-01T00:00:04Z\",\"session_id\":\"s\","
+                                 "\"tool_name\":\"Bash\",\"tool_use_id\":\"toolu_B\",\"tool_input\":{},\"tool_response\":{}}\n",
+                                 &o, &res, &err, &sn), 0);
+    ck_assert_uint_eq(res.imported, 3);
+    char *a = entry_text(s, 2), *b = entry_text(s, 3);
+    ck_assert_ptr_nonnull(strstr(a, "\"duration_ms\":2500"));     /* its PreToolUse was in the store */
+    ck_assert_ptr_nonnull(strstr(b, "\"duration_ms\":3000"));     /* in the same file */
+    ck_assert_ptr_nonnull(strstr(a, "\"kind\":\"import\""));
+    free(a);
+    free(b);
+    st_buf_free(&sn.log);
+    st_store_close(s);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("import");
+    TCase *tc = tcase_create("import");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, threaded_equals_serial);
+    tcase_add_test(tc, refused_append_stops_where_serial_stops);
+    tcase_add_test(tc, strict_writes_nothing);
+    tcase_add_test(tc, progress_every_65536_lines);
+    tcase_add_test(tc, duration_from_the_store);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
