@@ -66,7 +66,8 @@ typedef struct vrec {
     uint8_t type;
     uint32_t len;
     uint64_t seq, offset;
-    size_t off;                 /* body offset in the batch arena (not streamed) */
+    size_t off;                 /* body offset in the batch arena (not streamed, ext NULL) */
+    const uint8_t *ext;         /* or the body in the reader's memory source (rec->inplace), not copied */
     int streamed;               /* PAYLOAD hashed while streaming by the reader */
     st_brec_payload head;       /* streamed: the decoded head */
     st_hash commit;             /* streamed: the commitment computed by the reader */
@@ -91,12 +92,27 @@ typedef struct vitem {
     int is_policy;
 } vitem;
 
+/* A record's body: in the batch arena, or in place in the source. */
+static inline const uint8_t *vrec_body(const uint8_t *arena, const vrec *r)
+{
+    return r->ext ? r->ext : arena + r->off;
+}
+
+/* A worker's private copies of record bodies (see verify_items.c): the
+ * entry being checked, and a payload searched for a filter's text. */
+typedef struct vscratch {
+    uint8_t *ent, *pay;
+    size_t ent_cap, pay_cap;
+} vscratch;
+
 enum { B_FREE, B_FILLING, B_QUEUED, B_DONE };
 
 typedef struct vbatch {
     int state;
     uint8_t *arena;
     size_t arena_len, arena_cap;
+    size_t bytes;               /* record bytes, copied or in place (bounds a batch's work) */
+    uint64_t end_offset;        /* file offset just after the batch's last record */
     vrec *recs;
     size_t nrec, rec_cap;
     vitem *items;
@@ -126,7 +142,9 @@ typedef struct vpool {
     size_t queued_next;         /* next slot a worker should take */
     size_t in_use;
     unsigned nthreads;
+    unsigned started;           /* workers that took their scratch */
     pthread_t *threads;
+    vscratch *scratch;          /* one per worker, and [nthreads] for the reader */
     int quit;
     vctx *v;
 } vpool;
@@ -234,8 +252,8 @@ void vk_end(vctx *v);                                         /* stats into the 
 int vmanifest_parse(vctx *v, const uint8_t *body, size_t len, uint64_t offset);
 void vsel_free(vsel *s);
 
-/* verify_items.c: checks one batch (worker side). */
-void vitems_check(vctx *v, vbatch *b);
+/* verify_items.c: checks one batch (worker side), with the thread's scratch. */
+void vitems_check(vctx *v, vbatch *b, vscratch *s);
 const vsup *vsup_find(const vctx *v, uint64_t index);
 int vsup_covers(const vsup *s, uint64_t index, const char *name);
 uint64_t vhash64(const char *s, size_t n);

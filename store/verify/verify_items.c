@@ -11,6 +11,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "entry_scan.h"
@@ -120,14 +121,18 @@ static int in_list(const vlist *l, const vstr *s)
     return 0;
 }
 
-static void leaf_hash(st_hash out, const uint8_t *p, size_t n)
+/* Room for n bytes in a scratch buffer; NULL if out of memory. */
+static uint8_t *scratch_get(uint8_t **buf, size_t *cap, size_t n)
 {
-    static const uint8_t zero = 0;
-    st_sha256_ctx c;
-    st_sha256_init(&c);
-    st_sha256_update(&c, &zero, 1);
-    st_sha256_update(&c, p, n);
-    st_sha256_final(&c, out);
+    if (n > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < n) c *= 2;
+        uint8_t *p = realloc(*buf, c);
+        if (!p) return NULL;
+        *buf = p;
+        *cap = c;
+    }
+    return *buf;
 }
 
 static void commit_hash(st_hash out, const uint8_t salt[16], const uint8_t *p, size_t n)
@@ -181,7 +186,7 @@ static int text_in(const vsel *s, const uint8_t *p, size_t n)
 }
 
 /* Steps 11.2-12 on an accepted entry. */
-static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_brec_entry *bep)
+static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts *e, const st_brec_entry *bep)
 {
     vitem *it = &b->items[k];
     vrec *recs = &b->recs[it->rec_first];
@@ -194,8 +199,8 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
                      "entry record %llu: record index %llu, but the entry's \"index\" is %llu",
                      (unsigned long long)er->seq, (unsigned long long)be.index, (unsigned long long)e->index);
     }
-    /* 11.3 leaf hash [LEAF-1] */
-    leaf_hash(it->leaf, be.bytes, be.len);
+    /* 11.3 leaf hash [LEAF-1]: check_item put the 0x00 prefix before the bytes */
+    st_sha256(it->leaf, be.bytes - 1, be.len + 1);
     st_be64_put(er->h, be.index);
     memcpy(er->h + 8, it->leaf, 32);
     er->hlen = 40;
@@ -235,7 +240,7 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
                          (unsigned long long)be.index);
         }
         vrec *ir = &recs[ri++];
-        const uint8_t *ib = b->arena + ir->off;
+        const uint8_t *ib = vrec_body(b->arena, ir);
         st_brec_proof p;
         if (st_brec_proof_decode(&p, ib, ir->len, &err)) {
             return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, ir->offset, "entry %llu: inclusion: %s",
@@ -286,7 +291,13 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
         vrec *pr = &recs[ri++];
         if (pr->type == ST_BREC_PAYLOAD) {
             st_brec_payload ph;
-            const uint8_t *pb = pr->streamed ? NULL : b->arena + pr->off;
+            const uint8_t *pb = pr->streamed ? NULL : vrec_body(b->arena, pr);
+            if (pb && pr->ext && v->sel.text) {
+                /* the bytes hashed are the bytes searched: one read of the source */
+                uint8_t *q = scratch_get(&sc->pay, &sc->pay_cap, pr->len);
+                if (!q) return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "out of memory");
+                pb = memcpy(q, pb, pr->len);
+            }
             if (pr->streamed) ph = pr->head;
             else if (st_brec_payload_decode(&ph, pb, pr->len, pr->len, &err)) {
                 return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "record %llu: %s",
@@ -324,7 +335,7 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
             }
         } else if (pr->type == ST_BREC_ABSENT) {
             st_brec_absent ab;
-            const uint8_t *abody = b->arena + pr->off;
+            const uint8_t *abody = vrec_body(b->arena, pr);
             if (st_brec_absent_decode(&ab, abody, pr->len, &err)) {
                 return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "record %llu: %s",
                              (unsigned long long)pr->seq, err.msg);
@@ -370,16 +381,25 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
     return 0;
 }
 
-static int check_item(vctx *v, vbatch *b, size_t k)
+static int check_item(vctx *v, vbatch *b, vscratch *sc, size_t k)
 {
     vitem *it = &b->items[k];
     vrec *er = &b->recs[it->rec_first];
     st_brec_entry be;
     st_err err = { { 0 } };
-    if (st_brec_entry_decode(&be, b->arena + er->off, er->len, &err))
+    if (st_brec_entry_decode(&be, vrec_body(b->arena, er), er->len, &err))
         return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "record %llu: %s",
                      (unsigned long long)er->seq, err.msg);
     it->index = be.index;
+    /* Every check below reads the entry bytes more than once (scan, leaf hash,
+     * facts): read them from a private copy, so a source that changes
+     * underneath (a mapped file) cannot show the scan one entry and the hash
+     * another. The copy is preceded by the leaf hash's 0x00 prefix. */
+    uint8_t *cp = scratch_get(&sc->ent, &sc->ent_cap, be.len + 1);
+    if (!cp) return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "out of memory");
+    cp[0] = 0;
+    memcpy(cp + 1, be.bytes, be.len);
+    be.bytes = cp + 1;
     /* 11.1 canonical bytes and well-formed members [ENTRY-1..9]: the one-pass
      * scanner, and st_entry_parse (the reference) for anything it does not accept. */
     static __thread vfacts f;
@@ -396,7 +416,7 @@ static int check_item(vctx *v, vbatch *b, size_t k)
         vstr_span(&f.kind, 1, &sf.kind);
         f.has_duration = sf.has_duration;
         f.duration_ms = (uint64_t)sf.duration_ms;
-        return check_parsed(v, b, k, &f, &be);
+        return check_parsed(v, b, sc, k, &f, &be);
     }
     st_entry e;
     int rc = st_entry_parse(&e, be.bytes, be.len, &err);
@@ -418,18 +438,18 @@ static int check_item(vctx *v, vbatch *b, size_t k)
     int64_t d;
     f.has_duration = st_json_get_i64(e.root, "duration_ms", &d) == 0 && d >= 0;
     f.duration_ms = f.has_duration ? (uint64_t)d : 0;
-    rc = check_parsed(v, b, k, &f, &be);
+    rc = check_parsed(v, b, sc, k, &f, &be);
     st_entry_free(&e);
     return rc;
 }
 
-void vitems_check(vctx *v, vbatch *b)
+void vitems_check(vctx *v, vbatch *b, vscratch *sc)
 {
     for (size_t k = 0; k < b->nitem; k++) {
         if (v->stop) {                /* a failure was merged: the rest does not matter */
             bfail(b, k, ST_VERDICT_UNVERIFIABLE, 0, 0, "stopped");
             return;
         }
-        if (check_item(v, b, k)) return;
+        if (check_item(v, b, sc, k)) return;
     }
 }
