@@ -22,6 +22,10 @@
 
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define MAX_DEPTH 16u
 #define MAX_SAFE  9007199254740991ULL   /* 2^53 - 1 */
 
@@ -74,6 +78,22 @@ static int scan_str(sc *c, st_span *out)
     const uint8_t *p = c->p + 1, *end = c->end, *start = p;
     int esc = 0;
     for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time: the first byte that is '"', '\\', below 0x20 or
+         * 0x80 and above (the signed compare catches both) stops the run */
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+        while (end - p >= 16) {
+            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
+                                        _mm_cmplt_epi8(w, space));
+            unsigned m = (unsigned)_mm_movemask_epi8(stop);
+            if (m) {
+                p += __builtin_ctz(m);
+                break;
+            }
+            p += 16;
+        }
+#endif
         while (end - p >= 8 && plain8(p)) p += 8;
         if (p >= end) return -1;
         uint8_t b = *p;

@@ -101,8 +101,8 @@ static inline const uint8_t *vrec_body(const uint8_t *arena, const vrec *r)
 /* A worker's private copies of record bodies (see verify_items.c): the
  * entry being checked, and a payload searched for a filter's text. */
 typedef struct vscratch {
-    uint8_t *ent, *pay;
-    size_t ent_cap, pay_cap;
+    uint8_t *ent[2], *pay;      /* two entries: their leaf hashes are computed together */
+    size_t ent_cap[2], pay_cap;
 } vscratch;
 
 enum { B_FREE, B_FILLING, B_QUEUED, B_DONE };

@@ -159,7 +159,8 @@ void vpool_stop(vctx *v)
     free(p->threads);
     if (p->scratch)
         for (unsigned i = 0; i <= p->nthreads; i++) {
-            free(p->scratch[i].ent);
+            free(p->scratch[i].ent[0]);
+            free(p->scratch[i].ent[1]);
             free(p->scratch[i].pay);
         }
     free(p->scratch);
