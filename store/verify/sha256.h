@@ -1,6 +1,6 @@
 /*
- * sha256.h: SHA-256 (FIPS 180-4) for the verifier's hot paths: the bundle
- * trailer over every byte, leaf hashes and payload commitments. Uses the
+ * sha256.h: SHA-256 (FIPS 180-4) for the verifier's hot paths: leaf hashes
+ * (two at a time, st_sha256_2), payload commitments, the bundle trailer chain. Uses the
  * x86 SHA extensions when the CPU has them (several times faster than
  * libsodium's portable code) and a portable FIPS 180-4 block function
  * otherwise. Every result is
