@@ -123,7 +123,7 @@ if command -v python3 >/dev/null; then
     # The genuine header and first entry, then a 768 MiB payload of zeros
     # (a sparse file): hashing it keeps the verifier reading while the file
     # is truncated (SIGBUS on the mapping) or modified underneath it.
-    python3 - "$T/b.stb" "$T/big.stb" <<'PY'
+    cat >"$T/mkbig.py" <<'PY'
 import struct, sys
 d = open(sys.argv[1], 'rb').read()
 p = 20
@@ -138,10 +138,14 @@ with open(sys.argv[2], 'wb') as f:
     f.truncate(p + 5 + n)
 PY
     for how in truncate touch; do
+        python3 "$T/mkbig.py" "$T/b.stb" "$T/big.stb"
         got=0
         "$AUDITVERIFY" "$T/big.stb" --trust "$K" --threads 1 >"$T/out" 2>"$T/err" &
         pid=$!
-        sleep 0.2
+        for _ in $(seq 100); do      # until it has mapped the file (at most 5 s)
+            grep -q big.stb "/proc/$pid/maps" 2>/dev/null && break
+            sleep 0.05
+        done
         if [ "$how" = truncate ]; then truncate -s 100000000 "$T/big.stb"; else touch "$T/big.stb"; fi
         wait "$pid" || got=$?
         [ "$got" = 2 ] && ok "$how while verifying: could not verify (exit 2)" || bad "$how while verifying: exit $got, want 2: $(head -c 300 "$T/err")"
