@@ -126,8 +126,10 @@ typedef struct vbatch {
     char msg[1024];
 } vbatch;
 
+/* A batch's records: small enough that the bytes the reader just touched
+ * (and prefetched) are still in cache when a worker checks them. */
 #define VB_MAX_ITEMS  2048u
-#define VB_MAX_BYTES  ((size_t)4 << 20)
+#define VB_MAX_BYTES  ((size_t)512 << 10)
 
 typedef struct vctx vctx;
 
