@@ -254,6 +254,27 @@ void vk_end(vctx *v);                                         /* stats into the 
 int vmanifest_parse(vctx *v, const uint8_t *body, size_t len, uint64_t offset);
 void vsel_free(vsel *s);
 
+/* verify_hash.c: the workers' hashing and private copies */
+/* A PAYLOAD record's head, decoded once, and its commitment. */
+typedef struct vpay {
+    int ok;                     /* 0: not a whole PAYLOAD record, or its head does not decode */
+    st_brec_payload ph;
+    st_hash c;
+} vpay;
+
+/* An entry record decoded, its bytes copied, maybe its leaf hash computed. */
+typedef struct vprep {
+    st_brec_entry be;
+    st_hash leaf;
+    int hashed;
+} vprep;
+
+uint8_t *vscratch_get(uint8_t **buf, size_t *cap, size_t n);   /* room for n bytes; NULL if out of memory */
+void vcommit_hash(st_hash out, const uint8_t salt[16], const uint8_t *p, size_t n);
+size_t vcommit_ahead(const vbatch *b, const vrec *recs, size_t nrec, size_t n, vpay *out);
+int vprep_entry(vbatch *b, vscratch *sc, unsigned slot, size_t k, vprep *o, st_err *err);
+void vprep_leaves(vprep *a, vprep *b);                     /* both leaf hashes, together */
+
 /* verify_items.c: checks one batch (worker side), with the thread's scratch. */
 void vitems_check(vctx *v, vbatch *b, vscratch *s);
 const vsup *vsup_find(const vctx *v, uint64_t index);

@@ -5,44 +5,18 @@
  * selection, the selection's criteria, and every payload against its
  * commitment (or its absence against the signed record that explains it).
  * Each item also gets its trailer-chain digests and the facts the report
- * counts. Checks that need stream order (index continuity, roots) happen in
+ * counts. The hashing (two at a time) and the entry copies are in
+ * verify_hash.c. Checks that need stream order (index continuity, roots) happen in
  * the merge (verifier.c). Workers read only state that is fixed before the
  * first batch (manifest, final checkpoint, support entries).
  */
-#include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "entry_scan.h"
 #include "sha256.h"
 #include "verify_int.h"
-
-/* For the set of distinct sessions only (never shown): 8 bytes at a time,
- * each mixed in with a multiply, then a final avalanche. */
-uint64_t vhash64(const char *s, size_t n)
-{
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    if (i < n) {
-        uint64_t w = 0;
-        memcpy(&w, s + i, n - i);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-        h ^= h >> 29;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h ? h : 1;                      /* 0 marks an empty slot */
-}
 
 const vsup *vsup_find(const vctx *v, uint64_t index)
 {
@@ -135,79 +109,6 @@ static int in_list(const vlist *l, const vstr *s)
     for (size_t i = 0; i < l->n; i++)
         if (l->len[i] == s->len && memcmp(l->v[i], s->buf, s->len) == 0) return 1;
     return 0;
-}
-
-/* Room for n bytes in a scratch buffer; NULL if out of memory. */
-static uint8_t *scratch_get(uint8_t **buf, size_t *cap, size_t n)
-{
-    if (n > *cap) {
-        size_t c = *cap ? *cap : 4096;
-        while (c < n) c *= 2;
-        uint8_t *p = realloc(*buf, c);
-        if (!p) return NULL;
-        *buf = p;
-        *cap = c;
-    }
-    return *buf;
-}
-
-#define ST_COMMIT_PREFIX (sizeof ST_PAYLOAD_TAG + 16)   /* tag || 0x00 || salt */
-
-static void commit_hash(st_hash out, const uint8_t salt[16], const uint8_t *p, size_t n)
-{
-    static const uint8_t zero = 0;
-    st_sha256_ctx c;
-    st_sha256_init(&c);
-    st_sha256_update(&c, ST_PAYLOAD_TAG, sizeof ST_PAYLOAD_TAG - 1);
-    st_sha256_update(&c, &zero, 1);
-    st_sha256_update(&c, salt, 16);
-    st_sha256_update(&c, p, n);
-    st_sha256_final(&c, out);
-}
-
-/* A PAYLOAD record's head, decoded once, and its commitment. */
-typedef struct vpay {
-    int ok;                     /* 0: not a whole PAYLOAD record, or its head does not decode */
-    st_brec_payload ph;
-    st_hash c;
-} vpay;
-
-static void commit_prefix(uint8_t out[ST_COMMIT_PREFIX], const uint8_t salt[16])
-{
-    memcpy(out, ST_PAYLOAD_TAG, sizeof ST_PAYLOAD_TAG - 1);
-    out[sizeof ST_PAYLOAD_TAG - 1] = 0;
-    memcpy(out + sizeof ST_PAYLOAD_TAG, salt, 16);
-}
-
-/* The commitments of the PAYLOAD records among an item's first n records,
- * two at a time (st_sha256_2). Each head is decoded once, here; the checks
- * (in order, with their messages) stay with the caller. Returns n. */
-static size_t commit_ahead(const vbatch *b, const vrec *recs, size_t nrec, size_t n, vpay *out)
-{
-    if (n > nrec) n = nrec;
-    size_t q = SIZE_MAX;
-    uint8_t pre[2][ST_COMMIT_PREFIX];
-    const uint8_t *data[2];
-    for (size_t j = 0; j < n; j++) {
-        const vrec *pr = &recs[j];
-        out[j].ok = 0;
-        if (pr->type != ST_BREC_PAYLOAD || pr->streamed) continue;
-        const uint8_t *pb = vrec_body(b->arena, pr);
-        if (st_brec_payload_decode(&out[j].ph, pb, pr->len, pr->len, NULL)) continue;
-        out[j].ok = 1;
-        unsigned slot = q == SIZE_MAX ? 0 : 1;
-        commit_prefix(pre[slot], out[j].ph.salt);
-        data[slot] = pb + out[j].ph.head_len;
-        if (slot == 0) {
-            q = j;
-            continue;
-        }
-        st_sha256_2(out[q].c, pre[0], ST_COMMIT_PREFIX, data[0], (size_t)out[q].ph.data_len, out[j].c, pre[1],
-                    ST_COMMIT_PREFIX, data[1], (size_t)out[j].ph.data_len);
-        q = SIZE_MAX;
-    }
-    if (q != SIZE_MAX) commit_hash(out[q].c, out[q].ph.salt, data[0], (size_t)out[q].ph.data_len);
-    return n;
 }
 
 static void set_h_body(vrec *r, const uint8_t *body)
@@ -343,7 +244,7 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
 
     /* 12. payloads: one record per committed payload, in the table's order [BUNDLE-8] */
     vpay pre[ST_ENTRY_MAX_PAYLOADS];
-    size_t npre = v->sel.text ? 0 : commit_ahead(b, recs + ri, it->nrec - ri, e->npayloads, pre);
+    size_t npre = v->sel.text ? 0 : vcommit_ahead(b, recs + ri, it->nrec - ri, e->npayloads, pre);
     int text_found = 0, text_unsure = 0;
     for (size_t j = 0; j < e->npayloads; j++) {
         const st_entry_payload *ep = &e->payloads[j];
@@ -358,7 +259,7 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
             const uint8_t *pb = pr->streamed ? NULL : vrec_body(b->arena, pr);
             if (pb && pr->ext && v->sel.text) {
                 /* the bytes hashed are the bytes searched: one read of the source */
-                uint8_t *q = scratch_get(&sc->pay, &sc->pay_cap, pr->len);
+                uint8_t *q = vscratch_get(&sc->pay, &sc->pay_cap, pr->len);
                 if (!q) return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "out of memory");
                 pb = memcpy(q, pb, pr->len);
             }
@@ -384,7 +285,7 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
             st_hash c;
             if (pr->streamed) memcpy(c, pr->commit, 32);
             else if (have) memcpy(c, pre[j].c, 32);
-            else commit_hash(c, ph.salt, pb + ph.head_len, (size_t)ph.data_len);
+            else vcommit_hash(c, ph.salt, pb + ph.head_len, (size_t)ph.data_len);
             if (memcmp(c, ep->commit, 32) != 0) {
                 char a[65], x[65];
                 vhex(a, c);
@@ -448,33 +349,6 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
     return 0;
 }
 
-/* An entry record decoded, its bytes copied, maybe its leaf hash computed. */
-typedef struct vprep {
-    st_brec_entry be;
-    st_hash leaf;
-    int hashed;
-} vprep;
-
-/* Every check reads the entry bytes more than once (scan, leaf hash, facts):
- * they read a private copy, so a source that changes underneath (a mapped
- * file) cannot show the scan one entry and the hash another. The copy is
- * preceded by the leaf hash's 0x00 prefix. 0, or -1 (check_item says why). */
-static int prep_entry(vbatch *b, vscratch *sc, unsigned slot, size_t k, vprep *o, st_err *err)
-{
-    const vrec *er = &b->recs[b->items[k].rec_first];
-    if (st_brec_entry_decode(&o->be, vrec_body(b->arena, er), er->len, err)) return -1;
-    uint8_t *cp = scratch_get(&sc->ent[slot], &sc->ent_cap[slot], o->be.len + 1);
-    if (!cp) {
-        st_fail(err, ENOMEM, "out of memory");
-        return -1;
-    }
-    cp[0] = 0;
-    memcpy(cp + 1, o->be.bytes, o->be.len);
-    o->be.bytes = cp + 1;
-    o->hashed = 0;
-    return 0;
-}
-
 /* Item k; pre: its entry already prepared (vitems_check), or NULL: prepared here. */
 static int check_item(vctx *v, vbatch *b, vscratch *sc, size_t k, vprep *pre)
 {
@@ -484,7 +358,7 @@ static int check_item(vctx *v, vbatch *b, vscratch *sc, size_t k, vprep *pre)
     vprep local;
     if (!pre) {
         pre = &local;
-        if (prep_entry(b, sc, 0, k, pre, &err))
+        if (vprep_entry(b, sc, 0, k, pre, &err))
             return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "record %llu: %s",
                          (unsigned long long)er->seq, err.msg);
     }
@@ -545,10 +419,8 @@ void vitems_check(vctx *v, vbatch *b, vscratch *sc)
         /* Two entries at a time: their leaf hashes computed together (st_sha256_2),
          * then each checked in order, as one at a time would. */
         vprep pa, pb;
-        if (k + 1 < b->nitem && prep_entry(b, sc, 0, k, &pa, NULL) == 0 && prep_entry(b, sc, 1, k + 1, &pb, NULL) == 0) {
-            st_sha256_2(pa.leaf, NULL, 0, pa.be.bytes - 1, pa.be.len + 1, pb.leaf, NULL, 0, pb.be.bytes - 1,
-                        pb.be.len + 1);
-            pa.hashed = pb.hashed = 1;
+        if (k + 1 < b->nitem && vprep_entry(b, sc, 0, k, &pa, NULL) == 0 && vprep_entry(b, sc, 1, k + 1, &pb, NULL) == 0) {
+            vprep_leaves(&pa, &pb);
             if (check_item(v, b, sc, k, &pa)) return;
             if (v->stop) {
                 bfail(b, k + 1, ST_VERDICT_UNVERIFIABLE, 0, 0, "stopped");
