@@ -48,7 +48,10 @@ int vpool_start(vctx *v, unsigned threads)
     }
     if (threads > 64) threads = 64;
     p->nthreads = threads > 1 ? threads : 0;
-    p->nslots = threads > 1 ? 2u * threads + 1u : 1u;
+    /* Slack: the reader is a thread more than the cores, and a worker
+     * descheduled while it holds the oldest batch must not stall the others
+     * for want of queued batches. Batches are small (VB_MAX_BYTES). */
+    p->nslots = threads > 1 ? 2u * threads + 13u : 1u;
     p->slots = calloc(p->nslots, sizeof *p->slots);
     if (!p->slots) return ENOMEM;
     p->v = v;
