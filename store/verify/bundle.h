@@ -27,7 +27,8 @@
  *    body (<= ST_BREC_INLINE_MAX bytes) at a time. A PAYLOAD body larger than
  *    that is handed out in pieces (st_bundle_body_read) so it can be hashed
  *    as it streams.
- *  - A record's body pointer is valid until the next call on the reader.
+ *  - A record's body pointer is valid until the next call on the reader
+ *    (rec->inplace bodies of a memory source: as long as the memory).
  *  - The reader hands out the TRAILER record like any other, after checking
  *    its length and that EOF follows it; checking its digest is the job of
  *    the chain below (st_bundle_chain), fed in record order by the caller.
@@ -99,14 +100,27 @@ typedef struct st_brec {
     uint64_t seq;            /* 0-based record number (manifest = 0) */
     const uint8_t *body;     /* whole body, or NULL when streamed */
     int streamed;            /* 1: read the body with st_bundle_body_read */
+    int inplace;             /* memory source, ENTRY or PAYLOAD: body points into the caller's
+                                buffer and stays valid as long as that buffer does */
 } st_brec;
 
 /* The reader does not own ctx. Returns 0 or ENOMEM. */
 ST_NODISCARD int st_bundle_reader_new(st_bundle_reader **out, st_bundle_read_fn fn, void *ctx);
-/* Convenience sources. The memory source borrows buf. */
+/* Convenience sources. The memory source borrows buf (it must outlive the
+ * reader) and reads it in place: ENTRY and PAYLOAD bodies point into it
+ * (rec->inplace), other bodies are copied into the reader's own buffer. */
 ST_NODISCARD int st_bundle_reader_fd(st_bundle_reader **out, int fd);
 ST_NODISCARD int st_bundle_reader_mem(st_bundle_reader **out, const uint8_t *buf, size_t len);
 void st_bundle_reader_free(st_bundle_reader *r);   /* NULL is a no-op */
+
+/* Dropping what was read: the reader's user calls st_bundle_release(r, upto)
+ * once no body before file offset upto is read again, and the reader passes
+ * it on to fn, if one was set (auditverify drops the pages of its file
+ * mapping behind the verifier, so the mapping does not count in full
+ * towards its memory). */
+typedef void (*st_bundle_release_fn)(void *ctx, uint64_t upto);
+void st_bundle_reader_on_release(st_bundle_reader *r, st_bundle_release_fn fn, void *ctx);
+void st_bundle_release(st_bundle_reader *r, uint64_t upto);
 
 /* Reads and checks the magic line. ST_EVERSION for another version of the
  * format, ST_EFORMAT for anything else, errno for I/O. */

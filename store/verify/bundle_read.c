@@ -23,6 +23,7 @@
 
 #define READ_CHUNK ((size_t)256 << 10)
 #define BUF_CAP    (ST_BREC_INLINE_MAX + READ_CHUNK)
+#define PREFETCH_AHEAD ((size_t)16 << 10)
 
 /* Grammar states: the last thing read. */
 enum {
@@ -33,7 +34,12 @@ enum {
 struct st_bundle_reader {
     st_bundle_read_fn fn;
     void *ctx;
-    uint8_t *buf;
+    uint8_t *buf;             /* private: read into (callback sources), header bodies copied (memory) */
+    const uint8_t *data;      /* what pos and end index: buf, or the caller's memory */
+    int inplace;              /* memory source: data is the caller's buffer, never refilled */
+    st_bundle_release_fn release;
+    void *release_ctx;
+    size_t ahead;             /* memory source: lines up to here were prefetched */
     size_t pos, end;
     int eof;
     uint64_t consumed;        /* file offset of buf[pos] */
@@ -78,6 +84,7 @@ int st_bundle_reader_new(st_bundle_reader **out, st_bundle_read_fn fn, void *ctx
     if (!r) return ENOMEM;
     r->buf = malloc(BUF_CAP);
     if (!r->buf) { free(r); return ENOMEM; }
+    r->data = r->buf;
     r->fn = fn;
     r->ctx = ctx;
     r->state = S_START;
@@ -101,6 +108,11 @@ int st_bundle_reader_fd(st_bundle_reader **out, int fd)
     return 0;
 }
 
+/* The memory source is read in place: no copies. ENTRY and PAYLOAD bodies
+ * are handed out as pointers into buf (rec->inplace); every other body is
+ * copied into the reader's private buffer first, so code that reads a header
+ * record twice (parse, then check a signature over it) reads one version
+ * even if buf is a file mapping that changes underneath. */
 int st_bundle_reader_mem(st_bundle_reader **out, const uint8_t *buf, size_t len)
 {
     owned_src *s = calloc(1, sizeof *s);
@@ -109,6 +121,11 @@ int st_bundle_reader_mem(st_bundle_reader **out, const uint8_t *buf, size_t len)
     s->mem.len = len;
     int rc = st_bundle_reader_new(out, mem_read, &s->mem);
     if (rc) { free(s); return rc; }
+    st_bundle_reader *r = *out;
+    r->inplace = 1;
+    r->data = buf;
+    r->end = len;
+    r->eof = 1;
     return 0;
 }
 
@@ -124,13 +141,24 @@ void st_bundle_reader_free(st_bundle_reader *r)
 
 uint64_t st_bundle_offset(const st_bundle_reader *r) { return r->consumed; }
 
+void st_bundle_reader_on_release(st_bundle_reader *r, st_bundle_release_fn fn, void *ctx)
+{
+    r->release = fn;
+    r->release_ctx = ctx;
+}
+
+void st_bundle_release(st_bundle_reader *r, uint64_t upto)
+{
+    if (r->release) r->release(r->release_ctx, upto < r->consumed ? upto : r->consumed);
+}
+
 /* ---- buffering ------------------------------------------------------------ */
 
 /* Ensures `need` (<= BUF_CAP) bytes at buf[pos]. 0, 1 (EOF first: fewer are there) or -errno. */
 static int fill(st_bundle_reader *r, size_t need)
 {
     while (r->end - r->pos < need) {
-        if (r->eof) return 1;
+        if (r->eof) return 1;          /* always, for a memory source: all of it is there */
         if (r->pos > 0 && BUF_CAP - r->pos < need) {
             memmove(r->buf, r->buf + r->pos, r->end - r->pos);
             r->end -= r->pos;
@@ -164,7 +192,7 @@ int st_bundle_read_magic(st_bundle_reader *r, st_err *err)
     int rc = fill(r, 32);
     if (rc < 0) return io_fail(err, rc, "magic", 0);
     size_t have = r->end - r->pos;
-    const uint8_t *p = r->buf + r->pos;
+    const uint8_t *p = r->data + r->pos;
     size_t plen = sizeof ST_BUNDLE_MAGIC_PREFIX - 1;
     if (have >= ST_BUNDLE_MAGIC_LEN && memcmp(p, ST_BUNDLE_MAGIC_PREFIX, plen) == 0 &&
         memcmp(p, ST_BUNDLE_MAGIC, ST_BUNDLE_MAGIC_LEN) != 0) {
@@ -296,6 +324,14 @@ int st_bundle_next(st_bundle_reader *r, st_brec *rec, st_err *err)
         return 1;
     }
     uint64_t off = r->consumed;
+    if (r->inplace) {
+        /* The whole record stream is read front to back (here, then by the
+         * verifier's workers): ask for the lines ahead before they are needed,
+         * a memory source being a file mapping whose pages are not in cache. */
+        size_t want = r->pos + PREFETCH_AHEAD < r->end ? r->pos + PREFETCH_AHEAD : r->end;
+        if (r->ahead < r->pos) r->ahead = r->pos;
+        for (; r->ahead < want; r->ahead += 64) __builtin_prefetch(r->data + r->ahead, 0, 2);
+    }
     int rc = fill(r, 5);
     if (rc < 0) return io_fail(err, rc, "record header", off);
     if (rc == 1) {
@@ -306,7 +342,7 @@ int st_bundle_next(st_bundle_reader *r, st_brec *rec, st_err *err)
         return st_fail(err, ST_EFORMAT, "truncated: record %llu at offset %llu: %zu of 5 header bytes",
                        (unsigned long long)r->seq, (unsigned long long)off, r->end - r->pos);
     }
-    const uint8_t *h = r->buf + r->pos;
+    const uint8_t *h = r->data + r->pos;
     uint8_t type = h[0];
     uint32_t len = st_be32_get(h + 1);
     uint32_t min, max;
@@ -352,7 +388,11 @@ int st_bundle_next(st_bundle_reader *r, st_brec *rec, st_err *err)
         return st_fail(err, ST_EFORMAT, "truncated: record %llu (%s) at offset %llu: %zu of %u body bytes",
                        (unsigned long long)rec->seq, st_brec_name(type), (unsigned long long)off,
                        r->end - r->pos, len);
-    rec->body = r->buf + r->pos;
+    rec->body = r->data + r->pos;
+    if (r->inplace) {
+        if (type == ST_BREC_ENTRY || type == ST_BREC_PAYLOAD) rec->inplace = 1;
+        else rec->body = memcpy(r->buf, rec->body, len);   /* len <= BUF_CAP */
+    }
     consume(r, len);
     if (type == ST_BREC_TRAILER) {
         /* [BUNDLE-5] nothing may follow the trailer. Keep its body apart:
@@ -379,7 +419,7 @@ ssize_t st_bundle_body_read(st_bundle_reader *r, uint8_t *buf, size_t n, st_err 
                        (unsigned long long)r->consumed, (unsigned long long)r->body_left);
     size_t have = r->end - r->pos;
     if (n > have) n = have;
-    memcpy(buf, r->buf + r->pos, n);
+    memcpy(buf, r->data + r->pos, n);
     consume(r, n);
     r->body_left -= n;
     return (ssize_t)n;

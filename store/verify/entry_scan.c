@@ -22,6 +22,10 @@
 
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define MAX_DEPTH 16u
 #define MAX_SAFE  9007199254740991ULL   /* 2^53 - 1 */
 
@@ -74,6 +78,22 @@ static int scan_str(sc *c, st_span *out)
     const uint8_t *p = c->p + 1, *end = c->end, *start = p;
     int esc = 0;
     for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time: the first byte that is '"', '\\', below 0x20 or
+         * 0x80 and above (the signed compare catches both) stops the run */
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+        while (end - p >= 16) {
+            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
+                                        _mm_cmplt_epi8(w, space));
+            unsigned m = (unsigned)_mm_movemask_epi8(stop);
+            if (m) {
+                p += __builtin_ctz(m);
+                break;
+            }
+            p += 16;
+        }
+#endif
         while (end - p >= 8 && plain8(p)) p += 8;
         if (p >= end) return -1;
         uint8_t b = *p;
@@ -164,9 +184,10 @@ static int next_byte(const uint8_t **pp, const uint8_t *end)
 static int key_cmp(const st_span *a, const st_span *b)
 {
     if (!a->esc && !b->esc) {
+        /* keys are short and differ early: a loop beats a call to memcmp */
         size_t m = a->n < b->n ? a->n : b->n;
-        int r = memcmp(a->p, b->p, m);
-        if (r) return r;
+        for (size_t i = 0; i < m; i++)
+            if (a->p[i] != b->p[i]) return (int)a->p[i] - (int)b->p[i];
         return (a->n > b->n) - (a->n < b->n);
     }
     const uint8_t *x = a->p, *xe = a->p + a->n, *y = b->p, *ye = b->p + b->n;
@@ -277,16 +298,34 @@ static int want_str(sc *c, st_span *s) { return c->p < c->end && *c->p == '"' ? 
 static int want_num(sc *c, int64_t *v) { return c->p < c->end && (*c->p == '-' || (*c->p >= '0' && *c->p <= '9')) ? scan_num(c, v) : -1; }
 static int want_obj(const sc *c) { return c->p < c->end && *c->p == '{'; }
 
+#ifndef __SSE2__
 /* Lowercase hex digit values, 0x10 for anything else (a table: digits and
  * letters alternate unpredictably, and branches on them are slow). */
 static const uint8_t hexval[256] = {
     ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
     ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
 };
+#endif
 
 static int hex_hash(const st_span *s, st_hash out)
 {
     if (s->esc || s->n != 64) return -1;
+#ifdef __SSE2__
+    /* 16 digits at a time: each must be 0-9 or a-f (unsigned ranges after
+     * subtracting '0' and 'a'); pairs of nibbles then pack into bytes. */
+    for (size_t i = 0; i < 4; i++) {
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s->p + 16 * i));
+        __m128i d = _mm_sub_epi8(w, _mm_set1_epi8('0')), l = _mm_sub_epi8(w, _mm_set1_epi8('a'));
+        __m128i isd = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+        __m128i isl = _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(5)), l);
+        if (_mm_movemask_epi8(_mm_or_si128(isd, isl)) != 0xFFFF) return -1;
+        __m128i val = _mm_or_si128(_mm_and_si128(isd, d), _mm_andnot_si128(isd, _mm_add_epi8(l, _mm_set1_epi8(10))));
+        __m128i hi = _mm_and_si128(val, _mm_set1_epi16(0x00FF)), lo = _mm_srli_epi16(val, 8);
+        __m128i bytes = _mm_or_si128(_mm_slli_epi16(hi, 4), lo);
+        _mm_storel_epi64((__m128i *)(void *)(out + 8 * i), _mm_packus_epi16(bytes, bytes));
+    }
+    return 0;
+#else
     unsigned bad = 0;
     for (size_t i = 0; i < 32; i++) {
         uint8_t a = s->p[2 * i], b = s->p[2 * i + 1];
@@ -296,6 +335,7 @@ static int hex_hash(const st_span *s, st_hash out)
         out[i] = (uint8_t)(h << 4 | l);
     }
     return bad ? -1 : 0;
+#endif
 }
 
 /* ---- the payload table [PAYLOAD-2], [PAYLOAD-3] ---------------------------------- */

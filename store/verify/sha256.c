@@ -106,6 +106,66 @@ static void blocks_shani(uint32_t st[8], const uint8_t *p, size_t nblocks)
     _mm_storeu_si128((__m128i *)&st[4], s1);
 }
 
+/* Two independent messages at once: the same rounds as blocks_shani, the two
+ * interleaved. One message's rounds wait on each other (sha256rnds2 has a
+ * latency of several cycles and a higher throughput); two fill the gaps. */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void blocks_shani_x2(uint32_t sa[8], uint32_t sb[8], const uint8_t *pa, const uint8_t *pb, size_t nblocks)
+{
+    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i a0, a1, b0, b1, tmp;
+    tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sa[0]), 0xB1);
+    a1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sa[4]), 0x1B);
+    a0 = _mm_alignr_epi8(tmp, a1, 8);
+    a1 = _mm_blend_epi16(a1, tmp, 0xF0);
+    tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sb[0]), 0xB1);
+    b1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&sb[4]), 0x1B);
+    b0 = _mm_alignr_epi8(tmp, b1, 8);
+    b1 = _mm_blend_epi16(b1, tmp, 0xF0);
+    while (nblocks--) {
+        __m128i sa0 = a0, sa1 = a1, sb0 = b0, sb1 = b1, wa[4], wb[4], ma, mb;
+        for (int i = 0; i < 16; i++) {
+            if (i < 4) {
+                wa[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(pa + 16 * i)), mask);
+                wb[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(pb + 16 * i)), mask);
+            }
+            __m128i ca = wa[i & 3], cb = wb[i & 3], k = _mm_loadu_si128((const __m128i *)&K[4 * i]);
+            ma = _mm_add_epi32(ca, k);
+            mb = _mm_add_epi32(cb, k);
+            a1 = _mm_sha256rnds2_epu32(a1, a0, ma);
+            b1 = _mm_sha256rnds2_epu32(b1, b0, mb);
+            if (i >= 3 && i <= 14) {
+                __m128i t = _mm_alignr_epi8(ca, wa[(i - 1) & 3], 4);
+                wa[(i + 1) & 3] = _mm_sha256msg2_epu32(_mm_add_epi32(wa[(i + 1) & 3], t), ca);
+                t = _mm_alignr_epi8(cb, wb[(i - 1) & 3], 4);
+                wb[(i + 1) & 3] = _mm_sha256msg2_epu32(_mm_add_epi32(wb[(i + 1) & 3], t), cb);
+            }
+            ma = _mm_shuffle_epi32(ma, 0x0E);
+            mb = _mm_shuffle_epi32(mb, 0x0E);
+            a0 = _mm_sha256rnds2_epu32(a0, a1, ma);
+            b0 = _mm_sha256rnds2_epu32(b0, b1, mb);
+            if (i >= 1 && i <= 12) {
+                wa[(i - 1) & 3] = _mm_sha256msg1_epu32(wa[(i - 1) & 3], ca);
+                wb[(i - 1) & 3] = _mm_sha256msg1_epu32(wb[(i - 1) & 3], cb);
+            }
+        }
+        a0 = _mm_add_epi32(a0, sa0);
+        a1 = _mm_add_epi32(a1, sa1);
+        b0 = _mm_add_epi32(b0, sb0);
+        b1 = _mm_add_epi32(b1, sb1);
+        pa += 64;
+        pb += 64;
+    }
+    tmp = _mm_shuffle_epi32(a0, 0x1B);
+    a1 = _mm_shuffle_epi32(a1, 0xB1);
+    _mm_storeu_si128((__m128i *)&sa[0], _mm_blend_epi16(tmp, a1, 0xF0));
+    _mm_storeu_si128((__m128i *)&sa[4], _mm_alignr_epi8(a1, tmp, 8));
+    tmp = _mm_shuffle_epi32(b0, 0x1B);
+    b1 = _mm_shuffle_epi32(b1, 0xB1);
+    _mm_storeu_si128((__m128i *)&sb[0], _mm_blend_epi16(tmp, b1, 0xF0));
+    _mm_storeu_si128((__m128i *)&sb[4], _mm_alignr_epi8(b1, tmp, 8));
+}
+
 static int cpu_has_shani(void)
 {
     unsigned a, b, c, d;
@@ -197,4 +257,102 @@ void st_sha256(uint8_t out[32], const void *data, size_t len)
     st_sha256_init(&c);
     st_sha256_update(&c, data, len);
     st_sha256_final(&c, out);
+}
+
+/* ---- two messages at once --------------------------------------------------------- */
+
+#ifdef ST_HAVE_X86
+/* One message prefix || data, padded, as a sequence of 64-byte blocks. */
+typedef struct msg2 {
+    const uint8_t *pre, *data;
+    size_t plen, total, nblocks, i;
+    uint32_t h[8];
+    uint8_t tmp[64];
+} msg2;
+
+static void msg2_init(msg2 *m, const void *pre, size_t plen, const void *data, size_t len)
+{
+    static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    memcpy(m->h, iv, sizeof iv);
+    m->pre = pre;
+    m->data = data;
+    m->plen = plen;
+    m->total = plen + len;
+    m->nblocks = (m->total + 8) / 64 + 1;
+    m->i = 0;
+}
+
+/* The next block(s): a run of whole blocks inside data (pointer into it), or
+ * one block assembled from the prefix, the data and the padding. */
+static const uint8_t *msg2_next(msg2 *m, size_t *run)
+{
+    size_t x0 = 64 * m->i;
+    if (x0 >= m->plen && x0 + 64 <= m->total) {
+        *run = m->total / 64 - m->i;
+        return m->data + (x0 - m->plen);
+    }
+    uint8_t *t = m->tmp;
+    memset(t, 0, 64);
+    if (x0 < m->plen) memcpy(t, m->pre + x0, m->plen - x0 < 64 ? m->plen - x0 : 64);
+    size_t a = x0 > m->plen ? x0 : m->plen, b = x0 + 64 < m->total ? x0 + 64 : m->total;
+    if (a < b) memcpy(t + (a - x0), m->data + (a - m->plen), b - a);
+    if (m->total >= x0 && m->total < x0 + 64) t[m->total - x0] = 0x80;
+    if (m->i == m->nblocks - 1) {
+        uint64_t bits = (uint64_t)m->total * 8;
+        for (int k = 0; k < 8; k++) t[56 + k] = (uint8_t)(bits >> (56 - 8 * k));
+    }
+    *run = 1;
+    return t;
+}
+
+static void msg2_out(const msg2 *m, uint8_t out[32])
+{
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(m->h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(m->h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(m->h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)m->h[i];
+    }
+}
+#endif
+
+void st_sha256_2(uint8_t out_a[32], const void *pre_a, size_t plen_a, const void *data_a, size_t len_a,
+                 uint8_t out_b[32], const void *pre_b, size_t plen_b, const void *data_b, size_t len_b)
+{
+    blocks_fn f = pick();
+    if (plen_a > 64 || plen_b > 64 || f == blocks_portable) {
+        st_sha256_ctx c;
+        st_sha256_init(&c);
+        st_sha256_update(&c, pre_a, plen_a);
+        st_sha256_update(&c, data_a, len_a);
+        st_sha256_final(&c, out_a);
+        st_sha256_init(&c);
+        st_sha256_update(&c, pre_b, plen_b);
+        st_sha256_update(&c, data_b, len_b);
+        st_sha256_final(&c, out_b);
+        return;
+    }
+#ifdef ST_HAVE_X86
+    msg2 a, b;
+    msg2_init(&a, pre_a, plen_a, data_a, len_a);
+    msg2_init(&b, pre_b, plen_b, data_b, len_b);
+    while (a.i < a.nblocks && b.i < b.nblocks) {
+        size_t ra, rb;
+        const uint8_t *pa = msg2_next(&a, &ra), *pb = msg2_next(&b, &rb);
+        size_t k = ra < rb ? ra : rb;
+        blocks_shani_x2(a.h, b.h, pa, pb, k);
+        a.i += k;
+        b.i += k;
+    }
+    msg2 *m = a.i < a.nblocks ? &a : &b;
+    while (m->i < m->nblocks) {
+        size_t r;
+        const uint8_t *p = msg2_next(m, &r);
+        f(m->h, p, r);
+        m->i += r;
+    }
+    msg2_out(&a, out_a);
+    msg2_out(&b, out_b);
+#endif
 }

@@ -52,10 +52,29 @@ void   st_b64_encode(char *out, const uint8_t *in, size_t n); /* padded, NUL-ter
 /* Strict decode: padded standard alphabet, canonical (unused bits zero). Returns decoded length or -1. */
 long   st_b64_decode(uint8_t *out, size_t outcap, const char *in, size_t inlen);
 
-void     st_be64_put(uint8_t out[8], uint64_t v);
-uint64_t st_be64_get(const uint8_t in[8]);
-void     st_be32_put(uint8_t out[4], uint32_t v);
-uint32_t st_be32_get(const uint8_t in[4]);
+/* Big-endian integers (inline: the verifier decodes several per record). */
+static inline void st_be64_put(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) { out[i] = (uint8_t)v; v >>= 8; }
+}
+
+static inline uint64_t st_be64_get(const uint8_t in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | in[i];
+    return v;
+}
+
+static inline void st_be32_put(uint8_t out[4], uint32_t v)
+{
+    out[0] = (uint8_t)(v >> 24); out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);  out[3] = (uint8_t)v;
+}
+
+static inline uint32_t st_be32_get(const uint8_t in[4])
+{
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+}
 
 /* Parses a canonical unsigned decimal (no sign, no leading zeros unless "0", <= max). 0 or -1. */
 int st_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);

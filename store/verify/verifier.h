@@ -8,6 +8,9 @@
  * reported, never trusted.
  *
  * CAVEATS
+ *  - st_verify_bundle_mem reads the buffer in place (entries and payloads
+ *    are not copied); each entry is copied once into a worker's scratch
+ *    before it is checked, so every check sees the same bytes.
  *  - Streaming: memory is bounded by the batch ring (a few MiB per thread),
  *    one record body, the checkpoint table (40 bytes per checkpoint) and the
  *    report's bounded tables, whatever the bundle's size.

@@ -66,7 +66,8 @@ typedef struct vrec {
     uint8_t type;
     uint32_t len;
     uint64_t seq, offset;
-    size_t off;                 /* body offset in the batch arena (not streamed) */
+    size_t off;                 /* body offset in the batch arena (not streamed, ext NULL) */
+    const uint8_t *ext;         /* or the body in the reader's memory source (rec->inplace), not copied */
     int streamed;               /* PAYLOAD hashed while streaming by the reader */
     st_brec_payload head;       /* streamed: the decoded head */
     st_hash commit;             /* streamed: the commitment computed by the reader */
@@ -91,12 +92,27 @@ typedef struct vitem {
     int is_policy;
 } vitem;
 
+/* A record's body: in the batch arena, or in place in the source. */
+static inline const uint8_t *vrec_body(const uint8_t *arena, const vrec *r)
+{
+    return r->ext ? r->ext : arena + r->off;
+}
+
+/* A worker's private copies of record bodies (see verify_items.c): the
+ * entry being checked, and a payload searched for a filter's text. */
+typedef struct vscratch {
+    uint8_t *ent[2], *pay;      /* two entries: their leaf hashes are computed together */
+    size_t ent_cap[2], pay_cap;
+} vscratch;
+
 enum { B_FREE, B_FILLING, B_QUEUED, B_DONE };
 
 typedef struct vbatch {
     int state;
     uint8_t *arena;
     size_t arena_len, arena_cap;
+    size_t bytes;               /* record bytes, copied or in place (bounds a batch's work) */
+    uint64_t end_offset;        /* file offset just after the batch's last record */
     vrec *recs;
     size_t nrec, rec_cap;
     vitem *items;
@@ -110,8 +126,10 @@ typedef struct vbatch {
     char msg[1024];
 } vbatch;
 
+/* A batch's records: small enough that the bytes the reader just touched
+ * (and prefetched) are still in cache when a worker checks them. */
 #define VB_MAX_ITEMS  2048u
-#define VB_MAX_BYTES  ((size_t)4 << 20)
+#define VB_MAX_BYTES  ((size_t)512 << 10)
 
 typedef struct vctx vctx;
 
@@ -126,7 +144,9 @@ typedef struct vpool {
     size_t queued_next;         /* next slot a worker should take */
     size_t in_use;
     unsigned nthreads;
+    unsigned started;           /* workers that took their scratch */
     pthread_t *threads;
+    vscratch *scratch;          /* one per worker, and [nthreads] for the reader */
     int quit;
     vctx *v;
 } vpool;
@@ -234,8 +254,29 @@ void vk_end(vctx *v);                                         /* stats into the 
 int vmanifest_parse(vctx *v, const uint8_t *body, size_t len, uint64_t offset);
 void vsel_free(vsel *s);
 
-/* verify_items.c: checks one batch (worker side). */
-void vitems_check(vctx *v, vbatch *b);
+/* verify_hash.c: the workers' hashing and private copies */
+/* A PAYLOAD record's head, decoded once, and its commitment. */
+typedef struct vpay {
+    int ok;                     /* 0: not a whole PAYLOAD record, or its head does not decode */
+    st_brec_payload ph;
+    st_hash c;
+} vpay;
+
+/* An entry record decoded, its bytes copied, maybe its leaf hash computed. */
+typedef struct vprep {
+    st_brec_entry be;
+    st_hash leaf;
+    int hashed;
+} vprep;
+
+uint8_t *vscratch_get(uint8_t **buf, size_t *cap, size_t n);   /* room for n bytes; NULL if out of memory */
+void vcommit_hash(st_hash out, const uint8_t salt[16], const uint8_t *p, size_t n);
+size_t vcommit_ahead(const vbatch *b, const vrec *recs, size_t nrec, size_t n, vpay *out);
+int vprep_entry(vbatch *b, vscratch *sc, unsigned slot, size_t k, vprep *o, st_err *err);
+void vprep_leaves(vprep *a, vprep *b);                     /* both leaf hashes, together */
+
+/* verify_items.c: checks one batch (worker side), with the thread's scratch. */
+void vitems_check(vctx *v, vbatch *b, vscratch *s);
 const vsup *vsup_find(const vctx *v, uint64_t index);
 int vsup_covers(const vsup *s, uint64_t index, const char *name);
 uint64_t vhash64(const char *s, size_t n);

@@ -5,7 +5,8 @@
  * selection, the selection's criteria, and every payload against its
  * commitment (or its absence against the signed record that explains it).
  * Each item also gets its trailer-chain digests and the facts the report
- * counts. Checks that need stream order (index continuity, roots) happen in
+ * counts. The hashing (two at a time) and the entry copies are in
+ * verify_hash.c. Checks that need stream order (index continuity, roots) happen in
  * the merge (verifier.c). Workers read only state that is fixed before the
  * first batch (manifest, final checkpoint, support entries).
  */
@@ -16,16 +17,6 @@
 #include "entry_scan.h"
 #include "sha256.h"
 #include "verify_int.h"
-
-uint64_t vhash64(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h ? h : 1;                      /* 0 marks an empty slot */
-}
 
 const vsup *vsup_find(const vctx *v, uint64_t index)
 {
@@ -120,28 +111,6 @@ static int in_list(const vlist *l, const vstr *s)
     return 0;
 }
 
-static void leaf_hash(st_hash out, const uint8_t *p, size_t n)
-{
-    static const uint8_t zero = 0;
-    st_sha256_ctx c;
-    st_sha256_init(&c);
-    st_sha256_update(&c, &zero, 1);
-    st_sha256_update(&c, p, n);
-    st_sha256_final(&c, out);
-}
-
-static void commit_hash(st_hash out, const uint8_t salt[16], const uint8_t *p, size_t n)
-{
-    static const uint8_t zero = 0;
-    st_sha256_ctx c;
-    st_sha256_init(&c);
-    st_sha256_update(&c, ST_PAYLOAD_TAG, sizeof ST_PAYLOAD_TAG - 1);
-    st_sha256_update(&c, &zero, 1);
-    st_sha256_update(&c, salt, 16);
-    st_sha256_update(&c, p, n);
-    st_sha256_final(&c, out);
-}
-
 static void set_h_body(vrec *r, const uint8_t *body)
 {
     st_sha256(r->h, body, r->len);
@@ -181,7 +150,7 @@ static int text_in(const vsel *s, const uint8_t *p, size_t n)
 }
 
 /* Steps 11.2-12 on an accepted entry. */
-static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_brec_entry *bep)
+static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts *e, const st_brec_entry *bep)
 {
     vitem *it = &b->items[k];
     vrec *recs = &b->recs[it->rec_first];
@@ -194,8 +163,7 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
                      "entry record %llu: record index %llu, but the entry's \"index\" is %llu",
                      (unsigned long long)er->seq, (unsigned long long)be.index, (unsigned long long)e->index);
     }
-    /* 11.3 leaf hash [LEAF-1] */
-    leaf_hash(it->leaf, be.bytes, be.len);
+    /* 11.3 the leaf hash [LEAF-1] is in it->leaf (check_item) */
     st_be64_put(er->h, be.index);
     memcpy(er->h + 8, it->leaf, 32);
     er->hlen = 40;
@@ -235,7 +203,7 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
                          (unsigned long long)be.index);
         }
         vrec *ir = &recs[ri++];
-        const uint8_t *ib = b->arena + ir->off;
+        const uint8_t *ib = vrec_body(b->arena, ir);
         st_brec_proof p;
         if (st_brec_proof_decode(&p, ib, ir->len, &err)) {
             return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, ir->offset, "entry %llu: inclusion: %s",
@@ -275,6 +243,8 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
     }
 
     /* 12. payloads: one record per committed payload, in the table's order [BUNDLE-8] */
+    vpay pre[ST_ENTRY_MAX_PAYLOADS];
+    size_t npre = v->sel.text ? 0 : vcommit_ahead(b, recs + ri, it->nrec - ri, e->npayloads, pre);
     int text_found = 0, text_unsure = 0;
     for (size_t j = 0; j < e->npayloads; j++) {
         const st_entry_payload *ep = &e->payloads[j];
@@ -286,8 +256,16 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
         vrec *pr = &recs[ri++];
         if (pr->type == ST_BREC_PAYLOAD) {
             st_brec_payload ph;
-            const uint8_t *pb = pr->streamed ? NULL : b->arena + pr->off;
+            const uint8_t *pb = pr->streamed ? NULL : vrec_body(b->arena, pr);
+            if (pb && pr->ext && v->sel.text) {
+                /* the bytes hashed are the bytes searched: one read of the source */
+                uint8_t *q = vscratch_get(&sc->pay, &sc->pay_cap, pr->len);
+                if (!q) return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "out of memory");
+                pb = memcpy(q, pb, pr->len);
+            }
+            int have = j < npre && pre[j].ok;
             if (pr->streamed) ph = pr->head;
+            else if (have) ph = pre[j].ph;
             else if (st_brec_payload_decode(&ph, pb, pr->len, pr->len, &err)) {
                 return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "record %llu: %s",
                              (unsigned long long)pr->seq, err.msg);
@@ -306,7 +284,8 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
             }
             st_hash c;
             if (pr->streamed) memcpy(c, pr->commit, 32);
-            else commit_hash(c, ph.salt, pb + ph.head_len, (size_t)ph.data_len);
+            else if (have) memcpy(c, pre[j].c, 32);
+            else vcommit_hash(c, ph.salt, pb + ph.head_len, (size_t)ph.data_len);
             if (memcmp(c, ep->commit, 32) != 0) {
                 char a[65], x[65];
                 vhex(a, c);
@@ -324,7 +303,7 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
             }
         } else if (pr->type == ST_BREC_ABSENT) {
             st_brec_absent ab;
-            const uint8_t *abody = b->arena + pr->off;
+            const uint8_t *abody = vrec_body(b->arena, pr);
             if (st_brec_absent_decode(&ab, abody, pr->len, &err)) {
                 return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "record %llu: %s",
                              (unsigned long long)pr->seq, err.msg);
@@ -370,16 +349,23 @@ static int check_parsed(vctx *v, vbatch *b, size_t k, const vfacts *e, const st_
     return 0;
 }
 
-static int check_item(vctx *v, vbatch *b, size_t k)
+/* Item k; pre: its entry already prepared (vitems_check), or NULL: prepared here. */
+static int check_item(vctx *v, vbatch *b, vscratch *sc, size_t k, vprep *pre)
 {
     vitem *it = &b->items[k];
     vrec *er = &b->recs[it->rec_first];
-    st_brec_entry be;
     st_err err = { { 0 } };
-    if (st_brec_entry_decode(&be, b->arena + er->off, er->len, &err))
-        return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "record %llu: %s",
-                     (unsigned long long)er->seq, err.msg);
+    vprep local;
+    if (!pre) {
+        pre = &local;
+        if (vprep_entry(b, sc, 0, k, pre, &err))
+            return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 11, er->offset, "record %llu: %s",
+                         (unsigned long long)er->seq, err.msg);
+    }
+    st_brec_entry be = pre->be;
     it->index = be.index;
+    if (pre->hashed) memcpy(it->leaf, pre->leaf, 32);
+    else st_sha256(it->leaf, be.bytes - 1, be.len + 1);       /* 11.3 leaf hash [LEAF-1] */
     /* 11.1 canonical bytes and well-formed members [ENTRY-1..9]: the one-pass
      * scanner, and st_entry_parse (the reference) for anything it does not accept. */
     static __thread vfacts f;
@@ -396,7 +382,7 @@ static int check_item(vctx *v, vbatch *b, size_t k)
         vstr_span(&f.kind, 1, &sf.kind);
         f.has_duration = sf.has_duration;
         f.duration_ms = (uint64_t)sf.duration_ms;
-        return check_parsed(v, b, k, &f, &be);
+        return check_parsed(v, b, sc, k, &f, &be);
     }
     st_entry e;
     int rc = st_entry_parse(&e, be.bytes, be.len, &err);
@@ -418,18 +404,31 @@ static int check_item(vctx *v, vbatch *b, size_t k)
     int64_t d;
     f.has_duration = st_json_get_i64(e.root, "duration_ms", &d) == 0 && d >= 0;
     f.duration_ms = f.has_duration ? (uint64_t)d : 0;
-    rc = check_parsed(v, b, k, &f, &be);
+    rc = check_parsed(v, b, sc, k, &f, &be);
     st_entry_free(&e);
     return rc;
 }
 
-void vitems_check(vctx *v, vbatch *b)
+void vitems_check(vctx *v, vbatch *b, vscratch *sc)
 {
     for (size_t k = 0; k < b->nitem; k++) {
         if (v->stop) {                /* a failure was merged: the rest does not matter */
             bfail(b, k, ST_VERDICT_UNVERIFIABLE, 0, 0, "stopped");
             return;
         }
-        if (check_item(v, b, k)) return;
+        /* Two entries at a time: their leaf hashes computed together (st_sha256_2),
+         * then each checked in order, as one at a time would. */
+        vprep pa, pb;
+        if (k + 1 < b->nitem && vprep_entry(b, sc, 0, k, &pa, NULL) == 0 && vprep_entry(b, sc, 1, k + 1, &pb, NULL) == 0) {
+            vprep_leaves(&pa, &pb);
+            if (check_item(v, b, sc, k, &pa)) return;
+            if (v->stop) {
+                bfail(b, k + 1, ST_VERDICT_UNVERIFIABLE, 0, 0, "stopped");
+                return;
+            }
+            if (check_item(v, b, sc, ++k, &pb)) return;
+            continue;
+        }
+        if (check_item(v, b, sc, k, NULL)) return;
     }
 }

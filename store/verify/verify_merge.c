@@ -73,7 +73,7 @@ static void report_absent(vctx *v, vbatch *b, const vrec *r)
 {
     st_brec_absent ab;
     st_verify_report *rep = v->rep;
-    if (st_brec_absent_decode(&ab, b->arena + r->off, r->len, NULL)) return;
+    if (st_brec_absent_decode(&ab, vrec_body(b->arena, r), r->len, NULL)) return;
     const vsup *s = vsup_find(v, ab.record);
     int kind = s ? s->kind : SUP_OTHER;
     rep->absent++;
@@ -97,7 +97,7 @@ static void observe_item(vctx *v, vbatch *b, const vitem *it)
     if (o->record && er->len > 8 &&
         (strcmp(it->kind, "retention-policy") == 0 || strcmp(it->kind, "archive") == 0 ||
          strcmp(it->kind, "prune") == 0 || strcmp(it->kind, "erasure") == 0))
-        o->record(o->ctx, it->index, b->arena + er->off + 8, er->len - 8);
+        o->record(o->ctx, it->index, vrec_body(b->arena, er) + 8, er->len - 8);
     if (!o->entry) return;
     unsigned present = 0, erased = 0, archived = 0, pruned = 0;
     for (size_t i = 1; i < it->nrec; i++) {
@@ -106,7 +106,7 @@ static void observe_item(vctx *v, vbatch *b, const vitem *it)
             present++;
         } else if (r->type == ST_BREC_ABSENT) {
             st_brec_absent ab;
-            const vsup *s = st_brec_absent_decode(&ab, b->arena + r->off, r->len, NULL) ? NULL : vsup_find(v, ab.record);
+            const vsup *s = st_brec_absent_decode(&ab, vrec_body(b->arena, r), r->len, NULL) ? NULL : vsup_find(v, ab.record);
             int kind = s ? s->kind : SUP_OTHER;
             if (kind == SUP_ARCHIVE) archived++;
             else if (kind == SUP_PRUNE) pruned++;
@@ -206,6 +206,7 @@ void vmerge_batch(vctx *v, vbatch *b)
     for (size_t k = 0; k < n; k++)
         if (merge_item(v, b, &b->items[k])) return;
     if (b->failed) vfail(v, b->verdict, b->step, b->fail_offset, "%s", b->msg);
+    else st_bundle_release(v->r, b->end_offset);   /* nothing before it is read again */
 }
 
 /* ---- building batches (the reader's side of steps 11 and 12) ------------------------------- */
@@ -231,7 +232,14 @@ static vrec *batch_add_rec(vctx *v, vbatch *b, const st_brec *rec)
     r->len = rec->len;
     r->seq = rec->seq;
     r->offset = rec->offset;
-    if (!rec->streamed) {
+    b->end_offset = rec->offset + 5u + rec->len;
+    b->bytes += rec->len;
+    /* In place (the reader's memory source, e.g. a mapped file): no copy. The
+     * worker reads the body once (verify_items.c). Not with an observer,
+     * which reads entry bytes again on this thread. */
+    if (rec->inplace && !v->opts->observer) {
+        r->ext = rec->body;
+    } else if (!rec->streamed) {
         size_t need = b->arena_len + rec->len;
         uint8_t *a = b->arena;
         if (need > b->arena_cap) {
@@ -289,7 +297,7 @@ int vm_item_record(vctx *v, const st_brec *rec)
         if (v->contiguous && !v->have_frontier)
             return vfail(v, ST_VERDICT_TAMPERED, 10, rec->offset,
                          "no frontier record before the entries (a %s selection needs one)", v->rep->selection);
-        if (b && (b->nitem >= VB_MAX_ITEMS || b->arena_len >= VB_MAX_BYTES)) {
+        if (b && (b->nitem >= VB_MAX_ITEMS || b->bytes >= VB_MAX_BYTES)) {
             vpool_submit(v, b);
             b = NULL;
         }

@@ -22,13 +22,14 @@ static void *worker(void *arg)
     vctx *v = arg;
     vpool *p = &v->pool;
     pthread_mutex_lock(&p->mu);
+    vscratch *scratch = &p->scratch[p->started++];
     for (;;) {
         while (!p->quit && p->queued_next == p->head) pthread_cond_wait(&p->work, &p->mu);
         if (p->queued_next == p->head && p->quit) break;
         vbatch *b = &p->slots[p->queued_next % p->nslots];
         p->queued_next++;
         pthread_mutex_unlock(&p->mu);
-        vitems_check(v, b);
+        vitems_check(v, b, scratch);
         pthread_mutex_lock(&p->mu);
         b->state = B_DONE;
         pthread_cond_broadcast(&p->done);
@@ -47,16 +48,24 @@ int vpool_start(vctx *v, unsigned threads)
     }
     if (threads > 64) threads = 64;
     p->nthreads = threads > 1 ? threads : 0;
-    p->nslots = threads > 1 ? 2u * threads + 1u : 1u;
+    /* Slack: the reader is a thread more than the cores, and a worker
+     * descheduled while it holds the oldest batch must not stall the others
+     * for want of queued batches. Batches are small (VB_MAX_BYTES). */
+    p->nslots = threads > 1 ? 2u * threads + 13u : 1u;
     p->slots = calloc(p->nslots, sizeof *p->slots);
     if (!p->slots) return ENOMEM;
     p->v = v;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
+    p->scratch = calloc(p->nthreads + 1u, sizeof *p->scratch);
+    if (!p->scratch) return ENOMEM;
     if (p->nthreads) {
         p->threads = calloc(p->nthreads, sizeof *p->threads);
-        if (!p->threads) return ENOMEM;
+        if (!p->threads) {
+            p->nthreads = 0;
+            return ENOMEM;
+        }
         for (unsigned i = 0; i < p->nthreads; i++) {
             int rc = pthread_create(&p->threads[i], NULL, worker, v);
             if (rc) {
@@ -72,6 +81,8 @@ int vpool_start(vctx *v, unsigned threads)
 static void batch_reset(vbatch *b)
 {
     b->arena_len = 0;
+    b->bytes = 0;
+    b->end_offset = 0;
     b->nrec = 0;
     b->nitem = 0;
     b->failed = 0;
@@ -113,7 +124,7 @@ void vpool_submit(vctx *v, vbatch *b)
     vpool *p = &v->pool;
     if (b->state != B_FILLING) return;
     if (p->nthreads == 0) {
-        vitems_check(v, b);
+        vitems_check(v, b, &p->scratch[0]);
         pthread_mutex_lock(&p->mu);
         b->state = B_DONE;
         p->head++;
@@ -149,6 +160,13 @@ void vpool_stop(vctx *v)
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
     free(p->threads);
+    if (p->scratch)
+        for (unsigned i = 0; i <= p->nthreads; i++) {
+            free(p->scratch[i].ent[0]);
+            free(p->scratch[i].ent[1]);
+            free(p->scratch[i].pay);
+        }
+    free(p->scratch);
     for (size_t i = 0; i < p->nslots; i++) {
         free(p->slots[i].arena);
         free(p->slots[i].recs);

@@ -117,6 +117,43 @@ expect_exit 0 "--previous from the genuine earlier checkpoint" "$AUDITVERIFY" "$
 expect_exit 3 "--previous signed by an untrusted key" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" \
     --previous <("$SEALTRAIL" --dir "$T/other" seal)
 
+echo "== a file that changes while it is verified (regular files are mapped, not read)"
+expect_exit 0 "the same bundle through a pipe (read, not mapped)" sh -c 'cat "$1" | "$2" - --trust "$3" --quiet' sh "$T/b.stb" "$AUDITVERIFY" "$K"
+if command -v python3 >/dev/null; then
+    # The genuine header and first entry, then a 768 MiB payload of zeros
+    # (a sparse file): hashing it keeps the verifier reading while the file
+    # is truncated (SIGBUS on the mapping) or modified underneath it.
+    cat >"$T/mkbig.py" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+p = 20
+while d[p] != 0x09:
+    p += 5 + struct.unpack('>I', d[p + 1:p + 5])[0]
+index = d[p + 5:p + 13]
+p += 5 + struct.unpack('>I', d[p + 1:p + 5])[0]
+n = 768 << 20
+head = index + bytes([10]) + b'tool_input' + bytes(16)
+with open(sys.argv[2], 'wb') as f:
+    f.write(d[:p] + bytes([0x0A]) + struct.pack('>I', n) + head)
+    f.truncate(p + 5 + n)
+PY
+    for how in truncate touch; do
+        python3 "$T/mkbig.py" "$T/b.stb" "$T/big.stb"
+        got=0
+        "$AUDITVERIFY" "$T/big.stb" --trust "$K" --threads 1 >"$T/out" 2>"$T/err" &
+        pid=$!
+        for _ in $(seq 100); do      # until it has mapped the file (at most 5 s)
+            grep -q big.stb "/proc/$pid/maps" 2>/dev/null && break
+            sleep 0.05
+        done
+        if [ "$how" = truncate ]; then truncate -s 100000000 "$T/big.stb"; else touch "$T/big.stb"; fi
+        wait "$pid" || got=$?
+        [ "$got" = 2 ] && ok "$how while verifying: could not verify (exit 2)" || bad "$how while verifying: exit $got, want 2: $(head -c 300 "$T/err")"
+        expect_in "$T/err" "the file changed while it was being verified" "$how while verifying: the message says the file changed"
+    done
+    rm -f "$T/big.stb"
+fi
+
 echo "== help"
 "$AUDITVERIFY" --help >"$T/help"
 expect_in "$T/help" "EXIT STATUS" "--help has an EXIT STATUS section"

@@ -18,16 +18,79 @@
 static const uint64_t sizes[] = { 0, 1, 2, 3, 7, 8, 9, 255, 256, 257 };
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
+/* A callback source in uneven pieces: the reader copies every body (the
+ * path of pipes and zstd input), where the memory source reads in place. */
+typedef struct chunk_src {
+    const uint8_t *p;
+    size_t len, pos, step;
+} chunk_src;
+
+static ssize_t chunk_read(void *ctx, uint8_t *buf, size_t n)
+{
+    chunk_src *c = ctx;
+    size_t k = c->len - c->pos;
+    if (k > n) k = n;
+    if (k > c->step) k = c->step;
+    memcpy(buf, c->p + c->pos, k);
+    c->pos += k;
+    c->step = c->step * 7 % 65521 + 1;
+    return (ssize_t)k;
+}
+
+static int verify_copying(const st_buf *b, const st_vkey *trust, const char *prev, unsigned threads,
+                          st_verify_report *rep)
+{
+    chunk_src c = { b->data, b->len, 0, 1000 };
+    st_bundle_reader *r;
+    ck_assert_int_eq(st_bundle_reader_new(&r, chunk_read, &c), 0);
+    st_verify_opts o = { .trust = trust, .ntrust = 1, .previous = prev, .previous_len = prev ? strlen(prev) : 0,
+                         .threads = threads };
+    int v = st_verify_bundle(r, &o, rep);
+    st_bundle_reader_free(r);
+    return v;
+}
+
+/* Both sources, one and two threads: the same verdict, step, place and message. */
 static void expect_verdict(const st_buf *b, const st_vkey *trust, const char *prev, int want, const char *what)
 {
-    st_verify_report *rep = calloc(1, sizeof *rep);
+    st_verify_report *rep = calloc(1, sizeof *rep), *rep2 = calloc(1, sizeof *rep2);
     for (unsigned threads = 1; threads <= 2; threads++) {
         int v = syn_verify(b, trust, prev, threads, rep);
         ck_assert_msg(v == want, "%s (threads %u): verdict %d, want %d: step %u: %s", what, threads, v, want,
                       rep->step, rep->failure);
+        int v2 = verify_copying(b, trust, prev, threads, rep2);
+        ck_assert_msg(v2 == v && rep2->step == rep->step && rep2->fail_offset == rep->fail_offset &&
+                      strcmp(rep2->failure, rep->failure) == 0 && rep2->entries == rep->entries &&
+                      rep2->payloads == rep->payloads && rep2->payload_bytes == rep->payload_bytes,
+                      "%s (threads %u): in place: %d step %u: %s; copied: %d step %u: %s", what, threads, v,
+                      rep->step, rep->failure, v2, rep2->step, rep2->failure);
     }
     free(rep);
+    free(rep2);
 }
+
+/* st_sha256_2 against libsodium: prefix lengths around the block size, lengths across block edges */
+START_TEST(test_sha256_pair)
+{
+    uint8_t buf[700], pre[64], a[32], b[32], want[32], cat[800];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 131 + 7);
+    for (size_t i = 0; i < sizeof pre; i++) pre[i] = (uint8_t)(i * 17 + 3);
+    static const size_t plens[] = { 0, 1, 37, 55, 56, 63, 64 };
+    for (size_t pi = 0; pi < sizeof plens / sizeof plens[0]; pi++)
+        for (size_t la = 0; la <= 300; la += (la < 140 ? 1 : 13)) {
+            size_t pb = plens[(pi + 3) % (sizeof plens / sizeof plens[0])], lb = (la * 5 + 11) % 650;
+            st_sha256_2(a, pre, plens[pi], buf + 1, la, b, pre + 64 - pb, pb, buf + 3, lb);
+            memcpy(cat, pre, plens[pi]);
+            memcpy(cat + plens[pi], buf + 1, la);
+            crypto_hash_sha256(want, cat, plens[pi] + la);
+            ck_assert_msg(memcmp(a, want, 32) == 0, "first: prefix %zu, length %zu", plens[pi], la);
+            memcpy(cat, pre + 64 - pb, pb);
+            memcpy(cat + pb, buf + 3, lb);
+            crypto_hash_sha256(want, cat, pb + lb);
+            ck_assert_msg(memcmp(b, want, 32) == 0, "second: prefix %zu, length %zu", pb, lb);
+        }
+}
+END_TEST
 
 /* [BUNDLE-3] [BUNDLE-6] every selection kind round-trips at every size */
 START_TEST(test_roundtrip_sizes)
@@ -544,6 +607,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_roundtrip_sizes);
     tcase_add_test(tc, test_roundtrip_100k);
+    tcase_add_test(tc, test_sha256_pair);
     suite_add_tcase(s, tc);
     tc = tcase_create("tamper");
     tcase_set_timeout(tc, 60);

@@ -29,6 +29,14 @@ ssize_t av_input_read(void *ctx, uint8_t *buf, size_t n);
  * SHA-256 of the whole file as read. 0 or errno. */
 int av_input_finish(av_input *in, uint8_t sha256[32]);
 int av_input_compressed(const av_input *in);
+/* A plain regular file is mapped instead of read (input.c says why and how
+ * a file that changes meanwhile is handled): 1 with the mapping, else 0. */
+int av_input_mapped(const av_input *in, const uint8_t **p, size_t *len);
+/* st_bundle_release_fn for a mapped file: drops its pages before upto. */
+void av_input_release(void *ctx, uint64_t upto);
+/* After verifying a mapped file: 1 (why set) if it was truncated or changed
+ * since it was opened, so the result cannot stand; else 0. */
+int av_input_changed(const av_input *in, char *why, size_t cap);
 void av_input_close(av_input *in);    /* NULL is a no-op */
 
 #endif

@@ -154,7 +154,10 @@ static int verify_one(const char *file, st_verify_opts *opts, st_rc *rc, st_veri
         snprintf(rep->failure, sizeof rep->failure, "%s", msg);
         return rep->verdict;
     }
-    if (st_bundle_reader_new(&r, av_input_read, in) != 0) {
+    const uint8_t *map;
+    size_t map_len;
+    int mapped = av_input_mapped(in, &map, &map_len);
+    if ((mapped ? st_bundle_reader_mem(&r, map, map_len) : st_bundle_reader_new(&r, av_input_read, in)) != 0) {
         av_input_close(in);
         memset(rep, 0, sizeof *rep);
         rep->verdict = ST_VERDICT_UNVERIFIABLE;
@@ -162,7 +165,17 @@ static int verify_one(const char *file, st_verify_opts *opts, st_rc *rc, st_veri
         return rep->verdict;
     }
     if (rc) st_rc_next_bundle(rc, name);
+    if (mapped) st_bundle_reader_on_release(r, av_input_release, in);
     int verdict = st_verify_bundle(r, opts, rep);
+    char why[64];
+    if (av_input_changed(in, why, sizeof why)) {     /* what was read may not be one version of the file */
+        rep->verdict = verdict = ST_VERDICT_UNVERIFIABLE;
+        rep->step = 3;
+        rep->fail_offset = 0;
+        snprintf(rep->failure, sizeof rep->failure,
+                 "read error: the file changed while it was being verified (%s): verify a copy nothing writes to",
+                 why);
+    }
     uint8_t sha[32];
     if (rc && verdict == ST_VERDICT_VERIFIED && av_input_finish(in, sha) == 0) st_rc_bundle_file_sha(rc, sha);
     if (rc) st_rc_bundle_end(rc);
