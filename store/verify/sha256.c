@@ -168,10 +168,12 @@ static void blocks_shani_x2(uint32_t sa[8], uint32_t sb[8], const uint8_t *pa, c
 
 static int cpu_has_shani(void)
 {
+    /* Three cpuid instructions: each one traps to the hypervisor in a VM
+     * (~5 us here), and every hook process runs this once. */
     unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!(c & (1u << 19)) || !(c & (1u << 9))) return 0;   /* SSE4.1, SSSE3 */
     if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid(1, a, b, c, d);
+    if (!(c & (1u << 19)) || !(c & (1u << 9))) return 0;   /* SSE4.1, SSSE3 */
     __cpuid_count(7, 0, a, b, c, d);
     return (b >> 29) & 1;                                  /* SHA */
 }
