@@ -131,9 +131,5 @@ int main(void)
     tcase_add_test(tc, map_follows_the_data_file);
     tcase_add_test(tc, map_grown_by_another_process);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(su);
 }

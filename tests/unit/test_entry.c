@@ -311,7 +311,6 @@ END_TEST
 
 int main(void)
 {
-    if (sodium_init() < 0) return 1;
     Suite *s = suite_create("entry");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_minimal);
@@ -324,9 +323,5 @@ int main(void)
     tcase_add_test(tc, test_commitment);
     tcase_add_test(tc, test_payload_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

@@ -405,9 +405,5 @@ int main(void)
     tcase_add_test(store, check_and_rebuild);
     tcase_add_test(store, older_layout_needs_reindex);
     suite_add_tcase(s, store);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

@@ -776,7 +776,6 @@ END_TEST
 
 int main(void)
 {
-    if (sodium_init() < 0) return 1;
     Suite *s = suite_create("keyhist");
     TCase *tc = tcase_create("keyhist");
     tcase_add_test(tc, test_kat_parse_verify_resign);
@@ -793,9 +792,5 @@ int main(void)
     tcase_add_test(tc, test_pinned_and_certified_together);
     tcase_add_test(tc, test_out_of_band_notes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

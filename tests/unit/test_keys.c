@@ -731,9 +731,5 @@ int main(void)
     tcase_set_timeout(load, 120);
     tcase_add_test(load, three_rotations_while_8_processes_append);
     suite_add_tcase(su, load);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(su);
 }

@@ -423,9 +423,5 @@ int main(void)
     tcase_add_test(tc, certificate_for_another_origin_in_a_bundle);
     tcase_add_test(tc, exporter_cannot_hide_or_move_key_notes);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(su);
 }

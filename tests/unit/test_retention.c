@@ -548,9 +548,5 @@ int main(void)
     tcase_add_test(tc, recovery_finishes_interrupted_erase);
     tcase_add_test(tc, compaction_loses_no_concurrent_append);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(su);
 }

@@ -427,9 +427,5 @@ int main(void)
     tcase_add_test(tc, filtered_bundle_inconclusive);
     tcase_add_test(tc, conflicting_record_and_time);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(su);
 }

@@ -325,7 +325,6 @@ END_TEST
 
 int main(void)
 {
-    if (sodium_init() < 0) return 1;
     Suite *s = suite_create("sign");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -336,9 +335,5 @@ int main(void)
     tcase_add_test(tc, test_sign_roundtrip);
     tcase_add_test(tc, test_xmod_vector_from_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

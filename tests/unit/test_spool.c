@@ -299,9 +299,5 @@ int main(void)
     tcase_add_test(tc, image_round_trip);
     tcase_add_test(tc, replay_in_order_exactly_once);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run_suite(s);
 }

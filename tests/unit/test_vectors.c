@@ -751,9 +751,5 @@ static Suite *vectors_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(vectors_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(vectors_suite());
 }

@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 char *tu_read_file(const char *path, size_t *len_out)
 {
@@ -94,4 +95,14 @@ const char *tu_jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int tu_run_suite(Suite *s)
+{
+    if (sodium_init() < 0) return EXIT_FAILURE;
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 /* Reads a whole file (NUL-terminated) or returns NULL. Caller frees. */
 char *tu_read_file(const char *path, size_t *len_out);
 /* $ST_SHARED_DIR/<rel>, or NULL when shared/ is absent (tests then skip upstream cases). */
@@ -22,5 +24,9 @@ struct cJSON;
 struct cJSON *tu_load_shared_json(const char *rel);
 /* The string member k of o, or NULL. */
 const char *tu_jstr(const struct cJSON *o, const char *k);
+
+/* The body of every test program's main(): initializes libsodium, runs the
+ * suite (Check forks per test), frees it; EXIT_SUCCESS when nothing failed. */
+int tu_run_suite(Suite *s);
 
 #endif
