@@ -125,6 +125,7 @@ typedef struct st_status {
     int64_t  seal_max_age_us;    /* policy T */
     uint64_t map_bytes;          /* LMDB map size */
     uint64_t used_bytes;         /* pages in use * page size */
+    char key_mode[16];           /* "simple", "root-certified" or "epochs" (docs/KEYS.md) */
 } st_status;
 
 ST_NODISCARD int st_store_status(st_store *s, st_status *out);

@@ -280,6 +280,18 @@ static int epoch_mode(st_txn *txn)
     return st_meta_get_str(txn, ST_META_KEY_MODE, &m, &ml) == 0 && ml == 6 && memcmp(m, "epochs", 6) == 0;
 }
 
+int st_key_mode_txn(st_txn *txn, char *out, size_t cap)
+{
+    const char *r;
+    size_t rl;
+    int rc = st_meta_get_str(txn, ST_META_ROOT_VKEY, &r, &rl);
+    if (rc && rc != ST_ENOTFOUND) return rc;
+    const char *mode = epoch_mode(txn) ? "epochs" : rc == 0 && rl > 0 ? "root-certified" : "simple";
+    if (cap <= strlen(mode)) return EINVAL;
+    memcpy(out, mode, strlen(mode) + 1);
+    return 0;
+}
+
 typedef struct explain_ctx {
     const st_vkey *k;
     uint64_t size;

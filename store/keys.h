@@ -51,6 +51,10 @@
 #define ST_META_KEY_MODE     "key_mode"
 #define ST_META_EPOCH_EXPIRY "epoch_expiry"
 
+/* The store's key mode: "epochs" once a rotation handed over to epoch keys,
+ * "root-certified" when a root is pinned, else "simple". cap >= 16. */
+ST_NODISCARD int st_key_mode_txn(struct st_txn *txn, char *out, size_t cap);
+
 #define ST_KEYS_VALIDITY_DEFAULT (365LL * 86400)   /* requested validity of a certificate */
 #define ST_KEYS_MAX_SIGNERS 4u
 

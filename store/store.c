@@ -266,6 +266,7 @@ int st_store_status(st_store *s, st_status *out)
             st_cursor_close(c);
         }
     }
+    if (rc == 0) rc = st_key_mode_txn(txn, out->key_mode, sizeof out->key_mode);
     out->seal_max_entries = s->seal_max_entries;
     out->seal_max_age_us = s->seal_max_age_us;
     st_db_info(s->db, &out->map_bytes, &out->used_bytes, NULL);

@@ -41,6 +41,7 @@ team root-init --out "$work/team/other-root.key" --name evil.example/root > "$wo
 st init --origin example.com/log >/dev/null 2>&1
 for i in 1 2 3; do echo "$ev" | st append >/dev/null; done
 st seal >/dev/null
+st status | grep -q "^key mode:      simple$" && ok "status shows simple key mode" || bad "status key mode: $(st status)"
 st key request > "$work/req1" 2>"$work/err"
 grep -q "^sealtrail key-request v1$" "$work/req1" && ok "request is a key-request note" || bad "request: $(cat "$work/req1")"
 ls "$work/s/keys"/next-*.key >/dev/null && [ "$(stat -c %a "$work/s/keys"/next-*.key)" = 600 ] && ok "requested key is in keys/ with mode 0600" || bad "next key file"
@@ -77,6 +78,7 @@ team certify --root "$work/team/root.key" "$work/req-future" > "$work/cert-futur
 expect "install refuses a certificate that is not valid yet" 1 "not valid yet: valid from 2025-12-01T00:00:00Z" -- st key install "$work/cert-future"
 st key list > "$work/list"
 grep -q "mode:         root-certified" "$work/list" && grep -q "entry 3 .*key-certificate" "$work/list" && ok "key list shows the mode and the history" || bad "list: $(cat "$work/list")"
+st status --json | grep -q '"key_mode":"root-certified"' && ok "status --json shows the root-certified key mode" || bad "status json: $(st status --json)"
 
 # --- three rotations while 8 processes append -------------------------------------------------------
 # the expired and future requests left key files behind; each rotation picks the newest certified one
@@ -145,6 +147,7 @@ grep -q "^sealtrail key-epochs v1$" "$work/ecert" && ok "certify turns a batch r
 ep key install --root-vkey "$work/team/root.vkey" "$work/ecert" >/dev/null 2>&1 && ok "epoch schedule installed" || bad "install epochs"
 expect "rotate hands over to the epoch keys" 0 "epoch mode" -- ep key rotate
 [ ! -e "$work/e/log.key" ] && ok "the long-lived log key is wiped" || bad "log.key still there"
+ep status | grep -q "^key mode:      epochs$" && ok "status shows epoch key mode" || bad "status epochs: $(ep status)"
 echo "$ev" | ep append >/dev/null; ep seal > "$work/ecp1"
 export SEALTRAIL_FAKE_TIME=2025-11-22T01:00:00Z
 echo "$ev" | ep append >/dev/null

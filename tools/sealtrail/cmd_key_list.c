@@ -116,9 +116,14 @@ int cmd_key_list(st_cli *cli, int argc, char **argv)
     char root[ST_VKEY_MAX], first[ST_VKEY_MAX], mode[16], cur[ST_VKEY_MAX];
     meta_str(txn, ST_META_ROOT_VKEY, root, sizeof root);
     meta_str(txn, ST_META_KEY_FIRST, first, sizeof first);
-    meta_str(txn, ST_META_KEY_MODE, mode, sizeof mode);
     meta_str(txn, ST_META_VKEY, cur, sizeof cur);
-    const char *m = strcmp(mode, "epochs") == 0 ? "epochs" : root[0] ? "root-certified" : "simple";
+    if ((rc = st_key_mode_txn(txn, mode, sizeof mode)) != 0) {
+        st_db_read_end(txn);
+        code = cli_fail(rc, "key list", st_store_error(s));
+        st_store_close(s);
+        return code;
+    }
+    const char *m = mode;
     st_buf out = { 0 };
     if (json) {
         st_buf_puts(&out, "{");

@@ -13,8 +13,9 @@ int cmd_status(st_cli *cli, int argc, char **argv)
     if (cli_wants_help(argc, argv)) {
         puts("usage: sealtrail [--dir DIR] status [--json]\n"
              "\n"
-             "Prints where the store is, its origin and verifier key, how many entries it\n"
-             "holds, how many are sealed, the seal policy, and its size on disk.\n"
+             "Prints where the store is, its origin and verifier key, the key mode\n"
+             "(simple, root-certified or epochs: docs/KEYS.md), how many entries it holds,\n"
+             "how many are sealed, the seal policy, and its size on disk.\n"
              "\n"
              "example:\n"
              "  sealtrail status --json | jq .unsealed");
@@ -38,10 +39,10 @@ int cmd_status(st_cli *cli, int argc, char **argv)
         st_json_write_string(&b, dir, strlen(dir));
         st_buf_puts(&b, ",\"origin\":");
         st_json_write_string(&b, st_store_origin(s), strlen(st_store_origin(s)));
-        st_buf_printf(&b, ",\"verifier_key\":\"%s\",\"size\":%llu,\"sealed_size\":%llu,\"unsealed\":%llu,"
+        st_buf_printf(&b, ",\"verifier_key\":\"%s\",\"key_mode\":\"%s\",\"size\":%llu,\"sealed_size\":%llu,\"unsealed\":%llu,"
                           "\"checkpoints\":%llu,\"oldest_unsealed\":%s%s%s,\"last_seal\":%s%s%s,"
                           "\"seal_max_entries\":%llu,\"seal_max_age_s\":%lld,\"disk_bytes\":%llu}\n",
-                      st_store_vkey(s), (unsigned long long)st.size, (unsigned long long)st.sealed_size,
+                      st_store_vkey(s), st.key_mode, (unsigned long long)st.size, (unsigned long long)st.sealed_size,
                       (unsigned long long)(st.size - st.sealed_size), (unsigned long long)st.checkpoints,
                       oldest[0] ? "\"" : "", oldest[0] ? oldest : "null", oldest[0] ? "\"" : "",
                       last[0] ? "\"" : "", last[0] ? last : "null", last[0] ? "\"" : "",
@@ -53,12 +54,13 @@ int cmd_status(st_cli *cli, int argc, char **argv)
         printf("store:         %s\n"
                "origin:        %s\n"
                "verifier key:  %s\n"
+               "key mode:      %s\n"
                "entries:       %llu\n"
                "sealed:        %llu (%llu checkpoints%s%s)\n"
                "unsealed:      %llu%s%s\n"
                "seal policy:   after %llu entries or %lld s\n"
                "disk:          %llu bytes\n",
-               dir, st_store_origin(s), st_store_vkey(s), (unsigned long long)st.size,
+               dir, st_store_origin(s), st_store_vkey(s), st.key_mode, (unsigned long long)st.size,
                (unsigned long long)st.sealed_size, (unsigned long long)st.checkpoints, last[0] ? ", last " : "", last,
                (unsigned long long)(st.size - st.sealed_size), oldest[0] ? ", oldest " : "", oldest,
                (unsigned long long)st.seal_max_entries, (long long)(st.seal_max_age_us / 1000000),
