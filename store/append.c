@@ -27,7 +27,16 @@
 /* Reserved envelope members that append.c writes itself. */
 static const char *const reserved[] = { "v", "index", "time_us", "payloads" };
 
-typedef struct prepared {
+typedef struct st_prepared {
+    /* What the preparation was made from: a record handed back that no
+     * longer matches (other payload bytes, names or metadata) is prepared
+     * again inside st_append_prepared. */
+    const st_json *meta;
+    size_t npayloads;
+    const char *name[ST_ENTRY_MAX_PAYLOADS];
+    const uint8_t *data[ST_ENTRY_MAX_PAYLOADS];
+    size_t len[ST_ENTRY_MAX_PAYLOADS];
+    int ready;                                    /* prepared by st_prepare_record */
     uint8_t salt[ST_ENTRY_MAX_PAYLOADS][ST_SALT_BYTES];
     st_hash commit[ST_ENTRY_MAX_PAYLOADS];
     size_t stored_len[ST_ENTRY_MAX_PAYLOADS];     /* bytes committed to and stored (head if truncated) */
@@ -53,7 +62,7 @@ typedef struct prepared {
 typedef struct prep_pipe {
     struct st_store *s;
     const st_record_in *recs;
-    prepared *prep;
+    prepared **prep;
     size_t n;
     uint64_t first;                 /* predicted index of record 0, or UINT64_MAX */
     atomic_size_t claim;            /* next record to prepare */
@@ -67,7 +76,7 @@ typedef struct append_ctx {
     st_store *s;
     const st_record_in *recs;
     size_t n;
-    prepared *prep;
+    prepared **prep;
     uint64_t first;
     int sealed;
     st_ix_batch *ix;
@@ -88,32 +97,32 @@ static size_t utf8_cut(const uint8_t *data, size_t len)
     return len;
 }
 
-static int validate(st_store *s, const st_record_in *r)
+static int validate(st_err *e, const st_record_in *r)
 {
     if (r->npayloads > ST_ENTRY_MAX_PAYLOADS)
-        return st_store_fail(s, ST_EINVAL, "record has %zu payloads (at most %u)", r->npayloads, ST_ENTRY_MAX_PAYLOADS);
-    if (r->meta && r->meta->type != ST_JSON_OBJECT) return st_store_fail(s, ST_EINVAL, "record metadata is not an object");
+        return st_fail(e, ST_EINVAL, "record has %zu payloads (at most %u)", r->npayloads, ST_ENTRY_MAX_PAYLOADS);
+    if (r->meta && r->meta->type != ST_JSON_OBJECT) return st_fail(e, ST_EINVAL, "record metadata is not an object");
     if (r->meta) {
         for (const st_json *m = r->meta->child; m; m = m->next)
             for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
                 if (m->key_len == strlen(reserved[i]) && memcmp(m->key, reserved[i], m->key_len) == 0)
-                    return st_store_fail(s, ST_EINVAL, "record metadata sets reserved member \"%s\"", reserved[i]);
-        if (!st_json_get(r->meta, "kind")) return st_store_fail(s, ST_EINVAL, "record metadata has no \"kind\"");
+                    return st_fail(e, ST_EINVAL, "record metadata sets reserved member \"%s\"", reserved[i]);
+        if (!st_json_get(r->meta, "kind")) return st_fail(e, ST_EINVAL, "record metadata has no \"kind\"");
     } else {
-        return st_store_fail(s, ST_EINVAL, "record has no metadata");
+        return st_fail(e, ST_EINVAL, "record has no metadata");
     }
     /* [ENTRY-4]: every envelope integer must be within +-(2^53 - 1). */
     const int64_t max_us = ((int64_t)1 << 53) - 1;
     if (r->time_us < -max_us || r->time_us > max_us)
-        return st_store_fail(s, ST_EINVAL, "record time %lld us is outside the representable range +-(2^53-1)",
+        return st_fail(e, ST_EINVAL, "record time %lld us is outside the representable range +-(2^53-1)",
                              (long long)r->time_us);
     for (size_t i = 0; i < r->npayloads; i++) {
         const char *name = r->payloads[i].name;
         if (!name || !st_payload_name_valid(name, strlen(name)))
-            return st_store_fail(s, ST_EINVAL, "payload %zu: invalid name", i);
+            return st_fail(e, ST_EINVAL, "payload %zu: invalid name", i);
         for (size_t j = 0; j < i; j++)
             if (strcmp(name, r->payloads[j].name) == 0)
-                return st_store_fail(s, ST_EINVAL, "payload \"%s\" given twice", name);
+                return st_fail(e, ST_EINVAL, "payload \"%s\" given twice", name);
     }
     return 0;
 }
@@ -143,7 +152,7 @@ static int prepare(const st_store *s, const st_record_in *r, prepared *p, st_pay
 
 static void pipe_work(prep_pipe *pp, size_t k, st_payload_zctx *z)
 {
-    prepared *p = &pp->prep[k];
+    prepared *p = pp->prep[k];
     p->prep_rc = prepare(pp->s, &pp->recs[k], p, z, pp->first == UINT64_MAX ? UINT64_MAX : pp->first + k);
     atomic_store(&pp->done[k], 1);
     if (atomic_load(&pp->waiting)) {          /* seq_cst with the writer's waiting/done: no lost wake-up */
@@ -158,8 +167,9 @@ static void *pipe_thread(void *arg)
     prep_pipe *pp = arg;
     st_payload_zctx *z = st_payload_zctx_new();
     for (size_t k; (k = atomic_fetch_add(&pp->claim, 1)) < pp->n;) {
+        if (pp->prep[k]->ready) continue;
         if (!z) {
-            pp->prep[k].prep_rc = ENOMEM;
+            pp->prep[k]->prep_rc = ENOMEM;
             atomic_store(&pp->done[k], 1);
             continue;
         }
@@ -180,7 +190,7 @@ static int pipe_wait(prep_pipe *pp, size_t k)
     while (!atomic_load(&pp->done[k])) {
         size_t j = atomic_fetch_add(&pp->claim, 1);
         if (j < pp->n) {
-            pipe_work(pp, j, NULL);
+            if (!pp->prep[j]->ready) pipe_work(pp, j, NULL);
             continue;
         }
         pthread_mutex_lock(&pp->mu);
@@ -189,7 +199,7 @@ static int pipe_wait(prep_pipe *pp, size_t k)
         atomic_store(&pp->waiting, 0);
         pthread_mutex_unlock(&pp->mu);
     }
-    return pp->prep[k].prep_rc;
+    return pp->prep[k]->prep_rc;
 }
 
 /* Below this many records everything is prepared before the transaction by
@@ -200,7 +210,7 @@ static int pipe_wait(prep_pipe *pp, size_t k)
 /* Starts preparing a big batch: predicts the first index from the current
  * log size and starts the helper thread. 0 or ENOMEM; *thread_out says
  * whether a thread runs (without one the writer prepares every record). */
-static int pipe_start(prep_pipe *pp, st_store *s, const st_record_in *recs, prepared *prep, size_t n,
+static int pipe_start(prep_pipe *pp, st_store *s, const st_record_in *recs, prepared **prep, size_t n,
                       pthread_t *th, int *thread_out)
 {
     memset(pp, 0, sizeof *pp);
@@ -211,7 +221,7 @@ static int pipe_start(prep_pipe *pp, st_store *s, const st_record_in *recs, prep
     pp->first = UINT64_MAX;
     *thread_out = 0;
     if (!(pp->done = calloc(n, sizeof *pp->done))) return ENOMEM;
-    for (size_t k = 0; k < n; k++) atomic_init(&pp->done[k], 0);
+    for (size_t k = 0; k < n; k++) atomic_init(&pp->done[k], prep[k]->ready);
     atomic_init(&pp->claim, 0);
     atomic_init(&pp->waiting, 0);
     pthread_mutex_init(&pp->mu, NULL);
@@ -293,8 +303,9 @@ static int build_entry(const st_record_in *r, prepared *p, uint64_t index)
     return 0;
 }
 
-static void prepared_free(prepared *p, size_t npayloads)
+static void prepared_free(prepared *p)
 {
+    size_t npayloads = p->npayloads;
     sodium_memzero(p->salt, npayloads * ST_SALT_BYTES);   /* the rest is public or wiped below */
     for (size_t i = 0; i < npayloads; i++) {
         if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].cap);   /* salts */
@@ -308,7 +319,7 @@ static void prepared_free(prepared *p, size_t npayloads)
 static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
 {
     const st_record_in *r = &c->recs[k];
-    prepared *p = &c->prep[k];
+    prepared *p = c->prep[k];
     int rc;
     if (c->pipe && (rc = pipe_wait(c->pipe, k)) != 0) return rc;
     if (p->built != index && (rc = build_entry(r, p, index)) != 0) return rc;
@@ -368,36 +379,107 @@ static int append_txn(st_txn *txn, void *arg)
     return 0;
 }
 
-int st_append_records(st_store *s, const st_record_in *recs, size_t n, uint64_t *first_index_out)
+/* Salts, time and the record binding of a fresh preparation. */
+static void prepared_init(prepared *p, const st_record_in *r)
+{
+    p->meta = r->meta;
+    p->npayloads = r->npayloads;
+    for (size_t i = 0; i < r->npayloads; i++) {
+        p->name[i] = r->payloads[i].name;
+        p->data[i] = r->payloads[i].data;
+        p->len[i] = r->payloads[i].len;
+    }
+    randombytes_buf(p->salt, r->npayloads * ST_SALT_BYTES);
+    p->time_us = r->time_us ? r->time_us : st_now_us();
+    p->built = UINT64_MAX;
+}
+
+/* The preparation was made from r as it is now. */
+static int prepared_matches(const prepared *p, const st_record_in *r)
+{
+    if (!p || !p->ready || p->meta != r->meta || p->npayloads != r->npayloads || (r->time_us && p->time_us != r->time_us))
+        return 0;
+    for (size_t i = 0; i < r->npayloads; i++)
+        if (p->name[i] != r->payloads[i].name || p->data[i] != r->payloads[i].data || p->len[i] != r->payloads[i].len)
+            return 0;
+    return 1;
+}
+
+int st_prepare_record(const st_store *s, const st_record_in *r, uint64_t index, st_payload_zctx *z, st_prepared **out)
+{
+    st_err e;
+    *out = NULL;
+    int rc = validate(&e, r);
+    if (rc) return rc;
+    prepared *p = calloc(1, sizeof *p);
+    if (!p) return ENOMEM;
+    prepared_init(p, r);
+    if ((rc = prepare(s, r, p, z, index)) != 0) {
+        prepared_free(p);
+        free(p);
+        return rc;
+    }
+    p->ready = 1;
+    *out = p;
+    return 0;
+}
+
+void st_prepared_free(st_prepared *p)
+{
+    if (!p) return;
+    prepared_free(p);
+    free(p);
+}
+
+int st_append_prepared(st_store *s, const st_record_in *recs, st_prepared *const *given, size_t n, uint64_t *first_index_out)
 {
     if (s->flags & ST_OPEN_RDONLY) return st_store_fail(s, ST_ERDONLY, "store opened read-only");
     if (n == 0) return st_store_fail(s, ST_EINVAL, "no records to append");
+    size_t own_n = 0;
     for (size_t k = 0; k < n; k++) {
-        int rc = validate(s, &recs[k]);
+        if (given && prepared_matches(given[k], &recs[k])) continue;
+        int rc = validate(&s->err, &recs[k]);
         if (rc) return rc;
+        own_n++;
     }
-    prepared *prep = calloc(n, sizeof *prep);
-    if (!prep) return ENOMEM;
-    for (size_t k = 0; k < n; k++) {
-        randombytes_buf(prep[k].salt, recs[k].npayloads * ST_SALT_BYTES);
-        prep[k].time_us = recs[k].time_us ? recs[k].time_us : st_now_us();   /* in index order, before any thread */
-        prep[k].built = UINT64_MAX;
+    prepared **prep = calloc(n, sizeof *prep);
+    prepared *own = own_n ? calloc(own_n, sizeof *own) : NULL;
+    if (!prep || (own_n && !own)) {
+        free(prep);
+        free(own);
+        return ENOMEM;
+    }
+    for (size_t k = 0, o = 0; k < n; k++) {
+        if (given && prepared_matches(given[k], &recs[k])) {
+            prep[k] = given[k];
+        } else {
+            prep[k] = &own[o++];
+            prepared_init(prep[k], &recs[k]);   /* in index order, before any thread */
+        }
     }
     append_ctx c = { .s = s, .recs = recs, .n = n, .prep = prep, .ix = st_ix_batch_new() };
     s->err.msg[0] = 0;
     int rc = c.ix ? 0 : ENOMEM;
     prep_pipe pp;
     pthread_t th;
-    int thread = 0, piped = rc == 0 && n >= PREP_SPLIT_MIN;
+    /* No helper thread when the caller prepared (nearly) everything: it has its own. */
+    int thread = 0, piped = rc == 0 && own_n >= PREP_SPLIT_MIN;
     if (piped && (rc = pipe_start(&pp, s, recs, prep, n, &th, &thread)) == 0) c.pipe = &pp;
-    for (size_t k = 0; rc == 0 && !piped && k < n; k++) rc = prepare(s, &recs[k], &prep[k], NULL, UINT64_MAX);
+    for (size_t k = 0; rc == 0 && !piped && k < n; k++)
+        if (!prep[k]->ready) rc = prepare(s, &recs[k], prep[k], NULL, UINT64_MAX);
     if (rc == 0) rc = st_db_write(s->db, append_txn, &c, &s->err);
     if (c.pipe) pipe_end(&pp, th, thread);
     st_ix_batch_free(c.ix);
-    for (size_t k = 0; k < n; k++) prepared_free(&prep[k], recs[k].npayloads);
+    for (size_t o = 0; o < own_n; o++) prepared_free(&own[o]);
+    free(own);
     free(prep);
     if (rc) return rc;
     if (c.sealed == 1) st_seal_publish(s);
     if (first_index_out) *first_index_out = c.first;
     return 0;
+}
+
+int st_append_records(st_store *s, const st_record_in *recs, size_t n, uint64_t *first_index_out)
+{
+    return st_append_prepared(s, recs, NULL, n, first_index_out);
 }

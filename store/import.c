@@ -35,6 +35,7 @@ typedef struct importer {
     st_import_result *res;
     st_err *err;
     st_event *txn;         /* the transaction being assembled */
+    st_prepared **prep;    /* and its records' preparations */
     st_record_in *recs;
     size_t ntxn, batch;
     uint64_t bytes;        /* input consumed by the segments applied so far */
@@ -43,9 +44,13 @@ typedef struct importer {
 
 /* ---- the appending side ------------------------------------------------------------------ */
 
-static void free_events(st_event *evs, size_t *n)
+static void free_events(st_event *evs, st_prepared **prep, size_t *n)
 {
-    for (size_t i = 0; i < *n; i++) st_event_free(&evs[i]);
+    for (size_t i = 0; i < *n; i++) {
+        st_prepared_free(prep[i]);
+        prep[i] = NULL;
+        st_event_free(&evs[i]);
+    }
     *n = 0;
 }
 
@@ -61,7 +66,7 @@ static int flush(importer *im, imp_seg *sg)
             im->recs[i] = ev->rec;
         }
         uint64_t first;
-        if (rc == 0 && (rc = st_append_records(im->s, im->recs, im->ntxn, &first)) != 0)
+        if (rc == 0 && (rc = st_append_prepared(im->s, im->recs, im->prep, im->ntxn, &first)) != 0)
             st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
         if (rc == 0) {
             if (!im->res->imported) im->res->first_index = first;
@@ -69,6 +74,7 @@ static int flush(importer *im, imp_seg *sg)
         }
     }
     memcpy(sg->evs, im->txn, im->ntxn * sizeof *im->txn);   /* sg->n is 0, and ntxn <= the batch size */
+    memcpy(sg->prep, im->prep, im->ntxn * sizeof *im->prep);
     sg->done = im->ntxn;
     im->ntxn = 0;
     return rc;
@@ -94,6 +100,7 @@ static int consume(importer *im, imp_seg *sg)
         if (!nt->bad && o->on_progress) o->on_progress(o->ctx, nt->line, nt->good, nt->bytes);
     }
     memcpy(im->txn + im->ntxn, sg->evs, sg->n * sizeof *sg->evs);   /* ownership moves */
+    memcpy(im->prep + im->ntxn, sg->prep, sg->n * sizeof *sg->prep);
     im->ntxn += sg->n;
     sg->n = 0;
     if (sg->rc) {
@@ -129,7 +136,7 @@ static void *converter(void *arg)
         while (p->full && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
         if (p->stop) {
             pthread_mutex_unlock(&p->mu);
-            free_events(sg->evs, &sg->n);
+            free_events(sg->evs, sg->prep, &sg->n);
             return NULL;
         }
         p->full = sg;
@@ -170,7 +177,7 @@ static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
                 }
                 pthread_join(th, NULL);
                 /* a segment the converter finished after the appender stopped */
-                if (p.full) free_events(p.full->evs, &p.full->n);
+                if (p.full) free_events(p.full->evs, p.full->prep, &p.full->n);
                 pthread_cond_destroy(&p.cv);
                 pthread_mutex_destroy(&p.mu);
                 return rc == 1 ? 0 : rc;
@@ -202,11 +209,15 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     imp_seg *segs = calloc(2, sizeof *segs);
     im.txn = calloc(im.batch, sizeof *im.txn);
     im.recs = calloc(im.batch, sizeof *im.recs);
+    im.prep = calloc(im.batch, sizeof *im.prep);
     r.buf = malloc(r.cap);
     int rc = 0;
-    if (!segs || !im.txn || !im.recs || !r.buf) { rc = ENOMEM; goto out; }
+    if (!segs || !im.txn || !im.recs || !im.prep || !r.buf) { rc = ENOMEM; goto out; }
     for (int i = 0; i < 2; i++)
-        if (!(segs[i].evs = calloc(im.batch, sizeof *segs[i].evs))) { rc = ENOMEM; goto out; }
+        if (!(segs[i].evs = calloc(im.batch, sizeof *segs[i].evs)) || !(segs[i].prep = calloc(im.batch, sizeof *segs[i].prep))) {
+            rc = ENOMEM;
+            goto out;
+        }
     if (o->strict) {
         off_t pos = lseek(fd, 0, SEEK_CUR);
         im.dry = 1;
@@ -247,21 +258,32 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
         im.dry = 0;
     }
     c.progress = o->on_progress != NULL;
+    c.s = s;
+    c.z = st_payload_zctx_new();           /* NULL: the converting thread's own context */
+    c.next_index = UINT64_MAX;
+    st_txn *rt;
+    if (st_db_read_begin(s->db, &rt, NULL) == 0) {
+        if (st_size_txn(rt, &c.next_index) != 0) c.next_index = UINT64_MAX;
+        st_db_read_end(rt);
+    }
     rc = run(&im, &c, segs, o->serial);
     if (o->on_progress) o->on_progress(o->ctx, res->lines, res->imported, im.bytes);
 out:
-    free_events(im.txn, &im.ntxn);
+    if (im.prep) free_events(im.txn, im.prep, &im.ntxn);
     for (int i = 0; segs && i < 2; i++) {
-        if (segs[i].evs) {
-            free_events(segs[i].evs, &segs[i].n);
-            free_events(segs[i].evs, &segs[i].done);
+        if (segs[i].evs && segs[i].prep) {
+            free_events(segs[i].evs, segs[i].prep, &segs[i].n);
+            free_events(segs[i].evs, segs[i].prep, &segs[i].done);
         }
         free(segs[i].evs);
+        free(segs[i].prep);
     }
     imp_conv_free(&c);
+    st_payload_zctx_free(c.z);
     free(segs);
     free(im.txn);
     free(im.recs);
+    free(im.prep);
     free(r.buf);
     return rc;
 }

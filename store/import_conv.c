@@ -202,6 +202,14 @@ static void fill(imp_conv *c, imp_seg *sg)
             stop(sg, st_fail(&sg->err, rc, "line %llu: out of memory", (unsigned long long)ln));
             return;
         }
+        sg->prep[sg->n] = NULL;
+        if (c->s) {
+            /* A duration still to be looked up in the store changes the
+             * metadata: then only the payloads are prepared. */
+            uint64_t at = c->next_index == UINT64_MAX || ev->needs_duration ? UINT64_MAX : c->next_index + c->good;
+            if (st_prepare_record(c->s, &ev->rec, at, c->z, &sg->prep[sg->n]) != 0)
+                sg->prep[sg->n] = NULL;        /* the append prepares it and reports the error */
+        }
         if (kind == ST_IMPORT_SEED) sg->seed++;
         else sg->hook++;
         sg->redactions += ev->redactions;
@@ -222,7 +230,11 @@ static void fill(imp_conv *c, imp_seg *sg)
 
 void imp_produce(imp_conv *c, imp_seg *sg)
 {
-    for (size_t i = 0; i < sg->done; i++) st_event_free(&sg->evs[i]);
+    for (size_t i = 0; i < sg->done; i++) {
+        st_prepared_free(sg->prep[i]);
+        sg->prep[i] = NULL;
+        st_event_free(&sg->evs[i]);
+    }
     sg->done = 0;
     sg->n = sg->nnotes = 0;
     sg->end_txn = sg->last = sg->rc = 0;

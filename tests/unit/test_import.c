@@ -17,7 +17,9 @@
  *  - strict: a malformed line writes nothing and names the line;
  *  - progress points every 65536 lines with the entries and bytes so far;
  *  - a PostToolUse takes its duration from a PreToolUse in the store
- *    (an earlier import) as well as from one in the same file.
+ *    (an earlier import) as well as from one in the same file;
+ *  - records prepared on the converting thread for a predicted index land
+ *    at their real index when another writer got in first.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -29,6 +31,7 @@
 #include <sodium.h>
 
 #include "import.h"
+#include "record.h"
 #include "testutil.h"
 
 static char *dir;
@@ -343,6 +346,69 @@ START_TEST(duration_from_the_store)
 }
 END_TEST
 
+/* The converting thread prepares every record for the index the store size
+ * predicts; here another writer gets in first again and again (the
+ * malformed-line callback, on the appending thread, appends a record before
+ * the transaction that follows), so those predictions go stale and the
+ * entries are rebuilt at their real index. Every entry carries its own
+ * index and check (tree, payloads, index rows) passes. */
+typedef struct intruder {
+    st_store *s;
+    st_json_doc *doc;
+    uint64_t appended;
+} intruder;
+
+static void on_bad_intrude(void *ctx, uint64_t line, const char *why)
+{
+    (void)line;
+    (void)why;
+    intruder *in = ctx;
+    st_json *m = st_json_new_object(in->doc);
+    ck_assert_int_eq(st_json_object_add(in->doc, m, "kind", 4, st_json_new_str(in->doc, "event")), 0);
+    ck_assert_int_eq(st_json_object_add(in->doc, m, "tool", 4, st_json_new_str(in->doc, "Intruder")), 0);
+    st_record_in r = { .meta = m, .npayloads = 1 };
+    r.payloads[0] = (st_payload_in){ .name = "tool_input", .data = (const uint8_t *)"{\"command\":\"intrude\"}", .len = 21 };
+    ck_assert_int_eq(st_append_records(in->s, &r, 1, NULL), 0);
+    in->appended++;
+}
+
+START_TEST(prepared_records_after_another_writer)
+{
+    char *text = fixture(3000);
+    static const size_t batches[] = { 7, 100 };
+    for (size_t bi = 0; bi < 2; bi++) {
+        char name[32];
+        snprintf(name, sizeof name, "iw%zu", bi);
+        st_store *s = make_store(name, 0);
+        intruder in = { .s = s, .doc = st_json_doc_new() };
+        int fd = open_text("in.jsonl", text);
+        st_import_opts o = { .batch = batches[bi], .on_bad = on_bad_intrude, .ctx = &in };
+        st_import_result res;
+        st_err err;
+        ck_assert_int_eq(st_import_fd(s, fd, &o, &res, &err), 0);
+        close(fd);
+        ck_assert_uint_gt(in.appended, 300);
+        ck_assert_uint_eq(in.appended, res.bad);
+        st_status stt;
+        ck_assert_int_eq(st_store_status(s, &stt), 0);
+        ck_assert_uint_eq(stt.size, res.imported + in.appended);
+        uint64_t intruders = 0;
+        for (uint64_t i = 0; i < stt.size; i++) {
+            char *t = entry_text(s, i), want[48];
+            snprintf(want, sizeof want, "\"index\":%llu,", (unsigned long long)i);
+            ck_assert_msg(strstr(t, want) != NULL, "entry %llu does not carry its own index", (unsigned long long)i);
+            if (strstr(t, "\"tool\":\"Intruder\"")) intruders++;
+            free(t);
+        }
+        ck_assert_uint_eq(intruders, in.appended);
+        ck_assert_int_eq(st_check(s), 0);
+        st_json_doc_free(in.doc);
+        st_store_close(s);
+    }
+    free(text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("import");
@@ -354,6 +420,7 @@ int main(void)
     tcase_add_test(tc, strict_writes_nothing);
     tcase_add_test(tc, progress_every_65536_lines);
     tcase_add_test(tc, duration_from_the_store);
+    tcase_add_test(tc, prepared_records_after_another_writer);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

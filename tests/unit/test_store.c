@@ -18,6 +18,7 @@
 
 #include "merkle.h"
 #include "note.h"
+#include "payload.h"
 #include "store_int.h"
 #include "testutil.h"
 
@@ -539,6 +540,94 @@ START_TEST(batches_of_every_shape)
 }
 END_TEST
 
+/* Records prepared ahead (st_prepare_record, as import's converting thread
+ * does) for the index the log size predicts: appended at that index they
+ * are used as built; after another writer got in first they are rebuilt at
+ * their real index. A record handed over unprepared, one whose payload
+ * changed after its preparation and one prepared with no index are
+ * prepared or built in the append. Every entry carries its own index,
+ * every payload reads back as appended, and check passes. */
+START_TEST(prepared_records_append)
+{
+    st_store *s = make_store(1000000);
+    enum { N = 100 };
+    st_json_doc *doc = st_json_doc_new();
+    static st_record_in recs[N];
+    static char small[N][64], mid[700], other[700];
+    memcpy(mid, "{\"stdout\":\"", 11);
+    for (size_t i = 11; i < sizeof mid - 3; i++) mid[i] = "lorem ipsum dolor sit amet "[i % 27];
+    memcpy(mid + sizeof mid - 3, "\"}", 3);
+    memcpy(other, mid, sizeof other);
+    other[20] = 'X';
+    st_payload_zctx *z = st_payload_zctx_new();
+    ck_assert_ptr_nonnull(z);
+    st_prepared *prep[N];
+    for (int round = 0; round < 2; round++) {
+        memset(recs, 0, sizeof recs);
+        for (size_t i = 0; i < N; i++) {
+            st_json *m = st_json_new_object(doc);
+            ck_assert_int_eq(st_json_object_add(doc, m, "kind", 4, st_json_new_str(doc, "event")), 0);
+            ck_assert_int_eq(st_json_object_add(doc, m, "tool", 4, st_json_new_str(doc, "Write")), 0);
+            snprintf(small[i], sizeof small[i], "{\"command\":\"echo %d.%zu\"}", round, i);
+            recs[i].meta = m;
+            recs[i].npayloads = 2;
+            recs[i].payloads[0] = (st_payload_in){ .name = "tool_input", .data = (const uint8_t *)small[i], .len = strlen(small[i]) };
+            recs[i].payloads[1] = (st_payload_in){ .name = "tool_response", .data = (const uint8_t *)mid, .len = strlen(mid) };
+        }
+        st_status st;
+        ck_assert_int_eq(st_store_status(s, &st), 0);
+        for (size_t i = 0; i < N; i++) {
+            uint64_t at = i == 11 ? UINT64_MAX : st.size + i;
+            ck_assert_int_eq(st_prepare_record(s, &recs[i], at, i % 2 ? z : NULL, &prep[i]), 0);
+        }
+        st_prepared_free(prep[7]);
+        prep[7] = NULL;                                   /* handed over unprepared */
+        recs[9].payloads[1].data = (const uint8_t *)other; /* changed after its preparation */
+        uint64_t want = st.size;
+        if (round == 1) {                                 /* another writer got in first */
+            ck_assert_uint_eq(append_n(s, 5, "Bash"), st.size);
+            want += 5;
+        }
+        uint64_t first;
+        int rc = st_append_prepared(s, recs, prep, N, &first);
+        ck_assert_msg(rc == 0, "append: %s", st_store_error(s));
+        ck_assert_uint_eq(first, want);
+        for (size_t i = 0; i < N; i++) {
+            uint8_t *b;
+            size_t bl;
+            char idx[48];
+            ck_assert_int_eq(st_entry_get(s, first + i, &b, &bl), 0);
+            int n = snprintf(idx, sizeof idx, "\"index\":%llu,", (unsigned long long)(first + i));
+            ck_assert_msg(memmem(b, bl, idx, (size_t)n) != NULL, "entry %llu does not carry its own index",
+                          (unsigned long long)(first + i));
+            free(b);
+            for (size_t j = 0; j < 2; j++) {
+                uint8_t *data, salt[ST_SALT_BYTES];
+                size_t dl;
+                ck_assert_int_eq(st_payload_get(s, first + i, recs[i].payloads[j].name, &data, &dl, salt), 0);
+                ck_assert_uint_eq(dl, recs[i].payloads[j].len);
+                ck_assert(memcmp(data, recs[i].payloads[j].data, dl) == 0);
+                free(data);
+            }
+            st_prepared_free(prep[i]);
+        }
+        ck_assert_int_eq(st_check(s), 0);
+    }
+    /* a record that fails validation is not prepared; the append names the error */
+    st_json *bad = st_json_new_object(doc);
+    ck_assert_int_eq(st_json_object_add(doc, bad, "index", 5, st_json_new_int(doc, 7)), 0);
+    st_record_in r = { .meta = bad };
+    st_prepared *p = (st_prepared *)&r;
+    ck_assert_int_eq(st_prepare_record(s, &r, 0, NULL, &p), ST_EINVAL);
+    ck_assert_ptr_null(p);
+    ck_assert_int_eq(st_append_prepared(s, &r, &p, 1, NULL), ST_EINVAL);
+    ck_assert(strstr(st_store_error(s), "reserved member \"index\""));
+    st_payload_zctx_free(z);
+    st_json_doc_free(doc);
+    st_store_close(s);
+}
+END_TEST
+
 START_TEST(bad_records_change_nothing)
 {
     st_store *s = make_store(1000000);
@@ -655,6 +744,7 @@ int main(void)
     tcase_add_test(tc, concurrent_batch_appenders);
     tcase_add_test(tc, batch_payloads_read_back);
     tcase_add_test(tc, batches_of_every_shape);
+    tcase_add_test(tc, prepared_records_append);
     tcase_add_test(tc, bad_records_change_nothing);
     tcase_add_test(tc, missing_or_loose_key_refuses_seal);
     tcase_add_test(tc, open_missing_store);
