@@ -751,9 +751,5 @@ int main(void)
     tcase_add_test(tc, tree_keys_in_creation_order);
     tcase_add_test(tc, size_constants);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(su);
 }
