@@ -8,7 +8,12 @@
  * entry's records).
  *
  * With threads == 1 there are no worker threads: the reader checks each
- * batch itself when it submits it.
+ * batch itself when it submits it. With threads == n > 1 there are n - 1
+ * workers and the reader is the n-th: when the ring is full and the oldest
+ * batch is not done, it checks the next queued batch itself instead of
+ * waiting. So there are never more busy threads than cores (no thread
+ * moves between cores, carrying its cache), and however slow the workers
+ * are, the reader shares their work.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -47,10 +52,10 @@ int vpool_start(vctx *v, unsigned threads)
         threads = n > 0 ? (unsigned)n : 1;
     }
     if (threads > 64) threads = 64;
-    p->nthreads = threads > 1 ? threads : 0;
-    /* Slack: the reader is a thread more than the cores, and a worker
-     * descheduled while it holds the oldest batch must not stall the others
-     * for want of queued batches. Batches are small (VB_MAX_BYTES). */
+    p->nthreads = threads - 1;     /* the reader is the last thread */
+    /* Slack: a worker descheduled while it holds the oldest batch must not
+     * stall the others for want of queued batches. Batches are small
+     * (VB_MAX_BYTES). */
     p->nslots = threads > 1 ? 2u * threads + 13u : 1u;
     p->slots = calloc(p->nslots, sizeof *p->slots);
     if (!p->slots) return ENOMEM;
@@ -89,12 +94,25 @@ static void batch_reset(vbatch *b)
     b->msg[0] = 0;
 }
 
-/* Waits for the oldest outstanding batch, merges it and frees its slot. Lock held on entry and exit. */
+/* Waits for the oldest outstanding batch, merges it and frees its slot;
+ * while it waits, the reader checks queued batches itself, with its own
+ * scratch (the last). Lock held on entry and exit. */
 static void merge_oldest(vctx *v)
 {
     vpool *p = &v->pool;
     vbatch *b = &p->slots[p->tail % p->nslots];
-    while (b->state != B_DONE) pthread_cond_wait(&p->done, &p->mu);
+    while (b->state != B_DONE) {
+        if (p->queued_next == p->head) {
+            pthread_cond_wait(&p->done, &p->mu);
+            continue;
+        }
+        vbatch *q = &p->slots[p->queued_next % p->nslots];
+        p->queued_next++;
+        pthread_mutex_unlock(&p->mu);
+        vitems_check(v, q, &p->scratch[p->nthreads]);
+        pthread_mutex_lock(&p->mu);
+        q->state = B_DONE;
+    }
     pthread_mutex_unlock(&p->mu);
     vmerge_batch(v, b);
     pthread_mutex_lock(&p->mu);
@@ -124,7 +142,7 @@ void vpool_submit(vctx *v, vbatch *b)
     vpool *p = &v->pool;
     if (b->state != B_FILLING) return;
     if (p->nthreads == 0) {
-        vitems_check(v, b, &p->scratch[0]);
+        vitems_check(v, b, &p->scratch[p->nthreads]);
         pthread_mutex_lock(&p->mu);
         b->state = B_DONE;
         p->head++;

@@ -167,6 +167,50 @@ START_TEST(test_roundtrip_100k)
 }
 END_TEST
 
+/* Many batches (a ring's worth and more) with one, two and three threads:
+ * the reader checks queued batches itself when its workers are behind, so
+ * a batch may be checked on any thread. The same report, and the same
+ * failure when a payload late in the stream is altered. */
+START_TEST(test_threads_agree)
+{
+    syn *s = syn_new(60000, -1, 5000, 1, NULL);
+    syn_sel sel;
+    memset(&sel, 0, sizeof sel);
+    st_buf b = { 0 };
+    ck_assert_int_eq(syn_export(s, &sel, &b), 0);
+    st_verify_report *rep = calloc(1, sizeof *rep), *one = calloc(1, sizeof *one);
+    ck_assert_int_eq(syn_verify(&b, &s->vk, NULL, 1, one), 0);
+    ck_assert_uint_eq(one->entries, 60000);
+    for (unsigned threads = 2; threads <= 3; threads++) {
+        ck_assert_int_eq(syn_verify(&b, &s->vk, NULL, threads, rep), 0);
+        ck_assert_uint_eq(rep->threads, threads);
+        ck_assert(rep->entries == one->entries && rep->payloads == one->payloads &&
+                  rep->payload_bytes == one->payload_bytes && rep->sessions == one->sessions &&
+                  rep->roots_recomputed == one->roots_recomputed && rep->time_min_us == one->time_min_us &&
+                  rep->time_max_us == one->time_max_us);
+    }
+    rbundle rb;
+    ck_assert_int_eq(rb_split(&b, &rb), 0);
+    long i = rb_find(&rb, ST_BREC_ENTRY, 51234);
+    ck_assert_int_ge(i, 0);
+    st_buf *p = &rb.r[(size_t)i + 1].body;
+    p->data[p->len - 2] ^= 0x20;
+    st_buf t = { 0 };
+    rb_join(&rb, &t);
+    expect_verdict(&t, &s->vk, NULL, ST_VERDICT_TAMPERED, "late payload altered");
+    ck_assert_int_eq(syn_verify(&t, &s->vk, NULL, 1, one), ST_VERDICT_TAMPERED);
+    ck_assert_ptr_nonnull(strstr(one->failure, "entry 51234: payload "));
+    ck_assert_int_eq(syn_verify(&t, &s->vk, NULL, 3, rep), ST_VERDICT_TAMPERED);
+    ck_assert(rep->step == one->step && rep->fail_offset == one->fail_offset && strcmp(rep->failure, one->failure) == 0);
+    st_buf_free(&t);
+    rb_free(&rb);
+    free(rep);
+    free(one);
+    st_buf_free(&b);
+    syn_free(s);
+}
+END_TEST
+
 /* ---- tamper cases (the trailer is recomputed, so only meaning is tested) ------------ */
 
 static syn *g_s;
@@ -607,6 +651,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_roundtrip_sizes);
     tcase_add_test(tc, test_roundtrip_100k);
+    tcase_add_test(tc, test_threads_agree);
     tcase_add_test(tc, test_sha256_pair);
     suite_add_tcase(s, tc);
     tc = tcase_create("tamper");
