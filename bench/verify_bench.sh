@@ -58,14 +58,25 @@ echo "  export: $ex s (cpu $(awk -v a="$u" -v b="$sy" 'BEGIN { print a + b }') s
      "$(mb "$size" "$ex") MB/s, bundle $((size / 1048576)) MiB, peak RSS $((rss / 1024)) MiB   (goal >= 200000 entries/s)"
 
 K=$("$SEALTRAIL" --dir "$S" verifier-key)
+# An auditor verifies an archived bundle, not one still being written back:
+# flush the export's gigabyte first (background write-back takes CPU from the
+# verifier). Each figure is the best of 3 runs (wall time), file in page cache.
+sync; sleep 2
 for threads in 1 0; do
     args=()
     label="all cores"
     [ "$threads" != 0 ] && { args=(--threads "$threads"); label="1 thread"; }
-    /usr/bin/time -f "%e %U %S %M" -o "$W/time" "$AUDITVERIFY" "$W/b.stb" --trust "$K" --quiet "${args[@]}"
+    best=""
+    for run in 1 2 3; do
+        /usr/bin/time -f "%e %U %S %M" -o "$W/time.$run" "$AUDITVERIFY" "$W/b.stb" --trust "$K" --quiet "${args[@]}"
+        read -r t _ <"$W/time.$run"
+        if [ -z "$best" ] || awk -v a="$t" -v b="$(cut -d' ' -f1 "$W/time")" 'BEGIN { exit !(a < b) }'; then
+            cp "$W/time.$run" "$W/time"; best=1
+        fi
+    done
     read -r secs u sy rss <"$W/time"
     echo "  verify ($label): $secs s (cpu $(awk -v a="$u" -v b="$sy" 'BEGIN { print a + b }') s), $(rate "$N" "$secs") entries/s," \
-         "$(mb "$size" "$secs") MB/s, peak RSS $((rss / 1024)) MiB" \
+         "$(mb "$size" "$secs") MB/s, peak RSS $((rss / 1024)) MiB, best of 3" \
          "  (goal: 1M in <= 1.5 s on 2 cores, <= 256 MiB)"
 done
 [ "${ST_BENCH_KEEP:-0}" = 1 ] && echo "  kept: $W (store/, b.stb; verifier key: $K)"
