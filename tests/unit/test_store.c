@@ -380,28 +380,38 @@ START_TEST(map_grows_when_full)
 }
 END_TEST
 
-/* 4 processes x 500 single appends: 2000 contiguous entries, valid tree. */
-START_TEST(concurrent_appenders)
+/* nproc processes, each opening the store and appending `rounds` batches of
+ * `batch` entries of tool tools[p % ntools]; waits for all, asserting each
+ * exited 0. */
+static void fork_appenders(int nproc, int rounds, size_t batch, const char *const *tools, int ntools)
 {
-    st_store *s = make_store(1000000);
-    st_store_close(s);
-    pid_t pids[4];
-    for (int p = 0; p < 4; p++) {
+    pid_t pids[8];
+    ck_assert_int_le(nproc, 8);
+    for (int p = 0; p < nproc; p++) {
         pids[p] = fork();
         ck_assert_int_ge(pids[p], 0);
         if (pids[p] == 0) {
             st_store *cs;
             if (st_store_open(&cs, dir, ST_OPEN_NOSYSLOG) != 0) _exit(1);
-            for (int i = 0; i < 500; i++) append_n(cs, 1, p % 2 ? "Bash" : "Edit");
+            for (int i = 0; i < rounds; i++) append_n(cs, batch, tools[p % ntools]);
             st_store_close(cs);
             _exit(0);
         }
     }
-    for (int p = 0; p < 4; p++) {
+    for (int p = 0; p < nproc; p++) {
         int status;
         ck_assert_int_eq(waitpid(pids[p], &status, 0), pids[p]);
         ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
+}
+
+/* 4 processes x 500 single appends: 2000 contiguous entries, valid tree. */
+START_TEST(concurrent_appenders)
+{
+    static const char *const tools[] = { "Edit", "Bash" };
+    st_store *s = make_store(1000000);
+    st_store_close(s);
+    fork_appenders(4, 500, 1, tools, 2);
     ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG), 0);
     st_status st;
     ck_assert_int_eq(st_store_status(s, &st), 0);
@@ -428,25 +438,10 @@ END_TEST
  * payloads, every index row and aggregate) passes. */
 START_TEST(concurrent_batch_appenders)
 {
+    static const char *const tools[] = { "Bash", "Edit", "Read" };
     st_store *s = make_store(1000000);
     st_store_close(s);
-    pid_t pids[3];
-    for (int p = 0; p < 3; p++) {
-        pids[p] = fork();
-        ck_assert_int_ge(pids[p], 0);
-        if (pids[p] == 0) {
-            st_store *cs;
-            if (st_store_open(&cs, dir, ST_OPEN_NOSYSLOG) != 0) _exit(1);
-            for (int i = 0; i < 5; i++) append_n(cs, 100, p == 0 ? "Bash" : p == 1 ? "Edit" : "Read");
-            st_store_close(cs);
-            _exit(0);
-        }
-    }
-    for (int p = 0; p < 3; p++) {
-        int status;
-        ck_assert_int_eq(waitpid(pids[p], &status, 0), pids[p]);
-        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
+    fork_appenders(3, 5, 100, tools, 3);
     ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG), 0);
     st_status st;
     ck_assert_int_eq(st_store_status(s, &st), 0);
