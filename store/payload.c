@@ -232,6 +232,16 @@ static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *seg
     return segs->oom ? ENOMEM : 0;
 }
 
+/* row := salt || ENC_SEGMENTS || zstd(segment list), with z's context or this thread's. */
+static int encode_segments(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const st_buf *segs, st_payload_zctx *z)
+{
+    st_buf_put(row, salt, ST_SALT_BYTES);
+    st_buf_putc(row, ENC_SEGMENTS);
+    const uint8_t *src = segs->data ? segs->data : (const uint8_t *)"";
+    int rc = z ? compress_with(z->c, row, src, segs->len) : compress_into(row, src, segs->len);
+    return rc == 0 && row->oom ? ENOMEM : rc;
+}
+
 int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
                          st_payload_zctx *z)
 {
@@ -245,14 +255,7 @@ int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const u
     if (has_blob_string(data, len)) return 1;
     st_buf segs = { 0 };
     int rc = build_segments(NULL, data, len, &segs);   /* literals only: never touches the txn */
-    if (rc == 0) {
-        st_buf_put(row, salt, ST_SALT_BYTES);
-        st_buf_putc(row, ENC_SEGMENTS);
-        const uint8_t *src = segs.data ? segs.data : (const uint8_t *)"";
-        if (z) rc = compress_with(z->c, row, src, segs.len);
-        else rc = compress_into(row, src, segs.len);
-        if (rc == 0 && row->oom) rc = ENOMEM;
-    }
+    if (rc == 0) rc = encode_segments(row, salt, &segs, z);
     st_buf_free(&segs);
     return rc;
 }
@@ -275,27 +278,12 @@ int st_payload_put(st_txn *txn, uint64_t index, const char *name, const uint8_t 
 int st_payload_put_flags(st_txn *txn, uint64_t index, const char *name, const uint8_t salt[ST_SALT_BYTES],
                          const uint8_t *data, size_t len, unsigned put_flags)
 {
-    if (!st_payload_name_valid(name, strlen(name))) return ST_EINVAL;
+    if (!st_payload_name_valid(name, strlen(name))) return ST_EINVAL;   /* before any blob reference is taken */
     st_buf segs = { 0 }, row = { 0 };
-    int rc = 0;
-    if (len < RAW_MAX) {
-        rc = st_payload_row_build(&row, salt, data, len, NULL);
-        goto put;
-    }
-    rc = build_segments(txn, data, len, &segs);
-    if (rc == 0) {
-        st_buf_put(&row, salt, ST_SALT_BYTES);
-        st_buf_putc(&row, ENC_SEGMENTS);
-        rc = compress_into(&row, segs.data ? segs.data : (const uint8_t *)"", segs.len);
-        if (rc == 0 && row.oom) rc = ENOMEM;
-    }
-put:
-    if (rc == 0) {
-        uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
-        size_t klen;
-        payload_key(key, &klen, index, name);
-        rc = st_db_put(txn, ST_T_PAYLOADS, key, klen, row.data, row.len, put_flags);
-    }
+    int rc;
+    if (len < RAW_MAX) rc = st_payload_row_build(&row, salt, data, len, NULL);
+    else if ((rc = build_segments(txn, data, len, &segs)) == 0) rc = encode_segments(&row, salt, &segs, NULL);
+    if (rc == 0) rc = st_payload_put_row(txn, index, name, row.data, row.len, put_flags);
     st_buf_free(&segs);
     st_buf_free(&row);
     return rc;
