@@ -150,16 +150,23 @@ static int prepare(const st_store *s, const st_record_in *r, prepared *p, st_pay
     return index == UINT64_MAX ? 0 : build_entry(r, p, index);
 }
 
+/* Wakes the writer if it sleeps in pipe_wait (seq_cst with its waiting/done
+ * stores: no lost wake-up). */
+static void wake_writer(prep_pipe *pp)
+{
+    if (atomic_load(&pp->waiting)) {
+        pthread_mutex_lock(&pp->mu);
+        pthread_cond_broadcast(&pp->cv);
+        pthread_mutex_unlock(&pp->mu);
+    }
+}
+
 static void pipe_work(prep_pipe *pp, size_t k, st_payload_zctx *z)
 {
     prepared *p = pp->prep[k];
     p->prep_rc = prepare(pp->s, &pp->recs[k], p, z, pp->first == UINT64_MAX ? UINT64_MAX : pp->first + k);
     atomic_store(&pp->done[k], 1);
-    if (atomic_load(&pp->waiting)) {          /* seq_cst with the writer's waiting/done: no lost wake-up */
-        pthread_mutex_lock(&pp->mu);
-        pthread_cond_broadcast(&pp->cv);
-        pthread_mutex_unlock(&pp->mu);
-    }
+    wake_writer(pp);
 }
 
 static void *pipe_thread(void *arg)
@@ -175,11 +182,7 @@ static void *pipe_thread(void *arg)
         }
         pipe_work(pp, k, z);
     }
-    if (atomic_load(&pp->waiting)) {
-        pthread_mutex_lock(&pp->mu);
-        pthread_cond_broadcast(&pp->cv);
-        pthread_mutex_unlock(&pp->mu);
-    }
+    wake_writer(pp);
     st_payload_zctx_free(z);
     return NULL;
 }
@@ -435,27 +438,21 @@ int st_append_prepared(st_store *s, const st_record_in *recs, st_prepared *const
 {
     if (s->flags & ST_OPEN_RDONLY) return st_store_fail(s, ST_ERDONLY, "store opened read-only");
     if (n == 0) return st_store_fail(s, ST_EINVAL, "no records to append");
+    prepared **prep = calloc(n, sizeof *prep);  /* given[k] if it still matches recs[k], else NULL for now */
+    if (!prep) return ENOMEM;
     size_t own_n = 0;
     for (size_t k = 0; k < n; k++) {
-        if (given && prepared_matches(given[k], &recs[k])) continue;
+        if (given && prepared_matches(given[k], &recs[k])) { prep[k] = given[k]; continue; }
         int rc = validate(&s->err, &recs[k]);
-        if (rc) return rc;
+        if (rc) { free(prep); return rc; }
         own_n++;
     }
-    prepared **prep = calloc(n, sizeof *prep);
     prepared *own = own_n ? calloc(own_n, sizeof *own) : NULL;
-    if (!prep || (own_n && !own)) {
-        free(prep);
-        free(own);
-        return ENOMEM;
-    }
+    if (own_n && !own) { free(prep); return ENOMEM; }
     for (size_t k = 0, o = 0; k < n; k++) {
-        if (given && prepared_matches(given[k], &recs[k])) {
-            prep[k] = given[k];
-        } else {
-            prep[k] = &own[o++];
-            prepared_init(prep[k], &recs[k]);   /* in index order, before any thread */
-        }
+        if (prep[k]) continue;
+        prep[k] = &own[o++];
+        prepared_init(prep[k], &recs[k]);       /* in index order, before any thread */
     }
     append_ctx c = { .s = s, .recs = recs, .n = n, .prep = prep, .ix = st_ix_batch_new() };
     s->err.msg[0] = 0;
