@@ -431,6 +431,50 @@ START_TEST(concurrent_appenders)
 }
 END_TEST
 
+/* Entry `index` carries "index":<index> in its canonical bytes. */
+static void assert_carries_index(st_store *s, uint64_t index)
+{
+    uint8_t *b;
+    size_t bl;
+    char want[48];
+    ck_assert_int_eq(st_entry_get(s, index, &b, &bl), 0);
+    int n = snprintf(want, sizeof want, "\"index\":%llu,", (unsigned long long)index);
+    ck_assert_msg(memmem(b, bl, want, (size_t)n) != NULL, "entry %llu does not carry its own index",
+                  (unsigned long long)index);
+    free(b);
+}
+
+/* Every payload of r, appended as entry `index`, reads back byte for byte. */
+static void assert_payloads_read_back(st_store *s, uint64_t index, const st_record_in *r)
+{
+    for (size_t j = 0; j < r->npayloads; j++) {
+        uint8_t *data, salt[ST_SALT_BYTES];
+        size_t dl;
+        ck_assert_int_eq(st_payload_get(s, index, r->payloads[j].name, &data, &dl, salt), 0);
+        ck_assert_uint_eq(dl, r->payloads[j].len);
+        ck_assert(memcmp(data, r->payloads[j].data, dl) == 0);
+        free(data);
+    }
+}
+
+/* buf := {"stdout":"lorem ipsum ..."} filling size bytes with its NUL: a
+ * tool output big enough to be compressed. */
+static void fill_lorem_output(char *buf, size_t size)
+{
+    memcpy(buf, "{\"stdout\":\"", 11);
+    for (size_t i = 11; i < size - 3; i++) buf[i] = "lorem ipsum dolor sit amet "[i % 27];
+    memcpy(buf + size - 3, "\"}", 3);
+}
+
+/* The metadata of a Write event record. */
+static st_json *write_event_meta(st_json_doc *doc)
+{
+    st_json *m = st_json_new_object(doc);
+    ck_assert_int_eq(st_json_object_add(doc, m, "kind", 4, st_json_new_str(doc, "event")), 0);
+    ck_assert_int_eq(st_json_object_add(doc, m, "tool", 4, st_json_new_str(doc, "Write")), 0);
+    return m;
+}
+
 /* Batches big enough to be built before the write lock at the index the log
  * size predicts: 3 processes x 5 batches of 100 race, so most predictions
  * go stale and the transaction must rebuild those entries at their real
@@ -446,15 +490,7 @@ START_TEST(concurrent_batch_appenders)
     st_status st;
     ck_assert_int_eq(st_store_status(s, &st), 0);
     ck_assert_uint_eq(st.size, 1500);
-    for (uint64_t i = 0; i < 1500; i++) {
-        uint8_t *b;
-        size_t bl;
-        char want[48];
-        ck_assert_int_eq(st_entry_get(s, i, &b, &bl), 0);
-        int n = snprintf(want, sizeof want, "\"index\":%llu,", (unsigned long long)i);
-        ck_assert_msg(memmem(b, bl, want, (size_t)n) != NULL, "entry %llu does not carry its own index", (unsigned long long)i);
-        free(b);
-    }
+    for (uint64_t i = 0; i < 1500; i++) assert_carries_index(s, i);
     ck_assert_int_eq(st_check(s), 0);
     st_store_close(s);
 }
@@ -478,14 +514,10 @@ START_TEST(batch_payloads_read_back)
     memcpy(big + biglen - 2, "\"}", 2);
     big[biglen] = 0;
     static char mid[700];
-    memcpy(mid, "{\"stdout\":\"", 11);
-    for (size_t i = 11; i < sizeof mid - 3; i++) mid[i] = "lorem ipsum dolor sit amet "[i % 27];
-    memcpy(mid + sizeof mid - 3, "\"}", 3);
+    fill_lorem_output(mid, sizeof mid);
     memset(recs, 0, sizeof recs);
     for (size_t i = 0; i < N; i++) {
-        st_json *m = st_json_new_object(doc);
-        ck_assert_int_eq(st_json_object_add(doc, m, "kind", 4, st_json_new_str(doc, "event")), 0);
-        ck_assert_int_eq(st_json_object_add(doc, m, "tool", 4, st_json_new_str(doc, "Write")), 0);
+        st_json *m = write_event_meta(doc);
         snprintf(small[i], sizeof small[i], "{\"command\":\"echo \\\"%zu\\\"\"}", i);
         recs[i].meta = m;
         recs[i].npayloads = 2;
@@ -498,16 +530,7 @@ START_TEST(batch_payloads_read_back)
     }
     uint64_t first;
     ck_assert_int_eq(st_append_records(s, recs, N, &first), 0);
-    for (size_t i = 0; i < N; i++) {
-        for (size_t j = 0; j < 2; j++) {
-            uint8_t *data, salt[ST_SALT_BYTES];
-            size_t dl;
-            ck_assert_int_eq(st_payload_get(s, first + i, recs[i].payloads[j].name, &data, &dl, salt), 0);
-            ck_assert_uint_eq(dl, recs[i].payloads[j].len);
-            ck_assert(memcmp(data, recs[i].payloads[j].data, dl) == 0);
-            free(data);
-        }
-    }
+    for (size_t i = 0; i < N; i++) assert_payloads_read_back(s, first + i, &recs[i]);
     ck_assert_int_eq(st_check(s), 0);
     st_json_doc_free(doc);
     free(big);
@@ -549,9 +572,7 @@ START_TEST(prepared_records_append)
     st_json_doc *doc = st_json_doc_new();
     static st_record_in recs[N];
     static char small[N][64], mid[700], other[700];
-    memcpy(mid, "{\"stdout\":\"", 11);
-    for (size_t i = 11; i < sizeof mid - 3; i++) mid[i] = "lorem ipsum dolor sit amet "[i % 27];
-    memcpy(mid + sizeof mid - 3, "\"}", 3);
+    fill_lorem_output(mid, sizeof mid);
     memcpy(other, mid, sizeof other);
     other[20] = 'X';
     st_payload_zctx *z = st_payload_zctx_new();
@@ -560,9 +581,7 @@ START_TEST(prepared_records_append)
     for (int round = 0; round < 2; round++) {
         memset(recs, 0, sizeof recs);
         for (size_t i = 0; i < N; i++) {
-            st_json *m = st_json_new_object(doc);
-            ck_assert_int_eq(st_json_object_add(doc, m, "kind", 4, st_json_new_str(doc, "event")), 0);
-            ck_assert_int_eq(st_json_object_add(doc, m, "tool", 4, st_json_new_str(doc, "Write")), 0);
+            st_json *m = write_event_meta(doc);
             snprintf(small[i], sizeof small[i], "{\"command\":\"echo %d.%zu\"}", round, i);
             recs[i].meta = m;
             recs[i].npayloads = 2;
@@ -588,22 +607,8 @@ START_TEST(prepared_records_append)
         ck_assert_msg(rc == 0, "append: %s", st_store_error(s));
         ck_assert_uint_eq(first, want);
         for (size_t i = 0; i < N; i++) {
-            uint8_t *b;
-            size_t bl;
-            char idx[48];
-            ck_assert_int_eq(st_entry_get(s, first + i, &b, &bl), 0);
-            int n = snprintf(idx, sizeof idx, "\"index\":%llu,", (unsigned long long)(first + i));
-            ck_assert_msg(memmem(b, bl, idx, (size_t)n) != NULL, "entry %llu does not carry its own index",
-                          (unsigned long long)(first + i));
-            free(b);
-            for (size_t j = 0; j < 2; j++) {
-                uint8_t *data, salt[ST_SALT_BYTES];
-                size_t dl;
-                ck_assert_int_eq(st_payload_get(s, first + i, recs[i].payloads[j].name, &data, &dl, salt), 0);
-                ck_assert_uint_eq(dl, recs[i].payloads[j].len);
-                ck_assert(memcmp(data, recs[i].payloads[j].data, dl) == 0);
-                free(data);
-            }
+            assert_carries_index(s, first + i);
+            assert_payloads_read_back(s, first + i, &recs[i]);
             st_prepared_free(prep[i]);
         }
         ck_assert_int_eq(st_check(s), 0);
