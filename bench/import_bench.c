@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 #endif
     const size_t batch = 1000;
     imp_seg *sg = calloc(1, sizeof *sg);
-    if (!sg || !(sg->evs = calloc(batch, sizeof *sg->evs))) { perror("import_bench"); return 2; }
+    if (!sg || !(sg->evs = calloc(batch, sizeof *sg->evs)) || !(sg->prep = calloc(batch, sizeof *sg->prep))) { perror("import_bench"); return 2; }
     double best = 1e30;
     uint64_t lines = 0, bad = 0, bytes = 0, payload = 0;
     for (int it = 0; it < iters; it++) {
@@ -75,6 +75,7 @@ int main(int argc, char **argv)
            (unsigned long long)lines, (unsigned long long)bad, (double)bytes / 1048576.0, (double)payload / 1048576.0,
            best * 1e6 / (double)(lines ? lines : 1), (double)lines / best, (double)bytes / best / 1e6);
     free(sg->evs);
+    free(sg->prep);
     free(sg);
     return 0;
 }
