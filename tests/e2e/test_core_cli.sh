@@ -6,20 +6,8 @@
 # leaves the store unchanged; kill -9 during appends loses no acknowledged entry.
 set -euo pipefail
 : "${SEALTRAIL:?}" "${ST_SOURCE_DIR:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {  # expect DESC WANT_EXIT STDERR_PATTERN -- cmd...
-  local desc=$1 want=$2 pat=$3; shift 4
-  local rc=0
-  "$@" >"$work/out" 2>"$work/err" || rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$desc: exit $rc, want $want ($(head -c 300 "$work/err"))"; return; fi
-  if [ -n "$pat" ] && ! grep -qE -- "$pat" "$work/err"; then bad "$desc: stderr lacks /$pat/: $(head -c 300 "$work/err")"; return; fi
-  ok "$desc"
-}
-work=$(mktemp -d)
-trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin core_cli
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 fixture="$ST_SOURCE_DIR/tests/fixtures/demo-session.jsonl"
 
@@ -122,5 +110,4 @@ while read -r i; do [ "$i" -lt "$size" ] || missing=$((missing + 1)); done < "$w
 [ "$missing" -eq 0 ] && [ -s "$work/acked" ] && ok "all $(wc -l < "$work/acked") acknowledged appends present (size $size)" || bad "$missing acknowledged appends lost"
 sort -n "$work/acked" | uniq -d | grep -q . && bad "an index was acknowledged twice" || ok "no index acknowledged twice"
 
-echo "e2e core_cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

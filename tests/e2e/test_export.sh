@@ -9,19 +9,8 @@
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}" "${AUDITVERIFY:?set AUDITVERIFY to the auditverify binary}"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/st-e2e-export.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-# expect_exit CODE DESC CMD...: runs CMD, compares its exit status.
-expect_exit() {
-    local want=$1 desc=$2 got=0
-    shift 2
-    "$@" >"$T/out" 2>"$T/err" || got=$?
-    if [ "$got" = "$want" ]; then ok "$desc (exit $got)"; else bad "$desc: exit $got, want $want: $(head -c 400 "$T/err")"; fi
-}
+. "$(dirname "$0")/lib.sh"
+e2e_begin test_export
 # json_count FILE: the entry count of an auditverify --json report
 json_count() { grep -o '"entries":{"count":[0-9]*' "$1" | grep -o '[0-9]*$'; }
 
@@ -144,5 +133,4 @@ if [ "${ST_E2E_BIG:-0}" = 1 ]; then
     roundtrip "$d" 100000 "filter --tool Read --status failed" 4762 --tool Read --status failed
 fi
 
-echo "e2e test_export: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+e2e_end

@@ -3,12 +3,8 @@
 # filtered ones included (a filter selects entries, never the policy away).
 set -euo pipefail
 : "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin export_policy
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 vkey=$(st init --origin example.com/policy 2>/dev/null | tail -n 1)
 st retention set --min 7y --reason "SOX 802" >/dev/null 2>&1
@@ -28,5 +24,4 @@ for sel in "" "--tool Bash" "--from 2 --to 3"; do
     bad "export ${sel:-(full)}: no retention policy in the bundle: $(printf '%s\n' "$out" | grep retention)"
   fi
 done
-echo "e2e export_policy: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -18,14 +18,9 @@
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SHARED=${ST_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
-T=$(mktemp -d "${TMPDIR:-/tmp}/st-hook-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin test_hook
 unset SEALTRAIL_DIR CLAUDE_CODE_SESSION_ID SEALTRAIL_FAIL_CLOSED
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 
 # hook STORE < input: runs the hook; asserts exit 0, empty stdout and stderr.
 hook() {
@@ -325,5 +320,4 @@ check "a bad redact.conf: nothing recorded, exit 1, stderr names the line (exit 
 rc=0; printf '{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"x"}}' | SEALTRAIL_FAIL_CLOSED=1 "$SEALTRAIL" --dir "$S8" hook >/dev/null 2>&1 || rc=$?
 check "a bad redact.conf with fail-closed: PreToolUse blocked (exit $rc)" [ "$rc" = 2 ]
 
-echo "e2e test_hook: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -12,14 +12,9 @@
 #     the next Stop with the key back seals everything.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/st-hookenv-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin test_hook_env
 unset SEALTRAIL_DIR CLAUDE_CODE_SESSION_ID SEALTRAIL_FAIL_CLOSED
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 
 S=$T/store
 "$SEALTRAIL" --dir "$S" init >/dev/null 2>&1
@@ -69,5 +64,4 @@ printf '%s\n' '{"session_id":"env3","hook_event_name":"Stop","stop_hook_active":
 check "next Stop with the key: everything sealed, store checks" \
     test "$(field unsealed)" -eq 0 -a -n "$("$SEALTRAIL" --dir "$S" check | grep '^ok:')"
 
-echo "e2e test_hook_env: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

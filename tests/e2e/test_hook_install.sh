@@ -13,14 +13,9 @@
 #    untouched.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/st-install-XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin test_hook_install
 unset SEALTRAIL_DIR CLAUDE_CODE_SESSION_ID SEALTRAIL_FAIL_CLOSED
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 sha() { sha256sum "$1" | cut -c1-64; }
 
 # a binary and a store whose paths contain spaces and a quote
@@ -150,5 +145,4 @@ printf '{"hooks": {"Stop": {"not": "an array"}}}' >"$T/p2/shape.json"
 rc=0; "$BIN" --dir "$STORE" hook install --settings "$T/p2/shape.json" --events Stop >/dev/null 2>&1 || rc=$?
 check "settings of the wrong shape are refused (exit $rc)" [ "$rc" -eq 2 ]
 
-echo "e2e test_hook_install: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -16,14 +16,10 @@
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-T=$(mktemp -d "${TMPDIR:-/tmp}/st-spool-XXXXXX")
-trap 'exec 7>&- 2>/dev/null; rm -rf "$T"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin test_hook_spool
+e2e_at_exit 'exec 7>&- 2>/dev/null'
 unset SEALTRAIL_DIR CLAUDE_CODE_SESSION_ID SEALTRAIL_FAIL_CLOSED SEALTRAIL_LOCK_TIMEOUT_MS
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 
 ev() {   # ev ID [EVENT]: a small tool event
     printf '{"session_id":"sp","hook_event_name":"%s","tool_name":"Bash","tool_input":{"command":"run %s"},"tool_use_id":"%s"}\n' \
@@ -177,5 +173,4 @@ check "--fail-closed flag: exit 2 (exit $rc)" [ "$rc" -eq 2 ]
 rc=0; ev toolu_f4 PostToolUse | SEALTRAIL_FAIL_CLOSED=1 "$SEALTRAIL" --dir "$F" hook >/dev/null 2>&1 || rc=$?
 check "fail-closed applies to PreToolUse only: PostToolUse exits 1 (exit $rc)" [ "$rc" -eq 1 ]
 
-echo "e2e test_hook_spool: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -5,17 +5,13 @@
 # golang.org/x/mod/sumdb/tlog, at many sizes. [CP-1..5] [PROOF-1] [TREE-2]
 set -euo pipefail
 : "${SEALTRAIL:?}" "${ST_SOURCE_DIR:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note ]; then
   echo "e2e interop_go: skipped (install golang-go golang-golang-x-mod-dev; .ci/deps does)"
   echo "e2e interop_go: 0 passed, 0 failed"
   exit 0
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin interop_go
 GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE="$work/gocache" \
   go build -o "$work/notecheck" "$ST_SOURCE_DIR/tests/interop/notecheck.go"
 d="$work/store"
@@ -52,5 +48,4 @@ for m in 1 2 3 7 8 9 20 $((n - 1)); do
   p=$("$SEALTRAIL" --dir "$d" prove --from "$m" --to "$n")
   "$work/notecheck" consistency "$p" >/dev/null && ok "consistency $m -> $n verifies with x/mod tlog" || bad "consistency $m -> $n"
 done
-echo "e2e interop_go: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -10,20 +10,8 @@
 # the history is test_keys_verify.sh.
 set -euo pipefail
 : "${SEALTRAIL:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {  # expect DESC WANT_EXIT STDERR_PATTERN -- cmd...
-  local desc=$1 want=$2 pat=$3; shift 4
-  local rc=0
-  "$@" >"$work/out" 2>"$work/err" || rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$desc: exit $rc, want $want ($(head -c 400 "$work/err"))"; return; fi
-  if [ -n "$pat" ] && ! grep -qE -- "$pat" "$work/err"; then bad "$desc: stderr lacks /$pat/: $(head -c 400 "$work/err")"; return; fi
-  ok "$desc"
-}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin keys
 export SEALTRAIL_FAKE_TIME=2025-11-21T12:00:00Z
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 team() { "$SEALTRAIL" key "$@"; }
@@ -163,5 +151,4 @@ export SEALTRAIL_FAKE_TIME=2025-11-24T00:00:01Z
 echo "$ev" | ep append >/dev/null && ok "appends continue after the last epoch" || bad "append after epochs"
 expect "seal says no epoch key covers now" 1 "no epoch key covers 2025-11-24T00:00:01" -- ep seal
 
-echo "e2e keys: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -4,12 +4,8 @@
 # so a range that spans the rotation archives, verifies and keeps verifying.
 set -euo pipefail
 : "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin keys_archive
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 ev='{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"tool_response":{"stdout":"a"},"session_id":"s1"}'
 
@@ -49,5 +45,4 @@ if [ -n "$a" ]; then
 else
   bad "no archive file written"
 fi
-echo "e2e keys_archive: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -11,20 +11,12 @@
 # bundle verifies across two epochs.
 set -euo pipefail
 : "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib.sh"
+e2e_begin keys_verify
 verify() {  # verify DESC WANT_EXIT STDERR_PATTERN -- auditverify args...
   local desc=$1 want=$2 pat=$3; shift 4
-  local rc=0
-  "$AUDITVERIFY" "$@" >"$work/out" 2>"$work/err" || rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$desc: exit $rc, want $want ($(head -c 600 "$work/err"))"; return; fi
-  if [ -n "$pat" ] && ! grep -qE -- "$pat" "$work/err"; then bad "$desc: stderr lacks /$pat/: $(head -c 600 "$work/err")"; return; fi
-  ok "$desc"
+  expect "$desc" "$want" "$pat" -- "$AUDITVERIFY" "$@"
 }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
 export SEALTRAIL_FAKE_TIME=2025-11-21T12:00:00Z
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 ev='{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"tool_response":{"stdout":"a"},"session_id":"s1"}'
@@ -113,5 +105,4 @@ verify "an epoch-mode bundle verifies with the root across two epochs" 0 "" -- "
 grep -q "2 epoch key(s) in 1 schedule(s)" "$work/out" && ok "the report counts the epoch keys" || bad "epoch report: $(grep 'key history' "$work/out")"
 verify "epoch keys need the root: the store's first key alone does not verify the second epoch" 3 "epoch certificate \(entry [0-9]+\) is signed by example.com/security-root\+[0-9a-f]{8}, which is not a trusted root" -- "$work/epochs.stb" --trust "$work/first-e.vkey"
 
-echo "e2e keys_verify: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -9,13 +9,10 @@
 # and sealed by other processes, reindex + check.
 set -euo pipefail
 : "${SEALTRAIL:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-work=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
+e2e_begin query
 tailpid=
-trap '[ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null; rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+e2e_at_exit '[ -z "$tailpid" ] || kill "$tailpid" 2>/dev/null'
 export SEALTRAIL_FAKE_TIME=2025-06-01T00:00:00Z
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 # q ARGS...: the indices a query returns, comma-separated
@@ -189,5 +186,4 @@ st reindex >/dev/null && st check >/dev/null && ok "reindex then check" || bad "
 st query --help | grep -q "examples:" && st stats --help | grep -q "examples:" && st tail --help | grep -q "examples:" \
   && st import --help | grep -q "examples:" && st reindex --help | grep -q "examples:" && ok "--help with examples" || bad "--help"
 
-echo "e2e query: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

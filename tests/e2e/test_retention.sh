@@ -11,12 +11,8 @@
 # prune at year 12 deletes the oldest archive and the set stays compliant.
 set -euo pipefail
 : "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin test_retention
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 arch="$work/archive"
 T0=1483228800            # 2017-01-01T00:00:00Z
@@ -204,5 +200,4 @@ rc=0; "$AUDITVERIFY" "$arch"/archive-*.stb.zst "$work/full2.stb" --trust "$work/
   && ok "after the lawful prune and the erasure the remaining set is compliant (pruned archive, erased entry)" \
   || bad "after prune: rc $rc $(cat "$work/ret.err") $(tail -14 "$work/ret.out")"
 
-echo "e2e test_retention: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

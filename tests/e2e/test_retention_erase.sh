@@ -8,14 +8,10 @@
 # writing: nothing is lost, check passes, auditverify reports the erasures.
 set -euo pipefail
 : "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-work=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
+e2e_begin test_retention_erase
 bgpids=()
-cleanup() { for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-export SEALTRAIL_NO_SYSLOG=1
+e2e_at_exit 'for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done'
 S="$work/s"
 st() { "$SEALTRAIL" --dir "$S" "$@"; }
 
@@ -147,5 +143,4 @@ st export --out "$work/all.stb" > /dev/null 2>&1
 grep -qE "absent \(7 erased, 0 archived, 0 pruned" "$work/av.out" && ok "auditverify reports 7 erased payloads, each with its record" \
   || bad "report: $(grep payloads "$work/av.out")"
 
-echo "e2e test_retention_erase: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end

@@ -1,0 +1,73 @@
+# tests/e2e/lib.sh: what every end-to-end script shares. Each test_*.sh
+# sources it right after `set -euo pipefail`:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     e2e_begin NAME
+#
+#   $work (and $T)        the script's own temporary directory, removed at exit
+#   e2e_at_exit CMD       also run CMD (a string) at exit, before $work goes
+#   ok DESC / bad DESC    one passed / failed check
+#   check DESC CMD...     ok when CMD succeeds, else bad
+#   expect DESC WANT PATTERN -- CMD...
+#                         CMD exits with WANT and, unless PATTERN is empty, its
+#                         stderr matches the extended regex PATTERN
+#   expect_exit WANT DESC CMD...
+#                         CMD exits with WANT
+#   expect_in FILE TEXT DESC
+#                         FILE holds the fixed string TEXT
+#   e2e_end               the summary line; its status is the script's
+#
+# expect and expect_exit leave CMD's stdout in $work/out, stderr in $work/err.
+# SEALTRAIL_NO_SYSLOG is set: tests never write to the system log.
+
+pass=0
+fail=0
+e2e_name=
+e2e_exit_cmds=
+export SEALTRAIL_NO_SYSLOG=1
+
+e2e_cleanup() {
+    if [ -n "$e2e_exit_cmds" ]; then eval "$e2e_exit_cmds" || true; fi
+    if [ -n "${work:-}" ]; then
+        chmod -R u+rwx "$work" 2>/dev/null || true   # tests make read-only directories
+        rm -rf "$work"
+    fi
+}
+
+e2e_begin() {
+    e2e_name=$1
+    work=$(mktemp -d "${TMPDIR:-/tmp}/st-e2e-$1.XXXXXX")
+    T=$work
+    trap e2e_cleanup EXIT
+}
+
+e2e_at_exit() { e2e_exit_cmds="${e2e_exit_cmds:+$e2e_exit_cmds; }$1"; }
+
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+
+expect() {
+    local desc=$1 want=$2 pat=$3 rc=0
+    shift 4
+    "$@" >"$work/out" 2>"$work/err" || rc=$?
+    if [ "$rc" -ne "$want" ]; then bad "$desc: exit $rc, want $want ($(head -c 600 "$work/err"))"; return 0; fi
+    if [ -n "$pat" ] && ! grep -qE -- "$pat" "$work/err"; then bad "$desc: stderr lacks /$pat/: $(head -c 600 "$work/err")"; return 0; fi
+    ok "$desc"
+}
+
+expect_exit() {
+    local want=$1 desc=$2 got=0
+    shift 2
+    "$@" >"$work/out" 2>"$work/err" || got=$?
+    if [ "$got" = "$want" ]; then ok "$desc (exit $got)"; else bad "$desc: exit $got, want $want: $(head -c 600 "$work/err")"; fi
+}
+
+expect_in() {
+    if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: \"$2\" not in: $(head -c 400 "$1")"; fi
+}
+
+e2e_end() {
+    echo "e2e $e2e_name: $pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
