@@ -10,6 +10,7 @@
  * batch and written once each. The N/T seal policy is checked in the same
  * transaction, so a seal that the policy asks for costs no extra fsync.
  */
+#include "envelope.h"
 #include "index.h"
 #include "payload.h"
 #include "sha256.h"
@@ -47,7 +48,6 @@ typedef struct st_prepared {
      * build it before the lock for the index the log size predicts, and the
      * transaction rebuilds it only if another writer came first. */
     uint64_t built;
-    st_json_doc *doc;
     st_buf bytes;                                 /* canonical entry bytes */
     st_hash leaf;
     st_ix_entry ix;                               /* its index facts and paths */
@@ -248,60 +248,42 @@ static void pipe_end(prep_pipe *pp, pthread_t th, int thread)
     free(pp->done);
 }
 
-/* Builds the full envelope object for record r at `index` into doc. */
-static st_json *build_envelope(st_json_doc *doc, const st_record_in *r, const prepared *p, uint64_t index)
+/* The index reads `index`, `time_us` and metadata members from the
+ * envelope: it gets a view of it, two number nodes linked in front of the
+ * metadata's own members (shared, not copied). The metadata holds no
+ * reserved member (validate), so every lookup finds what it would find in
+ * the whole envelope; the facts point into the metadata, which outlives
+ * the preparation. */
+static int ix_prepare(st_ix_entry *ix, const st_json *meta, uint64_t index, int64_t time_us, const st_json *tool_input)
 {
-    st_json *o = st_json_new_object(doc);
-    if (!o) return NULL;
-    for (const st_json *m = r->meta->child; m; m = m->next)
-        if (st_json_object_add(doc, o, m->key, m->key_len, st_json_clone(doc, m))) return NULL;
-    if (st_json_object_add(doc, o, "v", 1, st_json_new_int(doc, ST_ENTRY_VERSION)) ||
-        st_json_object_add(doc, o, "index", 5, st_json_new_int(doc, (int64_t)index)) ||
-        st_json_object_add(doc, o, "time_us", 7, st_json_new_int(doc, p->time_us)))
-        return NULL;
-    if (r->npayloads) {
-        st_json *tab = st_json_new_object(doc);
-        if (!tab) return NULL;
-        for (size_t i = 0; i < r->npayloads; i++) {
-            char hex[2 * ST_HASH_BYTES + 1];
-            st_json *c = st_json_new_object(doc);
-            st_hex_encode(hex, p->commit[i], ST_HASH_BYTES);
-            if (!c || st_json_object_add(doc, c, "commit", 6, st_json_new_str(doc, hex)) ||
-                st_json_object_add(doc, c, "len", 3, st_json_new_int(doc, (int64_t)p->stored_len[i])))
-                return NULL;
-            if (p->stored_len[i] != r->payloads[i].len) {
-                st_json *t = st_json_new_object(doc);
-                st_hex_encode(hex, p->full_sha[i], ST_HASH_BYTES);
-                if (!t || st_json_object_add(doc, t, "len", 3, st_json_new_int(doc, (int64_t)r->payloads[i].len)) ||
-                    st_json_object_add(doc, t, "sha256", 6, st_json_new_str(doc, hex)) ||
-                    st_json_object_add(doc, c, "truncated", 9, t))
-                    return NULL;
-            }
-            const char *nm = r->payloads[i].name;
-            if (st_json_object_add(doc, tab, nm, strlen(nm), c)) return NULL;
-        }
-        if (st_json_object_add(doc, o, "payloads", 8, tab)) return NULL;
-    }
-    return o;
+    char ib[24], tb[24], ik[] = "index", tk[] = "time_us";
+    st_json idx = { .type = ST_JSON_NUMBER, .str = ib, .key = ik, .key_len = 5 };
+    st_json t = { .type = ST_JSON_NUMBER, .str = tb, .key = tk, .key_len = 7 };
+    st_json view = { .type = ST_JSON_OBJECT, .child = &idx, .last = meta->last ? meta->last : &t, .count = meta->count + 2 };
+    idx.len = st_envelope_int(ib, (int64_t)index);
+    t.len = st_envelope_int(tb, time_us);
+    idx.next = &t;
+    t.next = meta->child;
+    return st_ix_entry_prepare(ix, &view, tool_input);
 }
 
-/* Builds record k's entry for `index`: envelope, canonical bytes, leaf hash, index facts. */
+/* Builds record k's entry for `index`: canonical bytes, leaf hash, index facts. */
 static int build_entry(const st_record_in *r, prepared *p, uint64_t index)
 {
-    p->built = UINT64_MAX;
-    st_json_doc_free(p->doc);
-    st_buf_reset(&p->bytes);
-    if (!(p->doc = st_json_doc_new())) return ENOMEM;
-    st_json *env = build_envelope(p->doc, r, p, index);
-    if (!env) return ENOMEM;
-    st_json_write(&p->bytes, env, ST_JSON_SORT_KEYS);
-    if (p->bytes.oom) return ENOMEM;
-    st_leaf_hash(p->leaf, p->bytes.data, p->bytes.len);
+    st_envelope_payload pl[ST_ENTRY_MAX_PAYLOADS];
     const st_json *tool_input = NULL;
-    for (size_t i = 0; i < r->npayloads; i++)
-        if (strcmp(r->payloads[i].name, "tool_input") == 0) tool_input = r->payloads[i].value;
-    int rc = st_ix_entry_prepare(&p->ix, env, tool_input);
+    p->built = UINT64_MAX;
+    st_buf_reset(&p->bytes);
+    for (size_t i = 0; i < r->npayloads; i++) {
+        const st_payload_in *in = &r->payloads[i];
+        pl[i] = (st_envelope_payload){ in->name, p->commit[i], p->stored_len[i], p->stored_len[i] != in->len, in->len,
+                                       p->full_sha[i] };
+        if (strcmp(in->name, "tool_input") == 0) tool_input = in->value;
+    }
+    int rc = st_envelope_write(&p->bytes, r->meta, index, p->time_us, pl, r->npayloads);
     if (rc) return rc;
+    st_leaf_hash(p->leaf, p->bytes.data, p->bytes.len);
+    if ((rc = ix_prepare(&p->ix, r->meta, index, p->time_us, tool_input)) != 0) return rc;
     p->built = index;
     return 0;
 }
@@ -314,7 +296,6 @@ static void prepared_free(prepared *p)
         if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].cap);   /* salts */
         st_buf_free(&p->row[i]);
     }
-    st_json_doc_free(p->doc);
     st_buf_free(&p->bytes);
     st_ix_entry_free(&p->ix);
 }
