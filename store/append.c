@@ -290,14 +290,29 @@ static int build_entry(const st_record_in *r, prepared *p, uint64_t index)
 
 static void prepared_free(prepared *p)
 {
-    size_t npayloads = p->npayloads;
-    sodium_memzero(p->salt, npayloads * ST_SALT_BYTES);   /* the rest is public or wiped below */
-    for (size_t i = 0; i < npayloads; i++) {
+    sodium_memzero(p->salt, sizeof p->salt);     /* the rest is public or wiped below */
+    for (size_t i = 0; i < ST_ENTRY_MAX_PAYLOADS; i++) {   /* a reused preparation may have had more rows */
         if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].cap);   /* salts */
         st_buf_free(&p->row[i]);
     }
     st_buf_free(&p->bytes);
     st_ix_entry_free(&p->ix);
+}
+
+/* Empties a preparation for another record, keeping its buffers (rows,
+ * entry bytes, index paths): an import prepares a million records in a
+ * few thousand of them. */
+static void prepared_reset(prepared *p)
+{
+    sodium_memzero(p->salt, sizeof p->salt);
+    for (size_t i = 0; i < ST_ENTRY_MAX_PAYLOADS; i++) {
+        if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].len);   /* what the row held (salt first) */
+        st_buf_reset(&p->row[i]);
+    }
+    st_buf_reset(&p->bytes);
+    st_buf_reset(&p->ix.paths);
+    p->ready = 0;
+    p->prep_rc = 0;
 }
 
 static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
@@ -363,8 +378,8 @@ static int append_txn(st_txn *txn, void *arg)
     return 0;
 }
 
-/* Salts, time and the record binding of a fresh preparation. */
-static void prepared_init(prepared *p, const st_record_in *r)
+/* Salts (from z's pool; NULL: drawn directly), time and the record binding of a fresh preparation. */
+static void prepared_init_z(prepared *p, const st_record_in *r, st_payload_zctx *z)
 {
     p->meta = r->meta;
     p->npayloads = r->npayloads;
@@ -373,9 +388,14 @@ static void prepared_init(prepared *p, const st_record_in *r)
         p->data[i] = r->payloads[i].data;
         p->len[i] = r->payloads[i].len;
     }
-    randombytes_buf(p->salt, r->npayloads * ST_SALT_BYTES);
+    st_payload_salts(z, &p->salt[0][0], r->npayloads * ST_SALT_BYTES);
     p->time_us = r->time_us ? r->time_us : st_now_us();
     p->built = UINT64_MAX;
+}
+
+static void prepared_init(prepared *p, const st_record_in *r)
+{
+    prepared_init_z(p, r, NULL);
 }
 
 /* The preparation was made from r as it is now. */
@@ -389,23 +409,31 @@ static int prepared_matches(const prepared *p, const st_record_in *r)
     return 1;
 }
 
-int st_prepare_record(const st_store *s, const st_record_in *r, uint64_t index, st_payload_zctx *z, st_prepared **out)
+int st_prepare_record_reuse(const st_store *s, const st_record_in *r, uint64_t index, st_payload_zctx *z, st_prepared **io)
 {
     st_err e;
-    *out = NULL;
+    prepared *p = *io;
     int rc = validate(&e, r);
-    if (rc) return rc;
-    prepared *p = calloc(1, sizeof *p);
-    if (!p) return ENOMEM;
-    prepared_init(p, r);
-    if ((rc = prepare(s, r, p, z, index)) != 0) {
-        prepared_free(p);
-        free(p);
+    if (rc == 0 && !p && !(p = calloc(1, sizeof *p))) rc = ENOMEM;
+    if (rc == 0) {
+        if (*io) prepared_reset(p);
+        prepared_init_z(p, r, z);
+        rc = prepare(s, r, p, z, index);
+    }
+    if (rc) {
+        st_prepared_free(p);
+        *io = NULL;
         return rc;
     }
     p->ready = 1;
-    *out = p;
+    *io = p;
     return 0;
+}
+
+int st_prepare_record(const st_store *s, const st_record_in *r, uint64_t index, st_payload_zctx *z, st_prepared **out)
+{
+    *out = NULL;
+    return st_prepare_record_reuse(s, r, index, z, out);
 }
 
 void st_prepared_free(st_prepared *p)

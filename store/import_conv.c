@@ -145,6 +145,34 @@ void imp_conv_free(imp_conv *c)
     free(c->pre.s);
     st_buf_free(&c->pre.keys);
     memset(&c->pre, 0, sizeof c->pre);
+    for (size_t i = 0; i < c->nspare; i++) st_prepared_free(c->spare[i]);
+    free(c->spare);
+    c->spare = NULL;
+    c->nspare = c->spare_cap = 0;
+}
+
+/* ---- preparations ----------------------------------------------------------------------- */
+
+/* Keeps p (appended, no longer needed) for a later line; frees it if the list cannot grow. */
+static void spare_put(imp_conv *c, st_prepared *p)
+{
+    if (!p) return;
+    if (c->nspare == c->spare_cap) {
+        size_t nc = c->spare_cap ? c->spare_cap * 2 : 1024;
+        st_prepared **ns = realloc(c->spare, nc * sizeof *ns);
+        if (!ns) { st_prepared_free(p); return; }
+        c->spare = ns;
+        c->spare_cap = nc;
+    }
+    c->spare[c->nspare++] = p;
+}
+
+/* The preparation of ev's record for entry `at`, in a spare one if any; NULL
+ * on failure (the append then prepares it and reports the error). */
+static st_prepared *prepare_event(imp_conv *c, st_event *ev, uint64_t at)
+{
+    st_prepared *p = c->nspare ? c->spare[--c->nspare] : NULL;
+    return st_prepare_record_reuse(c->s, &ev->rec, at, c->z, &p) == 0 ? p : NULL;
 }
 
 /* ---- segments --------------------------------------------------------------------------- */
@@ -207,8 +235,7 @@ static void fill(imp_conv *c, imp_seg *sg)
             /* A duration still to be looked up in the store changes the
              * metadata: then only the payloads are prepared. */
             uint64_t at = c->next_index == UINT64_MAX || ev->needs_duration ? UINT64_MAX : c->next_index + c->good;
-            if (st_prepare_record(c->s, &ev->rec, at, c->z, &sg->prep[sg->n]) != 0)
-                sg->prep[sg->n] = NULL;        /* the append prepares it and reports the error */
+            sg->prep[sg->n] = prepare_event(c, ev, at);
         }
         if (kind == ST_IMPORT_SEED) sg->seed++;
         else sg->hook++;
@@ -231,7 +258,7 @@ static void fill(imp_conv *c, imp_seg *sg)
 void imp_produce(imp_conv *c, imp_seg *sg)
 {
     for (size_t i = 0; i < sg->done; i++) {
-        st_prepared_free(sg->prep[i]);
+        spare_put(c, sg->prep[i]);
         sg->prep[i] = NULL;
         st_event_free(&sg->evs[i]);
     }

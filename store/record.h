@@ -50,6 +50,11 @@ typedef struct st_prepared st_prepared;
 struct st_payload_zctx;
 ST_NODISCARD int st_prepare_record(const struct st_store *s, const st_record_in *r, uint64_t index,
                                    struct st_payload_zctx *z, st_prepared **out);
+/* st_prepare_record into *io: a preparation already there (appended, no
+ * longer needed) is emptied and its buffers reused; NULL: a new one. On
+ * error *io is freed and set to NULL. */
+ST_NODISCARD int st_prepare_record_reuse(const struct st_store *s, const st_record_in *r, uint64_t index,
+                                         struct st_payload_zctx *z, st_prepared **io);
 void st_prepared_free(st_prepared *p);   /* NULL-safe; wipes the salts */
 
 /* st_append_records with prep[k] the preparation of recs[k] (or NULL). An
