@@ -40,8 +40,8 @@ ST_NODISCARD int st_append_records(struct st_store *s, const st_record_in *recs,
  * thread): validation, salts, payload commitments, the stored payload rows
  * (compressed) and, unless index is UINT64_MAX, the canonical entry built
  * for `index` (the index the caller predicts). Touches no database, so any
- * thread may call it; z is that thread's compression context (NULL: the
- * thread's own). The preparation refers to r's metadata and payload bytes,
+ * thread may call it; z is that thread's compression context and salt pool
+ * (NULL: the thread's own context, salts drawn one record at a time). The preparation refers to r's metadata and payload bytes,
  * which must stay alive and unchanged until it is appended; metadata that
  * will still change (a duration looked up in the store) wants index
  * UINT64_MAX. 0, or an error (then *out is NULL and the record can still be
