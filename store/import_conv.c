@@ -167,12 +167,38 @@ static void spare_put(imp_conv *c, st_prepared *p)
     c->spare[c->nspare++] = p;
 }
 
-/* The preparation of ev's record for entry `at`, in a spare one if any; NULL
- * on failure (the append then prepares it and reports the error). */
-static st_prepared *prepare_event(imp_conv *c, st_event *ev, uint64_t at)
+static st_prepared *spare_get(imp_conv *c)
 {
-    st_prepared *p = c->nspare ? c->spare[--c->nspare] : NULL;
-    return st_prepare_record_reuse(c->s, &ev->rec, at, c->z, &p) == 0 ? p : NULL;
+    return c->nspare ? c->spare[--c->nspare] : NULL;
+}
+
+/* Prepares event i of sg for entry `at` (in spare preparations if any), in
+ * pairs: the first of two waits in c->pending. A failed preparation leaves
+ * NULL (the append then prepares the record and reports the error). */
+static void prepare_event(imp_conv *c, imp_seg *sg, size_t i, uint64_t at)
+{
+    if (!c->pending) {
+        c->pending = 1;
+        c->pend_i = i;
+        c->pend_at = at;
+        return;
+    }
+    c->pending = 0;
+    const st_record_in *r[2] = { &sg->evs[c->pend_i].rec, &sg->evs[i].rec };
+    const uint64_t idx[2] = { c->pend_at, at };
+    st_prepared *p[2] = { spare_get(c), spare_get(c) };
+    st_prepare_record_pair(c->s, r, idx, c->z, p);   /* NULL where it failed */
+    sg->prep[c->pend_i] = p[0];
+    sg->prep[i] = p[1];
+}
+
+/* The event still waiting for a second one, alone (the end of a segment). */
+static void prepare_last(imp_conv *c, imp_seg *sg)
+{
+    if (!c->pending) return;
+    c->pending = 0;
+    st_prepared *p = spare_get(c);
+    sg->prep[c->pend_i] = st_prepare_record_reuse(c->s, &sg->evs[c->pend_i].rec, c->pend_at, c->z, &p) == 0 ? p : NULL;
 }
 
 /* ---- segments --------------------------------------------------------------------------- */
@@ -235,7 +261,7 @@ static void fill(imp_conv *c, imp_seg *sg)
             /* A duration still to be looked up in the store changes the
              * metadata: then only the payloads are prepared. */
             uint64_t at = c->next_index == UINT64_MAX || ev->needs_duration ? UINT64_MAX : c->next_index + c->good;
-            sg->prep[sg->n] = prepare_event(c, ev, at);
+            prepare_event(c, sg, sg->n, at);
         }
         if (kind == ST_IMPORT_SEED) sg->seed++;
         else sg->hook++;
@@ -268,5 +294,6 @@ void imp_produce(imp_conv *c, imp_seg *sg)
     sg->err.msg[0] = 0;
     sg->lines = sg->bad = sg->blank = sg->seed = sg->hook = sg->redactions = 0;
     fill(c, sg);
+    prepare_last(c, sg);
     sg->bytes = c->r->bytes;
 }

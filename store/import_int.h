@@ -93,6 +93,11 @@ typedef struct imp_conv {
      * import then allocates a few thousand, not one per line. */
     st_prepared **spare;
     size_t nspare, spare_cap;
+    /* An event of the segment waiting for a second one: records are
+     * prepared in pairs (st_prepare_record_pair). */
+    int pending;
+    size_t pend_i;
+    uint64_t pend_at;
 } imp_conv;
 
 /* Converts lines into sg (emptied first) until the segment ends (see above).

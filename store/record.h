@@ -55,6 +55,11 @@ ST_NODISCARD int st_prepare_record(const struct st_store *s, const st_record_in 
  * error *io is freed and set to NULL. */
 ST_NODISCARD int st_prepare_record_reuse(const struct st_store *s, const st_record_in *r, uint64_t index,
                                          struct st_payload_zctx *z, st_prepared **io);
+/* st_prepare_record_reuse for two records at once (their SHA-256 work runs
+ * interleaved): io[k] becomes record k's preparation, or NULL when it
+ * failed. 0, or the first record's error, else the second's. */
+int st_prepare_record_pair(const struct st_store *s, const st_record_in *const r[2], const uint64_t index[2],
+                           struct st_payload_zctx *z, st_prepared *io[2]);
 void st_prepared_free(st_prepared *p);   /* NULL-safe; wipes the salts */
 
 /* st_append_records with prep[k] the preparation of recs[k] (or NULL). An
