@@ -26,8 +26,17 @@
 
 #include <sodium.h>
 
-/* Reserved envelope members that append.c writes itself. */
-static const char *const reserved[] = { "v", "index", "time_us", "payloads" };
+/* 1 if key is one of the envelope members append.c writes itself (v, index, time_us, payloads). */
+static int reserved_key(const char *k, size_t n)
+{
+    switch (n) {
+    case 1: return k[0] == 'v';
+    case 5: return memcmp(k, "index", 5) == 0;
+    case 7: return memcmp(k, "time_us", 7) == 0;
+    case 8: return memcmp(k, "payloads", 8) == 0;
+    default: return 0;
+    }
+}
 
 typedef struct st_prepared {
     /* What the preparation was made from: a record handed back that no
@@ -105,9 +114,8 @@ static int validate(st_err *e, const st_record_in *r)
     if (r->meta && r->meta->type != ST_JSON_OBJECT) return st_fail(e, ST_EINVAL, "record metadata is not an object");
     if (r->meta) {
         for (const st_json *m = r->meta->child; m; m = m->next)
-            for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-                if (m->key_len == strlen(reserved[i]) && memcmp(m->key, reserved[i], m->key_len) == 0)
-                    return st_fail(e, ST_EINVAL, "record metadata sets reserved member \"%s\"", reserved[i]);
+            if (reserved_key(m->key, m->key_len))
+                return st_fail(e, ST_EINVAL, "record metadata sets reserved member \"%.*s\"", (int)m->key_len, m->key);
         if (!st_json_get(r->meta, "kind")) return st_fail(e, ST_EINVAL, "record metadata has no \"kind\"");
     } else {
         return st_fail(e, ST_EINVAL, "record has no metadata");
