@@ -10,6 +10,8 @@
  * batch and written once each. The N/T seal policy is checked in the same
  * transaction, so a seal that the policy asks for costs no extra fsync.
  */
+#include "entry.h"
+#include "envelope.h"
 #include "index.h"
 #include "payload.h"
 #include "sha256.h"
@@ -24,8 +26,17 @@
 
 #include <sodium.h>
 
-/* Reserved envelope members that append.c writes itself. */
-static const char *const reserved[] = { "v", "index", "time_us", "payloads" };
+/* 1 if key is one of the envelope members append.c writes itself (v, index, time_us, payloads). */
+static int reserved_key(const char *k, size_t n)
+{
+    switch (n) {
+    case 1: return k[0] == 'v';
+    case 5: return memcmp(k, "index", 5) == 0;
+    case 7: return memcmp(k, "time_us", 7) == 0;
+    case 8: return memcmp(k, "payloads", 8) == 0;
+    default: return 0;
+    }
+}
 
 typedef struct st_prepared {
     /* What the preparation was made from: a record handed back that no
@@ -47,7 +58,6 @@ typedef struct st_prepared {
      * build it before the lock for the index the log size predicts, and the
      * transaction rebuilds it only if another writer came first. */
     uint64_t built;
-    st_json_doc *doc;
     st_buf bytes;                                 /* canonical entry bytes */
     st_hash leaf;
     st_ix_entry ix;                               /* its index facts and paths */
@@ -104,9 +114,8 @@ static int validate(st_err *e, const st_record_in *r)
     if (r->meta && r->meta->type != ST_JSON_OBJECT) return st_fail(e, ST_EINVAL, "record metadata is not an object");
     if (r->meta) {
         for (const st_json *m = r->meta->child; m; m = m->next)
-            for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-                if (m->key_len == strlen(reserved[i]) && memcmp(m->key, reserved[i], m->key_len) == 0)
-                    return st_fail(e, ST_EINVAL, "record metadata sets reserved member \"%s\"", reserved[i]);
+            if (reserved_key(m->key, m->key_len))
+                return st_fail(e, ST_EINVAL, "record metadata sets reserved member \"%.*s\"", (int)m->key_len, m->key);
         if (!st_json_get(r->meta, "kind")) return st_fail(e, ST_EINVAL, "record metadata has no \"kind\"");
     } else {
         return st_fail(e, ST_EINVAL, "record has no metadata");
@@ -129,24 +138,41 @@ static int validate(st_err *e, const st_record_in *r)
 
 static int build_entry(const st_record_in *r, prepared *p, uint64_t index);
 
+/* The stored length of each of r's payloads: all of it, or its head when it
+ * is over the store's cap ([PAYLOAD-3]: then full_sha is its whole hash). */
+static void payload_lens(const st_store *s, const st_record_in *r, prepared *p)
+{
+    for (size_t i = 0; i < r->npayloads; i++) {
+        const st_payload_in *pl = &r->payloads[i];
+        size_t len = pl->len;
+        if (len > s->payload_cap) {
+            st_sha256(p->full_sha[i], pl->data, pl->len);
+            len = utf8_cut(pl->data, s->payload_cap);
+        }
+        p->stored_len[i] = len;
+    }
+}
+
+/* The stored row (compressed) of each of r's payloads; an empty row: built in the transaction. */
+static int payload_rows(const st_record_in *r, prepared *p, st_payload_zctx *z)
+{
+    for (size_t i = 0; i < r->npayloads; i++) {
+        int rc = st_payload_row_build(&p->row[i], p->salt[i], r->payloads[i].data, p->stored_len[i], z);
+        if (rc < 0 || rc > 1) return rc;
+        if (rc == 1) st_buf_reset(&p->row[i]);
+    }
+    return 0;
+}
+
 /* Salts and time must already be set. z: the thread's compression context
  * (NULL: the calling thread's own). index: the predicted index of the entry,
  * or UINT64_MAX to build it inside the transaction. */
 static int prepare(const st_store *s, const st_record_in *r, prepared *p, st_payload_zctx *z, uint64_t index)
 {
-    for (size_t i = 0; i < r->npayloads; i++) {
-        const st_payload_in *pl = &r->payloads[i];
-        size_t len = pl->len;
-        if (len > s->payload_cap) {                  /* [PAYLOAD-3] keep the head, record the whole */
-            st_sha256(p->full_sha[i], pl->data, pl->len);
-            len = utf8_cut(pl->data, s->payload_cap);
-        }
-        p->stored_len[i] = len;
-        st_payload_commit(p->commit[i], p->salt[i], pl->data, len);
-        int rc = st_payload_row_build(&p->row[i], p->salt[i], pl->data, len, z);
-        if (rc < 0 || rc > 1) return rc;
-        if (rc == 1) st_buf_reset(&p->row[i]);
-    }
+    payload_lens(s, r, p);
+    for (size_t i = 0; i < r->npayloads; i++) st_payload_commit(p->commit[i], p->salt[i], r->payloads[i].data, p->stored_len[i]);
+    int rc = payload_rows(r, p, z);
+    if (rc) return rc;
     return index == UINT64_MAX ? 0 : build_entry(r, p, index);
 }
 
@@ -248,75 +274,147 @@ static void pipe_end(prep_pipe *pp, pthread_t th, int thread)
     free(pp->done);
 }
 
-/* Builds the full envelope object for record r at `index` into doc. */
-static st_json *build_envelope(st_json_doc *doc, const st_record_in *r, const prepared *p, uint64_t index)
+/* The index reads `index`, `time_us` and metadata members from the
+ * envelope: it gets a view of it, two number nodes linked in front of the
+ * metadata's own members (shared, not copied). The metadata holds no
+ * reserved member (validate), so every lookup finds what it would find in
+ * the whole envelope; the facts point into the metadata, which outlives
+ * the preparation. */
+static int ix_prepare(st_ix_entry *ix, const st_json *meta, uint64_t index, int64_t time_us, const st_json *tool_input)
 {
-    st_json *o = st_json_new_object(doc);
-    if (!o) return NULL;
-    for (const st_json *m = r->meta->child; m; m = m->next)
-        if (st_json_object_add(doc, o, m->key, m->key_len, st_json_clone(doc, m))) return NULL;
-    if (st_json_object_add(doc, o, "v", 1, st_json_new_int(doc, ST_ENTRY_VERSION)) ||
-        st_json_object_add(doc, o, "index", 5, st_json_new_int(doc, (int64_t)index)) ||
-        st_json_object_add(doc, o, "time_us", 7, st_json_new_int(doc, p->time_us)))
-        return NULL;
-    if (r->npayloads) {
-        st_json *tab = st_json_new_object(doc);
-        if (!tab) return NULL;
-        for (size_t i = 0; i < r->npayloads; i++) {
-            char hex[2 * ST_HASH_BYTES + 1];
-            st_json *c = st_json_new_object(doc);
-            st_hex_encode(hex, p->commit[i], ST_HASH_BYTES);
-            if (!c || st_json_object_add(doc, c, "commit", 6, st_json_new_str(doc, hex)) ||
-                st_json_object_add(doc, c, "len", 3, st_json_new_int(doc, (int64_t)p->stored_len[i])))
-                return NULL;
-            if (p->stored_len[i] != r->payloads[i].len) {
-                st_json *t = st_json_new_object(doc);
-                st_hex_encode(hex, p->full_sha[i], ST_HASH_BYTES);
-                if (!t || st_json_object_add(doc, t, "len", 3, st_json_new_int(doc, (int64_t)r->payloads[i].len)) ||
-                    st_json_object_add(doc, t, "sha256", 6, st_json_new_str(doc, hex)) ||
-                    st_json_object_add(doc, c, "truncated", 9, t))
-                    return NULL;
-            }
-            const char *nm = r->payloads[i].name;
-            if (st_json_object_add(doc, tab, nm, strlen(nm), c)) return NULL;
-        }
-        if (st_json_object_add(doc, o, "payloads", 8, tab)) return NULL;
-    }
-    return o;
+    char ib[24], tb[24], ik[] = "index", tk[] = "time_us";
+    st_json idx = { .type = ST_JSON_NUMBER, .str = ib, .key = ik, .key_len = 5 };
+    st_json t = { .type = ST_JSON_NUMBER, .str = tb, .key = tk, .key_len = 7 };
+    st_json view = { .type = ST_JSON_OBJECT, .child = &idx, .last = meta->last ? meta->last : &t, .count = meta->count + 2 };
+    idx.len = st_envelope_int(ib, (int64_t)index);
+    t.len = st_envelope_int(tb, time_us);
+    idx.next = &t;
+    t.next = meta->child;
+    return st_ix_entry_prepare(ix, &view, tool_input);
 }
 
-/* Builds record k's entry for `index`: envelope, canonical bytes, leaf hash, index facts. */
-static int build_entry(const st_record_in *r, prepared *p, uint64_t index)
+/* Record r's entry for `index` up to its leaf hash: the canonical bytes. */
+static int entry_bytes(const st_record_in *r, prepared *p, uint64_t index)
 {
+    st_envelope_payload pl[ST_ENTRY_MAX_PAYLOADS];
     p->built = UINT64_MAX;
-    st_json_doc_free(p->doc);
     st_buf_reset(&p->bytes);
-    if (!(p->doc = st_json_doc_new())) return ENOMEM;
-    st_json *env = build_envelope(p->doc, r, p, index);
-    if (!env) return ENOMEM;
-    st_json_write(&p->bytes, env, ST_JSON_SORT_KEYS);
-    if (p->bytes.oom) return ENOMEM;
-    st_leaf_hash(p->leaf, p->bytes.data, p->bytes.len);
+    for (size_t i = 0; i < r->npayloads; i++) {
+        const st_payload_in *in = &r->payloads[i];
+        pl[i] = (st_envelope_payload){ in->name, p->commit[i], p->stored_len[i], p->stored_len[i] != in->len, in->len,
+                                       p->full_sha[i] };
+    }
+    return st_envelope_write(&p->bytes, r->meta, index, p->time_us, pl, r->npayloads);
+}
+
+/* After the leaf hash: the index facts. The entry is then built for index. */
+static int entry_facts(const st_record_in *r, prepared *p, uint64_t index)
+{
     const st_json *tool_input = NULL;
     for (size_t i = 0; i < r->npayloads; i++)
         if (strcmp(r->payloads[i].name, "tool_input") == 0) tool_input = r->payloads[i].value;
-    int rc = st_ix_entry_prepare(&p->ix, env, tool_input);
+    int rc = ix_prepare(&p->ix, r->meta, index, p->time_us, tool_input);
     if (rc) return rc;
     p->built = index;
     return 0;
 }
 
+/* Builds record r's entry for `index`: canonical bytes, leaf hash, index facts. */
+static int build_entry(const st_record_in *r, prepared *p, uint64_t index)
+{
+    int rc = entry_bytes(r, p, index);
+    if (rc) return rc;
+    st_leaf_hash(p->leaf, p->bytes.data, p->bytes.len);
+    return entry_facts(r, p, index);
+}
+
+/* ---- two records at once ---------------------------------------------------
+ * With the SHA extensions two SHA-256 computations interleave at nearly
+ * twice the throughput of one after the other (st_sha256_2), and hashing was
+ * the largest part of preparing a record: the import's converting thread
+ * prepares its records in pairs. */
+
+#define COMMIT_PREFIX (sizeof ST_PAYLOAD_TAG + ST_SALT_BYTES)   /* tag, 0x00, salt [PAYLOAD-1] */
+
+static void commit_prefix(uint8_t out[COMMIT_PREFIX], const uint8_t salt[ST_SALT_BYTES])
+{
+    memcpy(out, ST_PAYLOAD_TAG, sizeof ST_PAYLOAD_TAG);   /* with its NUL: the 0x00 separator */
+    memcpy(out + sizeof ST_PAYLOAD_TAG, salt, ST_SALT_BYTES);
+}
+
+/* The payload commitments of two records: the i-th payloads of both (as a
+ * rule the same kind, of similar size) hashed together. */
+static void commits_two(const st_record_in *const r[2], prepared *const p[2])
+{
+    size_t both = r[0]->npayloads < r[1]->npayloads ? r[0]->npayloads : r[1]->npayloads;
+    uint8_t pre[2][COMMIT_PREFIX];
+    for (size_t i = 0; i < both; i++) {
+        const uint8_t *a = r[0]->payloads[i].data, *b = r[1]->payloads[i].data;
+        size_t al = p[0]->stored_len[i], bl = p[1]->stored_len[i];
+        if (!al || !bl) {                            /* no data pointer to hand on */
+            st_payload_commit(p[0]->commit[i], p[0]->salt[i], a, al);
+            st_payload_commit(p[1]->commit[i], p[1]->salt[i], b, bl);
+            continue;
+        }
+        commit_prefix(pre[0], p[0]->salt[i]);
+        commit_prefix(pre[1], p[1]->salt[i]);
+        st_sha256_2(p[0]->commit[i], pre[0], COMMIT_PREFIX, a, al, p[1]->commit[i], pre[1], COMMIT_PREFIX, b, bl);
+    }
+    sodium_memzero(pre, sizeof pre);                 /* salts */
+    for (int k = 0; k < 2; k++)
+        for (size_t i = both; i < r[k]->npayloads; i++)
+            st_payload_commit(p[k]->commit[i], p[k]->salt[i], r[k]->payloads[i].data, p[k]->stored_len[i]);
+}
+
+/* prepare() for two records (salts and time set). */
+static int prepare_two(const st_store *s, const st_record_in *const r[2], prepared *const p[2], st_payload_zctx *z,
+                       const uint64_t index[2])
+{
+    static const uint8_t leaf_prefix = 0x00;         /* as st_leaf_hash */
+    int rc;
+    for (int k = 0; k < 2; k++) payload_lens(s, r[k], p[k]);
+    commits_two(r, p);
+    for (int k = 0; k < 2; k++)
+        if ((rc = payload_rows(r[k], p[k], z)) != 0) return rc;
+    if (index[0] == UINT64_MAX || index[1] == UINT64_MAX) {
+        for (int k = 0; k < 2; k++)
+            if (index[k] != UINT64_MAX && (rc = build_entry(r[k], p[k], index[k])) != 0) return rc;
+        return 0;
+    }
+    for (int k = 0; k < 2; k++)
+        if ((rc = entry_bytes(r[k], p[k], index[k])) != 0) return rc;
+    st_sha256_2(p[0]->leaf, &leaf_prefix, 1, p[0]->bytes.data, p[0]->bytes.len,
+                p[1]->leaf, &leaf_prefix, 1, p[1]->bytes.data, p[1]->bytes.len);
+    for (int k = 0; k < 2; k++)
+        if ((rc = entry_facts(r[k], p[k], index[k])) != 0) return rc;
+    return 0;
+}
+
 static void prepared_free(prepared *p)
 {
-    size_t npayloads = p->npayloads;
-    sodium_memzero(p->salt, npayloads * ST_SALT_BYTES);   /* the rest is public or wiped below */
-    for (size_t i = 0; i < npayloads; i++) {
+    sodium_memzero(p->salt, sizeof p->salt);     /* the rest is public or wiped below */
+    for (size_t i = 0; i < ST_ENTRY_MAX_PAYLOADS; i++) {   /* a reused preparation may have had more rows */
         if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].cap);   /* salts */
         st_buf_free(&p->row[i]);
     }
-    st_json_doc_free(p->doc);
     st_buf_free(&p->bytes);
     st_ix_entry_free(&p->ix);
+}
+
+/* Empties a preparation for another record, keeping its buffers (rows,
+ * entry bytes, index paths): an import prepares a million records in a
+ * few thousand of them. */
+static void prepared_reset(prepared *p)
+{
+    sodium_memzero(p->salt, sizeof p->salt);
+    for (size_t i = 0; i < ST_ENTRY_MAX_PAYLOADS; i++) {
+        if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].len);   /* what the row held (salt first) */
+        st_buf_reset(&p->row[i]);
+    }
+    st_buf_reset(&p->bytes);
+    st_buf_reset(&p->ix.paths);
+    p->ready = 0;
+    p->prep_rc = 0;
 }
 
 static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
@@ -382,8 +480,8 @@ static int append_txn(st_txn *txn, void *arg)
     return 0;
 }
 
-/* Salts, time and the record binding of a fresh preparation. */
-static void prepared_init(prepared *p, const st_record_in *r)
+/* Salts (from z's pool; NULL: drawn directly), time and the record binding of a fresh preparation. */
+static void prepared_init_z(prepared *p, const st_record_in *r, st_payload_zctx *z)
 {
     p->meta = r->meta;
     p->npayloads = r->npayloads;
@@ -392,9 +490,14 @@ static void prepared_init(prepared *p, const st_record_in *r)
         p->data[i] = r->payloads[i].data;
         p->len[i] = r->payloads[i].len;
     }
-    randombytes_buf(p->salt, r->npayloads * ST_SALT_BYTES);
+    st_payload_salts(z, &p->salt[0][0], r->npayloads * ST_SALT_BYTES);
     p->time_us = r->time_us ? r->time_us : st_now_us();
     p->built = UINT64_MAX;
+}
+
+static void prepared_init(prepared *p, const st_record_in *r)
+{
+    prepared_init_z(p, r, NULL);
 }
 
 /* The preparation was made from r as it is now. */
@@ -408,23 +511,56 @@ static int prepared_matches(const prepared *p, const st_record_in *r)
     return 1;
 }
 
-int st_prepare_record(const st_store *s, const st_record_in *r, uint64_t index, st_payload_zctx *z, st_prepared **out)
+int st_prepare_record_reuse(const st_store *s, const st_record_in *r, uint64_t index, st_payload_zctx *z, st_prepared **io)
 {
     st_err e;
-    *out = NULL;
+    prepared *p = *io;
     int rc = validate(&e, r);
-    if (rc) return rc;
-    prepared *p = calloc(1, sizeof *p);
-    if (!p) return ENOMEM;
-    prepared_init(p, r);
-    if ((rc = prepare(s, r, p, z, index)) != 0) {
-        prepared_free(p);
-        free(p);
+    if (rc == 0 && !p && !(p = calloc(1, sizeof *p))) rc = ENOMEM;
+    if (rc == 0) {
+        if (*io) prepared_reset(p);
+        prepared_init_z(p, r, z);
+        rc = prepare(s, r, p, z, index);
+    }
+    if (rc) {
+        st_prepared_free(p);
+        *io = NULL;
         return rc;
     }
     p->ready = 1;
-    *out = p;
+    *io = p;
     return 0;
+}
+
+int st_prepare_record_pair(const st_store *s, const st_record_in *const r[2], const uint64_t index[2], st_payload_zctx *z,
+                           st_prepared *io[2])
+{
+    st_err e;
+    prepared *p[2] = { io[0], io[1] };
+    int rc = validate(&e, r[0]) || validate(&e, r[1]);
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (p[k]) prepared_reset(p[k]);
+        else if (!(p[k] = calloc(1, sizeof *p[k]))) rc = ENOMEM;
+        io[k] = p[k];
+    }
+    if (!rc) {
+        for (int k = 0; k < 2; k++) prepared_init_z(p[k], r[k], z);
+        rc = prepare_two(s, r, p, z, index);
+    }
+    if (!rc) {
+        p[0]->ready = p[1]->ready = 1;
+        return 0;
+    }
+    /* One at a time: each record's own result (and preparation, if it has one). */
+    int rc0 = st_prepare_record_reuse(s, r[0], index[0], z, &io[0]);
+    int rc1 = st_prepare_record_reuse(s, r[1], index[1], z, &io[1]);
+    return rc0 ? rc0 : rc1;
+}
+
+int st_prepare_record(const st_store *s, const st_record_in *r, uint64_t index, st_payload_zctx *z, st_prepared **out)
+{
+    *out = NULL;
+    return st_prepare_record_reuse(s, r, index, z, out);
 }
 
 void st_prepared_free(st_prepared *p)

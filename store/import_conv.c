@@ -145,6 +145,60 @@ void imp_conv_free(imp_conv *c)
     free(c->pre.s);
     st_buf_free(&c->pre.keys);
     memset(&c->pre, 0, sizeof c->pre);
+    for (size_t i = 0; i < c->nspare; i++) st_prepared_free(c->spare[i]);
+    free(c->spare);
+    c->spare = NULL;
+    c->nspare = c->spare_cap = 0;
+}
+
+/* ---- preparations ----------------------------------------------------------------------- */
+
+/* Keeps p (appended, no longer needed) for a later line; frees it if the list cannot grow. */
+static void spare_put(imp_conv *c, st_prepared *p)
+{
+    if (!p) return;
+    if (c->nspare == c->spare_cap) {
+        size_t nc = c->spare_cap ? c->spare_cap * 2 : 1024;
+        st_prepared **ns = realloc(c->spare, nc * sizeof *ns);
+        if (!ns) { st_prepared_free(p); return; }
+        c->spare = ns;
+        c->spare_cap = nc;
+    }
+    c->spare[c->nspare++] = p;
+}
+
+static st_prepared *spare_get(imp_conv *c)
+{
+    return c->nspare ? c->spare[--c->nspare] : NULL;
+}
+
+/* Prepares event i of sg for entry `at` (in spare preparations if any), in
+ * pairs: the first of two waits in c->pending. A failed preparation leaves
+ * NULL (the append then prepares the record and reports the error). */
+static void prepare_event(imp_conv *c, imp_seg *sg, size_t i, uint64_t at)
+{
+    if (!c->pending) {
+        c->pending = 1;
+        c->pend_i = i;
+        c->pend_at = at;
+        return;
+    }
+    c->pending = 0;
+    const st_record_in *r[2] = { &sg->evs[c->pend_i].rec, &sg->evs[i].rec };
+    const uint64_t idx[2] = { c->pend_at, at };
+    st_prepared *p[2] = { spare_get(c), spare_get(c) };
+    st_prepare_record_pair(c->s, r, idx, c->z, p);   /* NULL where it failed */
+    sg->prep[c->pend_i] = p[0];
+    sg->prep[i] = p[1];
+}
+
+/* The event still waiting for a second one, alone (the end of a segment). */
+static void prepare_last(imp_conv *c, imp_seg *sg)
+{
+    if (!c->pending) return;
+    c->pending = 0;
+    st_prepared *p = spare_get(c);
+    sg->prep[c->pend_i] = st_prepare_record_reuse(c->s, &sg->evs[c->pend_i].rec, c->pend_at, c->z, &p) == 0 ? p : NULL;
 }
 
 /* ---- segments --------------------------------------------------------------------------- */
@@ -207,8 +261,7 @@ static void fill(imp_conv *c, imp_seg *sg)
             /* A duration still to be looked up in the store changes the
              * metadata: then only the payloads are prepared. */
             uint64_t at = c->next_index == UINT64_MAX || ev->needs_duration ? UINT64_MAX : c->next_index + c->good;
-            if (st_prepare_record(c->s, &ev->rec, at, c->z, &sg->prep[sg->n]) != 0)
-                sg->prep[sg->n] = NULL;        /* the append prepares it and reports the error */
+            prepare_event(c, sg, sg->n, at);
         }
         if (kind == ST_IMPORT_SEED) sg->seed++;
         else sg->hook++;
@@ -231,7 +284,7 @@ static void fill(imp_conv *c, imp_seg *sg)
 void imp_produce(imp_conv *c, imp_seg *sg)
 {
     for (size_t i = 0; i < sg->done; i++) {
-        st_prepared_free(sg->prep[i]);
+        spare_put(c, sg->prep[i]);
         sg->prep[i] = NULL;
         st_event_free(&sg->evs[i]);
     }
@@ -241,5 +294,6 @@ void imp_produce(imp_conv *c, imp_seg *sg)
     sg->err.msg[0] = 0;
     sg->lines = sg->bad = sg->blank = sg->seed = sg->hook = sg->redactions = 0;
     fill(c, sg);
+    prepare_last(c, sg);
     sg->bytes = c->r->bytes;
 }

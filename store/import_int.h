@@ -89,12 +89,21 @@ typedef struct imp_conv {
     const struct st_store *s;
     st_payload_zctx *z;
     uint64_t next_index;
+    /* Preparations of appended events, kept for reuse (their buffers): the
+     * import then allocates a few thousand, not one per line. */
+    st_prepared **spare;
+    size_t nspare, spare_cap;
+    /* An event of the segment waiting for a second one: records are
+     * prepared in pairs (st_prepare_record_pair). */
+    int pending;
+    size_t pend_i;
+    uint64_t pend_at;
 } imp_conv;
 
 /* Converts lines into sg (emptied first) until the segment ends (see above).
  * Events (and their preparations) the appender handed back in sg are freed
  * here, in the thread that allocated them and off the appender's path. */
 void imp_produce(imp_conv *c, imp_seg *sg);
-void imp_conv_free(imp_conv *c);   /* the duration map; c can be reused */
+void imp_conv_free(imp_conv *c);   /* the duration map and spare preparations; c can be reused */
 
 #endif

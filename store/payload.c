@@ -54,12 +54,28 @@ static void payload_key(uint8_t *key, size_t *klen, uint64_t index, const char *
 static _Thread_local ZSTD_CCtx *tl_cctx;
 static _Thread_local ZSTD_DCtx *tl_dctx;
 
-struct st_payload_zctx { ZSTD_CCtx *c; };
+/* Salts come from a pool of SALT_POOL bytes (a getrandom call per record was
+ * 2% of an import's converting thread). Each refill is the ChaCha20 stream
+ * of a fresh 256-bit seed from the system RNG (randombytes_buf_deterministic:
+ * the kernel's own generator is not vectorized and took as long for 4 KiB).
+ * The pool lives in sodium memory and each salt's bytes are wiped there as
+ * they are handed out. */
+#define SALT_POOL 4096u
+
+struct st_payload_zctx {
+    ZSTD_CCtx *c;
+    uint8_t *pool;             /* SALT_POOL bytes (sodium_malloc), at the first use */
+    size_t left;               /* unused bytes at the end of pool */
+};
 
 st_payload_zctx *st_payload_zctx_new(void)
 {
-    st_payload_zctx *z = malloc(sizeof *z);
-    if (z && !(z->c = ZSTD_createCCtx())) { free(z); z = NULL; }
+    st_payload_zctx *z = calloc(1, sizeof *z);
+    if (!z) return NULL;
+    if (!(z->c = ZSTD_createCCtx())) {
+        free(z);
+        return NULL;
+    }
     return z;
 }
 
@@ -67,7 +83,28 @@ void st_payload_zctx_free(st_payload_zctx *z)
 {
     if (!z) return;
     ZSTD_freeCCtx(z->c);
+    if (z->pool) sodium_free(z->pool);   /* wipes it */
     free(z);
+}
+
+void st_payload_salts(st_payload_zctx *z, uint8_t *out, size_t len)
+{
+    if (z && !z->pool) z->pool = sodium_malloc(SALT_POOL);
+    if (!z || !z->pool || len > SALT_POOL) {
+        randombytes_buf(out, len);
+        return;
+    }
+    if (len > z->left) {
+        uint8_t seed[randombytes_SEEDBYTES];
+        randombytes_buf(seed, sizeof seed);
+        randombytes_buf_deterministic(z->pool, SALT_POOL, seed);
+        sodium_memzero(seed, sizeof seed);
+        z->left = SALT_POOL;
+    }
+    uint8_t *from = z->pool + (SALT_POOL - z->left);
+    memcpy(out, from, len);
+    sodium_memzero(from, len);
+    z->left -= len;
 }
 
 /* Segment lists under this size are compressed without Huffman-coded

@@ -17,10 +17,14 @@
 #include "db.h"
 #include "entry.h"
 
-/* Compression context for one thread (NULL-safe free). */
+/* Compression context and salt pool of one thread (NULL-safe free). */
 typedef struct st_payload_zctx st_payload_zctx;
 st_payload_zctx *st_payload_zctx_new(void);
 void st_payload_zctx_free(st_payload_zctx *z);
+
+/* len fresh random bytes (payload salts) from z's pool of pre-drawn ones,
+ * refilled as needed; z NULL: drawn directly. */
+void st_payload_salts(st_payload_zctx *z, uint8_t *out, size_t len);
 
 /* Builds the row of a payload into row (reset first). 0: done; 1: the
  * payload holds a blob-sized string literal and must go through

@@ -40,8 +40,8 @@ ST_NODISCARD int st_append_records(struct st_store *s, const st_record_in *recs,
  * thread): validation, salts, payload commitments, the stored payload rows
  * (compressed) and, unless index is UINT64_MAX, the canonical entry built
  * for `index` (the index the caller predicts). Touches no database, so any
- * thread may call it; z is that thread's compression context (NULL: the
- * thread's own). The preparation refers to r's metadata and payload bytes,
+ * thread may call it; z is that thread's compression context and salt pool
+ * (NULL: the thread's own context, salts drawn one record at a time). The preparation refers to r's metadata and payload bytes,
  * which must stay alive and unchanged until it is appended; metadata that
  * will still change (a duration looked up in the store) wants index
  * UINT64_MAX. 0, or an error (then *out is NULL and the record can still be
@@ -50,6 +50,16 @@ typedef struct st_prepared st_prepared;
 struct st_payload_zctx;
 ST_NODISCARD int st_prepare_record(const struct st_store *s, const st_record_in *r, uint64_t index,
                                    struct st_payload_zctx *z, st_prepared **out);
+/* st_prepare_record into *io: a preparation already there (appended, no
+ * longer needed) is emptied and its buffers reused; NULL: a new one. On
+ * error *io is freed and set to NULL. */
+ST_NODISCARD int st_prepare_record_reuse(const struct st_store *s, const st_record_in *r, uint64_t index,
+                                         struct st_payload_zctx *z, st_prepared **io);
+/* st_prepare_record_reuse for two records at once (their SHA-256 work runs
+ * interleaved): io[k] becomes record k's preparation, or NULL when it
+ * failed. 0, or the first record's error, else the second's. */
+int st_prepare_record_pair(const struct st_store *s, const st_record_in *const r[2], const uint64_t index[2],
+                           struct st_payload_zctx *z, st_prepared *io[2]);
 void st_prepared_free(st_prepared *p);   /* NULL-safe; wipes the salts */
 
 /* st_append_records with prep[k] the preparation of recs[k] (or NULL). An

@@ -175,8 +175,31 @@ static int dedup_keys(rd_tree *t, st_json *obj, st_json **changed, size_t nchang
     return rc;
 }
 
+/* Containers still to visit: on the C stack up to RD_STACK_SMALL (every
+ * ordinary event), on the heap beyond. */
+#define RD_STACK_SMALL 64u
+typedef struct rd_stack {
+    st_json **v;
+    size_t n, cap;
+    st_json *small[RD_STACK_SMALL];
+} rd_stack;
+
+static int stack_push(rd_stack *st, st_json *m)
+{
+    if (st->n == st->cap) {
+        size_t nc = st->cap * 2;
+        st_json **ns = st->v == st->small ? malloc(nc * sizeof *ns) : realloc(st->v, nc * sizeof *ns);
+        if (!ns) return ENOMEM;
+        if (st->v == st->small) memcpy(ns, st->small, st->n * sizeof *ns);
+        st->v = ns;
+        st->cap = nc;
+    }
+    st->v[st->n++] = m;
+    return 0;
+}
+
 /* One object or array: keys and scalar members; containers are pushed. */
-static int tree_container(rd_tree *t, st_json *obj, st_json ***stack, size_t *sp, size_t *scap)
+static int tree_container(rd_tree *t, st_json *obj, rd_stack *stack)
 {
     int pair_cls = RK_NONE;
     const st_json *pair_val = obj->type == ST_JSON_OBJECT ? name_value_pair(obj, &pair_cls) : NULL;
@@ -208,16 +231,7 @@ static int tree_container(rd_tree *t, st_json *obj, st_json ***stack, size_t *sp
         case ST_JSON_STRING: rc = tree_string(t, &m->str, &m->len, cls, &vch); break;
         case ST_JSON_NUMBER: rc = tree_number(t, m, cls); break;
         case ST_JSON_ARRAY:
-        case ST_JSON_OBJECT:
-            if (*sp == *scap) {
-                size_t nc = *scap ? *scap * 2 : 64;
-                st_json **ns = realloc(*stack, nc * sizeof *ns);
-                if (!ns) { rc = ENOMEM; break; }
-                *stack = ns;
-                *scap = nc;
-            }
-            (*stack)[(*sp)++] = m;
-            break;
+        case ST_JSON_OBJECT: rc = stack_push(stack, m); break;
         default: break;
         }
     }
@@ -234,19 +248,21 @@ int st_redact_json(const st_redactor *r, st_json_doc *doc, st_json *v, st_redact
     t.doc = doc;
     t.c = counts;
     int rc = 0, ch = 0;
-    st_json **stack = NULL;
-    size_t sp = 0, scap = 0;
+    rd_stack stack;
+    stack.v = stack.small;
+    stack.n = 0;
+    stack.cap = RD_STACK_SMALL;
     switch (v->type) {
     case ST_JSON_STRING: rc = tree_string(&t, &v->str, &v->len, RK_NONE, &ch); break;
     case ST_JSON_NUMBER: rc = tree_number(&t, v, RK_NONE); break;
     case ST_JSON_ARRAY:
     case ST_JSON_OBJECT:
-        rc = tree_container(&t, v, &stack, &sp, &scap);
-        while (rc == 0 && sp) rc = tree_container(&t, stack[--sp], &stack, &sp, &scap);
+        rc = tree_container(&t, v, &stack);
+        while (rc == 0 && stack.n) rc = tree_container(&t, stack.v[--stack.n], &stack);
         break;
     default: break;
     }
-    free(stack);
+    if (stack.v != stack.small) free(stack.v);
     rd_scan_free(&t.sc);
     return rc;
 }

@@ -20,6 +20,17 @@
  *    (an earlier import) as well as from one in the same file;
  *  - records prepared on the converting thread for a predicted index land
  *    at their real index when another writer got in first.
+ *
+ * And the pieces the converting thread's preparation is made of:
+ *  - the direct envelope writer (store/envelope.c) gives exactly the bytes
+ *    of the envelope built as a DOM and written with sorted keys, on random
+ *    metadata (keys sorting around the reserved ones, prefixes, duplicates,
+ *    escapes, nested unsorted objects) and payload tables;
+ *  - the salt pool hands out bytes that never repeat, across refills;
+ *  - records prepared in pairs (interleaved hashing), also into reused
+ *    preparations, give the entries, payloads and index rows of plain
+ *    appends, with payload counts that differ within a pair, empty and
+ *    truncated payloads, and one record of a pair not built ahead.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -30,7 +41,9 @@
 
 #include <sodium.h>
 
+#include "envelope.h"
 #include "import.h"
+#include "payload.h"
 #include "record.h"
 #include "testutil.h"
 
@@ -409,6 +422,265 @@ START_TEST(prepared_records_after_another_writer)
 }
 END_TEST
 
+/* ---- the envelope writer against the DOM writer ----------------------------------------- */
+
+static uint32_t rnd(uint32_t *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return *x >> 8;
+}
+
+#define COUNT(a) (sizeof (a) / sizeof *(a))
+
+/* Keys that sort around the reserved members and each other (prefixes), escapes, UTF-8, empty. */
+static const char *const some_keys[] = {
+    "kind", "event", "tool", "session", "status", "cwd", "u", "va", "v0", "ind", "indexx", "time", "time_usx",
+    "payload", "payloads0", "a", "", "\xc3\xa9t\xc3\xa9", "q\"uote", "back\\slash", "ctl\x01", "tab\t", "Z", "~",
+};
+static const char *const some_strs[] = {
+    "", "import", "PostToolUse", "a \"quoted\" word", "line\nbreak\tand\rmore", "\x01\x1f\x7f", "\xe2\x82\xac uro",
+    "\\", "/path/to/x",
+};
+static const char *const some_nums[] = { "0", "-1", "42", "9007199254740991", "1.5", "-0.25e3" };
+static const char *const some_names[] = { "tool_input", "tool_response", "event", "error", "prompt", "raw", "a", "z9", "tool" };
+
+static st_json *random_value(st_json_doc *doc, uint32_t *x, int depth)
+{
+    switch (rnd(x) % (depth < 3 ? 8 : 5)) {
+    case 0: return st_json_new_str(doc, some_strs[rnd(x) % COUNT(some_strs)]);
+    case 1: {
+        const char *n = some_nums[rnd(x) % COUNT(some_nums)];
+        return st_json_new_raw_number(doc, n, strlen(n));
+    }
+    case 2: return st_json_new_int(doc, (int64_t)(rnd(x) % 100000) - 5000);
+    case 3: return st_json_new_bool(doc, (int)(rnd(x) & 1));
+    case 4: return st_json_new_null(doc);
+    case 5:
+    case 6: {
+        st_json *o = st_json_new_object(doc);
+        for (unsigned i = 0, n = rnd(x) % 6; i < n; i++) {
+            const char *key = some_keys[rnd(x) % COUNT(some_keys)];
+            ck_assert_int_eq(st_json_object_add(doc, o, key, strlen(key), random_value(doc, x, depth + 1)), 0);
+        }
+        return o;
+    }
+    default: {
+        st_json *a = st_json_new_array(doc);
+        for (unsigned i = 0, n = rnd(x) % 4; i < n; i++)
+            ck_assert_int_eq(st_json_array_add(doc, a, random_value(doc, x, depth + 1)), 0);
+        return a;
+    }
+    }
+}
+
+static st_json *int_node(st_json_doc *doc, int64_t v)
+{
+    st_json *n = st_json_new_int(doc, v);
+    ck_assert_ptr_nonnull(n);
+    return n;
+}
+
+static st_json *hash_node(st_json_doc *doc, const uint8_t *h)
+{
+    char hex[2 * ST_HASH_BYTES + 1];
+    st_hex_encode(hex, h, ST_HASH_BYTES);
+    return st_json_new_str(doc, hex);
+}
+
+/* The envelope as append.c built it before envelope.c: a DOM of the metadata's
+ * members (cloned), v, index, time_us and the payload table, in that order. */
+static st_json *dom_envelope(st_json_doc *doc, const st_json *meta, uint64_t index, int64_t time_us,
+                             const st_envelope_payload *pl, size_t n)
+{
+    st_json *o = st_json_new_object(doc);
+    for (const st_json *m = meta->child; m; m = m->next)
+        ck_assert_int_eq(st_json_object_add(doc, o, m->key, m->key_len, st_json_clone(doc, m)), 0);
+    ck_assert_int_eq(st_json_object_add(doc, o, "v", 1, int_node(doc, ST_ENTRY_VERSION)), 0);
+    ck_assert_int_eq(st_json_object_add(doc, o, "index", 5, int_node(doc, (int64_t)index)), 0);
+    ck_assert_int_eq(st_json_object_add(doc, o, "time_us", 7, int_node(doc, time_us)), 0);
+    if (!n) return o;
+    st_json *tab = st_json_new_object(doc);
+    for (size_t i = 0; i < n; i++) {
+        st_json *c = st_json_new_object(doc);
+        ck_assert_int_eq(st_json_object_add(doc, c, "commit", 6, hash_node(doc, pl[i].commit)), 0);
+        ck_assert_int_eq(st_json_object_add(doc, c, "len", 3, int_node(doc, (int64_t)pl[i].len)), 0);
+        if (pl[i].truncated) {
+            st_json *t = st_json_new_object(doc);
+            ck_assert_int_eq(st_json_object_add(doc, t, "len", 3, int_node(doc, (int64_t)pl[i].full_len)), 0);
+            ck_assert_int_eq(st_json_object_add(doc, t, "sha256", 6, hash_node(doc, pl[i].full_sha)), 0);
+            ck_assert_int_eq(st_json_object_add(doc, c, "truncated", 9, t), 0);
+        }
+        ck_assert_int_eq(st_json_object_add(doc, tab, pl[i].name, strlen(pl[i].name), c), 0);
+    }
+    ck_assert_int_eq(st_json_object_add(doc, o, "payloads", 8, tab), 0);
+    return o;
+}
+
+START_TEST(envelope_writer_equals_dom_writer)
+{
+    uint32_t x = 777;
+    uint8_t hashes[2 * ST_ENTRY_MAX_PAYLOADS][ST_HASH_BYTES];
+    for (size_t i = 0; i < sizeof hashes; i++) (&hashes[0][0])[i] = (uint8_t)rnd(&x);
+    for (int round = 0; round < 3000; round++) {
+        st_json_doc *doc = st_json_doc_new();
+        ck_assert_ptr_nonnull(doc);
+        /* Metadata: up to 60 members (past the writer's small-array size), duplicates included. */
+        st_json *meta = st_json_new_object(doc);
+        unsigned nm = round % 50 == 0 ? 60 : rnd(&x) % 16;
+        for (unsigned i = 0; i < nm; i++) {
+            const char *key = some_keys[rnd(&x) % COUNT(some_keys)];
+            ck_assert_int_eq(st_json_object_add(doc, meta, key, strlen(key), random_value(doc, &x, 1)), 0);
+        }
+        /* Payloads: distinct names in any order, some truncated. */
+        st_envelope_payload pl[ST_ENTRY_MAX_PAYLOADS];
+        size_t n = 0;
+        for (size_t i = rnd(&x) % COUNT(some_names), want = rnd(&x) % 5; n < want; i = (i + 3) % COUNT(some_names)) {
+            int dup = 0;
+            for (size_t j = 0; j < n; j++) dup |= strcmp(pl[j].name, some_names[i]) == 0;
+            if (dup) break;
+            int tr = (int)(rnd(&x) % 4 == 0);
+            pl[n] = (st_envelope_payload){ some_names[i], hashes[2 * n], rnd(&x) % 5000, tr, 5000 + rnd(&x), hashes[2 * n + 1] };
+            n++;
+        }
+        uint64_t index = round % 7 == 0 ? (uint64_t)round : ((uint64_t)rnd(&x) << 24 | rnd(&x)) % 9007199254740991ULL;
+        int64_t t = (int64_t)(((uint64_t)rnd(&x) << 24) | rnd(&x)) - (round % 3 == 0 ? 4000000000000LL : 0);
+        st_buf want = { 0 }, got = { 0 };
+        st_json_write(&want, dom_envelope(doc, meta, index, t, pl, n), ST_JSON_SORT_KEYS);
+        ck_assert_int_eq(st_envelope_write(&got, meta, index, t, pl, n), 0);
+        ck_assert(!want.oom && !got.oom);
+        ck_assert_msg(got.len == want.len && memcmp(got.data, want.data, got.len) == 0, "round %d:\n%.*s\n%.*s", round,
+                      (int)want.len, (const char *)want.data, (int)got.len, (const char *)got.data);
+        st_buf_free(&want);
+        st_buf_free(&got);
+        st_json_doc_free(doc);
+    }
+}
+END_TEST
+
+/* ---- the salt pool ------------------------------------------------------------------------ */
+
+static int cmp_salt(const void *a, const void *b)
+{
+    return memcmp(a, b, ST_SALT_BYTES);
+}
+
+START_TEST(salt_pool_never_repeats)
+{
+    /* Record-sized draws (1 to 5 payloads) across many refills of the pool, then direct draws (no context). */
+    enum { N = 3000 };
+    uint8_t *salts = calloc(N, ST_SALT_BYTES);
+    ck_assert_ptr_nonnull(salts);
+    st_payload_zctx *z = st_payload_zctx_new();
+    ck_assert_ptr_nonnull(z);
+    size_t k = 0;
+    for (unsigned r = 0; k < N; r++) {
+        size_t np = 1 + r % 5;
+        if (np > N - k) np = N - k;
+        st_payload_salts(k < N - 100 ? z : NULL, salts + k * ST_SALT_BYTES, np * ST_SALT_BYTES);
+        k += np;
+    }
+    st_payload_zctx_free(z);
+    qsort(salts, N, ST_SALT_BYTES, cmp_salt);
+    static const uint8_t zero[ST_SALT_BYTES];
+    for (size_t i = 0; i < N; i++) {
+        ck_assert(memcmp(salts + i * ST_SALT_BYTES, zero, ST_SALT_BYTES) != 0);
+        if (i) ck_assert(memcmp(salts + (i - 1) * ST_SALT_BYTES, salts + i * ST_SALT_BYTES, ST_SALT_BYTES) != 0);
+    }
+    free(salts);
+}
+END_TEST
+
+/* ---- records prepared in pairs ------------------------------------------------------------ */
+
+static const char *const pair_names[] = { "tool_input", "tool_response", "event", "error" };
+
+/* Record k of a set: metadata and payloads of the given lengths, with a
+ * two-byte UTF-8 character every 7 bytes (truncation cuts at a boundary). */
+static void pair_record(st_json_doc *doc, st_record_in *r, uint8_t (*buf)[400], const size_t *lens, size_t n, int k)
+{
+    memset(r, 0, sizeof *r);
+    st_json *meta = st_json_new_object(doc);
+    char tool[16];
+    snprintf(tool, sizeof tool, "Tool%d", k);
+    ck_assert_int_eq(st_json_object_add(doc, meta, "kind", 4, st_json_new_str(doc, "import")), 0);
+    ck_assert_int_eq(st_json_object_add(doc, meta, "tool", 4, st_json_new_str(doc, tool)), 0);
+    ck_assert_int_eq(st_json_object_add(doc, meta, "cwd", 3, st_json_new_str(doc, "/repo")), 0);
+    r->meta = meta;
+    r->time_us = 1700000000000000LL + k;
+    r->npayloads = n;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < lens[i]; j++) buf[i][j] = j % 7 == 5 ? 0xc3 : j % 7 == 6 ? 0xa9 : (uint8_t)('a' + (j + (size_t)k) % 26);
+        if (lens[i] && buf[i][lens[i] - 1] == 0xc3) buf[i][lens[i] - 1] = 'z';
+        r->payloads[i] = (st_payload_in){ .name = pair_names[i], .data = buf[i], .len = lens[i] };
+    }
+}
+
+static st_store *capped_store(const char *name)
+{
+    char path[4096], vkey[ST_VKEY_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    st_init_opts o = { .origin = "example.com/test-import", .payload_cap = 100 };
+    ck_assert_int_eq(st_store_init(path, &o, vkey), 0);
+    st_store *s;
+    ck_assert_int_eq(st_store_open(&s, path, ST_OPEN_NOSYSLOG), 0);
+    return s;
+}
+
+START_TEST(prepared_pairs_equal_plain_appends)
+{
+    /* Payload counts that differ within a pair, empty and truncated payloads (cap 100). */
+    static const size_t lens[2][6][4] = {
+        { { 0, 50, 250, 0 }, { 120, 0, 0, 0 }, { 0 }, { 80, 0, 0, 0 }, { 10, 20, 30, 300 }, { 100, 101, 0, 0 } },
+        { { 7, 0, 0, 0 }, { 300, 300, 300, 0 }, { 1, 2, 0, 0 }, { 0 }, { 99, 0, 0, 0 }, { 250, 5, 0, 0 } },
+    };
+    static const size_t counts[2][6] = { { 3, 1, 0, 2, 4, 2 }, { 1, 3, 2, 0, 1, 2 } };
+    st_store *a = capped_store("pairs"), *b = capped_store("plain");
+    st_payload_zctx *z = st_payload_zctx_new();
+    ck_assert_ptr_nonnull(z);
+    st_prepared *prep[6] = { 0 };
+    static uint8_t bufs[6][4][400];
+    for (int round = 0; round < 2; round++) {      /* the second round reuses the first one's preparations */
+        st_json_doc *doc = st_json_doc_new();
+        st_record_in recs[6];
+        for (int k = 0; k < 6; k++) pair_record(doc, &recs[k], bufs[k], lens[round][k], counts[round][k], k + 6 * round);
+        for (int k = 0; k < 6; k += 2) {
+            const st_record_in *r[2] = { &recs[k], &recs[k + 1] };
+            uint64_t at = (uint64_t)(6 * round + k);
+            /* record 4 not built ahead (a duration still to come), as the import does */
+            const uint64_t idx[2] = { k == 4 ? UINT64_MAX : at, at + 1 };
+            ck_assert_int_eq(st_prepare_record_pair(a, r, idx, z, &prep[k]), 0);
+            ck_assert_ptr_nonnull(prep[k]);
+            ck_assert_ptr_nonnull(prep[k + 1]);
+        }
+        ck_assert_int_eq(st_append_prepared(a, recs, prep, 6, NULL), 0);
+        ck_assert_int_eq(st_append_records(b, recs, 6, NULL), 0);
+        for (uint64_t i = 6 * (uint64_t)round; i < 6 * (uint64_t)round + 6; i++) {
+            char *ta = entry_text(a, i), *tb = entry_text(b, i);
+            ck_assert_str_eq(ta, tb);
+            free(ta);
+            free(tb);
+            const st_record_in *r = &recs[i % 6];
+            for (size_t p = 0; p < r->npayloads; p++) {
+                uint8_t *got, salt[ST_SALT_BYTES];
+                size_t n;
+                ck_assert_int_eq(st_payload_get(a, i, r->payloads[p].name, &got, &n, salt), 0);
+                ck_assert_uint_le(n, r->payloads[p].len);
+                ck_assert_uint_ge(n + 4, r->payloads[p].len < 100 ? r->payloads[p].len + 4 : 100);
+                ck_assert(n == 0 || memcmp(got, r->payloads[p].data, n) == 0);
+                free(got);
+            }
+        }
+        st_json_doc_free(doc);
+    }
+    for (int k = 0; k < 6; k++) st_prepared_free(prep[k]);
+    st_payload_zctx_free(z);
+    ck_assert_int_eq(st_check(a), 0);              /* commitments, leaf hashes and index rows */
+    ck_assert_int_eq(st_check(b), 0);
+    st_store_close(a);
+    st_store_close(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("import");
@@ -421,6 +693,9 @@ int main(void)
     tcase_add_test(tc, progress_every_65536_lines);
     tcase_add_test(tc, duration_from_the_store);
     tcase_add_test(tc, prepared_records_after_another_writer);
+    tcase_add_test(tc, envelope_writer_equals_dom_writer);
+    tcase_add_test(tc, salt_pool_never_repeats);
+    tcase_add_test(tc, prepared_pairs_equal_plain_appends);
     suite_add_tcase(su, tc);
     return tu_run_suite(su);
 }

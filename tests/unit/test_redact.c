@@ -317,6 +317,31 @@ START_TEST(test_very_deep_tree)
 }
 END_TEST
 
+/* Wide trees: an array of 1000 objects (each with an array inside) puts
+ * more containers on the redactor's work stack than its first 64 slots
+ * on the C stack; every one is still visited. */
+START_TEST(test_wide_tree)
+{
+    const unsigned n = 1000;
+    st_buf in = { 0 };
+    st_buf_putc(&in, '[');
+    for (unsigned i = 0; i < n; i++) st_buf_printf(&in, "%s{\"k\":[\"x AKIAIOSFODNN7EXAMPLE\"],\"j\":\"ghp_%036u\"}", i ? "," : "", i);
+    st_buf_putc(&in, ']');
+    ck_assert(!in.oom);
+    st_json_doc *doc = NULL;
+    st_err err = { { 0 } };
+    st_json_opts o = { 0, 0, 0 };
+    ck_assert_msg(st_json_parse(&doc, (const char *)in.data, in.len, &o, NULL, &err) == 0, "%s", err.msg);
+    st_redact_counts c;
+    st_redact_counts_init(&c);
+    ck_assert_int_eq(st_redact_json(NULL, doc, st_json_doc_root(doc), &c), 0);
+    ck_assert_uint_eq(c.n[ST_RULE_AWS_ACCESS_KEY_ID], n);
+    ck_assert_uint_eq(c.n[ST_RULE_GITHUB_TOKEN], n);
+    st_json_doc_free(doc);
+    st_buf_free(&in);
+}
+END_TEST
+
 /* Wide objects whose keys all redact to the same marker stay unique and
  * the work stays n log n (the test would time out otherwise). */
 START_TEST(test_many_colliding_keys)
@@ -656,6 +681,7 @@ static Suite *redact_suite(void)
     tcase_add_test(tc, test_nul_and_lengths);
     tcase_add_test(tc, test_bytes_appends);
     tcase_add_test(tc, test_very_deep_tree);
+    tcase_add_test(tc, test_wide_tree);
     tcase_add_test(tc, test_many_colliding_keys);
     tcase_add_test(tc, test_positions_and_large_input);
     tcase_add_test(tc, test_utf8_preserved);
