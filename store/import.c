@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "index.h"
 #include "store_int.h"
 
 #define CHUNK (1u << 20)
@@ -195,6 +196,16 @@ static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
 
 /* ---- the import ------------------------------------------------------------------------ */
 
+/* The appends defer their path rows (index.h: PATH WRITE-BEHIND); one
+ * transaction at the end merges what is still pending. */
+static int merge_paths(st_txn *txn, void *ctx)
+{
+    uint64_t size;
+    (void)ctx;
+    int rc = st_size_txn(txn, &size);
+    return rc ? rc : st_ix_paths_merge(txn, size);
+}
+
 int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result *res, st_err *err)
 {
     st_import_opts dflt = { 0 };
@@ -266,7 +277,15 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
         if (st_size_txn(rt, &c.next_index) != 0) c.next_index = UINT64_MAX;
         st_db_read_end(rt);
     }
+    s->defer_paths = 1;                    /* merged below, or when too many are pending */
     rc = run(&im, &c, segs, o->serial);
+    s->defer_paths = 0;
+    if (res->imported) {
+        st_err merr;
+        memset(&merr, 0, sizeof merr);
+        int mrc = st_db_write(s->db, merge_paths, NULL, &merr);
+        if (mrc && rc == 0) rc = st_fail(err, mrc, "merging the path index rows of the imported entries: %s", merr.msg);
+    }
     if (o->on_progress) o->on_progress(o->ctx, res->lines, res->imported, im.bytes);
 out:
     if (im.prep) free_events(im.txn, im.prep, &im.ntxn);
