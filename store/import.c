@@ -55,25 +55,31 @@ static void free_events(st_event *evs, st_prepared **prep, size_t *n)
     *n = 0;
 }
 
+/* Appends n events in one transaction (nothing in the strict check pass). */
+static int append_events(importer *im, st_event *evs, st_prepared **prep, size_t n)
+{
+    int rc = 0;
+    if (!n || im->dry) return 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        st_event *ev = &evs[i];
+        if (ev->needs_duration && (rc = st_event_lookup_duration(im->s, ev)) != 0)
+            st_fail(im->err, rc, "matching a PostToolUse with its PreToolUse: %s", st_store_error(im->s));
+        im->recs[i] = ev->rec;
+    }
+    uint64_t first;
+    if (rc == 0 && (rc = st_append_prepared(im->s, im->recs, prep, n, &first)) != 0)
+        st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
+    if (rc == 0) {
+        if (!im->res->imported) im->res->first_index = first;
+        im->res->imported += n;
+    }
+    return rc;
+}
+
 /* Appends the transaction; its events then go back into sg, for the converter to free. */
 static int flush(importer *im, imp_seg *sg)
 {
-    int rc = 0;
-    if (im->ntxn && !im->dry) {
-        for (size_t i = 0; i < im->ntxn && rc == 0; i++) {
-            st_event *ev = &im->txn[i];
-            if (ev->needs_duration && (rc = st_event_lookup_duration(im->s, ev)) != 0)
-                st_fail(im->err, rc, "matching a PostToolUse with its PreToolUse: %s", st_store_error(im->s));
-            im->recs[i] = ev->rec;
-        }
-        uint64_t first;
-        if (rc == 0 && (rc = st_append_prepared(im->s, im->recs, im->prep, im->ntxn, &first)) != 0)
-            st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
-        if (rc == 0) {
-            if (!im->res->imported) im->res->first_index = first;
-            im->res->imported += im->ntxn;
-        }
-    }
+    int rc = append_events(im, im->txn, im->prep, im->ntxn);
     memcpy(sg->evs, im->txn, im->ntxn * sizeof *im->txn);   /* sg->n is 0, and ntxn <= the batch size */
     memcpy(sg->prep, im->prep, im->ntxn * sizeof *im->prep);
     sg->done = im->ntxn;
@@ -99,6 +105,14 @@ static int consume(importer *im, imp_seg *sg)
         const imp_note *nt = &sg->notes[i];
         if (nt->bad && o->on_bad) o->on_bad(o->ctx, nt->line, nt->msg);
         if (!nt->bad && o->on_progress) o->on_progress(o->ctx, nt->line, nt->good, nt->bytes);
+    }
+    if (im->ntxn == 0 && sg->end_txn && sg->rc == 0) {
+        /* The segment is the whole transaction (the usual case): append its
+         * events where they are, saving two copies of each st_event. */
+        int rc = append_events(im, sg->evs, sg->prep, sg->n);
+        sg->done = sg->n;
+        sg->n = 0;
+        return rc ? rc : sg->last;
     }
     memcpy(im->txn + im->ntxn, sg->evs, sg->n * sizeof *sg->evs);   /* ownership moves */
     memcpy(im->prep + im->ntxn, sg->prep, sg->n * sizeof *sg->prep);
