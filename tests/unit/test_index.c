@@ -399,7 +399,7 @@ END_TEST
 
 /* ---- path write-behind (index.h) ------------------------------------------------------------ */
 
-static int count_path(const char *pat)
+static int count_path_tool(const char *pat, const char *tool)
 {
     st_txn *txn;
     st_err err = { "" };
@@ -407,12 +407,15 @@ static int count_path(const char *pat)
     memset(&q, 0, sizeof q);
     q.no_entry = 1;
     q.path = pat;
+    if (tool) ck_assert_int_eq(st_qfield_add_list(&q.tool, tool), 0);
     int n = 0;
     ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
     ck_assert_msg(st_query_run(txn, &q, count_one, &n, NULL, &err) == 0, "%s", err.msg);
     st_db_read_end(txn);
     return n;
 }
+
+static int count_path(const char *pat) { return count_path_tool(pat, NULL); }
 
 static uint64_t pending_from(void)
 {
@@ -471,6 +474,9 @@ START_TEST(path_write_behind)
     ck_assert_int_eq(count_path("b.ts"), 2);
     ck_assert_int_eq(count_path("/repo/*.ts"), 4);
     ck_assert_int_eq(count_path("/nowhere"), 0);
+    ck_assert_int_eq(count_path_tool("b.ts", "Read"), 2);      /* tool driver, path read from pending 'i' rows */
+    ck_assert_int_eq(count_path_tool("a.ts", "Edit"), 2);
+    ck_assert_int_eq(count_path_tool("a.ts", "Read"), 0);
     /* a pending entry's 'i' row missing; a merged-style 'p' row for a pending entry */
     rowop ops[] = { { 0, 2 }, { 1, 3 } };
     static const char *const want[] = { "path index: entry 2: row", "path index: " };
