@@ -226,7 +226,7 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     if (!o) o = &dflt;
     memset(res, 0, sizeof *res);
     importer im = { .s = s, .o = o, .res = res, .err = err };
-    im.batch = o->batch ? o->batch : 1000;
+    im.batch = o->batch ? o->batch : ST_IMPORT_BATCH_DEFAULT;
     imp_reader r = { .fd = fd, .cap = CHUNK, .max_line = o->max_line ? o->max_line : ST_EVENT_MAX_DEFAULT };
     imp_conv c = { .r = &r, .strict = o->strict, .batch = im.batch };
     c.lo = (st_import_line_opts){ .now_us = st_now_us(), .host = st_event_host(), .user = st_event_user(),
