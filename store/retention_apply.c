@@ -101,9 +101,15 @@ static int put_row(st_txn *txn, uint64_t index, const char *name, uint64_t recor
 }
 
 /* Removes the path-index rows of entry `index` (layouts in index.h): its
- * 'i' row, and its 'p' rows and 'd' counts unless they are still pending. */
+ * 'i' row, and its 'p' rows and 'd' counts unless they are still pending.
+ * Indexes of another layout are left alone: query, stats and check refuse
+ * them until `sealtrail reindex`, which recomputes them without the
+ * payload (and an older layout's 'i' rows have no time key to skip). */
 static int forget_paths(st_txn *txn, uint64_t index)
 {
+    int lrc = st_index_layout_ok(txn, NULL);
+    if (lrc == ST_EFORMAT) return 0;
+    if (lrc) return lrc;
     uint8_t k[8 + ST_IX_ENC_MAX + 32];
     k[0] = 'i';
     st_be64_put(k + 1, index);
