@@ -6,7 +6,11 @@
  * caller's callback run again.
  *
  * Durability: every write transaction is committed with LMDB's default
- * synchronous flush; MDB_NOSYNC and MDB_NOMEMINIT are never used.
+ * synchronous flush; MDB_NOSYNC, MDB_NOMETASYNC and MDB_NOMEMINIT are never
+ * used (NOMETASYNC saved no measurable CPU in import). Nor is MDB_WRITEMAP:
+ * the map would be writable, so a stray write through a pointer returned
+ * by a get would corrupt the store, and LMDB forbids mixing processes with
+ * and without it (a hook of another release appending during an import).
  */
 #include "db.h"
 
@@ -34,10 +38,17 @@ struct st_txn {
     MDB_txn *txn;
     int write;
     int map_full;
+    /* Per table, a cursor kept at the table's last row by ST_PUT_APPEND puts:
+     * LMDB then checks the new key against that row instead of descending
+     * the tree again (entries, tree nodes, payloads and time rows append
+     * several times per entry). Any other change to the table drops it.
+     * LMDB frees a write transaction's cursors when it ends. */
+    MDB_cursor *app[ST_T__COUNT];
 };
 
 struct st_cursor {
     st_txn *t;
+    st_table tb;
     MDB_cursor *c;
 };
 
@@ -255,11 +266,33 @@ int st_db_get(st_txn *t, st_table tb, const void *key, size_t klen, const void *
     return 0;
 }
 
+/* A change other than an append through t->app[tb]: the cursor may no longer be at the last row. */
+static void app_drop(st_txn *t, st_table tb)
+{
+    if (t->app[tb]) {
+        mdb_cursor_close(t->app[tb]);
+        t->app[tb] = NULL;
+    }
+}
+
 int st_db_put(st_txn *t, st_table tb, const void *key, size_t klen, const void *val, size_t vlen, unsigned flags)
 {
     if (!table_ok(t, tb)) return ST_EINVAL;
     MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
     unsigned f = (flags & ST_PUT_APPEND ? MDB_APPEND : 0) | (flags & ST_PUT_NOOVERWRITE ? MDB_NOOVERWRITE : 0);
+    if ((flags & ST_PUT_APPEND) && t->write) {
+        if (!t->app[tb]) {
+            int rc = mdb_cursor_open(t->txn, t->db->dbi[tb], &t->app[tb]);
+            if (rc) {
+                t->app[tb] = NULL;
+                return map_rc(t, rc);
+            }
+        }
+        int rc = mdb_cursor_put(t->app[tb], &k, &v, f);
+        if (rc && rc != MDB_KEYEXIST) app_drop(t, tb);   /* a failed put may leave it anywhere */
+        return map_rc(t, rc);
+    }
+    app_drop(t, tb);
     return map_rc(t, mdb_put(t->txn, t->db->dbi[tb], &k, &v, f));
 }
 
@@ -267,6 +300,7 @@ int st_db_put_reserve(st_txn *t, st_table tb, const void *key, size_t klen, size
 {
     if (!table_ok(t, tb)) return ST_EINVAL;
     MDB_val k = { klen, (void *)key }, v = { vlen, NULL };
+    app_drop(t, tb);
     int rc = mdb_put(t->txn, t->db->dbi[tb], &k, &v, MDB_RESERVE);
     if (rc) return map_rc(t, rc);
     *val_out = v.mv_data;
@@ -277,6 +311,7 @@ int st_db_del(st_txn *t, st_table tb, const void *key, size_t klen)
 {
     if (!table_ok(t, tb)) return ST_ENOTFOUND;
     MDB_val k = { klen, (void *)key };
+    app_drop(t, tb);
     return map_rc(t, mdb_del(t->txn, t->db->dbi[tb], &k, NULL));
 }
 
@@ -294,6 +329,7 @@ int st_db_count(st_txn *t, st_table tb, uint64_t *out)
 int st_db_clear(st_txn *t, st_table tb)
 {
     if (!table_ok(t, tb)) return 0;
+    app_drop(t, tb);
     return map_rc(t, mdb_drop(t->txn, t->db->dbi[tb], 0));
 }
 
@@ -306,6 +342,7 @@ int st_cursor_open(st_txn *t, st_table tb, st_cursor **out)
     st_cursor *c = calloc(1, sizeof *c);
     if (!c) return ENOMEM;
     c->t = t;
+    c->tb = tb;
     int rc = mdb_cursor_open(t->txn, t->db->dbi[tb], &c->c);
     if (rc) { free(c); return map_rc(t, rc); }
     *out = c;
@@ -355,7 +392,11 @@ int st_cursor_last(st_cursor *c, const void **k, size_t *kl, const void **v, siz
     return cursor_op(c, &mk, MDB_LAST, k, kl, v, vl);
 }
 
-int st_cursor_del(st_cursor *c) { return map_rc(c->t, mdb_cursor_del(c->c, 0)); }
+int st_cursor_del(st_cursor *c)
+{
+    app_drop(c->t, c->tb);
+    return map_rc(c->t, mdb_cursor_del(c->c, 0));
+}
 
 /* ---- meta ------------------------------------------------------------------- */
 

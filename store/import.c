@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "index.h"
 #include "store_int.h"
 
 #define CHUNK (1u << 20)
@@ -54,25 +55,31 @@ static void free_events(st_event *evs, st_prepared **prep, size_t *n)
     *n = 0;
 }
 
+/* Appends n events in one transaction (nothing in the strict check pass). */
+static int append_events(importer *im, st_event *evs, st_prepared **prep, size_t n)
+{
+    int rc = 0;
+    if (!n || im->dry) return 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        st_event *ev = &evs[i];
+        if (ev->needs_duration && (rc = st_event_lookup_duration(im->s, ev)) != 0)
+            st_fail(im->err, rc, "matching a PostToolUse with its PreToolUse: %s", st_store_error(im->s));
+        im->recs[i] = ev->rec;
+    }
+    uint64_t first;
+    if (rc == 0 && (rc = st_append_prepared(im->s, im->recs, prep, n, &first)) != 0)
+        st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
+    if (rc == 0) {
+        if (!im->res->imported) im->res->first_index = first;
+        im->res->imported += n;
+    }
+    return rc;
+}
+
 /* Appends the transaction; its events then go back into sg, for the converter to free. */
 static int flush(importer *im, imp_seg *sg)
 {
-    int rc = 0;
-    if (im->ntxn && !im->dry) {
-        for (size_t i = 0; i < im->ntxn && rc == 0; i++) {
-            st_event *ev = &im->txn[i];
-            if (ev->needs_duration && (rc = st_event_lookup_duration(im->s, ev)) != 0)
-                st_fail(im->err, rc, "matching a PostToolUse with its PreToolUse: %s", st_store_error(im->s));
-            im->recs[i] = ev->rec;
-        }
-        uint64_t first;
-        if (rc == 0 && (rc = st_append_prepared(im->s, im->recs, im->prep, im->ntxn, &first)) != 0)
-            st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
-        if (rc == 0) {
-            if (!im->res->imported) im->res->first_index = first;
-            im->res->imported += im->ntxn;
-        }
-    }
+    int rc = append_events(im, im->txn, im->prep, im->ntxn);
     memcpy(sg->evs, im->txn, im->ntxn * sizeof *im->txn);   /* sg->n is 0, and ntxn <= the batch size */
     memcpy(sg->prep, im->prep, im->ntxn * sizeof *im->prep);
     sg->done = im->ntxn;
@@ -98,6 +105,14 @@ static int consume(importer *im, imp_seg *sg)
         const imp_note *nt = &sg->notes[i];
         if (nt->bad && o->on_bad) o->on_bad(o->ctx, nt->line, nt->msg);
         if (!nt->bad && o->on_progress) o->on_progress(o->ctx, nt->line, nt->good, nt->bytes);
+    }
+    if (im->ntxn == 0 && sg->end_txn && sg->rc == 0) {
+        /* The segment is the whole transaction (the usual case): append its
+         * events where they are, saving two copies of each st_event. */
+        int rc = append_events(im, sg->evs, sg->prep, sg->n);
+        sg->done = sg->n;
+        sg->n = 0;
+        return rc ? rc : sg->last;
     }
     memcpy(im->txn + im->ntxn, sg->evs, sg->n * sizeof *sg->evs);   /* ownership moves */
     memcpy(im->prep + im->ntxn, sg->prep, sg->n * sizeof *sg->prep);
@@ -195,13 +210,23 @@ static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
 
 /* ---- the import ------------------------------------------------------------------------ */
 
+/* The appends defer their path rows (index.h: PATH WRITE-BEHIND); one
+ * transaction at the end merges what is still pending. */
+static int merge_paths(st_txn *txn, void *ctx)
+{
+    uint64_t size;
+    (void)ctx;
+    int rc = st_size_txn(txn, &size);
+    return rc ? rc : st_ix_paths_merge(txn, size);
+}
+
 int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result *res, st_err *err)
 {
     st_import_opts dflt = { 0 };
     if (!o) o = &dflt;
     memset(res, 0, sizeof *res);
     importer im = { .s = s, .o = o, .res = res, .err = err };
-    im.batch = o->batch ? o->batch : 1000;
+    im.batch = o->batch ? o->batch : ST_IMPORT_BATCH_DEFAULT;
     imp_reader r = { .fd = fd, .cap = CHUNK, .max_line = o->max_line ? o->max_line : ST_EVENT_MAX_DEFAULT };
     imp_conv c = { .r = &r, .strict = o->strict, .batch = im.batch };
     c.lo = (st_import_line_opts){ .now_us = st_now_us(), .host = st_event_host(), .user = st_event_user(),
@@ -266,7 +291,15 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
         if (st_size_txn(rt, &c.next_index) != 0) c.next_index = UINT64_MAX;
         st_db_read_end(rt);
     }
+    s->defer_paths = 1;                    /* merged below, or when too many are pending */
     rc = run(&im, &c, segs, o->serial);
+    s->defer_paths = 0;
+    if (res->imported) {
+        st_err merr;
+        memset(&merr, 0, sizeof merr);
+        int mrc = st_db_write(s->db, merge_paths, NULL, &merr);
+        if (mrc && rc == 0) rc = st_fail(err, mrc, "merging the path index rows of the imported entries: %s", merr.msg);
+    }
     if (o->on_progress) o->on_progress(o->ctx, res->lines, res->imported, im.bytes);
 out:
     if (im.prep) free_events(im.txn, im.prep, &im.ntxn);

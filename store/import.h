@@ -50,9 +50,14 @@ enum { ST_IMPORT_BLANK = 0, ST_IMPORT_SEED = 1, ST_IMPORT_HOOK = 2 };
 ST_NODISCARD int st_import_line(st_event *ev, int *kind, const char *line, size_t len,
                                 const st_import_line_opts *o, st_err *why);
 
+/* Records per durable transaction unless told: bigger batches write each
+ * index page and sync fewer times per entry; the import holds about three
+ * batches of records (converting, waiting, appending). */
+#define ST_IMPORT_BATCH_DEFAULT 4000u
+
 typedef struct st_import_opts {
     int strict;                        /* any malformed line: import nothing */
-    size_t batch;                      /* records per transaction; 0 = 1000 */
+    size_t batch;                      /* records per transaction; 0 = ST_IMPORT_BATCH_DEFAULT */
     size_t max_line;                   /* 0 = ST_EVENT_MAX_DEFAULT */
     int serial;                        /* convert and append in one thread (default: two) */
     const struct st_redactor *redactor;

@@ -240,10 +240,10 @@ static int emit_tool(const ix_sink *sk, const st_ix_facts *f, uint8_t *k, const 
     return sk->stat(sk->ctx, ST_T_STATS, k, kl, h, 3);
 }
 
-static int emit_paths(const ix_sink *sk, const uint8_t *paths, size_t paths_len, size_t npaths, uint8_t *k,
-                      const uint8_t ti[16])
+int ix_emit_path_rows(const ix_sink *sk, const uint8_t ti[16], const uint8_t *paths, size_t paths_len, size_t npaths)
 {
     static const uint64_t one = 1;
+    uint8_t k[8 + ST_IX_ENC_MAX + 32];
     size_t off = 0;
     int rc;
     for (size_t i = 0; i < npaths; i++) {
@@ -258,10 +258,25 @@ static int emit_paths(const ix_sink *sk, const uint8_t *paths, size_t paths_len,
         size_t kl = 1 + st_ix_enc_str(k + 1, p, l, NULL);
         if ((rc = sk->stat(sk->ctx, ST_T_IX_PATH, k, kl, &one, 1))) return rc;
     }
+    return 0;
+}
+
+/* The 'i' row (T, then the paths) and, unless deferred, the 'p' and 'd' rows. */
+static int emit_paths(const ix_sink *sk, const uint8_t *paths, size_t paths_len, size_t npaths, const uint8_t ti[16])
+{
+    uint8_t k[9], small[512];
+    int rc;
     if (npaths == 0) return 0;
+    if (!sk->defer_paths && (rc = ix_emit_path_rows(sk, ti, paths, paths_len, npaths))) return rc;
+    uint8_t *v = paths_len + 8 <= sizeof small ? small : malloc(paths_len + 8);
+    if (!v) return ENOMEM;
+    memcpy(v, ti, 8);
+    memcpy(v + 8, paths, paths_len);
     k[0] = 'i';
     memcpy(k + 1, ti + 8, 8);
-    return sk->row(sk->ctx, ST_T_IX_PATH, k, 9, paths, off);
+    rc = sk->row(sk->ctx, ST_T_IX_PATH, k, 9, v, paths_len + 8);
+    if (v != small) free(v);
+    return rc;
 }
 
 int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t npaths, const ix_sink *sk)
@@ -295,7 +310,7 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
     if (f->tool_use_id_len && f->tool_use_id_len <= 480 && is_str(f->event, f->event_len, "PreToolUse") &&
         (rc = sk->tooluse(sk->ctx, (const uint8_t *)f->tool_use_id, f->tool_use_id_len, f->index, f->time_us)))
         return rc;
-    return emit_paths(sk, paths, paths_len, npaths, k, ti);
+    return emit_paths(sk, paths, paths_len, npaths, ti);
 }
 
 void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n)
@@ -402,8 +417,10 @@ int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_
     int rc = st_ix_entry_prepare(&e, envelope, tool_input);
     if (rc == 0 && e.f.index != index) rc = ST_EINVAL;
     if (rc == 0) rc = mark_layout(txn, index);
+    uint64_t merged = index;
+    if (rc == 0 && e.npaths) rc = st_ix_paths_merged(txn, index, &merged);   /* rows pending: this one's too */
     if (rc == 0) {
-        ix_sink sk = { put_row, put_stat, put_tooluse, txn };
+        ix_sink sk = { put_row, put_stat, put_tooluse, txn, merged < index };
         rc = ix_emit(&e.f, e.paths.data, e.paths.len, e.npaths, &sk);
     }
     st_ix_entry_free(&e);
@@ -415,6 +432,9 @@ int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_
 struct st_ix_batch {
     st_txn *txn;
     ix_agg_map aggs;
+    int defer;              /* path rows of this batch stay pending */
+    uint64_t merged;        /* first pending entry (when defer) */
+    uint64_t end;           /* one past the last entry added */
 };
 
 st_ix_batch *st_ix_batch_new(void) { return calloc(1, sizeof(st_ix_batch)); }
@@ -441,13 +461,39 @@ static int batch_tooluse(void *ctx, const uint8_t *k, size_t kl, uint64_t index,
     return put_tooluse(((st_ix_batch *)ctx)->txn, k, kl, index, time_us);
 }
 
+int st_ix_paths_merged(st_txn *txn, uint64_t size, uint64_t *merged)
+{
+    int rc = st_meta_get_u64(txn, ST_META_IX_PATH_MERGED, merged);
+    if (rc == ST_ENOTFOUND) {
+        *merged = size;
+        return 0;
+    }
+    if (rc) return rc;
+    return *merged <= size ? 0 : ST_ECORRUPT;
+}
+
+int st_ix_batch_begin(st_txn *txn, st_ix_batch *b, uint64_t size, int defer)
+{
+    uint64_t merged;
+    int rc = st_ix_paths_merged(txn, size, &merged);
+    if (rc) return rc;
+    ix_agg_reset(&b->aggs);
+    b->txn = txn;
+    b->defer = defer || merged < size;
+    b->merged = merged;
+    b->end = size;
+    if (b->defer && merged == size) return st_meta_put_u64(txn, ST_META_IX_PATH_MERGED, size);
+    return 0;
+}
+
 int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
 {
     if (b->aggs.used && b->txn != txn) return ST_EINVAL;   /* unflushed deltas of another transaction */
     b->txn = txn;
     int rc = mark_layout(txn, e->f.index);
     if (rc) return rc;
-    ix_sink sk = { batch_row, batch_stat, batch_tooluse, b };
+    if (e->f.index >= b->end) b->end = e->f.index + 1;
+    ix_sink sk = { batch_row, batch_stat, batch_tooluse, b, b->defer };
     return ix_emit(&e->f, e->paths.data, e->paths.len, e->npaths, &sk);
 }
 
@@ -455,12 +501,67 @@ int st_ix_batch_flush(st_txn *txn, st_ix_batch *b)
 {
     int rc = b->aggs.used ? ix_agg_flush(&b->aggs, txn) : 0;
     if (rc) ix_agg_reset(&b->aggs);
+    if (rc == 0 && b->defer && b->end - b->merged >= ST_IX_PATH_PENDING_MAX) rc = st_ix_paths_merge(txn, b->end);
     return rc;
 }
 
 void st_ix_batch_discard(st_ix_batch *b)
 {
     ix_agg_reset(&b->aggs);
+}
+
+/* ---- merging the pending path rows ------------------------------------------------ */
+
+/* The pending 'i' rows are copied out first: inserting into the table a
+ * cursor walks would move it. */
+int st_ix_paths_merge(st_txn *txn, uint64_t size)
+{
+    uint64_t merged;
+    int rc = st_ix_paths_merged(txn, size, &merged);
+    if (rc || merged == size) {
+        if (rc == 0) rc = st_db_del(txn, ST_T_META, ST_META_IX_PATH_MERGED, strlen(ST_META_IX_PATH_MERGED));
+        return rc == ST_ENOTFOUND ? 0 : rc;
+    }
+    st_buf rows = { 0 };       /* (u32 len, 'i' I, T ‖ paths)* */
+    st_cursor *c;
+    const void *k, *v;
+    size_t kl, vl;
+    uint8_t key[9];
+    key[0] = 'i';
+    st_be64_put(key + 1, merged);
+    if ((rc = st_cursor_open(txn, ST_T_IX_PATH, &c)) != 0) return rc;
+    for (rc = st_cursor_seek(c, key, 9, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl)) {
+        const uint8_t *kb = k;
+        if (kl != 9 || kb[0] != 'i' || st_be64_get(kb + 1) >= size) break;
+        if (vl < 8) { rc = ST_ECORRUPT; break; }
+        uint8_t h[12];
+        st_be64_put(h, st_be64_get(kb + 1));
+        h[8] = (uint8_t)(vl >> 24); h[9] = (uint8_t)(vl >> 16); h[10] = (uint8_t)(vl >> 8); h[11] = (uint8_t)vl;
+        st_buf_put(&rows, h, 12);
+        st_buf_put(&rows, v, vl);
+    }
+    st_cursor_close(c);
+    if (rc == ST_ENOTFOUND) rc = 0;
+    if (rc == 0 && rows.oom) rc = ENOMEM;
+    st_ix_batch b = { .txn = txn };
+    ix_sink sk = { batch_row, batch_stat, batch_tooluse, &b, 0 };
+    for (size_t off = 0; rc == 0 && off < rows.len;) {
+        const uint8_t *r = rows.data + off;
+        size_t len = ((size_t)r[8] << 24) | ((size_t)r[9] << 16) | ((size_t)r[10] << 8) | r[11];
+        uint8_t ti[16];
+        memcpy(ti, r + 12, 8);           /* T */
+        memcpy(ti + 8, r, 8);            /* I */
+        const uint8_t *paths = r + 20;
+        size_t plen = len - 8, np = 0;
+        for (size_t p = 0; p + 2 <= plen; np++) p += 2 + (((size_t)paths[p] << 8) | paths[p + 1]);
+        rc = ix_emit_path_rows(&sk, ti, paths, plen, np);
+        off += 12 + len;
+    }
+    st_buf_free(&rows);
+    if (rc == 0 && b.aggs.used) rc = ix_agg_flush(&b.aggs, txn);
+    ix_agg_free(&b.aggs);
+    if (rc == 0) rc = st_db_del(txn, ST_T_META, ST_META_IX_PATH_MERGED, strlen(ST_META_IX_PATH_MERGED));
+    return rc;
 }
 
 /* ---- tool_use_id lookup --------------------------------------------------------- */
@@ -548,7 +649,7 @@ int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, 
         if ((rc = st_db_clear(txn, ix_tables[i])) != 0) return st_fail(err, rc, "cannot clear index table %zu", i);
     /* Aggregates are summed in memory over the whole log and written once. */
     st_ix_batch b = { .txn = txn };
-    ix_sink sk = { batch_row, batch_stat, batch_tooluse, &b };
+    ix_sink sk = { batch_row, batch_stat, batch_tooluse, &b, 0 };
     st_buf paths = { 0 };
     for (uint64_t i = 0; i < size; i++) {
         st_json_doc *doc;
@@ -568,6 +669,11 @@ int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, 
     if (rc == 0 && (rc = ix_agg_flush(&b.aggs, txn)) != 0) st_fail(err, rc, "writing the aggregate rows failed");
     if (rc == 0 && (rc = st_meta_put_u64(txn, ST_META_INDEX_LAYOUT, ST_INDEX_LAYOUT)) != 0)
         st_fail(err, rc, "cannot record the index layout");
+    if (rc == 0) {
+        rc = st_db_del(txn, ST_T_META, ST_META_IX_PATH_MERGED, strlen(ST_META_IX_PATH_MERGED));
+        if (rc == ST_ENOTFOUND) rc = 0;
+        if (rc) st_fail(err, rc, "cannot clear the pending path marker");
+    }
     ix_agg_free(&b.aggs);
     if (rc == 0 && progress) progress(pctx, size, size);
     return rc;

@@ -19,7 +19,7 @@
  *                                             common "succeeded" and "started")
  *   IX_PATH      'p' enc(path) T I         -> ""
  *                'd' enc(path)             -> u64 number of 'p' rows (distinct paths)
- *                'i' I                     -> the entry's paths: (u16 len, bytes)*
+ *                'i' I                     -> T, then the entry's paths: (u16 len, bytes)*
  *   IX_TOOLUSE   tool_use_id               -> u64 index, T of its latest PreToolUse
  *   STATS        'c' u8 field enc(value)   -> u64 entries with that value (planner;
  *                                             sessions, indexed statuses; tools: 'a')
@@ -36,6 +36,20 @@
  * rows. An append writes 3 index rows per entry (time, tool, session) plus
  * its path rows and, for a rare status, one more; aggregate rows are summed
  * per transaction (st_ix_batch).
+ *
+ * PATH WRITE-BEHIND. The 'p' and 'd' rows of an entry land at random places
+ * in IX_PATH (one row per path, thousands of paths), so writing them with
+ * every transaction dirties a page per row. An append may instead write
+ * only the entry's 'i' row (it sorts by index, so it appends) and leave its
+ * 'p' and 'd' rows pending: meta ST_META_IX_PATH_MERGED = m says that the
+ * entries [m, size) are pending and [0, m) are merged; absent, nothing is
+ * pending. st_ix_paths_merge writes the pending rows in one pass and
+ * removes the marker. Bulk appends (import) defer their rows and merge
+ * when ST_IX_PATH_PENDING_MAX entries are pending and at the end; an append
+ * while rows are pending also defers (so the order of 'p' rows never
+ * matters). Marker and rows change in the append's own transaction, so
+ * every committed state is consistent. Path queries read the 'p' rows and
+ * the 'i' rows of the pending entries; check expects exactly that split.
  *
  * CAPS. LMDB keys are at most 511 bytes: a string longer than
  * ST_IX_STR_CAP bytes is keyed by its first ST_IX_STR_CAP bytes and the
@@ -65,11 +79,18 @@
  *      every status, and 'c' rows for events and every status;
  *   2: IX_EVENT and IX_DURATION are empty and IX_STATUS holds only the rare
  *      statuses (st_ix_status_common): the other filters read the
- *      time-index summary.
+ *      time-index summary;
+ *   3: the 'i' rows start with the entry's time key T, and 'p'/'d' rows
+ *      may be pending (PATH WRITE-BEHIND above).
  * Queries, stats and check refuse a log of another layout, naming
  * `sealtrail reindex`, which rebuilds every table and records this one. */
-#define ST_INDEX_LAYOUT      2u
+#define ST_INDEX_LAYOUT      3u
 #define ST_META_INDEX_LAYOUT "index_layout"
+
+/* Entries [m, size) have pending path rows (absent: none); see PATH WRITE-BEHIND. */
+#define ST_META_IX_PATH_MERGED "ix_path_merged"
+/* A deferring append merges once this many entries are pending. */
+#define ST_IX_PATH_PENDING_MAX 65536u
 
 #define ST_IX_STR_CAP    448u
 #define ST_IX_MAX_PATHS  32u
@@ -146,14 +167,25 @@ void st_ix_entry_free(st_ix_entry *e);
 /* Index rows of many entries in one transaction: plain rows are written at
  * once, aggregate deltas (stats and distinct-path counts) are summed in
  * memory and st_ix_batch_flush adds each distinct row's sum in one
- * read-modify-write. Flush before the transaction commits; after a failed
- * or retried transaction, st_ix_batch_discard. */
+ * read-modify-write. st_ix_batch_begin first (size: the log size before the
+ * batch; defer: leave the path rows pending, which the batch also does when
+ * rows are pending already); flush before the transaction commits: it also
+ * merges the pending path rows once ST_IX_PATH_PENDING_MAX entries are
+ * pending. After a failed or retried transaction, st_ix_batch_discard. */
 typedef struct st_ix_batch st_ix_batch;
 st_ix_batch *st_ix_batch_new(void);
 void st_ix_batch_free(st_ix_batch *b);
+ST_NODISCARD int st_ix_batch_begin(st_txn *txn, st_ix_batch *b, uint64_t size, int defer);
 ST_NODISCARD int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e);
 ST_NODISCARD int st_ix_batch_flush(st_txn *txn, st_ix_batch *b);
 void st_ix_batch_discard(st_ix_batch *b);
+
+/* The first entry whose path rows are pending (size if none; ST_ECORRUPT if
+ * the marker is beyond size). */
+ST_NODISCARD int st_ix_paths_merged(st_txn *txn, uint64_t size, uint64_t *merged);
+/* Writes the pending 'p' and 'd' rows of entries [merged, size) and removes
+ * the marker (nothing to do if none are pending). */
+ST_NODISCARD int st_ix_paths_merge(st_txn *txn, uint64_t size);
 
 /* Paths an entry touched: tool_input.file_path/path/notebook_path, and for
  * Bash/PowerShell best-effort path-like words of `command`; relative paths

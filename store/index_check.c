@@ -5,8 +5,9 @@
  *   - looks every plain row up and compares its value,
  *   - sums the aggregate deltas in memory (ix_agg_map, index_agg.c: one slot
  *     per distinct tool, session, path, histogram bucket…),
- *   - checks that each PreToolUse's tool_use_id row points at or after it,
- * then compares row counts per table (so nothing extra is there), every
+ *   - checks that each PreToolUse's tool_use_id row points at or after it
+ * (an entry whose path rows are pending, index.h PATH WRITE-BEHIND, is
+ * expected to have its 'i' row only), then compares row counts per table (so nothing extra is there), every
  * aggregate row, and that each tool_use_id row points at a PreToolUse with
  * that id (so it is the latest one). The first difference is reported with
  * the table, the entry and both values.
@@ -186,11 +187,16 @@ int st_index_check(st_txn *txn, uint64_t size, st_err *err)
     memset(&c, 0, sizeof c);
     c.txn = txn;
     c.err = err;
-    ix_sink sk = { chk_row, chk_stat, chk_tooluse, &c };
+    ix_sink sk = { chk_row, chk_stat, chk_tooluse, &c, 0 };
     st_buf paths = { 0 };
+    uint64_t merged;
     int rc = st_index_layout_ok(txn, err);
     if (rc) return rc;
+    if ((rc = st_ix_paths_merged(txn, size, &merged)) != 0)
+        return st_fail(err, rc, "path index: pending-rows marker is unreadable or beyond the log size %llu",
+                       (unsigned long long)size);
     for (uint64_t i = 0; i < size && rc == 0; i++) {
+        sk.defer_paths = i >= merged;          /* pending: only the 'i' row (index.h) */
         st_json_doc *doc;
         st_ix_facts f;
         size_t np;

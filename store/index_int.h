@@ -19,10 +19,15 @@ typedef struct ix_sink {
     /* IX_TOOLUSE: the latest PreToolUse wins. */
     int (*tooluse)(void *ctx, const uint8_t *k, size_t kl, uint64_t index, int64_t time_us);
     void *ctx;
+    int defer_paths;        /* emit the 'i' row only: 'p' and 'd' rows pending (index.h) */
 } ix_sink;
 
 /* Emits every row of one entry. paths: (u16 len, bytes)* as st_ix_paths made them. */
 int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t npaths, const ix_sink *sink);
+
+/* The 'p' rows and 'd' deltas of one entry: ti = T I, paths as in ix_emit. */
+int ix_emit_path_rows(const ix_sink *sink, const uint8_t ti[16], const uint8_t *paths, size_t paths_len,
+                      size_t npaths);
 
 /* Merges delta into cur (n fields) following the rule above; key[0] says the row kind. */
 void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n);

@@ -50,6 +50,8 @@ typedef struct qrun {
     size_t cn, ccap;
     st_buf esc;              /* JSON-escaped text needle */
     st_buf pathgroups;       /* path driver: (u16 len, enc key)* of matching 'd' groups */
+    cand *pend;              /* path driver: matching entries whose path rows are pending */
+    size_t pn, pcap;
     uint64_t emitted;
 } qrun;
 
@@ -130,8 +132,9 @@ static int paths_ok(qrun *r, uint64_t idx, int *ok)
     int rc = st_db_get(r->txn, ST_T_IX_PATH, k, 9, &v, &vl);
     if (rc == ST_ENOTFOUND) return 0;
     if (rc) return rc;
+    if (vl < 8) return st_fail(r->err, ST_ECORRUPT, "path index: entry %llu: bad path list", (unsigned long long)idx);
     const uint8_t *p = v;
-    for (size_t off = 0; off + 2 <= vl;) {
+    for (size_t off = 8; off + 2 <= vl;) {   /* after T */
         size_t l = ((size_t)p[off] << 8) | p[off + 1];
         if (off + 2 + l > vl) return st_fail(r->err, ST_ECORRUPT, "path index: entry %llu: bad path list", (unsigned long long)idx);
         if (st_query_path_match(r->q->path, (const char *)p + off + 2, l)) { *ok = 1; return 0; }
@@ -361,7 +364,51 @@ static int path_groups(qrun *r, uint64_t *estimate)
     return rc == ST_ENOTFOUND ? 0 : rc;
 }
 
-/* Path driver: scans each matching group's rows inside the window. */
+/* Entries whose path rows are pending (index.h: PATH WRITE-BEHIND) have
+ * only their 'i' row: those whose paths match go to r->pend. */
+static int path_pending(qrun *r, uint64_t *estimate)
+{
+    uint64_t size, merged;
+    int rc = st_size_txn(r->txn, &size);
+    if (rc == ST_ENOTFOUND) return 0;
+    if (rc || (rc = st_ix_paths_merged(r->txn, size, &merged)) != 0) return rc;
+    if (merged == size) return 0;
+    uint8_t key[9];
+    const void *k, *v;
+    size_t kl, vl;
+    st_cursor *c;
+    key[0] = 'i';
+    st_be64_put(key + 1, merged);
+    if ((rc = st_cursor_open(r->txn, ST_T_IX_PATH, &c)) != 0) return rc == ST_ENOTFOUND ? 0 : rc;
+    for (rc = st_cursor_seek(c, key, 9, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl)) {
+        const uint8_t *kb = k, *p = v;
+        if (kl != 9 || kb[0] != 'i') break;
+        uint64_t idx = st_be64_get(kb + 1);
+        if (vl < 8) { rc = st_fail(r->err, ST_ECORRUPT, "path index: entry %llu: bad path list", (unsigned long long)idx); break; }
+        uint64_t t = st_be64_get(p);
+        int ok = 0;
+        for (size_t off = 8; off + 2 <= vl && !ok;) {
+            size_t l = ((size_t)p[off] << 8) | p[off + 1];
+            if (off + 2 + l > vl) break;
+            ok = st_query_path_match(r->q->path, (const char *)p + off + 2, l);
+            off += 2 + l;
+        }
+        if (!ok) continue;
+        if (r->pn == r->pcap) {
+            size_t nc = r->pcap ? r->pcap * 2 : 256;
+            cand *n = realloc(r->pend, nc * sizeof *n);
+            if (!n) { rc = ENOMEM; break; }
+            r->pend = n;
+            r->pcap = nc;
+        }
+        r->pend[r->pn++] = (cand){ t, idx, 0 };
+        ++*estimate;
+    }
+    st_cursor_close(c);
+    return rc == ST_ENOTFOUND ? 0 : rc;
+}
+
+/* Path driver: scans each matching group's rows inside the window, then the pending entries. */
 static int scan_paths(qrun *r)
 {
     const uint8_t *g = r->pathgroups.data;
@@ -392,6 +439,8 @@ static int scan_paths(qrun *r)
         if (rc == ST_ENOTFOUND) rc = 0;
     }
     st_cursor_close(c);
+    for (size_t i = 0; i < r->pn && rc == 0; i++)
+        if (in_window(r, r->pend[i].t)) rc = consider(r, r->pend[i].t, r->pend[i].idx, 0, 0, 0, NULL);
     return rc;
 }
 
@@ -472,7 +521,7 @@ static int plan(qrun *r, uint64_t *best)
     }
     if (q->path) {
         uint64_t e;
-        if ((rc = path_groups(r, &e)) != 0) return rc;
+        if ((rc = path_groups(r, &e)) != 0 || (rc = path_pending(r, &e)) != 0) return rc;
         if (e < *best) { *best = e; r->driver = D_PATH; r->drv_field = NULL; }
     }
     if (*best == 0) r->driver = D_NONE;
@@ -544,5 +593,6 @@ out:
     free(r.cv);
     st_buf_free(&r.esc);
     st_buf_free(&r.pathgroups);
+    free(r.pend);
     return rc;
 }

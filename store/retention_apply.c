@@ -100,24 +100,34 @@ static int put_row(st_txn *txn, uint64_t index, const char *name, uint64_t recor
     return st_db_put(txn, ST_T_RETENTION, key, 8 + nl, val, 8, 0);
 }
 
-/* Removes the path-index rows of entry `index` (layouts in index.h). */
+/* Removes the path-index rows of entry `index` (layouts in index.h): its
+ * 'i' row, and its 'p' rows and 'd' counts unless they are still pending.
+ * Indexes of another layout are left alone: query, stats and check refuse
+ * them until `sealtrail reindex`, which recomputes them without the
+ * payload (and an older layout's 'i' rows have no time key to skip). */
 static int forget_paths(st_txn *txn, uint64_t index)
 {
+    int lrc = st_index_layout_ok(txn, NULL);
+    if (lrc == ST_EFORMAT) return 0;
+    if (lrc) return lrc;
     uint8_t k[8 + ST_IX_ENC_MAX + 32];
     k[0] = 'i';
     st_be64_put(k + 1, index);
     const void *v;
     size_t vl;
+    uint64_t size = 0, merged = 0;
     int rc = st_db_get(txn, ST_T_IX_PATH, k, 9, &v, &vl);
     if (rc) return rc == ST_ENOTFOUND ? 0 : rc;
-    uint8_t *paths = malloc(vl ? vl : 1);
+    if (vl < 8) return ST_ECORRUPT;
+    uint8_t *paths = malloc(vl);
     if (!paths) return ENOMEM;
     memcpy(paths, v, vl);
     int64_t time_us = 0;
     char names[ST_ENTRY_MAX_PAYLOADS][ST_PAYLOAD_NAME_MAX + 1];
     size_t nn;
-    rc = st_ret_entry_names(txn, index, names, &nn, &time_us, NULL);
-    for (size_t off = 0; rc == 0 && off < vl;) {
+    if ((rc = st_size_txn(txn, &size)) == 0 && (rc = st_ix_paths_merged(txn, size, &merged)) == 0)
+        rc = st_ret_entry_names(txn, index, names, &nn, &time_us, NULL);
+    for (size_t off = index < merged ? 8 : vl; rc == 0 && off < vl;) {     /* after T */
         if (off + 2 > vl) { rc = ST_ECORRUPT; break; }
         size_t l = ((size_t)paths[off] << 8) | paths[off + 1];
         if (off + 2 + l > vl) { rc = ST_ECORRUPT; break; }

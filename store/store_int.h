@@ -31,6 +31,7 @@ struct st_store {
     st_err err;                     /* detail of the last failure */
     int gate_fd;                    /* writer gate (compact.c): shared flock on DIR/gate, -1 if none */
     int seal_on_append;             /* st_seal_on_append(): appends force a seal in their transaction */
+    int defer_paths;                /* appends leave their path rows pending (import; index.h) */
 };
 
 /* mkdir -p, mode 0700 for each directory created. 0 or errno. */

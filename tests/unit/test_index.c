@@ -7,7 +7,11 @@
  * tool_use_id pointing at an older PreToolUse), st_index_rebuild repairs
  * them, and the tool_use_id lookup returns the latest PreToolUse. Layouts:
  * a log indexed by an older release (no layout mark) is refused by query,
- * stats and check with a message naming reindex, which repairs it.
+ * stats and check with a message naming reindex, which repairs it. Path
+ * write-behind: queries find entries whose path rows are pending and
+ * merged ones, check expects the split (and catches a missing 'i' row or
+ * an early 'p' row), reindex and merge leave nothing pending, erasing a
+ * pending or a merged entry's tool_input keeps check passing.
  */
 #include <check.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 
 #include "index.h"
 #include "query.h"
+#include "retention.h"
 #include "stats.h"
 #include "store_int.h"
 #include "testutil.h"
@@ -379,16 +384,151 @@ START_TEST(older_layout_needs_reindex)
     ck_assert_int_eq(st_stats_run(txn, &sq, &ts, &nts, &err), ST_EFORMAT);
     ck_assert_msg(strstr(err.msg, "sealtrail reindex") != NULL, "%s", err.msg);
     st_db_read_end(txn);
+    /* erasing a payload leaves indexes of another layout to the reindex */
+    static const char *const names[] = { "tool_input" };
+    st_erase_opts eo = { .index = 0, .names = names, .nnames = 1, .reason = "test", .no_compact = 1 };
+    st_erase_result er;
+    ck_assert_int_eq(st_erase(S, &eo, &er), 0);
 
     ck_assert_int_eq(st_db_write(S->db, rebuild, &err, &err), 0);
     ck_assert_msg(check_now(msg, sizeof msg) == 0, "after reindex: %s", msg);
     ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
     ck_assert_int_eq(st_query_run(txn, &q, count_one, &n, NULL, &err), 0);
-    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(n, 4);                      /* and the erasure record */
     ck_assert_int_eq(st_stats_run(txn, &sq, &ts, &nts, &err), 0);
     ck_assert_uint_eq(nts, 2);
     st_stats_free(ts, nts);
     st_db_read_end(txn);
+}
+END_TEST
+
+/* ---- path write-behind (index.h) ------------------------------------------------------------ */
+
+static int count_path_tool(const char *pat, const char *tool)
+{
+    st_txn *txn;
+    st_err err = { "" };
+    st_query q;
+    memset(&q, 0, sizeof q);
+    q.no_entry = 1;
+    q.path = pat;
+    if (tool) ck_assert_int_eq(st_qfield_add_list(&q.tool, tool), 0);
+    int n = 0;
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    ck_assert_msg(st_query_run(txn, &q, count_one, &n, NULL, &err) == 0, "%s", err.msg);
+    st_db_read_end(txn);
+    return n;
+}
+
+static int count_path(const char *pat) { return count_path_tool(pat, NULL); }
+
+static uint64_t pending_from(void)
+{
+    st_txn *txn;
+    st_err err = { "" };
+    uint64_t size, merged;
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    ck_assert_int_eq(st_size_txn(txn, &size), 0);
+    ck_assert_int_eq(st_ix_paths_merged(txn, size, &merged), 0);
+    st_db_read_end(txn);
+    return merged;
+}
+
+static int merge(st_txn *txn, void *arg)
+{
+    uint64_t size;
+    (void)arg;
+    int rc = st_size_txn(txn, &size);
+    return rc ? rc : st_ix_paths_merge(txn, size);
+}
+
+typedef struct rowop { int kind; uint64_t index; } rowop;
+
+/* kind 0: delete entry index's 'i' row; 1: add a 'p' row for it (as if merged). */
+static int do_rowop(st_txn *txn, void *arg)
+{
+    const rowop *o = arg;
+    uint8_t k[64];
+    if (o->kind == 0) {
+        k[0] = 'i';
+        st_be64_put(k + 1, o->index);
+        return st_db_del(txn, ST_T_IX_PATH, k, 9);
+    }
+    k[0] = 'p';
+    size_t kl = 1 + st_ix_enc_str(k + 1, "/repo/b.ts", 10, NULL);
+    st_be64_put(k + kl, st_ix_time_key(5000));
+    st_be64_put(k + kl + 8, o->index);
+    return st_db_put(txn, ST_T_IX_PATH, k, kl + 16, "", 0, 0);
+}
+
+START_TEST(path_write_behind)
+{
+    char msg[600];
+    st_err err = { "" };
+    add("PreToolUse", "Edit", "started", "toolu_A", 1000, -1, "/repo/a.ts");      /* 0: merged at once */
+    ck_assert_uint_eq(pending_from(), 1);
+    S->defer_paths = 1;
+    add("PostToolUse", "Edit", "succeeded", "toolu_A", 2000, 5, "/repo/a.ts");   /* 1, 2: pending */
+    add("PreToolUse", "Read", "started", "toolu_B", 3000, -1, "/repo/b.ts");
+    S->defer_paths = 0;
+    add("PostToolUse", "Read", "succeeded", "toolu_B", 4000, 7, "/repo/b.ts");   /* 3: pending too (rows are) */
+    ck_assert_uint_eq(pending_from(), 1);
+    ck_assert_msg(check_now(msg, sizeof msg) == 0, "pending: %s", msg);
+    /* queries see the merged rows and the pending ones */
+    ck_assert_int_eq(count_path("/repo/a.ts"), 2);
+    ck_assert_int_eq(count_path("b.ts"), 2);
+    ck_assert_int_eq(count_path("/repo/*.ts"), 4);
+    ck_assert_int_eq(count_path("/nowhere"), 0);
+    ck_assert_int_eq(count_path_tool("b.ts", "Read"), 2);      /* tool driver, path read from pending 'i' rows */
+    ck_assert_int_eq(count_path_tool("a.ts", "Edit"), 2);
+    ck_assert_int_eq(count_path_tool("a.ts", "Read"), 0);
+    /* a pending entry's 'i' row missing; a merged-style 'p' row for a pending entry */
+    rowop ops[] = { { 0, 2 }, { 1, 3 } };
+    static const char *const want[] = { "path index: entry 2: row", "path index: " };
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(st_db_write(S->db, do_rowop, &ops[k], &err), 0);
+        int rc = check_now(msg, sizeof msg);
+        ck_assert_msg(rc == ST_ECORRUPT && strstr(msg, want[k]), "rowop %d: rc %d (%s)", k, rc, msg);
+        ck_assert_int_eq(st_db_write(S->db, rebuild, &err, &err), 0);     /* reindex merges everything */
+        ck_assert_uint_eq(pending_from(), 4 + (uint64_t)k);
+        ck_assert_msg(check_now(msg, sizeof msg) == 0, "after rebuild %d: %s", k, msg);
+        if (k == 0) {                        /* pending again for the next case */
+            S->defer_paths = 1;
+            add("PostToolUse", "Read", "succeeded", "toolu_C", 5000, 7, "/repo/c.ts");
+            S->defer_paths = 0;
+            ck_assert_uint_eq(pending_from(), 4);
+        }
+    }
+    ck_assert_int_eq(count_path("/repo/*.ts"), 5);
+    /* erasing a pending entry's tool_input drops its 'i' row and touches no 'd' count */
+    S->defer_paths = 1;
+    add("PostToolUse", "Edit", "succeeded", "toolu_D", 6000, 7, "/repo/a.ts");    /* 5 */
+    S->defer_paths = 0;
+    static const char *const names[] = { "tool_input" };
+    st_erase_opts eo = { .index = 5, .names = names, .nnames = 1, .reason = "test", .no_compact = 1 };
+    st_erase_result er;
+    ck_assert_int_eq(st_erase(S, &eo, &er), 0);
+    ck_assert_msg(check_now(msg, sizeof msg) == 0, "after erase: %s", msg);
+    ck_assert_int_eq(count_path("/repo/a.ts"), 2);
+    /* merging: same answers, marker gone, check passes */
+    ck_assert_int_eq(st_db_write(S->db, merge, NULL, &err), 0);
+    uint64_t size;
+    st_txn *txn;
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    ck_assert_int_eq(st_size_txn(txn, &size), 0);
+    const void *v;
+    size_t vl;
+    ck_assert_int_eq(st_meta_get_str(txn, ST_META_IX_PATH_MERGED, (const char **)&v, &vl), ST_ENOTFOUND);
+    st_db_read_end(txn);
+    ck_assert_uint_eq(pending_from(), size);
+    ck_assert_msg(check_now(msg, sizeof msg) == 0, "after merge: %s", msg);
+    ck_assert_int_eq(count_path("/repo/a.ts"), 2);
+    ck_assert_int_eq(count_path("/repo/*.ts"), 5);
+    /* erasing a merged entry's tool_input removes its rows and its 'd' count */
+    eo.index = 0;
+    ck_assert_int_eq(st_erase(S, &eo, &er), 0);
+    ck_assert_msg(check_now(msg, sizeof msg) == 0, "after erase of a merged entry: %s", msg);
+    ck_assert_int_eq(count_path("/repo/a.ts"), 1);
 }
 END_TEST
 
@@ -404,6 +544,7 @@ int main(void)
     tcase_add_checked_fixture(store, setup, teardown);
     tcase_add_test(store, check_and_rebuild);
     tcase_add_test(store, older_layout_needs_reindex);
+    tcase_add_test(store, path_write_behind);
     suite_add_tcase(s, store);
     return tu_run_suite(s);
 }

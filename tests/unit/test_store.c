@@ -2,7 +2,8 @@
  * test_store.c: the store end to end through the library: init, append,
  * seal, proofs (generated from stored nodes, checked by the independent
  * verifier), check, tamper detection with raw LMDB writes, map growth,
- * concurrent appenders in separate processes, and bad input.
+ * concurrent appenders in separate processes, bad input, and appends
+ * mixed with other changes to a table in one transaction.
  */
 #include <check.h>
 #include <errno.h>
@@ -713,6 +714,60 @@ START_TEST(tree_keys_in_creation_order)
 }
 END_TEST
 
+/* Appends go through a cursor kept at the table's last row (db.c); any
+ * other change to the table in the same transaction must not leave it
+ * stale: a later append still lands last or is refused. */
+static int mixed_puts(st_txn *txn, void *a)
+{
+    (void)a;
+    uint8_t k[8];
+    int rc;
+#define K(v) (st_be64_put(k, (v)), k)
+    for (uint64_t i = 10; i < 20; i++)
+        if ((rc = st_db_put(txn, ST_T_CHECKPOINTS, K(i), 8, "a", 1, ST_PUT_APPEND)) != 0) return rc;
+    if ((rc = st_db_put(txn, ST_T_CHECKPOINTS, K(15), 8, "a", 1, ST_PUT_APPEND)) != ST_EEXIST) return ST_EINVAL;
+    if ((rc = st_db_put(txn, ST_T_CHECKPOINTS, K(5), 8, "b", 1, 0)) != 0) return rc;       /* before them */
+    if ((rc = st_db_put(txn, ST_T_CHECKPOINTS, K(20), 8, "c", 1, ST_PUT_APPEND)) != 0) return rc;
+    if ((rc = st_db_del(txn, ST_T_CHECKPOINTS, K(20), 8)) != 0) return rc;                 /* the last one */
+    if ((rc = st_db_put(txn, ST_T_CHECKPOINTS, K(20), 8, "d", 1, ST_PUT_APPEND)) != 0) return rc;
+    st_cursor *c;
+    const void *kk, *v;
+    size_t kl, vl;
+    if ((rc = st_cursor_open(txn, ST_T_CHECKPOINTS, &c)) != 0) return rc;
+    if ((rc = st_cursor_seek(c, K(12), 8, &kk, &kl, &v, &vl)) == 0) rc = st_cursor_del(c);  /* a middle one */
+    st_cursor_close(c);
+    if (rc) return rc;
+    if ((rc = st_db_put(txn, ST_T_CHECKPOINTS, K(19), 8, "e", 1, ST_PUT_APPEND)) != ST_EEXIST) return ST_EINVAL;
+    return st_db_put(txn, ST_T_CHECKPOINTS, K(21), 8, "f", 1, ST_PUT_APPEND);
+#undef K
+}
+
+START_TEST(appends_mixed_with_other_changes)
+{
+    st_store *s = make_store(0);
+    st_err err = { "" };
+    ck_assert_int_eq(st_db_write(s->db, mixed_puts, NULL, &err), 0);
+    st_txn *txn;
+    st_cursor *c;
+    const void *k, *v;
+    size_t kl, vl;
+    uint64_t want[] = { 5, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21 }, n = 0;
+    ck_assert_int_eq(st_db_read_begin(s->db, &txn, &err), 0);
+    ck_assert_int_eq(st_cursor_open(txn, ST_T_CHECKPOINTS, &c), 0);
+    int rc;
+    for (rc = st_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl)) {
+        ck_assert_uint_lt(n, sizeof want / sizeof want[0]);
+        ck_assert_uint_eq(st_be64_get(k), want[n]);
+        n++;
+    }
+    ck_assert_int_eq(rc, ST_ENOTFOUND);
+    ck_assert_uint_eq(n, sizeof want / sizeof want[0]);
+    st_cursor_close(c);
+    st_db_read_end(txn);
+    st_store_close(s);
+}
+END_TEST
+
 START_TEST(size_constants)
 {
     ck_assert_uint_eq(st_hash_bytes(), ST_HASH_BYTES);
@@ -749,6 +804,7 @@ int main(void)
     tcase_add_test(tc, missing_or_loose_key_refuses_seal);
     tcase_add_test(tc, open_missing_store);
     tcase_add_test(tc, tree_keys_in_creation_order);
+    tcase_add_test(tc, appends_mixed_with_other_changes);
     tcase_add_test(tc, size_constants);
     suite_add_tcase(su, tc);
     return tu_run_suite(su);

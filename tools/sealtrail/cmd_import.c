@@ -36,7 +36,8 @@ static void help(void)
          "\n"
          "  --skip-bad   report malformed lines (with their line number) and skip them (default)\n"
          "  --strict     if any line is malformed, import nothing\n"
-         "  --batch N    entries per durable transaction (default 1000)\n"
+         "  --batch N    entries per durable transaction (default 4000); the import holds\n"
+         "               about 45 KiB of memory per entry of N (some 180 MiB at 4000)\n"
          "\n"
          "Prints \"imported N entries: I..J\" on stdout.\n"
          "\n"
@@ -93,7 +94,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     st_import_opts o;
     ui u;
     int c;
-    uint64_t batch = 1000;
+    uint64_t batch = ST_IMPORT_BATCH_DEFAULT;
     memset(&o, 0, sizeof o);
     memset(&u, 0, sizeof u);
     optind = 1;
