@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 #endif
     const size_t batch = 1000;
     imp_seg *sg = calloc(1, sizeof *sg);
-    if (!sg || !(sg->evs = calloc(batch, sizeof *sg->evs)) || !(sg->prep = calloc(batch, sizeof *sg->prep))) { perror("import_bench"); return 2; }
+    if (!sg || imp_seg_alloc(sg, batch) != 0) { perror("import_bench"); return 2; }
     char dir[] = "/tmp/import_bench.XXXXXX";
     st_store *s = temp_store(dir);
     if (!s) return 2;
@@ -125,8 +125,7 @@ int main(int argc, char **argv)
         rc = run_once(argv[1], NULL, sg, batch, &conv) || run_once(argv[1], s, sg, batch, &prep);
     st_store_close(s);
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(sg->evs);
-    free(sg->prep);
+    imp_seg_release(sg);
     free(sg);
     if (rc) return 1;
     double n = (double)(conv.lines ? conv.lines : 1);

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -138,7 +139,52 @@ typedef struct pipeline {
     int stop;              /* the appender is done (or failed): the converter ends */
     imp_conv *c;
     imp_seg *first;
+    /* While the appender waits for a segment it prepares records of the
+     * one being converted (imp_help_prepare): the converter's work is the
+     * larger half, so both cores stay busy. */
+    imp_seg *converting;
+    _Atomic int helper_waiting;
 } pipeline;
+
+static void publish(void *ctx, imp_seg *sg)
+{
+    pipeline *p = ctx;
+    pthread_mutex_lock(&p->mu);
+    p->converting = sg;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* A wake-up lost to the race with the appender going to sleep only
+ * delays its help until the next one. */
+static void wake(void *ctx)
+{
+    pipeline *p = ctx;
+    if (!atomic_load_explicit(&p->helper_waiting, memory_order_relaxed)) return;
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* The appender's wait for the next full segment (mu held), helping with
+ * the preparation of the one being converted meanwhile. */
+static imp_seg *wait_full(pipeline *p, st_payload_zctx *z)
+{
+    while (!p->full) {
+        imp_seg *cv = p->converting;
+        if (cv) {
+            pthread_mutex_unlock(&p->mu);
+            int did = imp_help_prepare(p->c, cv, z);
+            pthread_mutex_lock(&p->mu);
+            if (did) continue;
+        }
+        if (p->full) break;
+        atomic_store_explicit(&p->helper_waiting, 1, memory_order_relaxed);
+        pthread_cond_wait(&p->cv, &p->mu);
+        atomic_store_explicit(&p->helper_waiting, 0, memory_order_relaxed);
+    }
+    return p->full;
+}
 
 static void *converter(void *arg)
 {
@@ -165,6 +211,14 @@ static void *converter(void *arg)
     }
 }
 
+static void stop_sharing(imp_conv *c, st_payload_zctx *z)
+{
+    c->publish = NULL;
+    c->wake = NULL;
+    c->share_ctx = NULL;
+    st_payload_zctx_free(z);
+}
+
 /* Runs the import over segs[0] and segs[1]: in two threads, or in this one
  * (the strict check pass, opts->serial, or when no thread can be started). */
 static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
@@ -172,13 +226,18 @@ static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
     int rc = 0;
     pipeline p = { .c = c, .first = &segs[0], .empty = &segs[1] };
     pthread_t th;
+    st_payload_zctx *z = NULL;
+    if (!serial && c->s && (z = st_payload_zctx_new()) != NULL) {
+        c->publish = publish;
+        c->wake = wake;
+        c->share_ctx = &p;
+    }
     if (!serial && pthread_mutex_init(&p.mu, NULL) == 0) {
         if (pthread_cond_init(&p.cv, NULL) == 0) {
             if (pthread_create(&th, NULL, converter, &p) == 0) {
                 for (;;) {
                     pthread_mutex_lock(&p.mu);
-                    while (!p.full) pthread_cond_wait(&p.cv, &p.mu);
-                    imp_seg *sg = p.full;
+                    imp_seg *sg = wait_full(&p, z);
                     p.full = NULL;
                     pthread_cond_broadcast(&p.cv);
                     pthread_mutex_unlock(&p.mu);
@@ -195,12 +254,14 @@ static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
                 if (p.full) free_events(p.full->evs, p.full->prep, &p.full->n);
                 pthread_cond_destroy(&p.cv);
                 pthread_mutex_destroy(&p.mu);
+                stop_sharing(c, z);
                 return rc == 1 ? 0 : rc;
             }
             pthread_cond_destroy(&p.cv);
         }
         pthread_mutex_destroy(&p.mu);
     }
+    stop_sharing(c, z);
     do {
         imp_produce(c, &segs[0]);
         rc = consume(im, &segs[0]);
@@ -239,10 +300,7 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     int rc = 0;
     if (!segs || !im.txn || !im.recs || !im.prep || !r.buf) { rc = ENOMEM; goto out; }
     for (int i = 0; i < 2; i++)
-        if (!(segs[i].evs = calloc(im.batch, sizeof *segs[i].evs)) || !(segs[i].prep = calloc(im.batch, sizeof *segs[i].prep))) {
-            rc = ENOMEM;
-            goto out;
-        }
+        if ((rc = imp_seg_alloc(&segs[i], im.batch)) != 0) goto out;
     if (o->strict) {
         off_t pos = lseek(fd, 0, SEEK_CUR);
         im.dry = 1;
@@ -308,8 +366,7 @@ out:
             free_events(segs[i].evs, segs[i].prep, &segs[i].n);
             free_events(segs[i].evs, segs[i].prep, &segs[i].done);
         }
-        free(segs[i].evs);
-        free(segs[i].prep);
+        imp_seg_release(&segs[i]);
     }
     imp_conv_free(&c);
     st_payload_zctx_free(c.z);

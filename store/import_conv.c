@@ -10,6 +10,8 @@
 #include "import_int.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -172,33 +174,83 @@ static st_prepared *spare_get(imp_conv *c)
     return c->nspare ? c->spare[--c->nspare] : NULL;
 }
 
-/* Prepares event i of sg for entry `at` (in spare preparations if any), in
- * pairs: the first of two waits in c->pending. A failed preparation leaves
- * NULL (the append then prepares the record and reports the error). */
-static void prepare_event(imp_conv *c, imp_seg *sg, size_t i, uint64_t at)
+/* Preparing is shared between threads (import_int.h): records are taken in
+ * pairs (st_prepare_record_pair hashes two at once), an odd last one alone. */
+
+/* Takes the next records of sg waiting for a preparer: the first in *i, the
+ * count (1 or 2) returned; 0: none waits now. */
+static size_t take(imp_seg *sg, size_t *i)
 {
-    if (!c->pending) {
-        c->pending = 1;
-        c->pend_i = i;
-        c->pend_at = at;
-        return;
+    size_t at = atomic_load_explicit(&sg->claim, memory_order_relaxed);
+    for (;;) {
+        int closed = atomic_load_explicit(&sg->closed, memory_order_acquire);
+        size_t parsed = atomic_load_explicit(&sg->parsed, memory_order_acquire);
+        size_t k = parsed - at >= 2 ? 2 : closed && parsed > at ? 1 : 0;
+        if (k == 0) return 0;
+        if (atomic_compare_exchange_weak_explicit(&sg->claim, &at, at + k, memory_order_acq_rel, memory_order_relaxed)) {
+            *i = at;
+            return k;
+        }
     }
-    c->pending = 0;
-    const st_record_in *r[2] = { &sg->evs[c->pend_i].rec, &sg->evs[i].rec };
-    const uint64_t idx[2] = { c->pend_at, at };
-    st_prepared *p[2] = { spare_get(c), spare_get(c) };
-    st_prepare_record_pair(c->s, r, idx, c->z, p);   /* NULL where it failed */
-    sg->prep[c->pend_i] = p[0];
-    sg->prep[i] = p[1];
 }
 
-/* The event still waiting for a second one, alone (the end of a segment). */
-static void prepare_last(imp_conv *c, imp_seg *sg)
+/* Prepares records [i, i + k) of sg in their slots (a slot may hold a spare
+ * preparation to reuse). A failed preparation leaves NULL: the append then
+ * prepares the record itself and reports the error. */
+static void prepare_taken(const imp_conv *c, imp_seg *sg, size_t i, size_t k, st_payload_zctx *z)
 {
-    if (!c->pending) return;
-    c->pending = 0;
-    st_prepared *p = spare_get(c);
-    sg->prep[c->pend_i] = st_prepare_record_reuse(c->s, &sg->evs[c->pend_i].rec, c->pend_at, c->z, &p) == 0 ? p : NULL;
+    if (k == 2) {
+        const st_record_in *r[2] = { &sg->evs[i].rec, &sg->evs[i + 1].rec };
+        const uint64_t idx[2] = { sg->at[i], sg->at[i + 1] };
+        st_prepared *p[2] = { sg->prep[i], sg->prep[i + 1] };
+        st_prepare_record_pair(c->s, r, idx, z, p);     /* NULL where it failed */
+        sg->prep[i] = p[0];
+        sg->prep[i + 1] = p[1];
+    } else {
+        st_prepared *p = sg->prep[i];
+        sg->prep[i] = st_prepare_record_reuse(c->s, &sg->evs[i].rec, sg->at[i], z, &p) == 0 ? p : NULL;
+    }
+    atomic_fetch_add_explicit(&sg->prepared, k, memory_order_release);
+}
+
+int imp_help_prepare(const imp_conv *c, imp_seg *sg, st_payload_zctx *z)
+{
+    size_t i, k;
+    int did = 0;
+    if (!c->s) return 0;
+    while ((k = take(sg, &i)) != 0) {
+        prepare_taken(c, sg, i, k, z);
+        did = 1;
+    }
+    return did;
+}
+
+/* The converter keeps at most LAG records waiting: while the appender is
+ * busy it prepares them itself, still warm in its cache; while the appender
+ * waits, the appender takes them first (woken every WAKE_EVERY records). */
+#define LAG 64u
+#define WAKE_EVERY 16u
+
+static void keep_up(imp_conv *c, imp_seg *sg)
+{
+    size_t waiting = sg->n - atomic_load_explicit(&sg->claim, memory_order_relaxed), i, k;
+    if (waiting >= LAG) {
+        while (sg->n - atomic_load_explicit(&sg->claim, memory_order_relaxed) > LAG / 2 && (k = take(sg, &i)) != 0)
+            prepare_taken(c, sg, i, k, c->z);
+    } else if (waiting >= 2 && sg->n % WAKE_EVERY == 0 && c->wake) {
+        c->wake(c->share_ctx);
+    }
+}
+
+/* Closes sg, prepares what still waits and returns once every record taken
+ * by any preparer is prepared. */
+static void finish_preparing(imp_conv *c, imp_seg *sg)
+{
+    atomic_store_explicit(&sg->closed, 1, memory_order_release);
+    if (!c->s) return;
+    imp_help_prepare(c, sg, c->z);
+    /* Another preparer holds at most one pair: wait for it. */
+    while (atomic_load_explicit(&sg->prepared, memory_order_acquire) != sg->n) sched_yield();
 }
 
 /* ---- segments --------------------------------------------------------------------------- */
@@ -256,18 +308,17 @@ static void fill(imp_conv *c, imp_seg *sg)
             stop(sg, st_fail(&sg->err, rc, "line %llu: out of memory", (unsigned long long)ln));
             return;
         }
-        sg->prep[sg->n] = NULL;
-        if (c->s) {
-            /* A duration still to be looked up in the store changes the
-             * metadata: then only the payloads are prepared. */
-            uint64_t at = c->next_index == UINT64_MAX || ev->needs_duration ? UINT64_MAX : c->next_index + c->good;
-            prepare_event(c, sg, sg->n, at);
-        }
+        /* A duration still to be looked up in the store changes the
+         * metadata: then only the payloads are prepared. */
+        sg->at[sg->n] = c->next_index == UINT64_MAX || ev->needs_duration ? UINT64_MAX : c->next_index + c->good;
+        sg->prep[sg->n] = c->s ? spare_get(c) : NULL;
         if (kind == ST_IMPORT_SEED) sg->seed++;
         else sg->hook++;
         sg->redactions += ev->redactions;
         sg->n++;
         c->good++;
+        atomic_store_explicit(&sg->parsed, sg->n, memory_order_release);   /* the event may be prepared now */
+        if (c->s) keep_up(c, sg);
         if (c->progress && (ln & 0xffff) == 0) {
             imp_note *nt = note(sg, ln);
             nt->good = c->good;
@@ -293,7 +344,31 @@ void imp_produce(imp_conv *c, imp_seg *sg)
     sg->end_txn = sg->last = sg->rc = 0;
     sg->err.msg[0] = 0;
     sg->lines = sg->bad = sg->blank = sg->seed = sg->hook = sg->redactions = 0;
+    atomic_store_explicit(&sg->parsed, 0, memory_order_relaxed);
+    atomic_store_explicit(&sg->claim, 0, memory_order_relaxed);
+    atomic_store_explicit(&sg->prepared, 0, memory_order_relaxed);
+    atomic_store_explicit(&sg->closed, 0, memory_order_relaxed);
+    if (c->publish) c->publish(c->share_ctx, sg);
     fill(c, sg);
-    prepare_last(c, sg);
+    finish_preparing(c, sg);
+    if (c->publish) c->publish(c->share_ctx, NULL);
     sg->bytes = c->r->bytes;
+}
+
+int imp_seg_alloc(imp_seg *sg, size_t batch)
+{
+    sg->evs = calloc(batch, sizeof *sg->evs);
+    sg->prep = calloc(batch, sizeof *sg->prep);
+    sg->at = calloc(batch, sizeof *sg->at);
+    return sg->evs && sg->prep && sg->at ? 0 : ENOMEM;
+}
+
+void imp_seg_release(imp_seg *sg)
+{
+    free(sg->evs);
+    free(sg->prep);
+    free(sg->at);
+    sg->evs = NULL;
+    sg->prep = NULL;
+    sg->at = NULL;
 }

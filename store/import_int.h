@@ -51,7 +51,16 @@ typedef struct imp_note {
 typedef struct imp_seg {
     st_event *evs;         /* capacity: the batch size */
     st_prepared **prep;    /* per event: its record prepared for the append, or NULL */
+    uint64_t *at;          /* per event: the entry index it is prepared for (UINT64_MAX: payloads only) */
     size_t n;
+    /* Preparing the segment's records is shared: the converter converts
+     * events [0, parsed), each preparer (the converter, and the appender
+     * while it waits: imp_help_prepare) takes the next pair from `claim` and
+     * counts it in `prepared` when done; `closed`: no more events come, so
+     * an odd last one is taken alone. Release stores publish the events and
+     * the preparations. */
+    _Atomic size_t parsed, claim, prepared;
+    _Atomic int closed;
     size_t done;           /* or: evs[0..done) are finished with (appended, or checked by the
                             * strict pass); the converter frees them */
     int end_txn;           /* evs complete a transaction (batch full, or end of input) */
@@ -93,17 +102,29 @@ typedef struct imp_conv {
      * import then allocates a few thousand, not one per line. */
     st_prepared **spare;
     size_t nspare, spare_cap;
-    /* An event of the segment waiting for a second one: records are
-     * prepared in pairs (st_prepare_record_pair). */
-    int pending;
-    size_t pend_i;
-    uint64_t pend_at;
+    /* Sharing the preparation (import.c): publish(ctx, sg) when sg starts
+     * taking events and publish(ctx, NULL) when it is complete; wake(ctx)
+     * now and then while records wait for a preparer. NULL: nobody helps. */
+    void (*publish)(void *ctx, imp_seg *sg);
+    void (*wake)(void *ctx);
+    void *share_ctx;
 } imp_conv;
 
-/* Converts lines into sg (emptied first) until the segment ends (see above).
- * Events (and their preparations) the appender handed back in sg are freed
- * here, in the thread that allocated them and off the appender's path. */
+/* The per-event arrays of a segment for `batch` events (0 or ENOMEM), and their release. */
+int imp_seg_alloc(imp_seg *sg, size_t batch);
+void imp_seg_release(imp_seg *sg);
+
+/* Converts lines into sg (emptied first) until the segment ends (see above),
+ * its records prepared. Events (and their preparations) the appender handed
+ * back in sg are freed here, in the thread that allocated them and off the
+ * appender's path. */
 void imp_produce(imp_conv *c, imp_seg *sg);
 void imp_conv_free(imp_conv *c);   /* the duration map and spare preparations; c can be reused */
+
+/* Prepares records of sg, a segment being produced, that wait for a
+ * preparer, with z (the calling thread's own context) until none waits.
+ * Any thread; sg stays valid because imp_produce returns only when every
+ * record taken is prepared. 1: prepared some; 0: none waited. */
+int imp_help_prepare(const imp_conv *c, imp_seg *sg, st_payload_zctx *z);
 
 #endif
