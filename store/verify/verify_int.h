@@ -90,6 +90,11 @@ typedef struct vitem {
     uint64_t npay, paybytes;
     int in_window;
     int is_policy;
+    /* step 13 (verify_tree.c): the perfect subtree of the frontier that ends
+     * at this entry, or tree_skip: its leaf is in one that ends at a later entry */
+    uint8_t tree_level;         /* 0: append the leaf itself */
+    uint8_t tree_skip;
+    st_hash tree;
 } vitem;
 
 /* A record's body: in the batch arena, or in place in the source. */
@@ -103,6 +108,8 @@ static inline const uint8_t *vrec_body(const uint8_t *arena, const vrec *r)
 typedef struct vscratch {
     uint8_t *ent[2], *pay;      /* two entries: their leaf hashes are computed together */
     size_t ent_cap[2], pay_cap;
+    uint8_t *tree;              /* the nodes of verify_tree.c */
+    size_t tree_cap;
 } vscratch;
 
 enum { B_FREE, B_FILLING, B_QUEUED, B_DONE };
@@ -117,6 +124,7 @@ typedef struct vbatch {
     size_t nrec, rec_cap;
     vitem *items;
     size_t nitem, item_cap;
+    int has_tree;               /* items carry subtrees (verify_tree.c) */
     /* the first failure in this batch (items after it are not checked) */
     int failed;
     size_t fail_item;
@@ -280,6 +288,9 @@ void vitems_check(vctx *v, vbatch *b, vscratch *s);
 const vsup *vsup_find(const vctx *v, uint64_t index);
 int vsup_covers(const vsup *s, uint64_t index, const char *name);
 uint64_t vhash64(const char *s, size_t n);
+
+/* verify_tree.c: the subtrees of a checked batch, for the merge (step 13) */
+void vtree_build(const vctx *v, vbatch *b, vscratch *s);
 
 /* verify_pool.c */
 int vpool_start(vctx *v, unsigned threads);

@@ -156,7 +156,8 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
     vrec *recs = &b->recs[it->rec_first];
     vrec *er = &recs[0];
     const st_brec_entry be = *bep;
-    st_err err = { { 0 } };
+    st_err err;                 /* set by whatever fails (512 bytes: not cleared per entry) */
+    err.msg[0] = 0;
     /* 11.2 the record's index is the entry's own [ENTRY-8] */
     if (e->index != be.index) {
         return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
@@ -354,7 +355,8 @@ static int check_item(vctx *v, vbatch *b, vscratch *sc, size_t k, vprep *pre)
 {
     vitem *it = &b->items[k];
     vrec *er = &b->recs[it->rec_first];
-    st_err err = { { 0 } };
+    st_err err;                 /* set by whatever fails (512 bytes: not cleared per entry) */
+    err.msg[0] = 0;
     vprep local;
     if (!pre) {
         pre = &local;
@@ -431,4 +433,5 @@ void vitems_check(vctx *v, vbatch *b, vscratch *sc)
         }
         if (check_item(v, b, sc, k, NULL)) return;
     }
+    vtree_build(v, b, sc);      /* every item checked: their subtrees for the merge */
 }

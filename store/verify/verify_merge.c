@@ -160,8 +160,16 @@ static int merge_item(vctx *v, vbatch *b, vitem *it)
                      "entry %llu (time_us %lld) is the first of a time selection but outside its window",
                      (unsigned long long)x, (long long)it->time_us);
     if (v->contiguous) {
-        st_frontier_push_leaf(&v->fr, it->leaf);
-        if (vh_frontier_reached(v, er->offset)) return -1;
+        /* 13: the leaf, or the perfect subtree the worker built (verify_tree.c), which ends at this
+         * entry; an entry inside one is appended with it (no marked size lies inside a subtree) */
+        if (!b->has_tree || it->tree_level == 0) {
+            if (!b->has_tree || !it->tree_skip) st_frontier_push_leaf(&v->fr, it->leaf);
+        } else if (!it->tree_skip && st_frontier_push_subtree(&v->fr, it->tree_level, it->tree) != 0) {
+            return vfail(v, ST_VERDICT_UNVERIFIABLE, 13, er->offset, "entry %llu: internal error: subtree of "
+                         "level %u at size %llu", (unsigned long long)x, it->tree_level,
+                         (unsigned long long)v->fr.size);
+        }
+        if (!(b->has_tree && it->tree_skip) && vh_frontier_reached(v, er->offset)) return -1;
     }
     v->next_index = x + 1;
 

@@ -91,6 +91,7 @@ static void batch_reset(vbatch *b)
     b->nrec = 0;
     b->nitem = 0;
     b->failed = 0;
+    b->has_tree = 0;
     b->msg[0] = 0;
 }
 
@@ -183,6 +184,7 @@ void vpool_stop(vctx *v)
             free(p->scratch[i].ent[0]);
             free(p->scratch[i].ent[1]);
             free(p->scratch[i].pay);
+            free(p->scratch[i].tree);
         }
     free(p->scratch);
     for (size_t i = 0; i < p->nslots; i++) {

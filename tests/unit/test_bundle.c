@@ -211,6 +211,60 @@ START_TEST(test_threads_agree)
 }
 END_TEST
 
+/* Step 13 with the workers' subtrees (verify_tree.c): checkpoints at odd
+ * sizes (777, 1554, ...) fall inside a batch's runs of entries, a range
+ * selection begins at an odd index, --previous names one of those sizes.
+ * Every root is still computed at its size, with one, two and three threads
+ * and both sources; an entry rewritten in the middle of a subtree fails at
+ * the first checkpoint after it, as an entry appended alone would. */
+START_TEST(test_subtrees_odd_checkpoints)
+{
+    syn *s = syn_new(7000, -1, 777, 1, NULL);
+    st_verify_report *rep = calloc(1, sizeof *rep), *one = calloc(1, sizeof *one);
+    for (int kind = 0; kind < 2; kind++) {
+        syn_sel sel;
+        memset(&sel, 0, sizeof sel);
+        sel.kind = kind ? ST_SEL_RANGE : ST_SEL_FULL;
+        sel.begin = 1001;
+        sel.end = 6501;
+        st_buf b = { 0 };
+        ck_assert_int_eq(syn_export(s, &sel, &b), 0);
+        for (unsigned threads = 1; threads <= 3; threads++) {
+            ck_assert_int_eq(syn_verify(&b, &s->vk, NULL, threads, rep), 0);
+            ck_assert_uint_eq(rep->entries, kind ? 5500 : 7000);
+            /* full: the 10 checkpoints; range [1001, 6501): the 7 sizes 1554..6216 it reaches, and 7000 via RIGHT */
+            ck_assert_uint_eq(rep->roots_recomputed, kind ? 8 : 10);
+        }
+        expect_verdict(&b, &s->vk, s->notes[1], 0, "--previous at size 1554");
+        if (kind == 0) {
+            rbundle rb;
+            ck_assert_int_eq(rb_split(&b, &rb), 0);
+            long i = rb_find(&rb, ST_BREC_ENTRY, 2000);
+            ck_assert_int_ge(i, 0);
+            st_buf *e = &rb.r[i].body;
+            uint8_t *t = memmem(e->data, e->len, "\"status\":\"succeeded\"", 20);
+            ck_assert_ptr_nonnull(t);
+            memcpy(t + 10, "SUCCEEDED", 9);      /* still canonical: only the tree can tell */
+            st_buf x = { 0 };
+            rb_join(&rb, &x);
+            expect_verdict(&x, &s->vk, NULL, ST_VERDICT_TAMPERED, "entry 2000 rewritten");
+            for (unsigned threads = 1; threads <= 3; threads++) {
+                ck_assert_int_eq(syn_verify(&x, &s->vk, NULL, threads, rep), ST_VERDICT_TAMPERED);
+                ck_assert_uint_eq(rep->step, 13);
+                ck_assert_msg(strstr(rep->failure, "checkpoint 2331: root mismatch: computed "), "%s", rep->failure);
+                ck_assert_uint_eq(rep->roots_recomputed, 2);
+            }
+            st_buf_free(&x);
+            rb_free(&rb);
+        }
+        st_buf_free(&b);
+    }
+    free(rep);
+    free(one);
+    syn_free(s);
+}
+END_TEST
+
 /* ---- tamper cases (the trailer is recomputed, so only meaning is tested) ------------ */
 
 static syn *g_s;
@@ -652,6 +706,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_roundtrip_sizes);
     tcase_add_test(tc, test_roundtrip_100k);
     tcase_add_test(tc, test_threads_agree);
+    tcase_add_test(tc, test_subtrees_odd_checkpoints);
     tcase_add_test(tc, test_sha256_pair);
     suite_add_tcase(s, tc);
     tc = tcase_create("tamper");
