@@ -196,7 +196,7 @@ static int next_byte(const uint8_t **pp, const uint8_t *end)
     }
 }
 
-static int key_cmp(const st_span *a, const st_span *b)
+static inline __attribute__((always_inline)) int key_cmp(const st_span *a, const st_span *b)
 {
     if (!a->esc && !b->esc) {
         /* keys are short and differ early: a loop beats a call to memcmp */
@@ -242,8 +242,12 @@ static int scan_val(sc *c, unsigned depth);
 typedef int (*member_fn)(sc *c, const st_span *key, void *ctx, unsigned depth);
 
 /* An object at c->p at nesting level depth (the root is 1); each member's value is
- * scanned by fn (NULL: generic). Counts members into *count if non-NULL. */
-static int scan_obj(sc *c, unsigned depth, member_fn fn, void *ctx, size_t *count)
+ * scanned by fn (NULL: generic). Counts members into *count if non-NULL.
+ * Inlined where fn is a constant (the root, the payload table, a payload):
+ * fn is then inlined too, no indirect call per member; scan_obj is the
+ * out-of-line copy (generic values, which recurse). */
+static inline __attribute__((always_inline)) int scan_obj_in(sc *c, unsigned depth, member_fn fn, void *ctx,
+                                                             size_t *count)
 {
     if (depth > MAX_DEPTH) return -1;
     c->p++;
@@ -270,6 +274,11 @@ static int scan_obj(sc *c, unsigned depth, member_fn fn, void *ctx, size_t *coun
     }
     if (count) *count = n;
     return 0;
+}
+
+static int scan_obj(sc *c, unsigned depth, member_fn fn, void *ctx, size_t *count)
+{
+    return scan_obj_in(c, depth, fn, ctx, count);
 }
 
 static int scan_arr(sc *c, unsigned depth)
@@ -414,7 +423,7 @@ static int payload_member(sc *c, const st_span *key, void *ctx, unsigned depth)
     memset(p, 0, sizeof *p);
     memcpy(p->name, key->p, key->n);
     pay_ctx x = { p, 0, 0, 0, 0 };
-    if (scan_obj(c, depth + 1, commit_member, &x, NULL)) return -1;
+    if (scan_obj_in(c, depth + 1, commit_member, &x, NULL)) return -1;
     if (!x.has_commit || !x.has_len) return -1;
     if (p->truncated && p->full_len <= p->len) return -1;
     f->npayloads++;
@@ -505,7 +514,7 @@ static int root_member(sc *c, const st_span *key, void *ctx, unsigned depth)
     case 'p':
         if (is_key(key, "payloads")) {
             size_t n;
-            if (!want_obj(c) || scan_obj(c, depth + 1, payload_member, f, &n)) return -1;
+            if (!want_obj(c) || scan_obj_in(c, depth + 1, payload_member, f, &n)) return -1;
             return 0;
         }
         break;
@@ -546,7 +555,7 @@ int st_entry_scan(st_entry_facts *out, const uint8_t *bytes, size_t len)
     if (!bytes || len == 0 || len > ST_ENTRY_MAX || bytes[0] != '{') return -1;
     sc c = { bytes, bytes + len };
     root_ctx r = { out, 0, 0, 0, 0 };
-    if (scan_obj(&c, 1, root_member, &r, NULL)) return -1;
+    if (scan_obj_in(&c, 1, root_member, &r, NULL)) return -1;
     if (c.p != c.end) return -1;
     if (!r.has_v || !r.has_index || !r.has_time || !r.has_kind) return -1;
     return 0;
