@@ -125,6 +125,9 @@ typedef struct vbatch {
     vitem *items;
     size_t nitem, item_cap;
     int has_tree;               /* items carry subtrees (verify_tree.c) */
+    uint8_t *chain;             /* has_chain: the records' trailer-chain input, in order (vchain_build) */
+    size_t chain_len, chain_cap;
+    int has_chain;
     /* the first failure in this batch (items after it are not checked) */
     int failed;
     size_t fail_item;
@@ -282,6 +285,9 @@ void vcommit_hash(st_hash out, const uint8_t salt[16], const uint8_t *p, size_t 
 size_t vcommit_ahead(const vbatch *b, const vrec *recs, size_t nrec, size_t n, vpay *out);
 int vprep_entry(vbatch *b, vscratch *sc, unsigned slot, size_t k, vprep *o, st_err *err);
 void vprep_leaves(vprep *a, vprep *b);                     /* both leaf hashes, together */
+/* A checked batch's trailer-chain input in one piece: the merge then feeds
+ * it with one call (st_bundle_chain_add_run) instead of two per record. */
+void vchain_build(vbatch *b);
 
 /* verify_items.c: checks one batch (worker side), with the thread's scratch. */
 void vitems_check(vctx *v, vbatch *b, vscratch *s);

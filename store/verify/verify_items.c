@@ -434,4 +434,5 @@ void vitems_check(vctx *v, vbatch *b, vscratch *sc)
         if (check_item(v, b, sc, k, NULL)) return;
     }
     vtree_build(v, b, sc);      /* every item checked: their subtrees for the merge */
+    vchain_build(b);            /* and their trailer-chain input */
 }

@@ -173,8 +173,8 @@ static int merge_item(vctx *v, vbatch *b, vitem *it)
     }
     v->next_index = x + 1;
 
-    /* the trailer chain, in record order */
-    for (size_t i = 0; i < it->nrec; i++) {
+    /* the trailer chain, in record order (a whole batch at once in vmerge_batch, if its worker built it) */
+    for (size_t i = 0; !b->has_chain && i < it->nrec; i++) {
         const vrec *r = &b->recs[it->rec_first + i];
         st_bundle_chain_add(&v->chain, r->type, r->len, r->h, r->hlen);
     }
@@ -212,7 +212,8 @@ void vmerge_batch(vctx *v, vbatch *b)
     if (atomic_load(&v->stop)) return;
     size_t n = b->failed ? b->fail_item : b->nitem;
     for (size_t k = 0; k < n; k++)
-        if (merge_item(v, b, &b->items[k])) return;
+        if (merge_item(v, b, &b->items[k])) return;   /* a failure: the chain is not used again */
+    if (b->has_chain) st_bundle_chain_add_run(&v->chain, b->chain, b->chain_len, b->nrec);
     if (b->failed) vfail(v, b->verdict, b->step, b->fail_offset, "%s", b->msg);
     else st_bundle_release(v->r, b->end_offset);   /* nothing before it is read again */
 }

@@ -92,6 +92,8 @@ static void batch_reset(vbatch *b)
     b->nitem = 0;
     b->failed = 0;
     b->has_tree = 0;
+    b->has_chain = 0;
+    b->chain_len = 0;
     b->msg[0] = 0;
 }
 
@@ -191,6 +193,7 @@ void vpool_stop(vctx *v)
         free(p->slots[i].arena);
         free(p->slots[i].recs);
         free(p->slots[i].items);
+        free(p->slots[i].chain);
     }
     free(p->slots);
     pthread_mutex_destroy(&p->mu);
