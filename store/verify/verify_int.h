@@ -88,6 +88,7 @@ typedef struct vitem {
     int has_tool, has_event, has_status, has_session;
     uint64_t session_hash;
     uint64_t npay, paybytes;
+    uint32_t nabsent;           /* ABSENT records (the merge reports them) */
     int in_window;
     int is_policy;
     /* step 13 (verify_tree.c): the perfect subtree of the frontier that ends

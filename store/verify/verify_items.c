@@ -329,6 +329,7 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
                              ab.record <= be.index ? " that comes before the entry" : "");
             }
             set_h_body(pr, abody);
+            it->nabsent++;
         } else {
             return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "entry %llu: unexpected %s record",
                          (unsigned long long)be.index, st_brec_name(pr->type));

@@ -197,7 +197,7 @@ static int merge_item(vctx *v, vbatch *b, vitem *it)
     if (it->is_policy && (int64_t)x > rep->retention_policy_index) rep->retention_policy_index = (int64_t)x;
     rep->payloads += it->npay;
     rep->payload_bytes += it->paybytes;
-    for (size_t i = 1; i < it->nrec; i++)
+    for (size_t i = 1; it->nabsent && i < it->nrec; i++)   /* nabsent: no need to read the records otherwise */
         if (b->recs[it->rec_first + i].type == ST_BREC_ABSENT) report_absent(v, b, &b->recs[it->rec_first + i]);
     if (v->opts->observer) observe_item(v, b, it);                 /* retention (issue 7) */
     if (v->sel.kind == SEL_FILTER) rep->inclusion_proofs++;
