@@ -64,6 +64,7 @@ typedef struct vsup {
 /* One record of an item, as copied into a batch. */
 typedef struct vrec {
     uint8_t type;
+    uint8_t hlen;               /* of h below (kept in the first cache line, which the reader writes) */
     uint32_t len;
     uint64_t seq, offset;
     size_t off;                 /* body offset in the batch arena (not streamed, ext NULL) */
@@ -72,7 +73,6 @@ typedef struct vrec {
     st_brec_payload head;       /* streamed: the decoded head */
     st_hash commit;             /* streamed: the commitment computed by the reader */
     uint8_t h[8 + 1 + 32 + 32]; /* H for the trailer chain, set by the worker (or the reader) */
-    uint8_t hlen;
 } vrec;
 
 /* One entry with its inclusion proof and payload records, and what the worker found. */

@@ -355,6 +355,10 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
 static int check_item(vctx *v, vbatch *b, vscratch *sc, size_t k, vprep *pre)
 {
     vitem *it = &b->items[k];
+    size_t rec_first = it->rec_first, nrec = it->nrec;   /* all the reader set (vm_item_record) */
+    memset(it, 0, sizeof *it);
+    it->rec_first = rec_first;
+    it->nrec = nrec;
     vrec *er = &b->recs[it->rec_first];
     st_err err;                 /* set by whatever fails (512 bytes: not cleared per entry) */
     err.msg[0] = 0;

@@ -236,7 +236,12 @@ static vrec *batch_add_rec(vctx *v, vbatch *b, const st_brec *rec)
     if (!recs) { vfail(v, ST_VERDICT_UNVERIFIABLE, 3, rec->offset, "out of memory"); return NULL; }
     b->recs = recs;
     vrec *r = &recs[b->nrec++];
-    memset(r, 0, sizeof *r);
+    /* The reader sets only what it knows; the worker sets H (hlen, h) when it
+     * checks the item: no write to the rest of a slot's cold records here. */
+    r->ext = NULL;
+    r->off = 0;
+    r->streamed = 0;
+    r->hlen = 0;
     r->type = rec->type;
     r->len = rec->len;
     r->seq = rec->seq;
@@ -319,8 +324,8 @@ int vm_item_record(vctx *v, const st_brec *rec)
         if (!items) return vfail(v, ST_VERDICT_UNVERIFIABLE, 3, rec->offset, "out of memory");
         b->items = items;
         vitem *it = &items[b->nitem++];
-        memset(it, 0, sizeof *it);
-        it->rec_first = b->nrec;
+        it->rec_first = b->nrec;       /* the rest is cleared by the worker (check_item) */
+        it->nrec = 0;
     }
     vrec *r = batch_add_rec(v, b, rec);
     if (!r) return -1;
