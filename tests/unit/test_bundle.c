@@ -92,6 +92,39 @@ START_TEST(test_sha256_pair)
 }
 END_TEST
 
+/* [BUNDLE-5] the trailer chain fed a run of records at once (the verifier's
+ * merge, st_bundle_chain_add_run) equals the chain fed record by record */
+START_TEST(test_chain_run)
+{
+    st_bundle_chain one, run;
+    st_bundle_chain_init(&one);
+    st_bundle_chain_init(&run);
+    uint8_t bytes[64 * (5 + 73)], h[73];
+    size_t len = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        size_t hlen = 32 + i % 42;
+        for (size_t j = 0; j < hlen; j++) h[j] = (uint8_t)(i * 7 + j);
+        uint8_t type = i % 3 ? ST_BREC_PAYLOAD : ST_BREC_ENTRY;
+        uint32_t rlen = 100u + i * 977u;
+        st_bundle_chain_add(&one, type, rlen, h, hlen);
+        bytes[len] = type;
+        st_be32_put(bytes + len + 1, rlen);
+        memcpy(bytes + len + 5, h, hlen);
+        len += 5 + hlen;
+        if (i % 5 == 4 || i == 63) {         /* runs of uneven lengths, across block edges */
+            st_bundle_chain_add_run(&run, bytes, len, i % 5 == 4 ? 5 : 4);
+            len = 0;
+        }
+    }
+    uint8_t a[ST_BREC_TRAILER_LEN], b[ST_BREC_TRAILER_LEN];
+    st_bundle_chain_trailer(&one, a);
+    st_bundle_chain_trailer(&run, b);
+    ck_assert_uint_eq(one.count, 64);
+    ck_assert_uint_eq(run.count, 64);
+    ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+}
+END_TEST
+
 /* [BUNDLE-3] [BUNDLE-6] every selection kind round-trips at every size */
 START_TEST(test_roundtrip_sizes)
 {
@@ -708,6 +741,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_threads_agree);
     tcase_add_test(tc, test_subtrees_odd_checkpoints);
     tcase_add_test(tc, test_sha256_pair);
+    tcase_add_test(tc, test_chain_run);
     suite_add_tcase(s, tc);
     tc = tcase_create("tamper");
     tcase_set_timeout(tc, 60);
