@@ -152,6 +152,9 @@ void st_bundle_chain_init(st_bundle_chain *c);          /* starts with the magic
 void st_bundle_chain_add(st_bundle_chain *c, uint8_t type, uint32_t len, const uint8_t *h, size_t hlen);
 /* H for records hashed whole (all but ENTRY, SUPPORT, PAYLOAD). */
 void st_bundle_chain_add_body(st_bundle_chain *c, uint8_t type, const uint8_t *body, uint32_t len);
+/* nrec records at once: bytes is what st_bundle_chain_add feeds for each,
+ * type || len (4 bytes, big-endian) || h, concatenated in record order. */
+void st_bundle_chain_add_run(st_bundle_chain *c, const uint8_t *bytes, size_t len, uint64_t nrec);
 /* H for ENTRY/SUPPORT: index || leaf hash. */
 void st_bundle_chain_add_entry(st_bundle_chain *c, uint8_t type, uint32_t len, uint64_t index, const st_hash leaf);
 /* H for PAYLOAD: index || u8 n || name || commitment. */

@@ -30,6 +30,12 @@ void st_bundle_chain_add(st_bundle_chain *c, uint8_t type, uint32_t len, const u
     c->count++;
 }
 
+void st_bundle_chain_add_run(st_bundle_chain *c, const uint8_t *bytes, size_t len, uint64_t nrec)
+{
+    st_sha256_update(&c->sha, bytes, len);
+    c->count += nrec;
+}
+
 void st_bundle_chain_add_body(st_bundle_chain *c, uint8_t type, const uint8_t *body, uint32_t len)
 {
     uint8_t h[32];

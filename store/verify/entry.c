@@ -37,11 +37,16 @@ void st_payload_commit(st_hash out, const uint8_t salt[ST_SALT_BYTES], const uin
 int st_payload_name_valid(const char *name, size_t len)
 {
     if (name == NULL || len == 0 || len > ST_PAYLOAD_NAME_MAX) return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return 0;
-    }
-    return 1;
+    static const uint8_t ok[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+        ['9'] = 1, ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+        ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+        ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+        ['z'] = 1,
+    };
+    unsigned good = 1;
+    for (size_t i = 0; i < len; i++) good &= ok[(unsigned char)name[i]];
+    return (int)good;
 }
 
 /* ---- member helpers ---------------------------------------------------------------- */

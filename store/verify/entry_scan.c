@@ -20,6 +20,7 @@
  */
 #include "entry_scan.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #ifdef __SSE2__
@@ -58,31 +59,26 @@ static size_t utf8_len(const uint8_t *p, const uint8_t *end)
 
 static int lower_hex(uint8_t c) { return (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1; }
 
-/* Eight bytes that are all plain printable ASCII: none below 0x20, none
- * 0x80 or above, no '"' and no '\\' (SWAR: "has a byte less than n" and
- * "has a zero byte" from the classic bit tricks). */
-static inline int plain8(const uint8_t *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t lt20 = (w - ones * 0x20) & ~w;
-    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
-    uint64_t zq = (q - ones) & ~q, zb = (bs - ones) & ~bs;
-    return ((lt20 | zq | zb | w) & highs) == 0;
-}
+/* A byte that ends a run of plain characters: '"', '\\', below 0x20, or 0x80 and above. */
+static inline int stop_byte(uint8_t b) { return b == '"' || b == '\\' || b < 0x20 || b >= 0x80; }
 
-/* A string at c->p (the opening quote). */
-static int scan_str(sc *c, st_span *out)
+/* A string at c->p (the opening quote). Inlined: strings are most of an
+ * entry's tokens, and most are short. */
+static inline __attribute__((always_inline)) int scan_str(sc *c, st_span *out)
 {
     const uint8_t *p = c->p + 1, *end = c->end, *start = p;
     int esc = 0;
     for (;;) {
 #ifdef __SSE2__
         /* 16 bytes at a time: the first byte that is '"', '\\', below 0x20 or
-         * 0x80 and above (the signed compare catches both) stops the run */
+         * 0x80 and above (the signed compare catches both) stops the run;
+         * fewer than 16 left: one at a time */
         const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-        while (end - p >= 16) {
+        for (;;) {
+            if (end - p < 16) {
+                while (p < end && !stop_byte(*p)) p++;
+                break;
+            }
             __m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
             __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
                                         _mm_cmplt_epi8(w, space));
@@ -93,8 +89,9 @@ static int scan_str(sc *c, st_span *out)
             }
             p += 16;
         }
+#else
+        while (p < end && !stop_byte(*p)) p++;
 #endif
-        while (end - p >= 8 && plain8(p)) p += 8;
         if (p >= end) return -1;
         uint8_t b = *p;
         if (b == '"') break;
@@ -145,6 +142,24 @@ static int scan_num(sc *c, int64_t *out)
         if (neg) return -1;                 /* -0 */
     } else if (*p >= '1' && *p <= '9') {
         int digits = 0;
+        /* eight digits at a time while eight are there (SWAR: each byte
+         * '0'..'9' iff its low nibble is <= 9 and its high nibble is 3);
+         * at most two such steps, the rest one at a time */
+        while (end - p >= 8 && digits <= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            uint64_t d = w - 0x3030303030303030ULL;
+            if (((w & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL) ||
+                (((d + 0x7676767676767676ULL) & 0x8080808080808080ULL) != 0))
+                break;
+            /* d holds eight digit values, the first in the low byte */
+            d = (d * 10) + (d >> 8);                                  /* pairs */
+            d = (((d & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+                 (((d >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
+            v = v * 100000000u + (d & 0xFFFFFFFFu);
+            digits += 8;
+            p += 8;
+        }
         while (p < end && *p >= '0' && *p <= '9') {
             if (++digits > 16) return -1;   /* > 2^53 - 1 for sure */
             v = v * 10 + (uint64_t)(*p - '0');
@@ -181,7 +196,7 @@ static int next_byte(const uint8_t **pp, const uint8_t *end)
     }
 }
 
-static int key_cmp(const st_span *a, const st_span *b)
+static inline __attribute__((always_inline)) int key_cmp(const st_span *a, const st_span *b)
 {
     if (!a->esc && !b->esc) {
         /* keys are short and differ early: a loop beats a call to memcmp */
@@ -227,8 +242,12 @@ static int scan_val(sc *c, unsigned depth);
 typedef int (*member_fn)(sc *c, const st_span *key, void *ctx, unsigned depth);
 
 /* An object at c->p at nesting level depth (the root is 1); each member's value is
- * scanned by fn (NULL: generic). Counts members into *count if non-NULL. */
-static int scan_obj(sc *c, unsigned depth, member_fn fn, void *ctx, size_t *count)
+ * scanned by fn (NULL: generic). Counts members into *count if non-NULL.
+ * Inlined where fn is a constant (the root, the payload table, a payload):
+ * fn is then inlined too, no indirect call per member; scan_obj is the
+ * out-of-line copy (generic values, which recurse). */
+static inline __attribute__((always_inline)) int scan_obj_in(sc *c, unsigned depth, member_fn fn, void *ctx,
+                                                             size_t *count)
 {
     if (depth > MAX_DEPTH) return -1;
     c->p++;
@@ -255,6 +274,11 @@ static int scan_obj(sc *c, unsigned depth, member_fn fn, void *ctx, size_t *coun
     }
     if (count) *count = n;
     return 0;
+}
+
+static int scan_obj(sc *c, unsigned depth, member_fn fn, void *ctx, size_t *count)
+{
+    return scan_obj_in(c, depth, fn, ctx, count);
 }
 
 static int scan_arr(sc *c, unsigned depth)
@@ -399,7 +423,7 @@ static int payload_member(sc *c, const st_span *key, void *ctx, unsigned depth)
     memset(p, 0, sizeof *p);
     memcpy(p->name, key->p, key->n);
     pay_ctx x = { p, 0, 0, 0, 0 };
-    if (scan_obj(c, depth + 1, commit_member, &x, NULL)) return -1;
+    if (scan_obj_in(c, depth + 1, commit_member, &x, NULL)) return -1;
     if (!x.has_commit || !x.has_len) return -1;
     if (p->truncated && p->full_len <= p->len) return -1;
     f->npayloads++;
@@ -420,12 +444,28 @@ typedef struct root_ctx {
     int has_v, has_index, has_time, has_kind;
 } root_ctx;
 
-#define M(s) { s, sizeof s - 1 }
-static const struct { const char *s; size_t n; } string_members[] = {
-    M("agent_id"), M("agent_type"), M("cwd"), M("error"), M("event"), M("host"), M("mcp_server"),
-    M("permission_mode"), M("prompt_id"), M("session"), M("status"), M("tool"), M("tool_use_id"), M("user"),
-};
-#undef M
+/* The known string members: which one key is (0: none), by its length first
+ * (one switch instead of a search through the list). */
+enum { SM_NONE, SM_OTHER, SM_TOOL, SM_EVENT, SM_STATUS, SM_SESSION };
+
+static int string_member(const st_span *k)
+{
+#define IS(lit) (memcmp(k->p, lit, sizeof lit - 1) == 0)
+    switch (k->n) {
+    case 3: return IS("cwd") ? SM_OTHER : SM_NONE;
+    case 4: return IS("tool") ? SM_TOOL : IS("host") || IS("user") ? SM_OTHER : SM_NONE;
+    case 5: return IS("event") ? SM_EVENT : IS("error") ? SM_OTHER : SM_NONE;
+    case 6: return IS("status") ? SM_STATUS : SM_NONE;
+    case 7: return IS("session") ? SM_SESSION : SM_NONE;
+    case 8: return IS("agent_id") ? SM_OTHER : SM_NONE;
+    case 9: return IS("prompt_id") ? SM_OTHER : SM_NONE;
+    case 10: return IS("agent_type") || IS("mcp_server") ? SM_OTHER : SM_NONE;
+    case 11: return IS("tool_use_id") ? SM_OTHER : SM_NONE;
+    case 15: return IS("permission_mode") ? SM_OTHER : SM_NONE;
+    default: return SM_NONE;
+    }
+#undef IS
+}
 
 static int root_member(sc *c, const st_span *key, void *ctx, unsigned depth)
 {
@@ -474,7 +514,7 @@ static int root_member(sc *c, const st_span *key, void *ctx, unsigned depth)
     case 'p':
         if (is_key(key, "payloads")) {
             size_t n;
-            if (!want_obj(c) || scan_obj(c, depth + 1, payload_member, f, &n)) return -1;
+            if (!want_obj(c) || scan_obj_in(c, depth + 1, payload_member, f, &n)) return -1;
             return 0;
         }
         break;
@@ -494,25 +534,28 @@ static int root_member(sc *c, const st_span *key, void *ctx, unsigned depth)
     default:
         break;
     }
-    for (size_t m = 0; m < sizeof string_members / sizeof string_members[0]; m++)
-        if (is_key_n(key, string_members[m].s, string_members[m].n)) {
-            if (want_str(c, &s)) return -1;
-            if (is_key(key, "tool")) { f->tool = s; f->has_tool = 1; }
-            else if (is_key(key, "event")) { f->event = s; f->has_event = 1; }
-            else if (is_key(key, "status")) { f->status = s; f->has_status = 1; }
-            else if (is_key(key, "session")) { f->session = s; f->has_session = 1; }
-            return 0;
+    int sm = string_member(key);
+    if (sm != SM_NONE) {
+        if (want_str(c, &s)) return -1;
+        switch (sm) {
+        case SM_TOOL: f->tool = s; f->has_tool = 1; break;
+        case SM_EVENT: f->event = s; f->has_event = 1; break;
+        case SM_STATUS: f->status = s; f->has_status = 1; break;
+        case SM_SESSION: f->session = s; f->has_session = 1; break;
+        default: break;
         }
+        return 0;
+    }
     return scan_val(c, depth);
 }
 
 int st_entry_scan(st_entry_facts *out, const uint8_t *bytes, size_t len)
 {
-    memset(out, 0, sizeof *out);
+    memset(out, 0, offsetof(st_entry_facts, payloads));   /* each payload is cleared as it is scanned */
     if (!bytes || len == 0 || len > ST_ENTRY_MAX || bytes[0] != '{') return -1;
     sc c = { bytes, bytes + len };
     root_ctx r = { out, 0, 0, 0, 0 };
-    if (scan_obj(&c, 1, root_member, &r, NULL)) return -1;
+    if (scan_obj_in(&c, 1, root_member, &r, NULL)) return -1;
     if (c.p != c.end) return -1;
     if (!r.has_v || !r.has_index || !r.has_time || !r.has_kind) return -1;
     return 0;

@@ -128,3 +128,23 @@ void vprep_leaves(vprep *a, vprep *b)
     st_sha256_2(a->leaf, NULL, 0, a->be.bytes - 1, a->be.len + 1, b->leaf, NULL, 0, b->be.bytes - 1, b->be.len + 1);
     a->hashed = b->hashed = 1;
 }
+
+void vchain_build(vbatch *b)
+{
+    b->has_chain = 0;
+    b->chain_len = 0;
+    if (b->failed) return;
+    size_t need = 0;
+    for (size_t i = 0; i < b->nrec; i++) need += 5u + b->recs[i].hlen;
+    if (!vscratch_get(&b->chain, &b->chain_cap, need)) return;   /* out of memory: record by record */
+    uint8_t *o = b->chain;
+    for (size_t i = 0; i < b->nrec; i++) {
+        const vrec *r = &b->recs[i];
+        o[0] = r->type;
+        st_be32_put(o + 1, r->len);
+        memcpy(o + 5, r->h, r->hlen);
+        o += 5u + r->hlen;
+    }
+    b->chain_len = need;
+    b->has_chain = 1;
+}

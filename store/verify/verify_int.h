@@ -64,6 +64,7 @@ typedef struct vsup {
 /* One record of an item, as copied into a batch. */
 typedef struct vrec {
     uint8_t type;
+    uint8_t hlen;               /* of h below (kept in the first cache line, which the reader writes) */
     uint32_t len;
     uint64_t seq, offset;
     size_t off;                 /* body offset in the batch arena (not streamed, ext NULL) */
@@ -72,7 +73,6 @@ typedef struct vrec {
     st_brec_payload head;       /* streamed: the decoded head */
     st_hash commit;             /* streamed: the commitment computed by the reader */
     uint8_t h[8 + 1 + 32 + 32]; /* H for the trailer chain, set by the worker (or the reader) */
-    uint8_t hlen;
 } vrec;
 
 /* One entry with its inclusion proof and payload records, and what the worker found. */
@@ -88,8 +88,14 @@ typedef struct vitem {
     int has_tool, has_event, has_status, has_session;
     uint64_t session_hash;
     uint64_t npay, paybytes;
+    uint32_t nabsent;           /* ABSENT records (the merge reports them) */
     int in_window;
     int is_policy;
+    /* step 13 (verify_tree.c): the perfect subtree of the frontier that ends
+     * at this entry, or tree_skip: its leaf is in one that ends at a later entry */
+    uint8_t tree_level;         /* 0: append the leaf itself */
+    uint8_t tree_skip;
+    st_hash tree;
 } vitem;
 
 /* A record's body: in the batch arena, or in place in the source. */
@@ -103,6 +109,8 @@ static inline const uint8_t *vrec_body(const uint8_t *arena, const vrec *r)
 typedef struct vscratch {
     uint8_t *ent[2], *pay;      /* two entries: their leaf hashes are computed together */
     size_t ent_cap[2], pay_cap;
+    uint8_t *tree;              /* the nodes of verify_tree.c */
+    size_t tree_cap;
 } vscratch;
 
 enum { B_FREE, B_FILLING, B_QUEUED, B_DONE };
@@ -117,6 +125,10 @@ typedef struct vbatch {
     size_t nrec, rec_cap;
     vitem *items;
     size_t nitem, item_cap;
+    int has_tree;               /* items carry subtrees (verify_tree.c) */
+    uint8_t *chain;             /* has_chain: the records' trailer-chain input, in order (vchain_build) */
+    size_t chain_len, chain_cap;
+    int has_chain;
     /* the first failure in this batch (items after it are not checked) */
     int failed;
     size_t fail_item;
@@ -274,12 +286,18 @@ void vcommit_hash(st_hash out, const uint8_t salt[16], const uint8_t *p, size_t 
 size_t vcommit_ahead(const vbatch *b, const vrec *recs, size_t nrec, size_t n, vpay *out);
 int vprep_entry(vbatch *b, vscratch *sc, unsigned slot, size_t k, vprep *o, st_err *err);
 void vprep_leaves(vprep *a, vprep *b);                     /* both leaf hashes, together */
+/* A checked batch's trailer-chain input in one piece: the merge then feeds
+ * it with one call (st_bundle_chain_add_run) instead of two per record. */
+void vchain_build(vbatch *b);
 
 /* verify_items.c: checks one batch (worker side), with the thread's scratch. */
 void vitems_check(vctx *v, vbatch *b, vscratch *s);
 const vsup *vsup_find(const vctx *v, uint64_t index);
 int vsup_covers(const vsup *s, uint64_t index, const char *name);
 uint64_t vhash64(const char *s, size_t n);
+
+/* verify_tree.c: the subtrees of a checked batch, for the merge (step 13) */
+void vtree_build(const vctx *v, vbatch *b, vscratch *s);
 
 /* verify_pool.c */
 int vpool_start(vctx *v, unsigned threads);

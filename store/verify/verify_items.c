@@ -156,7 +156,8 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
     vrec *recs = &b->recs[it->rec_first];
     vrec *er = &recs[0];
     const st_brec_entry be = *bep;
-    st_err err = { { 0 } };
+    st_err err;                 /* set by whatever fails (512 bytes: not cleared per entry) */
+    err.msg[0] = 0;
     /* 11.2 the record's index is the entry's own [ENTRY-8] */
     if (e->index != be.index) {
         return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
@@ -328,6 +329,7 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
                              ab.record <= be.index ? " that comes before the entry" : "");
             }
             set_h_body(pr, abody);
+            it->nabsent++;
         } else {
             return bfail(b, k, ST_VERDICT_UNVERIFIABLE, 12, pr->offset, "entry %llu: unexpected %s record",
                          (unsigned long long)be.index, st_brec_name(pr->type));
@@ -353,8 +355,13 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
 static int check_item(vctx *v, vbatch *b, vscratch *sc, size_t k, vprep *pre)
 {
     vitem *it = &b->items[k];
+    size_t rec_first = it->rec_first, nrec = it->nrec;   /* all the reader set (vm_item_record) */
+    memset(it, 0, sizeof *it);
+    it->rec_first = rec_first;
+    it->nrec = nrec;
     vrec *er = &b->recs[it->rec_first];
-    st_err err = { { 0 } };
+    st_err err;                 /* set by whatever fails (512 bytes: not cleared per entry) */
+    err.msg[0] = 0;
     vprep local;
     if (!pre) {
         pre = &local;
@@ -431,4 +438,6 @@ void vitems_check(vctx *v, vbatch *b, vscratch *sc)
         }
         if (check_item(v, b, sc, k, NULL)) return;
     }
+    vtree_build(v, b, sc);      /* every item checked: their subtrees for the merge */
+    vchain_build(b);            /* and their trailer-chain input */
 }

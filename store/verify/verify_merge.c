@@ -160,13 +160,21 @@ static int merge_item(vctx *v, vbatch *b, vitem *it)
                      "entry %llu (time_us %lld) is the first of a time selection but outside its window",
                      (unsigned long long)x, (long long)it->time_us);
     if (v->contiguous) {
-        st_frontier_push_leaf(&v->fr, it->leaf);
-        if (vh_frontier_reached(v, er->offset)) return -1;
+        /* 13: the leaf, or the perfect subtree the worker built (verify_tree.c), which ends at this
+         * entry; an entry inside one is appended with it (no marked size lies inside a subtree) */
+        if (!b->has_tree || it->tree_level == 0) {
+            if (!b->has_tree || !it->tree_skip) st_frontier_push_leaf(&v->fr, it->leaf);
+        } else if (!it->tree_skip && st_frontier_push_subtree(&v->fr, it->tree_level, it->tree) != 0) {
+            return vfail(v, ST_VERDICT_UNVERIFIABLE, 13, er->offset, "entry %llu: internal error: subtree of "
+                         "level %u at size %llu", (unsigned long long)x, it->tree_level,
+                         (unsigned long long)v->fr.size);
+        }
+        if (!(b->has_tree && it->tree_skip) && vh_frontier_reached(v, er->offset)) return -1;
     }
     v->next_index = x + 1;
 
-    /* the trailer chain, in record order */
-    for (size_t i = 0; i < it->nrec; i++) {
+    /* the trailer chain, in record order (a whole batch at once in vmerge_batch, if its worker built it) */
+    for (size_t i = 0; !b->has_chain && i < it->nrec; i++) {
         const vrec *r = &b->recs[it->rec_first + i];
         st_bundle_chain_add(&v->chain, r->type, r->len, r->h, r->hlen);
     }
@@ -189,7 +197,7 @@ static int merge_item(vctx *v, vbatch *b, vitem *it)
     if (it->is_policy && (int64_t)x > rep->retention_policy_index) rep->retention_policy_index = (int64_t)x;
     rep->payloads += it->npay;
     rep->payload_bytes += it->paybytes;
-    for (size_t i = 1; i < it->nrec; i++)
+    for (size_t i = 1; it->nabsent && i < it->nrec; i++)   /* nabsent: no need to read the records otherwise */
         if (b->recs[it->rec_first + i].type == ST_BREC_ABSENT) report_absent(v, b, &b->recs[it->rec_first + i]);
     if (v->opts->observer) observe_item(v, b, it);                 /* retention (issue 7) */
     if (v->sel.kind == SEL_FILTER) rep->inclusion_proofs++;
@@ -204,7 +212,8 @@ void vmerge_batch(vctx *v, vbatch *b)
     if (atomic_load(&v->stop)) return;
     size_t n = b->failed ? b->fail_item : b->nitem;
     for (size_t k = 0; k < n; k++)
-        if (merge_item(v, b, &b->items[k])) return;
+        if (merge_item(v, b, &b->items[k])) return;   /* a failure: the chain is not used again */
+    if (b->has_chain) st_bundle_chain_add_run(&v->chain, b->chain, b->chain_len, b->nrec);
     if (b->failed) vfail(v, b->verdict, b->step, b->fail_offset, "%s", b->msg);
     else st_bundle_release(v->r, b->end_offset);   /* nothing before it is read again */
 }
@@ -227,7 +236,12 @@ static vrec *batch_add_rec(vctx *v, vbatch *b, const st_brec *rec)
     if (!recs) { vfail(v, ST_VERDICT_UNVERIFIABLE, 3, rec->offset, "out of memory"); return NULL; }
     b->recs = recs;
     vrec *r = &recs[b->nrec++];
-    memset(r, 0, sizeof *r);
+    /* The reader sets only what it knows; the worker sets H (hlen, h) when it
+     * checks the item: no write to the rest of a slot's cold records here. */
+    r->ext = NULL;
+    r->off = 0;
+    r->streamed = 0;
+    r->hlen = 0;
     r->type = rec->type;
     r->len = rec->len;
     r->seq = rec->seq;
@@ -310,8 +324,8 @@ int vm_item_record(vctx *v, const st_brec *rec)
         if (!items) return vfail(v, ST_VERDICT_UNVERIFIABLE, 3, rec->offset, "out of memory");
         b->items = items;
         vitem *it = &items[b->nitem++];
-        memset(it, 0, sizeof *it);
-        it->rec_first = b->nrec;
+        it->rec_first = b->nrec;       /* the rest is cleared by the worker (check_item) */
+        it->nrec = 0;
     }
     vrec *r = batch_add_rec(v, b, rec);
     if (!r) return -1;

@@ -91,6 +91,9 @@ static void batch_reset(vbatch *b)
     b->nrec = 0;
     b->nitem = 0;
     b->failed = 0;
+    b->has_tree = 0;
+    b->has_chain = 0;
+    b->chain_len = 0;
     b->msg[0] = 0;
 }
 
@@ -183,12 +186,14 @@ void vpool_stop(vctx *v)
             free(p->scratch[i].ent[0]);
             free(p->scratch[i].ent[1]);
             free(p->scratch[i].pay);
+            free(p->scratch[i].tree);
         }
     free(p->scratch);
     for (size_t i = 0; i < p->nslots; i++) {
         free(p->slots[i].arena);
         free(p->slots[i].recs);
         free(p->slots[i].items);
+        free(p->slots[i].chain);
     }
     free(p->slots);
     pthread_mutex_destroy(&p->mu);

@@ -92,6 +92,39 @@ START_TEST(test_sha256_pair)
 }
 END_TEST
 
+/* [BUNDLE-5] the trailer chain fed a run of records at once (the verifier's
+ * merge, st_bundle_chain_add_run) equals the chain fed record by record */
+START_TEST(test_chain_run)
+{
+    st_bundle_chain one, run;
+    st_bundle_chain_init(&one);
+    st_bundle_chain_init(&run);
+    uint8_t bytes[64 * (5 + 73)], h[73];
+    size_t len = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        size_t hlen = 32 + i % 42;
+        for (size_t j = 0; j < hlen; j++) h[j] = (uint8_t)(i * 7 + j);
+        uint8_t type = i % 3 ? ST_BREC_PAYLOAD : ST_BREC_ENTRY;
+        uint32_t rlen = 100u + i * 977u;
+        st_bundle_chain_add(&one, type, rlen, h, hlen);
+        bytes[len] = type;
+        st_be32_put(bytes + len + 1, rlen);
+        memcpy(bytes + len + 5, h, hlen);
+        len += 5 + hlen;
+        if (i % 5 == 4 || i == 63) {         /* runs of uneven lengths, across block edges */
+            st_bundle_chain_add_run(&run, bytes, len, i % 5 == 4 ? 5 : 4);
+            len = 0;
+        }
+    }
+    uint8_t a[ST_BREC_TRAILER_LEN], b[ST_BREC_TRAILER_LEN];
+    st_bundle_chain_trailer(&one, a);
+    st_bundle_chain_trailer(&run, b);
+    ck_assert_uint_eq(one.count, 64);
+    ck_assert_uint_eq(run.count, 64);
+    ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+}
+END_TEST
+
 /* [BUNDLE-3] [BUNDLE-6] every selection kind round-trips at every size */
 START_TEST(test_roundtrip_sizes)
 {
@@ -207,6 +240,60 @@ START_TEST(test_threads_agree)
     free(rep);
     free(one);
     st_buf_free(&b);
+    syn_free(s);
+}
+END_TEST
+
+/* Step 13 with the workers' subtrees (verify_tree.c): checkpoints at odd
+ * sizes (777, 1554, ...) fall inside a batch's runs of entries, a range
+ * selection begins at an odd index, --previous names one of those sizes.
+ * Every root is still computed at its size, with one, two and three threads
+ * and both sources; an entry rewritten in the middle of a subtree fails at
+ * the first checkpoint after it, as an entry appended alone would. */
+START_TEST(test_subtrees_odd_checkpoints)
+{
+    syn *s = syn_new(7000, -1, 777, 1, NULL);
+    st_verify_report *rep = calloc(1, sizeof *rep), *one = calloc(1, sizeof *one);
+    for (int kind = 0; kind < 2; kind++) {
+        syn_sel sel;
+        memset(&sel, 0, sizeof sel);
+        sel.kind = kind ? ST_SEL_RANGE : ST_SEL_FULL;
+        sel.begin = 1001;
+        sel.end = 6501;
+        st_buf b = { 0 };
+        ck_assert_int_eq(syn_export(s, &sel, &b), 0);
+        for (unsigned threads = 1; threads <= 3; threads++) {
+            ck_assert_int_eq(syn_verify(&b, &s->vk, NULL, threads, rep), 0);
+            ck_assert_uint_eq(rep->entries, kind ? 5500 : 7000);
+            /* full: the 10 checkpoints; range [1001, 6501): the 7 sizes 1554..6216 it reaches, and 7000 via RIGHT */
+            ck_assert_uint_eq(rep->roots_recomputed, kind ? 8 : 10);
+        }
+        expect_verdict(&b, &s->vk, s->notes[1], 0, "--previous at size 1554");
+        if (kind == 0) {
+            rbundle rb;
+            ck_assert_int_eq(rb_split(&b, &rb), 0);
+            long i = rb_find(&rb, ST_BREC_ENTRY, 2000);
+            ck_assert_int_ge(i, 0);
+            st_buf *e = &rb.r[i].body;
+            uint8_t *t = memmem(e->data, e->len, "\"status\":\"succeeded\"", 20);
+            ck_assert_ptr_nonnull(t);
+            memcpy(t + 10, "SUCCEEDED", 9);      /* still canonical: only the tree can tell */
+            st_buf x = { 0 };
+            rb_join(&rb, &x);
+            expect_verdict(&x, &s->vk, NULL, ST_VERDICT_TAMPERED, "entry 2000 rewritten");
+            for (unsigned threads = 1; threads <= 3; threads++) {
+                ck_assert_int_eq(syn_verify(&x, &s->vk, NULL, threads, rep), ST_VERDICT_TAMPERED);
+                ck_assert_uint_eq(rep->step, 13);
+                ck_assert_msg(strstr(rep->failure, "checkpoint 2331: root mismatch: computed "), "%s", rep->failure);
+                ck_assert_uint_eq(rep->roots_recomputed, 2);
+            }
+            st_buf_free(&x);
+            rb_free(&rb);
+        }
+        st_buf_free(&b);
+    }
+    free(rep);
+    free(one);
     syn_free(s);
 }
 END_TEST
@@ -652,7 +739,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_roundtrip_sizes);
     tcase_add_test(tc, test_roundtrip_100k);
     tcase_add_test(tc, test_threads_agree);
+    tcase_add_test(tc, test_subtrees_odd_checkpoints);
     tcase_add_test(tc, test_sha256_pair);
+    tcase_add_test(tc, test_chain_run);
     suite_add_tcase(s, tc);
     tc = tcase_create("tamper");
     tcase_set_timeout(tc, 60);

@@ -115,6 +115,40 @@ START_TEST(test_scan_cases)
 }
 END_TEST
 
+/* The scanner's eight-digit (numbers) and sixteen-byte (strings) steps: numbers
+ * of 1..18 digits, with each kind of byte after them, and every prefix of an
+ * entry (input ending inside a number or a string), each in a buffer of
+ * exactly its length (ASan: no read past the end). */
+START_TEST(test_scan_word_steps)
+{
+    static const char *const after[] = { ",", "a", ":", "/", ".5", "e1", "0", "}" };
+    char num[32], buf[256];
+    for (int digits = 1; digits <= 18; digits++)
+        for (int lead = 0; lead < 3; lead++)
+            for (size_t a = 0; a < sizeof after / sizeof after[0]; a++) {
+                size_t k = 0;
+                if (lead == 1) num[k++] = '-';
+                for (int d = 0; d < digits; d++) num[k++] = (char)(lead == 2 && d == 0 ? '0' : '1' + (d * 7) % 9);
+                num[k] = 0;
+                int n = snprintf(buf, sizeof buf, "{\"index\":1,\"kind\":\"k\",\"time_us\":%s%s\"v\":1}", num,
+                                 strcmp(after[a], ",") == 0 ? "," : after[a]);
+                uint8_t *exact = malloc((size_t)n);
+                memcpy(exact, buf, (size_t)n);
+                compare(exact, (size_t)n, "number");
+                free(exact);
+            }
+    const char *e = "{\"cwd\":\"/home/dev/src/abcdefghabcdefghabcdefgh/project\",\"index\":12345678,"
+                    "\"kind\":\"import\",\"time_us\":1795339920959348,\"v\":1}";
+    size_t len = strlen(e);
+    for (size_t n = 1; n <= len; n++) {
+        uint8_t *exact = malloc(n);
+        memcpy(exact, e, n);
+        compare(exact, n, "prefix");
+        free(exact);
+    }
+}
+END_TEST
+
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t next_rand(void)
 {
@@ -171,6 +205,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("differential");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_scan_cases);
+    tcase_add_test(tc, test_scan_word_steps);
     tcase_add_test(tc, test_scan_mutations);
     suite_add_tcase(s, tc);
     return s;
