@@ -8,21 +8,8 @@ set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}" "${AUDITVERIFY:?set AUDITVERIFY to the auditverify binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/st-e2e-av.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect_exit() {
-    local want=$1 desc=$2 got=0
-    shift 2
-    "$@" >"$T/out" 2>"$T/err" || got=$?
-    if [ "$got" = "$want" ]; then ok "$desc (exit $got)"; else bad "$desc: exit $got, want $want: $(head -c 400 "$T/err")"; fi
-}
-expect_in() {   # expect_in FILE TEXT DESC
-    if grep -qF -- "$2" "$1"; then ok "$3"; else bad "$3: \"$2\" not in: $(head -c 400 "$1")"; fi
-}
+. "$(dirname "$0")/lib.sh"
+e2e_begin test_auditverify
 
 echo "== committed forgeries"
 F="$SRC/tests/forgery"
@@ -160,5 +147,4 @@ expect_in "$T/help" "EXIT STATUS" "--help has an EXIT STATUS section"
 expect_in "$T/help" "auditverify audit" "--help has examples"
 expect_exit 2 "an unknown option" "$AUDITVERIFY" "$T/b.stb" --trust "$K" --frobnicate
 
-echo "e2e test_auditverify: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+e2e_end

@@ -9,12 +9,8 @@
 # progress line shows on a terminal only.
 set -euo pipefail
 : "${SEALTRAIL:?}"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SEALTRAIL_NO_SYSLOG=1
+. "$(dirname "$0")/lib.sh"
+e2e_begin query_import
 export SEALTRAIL_FAKE_TIME=2025-06-01T00:00:00Z
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 size() { st log --no-payloads | wc -l; }
@@ -142,5 +138,4 @@ st check >/dev/null 2>"$work/err" && ok "check after the import that merged the 
 st reindex >/dev/null 2>&1 && st check >/dev/null 2>&1 && [ "$(st query --count --path '/w/*')" = "$((n + 30000))" ] &&
   ok "reindex keeps the path answers" || bad "reindex"
 
-echo "e2e query_import: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_end
