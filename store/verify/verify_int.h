@@ -142,6 +142,11 @@ typedef struct vbatch {
  * (and prefetched) are still in cache when a worker checks them. */
 #define VB_MAX_ITEMS  2048u
 #define VB_MAX_BYTES  ((size_t)512 << 10)
+/* Records are counted too (an empty-bodied record adds no bytes), and an
+ * item holds at most its ENTRY, an INCLUSION and one record per payload:
+ * so a hostile bundle of tiny records cannot grow a slot past ~4 MB. */
+#define VB_MAX_RECS   8192u
+#define VB_ITEM_MAX_RECS (2u + ST_ENTRY_MAX_PAYLOADS)
 
 typedef struct vctx vctx;
 

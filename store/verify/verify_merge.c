@@ -311,7 +311,7 @@ int vm_item_record(vctx *v, const st_brec *rec)
         if (v->contiguous && !v->have_frontier)
             return vfail(v, ST_VERDICT_TAMPERED, 10, rec->offset,
                          "no frontier record before the entries (a %s selection needs one)", v->rep->selection);
-        if (b && (b->nitem >= VB_MAX_ITEMS || b->bytes >= VB_MAX_BYTES)) {
+        if (b && (b->nitem >= VB_MAX_ITEMS || b->bytes >= VB_MAX_BYTES || b->nrec >= VB_MAX_RECS)) {
             vpool_submit(v, b);
             b = NULL;
         }
@@ -326,6 +326,14 @@ int vm_item_record(vctx *v, const st_brec *rec)
         vitem *it = &items[b->nitem++];
         it->rec_first = b->nrec;       /* the rest is cleared by the worker (check_item) */
         it->nrec = 0;
+    } else if (b && b->nitem && b->items[b->nitem - 1].nrec >= VB_ITEM_MAX_RECS) {
+        /* More records than an entry can have: the item's check (step 12)
+         * names it, in stream order after every earlier batch's result. */
+        uint64_t off = b->recs[b->items[b->nitem - 1].rec_first].offset;
+        vpool_drain(v);
+        v->cur = NULL;
+        return vfail(v, ST_VERDICT_TAMPERED, 12, rec->offset, "the entry at offset %llu is followed by more than %u records",
+                     (unsigned long long)off, VB_ITEM_MAX_RECS - 1);
     }
     vrec *r = batch_add_rec(v, b, rec);
     if (!r) return -1;

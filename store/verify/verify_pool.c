@@ -57,6 +57,7 @@ int vpool_start(vctx *v, unsigned threads)
      * stall the others for want of queued batches. Batches are small
      * (VB_MAX_BYTES). */
     p->nslots = threads > 1 ? 2u * threads + 13u : 1u;
+    if (p->nslots > 48) p->nslots = 48;     /* memory: at most ~4 MB a slot (VB_MAX_RECS) */
     p->slots = calloc(p->nslots, sizeof *p->slots);
     if (!p->slots) return ENOMEM;
     p->v = v;

@@ -389,6 +389,26 @@ START_TEST(test_duplicated_entry)
 }
 END_TEST
 
+START_TEST(test_payload_records_flood)
+{
+    /* entry 7's first payload record repeated 5000 times: the reader stops
+     * at the item's bound, the item's check names the extra records */
+    size_t n;
+    size_t i = item_at(7, &n);
+    ck_assert_uint_ge(n, 2);
+    for (size_t k = 0; k < 5000; k++) rb_insert_copy(&g_rb, i + 1, &g_rb.r[i + 1]);
+    st_buf b = { 0 };
+    rb_join(&g_rb, &b);
+    expect_verdict(&b, &g_s->vk, NULL, ST_VERDICT_TAMPERED, "5000 extra payload records after entry 7");
+    st_verify_report *rep = calloc(1, sizeof *rep);
+    ck_assert_int_eq(syn_verify(&b, &g_s->vk, NULL, 2, rep), ST_VERDICT_TAMPERED);
+    ck_assert_uint_eq(rep->step, 12);
+    ck_assert_msg(strstr(rep->failure, "entry 7") != NULL, "failure: %s", rep->failure);
+    free(rep);
+    st_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_inserted_entry)
 {
     /* a well-formed item (entry and payloads) for index 10 inserted before entry 10 */
@@ -751,6 +771,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_deleted_entry);
     tcase_add_test(tc, test_deleted_last_entry);
     tcase_add_test(tc, test_duplicated_entry);
+    tcase_add_test(tc, test_payload_records_flood);
     tcase_add_test(tc, test_inserted_entry);
     tcase_add_test(tc, test_replaced_entry);
     tcase_add_test(tc, test_truncated);
