@@ -53,10 +53,11 @@ int vpool_start(vctx *v, unsigned threads)
     }
     if (threads > 64) threads = 64;
     p->nthreads = threads - 1;     /* the reader is the last thread */
-    /* Slack: a worker descheduled while it holds the oldest batch must not
-     * stall the others for want of queued batches. Batches are small
-     * (VB_MAX_BYTES). */
-    p->nslots = threads > 1 ? 2u * threads + 13u : 1u;
+    /* Two slots a thread: one being checked, one queued. Few, so that a
+     * batch is checked while the bytes the reader scanned are still in a
+     * cache (VB_MAX_BYTES); a descheduled worker cannot stall the others for
+     * long, since the reader checks queued batches itself while it waits. */
+    p->nslots = threads > 1 ? 2u * threads : 1u;
     if (p->nslots > 48) p->nslots = 48;     /* memory: at most ~4 MB a slot (VB_MAX_RECS) */
     p->slots = calloc(p->nslots, sizeof *p->slots);
     if (!p->slots) return ENOMEM;
