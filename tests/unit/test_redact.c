@@ -317,6 +317,18 @@ START_TEST(test_very_deep_tree)
 }
 END_TEST
 
+/* in parsed and redacted with the built-in rules; the counts in *c. */
+static st_json_doc *parse_and_redact(const st_buf *in, st_redact_counts *c)
+{
+    st_json_doc *doc = NULL;
+    st_err err = { { 0 } };
+    st_json_opts o = { 0, 0, 0 };
+    ck_assert_msg(st_json_parse(&doc, (const char *)in->data, in->len, &o, NULL, &err) == 0, "%s", err.msg);
+    st_redact_counts_init(c);
+    ck_assert_int_eq(st_redact_json(NULL, doc, st_json_doc_root(doc), c), 0);
+    return doc;
+}
+
 /* Wide trees: an array of 1000 objects (each with an array inside) puts
  * more containers on the redactor's work stack than its first 64 slots
  * on the C stack; every one is still visited. */
@@ -328,13 +340,8 @@ START_TEST(test_wide_tree)
     for (unsigned i = 0; i < n; i++) st_buf_printf(&in, "%s{\"k\":[\"x AKIAIOSFODNN7EXAMPLE\"],\"j\":\"ghp_%036u\"}", i ? "," : "", i);
     st_buf_putc(&in, ']');
     ck_assert(!in.oom);
-    st_json_doc *doc = NULL;
-    st_err err = { { 0 } };
-    st_json_opts o = { 0, 0, 0 };
-    ck_assert_msg(st_json_parse(&doc, (const char *)in.data, in.len, &o, NULL, &err) == 0, "%s", err.msg);
     st_redact_counts c;
-    st_redact_counts_init(&c);
-    ck_assert_int_eq(st_redact_json(NULL, doc, st_json_doc_root(doc), &c), 0);
+    st_json_doc *doc = parse_and_redact(&in, &c);
     ck_assert_uint_eq(c.n[ST_RULE_AWS_ACCESS_KEY_ID], n);
     ck_assert_uint_eq(c.n[ST_RULE_GITHUB_TOKEN], n);
     st_json_doc_free(doc);
@@ -351,18 +358,15 @@ START_TEST(test_many_colliding_keys)
     const unsigned n = 20000;
     for (unsigned i = 0; i < n; i++) st_buf_printf(&in, "%s\"ghp_%036u\":%u", i ? "," : "", i, i);
     st_buf_putc(&in, '}');
-    st_json_doc *doc = NULL;
-    st_err err = { { 0 } };
-    st_json_opts o = { 0, 0, 0 };
-    ck_assert_msg(st_json_parse(&doc, (const char *)in.data, in.len, &o, NULL, &err) == 0, "%s", err.msg);
     st_redact_counts c;
-    st_redact_counts_init(&c);
-    ck_assert_int_eq(st_redact_json(NULL, doc, st_json_doc_root(doc), &c), 0);
+    st_json_doc *doc = parse_and_redact(&in, &c);
     ck_assert_uint_eq(c.n[ST_RULE_GITHUB_TOKEN], n);
     /* write and re-parse strictly: duplicate keys would be rejected */
     st_buf out = { 0 };
     st_json_write(&out, st_json_doc_root(doc), 0);
     st_json_doc *d2 = NULL;
+    st_err err = { { 0 } };
+    st_json_opts o = { 0, 0, 0 };
     ck_assert_msg(st_json_parse(&d2, (const char *)out.data, out.len, &o, NULL, &err) == 0, "%s", err.msg);
     ck_assert(memmem(out.data, out.len, "ghp_", 4) == NULL);
     st_json_doc_free(d2);
