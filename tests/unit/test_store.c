@@ -476,6 +476,17 @@ static st_json *write_event_meta(st_json_doc *doc)
     return m;
 }
 
+/* r: a Write event record (metadata in doc) with payloads tool_input and
+ * tool_response of the given bytes. */
+static void write_event_record(st_record_in *r, st_json_doc *doc, const char *input, const char *response, size_t response_len)
+{
+    memset(r, 0, sizeof *r);
+    r->meta = write_event_meta(doc);
+    r->npayloads = 2;
+    r->payloads[0] = (st_payload_in){ .name = "tool_input", .data = (const uint8_t *)input, .len = strlen(input) };
+    r->payloads[1] = (st_payload_in){ .name = "tool_response", .data = (const uint8_t *)response, .len = response_len };
+}
+
 /* Batches big enough to be built before the write lock at the index the log
  * size predicts: 3 processes x 5 batches of 100 race, so most predictions
  * go stale and the transaction must rebuild those entries at their real
@@ -516,18 +527,10 @@ START_TEST(batch_payloads_read_back)
     big[biglen] = 0;
     static char mid[700];
     fill_lorem_output(mid, sizeof mid);
-    memset(recs, 0, sizeof recs);
     for (size_t i = 0; i < N; i++) {
-        st_json *m = write_event_meta(doc);
         snprintf(small[i], sizeof small[i], "{\"command\":\"echo \\\"%zu\\\"\"}", i);
-        recs[i].meta = m;
-        recs[i].npayloads = 2;
-        recs[i].payloads[0].name = "tool_input";
-        recs[i].payloads[0].data = (const uint8_t *)small[i];
-        recs[i].payloads[0].len = strlen(small[i]);
-        recs[i].payloads[1].name = "tool_response";
-        recs[i].payloads[1].data = (const uint8_t *)(i % 10 == 3 ? big : i % 2 ? mid : small[i]);
-        recs[i].payloads[1].len = i % 10 == 3 ? biglen : i % 2 ? strlen(mid) : strlen(small[i]);
+        const char *response = i % 10 == 3 ? big : i % 2 ? mid : small[i];
+        write_event_record(&recs[i], doc, small[i], response, i % 10 == 3 ? biglen : strlen(response));
     }
     uint64_t first;
     ck_assert_int_eq(st_append_records(s, recs, N, &first), 0);
@@ -580,14 +583,9 @@ START_TEST(prepared_records_append)
     ck_assert_ptr_nonnull(z);
     st_prepared *prep[N];
     for (int round = 0; round < 2; round++) {
-        memset(recs, 0, sizeof recs);
         for (size_t i = 0; i < N; i++) {
-            st_json *m = write_event_meta(doc);
             snprintf(small[i], sizeof small[i], "{\"command\":\"echo %d.%zu\"}", round, i);
-            recs[i].meta = m;
-            recs[i].npayloads = 2;
-            recs[i].payloads[0] = (st_payload_in){ .name = "tool_input", .data = (const uint8_t *)small[i], .len = strlen(small[i]) };
-            recs[i].payloads[1] = (st_payload_in){ .name = "tool_response", .data = (const uint8_t *)mid, .len = strlen(mid) };
+            write_event_record(&recs[i], doc, small[i], mid, strlen(mid));
         }
         st_status st;
         ck_assert_int_eq(st_store_status(s, &st), 0);
