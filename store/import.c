@@ -2,8 +2,9 @@
  * import.c: `sealtrail import` (import.h) as a two-stage pipeline. A
  * converting thread (import_conv.c) reads and converts the lines of the
  * next segment while this thread appends the current transaction with
- * st_append_records; then they swap. Two segments, so memory stays bounded
- * (two segments plus the transaction being assembled).
+ * st_append_prepared, and then helps prepare the next segment's records
+ * until it is complete; then they swap. Two segments, so memory stays
+ * bounded (two segments plus the transaction being assembled).
  *
  * Everything observable happens on the calling thread, in line order, as
  * if the lines were converted and appended one by one: the malformed-line

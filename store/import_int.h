@@ -91,9 +91,10 @@ typedef struct imp_conv {
     uint64_t lineno, good; /* lines read, events converted */
     size_t in_txn;         /* events of the current transaction converted so far */
     imp_pre_map pre;
-    /* Record preparation (st_prepare_record) on the converting thread, so
-     * the appending thread only writes. s NULL: none (the strict check
-     * pass). Entries are built for next_index + good, the index the store
+    /* Record preparation (st_prepare_record_pair) off the append's write
+     * transaction: by the converting thread, and by the appending thread
+     * while it waits (imp_help_prepare). s NULL: none (the strict check
+     * pass); z: the converting thread's context. Entries are built for next_index + good, the index the store
      * size at the start predicts (UINT64_MAX: unknown, payloads only). */
     const struct st_store *s;
     st_payload_zctx *z;
