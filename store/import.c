@@ -3,8 +3,10 @@
  * converting thread (import_conv.c) reads and converts the lines of the
  * next segment while this thread appends the current transaction with
  * st_append_prepared, and then helps prepare the next segment's records
- * until it is complete; then they swap. Two segments, so memory stays
- * bounded (two segments plus the transaction being assembled).
+ * until it is complete; then they swap. A third thread only prepares
+ * records, so the cores stay busy while this one waits for the disk. Two
+ * segments, so memory stays bounded (two segments plus the transaction
+ * being assembled).
  *
  * Everything observable happens on the calling thread, in line order, as
  * if the lines were converted and appended one by one: the malformed-line
@@ -138,13 +140,18 @@ typedef struct pipeline {
     pthread_cond_t cv;
     imp_seg *full, *empty;
     int stop;              /* the appender is done (or failed): the converter ends */
+    int converted;         /* the converter has ended: the preparer ends */
     imp_conv *c;
     imp_seg *first;
-    /* While the appender waits for a segment it prepares records of the
-     * one being converted (imp_help_prepare): the converter's work is the
-     * larger half, so both cores stay busy. */
+    /* The segment being converted (NULL: none), whose records the other
+     * threads help prepare (imp_help_prepare): the appender while it waits
+     * for the next segment, and the preparer whenever it can. `helpers` of
+     * them are inside it: the converter does not hand it on before they
+     * have left (publish NULL waits), so a helper never touches a segment
+     * that is being appended or refilled. */
     imp_seg *converting;
-    _Atomic int helper_waiting;
+    int helpers;
+    _Atomic int sleepers;  /* helpers waiting on cv for records */
 } pipeline;
 
 static void publish(void *ctx, imp_seg *sg)
@@ -153,18 +160,40 @@ static void publish(void *ctx, imp_seg *sg)
     pthread_mutex_lock(&p->mu);
     p->converting = sg;
     pthread_cond_broadcast(&p->cv);
+    while (!sg && p->helpers) pthread_cond_wait(&p->cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
 
-/* A wake-up lost to the race with the appender going to sleep only
- * delays its help until the next one. */
+/* A wake-up lost to the race with a helper going to sleep only delays its
+ * help until the next one. */
 static void wake(void *ctx)
 {
     pipeline *p = ctx;
-    if (!atomic_load_explicit(&p->helper_waiting, memory_order_relaxed)) return;
+    if (!atomic_load_explicit(&p->sleepers, memory_order_relaxed)) return;
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+/* One round of help with the segment being converted (mu held, and held
+ * again on return): 1 if it prepared something. */
+static int help(pipeline *p, st_payload_zctx *z)
+{
+    imp_seg *sg = p->converting;
+    if (!sg) return 0;
+    p->helpers++;
+    pthread_mutex_unlock(&p->mu);
+    int did = imp_help_prepare(p->c, sg, z);
+    pthread_mutex_lock(&p->mu);
+    if (--p->helpers == 0) pthread_cond_broadcast(&p->cv);
+    return did;
+}
+
+static void sleep_on(pipeline *p)
+{
+    atomic_fetch_add_explicit(&p->sleepers, 1, memory_order_relaxed);
+    pthread_cond_wait(&p->cv, &p->mu);
+    atomic_fetch_sub_explicit(&p->sleepers, 1, memory_order_relaxed);
 }
 
 /* The appender's wait for the next full segment (mu held), helping with
@@ -172,19 +201,35 @@ static void wake(void *ctx)
 static imp_seg *wait_full(pipeline *p, st_payload_zctx *z)
 {
     while (!p->full) {
-        imp_seg *cv = p->converting;
-        if (cv) {
-            pthread_mutex_unlock(&p->mu);
-            int did = imp_help_prepare(p->c, cv, z);
-            pthread_mutex_lock(&p->mu);
-            if (did) continue;
-        }
+        if (help(p, z)) continue;
         if (p->full) break;
-        atomic_store_explicit(&p->helper_waiting, 1, memory_order_relaxed);
-        pthread_cond_wait(&p->cv, &p->mu);
-        atomic_store_explicit(&p->helper_waiting, 0, memory_order_relaxed);
+        sleep_on(p);
     }
     return p->full;
+}
+
+/* The preparer: a third thread that only prepares records. It takes the
+ * cores' time the other two leave: the appender's waits for the disk
+ * (every commit's fdatasync) and for the next segment. */
+typedef struct preparer_arg { pipeline *p; st_payload_zctx *z; } preparer_arg;
+
+static void *preparer(void *arg)
+{
+    preparer_arg *a = arg;
+    pipeline *p = a->p;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop && !p->converted)
+        if (!help(p, a->z) && !p->stop && !p->converted) sleep_on(p);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void converted(pipeline *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->converted = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 static void *converter(void *arg)
@@ -199,6 +244,7 @@ static void *converter(void *arg)
         if (p->stop) {
             pthread_mutex_unlock(&p->mu);
             free_events(sg->evs, sg->prep, &sg->n);
+            converted(p);
             return NULL;
         }
         p->full = sg;
@@ -208,7 +254,10 @@ static void *converter(void *arg)
         p->empty = NULL;
         int done = last || p->stop;
         pthread_mutex_unlock(&p->mu);
-        if (done) return NULL;
+        if (done) {
+            converted(p);
+            return NULL;
+        }
     }
 }
 
@@ -220,22 +269,28 @@ static void stop_sharing(imp_conv *c, st_payload_zctx *z)
     st_payload_zctx_free(z);
 }
 
-/* Runs the import over segs[0] and segs[1]: in two threads, or in this one
- * (the strict check pass, opts->serial, or when no thread can be started). */
+/* Runs the import over segs[0] and segs[1]: in three threads (this one
+ * appends, one converts, one prepares), or in this one (the strict check
+ * pass, opts->serial, or when no thread can be started). Without the
+ * preparer (no thread for it) the other two still share the work. */
 static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
 {
     int rc = 0;
     pipeline p = { .c = c, .first = &segs[0], .empty = &segs[1] };
-    pthread_t th;
+    pthread_t th, pth;
     st_payload_zctx *z = NULL;
+    preparer_arg pa = { &p, NULL };
+    int have_preparer = 0;
     if (!serial && c->s && (z = st_payload_zctx_new()) != NULL) {
         c->publish = publish;
         c->wake = wake;
         c->share_ctx = &p;
+        pa.z = st_payload_zctx_new();
     }
     if (!serial && pthread_mutex_init(&p.mu, NULL) == 0) {
         if (pthread_cond_init(&p.cv, NULL) == 0) {
             if (pthread_create(&th, NULL, converter, &p) == 0) {
+                have_preparer = pa.z && pthread_create(&pth, NULL, preparer, &pa) == 0;
                 for (;;) {
                     pthread_mutex_lock(&p.mu);
                     imp_seg *sg = wait_full(&p, z);
@@ -251,10 +306,12 @@ static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
                     if (rc) break;
                 }
                 pthread_join(th, NULL);
+                if (have_preparer) pthread_join(pth, NULL);
                 /* a segment the converter finished after the appender stopped */
                 if (p.full) free_events(p.full->evs, p.full->prep, &p.full->n);
                 pthread_cond_destroy(&p.cv);
                 pthread_mutex_destroy(&p.mu);
+                st_payload_zctx_free(pa.z);
                 stop_sharing(c, z);
                 return rc == 1 ? 0 : rc;
             }
@@ -262,6 +319,7 @@ static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
         }
         pthread_mutex_destroy(&p.mu);
     }
+    st_payload_zctx_free(pa.z);
     stop_sharing(c, z);
     do {
         imp_produce(c, &segs[0]);

@@ -7,6 +7,7 @@
  */
 #include "sha256.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,18 +181,18 @@ static int cpu_has_shani(void)
 #endif
 
 typedef void (*blocks_fn)(uint32_t st[8], const uint8_t *p, size_t nblocks);
-static blocks_fn volatile chosen;
+static _Atomic(blocks_fn) chosen;
 
 static blocks_fn pick(void)
 {
-    blocks_fn f = chosen;
+    blocks_fn f = atomic_load_explicit(&chosen, memory_order_relaxed);
     if (f) return f;
     f = blocks_portable;
 #ifdef ST_HAVE_X86
     const char *force = getenv("ST_SHA256_PORTABLE");
     if (!(force && force[0] == '1') && cpu_has_shani()) f = blocks_shani;
 #endif
-    chosen = f;   /* idempotent: every thread computes the same choice */
+    atomic_store_explicit(&chosen, f, memory_order_relaxed);   /* idempotent: every thread computes the same choice */
     return f;
 }
 
