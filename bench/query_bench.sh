@@ -47,7 +47,7 @@ printf '  import: %s entries in %.2f s = %s entries/s (goal >= 150000: %s); JSON
   "$n" "$(awk -v d=$((t1 - t0)) 'BEGIN { print d / 1e9 }')" "$rate" "$(awk -v r="$rate" 'BEGIN { print (r >= 150000 ? "met" : "MISSED") }')" \
   "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')" "$(awk -v b="$mdb" 'BEGIN { print b / 1048576 }')" \
   "$(awk -v a="$mdb" -v b="$bytes" 'BEGIN { print a / b }')"
-# CPU of the import (two threads: converting, appending), and the converting stage alone
+# CPU of the import (threads converting, appending, preparing), and the converting stage alone
 if [ -s "$work/import.cpu" ]; then
   read -r cu cs < "$work/import.cpu"
   printf '    import CPU: %.2f s user + %.2f s sys = %.1f us/entry\n' "$cu" "$cs" "$(awk -v u="$cu" -v s="$cs" -v n="$n" 'BEGIN { print (u + s) * 1e6 / n }')"

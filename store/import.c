@@ -130,7 +130,7 @@ static int consume(importer *im, imp_seg *sg)
     return rc ? rc : sg->last;
 }
 
-/* ---- the two threads ------------------------------------------------------------------- */
+/* ---- the threads ----------------------------------------------------------------------- */
 
 /* Segments change hands under mu: the converter puts a finished one in
  * `full` and takes an emptied one from `empty`; the appender does the

@@ -78,7 +78,8 @@ typedef struct st_import_result {
 } st_import_result;
 
 /* Imports JSONL from fd. A second thread reads and converts the next
- * lines while this one appends (opts->serial: one thread); the callbacks
+ * lines while this one appends, and a third helps prepare their records
+ * (opts->serial: one thread); the callbacks
  * run on this thread in line order, as when converting and appending one
  * line at a time. With strict, a seekable fd is read twice (check, then
  * import); a pipe is held in memory for the check. Returns 0 (bad

@@ -1,6 +1,7 @@
 /*
  * test_import.c: st_import_fd (store/import.c, store/import_conv.c) through
- * a real store. The import converts in a second thread while it appends;
+ * a real store. The import converts in a second thread while it appends
+ * (a third helps prepare records);
  * what callers see must be exactly what converting and appending line by
  * line in one thread gives (opts.serial):
  *
