@@ -24,9 +24,14 @@ size_t st_ix_enc_str(uint8_t *out, const char *s, size_t len, int *cut)
     size_t n = 0;
     if (cut) *cut = len > ST_IX_STR_CAP;
     if (len > ST_IX_STR_CAP) len = ST_IX_STR_CAP;
-    for (size_t i = 0; i < len; i++) {
-        out[n++] = (uint8_t)s[i];
-        if (s[i] == 0) out[n++] = 0xFF;
+    if (!memchr(s, 0, len)) {                  /* the usual string: no NUL to escape */
+        memcpy(out, s, len);
+        n = len;
+    } else {
+        for (size_t i = 0; i < len; i++) {
+            out[n++] = (uint8_t)s[i];
+            if (s[i] == 0) out[n++] = 0xFF;
+        }
     }
     out[n++] = 0x00;
     out[n++] = 0x01;
@@ -112,28 +117,34 @@ int st_ix_facts_from_envelope(st_ix_facts *f, const st_json *env)
 #define IX_SUMMARY_VERSION 1u
 #define IX_SUM_STR_MAX 4096u
 
-static void put_lstr(st_buf *b, const char *s, size_t n)
+static size_t lstr_len(size_t n) { return 2 + (n > IX_SUM_STR_MAX ? IX_SUM_STR_MAX : n); }
+
+static uint8_t *put_lstr(uint8_t *o, const char *s, size_t n)
 {
-    uint8_t l[2];
     if (n > IX_SUM_STR_MAX) n = IX_SUM_STR_MAX;
-    l[0] = (uint8_t)(n >> 8);
-    l[1] = (uint8_t)n;
-    st_buf_put(b, l, 2);
-    if (n) st_buf_put(b, s, n);
+    o[0] = (uint8_t)(n >> 8);
+    o[1] = (uint8_t)n;
+    if (n) memcpy(o + 2, s, n);
+    return o + 2 + n;
 }
 
-static void summary_encode(st_buf *b, const st_ix_facts *f)
+static size_t summary_len(const st_ix_facts *f)
 {
-    uint8_t h[10];
-    h[0] = IX_SUMMARY_VERSION;
-    h[1] = f->has_duration ? 1 : 0;
-    st_be64_put(h + 2, f->duration_ms);
-    st_buf_put(b, h, sizeof h);
-    put_lstr(b, f->tool, f->tool_len);
-    put_lstr(b, f->event, f->event_len);
-    put_lstr(b, f->session, f->session_len);
-    put_lstr(b, f->status, f->status_len);
-    put_lstr(b, f->kind, f->kind_len);
+    return 10 + lstr_len(f->tool_len) + lstr_len(f->event_len) + lstr_len(f->session_len) +
+           lstr_len(f->status_len) + lstr_len(f->kind_len);
+}
+
+/* Writes summary_len(f) bytes. */
+static void summary_encode(uint8_t *o, const st_ix_facts *f)
+{
+    o[0] = IX_SUMMARY_VERSION;
+    o[1] = f->has_duration ? 1 : 0;
+    st_be64_put(o + 2, f->duration_ms);
+    o = put_lstr(o + 10, f->tool, f->tool_len);
+    o = put_lstr(o, f->event, f->event_len);
+    o = put_lstr(o, f->session, f->session_len);
+    o = put_lstr(o, f->status, f->status_len);
+    put_lstr(o, f->kind, f->kind_len);
 }
 
 static int get_lstr(const uint8_t *v, size_t len, size_t *off, const char **s, size_t *n)
@@ -287,11 +298,13 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
     st_be64_put(ti, st_ix_time_key(f->time_us));
     st_be64_put(ti + 8, f->index);
 
-    st_buf sum = { 0 };
-    summary_encode(&sum, f);
-    if (sum.oom) return ENOMEM;
-    rc = sk->row(sk->ctx, ST_T_IX_TIME, ti, 16, sum.data, sum.len);
-    st_buf_free(&sum);
+    uint8_t small[512];                         /* the usual summary: no allocation */
+    size_t sl = summary_len(f);
+    uint8_t *sum = sl <= sizeof small ? small : malloc(sl);
+    if (!sum) return ENOMEM;
+    summary_encode(sum, f);
+    rc = sk->row(sk->ctx, ST_T_IX_TIME, ti, 16, sum, sl);
+    if (sum != small) free(sum);
     if (rc) return rc;
 
     if (f->tool && (rc = emit_tool(sk, f, k, ti))) return rc;
