@@ -1043,6 +1043,19 @@ void st_json_write_string(st_buf *out, const char *str, size_t len)
     const unsigned char *s = (const unsigned char *)str;
     if (!s) len = 0;
     if (out->oom || (out->cap - out->len < len + 2 && st_buf_reserve(out, len + 2) != 0)) return;
+    if (len < 16) {
+        /* Keys and short values (most strings of an entry): one pass that
+         * copies while it checks; the vector scan below needs 16 bytes. */
+        unsigned char *d = out->data + out->len + 1;
+        size_t i = 0;
+        while (i < len && !needs_look[s[i]]) { d[i] = s[i]; i++; }
+        if (i == len) {
+            d[-1] = '"';
+            d[len] = '"';
+            out->len += len + 2;
+            return;
+        }
+    }
     out->data[out->len++] = '"';
     size_t i = 0;
     while (i < len) {
