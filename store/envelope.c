@@ -10,12 +10,30 @@
 
 #include "entry.h"
 
+/* "00" .. "99": integers are written two digits at a time (times in
+ * microseconds have 16). */
+static const char two_digits[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 size_t st_envelope_int(char *buf, int64_t x)
 {
     char tmp[24];
     size_t i = sizeof tmp;
     uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
-    do { tmp[--i] = (char)('0' + u % 10); u /= 10; } while (u);
+    while (u >= 100) {
+        const char *d = two_digits + 2 * (u % 100);
+        u /= 100;
+        tmp[--i] = d[1];
+        tmp[--i] = d[0];
+    }
+    if (u >= 10) {
+        tmp[--i] = two_digits[2 * u + 1];
+        tmp[--i] = two_digits[2 * u];
+    } else {
+        tmp[--i] = (char)('0' + u);
+    }
     if (x < 0) tmp[--i] = '-';
     size_t n = sizeof tmp - i;
     memcpy(buf, tmp + i, n);
@@ -102,12 +120,17 @@ static void put_int(st_buf *out, int64_t x)
 
 static void put_hash(st_buf *out, const uint8_t *h)
 {
-    static const char digits[] = "0123456789abcdef";
+    static const char pairs[513] =            /* byte b -> its two hex digits at 2b */
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+        "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+        "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
     char hex[2 * ST_HASH_BYTES + 2];
-    for (size_t i = 0; i < ST_HASH_BYTES; i++) {
-        hex[1 + 2 * i] = digits[h[i] >> 4];
-        hex[2 + 2 * i] = digits[h[i] & 15];
-    }
+    for (size_t i = 0; i < ST_HASH_BYTES; i++) memcpy(hex + 1 + 2 * i, pairs + 2 * h[i], 2);
     hex[0] = hex[2 * ST_HASH_BYTES + 1] = '"';   /* lowercase hex needs no escaping */
     put(out, hex, 2 * ST_HASH_BYTES + 2);
 }

@@ -558,6 +558,32 @@ START_TEST(envelope_writer_equals_dom_writer)
 }
 END_TEST
 
+/* Integers as printf writes them: every digit count, both signs, the extremes. */
+START_TEST(envelope_int_equals_printf)
+{
+    int64_t xs[200];
+    size_t n = 0;
+    xs[n++] = INT64_MIN;
+    xs[n++] = INT64_MAX;
+    for (int64_t p = 1; n + 6 <= sizeof xs / sizeof *xs; p *= 10) {
+        xs[n++] = p - 1;
+        xs[n++] = p;
+        xs[n++] = p + 1;
+        xs[n++] = -p;
+        xs[n++] = -(p - 1);
+        xs[n++] = p * 7 + 3;
+        if (p > INT64_MAX / 10) break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char got[24], want[24];
+        size_t len = st_envelope_int(got, xs[i]);
+        snprintf(want, sizeof want, "%lld", (long long)xs[i]);
+        ck_assert_str_eq(got, want);
+        ck_assert_uint_eq(len, strlen(want));
+    }
+}
+END_TEST
+
 /* ---- the salt pool ------------------------------------------------------------------------ */
 
 static int cmp_salt(const void *a, const void *b)
@@ -695,6 +721,7 @@ int main(void)
     tcase_add_test(tc, duration_from_the_store);
     tcase_add_test(tc, prepared_records_after_another_writer);
     tcase_add_test(tc, envelope_writer_equals_dom_writer);
+    tcase_add_test(tc, envelope_int_equals_printf);
     tcase_add_test(tc, salt_pool_never_repeats);
     tcase_add_test(tc, prepared_pairs_equal_plain_appends);
     suite_add_tcase(su, tc);

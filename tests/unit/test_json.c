@@ -703,6 +703,54 @@ START_TEST(writer_escaping)
 }
 END_TEST
 
+/* Short strings take their own path in the writer: every length around it,
+ * with each byte that needs escaping at every position, against the escaping
+ * written out by hand here. */
+static void escape_ref(st_buf *b, const unsigned char *s, size_t n)
+{
+    st_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        char e[8];
+        unsigned c = s[i];
+        if (c == '"' || c == '\\') { e[0] = '\\'; e[1] = (char)c; st_buf_put(b, e, 2); }
+        else if (c == '\n') st_buf_put(b, "\\n", 2);
+        else if (c == '\t') st_buf_put(b, "\\t", 2);
+        else if (c == '\r') st_buf_put(b, "\\r", 2);
+        else if (c == '\b') st_buf_put(b, "\\b", 2);
+        else if (c == '\f') st_buf_put(b, "\\f", 2);
+        else if (c < 0x20) { snprintf(e, sizeof e, "\\u%04x", c); st_buf_put(b, e, 6); }
+        else st_buf_putc(b, (uint8_t)c);
+    }
+    st_buf_putc(b, '"');
+}
+
+START_TEST(writer_short_strings)
+{
+    static const unsigned char special[] = { '"', '\\', 0, 1, '\n', 0x1f, 0x7f, 0x80, 0xff };
+    unsigned char s[40];
+    st_buf got = { 0 }, want = { 0 };
+    for (size_t n = 0; n <= sizeof s; n++) {
+        for (size_t at = 0; at <= n; at++) {
+            for (size_t k = 0; k < sizeof special; k++) {
+                for (size_t i = 0; i < n; i++) s[i] = (unsigned char)('a' + i % 26);
+                if (at < n) s[at] = special[k];
+                st_buf_reset(&got);
+                st_buf_reset(&want);
+                st_buf_put(&got, "xx", k % 3);        /* also where the buffer is not empty */
+                st_json_write_string(&got, (const char *)s, n);
+                escape_ref(&want, s, n);
+                ck_assert(!got.oom && !want.oom);
+                ck_assert_uint_eq(got.len - k % 3, want.len);
+                ck_assert_msg(memcmp(got.data + k % 3, want.data, want.len) == 0, "length %zu, byte %02x at %zu", n,
+                              special[k], at);
+            }
+        }
+    }
+    st_buf_free(&got);
+    st_buf_free(&want);
+}
+END_TEST
+
 START_TEST(writer_sort_keys)
 {
     const char in[] = "{\"b\":1,\"a\":{\"d\":1,\"c\":[{\"z\":1,\"y\":2}]},\"aa\":3,\"\":0,\"\xc3\xa9\":1,\"z\":2,\"B\":0}";
@@ -963,6 +1011,7 @@ static Suite *json_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("write");
     tcase_add_test(t, writer_escaping);
+    tcase_add_test(t, writer_short_strings);
     tcase_add_test(t, writer_sort_keys);
     tcase_add_test(t, builders);
     tcase_add_test(t, deep_builder_write);
