@@ -44,6 +44,12 @@ struct st_txn {
      * several times per entry). Any other change to the table drops it.
      * LMDB frees a write transaction's cursors when it ends. */
     MDB_cursor *app[ST_T__COUNT];
+    /* Per table, a cursor kept where the last other put or update left
+     * it: LMDB first looks whether the next key falls on that leaf page
+     * and only then descends from the root, so keys written in sorted
+     * order (stats rows, merged path rows) mostly skip the descent. A
+     * delete or clear of the table drops it. */
+    MDB_cursor *put[ST_T__COUNT];
 };
 
 struct st_cursor {
@@ -275,6 +281,24 @@ static void app_drop(st_txn *t, st_table tb)
     }
 }
 
+static void put_drop(st_txn *t, st_table tb)
+{
+    if (t->put[tb]) {
+        mdb_cursor_close(t->put[tb]);
+        t->put[tb] = NULL;
+    }
+}
+
+/* The table's kept put cursor (opened on first use), or NULL with *rc set. */
+static MDB_cursor *put_cursor(st_txn *t, st_table tb, int *rc)
+{
+    if (!t->put[tb] && (*rc = mdb_cursor_open(t->txn, t->db->dbi[tb], &t->put[tb])) != 0) {
+        t->put[tb] = NULL;
+        return NULL;
+    }
+    return t->put[tb];
+}
+
 int st_db_put(st_txn *t, st_table tb, const void *key, size_t klen, const void *val, size_t vlen, unsigned flags)
 {
     if (!table_ok(t, tb)) return ST_EINVAL;
@@ -293,7 +317,38 @@ int st_db_put(st_txn *t, st_table tb, const void *key, size_t klen, const void *
         return map_rc(t, rc);
     }
     app_drop(t, tb);
-    return map_rc(t, mdb_put(t->txn, t->db->dbi[tb], &k, &v, f));
+    if (!t->write) return map_rc(t, mdb_put(t->txn, t->db->dbi[tb], &k, &v, f));   /* LMDB refuses it */
+    int rc = 0;
+    MDB_cursor *c = put_cursor(t, tb, &rc);
+    if (!c) return map_rc(t, rc);
+    rc = mdb_cursor_put(c, &k, &v, f & ~(unsigned)MDB_APPEND);
+    if (rc && rc != MDB_KEYEXIST) put_drop(t, tb);
+    return map_rc(t, rc);
+}
+
+int st_db_update(st_txn *t, st_table tb, const void *key, size_t klen, size_t vlen,
+                 int (*fn)(void *ctx, const void *old, size_t oldlen, uint8_t *out), void *ctx)
+{
+    uint8_t nv[ST_DB_UPDATE_MAX];
+    if (!table_ok(t, tb)) return ST_EINVAL;
+    if (!t->write || vlen > sizeof nv) return ST_EINVAL;
+    int rc = 0;
+    MDB_cursor *c = put_cursor(t, tb, &rc);
+    if (!c) return map_rc(t, rc);
+    app_drop(t, tb);
+    MDB_val k = { klen, (void *)key }, v;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+    if (rc && rc != MDB_NOTFOUND) {
+        put_drop(t, tb);
+        return map_rc(t, rc);
+    }
+    int found = rc == 0;
+    if ((rc = fn(ctx, found ? v.mv_data : NULL, found ? v.mv_size : 0, nv)) != 0) return rc;
+    k = (MDB_val){ klen, (void *)key };
+    v = (MDB_val){ vlen, nv };
+    rc = mdb_cursor_put(c, &k, &v, found ? MDB_CURRENT : 0);
+    if (rc) put_drop(t, tb);
+    return map_rc(t, rc);
 }
 
 int st_db_put_reserve(st_txn *t, st_table tb, const void *key, size_t klen, size_t vlen, void **val_out)
@@ -301,6 +356,7 @@ int st_db_put_reserve(st_txn *t, st_table tb, const void *key, size_t klen, size
     if (!table_ok(t, tb)) return ST_EINVAL;
     MDB_val k = { klen, (void *)key }, v = { vlen, NULL };
     app_drop(t, tb);
+    put_drop(t, tb);
     int rc = mdb_put(t->txn, t->db->dbi[tb], &k, &v, MDB_RESERVE);
     if (rc) return map_rc(t, rc);
     *val_out = v.mv_data;
@@ -312,6 +368,7 @@ int st_db_del(st_txn *t, st_table tb, const void *key, size_t klen)
     if (!table_ok(t, tb)) return ST_ENOTFOUND;
     MDB_val k = { klen, (void *)key };
     app_drop(t, tb);
+    put_drop(t, tb);
     return map_rc(t, mdb_del(t->txn, t->db->dbi[tb], &k, NULL));
 }
 
@@ -330,6 +387,7 @@ int st_db_clear(st_txn *t, st_table tb)
 {
     if (!table_ok(t, tb)) return 0;
     app_drop(t, tb);
+    put_drop(t, tb);
     return map_rc(t, mdb_drop(t->txn, t->db->dbi[tb], 0));
 }
 
@@ -395,6 +453,7 @@ int st_cursor_last(st_cursor *c, const void **k, size_t *kl, const void **v, siz
 int st_cursor_del(st_cursor *c)
 {
     app_drop(c->t, c->tb);
+    put_drop(c->t, c->tb);
     return map_rc(c->t, mdb_cursor_del(c->c, 0));
 }
 

@@ -67,6 +67,14 @@ ST_NODISCARD int st_db_get(st_txn *txn, st_table t, const void *key, size_t klen
 ST_NODISCARD int st_db_put(st_txn *txn, st_table t, const void *key, size_t klen, const void *val, size_t vlen, unsigned flags);
 /* Reserve space for a value and fill it in place (avoids a copy for large payloads). */
 ST_NODISCARD int st_db_put_reserve(st_txn *txn, st_table t, const void *key, size_t klen, size_t vlen, void **val_out);
+/* Read-modify-write of one row with one descent of the tree (none when the
+ * row is on the page of the previous put or update: update in key order).
+ * fn gets the row's value (old NULL, oldlen 0: absent) and writes the new
+ * value, vlen <= ST_DB_UPDATE_MAX bytes, into out; a nonzero return from fn
+ * is returned and nothing is written. */
+#define ST_DB_UPDATE_MAX 256u
+ST_NODISCARD int st_db_update(st_txn *txn, st_table t, const void *key, size_t klen, size_t vlen,
+                              int (*fn)(void *ctx, const void *old, size_t oldlen, uint8_t *out), void *ctx);
 ST_NODISCARD int st_db_del(st_txn *txn, st_table t, const void *key, size_t klen);
 /* Number of records in a table. */
 ST_NODISCARD int st_db_count(st_txn *txn, st_table t, uint64_t *out);

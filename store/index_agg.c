@@ -63,30 +63,59 @@ int ix_agg_add(ix_agg_map *m, st_table t, const uint8_t *k, size_t kl, const uin
 }
 
 
+typedef struct flush_one {
+    const ix_agg_map *m;
+    const ix_agg_slot *s;
+} flush_one;
+
+/* st_db_update's step: the stored sums (none: zeros) plus the deltas. */
+static int add_deltas(void *ctx, const void *old, size_t oldlen, uint8_t *out)
+{
+    const flush_one *f = ctx;
+    const ix_agg_slot *s = f->s;
+    uint64_t cur[ST_IXA__COUNT] = { 0 };
+    if (old) {
+        if (oldlen != 8u * s->n) return ST_ECORRUPT;
+        for (unsigned i = 0; i < s->n; i++) cur[i] = st_be64_get((const uint8_t *)old + 8 * i);
+    }
+    ix_merge(f->m->keys.data + s->koff, cur, s->v, s->n);
+    for (unsigned i = 0; i < s->n; i++) st_be64_put(out + 8 * i, cur[i]);
+    return 0;
+}
+
+/* Flush order: by table, then by key, so that consecutive rows share leaf
+ * pages (LMDB's byte order: a prefix first). */
+typedef struct flush_key {
+    const uint8_t *k;
+    const ix_agg_slot *s;
+} flush_key;
+
+static int flush_key_cmp(const void *pa, const void *pb)
+{
+    const flush_key *a = pa, *b = pb;
+    if (a->s->table != b->s->table) return a->s->table < b->s->table ? -1 : 1;
+    size_t n = a->s->klen < b->s->klen ? a->s->klen : b->s->klen;
+    int r = n ? memcmp(a->k, b->k, n) : 0;
+    return r ? r : a->s->klen < b->s->klen ? -1 : a->s->klen > b->s->klen;
+}
+
 int ix_agg_flush(ix_agg_map *m, st_txn *txn)
 {
-    uint64_t cur[ST_IXA__COUNT];
-    uint8_t out[8 * ST_IXA__COUNT];
-    for (size_t i = 0; i < m->cap; i++) {
-        const ix_agg_slot *s = &m->slots[i];
-        if (!s->hash) continue;
-        const uint8_t *k = m->keys.data + s->koff;
-        const void *v;
-        size_t vl;
-        memset(cur, 0, sizeof cur);
-        int rc = st_db_get(txn, (st_table)s->table, k, s->klen, &v, &vl);
-        if (rc == 0) {
-            if (vl != 8u * s->n) return ST_ECORRUPT;
-            for (unsigned f = 0; f < s->n; f++) cur[f] = st_be64_get((const uint8_t *)v + 8 * f);
-        } else if (rc != ST_ENOTFOUND) {
-            return rc;
-        }
-        ix_merge(k, cur, s->v, s->n);
-        for (unsigned f = 0; f < s->n; f++) st_be64_put(out + 8 * f, cur[f]);
-        if ((rc = st_db_put(txn, (st_table)s->table, k, s->klen, out, 8u * s->n, 0)) != 0) return rc;
+    flush_key *order = malloc((m->used ? m->used : 1) * sizeof *order);
+    if (!order) return ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].hash) order[n++] = (flush_key){ m->keys.data + m->slots[i].koff, &m->slots[i] };
+    qsort(order, n, sizeof *order, flush_key_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        flush_one f = { m, order[i].s };
+        rc = st_db_update(txn, (st_table)order[i].s->table, order[i].k, order[i].s->klen, 8u * order[i].s->n,
+                          add_deltas, &f);
     }
-    ix_agg_reset(m);
-    return 0;
+    free(order);
+    if (rc == 0) ix_agg_reset(m);
+    return rc;
 }
 
 void ix_agg_reset(ix_agg_map *m)
