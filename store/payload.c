@@ -8,6 +8,16 @@
  *          zstd makes them no smaller, and its per-call setup is most of
  *          the cost of storing them);
  *   enc 1: body = zstd frame of a segment list.
+ *   enc 2: body = zstd frame of a segment list under DICT_MAX (64 KiB)
+ *          bytes, compressed with the built-in dictionary (payload_dict.h,
+ *          dictID 0x53540001), magicless (an RFC 8878 frame without its
+ *          magic number) and without dictionary ID; content size present.
+ *          Written by threads that store many payloads (import and batch
+ *          appends, which bring a st_payload_zctx): the frame reuses the
+ *          dictionary's entropy tables where zstd would build its predefined
+ *          FSE tables for every frame, the largest cost of a small payload.
+ *          A single append (the hook) writes enc 1: preparing the
+ *          dictionary (~140k instructions) costs more than it saves there.
  * Segment list: repeated { u8 kind, u32be len, data }:
  *   kind 0: literal bytes (len bytes follow)
  *   kind 1: a large JSON string literal stored once in `blobs`; data = SHA-256 of it (len = 32)
@@ -36,7 +46,8 @@
 #define ENC_RAW 0
 #define ENC_SEGMENTS 1
 #define ENC_DICT 2
-#define DICT_MAX (64 * 1024)   /* segment lists shorter than this are compressed with the dictionary (enc 2) */
+#define DICT_MAX (64 * 1024)
+#define SEGS_KEEP (1u << 20)   /* a st_payload_zctx keeps a segment list buffer up to this size */   /* segment lists shorter than this are compressed with the dictionary (enc 2) */
 #define RAW_MAX 128            /* payloads shorter than this are stored raw (enc 0) */
 #define SEG_LITERAL 0
 #define SEG_BLOB 1
@@ -89,6 +100,7 @@ static void ddict_init(void)
 struct st_payload_zctx {
     ZSTD_CCtx *c;
     int mode;                  /* c's parameters (compress_with) */
+    st_buf segs;               /* segment list being compressed, kept between payloads */
     uint8_t *pool;             /* SALT_POOL bytes (sodium_malloc), at the first use */
     size_t left;               /* unused bytes at the end of pool */
 };
@@ -108,6 +120,7 @@ void st_payload_zctx_free(st_payload_zctx *z)
 {
     if (!z) return;
     ZSTD_freeCCtx(z->c);
+    st_buf_free(&z->segs);
     if (z->pool) sodium_free(z->pool);   /* wipes it */
     free(z);
 }
@@ -135,13 +148,18 @@ void st_payload_salts(st_payload_zctx *z, uint8_t *out, size_t len)
 /* Segment lists under this size are compressed without Huffman-coded
  * literals: building the literal table is about half of zstd's time on a
  * payload of a few hundred bytes and gains little there (measured on audit
- * tool output of ~830 bytes: 1.4 instead of 3.1 us, 122 instead of 98 bytes). */
+ * tool output of ~830 bytes: 1.4 instead of 3.1 us, 122 instead of 98 bytes).
+ * With the dictionary (enc 2) the Huffman table is the dictionary's, nothing
+ * to build, but coding with it still cost 10% more instructions to compress
+ * and 25% more to decode that payload (callgrind); below 1 KiB it is raw too. */
 #define LITERALS_RAW_BELOW 1024
 
-/* How a compression context is set: parameters stick to it (ZSTD_compress2
- * uses them, ZSTD_compressCCtx would not), so they are set only when the
- * mode changes (six calls, a few percent of a small payload's cost). */
-enum { MODE_UNSET = 0, MODE_RAW_LITERALS, MODE_STANDARD, MODE_DICT };
+/* How a compression context is set. Parameters stick to it (ZSTD_compress2
+ * uses them, ZSTD_compressCCtx would not), so they are set only when they
+ * change (the six calls are a few percent of a small payload's cost). */
+#define MODE_SET 1             /* the bits below describe the context */
+#define MODE_DICT 2            /* the dictionary, magicless frames without dictionary ID */
+#define MODE_RAW_LITERALS 4    /* literals not Huffman-coded */
 
 /* Appends the zstd frame of data to out: dict 0, a standard frame (enc 1,
  * blobs); dict 1, a frame with the built-in dictionary, without magic
@@ -154,17 +172,18 @@ static int compress_with(ZSTD_CCtx *cc, int *mode, st_buf *out, const uint8_t *d
     }
     size_t bound = ZSTD_compressBound(len);
     if (st_buf_reserve(out, bound) != 0) return ENOMEM;
-    /* With the dictionary, literals use its Huffman table (no table to build), at every size. */
-    int want = dict ? MODE_DICT : len < LITERALS_RAW_BELOW ? MODE_RAW_LITERALS : MODE_STANDARD;
+    int want = MODE_SET | (dict ? MODE_DICT : 0) | (len < LITERALS_RAW_BELOW ? MODE_RAW_LITERALS : 0);
     if (*mode != want) {
-        *mode = MODE_UNSET;
-        if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, dict ? DICT_LEVEL : ZSTD_LEVEL)) ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_literalCompressionMode,
-                                                want == MODE_RAW_LITERALS ? ZSTD_ps_disable : ZSTD_ps_auto)) ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_format, dict ? ZSTD_f_zstd1_magicless : ZSTD_f_zstd1)) ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, !dict)) ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach)) ||
-            ZSTD_isError(ZSTD_CCtx_refCDict(cc, dict ? g_cdict : NULL)))
+        int all = (*mode ^ want) & ~MODE_RAW_LITERALS;   /* more than the literals' mode changes */
+        *mode = 0;
+        if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_literalCompressionMode,
+                                                want & MODE_RAW_LITERALS ? ZSTD_ps_disable : ZSTD_ps_auto)))
+            return ST_EDB;
+        if (all && (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, dict ? DICT_LEVEL : ZSTD_LEVEL)) ||
+                    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_format, dict ? ZSTD_f_zstd1_magicless : ZSTD_f_zstd1)) ||
+                    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, !dict)) ||
+                    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach)) ||
+                    ZSTD_isError(ZSTD_CCtx_refCDict(cc, dict ? g_cdict : NULL))))
             return ST_EDB;
         *mode = want;
     }
@@ -374,10 +393,11 @@ int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const u
         return row->oom ? ENOMEM : 0;
     }
     if (has_blob_string(data, len)) return 1;
-    st_buf segs = { 0 };
-    int rc = build_segments(NULL, data, len, &segs);   /* literals only: never touches the txn */
-    if (rc == 0) rc = encode_segments(row, salt, &segs, z);
-    st_buf_free(&segs);
+    st_buf own = { 0 }, *segs = z ? &z->segs : &own;     /* z's buffer: no allocation per payload */
+    st_buf_reset(segs);
+    int rc = build_segments(NULL, data, len, segs);      /* literals only: never touches the txn */
+    if (rc == 0) rc = encode_segments(row, salt, segs, z);
+    if (!z || rc || segs->cap > SEGS_KEEP) st_buf_free(segs);
     return rc;
 }
 
