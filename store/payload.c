@@ -10,8 +10,9 @@
  *   enc 1: body = zstd frame of a segment list.
  *   enc 2: body = zstd frame of a segment list under DICT_MAX (64 KiB)
  *          bytes, compressed with the built-in dictionary (payload_dict.h,
- *          dictID 0x53540001), magicless (an RFC 8878 frame without its
- *          magic number) and without dictionary ID; content size present.
+ *          dictID 0x53540001), without dictionary ID; content size
+ *          present. The magic number stays (4 bytes) so that the frame is
+ *          found and read like any other (zstd -D, the erasure searches).
  *          Written by threads that store many payloads (import and batch
  *          appends, which bring a st_payload_zctx): the frame reuses the
  *          dictionary's entropy tables where zstd would build its predefined
@@ -40,14 +41,14 @@
 #include <string.h>
 
 #include <sodium.h>
-#define ZSTD_STATIC_LINKING_ONLY   /* dictionaries by reference, magicless frames, literal compression mode */
+#define ZSTD_STATIC_LINKING_ONLY   /* dictionaries by reference, dictionary attachment, literal compression mode */
 #include <zstd.h>
 
 #define ENC_RAW 0
 #define ENC_SEGMENTS 1
 #define ENC_DICT 2
-#define DICT_MAX (64 * 1024)
-#define SEGS_KEEP (1u << 20)   /* a st_payload_zctx keeps a segment list buffer up to this size */   /* segment lists shorter than this are compressed with the dictionary (enc 2) */
+#define DICT_MAX (64 * 1024)   /* segment lists shorter than this are compressed with the dictionary (enc 2) */
+#define SEGS_KEEP (1u << 20)   /* a st_payload_zctx keeps a segment list buffer up to this size */
 #define RAW_MAX 128            /* payloads shorter than this are stored raw (enc 0) */
 #define SEG_LITERAL 0
 #define SEG_BLOB 1
@@ -69,7 +70,7 @@ static void payload_key(uint8_t *key, size_t *klen, uint64_t index, const char *
  * when it ends. */
 static _Thread_local ZSTD_CCtx *tl_cctx;
 static _Thread_local ZSTD_DCtx *tl_dctx;
-static _Thread_local ZSTD_DCtx *tl_dict_dctx;   /* enc 2: the dictionary, magicless frames */
+static _Thread_local ZSTD_DCtx *tl_dict_dctx;   /* enc 2: the dictionary */
 
 /* The built-in dictionary (payload_dict.h), prepared once per process at its
  * first use: a process that only reads never builds the compression form.
@@ -158,12 +159,12 @@ void st_payload_salts(st_payload_zctx *z, uint8_t *out, size_t len)
  * uses them, ZSTD_compressCCtx would not), so they are set only when they
  * change (the six calls are a few percent of a small payload's cost). */
 #define MODE_SET 1             /* the bits below describe the context */
-#define MODE_DICT 2            /* the dictionary, magicless frames without dictionary ID */
+#define MODE_DICT 2            /* the dictionary, frames without dictionary ID */
 #define MODE_RAW_LITERALS 4    /* literals not Huffman-coded */
 
-/* Appends the zstd frame of data to out: dict 0, a standard frame (enc 1,
- * blobs); dict 1, a frame with the built-in dictionary, without magic
- * number and dictionary ID (enc 2 says both). *mode: cc's current mode. */
+/* Appends the zstd frame of data to out: dict 0, without dictionary (enc 1,
+ * blobs); dict 1, with the built-in dictionary but without its ID (enc 2
+ * says which). *mode: cc's current mode. */
 static int compress_with(ZSTD_CCtx *cc, int *mode, st_buf *out, const uint8_t *data, size_t len, int dict)
 {
     if (dict) {
@@ -180,7 +181,6 @@ static int compress_with(ZSTD_CCtx *cc, int *mode, st_buf *out, const uint8_t *d
                                                 want & MODE_RAW_LITERALS ? ZSTD_ps_disable : ZSTD_ps_auto)))
             return ST_EDB;
         if (all && (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, dict ? DICT_LEVEL : ZSTD_LEVEL)) ||
-                    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_format, dict ? ZSTD_f_zstd1_magicless : ZSTD_f_zstd1)) ||
                     ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, !dict)) ||
                     ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach)) ||
                     ZSTD_isError(ZSTD_CCtx_refCDict(cc, dict ? g_cdict : NULL))))
@@ -201,7 +201,7 @@ static int compress_into(st_buf *out, const uint8_t *data, size_t len, int dict)
     return compress_with(tl_cctx, &tl_cmode, out, data, len, dict);
 }
 
-/* This thread's context for enc 2 frames: the dictionary and the magicless format stick to it. */
+/* This thread's context for enc 2 frames: the dictionary sticks to it. */
 static ZSTD_DCtx *dict_dctx(void)
 {
     if (tl_dict_dctx) return tl_dict_dctx;
@@ -209,8 +209,7 @@ static ZSTD_DCtx *dict_dctx(void)
     if (!g_ddict) return NULL;
     ZSTD_DCtx *d = ZSTD_createDCtx();
     if (!d) return NULL;
-    if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_format, ZSTD_f_zstd1_magicless)) ||
-        ZSTD_isError(ZSTD_DCtx_refDDict(d, g_ddict))) {
+    if (ZSTD_isError(ZSTD_DCtx_refDDict(d, g_ddict))) {
         ZSTD_freeDCtx(d);
         return NULL;
     }
@@ -220,18 +219,9 @@ static ZSTD_DCtx *dict_dctx(void)
 /* Decodes one zstd frame (dict: an enc 2 frame) of at most limit bytes into a new buffer. */
 static int decompress(const uint8_t *src, size_t srclen, int dict, uint8_t **out, size_t *outlen, size_t limit)
 {
-    unsigned long long sz;
+    unsigned long long sz = ZSTD_getFrameContentSize(src, srclen);
+    if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > limit) return ST_ECORRUPT;
     ZSTD_DCtx *dc;
-    if (dict) {
-        ZSTD_frameHeader h;
-        if (ZSTD_getFrameHeader_advanced(&h, src, srclen, ZSTD_f_zstd1_magicless) != 0 || h.frameType != ZSTD_frame)
-            return ST_ECORRUPT;
-        sz = h.frameContentSize;
-    } else {
-        sz = ZSTD_getFrameContentSize(src, srclen);
-        if (sz == ZSTD_CONTENTSIZE_ERROR) return ST_ECORRUPT;
-    }
-    if (sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > limit) return ST_ECORRUPT;
     if (dict) {
         if (!(dc = dict_dctx())) return ENOMEM;
     } else {
