@@ -8,6 +8,17 @@
  *          zstd makes them no smaller, and its per-call setup is most of
  *          the cost of storing them);
  *   enc 1: body = zstd frame of a segment list.
+ *   enc 2: body = zstd frame of a segment list under DICT_MAX (64 KiB)
+ *          bytes, compressed with the built-in dictionary (payload_dict.h,
+ *          dictID 0x53540001), without dictionary ID; content size
+ *          present. The magic number stays (4 bytes) so that the frame is
+ *          found and read like any other (zstd -D, the erasure searches).
+ *          Written by threads that store many payloads (import and batch
+ *          appends, which bring a st_payload_zctx): the frame reuses the
+ *          dictionary's entropy tables where zstd would build its predefined
+ *          FSE tables for every frame, the largest cost of a small payload.
+ *          A single append (the hook) writes enc 1: preparing the
+ *          dictionary (~140k instructions) costs more than it saves there.
  * Segment list: repeated { u8 kind, u32be len, data }:
  *   kind 0: literal bytes (len bytes follow)
  *   kind 1: a large JSON string literal stored once in `blobs`; data = SHA-256 of it (len = 32)
@@ -19,25 +30,31 @@
  * replaces.
  */
 #include "payload.h"
+#include "payload_dict.h"
 
 #include "sha256.h"
 #include "store_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
-#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_c_literalCompressionMode (an enum value; no static linking needed) */
+#define ZSTD_STATIC_LINKING_ONLY   /* dictionaries by reference, dictionary attachment, literal compression mode */
 #include <zstd.h>
 
 #define ENC_RAW 0
 #define ENC_SEGMENTS 1
+#define ENC_DICT 2
+#define DICT_MAX (64 * 1024)   /* segment lists shorter than this are compressed with the dictionary (enc 2) */
+#define SEGS_KEEP (1u << 20)   /* a st_payload_zctx keeps a segment list buffer up to this size */
 #define RAW_MAX 128            /* payloads shorter than this are stored raw (enc 0) */
 #define SEG_LITERAL 0
 #define SEG_BLOB 1
 #define BLOB_MIN 4096          /* string literals at least this long go to blobs */
 #define ZSTD_LEVEL 3
+#define DICT_LEVEL 2           /* enc 2: with the dictionary's tables, level 2 (fast) compresses about as well as 3 */
 
 static void payload_key(uint8_t *key, size_t *klen, uint64_t index, const char *name)
 {
@@ -53,6 +70,25 @@ static void payload_key(uint8_t *key, size_t *klen, uint64_t index, const char *
  * when it ends. */
 static _Thread_local ZSTD_CCtx *tl_cctx;
 static _Thread_local ZSTD_DCtx *tl_dctx;
+static _Thread_local ZSTD_DCtx *tl_dict_dctx;   /* enc 2: the dictionary */
+
+/* The built-in dictionary (payload_dict.h), prepared once per process at its
+ * first use: a process that only reads never builds the compression form.
+ * Both are read-only once made, so every thread shares them. */
+static pthread_once_t cdict_once = PTHREAD_ONCE_INIT;
+static pthread_once_t ddict_once = PTHREAD_ONCE_INIT;
+static ZSTD_CDict *g_cdict;
+static ZSTD_DDict *g_ddict;
+
+static void cdict_init(void)
+{
+    g_cdict = ZSTD_createCDict_byReference(st_payload_dict, st_payload_dict_size, DICT_LEVEL);
+}
+
+static void ddict_init(void)
+{
+    g_ddict = ZSTD_createDDict_byReference(st_payload_dict, st_payload_dict_size);
+}
 
 /* Salts come from a pool of SALT_POOL bytes (a getrandom call per record was
  * 2% of an import's converting thread). Each refill is the ChaCha20 stream
@@ -64,6 +100,8 @@ static _Thread_local ZSTD_DCtx *tl_dctx;
 
 struct st_payload_zctx {
     ZSTD_CCtx *c;
+    int mode;                  /* c's parameters (compress_with) */
+    st_buf segs;               /* segment list being compressed, kept between payloads */
     uint8_t *pool;             /* SALT_POOL bytes (sodium_malloc), at the first use */
     size_t left;               /* unused bytes at the end of pool */
 };
@@ -83,6 +121,7 @@ void st_payload_zctx_free(st_payload_zctx *z)
 {
     if (!z) return;
     ZSTD_freeCCtx(z->c);
+    st_buf_free(&z->segs);
     if (z->pool) sodium_free(z->pool);   /* wipes it */
     free(z);
 }
@@ -110,38 +149,88 @@ void st_payload_salts(st_payload_zctx *z, uint8_t *out, size_t len)
 /* Segment lists under this size are compressed without Huffman-coded
  * literals: building the literal table is about half of zstd's time on a
  * payload of a few hundred bytes and gains little there (measured on audit
- * tool output of ~830 bytes: 1.4 instead of 3.1 us, 122 instead of 98 bytes). */
+ * tool output of ~830 bytes: 1.4 instead of 3.1 us, 122 instead of 98 bytes).
+ * With the dictionary (enc 2) the Huffman table is the dictionary's, nothing
+ * to build, but coding with it still cost 10% more instructions to compress
+ * and 25% more to decode that payload (callgrind); below 1 KiB it is raw too. */
 #define LITERALS_RAW_BELOW 1024
 
-static int compress_with(ZSTD_CCtx *cc, st_buf *out, const uint8_t *data, size_t len)
+/* How a compression context is set. Parameters stick to it (ZSTD_compress2
+ * uses them, ZSTD_compressCCtx would not), so they are set only when they
+ * change (the six calls are a few percent of a small payload's cost). */
+#define MODE_SET 1             /* the bits below describe the context */
+#define MODE_DICT 2            /* the dictionary, frames without dictionary ID */
+#define MODE_RAW_LITERALS 4    /* literals not Huffman-coded */
+
+/* Appends the zstd frame of data to out: dict 0, without dictionary (enc 1,
+ * blobs); dict 1, with the built-in dictionary but without its ID (enc 2
+ * says which). *mode: cc's current mode. */
+static int compress_with(ZSTD_CCtx *cc, int *mode, st_buf *out, const uint8_t *data, size_t len, int dict)
 {
+    if (dict) {
+        pthread_once(&cdict_once, cdict_init);
+        if (!g_cdict) return ENOMEM;
+    }
     size_t bound = ZSTD_compressBound(len);
     if (st_buf_reserve(out, bound) != 0) return ENOMEM;
-    /* Parameters stick to the context (ZSTD_compress2 uses them, ZSTD_compressCCtx would not). */
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_literalCompressionMode,
-                                            len < LITERALS_RAW_BELOW ? ZSTD_ps_disable : ZSTD_ps_auto)))
-        return ST_EDB;
+    int want = MODE_SET | (dict ? MODE_DICT : 0) | (len < LITERALS_RAW_BELOW ? MODE_RAW_LITERALS : 0);
+    if (*mode != want) {
+        int all = (*mode ^ want) & ~MODE_RAW_LITERALS;   /* more than the literals' mode changes */
+        *mode = 0;
+        if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_literalCompressionMode,
+                                                want & MODE_RAW_LITERALS ? ZSTD_ps_disable : ZSTD_ps_auto)))
+            return ST_EDB;
+        if (all && (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, dict ? DICT_LEVEL : ZSTD_LEVEL)) ||
+                    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, !dict)) ||
+                    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach)) ||
+                    ZSTD_isError(ZSTD_CCtx_refCDict(cc, dict ? g_cdict : NULL))))
+            return ST_EDB;
+        *mode = want;
+    }
     size_t n = ZSTD_compress2(cc, out->data + out->len, bound, data, len);
     if (ZSTD_isError(n)) return ST_EDB;
     out->len += n;
     return 0;
 }
 
-static int compress_into(st_buf *out, const uint8_t *data, size_t len)
+static _Thread_local int tl_cmode;   /* tl_cctx's mode */
+
+static int compress_into(st_buf *out, const uint8_t *data, size_t len, int dict)
 {
     if (!tl_cctx && !(tl_cctx = ZSTD_createCCtx())) return ENOMEM;
-    return compress_with(tl_cctx, out, data, len);
+    return compress_with(tl_cctx, &tl_cmode, out, data, len, dict);
 }
 
-static int decompress(const uint8_t *src, size_t srclen, uint8_t **out, size_t *outlen, size_t limit)
+/* This thread's context for enc 2 frames: the dictionary sticks to it. */
+static ZSTD_DCtx *dict_dctx(void)
+{
+    if (tl_dict_dctx) return tl_dict_dctx;
+    pthread_once(&ddict_once, ddict_init);
+    if (!g_ddict) return NULL;
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    if (!d) return NULL;
+    if (ZSTD_isError(ZSTD_DCtx_refDDict(d, g_ddict))) {
+        ZSTD_freeDCtx(d);
+        return NULL;
+    }
+    return tl_dict_dctx = d;
+}
+
+/* Decodes one zstd frame (dict: an enc 2 frame) of at most limit bytes into a new buffer. */
+static int decompress(const uint8_t *src, size_t srclen, int dict, uint8_t **out, size_t *outlen, size_t limit)
 {
     unsigned long long sz = ZSTD_getFrameContentSize(src, srclen);
     if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > limit) return ST_ECORRUPT;
-    if (!tl_dctx && !(tl_dctx = ZSTD_createDCtx())) return ENOMEM;
+    ZSTD_DCtx *dc;
+    if (dict) {
+        if (!(dc = dict_dctx())) return ENOMEM;
+    } else {
+        if (!tl_dctx && !(tl_dctx = ZSTD_createDCtx())) return ENOMEM;
+        dc = tl_dctx;
+    }
     uint8_t *buf = malloc(sz ? (size_t)sz : 1);
     if (!buf) return ENOMEM;
-    size_t n = ZSTD_decompressDCtx(tl_dctx, buf, (size_t)sz, src, srclen);
+    size_t n = ZSTD_decompressDCtx(dc, buf, (size_t)sz, src, srclen);
     if (ZSTD_isError(n) || n != sz) { free(buf); return ST_ECORRUPT; }
     *out = buf;
     *outlen = (size_t)sz;
@@ -170,7 +259,7 @@ static int blob_ref(st_txn *txn, const uint8_t *bytes, size_t len, uint8_t diges
     uint8_t one[4];
     st_be32_put(one, 1);
     st_buf_put(&b, one, 4);
-    rc = compress_into(&b, bytes, len);
+    rc = compress_into(&b, bytes, len, 0);
     if (rc == 0 && b.oom) rc = ENOMEM;
     if (rc == 0) rc = st_db_put(txn, ST_T_BLOBS, digest, 32, b.data, b.len, 0);
     st_buf_free(&b);
@@ -269,13 +358,17 @@ static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *seg
     return segs->oom ? ENOMEM : 0;
 }
 
-/* row := salt || ENC_SEGMENTS || zstd(segment list), with z's context or this thread's. */
+/* row := salt || enc || zstd(segment list). With z (a thread that stores
+ * many payloads) and under DICT_MAX bytes: enc 2, with the dictionary; else
+ * enc 1 (without z: a single append, such as the hook's, for which preparing
+ * the dictionary would cost more than it saves). */
 static int encode_segments(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const st_buf *segs, st_payload_zctx *z)
 {
+    int dict = z && segs->len < DICT_MAX;
     st_buf_put(row, salt, ST_SALT_BYTES);
-    st_buf_putc(row, ENC_SEGMENTS);
+    st_buf_putc(row, dict ? ENC_DICT : ENC_SEGMENTS);
     const uint8_t *src = segs->data ? segs->data : (const uint8_t *)"";
-    int rc = z ? compress_with(z->c, row, src, segs->len) : compress_into(row, src, segs->len);
+    int rc = z ? compress_with(z->c, &z->mode, row, src, segs->len, dict) : compress_into(row, src, segs->len, dict);
     return rc == 0 && row->oom ? ENOMEM : rc;
 }
 
@@ -290,10 +383,11 @@ int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const u
         return row->oom ? ENOMEM : 0;
     }
     if (has_blob_string(data, len)) return 1;
-    st_buf segs = { 0 };
-    int rc = build_segments(NULL, data, len, &segs);   /* literals only: never touches the txn */
-    if (rc == 0) rc = encode_segments(row, salt, &segs, z);
-    st_buf_free(&segs);
+    st_buf own = { 0 }, *segs = z ? &z->segs : &own;     /* z's buffer: no allocation per payload */
+    st_buf_reset(segs);
+    int rc = build_segments(NULL, data, len, segs);      /* literals only: never touches the txn */
+    if (rc == 0) rc = encode_segments(row, salt, segs, z);
+    if (!z || rc || segs->cap > SEGS_KEEP) st_buf_free(segs);
     return rc;
 }
 
@@ -352,7 +446,7 @@ static int walk_segments(st_txn *txn, const uint8_t *s, size_t n, st_buf *out, i
                 if (vl < 4) return ST_ECORRUPT;
                 uint8_t *blob;
                 size_t blen;
-                if ((rc = decompress((const uint8_t *)v + 4, vl - 4, &blob, &blen, len)) != 0) return rc;
+                if ((rc = decompress((const uint8_t *)v + 4, vl - 4, 0, &blob, &blen, len)) != 0) return rc;
                 if (blen != len) { free(blob); return ST_ECORRUPT; }
                 st_buf_put(out, blob, blen);
                 free(blob);
@@ -363,6 +457,14 @@ static int walk_segments(st_txn *txn, const uint8_t *s, size_t n, st_buf *out, i
         }
     }
     return out && out->oom ? ENOMEM : 0;
+}
+
+/* The segment list of a compressed row body (enc 1 or 2; caller frees). An
+ * enc 2 frame holds less than DICT_MAX bytes, the writer's bound. */
+static int decode_body(uint8_t enc, const uint8_t *body, size_t blen, uint8_t **segs, size_t *nsegs)
+{
+    if (enc == ENC_DICT) return decompress(body, blen, 1, segs, nsegs, DICT_MAX - 1);
+    return decompress(body, blen, 0, segs, nsegs, (size_t)1 << 34);
 }
 
 static int load_row(st_txn *txn, uint64_t index, const char *name, const uint8_t **row, size_t *rowlen)
@@ -376,7 +478,7 @@ static int load_row(st_txn *txn, uint64_t index, const char *name, const uint8_t
     if (rc) return rc;
     if (*rowlen < ST_SALT_BYTES + 1) return ST_ECORRUPT;
     uint8_t enc = ((const uint8_t *)v)[ST_SALT_BYTES];
-    if (enc != ENC_SEGMENTS && enc != ENC_RAW) return ST_ECORRUPT;
+    if (enc != ENC_RAW && enc != ENC_SEGMENTS && enc != ENC_DICT) return ST_ECORRUPT;
     *row = v;
     return 0;
 }
@@ -400,7 +502,7 @@ static int load_segments(st_txn *txn, uint64_t index, const char *name, uint8_t 
         *nsegs = 5 + blen;
         return 0;
     }
-    return decompress(body, blen, segs, nsegs, (size_t)1 << 34);
+    return decode_body(row[ST_SALT_BYTES], body, blen, segs, nsegs);
 }
 
 int st_payload_decode(st_txn *txn, const void *rowp, size_t rowlen, uint8_t salt_out[ST_SALT_BYTES], st_buf *out)
@@ -408,7 +510,7 @@ int st_payload_decode(st_txn *txn, const void *rowp, size_t rowlen, uint8_t salt
     const uint8_t *row = rowp;
     if (rowlen < ST_SALT_BYTES + 1) return ST_ECORRUPT;
     uint8_t enc = row[ST_SALT_BYTES];
-    if (enc != ENC_SEGMENTS && enc != ENC_RAW) return ST_ECORRUPT;
+    if (enc != ENC_RAW && enc != ENC_SEGMENTS && enc != ENC_DICT) return ST_ECORRUPT;
     if (salt_out) memcpy(salt_out, row, ST_SALT_BYTES);
     const uint8_t *body = row + ST_SALT_BYTES + 1;
     size_t blen = rowlen - ST_SALT_BYTES - 1;
@@ -418,7 +520,7 @@ int st_payload_decode(st_txn *txn, const void *rowp, size_t rowlen, uint8_t salt
     }
     uint8_t *segs;
     size_t nsegs;
-    int rc = decompress(body, blen, &segs, &nsegs, (size_t)1 << 34);
+    int rc = decode_body(enc, body, blen, &segs, &nsegs);
     if (rc) return rc;
     rc = walk_segments(txn, segs, nsegs, out, 0);
     free(segs);

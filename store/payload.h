@@ -17,7 +17,9 @@
 #include "db.h"
 #include "entry.h"
 
-/* Compression context and salt pool of one thread (NULL-safe free). */
+/* Compression context and salt pool of one thread that stores many
+ * payloads (NULL-safe free). Rows built with one use the built-in
+ * dictionary (enc 2, store/payload.c); without one, enc 1. */
 typedef struct st_payload_zctx st_payload_zctx;
 st_payload_zctx *st_payload_zctx_new(void);
 void st_payload_zctx_free(st_payload_zctx *z);
@@ -29,7 +31,7 @@ void st_payload_salts(st_payload_zctx *z, uint8_t *out, size_t len);
 /* Builds the row of a payload into row (reset first). 0: done; 1: the
  * payload holds a blob-sized string literal and must go through
  * st_payload_put_flags; ENOMEM or ST_EDB (compression failed). z may be NULL
- * (the calling thread's own context). */
+ * (the calling thread's own context, standard frames). */
 ST_NODISCARD int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
                                       st_payload_zctx *z);
 
