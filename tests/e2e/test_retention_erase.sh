@@ -15,7 +15,9 @@ e2e_at_exit 'for p in "${bgpids[@]}"; do kill "$p" 2>/dev/null || true; done'
 S="$work/s"
 st() { "$SEALTRAIL" --dir "$S" "$@"; }
 
-# rawfind DIR NEEDLE: exit 0 if NEEDLE is in any file under DIR, raw or in a decompressed zstd frame.
+# rawfind DIR NEEDLE: exit 0 if NEEDLE is in any file under DIR, raw or in a
+# decompressed zstd frame (plain, or with the built-in payload dictionary of
+# encoding 2, store/payload_dict.c).
 cat > "$work/rawfind.c" <<'EOF'
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -24,6 +26,8 @@ cat > "$work/rawfind.c" <<'EOF'
 #include <string.h>
 #include <sys/stat.h>
 #include <zstd.h>
+extern const unsigned char st_payload_dict[];
+extern const size_t st_payload_dict_size;
 static const char *needle;
 static int has(const unsigned char *d, size_t n)
 {
@@ -35,6 +39,11 @@ static int has(const unsigned char *d, size_t n)
         if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > (64u << 20) || ZSTD_isError(fl)) continue;
         unsigned char *o = malloc(sz ? sz : 1);
         size_t got = ZSTD_decompress(o, sz, d + i, fl);
+        if (ZSTD_isError(got)) {
+            ZSTD_DCtx *dc = ZSTD_createDCtx();
+            got = dc ? ZSTD_decompress_usingDict(dc, o, sz, d + i, fl, st_payload_dict, st_payload_dict_size) : (size_t)-1;
+            ZSTD_freeDCtx(dc);
+        }
         int hit = !ZSTD_isError(got) && memmem(o, got, needle, strlen(needle));
         free(o);
         if (hit) return 1;
@@ -71,7 +80,7 @@ static int walk(const char *p)
 }
 int main(int argc, char **argv) { if (argc != 3) return 2; needle = argv[2]; return walk(argv[1]) ? 0 : 1; }
 EOF
-${CC:-cc} -O1 -o "$work/rawfind" "$work/rawfind.c" -lzstd
+${CC:-cc} -O1 -I"$ST_SOURCE_DIR/store" -o "$work/rawfind" "$work/rawfind.c" "$ST_SOURCE_DIR/store/payload_dict.c" -lzstd
 found() { "$work/rawfind" "$S" "$1" 2>/dev/null; }
 
 st init --origin erase.example/e2e 2>/dev/null | tail -n 1 > "$work/log.vkey"
@@ -142,5 +151,21 @@ st export --out "$work/all.stb" > /dev/null 2>&1
 "$AUDITVERIFY" "$work/all.stb" --trust "$work/log.vkey" > "$work/av.out" 2>&1 && ok "the export verifies" || bad "auditverify: $(head -5 "$work/av.out")"
 grep -qE "absent \(7 erased, 0 archived, 0 pruned" "$work/av.out" && ok "auditverify reports 7 erased payloads, each with its record" \
   || bad "report: $(grep payloads "$work/av.out")"
+
+# An imported payload is stored with the built-in dictionary (encoding 2):
+# the search reads such frames, and erasing one removes it from the files too.
+# Over 1 KiB its literals are entropy-coded, so the marker is not in the raw
+# bytes: only a search that decodes the frame finds it.
+line='{"timestamp":"2025-03-01T10:00:00Z","toolName":"Bash","input":{"command":"cat notes"},"output":{"stdout":"IMPORTED-erase-me-4242 '
+line+=$(python3 -c 'print("meeting notes about the quarterly report " * 40)')'"},"executionTimeMs":5,"status":"success"}'
+printf '%s\n' "$line" > "$work/one.jsonl"
+idx=$(st import "$work/one.jsonl" 2>/dev/null | sed -n 's/^imported 1 entries: \([0-9]*\)\.\..*/\1/p')
+st seal > /dev/null
+[ -n "$idx" ] && ! grep -qaF IMPORTED-erase-me-4242 "$S/data.mdb" && found IMPORTED-erase-me-4242 \
+  && ok "an imported (dictionary-compressed) payload is found by the search, not in the raw bytes" \
+  || bad "imported payload: index '$idx', raw $(grep -caF IMPORTED-erase-me-4242 "$S/data.mdb"), search $(found IMPORTED-erase-me-4242 && echo hit || echo miss)"
+st erase --index "$idx" --reason "imported by mistake" > /dev/null 2>&1
+! found IMPORTED-erase-me-4242 && ok "erased imported payload: in no file of the store" || bad "IMPORTED-erase-me-4242 still in the store files"
+
 
 e2e_end
