@@ -108,7 +108,8 @@ static int key_class(const uint8_t *k, size_t n, const char **base)
     }
     for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
         const kw *w = &keywords[i];
-        if (m < w->len || memcmp(t + m - w->len, w->word, w->len) != 0) continue;
+        if (m < w->len || t[m - 1] != (uint8_t)w->word[w->len - 1] || memcmp(t + m - w->len, w->word, w->len) != 0)
+            continue;
         if (w->need_word && (m == w->len || !wb[m - w->len])) continue;
         if (base) *base = w->base;
         int cls = w->cls;

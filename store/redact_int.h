@@ -104,7 +104,7 @@ void rd_scan_builtin(rd_scan *sc);                     /* redact_scan.c */
 /* The same with a chosen way of finding candidates (tests compare them):
  * RD_ISA_REF one byte at a time, the reference; the others 64 bytes at a
  * time with the given classifier. rd_isa_available says if the CPU has it. */
-enum { RD_ISA_REF = 0, RD_ISA_BYTES, RD_ISA_SSE2, RD_ISA_SSSE3, RD_ISA_COUNT };
+enum { RD_ISA_REF = 0, RD_ISA_BYTES, RD_ISA_SSE2, RD_ISA_SSSE3, RD_ISA_AVX2, RD_ISA_COUNT };
 void rd_scan_builtin_isa(rd_scan *sc, int isa);
 int rd_isa_available(int isa);
 /* 1 if the table form of the two-byte token filter equals its switch form. */
