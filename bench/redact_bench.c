@@ -15,6 +15,13 @@
  * a secret-dense text (a secret every ~200 bytes).
  *
  * Usage: redact_bench [SOURCE_DIR] [--iters N]
+ *        redact_bench --dump FILE...
+ *
+ * --dump writes, for the generated near-miss inputs
+ * (tests/unit/redact_vectors/nearmiss.h) and for each FILE whole and line
+ * by line, the text, raw and (if it parses) JSON-tree redaction with its
+ * counts. Built against two libraries (this branch and main), the outputs
+ * must be byte-identical: bench/redact_diff.sh does that.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -23,6 +30,7 @@
 #include <time.h>
 
 #include "redact.h"
+#include "../tests/unit/redact_vectors/nearmiss.h"
 
 #ifndef ST_BENCH_SOURCE_DIR
 #define ST_BENCH_SOURCE_DIR "."
@@ -209,9 +217,80 @@ static const char custom_conf[] =
     "rule vault-token \\bhvs\\.[A-Za-z0-9_-]{24,}\n"
     "rule acme-pin (?i)acme_pin=(?<secret>\\d{4,8})\n";
 
+/* ---- --dump: redaction results, for comparing two builds ---------------------------------- */
+
+static void dump_counts(const st_redact_counts *c)
+{
+    printf(" total=%llu", (unsigned long long)c->total);
+    for (size_t i = 0; i < ST_REDACT_MAX_RULES; i++)
+        if (c->n[i]) printf(" %zu:%u", i, c->n[i]);
+    printf("\n");
+}
+
+static void dump_one(void *ctx, const char *in, size_t n)
+{
+    (void)ctx;
+    st_redact_counts c;
+    char *out;
+    size_t ol;
+    st_redact_counts_init(&c);
+    if (st_redact_text(NULL, in, n, &out, &ol, &c) != 0) exit(2);
+    printf("T %zu ", ol);
+    fwrite(out, 1, ol, stdout);
+    dump_counts(&c);
+    free(out);
+    st_buf b = { 0 };
+    st_redact_counts_init(&c);
+    if (st_redact_bytes(NULL, (const uint8_t *)in, n, &b, &c) != 0 || b.oom) exit(2);
+    printf("R %zu ", b.len);
+    fwrite(b.data, 1, b.len, stdout);
+    dump_counts(&c);
+    st_buf_free(&b);
+    st_json_doc *doc;
+    st_err err;
+    st_json_opts o = { ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8, 0, 0 };
+    if (st_json_parse(&doc, in, n, &o, NULL, &err) == 0) {
+        st_redact_counts_init(&c);
+        if (st_redact_json(NULL, doc, st_json_doc_root(doc), &c) != 0) exit(2);
+        st_buf j = { 0 };
+        st_json_write(&j, st_json_doc_root(doc), 0);
+        printf("J %zu ", j.len);
+        fwrite(j.data, 1, j.len, stdout);
+        dump_counts(&c);
+        st_buf_free(&j);
+        st_json_doc_free(doc);
+    }
+}
+
+static int dump_main(int argc, char **argv)
+{
+    nm_generate(dump_one, NULL);
+    for (int i = 0; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        if (!f) { fprintf(stderr, "redact_bench: %s: cannot open\n", argv[i]); return 2; }
+        st_buf b = { 0 };
+        char tmp[65536];
+        size_t k;
+        while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) st_buf_put(&b, tmp, k);
+        fclose(f);
+        if (b.oom) return 2;
+        printf("F %s\n", argv[i]);
+        dump_one(NULL, (const char *)b.data, b.len);
+        for (size_t a = 0; a < b.len;) {
+            const uint8_t *nl = memchr(b.data + a, '\n', b.len - a);
+            size_t e = nl ? (size_t)(nl - b.data) : b.len;
+            dump_one(NULL, (const char *)b.data + a, e - a);
+            a = e + 1;
+        }
+        st_buf_free(&b);
+    }
+    return fflush(stdout) == 0 ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
     const char *root = ST_BENCH_SOURCE_DIR;
+    if (argc > 1 && strcmp(argv[1], "--dump") == 0) return dump_main(argc - 2, argv + 2);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) iters = atoi(argv[++i]);
         else root = argv[i];
