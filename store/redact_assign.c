@@ -86,14 +86,23 @@ static int credential_end(uint8_t l1, uint8_t l2)
     return 0;
 }
 
-/* Full classification; *base receives the word a description would contain. */
-static int key_class(const uint8_t *k, size_t n, const char **base)
+static int key_class_words(const uint8_t *k, size_t j, const char **base);
+
+/* Full classification; *base receives the word a description would contain.
+ * Most names fail on their last two letters, here, without a call. */
+static inline int key_class(const uint8_t *k, size_t n, const char **base)
 {
-    if ((n == 3 && memcmp(k, "PWD", 3) == 0) || (n == 6 && memcmp(k, "OLDPWD", 6) == 0)) return RK_NONE;
     size_t j = n;
     while (j > 0 && !RD_ALPHA(k[j - 1])) j--; /* "password2", "token_" */
     if (j < 3) return RK_NONE;
     if (!credential_end(lower(k[j - 2]), lower(k[j - 1]))) return RK_NONE;
+    if ((n == 3 && memcmp(k, "PWD", 3) == 0) || (n == 6 && memcmp(k, "OLDPWD", 6) == 0)) return RK_NONE;
+    return key_class_words(k, j, base);
+}
+
+/* k[0..j) ends with a letter pair some keyword ends with: find the keyword. */
+static int key_class_words(const uint8_t *k, size_t j, const char **base)
+{
     uint8_t t[48], wb[48];
     size_t m = 0, from = j > 48 ? j - 48 : 0;
     int prev_alnum = 0, prev_lower = 0;
@@ -440,6 +449,12 @@ void rd_assign_at(rd_scan *sc, size_t i)
         for (int b = 0; b < 8 && k > 0 && s[k - 1] == '\\'; b++) k--;
     }
     size_t ke = k;
+    /* Quick reject, before the walk over the whole key: key_class looks at
+     * the last two letters of the key (after trailing digits, _ - .). If
+     * they are not in the key, or end no keyword, there is nothing here. */
+    size_t q = ke;
+    while (q > 0 && ke - q <= 128 && RD_KEYCH(s[q - 1]) && !RD_ALPHA(s[q - 1])) q--;
+    if (q < 2 || !RD_ALPHA(s[q - 1]) || !credential_end(lower(s[q - 2]), lower(s[q - 1]))) return;
     while (k > 0 && ke - k <= 128 && RD_KEYCH(s[k - 1])) k--;
     if (k == ke || ke - k > 128) return;
     /* "Password: " inside a string literal: an opening quote, no closing one */

@@ -470,12 +470,13 @@ static size_t candidate_at(rd_scan *sc, size_t i)
  * compares), and one byte at a time. */
 
 typedef struct rd_masks { uint64_t am, tm, pm; } rd_masks;
-typedef void (*rd_classify_fn)(const uint8_t *p, size_t len, rd_masks *out);
 
 /* Byte classes for the portable classifier: alnum, token/card start, trigger punctuation. */
 enum { K_AL = 1, K_TK = 2, K_PU = 4 };
 
-static void classify_bytes(const uint8_t *p, size_t len, rd_masks *o)
+#define RD_INLINE static inline __attribute__((always_inline))
+
+RD_INLINE void classify_bytes(const uint8_t *p, size_t len, rd_masks *o)
 {
     uint64_t am = 0, tm = 0, pm = 0;
     for (size_t k = 0; k < len; k++) {
@@ -501,7 +502,7 @@ static inline __m128i in_range(__m128i x, char lo, char hi)
 }
 
 /* p has round_up(len, 16) readable bytes. */
-static void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
+RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
 {
     uint64_t am = 0, tm = 0, pm = 0;
     for (size_t k = 0; k < len; k += 16) {
@@ -562,7 +563,7 @@ static const uint8_t second_hi[16] = { 0x80, 0x80, 0x80, 0x81, 0x81, 0x81, 0xee,
 /* p has round_up(len, 16) + 1 readable bytes (the pair test reads one ahead;
  * classify_avx2: round_up(len, 32) + 1). */
 __attribute__((target("ssse3")))
-static void classify_ssse3(const uint8_t *p, size_t len, rd_masks *o)
+RD_INLINE void classify_ssse3(const uint8_t *p, size_t len, rd_masks *o)
 {
 #define TBL(t) _mm_loadu_si128((const __m128i *)(const void *)(t))
     const __m128i clo = TBL(cls_lo), chi = TBL(cls_hi), flo = TBL(first_lo), fhi = TBL(first_hi);
@@ -593,7 +594,7 @@ static void classify_ssse3(const uint8_t *p, size_t len, rd_masks *o)
 
 /* The same, 32 bytes at a time. */
 __attribute__((target("avx2")))
-static void classify_avx2(const uint8_t *p, size_t len, rd_masks *o)
+RD_INLINE void classify_avx2(const uint8_t *p, size_t len, rd_masks *o)
 {
 #define TBL(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(t)))
     const __m256i clo = TBL(cls_lo), chi = TBL(cls_hi), flo = TBL(first_lo), fhi = TBL(first_hi);
@@ -748,53 +749,64 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
     return resume;
 }
 
-static void scan_fast(rd_scan *sc, rd_classify_fn classify)
-{
-    const uint8_t *s = sc->s;
-    size_t n = sc->n, i = 0, resume = 0;
-    uint64_t prev = 0; /* s[i - 1] is alphanumeric */
-    rd_masks k;
-    while (i < n) {
-        size_t len = n - i;
-        if (len > 64) { /* (classifiers may read one byte past the chunk) */
-            len = 64;
-            classify(s + i, 64, &k);
-        } else {
-            /* the tail: a zero-padded copy (zero is in no class) */
-            uint8_t pad[80];
-            memset(pad, 0, sizeof pad);
-            memcpy(pad, s + i, len);
-            classify(pad, len, &k);
-            uint64_t keep = len == 64 ? ~(uint64_t)0 : ((uint64_t)1 << len) - 1;
-            k.am &= keep;
-            k.tm &= keep;
-            k.pm &= keep;
-        }
-        uint64_t ws = k.am & ~((k.am << 1) | prev);
-        uint64_t m = (k.tm & ws) | k.pm;
-        if (m) resume = chunk_candidates(sc, i, m, ws, resume);
-        if (resume > i + 64) {
-            i = resume;
-            prev = RD_ALNUM(s[i - 1]) != 0;
-        } else {
-            i += 64;
-            prev = k.am >> 63;
-        }
+/* The loop, one copy per classifier (inlined, so its tables stay in
+ * registers): chunks of 64 bytes, the last one from a zero-padded copy
+ * (zero is in no class). */
+#define RD_SCAN_FAST(name, classify)                                              \
+    static void name(rd_scan *sc)                                                 \
+    {                                                                             \
+        const uint8_t *s = sc->s;                                                 \
+        size_t n = sc->n, i = 0, resume = 0;                                      \
+        uint64_t prev = 0; /* s[i - 1] is alphanumeric */                         \
+        rd_masks k;                                                               \
+        while (i < n) {                                                           \
+            size_t len = n - i;                                                   \
+            if (len > 64) { /* (classifiers may read one byte past the chunk) */  \
+                classify(s + i, 64, &k);                                          \
+            } else {                                                              \
+                uint8_t pad[80];                                                  \
+                memset(pad, 0, sizeof pad);                                       \
+                memcpy(pad, s + i, len);                                          \
+                classify(pad, len, &k);                                           \
+                uint64_t keep = len == 64 ? ~(uint64_t)0 : ((uint64_t)1 << len) - 1; \
+                k.am &= keep;                                                     \
+                k.tm &= keep;                                                     \
+                k.pm &= keep;                                                     \
+            }                                                                     \
+            uint64_t ws = k.am & ~((k.am << 1) | prev);                           \
+            uint64_t m = (k.tm & ws) | k.pm;                                      \
+            if (m) resume = chunk_candidates(sc, i, m, ws, resume);               \
+            if (resume > i + 64) {                                                \
+                i = resume;                                                       \
+                prev = RD_ALNUM(s[i - 1]) != 0;                                   \
+            } else {                                                              \
+                i += 64;                                                          \
+                prev = k.am >> 63;                                                \
+            }                                                                     \
+        }                                                                         \
     }
-}
+
+RD_SCAN_FAST(scan_bytes, classify_bytes)
+#if defined(RD_HAVE_SSE2)
+RD_SCAN_FAST(scan_sse2, classify_sse2)
+#endif
+#if defined(RD_HAVE_SSSE3)
+__attribute__((target("ssse3"))) RD_SCAN_FAST(scan_ssse3, classify_ssse3)
+__attribute__((target("avx2"))) RD_SCAN_FAST(scan_avx2, classify_avx2)
+#endif
 
 void rd_scan_builtin_isa(rd_scan *sc, int isa)
 {
     switch (isa) {
     case RD_ISA_REF: scan_ref(sc); return;
 #if defined(RD_HAVE_SSSE3)
-    case RD_ISA_AVX2: scan_fast(sc, classify_avx2); return;
-    case RD_ISA_SSSE3: scan_fast(sc, classify_ssse3); return;
+    case RD_ISA_AVX2: scan_avx2(sc); return;
+    case RD_ISA_SSSE3: scan_ssse3(sc); return;
 #endif
 #if defined(RD_HAVE_SSE2)
-    case RD_ISA_SSE2: scan_fast(sc, classify_sse2); return;
+    case RD_ISA_SSE2: scan_sse2(sc); return;
 #endif
-    default: scan_fast(sc, classify_bytes); return;
+    default: scan_bytes(sc); return;
     }
 }
 
