@@ -429,15 +429,6 @@ void rd_assign_at(rd_scan *sc, size_t i)
     const uint8_t *s = sc->s;
     size_t n = sc->n, v = i + 1;
     uint8_t op = s[i];
-    if (op == '=') {
-        if (v < n && s[v] == '=') return;                            /* == */
-        if (i > 0 && strchr("=!<>~+-*/%&|^:?", s[i - 1])) return;    /* != <= += := ... */
-        if (v < n && s[v] == '>') v++;                               /* => */
-    } else {                                                         /* ':' */
-        if (v < n && s[v] == ':') return;                            /* :: */
-        if (i > 0 && s[i - 1] == ':') return;
-        if (v < n && s[v] == '=') v++;                               /* := */
-    }
     /* the key, backwards: spaces, a closing quote (maybe escaped), a ']' */
     size_t k = i, ws = 0;
     while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t') && ws < 8) { k--; ws++; }
@@ -455,6 +446,16 @@ void rd_assign_at(rd_scan *sc, size_t i)
     size_t q = ke;
     while (q > 0 && ke - q <= 128 && RD_KEYCH(s[q - 1]) && !RD_ALPHA(s[q - 1])) q--;
     if (q < 2 || !RD_ALPHA(s[q - 1]) || !credential_end(lower(s[q - 2]), lower(s[q - 1]))) return;
+    /* the operator */
+    if (op == '=') {
+        if (v < n && s[v] == '=') return;                            /* == */
+        if (i > 0 && strchr("=!<>~+-*/%&|^:?", s[i - 1])) return;    /* != <= += := ... */
+        if (v < n && s[v] == '>') v++;                               /* => */
+    } else {                                                         /* ':' */
+        if (v < n && s[v] == ':') return;                            /* :: */
+        if (i > 0 && s[i - 1] == ':') return;
+        if (v < n && s[v] == '=') v++;                               /* := */
+    }
     while (k > 0 && ke - k <= 128 && RD_KEYCH(s[k - 1])) k--;
     if (k == ke || ke - k > 128) return;
     /* "Password: " inside a string literal: an opening quote, no closing one */

@@ -734,11 +734,23 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
             if ((e = token_at(sc, pos)) != 0 && e > resume) resume = e;
             continue;
         case T_DIGIT:
-            if (!((ws >> bit) & 1) || (pos > 0 && s[pos - 1] == '.')) continue;
+            /* (every card starts with four digits and has at least 13) */
+            if (!((ws >> bit) & 1) || (pos > 0 && s[pos - 1] == '.') || n - pos < 13 || !RD_DIGIT(s[pos + 1]) ||
+                !RD_DIGIT(s[pos + 2]) || !RD_DIGIT(s[pos + 3]))
+                continue;
             if ((e = rd_card_at(s, n, pos)) != 0) {
                 rd_add(sc, pos, e, ST_RULE_PAYMENT_CARD, RD_PRIO_TOKEN);
                 if (e > resume) resume = e;
             }
+            continue;
+        case T_DASH: /* "--..." (PEM, long flags) or "-name" (short flags) */
+            if (pos + 1 >= n || (s[pos + 1] != '-' && !RD_ALPHA(s[pos + 1]))) continue;
+            e = candidate_at(sc, pos);
+            if (e > resume) resume = e;
+            continue;
+        case T_LT: /* "<name>" */
+            if (pos + 1 >= n || !(RD_ALPHA(s[pos + 1]) || s[pos + 1] == '_')) continue;
+            rd_xml_at(sc, pos);
             continue;
         default:
             e = candidate_at(sc, pos);
