@@ -103,8 +103,22 @@ static inline int key_class(const uint8_t *k, size_t n, const char **base)
 /* k[0..j) ends with a letter pair some keyword ends with: find the keyword. */
 static int key_class_words(const uint8_t *k, size_t j, const char **base)
 {
+    size_t from = j > 48 ? j - 48 : 0;
+    /* First the last 16 letters and digits alone (every keyword is
+     * shorter): most names end with no keyword. */
+    uint8_t tail[16];
+    size_t mt = 0;
+    for (size_t p = j; p > from && mt < 16; p--)
+        if (RD_ALNUM(k[p - 1])) tail[15 - mt++] = lower(k[p - 1]);
+    size_t first = 0;
+    for (; first < sizeof keywords / sizeof *keywords; first++) {
+        const kw *w = &keywords[first];
+        if (mt >= w->len && tail[15] == (uint8_t)w->word[w->len - 1] && memcmp(tail + 16 - w->len, w->word, w->len) == 0)
+            break;
+    }
+    if (first == sizeof keywords / sizeof *keywords) return RK_NONE;
     uint8_t t[48], wb[48];
-    size_t m = 0, from = j > 48 ? j - 48 : 0;
+    size_t m = 0;
     int prev_alnum = 0, prev_lower = 0;
     for (size_t p = from; p < j; p++) {
         uint8_t c = k[p];
@@ -115,7 +129,7 @@ static int key_class_words(const uint8_t *k, size_t j, const char **base)
         prev_alnum = 1;
         prev_lower = (c >= 'a' && c <= 'z');
     }
-    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
+    for (size_t i = first; i < sizeof keywords / sizeof *keywords; i++) { /* (none before `first` matches) */
         const kw *w = &keywords[i];
         if (m < w->len || t[m - 1] != (uint8_t)w->word[w->len - 1] || memcmp(t + m - w->len, w->word, w->len) != 0)
             continue;
