@@ -67,11 +67,11 @@ static const kw keywords[] = {
     { "auth", 4, RK_AUTH, 0, "auth" },
 };
 
-static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c; }
+static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c; }
 
 /* A quick reject on the last two letters: every keyword above ends in one of
  * rd wd se ie ss et en on ey th al ls. */
-static int credential_end(uint8_t l1, uint8_t l2)
+static inline int credential_end(uint8_t l1, uint8_t l2)
 {
     switch (l2) {
     case 'd': return l1 == 'r' || l1 == 'w';

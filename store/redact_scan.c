@@ -824,5 +824,9 @@ void rd_scan_builtin_isa(rd_scan *sc, int isa)
 
 void rd_scan_builtin(rd_scan *sc)
 {
-    rd_scan_builtin_isa(sc, isa_best(sc->n));
+    int c = atomic_load_explicit(&isa_chosen, memory_order_relaxed);
+#if defined(RD_HAVE_SSSE3)
+    if (c == RD_ISA_AVX2 + 1) { scan_avx2(sc); return; } /* the common case, without the switches */
+#endif
+    rd_scan_builtin_isa(sc, c ? c - 1 : isa_best(sc->n));
 }
