@@ -654,7 +654,9 @@ static int cpu_has_avx2(void)
  * bulk import pays it once. */
 #define RD_DETECT_AFTER ((size_t)64 << 10)
 static _Atomic int isa_chosen;           /* 0: not yet, else RD_ISA_* + 1 */
+#if defined(RD_HAVE_SSSE3)
 static _Thread_local size_t isa_scanned; /* bytes this thread scanned before choosing */
+#endif
 
 static int isa_best(size_t n)
 {
