@@ -67,25 +67,6 @@ static const kw keywords[] = {
     { "auth", 4, RK_AUTH, 0, "auth" },
 };
 
-static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c; }
-
-/* A quick reject on the last two letters: every keyword above ends in one of
- * rd wd se ie ss et en on ey th al ls. */
-static inline int credential_end(uint8_t l1, uint8_t l2)
-{
-    switch (l2) {
-    case 'd': return l1 == 'r' || l1 == 'w';
-    case 'e': return l1 == 's' || l1 == 'i';
-    case 's': return l1 == 's' || l1 == 'l';
-    case 't': return l1 == 'e';
-    case 'n': return l1 == 'e' || l1 == 'o';
-    case 'y': return l1 == 'e';
-    case 'h': return l1 == 't';
-    case 'l': return l1 == 'a';
-    }
-    return 0;
-}
-
 static int key_class_words(const uint8_t *k, size_t j, const char **base);
 
 /* Full classification; *base receives the word a description would contain.
@@ -95,7 +76,7 @@ static inline int key_class(const uint8_t *k, size_t n, const char **base)
     size_t j = n;
     while (j > 0 && !RD_ALPHA(k[j - 1])) j--; /* "password2", "token_" */
     if (j < 3) return RK_NONE;
-    if (!credential_end(lower(k[j - 2]), lower(k[j - 1]))) return RK_NONE;
+    if (!rd_credential_end(rd_lower(k[j - 2]), rd_lower(k[j - 1]))) return RK_NONE;
     if ((n == 3 && memcmp(k, "PWD", 3) == 0) || (n == 6 && memcmp(k, "OLDPWD", 6) == 0)) return RK_NONE;
     return key_class_words(k, j, base);
 }
@@ -109,7 +90,7 @@ static int key_class_words(const uint8_t *k, size_t j, const char **base)
     uint8_t tail[16];
     size_t mt = 0;
     for (size_t p = j; p > from && mt < 16; p--)
-        if (RD_ALNUM(k[p - 1])) tail[15 - mt++] = lower(k[p - 1]);
+        if (RD_ALNUM(k[p - 1])) tail[15 - mt++] = rd_lower(k[p - 1]);
     size_t first = 0;
     for (; first < sizeof keywords / sizeof *keywords; first++) {
         const kw *w = &keywords[first];
@@ -125,7 +106,7 @@ static int key_class_words(const uint8_t *k, size_t j, const char **base)
         if (!RD_ALNUM(c)) { prev_alnum = 0; continue; }
         int up = (c >= 'A' && c <= 'Z');
         wb[m] = (uint8_t)(p > from && (!prev_alnum || (up && prev_lower)));
-        t[m++] = lower(c);
+        t[m++] = rd_lower(c);
         prev_alnum = 1;
         prev_lower = (c >= 'a' && c <= 'z');
     }
@@ -161,7 +142,7 @@ static int ieq(const uint8_t *a, size_t n, const char *w)
     size_t wl = strlen(w);
     if (n != wl) return 0;
     for (size_t i = 0; i < n; i++)
-        if (lower(a[i]) != (uint8_t)w[i]) return 0;
+        if (rd_lower(a[i]) != (uint8_t)w[i]) return 0;
     return 1;
 }
 
@@ -170,7 +151,7 @@ static int icontains(const uint8_t *a, size_t n, const char *w)
     size_t wl = strlen(w);
     for (size_t i = 0; i + wl <= n; i++) {
         size_t k = 0;
-        while (k < wl && lower(a[i + k]) == (uint8_t)w[k]) k++;
+        while (k < wl && rd_lower(a[i + k]) == (uint8_t)w[k]) k++;
         if (k == wl) return 1;
     }
     return 0;
@@ -444,22 +425,11 @@ void rd_assign_at(rd_scan *sc, size_t i)
     size_t n = sc->n, v = i + 1;
     uint8_t op = s[i];
     /* the key, backwards: spaces, a closing quote (maybe escaped), a ']' */
-    size_t k = i, ws = 0;
-    while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t') && ws < 8) { k--; ws++; }
-    if (k > 1 && s[k - 1] == ']' && (s[k - 2] == '"' || s[k - 2] == '\'')) k--; /* cfg["password"] = */
-    int key_closed = 0;
-    if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) {
-        k--;
-        key_closed = 1;
-        for (int b = 0; b < 8 && k > 0 && s[k - 1] == '\\'; b++) k--;
-    }
+    size_t ws;
+    int key_closed;
+    size_t k = rd_assign_key_end(s, i, &ws, &key_closed);
     size_t ke = k;
-    /* Quick reject, before the walk over the whole key: key_class looks at
-     * the last two letters of the key (after trailing digits, _ - .). If
-     * they are not in the key, or end no keyword, there is nothing here. */
-    size_t q = ke;
-    while (q > 0 && ke - q <= 128 && RD_KEYCH(s[q - 1]) && !RD_ALPHA(s[q - 1])) q--;
-    if (q < 2 || !RD_ALPHA(s[q - 1]) || !credential_end(lower(s[q - 2]), lower(s[q - 1]))) return;
+    if (!rd_key_may_end_at(s, ke)) return; /* (the scanner usually asked already) */
     /* the operator */
     if (op == '=') {
         if (v < n && s[v] == '=') return;                            /* == */

@@ -753,6 +753,16 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
             e = candidate_at(sc, pos);
             if (e > resume) resume = e;
             continue;
+        case T_EQ:
+        case T_COLON: /* "key = value", "key: value", "scheme://" */
+            if (c == ':' && n - pos >= 3 && s[pos + 1] == '/' && s[pos + 2] == '/') {
+                url_at(sc, pos);
+            } else {
+                size_t sp;
+                int closed;
+                if (rd_key_may_end_at(s, rd_assign_key_end(s, pos, &sp, &closed))) rd_assign_at(sc, pos);
+            }
+            continue;
         case T_LT: /* "<name>" */
             if (pos + 1 >= n || !(RD_ALPHA(s[pos + 1]) || s[pos + 1] == '_')) continue;
             rd_xml_at(sc, pos);
