@@ -14,7 +14,18 @@
  * own C files, repeated to 1 MiB), a log dump, base64 image data (Read), and
  * a secret-dense text (a secret every ~200 bytes).
  *
- * Usage: redact_bench [SOURCE_DIR] [--iters N]
+ * Also: realistic ~1 KiB events (Read results with C source, Bash results
+ * with log lines, Grep output, the sample payloads), microseconds per event.
+ *
+ * Usage: redact_bench [SOURCE_DIR] [--iters N] [--events]
+ *        (--events: only the realistic events, e.g. under callgrind)
+ *        redact_bench --dump FILE...
+ *
+ * --dump writes, for the generated near-miss inputs
+ * (tests/unit/redact_vectors/nearmiss.h) and for each FILE whole and line
+ * by line, the text, raw and (if it parses) JSON-tree redaction with its
+ * counts. Built against two libraries (this branch and main), the outputs
+ * must be byte-identical: bench/redact_diff.sh does that.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -23,6 +34,7 @@
 #include <time.h>
 
 #include "redact.h"
+#include "../tests/unit/redact_vectors/nearmiss.h"
 
 #ifndef ST_BENCH_SOURCE_DIR
 #define ST_BENCH_SOURCE_DIR "."
@@ -209,14 +221,211 @@ static const char custom_conf[] =
     "rule vault-token \\bhvs\\.[A-Za-z0-9_-]{24,}\n"
     "rule acme-pin (?i)acme_pin=(?<secret>\\d{4,8})\n";
 
+/* ---- realistic ~1 KiB events: what import and hooks redact ------------------------------ */
+
+/* Events of about 1 KiB as Claude Code sends them: Read results carrying
+ * 1 KiB of this repository's C source, Bash results carrying log lines and
+ * directory listings, Grep results with paths, plus the sample payloads of
+ * shared/claude-code/payloads when present. Returns the count; ev[i] are
+ * malloc'd NUL-terminated JSON texts. */
+static size_t gen_events(char ***out, const char *root)
+{
+    st_buf src = { 0 }, log = { 0 };
+    gen_source(&src, root);
+    gen_log(&log);
+    size_t cap = 4096, n = 0;
+    char **ev = malloc(cap * sizeof *ev);
+    if (!ev) exit(2);
+    for (size_t at = 0, k = 0; n + 4 < cap && at + 1100 < src.len && at + 1100 < log.len; k++) {
+        st_buf e = { 0 };
+        const char *tool = k % 3 == 0 ? "Read" : k % 3 == 1 ? "Bash" : "Grep";
+        st_buf_printf(&e, "{\"session_id\":\"bc9086c5-7b15-40c5-9849-dab471d76062\",\"transcript_path\":\"/home/dev/"
+                          ".claude/projects/-home-dev-app/bc9086c5.jsonl\",\"cwd\":\"/home/dev/app\",\"hook_event_name\":"
+                          "\"PostToolUse\",\"tool_name\":\"%s\",\"tool_input\":{", tool);
+        const uint8_t *chunk = k % 3 == 1 ? log.data + at : src.data + at;
+        size_t cl = 1024;
+        if (k % 3 == 0) {
+            st_buf_printf(&e, "\"file_path\":\"/home/dev/app/src/file%zu.c\"},\"tool_response\":{\"type\":\"text\","
+                              "\"file\":{\"filePath\":\"/home/dev/app/src/file%zu.c\",\"content\":", k, k);
+            st_json_write_string(&e, (const char *)chunk, cl);
+            st_buf_printf(&e, ",\"numLines\":40,\"startLine\":1,\"totalLines\":%zu}}", 100 + k);
+        } else if (k % 3 == 1) {
+            st_buf_puts(&e, "\"command\":\"tail -n 8 /var/log/app/server.log\",\"description\":\"Show recent log\"},"
+                            "\"tool_response\":{\"stdout\":");
+            st_json_write_string(&e, (const char *)chunk, cl);
+            st_buf_puts(&e, ",\"stderr\":\"\",\"interrupted\":false,\"isImage\":false}");
+        } else {
+            st_buf_puts(&e, "\"pattern\":\"st_redact_[a-z]+\",\"path\":\"/home/dev/app\",\"output_mode\":\"content\"},"
+                            "\"tool_response\":{\"mode\":\"content\",\"numFiles\":3,\"filenames\":[],\"content\":");
+            /* grep -n style: path:line:text */
+            st_buf g = { 0 };
+            for (size_t a = 0, line = 1; a < cl; line++) {
+                const uint8_t *nl = memchr(chunk + a, '\n', cl - a);
+                size_t e2 = nl ? (size_t)(nl - chunk) : cl;
+                st_buf_printf(&g, "/home/dev/app/store/redact_%zu.c:%zu:", k % 7, line * 3);
+                st_buf_put(&g, chunk + a, e2 - a);
+                st_buf_putc(&g, '\n');
+                a = e2 + 1;
+            }
+            st_json_write_string(&e, (const char *)g.data, g.len);
+            st_buf_free(&g);
+            st_buf_puts(&e, ",\"numLines\":30}");
+        }
+        st_buf_puts(&e, ",\"tool_use_id\":\"toolu_01YzM78TG2OtmKRLcez72Qah\"}");
+        st_buf_putc(&e, 0);
+        if (e.oom) exit(2);
+        ev[n++] = (char *)e.data;
+        at += cl + 37;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/../shared/claude-code/payloads", root);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL && n < cap) {
+        if (!strstr(de->d_name, ".json")) continue;
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        st_buf b = { 0 };
+        char tmp[65536];
+        size_t k;
+        while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) st_buf_put(&b, tmp, k);
+        fclose(f);
+        st_buf_putc(&b, 0);
+        if (b.oom) exit(2);
+        ev[n++] = (char *)b.data;
+    }
+    if (d) closedir(d);
+    st_buf_free(&src);
+    st_buf_free(&log);
+    *out = ev;
+    return n;
+}
+
+/* Redacts every event `rounds` times; prints the time per event (parse excluded). */
+static void bench_events(const st_redactor *r, const char *root, int rounds)
+{
+    char **ev;
+    size_t n = gen_events(&ev, root), bytes = 0, done = 0;
+    double best = 1e18;
+    uint64_t found = 0;
+    st_json_opts o = { ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8, 0, 0 };
+    for (int it = 0; it < rounds; it++) {
+        double t = 0;
+        bytes = done = 0;
+        found = 0;
+        for (size_t i = 0; i < n; i++) {
+            st_json_doc *doc;
+            st_err err;
+            size_t len = strlen(ev[i]);
+            if (st_json_parse(&doc, ev[i], len, &o, NULL, &err) != 0) continue;
+            st_redact_counts c;
+            st_redact_counts_init(&c);
+            double t0 = now_ms();
+            if (st_redact_json(r, doc, st_json_doc_root(doc), &c) != 0) exit(2);
+            t += now_ms() - t0;
+            st_json_doc_free(doc);
+            bytes += len;
+            done++;
+            found += c.total;
+        }
+        if (t < best) best = t;
+    }
+    printf("realistic events (%zu, %.0f bytes on average: source, logs, grep output, sample payloads): "
+           "redaction %.2f us/event (%llu redactions)\n",
+           done, (double)bytes / (double)(done ? done : 1), best * 1e3 / (double)(done ? done : 1),
+           (unsigned long long)found);
+    for (size_t i = 0; i < n; i++) free(ev[i]);
+    free(ev);
+}
+
+/* ---- --dump: redaction results, for comparing two builds ---------------------------------- */
+
+static void dump_counts(const st_redact_counts *c)
+{
+    printf(" total=%llu", (unsigned long long)c->total);
+    for (size_t i = 0; i < ST_REDACT_MAX_RULES; i++)
+        if (c->n[i]) printf(" %zu:%u", i, c->n[i]);
+    printf("\n");
+}
+
+static void dump_one(void *ctx, const char *in, size_t n)
+{
+    (void)ctx;
+    st_redact_counts c;
+    char *out;
+    size_t ol;
+    st_redact_counts_init(&c);
+    if (st_redact_text(NULL, in, n, &out, &ol, &c) != 0) exit(2);
+    printf("T %zu ", ol);
+    fwrite(out, 1, ol, stdout);
+    dump_counts(&c);
+    free(out);
+    st_buf b = { 0 };
+    st_redact_counts_init(&c);
+    if (st_redact_bytes(NULL, (const uint8_t *)in, n, &b, &c) != 0 || b.oom) exit(2);
+    printf("R %zu ", b.len);
+    fwrite(b.data, 1, b.len, stdout);
+    dump_counts(&c);
+    st_buf_free(&b);
+    st_json_doc *doc;
+    st_err err;
+    st_json_opts o = { ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8, 0, 0 };
+    if (st_json_parse(&doc, in, n, &o, NULL, &err) == 0) {
+        st_redact_counts_init(&c);
+        if (st_redact_json(NULL, doc, st_json_doc_root(doc), &c) != 0) exit(2);
+        st_buf j = { 0 };
+        st_json_write(&j, st_json_doc_root(doc), 0);
+        printf("J %zu ", j.len);
+        fwrite(j.data, 1, j.len, stdout);
+        dump_counts(&c);
+        st_buf_free(&j);
+        st_json_doc_free(doc);
+    }
+}
+
+static int dump_main(int argc, char **argv)
+{
+    nm_generate(dump_one, NULL);
+    for (int i = 0; i < argc; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        if (!f) { fprintf(stderr, "redact_bench: %s: cannot open\n", argv[i]); return 2; }
+        st_buf b = { 0 };
+        char tmp[65536];
+        size_t k;
+        while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) st_buf_put(&b, tmp, k);
+        fclose(f);
+        if (b.oom) return 2;
+        printf("F %s\n", argv[i]);
+        dump_one(NULL, (const char *)b.data, b.len);
+        for (size_t a = 0; a < b.len;) {
+            const uint8_t *nl = memchr(b.data + a, '\n', b.len - a);
+            size_t e = nl ? (size_t)(nl - b.data) : b.len;
+            dump_one(NULL, (const char *)b.data + a, e - a);
+            a = e + 1;
+        }
+        st_buf_free(&b);
+    }
+    return fflush(stdout) == 0 ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
     const char *root = ST_BENCH_SOURCE_DIR;
+    if (argc > 1 && strcmp(argv[1], "--dump") == 0) return dump_main(argc - 2, argv + 2);
+    int events_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) iters = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--events") == 0) events_only = 1;
         else root = argv[i];
     }
     if (iters < 1) iters = 1;
+
+    if (events_only) { /* (for callgrind: instructions per realistic event) */
+        bench_events(NULL, root, iters);
+        return 0;
+    }
 
     /* setup: what a fresh process pays before redacting its first event */
     static const char first[] = "{\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"ls -la\"},"
@@ -276,6 +485,8 @@ int main(int argc, char **argv)
                ev.len, tr * 1e3 / n, n / (tr / 1e3), tp * 1e3 / n);
         st_buf_free(&ev);
     }
+
+    bench_events(r, root, iters);
 
     struct { const char *name; st_buf b; } p[4] = { { "source", { 0 } }, { "log", { 0 } }, { "base64", { 0 } },
                                                    { "dense", { 0 } } };

@@ -67,48 +67,53 @@ static const kw keywords[] = {
     { "auth", 4, RK_AUTH, 0, "auth" },
 };
 
-static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c; }
+static int key_class_words(const uint8_t *k, size_t j, const char **base);
 
-/* A quick reject on the last two letters: every keyword above ends in one of
- * rd wd se ie ss et en on ey th al ls. */
-static int credential_end(uint8_t l1, uint8_t l2)
+/* Full classification; *base receives the word a description would contain.
+ * Most names fail on their last two letters, here, without a call. */
+static inline int key_class(const uint8_t *k, size_t n, const char **base)
 {
-    switch (l2) {
-    case 'd': return l1 == 'r' || l1 == 'w';
-    case 'e': return l1 == 's' || l1 == 'i';
-    case 's': return l1 == 's' || l1 == 'l';
-    case 't': return l1 == 'e';
-    case 'n': return l1 == 'e' || l1 == 'o';
-    case 'y': return l1 == 'e';
-    case 'h': return l1 == 't';
-    case 'l': return l1 == 'a';
-    }
-    return 0;
-}
-
-/* Full classification; *base receives the word a description would contain. */
-static int key_class(const uint8_t *k, size_t n, const char **base)
-{
-    if ((n == 3 && memcmp(k, "PWD", 3) == 0) || (n == 6 && memcmp(k, "OLDPWD", 6) == 0)) return RK_NONE;
     size_t j = n;
     while (j > 0 && !RD_ALPHA(k[j - 1])) j--; /* "password2", "token_" */
     if (j < 3) return RK_NONE;
-    if (!credential_end(lower(k[j - 2]), lower(k[j - 1]))) return RK_NONE;
+    if (!rd_credential_end(rd_lower(k[j - 2]), rd_lower(k[j - 1]))) return RK_NONE;
+    if ((n == 3 && memcmp(k, "PWD", 3) == 0) || (n == 6 && memcmp(k, "OLDPWD", 6) == 0)) return RK_NONE;
+    return key_class_words(k, j, base);
+}
+
+/* k[0..j) ends with a letter pair some keyword ends with: find the keyword. */
+static int key_class_words(const uint8_t *k, size_t j, const char **base)
+{
+    size_t from = j > 48 ? j - 48 : 0;
+    /* First the last 16 letters and digits alone (every keyword is
+     * shorter): most names end with no keyword. */
+    uint8_t tail[16];
+    size_t mt = 0;
+    for (size_t p = j; p > from && mt < 16; p--)
+        if (RD_ALNUM(k[p - 1])) tail[15 - mt++] = rd_lower(k[p - 1]);
+    size_t first = 0;
+    for (; first < sizeof keywords / sizeof *keywords; first++) {
+        const kw *w = &keywords[first];
+        if (mt >= w->len && tail[15] == (uint8_t)w->word[w->len - 1] && memcmp(tail + 16 - w->len, w->word, w->len) == 0)
+            break;
+    }
+    if (first == sizeof keywords / sizeof *keywords) return RK_NONE;
     uint8_t t[48], wb[48];
-    size_t m = 0, from = j > 48 ? j - 48 : 0;
+    size_t m = 0;
     int prev_alnum = 0, prev_lower = 0;
     for (size_t p = from; p < j; p++) {
         uint8_t c = k[p];
         if (!RD_ALNUM(c)) { prev_alnum = 0; continue; }
         int up = (c >= 'A' && c <= 'Z');
         wb[m] = (uint8_t)(p > from && (!prev_alnum || (up && prev_lower)));
-        t[m++] = lower(c);
+        t[m++] = rd_lower(c);
         prev_alnum = 1;
         prev_lower = (c >= 'a' && c <= 'z');
     }
-    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++) {
+    for (size_t i = first; i < sizeof keywords / sizeof *keywords; i++) { /* (none before `first` matches) */
         const kw *w = &keywords[i];
-        if (m < w->len || memcmp(t + m - w->len, w->word, w->len) != 0) continue;
+        if (m < w->len || t[m - 1] != (uint8_t)w->word[w->len - 1] || memcmp(t + m - w->len, w->word, w->len) != 0)
+            continue;
         if (w->need_word && (m == w->len || !wb[m - w->len])) continue;
         if (base) *base = w->base;
         int cls = w->cls;
@@ -137,7 +142,7 @@ static int ieq(const uint8_t *a, size_t n, const char *w)
     size_t wl = strlen(w);
     if (n != wl) return 0;
     for (size_t i = 0; i < n; i++)
-        if (lower(a[i]) != (uint8_t)w[i]) return 0;
+        if (rd_lower(a[i]) != (uint8_t)w[i]) return 0;
     return 1;
 }
 
@@ -146,7 +151,7 @@ static int icontains(const uint8_t *a, size_t n, const char *w)
     size_t wl = strlen(w);
     for (size_t i = 0; i + wl <= n; i++) {
         size_t k = 0;
-        while (k < wl && lower(a[i + k]) == (uint8_t)w[k]) k++;
+        while (k < wl && rd_lower(a[i + k]) == (uint8_t)w[k]) k++;
         if (k == wl) return 1;
     }
     return 0;
@@ -419,6 +424,13 @@ void rd_assign_at(rd_scan *sc, size_t i)
     const uint8_t *s = sc->s;
     size_t n = sc->n, v = i + 1;
     uint8_t op = s[i];
+    /* the key, backwards: spaces, a closing quote (maybe escaped), a ']' */
+    size_t ws;
+    int key_closed;
+    size_t k = rd_assign_key_end(s, i, &ws, &key_closed);
+    size_t ke = k;
+    if (!rd_key_may_end_at(s, ke)) return; /* (the scanner usually asked already) */
+    /* the operator */
     if (op == '=') {
         if (v < n && s[v] == '=') return;                            /* == */
         if (i > 0 && strchr("=!<>~+-*/%&|^:?", s[i - 1])) return;    /* != <= += := ... */
@@ -428,17 +440,6 @@ void rd_assign_at(rd_scan *sc, size_t i)
         if (i > 0 && s[i - 1] == ':') return;
         if (v < n && s[v] == '=') v++;                               /* := */
     }
-    /* the key, backwards: spaces, a closing quote (maybe escaped), a ']' */
-    size_t k = i, ws = 0;
-    while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t') && ws < 8) { k--; ws++; }
-    if (k > 1 && s[k - 1] == ']' && (s[k - 2] == '"' || s[k - 2] == '\'')) k--; /* cfg["password"] = */
-    int key_closed = 0;
-    if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) {
-        k--;
-        key_closed = 1;
-        for (int b = 0; b < 8 && k > 0 && s[k - 1] == '\\'; b++) k--;
-    }
-    size_t ke = k;
     while (k > 0 && ke - k <= 128 && RD_KEYCH(s[k - 1])) k--;
     if (k == ke || ke - k > 128) return;
     /* "Password: " inside a string literal: an opening quote, no closing one */

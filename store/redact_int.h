@@ -101,6 +101,14 @@ void rd_out_write(const rd_scan *sc, uint8_t *dst, st_redact_counts *c);
 /* ---- detectors -------------------------------------------------------------- */
 
 void rd_scan_builtin(rd_scan *sc);                     /* redact_scan.c */
+/* The same with a chosen way of finding candidates (tests compare them):
+ * RD_ISA_REF one byte at a time, the reference; the others 64 bytes at a
+ * time with the given classifier. rd_isa_available says if the CPU has it. */
+enum { RD_ISA_REF = 0, RD_ISA_BYTES, RD_ISA_SSE2, RD_ISA_SSSE3, RD_ISA_AVX2, RD_ISA_COUNT };
+void rd_scan_builtin_isa(rd_scan *sc, int isa);
+int rd_isa_available(int isa);
+/* 1 if the table form of the two-byte token filter equals its switch form. */
+int rd_token_start2_agree(void);
 /* Key-aware detectors, called by the scanner at '=', ':', '-', '<'. */
 void rd_assign_at(rd_scan *sc, size_t i);              /* redact_assign.c: '=' or ':' at i */
 void rd_flag_at(rd_scan *sc, size_t i);                /* "--name value" starting at i */
@@ -125,6 +133,54 @@ enum rd_key_class {
     RK_AWS_SECRET,  /* aws secret access key: aws-secret-access-key */
 };
 #define RK_PASSWORD 0x10          /* flag: a password word (numbers are redacted too) */
+
+static inline uint8_t rd_lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c; }
+
+/* A quick reject on the last two letters (lowercase) of a name: every
+ * keyword of rd_key_class ends in one of rd wd se ie ss ls et en on ey th al. */
+static inline int rd_credential_end(uint8_t l1, uint8_t l2)
+{
+    switch (l2) {
+    case 'd': return l1 == 'r' || l1 == 'w';
+    case 'e': return l1 == 's' || l1 == 'i';
+    case 's': return l1 == 's' || l1 == 'l';
+    case 't': return l1 == 'e';
+    case 'n': return l1 == 'e' || l1 == 'o';
+    case 'y': return l1 == 'e';
+    case 'h': return l1 == 't';
+    case 'l': return l1 == 'a';
+    }
+    return 0;
+}
+
+/* Can a key that ends at s[ke] (exclusive) name a credential? Looks only at
+ * its last two letters, after trailing digits and _ - . (as rd_key_class
+ * does): 0 means certainly not. */
+static inline int rd_key_may_end_at(const uint8_t *s, size_t ke)
+{
+    size_t q = ke;
+    while (q > 0 && ke - q <= 128 && RD_KEYCH(s[q - 1]) && !RD_ALPHA(s[q - 1])) q--;
+    return q >= 2 && RD_ALPHA(s[q - 1]) && rd_credential_end(rd_lower(s[q - 2]), rd_lower(s[q - 1]));
+}
+
+/* The end of the key before an '=' or ':' at s[i]: back over up to 8 spaces
+ * or tabs, a ']' after a quote (cfg["password"] =), a closing quote and the
+ * backslashes escaping it. *ws: the spaces; *key_closed: a quote closed it. */
+static inline size_t rd_assign_key_end(const uint8_t *s, size_t i, size_t *ws, int *key_closed)
+{
+    size_t k = i, w = 0;
+    while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t') && w < 8) { k--; w++; }
+    if (k > 1 && s[k - 1] == ']' && (s[k - 2] == '"' || s[k - 2] == '\'')) k--;
+    int closed = 0;
+    if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) {
+        k--;
+        closed = 1;
+        for (int b = 0; b < 8 && k > 0 && s[k - 1] == '\\'; b++) k--;
+    }
+    *ws = w;
+    *key_closed = closed;
+    return k;
+}
 #define RK_CLASS(x) ((x) & 0x0f)
 /* Classifies an object key, env variable, flag or header name: a class,
  * maybe with RK_PASSWORD. */

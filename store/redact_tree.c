@@ -80,8 +80,12 @@ static int tree_number(rd_tree *t, st_json *v, int keycls)
 typedef struct rd_word { const char *s; size_t n; } rd_word;
 #define RW(x) { x, sizeof x - 1 }
 
-static int key_is(const st_json *m, const rd_word *names)
+/* Lengths of the names below (3 4 5 8 12 14): one test rejects most keys. */
+#define RD_PAIR_LENS ((1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 12) | (1u << 14))
+
+static inline int key_is(const st_json *m, const rd_word *names)
 {
+    if (m->key_len >= 32 || !((RD_PAIR_LENS >> m->key_len) & 1)) return 0;
     for (; names->s; names++)
         if (m->key_len == names->n && memcmp(m->key, names->s, m->key_len) == 0) return 1;
     return 0;

@@ -8,7 +8,9 @@
  *   - token rules are idempotent: scanning the output again finds no token,
  *     so no marker or leftover completes a new secret;
  *   - the counts add up to the markers in the output;
- *   - a redacted tree still serializes to JSON that parses.
+ *   - a redacted tree still serializes to JSON that parses;
+ *   - every candidate classifier of the scanner finds the same spans as
+ *     its byte-at-a-time reference loop.
  * Corpus: tests/fuzz/corpus/redact/ (replayed by ctest).
  */
 #include <stdint.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "redact.h"
+#include "redact_int.h"
 
 #define CHECK(c)                     \
     do {                             \
@@ -57,6 +60,31 @@ static void text_mode(const st_redactor *r, const uint8_t *data, size_t size, in
     free(out);
 }
 
+/* The scanner's classifiers against its reference loop, in both modes. */
+static void scanners_agree(const uint8_t *data, size_t size)
+{
+    for (unsigned mode = 0; mode <= RD_RAW; mode += RD_RAW) {
+        rd_scan ref, sc;
+        rd_scan_init(&ref, NULL);
+        ref.s = data, ref.n = size, ref.mode = mode;
+        if (size) rd_scan_builtin_isa(&ref, RD_ISA_REF);
+        for (int isa = RD_ISA_REF + 1; isa < RD_ISA_COUNT; isa++) {
+            if (!rd_isa_available(isa)) continue;
+            rd_scan_init(&sc, NULL);
+            sc.s = data, sc.n = size, sc.mode = mode;
+            if (size) rd_scan_builtin_isa(&sc, isa);
+            if (!sc.oom && !ref.oom) {
+                CHECK(sc.nm == ref.nm);
+                for (size_t i = 0; i < sc.nm; i++)
+                    CHECK(sc.m[i].start == ref.m[i].start && sc.m[i].end == ref.m[i].end && sc.m[i].rule == ref.m[i].rule &&
+                          sc.m[i].prio == ref.m[i].prio);
+            }
+            rd_scan_free(&sc);
+        }
+        rd_scan_free(&ref);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -70,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     int utf8 = st_utf8_valid(data, size);
+    scanners_agree(data, size);
 
     /* raw bytes */
     st_buf b = { 0 };

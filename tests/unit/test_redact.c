@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "redact.h"
+#include "redact_int.h"
+#include "redact_vectors/nearmiss.h"
 #include "testutil.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
@@ -673,6 +675,110 @@ START_TEST(test_sample_payloads_untouched)
 }
 END_TEST
 
+/* ---- the fast scanner against the reference loop ---------------------------------------- */
+
+/* Every way of finding candidates (64-byte chunks classified by SSSE3, SSE2
+ * or a byte at a time) must run the matchers at the same positions as the
+ * byte-at-a-time reference loop, so the spans (rule, start, end, in the
+ * order found) must be equal, in text and raw mode. */
+typedef struct diff_ctx {
+    size_t inputs, bytes, spans, fails;
+} diff_ctx;
+
+static void diff_one(void *vctx, const char *in, size_t n)
+{
+    diff_ctx *d = vctx;
+    for (unsigned mode = 0; mode <= RD_RAW; mode += RD_RAW) {
+        rd_scan ref;
+        rd_scan_init(&ref, NULL);
+        ref.s = (const uint8_t *)in;
+        ref.n = n;
+        ref.mode = mode;
+        if (n) rd_scan_builtin_isa(&ref, RD_ISA_REF);
+        ck_assert(!ref.oom);
+        d->spans += ref.nm;
+        for (int isa = RD_ISA_REF + 1; isa < RD_ISA_COUNT; isa++) {
+            if (!rd_isa_available(isa)) continue;
+            rd_scan sc;
+            rd_scan_init(&sc, NULL);
+            sc.s = (const uint8_t *)in;
+            sc.n = n;
+            sc.mode = mode;
+            if (n) rd_scan_builtin_isa(&sc, isa);
+            int same = sc.nm == ref.nm;
+            for (size_t i = 0; same && i < sc.nm; i++)
+                same = sc.m[i].start == ref.m[i].start && sc.m[i].end == ref.m[i].end &&
+                       sc.m[i].rule == ref.m[i].rule && sc.m[i].prio == ref.m[i].prio;
+            if (!same && d->fails++ < 5)
+                fprintf(stderr, "scanner %d differs from the reference (mode %u, %zu spans vs %zu) on [%.*s]\n", isa,
+                        mode, sc.nm, ref.nm, SHOWN(n), in);
+            rd_scan_free(&sc);
+        }
+        rd_scan_free(&ref);
+    }
+    d->inputs++;
+    d->bytes += n;
+}
+
+/* The file whole, and each line of it (lines: for line-oriented files). */
+static void diff_file(diff_ctx *d, const char *path, int lines)
+{
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    if (!text) return;
+    diff_one(d, text, len);
+    for (size_t a = 0; lines && a < len;) {
+        const char *nl = memchr(text + a, '\n', len - a);
+        size_t e = nl ? (size_t)(nl - text) : len;
+        diff_one(d, text + a, e - a);
+        a = e + 1;
+    }
+    free(text);
+}
+
+static void diff_dir(diff_ctx *d, const char *dir, const char *suffix, int lines)
+{
+    DIR *dd = opendir(dir);
+    if (!dd) return;
+    struct dirent *de;
+    while ((de = readdir(dd)) != NULL) {
+        size_t l = strlen(de->d_name), sl = strlen(suffix);
+        if (de->d_name[0] == '.' || l < sl || strcmp(de->d_name + l - sl, suffix) != 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        diff_file(d, path, lines);
+    }
+    closedir(dd);
+}
+
+START_TEST(test_scanners_agree)
+{
+    ck_assert(rd_token_start2_agree());
+    diff_ctx d = { 0 };
+    /* every single byte and pair, so each table entry is used */
+    for (unsigned a = 0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b += 1 + (a & 7)) {
+            char two[3] = { (char)a, (char)b, (char)a };
+            diff_one(&d, two, 1);
+            diff_one(&d, two, 3);
+        }
+    nm_generate(diff_one, &d);
+    static const struct { const char *dir, *suffix; int lines; } dirs[] = {
+        { "tests/unit/redact_vectors", ".jsonl", 1 }, { "tests/fuzz/corpus/redact", "", 0 }, { "store", ".c", 0 },
+        { "docs", ".md", 0 }, { "tests/unit", ".c", 0 },
+    };
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+        diff_dir(&d, tu_source_path(dirs[i].dir), dirs[i].suffix, dirs[i].lines);
+    const char *payloads = tu_shared_path("claude-code/payloads");
+    if (payloads) diff_dir(&d, payloads, ".json", 0);
+    fprintf(stderr, "scanners agree: %zu inputs, %zu bytes, %zu reference spans, %d classifiers\n", d.inputs, d.bytes,
+            d.spans, 2 + rd_isa_available(RD_ISA_SSSE3) + rd_isa_available(RD_ISA_AVX2));
+    ck_assert_int_gt(d.inputs, 100000);
+    ck_assert_int_gt(d.spans, 10000);
+    ck_assert_msg(d.fails == 0, "%zu inputs where a scanner differs from the reference (first ones on stderr)", d.fails);
+}
+END_TEST
+
 static Suite *redact_suite(void)
 {
     Suite *s = suite_create("redact");
@@ -696,6 +802,10 @@ static Suite *redact_suite(void)
     tcase_add_test(tc, test_custom_match_limit_fails_closed);
     tcase_add_test(tc, test_sample_payloads_untouched);
     suite_add_tcase(s, tc);
+    TCase *td = tcase_create("differential");
+    tcase_set_timeout(td, 600); /* ~5 s in a Release build, ~1 min under ASan */
+    tcase_add_test(td, test_scanners_agree);
+    suite_add_tcase(s, td);
     return s;
 }
 
