@@ -525,64 +525,6 @@ void st_ix_batch_discard(st_ix_batch *b)
 
 /* ---- merging the pending path rows ------------------------------------------------ */
 
-/* The merge's 'p' rows, collected and then written in key order: rows of
- * one path, and of neighbouring paths, then land on the same leaf pages one
- * after another (db.c's put cursor skips the descent), instead of all over
- * the table in entry order. */
-typedef struct path_rows {
-    st_ix_batch b;             /* the 'd' counts */
-    st_buf bytes;              /* (u32 klen, u32 vlen, key, value)* */
-    size_t n;
-} path_rows;
-
-static int collect_row(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
-{
-    path_rows *pr = ctx;
-    if (t != ST_T_IX_PATH) return put_row(pr->b.txn, t, k, kl, v, vl);
-    uint8_t h[8];
-    st_be32_put(h, (uint32_t)kl);
-    st_be32_put(h + 4, (uint32_t)vl);
-    st_buf_put(&pr->bytes, h, 8);
-    st_buf_put(&pr->bytes, k, kl);
-    if (vl) st_buf_put(&pr->bytes, v, vl);
-    pr->n++;
-    return pr->bytes.oom ? ENOMEM : 0;
-}
-
-static int collect_stat(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n)
-{
-    return ix_agg_add(&((path_rows *)ctx)->b.aggs, t, k, kl, delta, n);
-}
-
-typedef struct row_ref { const uint8_t *k, *v; uint32_t kl, vl; } row_ref;
-
-static int row_cmp(const void *pa, const void *pb)
-{
-    const row_ref *a = pa, *b = pb;
-    int r = memcmp(a->k, b->k, a->kl < b->kl ? a->kl : b->kl);
-    return r ? r : a->kl < b->kl ? -1 : a->kl > b->kl;
-}
-
-static int put_sorted(path_rows *pr)
-{
-    row_ref *refs = malloc((pr->n ? pr->n : 1) * sizeof *refs);
-    if (!refs) return ENOMEM;
-    size_t off = 0;
-    for (size_t i = 0; i < pr->n; i++) {
-        const uint8_t *r = pr->bytes.data + off;
-        refs[i].kl = st_be32_get(r);
-        refs[i].vl = st_be32_get(r + 4);
-        refs[i].k = r + 8;
-        refs[i].v = refs[i].vl ? r + 8 + refs[i].kl : NULL;
-        off += 8 + (size_t)refs[i].kl + refs[i].vl;
-    }
-    qsort(refs, pr->n, sizeof *refs, row_cmp);
-    int rc = 0;
-    for (size_t i = 0; i < pr->n && rc == 0; i++) rc = put_row(pr->b.txn, ST_T_IX_PATH, refs[i].k, refs[i].kl, refs[i].v, refs[i].vl);
-    free(refs);
-    return rc;
-}
-
 /* The pending 'i' rows are copied out first: inserting into the table a
  * cursor walks would move it. */
 int st_ix_paths_merge(st_txn *txn, uint64_t size)
@@ -614,8 +556,8 @@ int st_ix_paths_merge(st_txn *txn, uint64_t size)
     st_cursor_close(c);
     if (rc == ST_ENOTFOUND) rc = 0;
     if (rc == 0 && rows.oom) rc = ENOMEM;
-    path_rows pr = { .b = { .txn = txn } };
-    ix_sink sk = { collect_row, collect_stat, NULL, &pr, 0 };     /* path rows only: no tool_use_id */
+    st_ix_batch b = { .txn = txn };
+    ix_sink sk = { batch_row, batch_stat, batch_tooluse, &b, 0 };
     for (size_t off = 0; rc == 0 && off < rows.len;) {
         const uint8_t *r = rows.data + off;
         size_t len = ((size_t)r[8] << 24) | ((size_t)r[9] << 16) | ((size_t)r[10] << 8) | r[11];
@@ -629,10 +571,8 @@ int st_ix_paths_merge(st_txn *txn, uint64_t size)
         off += 12 + len;
     }
     st_buf_free(&rows);
-    if (rc == 0) rc = put_sorted(&pr);
-    st_buf_free(&pr.bytes);
-    if (rc == 0 && pr.b.aggs.used) rc = ix_agg_flush(&pr.b.aggs, txn);
-    ix_agg_free(&pr.b.aggs);
+    if (rc == 0 && b.aggs.used) rc = ix_agg_flush(&b.aggs, txn);
+    ix_agg_free(&b.aggs);
     if (rc == 0) rc = st_db_del(txn, ST_T_META, ST_META_IX_PATH_MERGED, strlen(ST_META_IX_PATH_MERGED));
     return rc;
 }
