@@ -399,6 +399,7 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
         res->lines = lines;
         im.dry = 0;
     }
+    imp_reader_drop_cache(&r);            /* the import pass reads the input once (not the strict check pass) */
     c.progress = o->on_progress != NULL;
     c.s = s;
     c.z = st_payload_zctx_new();           /* NULL: the converting thread's own context */

@@ -10,13 +10,39 @@
 #include "import_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- line reader ----------------------------------------------------------------------- */
+
+void imp_reader_drop_cache(imp_reader *r)
+{
+    struct stat st;
+    off_t at;
+    r->drop = 0;
+    if (r->fd < 0 || fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode) || (at = lseek(r->fd, 0, SEEK_CUR)) < 0) return;
+    r->drop = 1;
+    r->pos = r->dropped = (int64_t)at;
+}
+
+static ssize_t reader_read(imp_reader *r, void *buf, size_t n)
+{
+    ssize_t got = read(r->fd, buf, n);
+    if (got > 0 && r->drop) {
+        r->pos += got;
+        if (r->pos - r->dropped >= IMP_DROP_EVERY) {
+            /* advice only: a failure changes nothing but the cache */
+            (void)posix_fadvise(r->fd, (off_t)r->dropped, (off_t)(r->pos - r->dropped), POSIX_FADV_DONTNEED);
+            r->dropped = r->pos;
+        }
+    }
+    return got;
+}
 
 int imp_next_line(imp_reader *r, const char **line, size_t *len, int *toolong)
 {
@@ -40,7 +66,7 @@ int imp_next_line(imp_reader *r, const char **line, size_t *len, int *toolong)
             r->start = r->end = scanned = 0;
             for (;;) {
                 if (r->eof) { *line = r->buf; *len = 0; return 1; }
-                ssize_t got = r->fd < 0 ? 0 : read(r->fd, r->buf, r->cap);
+                ssize_t got = r->fd < 0 ? 0 : reader_read(r, r->buf, r->cap);
                 if (got < 0) { if (errno == EINTR) continue; return errno; }
                 if (got == 0) { r->eof = 1; continue; }
                 char *q = memchr(r->buf, '\n', (size_t)got);
@@ -79,7 +105,7 @@ int imp_next_line(imp_reader *r, const char **line, size_t *len, int *toolong)
             }
         }
         if (r->fd < 0) { r->eof = 1; continue; }
-        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
+        ssize_t got = reader_read(r, r->buf + r->end, r->cap - r->end);
         if (got < 0) { if (errno == EINTR) continue; return errno; }
         if (got == 0) r->eof = 1;
         r->end += (size_t)got;

@@ -31,7 +31,18 @@ typedef struct imp_reader {
     int eof;
     size_t max_line;
     uint64_t bytes;        /* consumed */
+    /* drop: fd is a regular file read once, from offset pos on; what has
+     * been read is dropped from the page cache (up to `dropped`) every
+     * IMP_DROP_EVERY bytes, so that a large import neither evicts the rest
+     * of the cache nor makes the kernel find fresh pages for every read. */
+    int drop;
+    int64_t pos, dropped;
 } imp_reader;
+
+#define IMP_DROP_EVERY ((int64_t)8 << 20)
+
+/* Sets r->drop when fd is a regular file at a known offset. */
+void imp_reader_drop_cache(imp_reader *r);
 
 /* Next line (without LF) in *line and *len. 1 = a line, 0 = end, else an
  * errno value. *toolong is set for a line over max_line (its bytes are skipped). */
