@@ -61,6 +61,12 @@ typedef struct st_prepared {
     st_buf bytes;                                 /* canonical entry bytes */
     st_hash leaf;
     st_ix_entry ix;                               /* its index facts and paths */
+    /* Its index rows, recorded off the transaction for entry ixrows_for
+     * (UINT64_MAX: none) as a transaction deferring path rows or not
+     * (ixrows_defer) writes them: an import's writer then only writes. */
+    st_buf ixrows;
+    uint64_t ixrows_for;
+    int ixrows_defer;
     int prep_rc;                                  /* result of prepare() */
 } prepared;
 
@@ -136,7 +142,7 @@ static int validate(st_err *e, const st_record_in *r)
     return 0;
 }
 
-static int build_entry(const st_record_in *r, prepared *p, uint64_t index);
+static int build_entry(const st_record_in *r, prepared *p, uint64_t index, int record);
 
 /* The stored length of each of r's payloads: all of it, or its head when it
  * is over the store's cap ([PAYLOAD-3]: then full_sha is its whole hash). */
@@ -173,7 +179,7 @@ static int prepare(const st_store *s, const st_record_in *r, prepared *p, st_pay
     for (size_t i = 0; i < r->npayloads; i++) st_payload_commit(p->commit[i], p->salt[i], r->payloads[i].data, p->stored_len[i]);
     int rc = payload_rows(r, p, z);
     if (rc) return rc;
-    return index == UINT64_MAX ? 0 : build_entry(r, p, index);
+    return index == UINT64_MAX ? 0 : build_entry(r, p, index, s->defer_paths);
 }
 
 /* Wakes the writer if it sleeps in pipe_wait (seq_cst with its waiting/done
@@ -308,24 +314,33 @@ static int entry_bytes(const st_record_in *r, prepared *p, uint64_t index)
 }
 
 /* After the leaf hash: the index facts. The entry is then built for index. */
-static int entry_facts(const st_record_in *r, prepared *p, uint64_t index)
+/* record: also record the index rows (st_ix_rows_record) as a transaction
+ * that defers path rows (1) or not (0) writes them; -1: do not. An import
+ * (its store defers path rows) records them. */
+static int entry_facts(const st_record_in *r, prepared *p, uint64_t index, int record)
 {
     const st_json *tool_input = NULL;
     for (size_t i = 0; i < r->npayloads; i++)
         if (strcmp(r->payloads[i].name, "tool_input") == 0) tool_input = r->payloads[i].value;
+    p->ixrows_for = UINT64_MAX;
     int rc = ix_prepare(&p->ix, r->meta, index, p->time_us, tool_input);
     if (rc) return rc;
+    if (record == 1) {
+        if ((rc = st_ix_rows_record(&p->ixrows, &p->ix, record)) != 0) return rc;
+        p->ixrows_for = index;
+        p->ixrows_defer = record;
+    }
     p->built = index;
     return 0;
 }
 
 /* Builds record r's entry for `index`: canonical bytes, leaf hash, index facts. */
-static int build_entry(const st_record_in *r, prepared *p, uint64_t index)
+static int build_entry(const st_record_in *r, prepared *p, uint64_t index, int record)
 {
     int rc = entry_bytes(r, p, index);
     if (rc) return rc;
     st_leaf_hash(p->leaf, p->bytes.data, p->bytes.len);
-    return entry_facts(r, p, index);
+    return entry_facts(r, p, index, record);
 }
 
 /* ---- two records at once ---------------------------------------------------
@@ -378,7 +393,7 @@ static int prepare_two(const st_store *s, const st_record_in *const r[2], prepar
         if ((rc = payload_rows(r[k], p[k], z)) != 0) return rc;
     if (index[0] == UINT64_MAX || index[1] == UINT64_MAX) {
         for (int k = 0; k < 2; k++)
-            if (index[k] != UINT64_MAX && (rc = build_entry(r[k], p[k], index[k])) != 0) return rc;
+            if (index[k] != UINT64_MAX && (rc = build_entry(r[k], p[k], index[k], s->defer_paths)) != 0) return rc;
         return 0;
     }
     for (int k = 0; k < 2; k++)
@@ -386,7 +401,7 @@ static int prepare_two(const st_store *s, const st_record_in *const r[2], prepar
     st_sha256_2(p[0]->leaf, &leaf_prefix, 1, p[0]->bytes.data, p[0]->bytes.len,
                 p[1]->leaf, &leaf_prefix, 1, p[1]->bytes.data, p[1]->bytes.len);
     for (int k = 0; k < 2; k++)
-        if ((rc = entry_facts(r[k], p[k], index[k])) != 0) return rc;
+        if ((rc = entry_facts(r[k], p[k], index[k], s->defer_paths)) != 0) return rc;
     return 0;
 }
 
@@ -398,6 +413,7 @@ static void prepared_free(prepared *p)
         st_buf_free(&p->row[i]);
     }
     st_buf_free(&p->bytes);
+    st_buf_free(&p->ixrows);
     st_ix_entry_free(&p->ix);
 }
 
@@ -413,6 +429,8 @@ static void prepared_reset(prepared *p)
     }
     st_buf_reset(&p->bytes);
     st_buf_reset(&p->ix.paths);
+    st_buf_reset(&p->ixrows);
+    p->ixrows_for = UINT64_MAX;
     p->ready = 0;
     p->prep_rc = 0;
 }
@@ -423,7 +441,7 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
     prepared *p = c->prep[k];
     int rc;
     if (c->pipe && (rc = pipe_wait(c->pipe, k)) != 0) return rc;
-    if (p->built != index && (rc = build_entry(r, p, index)) != 0) return rc;
+    if (p->built != index && (rc = build_entry(r, p, index, -1)) != 0) return rc;
     if (p->bytes.len > ST_ENTRY_MAX)
         return st_store_fail(c->s, ST_ETOOBIG, "entry %llu: envelope is %zu bytes (at most %u)",
                              (unsigned long long)index, p->bytes.len, ST_ENTRY_MAX);
@@ -448,7 +466,8 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
                            : st_payload_put_flags(txn, index, pl->name, p->salt[i], pl->data, p->stored_len[i], ST_PUT_APPEND);
         if (rc) return rc;
     }
-    return st_index_add_entry(txn, c->ix, &p->ix);
+    return p->ixrows_for == index ? st_index_add_recorded(txn, c->ix, &p->ix, &p->ixrows, p->ixrows_defer)
+                                  : st_index_add_entry(txn, c->ix, &p->ix);
 }
 
 static int append_txn(st_txn *txn, void *arg)
@@ -493,6 +512,7 @@ static void prepared_init_z(prepared *p, const st_record_in *r, st_payload_zctx 
     st_payload_salts(z, &p->salt[0][0], r->npayloads * ST_SALT_BYTES);
     p->time_us = r->time_us ? r->time_us : st_now_us();
     p->built = UINT64_MAX;
+    p->ixrows_for = UINT64_MAX;
 }
 
 static void prepared_init(prepared *p, const st_record_in *r)

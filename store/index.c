@@ -510,6 +510,105 @@ int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
     return ix_emit(&e->f, e->paths.data, e->paths.len, e->npaths, &sk);
 }
 
+/* ---- rows recorded ahead of the transaction ------------------------------------------
+ * A record per row, in emission order:
+ *   'R' u8 table, u16 klen, u32 vlen, key, value      a plain row
+ *   'S' u8 table, u16 klen, u8 n, u64 hash, key, n x u64 (host order)   an aggregate delta
+ *   'U' u16 klen, u64 index, i64 time_us, key          a tool_use_id row */
+
+static void rec_u16(st_buf *b, size_t v) { uint8_t x[2] = { (uint8_t)(v >> 8), (uint8_t)v }; st_buf_put(b, x, 2); }
+
+static int rec_row(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    st_buf *b = ctx;
+    uint8_t h[2 + 4] = { 'R', (uint8_t)t };
+    if (kl > 0xffff || vl > 0xffffffffu) return ST_EINVAL;
+    st_buf_put(b, h, 2);
+    rec_u16(b, kl);
+    st_be32_put(h, (uint32_t)vl);
+    st_buf_put(b, h, 4);
+    st_buf_put(b, k, kl);
+    if (vl) st_buf_put(b, v, vl);
+    return b->oom ? ENOMEM : 0;
+}
+
+static int rec_stat(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n)
+{
+    st_buf *b = ctx;
+    uint8_t h[2] = { 'S', (uint8_t)t };
+    if (kl > 0xffff || n > ST_IXA__COUNT) return ST_EINVAL;
+    uint64_t hash = ix_agg_hash(t, k, kl);
+    st_buf_put(b, h, 2);
+    rec_u16(b, kl);
+    st_buf_putc(b, (uint8_t)n);
+    st_buf_put(b, &hash, 8);
+    st_buf_put(b, k, kl);
+    st_buf_put(b, delta, 8 * n);
+    return b->oom ? ENOMEM : 0;
+}
+
+static int rec_tooluse(void *ctx, const uint8_t *k, size_t kl, uint64_t index, int64_t time_us)
+{
+    st_buf *b = ctx;
+    if (kl > 0xffff) return ST_EINVAL;
+    st_buf_putc(b, 'U');
+    rec_u16(b, kl);
+    st_buf_put(b, &index, 8);
+    st_buf_put(b, &time_us, 8);
+    st_buf_put(b, k, kl);
+    return b->oom ? ENOMEM : 0;
+}
+
+int st_ix_rows_record(st_buf *out, const st_ix_entry *e, int defer)
+{
+    st_buf_reset(out);
+    ix_sink sk = { rec_row, rec_stat, rec_tooluse, out, defer };
+    int rc = ix_emit(&e->f, e->paths.data, e->paths.len, e->npaths, &sk);
+    return rc ? rc : out->oom ? ENOMEM : 0;
+}
+
+int st_index_add_recorded(st_txn *txn, st_ix_batch *b, const st_ix_entry *e, const st_buf *rows, int defer)
+{
+    if (defer != b->defer) return st_index_add_entry(txn, b, e);
+    if (b->aggs.used && b->txn != txn) return ST_EINVAL;
+    b->txn = txn;
+    int rc = mark_layout(txn, e->f.index);
+    if (rc) return rc;
+    if (e->f.index >= b->end) b->end = e->f.index + 1;
+    const uint8_t *p = rows->data, *end = rows->data + rows->len;
+    while (rc == 0 && p < end) {
+        size_t kl, vl, n;
+        uint64_t h, index, d[ST_IXA__COUNT];
+        int64_t t;
+        switch (p[0]) {
+        case 'R':
+            kl = (size_t)p[2] << 8 | p[3];
+            vl = st_be32_get(p + 4);
+            rc = put_row(txn, (st_table)p[1], p + 8, kl, vl ? p + 8 + kl : NULL, vl);
+            p += 8 + kl + vl;
+            break;
+        case 'S':
+            kl = (size_t)p[2] << 8 | p[3];
+            n = p[4];
+            memcpy(&h, p + 5, 8);
+            memcpy(d, p + 13 + kl, 8 * n);
+            rc = ix_agg_add_hashed(&b->aggs, (st_table)p[1], p + 13, kl, d, n, h);
+            p += 13 + kl + 8 * n;
+            break;
+        case 'U':
+            kl = (size_t)p[1] << 8 | p[2];
+            memcpy(&index, p + 3, 8);
+            memcpy(&t, p + 11, 8);
+            rc = put_tooluse(txn, p + 19, kl, index, t);
+            p += 19 + kl;
+            break;
+        default:
+            return ST_EINVAL;
+        }
+    }
+    return rc;
+}
+
 int st_ix_batch_flush(st_txn *txn, st_ix_batch *b)
 {
     int rc = b->aggs.used ? ix_agg_flush(&b->aggs, txn) : 0;

@@ -177,6 +177,14 @@ st_ix_batch *st_ix_batch_new(void);
 void st_ix_batch_free(st_ix_batch *b);
 ST_NODISCARD int st_ix_batch_begin(st_txn *txn, st_ix_batch *b, uint64_t size, int defer);
 ST_NODISCARD int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e);
+/* The same rows, generated ahead of the transaction by the thread that
+ * prepares the record (an import's preparers), so that the writing thread
+ * only writes them: st_ix_rows_record encodes e's rows as an append with
+ * path rows deferred (defer) or not would write them; st_index_add_recorded
+ * writes them, or falls back to st_index_add_entry when the transaction
+ * defers otherwise. e must be the entry the rows were recorded from. */
+ST_NODISCARD int st_ix_rows_record(st_buf *out, const st_ix_entry *e, int defer);
+ST_NODISCARD int st_index_add_recorded(st_txn *txn, st_ix_batch *b, const st_ix_entry *e, const st_buf *rows, int defer);
 ST_NODISCARD int st_ix_batch_flush(st_txn *txn, st_ix_batch *b);
 void st_ix_batch_discard(st_ix_batch *b);
 

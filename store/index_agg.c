@@ -34,10 +34,19 @@ static int ix_agg_grow(ix_agg_map *m)
     return 0;
 }
 
+uint64_t ix_agg_hash(st_table t, const uint8_t *k, size_t kl)
+{
+    return fnv((uint8_t)t, k, kl);
+}
+
 int ix_agg_add(ix_agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n)
 {
+    return ix_agg_add_hashed(m, t, k, kl, d, n, fnv((uint8_t)t, k, kl));
+}
+
+int ix_agg_add_hashed(ix_agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n, uint64_t h)
+{
     if ((m->used + 1) * 4 >= m->cap * 3 && ix_agg_grow(m)) return ENOMEM;
-    uint64_t h = fnv((uint8_t)t, k, kl);
     size_t j = h & (m->cap - 1);
     for (;; j = (j + 1) & (m->cap - 1)) {
         ix_agg_slot *s = &m->slots[j];

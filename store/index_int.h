@@ -49,6 +49,9 @@ typedef struct ix_agg_map {
 
 /* Merges an aggregate delta into the map (ix_merge). 0, ENOMEM, ST_EINVAL (field count differs). */
 int ix_agg_add(ix_agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n);
+/* The same with the key's hash computed ahead (ix_agg_hash). */
+uint64_t ix_agg_hash(st_table t, const uint8_t *k, size_t kl);
+int ix_agg_add_hashed(ix_agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n, uint64_t h);
 /* Adds every slot to its stored row (one read-modify-write per distinct row), then empties the map. */
 int ix_agg_flush(ix_agg_map *m, st_txn *txn);
 void ix_agg_reset(ix_agg_map *m);
