@@ -62,11 +62,10 @@ typedef struct st_prepared {
     st_hash leaf;
     st_ix_entry ix;                               /* its index facts and paths */
     /* Its index rows, recorded off the transaction for entry ixrows_for
-     * (UINT64_MAX: none) as a transaction deferring path rows or not
-     * (ixrows_defer) writes them: an import's writer then only writes. */
+     * (UINT64_MAX: none) as a transaction that defers path rows (an
+     * import's) writes them: the import's writer then only writes. */
     st_buf ixrows;
     uint64_t ixrows_for;
-    int ixrows_defer;
     int prep_rc;                                  /* result of prepare() */
 } prepared;
 
@@ -313,10 +312,9 @@ static int entry_bytes(const st_record_in *r, prepared *p, uint64_t index)
     return st_envelope_write(&p->bytes, r->meta, index, p->time_us, pl, r->npayloads);
 }
 
-/* After the leaf hash: the index facts. The entry is then built for index. */
-/* record: also record the index rows (st_ix_rows_record) as a transaction
- * that defers path rows (1) or not (0) writes them; -1: do not. An import
- * (its store defers path rows) records them. */
+/* After the leaf hash: the index facts. The entry is then built for index.
+ * record: also record its index rows as a transaction that defers path
+ * rows writes them (an import's store defers them). */
 static int entry_facts(const st_record_in *r, prepared *p, uint64_t index, int record)
 {
     const st_json *tool_input = NULL;
@@ -325,10 +323,9 @@ static int entry_facts(const st_record_in *r, prepared *p, uint64_t index, int r
     p->ixrows_for = UINT64_MAX;
     int rc = ix_prepare(&p->ix, r->meta, index, p->time_us, tool_input);
     if (rc) return rc;
-    if (record == 1) {
-        if ((rc = st_ix_rows_record(&p->ixrows, &p->ix, record)) != 0) return rc;
+    if (record) {
+        if ((rc = st_ix_rows_record(&p->ixrows, &p->ix, 1)) != 0) return rc;
         p->ixrows_for = index;
-        p->ixrows_defer = record;
     }
     p->built = index;
     return 0;
@@ -441,7 +438,7 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
     prepared *p = c->prep[k];
     int rc;
     if (c->pipe && (rc = pipe_wait(c->pipe, k)) != 0) return rc;
-    if (p->built != index && (rc = build_entry(r, p, index, -1)) != 0) return rc;
+    if (p->built != index && (rc = build_entry(r, p, index, 0)) != 0) return rc;
     if (p->bytes.len > ST_ENTRY_MAX)
         return st_store_fail(c->s, ST_ETOOBIG, "entry %llu: envelope is %zu bytes (at most %u)",
                              (unsigned long long)index, p->bytes.len, ST_ENTRY_MAX);
@@ -466,7 +463,7 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
                            : st_payload_put_flags(txn, index, pl->name, p->salt[i], pl->data, p->stored_len[i], ST_PUT_APPEND);
         if (rc) return rc;
     }
-    return p->ixrows_for == index ? st_index_add_recorded(txn, c->ix, &p->ix, &p->ixrows, p->ixrows_defer)
+    return p->ixrows_for == index ? st_index_add_recorded(txn, c->ix, &p->ix, &p->ixrows, 1)
                                   : st_index_add_entry(txn, c->ix, &p->ix);
 }
 

@@ -251,9 +251,10 @@ int imp_help_prepare(const imp_conv *c, imp_seg *sg, st_payload_zctx *z)
     return did;
 }
 
-/* The converter keeps at most LAG records waiting: while the appender is
- * busy it prepares them itself, still warm in its cache; while the appender
- * waits, the appender takes them first (woken every WAKE_EVERY records). */
+/* The converter keeps at most LAG records waiting: while the other threads
+ * are busy it prepares them itself, still warm in its cache; while they
+ * wait (the preparer, the appender between transactions), they take them
+ * first (woken every WAKE_EVERY records). */
 #define LAG 64u
 #define WAKE_EVERY 16u
 
@@ -275,7 +276,7 @@ static void finish_preparing(imp_conv *c, imp_seg *sg)
     atomic_store_explicit(&sg->closed, 1, memory_order_release);
     if (!c->s) return;
     imp_help_prepare(c, sg, c->z);
-    /* Another preparer holds at most one pair: wait for it. */
+    /* Each other preparer holds at most one pair: wait for them. */
     while (atomic_load_explicit(&sg->prepared, memory_order_acquire) != sg->n) sched_yield();
 }
 

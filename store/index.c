@@ -499,13 +499,20 @@ int st_ix_batch_begin(st_txn *txn, st_ix_batch *b, uint64_t size, int defer)
     return 0;
 }
 
-int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
+/* What adding entry e to batch b does before its rows: the batch's transaction, layout marker and end. */
+static int batch_enter(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
 {
     if (b->aggs.used && b->txn != txn) return ST_EINVAL;   /* unflushed deltas of another transaction */
     b->txn = txn;
     int rc = mark_layout(txn, e->f.index);
+    if (rc == 0 && e->f.index >= b->end) b->end = e->f.index + 1;
+    return rc;
+}
+
+int st_index_add_entry(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
+{
+    int rc = batch_enter(txn, b, e);
     if (rc) return rc;
-    if (e->f.index >= b->end) b->end = e->f.index + 1;
     ix_sink sk = { batch_row, batch_stat, batch_tooluse, b, b->defer };
     return ix_emit(&e->f, e->paths.data, e->paths.len, e->npaths, &sk);
 }
@@ -570,11 +577,8 @@ int st_ix_rows_record(st_buf *out, const st_ix_entry *e, int defer)
 int st_index_add_recorded(st_txn *txn, st_ix_batch *b, const st_ix_entry *e, const st_buf *rows, int defer)
 {
     if (defer != b->defer) return st_index_add_entry(txn, b, e);
-    if (b->aggs.used && b->txn != txn) return ST_EINVAL;
-    b->txn = txn;
-    int rc = mark_layout(txn, e->f.index);
+    int rc = batch_enter(txn, b, e);
     if (rc) return rc;
-    if (e->f.index >= b->end) b->end = e->f.index + 1;
     const uint8_t *p = rows->data, *end = rows->data + rows->len;
     while (rc == 0 && p < end) {
         size_t kl, vl, n;
@@ -648,7 +652,7 @@ int st_ix_paths_merge(st_txn *txn, uint64_t size)
         if (vl < 8) { rc = ST_ECORRUPT; break; }
         uint8_t h[12];
         st_be64_put(h, st_be64_get(kb + 1));
-        h[8] = (uint8_t)(vl >> 24); h[9] = (uint8_t)(vl >> 16); h[10] = (uint8_t)(vl >> 8); h[11] = (uint8_t)vl;
+        st_be32_put(h + 8, (uint32_t)vl);
         st_buf_put(&rows, h, 12);
         st_buf_put(&rows, v, vl);
     }
@@ -659,7 +663,7 @@ int st_ix_paths_merge(st_txn *txn, uint64_t size)
     ix_sink sk = { batch_row, batch_stat, batch_tooluse, &b, 0 };
     for (size_t off = 0; rc == 0 && off < rows.len;) {
         const uint8_t *r = rows.data + off;
-        size_t len = ((size_t)r[8] << 24) | ((size_t)r[9] << 16) | ((size_t)r[10] << 8) | r[11];
+        size_t len = st_be32_get(r + 8);
         uint8_t ti[16];
         memcpy(ti, r + 12, 8);           /* T */
         memcpy(ti + 8, r, 8);            /* I */

@@ -41,7 +41,7 @@ uint64_t ix_agg_hash(st_table t, const uint8_t *k, size_t kl)
 
 int ix_agg_add(ix_agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n)
 {
-    return ix_agg_add_hashed(m, t, k, kl, d, n, fnv((uint8_t)t, k, kl));
+    return ix_agg_add_hashed(m, t, k, kl, d, n, ix_agg_hash(t, k, kl));
 }
 
 int ix_agg_add_hashed(ix_agg_map *m, st_table t, const uint8_t *k, size_t kl, const uint64_t *d, size_t n, uint64_t h)
