@@ -853,6 +853,18 @@ static size_t parse_first_chunk(size_t len)
     return len <= ARENA_MAX_CHUNK / 48 ? 3 * len + 512 : ARENA_MAX_CHUNK / 16;
 }
 
+/* n rounded up to a quarter step of its power of two (4, 5, 6, 7 x 2^k):
+ * documents reused for inputs of similar lengths then come in a few sizes
+ * and fit each other's inputs, instead of one replaced by the next longer
+ * input again and again (a free and a malloc, and a fragmented heap). */
+static size_t size_class(size_t n)
+{
+    size_t b = 4;
+    while (b <= n / 2) b *= 2;           /* the largest power of two <= n */
+    size_t step = b / 4;
+    return n % step ? n + (step - n % step) : n;
+}
+
 
 static int parse_into(st_json_doc *doc, const char *buf, size_t len, unsigned flags, unsigned max_depth,
                       st_json_info *info, st_err *err);
@@ -890,7 +902,7 @@ int st_json_parse_reuse(st_json_doc **io, const char *buf, size_t len, const st_
         *io = doc = NULL;
     }
     if (doc) st_json_doc_reset(doc);
-    else if (!(*io = doc = doc_new_sized(want))) return st_fail(err, ENOMEM, "offset 0: out of memory");
+    else if (!(*io = doc = doc_new_sized(size_class(want)))) return st_fail(err, ENOMEM, "offset 0: out of memory");
     int rc = parse_into(doc, buf, len, flags, max_depth, info, err);
     if (rc) st_json_doc_reset(doc);
     return rc;
