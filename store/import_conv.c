@@ -177,6 +177,43 @@ void imp_conv_free(imp_conv *c)
     free(c->spare);
     c->spare = NULL;
     c->nspare = c->spare_cap = 0;
+    for (size_t i = 0; i < c->nsev; i++) {
+        st_json_doc_free(c->sev[i].doc);
+        st_buf_free(&c->sev[i].buf);
+    }
+    free(c->sev);
+    c->sev = NULL;
+    c->nsev = c->sev_cap = 0;
+}
+
+/* ---- documents and payload buffers --------------------------------------------------------- */
+
+/* A payload buffer bigger than this (a long line's) is freed, not kept. */
+#define SPARE_BUF_MAX ((size_t)64 << 10)
+
+/* Frees ev (appended, no longer needed), keeping its document and first
+ * payload buffer for a later line. */
+static void spare_event(imp_conv *c, st_event *ev)
+{
+    if (ev->doc && c->nsev == c->sev_cap) {
+        size_t nc = c->sev_cap ? c->sev_cap * 2 : 1024;
+        struct imp_spare_ev *ns = realloc(c->sev, nc * sizeof *ns);
+        if (ns) {
+            c->sev = ns;
+            c->sev_cap = nc;
+        }
+    }
+    if (ev->doc && c->nsev < c->sev_cap) {
+        struct imp_spare_ev *e = &c->sev[c->nsev++];
+        e->doc = ev->doc;
+        ev->doc = NULL;
+        memset(&e->buf, 0, sizeof e->buf);
+        if (ev->pbuf[0].cap <= SPARE_BUF_MAX && !ev->pbuf[0].oom) {
+            e->buf = ev->pbuf[0];
+            memset(&ev->pbuf[0], 0, sizeof ev->pbuf[0]);
+        }
+    }
+    st_event_free(ev);
 }
 
 /* ---- preparations ----------------------------------------------------------------------- */
@@ -297,7 +334,35 @@ static imp_note *note(imp_seg *sg, uint64_t line)
     return nt;
 }
 
+/* Tops sp up from the spare list: a document, and a buffer if it has none. */
+static void spare_take(imp_conv *c, struct imp_spare_ev *sp)
+{
+    if (sp->doc || !c->nsev) return;
+    struct imp_spare_ev *e = &c->sev[--c->nsev];
+    sp->doc = e->doc;
+    if (!sp->buf.data) sp->buf = e->buf;
+    else st_buf_free(&e->buf);
+}
+
+static void fill_lines(imp_conv *c, imp_seg *sg, struct imp_spare_ev *sp);
+
 static void fill(imp_conv *c, imp_seg *sg)
+{
+    struct imp_spare_ev sp;            /* for the next line (see st_import_line_reuse) */
+    memset(&sp, 0, sizeof sp);
+    spare_take(c, &sp);
+    fill_lines(c, sg, &sp);
+    if (sp.doc || sp.buf.data) {
+        if (c->nsev < c->sev_cap) {
+            c->sev[c->nsev++] = sp;
+        } else {
+            st_json_doc_free(sp.doc);
+            st_buf_free(&sp.buf);
+        }
+    }
+}
+
+static void fill_lines(imp_conv *c, imp_seg *sg, struct imp_spare_ev *sp)
 {
     const char *line = NULL;
     size_t len = 0;
@@ -313,7 +378,7 @@ static void fill(imp_conv *c, imp_seg *sg)
         st_event *ev = &sg->evs[sg->n];
         why.msg[0] = 0;
         if (toolong) rc = st_fail(&why, ST_ETOOBIG, "longer than %zu bytes", c->r->max_line);
-        else rc = st_import_line(ev, &kind, line, len, &c->lo, &why);
+        else rc = st_import_line_reuse(ev, &kind, line, len, &c->lo, &why, &sp->doc, &sp->buf);
         if (rc == ENOMEM) {
             stop(sg, st_fail(&sg->err, ENOMEM, "line %llu: out of memory", (unsigned long long)ln));
             return;
@@ -330,6 +395,7 @@ static void fill(imp_conv *c, imp_seg *sg)
             continue;
         }
         if (kind == ST_IMPORT_BLANK) { sg->blank++; continue; }
+        spare_take(c, sp);                 /* if the line took them: the next pair */
         if ((rc = match_duration(c, ev)) != 0) {
             st_event_free(ev);
             stop(sg, st_fail(&sg->err, rc, "line %llu: out of memory", (unsigned long long)ln));
@@ -364,7 +430,7 @@ void imp_produce(imp_conv *c, imp_seg *sg)
     for (size_t i = 0; i < sg->done; i++) {
         spare_put(c, sg->prep[i]);
         sg->prep[i] = NULL;
-        st_event_free(&sg->evs[i]);
+        spare_event(c, &sg->evs[i]);
     }
     sg->done = 0;
     sg->n = sg->nnotes = 0;

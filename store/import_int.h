@@ -48,6 +48,17 @@ void imp_reader_drop_cache(imp_reader *r);
  * errno value. *toolong is set for a line over max_line (its bytes are skipped). */
 int imp_next_line(imp_reader *r, const char **line, size_t *len, int *toolong);
 
+/* ---- one line --------------------------------------------------------------------- */
+
+/* st_import_line with the document and payload buffer of an earlier line
+ * (which the caller no longer uses), or NULL / an empty buffer: when the line
+ * becomes an event it takes them (*spare_doc NULL, *spare_buf emptied),
+ * otherwise they stay the caller's (a malformed line leaves an empty
+ * document). The import then allocates neither per line. */
+ST_NODISCARD int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len,
+                                      const st_import_line_opts *o, st_err *why, st_json_doc **spare_doc,
+                                      st_buf *spare_buf);
+
 /* ---- segments ------------------------------------------------------------------ */
 
 #define IMP_NOTE_CAP 64u
@@ -114,6 +125,11 @@ typedef struct imp_conv {
      * import then allocates a few thousand, not one per line. */
     st_prepared **spare;
     size_t nspare, spare_cap;
+    /* The same for the documents and payload buffers of appended events
+     * (st_import_line_reuse): no malloc and free (nor fresh pages after the
+     * heap is trimmed) per line. One pair is with fill at any time. */
+    struct imp_spare_ev { st_json_doc *doc; st_buf buf; } *sev;
+    size_t nsev, sev_cap;
     /* Sharing the preparation (import.c): publish(ctx, sg) when sg starts
      * taking events and publish(ctx, NULL) when it is complete; wake(ctx)
      * now and then while records wait for a preparer. NULL: nobody helps. */

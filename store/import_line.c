@@ -15,7 +15,7 @@
  *   status / error   -> status succeeded|failed|interrupted|denied, event
  *   everything else  -> payload event (including the original timestamp text)
  */
-#include "import.h"
+#include "import_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -266,25 +266,33 @@ static int hook_build(st_event *ev, st_json_doc *doc, size_t replaced, int64_t t
 
 int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const st_import_line_opts *o, st_err *why)
 {
+    st_json_doc *doc = NULL;
+    st_buf buf = { 0 };
+    int rc = st_import_line_reuse(ev, kind, line, len, o, why, &doc, &buf);
+    st_json_doc_free(doc);
+    st_buf_free(&buf);
+    return rc;
+}
+
+int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, const st_import_line_opts *o,
+                         st_err *why, st_json_doc **spare_doc, st_buf *spare_buf)
+{
     st_import_line_opts dflt = { 0 };
     if (!o) o = &dflt;
     memset(ev, 0, sizeof *ev);
     *kind = ST_IMPORT_BLANK;
     if (blank(line, len)) return 0;
-    st_json_doc *doc = NULL;
     st_json_opts jo = { .flags = ST_EVENT_JSON_FLAGS, .max_depth = ST_EVENT_MAX_DEPTH };
     st_json_info info;
     memset(&info, 0, sizeof info);
     st_err perr;
     perr.msg[0] = 0;
-    int rc = st_json_parse(&doc, line, len, &jo, &info, &perr);
+    int rc = st_json_parse_reuse(spare_doc, line, len, &jo, &info, &perr);
     if (rc == ENOMEM) return st_fail(why, ENOMEM, "out of memory");
     if (rc) return st_fail(why, ST_EJSON, "not JSON: %.300s", perr.msg[0] ? perr.msg : st_strerror(rc));
+    st_json_doc *doc = *spare_doc;         /* the caller's until the line is an event */
     st_json *root = st_json_doc_root(doc);
-    if (root->type != ST_JSON_OBJECT) {
-        st_json_doc_free(doc);
-        return st_fail(why, ST_EFORMAT, "not a JSON object");
-    }
+    if (root->type != ST_JSON_OBJECT) return st_fail(why, ST_EFORMAT, "not a JSON object");
     const st_json *mb[M_COUNT];
     find_members(root, mb);
     int64_t t = 0;
@@ -292,31 +300,40 @@ int st_import_line(st_event *ev, int *kind, const char *line, size_t len, const 
     int has_t = parse_timestamp(ts, &t) == 0;
     int hook = mb[M_HOOK_EVENT_NAME] || mb[M_TOOL_NAME] || mb[M_SESSION_ID];
     int seed = !hook && (mb[M_TOOLNAME] || mb[M_INPUT] || mb[M_OUTPUT]);
-    if (hook && ts && !has_t) {
-        st_json_doc_free(doc);
+    if (hook && ts && !has_t)
         return st_fail(why, ST_EFORMAT, "\"timestamp\" is not a time between 1970 and 2255 (RFC 3339 or epoch number)");
-    }
     if (hook) {
+        *spare_doc = NULL;                 /* hook_build takes it */
         if ((rc = hook_build(ev, doc, info.replaced, has_t ? t : 0, o, why)) != 0) { st_event_free(ev); return rc; }
         if (ev->malformed) { st_event_free(ev); return st_fail(why, ST_EFORMAT, "hook event does not parse"); }
         *kind = ST_IMPORT_HOOK;
         return 0;
     }
-    if (!seed) {
-        st_json_doc_free(doc);
+    if (!seed)
         return st_fail(why, ST_EFORMAT, "neither a hook event (hook_event_name, tool_name, session_id) nor an audit-log line (toolName, input, output)");
-    }
-    if (!has_t) {
-        st_json_doc_free(doc);
-        return st_fail(why, ST_EFORMAT, "no usable \"timestamp\" (RFC 3339 or epoch number, 1970 to 2255)");
-    }
+    if (!has_t) return st_fail(why, ST_EFORMAT, "no usable \"timestamp\" (RFC 3339 or epoch number, 1970 to 2255)");
     ev->doc = doc;
+    *spare_doc = NULL;
+    ev->pbuf[0] = *spare_buf;              /* its bytes are rewritten from the start */
+    ev->pbuf[0].len = 0;
+    ev->pbuf[0].oom = 0;
+    memset(spare_buf, 0, sizeof *spare_buf);
     ev->meta = st_json_new_object(doc);
     ev->rec.meta = ev->meta;
     st_redact_counts counts;
     st_redact_counts_init(&counts);
     rc = ev->meta ? st_redact_json(o->redactor, doc, root, &counts) : ENOMEM;
-    if (rc == 0 && st_buf_reserve(&ev->pbuf[0], len) != 0) rc = ENOMEM;
+    if (rc == 0 && ev->pbuf[0].cap < len) {
+        /* exactly the line's length (the payloads are about as long): no
+         * power-of-two slack; a longer output still grows the buffer */
+        uint8_t *d = realloc(ev->pbuf[0].data, len);
+        if (d) {
+            ev->pbuf[0].data = d;
+            ev->pbuf[0].cap = len;
+        } else {
+            rc = ENOMEM;
+        }
+    }
     if (rc == 0) rc = seed_build(ev, root, mb, t, o);
     if (rc == 0 && counts.total) {
         st_json *rj = st_redact_counts_to_json(o->redactor, &counts, doc);

@@ -33,7 +33,9 @@
  * Bump allocation in chunks. The first chunk is allocated together with the
  * document (one malloc for a small parse); later chunks double up to
  * ARENA_MAX_CHUNK. A request bigger than a quarter of the next chunk (a large
- * string) gets a block of its own, so big strings waste no chunk tail. */
+ * string) gets a block of its own, so big strings waste no chunk tail.
+ * A reset (st_json_doc_reset, st_json_parse_reuse) frees every chunk but the
+ * first, which the next parse or build then fills from its start. */
 
 typedef struct chunk {
     struct chunk *next;
@@ -47,9 +49,16 @@ struct st_json_doc {
     chunk *embedded;    /* the first chunk, part of the doc allocation */
     size_t next_cap;
     st_json *root;
+    st_buf scratch;     /* the parser's decoding area: kept while the document is reused */
 };
 
 #define ARENA_MIN_CHUNK ((size_t)2048)
+/* A reused document whose first chunk is over twice what a parse needs plus
+ * DOC_SLACK is replaced, so that the long lines of an input do not pin their
+ * memory in documents reused for short ones; a decoding area over DOC_KEEP
+ * is freed at a reset. */
+#define DOC_SLACK ((size_t)8 << 10)
+#define DOC_KEEP ((size_t)64 << 10)
 #define ARENA_MAX_CHUNK ((size_t)16 << 20)
 #define DOC_HEAD ((sizeof(st_json_doc) + alignof(chunk) - 1) / alignof(chunk) * alignof(chunk))
 
@@ -68,6 +77,7 @@ static st_json_doc *doc_new_sized(size_t first)
     d->retired = NULL;
     d->next_cap = first * 2;
     d->root = NULL;
+    memset(&d->scratch, 0, sizeof d->scratch);
     return d;
 }
 
@@ -129,9 +139,9 @@ static st_json *node_new(st_json_doc *d, st_json_type t)
 
 st_json_doc *st_json_doc_new(void) { return doc_new_sized(ARENA_MIN_CHUNK); }
 
-void st_json_doc_free(st_json_doc *doc)
+/* Frees every chunk but the embedded one. */
+static void doc_free_chunks(st_json_doc *doc)
 {
-    if (!doc) return;
     chunk *lists[2] = { doc->cur, doc->retired };
     for (int l = 0; l < 2; l++) {
         chunk *c = lists[l];
@@ -141,7 +151,28 @@ void st_json_doc_free(st_json_doc *doc)
             c = next;
         }
     }
+}
+
+void st_json_doc_free(st_json_doc *doc)
+{
+    if (!doc) return;
+    doc_free_chunks(doc);
+    st_buf_free(&doc->scratch);
     free(doc);
+}
+
+void st_json_doc_reset(st_json_doc *doc)
+{
+    if (!doc) return;
+    doc_free_chunks(doc);
+    chunk *c = doc->embedded;
+    c->next = NULL;
+    c->used = 0;
+    doc->cur = c;
+    doc->retired = NULL;
+    doc->next_cap = c->cap * 2;
+    doc->root = NULL;
+    if (doc->scratch.cap > DOC_KEEP || doc->scratch.oom) st_buf_free(&doc->scratch);
 }
 
 st_json *st_json_doc_root(st_json_doc *doc) { return doc ? doc->root : NULL; }
@@ -380,7 +411,7 @@ typedef struct parser {
     st_json_doc *doc;
     st_err *err;
     size_t replaced, err_off;
-    st_buf scratch;     /* decoding area for strings with escapes or non-ASCII */
+    st_buf *scratch;    /* decoding area for strings with escapes or non-ASCII (the document's) */
     frame *stack;
     size_t depth, cap;
     frame small[32];
@@ -458,7 +489,7 @@ static int parse_string_slow(parser *p, size_t start, size_t i, char **out, size
     const unsigned char *s = p->s;
     const size_t len = p->len, open = start - 1;
     const int lenient = (p->flags & ST_JSON_LENIENT_UTF8) != 0;
-    st_buf *b = &p->scratch;
+    st_buf *b = p->scratch;
     st_buf_reset(b);
     bput(b, s + start, i - start);
     for (;;) {
@@ -812,24 +843,74 @@ static int parse_doc(parser *p)
     }
 }
 
+/* The first chunk for a parse of len bytes. Nodes are 72 bytes per value,
+ * strings about their raw size: for small inputs (an audit line, an entry)
+ * three times the length, plus room for an envelope built next to it, holds
+ * the whole tree in that chunk; twice the length did not (a second chunk of
+ * twice the first, most of it unused, for every such line). */
+static size_t parse_first_chunk(size_t len)
+{
+    return len <= ARENA_MAX_CHUNK / 48 ? 3 * len + 512 : ARENA_MAX_CHUNK / 16;
+}
+
+/* n rounded up to a quarter step of its power of two (4, 5, 6, 7 x 2^k):
+ * documents reused for inputs of similar lengths then come in a few sizes
+ * and fit each other's inputs, instead of one replaced by the next longer
+ * input again and again (a free and a malloc, and a fragmented heap). */
+static size_t size_class(size_t n)
+{
+    size_t b = 4;
+    while (b <= n / 2) b *= 2;           /* the largest power of two <= n */
+    size_t step = b / 4;
+    return n % step ? n + (step - n % step) : n;
+}
+
+
+static int parse_into(st_json_doc *doc, const char *buf, size_t len, unsigned flags, unsigned max_depth,
+                      st_json_info *info, st_err *err);
+
 int st_json_parse(st_json_doc **out, const char *buf, size_t len, const st_json_opts *opts,
                   st_json_info *info, st_err *err)
 {
-    if (info) memset(info, 0, sizeof *info);
     if (out) *out = NULL;
-    if (!out || (!buf && len)) return st_fail(err, ST_EINVAL, "st_json_parse: invalid argument");
+    int rc = st_json_parse_reuse(out, buf, len, opts, info, err);
+    if (rc && out) {
+        st_json_doc_free(*out);
+        *out = NULL;
+    }
+    if (out && *out) st_buf_free(&(*out)->scratch);     /* not reused: not kept */
+    return rc;
+}
+
+int st_json_parse_reuse(st_json_doc **io, const char *buf, size_t len, const st_json_opts *opts,
+                        st_json_info *info, st_err *err)
+{
+    if (info) memset(info, 0, sizeof *info);
+    if (!io || (!buf && len)) return st_fail(err, ST_EINVAL, "st_json_parse: invalid argument");
     unsigned flags = opts ? opts->flags : 0, max_depth = opts && opts->max_depth ? opts->max_depth : ST_JSON_DEFAULT_DEPTH;
     size_t max_bytes = opts ? opts->max_bytes : 0;
     if (max_bytes && len > max_bytes) {
+        st_json_doc_reset(*io);
         if (info) info->error_offset = max_bytes;
         return st_fail(err, ST_ETOOBIG, "offset %zu: input of %zu bytes is over the limit of %zu", max_bytes, len,
                        max_bytes);
     }
-    /* Nodes are ~72 bytes per value, strings about their raw size: for small
-     * inputs twice the length fits the whole tree in the first chunk. */
-    st_json_doc *doc = doc_new_sized(len <= ARENA_MAX_CHUNK / 32 ? 2 * len + 512 : ARENA_MAX_CHUNK / 16);
-    if (!doc) return st_fail(err, ENOMEM, "offset 0: out of memory");
+    size_t want = parse_first_chunk(len), keep = 2 * want + DOC_SLACK;
+    st_json_doc *doc = *io;
+    if (doc && (doc->embedded->cap < want || doc->embedded->cap > keep)) {
+        st_json_doc_free(doc);
+        *io = doc = NULL;
+    }
+    if (doc) st_json_doc_reset(doc);
+    else if (!(*io = doc = doc_new_sized(size_class(want)))) return st_fail(err, ENOMEM, "offset 0: out of memory");
+    int rc = parse_into(doc, buf, len, flags, max_depth, info, err);
+    if (rc) st_json_doc_reset(doc);
+    return rc;
+}
 
+static int parse_into(st_json_doc *doc, const char *buf, size_t len, unsigned flags, unsigned max_depth,
+                      st_json_info *info, st_err *err)
+{
     parser p;
     memset(&p, 0, sizeof p);
     p.s = (const unsigned char *)(buf ? buf : "");
@@ -837,6 +918,7 @@ int st_json_parse(st_json_doc **out, const char *buf, size_t len, const st_json_
     p.flags = flags;
     p.max_depth = max_depth;
     p.doc = doc;
+    p.scratch = &doc->scratch;
     p.err = err;
     p.stack = p.small;
     p.cap = sizeof p.small / sizeof p.small[0];
@@ -845,17 +927,12 @@ int st_json_parse(st_json_doc **out, const char *buf, size_t len, const st_json_
 
     while (p.depth) pop(&p);
     if (p.stack != p.small) free(p.stack);
-    st_buf_free(&p.scratch);
+
     if (info) {
         info->replaced = p.replaced;
         info->error_offset = rc ? p.err_off : 0;
     }
-    if (rc) {
-        st_json_doc_free(doc);
-        return rc;
-    }
-    *out = doc;
-    return 0;
+    return rc;
 }
 
 /* ==== getters ============================================================== */

@@ -71,9 +71,21 @@ typedef struct st_json_info {
 int st_json_parse(st_json_doc **out, const char *buf, size_t len, const st_json_opts *opts,
                   st_json_info *info, st_err *err);
 
+/* st_json_parse into *io: a document already there (one whose nodes and
+ * strings the caller no longer uses) is emptied and its memory reused, NULL
+ * gets a new one (when it is too small or far too big for len it is replaced
+ * too). On error *io holds an empty document (or NULL if none could be made);
+ * the caller frees it with st_json_doc_free either way. For a loop over many
+ * inputs (an import's lines): no allocation per input in the steady state. */
+int st_json_parse_reuse(st_json_doc **io, const char *buf, size_t len, const st_json_opts *opts,
+                        st_json_info *info, st_err *err);
+
 /* A new empty document for building values. NULL on ENOMEM. */
 st_json_doc *st_json_doc_new(void);
 void st_json_doc_free(st_json_doc *doc);        /* NULL is a no-op */
+/* Empties doc (root NULL): every node and string in it is gone; its first
+ * chunk of memory is kept for what is built or parsed next. NULL: no-op. */
+void st_json_doc_reset(st_json_doc *doc);
 st_json *st_json_doc_root(st_json_doc *doc);
 void st_json_doc_set_root(st_json_doc *doc, st_json *v);
 /* Arena allocation inside the document (lives until st_json_doc_free). */

@@ -37,7 +37,7 @@ static void help(void)
          "  --skip-bad   report malformed lines (with their line number) and skip them (default)\n"
          "  --strict     if any line is malformed, import nothing\n"
          "  --batch N    entries per durable transaction (default 4000); the import holds\n"
-         "               about 35 KiB of memory per entry of N (some 140 MiB at 4000)\n"
+         "               about 25 KiB of memory per entry of N (some 100 MiB at 4000)\n"
          "\n"
          "Prints \"imported N entries: I..J\" on stdout. The pages of a FILE are dropped\n"
          "from the page cache as the import reads them (a large import does not evict the\n"
