@@ -3,10 +3,12 @@
  * converting thread (import_conv.c) reads and converts the lines of the
  * next segment while this thread appends the current transaction with
  * st_append_prepared, and then helps prepare the next segment's records
- * until it is complete; then they swap. A third thread only prepares
- * records, so the cores stay busy while this one waits for the disk. Two
- * segments, so memory stays bounded (two segments plus the transaction
- * being assembled).
+ * until it is complete. A third thread only prepares records, so the
+ * cores stay busy while this one waits for the disk. IMP_SEGS segments
+ * circulate, so memory stays bounded (those segments plus the transaction
+ * being assembled): with three, the converter goes on with the next
+ * segment while a finished one waits for the appender, so a slow commit
+ * does not leave a core idle.
  *
  * Everything observable happens on the calling thread, in line order, as
  * if the lines were converted and appended one by one: the malformed-line
@@ -33,6 +35,7 @@
 #include "store_int.h"
 
 #define CHUNK (1u << 20)
+#define IMP_SEGS 3
 
 typedef struct importer {
     st_store *s;
@@ -132,13 +135,14 @@ static int consume(importer *im, imp_seg *sg)
 
 /* ---- the threads ----------------------------------------------------------------------- */
 
-/* Segments change hands under mu: the converter puts a finished one in
- * `full` and takes an emptied one from `empty`; the appender does the
- * reverse. Each thread touches a segment only while it holds it. */
+/* Segments change hands under mu: the converter queues a finished one in
+ * `full` (in order) and takes an emptied one from `empty`; the appender
+ * does the reverse. Each thread touches a segment only while it holds it. */
 typedef struct pipeline {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    imp_seg *full, *empty;
+    imp_seg *full[IMP_SEGS], *empty[IMP_SEGS];
+    size_t nfull, nempty;
     int stop;              /* the appender is done (or failed): the converter ends */
     int converted;         /* the converter has ended: the preparer ends */
     imp_conv *c;
@@ -200,12 +204,14 @@ static void sleep_on(pipeline *p)
  * the preparation of the one being converted meanwhile. */
 static imp_seg *wait_full(pipeline *p, st_payload_zctx *z)
 {
-    while (!p->full) {
+    while (!p->nfull) {
         if (help(p, z)) continue;
-        if (p->full) break;
+        if (p->nfull) break;
         sleep_on(p);
     }
-    return p->full;
+    imp_seg *sg = p->full[0];
+    memmove(p->full, p->full + 1, --p->nfull * sizeof *p->full);
+    return sg;
 }
 
 /* The preparer: a third thread that only prepares records. It takes the
@@ -240,19 +246,17 @@ static void *converter(void *arg)
         imp_produce(p->c, sg);
         int last = sg->last;
         pthread_mutex_lock(&p->mu);
-        while (p->full && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
         if (p->stop) {
             pthread_mutex_unlock(&p->mu);
             free_events(sg->evs, sg->prep, &sg->n);
             converted(p);
             return NULL;
         }
-        p->full = sg;
+        p->full[p->nfull++] = sg;          /* room: there are IMP_SEGS segments in all */
         pthread_cond_broadcast(&p->cv);
-        while (!last && !p->empty && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
-        sg = p->empty;
-        p->empty = NULL;
+        while (!last && !p->nempty && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
         int done = last || p->stop;
+        sg = done ? NULL : p->empty[--p->nempty];
         pthread_mutex_unlock(&p->mu);
         if (done) {
             converted(p);
@@ -269,14 +273,16 @@ static void stop_sharing(imp_conv *c, st_payload_zctx *z)
     st_payload_zctx_free(z);
 }
 
-/* Runs the import over segs[0] and segs[1]: in three threads (this one
- * appends, one converts, one prepares), or in this one (the strict check
- * pass, opts->serial, or when no thread can be started). Without the
- * preparer (no thread for it) the other two still share the work. */
-static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
+/* Runs the import over segs[0..IMP_SEGS): in three threads (this one
+ * appends, one converts, one prepares), or over segs[0] in this one (the
+ * strict check pass, opts->serial, or when no thread can be started).
+ * Without the preparer (no thread for it) the other two still share the
+ * work. */
+static int run(importer *im, imp_conv *c, imp_seg segs[IMP_SEGS], int serial)
 {
     int rc = 0;
-    pipeline p = { .c = c, .first = &segs[0], .empty = &segs[1] };
+    pipeline p = { .c = c, .first = &segs[0] };
+    for (int i = IMP_SEGS - 1; i > 0; i--) p.empty[p.nempty++] = &segs[i];
     pthread_t th, pth;
     st_payload_zctx *z = NULL;
     preparer_arg pa = { &p, NULL };
@@ -294,21 +300,20 @@ static int run(importer *im, imp_conv *c, imp_seg segs[2], int serial)
                 for (;;) {
                     pthread_mutex_lock(&p.mu);
                     imp_seg *sg = wait_full(&p, z);
-                    p.full = NULL;
                     pthread_cond_broadcast(&p.cv);
                     pthread_mutex_unlock(&p.mu);
                     rc = consume(im, sg);
                     pthread_mutex_lock(&p.mu);
                     if (rc) p.stop = 1;
-                    else p.empty = sg;
+                    else p.empty[p.nempty++] = sg;
                     pthread_cond_broadcast(&p.cv);
                     pthread_mutex_unlock(&p.mu);
                     if (rc) break;
                 }
                 pthread_join(th, NULL);
                 if (have_preparer) pthread_join(pth, NULL);
-                /* a segment the converter finished after the appender stopped */
-                if (p.full) free_events(p.full->evs, p.full->prep, &p.full->n);
+                /* segments the converter finished after the appender stopped */
+                for (size_t i = 0; i < p.nfull; i++) free_events(p.full[i]->evs, p.full[i]->prep, &p.full[i]->n);
                 pthread_cond_destroy(&p.cv);
                 pthread_mutex_destroy(&p.mu);
                 st_payload_zctx_free(pa.z);
@@ -351,14 +356,14 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     imp_conv c = { .r = &r, .strict = o->strict, .batch = im.batch };
     c.lo = (st_import_line_opts){ .now_us = st_now_us(), .host = st_event_host(), .user = st_event_user(),
                                   .redactor = o->redactor };
-    imp_seg *segs = calloc(2, sizeof *segs);
+    imp_seg *segs = calloc(IMP_SEGS, sizeof *segs);
     im.txn = calloc(im.batch, sizeof *im.txn);
     im.recs = calloc(im.batch, sizeof *im.recs);
     im.prep = calloc(im.batch, sizeof *im.prep);
     r.buf = malloc(r.cap);
     int rc = 0;
     if (!segs || !im.txn || !im.recs || !im.prep || !r.buf) { rc = ENOMEM; goto out; }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < IMP_SEGS; i++)
         if ((rc = imp_seg_alloc(&segs[i], im.batch)) != 0) goto out;
     if (o->strict) {
         off_t pos = lseek(fd, 0, SEEK_CUR);
@@ -421,7 +426,7 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     if (o->on_progress) o->on_progress(o->ctx, res->lines, res->imported, im.bytes);
 out:
     if (im.prep) free_events(im.txn, im.prep, &im.ntxn);
-    for (int i = 0; segs && i < 2; i++) {
+    for (int i = 0; segs && i < IMP_SEGS; i++) {
         if (segs[i].evs && segs[i].prep) {
             free_events(segs[i].evs, segs[i].prep, &segs[i].n);
             free_events(segs[i].evs, segs[i].prep, &segs[i].done);
