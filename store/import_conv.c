@@ -375,6 +375,12 @@ static void fill_lines(imp_conv *c, imp_seg *sg, struct imp_spare_ev *sp)
             return;
         }
         uint64_t ln = sg->lines = ++c->lineno;
+        /* A UTF-8 byte order mark (Windows editors write one) opens the
+         * file, not the first object; anywhere else it is not whitespace. */
+        if (ln == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            line += 3;
+            len -= 3;
+        }
         st_event *ev = &sg->evs[sg->n];
         why.msg[0] = 0;
         if (toolong) rc = st_fail(&why, ST_ETOOBIG, "longer than %zu bytes", c->r->max_line);

@@ -299,6 +299,42 @@ START_TEST(strict_writes_nothing)
 }
 END_TEST
 
+/* Editors on Windows start UTF-8 files with a byte order mark: the first
+ * line is still a line, in the strict pass and the import alike; a BOM
+ * anywhere else is not whitespace and leaves its line malformed. */
+START_TEST(leading_bom_is_skipped)
+{
+    static const char line[] = "{\"timestamp\":\"2025-01-01T00:00:00Z\",\"toolName\":\"X\",\"input\":{}}\n";
+    char text[1024];
+    snprintf(text, sizeof text, "\xEF\xBB\xBF%s\xEF\xBB\xBF%s%s", line, line, line);
+    for (int strict = 0; strict < 2; strict++) {
+        char name[16];
+        snprintf(name, sizeof name, "bom%d", strict);
+        st_store *s = make_store(name, 0);
+        st_import_opts o = { .strict = strict };
+        st_import_result res;
+        st_err err;
+        seen sn = { 0 };
+        int rc = import_text(s, "in.jsonl", text, &o, &res, &err, &sn);
+        if (strict) {
+            ck_assert_int_eq(rc, ST_EJSON);
+            ck_assert_ptr_nonnull(strstr(err.msg, "line 2: not JSON"));
+            ck_assert_uint_eq(res.imported, 0);
+        } else {
+            ck_assert_int_eq(rc, 0);
+            ck_assert_uint_eq(res.imported, 2);
+            ck_assert_uint_eq(res.bad, 1);
+            ck_assert_ptr_nonnull(strstr((char *)sn.log.data, "bad 2 "));
+            char *e = entry_text(s, 0);
+            ck_assert_ptr_nonnull(strstr(e, "\"tool\":\"X\""));
+            free(e);
+        }
+        st_buf_free(&sn.log);
+        st_store_close(s);
+    }
+}
+END_TEST
+
 START_TEST(progress_every_65536_lines)
 {
     st_store *s = make_store("pr", 0);
@@ -717,6 +753,7 @@ int main(void)
     tcase_add_test(tc, threaded_equals_serial);
     tcase_add_test(tc, refused_append_stops_where_serial_stops);
     tcase_add_test(tc, strict_writes_nothing);
+    tcase_add_test(tc, leading_bom_is_skipped);
     tcase_add_test(tc, progress_every_65536_lines);
     tcase_add_test(tc, duration_from_the_store);
     tcase_add_test(tc, prepared_records_after_another_writer);
