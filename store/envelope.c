@@ -191,14 +191,16 @@ static void put_value(st_buf *out, const st_json *v)
 static void put_member(st_buf *out, const member *m, uint64_t index, int64_t time_us,
                        const st_envelope_payload *pl, size_t n)
 {
-    st_json_write_string(out, m->key, m->key_len);
-    put_c(out, ':');
-    switch (m->what) {
-    case W_V: put_int(out, ST_ENTRY_VERSION); break;
-    case W_INDEX: put_int(out, (int64_t)index); break;
-    case W_TIME: put_int(out, time_us); break;
-    case W_PAYLOADS: put_payloads(out, pl, n); break;
-    default: put_value(out, m->m); break;
+    switch (m->what) {                 /* the members written here: their keys as literals */
+    case W_V: PUT_LIT(out, "\"v\":"); put_int(out, ST_ENTRY_VERSION); break;
+    case W_INDEX: PUT_LIT(out, "\"index\":"); put_int(out, (int64_t)index); break;
+    case W_TIME: PUT_LIT(out, "\"time_us\":"); put_int(out, time_us); break;
+    case W_PAYLOADS: PUT_LIT(out, "\"payloads\":"); put_payloads(out, pl, n); break;
+    default:
+        st_json_write_string(out, m->key, m->key_len);
+        put_c(out, ':');
+        put_value(out, m->m);
+        break;
     }
 }
 
