@@ -10,6 +10,10 @@
 
 #include "entry.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* "00" .. "99": integers are written two digits at a time (times in
  * microseconds have 16). */
 static const char two_digits[201] =
@@ -120,6 +124,24 @@ static void put_int(st_buf *out, int64_t x)
 
 static void put_hash(st_buf *out, const uint8_t *h)
 {
+    char hex[2 * ST_HASH_BYTES + 2];
+#if defined(__SSE2__)
+    /* 16 bytes at a time: high and low nibbles interleaved, then '0'..'9' or
+     * 'a'..'f' (the table loop below took 260 instructions a hash, and an
+     * entry has three). */
+    _Static_assert(ST_HASH_BYTES % 16 == 0, "hashes are whole 16-byte vectors");
+    const __m128i low4 = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0'),
+                  af = _mm_set1_epi8('a' - '0' - 10);
+    for (size_t i = 0; i < ST_HASH_BYTES; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4), lo = _mm_and_si128(v, low4);
+        __m128i a = _mm_unpacklo_epi8(hi, lo), b = _mm_unpackhi_epi8(hi, lo);
+        a = _mm_add_epi8(_mm_add_epi8(a, zero), _mm_and_si128(_mm_cmpgt_epi8(a, nine), af));
+        b = _mm_add_epi8(_mm_add_epi8(b, zero), _mm_and_si128(_mm_cmpgt_epi8(b, nine), af));
+        _mm_storeu_si128((__m128i *)(void *)(hex + 1 + 2 * i), a);
+        _mm_storeu_si128((__m128i *)(void *)(hex + 17 + 2 * i), b);
+    }
+#else
     static const char pairs[513] =            /* byte b -> its two hex digits at 2b */
         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
         "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
@@ -129,8 +151,8 @@ static void put_hash(st_buf *out, const uint8_t *h)
         "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
         "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
         "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-    char hex[2 * ST_HASH_BYTES + 2];
     for (size_t i = 0; i < ST_HASH_BYTES; i++) memcpy(hex + 1 + 2 * i, pairs + 2 * h[i], 2);
+#endif
     hex[0] = hex[2 * ST_HASH_BYTES + 1] = '"';   /* lowercase hex needs no escaping */
     put(out, hex, 2 * ST_HASH_BYTES + 2);
 }
@@ -191,14 +213,16 @@ static void put_value(st_buf *out, const st_json *v)
 static void put_member(st_buf *out, const member *m, uint64_t index, int64_t time_us,
                        const st_envelope_payload *pl, size_t n)
 {
-    st_json_write_string(out, m->key, m->key_len);
-    put_c(out, ':');
-    switch (m->what) {
-    case W_V: put_int(out, ST_ENTRY_VERSION); break;
-    case W_INDEX: put_int(out, (int64_t)index); break;
-    case W_TIME: put_int(out, time_us); break;
-    case W_PAYLOADS: put_payloads(out, pl, n); break;
-    default: put_value(out, m->m); break;
+    switch (m->what) {                 /* the members written here: their keys as literals */
+    case W_V: PUT_LIT(out, "\"v\":"); put_int(out, ST_ENTRY_VERSION); break;
+    case W_INDEX: PUT_LIT(out, "\"index\":"); put_int(out, (int64_t)index); break;
+    case W_TIME: PUT_LIT(out, "\"time_us\":"); put_int(out, time_us); break;
+    case W_PAYLOADS: PUT_LIT(out, "\"payloads\":"); put_payloads(out, pl, n); break;
+    default:
+        st_json_write_string(out, m->key, m->key_len);
+        put_c(out, ':');
+        put_value(out, m->m);
+        break;
     }
 }
 

@@ -80,9 +80,20 @@ static pthread_once_t ddict_once = PTHREAD_ONCE_INIT;
 static ZSTD_CDict *g_cdict;
 static ZSTD_DDict *g_ddict;
 
+/* The dictionary's match tables sized for what they index: level DICT_LEVEL
+ * chose a 2^15-entry hash table (128 KiB) for a 2 KiB dictionary, whose
+ * scattered lookups cost cache misses on every payload; DICT_HASH_LOG bits
+ * hold each of its positions just as well (ZSTD_adjustCParams shrinks the
+ * rest to the dictionary's size). */
+#define DICT_HASH_LOG 12
+
 static void cdict_init(void)
 {
-    g_cdict = ZSTD_createCDict_byReference(st_payload_dict, st_payload_dict_size, DICT_LEVEL);
+    ZSTD_compressionParameters cp = ZSTD_getCParams(DICT_LEVEL, ZSTD_CONTENTSIZE_UNKNOWN, st_payload_dict_size);
+    if (cp.hashLog > DICT_HASH_LOG) cp.hashLog = DICT_HASH_LOG;
+    cp = ZSTD_adjustCParams(cp, 0, st_payload_dict_size);
+    g_cdict = ZSTD_createCDict_advanced(st_payload_dict, st_payload_dict_size, ZSTD_dlm_byRef, ZSTD_dct_auto, cp,
+                                        ZSTD_defaultCMem);
 }
 
 static void ddict_init(void)
