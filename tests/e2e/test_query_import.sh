@@ -6,7 +6,8 @@
 # (raw bytes of data.mdb searched); entries are kind "import" with the
 # original time and recorded_us; a hook PostToolUse without duration_ms gets
 # it from its PreToolUse in the same file; the store checks afterwards; a
-# progress line shows on a terminal only.
+# progress line shows on a terminal only; a directory or missing file is a
+# usage error naming it, and a UTF-8 byte order mark before line 1 is skipped.
 set -euo pipefail
 : "${SEALTRAIL:?}"
 . "$(dirname "$0")/lib.sh"
@@ -41,6 +42,18 @@ head -n 1 "$work/mixed.jsonl" > "$work/one.jsonl"
 sed -n 3p "$work/mixed.jsonl" >> "$work/one.jsonl"
 out=$(cat "$work/one.jsonl" | st import --strict - 2>/dev/null)
 [ "$out" = "imported 2 entries: 0..1" ] && ok "--strict from a pipe imports a clean input" || bad "--strict clean: $out"
+
+# --- unreadable input: usage error, nothing written -----------------------------------------
+rc=0; st import "$work" >"$work/out" 2>"$work/err" || rc=$?
+[ $rc = 2 ] && grep -qF "$work: is a directory" "$work/err" && [ "$(size)" = 2 ] && ok "a directory is refused by name (exit 2), nothing written" \
+  || bad "directory: rc $rc, size $(size), $(cat "$work/err")"
+rc=0; st import "$work/no-such.jsonl" >"$work/out" 2>"$work/err" || rc=$?
+[ $rc = 2 ] && grep -qF "no-such.jsonl: No such file" "$work/err" && [ "$(size)" = 2 ] && ok "a missing file is refused by name (exit 2)" \
+  || bad "missing: rc $rc, $(cat "$work/err")"
+printf '\xef\xbb\xbf' > "$work/bom.jsonl"; head -n 1 "$work/mixed.jsonl" >> "$work/bom.jsonl"
+"$SEALTRAIL" --dir "$work/bom" init >/dev/null 2>&1
+out=$("$SEALTRAIL" --dir "$work/bom" import --strict "$work/bom.jsonl" 2>"$work/err")
+[ "$out" = "imported 1 entries: 0..0" ] && ok "a UTF-8 byte order mark before line 1 is skipped" || bad "bom: $out $(cat "$work/err")"
 
 # --- skip-bad (default) -----------------------------------------------------------------
 out=$(st import "$work/mixed.jsonl" 2>"$work/err")

@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +117,12 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     const char *path = argv[optind];
     int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) { cli_err("import: %s: %s", path, strerror(errno)); return EXIT_USAGE; }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {   /* read() would fail only after the store is opened */
+        cli_err("import: %s: is a directory, not a JSONL file", path);
+        if (fd) close(fd);
+        return EXIT_USAGE;
+    }
     o.batch = (size_t)batch;
     o.on_bad = on_bad;
     o.on_progress = on_progress;
@@ -154,7 +161,9 @@ int cmd_import(st_cli *cli, int argc, char **argv)
         cli_err("import: %s: %s", path, err.msg);
         code = EXIT_USAGE;
     } else if (rc) {
-        code = cli_fail(rc, "import", err.msg);
+        char ctx[64 + 4096];
+        snprintf(ctx, sizeof ctx, "import: %s", strcmp(path, "-") == 0 ? "standard input" : path);
+        code = cli_fail(rc, ctx, err.msg);
         if (code == EXIT_USAGE) code = EXIT_FAIL;
         if (res.imported)
             cli_err("import: %llu entries (%llu..%llu) were imported before the failure",
