@@ -146,6 +146,11 @@ int cli_read_file(const char *path, size_t max, char **data_out, size_t *len_out
     return *data_out ? 0 : ENOMEM;
 }
 
+int cli_read_exit(int rc)
+{
+    return rc == ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+}
+
 int cli_write_all(int fd, const void *buf, size_t len)
 {
     const uint8_t *p = buf;

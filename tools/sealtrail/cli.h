@@ -52,6 +52,9 @@ int cli_parse_u64(const char *opt, const char *val, uint64_t *out);
 
 /* Reads a whole file ("-" = stdin) up to max bytes. 0 or errno / ST_ETOOBIG. Caller frees. */
 int cli_read_file(const char *path, size_t max, char **data_out, size_t *len_out);
+/* Exit code when cli_read_file failed on the user's input (missing, a
+ * directory, unreadable, too large): bad input, 2; out of memory, 1. */
+int cli_read_exit(int rc);
 
 /* Writes all of buf to fd (handles short writes, EINTR). 0 or errno. */
 int cli_write_all(int fd, const void *buf, size_t len);

@@ -33,7 +33,10 @@ int cmd_append(st_cli *cli, int argc, char **argv)
     char *data;
     size_t len;
     int rc = cli_read_file(path, ST_EVENT_MAX_DEFAULT, &data, &len);
-    if (rc) return cli_fail(rc, path, rc == ST_ETOOBIG ? "event is larger than 256 MiB" : NULL);
+    if (rc) {
+        cli_fail(rc, path, rc == ST_ETOOBIG ? "event is larger than 256 MiB" : NULL);
+        return cli_read_exit(rc);
+    }
     /* Strict check first: bad input changes nothing. */
     st_json_doc *doc = NULL;
     st_json_opts jo = { .flags = ST_JSON_ALLOW_WS, .max_depth = 512, .max_bytes = 0 };

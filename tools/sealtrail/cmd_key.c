@@ -50,7 +50,7 @@ static int read_note(const char *path, char **buf, size_t *len)
     int rc = cli_read_file(path, NOTE_READ_MAX, buf, len);
     if (rc) cli_err("%s: %s", strcmp(path, "-") == 0 ? "stdin" : path,
                     rc == ST_ETOOBIG ? "larger than 128 KiB: not a key note" : st_strerror(rc));
-    return rc ? (rc == ST_ETOOBIG ? EXIT_USAGE : EXIT_FAIL) : 0;
+    return rc ? cli_read_exit(rc) : 0;
 }
 
 static int one_positional(const char *cmd, int argc, char **argv, const char **out)
