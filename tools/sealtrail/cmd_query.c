@@ -39,7 +39,7 @@ static void help(void)
          "output:\n"
          "  --sort time|duration       default time; duration lists only entries with a duration\n"
          "  --reverse                  newest (or slowest) first\n"
-         "  --limit N                  at most N results\n"
+         "  --limit N                  at most N results (0, the default: all of them)\n"
          "  --format F                 jsonl (default: one entry per line with \"content\", as 'log'),\n"
          "                             json (one array), seed (timestamp, toolName, input, output,\n"
          "                             executionTimeMs, error, errorMessage, status), csv (RFC 4180,\n"
