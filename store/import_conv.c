@@ -186,6 +186,17 @@ void imp_conv_free(imp_conv *c)
     c->nsev = c->sev_cap = 0;
 }
 
+/* The spare lists: items, room for one more (doubling from 1024 items of
+ * size bytes; *cap updated) or NULL if the list cannot grow. */
+static void *pool_room(void *items, size_t *cap, size_t used, size_t size)
+{
+    if (used < *cap) return items;
+    size_t nc = *cap ? *cap * 2 : 1024;
+    void *n = realloc(items, nc * size);
+    if (n) *cap = nc;
+    return n;
+}
+
 /* ---- documents and payload buffers --------------------------------------------------------- */
 
 /* A payload buffer bigger than this (a long line's) is freed, not kept. */
@@ -195,15 +206,9 @@ void imp_conv_free(imp_conv *c)
  * payload buffer for a later line. */
 static void spare_event(imp_conv *c, st_event *ev)
 {
-    if (ev->doc && c->nsev == c->sev_cap) {
-        size_t nc = c->sev_cap ? c->sev_cap * 2 : 1024;
-        struct imp_spare_ev *ns = realloc(c->sev, nc * sizeof *ns);
-        if (ns) {
-            c->sev = ns;
-            c->sev_cap = nc;
-        }
-    }
-    if (ev->doc && c->nsev < c->sev_cap) {
+    struct imp_spare_ev *ns = ev->doc ? pool_room(c->sev, &c->sev_cap, c->nsev, sizeof *ns) : NULL;
+    if (ns) {
+        c->sev = ns;
         struct imp_spare_ev *e = &c->sev[c->nsev++];
         e->doc = ev->doc;
         ev->doc = NULL;
@@ -222,13 +227,9 @@ static void spare_event(imp_conv *c, st_event *ev)
 static void spare_put(imp_conv *c, st_prepared *p)
 {
     if (!p) return;
-    if (c->nspare == c->spare_cap) {
-        size_t nc = c->spare_cap ? c->spare_cap * 2 : 1024;
-        st_prepared **ns = realloc(c->spare, nc * sizeof *ns);
-        if (!ns) { st_prepared_free(p); return; }
-        c->spare = ns;
-        c->spare_cap = nc;
-    }
+    st_prepared **ns = pool_room(c->spare, &c->spare_cap, c->nspare, sizeof *ns);
+    if (!ns) { st_prepared_free(p); return; }
+    c->spare = ns;
     c->spare[c->nspare++] = p;
 }
 

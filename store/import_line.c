@@ -323,17 +323,9 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     st_redact_counts counts;
     st_redact_counts_init(&counts);
     rc = ev->meta ? st_redact_json(o->redactor, doc, root, &counts) : ENOMEM;
-    if (rc == 0 && ev->pbuf[0].cap < len) {
-        /* exactly the line's length (the payloads are about as long): no
-         * power-of-two slack; a longer output still grows the buffer */
-        uint8_t *d = realloc(ev->pbuf[0].data, len);
-        if (d) {
-            ev->pbuf[0].data = d;
-            ev->pbuf[0].cap = len;
-        } else {
-            rc = ENOMEM;
-        }
-    }
+    /* exactly the line's length (the payloads are about as long): no
+     * power-of-two slack; a longer output still grows the buffer */
+    if (rc == 0 && st_buf_reserve_exact(&ev->pbuf[0], len) != 0) rc = ENOMEM;
     if (rc == 0) rc = seed_build(ev, root, mb, t, o);
     if (rc == 0 && counts.total) {
         st_json *rj = st_redact_counts_to_json(o->redactor, &counts, doc);

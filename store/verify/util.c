@@ -89,6 +89,19 @@ int st_buf_reserve(st_buf *b, size_t extra)
     return 0;
 }
 
+int st_buf_reserve_exact(st_buf *b, size_t extra)
+{
+    if (b->oom) return -1;
+    if (extra <= b->cap - b->len) return 0;
+    size_t need = b->len + extra;
+    if (need < b->len) { b->oom = 1; return -1; }
+    uint8_t *p = realloc(b->data, need);
+    if (!p) { b->oom = 1; return -1; }
+    b->data = p;
+    b->cap = need;
+    return 0;
+}
+
 void st_buf_put(st_buf *b, const void *p, size_t n)
 {
     if (n == 0 || st_buf_reserve(b, n) != 0) return;

@@ -37,6 +37,9 @@ typedef struct st_buf {
 void st_buf_free(st_buf *b);
 void st_buf_reset(st_buf *b);                 /* len = 0, keeps capacity */
 int  st_buf_reserve(st_buf *b, size_t extra); /* 0 or -1 (and oom set) */
+/* st_buf_reserve without the doubling: a buffer that must grow gets exactly
+ * len + extra bytes (one filled about once to a size known in advance). */
+int  st_buf_reserve_exact(st_buf *b, size_t extra);
 void st_buf_put(st_buf *b, const void *p, size_t n);
 void st_buf_putc(st_buf *b, uint8_t c);
 void st_buf_puts(st_buf *b, const char *s);

@@ -163,7 +163,7 @@ int cmd_export(st_cli *cli, int argc, char **argv)
         int rc = cli_read_file(cpfile, 65536, &cp, &cplen);
         if (rc) {
             cli_fail(rc, cpfile, NULL);
-            return EXIT_USAGE;
+            return cli_read_exit(rc);
         }
         o.from_checkpoint = cp;
         o.from_checkpoint_len = cplen;
