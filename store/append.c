@@ -472,6 +472,18 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
                                   : st_index_add_entry(txn, c->ix, &p->ix);
 }
 
+/* A preparation was made on another core: ask for the lines append_one
+ * reads first (the build stamp, the payload rows, the leaf, the index rows)
+ * one record ahead, instead of missing the cache on each. */
+static void prefetch_prepared(const prepared *p)
+{
+    if (!p) return;
+    __builtin_prefetch(&p->row[0]);
+    __builtin_prefetch(&p->built);
+    __builtin_prefetch(&p->leaf);
+    __builtin_prefetch(&p->ixrows);
+}
+
 static int append_txn(st_txn *txn, void *arg)
 {
     append_ctx *c = arg;
@@ -484,8 +496,10 @@ static int append_txn(st_txn *txn, void *arg)
     c->first = size;
     if ((rc = st_ix_batch_begin(txn, c->ix, size, c->s->defer_paths)) != 0) return rc;   /* a retry starts over */
     memset(&c->edge, 0, sizeof c->edge);
-    for (size_t k = 0; k < c->n; k++)
+    for (size_t k = 0; k < c->n; k++) {
+        if (k + 1 < c->n) prefetch_prepared(c->prep[k + 1]);
         if ((rc = append_one(txn, c, k, size + k)) != 0) return rc;
+    }
     if ((rc = st_ix_batch_flush(txn, c->ix)) != 0) return rc;
     if ((rc = st_meta_put_u64(txn, ST_META_SIZE, size + c->n)) != 0) return rc;
     if (sealed == size && c->n) {               /* first unsealed entry: start the T clock */
