@@ -59,8 +59,9 @@ typedef struct st_query {
     int no_entry;                       /* the callback needs no entry bytes (counting): it gets NULL, 0 */
 } st_query;
 
-/* Adds a comma-separated list of values to a field. 0, or ST_EINVAL (too
- * many values, empty value). The strings are borrowed from s. */
+/* Adds a comma-separated list of values to a field; a value already there
+ * is skipped. 0, or ST_EINVAL (more than ST_Q_MAX_VALUES distinct values,
+ * empty value). The strings are borrowed from s. */
 ST_NODISCARD int st_qfield_add_list(st_qfield *f, const char *s);
 
 /* Which index drove the scan, and how much work it took (for --explain and tests). */
