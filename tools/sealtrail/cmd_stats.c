@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         }
         case 'S':
             if (q.session.n) { cli_err("stats: --session given twice"); return EXIT_USAGE; }
+            if (!*optarg) { cli_err("stats: --session: empty value"); return EXIT_USAGE; }
             q.session.v[0] = optarg;
             q.session.len[0] = strlen(optarg);
             q.session.n = 1;
@@ -136,6 +138,11 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         }
     }
     if (optind < argc) { cli_err("stats: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (q.has_since && q.has_until && q.until_us <= q.since_us) {      /* as query */
+        cli_err("stats: --until is not after --since");
+        return EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);        /* `stats | head`: EPIPE ends quietly (exit 0), as in query */
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;
@@ -153,7 +160,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         if (json) json_out(&b, v, n, &q);
         else table_out(&b, v, n);
         if (b.oom) code = cli_fail(ENOMEM, "stats", NULL);
-        else if (cli_write_all(1, b.data, b.len) != 0) code = EXIT_FAIL;
+        else if ((rc = cli_write_all(1, b.data, b.len)) != 0 && rc != EPIPE) code = cli_fail(rc, "stats: writing output", NULL);
         st_buf_free(&b);
     }
     st_stats_free(v, n);
