@@ -120,6 +120,15 @@ jq -e '[.tools[].tool] | index("To\"ol\u0001\u001b[31m,x\u009b") != null' "$work
 st stats --session h2 --format json | jq -e '.session == "h2" and .tools[0].tool == "Bash" and .tools[0].failure_rate == 1' >/dev/null \
   && ok "stats --session" || bad "stats --session h2"
 
+# --- proofs: the same objects as 'sealtrail prove' (FORMAT.md 3.1) --------------------------------
+st query --with-proof --tool Bash > "$work/proofs"
+same=1
+while IFS= read -r line; do
+  i=$(jq -r .index <<<"$line")
+  [ "$(jq -cS .proof <<<"$line")" = "$(st prove --index "$i" | jq -cS .)" ] || same=0
+done < "$work/proofs"
+[ $same = 1 ] && [ "$(wc -l < "$work/proofs")" = 6 ] && ok "--with-proof: each proof is the one 'prove --index I' gives" || bad "--with-proof vs prove"
+
 # --- output errors and broken pipes -------------------------------------------------------------
 for c in "query" "query --format table" "query --format csv" "query --with-proof" "stats" "stats --format json"; do
   rc=0; st $c > /dev/full 2>"$work/err" || rc=$?
