@@ -113,6 +113,11 @@ for i, l in enumerate(lines):
 assert lines[8].count("\u2026") == 2 and "ファイル名" in lines[8], lines[8]
 PY
 
+"$SEALTRAIL" --dir "$work/m" init >/dev/null 2>&1
+printf '\377\376 not json' | "$SEALTRAIL" --dir "$work/m" hook
+"$SEALTRAIL" --dir "$work/m" query --format table | tail -1 | grep -q "malformed .* offset 0: expected a value" \
+  && ok "table: a malformed hook input shows its parse error" || bad "table malformed: $("$SEALTRAIL" --dir "$work/m" query --format table)"
+
 # --- stats with hostile tool names ------------------------------------------------------------
 st stats --format json > "$work/stats.json"
 jq -e '[.tools[].tool] | index("To\"ol\u0001\u001b[31m,x\u009b") != null' "$work/stats.json" >/dev/null \

@@ -457,6 +457,7 @@ static void detail(st_buf *d, const view *v, const pl *in, const pl *prompt)
     if (prompt->val && prompt->val->type == ST_JSON_STRING) { st_buf_put(d, prompt->val->str, prompt->val->len); return; }
     size_t n;
     const char *e = vstr(v, "error", &n);
+    if (!e) e = vstr(v, "parse_error", &n);      /* a malformed hook input: why */
     if (e) st_buf_put(d, e, n);
 }
 
