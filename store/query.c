@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,25 @@ int st_qfield_add_list(st_qfield *f, const char *s)
 
 static int is_glob(const char *p) { return strpbrk(p, "*?[") != NULL; }
 
+static int non_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return 1;
+    return 0;
+}
+
+/* A glob's ? and [...] stand for one character, not one byte: with
+ * non-ASCII text, fnmatch runs under the C.UTF-8 locale (thread-local, via
+ * uselocale; invalid UTF-8 falls back to bytes inside fnmatch). Without that
+ * locale (glibc < 2.35), bytes. */
+static locale_t utf8_locale(void)
+{
+    static locale_t loc;
+    static int tried;
+    if (!tried) { tried = 1; loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+    return loc;
+}
+
 int st_query_path_match(const char *pat, const char *path, size_t len)
 {
     char buf[ST_IX_PATH_MAX + 1];
@@ -89,11 +109,14 @@ int st_query_path_match(const char *pat, const char *path, size_t len)
     if (!is_glob(pat)) return memmem(path, len, pat, strlen(pat)) != NULL;
     memcpy(buf, path, len);
     buf[len] = 0;
-    if (fnmatch(pat, buf, 0) == 0) return 1;
-    if (pat[0] == '/' || pat[0] == '*') return 0;
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] == '/' && fnmatch(pat, buf + i + 1, 0) == 0) return 1;
-    return 0;
+    locale_t loc = strpbrk(pat, "?[") && (non_ascii(buf, len) || non_ascii(pat, strlen(pat))) ? utf8_locale() : (locale_t)0;
+    locale_t prev = loc ? uselocale(loc) : (locale_t)0;
+    int m = fnmatch(pat, buf, 0) == 0;
+    if (!m && pat[0] != '/' && pat[0] != '*')
+        for (size_t i = 0; i < len && !m; i++)
+            m = buf[i] == '/' && fnmatch(pat, buf + i + 1, 0) == 0;
+    if (loc) uselocale(prev);
+    return m;
 }
 
 /* ---- per-candidate filters ----------------------------------------------------- */

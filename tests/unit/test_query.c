@@ -334,6 +334,19 @@ START_TEST(paths)
 }
 END_TEST
 
+START_TEST(path_unicode)
+{
+    static const char p[] = "/repo/caf\xc3\xa9/\xe6\x97\xa5.ts";      /* /repo/café/日.ts */
+    ck_assert(st_query_path_match("/repo/caf?/?.ts", p, sizeof p - 1));
+    ck_assert(st_query_path_match("caf[\xc3\xa9" "e]/*", p, sizeof p - 1));
+    ck_assert(!st_query_path_match("/repo/caf?" "?/?.ts", p, sizeof p - 1));
+    ck_assert(st_query_path_match("caf\xc3\xa9", p, sizeof p - 1));
+    ck_assert(st_query_path_match("/repo/*/?.ts", p, sizeof p - 1));
+    static const char bad[] = "/repo/\xff\xfe/x.ts";                    /* not UTF-8: bytes */
+    ck_assert(st_query_path_match("/repo/?" "?/x.ts", bad, sizeof bad - 1));
+}
+END_TEST
+
 START_TEST(combinations)
 {
     st_query q;
@@ -499,6 +512,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, single_filters);
     tcase_add_test(tc, paths);
+    tcase_add_test(tc, path_unicode);
     tcase_add_test(tc, combinations);
     tcase_add_test(tc, sorting);
     tcase_add_test(tc, bad_queries);
