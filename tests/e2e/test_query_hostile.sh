@@ -8,7 +8,7 @@
 # the table measured in terminal columns with no control characters; stats
 # JSON valid with hostile tool names; output errors and broken pipes.
 set -euo pipefail
-: "${SEALTRAIL:?}"
+: "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
 . "$(dirname "$0")/lib.sh"
 e2e_begin query_hostile
 export SEALTRAIL_FAKE_TIME=2025-06-01T00:00:00Z
@@ -35,6 +35,9 @@ n=$(st query --count)
 [ "$(st query --session h1 --session h1 --count)" = 2 ] && ok "--session given twice: each entry once" || bad "--session twice"
 [ "$(st query --path '*.c' | jq -r .index | paste -sd, -)" = 6 ] && ok "an entry touching two matching paths comes out once" \
   || bad "--path '*.c': $(st query --path '*.c' | jq -r .index | paste -sd, -)"
+st export --out "$work/c.bundle" --path '*.c' --tool Bash,Bash >/dev/null 2>&1
+"$AUDITVERIFY" "$work/c.bundle" --trust "$(st verifier-key)" --quiet \
+  && ok "export --path '*.c' (the same filter): a bundle that verifies (each entry once)" || bad "filtered export with a two-path entry does not verify"
 
 # --- bad option values: exit 2, the option and the value named ------------------------
 badarg() {  # badarg OPTION VALUE [COMMAND]
