@@ -125,6 +125,8 @@ printf '\377\376 not json' | "$SEALTRAIL" --dir "$work/m" hook
 st stats --format json > "$work/stats.json"
 jq -e '[.tools[].tool] | index("To\"ol\u0001\u001b[31m,x\u009b") != null' "$work/stats.json" >/dev/null \
   && ok "stats JSON: tool name with quote and control characters" || bad "stats json: $(cat "$work/stats.json")"
+st stats | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "DENIED") c = i } $1 == "Bash" { print $c }' | grep -qx 1 \
+  && ok "stats table: a DENIED column (the help lists denials)" || bad "stats DENIED: $(st stats)"
 st stats --session h2 --format json | jq -e '.session == "h2" and .tools[0].tool == "Bash" and .tools[0].failure_rate == 1' >/dev/null \
   && ok "stats --session" || bad "stats --session h2"
 

@@ -76,13 +76,14 @@ static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats
 
 static void table_out(st_buf *b, const st_tool_stats *v, size_t n)
 {
-    st_buf_printf(b, "%-24s %8s %8s %8s %6s %12s %9s %9s %9s %9s\n", "TOOL", "ENTRIES", "CALLS", "FAILED", "FAIL%",
-                  "TOTAL_MS", "AVG_MS", "P50_MS", "P95_MS", "MAX_MS");
+    st_buf_printf(b, "%-24s %8s %8s %8s %6s %8s %12s %9s %9s %9s %9s\n", "TOOL", "ENTRIES", "CALLS", "FAILED", "FAIL%",
+                  "DENIED", "TOTAL_MS", "AVG_MS", "P50_MS", "P95_MS", "MAX_MS");
     for (size_t i = 0; i < n; i++) {
         const st_tool_stats *s = &v[i];
         qf_cell(b, s->tool, s->tool_len, 24, 1);
-        st_buf_printf(b, " %8llu %8llu %8llu %6.1f", (unsigned long long)s->entries, (unsigned long long)s->calls,
-                      (unsigned long long)s->failures, s->calls ? 100.0 * (double)s->failures / (double)s->calls : 0.0);
+        st_buf_printf(b, " %8llu %8llu %8llu %6.1f %8llu", (unsigned long long)s->entries, (unsigned long long)s->calls,
+                      (unsigned long long)s->failures, s->calls ? 100.0 * (double)s->failures / (double)s->calls : 0.0,
+                      (unsigned long long)s->denied);
         if (s->dur_n)
             st_buf_printf(b, " %12llu %9.1f %9llu %9llu %9llu\n", (unsigned long long)s->dur_total,
                           (double)s->dur_total / (double)s->dur_n, (unsigned long long)s->p50,
