@@ -120,6 +120,11 @@ PY
 printf '\377\376 not json' | "$SEALTRAIL" --dir "$work/m" hook
 "$SEALTRAIL" --dir "$work/m" query --format table | tail -1 | grep -q "malformed .* offset 0: expected a value" \
   && ok "table: a malformed hook input shows its parse error" || bad "table malformed: $("$SEALTRAIL" --dir "$work/m" query --format table)"
+printf '{"hook_event_name":"PostToolUse","session_id":"m","tool_name":"Bash","tool_input":{},"tool_response":{},"duration_ms":9223372036854775807}' \
+  | "$SEALTRAIL" --dir "$work/m" hook
+"$SEALTRAIL" --dir "$work/m" check >/dev/null 2>&1 && [ "$("$SEALTRAIL" --dir "$work/m" query | jq -r .index | paste -sd, -)" = 0,1 ] \
+  && ok "a hook duration_ms beyond 2^53-1 is left out of the envelope: the store checks, query reads it" \
+  || bad "huge duration_ms: $("$SEALTRAIL" --dir "$work/m" check 2>&1)"
 
 # --- stats with hostile tool names ------------------------------------------------------------
 st stats --format json > "$work/stats.json"
