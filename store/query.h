@@ -17,8 +17,9 @@
  *
  * Time window: since <= time_us < until.
  * Path: a pattern with * ? or [ is a glob (fnmatch without FNM_PATHNAME, so
- * * also matches '/'; ? and [...] match one UTF-8 character); a glob not starting with '/' or '*' also matches any
- * tail of the path after a '/' (the glob src/auth/lo*.ts matches /repo/src/auth/login.ts).
+ * * also matches '/'; ? and [...] match one UTF-8 character); a glob not
+ * starting with '/' or '*' also matches any tail of the path after a '/'
+ * (the glob src/auth/lo*.ts matches /repo/src/auth/login.ts).
  * Any other pattern is a substring. Paths are indexed as described in
  * index.h (st_ix_paths).
  * Text: a substring of a payload's stored (redacted) bytes, tried both as
