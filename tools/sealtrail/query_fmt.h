@@ -1,7 +1,7 @@
 /*
  * query_fmt.h: output formats shared by `query` and `tail`: JSON lines (the
  * `log` rendering, optionally with an inclusion proof), the "seed" audit-log
- * line, RFC 4180 CSV, and an aligned terminal table.
+ * line, RFC 4180 CSV, and an aligned terminal table (its cells: query_fmt_cell.c).
  */
 #ifndef ST_QUERY_FMT_H
 #define ST_QUERY_FMT_H
