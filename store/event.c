@@ -276,7 +276,7 @@ static void map_duration(mapper *m)
     st_event *ev = m->b->ev;
     const st_json *d = st_json_get(m->root, "duration_ms");
     int64_t ms;
-    if (d && st_json_as_i64(d, &ms) == 0 && ms >= 0) {
+    if (d && st_json_as_i64(d, &ms) == 0 && ms >= 0 && ms <= 9007199254740991LL) {   /* [ENTRY-4]: <= 2^53-1 */
         env_int(m->b, "duration_ms", ms);
         carry(m, d);
         return;

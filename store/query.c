@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,14 +56,24 @@ typedef struct qrun {
     uint64_t emitted;
 } qrun;
 
+static int field_has(const st_qfield *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->len[i] == n && (n == 0 || memcmp(f->v[i], s, n) == 0)) return 1;
+    return 0;
+}
+
 int st_qfield_add_list(st_qfield *f, const char *s)
 {
     while (1) {
         const char *c = strchr(s, ',');
         size_t n = c ? (size_t)(c - s) : strlen(s);
-        if (n == 0 || f->n >= ST_Q_MAX_VALUES) return ST_EINVAL;
-        f->v[f->n] = s;
-        f->len[f->n++] = n;
+        if (n == 0) return ST_EINVAL;
+        if (!field_has(f, s, n)) {              /* a value given twice is one value (one range, no duplicate results) */
+            if (f->n >= ST_Q_MAX_VALUES) return ST_EINVAL;
+            f->v[f->n] = s;
+            f->len[f->n++] = n;
+        }
         if (!c) return 0;
         s = c + 1;
     }
@@ -72,6 +83,25 @@ int st_qfield_add_list(st_qfield *f, const char *s)
 
 static int is_glob(const char *p) { return strpbrk(p, "*?[") != NULL; }
 
+static int non_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return 1;
+    return 0;
+}
+
+/* A glob's ? and [...] stand for one character, not one byte: with
+ * non-ASCII text, fnmatch runs under the C.UTF-8 locale (thread-local, via
+ * uselocale; invalid UTF-8 falls back to bytes inside fnmatch). Without that
+ * locale (glibc < 2.35), bytes. */
+static locale_t utf8_locale(void)
+{
+    static locale_t loc;
+    static int tried;
+    if (!tried) { tried = 1; loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+    return loc;
+}
+
 int st_query_path_match(const char *pat, const char *path, size_t len)
 {
     char buf[ST_IX_PATH_MAX + 1];
@@ -79,18 +109,14 @@ int st_query_path_match(const char *pat, const char *path, size_t len)
     if (!is_glob(pat)) return memmem(path, len, pat, strlen(pat)) != NULL;
     memcpy(buf, path, len);
     buf[len] = 0;
-    if (fnmatch(pat, buf, 0) == 0) return 1;
-    if (pat[0] == '/' || pat[0] == '*') return 0;
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] == '/' && fnmatch(pat, buf + i + 1, 0) == 0) return 1;
-    return 0;
-}
-
-static int field_has(const st_qfield *f, const char *s, size_t n)
-{
-    for (size_t i = 0; i < f->n; i++)
-        if (f->len[i] == n && (n == 0 || memcmp(f->v[i], s, n) == 0)) return 1;
-    return 0;
+    locale_t loc = strpbrk(pat, "?[") && (non_ascii(buf, len) || non_ascii(pat, strlen(pat))) ? utf8_locale() : (locale_t)0;
+    locale_t prev = loc ? uselocale(loc) : (locale_t)0;
+    int m = fnmatch(pat, buf, 0) == 0;
+    if (!m && pat[0] != '/' && pat[0] != '*')
+        for (size_t i = 0; i < len && !m; i++)
+            m = buf[i] == '/' && fnmatch(pat, buf + i + 1, 0) == 0;
+    if (loc) uselocale(prev);
+    return m;
 }
 
 /* ---- per-candidate filters ----------------------------------------------------- */
@@ -577,6 +603,13 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
     }
     }
     if (rc || !r.collect) goto out;
+    if (r.driver == D_PATH && r.cn > 1) {     /* an entry under several matching paths was read once per path */
+        qsort(r.cv, r.cn, sizeof *r.cv, cmp_time);
+        size_t m = 1;
+        for (size_t i = 1; i < r.cn; i++)
+            if (r.cv[i].idx != r.cv[m - 1].idx) r.cv[m++] = r.cv[i];
+        r.cn = m;
+    }
     int (*cmp)(const void *, const void *) = q->sort == ST_QSORT_DURATION ? cmp_dur : cmp_time;
     if (q->no_entry && !q->limit && !q->text) {
         /* counting: order does not matter */

@@ -17,8 +17,9 @@
  *
  * Time window: since <= time_us < until.
  * Path: a pattern with * ? or [ is a glob (fnmatch without FNM_PATHNAME, so
- * * also matches '/'); a glob not starting with '/' or '*' also matches any
- * tail of the path after a '/' (the glob src/auth/lo*.ts matches /repo/src/auth/login.ts).
+ * * also matches '/'; ? and [...] match one UTF-8 character); a glob not
+ * starting with '/' or '*' also matches any tail of the path after a '/'
+ * (the glob src/auth/lo*.ts matches /repo/src/auth/login.ts).
  * Any other pattern is a substring. Paths are indexed as described in
  * index.h (st_ix_paths).
  * Text: a substring of a payload's stored (redacted) bytes, tried both as
@@ -59,8 +60,9 @@ typedef struct st_query {
     int no_entry;                       /* the callback needs no entry bytes (counting): it gets NULL, 0 */
 } st_query;
 
-/* Adds a comma-separated list of values to a field. 0, or ST_EINVAL (too
- * many values, empty value). The strings are borrowed from s. */
+/* Adds a comma-separated list of values to a field; a value already there
+ * is skipped. 0, or ST_EINVAL (more than ST_Q_MAX_VALUES distinct values,
+ * empty value). The strings are borrowed from s. */
 ST_NODISCARD int st_qfield_add_list(st_qfield *f, const char *s);
 
 /* Which index drove the scan, and how much work it took (for --explain and tests). */

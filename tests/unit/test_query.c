@@ -296,6 +296,8 @@ START_TEST(single_filters)
     st_query q;
     memset(&q, 0, sizeof q); check_query(&q, "no filter", "time");
     memset(&q, 0, sizeof q); field(&q.tool, "Bash"); check_query(&q, "tool", "tool");
+    memset(&q, 0, sizeof q); field(&q.tool, "Bash,Edit,Bash"); check_query(&q, "tool given twice", "tool");
+    memset(&q, 0, sizeof q); field(&q.session, "s1"); field(&q.session, "s1"); check_query(&q, "session given twice", "session");
     memset(&q, 0, sizeof q); field(&q.tool, "Nope"); check_query(&q, "unknown tool", "none");
     memset(&q, 0, sizeof q); field(&q.event, "PostToolUseFailure"); check_query(&q, "event", "time");
     memset(&q, 0, sizeof q); field(&q.status, "interrupted"); check_query(&q, "status", "status");
@@ -316,7 +318,8 @@ START_TEST(paths)
 {
     st_query q;
     const char *pats[] = { "/repo/src/auth/*", "src/auth/*", "*.ts", "/tmp/out.txt", "node_modules", "/lib/x.?",
-                           "/repo/deep/*", "auth.ts", "/repo/deep/aaaa*aaa/auth.ts", "*/billing/*", "no-such" };
+                           "/repo/deep/*", "auth.ts", "/repo/deep/aaaa*aaa/auth.ts", "*/billing/*", "no-such",
+                           "*.?" /* both paths of one command: the entry once */ };
     for (size_t i = 0; i < sizeof pats / sizeof *pats; i++) {
         memset(&q, 0, sizeof q);
         q.path = pats[i];
@@ -328,6 +331,19 @@ START_TEST(paths)
     q.path = "/repo/src/auth/login.ts";
     field(&q.tool, "Edit");
     check_query(&q, "path + tool", NULL);
+}
+END_TEST
+
+START_TEST(path_unicode)
+{
+    static const char p[] = "/repo/caf\xc3\xa9/\xe6\x97\xa5.ts";      /* /repo/café/日.ts */
+    ck_assert(st_query_path_match("/repo/caf?/?.ts", p, sizeof p - 1));
+    ck_assert(st_query_path_match("caf[\xc3\xa9" "e]/*", p, sizeof p - 1));
+    ck_assert(!st_query_path_match("/repo/caf?" "?/?.ts", p, sizeof p - 1));
+    ck_assert(st_query_path_match("caf\xc3\xa9", p, sizeof p - 1));
+    ck_assert(st_query_path_match("/repo/*/?.ts", p, sizeof p - 1));
+    static const char bad[] = "/repo/\xff\xfe/x.ts";                    /* not UTF-8: bytes */
+    ck_assert(st_query_path_match("/repo/?" "?/x.ts", bad, sizeof bad - 1));
 }
 END_TEST
 
@@ -408,7 +424,11 @@ START_TEST(bad_queries)
     ck_assert_int_eq(st_qfield_add_list(&f, "a,b,c"), 0);
     ck_assert_uint_eq(f.n, 3);
     ck_assert_uint_eq(f.len[1], 1);
-    ck_assert_int_eq(st_qfield_add_list(&f, "a,b,c,d,e,f,g,h,i,j,k,l,m,n"), ST_EINVAL);
+    ck_assert_int_eq(st_qfield_add_list(&f, "c,b,a,c"), 0);        /* repeated values count once */
+    ck_assert_uint_eq(f.n, 3);
+    ck_assert_int_eq(st_qfield_add_list(&f, "d,e,f,g,h,i,j,k,l,m,n,o,p"), 0);
+    ck_assert_uint_eq(f.n, 16);
+    ck_assert_int_eq(st_qfield_add_list(&f, "a,q"), ST_EINVAL);
 }
 END_TEST
 
@@ -492,6 +512,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, single_filters);
     tcase_add_test(tc, paths);
+    tcase_add_test(tc, path_unicode);
     tcase_add_test(tc, combinations);
     tcase_add_test(tc, sorting);
     tcase_add_test(tc, bad_queries);

@@ -34,7 +34,9 @@ static void help(void)
          "  --path PATTERN             a touched path: a glob if it has * ? [ (\"*/auth/*\",\n"
          "                             \"src/*.ts\"), else a substring (\"auth\")\n"
          "  --min-duration MS          duration_ms >= MS\n"
-         "  --text STRING              substring of the stored (redacted) payloads\n"
+         "  --text STRING              substring of the stored (redacted) payloads, case-sensitive; the\n"
+         "                             payloads are compact JSON, searched for STRING as given and\n"
+         "                             JSON-escaped, so key names match too\n"
          "\n"
          "output:\n"
          "  --sort time|duration       default time; duration lists only entries with a duration\n"
@@ -43,7 +45,9 @@ static void help(void)
          "  --format F                 jsonl (default: one entry per line with \"content\", as 'log'),\n"
          "                             json (one array), seed (timestamp, toolName, input, output,\n"
          "                             executionTimeMs, error, errorMessage, status), csv (RFC 4180,\n"
-         "                             header row), table (aligned, long cells cut)\n"
+         "                             header row; a cell starting with = + - @ is prefixed with '\n"
+         "                             so spreadsheets do not run it as a formula), table (aligned,\n"
+         "                             long cells cut, control characters shown as spaces)\n"
          "  --with-proof               jsonl/json: add \"proof\", an inclusion proof against the latest\n"
          "                             checkpoint ('sealtrail checkpoint'); null for unsealed entries\n"
          "  --count                    print only the number of matches\n"
@@ -116,6 +120,23 @@ static unsigned term_width(void)
     return v >= 40 && v <= 1000 ? (unsigned)v : 160;
 }
 
+/* The statuses an entry can carry (docs/FORMAT.md): any other value would
+ * silently match nothing, e.g. the seed format's "success" or "error". */
+static int check_status(const st_qfield *f)
+{
+    static const char *const known[] = { "started", "succeeded", "failed", "interrupted", "denied", "requested", "malformed" };
+    for (size_t i = 0; i < f->n; i++) {
+        size_t k = 0;
+        while (k < sizeof known / sizeof *known && !(strlen(known[k]) == f->len[i] && memcmp(known[k], f->v[i], f->len[i]) == 0)) k++;
+        if (k == sizeof known / sizeof *known) {
+            cli_err("query: --status: '%.*s' is not one of started, succeeded, failed, interrupted, denied, requested,"
+                    " malformed (the seed format's success is succeeded; its error is failed,interrupted)", (int)f->len[i], f->v[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int parse_time(const char *opt, const char *val, int64_t *out)
 {
     if (st_time_arg_parse(val, st_now_us(), out) == 0) return 0;
@@ -178,6 +199,7 @@ int cmd_query(st_cli *cli, int argc, char **argv)
         }
     }
     if (optind < argc) { cli_err("query: unexpected argument '%s' (see 'sealtrail query --help')", argv[optind]); return EXIT_USAGE; }
+    if (check_status(&q.status)) return EXIT_USAGE;
     if (q.path && !*q.path) { cli_err("query: --path: empty pattern"); return EXIT_USAGE; }
     if (q.text && !*q.text) { cli_err("query: --text: empty string"); return EXIT_USAGE; }
     if (o.with_proof && o.fmt != QF_JSONL && o.fmt != QF_JSON) {

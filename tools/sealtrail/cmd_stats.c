@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,13 +76,14 @@ static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats
 
 static void table_out(st_buf *b, const st_tool_stats *v, size_t n)
 {
-    st_buf_printf(b, "%-24s %8s %8s %8s %6s %12s %9s %9s %9s %9s\n", "TOOL", "ENTRIES", "CALLS", "FAILED", "FAIL%",
-                  "TOTAL_MS", "AVG_MS", "P50_MS", "P95_MS", "MAX_MS");
+    st_buf_printf(b, "%-24s %8s %8s %8s %6s %8s %12s %9s %9s %9s %9s\n", "TOOL", "ENTRIES", "CALLS", "FAILED", "FAIL%",
+                  "DENIED", "TOTAL_MS", "AVG_MS", "P50_MS", "P95_MS", "MAX_MS");
     for (size_t i = 0; i < n; i++) {
         const st_tool_stats *s = &v[i];
         qf_cell(b, s->tool, s->tool_len, 24, 1);
-        st_buf_printf(b, " %8llu %8llu %8llu %6.1f", (unsigned long long)s->entries, (unsigned long long)s->calls,
-                      (unsigned long long)s->failures, s->calls ? 100.0 * (double)s->failures / (double)s->calls : 0.0);
+        st_buf_printf(b, " %8llu %8llu %8llu %6.1f %8llu", (unsigned long long)s->entries, (unsigned long long)s->calls,
+                      (unsigned long long)s->failures, s->calls ? 100.0 * (double)s->failures / (double)s->calls : 0.0,
+                      (unsigned long long)s->denied);
         if (s->dur_n)
             st_buf_printf(b, " %12llu %9.1f %9llu %9llu %9llu\n", (unsigned long long)s->dur_total,
                           (double)s->dur_total / (double)s->dur_n, (unsigned long long)s->p50,
@@ -120,6 +122,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         }
         case 'S':
             if (q.session.n) { cli_err("stats: --session given twice"); return EXIT_USAGE; }
+            if (!*optarg) { cli_err("stats: --session: empty value"); return EXIT_USAGE; }
             q.session.v[0] = optarg;
             q.session.len[0] = strlen(optarg);
             q.session.n = 1;
@@ -136,6 +139,11 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         }
     }
     if (optind < argc) { cli_err("stats: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (q.has_since && q.has_until && q.until_us <= q.since_us) {      /* as query */
+        cli_err("stats: --until is not after --since");
+        return EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);        /* `stats | head`: EPIPE ends quietly (exit 0), as in query */
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;
@@ -153,7 +161,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         if (json) json_out(&b, v, n, &q);
         else table_out(&b, v, n);
         if (b.oom) code = cli_fail(ENOMEM, "stats", NULL);
-        else if (cli_write_all(1, b.data, b.len) != 0) code = EXIT_FAIL;
+        else if ((rc = cli_write_all(1, b.data, b.len)) != 0 && rc != EPIPE) code = cli_fail(rc, "stats: writing output", NULL);
         st_buf_free(&b);
     }
     st_stats_free(v, n);

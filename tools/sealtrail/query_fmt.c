@@ -236,12 +236,18 @@ int qf_seed(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size
 
 /* ---- CSV ----------------------------------------------------------------------------------- */
 
+/* A text cell that starts with = + - @ TAB or CR is a formula to a spreadsheet
+ * (CSV injection: an agent's output could run in the auditor's Excel): such
+ * a cell gets a leading ' and is quoted, as OWASP advises. JSON lines keep
+ * the exact value. */
 void qf_csv_field(st_buf *out, const char *s, size_t n)
 {
-    int quote = 0;
+    int formula = n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r');
+    int quote = formula;
     for (size_t i = 0; i < n && !quote; i++) quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
     if (!quote) { st_buf_put(out, s, n); return; }
     st_buf_putc(out, '"');
+    if (formula) st_buf_putc(out, '\'');
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"') st_buf_putc(out, '"');
         st_buf_putc(out, (uint8_t)s[i]);
@@ -320,29 +326,10 @@ int qf_csv_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, s
 #define W_INDEX 6u
 #define W_TIME 19u
 #define W_TOOL 12u
-#define W_EVENT 14u
+#define W_EVENT 18u   /* PostToolUseFailure, PermissionRequest uncut */
 #define W_STATUS 9u
 #define W_DUR 7u
 #define W_FIXED (W_INDEX + W_TIME + W_TOOL + W_EVENT + W_STATUS + W_DUR + 6u)
-
-void qf_cell(st_buf *out, const char *s, size_t n, unsigned w, int pad)
-{
-    size_t cps = 0, i = 0, cut = n;
-    for (i = 0; i < n; i++) {                 /* count code points; find where w-1 of them end */
-        if (((uint8_t)s[i] & 0xc0) == 0x80) continue;
-        if (cps == (size_t)(w ? w - 1 : 0)) cut = i;
-        cps++;
-    }
-    int cuts = cps > w;
-    size_t take = cuts ? cut : n;
-    for (i = 0; i < take; i++) {
-        uint8_t c = (uint8_t)s[i];
-        st_buf_putc(out, c < 0x20 || c == 0x7f ? ' ' : c);
-    }
-    if (cuts) st_buf_puts(out, "\xe2\x80\xa6");   /* … */
-    size_t used = cuts ? w : cps;
-    if (pad) for (; used < w; used++) st_buf_putc(out, ' ');
-}
 
 void qf_table_header(st_buf *out, unsigned width)
 {
@@ -369,6 +356,7 @@ static void detail(st_buf *d, const view *v, const pl *in, const pl *prompt)
     if (prompt->val && prompt->val->type == ST_JSON_STRING) { st_buf_put(d, prompt->val->str, prompt->val->len); return; }
     size_t n;
     const char *e = vstr(v, "error", &n);
+    if (!e) e = vstr(v, "parse_error", &n);      /* a malformed hook input: why */
     if (e) st_buf_put(d, e, n);
 }
 

@@ -1,7 +1,7 @@
 /*
  * query_fmt.h: output formats shared by `query` and `tail`: JSON lines (the
  * `log` rendering, optionally with an inclusion proof), the "seed" audit-log
- * line, RFC 4180 CSV, and an aligned terminal table.
+ * line, RFC 4180 CSV, and an aligned terminal table (its cells: query_fmt_cell.c).
  */
 #ifndef ST_QUERY_FMT_H
 #define ST_QUERY_FMT_H
@@ -43,13 +43,15 @@ int qf_seed(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size
 
 void qf_csv_header(st_buf *out);
 int qf_csv_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len);
-/* Appends one RFC 4180 field (quoted when it holds , " CR or LF). */
+/* Appends one RFC 4180 field (quoted when it holds , " CR or LF); a field
+ * starting with = + - @ TAB or CR (a spreadsheet formula) gets a leading '. */
 void qf_csv_field(st_buf *out, const char *s, size_t n);
 
 /* Table: fixed columns, the last one filling `width` (terminal columns). */
 void qf_table_header(st_buf *out, unsigned width);
 int qf_table_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len, unsigned width);
-/* Appends s cut to at most w code points (with an ellipsis when cut), padded to w if pad. */
+/* Appends s cut to at most w terminal columns (with an ellipsis when cut; wide
+ * characters count 2, controls print as a space), padded to w if pad. */
 void qf_cell(st_buf *out, const char *s, size_t n, unsigned w, int pad);
 
 #endif
