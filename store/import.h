@@ -11,8 +11,10 @@
  *      {"timestamp":"2025-01-15T10:30:00.123Z","toolName":"Bash",
  *       "input":{…},"output":{…},"executionTimeMs":41,"error":false,
  *       "errorMessage":null,"status":"success","sessionId":"…"}
- *    timestamp is RFC 3339 (a missing zone means UTC) or a number of epoch
- *    seconds / milliseconds / microseconds (by magnitude).
+ *    timestamp is RFC 3339 (a missing zone means UTC; "+0200" offsets too)
+ *    or a number (or string of digits) of epoch seconds / milliseconds /
+ *    microseconds / nanoseconds (by magnitude); import_line.c lists the
+ *    other member names read.
  *
  * Either way the entry has kind "import", time_us = the original time,
  * recorded_us = the import time, event PostToolUse or PostToolUseFailure

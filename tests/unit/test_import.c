@@ -32,6 +32,11 @@
  *    preparations, give the entries, payloads and index rows of plain
  *    appends, with payload counts that differ within a pair, empty and
  *    truncated payloads, and one record of a pair not built ahead.
+ *
+ * And the line shapes real audit hooks write (import_line.c): timestamps
+ * with "+0200" offsets or as strings of epoch digits, "ts"/"@timestamp"
+ * /"time", durations as strings, "success": false, "error" objects, "tool"
+ * instead of "toolName", session_id copied into an audit-log line.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -744,6 +749,79 @@ START_TEST(prepared_pairs_equal_plain_appends)
 }
 END_TEST
 
+/* ---- the shapes real audit hooks write (store/import_line.c) ---------------------------------- */
+
+/* Each line becomes an audit-log entry (ST_IMPORT_SEED, or HOOK) with this
+ * time and these members in its envelope; "-" as time: malformed. */
+static const struct shape_case {
+    const char *line;
+    int kind;
+    int64_t time_us;
+    const char *want[4];
+} shape_cases[] = {
+#define T0 "\"timestamp\":\"2025-01-15T10:30:00Z\",\"toolName\":\"Bash\",\"input\":{}"
+    /* timestamps: epoch ms as a string; ISO 8601 offsets without colon, or hours only */
+    { "{\"timestamp\":\"1736937000123\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000123000LL, { NULL } },
+    { "{\"timestamp\":\"2025-01-15T10:30:00.123+0000\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000123000LL, { NULL } },
+    { "{\"timestamp\":\"2025-01-15T12:30:00+0200\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"timestamp\":\"2025-01-15T05:00:00-05:30\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"timestamp\":\"2025-01-15T12:30:00+02\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"timestamp\":\"20250115\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, -1, { NULL } },
+    { "{\"timestamp\":\"1e12\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, -1, { NULL } },
+    /* "ts" / "@timestamp" / "time" when there is no "timestamp"; not a small number */
+    { "{\"ts\":\"2025-01-15T11:30:00+01:00\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"@timestamp\":1736937000,\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"time\":12,\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, -1, { NULL } },
+    /* durations as strings */
+    { "{" T0 ",\"executionTimeMs\":\"34\"}", ST_IMPORT_SEED, 1736937000000000LL, { "\"duration_ms\":34", NULL } },
+    { "{" T0 ",\"executionTimeMs\":\"-3\"}", ST_IMPORT_SEED, 1736937000000000LL, { "\"status\":\"succeeded\"", NULL } },
+    /* failures: success false; an error object with a message */
+    { "{" T0 ",\"success\":false}", ST_IMPORT_SEED, 1736937000000000LL, { "\"status\":\"failed\"", "PostToolUseFailure", NULL } },
+    { "{" T0 ",\"success\":true}", ST_IMPORT_SEED, 1736937000000000LL, { "\"status\":\"succeeded\"", NULL } },
+    { "{" T0 ",\"error\":{\"message\":\"boom\\nmore\",\"code\":2}}", ST_IMPORT_SEED, 1736937000000000LL,
+      { "\"status\":\"failed\"", "\"error\":\"boom\"", NULL } },
+    { "{" T0 ",\"error\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { "\"status\":\"succeeded\"", NULL } },
+    /* {timestamp, session, tool, cwd, success} (a jq one-liner over the hook's stdin) */
+    { "{\"timestamp\":\"2025-01-15T10:30:00Z\",\"session\":\"s1\",\"tool\":\"Edit\",\"cwd\":\"/r\",\"success\":true}",
+      ST_IMPORT_SEED, 1736937000000000LL, { "\"tool\":\"Edit\"", "\"session\":\"s1\"", "\"cwd\":\"/r\"", NULL } },
+    /* the same with session_id copied from the hook: an audit-log line, not an unknown hook event */
+    { "{\"timestamp\":\"2025-01-15T10:30:00Z\",\"session_id\":\"s1\",\"tool\":\"Edit\"}",
+      ST_IMPORT_SEED, 1736937000000000LL, { "\"tool\":\"Edit\"", "\"session\":\"s1\"", "PostToolUse", NULL } },
+    /* a hook event with "ts" added by the logging hook: its time */
+    { "{\"hook_event_name\":\"PostToolUse\",\"session_id\":\"s1\",\"tool_name\":\"Bash\",\"tool_input\":{},"
+      "\"tool_response\":{},\"ts\":\"2025-01-15T10:30:00Z\"}", ST_IMPORT_HOOK, 1736937000000000LL, { "\"tool\":\"Bash\"", NULL } },
+#undef T0
+};
+
+START_TEST(audit_hook_shapes)
+{
+    st_import_line_opts lo = { .now_us = 1748736000000000LL };
+    for (size_t i = 0; i < sizeof shape_cases / sizeof *shape_cases; i++) {
+        const struct shape_case *c = &shape_cases[i];
+        st_event ev;
+        st_err why;
+        int kind;
+        why.msg[0] = 0;
+        int rc = st_import_line(&ev, &kind, c->line, strlen(c->line), &lo, &why);
+        if (c->time_us < 0) {
+            ck_assert_msg(rc == ST_EFORMAT, "case %zu: rc %d, want malformed", i, rc);
+            continue;
+        }
+        ck_assert_msg(rc == 0, "case %zu: rc %d (%s)", i, rc, why.msg);
+        ck_assert_msg(kind == c->kind, "case %zu: kind %d want %d", i, kind, c->kind);
+        ck_assert_msg(ev.rec.time_us == c->time_us, "case %zu: time_us %lld want %lld", i, (long long)ev.rec.time_us,
+                      (long long)c->time_us);
+        st_buf b = { 0 };
+        st_json_write(&b, ev.meta, 0);
+        st_buf_put(&b, "", 1);
+        for (size_t k = 0; k < 4 && c->want[k]; k++)
+            ck_assert_msg(strstr((char *)b.data, c->want[k]) != NULL, "case %zu: %s lacks %s", i, (char *)b.data, c->want[k]);
+        st_buf_free(&b);
+        st_event_free(&ev);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("import");
@@ -761,6 +839,7 @@ int main(void)
     tcase_add_test(tc, envelope_int_equals_printf);
     tcase_add_test(tc, salt_pool_never_repeats);
     tcase_add_test(tc, prepared_pairs_equal_plain_appends);
+    tcase_add_test(tc, audit_hook_shapes);
     suite_add_tcase(su, tc);
     return tu_run_suite(su);
 }
