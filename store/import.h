@@ -84,7 +84,8 @@ typedef struct st_import_result {
  * (opts->serial: one thread); the callbacks
  * run on this thread in line order, as when converting and appending one
  * line at a time. With strict, a seekable fd is read twice (check, then
- * import); a pipe is held in memory for the check. Returns 0 (bad
+ * import); a pipe is held in memory for the check (up to 1 GiB, else
+ * ST_ETOOBIG, nothing written). Returns 0 (bad
  * lines skipped and counted), ST_EJSON if strict and a line was bad
  * (nothing written; err names the first), an append error (err, and
  * entries before the failing batch stay), or an errno value. */

@@ -46,7 +46,8 @@ static void help(void)
          "malformed lines, the entries it added are its first lines).\n"
          "\n"
          "  --skip-bad   report malformed lines (with their line number) and skip them (default)\n"
-         "  --strict     if any line is malformed, import nothing\n"
+         "  --strict     if any line is malformed, import nothing (a pipe is held in memory\n"
+         "               for the check, up to 1 GiB)\n"
          "  --batch N    entries per durable transaction (default 4000); the import holds\n"
          "               about 37 KiB of memory per entry of N (some 150 MiB at 4000)\n"
          "\n"
@@ -61,7 +62,7 @@ static void help(void)
          "EXIT STATUS\n"
          "  0 imported (malformed lines skipped are reported on stderr); 1 the store refused\n"
          "  a write (entries of earlier batches stay); 2 usage error, unreadable input, or\n"
-         "  --strict and a malformed line (nothing written).");
+         "  --strict and a malformed line or too large a pipe (nothing written).");
 }
 
 typedef struct ui {
@@ -166,7 +167,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     if (u.tty) fputs("\r\033[K", stderr);
     if (u.bad_shown > MAX_BAD_SHOWN)
         cli_err("import: %llu more malformed lines not shown", (unsigned long long)(u.bad_shown - MAX_BAD_SHOWN));
-    if (rc == ST_EJSON && o.strict) {
+    if ((rc == ST_EJSON || (rc == ST_ETOOBIG && !res.imported)) && o.strict) {
         cli_err("import: %s: %s", path, err.msg);
         code = EXIT_USAGE;
     } else if (rc) {
