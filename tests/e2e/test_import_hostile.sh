@@ -10,6 +10,7 @@
 #  - malformed lines (truncated, trailing garbage, NUL, deep nesting, not an
 #    object) reported by line number, skipped or (--strict, exit 2) refusing
 #    all; CRLF, invalid UTF-8 and a missing last newline accepted; a FIFO;
+#    a read-only store refused saying why (when not run as root);
 #  - tail prints what query prints, one JSON object a line, ends quietly
 #    when its reader goes away, and -f steps aside for an erase's compaction
 #    (which then succeeds) and goes on with the entries after it.
@@ -94,6 +95,14 @@ rm -f "$work/fifo"; mkfifo "$work/fifo"
 out=$(st import "$work/fifo" 2>/dev/null); wait $!
 [ "${out%%:*}" = "imported 2 entries" ] && ok "a FIFO is read like a file" || bad "fifo: $out"
 st check >/dev/null && ok "the store checks" || bad "check"
+
+if [ "$(id -u)" != 0 ]; then            # root writes anywhere
+  "$SEALTRAIL" --dir "$work/ro" init >/dev/null 2>&1; chmod -R a-w "$work/ro"
+  expect "a read-only store: import says why (exit 1)" 1 "Permission denied" -- "$SEALTRAIL" --dir "$work/ro" import "$work/bad.jsonl"
+  chmod -R u+w "$work/ro"
+else
+  echo "skip: a read-only store (running as root)"
+fi
 
 # --- tail ------------------------------------------------------------------------------------------------
 st tail --from 0 > "$work/t"
