@@ -37,6 +37,7 @@
  * with "+0200" offsets or as strings of epoch digits, "ts"/"@timestamp"
  * /"time", durations as strings, "success": false, "error" objects, "tool"
  * instead of "toolName", session_id copied into an audit-log line.
+ * And check on an imported store finds a payload row no entry names.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -51,6 +52,7 @@
 #include "import.h"
 #include "payload.h"
 #include "record.h"
+#include "store_int.h"
 #include "testutil.h"
 
 static char *dir;
@@ -822,6 +824,44 @@ START_TEST(audit_hook_shapes)
 }
 END_TEST
 
+/* A payload row that no entry names (left behind by a removal, or slipped
+ * in) fails check: the rows stored are counted against those the entries
+ * name (store/check.c). */
+static int add_orphan_payload(st_txn *txn, void *arg)
+{
+    (void)arg;
+    uint8_t key[8 + 10], row[4096];
+    const void *v;
+    size_t vl;
+    st_be64_put(key, 0);
+    memcpy(key + 8, "tool_input", 10);
+    int rc = st_db_get(txn, ST_T_PAYLOADS, key, sizeof key, &v, &vl);
+    if (rc) return rc;
+    if (vl > sizeof row) return ST_ETOOBIG;
+    memcpy(row, v, vl);
+    key[8 + 9] = 'X';
+    return st_db_put(txn, ST_T_PAYLOADS, key, sizeof key, row, vl, 0);
+}
+
+START_TEST(check_finds_a_payload_row_no_entry_names)
+{
+    st_store *s = make_store("orphan", 0);
+    st_import_opts o = { 0 };
+    st_import_result res;
+    st_err err;
+    seen sn = { 0 };
+    ck_assert_int_eq(import_text(s, "o.jsonl", "{\"timestamp\":\"2025-01-15T10:30:00Z\",\"toolName\":\"Bash\","
+                                 "\"input\":{\"command\":\"ls\"}}\n", &o, &res, &err, &sn), 0);
+    ck_assert_int_eq(st_check(s), 0);
+    ck_assert_int_eq(st_db_write(s->db, add_orphan_payload, NULL, &err), 0);
+    ck_assert_int_eq(st_check(s), ST_ECORRUPT);
+    ck_assert_msg(strstr(st_store_error(s), "payloads table: 3 rows stored, the entries name 2") != NULL, "%s",
+                  st_store_error(s));
+    st_buf_free(&sn.log);
+    st_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("import");
@@ -840,6 +880,7 @@ int main(void)
     tcase_add_test(tc, salt_pool_never_repeats);
     tcase_add_test(tc, prepared_pairs_equal_plain_appends);
     tcase_add_test(tc, audit_hook_shapes);
+    tcase_add_test(tc, check_finds_a_payload_row_no_entry_names);
     suite_add_tcase(su, tc);
     return tu_run_suite(su);
 }
