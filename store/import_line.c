@@ -352,6 +352,7 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     find_members(root, mb);
     int64_t t = 0;
     const st_json *ts = mb[M_TIMESTAMP];
+    if (ts && ts->type == ST_JSON_NULL) ts = NULL;   /* "timestamp": null, as jq writes a missing one */
     int has_t = parse_timestamp(ts, &t) == 0;
     static const int aliases[] = { M_TS, M_ATTIMESTAMP, M_TIME };   /* lines without "timestamp" */
     for (size_t i = 0; !ts && !has_t && i < sizeof aliases / sizeof *aliases; i++)

@@ -792,6 +792,10 @@ static const struct shape_case {
     /* a hook event with "ts" added by the logging hook: its time */
     { "{\"hook_event_name\":\"PostToolUse\",\"session_id\":\"s1\",\"tool_name\":\"Bash\",\"tool_input\":{},"
       "\"tool_response\":{},\"ts\":\"2025-01-15T10:30:00Z\"}", ST_IMPORT_HOOK, 1736937000000000LL, { "\"tool\":\"Bash\"", NULL } },
+    /* "timestamp": null is no timestamp: a hook event gets the import time, "ts" is used */
+    { "{\"hook_event_name\":\"Stop\",\"session_id\":\"s1\",\"timestamp\":null}", ST_IMPORT_HOOK, 1748736000000000LL, { NULL } },
+    { "{\"timestamp\":null,\"ts\":1736937000000,\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"timestamp\":null,\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, -1, { NULL } },
 #undef T0
 };
 
