@@ -13,7 +13,8 @@
 #    a read-only store refused saying why (when not run as root);
 #  - tail prints what query prints, one JSON object a line, ends quietly
 #    when its reader goes away, and -f steps aside for an erase's compaction
-#    (which then succeeds) and goes on with the entries after it.
+#    (which then succeeds) and goes on with the entries after it, and holds
+#    no snapshot while its reader stalls (the store file does not grow).
 set -euo pipefail
 : "${SEALTRAIL:?}"
 . "$(dirname "$0")/lib.sh"
@@ -134,5 +135,20 @@ assert [x["index"] for x in e] == [n - 1, n, n + 1], [x["index"] for x in e]
 assert e[2]["kind"] == "import"
 PY
 st check >/dev/null && ok "the store checks after the erase" || bad "check after erase"
+
+# --- a shipper that stops reading: tail -f holds no snapshot while blocked, so the store does not grow ------
+python3 "$(dirname "$0")/../../bench/gen_audit.py" 3000 "$work/3k.jsonl" >/dev/null
+for d in a b; do "$SEALTRAIL" --dir "$work/$d" init >/dev/null 2>&1; "$SEALTRAIL" --dir "$work/$d" import "$work/3k.jsonl" >/dev/null 2>&1; done
+mkfifo "$work/stall"
+"$SEALTRAIL" --dir "$work/b" tail -f --from 0 > "$work/stall" &
+sp=$!
+e2e_at_exit "kill $sp 2>/dev/null"
+exec 8<"$work/stall"                        # opened, never read: tail blocks in write
+sleep 0.5
+for i in $(seq 60); do for d in a b; do echo "$G" | "$SEALTRAIL" --dir "$work/$d" import - >/dev/null 2>&1; done; done
+sa=$(stat -c %s "$work/a/data.mdb"); sb=$(stat -c %s "$work/b/data.mdb")
+kill $sp 2>/dev/null; exec 8<&-
+[ "$sb" -le $((sa + sa / 4)) ] && ok "a stalled tail -f does not make the store grow ($sb bytes, $sa without it)" \
+  || bad "a stalled tail -f grew the store: $sb bytes, $sa without it"
 
 e2e_end

@@ -3,7 +3,9 @@
  * and, with -f, keeps printing them as other processes append, for shipping
  * to an observability pipeline. Polls with a renewed read snapshot (LMDB
  * readers never block writers), so it survives the store growing (map
- * resize) and sealing underneath it; resumable from any index. SIGINT,
+ * resize) and sealing underneath it; resumable from any index. It holds
+ * no snapshot while it writes (fill_range), so a stalled reader does not
+ * make the store file grow. SIGINT,
  * SIGTERM and a closed pipe end it cleanly (exit 0).
  *
  * A compaction (erase, prune, archive, retention compact) needs every other
@@ -106,13 +108,18 @@ static int reopen(st_cli *cli, st_store **s, st_txn **txn)
     }
 }
 
-/* Prints entries [*next, size) from the snapshot txn. */
-static int print_range(st_txn *txn, uint64_t *next, uint64_t size, qf_format fmt, st_buf *out)
+/* Formats entries [*next, size) of the snapshot txn into out, stopping
+ * once it holds 256 KiB (*more: entries remain). The caller writes out with
+ * no snapshot held: LMDB cannot reuse the pages freed after a live
+ * snapshot, so a reader that stops reading (a shipper under backpressure)
+ * would otherwise make the store file grow with every append meanwhile. */
+static int fill_range(st_txn *txn, uint64_t *next, uint64_t size, qf_format fmt, st_buf *out, int *more)
 {
     uint8_t key[8];
     const void *k, *v;
     size_t kl, vl;
     st_cursor *cur;
+    *more = 0;
     if (*next >= size) return 0;
     int rc = st_cursor_open(txn, ST_T_ENTRIES, &cur);
     if (rc) return rc;
@@ -125,16 +132,12 @@ static int print_range(st_txn *txn, uint64_t *next, uint64_t size, qf_format fmt
         if (rc) break;
         *next = idx + 1;
         if (out->len > (256u << 10)) {
-            if ((rc = cli_write_all(1, out->data, out->len)) != 0) break;
-            st_buf_reset(out);
+            *more = *next < size;
+            break;
         }
     }
     st_cursor_close(cur);
     if (rc == ST_ENOTFOUND) rc = 0;
-    if (rc == 0 && out->len) {
-        rc = cli_write_all(1, out->data, out->len);
-        st_buf_reset(out);
-    }
     return rc;
 }
 
@@ -189,13 +192,22 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     st_buf out = { 0 };
     if ((rc = st_size_txn(txn, &size)) == 0 && !have_from) next = size > lines ? size - lines : 0;
     while (rc == 0 && !stop_flag) {
-        rc = print_range(txn, &next, size, fmt, &out);
-        if (rc || !follow) break;
-        if (wait_ms((unsigned)interval) || stop_flag) break;
+        int more;
+        if ((rc = fill_range(txn, &next, size, fmt, &out, &more)) != 0) break;
+        if (out.len) {
+            st_db_read_end(txn);                 /* no snapshot held while the reader may stall */
+            txn = NULL;
+            rc = cli_write_all(1, out.data, out.len);
+            st_buf_reset(&out);
+            if (rc) break;
+        }
+        if (!more) {
+            if (!follow) break;
+            if (wait_ms((unsigned)interval) || stop_flag) break;
+        }
         if (compaction_waiting(cli_store_dir(cli))) rc = reopen(cli, &s, &txn);
-        else rc = st_db_read_renew(txn);
-        if (rc) break;
-        rc = st_size_txn(txn, &size);
+        else rc = txn ? st_db_read_renew(txn) : st_db_read_begin(s->db, &txn, &s->err);
+        if (rc == 0 && follow) rc = st_size_txn(txn, &size);   /* without -f: up to the size at the start */
     }
     if (rc == EPIPE || (rc && stop_flag)) rc = 0;
     if (rc) code = cli_fail(rc, "tail", s ? st_store_error(s) : "");
