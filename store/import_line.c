@@ -337,6 +337,9 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     memset(ev, 0, sizeof *ev);
     *kind = ST_IMPORT_BLANK;
     if (blank(line, len)) return 0;
+    if (len >= 2 && ((line[0] == '\xFF' && line[1] == '\xFE') || (line[0] == '\xFE' && line[1] == '\xFF')))
+        return st_fail(why, ST_EJSON, "UTF-16 text (byte order mark %s): convert the file to UTF-8 first "
+                       "(iconv -f UTF-16 -t UTF-8)", line[0] == '\xFF' ? "FF FE" : "FE FF");
     st_json_opts jo = { .flags = ST_EVENT_JSON_FLAGS, .max_depth = ST_EVENT_MAX_DEPTH };
     st_json_info info;
     memset(&info, 0, sizeof info);
