@@ -340,6 +340,9 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     if (len >= 2 && ((line[0] == '\xFF' && line[1] == '\xFE') || (line[0] == '\xFE' && line[1] == '\xFF')))
         return st_fail(why, ST_EJSON, "UTF-16 text (byte order mark %s): convert the file to UTF-8 first "
                        "(iconv -f UTF-16 -t UTF-8)", line[0] == '\xFF' ? "FF FE" : "FE FF");
+    if ((len >= 2 && memcmp(line, "\x1F\x8B", 2) == 0) || (len >= 4 && memcmp(line, "\x28\xB5\x2F\xFD", 4) == 0))
+        return st_fail(why, ST_EJSON, "%s-compressed data: decompress it first (%s FILE | sealtrail import -)",
+                       line[0] == '\x1F' ? "gzip" : "zstd", line[0] == '\x1F' ? "zcat" : "zstdcat");
     st_json_opts jo = { .flags = ST_EVENT_JSON_FLAGS, .max_depth = ST_EVENT_MAX_DEPTH };
     st_json_info info;
     memset(&info, 0, sizeof info);

@@ -801,13 +801,15 @@ static const struct shape_case {
 
 START_TEST(audit_hook_shapes)
 {
-    {   /* a file saved as UTF-16 (PowerShell's > does that) is named as such */
+    {   /* a file saved as UTF-16 (PowerShell's > does that) or compressed is named as such */
         static const char u16[] = "\xFF\xFE{\0}\0";
         st_event ev;
         st_err why;
         int kind;
         ck_assert_int_eq(st_import_line(&ev, &kind, u16, sizeof u16 - 1, NULL, &why), ST_EJSON);
         ck_assert_ptr_nonnull(strstr(why.msg, "UTF-16 text (byte order mark FF FE)"));
+        ck_assert_int_eq(st_import_line(&ev, &kind, "\x1F\x8B\x08\0", 4, NULL, &why), ST_EJSON);
+        ck_assert_ptr_nonnull(strstr(why.msg, "gzip-compressed data: decompress it first (zcat FILE"));
     }
     st_import_line_opts lo = { .now_us = 1748736000000000LL };
     for (size_t i = 0; i < sizeof shape_cases / sizeof *shape_cases; i++) {
