@@ -350,10 +350,20 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     perr.msg[0] = 0;
     int rc = st_json_parse_reuse(spare_doc, line, len, &jo, &info, &perr);
     if (rc == ENOMEM) return st_fail(why, ENOMEM, "out of memory");
-    if (rc) return st_fail(why, ST_EJSON, "not JSON: %.300s", perr.msg[0] ? perr.msg : st_strerror(rc));
+    if (rc) {
+        size_t a = 0, b = len;                       /* "[" or "{" alone: a pretty-printed document */
+        while (a < b && (line[a] == ' ' || line[a] == '\t')) a++;
+        while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t' || line[b - 1] == '\r')) b--;
+        if (b - a == 1 && (line[a] == '[' || line[a] == '{'))
+            return st_fail(why, ST_EJSON, "not JSON: a lone '%c' (an indented JSON document, not JSON Lines? "
+                           "jq -c '%s' FILE | sealtrail import -)", line[a], line[a] == '[' ? ".[]" : ".");
+        return st_fail(why, ST_EJSON, "not JSON: %.300s", perr.msg[0] ? perr.msg : st_strerror(rc));
+    }
     st_json_doc *doc = *spare_doc;         /* the caller's until the line is an event */
     st_json *root = st_json_doc_root(doc);
-    if (root->type != ST_JSON_OBJECT) return st_fail(why, ST_EFORMAT, "not a JSON object");
+    if (root->type != ST_JSON_OBJECT)
+        return st_fail(why, ST_EFORMAT, "%s", root->type == ST_JSON_ARRAY ? "not a JSON object but an array (one "
+                       "object a line: jq -c '.[]' FILE | sealtrail import -)" : "not a JSON object");
     const st_json *mb[M_COUNT];
     find_members(root, mb);
     int64_t t = 0;

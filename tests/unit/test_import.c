@@ -801,7 +801,7 @@ static const struct shape_case {
 
 START_TEST(audit_hook_shapes)
 {
-    {   /* a file saved as UTF-16 (PowerShell's > does that) or compressed is named as such */
+    {   /* a file saved as UTF-16 (PowerShell's > does that), compressed or an indented JSON array */
         static const char u16[] = "\xFF\xFE{\0}\0";
         st_event ev;
         st_err why;
@@ -810,6 +810,10 @@ START_TEST(audit_hook_shapes)
         ck_assert_ptr_nonnull(strstr(why.msg, "UTF-16 text (byte order mark FF FE)"));
         ck_assert_int_eq(st_import_line(&ev, &kind, "\x1F\x8B\x08\0", 4, NULL, &why), ST_EJSON);
         ck_assert_ptr_nonnull(strstr(why.msg, "gzip-compressed data: decompress it first (zcat FILE"));
+        ck_assert_int_eq(st_import_line(&ev, &kind, "[\r", 2, NULL, &why), ST_EJSON);   /* a pretty-printed array */
+        ck_assert_ptr_nonnull(strstr(why.msg, "jq -c '.[]' FILE | sealtrail import -"));
+        ck_assert_int_eq(st_import_line(&ev, &kind, "[{}]", 4, NULL, &why), ST_EFORMAT);
+        ck_assert_ptr_nonnull(strstr(why.msg, "but an array"));
     }
     st_import_line_opts lo = { .now_us = 1748736000000000LL };
     for (size_t i = 0; i < sizeof shape_cases / sizeof *shape_cases; i++) {
