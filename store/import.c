@@ -79,6 +79,7 @@ static int append_events(importer *im, st_event *evs, st_prepared **prep, size_t
         st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
     if (rc == 0) {
         if (!im->res->imported) im->res->first_index = first;
+        im->res->last_index = first + n - 1;
         im->res->imported += n;
     }
     return rc;

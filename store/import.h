@@ -76,6 +76,7 @@ typedef struct st_import_result {
     uint64_t bad, blank;
     uint64_t seed, hook;               /* imported lines of each shape */
     uint64_t first_index;              /* index of the first imported entry (imported > 0) */
+    uint64_t last_index;               /* and of the last (other writers' entries may lie between) */
     uint64_t redactions;               /* secrets redacted */
 } st_import_result;
 

@@ -449,15 +449,20 @@ START_TEST(prepared_records_after_another_writer)
         st_status stt;
         ck_assert_int_eq(st_store_status(s, &stt), 0);
         ck_assert_uint_eq(stt.size, res.imported + in.appended);
-        uint64_t intruders = 0;
+        uint64_t intruders = 0, first = UINT64_MAX, last = 0;
         for (uint64_t i = 0; i < stt.size; i++) {
             char *t = entry_text(s, i), want[48];
             snprintf(want, sizeof want, "\"index\":%llu,", (unsigned long long)i);
             ck_assert_msg(strstr(t, want) != NULL, "entry %llu does not carry its own index", (unsigned long long)i);
             if (strstr(t, "\"tool\":\"Intruder\"")) intruders++;
+            else if (first == UINT64_MAX) first = last = i;
+            else last = i;
             free(t);
         }
         ck_assert_uint_eq(intruders, in.appended);
+        ck_assert_uint_eq(res.first_index, first);   /* the range the import reports spans the intruders */
+        ck_assert_uint_eq(res.last_index, last);
+        ck_assert_uint_gt(res.last_index - res.first_index + 1, res.imported);
         ck_assert_int_eq(st_check(s), 0);
         st_json_doc_free(in.doc);
         st_store_close(s);

@@ -51,9 +51,10 @@ static void help(void)
          "  --batch N    entries per durable transaction (default 4000); the import holds\n"
          "               about 37 KiB of memory per entry of N (some 150 MiB at 4000)\n"
          "\n"
-         "Prints \"imported N entries: I..J\" on stdout. The pages of a FILE are dropped\n"
-         "from the page cache as the import reads them (a large import does not evict the\n"
-         "rest of the cache).\n"
+         "Prints \"imported N entries: I..J\" on stdout (I the first entry, J the last; if\n"
+         "other processes appended meanwhile, their entries lie between, and it says so).\n"
+         "The pages of a FILE are dropped from the page cache as the import reads them (a\n"
+         "large import does not evict the rest of the cache).\n"
          "\n"
          "examples:\n"
          "  sealtrail import ~/.claude/audit.jsonl\n"
@@ -95,6 +96,12 @@ static void on_progress(void *ctx, uint64_t lines, uint64_t imported, uint64_t b
     fprintf(stderr, "\r\033[Ksealtrail: import: %llu lines, %llu entries, %.1f MiB, %.0f entries/s",
             (unsigned long long)lines, (unsigned long long)imported, (double)bytes / 1048576.0,
             t > 0 ? (double)imported / t : 0.0);
+}
+
+/* Other processes appended between the import's transactions. */
+static const char *interleaved(const st_import_result *r)
+{
+    return r->last_index - r->first_index + 1 != r->imported ? ", with other writers' entries among them" : "";
 }
 
 int cmd_import(st_cli *cli, int argc, char **argv)
@@ -176,14 +183,14 @@ int cmd_import(st_cli *cli, int argc, char **argv)
         code = cli_fail(rc, ctx, err.msg);
         if (code == EXIT_USAGE) code = EXIT_FAIL;
         if (res.imported)
-            cli_err("import: %llu entries (%llu..%llu) were imported before the failure",
+            cli_err("import: %llu entries (%llu..%llu%s) were imported before the failure",
                     (unsigned long long)res.imported, (unsigned long long)res.first_index,
-                    (unsigned long long)(res.first_index + res.imported - 1));
+                    (unsigned long long)res.last_index, interleaved(&res));
     }
     if (rc == 0) {
         if (res.imported)
-            printf("imported %llu entries: %llu..%llu\n", (unsigned long long)res.imported,
-                   (unsigned long long)res.first_index, (unsigned long long)(res.first_index + res.imported - 1));
+            printf("imported %llu entries: %llu..%llu%s\n", (unsigned long long)res.imported,
+                   (unsigned long long)res.first_index, (unsigned long long)res.last_index, interleaved(&res));
         else
             printf("imported 0 entries\n");
         double t = elapsed(&u);
