@@ -10,7 +10,8 @@
 #  - malformed lines (truncated, trailing garbage, NUL, deep nesting, not an
 #    object) reported by line number, skipped or (--strict, exit 2) refusing
 #    all; CRLF, invalid UTF-8 and a missing last newline accepted; a FIFO;
-#    a read-only store refused saying why (when not run as root);
+#    a read-only store refused saying why (when not run as root); closed
+#    stdin/stdout/stderr not taken over by the store's files;
 #  - tail prints what query prints, one JSON object a line, ends quietly
 #    when its reader goes away, and -f steps aside for an erase's compaction
 #    (which then succeeds) and goes on with the entries after it, and holds
@@ -95,6 +96,11 @@ rm -f "$work/fifo"; mkfifo "$work/fifo"
 { echo "$G"; echo "$G"; } > "$work/fifo" &
 out=$(st import "$work/fifo" 2>/dev/null); wait $!
 [ "${out%%:*}" = "imported 2 entries" ] && ok "a FIFO is read like a file" || bad "fifo: $out"
+lk=$(stat -c %s "$work/s/lock.mdb")
+st import "$work/bad.jsonl" <&- >&- 2>&- || true     # closed descriptors: the store's files must not take them
+if [ "$(stat -c %s "$work/s/lock.mdb")" = "$lk" ] && ! grep -qa "sealtrail: import" "$work/s/lock.mdb" "$work/s/data.mdb" "$work/s/gate"; then
+  ok "with stdin, stdout and stderr closed, no diagnostic lands in the store's files"
+else bad "diagnostics written into the store's files"; fi
 st check >/dev/null && ok "the store checks" || bad "check"
 
 if [ "$(id -u)" != 0 ]; then            # root writes anywhere
