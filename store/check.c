@@ -4,7 +4,8 @@
  *   1. every entry is canonical and carries its own index [ENTRY-8];
  *   2. every leaf hash recomputed from the entry bytes equals the stored leaf;
  *   3. every stored interior node equals the hash of its stored children;
- *   4. every stored payload matches its commitment and length;
+ *   4. every stored payload matches its commitment and length, and the
+ *      payloads table holds no row that no entry names;
  *   5. every checkpoint parses, is signed by the log key, names this origin,
  *      and its root equals the root recomputed from the leaves; times never
  *      go backwards; consecutive checkpoints are consistent (proof generated
@@ -26,6 +27,7 @@ typedef struct check_state {
     st_txn *txn;
     st_frontier f;
     uint64_t size;
+    uint64_t payload_rows;   /* payload rows the entries name and that are present */
 } check_state;
 
 static void hex_of(char out[65], const st_hash h) { st_hex_encode(out, h, ST_HASH_BYTES); }
@@ -45,6 +47,7 @@ static int check_payloads(check_state *c, const st_entry *e)
         }
         if (rc) return rc == ST_ECORRUPT ? st_store_fail(c->s, rc, "entry %llu: payload \"%s\": storage encoding is damaged",
                                                          (unsigned long long)e->index, p->name) : rc;
+        c->payload_rows++;
         st_hash got;
         st_payload_commit(got, salt, data, len);
         free(data);
@@ -218,6 +221,10 @@ static int run_check(check_state *c)
                            (unsigned long long)sealed, (unsigned long long)prev.size);
     st_cursor_close(ec);
     st_cursor_close(cc);
+    uint64_t n_payloads = 0;
+    if (rc == 0 && (rc = st_db_count(c->txn, ST_T_PAYLOADS, &n_payloads)) == 0 && n_payloads != c->payload_rows)
+        rc = st_store_fail(s, ST_ECORRUPT, "payloads table: %llu rows stored, the entries name %llu of them",
+                           (unsigned long long)n_payloads, (unsigned long long)c->payload_rows);
     if (rc == 0 && (rc = st_index_check(c->txn, c->size, &s->err)) != 0 && rc != ENOMEM && rc > -30900)
         rc = ST_ECORRUPT;
     return rc;

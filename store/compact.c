@@ -80,7 +80,11 @@ static int open_lock_file(const char *dir, const char *name, int *fd_out)
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return ENAMETOOLONG;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && (errno == EACCES || errno == EROFS)) fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && (errno == EACCES || errno == EROFS)) {
+        int why = errno;                  /* a read-only directory: say so, not "no such file" */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == ENOENT) errno = why;
+    }
     if (fd < 0) return errno;
     *fd_out = fd;
     return 0;

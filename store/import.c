@@ -36,6 +36,7 @@
 
 #define CHUNK (1u << 20)
 #define IMP_SEGS 3
+#define STRICT_PIPE_MAX ((size_t)1 << 30)   /* --strict from a pipe: the input held for the check */
 
 typedef struct importer {
     st_store *s;
@@ -78,6 +79,7 @@ static int append_events(importer *im, st_event *evs, st_prepared **prep, size_t
         st_fail(im->err, rc, "appending lines: %s", st_store_error(im->s));
     if (rc == 0) {
         if (!im->res->imported) im->res->first_index = first;
+        im->res->last_index = first + n - 1;
         im->res->imported += n;
     }
     return rc;
@@ -393,6 +395,11 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
         if (pos < 0) {                      /* a pipe: read it all, check, then import from memory */
             for (;;) {
                 if (r.end == r.cap) {
+                    if (r.cap >= STRICT_PIPE_MAX) {
+                        rc = st_fail(err, ST_ETOOBIG, "strict import from a pipe: over %zu MiB to hold for the check "
+                                     "(import from a file, or without --strict)", STRICT_PIPE_MAX >> 20);
+                        goto out;
+                    }
                     char *nb = realloc(r.buf, r.cap * 2);
                     if (!nb) { rc = st_fail(err, ENOMEM, "strict import from a pipe: input too large to hold"); goto out; }
                     r.buf = nb;

@@ -11,8 +11,10 @@
  *      {"timestamp":"2025-01-15T10:30:00.123Z","toolName":"Bash",
  *       "input":{…},"output":{…},"executionTimeMs":41,"error":false,
  *       "errorMessage":null,"status":"success","sessionId":"…"}
- *    timestamp is RFC 3339 (a missing zone means UTC) or a number of epoch
- *    seconds / milliseconds / microseconds (by magnitude).
+ *    timestamp is RFC 3339 (a missing zone means UTC; "+0200" offsets too)
+ *    or a number (or string of digits) of epoch seconds / milliseconds /
+ *    microseconds / nanoseconds (by magnitude); import_line.c lists the
+ *    other member names read.
  *
  * Either way the entry has kind "import", time_us = the original time,
  * recorded_us = the import time, event PostToolUse or PostToolUseFailure
@@ -74,6 +76,7 @@ typedef struct st_import_result {
     uint64_t bad, blank;
     uint64_t seed, hook;               /* imported lines of each shape */
     uint64_t first_index;              /* index of the first imported entry (imported > 0) */
+    uint64_t last_index;               /* and of the last (other writers' entries may lie between) */
     uint64_t redactions;               /* secrets redacted */
 } st_import_result;
 
@@ -82,7 +85,8 @@ typedef struct st_import_result {
  * (opts->serial: one thread); the callbacks
  * run on this thread in line order, as when converting and appending one
  * line at a time. With strict, a seekable fd is read twice (check, then
- * import); a pipe is held in memory for the check. Returns 0 (bad
+ * import); a pipe is held in memory for the check (up to 1 GiB, else
+ * ST_ETOOBIG, nothing written). Returns 0 (bad
  * lines skipped and counted), ST_EJSON if strict and a line was bad
  * (nothing written; err names the first), an append error (err, and
  * entries before the failing batch stay), or an errno value. */

@@ -11,9 +11,16 @@
  *   input            -> payload tool_input      sessionId  -> session
  *   output           -> payload tool_response   cwd        -> cwd
  *   errorMessage     -> payload error, envelope error (first line, 200 bytes)
- *   executionTimeMs  -> duration_ms (whole milliseconds)
- *   status / error   -> status succeeded|failed|interrupted|denied, event
+ *   executionTimeMs  -> duration_ms (whole milliseconds; a number or "41")
+ *   status / success / error -> status succeeded|failed|interrupted|denied, event
  *   everything else  -> payload event (including the original timestamp text)
+ *
+ * Also read: "tool", "session", "session_id" and "tool_use_id" as their
+ * envelope fields; "ts", "@timestamp" or "time" when there is no
+ * "timestamp" (if it is a time after 2001); "error" as an object (failed,
+ * its "message" the envelope error). A line with session_id but neither
+ * hook_event_name nor tool_name, and the members of an audit-log line and a
+ * timestamp, is an audit-log line that copied session_id from the hook.
  */
 #include "import_int.h"
 
@@ -49,13 +56,14 @@ static int meta_int(st_event *ev, const char *k, int64_t v)
 enum {
     M_TIMESTAMP, M_HOOK_EVENT_NAME, M_TOOL_NAME, M_SESSION_ID, M_TOOLNAME, M_INPUT, M_OUTPUT, M_STATUS, M_ERROR,
     M_ERRORMESSAGE, M_TOOL, M_SESSIONID, M_SESSION, M_CWD, M_TOOLUSEID, M_TOOL_USE_ID, M_EXECUTIONTIMEMS,
-    M_DURATIONMS, M_DURATION_MS, M_COUNT
+    M_DURATIONMS, M_DURATION_MS, M_SUCCESS, M_TS, M_ATTIMESTAMP, M_TIME, M_COUNT
 };
 #define MN(s) { s, sizeof s - 1 }
 static const struct { const char *s; size_t n; } member_names[M_COUNT] = {
     MN("timestamp"), MN("hook_event_name"), MN("tool_name"), MN("session_id"), MN("toolName"), MN("input"),
     MN("output"), MN("status"), MN("error"), MN("errorMessage"), MN("tool"), MN("sessionId"), MN("session"),
     MN("cwd"), MN("toolUseId"), MN("tool_use_id"), MN("executionTimeMs"), MN("durationMs"), MN("duration_ms"),
+    MN("success"), MN("ts"), MN("@timestamp"), MN("time"),
 };
 #undef MN
 
@@ -73,6 +81,7 @@ static void find_members(const st_json *root, const st_json *m[M_COUNT])
 /* ---- timestamps --------------------------------------------------------------------- */
 
 #define TS_MAX_US 9007199254740991LL   /* 2^53-1 us: entries hold integers within +-(2^53-1) [ENTRY-4] */
+#define TS_ALIAS_MIN_US 1000000000000000LL   /* 2001-09-09: a "ts"/"time" before it is not a timestamp */
 
 static int parse_timestamp_raw(const st_json *v, int64_t *us);
 
@@ -83,23 +92,62 @@ static int parse_timestamp(const st_json *v, int64_t *us)
     return parse_timestamp_raw(v, us) == 0 && *us > 0 && *us <= TS_MAX_US ? 0 : -1;
 }
 
-static int parse_timestamp_raw(const st_json *v, int64_t *us)
+/* The value of a decimal number written as JSON number or as a JSON string
+ * of digits with at most one '.' ("34", "1736937000123"). 0 or -1. */
+static int number_of(const st_json *v, double *x)
 {
+    char buf[TS_MAX + 1], *end;
     if (!v) return -1;
     if (v->type == ST_JSON_STRING) {
-        char buf[TS_MAX + 2];
-        if (v->len == 0 || v->len > TS_MAX || memchr(v->str, 0, v->len)) return -1;
-        memcpy(buf, v->str, v->len);
-        buf[v->len] = 0;
-        if (st_time_parse_rfc3339(buf, us) == 0) return 0;
-        buf[v->len] = 'Z';                                /* "2025-01-15T10:30:00.123" */
-        buf[v->len + 1] = 0;
+        size_t dots = 0;
+        if (v->len == 0 || v->len > TS_MAX) return -1;
+        for (size_t i = 0; i < v->len; i++) {
+            if (v->str[i] == '.') dots++;
+            else if (v->str[i] < '0' || v->str[i] > '9') return -1;
+        }
+        if (dots > 1 || v->str[0] == '.') return -1;
+    } else if (v->type != ST_JSON_NUMBER || v->len > TS_MAX) {
+        return -1;
+    }
+    memcpy(buf, v->str, v->len);
+    buf[v->len] = 0;
+    *x = strtod(buf, &end);
+    return end == buf + v->len && isfinite(*x) ? 0 : -1;
+}
+
+/* An RFC 3339 string, also without a zone (UTC) or with an ISO 8601 offset
+ * without colon or minutes ("+0200", "+02", as strftime's %z writes). */
+static int parse_time_text(const char *str, size_t len, int64_t *us)
+{
+    char buf[TS_MAX + 4];
+    if (len == 0 || len > TS_MAX || memchr(str, 0, len)) return -1;
+    memcpy(buf, str, len);
+    buf[len] = 0;
+    if (st_time_parse_rfc3339(buf, us) == 0) return 0;
+    size_t z = len;
+    while (z > 19 && buf[z - 1] >= '0' && buf[z - 1] <= '9') z--;
+    if (z > 19 && (buf[z - 1] == '+' || buf[z - 1] == '-') && (len - z == 4 || len - z == 2)) {
+        if (len - z == 4) {                               /* "+0200" -> "+02:00" */
+            memmove(buf + z + 3, buf + z + 2, 3);
+            buf[z + 2] = ':';
+        } else {                                          /* "+02" -> "+02:00" */
+            memcpy(buf + len, ":00", 4);
+        }
         return st_time_parse_rfc3339(buf, us);
     }
-    if (v->type != ST_JSON_NUMBER) return -1;
-    char *end;
-    double x = strtod(v->str, &end);
-    if (end != v->str + v->len || !isfinite(x) || x <= 0) return -1;
+    buf[len] = 'Z';                                       /* "2025-01-15T10:30:00.123" */
+    buf[len + 1] = 0;
+    return st_time_parse_rfc3339(buf, us);
+}
+
+static int parse_timestamp_raw(const st_json *v, int64_t *us)
+{
+    double x;
+    if (!v) return -1;
+    if (v->type == ST_JSON_STRING && parse_time_text(v->str, v->len, us) == 0) return 0;
+    /* epoch numbers; as a string, "1736937000" or longer (no date like "20250115") */
+    if (number_of(v, &x) != 0 || x <= 0) return -1;
+    if (v->type == ST_JSON_STRING && x < 1e9) return -1;
     double scale = x >= 1e17 ? 1e-3 : x >= 1e14 ? 1.0 : x >= 1e11 ? 1e3 : 1e6;   /* ns, us, ms, s */
     double t = x * scale;
     if (t >= 9.2e18) return -1;
@@ -121,8 +169,10 @@ static int eq(const st_json *v, const char *lit)
     return 1;
 }
 
-/* The envelope status of a seed line. */
-static const char *seed_status(const st_json *status, const st_json *error, const st_json *msg)
+/* The envelope status of a seed line: a known "status" word, else "success"
+ * false, else an error (true, a non-empty string, an object or array) or
+ * an error message means failed. */
+static const char *seed_status(const st_json *status, const st_json *error, const st_json *msg, const st_json *success)
 {
     static const char *const ok[] = { "success", "succeeded", "ok", "completed", "complete", "done", "passed" };
     static const char *const bad[] = { "error", "failed", "failure", "fail", "errored" };
@@ -132,7 +182,9 @@ static const char *seed_status(const st_json *status, const st_json *error, cons
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) if (eq(status, bad[i])) return "failed";
     for (size_t i = 0; i < sizeof intr / sizeof *intr; i++) if (eq(status, intr[i])) return "interrupted";
     for (size_t i = 0; i < sizeof den / sizeof *den; i++) if (eq(status, den[i])) return "denied";
+    if (success && success->type == ST_JSON_FALSE) return "failed";
     int failed = (error && error->type == ST_JSON_TRUE) || (error && error->type == ST_JSON_STRING && error->len) ||
+                 (error && (error->type == ST_JSON_OBJECT || error->type == ST_JSON_ARRAY) && error->count) ||
                  (msg && msg->type == ST_JSON_STRING && msg->len);
     return failed ? "failed" : "succeeded";
 }
@@ -163,7 +215,7 @@ static int seed_build(st_event *ev, const st_json *root, const st_json *const mb
     const st_json *msg = mb[M_ERRORMESSAGE];
     const st_json *errtext = msg && msg->type == ST_JSON_STRING ? msg
                            : error && error->type == ST_JSON_STRING ? error : NULL;
-    const char *st = seed_status(status, error, msg);
+    const char *st = seed_status(status, error, msg, mb[M_SUCCESS]);
     const char *event = strcmp(st, "succeeded") == 0 ? "PostToolUse"
                       : strcmp(st, "denied") == 0 ? "PermissionDenied" : "PostToolUseFailure";
     const st_json *carried[8];
@@ -199,15 +251,18 @@ static int seed_build(st_event *ev, const st_json *root, const st_json *const mb
     }
     static const int durs[] = { M_EXECUTIONTIMEMS, M_DURATIONMS, M_DURATION_MS };
     for (size_t i = 0; i < 3; i++) {
-        const st_json *d = mb[durs[i]];
-        if (!d || d->type != ST_JSON_NUMBER) continue;
-        double x = strtod(d->str, NULL);
+        double x;
+        if (number_of(mb[durs[i]], &x) != 0) continue;       /* 41, 41.5 or "41" */
         if (x >= 0 && x < 9007199254740991.0 && (rc = meta_int(ev, "duration_ms", (int64_t)x))) return rc;
         break;
     }
-    if (errtext && strcmp(st, "succeeded") != 0) {
-        size_t n = st_error_summary_len(errtext->str, errtext->len);
-        if (n && (rc = meta_str(ev, "error", errtext->str, n))) return rc;
+    const st_json *summary = errtext;
+    if (!summary && error && error->type == ST_JSON_OBJECT)  /* "error":{"message":"…"}: kept whole in "event" */
+        for (const st_json *c = error->child; c; c = c->next)
+            if (c->key_len == 7 && memcmp(c->key, "message", 7) == 0 && c->type == ST_JSON_STRING) { summary = c; break; }
+    if (summary && strcmp(st, "succeeded") != 0) {
+        size_t n = st_error_summary_len(summary->str, summary->len);
+        if (n && (rc = meta_str(ev, "error", summary->str, n))) return rc;
     }
     /* payloads */
     const st_json *in = mb[M_INPUT], *out = mb[M_OUTPUT];
@@ -282,6 +337,12 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     memset(ev, 0, sizeof *ev);
     *kind = ST_IMPORT_BLANK;
     if (blank(line, len)) return 0;
+    if (len >= 2 && ((line[0] == '\xFF' && line[1] == '\xFE') || (line[0] == '\xFE' && line[1] == '\xFF')))
+        return st_fail(why, ST_EJSON, "UTF-16 text (byte order mark %s): convert the file to UTF-8 first "
+                       "(iconv -f UTF-16 -t UTF-8)", line[0] == '\xFF' ? "FF FE" : "FE FF");
+    if ((len >= 2 && memcmp(line, "\x1F\x8B", 2) == 0) || (len >= 4 && memcmp(line, "\x28\xB5\x2F\xFD", 4) == 0))
+        return st_fail(why, ST_EJSON, "%s-compressed data: decompress it first (%s FILE | sealtrail import -)",
+                       line[0] == '\x1F' ? "gzip" : "zstd", line[0] == '\x1F' ? "zcat" : "zstdcat");
     st_json_opts jo = { .flags = ST_EVENT_JSON_FLAGS, .max_depth = ST_EVENT_MAX_DEPTH };
     st_json_info info;
     memset(&info, 0, sizeof info);
@@ -289,17 +350,34 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     perr.msg[0] = 0;
     int rc = st_json_parse_reuse(spare_doc, line, len, &jo, &info, &perr);
     if (rc == ENOMEM) return st_fail(why, ENOMEM, "out of memory");
-    if (rc) return st_fail(why, ST_EJSON, "not JSON: %.300s", perr.msg[0] ? perr.msg : st_strerror(rc));
+    if (rc) {
+        size_t a = 0, b = len;                       /* "[" or "{" alone: a pretty-printed document */
+        while (a < b && (line[a] == ' ' || line[a] == '\t')) a++;
+        while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t' || line[b - 1] == '\r')) b--;
+        if (b - a == 1 && (line[a] == '[' || line[a] == '{'))
+            return st_fail(why, ST_EJSON, "not JSON: a lone '%c' (an indented JSON document, not JSON Lines? "
+                           "jq -c '%s' FILE | sealtrail import -)", line[a], line[a] == '[' ? ".[]" : ".");
+        return st_fail(why, ST_EJSON, "not JSON: %.300s", perr.msg[0] ? perr.msg : st_strerror(rc));
+    }
     st_json_doc *doc = *spare_doc;         /* the caller's until the line is an event */
     st_json *root = st_json_doc_root(doc);
-    if (root->type != ST_JSON_OBJECT) return st_fail(why, ST_EFORMAT, "not a JSON object");
+    if (root->type != ST_JSON_OBJECT)
+        return st_fail(why, ST_EFORMAT, "%s", root->type == ST_JSON_ARRAY ? "not a JSON object but an array (one "
+                       "object a line: jq -c '.[]' FILE | sealtrail import -)" : "not a JSON object");
     const st_json *mb[M_COUNT];
     find_members(root, mb);
     int64_t t = 0;
     const st_json *ts = mb[M_TIMESTAMP];
+    if (ts && ts->type == ST_JSON_NULL) ts = NULL;   /* "timestamp": null, as jq writes a missing one */
     int has_t = parse_timestamp(ts, &t) == 0;
+    static const int aliases[] = { M_TS, M_ATTIMESTAMP, M_TIME };   /* lines without "timestamp" */
+    for (size_t i = 0; !ts && !has_t && i < sizeof aliases / sizeof *aliases; i++)
+        has_t = parse_timestamp(mb[aliases[i]], &t) == 0 && t >= TS_ALIAS_MIN_US;
     int hook = mb[M_HOOK_EVENT_NAME] || mb[M_TOOL_NAME] || mb[M_SESSION_ID];
-    int seed = !hook && (mb[M_TOOLNAME] || mb[M_INPUT] || mb[M_OUTPUT]);
+    int seed_like = mb[M_TOOLNAME] || mb[M_INPUT] || mb[M_OUTPUT] || (mb[M_TOOL] && mb[M_TOOL]->type == ST_JSON_STRING);
+    /* {"timestamp","session_id","tool":"Bash",…}: an audit-log line that copied session_id */
+    if (hook && !mb[M_HOOK_EVENT_NAME] && !mb[M_TOOL_NAME] && seed_like && has_t) hook = 0;
+    int seed = !hook && seed_like;
     if (hook && ts && !has_t)
         return st_fail(why, ST_EFORMAT, "\"timestamp\" is not a time between 1970 and 2255 (RFC 3339 or epoch number)");
     if (hook) {
@@ -310,7 +388,7 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
         return 0;
     }
     if (!seed)
-        return st_fail(why, ST_EFORMAT, "neither a hook event (hook_event_name, tool_name, session_id) nor an audit-log line (toolName, input, output)");
+        return st_fail(why, ST_EFORMAT, "neither a hook event (hook_event_name, tool_name, session_id) nor an audit-log line (toolName, tool, input, output)");
     if (!has_t) return st_fail(why, ST_EFORMAT, "no usable \"timestamp\" (RFC 3339 or epoch number, 1970 to 2255)");
     ev->doc = doc;
     *spare_doc = NULL;

@@ -432,6 +432,11 @@ static size_t candidate_at(rd_scan *sc, size_t i)
             rd_flag_at(sc, i);
             e = i + 1;
             while (e < n && s[e] == '-') e++;
+            size_t pe;   /* "x------BEGIN …": the marker is the run's last five dashes */
+            if (e - i > 5 && (pe = pem_at(sc, e - 5)) != 0) {
+                rd_add(sc, e - 5, pe, ST_RULE_PRIVATE_KEY, RD_PRIO_BLOCK);
+                return pe;
+            }
             return e;
         }
         if (i + 1 < n && RD_ALPHA(s[i + 1])) rd_flag_at(sc, i);

@@ -32,6 +32,12 @@
  *    preparations, give the entries, payloads and index rows of plain
  *    appends, with payload counts that differ within a pair, empty and
  *    truncated payloads, and one record of a pair not built ahead.
+ *
+ * And the line shapes real audit hooks write (import_line.c): timestamps
+ * with "+0200" offsets or as strings of epoch digits, "ts"/"@timestamp"
+ * /"time", durations as strings, "success": false, "error" objects, "tool"
+ * instead of "toolName", session_id copied into an audit-log line.
+ * And check on an imported store finds a payload row no entry names.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -46,6 +52,7 @@
 #include "import.h"
 #include "payload.h"
 #include "record.h"
+#include "store_int.h"
 #include "testutil.h"
 
 static char *dir;
@@ -442,15 +449,20 @@ START_TEST(prepared_records_after_another_writer)
         st_status stt;
         ck_assert_int_eq(st_store_status(s, &stt), 0);
         ck_assert_uint_eq(stt.size, res.imported + in.appended);
-        uint64_t intruders = 0;
+        uint64_t intruders = 0, first = UINT64_MAX, last = 0;
         for (uint64_t i = 0; i < stt.size; i++) {
             char *t = entry_text(s, i), want[48];
             snprintf(want, sizeof want, "\"index\":%llu,", (unsigned long long)i);
             ck_assert_msg(strstr(t, want) != NULL, "entry %llu does not carry its own index", (unsigned long long)i);
             if (strstr(t, "\"tool\":\"Intruder\"")) intruders++;
+            else if (first == UINT64_MAX) first = last = i;
+            else last = i;
             free(t);
         }
         ck_assert_uint_eq(intruders, in.appended);
+        ck_assert_uint_eq(res.first_index, first);   /* the range the import reports spans the intruders */
+        ck_assert_uint_eq(res.last_index, last);
+        ck_assert_uint_gt(res.last_index - res.first_index + 1, res.imported);
         ck_assert_int_eq(st_check(s), 0);
         st_json_doc_free(in.doc);
         st_store_close(s);
@@ -744,6 +756,135 @@ START_TEST(prepared_pairs_equal_plain_appends)
 }
 END_TEST
 
+/* ---- the shapes real audit hooks write (store/import_line.c) ---------------------------------- */
+
+/* Each line becomes an audit-log entry (ST_IMPORT_SEED, or HOOK) with this
+ * time and these members in its envelope; "-" as time: malformed. */
+static const struct shape_case {
+    const char *line;
+    int kind;
+    int64_t time_us;
+    const char *want[4];
+} shape_cases[] = {
+#define T0 "\"timestamp\":\"2025-01-15T10:30:00Z\",\"toolName\":\"Bash\",\"input\":{}"
+    /* timestamps: epoch ms as a string; ISO 8601 offsets without colon, or hours only */
+    { "{\"timestamp\":\"1736937000123\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000123000LL, { NULL } },
+    { "{\"timestamp\":\"2025-01-15T10:30:00.123+0000\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000123000LL, { NULL } },
+    { "{\"timestamp\":\"2025-01-15T12:30:00+0200\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"timestamp\":\"2025-01-15T05:00:00-05:30\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"timestamp\":\"2025-01-15T12:30:00+02\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"timestamp\":\"20250115\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, -1, { NULL } },
+    { "{\"timestamp\":\"1e12\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, -1, { NULL } },
+    /* "ts" / "@timestamp" / "time" when there is no "timestamp"; not a small number */
+    { "{\"ts\":\"2025-01-15T11:30:00+01:00\",\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"@timestamp\":1736937000,\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"time\":12,\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, -1, { NULL } },
+    /* durations as strings */
+    { "{" T0 ",\"executionTimeMs\":\"34\"}", ST_IMPORT_SEED, 1736937000000000LL, { "\"duration_ms\":34", NULL } },
+    { "{" T0 ",\"executionTimeMs\":\"-3\"}", ST_IMPORT_SEED, 1736937000000000LL, { "\"status\":\"succeeded\"", NULL } },
+    /* failures: success false; an error object with a message */
+    { "{" T0 ",\"success\":false}", ST_IMPORT_SEED, 1736937000000000LL, { "\"status\":\"failed\"", "PostToolUseFailure", NULL } },
+    { "{" T0 ",\"success\":true}", ST_IMPORT_SEED, 1736937000000000LL, { "\"status\":\"succeeded\"", NULL } },
+    { "{" T0 ",\"error\":{\"message\":\"boom\\nmore\",\"code\":2}}", ST_IMPORT_SEED, 1736937000000000LL,
+      { "\"status\":\"failed\"", "\"error\":\"boom\"", NULL } },
+    { "{" T0 ",\"error\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { "\"status\":\"succeeded\"", NULL } },
+    /* {timestamp, session, tool, cwd, success} (a jq one-liner over the hook's stdin) */
+    { "{\"timestamp\":\"2025-01-15T10:30:00Z\",\"session\":\"s1\",\"tool\":\"Edit\",\"cwd\":\"/r\",\"success\":true}",
+      ST_IMPORT_SEED, 1736937000000000LL, { "\"tool\":\"Edit\"", "\"session\":\"s1\"", "\"cwd\":\"/r\"", NULL } },
+    /* the same with session_id copied from the hook: an audit-log line, not an unknown hook event */
+    { "{\"timestamp\":\"2025-01-15T10:30:00Z\",\"session_id\":\"s1\",\"tool\":\"Edit\"}",
+      ST_IMPORT_SEED, 1736937000000000LL, { "\"tool\":\"Edit\"", "\"session\":\"s1\"", "PostToolUse", NULL } },
+    /* a hook event with "ts" added by the logging hook: its time */
+    { "{\"hook_event_name\":\"PostToolUse\",\"session_id\":\"s1\",\"tool_name\":\"Bash\",\"tool_input\":{},"
+      "\"tool_response\":{},\"ts\":\"2025-01-15T10:30:00Z\"}", ST_IMPORT_HOOK, 1736937000000000LL, { "\"tool\":\"Bash\"", NULL } },
+    /* "timestamp": null is no timestamp: a hook event gets the import time, "ts" is used */
+    { "{\"hook_event_name\":\"Stop\",\"session_id\":\"s1\",\"timestamp\":null}", ST_IMPORT_HOOK, 1748736000000000LL, { NULL } },
+    { "{\"timestamp\":null,\"ts\":1736937000000,\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, 1736937000000000LL, { NULL } },
+    { "{\"timestamp\":null,\"toolName\":\"Bash\",\"input\":{}}", ST_IMPORT_SEED, -1, { NULL } },
+#undef T0
+};
+
+START_TEST(audit_hook_shapes)
+{
+    {   /* a file saved as UTF-16 (PowerShell's > does that), compressed or an indented JSON array */
+        static const char u16[] = "\xFF\xFE{\0}\0";
+        st_event ev;
+        st_err why;
+        int kind;
+        ck_assert_int_eq(st_import_line(&ev, &kind, u16, sizeof u16 - 1, NULL, &why), ST_EJSON);
+        ck_assert_ptr_nonnull(strstr(why.msg, "UTF-16 text (byte order mark FF FE)"));
+        ck_assert_int_eq(st_import_line(&ev, &kind, "\x1F\x8B\x08\0", 4, NULL, &why), ST_EJSON);
+        ck_assert_ptr_nonnull(strstr(why.msg, "gzip-compressed data: decompress it first (zcat FILE"));
+        ck_assert_int_eq(st_import_line(&ev, &kind, "[\r", 2, NULL, &why), ST_EJSON);   /* a pretty-printed array */
+        ck_assert_ptr_nonnull(strstr(why.msg, "jq -c '.[]' FILE | sealtrail import -"));
+        ck_assert_int_eq(st_import_line(&ev, &kind, "[{}]", 4, NULL, &why), ST_EFORMAT);
+        ck_assert_ptr_nonnull(strstr(why.msg, "but an array"));
+    }
+    st_import_line_opts lo = { .now_us = 1748736000000000LL };
+    for (size_t i = 0; i < sizeof shape_cases / sizeof *shape_cases; i++) {
+        const struct shape_case *c = &shape_cases[i];
+        st_event ev;
+        st_err why;
+        int kind;
+        why.msg[0] = 0;
+        int rc = st_import_line(&ev, &kind, c->line, strlen(c->line), &lo, &why);
+        if (c->time_us < 0) {
+            ck_assert_msg(rc == ST_EFORMAT, "case %zu: rc %d, want malformed", i, rc);
+            continue;
+        }
+        ck_assert_msg(rc == 0, "case %zu: rc %d (%s)", i, rc, why.msg);
+        ck_assert_msg(kind == c->kind, "case %zu: kind %d want %d", i, kind, c->kind);
+        ck_assert_msg(ev.rec.time_us == c->time_us, "case %zu: time_us %lld want %lld", i, (long long)ev.rec.time_us,
+                      (long long)c->time_us);
+        st_buf b = { 0 };
+        st_json_write(&b, ev.meta, 0);
+        st_buf_put(&b, "", 1);
+        for (size_t k = 0; k < 4 && c->want[k]; k++)
+            ck_assert_msg(strstr((char *)b.data, c->want[k]) != NULL, "case %zu: %s lacks %s", i, (char *)b.data, c->want[k]);
+        st_buf_free(&b);
+        st_event_free(&ev);
+    }
+}
+END_TEST
+
+/* A payload row that no entry names (left behind by a removal, or slipped
+ * in) fails check: the rows stored are counted against those the entries
+ * name (store/check.c). */
+static int add_orphan_payload(st_txn *txn, void *arg)
+{
+    (void)arg;
+    uint8_t key[8 + 10], row[4096];
+    const void *v;
+    size_t vl;
+    st_be64_put(key, 0);
+    memcpy(key + 8, "tool_input", 10);
+    int rc = st_db_get(txn, ST_T_PAYLOADS, key, sizeof key, &v, &vl);
+    if (rc) return rc;
+    if (vl > sizeof row) return ST_ETOOBIG;
+    memcpy(row, v, vl);
+    key[8 + 9] = 'X';
+    return st_db_put(txn, ST_T_PAYLOADS, key, sizeof key, row, vl, 0);
+}
+
+START_TEST(check_finds_a_payload_row_no_entry_names)
+{
+    st_store *s = make_store("orphan", 0);
+    st_import_opts o = { 0 };
+    st_import_result res;
+    st_err err;
+    seen sn = { 0 };
+    ck_assert_int_eq(import_text(s, "o.jsonl", "{\"timestamp\":\"2025-01-15T10:30:00Z\",\"toolName\":\"Bash\","
+                                 "\"input\":{\"command\":\"ls\"}}\n", &o, &res, &err, &sn), 0);
+    ck_assert_int_eq(st_check(s), 0);
+    ck_assert_int_eq(st_db_write(s->db, add_orphan_payload, NULL, &err), 0);
+    ck_assert_int_eq(st_check(s), ST_ECORRUPT);
+    ck_assert_msg(strstr(st_store_error(s), "payloads table: 3 rows stored, the entries name 2") != NULL, "%s",
+                  st_store_error(s));
+    st_buf_free(&sn.log);
+    st_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("import");
@@ -761,6 +902,8 @@ int main(void)
     tcase_add_test(tc, envelope_int_equals_printf);
     tcase_add_test(tc, salt_pool_never_repeats);
     tcase_add_test(tc, prepared_pairs_equal_plain_appends);
+    tcase_add_test(tc, audit_hook_shapes);
+    tcase_add_test(tc, check_finds_a_payload_row_no_entry_names);
     suite_add_tcase(su, tc);
     return tu_run_suite(su);
 }

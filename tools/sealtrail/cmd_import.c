@@ -30,20 +30,31 @@ static void help(void)
          "  - Claude Code hook events (hook_event_name, tool_name, session_id, ...), as a\n"
          "    logging hook that saved its stdin wrote them; a \"timestamp\" member, if any,\n"
          "    becomes the entry time;\n"
-         "  - common audit-log lines: {\"timestamp\", \"toolName\", \"input\", \"output\",\n"
-         "    \"executionTimeMs\", \"error\", \"errorMessage\", \"status\", \"sessionId\"?}.\n"
+         "  - common audit-log lines: {\"timestamp\", \"toolName\" (or \"tool\"), \"input\",\n"
+         "    \"output\", \"executionTimeMs\", \"error\", \"errorMessage\", \"status\" (or\n"
+         "    \"success\"), \"sessionId\"?}; a line needs a timestamp.\n"
+         "A timestamp is RFC 3339 / ISO 8601 (\"2025-01-15T10:30:00.123Z\", offsets \"+02:00\"\n"
+         "or \"+0200\", none: UTC) or epoch seconds, ms, us or ns (by magnitude) as a number\n"
+         "or a string of digits; without \"timestamp\", \"ts\", \"@timestamp\" or \"time\" is used.\n"
          "Entries get kind \"import\", the original time as time_us and the import time as\n"
          "recorded_us; members without an envelope field are kept in payload \"event\".\n"
          "A UTF-8 byte order mark before the first line is skipped.\n"
          "\n"
+         "The store is append-only: a file imported twice is stored twice. An import that\n"
+         "is interrupted keeps the batches it committed (whole batches, in line order) and\n"
+         "the store checks; import the rest of the file to finish (with no blank or\n"
+         "malformed lines, the entries it added are its first lines).\n"
+         "\n"
          "  --skip-bad   report malformed lines (with their line number) and skip them (default)\n"
-         "  --strict     if any line is malformed, import nothing\n"
+         "  --strict     if any line is malformed, import nothing (a pipe is held in memory\n"
+         "               for the check, up to 1 GiB)\n"
          "  --batch N    entries per durable transaction (default 4000); the import holds\n"
          "               about 37 KiB of memory per entry of N (some 150 MiB at 4000)\n"
          "\n"
-         "Prints \"imported N entries: I..J\" on stdout. The pages of a FILE are dropped\n"
-         "from the page cache as the import reads them (a large import does not evict the\n"
-         "rest of the cache).\n"
+         "Prints \"imported N entries: I..J\" on stdout (I the first entry, J the last; if\n"
+         "other processes appended meanwhile, their entries lie between, and it says so).\n"
+         "The pages of a FILE are dropped from the page cache as the import reads them (a\n"
+         "large import does not evict the rest of the cache).\n"
          "\n"
          "examples:\n"
          "  sealtrail import ~/.claude/audit.jsonl\n"
@@ -52,7 +63,7 @@ static void help(void)
          "EXIT STATUS\n"
          "  0 imported (malformed lines skipped are reported on stderr); 1 the store refused\n"
          "  a write (entries of earlier batches stay); 2 usage error, unreadable input, or\n"
-         "  --strict and a malformed line (nothing written).");
+         "  --strict and a malformed line or too large a pipe (nothing written).");
 }
 
 typedef struct ui {
@@ -85,6 +96,12 @@ static void on_progress(void *ctx, uint64_t lines, uint64_t imported, uint64_t b
     fprintf(stderr, "\r\033[Ksealtrail: import: %llu lines, %llu entries, %.1f MiB, %.0f entries/s",
             (unsigned long long)lines, (unsigned long long)imported, (double)bytes / 1048576.0,
             t > 0 ? (double)imported / t : 0.0);
+}
+
+/* Other processes appended between the import's transactions. */
+static const char *interleaved(const st_import_result *r)
+{
+    return r->last_index - r->first_index + 1 != r->imported ? ", with other writers' entries among them" : "";
 }
 
 int cmd_import(st_cli *cli, int argc, char **argv)
@@ -157,7 +174,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     if (u.tty) fputs("\r\033[K", stderr);
     if (u.bad_shown > MAX_BAD_SHOWN)
         cli_err("import: %llu more malformed lines not shown", (unsigned long long)(u.bad_shown - MAX_BAD_SHOWN));
-    if (rc == ST_EJSON && o.strict) {
+    if ((rc == ST_EJSON || (rc == ST_ETOOBIG && !res.imported)) && o.strict) {
         cli_err("import: %s: %s", path, err.msg);
         code = EXIT_USAGE;
     } else if (rc) {
@@ -166,14 +183,14 @@ int cmd_import(st_cli *cli, int argc, char **argv)
         code = cli_fail(rc, ctx, err.msg);
         if (code == EXIT_USAGE) code = EXIT_FAIL;
         if (res.imported)
-            cli_err("import: %llu entries (%llu..%llu) were imported before the failure",
+            cli_err("import: %llu entries (%llu..%llu%s) were imported before the failure",
                     (unsigned long long)res.imported, (unsigned long long)res.first_index,
-                    (unsigned long long)(res.first_index + res.imported - 1));
+                    (unsigned long long)res.last_index, interleaved(&res));
     }
     if (rc == 0) {
         if (res.imported)
-            printf("imported %llu entries: %llu..%llu\n", (unsigned long long)res.imported,
-                   (unsigned long long)res.first_index, (unsigned long long)(res.first_index + res.imported - 1));
+            printf("imported %llu entries: %llu..%llu%s\n", (unsigned long long)res.imported,
+                   (unsigned long long)res.first_index, (unsigned long long)res.last_index, interleaved(&res));
         else
             printf("imported 0 entries\n");
         double t = elapsed(&u);

@@ -3,15 +3,26 @@
  * and, with -f, keeps printing them as other processes append, for shipping
  * to an observability pipeline. Polls with a renewed read snapshot (LMDB
  * readers never block writers), so it survives the store growing (map
- * resize) and sealing underneath it; resumable from any index. SIGINT,
+ * resize) and sealing underneath it; resumable from any index. It holds
+ * no snapshot while it writes (fill_range), so a stalled reader does not
+ * make the store file grow. SIGINT,
  * SIGTERM and a closed pipe end it cleanly (exit 0).
+ *
+ * A compaction (erase, prune, archive, retention compact) needs every other
+ * handle closed (store/compact.c, THE GATE): when one waits for its turn,
+ * -f closes the store and opens it again, which queues behind the
+ * compaction, then goes on from the next index in the new file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -33,8 +44,12 @@ static void help(void)
          "Prints the last N entries (default 10), or every entry from index I on, as JSON\n"
          "lines (the 'log' shape, payloads decoded as stored). With -f it keeps waiting\n"
          "and prints entries as they are appended by any process, polling every MS\n"
-         "milliseconds (default 150). It keeps working while the store grows and is sealed.\n"
-         "To resume after a restart, pass --from the last printed \"index\" + 1.\n"
+         "milliseconds (default 150). It keeps working while the store grows and is sealed,\n"
+         "and steps aside for a compaction (erase, prune, archive): it closes the store,\n"
+         "waits for the compaction, and goes on from the next entry.\n"
+         "Each entry is printed once, in index order, as one line. To resume after a\n"
+         "restart, pass --from the last printed \"index\" + 1 (an index past the end waits\n"
+         "for that entry with -f, and prints nothing without).\n"
          "\n"
          "  -f, --follow      keep printing new entries until interrupted\n"
          "  --from I          start at index I\n"
@@ -61,13 +76,50 @@ static int wait_ms(unsigned ms)
     return poll(&p, 1, (int)ms) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
 }
 
-/* Prints entries [*next, size) from the snapshot txn. */
-static int print_range(st_txn *txn, uint64_t *next, uint64_t size, qf_format fmt, st_buf *out)
+/* 1 if a compactor holds DIR/gate.turn (it waits for the other handles of
+ * the store to close, store/compact.c), else 0. */
+static int compaction_waiting(const char *dir)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/gate.turn", dir) >= (int)sizeof path) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return 0;
+    int busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);                                   /* releases the probe's lock */
+    return busy;
+}
+
+/* Closes the store and opens it again, after the compaction that waits for
+ * it (st_store_open waits for the gate; a long compaction: wait again). */
+static int reopen(st_cli *cli, st_store **s, st_txn **txn)
+{
+    st_db_read_end(*txn);
+    *txn = NULL;
+    st_store_close(*s);
+    *s = NULL;
+    for (;;) {
+        int rc = st_store_open(s, cli_store_dir(cli), ST_OPEN_RDONLY);
+        if (rc == 0) return st_db_read_begin((*s)->db, txn, &(*s)->err);
+        if (rc != ST_EBUSY || stop_flag) return rc;
+        st_store_close(*s);
+        *s = NULL;
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Formats entries [*next, size) of the snapshot txn into out, stopping
+ * once it holds 256 KiB (*more: entries remain). The caller writes out with
+ * no snapshot held: LMDB cannot reuse the pages freed after a live
+ * snapshot, so a reader that stops reading (a shipper under backpressure)
+ * would otherwise make the store file grow with every append meanwhile. */
+static int fill_range(st_txn *txn, uint64_t *next, uint64_t size, qf_format fmt, st_buf *out, int *more)
 {
     uint8_t key[8];
     const void *k, *v;
     size_t kl, vl;
     st_cursor *cur;
+    *more = 0;
     if (*next >= size) return 0;
     int rc = st_cursor_open(txn, ST_T_ENTRIES, &cur);
     if (rc) return rc;
@@ -80,16 +132,12 @@ static int print_range(st_txn *txn, uint64_t *next, uint64_t size, qf_format fmt
         if (rc) break;
         *next = idx + 1;
         if (out->len > (256u << 10)) {
-            if ((rc = cli_write_all(1, out->data, out->len)) != 0) break;
-            st_buf_reset(out);
+            *more = *next < size;
+            break;
         }
     }
     st_cursor_close(cur);
     if (rc == ST_ENOTFOUND) rc = 0;
-    if (rc == 0 && out->len) {
-        rc = cli_write_all(1, out->data, out->len);
-        st_buf_reset(out);
-    }
     return rc;
 }
 
@@ -144,16 +192,27 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     st_buf out = { 0 };
     if ((rc = st_size_txn(txn, &size)) == 0 && !have_from) next = size > lines ? size - lines : 0;
     while (rc == 0 && !stop_flag) {
-        rc = print_range(txn, &next, size, fmt, &out);
-        if (rc || !follow) break;
-        if (wait_ms((unsigned)interval) || stop_flag) break;
-        if ((rc = st_db_read_renew(txn)) != 0) break;
-        rc = st_size_txn(txn, &size);
+        int more;
+        if ((rc = fill_range(txn, &next, size, fmt, &out, &more)) != 0) break;
+        if (out.len) {
+            st_db_read_end(txn);                 /* no snapshot held while the reader may stall */
+            txn = NULL;
+            rc = cli_write_all(1, out.data, out.len);
+            st_buf_reset(&out);
+            if (rc) break;
+        }
+        if (!more) {
+            if (!follow) break;
+            if (wait_ms((unsigned)interval) || stop_flag) break;
+        }
+        if (compaction_waiting(cli_store_dir(cli))) rc = reopen(cli, &s, &txn);
+        else rc = txn ? st_db_read_renew(txn) : st_db_read_begin(s->db, &txn, &s->err);
+        if (rc == 0 && follow) rc = st_size_txn(txn, &size);   /* without -f: up to the size at the start */
     }
-    if (rc == EPIPE) rc = 0;
-    if (rc) code = cli_fail(rc, "tail", st_store_error(s));
+    if (rc == EPIPE || (rc && stop_flag)) rc = 0;
+    if (rc) code = cli_fail(rc, "tail", s ? st_store_error(s) : "");
     st_buf_free(&out);
-    st_db_read_end(txn);
+    if (txn) st_db_read_end(txn);
     st_store_close(s);
     return code;
 }

@@ -4,9 +4,12 @@
  *
  * Form: sealtrail [--dir DIR] COMMAND [options] (--dir also after the command).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -72,8 +75,18 @@ static void usage(FILE *f)
             "  2 usage error or bad input.\n");
 }
 
+/* Descriptors 0-2 open, on /dev/null if they were closed (as OpenSSH's
+ * sanitise_stdfd): otherwise the store's files take them, and what is
+ * written to "stdout" or "stderr" lands in lock.mdb or data.mdb. */
+static void std_fds_open(void)
+{
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) != fd) _exit(EXIT_FAIL);
+}
+
 int main(int argc, char **argv)
 {
+    std_fds_open();
     st_cli cli = { .prog = "sealtrail", .dir = NULL };
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
