@@ -103,6 +103,10 @@ static int consume(importer *im, imp_seg *sg)
 {
     const st_import_opts *o = im->o;
     st_import_result *res = im->res;
+    if (o->stop && *o->stop && im->ntxn == 0) {   /* between transactions: res counts committed lines only */
+        res->interrupted = 1;
+        return 1;
+    }
     if (sg->lines) res->lines = sg->lines;
     im->bytes = sg->bytes;
     res->bad += sg->bad;
@@ -414,12 +418,12 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
             size_t total = r.end;
             r.fd = -1;
             r.eof = 1;
-            if ((rc = run(&im, &c, segs, 1)) != 0) goto out;
+            if ((rc = run(&im, &c, segs, 1)) != 0 || res->interrupted) goto out;
             r.start = 0;
             r.end = total;
             r.bytes = 0;
         } else {
-            if ((rc = run(&im, &c, segs, 1)) != 0) goto out;
+            if ((rc = run(&im, &c, segs, 1)) != 0 || res->interrupted) goto out;
             if (lseek(fd, pos, SEEK_SET) < 0) { rc = st_fail(err, errno, "rewinding input"); goto out; }
             r.start = r.end = 0;
             r.eof = 0;

@@ -31,6 +31,7 @@
 #define ST_IMPORT_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "event.h"
@@ -68,6 +69,10 @@ typedef struct st_import_opts {
     /* Every 65536 lines and at the end. */
     void (*on_progress)(void *ctx, uint64_t lines, uint64_t imported, uint64_t bytes);
     void *ctx;
+    /* Set (by a signal handler, say) to stop: the import ends at the next
+     * transaction boundary, keeping the batches committed so far, with
+     * st_import_result.interrupted set. NULL: never. */
+    const volatile sig_atomic_t *stop;
 } st_import_opts;
 
 typedef struct st_import_result {
@@ -78,6 +83,7 @@ typedef struct st_import_result {
     uint64_t first_index;              /* index of the first imported entry (imported > 0) */
     uint64_t last_index;               /* and of the last (other writers' entries may lie between) */
     uint64_t redactions;               /* secrets redacted */
+    int interrupted;                   /* stopped by opts->stop: lines 1..lines are done, the rest not read */
 } st_import_result;
 
 /* Imports JSONL from fd. A second thread reads and converts the next

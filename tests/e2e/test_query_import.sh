@@ -7,7 +7,8 @@
 # original time and recorded_us; a hook PostToolUse without duration_ms gets
 # it from its PreToolUse in the same file; the store checks afterwards; a
 # progress line shows on a terminal only; a directory or missing file is a
-# usage error naming it, and a UTF-8 byte order mark before line 1 is skipped.
+# usage error naming it, and a UTF-8 byte order mark before line 1 is skipped;
+# SIGINT stops at a batch boundary, names the lines stored and how to resume.
 set -euo pipefail
 : "${SEALTRAIL:?}"
 . "$(dirname "$0")/lib.sh"
@@ -154,5 +155,45 @@ st import "$work/paths.jsonl" >/dev/null 2>&1
 st check >/dev/null 2>"$work/err" && ok "check after the import that merged the pending rows" || bad "check: $(cat "$work/err")"
 st reindex >/dev/null 2>&1 && st check >/dev/null 2>&1 && [ "$(st query --count --path '/w/*')" = "$((n + 30000))" ] &&
   ok "reindex keeps the path answers" || bad "reindex"
+
+# --- a file with malformed lines and not one good line: bad input ------------------------
+st init --dir "$work/allbad" --origin example.com/allbad >/dev/null 2>&1
+printf 'nope\n{"a":1}\n\n' > "$work/allbad.jsonl"
+rc=0; "$SEALTRAIL" --dir "$work/allbad" import "$work/allbad.jsonl" >/dev/null 2>"$work/err" || rc=$?
+[ $rc = 2 ] && grep -q "none of its lines could be imported (2 malformed" "$work/err" &&
+  [ "$("$SEALTRAIL" --dir "$work/allbad" log --no-payloads | wc -l)" = 0 ] && ok "only malformed lines: exit 2, named" ||
+  bad "all malformed: rc $rc $(cat "$work/err")"
+
+# --- Ctrl-C: the import stops at a batch boundary and says how to go on ----------------
+# A FIFO makes it deterministic: 25 lines in, two batches of 10 committed,
+# SIGINT, then 10 more lines and EOF; the third batch is not appended.
+st init --dir "$work/int" --origin example.com/int >/dev/null 2>&1
+python3 - "$work/int.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(35):
+        f.write(json.dumps({"timestamp": f"2025-02-01T00:00:{i:02d}Z", "toolName": "Bash",
+                            "input": {"command": f"echo {i}"}, "output": {"stdout": str(i)}}) + "\n")
+PY
+mkfifo "$work/int.fifo"
+"$SEALTRAIL" --dir "$work/int" import --batch 10 "$work/int.fifo" >"$work/int.out" 2>"$work/int.err" &
+ipid=$!
+exec 3>"$work/int.fifo"
+head -n 25 "$work/int.jsonl" >&3
+n=0; for _ in $(seq 1 100); do
+  n=$("$SEALTRAIL" --dir "$work/int" log --no-payloads 2>/dev/null | wc -l); [ "$n" = 20 ] && break; sleep 0.1
+done
+kill -INT $ipid
+sed -n 26,35p "$work/int.jsonl" >&3
+exec 3>&-
+rc=0; wait $ipid || rc=$?
+[ $rc = 130 ] && [ "$("$SEALTRAIL" --dir "$work/int" log --no-payloads | wc -l)" = 20 ] &&
+  grep -q "interrupted: lines 1..20 of .*int.fifo are in the store" "$work/int.err" && grep -q "tail -n +21 " "$work/int.err" &&
+  grep -q "imported 20 entries: 0..19" "$work/int.out" &&
+  ok "SIGINT: two whole batches stay, exit 130, lines 1..20 named with the resume command" ||
+  bad "SIGINT: rc $rc, n $n, $(cat "$work/int.out" "$work/int.err")"
+tail -n +21 "$work/int.jsonl" | "$SEALTRAIL" --dir "$work/int" import - >/dev/null 2>&1 &&
+  [ "$("$SEALTRAIL" --dir "$work/int" query --format seed | python3 -c 'import sys,json; print(",".join(json.loads(l)["input"]["command"][5:] for l in sys.stdin))')" = "$(seq -s, 0 34)" ] &&
+  "$SEALTRAIL" --dir "$work/int" check >/dev/null 2>&1 && ok "the resume command imports exactly the rest; check passes" || bad "resume after SIGINT"
 
 e2e_end

@@ -41,6 +41,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,56 @@ START_TEST(leading_bom_is_skipped)
             free(e);
         }
         st_buf_free(&sn.log);
+        st_store_close(s);
+    }
+}
+END_TEST
+
+/* opts->stop, as a signal handler sets it: the import ends at the next
+ * transaction boundary, keeping whole batches, and says how far it got.
+ * Here the malformed line 15 raises the flag while its batch (lines
+ * 11..21, ten good ones) is applied: lines 1..21 are done, the rest is not
+ * appended. */
+static volatile sig_atomic_t stop_at_bad;
+
+static void bad_stops(void *ctx, uint64_t line, const char *why)
+{
+    (void)ctx;
+    (void)line;
+    (void)why;
+    stop_at_bad = 1;
+}
+
+START_TEST(stop_flag_ends_at_a_batch_boundary)
+{
+    char text[8192] = "";
+    for (int i = 1; i <= 40; i++)
+        strcat(text, i == 15 ? "not json\n" : "{\"timestamp\":\"2025-01-01T00:00:00Z\",\"toolName\":\"X\",\"input\":{}}\n");
+    for (int mode = 0; mode < 3; mode++) {  /* threaded, serial, strict (flag up at once: stops in the check pass) */
+        char name[16];
+        snprintf(name, sizeof name, "stop%d", mode);
+        st_store *s = make_store(name, 0);
+        stop_at_bad = mode == 2;
+        st_import_opts o = { .batch = 10, .serial = mode == 1, .strict = mode == 2, .on_bad = bad_stops,
+                             .stop = &stop_at_bad };
+        st_import_result res;
+        st_err err;
+        err.msg[0] = 0;
+        int fd = open_text("stop.jsonl", text);
+        ck_assert_int_eq(st_import_fd(s, fd, &o, &res, &err), 0);
+        close(fd);
+        ck_assert_int_eq(res.interrupted, 1);
+        st_status stt;
+        ck_assert_int_eq(st_store_status(s, &stt), 0);
+        if (mode == 2) {
+            ck_assert_uint_eq(res.imported, 0);
+            ck_assert_uint_eq(stt.size, 0);
+        } else {
+            ck_assert_uint_eq(res.lines, 21);
+            ck_assert_uint_eq(res.imported, 20);
+            ck_assert_uint_eq(res.bad, 1);
+            ck_assert_uint_eq(stt.size, 20);
+        }
         st_store_close(s);
     }
 }
@@ -895,6 +946,7 @@ int main(void)
     tcase_add_test(tc, refused_append_stops_where_serial_stops);
     tcase_add_test(tc, strict_writes_nothing);
     tcase_add_test(tc, leading_bom_is_skipped);
+    tcase_add_test(tc, stop_flag_ends_at_a_batch_boundary);
     tcase_add_test(tc, progress_every_65536_lines);
     tcase_add_test(tc, duration_from_the_store);
     tcase_add_test(tc, prepared_records_after_another_writer);

@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +23,48 @@
 #include "store_int.h"
 
 #define MAX_BAD_SHOWN 20u
+
+/* SIGINT/SIGTERM: the import stops at the next batch boundary; the handler
+ * is reset by the first signal, so a second one ends the process at once
+ * (an import blocked reading a terminal, say). */
+static volatile sig_atomic_t stop_sig;
+
+static void on_stop_signal(int sig)
+{
+    static const char msg[] = "\nsealtrail: import: stopping after the batch being written (again to kill)\n";
+    stop_sig = sig;
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+}
+
+/* s as one shell word, for the resume hint: as is when it is plain, else in
+ * single quotes (each ' written '\''); "" when it does not fit. */
+static const char *shell_word(char *out, size_t cap, const char *s)
+{
+    if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-:@%,=") == strlen(s))
+        return s;
+    size_t n = 0;
+    out[n++] = '\'';
+    for (; *s; s++) {
+        if (n + 5 >= cap) return "";
+        if (*s == '\'') { memcpy(out + n, "'\\''", 4); n += 4; }
+        else out[n++] = *s;
+    }
+    out[n++] = '\'';
+    out[n] = 0;
+    return out;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 static void help(void)
 {
@@ -43,7 +88,9 @@ static void help(void)
          "The store is append-only: a file imported twice is stored twice. An import that\n"
          "is interrupted keeps the batches it committed (whole batches, in line order) and\n"
          "the store checks; import the rest of the file to finish (with no blank or\n"
-         "malformed lines, the entries it added are its first lines).\n"
+         "malformed lines, the entries it added are its first lines). Ctrl-C (SIGINT) or\n"
+         "SIGTERM stops it cleanly at the end of the batch being written: it says which\n"
+         "lines are in the store and how to import the rest, then ends by that signal.\n"
          "\n"
          "  --skip-bad   report malformed lines (with their line number) and skip them (default)\n"
          "  --strict     if any line is malformed, import nothing (a pipe is held in memory\n"
@@ -62,8 +109,9 @@ static void help(void)
          "\n"
          "EXIT STATUS\n"
          "  0 imported (malformed lines skipped are reported on stderr); 1 the store refused\n"
-         "  a write (entries of earlier batches stay); 2 usage error, unreadable input, or\n"
-         "  --strict and a malformed line or too large a pipe (nothing written).");
+         "  a write (entries of earlier batches stay); 2 usage error, unreadable input,\n"
+         "  --strict and a malformed line or too large a pipe, or malformed lines and not\n"
+         "  one good line (nothing written); interrupted: ends by the signal (130 for SIGINT).");
 }
 
 typedef struct ui {
@@ -144,6 +192,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     o.on_bad = on_bad;
     o.on_progress = on_progress;
     o.ctx = &u;
+    o.stop = &stop_sig;
     u.tty = isatty(2);
     clock_gettime(CLOCK_MONOTONIC, &u.t0);
 
@@ -168,6 +217,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
      * back in (a tenth of import's CPU). */
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    catch_stop_signals();
     rc = st_import_fd(s, fd, &o, &res, &err);
     st_redactor_free(red);
     if (fd) close(fd);
@@ -198,7 +248,30 @@ int cmd_import(st_cli *cli, int argc, char **argv)
                 "%llu secrets redacted; %.2f s",
                 (unsigned long long)res.lines, (unsigned long long)res.seed, (unsigned long long)res.hook,
                 (unsigned long long)res.blank, (unsigned long long)res.bad, (unsigned long long)res.redactions, t);
+        if (!res.imported && res.bad && !res.interrupted) {
+            cli_err("import: %s: none of its lines could be imported (%llu malformed; see above)",
+                    strcmp(path, "-") == 0 ? "standard input" : path, (unsigned long long)res.bad);
+            code = EXIT_USAGE;
+        }
     }
     st_store_close(s);
+    if (rc == 0 && res.interrupted) {
+        const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+        if (!res.imported)
+            cli_err("import: interrupted: nothing imported");
+        else if (strcmp(path, "-") == 0)
+            cli_err("import: interrupted: lines 1..%llu of %s are in the store; the rest was not read",
+                    (unsigned long long)res.lines, name);
+        else {
+            char q[4 * PATH_MAX + 8];
+            cli_err("import: interrupted: lines 1..%llu of %s are in the store; to import the rest:\n"
+                    "  tail -n +%llu %s | sealtrail import -", (unsigned long long)res.lines, name,
+                    (unsigned long long)res.lines + 1, shell_word(q, sizeof q, path));
+        }
+        fflush(stdout);
+        signal((int)stop_sig, SIG_DFL);        /* end by the signal, as the shell expects of an interrupted command */
+        raise((int)stop_sig);
+        code = EXIT_FAIL;
+    }
     return code;
 }
