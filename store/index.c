@@ -326,19 +326,26 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
     return emit_paths(sk, paths, paths_len, npaths, ti);
 }
 
+/* Sums saturate at 2^64 - 1: a few thousand hostile durations near 2^53 ms
+ * must not wrap a tool's total back to a small number. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
 void ix_merge(const uint8_t *key, uint64_t *cur, const uint64_t *delta, size_t n)
 {
     if (key[0] == 'h' && n == 3) {              /* histogram bucket: count, min, max */
         cur[1] = cur[0] == 0 || delta[1] < cur[1] ? delta[1] : cur[1];
         cur[2] = delta[2] > cur[2] ? delta[2] : cur[2];
-        cur[0] += delta[0];
+        cur[0] = sat_add(cur[0], delta[0]);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         if (key[0] == 'a' && i == ST_IXA_DUR_MAX)
             cur[i] = delta[i] > cur[i] ? delta[i] : cur[i];
         else
-            cur[i] += delta[i];
+            cur[i] = sat_add(cur[i], delta[i]);
     }
 }
 

@@ -26,6 +26,7 @@
  *                'a' enc(tool)             -> 7 x u64: entries, calls, failures,
  *                                             denied, dur_n, dur_total, dur_max
  *                'h' enc(tool) u16 bucket  -> u64 count, min, max (duration histogram)
+ *                (counts and sums saturate at 2^64 - 1 rather than wrap)
  *
  * So "tool X between T1 and T2" is one range scan of IX_TOOL, and the time
  * index value carries every field a filter needs, so combined filters never

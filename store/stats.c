@@ -62,7 +62,7 @@ static int acc_add(acc *x, const char *status, size_t sl, int has_dur, uint64_t 
     x->s.denied += (uint64_t)is_str(status, sl, "denied");
     if (!has_dur) return 0;
     x->s.dur_n++;
-    x->s.dur_total += dur;
+    x->s.dur_total = x->s.dur_total + dur < dur ? UINT64_MAX : x->s.dur_total + dur;   /* saturates, as the all-time sums (index.c) */
     if (dur > x->s.dur_max) x->s.dur_max = dur;
     if (x->nd == x->cap) {
         size_t nc = x->cap ? x->cap * 2 : 256;

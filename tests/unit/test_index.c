@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "index.h"
+#include "index_int.h"
 #include "query.h"
 #include "retention.h"
 #include "stats.h"
@@ -41,6 +42,30 @@ static int keycmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     int c = memcmp(a, b, al < bl ? al : bl);
     return c ? c : (al > bl) - (al < bl);
 }
+
+/* Aggregate sums saturate instead of wrapping (hostile durations near 2^53
+ * ms, a few thousand of them); maxima and minima stay exact. */
+START_TEST(aggregates_saturate)
+{
+    uint64_t cur[ST_IXA__COUNT] = { 0 }, d[ST_IXA__COUNT] = { 0 };
+    cur[ST_IXA_DUR_TOTAL] = UINT64_MAX - 5;
+    cur[ST_IXA_DUR_MAX] = 7;
+    d[ST_IXA_ENTRIES] = 1;
+    d[ST_IXA_DUR_TOTAL] = 10;
+    d[ST_IXA_DUR_MAX] = 3;
+    ix_merge((const uint8_t *)"aX", cur, d, ST_IXA__COUNT);
+    ck_assert_uint_eq(cur[ST_IXA_DUR_TOTAL], UINT64_MAX);
+    ck_assert_uint_eq(cur[ST_IXA_DUR_MAX], 7);
+    ck_assert_uint_eq(cur[ST_IXA_ENTRIES], 1);
+    ix_merge((const uint8_t *)"aX", cur, d, ST_IXA__COUNT);
+    ck_assert_uint_eq(cur[ST_IXA_DUR_TOTAL], UINT64_MAX);
+    uint64_t h[3] = { UINT64_MAX - 1, 4, 9 }, hd[3] = { 5, 2, 2 };
+    ix_merge((const uint8_t *)"hX", h, hd, 3);
+    ck_assert_uint_eq(h[0], UINT64_MAX);
+    ck_assert_uint_eq(h[1], 2);
+    ck_assert_uint_eq(h[2], 9);
+}
+END_TEST
 
 START_TEST(encoding)
 {
@@ -538,6 +563,7 @@ int main(void)
     TCase *pure = tcase_create("pure");
     tcase_add_test(pure, encoding);
     tcase_add_test(pure, buckets);
+    tcase_add_test(pure, aggregates_saturate);
     tcase_add_test(pure, path_extraction);
     suite_add_tcase(s, pure);
     TCase *store = tcase_create("store");
