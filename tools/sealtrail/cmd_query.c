@@ -175,9 +175,16 @@ int cmd_query(st_cli *cli, int argc, char **argv)
         case 'X': f = &q.status; fname = "--status"; break;
         case 's': if (parse_time("--since", optarg, &q.since_us)) return EXIT_USAGE; q.has_since = 1; break;
         case 'u': if (parse_time("--until", optarg, &q.until_us)) return EXIT_USAGE; q.has_until = 1; break;
-        case 'p': q.path = optarg; break;
+        case 'p':
+            if (q.path) { cli_err("query: --path given twice (one pattern per query)"); return EXIT_USAGE; }
+            q.path = optarg;
+            break;
         case 'm': if (cli_parse_u64("--min-duration", optarg, &q.min_duration_ms)) return EXIT_USAGE; q.has_min_duration = 1; break;
-        case 't': q.text = optarg; q.text_len = strlen(optarg); break;
+        case 't':
+            if (q.text) { cli_err("query: --text given twice (one string per query)"); return EXIT_USAGE; }
+            q.text = optarg;
+            q.text_len = strlen(optarg);
+            break;
         case 'o':
             if (strcmp(optarg, "time") == 0) q.sort = ST_QSORT_TIME;
             else if (strcmp(optarg, "duration") == 0) q.sort = ST_QSORT_DURATION;
