@@ -142,10 +142,12 @@ static int dispatch(vctx *v, const st_brec *rec)
         st_bundle_chain_add_body(&v->chain, rec->type, rec->body, rec->len);
         if (v->opts->observer && v->opts->observer->manifest)          /* retention (issue 7) */
             v->opts->observer->manifest(v->opts->observer->ctx, v->rep);
+        /* Another log's checkpoint cannot be linked, and no key of this log's
+         * history can check its signature: could not verify, not tamper evidence. */
         if (v->have_auditor_prev && strcmp(v->prev_origin, v->rep->origin) != 0)
-            return vfail(v, ST_VERDICT_TAMPERED, 16, rec->offset,
-                         "--previous is a checkpoint of \"%s\", this bundle is of \"%s\"", v->prev_origin,
-                         v->rep->origin);
+            return vfail(v, ST_VERDICT_UNVERIFIABLE, 16, rec->offset,
+                         "--previous is a checkpoint of another log (\"%s\"), this bundle is of \"%s\": "
+                         "they cannot be linked", v->prev_origin, v->rep->origin);
         return vk_begin(v, rec->offset);                      /* 5b: the trust anchors of the key history */
     case ST_BREC_KEY: return vh_key(v, rec);                  /* 5 */
     case ST_BREC_KEYNOTE: return vk_keynote(v, rec);          /* 5b */

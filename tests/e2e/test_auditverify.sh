@@ -101,6 +101,11 @@ echo '{"timestamp":1761960000,"toolName":"Bash","input":{"command":"ls"},"output
 expect_exit 1 "--previous from a fork (same key, same size, other entries)" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cpfork"
 expect_in "$T/err" "fork" "the message says fork"
 expect_exit 0 "--previous from the genuine earlier checkpoint" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cp1"
+"$SEALTRAIL" --dir "$T/log2" init --origin e2e.test/other-log >/dev/null 2>&1
+"$SEALTRAIL" --dir "$T/log2" seal >"$T/cpother"
+expect_exit 2 "--previous of another log: cannot be linked, not tamper evidence" "$AUDITVERIFY" "$T/b2.stb" \
+    --trust "$K" --previous "$T/cpother"
+expect_in "$T/err" "another log" "the message says the checkpoint is of another log"
 expect_exit 3 "--previous signed by an untrusted key" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" \
     --previous <("$SEALTRAIL" --dir "$T/other" seal)
 
