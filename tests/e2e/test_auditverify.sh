@@ -146,6 +146,27 @@ PY
     rm -f "$T/big.stb"
 fi
 
+echo "== --retention: archives without the current export are inconclusive, not compliant"
+R="$T/r"
+RT0=1483228800
+SEALTRAIL_FAKE_TIME=$RT0 "$SEALTRAIL" --dir "$R" init --origin e2e.test/ret 2>/dev/null | tail -n 1 >"$T/r.vkey"
+SEALTRAIL_FAKE_TIME=$RT0 "$SEALTRAIL" --dir "$R" retention set --min 7y --max 8y --archive-after 1y --reason e2e >/dev/null
+for m in $(seq 0 30); do
+    printf '{"hook_event_name":"PostToolUse","session_id":"s","tool_name":"Write","tool_input":{"file_path":"/f%d"},"tool_response":{"ok":true}}' "$m" |
+        SEALTRAIL_FAKE_TIME=$((RT0 + m * 2628000)) "$SEALTRAIL" --dir "$R" append >/dev/null
+done
+export SEALTRAIL_FAKE_TIME=$((RT0 + 31 * 2628000))
+"$SEALTRAIL" --dir "$R" seal >/dev/null
+"$SEALTRAIL" --dir "$R" archive --archive-dir "$T/ra" --max-entries 10 >/dev/null
+"$SEALTRAIL" --dir "$R" export --out "$T/rhot.stb" >/dev/null 2>&1
+unset SEALTRAIL_FAKE_TIME
+expect_exit 0 "every archive and the current export: compliant" "$AUDITVERIFY" "$T"/ra/archive-*.stb.zst "$T/rhot.stb" \
+    --trust "$T/r.vkey" --retention
+expect_exit 2 "the archives alone: inconclusive (the newest entries were not given)" "$AUDITVERIFY" "$T"/ra/archive-*.stb.zst \
+    --trust "$T/r.vkey" --retention
+expect_in "$T/err" "incomplete: entries" "the message names the entries no bundle carries"
+expect_in "$T/err" "give a current export" "the message says what to give"
+
 echo "== help"
 "$AUDITVERIFY" --help >"$T/help"
 expect_in "$T/help" "EXIT STATUS" "--help has an EXIT STATUS section"
