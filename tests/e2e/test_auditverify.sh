@@ -2,8 +2,9 @@
 # test_auditverify.sh: auditverify as an auditor runs it (issue 4): exit codes
 # 0/1/2/3 for a genuine bundle, the committed forgeries (tests/forgery/),
 # wrong and missing keys, a key taken from the bundle itself, truncation,
-# trailing bytes, a flipped byte, an altered payload, a fork caught by
-# --previous (two stores under the same key), --json and --help.
+# trailing bytes, a flipped byte, an altered payload, a fork (two stores
+# under the same key) caught by --previous and by two bundles given together,
+# --retention without the current export, --json and --help.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}" "${AUDITVERIFY:?set AUDITVERIFY to the auditverify binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -100,6 +101,14 @@ echo '{"timestamp":1761960000,"toolName":"Bash","input":{"command":"ls"},"output
 "$SEALTRAIL" --dir "$S" export --out "$T/b2.stb" >/dev/null
 expect_exit 1 "--previous from a fork (same key, same size, other entries)" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cpfork"
 expect_in "$T/err" "fork" "the message says fork"
+"$SEALTRAIL" --dir "$T/fork" export --out "$T/bfork.stb" >/dev/null
+expect_exit 0 "the fork's own bundle verifies alone" "$AUDITVERIFY" "$T/bfork.stb" --trust "$K" --quiet
+expect_exit 1 "two bundles of the fork, given together: a fork between them" "$AUDITVERIFY" "$T/b2.stb" "$T/bfork.stb" --trust "$K"
+expect_in "$T/err" "fork: " "the message names the fork between the bundles"
+expect_exit 1 "the same with --json" "$AUDITVERIFY" "$T/b2.stb" "$T/bfork.stb" --trust "$K" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["exit_code"] == 1 and "fork" in d' "$T/out" \
+    && ok "--json of the set is valid and names the fork" || bad "--json of the forked set"
+expect_exit 0 "two bundles of one history" "$AUDITVERIFY" "$T/b.stb" "$T/b2.stb" --trust "$K" --quiet
 expect_exit 0 "--previous from the genuine earlier checkpoint" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cp1"
 "$SEALTRAIL" --dir "$T/log2" init --origin e2e.test/other-log >/dev/null 2>&1
 "$SEALTRAIL" --dir "$T/log2" seal >"$T/cpother"
