@@ -361,6 +361,10 @@ int st_trust_arg_parse(st_vkey *out, const char *arg, st_err *err)
         while (rest < got && (buf[rest] == '\n')) rest++;
         if (rest < got) return st_fail(err, ST_EBADKEY, "%s: more than one line: expected one verifier key", arg);
     }
+    if (line > 0 && buf[line - 1] == '\r')
+        return st_fail(err, ST_EBADKEY, "%s: the line ends in CR LF (a Windows line ending): save it with LF", arg);
+    if (line >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        return st_fail(err, ST_EBADKEY, "%s: starts with a byte order mark (U+FEFF): save it as UTF-8 without BOM", arg);
     int rc = st_vkey_parse(out, buf, line, err);
     if (rc) {
         char tmp[sizeof err->msg];

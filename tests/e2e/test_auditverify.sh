@@ -54,6 +54,12 @@ echo "== keys"
 expect_exit 3 "a different key of the same name" "$AUDITVERIFY" "$T/b.stb" --trust "$("$SEALTRAIL" --dir "$T/other" verifier-key)"
 expect_exit 2 "no --trust at all (the bundle's own key is not used)" "$AUDITVERIFY" "$T/b.stb"
 expect_exit 2 "a malformed --trust" "$AUDITVERIFY" "$T/b.stb" --trust "not+a+key"
+printf '%s\r\n' "$K" >"$T/crlf.vkey"
+expect_exit 2 "a --trust file with CR LF" "$AUDITVERIFY" "$T/b.stb" --trust "$T/crlf.vkey"
+expect_in "$T/err" "Windows line ending" "the message names the CR LF"
+printf '\357\273\277%s\n' "$K" >"$T/bom.vkey"
+expect_exit 2 "a --trust file with a byte order mark" "$AUDITVERIFY" "$T/b.stb" --trust "$T/bom.vkey"
+expect_in "$T/err" "byte order mark" "the message names the BOM"
 expect_exit 2 "the bundle itself as the --trust file" "$AUDITVERIFY" "$T/b.stb" --trust "$T/b.stb"
 # the KEY record of the bundle, extracted and passed back, is the genuine key: fine. An
 # attacker's bundle carries the attacker's key: see the forgery above (exit 3).
