@@ -89,9 +89,10 @@ static void usage(FILE *f)
             "     version\n"
             "  With several bundles the exit status is the most serious verdict (1, then 3,\n"
             "  then 2); two verified bundles of one log with different roots at one size\n"
-            "  are a fork (1). With --retention and every bundle verified: 0 compliant (payloads\n"
-            "  held past the maximum are reported as a warning), 1 retention violated,\n"
-            "  2 inconclusive (a filtered bundle, bundles that cannot be linked).\n"
+            "  are a fork (1). With --retention and every bundle verified: 0 compliant\n"
+            "  (payloads held past the maximum are reported as a warning), 1 retention\n"
+            "  violated, 2 inconclusive (a filtered bundle, bundles that cannot be linked,\n"
+            "  entries a checkpoint covers that no bundle carries).\n"
             "\n"
             "The numbered steps behind each verdict are in docs/VERIFYING.md.\n");
 }
