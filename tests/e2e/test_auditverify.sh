@@ -95,6 +95,18 @@ else
     bad "payload text not found in the bundle"
 fi
 
+if command -v zstd >/dev/null; then
+    zstd -q -c "$T/b.stb" >"$T/b.stb.zst"
+    expect_exit 0 "a zstd-compressed bundle" "$AUDITVERIFY" "$T/b.stb.zst" --trust "$K" --quiet
+    zsize=$(stat -c %s "$T/b.stb.zst")
+    head -c $((zsize - 3)) "$T/b.stb.zst" >"$T/ztrunc.stb.zst"
+    expect_exit 2 "a truncated .zst" "$AUDITVERIFY" "$T/ztrunc.stb.zst" --trust "$K"
+    expect_in "$T/err" "ends inside a frame: truncated" "the message says the compressed file is truncated"
+    { cat "$T/b.stb.zst"; echo garbage; } >"$T/zjunk.stb.zst"
+    expect_exit 2 "bytes after the zstd frame" "$AUDITVERIFY" "$T/zjunk.stb.zst" --trust "$K"
+    expect_in "$T/err" "damaged compressed data" "the message says the compressed data is damaged"
+fi
+
 echo "== --previous: consistent, and a fork under the same key"
 expect_exit 0 "--previous with a checkpoint of this log" "$AUDITVERIFY" "$T/b.stb" --trust "$K" --previous "$T/cp1"
 cp -a "$S" "$T/fork"                       # same key, same first entries
