@@ -88,7 +88,9 @@ enum {
 #define ST_BUNDLE_MAX_SUPPORTS    65536u
 #define ST_BUNDLE_MAX_KEYNOTES    65536u
 
-/* Reading: a source callback returns bytes read (0 at EOF) or -errno. */
+/* Reading: a source callback returns bytes read (0 at EOF) or -errno; a
+ * decoding source (auditverify's zstd input) returns -EILSEQ for damaged
+ * compressed data and -EPROTO for a stream that ends inside a frame. */
 typedef ssize_t (*st_bundle_read_fn)(void *ctx, uint8_t *buf, size_t n);
 
 typedef struct st_bundle_reader st_bundle_reader;

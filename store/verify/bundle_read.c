@@ -181,7 +181,10 @@ static void consume(st_bundle_reader *r, size_t n)
 
 static int io_fail(st_err *err, int rc, const char *what, uint64_t off)
 {
-    return st_fail(err, -rc, "read error at offset %llu (%s)", (unsigned long long)off, what);
+    const char *why = rc == -EILSEQ ? "damaged compressed data"
+                      : rc == -EPROTO ? "the compressed data ends inside a frame: truncated"
+                                      : strerror(-rc);
+    return st_fail(err, -rc, "read error at offset %llu (%s): %s", (unsigned long long)off, what, why);
 }
 
 /* ---- magic [BUNDLE-1] --------------------------------------------------------- */

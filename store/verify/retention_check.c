@@ -289,6 +289,7 @@ const char *st_rc_finding_name(int kind)
         [ST_RCF_POLICY_INVALID] = "policy-invalid", [ST_RCF_RECORD_CONFLICT] = "record-conflict",
         [ST_RCF_TOO_BIG] = "too-big", [ST_RCF_HELD_PAST_MAX] = "held-past-max", [ST_RCF_ORIGIN] = "origin",
         [ST_RCF_MALFORMED] = "malformed-record", [ST_RCF_TIME_CONFLICT] = "time-conflict",
+        [ST_RCF_INCOMPLETE] = "incomplete",
     };
     if (kind <= 0 || (size_t)kind >= sizeof names / sizeof names[0] || !names[kind]) return "unknown";
     return names[kind];

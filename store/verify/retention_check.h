@@ -151,6 +151,7 @@ enum {
     ST_RCF_ORIGIN,            /* bundles of different logs */
     ST_RCF_MALFORMED,         /* a retention record whose data cannot be read */
     ST_RCF_TIME_CONFLICT,     /* two bundles, two times for one entry */
+    ST_RCF_INCOMPLETE,        /* entries a checkpoint covers beyond every bundle's end */
 };
 
 /* Severity of a finding. */

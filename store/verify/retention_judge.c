@@ -350,6 +350,17 @@ int st_rc_finish(st_rc *rc, st_rc_report *rep)
         if (rc->bundles[b].contiguous && rc->bundles[b].end > span_end) span_end = rc->bundles[b].end;
     if (span_end > ST_RC_MAX_INDEX) span_end = ST_RC_MAX_INDEX;
     rep->span_end = span_end;
+    /* The bundles' checkpoints vouch for a log of signed_end entries; what lies
+     * beyond every bundle's end was not given (the current export, most often),
+     * and the records there (later policies, prunes) were not seen. */
+    uint64_t signed_end = 0;
+    for (size_t r = 0; r < rc->nroots; r++)
+        if (rc->roots[r].size > signed_end) signed_end = rc->roots[r].size;
+    if (signed_end > span_end && span_end < ST_RC_MAX_INDEX)
+        finding(rep, ST_RCF_INCOMPLETE, ST_RCS_INCONCLUSIVE, span_end, signed_end,
+                "entries %llu..%llu are in none of the bundles, but a checkpoint of size %llu covers them: "
+                "give a current export (sealtrail export) with the archives",
+                (unsigned long long)span_end, (unsigned long long)signed_end - 1, (unsigned long long)signed_end);
     const rrec *pol = policy_before(&l, UINT64_MAX);
     if (pol) {
         rep->has_policy = 1;

@@ -142,10 +142,12 @@ static int dispatch(vctx *v, const st_brec *rec)
         st_bundle_chain_add_body(&v->chain, rec->type, rec->body, rec->len);
         if (v->opts->observer && v->opts->observer->manifest)          /* retention (issue 7) */
             v->opts->observer->manifest(v->opts->observer->ctx, v->rep);
+        /* Another log's checkpoint cannot be linked, and no key of this log's
+         * history can check its signature: could not verify, not tamper evidence. */
         if (v->have_auditor_prev && strcmp(v->prev_origin, v->rep->origin) != 0)
-            return vfail(v, ST_VERDICT_TAMPERED, 16, rec->offset,
-                         "--previous is a checkpoint of \"%s\", this bundle is of \"%s\"", v->prev_origin,
-                         v->rep->origin);
+            return vfail(v, ST_VERDICT_UNVERIFIABLE, 16, rec->offset,
+                         "--previous is a checkpoint of another log (\"%s\"), this bundle is of \"%s\": "
+                         "they cannot be linked", v->prev_origin, v->rep->origin);
         return vk_begin(v, rec->offset);                      /* 5b: the trust anchors of the key history */
     case ST_BREC_KEY: return vh_key(v, rec);                  /* 5 */
     case ST_BREC_KEYNOTE: return vk_keynote(v, rec);          /* 5b */
@@ -359,6 +361,10 @@ int st_trust_arg_parse(st_vkey *out, const char *arg, st_err *err)
         while (rest < got && (buf[rest] == '\n')) rest++;
         if (rest < got) return st_fail(err, ST_EBADKEY, "%s: more than one line: expected one verifier key", arg);
     }
+    if (line > 0 && buf[line - 1] == '\r')
+        return st_fail(err, ST_EBADKEY, "%s: the line ends in CR LF (a Windows line ending): save it with LF", arg);
+    if (line >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        return st_fail(err, ST_EBADKEY, "%s: starts with a byte order mark (U+FEFF): save it as UTF-8 without BOM", arg);
     int rc = st_vkey_parse(out, buf, line, err);
     if (rc) {
         char tmp[sizeof err->msg];

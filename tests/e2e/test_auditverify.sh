@@ -2,8 +2,9 @@
 # test_auditverify.sh: auditverify as an auditor runs it (issue 4): exit codes
 # 0/1/2/3 for a genuine bundle, the committed forgeries (tests/forgery/),
 # wrong and missing keys, a key taken from the bundle itself, truncation,
-# trailing bytes, a flipped byte, an altered payload, a fork caught by
-# --previous (two stores under the same key), --json and --help.
+# trailing bytes, a flipped byte, an altered payload, a fork (two stores
+# under the same key) caught by --previous and by two bundles given together,
+# --retention without the current export, --json and --help.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}" "${AUDITVERIFY:?set AUDITVERIFY to the auditverify binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -53,6 +54,12 @@ echo "== keys"
 expect_exit 3 "a different key of the same name" "$AUDITVERIFY" "$T/b.stb" --trust "$("$SEALTRAIL" --dir "$T/other" verifier-key)"
 expect_exit 2 "no --trust at all (the bundle's own key is not used)" "$AUDITVERIFY" "$T/b.stb"
 expect_exit 2 "a malformed --trust" "$AUDITVERIFY" "$T/b.stb" --trust "not+a+key"
+printf '%s\r\n' "$K" >"$T/crlf.vkey"
+expect_exit 2 "a --trust file with CR LF" "$AUDITVERIFY" "$T/b.stb" --trust "$T/crlf.vkey"
+expect_in "$T/err" "Windows line ending" "the message names the CR LF"
+printf '\357\273\277%s\n' "$K" >"$T/bom.vkey"
+expect_exit 2 "a --trust file with a byte order mark" "$AUDITVERIFY" "$T/b.stb" --trust "$T/bom.vkey"
+expect_in "$T/err" "byte order mark" "the message names the BOM"
 expect_exit 2 "the bundle itself as the --trust file" "$AUDITVERIFY" "$T/b.stb" --trust "$T/b.stb"
 # the KEY record of the bundle, extracted and passed back, is the genuine key: fine. An
 # attacker's bundle carries the attacker's key: see the forgery above (exit 3).
@@ -88,6 +95,18 @@ else
     bad "payload text not found in the bundle"
 fi
 
+if command -v zstd >/dev/null; then
+    zstd -q -c "$T/b.stb" >"$T/b.stb.zst"
+    expect_exit 0 "a zstd-compressed bundle" "$AUDITVERIFY" "$T/b.stb.zst" --trust "$K" --quiet
+    zsize=$(stat -c %s "$T/b.stb.zst")
+    head -c $((zsize - 3)) "$T/b.stb.zst" >"$T/ztrunc.stb.zst"
+    expect_exit 2 "a truncated .zst" "$AUDITVERIFY" "$T/ztrunc.stb.zst" --trust "$K"
+    expect_in "$T/err" "ends inside a frame: truncated" "the message says the compressed file is truncated"
+    { cat "$T/b.stb.zst"; echo garbage; } >"$T/zjunk.stb.zst"
+    expect_exit 2 "bytes after the zstd frame" "$AUDITVERIFY" "$T/zjunk.stb.zst" --trust "$K"
+    expect_in "$T/err" "damaged compressed data" "the message says the compressed data is damaged"
+fi
+
 echo "== --previous: consistent, and a fork under the same key"
 expect_exit 0 "--previous with a checkpoint of this log" "$AUDITVERIFY" "$T/b.stb" --trust "$K" --previous "$T/cp1"
 cp -a "$S" "$T/fork"                       # same key, same first entries
@@ -100,7 +119,20 @@ echo '{"timestamp":1761960000,"toolName":"Bash","input":{"command":"ls"},"output
 "$SEALTRAIL" --dir "$S" export --out "$T/b2.stb" >/dev/null
 expect_exit 1 "--previous from a fork (same key, same size, other entries)" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cpfork"
 expect_in "$T/err" "fork" "the message says fork"
+"$SEALTRAIL" --dir "$T/fork" export --out "$T/bfork.stb" >/dev/null
+expect_exit 0 "the fork's own bundle verifies alone" "$AUDITVERIFY" "$T/bfork.stb" --trust "$K" --quiet
+expect_exit 1 "two bundles of the fork, given together: a fork between them" "$AUDITVERIFY" "$T/b2.stb" "$T/bfork.stb" --trust "$K"
+expect_in "$T/err" "fork: " "the message names the fork between the bundles"
+expect_exit 1 "the same with --json" "$AUDITVERIFY" "$T/b2.stb" "$T/bfork.stb" --trust "$K" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["exit_code"] == 1 and "fork" in d' "$T/out" \
+    && ok "--json of the set is valid and names the fork" || bad "--json of the forked set"
+expect_exit 0 "two bundles of one history" "$AUDITVERIFY" "$T/b.stb" "$T/b2.stb" --trust "$K" --quiet
 expect_exit 0 "--previous from the genuine earlier checkpoint" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cp1"
+"$SEALTRAIL" --dir "$T/log2" init --origin e2e.test/other-log >/dev/null 2>&1
+"$SEALTRAIL" --dir "$T/log2" seal >"$T/cpother"
+expect_exit 2 "--previous of another log: cannot be linked, not tamper evidence" "$AUDITVERIFY" "$T/b2.stb" \
+    --trust "$K" --previous "$T/cpother"
+expect_in "$T/err" "another log" "the message says the checkpoint is of another log"
 expect_exit 3 "--previous signed by an untrusted key" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" \
     --previous <("$SEALTRAIL" --dir "$T/other" seal)
 
@@ -140,6 +172,27 @@ PY
     done
     rm -f "$T/big.stb"
 fi
+
+echo "== --retention: archives without the current export are inconclusive, not compliant"
+R="$T/r"
+RT0=1483228800
+SEALTRAIL_FAKE_TIME=$RT0 "$SEALTRAIL" --dir "$R" init --origin e2e.test/ret 2>/dev/null | tail -n 1 >"$T/r.vkey"
+SEALTRAIL_FAKE_TIME=$RT0 "$SEALTRAIL" --dir "$R" retention set --min 7y --max 8y --archive-after 1y --reason e2e >/dev/null
+for m in $(seq 0 30); do
+    printf '{"hook_event_name":"PostToolUse","session_id":"s","tool_name":"Write","tool_input":{"file_path":"/f%d"},"tool_response":{"ok":true}}' "$m" |
+        SEALTRAIL_FAKE_TIME=$((RT0 + m * 2628000)) "$SEALTRAIL" --dir "$R" append >/dev/null
+done
+export SEALTRAIL_FAKE_TIME=$((RT0 + 31 * 2628000))
+"$SEALTRAIL" --dir "$R" seal >/dev/null
+"$SEALTRAIL" --dir "$R" archive --archive-dir "$T/ra" --max-entries 10 >/dev/null
+"$SEALTRAIL" --dir "$R" export --out "$T/rhot.stb" >/dev/null 2>&1
+unset SEALTRAIL_FAKE_TIME
+expect_exit 0 "every archive and the current export: compliant" "$AUDITVERIFY" "$T"/ra/archive-*.stb.zst "$T/rhot.stb" \
+    --trust "$T/r.vkey" --retention
+expect_exit 2 "the archives alone: inconclusive (the newest entries were not given)" "$AUDITVERIFY" "$T"/ra/archive-*.stb.zst \
+    --trust "$T/r.vkey" --retention
+expect_in "$T/err" "incomplete: entries" "the message names the entries no bundle carries"
+expect_in "$T/err" "give a current export" "the message says what to give"
 
 echo "== help"
 "$AUDITVERIFY" --help >"$T/help"

@@ -30,6 +30,15 @@ for round in 1 2 3 4 5 6 7; do
     bad "checkpoint of size $n rejected by x/mod note"
   fi
 done
+# x/mod reads our signing key file (its signer-key format) and, Ed25519 being
+# deterministic, signs the checkpoint text into exactly the note we signed.
+python3 -c 'import sys; b = open(sys.argv[1], "rb").read(); sys.stdout.buffer.write(b[:b.rindex(b"\n\n") + 1])' \
+  "$work/cp.$n" > "$work/cp.text"
+if "$work/notecheck" sign "$d/log.key" "$work/cp.text" > "$work/cp.go" && cmp -s "$work/cp.go" "$work/cp.$n"; then
+  ok "x/mod signs with our log.key into the same bytes as sealtrail seal"
+else
+  bad "x/mod signer on our log.key: $(head -c 300 "$work/cp.go")"
+fi
 # A tampered checkpoint must fail the reference verifier.
 python3 - "$work/cp.$n" "$work/cp.bad" <<'PY'
 import sys

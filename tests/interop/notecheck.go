@@ -6,6 +6,7 @@
 //	notecheck note VKEY NOTEFILE          verify a note; print its text
 //	notecheck inclusion PROOFJSON         verify a `sealtrail prove --index` line
 //	notecheck consistency PROOFJSON       verify a `sealtrail prove --from --to` line
+//	notecheck sign KEYFILE TEXTFILE       sign TEXTFILE with a signer key file (our log.key)
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -84,6 +86,27 @@ func main() {
 			}
 		}
 		fmt.Println("ok")
+	case "sign":
+		if len(os.Args) < 4 {
+			die("usage: notecheck sign KEYFILE TEXTFILE")
+		}
+		k, err := os.ReadFile(os.Args[2])
+		if err != nil {
+			die("%v", err)
+		}
+		s, err := note.NewSigner(strings.TrimSuffix(string(k), "\n"))
+		if err != nil {
+			die("signer key: %v", err)
+		}
+		t, err := os.ReadFile(os.Args[3])
+		if err != nil {
+			die("%v", err)
+		}
+		msg, err := note.Sign(&note.Note{Text: string(t)}, s)
+		if err != nil {
+			die("sign: %v", err)
+		}
+		os.Stdout.Write(msg)
 	default:
 		die("unknown mode %q", os.Args[1])
 	}

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "dump.h"
+#include "forks.h"
 #include "input.h"
 #include "report.h"
 #include "retention_report.h"
@@ -87,9 +88,11 @@ static void usage(FILE *f)
             "  3  untrusted: a checkpoint signed by no --trust key, or an unsupported format\n"
             "     version\n"
             "  With several bundles the exit status is the most serious verdict (1, then 3,\n"
-            "  then 2). With --retention and every bundle verified: 0 compliant (payloads\n"
-            "  held past the maximum are reported as a warning), 1 retention violated,\n"
-            "  2 inconclusive (a filtered bundle, bundles that cannot be linked).\n"
+            "  then 2); two verified bundles of one log with different roots at one size\n"
+            "  are a fork (1). With --retention and every bundle verified: 0 compliant\n"
+            "  (payloads held past the maximum are reported as a warning), 1 retention\n"
+            "  violated, 2 inconclusive (a filtered bundle, bundles that cannot be linked,\n"
+            "  entries a checkpoint covers that no bundle carries).\n"
             "\n"
             "The numbered steps behind each verdict are in docs/VERIFYING.md.\n");
 }
@@ -331,6 +334,19 @@ int main(int argc, char **argv)
     }
     /* one bundle without --retention: exactly the single-bundle report; otherwise a set */
     int set = nfiles > 1 || retention;
+    /* several bundles without --retention: their roots are compared (a fork between them) */
+    av_forks *forks = NULL;
+    st_verify_observer fobs;
+    if (nfiles > 1 && !retention) {
+        if (!(forks = av_forks_new())) {
+            fprintf(stderr, "auditverify: out of memory\n");
+            free(rep);
+            free(prev);
+            return ST_VERDICT_UNVERIFIABLE;
+        }
+        av_forks_observer(forks, &fobs);
+        opts.observer = &fobs;
+    }
     int integrity = ST_VERDICT_VERIFIED;
     if (json && set) printf("{\"bundles\":[");
     for (size_t k = 0; k < nfiles; k++) {
@@ -338,6 +354,7 @@ int main(int argc, char **argv)
         int verdict = verify_one(files[k], &opts, rc, rep);
         integrity = worse(integrity, verdict);
         if (verdict != ST_VERDICT_VERIFIED) fprintf(stderr, "auditverify: %s: %s\n", name, rep->failure);
+        if (forks) av_forks_bundle_done(forks, name, verdict == ST_VERDICT_VERIFIED);
         if (json) {
             if (set && k) putchar(',');
             char *buf = NULL;
@@ -353,6 +370,15 @@ int main(int argc, char **argv)
         } else if (!quiet || verdict != ST_VERDICT_VERIFIED) {
             report_human(stdout, name, rep);
         }
+    }
+    char fork_msg[600] = "";
+    if (forks) {
+        int f = av_forks_check(forks, fork_msg, sizeof fork_msg);
+        if (f) {
+            integrity = worse(integrity, f == 1 ? ST_VERDICT_TAMPERED : ST_VERDICT_UNVERIFIABLE);
+            fprintf(stderr, "auditverify: %s\n", fork_msg);
+        }
+        av_forks_free(forks);
     }
     int code = integrity;
     if (rc) {
@@ -372,8 +398,15 @@ int main(int argc, char **argv)
             retention_human(stdout, evaluated ? 0 : 1, evaluated ? rrep : NULL);
         }
     } else if (json && set) {
-        printf("],\"exit_code\":%d,\"integrity\":\"%s\"}\n", code, st_verdict_name(integrity));
-    } else if (set && !quiet && !json) {
+        printf("],\"exit_code\":%d,", code);
+        if (*fork_msg) {
+            printf("\"fork\":");
+            report_json_string(stdout, fork_msg);
+            putchar(',');
+        }
+        printf("\"integrity\":\"%s\"}\n", st_verdict_name(integrity));
+    } else if (set && (!quiet || code != 0) && !json) {
+        if (*fork_msg) printf("\n%s\n", fork_msg);
         printf("\n%zu bundles: %s\n", nfiles, integrity == 0 ? "all verified" : st_verdict_name(integrity));
     }
     if (fflush(stdout) != 0 && code == ST_VERDICT_VERIFIED) {

@@ -153,6 +153,11 @@ static void jstr(FILE *f, const char *s)
     st_buf_free(&b);
 }
 
+void report_json_string(FILE *f, const char *s)
+{
+    jstr(f, s);
+}
+
 static void jtable(FILE *f, const char *key, const st_vr_table *t)
 {
     fprintf(f, ",\"%s\":{", key);

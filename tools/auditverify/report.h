@@ -11,5 +11,7 @@
 
 void report_human(FILE *f, const char *file, const st_verify_report *r);
 void report_json(FILE *f, const char *file, const st_verify_report *r);
+/* s as a JSON string literal (sanitized as the reports are). */
+void report_json_string(FILE *f, const char *s);
 
 #endif
