@@ -59,6 +59,8 @@ static const kw keywords[] = {
     { "authkey", 7, RK_SECRET, 0, "key" },
     { "sessionkey", 10, RK_SECRET, 0, "key" },
     { "licensekey", 10, RK_SECRET, 0, "key" },
+    { "accountkey", 10, RK_SECRET, 0, "key" },      /* Azure: AccountKey=... */
+    { "subscriptionkey", 15, RK_SECRET, 0, "key" }, /* Azure: Ocp-Apim-Subscription-Key */
     { "secretkeybase", 13, RK_SECRET, 0, "secret" },
     { "credential", 10, RK_SECRET, 0, "cred" },
     { "credentials", 11, RK_SECRET, 0, "cred" },
@@ -158,6 +160,13 @@ static int icontains(const uint8_t *a, size_t n, const char *w)
 }
 
 static int is_ident_start(uint8_t c) { return RD_ALPHA(c) || c == '_'; }
+
+static int has_digit(const uint8_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (RD_DIGIT(v[i])) return 1;
+    return 0;
+}
 
 /* Placeholders and non-secret literals, for any value (quoted or not). */
 static int placeholder(const uint8_t *v, size_t n)
@@ -272,7 +281,8 @@ static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t
         size_t caps = 0;        /* a metavar: --token TOKEN */
         for (size_t k = 0; k < n; k++) caps += (v[k] >= 'A' && v[k] <= 'Z') || v[k] == '_' || v[k] == '-';
         if (caps == n || code_word(v, n)) return 1; /* go/cobra help: --api-key string */
-        return base && is_ident_start(c) && icontains(v, n, base); /* --api-key api_key */
+        /* --api-key api_key; but a digit makes it a password: --password Passw0rd1 */
+        return base && is_ident_start(c) && icontains(v, n, base) && !has_digit(v, n);
     }
     if (strchr("${[(<!|>&*@%?:", c)) return 1; /* YAML tags and blocks, pointers, templates, SQL parameters */
     if (n <= 3) { /* small integer constants: XAUTH = 4 */
@@ -283,7 +293,9 @@ static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t
     /* the leading identifier */
     if (is_ident_start(c)) {
         if (code_word(v, i) && (i == n || !RD_WORD(v[i]))) return 1;
-        if (base && icontains(v, i, base)) return 1; /* password = password or "", auth = auths and ... */
+        /* password = password or "", auth = auths and ...; code names rarely
+         * hold digits, passwords that repeat the word do (Passw0rd1, MySecret9) */
+        if (base && icontains(v, i, base) && !has_digit(v, i)) return 1;
         uint8_t after = i < n ? v[i] : (vend < sc->n ? sc->s[vend] : 0);
         if (after == '(' || after == '[') return 1;                                   /* call, index */
         if (after == '.' && i + 1 < n && is_ident_start(v[i + 1])) return 1;         /* member */
@@ -419,6 +431,22 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
 
 /* ==== "key = value", "key: value" ============================================== */
 
+/* Is the key starting at s[k] a command-line argument: glued to a flag by '='
+ * (--from-literal=password=x) or the word after a flag (--set auth.password=x,
+ * -var 'db_password=x', --build-arg NPM_TOKEN=x)? Its value is then a literal. */
+static int after_flag(const uint8_t *s, size_t k)
+{
+    if (k > 0 && s[k - 1] == '=') return 1;
+    if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) k--;
+    size_t p = k, sp = 0;
+    while (p > 0 && sp <= 8 && (s[p - 1] == ' ' || s[p - 1] == '\t')) { p--; sp++; }
+    if (sp == 0 || sp > 8) return 0;
+    size_t e = p;
+    while (p > 0 && e - p <= 64 && (RD_KEYCH(s[p - 1]) || s[p - 1] == '-')) p--;
+    if (e - p < 2 || s[p] != '-' || !(RD_ALNUM(s[p + 1]) || s[p + 1] == '-')) return 0;
+    return p == 0 || RD_SPACE(s[p - 1]) || s[p - 1] == '"' || s[p - 1] == '\'';
+}
+
 void rd_assign_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
@@ -456,6 +484,7 @@ void rd_assign_at(rd_scan *sc, size_t i)
     if (k > 0 && (s[k - 1] == '?' || s[k - 1] == '&')) ctx = X_QUERY;
     else if (kk > k && op == '=') ctx = X_FLAG;
     else if (op == '=' && !ws && is_upper_key(s + kk, ke - kk)) ctx = X_ENV; /* not PY_CONST = x */
+    else if (op == '=' && !ws && after_flag(s, k)) ctx = X_FLAG; /* --set db.password=x, -var pw=x */
     /* the value: same line */
     size_t sp = 0;
     while (v < n && (s[v] == ' ' || s[v] == '\t')) { v++; sp++; }

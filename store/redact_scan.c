@@ -90,6 +90,9 @@ static const tok_rule tok_n[] = {
 };
 static const tok_rule tok_h[] = {
     { "hf_", 3, ST_RULE_HUGGINGFACE_TOKEN, S_ALNUM, C_CASES, 30 },
+    { "hvs.", 4, ST_RULE_VAULT_TOKEN, S_B64URL, C_NONE, 24 },
+    { "hvb.", 4, ST_RULE_VAULT_TOKEN, S_B64URL, C_NONE, 24 },
+    { "hvr.", 4, ST_RULE_VAULT_TOKEN, S_B64URL, C_NONE, 24 },
 };
 static const tok_rule tok_p[] = {
     { "pypi-AgE", 8, ST_RULE_PYPI_TOKEN, S_B64URL, C_NONE, 50 },
@@ -98,6 +101,7 @@ static const tok_rule tok_d[] = {
     { "dop_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
     { "doo_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
     { "dor_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
+    { "dapi", 4, ST_RULE_DATABRICKS_TOKEN, S_HEX, C_FIXED, 32 },
 };
 
 #define TOKS(t) { t, sizeof t / sizeof *t }
@@ -345,9 +349,9 @@ static inline int token_start2(uint8_t a, uint8_t b)
     case 'w': return b == 'h';
     case 'x': return b == 'o' || b == 'a';
     case 'n': return b == 'p';
-    case 'h': return b == 'f';
+    case 'h': return b == 'f' || b == 'v';
     case 'p': return b == 'y';
-    case 'd': return b == 'o';
+    case 'd': return b == 'o' || b == 'a';
     case 'e': return b == 'y';
     case 'S': return b == 'G';
     }
@@ -364,16 +368,17 @@ static const uint16_t tok1[256] = {
 };
 static const uint16_t tok2[256] = {
     ['K'] = F_A, ['S'] = F_A, ['B'] = F_A, ['C'] = F_A, ['3'] = F_A, ['I'] = F_A,
-    ['h'] = F_G | F_W, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X,
-    ['p'] = F_N, ['f'] = F_H, ['y'] = F_P | F_E, ['G'] = F_S,
+    ['h'] = F_G | F_W, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D,
+    ['p'] = F_N, ['f'] = F_H, ['v'] = F_H, ['y'] = F_P | F_E, ['G'] = F_S,
 };
 
 /* tok3[c]: the letters whose tokens may have c as third byte (every prefix
  * of the tables above, and "eyJ", "SG."). */
 static const uint16_t tok3[256] = {
     ['I'] = F_A, ['C'] = F_A, ['T'] = F_A, ['z'] = F_A,
-    ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D, ['o'] = F_G | F_D, ['u'] = F_G, ['s'] = F_G | F_W, ['r'] = F_G | F_D,
-    ['-'] = F_SR, ['_'] = F_SR | F_H, ['x'] = F_X, ['m'] = F_N, ['J'] = F_E, ['.'] = F_S,
+    ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D, ['o'] = F_G | F_D, ['u'] = F_G, ['s'] = F_G | F_W | F_H,
+    ['r'] = F_G | F_D | F_H, ['b'] = F_H, ['-'] = F_SR, ['_'] = F_SR | F_H, ['x'] = F_X, ['m'] = F_N, ['J'] = F_E,
+    ['.'] = F_S,
 };
 
 int rd_token_start2_agree(void)
@@ -551,10 +556,10 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
  *             0x01 A S     x  K S B C I 3 G    (and neighbours)
  *             0x02 g w     x  h i l
  *             0x04 s r     x  k
- *             0x08 h n     x  f p              (and ` v)
+ *             0x08 h n     x  f p v            (and `)
  *             0x10 p e     x  y                (and ` u first)
  *             0x20 x       x  o a
- *             0x40 d       x  o
+ *             0x40 d       x  o a
  *             0x80 2-6     x  anything         (card numbers)
  */
 static const uint8_t cls_lo[16] = { 0x05, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07,
@@ -563,7 +568,7 @@ static const uint8_t cls_hi[16] = { 0, 0, 0x08, 0x11, 0x02, 0x24, 0x02, 0x04, 0,
 static const uint8_t first_lo[16] = { 0x10, 0x01, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x02,
                                       0x28, 0, 0, 0, 0, 0, 0x08, 0 };
 static const uint8_t first_hi[16] = { 0, 0, 0, 0x80, 0x01, 0x01, 0x5a, 0x36, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t second_lo[16] = { 0x88, 0xa0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x81,
+static const uint8_t second_lo[16] = { 0x88, 0xe0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x81,
                                        0x82, 0x93, 0x80, 0x85, 0x82, 0x80, 0x80, 0xe0 };
 static const uint8_t second_hi[16] = { 0x80, 0x80, 0x80, 0x81, 0x81, 0x81, 0xee, 0x98,
                                        0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 };

@@ -257,6 +257,22 @@ keep('one-character values','password=x\n{"secret": "1"}')
 
 keep('python: expressions, docstrings, token types','PseudoToken = Whitespace + group(PseudoExtras, Number)\n    :param token: A (Bearer) token dict.\n    * access_token: An access token as defined in [RFC6749],\nResourceEndpoint.__init__(self, default_token=\'Bearer\')')
 
+# ---- review of 2026-11-22 (appended last so the vectors above stay byte for byte)
+pos(T,'vault-token hvs. (vault login)','vault login {}',split('hvs.'+rs(91,A+'-_'),2),'hashicorp-vault-token')
+pos(T,'vault-token hvb. batch token','X-Vault-Token: {}',split('hvb.'+rs(120,A+'-_'),2),'hashicorp-vault-token')
+out[T][-1]['counts']={'hashicorp-vault-token':1}
+pos(T,'databricks-token dapi','pat {}-2 ok',split('dapi'+rs(32,'0123456789abcdef'),2),'databricks-token')
+case(C,'key after a flag or glued to one by = takes a literal (kubectl, helm, terraform)',
+     "kubectl create secret generic db --from-literal=password=Passw0rdXyz\nhelm install x --set auth.postgresPassword=SuperPass1,auth.user=app\nterraform apply -var 'db_password=hunter2pass'",
+     "kubectl create secret generic db --from-literal=password="+R(PA)+"\nhelm install x --set auth.postgresPassword="+R(PA)+",auth.user=app\nterraform apply -var 'db_password="+R(PA)+"'",{PA:3})
+case(C,'a value that repeats the key word but holds a digit is a password, not code',
+     'docker login -u me --password Dock3rPassw0rd r.io\nclient_secret: MyClientSecret9\npassword = Password123',
+     'docker login -u me --password '+R(PA)+' r.io\nclient_secret: '+R(PA)+'\npassword = '+R(PA),{PA:3})
+case(C,'Azure AccountKey= and Ocp-Apim-Subscription-Key',
+     'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey='+rs(86)+'==;EndpointSuffix=core.windows.net\ncurl -H "Ocp-Apim-Subscription-Key: '+rs(32,'0123456789abcdef')+'" x',
+     'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey='+R(PA)+';EndpointSuffix=core.windows.net\ncurl -H "Ocp-Apim-Subscription-Key: '+R(PA)+'" x',{PA:2})
+keep('flags and words before a key-word name that is code','connect(password=password, api_key=api_key)\n--set image.tag=v2 --set auth.existingSecret=db-secret\ncheck --token token_path')
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
