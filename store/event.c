@@ -406,6 +406,35 @@ fail:
     return st_fail(err, rc, "event: %s", rc == ENOMEM ? "out of memory" : st_strerror(rc));
 }
 
+/* The kept head of an input cut at the cap may end inside a secret whose
+ * rest lies past the cap ("ghp_0123", "DB_PASSWORD=hun", "https://u:pa"):
+ * too short or unterminated for its rule, it would be stored as it is. The
+ * cut word goes the way of the bytes past the cap: the head ends before the
+ * last run of printable ASCII that is not a space, quote or bracket (runs
+ * longer than 16 KiB, longer than any secret, are kept whole), and for a cut
+ * number, the space-separated digit groups before it (a card number). */
+#define CUT_WORD_MAX ((size_t)16 << 10)
+static size_t cut_head(const char *s, size_t len)
+{
+    size_t n = len;
+    while (n > 0 && len - n <= CUT_WORD_MAX) {
+        unsigned char c = (unsigned char)s[n - 1];
+        if (c <= ' ' || c >= 0x7f || strchr("\"'`,;(){}[]<>\\", c)) break;
+        n--;
+    }
+    if (len - n > CUT_WORD_MAX) return len;
+    /* a card number cut inside ("4111 1111 1111 11"): its earlier groups too */
+    int digits = n < len;
+    for (size_t k = n; k < len; k++) digits &= s[k] >= '0' && s[k] <= '9';
+    size_t m = n;
+    while (digits && m >= 2 && n - m < 24 && s[m - 1] == ' ' && s[m - 2] >= '0' && s[m - 2] <= '9') {
+        m--;
+        while (m > 0 && s[m - 1] >= '0' && s[m - 1] <= '9') m--;
+        n = m;
+    }
+    return n;
+}
+
 int st_event_build(st_event *ev, const char *json, size_t len, const st_event_opts *opts, st_err *err)
 {
     st_event_opts dflt = { 0 };
@@ -418,8 +447,10 @@ int st_event_build(st_event *ev, const char *json, size_t len, const st_event_op
     perr.msg[0] = 0;
     int prc = ST_EJSON;
     if (o->input_len > len) {
+        size_t kept = cut_head(json, len);
         snprintf(why, sizeof why, "input of %zu bytes is over the %zu-byte limit; the first %zu bytes are kept",
-                 o->input_len, len, len);
+                 o->input_len, len, kept);
+        len = kept;
     } else if (len == 0) {
         snprintf(why, sizeof why, "empty input");
     } else {
