@@ -134,6 +134,12 @@ static int key_class_words(const uint8_t *k, size_t j, const char **base)
 
 int rd_key_class(const char *k, size_t n)
 {
+    /* A JSON member named just "pass" ({"auth": {"user": "u", "pass": "x"}},
+     * nodemailer, ftp clients) holds a password; its numbers stay: test
+     * summaries count {"pass": 12, "fail": 0}. (Text needs "db_pass": "PASS:
+     * test_x" lines are test results.) */
+    if (n == 4 && (k[0] | 0x20) == 'p' && (k[1] | 0x20) == 'a' && (k[2] | 0x20) == 's' && (k[3] | 0x20) == 's')
+        return RK_SECRET;
     return key_class((const uint8_t *)k, n, NULL);
 }
 

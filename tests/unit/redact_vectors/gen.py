@@ -273,6 +273,12 @@ case(C,'Azure AccountKey= and Ocp-Apim-Subscription-Key',
      'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey='+R(PA)+';EndpointSuffix=core.windows.net\ncurl -H "Ocp-Apim-Subscription-Key: '+R(PA)+'" x',{PA:2})
 keep('flags and words before a key-word name that is code','connect(password=password, api_key=api_key)\n--set image.tag=v2 --set auth.existingSecret=db-secret\ncheck --token token_path')
 
+jcase('arrays under credential names, argv flags and header pairs; a member named pass',
+      '{"api_key":["k3yV4lue9"],"Header":{"Authorization":["Bearer '+rs(40)+'"]},"args":["-u","root","--password","Hunt3r2x","--token","--verbose"],"headers":[["X-Api-Key","'+rs(32)+'"]],"auth":{"user":"a","pass":"pw9Xy"}}',
+      '{"api_key":["'+R(PA)+'"],"Header":{"Authorization":["Bearer '+R('authorization-header')+'"]},"args":["-u","root","--password","'+R(PA)+'","--token","--verbose"],"headers":[["X-Api-Key","'+R(PA)+'"]],"auth":{"user":"a","pass":"'+R(PA)+'"}}',
+      {PA:4,'authorization-header':1})
+jcase('word pairs and test counts are not credentials','{"tests":{"pass":12,"fail":0},"result":["pass","fail"],"x":["token","value"],"y":["--password","$PW"]}')
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
