@@ -129,6 +129,18 @@ static void env_common(builder *b, const st_event_opts *o)
     if (o->user && *o->user) env_str(b, "user", o->user, st_utf8_cut(o->user, strlen(o->user), ST_ENV_STR_MAX));
 }
 
+/* The session id from the environment (CLAUDE_CODE_SESSION_ID), for input
+ * without one: redacted like the input, since it comes from outside too. */
+static void env_session_fallback(builder *b, const st_event_opts *o, st_redact_counts *counts)
+{
+    if (!o->session_fallback || !*o->session_fallback || b->oom) return;
+    size_t n = st_utf8_cut(o->session_fallback, strlen(o->session_fallback), ST_ENV_STR_MAX), rn;
+    char *red;
+    if (st_redact_text(o->redactor, o->session_fallback, n, &red, &rn, counts) != 0) { b->oom = 1; return; }
+    env_str(b, "session", red, st_utf8_cut(red, rn, ST_ENV_STR_MAX));
+    free(red);
+}
+
 static void env_redactions(builder *b, const st_redactor *r, const st_redact_counts *rc)
 {
     if (b->oom || !rc || rc->total == 0) return;
@@ -159,8 +171,7 @@ static int build_malformed(builder *b, const char *in, size_t len, const st_even
     env_str(b, "status", "malformed", 9);
     env_str(b, "parse_error", why, st_utf8_cut(why, strlen(why), ST_ENV_PARSE_ERR_MAX));
     if (o->input_len > len) env_int(b, "input_len", (int64_t)o->input_len);
-    if (o->session_fallback && *o->session_fallback)
-        env_str(b, "session", o->session_fallback, st_utf8_cut(o->session_fallback, strlen(o->session_fallback), ST_ENV_STR_MAX));
+    env_session_fallback(b, o, &counts);
     env_redactions(b, o->redactor, &counts);
     return b->oom ? ENOMEM : 0;
 }
@@ -317,11 +328,11 @@ static int build_object(builder *b, const st_json *root, size_t replaced, const 
     mapper m = { .b = b, .root = root, .cap = 32 };
     const st_json *carried[32];
     m.carried = carried;
+    st_redact_counts all = *counts;
 
     env_common(b, o);
     map_event_and_status(&m);
-    if (!map_str(&m, "session_id", "session", ST_ENV_STR_MAX) && o->session_fallback && *o->session_fallback)
-        env_str(b, "session", o->session_fallback, st_utf8_cut(o->session_fallback, strlen(o->session_fallback), ST_ENV_STR_MAX));
+    if (!map_str(&m, "session_id", "session", ST_ENV_STR_MAX)) env_session_fallback(b, o, &all);
     map_str(&m, "tool_name", "tool", ST_ENV_STR_MAX);
     const st_json *tu = map_str(&m, "tool_use_id", "tool_use_id", ST_ENV_STR_MAX);
     if (tu && tu->len && tu->len <= ST_ENV_STR_MAX) {
@@ -336,7 +347,7 @@ static int build_object(builder *b, const st_json *root, size_t replaced, const 
     map_str(&m, "prompt_id", "prompt_id", ST_ENV_STR_MAX);
     map_duration(&m);
     map_error_summary(&m);
-    env_redactions(b, o->redactor, counts);
+    env_redactions(b, o->redactor, &all);
     if (replaced) env_int(b, "utf8_replaced", (int64_t)replaced);
     if (b->oom) return ENOMEM;
 

@@ -604,6 +604,14 @@ START_TEST(session_fallback_and_identity)
     ck_assert_int_eq(st_event_build(&ev, "not json", 8, &o, &err), 0);
     assert_env(&ev, "session", "env-session", "fallback");
     st_event_free(&ev);
+    /* the environment is input too: a secret there is redacted and counted */
+    o.session_fallback = "s-ghp_" "0123456789abcdefghijABCDEFGHIJ012345";
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(st_event_build(&ev, k ? "not json" : "{\"hook_event_name\":\"Stop\"}", k ? 8 : 26, &o, &err), 0);
+        assert_env(&ev, "session", "s-[REDACTED:github-token]", "fallback redacted");
+        ck_assert_ptr_nonnull(st_json_get(st_json_get(ev.meta, "redactions"), "github-token"));
+        st_event_free(&ev);
+    }
     ck_assert_ptr_nonnull(st_event_host());
     ck_assert_ptr_nonnull(st_event_user());
 }
