@@ -538,6 +538,42 @@ void rd_flag_at(rd_scan *sc, size_t i)
     value_at(sc, v, V_WORD, X_FLAG, cls, base, 0, ' ');
 }
 
+/* ==== .netrc: "machine h login u password p" ========================================= */
+
+/* Back over spaces, line breaks and line breaks written as \n \r \t. */
+static size_t back_ws(const uint8_t *s, size_t p, size_t floor)
+{
+    for (;;) {
+        if (p > floor && RD_SPACE(s[p - 1])) p--;
+        else if (p >= floor + 2 && s[p - 2] == '\\' && (s[p - 1] == 'n' || s[p - 1] == 'r' || s[p - 1] == 't')) p -= 2;
+        else return p;
+    }
+}
+
+/* "password" at i, a word on its own, after "login <name>" after "machine"
+ * or "default" (the .netrc and .authinfo layout, one line or several): the
+ * next word is the password. */
+void rd_netrc_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, floor = i > 256 ? i - 256 : 0;
+    if (n - i < 10 || memcmp(s + i, "password", 8) != 0 || (s[i + 8] != ' ' && s[i + 8] != '\t')) return;
+    if (i > 0 && !RD_SPACE(s[i - 1]) && !(i >= 2 && s[i - 2] == '\\' && (s[i - 1] == 'n' || s[i - 1] == 't'))) return;
+    size_t p = back_ws(s, i, floor);
+    if (p == i && i > 0 && !RD_SPACE(s[i - 1])) return;
+    size_t we = p;   /* the login name */
+    while (p > floor && !RD_SPACE(s[p - 1]) && s[p - 1] != '"' && s[p - 1] != '\\') p--;
+    if (p == we) return;
+    size_t q = back_ws(s, p, floor);
+    if (q == p || q < floor + 5 || memcmp(s + q - 5, "login", 5) != 0) return;
+    if (back_ws(s, q - 5, floor) == q - 5 && q - 5 > 0) return;   /* "xlogin" */
+    if (!memmem(s + floor, q - 5 - floor, "machine", 7) && !memmem(s + floor, q - 5 - floor, "default", 7)) return;
+    size_t v = i + 8;
+    while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
+    if (v < n && s[v] == '{') return; /* f'... password {self.password}' */
+    value_at(sc, v, V_WORD, X_ENV, RK_SECRET | RK_PASSWORD, NULL, 0, ' ');
+}
+
 /* ==== <password>value</password> ==================================================== */
 
 void rd_xml_at(rd_scan *sc, size_t i)

@@ -206,6 +206,10 @@ static size_t token_at(rd_scan *sc, size_t i)
         }
         return 0;
     }
+    if (c0 == 'p' && s[i + 1] == 'a') {  /* .netrc "login u password p" (adds its own match) */
+        rd_netrc_at(sc, i);
+        return 0;
+    }
     if (n - i < 8) return 0; /* every prefixed token is longer */
     for (size_t t = 0; t < tokens[c0].n; t++) {
         const tok_rule *r = &tokens[c0].r[t];
@@ -350,7 +354,7 @@ static inline int token_start2(uint8_t a, uint8_t b)
     case 'x': return b == 'o' || b == 'a';
     case 'n': return b == 'p';
     case 'h': return b == 'f' || b == 'v';
-    case 'p': return b == 'y';
+    case 'p': return b == 'y' || b == 'a';
     case 'd': return b == 'o' || b == 'a';
     case 'e': return b == 'y';
     case 'S': return b == 'G';
@@ -368,7 +372,7 @@ static const uint16_t tok1[256] = {
 };
 static const uint16_t tok2[256] = {
     ['K'] = F_A, ['S'] = F_A, ['B'] = F_A, ['C'] = F_A, ['3'] = F_A, ['I'] = F_A,
-    ['h'] = F_G | F_W, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D,
+    ['h'] = F_G | F_W, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D | F_P,
     ['p'] = F_N, ['f'] = F_H, ['v'] = F_H, ['y'] = F_P | F_E, ['G'] = F_S,
 };
 
@@ -376,7 +380,7 @@ static const uint16_t tok2[256] = {
  * of the tables above, and "eyJ", "SG."). */
 static const uint16_t tok3[256] = {
     ['I'] = F_A, ['C'] = F_A, ['T'] = F_A, ['z'] = F_A,
-    ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D, ['o'] = F_G | F_D, ['u'] = F_G, ['s'] = F_G | F_W | F_H,
+    ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D, ['o'] = F_G | F_D, ['u'] = F_G, ['s'] = F_G | F_W | F_H | F_P,
     ['r'] = F_G | F_D | F_H, ['b'] = F_H, ['-'] = F_SR, ['_'] = F_SR | F_H, ['x'] = F_X, ['m'] = F_N, ['J'] = F_E,
     ['.'] = F_S,
 };
@@ -397,7 +401,8 @@ int rd_token_start2_agree(void)
             const uint8_t *pre = (const uint8_t *)all[t][k].prefix;
             if (!(tok1[pre[0]] & tok2[pre[1]] & tok3[pre[2]])) return 0;
         }
-    return (tok1['e'] & tok2['y'] & tok3['J']) && (tok1['S'] & tok2['G'] & tok3['.']);
+    return (tok1['e'] & tok2['y'] & tok3['J']) && (tok1['S'] & tok2['G'] & tok3['.']) &&
+           (tok1['p'] & tok2['a'] & tok3['s']);
 }
 
 /* A word starts at i (a letter or digit): tokens and card numbers. */
@@ -558,14 +563,14 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
  *             0x04 s r     x  k
  *             0x08 h n     x  f p v            (and `)
  *             0x10 p e     x  y                (and ` u first)
- *             0x20 x       x  o a
+ *             0x20 x p     x  o a
  *             0x40 d       x  o a
  *             0x80 2-6     x  anything         (card numbers)
  */
 static const uint8_t cls_lo[16] = { 0x05, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07,
                                     0x07, 0x07, 0x16, 0x02, 0x32, 0x1a, 0x02, 0x02 };
 static const uint8_t cls_hi[16] = { 0, 0, 0x08, 0x11, 0x02, 0x24, 0x02, 0x04, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t first_lo[16] = { 0x10, 0x01, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x02,
+static const uint8_t first_lo[16] = { 0x30, 0x01, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x02,
                                       0x28, 0, 0, 0, 0, 0, 0x08, 0 };
 static const uint8_t first_hi[16] = { 0, 0, 0, 0x80, 0x01, 0x01, 0x5a, 0x36, 0, 0, 0, 0, 0, 0, 0, 0 };
 static const uint8_t second_lo[16] = { 0x88, 0xe0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x81,

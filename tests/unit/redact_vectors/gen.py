@@ -279,6 +279,13 @@ jcase('arrays under credential names, argv flags and header pairs; a member name
       {PA:4,'authorization-header':1})
 jcase('word pairs and test counts are not credentials','{"tests":{"pass":12,"fail":0},"result":["pass","fail"],"x":["token","value"],"y":["--password","$PW"]}')
 
+case(C,'.netrc and .authinfo: the word after password, after login, after machine or default',
+     'machine github.com\nlogin me\npassword Sup3rS3cret99\nmachine h login u password x9y8z7 port 22\ndefault login anonymous password me@site',
+     'machine github.com\nlogin me\npassword '+R(PA)+'\nmachine h login u password '+R(PA)+' port 22\ndefault login anonymous password '+R(PA),{PA:3})
+case(C,'.netrc inside a raw JSON string (line breaks written as \\n)','{"stdout":"machine h\\n\\tlogin me\\n\\tpassword Sup3r9\\n"',
+     '{"stdout":"machine h\\n\\tlogin me\\n\\tpassword '+R(PA)+'\\n"',{PA:1},'raw')
+keep('prose around login and password','Enter your login name and password to continue.\nlogin with password hunter2\nlogin me password $NETRC_PW\nreturn f"machine {h} login {u} password {self.password}"')
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:

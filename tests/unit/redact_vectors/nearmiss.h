@@ -32,7 +32,7 @@ static const char *const nm_prefixes[] = {
     "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN PRIVATE KEY-----\\n", "-----END ",
     "postgres://app:", "https://u:", "hooks.slack.com/services/", "://",
     "password=", "DB_PASSWORD=", "api_key: ", "\"token\": \"", "\\\"secret\\\":\\\"", "--password ", "--api-key=",
-    "-passin pass:", "<password>", "Authorization: Bearer ", "Authorization: Basic ", "?access_token=",
+    "-passin pass:", "machine h login u password ", "<password>", "Authorization: Bearer ", "Authorization: Basic ", "?access_token=",
     "export AWS_SECRET_ACCESS_KEY=", "aws_secret_access_key = ", "Cookie: ", "\\n", "\\u0000", "\\t",
 };
 
