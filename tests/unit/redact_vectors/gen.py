@@ -286,6 +286,17 @@ case(C,'.netrc inside a raw JSON string (line breaks written as \\n)','{"stdout"
      '{"stdout":"machine h\\n\\tlogin me\\n\\tpassword '+R(PA)+'\\n"',{PA:1},'raw')
 keep('prose around login and password','Enter your login name and password to continue.\nlogin with password hunter2\nlogin me password $NETRC_PW\nreturn f"machine {h} login {u} password {self.password}"')
 
+import base64 as _b64
+_pem=b'-----BEGIN EC PRIVATE KEY-----\n'+_b64.b64encode(bytes(random.randrange(256) for _ in range(120)))+b'\n-----END EC PRIVATE KEY-----\n'
+_k=_b64.b64encode(_pem).decode()
+_crt=_b64.b64encode(b'-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n').decode()
+case(T,'private-key base64 of a PEM key (kubectl get secret -o yaml), certificate kept',
+     'data:\n  tls.crt: '+_crt+'\n  tls.key: '+split(_k,3)+'\nkind: Secret',
+     'data:\n  tls.crt: '+_crt+'\n  tls.key: '+R('private-key')+'\nkind: Secret',{'private-key':1})
+_w='\n'.join(_k[j:j+76] for j in range(0,len(_k),76))
+case(T,'private-key base64 of a PEM key wrapped at 76 (base64 key.pem)','$ base64 key.pem\n'+split(_w,3)+'\n$ ',
+     '$ base64 key.pem\n'+R('private-key')+'\n$ ',{'private-key':1})
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:

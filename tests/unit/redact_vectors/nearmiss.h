@@ -28,7 +28,7 @@ static const char *const nm_prefixes[] = {
     "AKIA", "ASIA", "ABIA", "ACCA", "A3T", "AIza", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
     "glpat-", "sk-ant-", "sk-", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "xoxb-", "xoxp-",
     "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxe.xoxp-", "xapp-", "npm_", "hf_", "pypi-AgE", "dop_v1_",
-    "doo_v1_", "dor_v1_", "hvs.", "hvb.", "hvr.", "dapi", "eyJ", "SG.", "4111", "5500", "3782", "6011", "2221",
+    "doo_v1_", "dor_v1_", "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t", "hvs.", "hvb.", "hvr.", "dapi", "eyJ", "SG.", "4111", "5500", "3782", "6011", "2221",
     "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN PRIVATE KEY-----\\n", "-----END ",
     "postgres://app:", "https://u:", "hooks.slack.com/services/", "://",
     "password=", "DB_PASSWORD=", "api_key: ", "\"token\": \"", "\\\"secret\\\":\\\"", "--password ", "--api-key=",
