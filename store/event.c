@@ -129,6 +129,18 @@ static void env_common(builder *b, const st_event_opts *o)
     if (o->user && *o->user) env_str(b, "user", o->user, st_utf8_cut(o->user, strlen(o->user), ST_ENV_STR_MAX));
 }
 
+/* The session id from the environment (CLAUDE_CODE_SESSION_ID), for input
+ * without one: redacted like the input, since it comes from outside too. */
+static void env_session_fallback(builder *b, const st_event_opts *o, st_redact_counts *counts)
+{
+    if (!o->session_fallback || !*o->session_fallback || b->oom) return;
+    size_t n = st_utf8_cut(o->session_fallback, strlen(o->session_fallback), ST_ENV_STR_MAX), rn;
+    char *red;
+    if (st_redact_text(o->redactor, o->session_fallback, n, &red, &rn, counts) != 0) { b->oom = 1; return; }
+    env_str(b, "session", red, st_utf8_cut(red, rn, ST_ENV_STR_MAX));
+    free(red);
+}
+
 static void env_redactions(builder *b, const st_redactor *r, const st_redact_counts *rc)
 {
     if (b->oom || !rc || rc->total == 0) return;
@@ -159,8 +171,7 @@ static int build_malformed(builder *b, const char *in, size_t len, const st_even
     env_str(b, "status", "malformed", 9);
     env_str(b, "parse_error", why, st_utf8_cut(why, strlen(why), ST_ENV_PARSE_ERR_MAX));
     if (o->input_len > len) env_int(b, "input_len", (int64_t)o->input_len);
-    if (o->session_fallback && *o->session_fallback)
-        env_str(b, "session", o->session_fallback, st_utf8_cut(o->session_fallback, strlen(o->session_fallback), ST_ENV_STR_MAX));
+    env_session_fallback(b, o, &counts);
     env_redactions(b, o->redactor, &counts);
     return b->oom ? ENOMEM : 0;
 }
@@ -317,11 +328,11 @@ static int build_object(builder *b, const st_json *root, size_t replaced, const 
     mapper m = { .b = b, .root = root, .cap = 32 };
     const st_json *carried[32];
     m.carried = carried;
+    st_redact_counts all = *counts;
 
     env_common(b, o);
     map_event_and_status(&m);
-    if (!map_str(&m, "session_id", "session", ST_ENV_STR_MAX) && o->session_fallback && *o->session_fallback)
-        env_str(b, "session", o->session_fallback, st_utf8_cut(o->session_fallback, strlen(o->session_fallback), ST_ENV_STR_MAX));
+    if (!map_str(&m, "session_id", "session", ST_ENV_STR_MAX)) env_session_fallback(b, o, &all);
     map_str(&m, "tool_name", "tool", ST_ENV_STR_MAX);
     const st_json *tu = map_str(&m, "tool_use_id", "tool_use_id", ST_ENV_STR_MAX);
     if (tu && tu->len && tu->len <= ST_ENV_STR_MAX) {
@@ -336,7 +347,7 @@ static int build_object(builder *b, const st_json *root, size_t replaced, const 
     map_str(&m, "prompt_id", "prompt_id", ST_ENV_STR_MAX);
     map_duration(&m);
     map_error_summary(&m);
-    env_redactions(b, o->redactor, counts);
+    env_redactions(b, o->redactor, &all);
     if (replaced) env_int(b, "utf8_replaced", (int64_t)replaced);
     if (b->oom) return ENOMEM;
 
@@ -406,6 +417,35 @@ fail:
     return st_fail(err, rc, "event: %s", rc == ENOMEM ? "out of memory" : st_strerror(rc));
 }
 
+/* The kept head of an input cut at the cap may end inside a secret whose
+ * rest lies past the cap ("ghp_0123", "DB_PASSWORD=hun", "https://u:pa"):
+ * too short or unterminated for its rule, it would be stored as it is. The
+ * cut word goes the way of the bytes past the cap: the head ends before the
+ * last run of printable ASCII that is not a space, quote or bracket (runs
+ * longer than 16 KiB, longer than any secret, are kept whole), and for a cut
+ * number, the space-separated digit groups before it (a card number). */
+#define CUT_WORD_MAX ((size_t)16 << 10)
+static size_t cut_head(const char *s, size_t len)
+{
+    size_t n = len;
+    while (n > 0 && len - n <= CUT_WORD_MAX) {
+        unsigned char c = (unsigned char)s[n - 1];
+        if (c <= ' ' || c >= 0x7f || strchr("\"'`,;(){}[]<>\\", c)) break;
+        n--;
+    }
+    if (len - n > CUT_WORD_MAX) return len;
+    /* a card number cut inside ("4111 1111 1111 11"): its earlier groups too */
+    int digits = n < len;
+    for (size_t k = n; k < len; k++) digits &= s[k] >= '0' && s[k] <= '9';
+    size_t m = n;
+    while (digits && m >= 2 && n - m < 24 && s[m - 1] == ' ' && s[m - 2] >= '0' && s[m - 2] <= '9') {
+        m--;
+        while (m > 0 && s[m - 1] >= '0' && s[m - 1] <= '9') m--;
+        n = m;
+    }
+    return n;
+}
+
 int st_event_build(st_event *ev, const char *json, size_t len, const st_event_opts *opts, st_err *err)
 {
     st_event_opts dflt = { 0 };
@@ -418,8 +458,10 @@ int st_event_build(st_event *ev, const char *json, size_t len, const st_event_op
     perr.msg[0] = 0;
     int prc = ST_EJSON;
     if (o->input_len > len) {
+        size_t kept = cut_head(json, len);
         snprintf(why, sizeof why, "input of %zu bytes is over the %zu-byte limit; the first %zu bytes are kept",
-                 o->input_len, len, len);
+                 o->input_len, len, kept);
+        len = kept;
     } else if (len == 0) {
         snprintf(why, sizeof why, "empty input");
     } else {

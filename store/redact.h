@@ -65,6 +65,8 @@ enum st_redact_builtin {
     ST_RULE_PYPI_TOKEN,             /* pypi-token */
     ST_RULE_SENDGRID_KEY,           /* sendgrid-api-key */
     ST_RULE_DIGITALOCEAN_TOKEN,     /* digitalocean-token */
+    ST_RULE_VAULT_TOKEN,            /* hashicorp-vault-token (hvs. hvb. hvr.) */
+    ST_RULE_DATABRICKS_TOKEN,       /* databricks-token (dapi + 32 hex) */
     ST_RULE_JWT,                    /* jwt */
     ST_RULE_PRIVATE_KEY,            /* private-key (PEM block) */
     ST_RULE_PAYMENT_CARD,           /* payment-card (Luhn) */

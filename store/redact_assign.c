@@ -59,6 +59,8 @@ static const kw keywords[] = {
     { "authkey", 7, RK_SECRET, 0, "key" },
     { "sessionkey", 10, RK_SECRET, 0, "key" },
     { "licensekey", 10, RK_SECRET, 0, "key" },
+    { "accountkey", 10, RK_SECRET, 0, "key" },      /* Azure: AccountKey=... */
+    { "subscriptionkey", 15, RK_SECRET, 0, "key" }, /* Azure: Ocp-Apim-Subscription-Key */
     { "secretkeybase", 13, RK_SECRET, 0, "secret" },
     { "credential", 10, RK_SECRET, 0, "cred" },
     { "credentials", 11, RK_SECRET, 0, "cred" },
@@ -132,6 +134,12 @@ static int key_class_words(const uint8_t *k, size_t j, const char **base)
 
 int rd_key_class(const char *k, size_t n)
 {
+    /* A JSON member named just "pass" ({"auth": {"user": "u", "pass": "x"}},
+     * nodemailer, ftp clients) holds a password; its numbers stay: test
+     * summaries count {"pass": 12, "fail": 0}. (Text needs "db_pass": "PASS:
+     * test_x" lines are test results.) */
+    if (n == 4 && (k[0] | 0x20) == 'p' && (k[1] | 0x20) == 'a' && (k[2] | 0x20) == 's' && (k[3] | 0x20) == 's')
+        return RK_SECRET;
     return key_class((const uint8_t *)k, n, NULL);
 }
 
@@ -158,6 +166,13 @@ static int icontains(const uint8_t *a, size_t n, const char *w)
 }
 
 static int is_ident_start(uint8_t c) { return RD_ALPHA(c) || c == '_'; }
+
+static int has_digit(const uint8_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (RD_DIGIT(v[i])) return 1;
+    return 0;
+}
 
 /* Placeholders and non-secret literals, for any value (quoted or not). */
 static int placeholder(const uint8_t *v, size_t n)
@@ -272,7 +287,8 @@ static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t
         size_t caps = 0;        /* a metavar: --token TOKEN */
         for (size_t k = 0; k < n; k++) caps += (v[k] >= 'A' && v[k] <= 'Z') || v[k] == '_' || v[k] == '-';
         if (caps == n || code_word(v, n)) return 1; /* go/cobra help: --api-key string */
-        return base && is_ident_start(c) && icontains(v, n, base); /* --api-key api_key */
+        /* --api-key api_key; but a digit makes it a password: --password Passw0rd1 */
+        return base && is_ident_start(c) && icontains(v, n, base) && !has_digit(v, n);
     }
     if (strchr("${[(<!|>&*@%?:", c)) return 1; /* YAML tags and blocks, pointers, templates, SQL parameters */
     if (n <= 3) { /* small integer constants: XAUTH = 4 */
@@ -283,7 +299,9 @@ static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t
     /* the leading identifier */
     if (is_ident_start(c)) {
         if (code_word(v, i) && (i == n || !RD_WORD(v[i]))) return 1;
-        if (base && icontains(v, i, base)) return 1; /* password = password or "", auth = auths and ... */
+        /* password = password or "", auth = auths and ...; code names rarely
+         * hold digits, passwords that repeat the word do (Passw0rd1, MySecret9) */
+        if (base && icontains(v, i, base) && !has_digit(v, i)) return 1;
         uint8_t after = i < n ? v[i] : (vend < sc->n ? sc->s[vend] : 0);
         if (after == '(' || after == '[') return 1;                                   /* call, index */
         if (after == '.' && i + 1 < n && is_ident_start(v[i + 1])) return 1;         /* member */
@@ -419,6 +437,22 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
 
 /* ==== "key = value", "key: value" ============================================== */
 
+/* Is the key starting at s[k] a command-line argument: glued to a flag by '='
+ * (--from-literal=password=x) or the word after a flag (--set auth.password=x,
+ * -var 'db_password=x', --build-arg NPM_TOKEN=x)? Its value is then a literal. */
+static int after_flag(const uint8_t *s, size_t k)
+{
+    if (k > 0 && s[k - 1] == '=') return 1;
+    if (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) k--;
+    size_t p = k, sp = 0;
+    while (p > 0 && sp <= 8 && (s[p - 1] == ' ' || s[p - 1] == '\t')) { p--; sp++; }
+    if (sp == 0 || sp > 8) return 0;
+    size_t e = p;
+    while (p > 0 && e - p <= 64 && (RD_KEYCH(s[p - 1]) || s[p - 1] == '-')) p--;
+    if (e - p < 2 || s[p] != '-' || !(RD_ALNUM(s[p + 1]) || s[p + 1] == '-')) return 0;
+    return p == 0 || RD_SPACE(s[p - 1]) || s[p - 1] == '"' || s[p - 1] == '\'';
+}
+
 void rd_assign_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
@@ -456,6 +490,7 @@ void rd_assign_at(rd_scan *sc, size_t i)
     if (k > 0 && (s[k - 1] == '?' || s[k - 1] == '&')) ctx = X_QUERY;
     else if (kk > k && op == '=') ctx = X_FLAG;
     else if (op == '=' && !ws && is_upper_key(s + kk, ke - kk)) ctx = X_ENV; /* not PY_CONST = x */
+    else if (op == '=' && !ws && after_flag(s, k)) ctx = X_FLAG; /* --set db.password=x, -var pw=x */
     /* the value: same line */
     size_t sp = 0;
     while (v < n && (s[v] == ' ' || s[v] == '\t')) { v++; sp++; }
@@ -501,6 +536,42 @@ void rd_flag_at(rd_scan *sc, size_t i)
     size_t v = j;
     while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
     value_at(sc, v, V_WORD, X_FLAG, cls, base, 0, ' ');
+}
+
+/* ==== .netrc: "machine h login u password p" ========================================= */
+
+/* Back over spaces, line breaks and line breaks written as \n \r \t. */
+static size_t back_ws(const uint8_t *s, size_t p, size_t floor)
+{
+    for (;;) {
+        if (p > floor && RD_SPACE(s[p - 1])) p--;
+        else if (p >= floor + 2 && s[p - 2] == '\\' && (s[p - 1] == 'n' || s[p - 1] == 'r' || s[p - 1] == 't')) p -= 2;
+        else return p;
+    }
+}
+
+/* "password" at i, a word on its own, after "login <name>" after "machine"
+ * or "default" (the .netrc and .authinfo layout, one line or several): the
+ * next word is the password. */
+void rd_netrc_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, floor = i > 256 ? i - 256 : 0;
+    if (n - i < 10 || memcmp(s + i, "password", 8) != 0 || (s[i + 8] != ' ' && s[i + 8] != '\t')) return;
+    if (i > 0 && !RD_SPACE(s[i - 1]) && !(i >= 2 && s[i - 2] == '\\' && (s[i - 1] == 'n' || s[i - 1] == 't'))) return;
+    size_t p = back_ws(s, i, floor);
+    if (p == i && i > 0 && !RD_SPACE(s[i - 1])) return;
+    size_t we = p;   /* the login name */
+    while (p > floor && !RD_SPACE(s[p - 1]) && s[p - 1] != '"' && s[p - 1] != '\\') p--;
+    if (p == we) return;
+    size_t q = back_ws(s, p, floor);
+    if (q == p || q < floor + 5 || memcmp(s + q - 5, "login", 5) != 0) return;
+    if (back_ws(s, q - 5, floor) == q - 5 && q - 5 > 0) return;   /* "xlogin" */
+    if (!memmem(s + floor, q - 5 - floor, "machine", 7) && !memmem(s + floor, q - 5 - floor, "default", 7)) return;
+    size_t v = i + 8;
+    while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
+    if (v < n && s[v] == '{') return; /* f'... password {self.password}' */
+    value_at(sc, v, V_WORD, X_ENV, RK_SECRET | RK_PASSWORD, NULL, 0, ' ');
 }
 
 /* ==== <password>value</password> ==================================================== */

@@ -113,6 +113,7 @@ int rd_token_start2_agree(void);
 void rd_assign_at(rd_scan *sc, size_t i);              /* redact_assign.c: '=' or ':' at i */
 void rd_flag_at(rd_scan *sc, size_t i);                /* "--name value" starting at i */
 void rd_xml_at(rd_scan *sc, size_t i);                 /* "<name>value</" starting at i */
+void rd_netrc_at(rd_scan *sc, size_t i);               /* "login x password y" (.netrc), "password" at i */
 /* Payment card at i (a digit at a word start); returns the end or 0. */
 size_t rd_card_at(const uint8_t *s, size_t n, size_t i);   /* redact_luhn.c */
 int rd_luhn_ok(const uint8_t *digits, size_t nd);

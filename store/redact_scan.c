@@ -90,6 +90,9 @@ static const tok_rule tok_n[] = {
 };
 static const tok_rule tok_h[] = {
     { "hf_", 3, ST_RULE_HUGGINGFACE_TOKEN, S_ALNUM, C_CASES, 30 },
+    { "hvs.", 4, ST_RULE_VAULT_TOKEN, S_B64URL, C_NONE, 24 },
+    { "hvb.", 4, ST_RULE_VAULT_TOKEN, S_B64URL, C_NONE, 24 },
+    { "hvr.", 4, ST_RULE_VAULT_TOKEN, S_B64URL, C_NONE, 24 },
 };
 static const tok_rule tok_p[] = {
     { "pypi-AgE", 8, ST_RULE_PYPI_TOKEN, S_B64URL, C_NONE, 50 },
@@ -98,6 +101,7 @@ static const tok_rule tok_d[] = {
     { "dop_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
     { "doo_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
     { "dor_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
+    { "dapi", 4, ST_RULE_DATABRICKS_TOKEN, S_HEX, C_FIXED, 32 },
 };
 
 #define TOKS(t) { t, sizeof t / sizeof *t }
@@ -182,6 +186,41 @@ static size_t jwt_at(const uint8_t *s, size_t n, size_t i)
     return seg >= 3 ? end : 0;
 }
 
+static int b64_val(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* "LS0tLS1CRUdJTi..." at i: base64 of "-----BEGIN ...PRIVATE KEY-----" (a
+ * Kubernetes Secret's tls.key, `base64 key.pem`). The end of the base64
+ * (across line breaks after lines of exactly 64 or 76, the widths openssl
+ * and base64(1) wrap at), or 0. */
+static size_t pem_b64_at(const uint8_t *s, size_t n, size_t i)
+{
+    if (n - i < 48 || memcmp(s + i, "LS0tLS1CRUdJTi", 14) != 0) return 0;
+    uint8_t d[48];
+    size_t m = 0;
+    uint32_t acc = 0;
+    for (size_t k = 0; k < 64 && m + 3 <= sizeof d; k++) {
+        int v = b64_val(s[i + k]);
+        if (v < 0) return 0;
+        acc = acc << 6 | (uint32_t)v;
+        if (k % 4 == 3) { d[m++] = (uint8_t)(acc >> 16); d[m++] = (uint8_t)(acc >> 8); d[m++] = (uint8_t)acc; acc = 0; }
+    }
+    if (!memmem(d, m, "PRIVATE KEY", 11)) return 0;
+    size_t e = i, line = i;
+    for (;;) {
+        while (e < n && (RD_B64(s[e]) || s[e] == '=')) e++;
+        size_t nl = e < n && s[e] == '\n' ? 1 : e + 1 < n && s[e] == '\\' && s[e + 1] == 'n' ? 2 : 0;
+        if (!nl || (e - line != 64 && e - line != 76) || e + nl >= n || !RD_B64(s[e + nl])) return e;
+        e += nl;
+        line = e;
+    }
+}
+
 /* The token at i (a letter at a word start), or 0. Adds the match. */
 static size_t token_at(rd_scan *sc, size_t i)
 {
@@ -195,11 +234,20 @@ static size_t token_at(rd_scan *sc, size_t i)
         }
         return 0;
     }
+    if (c0 == 'L') {
+        size_t e = pem_b64_at(s, n, i);
+        if (e) rd_add(sc, i, e, ST_RULE_PRIVATE_KEY, RD_PRIO_BLOCK);
+        return e;
+    }
     if (c0 == 'S') {
         if (i + 3 <= n && s[i + 1] == 'G' && s[i + 2] == '.') {
             size_t e = sendgrid_at(s, n, i);
             if (e) { rd_add(sc, i, e, ST_RULE_SENDGRID_KEY, RD_PRIO_TOKEN); return e; }
         }
+        return 0;
+    }
+    if (c0 == 'p' && s[i + 1] == 'a') {  /* .netrc "login u password p" (adds its own match) */
+        rd_netrc_at(sc, i);
         return 0;
     }
     if (n - i < 8) return 0; /* every prefixed token is longer */
@@ -330,7 +378,7 @@ enum { T_NONE = 0, T_TOKEN, T_DIGIT, T_DASH, T_COLON, T_EQ, T_LT, T_BSLASH };
 static const uint8_t trig[256] = {
     ['A'] = T_TOKEN, ['g'] = T_TOKEN, ['s'] = T_TOKEN, ['r'] = T_TOKEN, ['w'] = T_TOKEN,
     ['x'] = T_TOKEN, ['n'] = T_TOKEN, ['h'] = T_TOKEN, ['p'] = T_TOKEN, ['d'] = T_TOKEN,
-    ['e'] = T_TOKEN, ['S'] = T_TOKEN,
+    ['e'] = T_TOKEN, ['S'] = T_TOKEN, ['L'] = T_TOKEN,
     ['2'] = T_DIGIT, ['3'] = T_DIGIT, ['4'] = T_DIGIT, ['5'] = T_DIGIT, ['6'] = T_DIGIT,
     ['-'] = T_DASH, [':'] = T_COLON, ['='] = T_EQ, ['<'] = T_LT, ['\\'] = T_BSLASH,
 };
@@ -345,11 +393,12 @@ static inline int token_start2(uint8_t a, uint8_t b)
     case 'w': return b == 'h';
     case 'x': return b == 'o' || b == 'a';
     case 'n': return b == 'p';
-    case 'h': return b == 'f';
-    case 'p': return b == 'y';
-    case 'd': return b == 'o';
+    case 'h': return b == 'f' || b == 'v';
+    case 'p': return b == 'y' || b == 'a';
+    case 'd': return b == 'o' || b == 'a';
     case 'e': return b == 'y';
     case 'S': return b == 'G';
+    case 'L': return b == 'S';
     }
     return 0;
 }
@@ -357,23 +406,24 @@ static inline int token_start2(uint8_t a, uint8_t b)
 /* token_start2 as two table lookups, for the hot loop: tok1[a] is a's bit
  * (letters with the same second bytes share one), tok2[b] the letters b may
  * follow. test_redact checks the two agree on all 65536 pairs. */
-enum { F_A = 1, F_G = 2, F_SR = 4, F_W = 8, F_X = 16, F_N = 32, F_H = 64, F_P = 128, F_D = 256, F_E = 512, F_S = 1024 };
+enum { F_A = 1, F_G = 2, F_SR = 4, F_W = 8, F_X = 16, F_N = 32, F_H = 64, F_P = 128, F_D = 256, F_E = 512, F_S = 1024, F_L = 2048 };
 static const uint16_t tok1[256] = {
     ['A'] = F_A, ['g'] = F_G, ['s'] = F_SR, ['r'] = F_SR, ['w'] = F_W, ['x'] = F_X,
-    ['n'] = F_N, ['h'] = F_H, ['p'] = F_P, ['d'] = F_D, ['e'] = F_E, ['S'] = F_S,
+    ['n'] = F_N, ['h'] = F_H, ['p'] = F_P, ['d'] = F_D, ['e'] = F_E, ['S'] = F_S, ['L'] = F_L,
 };
 static const uint16_t tok2[256] = {
-    ['K'] = F_A, ['S'] = F_A, ['B'] = F_A, ['C'] = F_A, ['3'] = F_A, ['I'] = F_A,
-    ['h'] = F_G | F_W, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X,
-    ['p'] = F_N, ['f'] = F_H, ['y'] = F_P | F_E, ['G'] = F_S,
+    ['K'] = F_A, ['S'] = F_A | F_L, ['B'] = F_A, ['C'] = F_A, ['3'] = F_A, ['I'] = F_A,
+    ['h'] = F_G | F_W, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D | F_P,
+    ['p'] = F_N, ['f'] = F_H, ['v'] = F_H, ['y'] = F_P | F_E, ['G'] = F_S,
 };
 
 /* tok3[c]: the letters whose tokens may have c as third byte (every prefix
  * of the tables above, and "eyJ", "SG."). */
 static const uint16_t tok3[256] = {
     ['I'] = F_A, ['C'] = F_A, ['T'] = F_A, ['z'] = F_A,
-    ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D, ['o'] = F_G | F_D, ['u'] = F_G, ['s'] = F_G | F_W, ['r'] = F_G | F_D,
-    ['-'] = F_SR, ['_'] = F_SR | F_H, ['x'] = F_X, ['m'] = F_N, ['J'] = F_E, ['.'] = F_S,
+    ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D, ['o'] = F_G | F_D, ['u'] = F_G, ['s'] = F_G | F_W | F_H | F_P,
+    ['r'] = F_G | F_D | F_H, ['b'] = F_H, ['-'] = F_SR, ['_'] = F_SR | F_H, ['x'] = F_X, ['m'] = F_N, ['J'] = F_E,
+    ['.'] = F_S, ['0'] = F_L,
 };
 
 int rd_token_start2_agree(void)
@@ -392,7 +442,8 @@ int rd_token_start2_agree(void)
             const uint8_t *pre = (const uint8_t *)all[t][k].prefix;
             if (!(tok1[pre[0]] & tok2[pre[1]] & tok3[pre[2]])) return 0;
         }
-    return (tok1['e'] & tok2['y'] & tok3['J']) && (tok1['S'] & tok2['G'] & tok3['.']);
+    return (tok1['e'] & tok2['y'] & tok3['J']) && (tok1['S'] & tok2['G'] & tok3['.']) && (tok1['L'] & tok2['S'] & tok3['0']) &&
+           (tok1['p'] & tok2['a'] & tok3['s']);
 }
 
 /* A word starts at i (a letter or digit): tokens and card numbers. */
@@ -521,7 +572,7 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
         punct = _mm_or_si128(punct, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
         __m128i tl = in_range(x, '2', '6');
 #define TL(ch) tl = _mm_or_si128(tl, _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)))
-        TL('A'); TL('g'); TL('s'); TL('r'); TL('w'); TL('x'); TL('n'); TL('h'); TL('p'); TL('d'); TL('e'); TL('S');
+        TL('A'); TL('g'); TL('s'); TL('r'); TL('w'); TL('x'); TL('n'); TL('h'); TL('p'); TL('d'); TL('e'); TL('S'); TL('L');
 #undef TL
         am |= (uint64_t)(uint32_t)_mm_movemask_epi8(alnum) << k;
         tm |= (uint64_t)(uint32_t)_mm_movemask_epi8(tl) << k;
@@ -548,22 +599,22 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
  *   first_* and second_*: tm is "the bits of this byte and of the next one
  *           share one", eight buckets of token starts (first bytes x
  *           second bytes), a superset of the tok1/tok2 pairs:
- *             0x01 A S     x  K S B C I 3 G    (and neighbours)
+ *             0x01 A S L   x  K S B C I 3 G    (and neighbours; \ first)
  *             0x02 g w     x  h i l
  *             0x04 s r     x  k
- *             0x08 h n     x  f p              (and ` v)
+ *             0x08 h n     x  f p v            (and `)
  *             0x10 p e     x  y                (and ` u first)
- *             0x20 x       x  o a
- *             0x40 d       x  o
+ *             0x20 x p     x  o a
+ *             0x40 d       x  o a
  *             0x80 2-6     x  anything         (card numbers)
  */
 static const uint8_t cls_lo[16] = { 0x05, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07,
                                     0x07, 0x07, 0x16, 0x02, 0x32, 0x1a, 0x02, 0x02 };
 static const uint8_t cls_hi[16] = { 0, 0, 0x08, 0x11, 0x02, 0x24, 0x02, 0x04, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t first_lo[16] = { 0x10, 0x01, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x02,
-                                      0x28, 0, 0, 0, 0, 0, 0x08, 0 };
+static const uint8_t first_lo[16] = { 0x30, 0x01, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x02,
+                                      0x28, 0, 0, 0, 0x01, 0, 0x08, 0 };
 static const uint8_t first_hi[16] = { 0, 0, 0, 0x80, 0x01, 0x01, 0x5a, 0x36, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t second_lo[16] = { 0x88, 0xa0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x81,
+static const uint8_t second_lo[16] = { 0x88, 0xe0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x81,
                                        0x82, 0x93, 0x80, 0x85, 0x82, 0x80, 0x80, 0xe0 };
 static const uint8_t second_hi[16] = { 0x80, 0x80, 0x80, 0x81, 0x81, 0x81, 0xee, 0x98,
                                        0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 };

@@ -202,11 +202,35 @@ static int stack_push(rd_stack *st, st_json *m)
     return 0;
 }
 
+/* The class an array element takes from the element before it: a flag that
+ * names a credential in an argument vector (["mysql", "--password", "x"]:
+ * a single dash only for password words, as in text), or a name with a
+ * capital in a two-element pair (["Authorization", "Bearer x"], HTTP header
+ * lists; ["token", "value"] and ["pass", "fail"] are words, not pairs). */
+static int array_prev_class(const st_json *arr, const st_json *prev)
+{
+    if (!prev || prev->type != ST_JSON_STRING || prev->len < 3) return RK_NONE;
+    size_t d = 0;
+    while (d < prev->len && d < 3 && prev->str[d] == '-') d++;
+    if (d == 0) {
+        int cap = 0;
+        for (size_t i = 0; i < prev->len && !cap; i++) cap = prev->str[i] >= 'A' && prev->str[i] <= 'Z';
+        int two = cap && arr->child == prev && prev->next && !prev->next->next;
+        return two && prev->len != 4 ? rd_key_class(prev->str, prev->len) : RK_NONE;
+    }
+    if (d > 2 || prev->len - d > 64) return RK_NONE;
+    for (size_t i = d; i < prev->len; i++)
+        if (!(RD_ALNUM(prev->str[i]) || prev->str[i] == '-' || prev->str[i] == '_')) return RK_NONE;
+    int cls = rd_key_class(prev->str + d, prev->len - d);
+    return d == 1 && !(cls & RK_PASSWORD) ? RK_NONE : cls;
+}
+
 /* One object or array: keys and scalar members; containers are pushed. */
 static int tree_container(rd_tree *t, st_json *obj, rd_stack *stack)
 {
     int pair_cls = RK_NONE;
     const st_json *pair_val = obj->type == ST_JSON_OBJECT ? name_value_pair(obj, &pair_cls) : NULL;
+    const st_json *prev = NULL;
     st_json *changed_small[8], **changed = changed_small;
     size_t nchanged = 0, chcap = 8;
     int rc = 0;
@@ -230,11 +254,23 @@ static int tree_container(rd_tree *t, st_json *obj, rd_stack *stack)
             }
         }
         if (rc) break;
+        if (obj->type == ST_JSON_ARRAY) {
+            cls = array_prev_class(obj, prev);
+            if (m->type == ST_JSON_STRING && m->len && m->str[0] == '-') cls = RK_NONE; /* another flag */
+            prev = m;
+        }
         int vch = 0;
         switch (m->type) {
         case ST_JSON_STRING: rc = tree_string(t, &m->str, &m->len, cls, &vch); break;
         case ST_JSON_NUMBER: rc = tree_number(t, m, cls); break;
         case ST_JSON_ARRAY:
+            /* {"api_key": ["x"]}, Go's http.Header {"Authorization": ["Bearer x"]}:
+             * the strings of an array under a credential name are its values
+             * (scanned again, harmlessly, when the array itself is walked) */
+            for (st_json *e = m->child; e && rc == 0 && RK_CLASS(cls) != RK_NONE; e = e->next)
+                if (e->type == ST_JSON_STRING) rc = tree_string(t, &e->str, &e->len, cls, &vch);
+            if (rc == 0) rc = stack_push(stack, m);
+            break;
         case ST_JSON_OBJECT: rc = stack_push(stack, m); break;
         default: break;
         }

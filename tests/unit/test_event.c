@@ -363,8 +363,34 @@ START_TEST(over_the_size_limit)
     ck_assert(ev.malformed);
     ck_assert_int_eq(env_i(&ev, "input_len"), 300 << 20);
     ck_assert_ptr_nonnull(strstr(env_s(&ev, "parse_error"), "limit"));
-    ck_assert_uint_eq(payload(&ev, "raw")->len, strlen(head));
+    ck_assert_uint_eq(payload(&ev, "raw")->len, strlen(head) - 4);   /* the cut word "aaaa" goes */
     st_event_free(&ev);
+}
+END_TEST
+
+/* The cap may cut a secret in two; the head's part of it, too short for
+ * its rule, must not be stored: the cut word is dropped with the rest. */
+START_TEST(over_the_size_limit_cut_secret_dropped)
+{
+    static const char *const heads[] = {
+        "{\"tool_response\":{\"stdout\":\"token ghp_0123456789abcdefABCDEF",       /* 26 of 36 */
+        "{\"tool_response\":{\"stdout\":\"id AKIAIOSFODNN7EX",
+        "{\"tool_response\":{\"stdout\":\"ok\\nDB_PASSWORD=hunt",
+        "{\"tool_input\":{\"command\":\"psql postgres://app:s3cr",
+        "{\"tool_response\":{\"stdout\":\"card 4111 1111 1111 11",
+    };
+    static const char *const leak[] = { "0123456789abcdef", "IOSFODNN", "hunt", "s3cr", "4111" };
+    for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
+        st_event ev;
+        st_event_opts o = { .input_len = 300u << 20 };
+        st_err err;
+        ck_assert_int_eq(st_event_build(&ev, heads[i], strlen(heads[i]), &o, &err), 0);
+        ck_assert(ev.malformed);
+        const st_payload_in *p = payload(&ev, "raw");
+        ck_assert_ptr_null(memmem(p->data, p->len, leak[i], strlen(leak[i])));
+        ck_assert_uint_gt(p->len, 20);
+        st_event_free(&ev);
+    }
 }
 END_TEST
 
@@ -578,6 +604,14 @@ START_TEST(session_fallback_and_identity)
     ck_assert_int_eq(st_event_build(&ev, "not json", 8, &o, &err), 0);
     assert_env(&ev, "session", "env-session", "fallback");
     st_event_free(&ev);
+    /* the environment is input too: a secret there is redacted and counted */
+    o.session_fallback = "s-ghp_" "0123456789abcdefghijABCDEFGHIJ012345";
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(st_event_build(&ev, k ? "not json" : "{\"hook_event_name\":\"Stop\"}", k ? 8 : 26, &o, &err), 0);
+        assert_env(&ev, "session", "s-[REDACTED:github-token]", "fallback redacted");
+        ck_assert_ptr_nonnull(st_json_get(st_json_get(ev.meta, "redactions"), "github-token"));
+        st_event_free(&ev);
+    }
     ck_assert_ptr_nonnull(st_event_host());
     ck_assert_ptr_nonnull(st_event_user());
 }
@@ -643,6 +677,7 @@ int main(void)
     tcase_add_test(tc, malformed_inputs);
     tcase_add_test(tc, malformed_deep_nesting);
     tcase_add_test(tc, over_the_size_limit);
+    tcase_add_test(tc, over_the_size_limit_cut_secret_dropped);
     tcase_add_test(tc, invalid_utf8_and_lone_surrogates_are_replaced_and_counted);
     tcase_add_test(tc, nul_inside_strings_is_kept);
     tcase_add_test(tc, duplicate_keys_first_wins_rest_kept);

@@ -257,6 +257,46 @@ keep('one-character values','password=x\n{"secret": "1"}')
 
 keep('python: expressions, docstrings, token types','PseudoToken = Whitespace + group(PseudoExtras, Number)\n    :param token: A (Bearer) token dict.\n    * access_token: An access token as defined in [RFC6749],\nResourceEndpoint.__init__(self, default_token=\'Bearer\')')
 
+# ---- review of 2026-11-22 (appended last so the vectors above stay byte for byte)
+pos(T,'vault-token hvs. (vault login)','vault login {}',split('hvs.'+rs(91,A+'-_'),2),'hashicorp-vault-token')
+pos(T,'vault-token hvb. batch token','X-Vault-Token: {}',split('hvb.'+rs(120,A+'-_'),2),'hashicorp-vault-token')
+out[T][-1]['counts']={'hashicorp-vault-token':1}
+pos(T,'databricks-token dapi','pat {}-2 ok',split('dapi'+rs(32,'0123456789abcdef'),2),'databricks-token')
+case(C,'key after a flag or glued to one by = takes a literal (kubectl, helm, terraform)',
+     "kubectl create secret generic db --from-literal=password=Passw0rdXyz\nhelm install x --set auth.postgresPassword=SuperPass1,auth.user=app\nterraform apply -var 'db_password=hunter2pass'",
+     "kubectl create secret generic db --from-literal=password="+R(PA)+"\nhelm install x --set auth.postgresPassword="+R(PA)+",auth.user=app\nterraform apply -var 'db_password="+R(PA)+"'",{PA:3})
+case(C,'a value that repeats the key word but holds a digit is a password, not code',
+     'docker login -u me --password Dock3rPassw0rd r.io\nclient_secret: MyClientSecret9\npassword = Password123',
+     'docker login -u me --password '+R(PA)+' r.io\nclient_secret: '+R(PA)+'\npassword = '+R(PA),{PA:3})
+case(C,'Azure AccountKey= and Ocp-Apim-Subscription-Key',
+     'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey='+rs(86)+'==;EndpointSuffix=core.windows.net\ncurl -H "Ocp-Apim-Subscription-Key: '+rs(32,'0123456789abcdef')+'" x',
+     'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey='+R(PA)+';EndpointSuffix=core.windows.net\ncurl -H "Ocp-Apim-Subscription-Key: '+R(PA)+'" x',{PA:2})
+keep('flags and words before a key-word name that is code','connect(password=password, api_key=api_key)\n--set image.tag=v2 --set auth.existingSecret=db-secret\ncheck --token token_path')
+
+jcase('arrays under credential names, argv flags and header pairs; a member named pass',
+      '{"api_key":["k3yV4lue9"],"Header":{"Authorization":["Bearer '+rs(40)+'"]},"args":["-u","root","--password","Hunt3r2x","--token","--verbose"],"headers":[["X-Api-Key","'+rs(32)+'"]],"auth":{"user":"a","pass":"pw9Xy"}}',
+      '{"api_key":["'+R(PA)+'"],"Header":{"Authorization":["Bearer '+R('authorization-header')+'"]},"args":["-u","root","--password","'+R(PA)+'","--token","--verbose"],"headers":[["X-Api-Key","'+R(PA)+'"]],"auth":{"user":"a","pass":"'+R(PA)+'"}}',
+      {PA:4,'authorization-header':1})
+jcase('word pairs and test counts are not credentials','{"tests":{"pass":12,"fail":0},"result":["pass","fail"],"x":["token","value"],"y":["--password","$PW"]}')
+
+case(C,'.netrc and .authinfo: the word after password, after login, after machine or default',
+     'machine github.com\nlogin me\npassword Sup3rS3cret99\nmachine h login u password x9y8z7 port 22\ndefault login anonymous password me@site',
+     'machine github.com\nlogin me\npassword '+R(PA)+'\nmachine h login u password '+R(PA)+' port 22\ndefault login anonymous password '+R(PA),{PA:3})
+case(C,'.netrc inside a raw JSON string (line breaks written as \\n)','{"stdout":"machine h\\n\\tlogin me\\n\\tpassword Sup3r9\\n"',
+     '{"stdout":"machine h\\n\\tlogin me\\n\\tpassword '+R(PA)+'\\n"',{PA:1},'raw')
+keep('prose around login and password','Enter your login name and password to continue.\nlogin with password hunter2\nlogin me password $NETRC_PW\nreturn f"machine {h} login {u} password {self.password}"')
+
+import base64 as _b64
+_pem=b'-----BEGIN EC PRIVATE KEY-----\n'+_b64.b64encode(bytes(random.randrange(256) for _ in range(120)))+b'\n-----END EC PRIVATE KEY-----\n'
+_k=_b64.b64encode(_pem).decode()
+_crt=_b64.b64encode(b'-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n').decode()
+case(T,'private-key base64 of a PEM key (kubectl get secret -o yaml), certificate kept',
+     'data:\n  tls.crt: '+_crt+'\n  tls.key: '+split(_k,3)+'\nkind: Secret',
+     'data:\n  tls.crt: '+_crt+'\n  tls.key: '+R('private-key')+'\nkind: Secret',{'private-key':1})
+_w='\n'.join(_k[j:j+76] for j in range(0,len(_k),76))
+case(T,'private-key base64 of a PEM key wrapped at 76 (base64 key.pem)','$ base64 key.pem\n'+split(_w,3)+'\n$ ',
+     '$ base64 key.pem\n'+R('private-key')+'\n$ ',{'private-key':1})
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:

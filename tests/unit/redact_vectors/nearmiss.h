@@ -28,11 +28,11 @@ static const char *const nm_prefixes[] = {
     "AKIA", "ASIA", "ABIA", "ACCA", "A3T", "AIza", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
     "glpat-", "sk-ant-", "sk-", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "xoxb-", "xoxp-",
     "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxe.xoxp-", "xapp-", "npm_", "hf_", "pypi-AgE", "dop_v1_",
-    "doo_v1_", "dor_v1_", "eyJ", "SG.", "4111", "5500", "3782", "6011", "2221",
+    "doo_v1_", "dor_v1_", "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t", "hvs.", "hvb.", "hvr.", "dapi", "eyJ", "SG.", "4111", "5500", "3782", "6011", "2221",
     "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN PRIVATE KEY-----\\n", "-----END ",
     "postgres://app:", "https://u:", "hooks.slack.com/services/", "://",
     "password=", "DB_PASSWORD=", "api_key: ", "\"token\": \"", "\\\"secret\\\":\\\"", "--password ", "--api-key=",
-    "-passin pass:", "<password>", "Authorization: Bearer ", "Authorization: Basic ", "?access_token=",
+    "-passin pass:", "machine h login u password ", "<password>", "Authorization: Bearer ", "Authorization: Basic ", "?access_token=",
     "export AWS_SECRET_ACCESS_KEY=", "aws_secret_access_key = ", "Cookie: ", "\\n", "\\u0000", "\\t",
 };
 
