@@ -31,13 +31,9 @@ typedef struct sizes {
 static int sizes_add(sizes *s, uint64_t x)
 {
     if (s->n && s->v[s->n - 1] == x) return 0;      /* added in ascending order: dedup the tail */
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 64;
-        uint64_t *p = realloc(s->v, ncap * sizeof *p);
-        if (!p) return ENOMEM;
-        s->v = p;
-        s->cap = ncap;
-    }
+    uint64_t *p = st_array_room(s->v, &s->cap, s->n, sizeof *p, 64);
+    if (!p) return ENOMEM;
+    s->v = p;
     s->v[s->n++] = x;
     return 0;
 }

@@ -232,13 +232,9 @@ static int on_match(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry
     if (c->n == 0 || index < c->min) c->min = index;
     if (c->n == 0 || index > c->max) c->max = index;
     if (c->cap != SIZE_MAX) {            /* SIZE_MAX: only min and max are wanted */
-        if (c->n == c->cap) {
-            size_t ncap = c->cap ? c->cap * 2 : 1024;
-            uint64_t *p = realloc(c->v, ncap * sizeof *p);
-            if (!p) return ENOMEM;
-            c->v = p;
-            c->cap = ncap;
-        }
+        uint64_t *p = st_array_room(c->v, &c->cap, c->n, sizeof *p, 1024);
+        if (!p) return ENOMEM;
+        c->v = p;
         c->v[c->n] = index;
     }
     c->n++;

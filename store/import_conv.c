@@ -186,15 +186,10 @@ void imp_conv_free(imp_conv *c)
     c->nsev = c->sev_cap = 0;
 }
 
-/* The spare lists: items, room for one more (doubling from 1024 items of
- * size bytes; *cap updated) or NULL if the list cannot grow. */
+/* The spare lists: room for one more, doubling from 1024 items. */
 static void *pool_room(void *items, size_t *cap, size_t used, size_t size)
 {
-    if (used < *cap) return items;
-    size_t nc = *cap ? *cap * 2 : 1024;
-    void *n = realloc(items, nc * size);
-    if (n) *cap = nc;
-    return n;
+    return st_array_room(items, cap, used, size, 1024);
 }
 
 /* ---- documents and payload buffers --------------------------------------------------------- */

@@ -250,13 +250,9 @@ static int consider(qrun *r, uint64_t t, uint64_t idx, int dur_known, int has_du
         if (!ok) return 0;
     }
     if (!r->collect) return emit(r, idx);
-    if (r->cn == r->ccap) {
-        size_t nc = r->ccap ? r->ccap * 2 : 1024;
-        cand *n = realloc(r->cv, nc * sizeof *n);
-        if (!n) return ENOMEM;
-        r->cv = n;
-        r->ccap = nc;
-    }
+    cand *n = st_array_room(r->cv, &r->ccap, r->cn, sizeof *n, 1024);
+    if (!n) return ENOMEM;
+    r->cv = n;
     r->cv[r->cn++] = (cand){ t, idx, dur };
     return 0;
 }

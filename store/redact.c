@@ -85,13 +85,9 @@ void rd_add(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio)
 {
     if (end <= start || end > sc->n || sc->oom) return;
     if (rule < ST_RULE_BUILTIN_COUNT && sc->r && (sc->r->disabled >> rule) & 1u) return;
-    if (sc->nm == sc->cap) {
-        size_t cap = sc->cap ? sc->cap * 2 : 16;
-        rd_match *m = realloc(sc->m, cap * sizeof *m);
-        if (!m) { sc->oom = 1; return; }
-        sc->m = m;
-        sc->cap = cap;
-    }
+    rd_match *m = st_array_room(sc->m, &sc->cap, sc->nm, sizeof *m, 16);
+    if (!m) { sc->oom = 1; return; }
+    sc->m = m;
     sc->m[sc->nm++] = (rd_match){ start, end, (uint16_t)rule, (uint8_t)prio };
 }
 

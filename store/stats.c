@@ -28,13 +28,9 @@ static acc *acc_get(acc_set *a, const char *tool, size_t len)
 {
     for (size_t i = 0; i < a->n; i++)
         if (a->v[i].s.tool_len == len && memcmp(a->v[i].s.tool, tool, len) == 0) return &a->v[i];
-    if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 16;
-        acc *n = realloc(a->v, nc * sizeof *n);
-        if (!n) return NULL;
-        a->v = n;
-        a->cap = nc;
-    }
+    acc *n = st_array_room(a->v, &a->cap, a->n, sizeof *n, 16);
+    if (!n) return NULL;
+    a->v = n;
     acc *x = &a->v[a->n];
     memset(x, 0, sizeof *x);
     if (!(x->s.tool = malloc(len + 1))) return NULL;

@@ -134,13 +134,9 @@ int st_rc_bundle_begin(st_rc *rc, const st_rc_bundle *b)
 int st_rc_root(st_rc *rc, uint64_t size, const st_hash root, int64_t cp_time_s)
 {
     if (!rc->in_bundle || rc->nbundles == 0) return ST_EINVAL;
-    if (rc->nroots == rc->roots_cap) {
-        size_t n = rc->roots_cap ? rc->roots_cap * 2 : 256;
-        rroot *p = realloc(rc->roots, n * sizeof *p);
-        if (!p) return ENOMEM;
-        rc->roots = p;
-        rc->roots_cap = n;
-    }
+    rroot *p = st_array_room(rc->roots, &rc->roots_cap, rc->nroots, sizeof *p, 256);
+    if (!p) return ENOMEM;
+    rc->roots = p;
     rroot *r = &rc->roots[rc->nroots++];
     r->size = size;
     memcpy(r->root, root, 32);

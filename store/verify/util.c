@@ -89,6 +89,16 @@ int st_buf_reserve(st_buf *b, size_t extra)
     return 0;
 }
 
+void *st_array_room(void *items, size_t *cap, size_t used, size_t size, size_t first)
+{
+    if (used < *cap) return items;
+    size_t nc = *cap ? *cap * 2 : first;
+    if (nc < *cap || (size && nc > SIZE_MAX / size)) return NULL;
+    void *n = realloc(items, nc * size);
+    if (n) *cap = nc;
+    return n;
+}
+
 int st_buf_reserve_exact(st_buf *b, size_t extra)
 {
     if (b->oom) return -1;

@@ -42,6 +42,13 @@ int  st_buf_reserve(st_buf *b, size_t extra); /* 0 or -1 (and oom set) */
 int  st_buf_reserve_exact(st_buf *b, size_t extra);
 void st_buf_put(st_buf *b, const void *p, size_t n);
 void st_buf_putc(st_buf *b, uint8_t c);
+
+/* ---- growable array ---------------------------------------------------- */
+/* Room for one more element in items (*cap elements of size bytes, used of
+ * them taken): items itself, or when full a reallocation to twice *cap
+ * (first when *cap is 0) with *cap updated; NULL if it cannot grow (items
+ * and *cap unchanged). */
+void *st_array_room(void *items, size_t *cap, size_t used, size_t size, size_t first);
 void st_buf_puts(st_buf *b, const char *s);
 void st_buf_printf(st_buf *b, const char *fmt, ...) ST_PRINTF(2, 3);
 /* Returns a NUL-terminated heap string owned by the caller (buffer emptied), or NULL on oom. */

@@ -112,6 +112,29 @@ static void expect_canon_bad(const char *in, size_t n, int want_rc, const char *
 
 /* ---- RFC 8259 --------------------------------------------------------------- */
 
+/* util.c's growable array: room only when full, doubling from `first`,
+ * and no reallocation whose size would overflow. */
+START_TEST(array_room_doubles_and_refuses_overflow)
+{
+    size_t cap = 0;
+    uint32_t *v = NULL;
+    for (size_t n = 0; n < 100; n++) {
+        uint32_t *p = st_array_room(v, &cap, n, sizeof *p, 4);
+        ck_assert_ptr_nonnull(p);
+        v = p;
+        v[n] = (uint32_t)n;
+        ck_assert_uint_ge(cap, n + 1);
+    }
+    ck_assert_uint_eq(cap, 128);
+    ck_assert_ptr_eq(st_array_room(v, &cap, 50, sizeof *v, 4), v);   /* not full: unchanged */
+    for (uint32_t i = 0; i < 100; i++) ck_assert_uint_eq(v[i], i);
+    size_t huge = SIZE_MAX / 2 + 1;
+    ck_assert_ptr_null(st_array_room(v, &huge, huge, sizeof *v, 4));
+    ck_assert_uint_eq(huge, SIZE_MAX / 2 + 1);
+    free(v);
+}
+END_TEST
+
 START_TEST(rfc8259_valid_roundtrip)
 {
     const unsigned W = ST_JSON_ALLOW_WS;
@@ -987,6 +1010,7 @@ static Suite *json_suite(void)
     Suite *s = suite_create("json");
     TCase *t = tcase_create("parse");
     tcase_add_test(t, rfc8259_valid_roundtrip);
+    tcase_add_test(t, array_room_doubles_and_refuses_overflow);
     tcase_add_test(t, rfc8259_invalid);
     tcase_add_test(t, trailing_garbage);
     tcase_add_test(t, flag_allow_ws);

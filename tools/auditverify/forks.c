@@ -45,13 +45,9 @@ void av_forks_free(av_forks *f)
 /* The bundle being verified: bundles[nbundles], allocated on first use. */
 static fbundle *current(av_forks *f)
 {
-    if (f->nbundles == f->bcap) {
-        size_t ncap = f->bcap ? f->bcap * 2 : 8;
-        fbundle *n = realloc(f->bundles, ncap * sizeof *n);
-        if (!n) return NULL;
-        f->bundles = n;
-        f->bcap = ncap;
-    }
+    fbundle *n = st_array_room(f->bundles, &f->bcap, f->nbundles, sizeof *n, 8);
+    if (!n) return NULL;
+    f->bundles = n;
     return &f->bundles[f->nbundles];
 }
 
@@ -67,13 +63,9 @@ static void on_root(void *ctx, uint64_t size, const st_hash root, int64_t time_s
 {
     (void)time_s;
     av_forks *f = ctx;
-    if (f->nroots == f->cap) {
-        size_t ncap = f->cap ? f->cap * 2 : 64;
-        froot *n = realloc(f->roots, ncap * sizeof *n);
-        if (!n) { f->failed = 1; return; }
-        f->roots = n;
-        f->cap = ncap;
-    }
+    froot *n = st_array_room(f->roots, &f->cap, f->nroots, sizeof *n, 64);
+    if (!n) { f->failed = 1; return; }
+    f->roots = n;
     froot *r = &f->roots[f->nroots++];
     r->size = size;
     memcpy(r->root, root, ST_HASH_BYTES);
