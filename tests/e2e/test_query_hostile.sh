@@ -64,6 +64,8 @@ expect "query --status failed,error names the unknown value" 2 "--status: 'error
 expect "query --until before --since" 2 "query: --until is not after --since" -- st query --since 2025-01-02 --until 2025-01-01
 expect "query --path given twice" 2 "query: --path given twice" -- st query --path a --path b
 expect "query --text given twice" 2 "query: --text given twice" -- st query --text a --text b
+out=$(st query --tool bash --count 2>"$work/err") && [ "$out" = 0 ] && grep -q "no tool 'bash' in the log; names are case-sensitive: 'Bash'?" "$work/err" &&
+  ok "query --tool bash: 0 results and a hint naming Bash" || bad "case hint: $out $(cat "$work/err")"
 expect "stats --until before --since" 2 "stats: --until is not after --since" -- st stats --since 2025-01-02 --until 2025-01-01
 expect "stats --session ''" 2 "stats: --session: empty value" -- st stats --session ''
 [ "$(st query --since 2025-06-01T05:30:00+05:30 --count)" = 10 ] && [ "$(st query --since 2025-06-01T05:30:00.000001+05:30 --count)" = 0 ] \

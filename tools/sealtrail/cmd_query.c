@@ -8,12 +8,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "query.h"
 #include "query_fmt.h"
+#include "stats.h"
 #include "store_int.h"
 
 static void help(void)
@@ -25,7 +27,7 @@ static void help(void)
          "indexes (no full scan). A filter given a comma-separated list matches any value.\n"
          "\n"
          "filters:\n"
-         "  --tool NAME[,NAME...]      tool_name (Bash, Edit, mcp__github__create_issue, ...)\n"
+         "  --tool NAME[,NAME...]      tool_name, case-sensitive (Bash, Edit, mcp__github__create_issue)\n"
          "  --event NAME[,NAME...]     hook event (PreToolUse, PostToolUse, PostToolUseFailure, ...)\n"
          "  --session ID[,ID...]       session id\n"
          "  --status S[,S...]          started, succeeded, failed, interrupted, denied, requested, malformed\n"
@@ -144,6 +146,31 @@ static int parse_time(const char *opt, const char *val, int64_t *out)
     return -1;
 }
 
+/* Tool names are case-sensitive (Claude Code's are "Bash", "Read"...): when
+ * --tool matched nothing, name a logged tool that differs only in case. */
+static void hint_tool_case(st_txn *txn, const st_qfield *tool)
+{
+    st_stats_query sq;
+    memset(&sq, 0, sizeof sq);
+    st_tool_stats *v;
+    size_t n;
+    st_err e;
+    if (st_stats_run(txn, &sq, &v, &n, &e) != 0) return;
+    for (size_t i = 0; i < tool->n; i++) {
+        const st_tool_stats *like = NULL;
+        size_t j = 0;
+        for (; j < n; j++) {
+            if (v[j].tool_len != tool->len[i] || memchr(v[j].tool, 0, v[j].tool_len)) continue;
+            if (memcmp(v[j].tool, tool->v[i], tool->len[i]) == 0) break;        /* logged: nothing to say */
+            if (!like && strncasecmp(v[j].tool, tool->v[i], tool->len[i]) == 0) like = &v[j];
+        }
+        if (j == n && like)
+            cli_err("query: no tool '%.*s' in the log; names are case-sensitive: '%s'?", (int)tool->len[i],
+                    tool->v[i], like->tool);
+    }
+    st_stats_free(v, n);
+}
+
 int cmd_query(st_cli *cli, int argc, char **argv)
 {
     cli_take_dir(cli, &argc, argv);
@@ -239,6 +266,7 @@ int cmd_query(st_cli *cli, int argc, char **argv)
     if (rc == 0 && o.count_only) st_buf_printf(&o.buf, "%llu\n", (unsigned long long)o.n);
     if (rc == 0 && o.fmt == QF_JSON && !o.count_only) st_buf_puts(&o.buf, o.n ? "\n]\n" : "[]\n");
     if (rc == 0) rc = flush_out(&o, 1);
+    if (rc == 0 && o.n == 0 && q.tool.n) hint_tool_case(txn, &q.tool);
     if (explain)
         fprintf(stderr, "sealtrail: query: driver %s, estimate %llu rows, %llu candidates read, %llu results\n",
                 info.driver ? info.driver : "none", (unsigned long long)info.estimate, (unsigned long long)info.scanned,
