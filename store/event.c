@@ -160,7 +160,7 @@ static int build_malformed(builder *b, const char *in, size_t len, const st_even
     ev->event = "unknown";
     st_redact_counts counts;
     st_redact_counts_init(&counts);
-    if (len) {
+    if (len && !o->withhold) {
         int rc = st_redact_bytes(o->redactor, (const uint8_t *)in, len, &ev->pbuf[0], &counts);
         if (rc) return rc;
         if (ev->pbuf[0].oom) return ENOMEM;
@@ -173,6 +173,7 @@ static int build_malformed(builder *b, const char *in, size_t len, const st_even
     if (o->input_len > len) env_int(b, "input_len", (int64_t)o->input_len);
     env_session_fallback(b, o, &counts);
     env_redactions(b, o->redactor, &counts);
+    if (o->withhold) env_str(b, "withheld", o->withhold, st_utf8_cut(o->withhold, strlen(o->withhold), ST_ENV_STR_MAX));
     return b->oom ? ENOMEM : 0;
 }
 
@@ -342,13 +343,17 @@ static int build_object(builder *b, const st_json *root, size_t replaced, const 
     map_mcp(&m);
     map_str(&m, "agent_id", "agent_id", ST_ENV_STR_MAX);
     map_str(&m, "agent_type", "agent_type", ST_ENV_STR_MAX);
-    map_str(&m, "cwd", "cwd", ST_ENV_CWD_MAX);
+    if (!o->withhold) map_str(&m, "cwd", "cwd", ST_ENV_CWD_MAX);
     map_str(&m, "permission_mode", "permission_mode", ST_ENV_STR_MAX);
     map_str(&m, "prompt_id", "prompt_id", ST_ENV_STR_MAX);
     map_duration(&m);
-    map_error_summary(&m);
+    if (!o->withhold) map_error_summary(&m);
     env_redactions(b, o->redactor, &all);
     if (replaced) env_int(b, "utf8_replaced", (int64_t)replaced);
+    if (o->withhold) {                          /* the call's identity only: no payloads */
+        env_str(b, "withheld", o->withhold, st_utf8_cut(o->withhold, strlen(o->withhold), ST_ENV_STR_MAX));
+        return b->oom ? ENOMEM : 0;
+    }
     if (b->oom) return ENOMEM;
 
     /* payloads: the four named ones (first occurrence), then `event` */

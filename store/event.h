@@ -48,6 +48,12 @@ typedef struct st_event_opts {
     int64_t now_us;                /* record time; 0 = st_now_us() */
     size_t input_len;              /* full input length when the caller kept only a head (> len); 0 = len */
     const struct st_redactor *redactor; /* NULL = the built-in rules */
+    /* Non-NULL: the redaction the store asks for is not available (its
+     * redact.conf does not load), so only the call's identity is kept:
+     * event, status, session, tool, ids, times, duration, with the built-in
+     * rules; no payloads and no free text (cwd, error); envelope `withheld`
+     * holds this reason. */
+    const char *withhold;
 } st_event_opts;
 
 typedef struct st_event {

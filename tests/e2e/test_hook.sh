@@ -314,10 +314,15 @@ check "a custom rule from DIR/redact.conf redacts and is counted under its name"
     "$1" --dir "$2" log >"$3" && ! grep -q -F "$4" "$3" && ! grep -a -q -F "$4" "$2/data.mdb" &&
     grep -q -F "deploy --key [REDACTED:acme-key]" "$3" && grep -q "\"redactions\":{\"acme-key\":1}" "$3"' _ "$SEALTRAIL" "$S8" "$T/custom.jsonl" "$ACME"
 printf 'rule broken (unclosed\n' >"$S8/redact.conf"
-rc=0; printf '{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"x"}}' | "$SEALTRAIL" --dir "$S8" hook >"$T/c.out" 2>"$T/c.err" || rc=$?
-check "a bad redact.conf: nothing recorded, exit 1, stderr names the line (exit $rc)" sh -c '
-    [ "$1" = 1 ] && [ ! -s "$2/c.out" ] && grep -q "redact.conf:1" "$2/c.err" && [ "$("$3" --dir "$4" status | awk "/^entries:/ {print \$2}")" = 1 ]' _ "$rc" "$T" "$SEALTRAIL" "$S8"
+rc=0; printf '{"hook_event_name":"PreToolUse","session_id":"c","tool_name":"Bash","tool_use_id":"toolu_c2","cwd":"/srv/%s","tool_input":{"command":"deploy --key %s"}}' "$ACME" "$ACME" |
+  "$SEALTRAIL" --dir "$S8" hook >"$T/c.out" 2>"$T/c.err" || rc=$?
+check "a bad redact.conf: the call recorded without payloads or cwd (envelope withheld), exit 0, stderr names the line (exit $rc)" sh -c '
+    [ "$1" = 0 ] && [ ! -s "$2/c.out" ] && grep -q "redact.conf:1" "$2/c.err" && [ "$("$3" --dir "$4" status | awk "/^entries:/ {print \$2}")" = 2 ] &&
+    "$3" --dir "$4" log --from 1 >"$2/w.jsonl" && grep -q "\"withheld\":\"custom redaction rules" "$2/w.jsonl" &&
+    grep -q "\"tool_use_id\":\"toolu_c2\"" "$2/w.jsonl" && ! grep -q -e "\"payloads\":" -e "\"cwd\":" "$2/w.jsonl" &&
+    ! grep -q -F "$5" "$2/w.jsonl" && ! grep -a -q -F "$5" "$4/data.mdb" && "$3" --dir "$4" check >/dev/null' _ "$rc" "$T" "$SEALTRAIL" "$S8" "$ACME"
 rc=0; printf '{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"x"}}' | SEALTRAIL_FAIL_CLOSED=1 "$SEALTRAIL" --dir "$S8" hook >/dev/null 2>&1 || rc=$?
-check "a bad redact.conf with fail-closed: PreToolUse blocked (exit $rc)" [ "$rc" = 2 ]
+check "a bad redact.conf with fail-closed: PreToolUse recorded without payloads, and blocked (exit $rc)" sh -c '
+    [ "$1" = 2 ] && [ "$("$2" --dir "$3" status | awk "/^entries:/ {print \$2}")" = 3 ]' _ "$rc" "$SEALTRAIL" "$S8"
 
 e2e_end

@@ -353,6 +353,34 @@ START_TEST(malformed_deep_nesting)
 }
 END_TEST
 
+/* opts.withhold (the hook when redact.conf does not load): the call's
+ * identity is kept, payloads and free text (cwd, error) are not. */
+START_TEST(withheld_keeps_identity_only)
+{
+    const char *in = "{\"hook_event_name\":\"PostToolUseFailure\",\"session_id\":\"s9\",\"tool_name\":\"Bash\","
+                     "\"tool_use_id\":\"toolu_9\",\"cwd\":\"/srv/x\",\"tool_input\":{\"command\":\"make\"},"
+                     "\"error\":\"boom\",\"duration_ms\":12}";
+    st_event ev;
+    st_event_opts o = { .withhold = "rules did not load" };
+    st_err err;
+    ck_assert_int_eq(st_event_build(&ev, in, strlen(in), &o, &err), 0);
+    ck_assert_uint_eq(ev.rec.npayloads, 0);
+    ck_assert_str_eq(env_s(&ev, "withheld"), "rules did not load");
+    ck_assert_str_eq(env_s(&ev, "tool"), "Bash");
+    ck_assert_str_eq(env_s(&ev, "session"), "s9");
+    ck_assert_str_eq(env_s(&ev, "tool_use_id"), "toolu_9");
+    ck_assert_int_eq(env_i(&ev, "duration_ms"), 12);
+    ck_assert_ptr_null(st_json_get(ev.meta, "cwd"));
+    ck_assert_ptr_null(st_json_get(ev.meta, "error"));
+    st_event_free(&ev);
+    ck_assert_int_eq(st_event_build(&ev, "not json", 8, &o, &err), 0);   /* malformed: no raw bytes either */
+    ck_assert(ev.malformed);
+    ck_assert_uint_eq(ev.rec.npayloads, 0);
+    ck_assert_str_eq(env_s(&ev, "withheld"), "rules did not load");
+    st_event_free(&ev);
+}
+END_TEST
+
 START_TEST(over_the_size_limit)
 {
     const char *head = "{\"hook_event_name\":\"PostToolUse\",\"tool_response\":\"aaaa";
@@ -677,6 +705,7 @@ int main(void)
     tcase_add_test(tc, malformed_inputs);
     tcase_add_test(tc, malformed_deep_nesting);
     tcase_add_test(tc, over_the_size_limit);
+    tcase_add_test(tc, withheld_keeps_identity_only);
     tcase_add_test(tc, over_the_size_limit_cut_secret_dropped);
     tcase_add_test(tc, invalid_utf8_and_lone_surrogates_are_replaced_and_counted);
     tcase_add_test(tc, nul_inside_strings_is_kept);

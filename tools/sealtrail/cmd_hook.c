@@ -203,17 +203,12 @@ static int hook_record(st_cli *cli, int fail_closed)
     st_event_opts eo = { .host = st_event_host(), .user = st_event_user(),
                          .session_fallback = getenv("CLAUDE_CODE_SESSION_ID"), .input_len = total };
     st_redactor *red = NULL;
-    int rrc = st_event_redactor_for_dir(dir, &red, &err);
-    if (rrc) {
-        /* fewer rules than configured could store a secret: record nothing, say why loudly */
-        int code = EXIT_FAIL;
-        if (fail_closed && st_event_build(&ev, in, len, &eo, NULL) == 0) {   /* built-ins, only to learn the event */
-            if (ev.is_pretool) code = EXIT_USAGE;
-            st_event_free(&ev);
-        }
-        cli_err("hook: custom redaction rules: %s: event lost", err.msg);
-        free(in);
-        return code;
+    int withheld = st_event_redactor_for_dir(dir, &red, &err) != 0;
+    if (withheld) {
+        /* Fewer rules than configured could store a secret: keep only the
+         * call's identity (who, what, when), no payloads, and say why. */
+        cli_err("hook: custom redaction rules: %s: event recorded without its payloads", err.msg);
+        eo.withhold = "custom redaction rules (redact.conf) did not load: payloads and free text withheld";
     }
     eo.redactor = red;
     rc = st_event_build(&ev, in, len, &eo, &err);
@@ -224,6 +219,7 @@ static int hook_record(st_cli *cli, int fail_closed)
         return EXIT_FAIL;
     }
     wd.fail_code = fail_closed && ev.is_pretool ? EXIT_USAGE : EXIT_FAIL;   /* 2 blocks the tool */
+    int block = withheld && fail_closed && ev.is_pretool;    /* fail-closed: no tool runs unaudited in full */
     hook_ctx hc = { .wait_ms = env_uint("SEALTRAIL_LOCK_TIMEOUT_MS", HOOK_WAIT_MS_DEFAULT) };
     if (strcmp(ev.event, "SessionEnd") == 0 && hc.wait_ms > HOOK_WAIT_MS_SESSION_END) hc.wait_ms = HOOK_WAIT_MS_SESSION_END;
     uint64_t rec_bytes = 0;
@@ -315,7 +311,7 @@ out:
     st_event_free(&ev);
     st_redactor_free(red);
     wd_block(0);
-    return code;
+    return block && code == EXIT_OK ? EXIT_USAGE : code;
 }
 
 /* ==== hook replay ==================================================================== */
@@ -382,8 +378,9 @@ static void usage(void)
          "  CLAUDE_CODE_SESSION_ID      session recorded when the event itself has none\n"
          "\n"
          "Custom redaction rules are read from DIR/redact.conf when it exists (format in\n"
-         "docs/REDACTION.md). If that file cannot be loaded, nothing is recorded: the\n"
-         "hook exits 1 (2 for PreToolUse with --fail-closed) and names the bad line.\n"
+         "docs/REDACTION.md). If that file cannot be loaded, the hook names the bad line\n"
+         "and records the call without its payloads or free text (envelope \"withheld\"\n"
+         "says why), and exits 0 (2 for PreToolUse with --fail-closed, blocking the tool).\n"
          "\n"
          "examples:\n"
          "  sealtrail --dir /var/lib/sealtrail/dev init\n"
