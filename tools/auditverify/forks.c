@@ -105,11 +105,6 @@ static int cmp_root(const void *a, const void *b)
     return x->bundle < y->bundle ? -1 : x->bundle > y->bundle;
 }
 
-static void hex(char out[2 * ST_HASH_BYTES + 1], const st_hash h)
-{
-    for (size_t i = 0; i < ST_HASH_BYTES; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
-}
-
 int av_forks_check(av_forks *f, char *msg, size_t cap)
 {
     if (f->failed) {
@@ -123,8 +118,8 @@ int av_forks_check(av_forks *f, char *msg, size_t cap)
         if (a->origin != b->origin || a->size != b->size || memcmp(a->root, b->root, ST_HASH_BYTES) == 0)
             continue;
         char ha[2 * ST_HASH_BYTES + 1], hb[2 * ST_HASH_BYTES + 1];
-        hex(ha, a->root);
-        hex(hb, b->root);
+        st_hex_encode(ha, a->root, ST_HASH_BYTES);
+        st_hex_encode(hb, b->root, ST_HASH_BYTES);
         snprintf(msg, cap, "fork: %s and %s, both verified, hold different roots of log %s at size %llu "
                            "(%s and %s): the log showed two histories",
                  f->bundles[a->bundle].name, f->bundles[b->bundle].name, f->bundles[a->bundle].origin,
