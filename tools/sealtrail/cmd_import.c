@@ -180,7 +180,9 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     }
     if (argc - optind != 1) { cli_err("import: expected one FILE or - (see 'sealtrail import --help')"); return EXIT_USAGE; }
     const char *path = argv[optind];
-    int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    int from_stdin = strcmp(path, "-") == 0;
+    const char *name = from_stdin ? "standard input" : path;   /* in messages */
+    int fd = from_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) { cli_err("import: %s: %s", path, strerror(errno)); return EXIT_USAGE; }
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {   /* read() would fail only after the store is opened */
@@ -229,7 +231,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
         code = EXIT_USAGE;
     } else if (rc) {
         char ctx[64 + 4096];
-        snprintf(ctx, sizeof ctx, "import: %s", strcmp(path, "-") == 0 ? "standard input" : path);
+        snprintf(ctx, sizeof ctx, "import: %s", name);
         code = cli_fail(rc, ctx, err.msg);
         if (code == EXIT_USAGE) code = EXIT_FAIL;
         if (res.imported)
@@ -249,17 +251,16 @@ int cmd_import(st_cli *cli, int argc, char **argv)
                 (unsigned long long)res.lines, (unsigned long long)res.seed, (unsigned long long)res.hook,
                 (unsigned long long)res.blank, (unsigned long long)res.bad, (unsigned long long)res.redactions, t);
         if (!res.imported && res.bad && !res.interrupted) {
-            cli_err("import: %s: none of its lines could be imported (%llu malformed; see above)",
-                    strcmp(path, "-") == 0 ? "standard input" : path, (unsigned long long)res.bad);
+            cli_err("import: %s: none of its lines could be imported (%llu malformed; see above)", name,
+                    (unsigned long long)res.bad);
             code = EXIT_USAGE;
         }
     }
     st_store_close(s);
     if (rc == 0 && res.interrupted) {
-        const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
         if (!res.imported)
             cli_err("import: interrupted: nothing imported");
-        else if (strcmp(path, "-") == 0)
+        else if (from_stdin)
             cli_err("import: interrupted: lines 1..%llu of %s are in the store; the rest was not read",
                     (unsigned long long)res.lines, name);
         else {
