@@ -20,9 +20,9 @@ void st_render_lossy_string(st_buf *out, const uint8_t *s, size_t n)
     }
     st_buf tmp = { 0 };
     for (size_t i = 0; i < n;) {
-        size_t k = 1;
-        while (k <= 4 && i + k <= n && !st_utf8_valid(s + i, k)) k++;
-        if (k <= 4 && i + k <= n) {
+        uint32_t cp;
+        size_t k = st_utf8_next(s + i, n - i, &cp);
+        if (k) {
             st_buf_put(&tmp, s + i, k);
             i += k;
         } else {

@@ -46,20 +46,6 @@ static int is_unicode_space(uint32_t cp)
     }
 }
 
-/* Decodes one code point of already-validated UTF-8; returns its length. */
-static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp)
-{
-    uint8_t c = s[0];
-    if (c < 0x80 || n < 2) { *cp = c; return 1; }
-    if (c < 0xE0) { *cp = (uint32_t)(c & 0x1F) << 6 | (s[1] & 0x3F); return 2; }
-    if (c < 0xF0 || n < 4) {
-        *cp = (uint32_t)(c & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
-        return 3;
-    }
-    *cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 | (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
-    return 4;
-}
-
 int st_key_name_valid(const char *name, size_t len)
 {
     if (name == NULL || len == 0 || len > ST_KEY_NAME_MAX) return 0;
@@ -67,7 +53,7 @@ int st_key_name_valid(const char *name, size_t len)
     if (!st_utf8_valid(s, len)) return 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        i += utf8_next(s + i, len - i, &cp);
+        i += st_utf8_next(s + i, len - i, &cp);   /* > 0: the name is valid UTF-8 */
         if (cp < 0x20 || cp == '+' || is_unicode_space(cp)) return 0;
     }
     return 1;

@@ -91,6 +91,9 @@ int st_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
 /* Valid UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF)? */
 int st_utf8_valid(const uint8_t *s, size_t n);
+/* The UTF-8 sequence at s (n > 0 bytes): its length, with its code point in
+ * *cp, or 0 if s does not start a valid sequence (as st_utf8_valid judges). */
+size_t st_utf8_next(const uint8_t *s, size_t n, uint32_t *cp);
 
 /* Constant-time equality for secrets and MACs (sodium_memcmp). */
 int st_ct_equal(const void *a, const void *b, size_t n);

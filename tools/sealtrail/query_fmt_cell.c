@@ -13,23 +13,8 @@
  * byte that does not start a valid sequence: then the length is 1). */
 static size_t u8_next(const uint8_t *s, size_t n, uint32_t *cp)
 {
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) { *cp = c; return 1; }
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; v = c & 0x1fu; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; v = c & 0x0fu; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; v = c & 0x07u; min = 0x10000; }
-    else goto bad;
-    if (len > n) goto bad;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) goto bad;
-        v = v << 6 | (s[i] & 0x3fu);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) goto bad;
-    *cp = v;
-    return len;
-bad:
+    size_t len = st_utf8_next(s, n, cp);
+    if (len) return len;
     *cp = 0xfffd;
     return 1;
 }
