@@ -116,6 +116,17 @@ int st_gate_open_shared(st_store *s)
     return 0;
 }
 
+int st_gate_compaction_waiting(const char *dir)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, TURN_FILE) >= (int)sizeof path) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return 0;
+    int busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);                                   /* releases the probe's lock */
+    return busy;
+}
+
 void st_gate_close(st_store *s)
 {
     if (s && s->gate_fd >= 0) {

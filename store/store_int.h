@@ -111,6 +111,9 @@ int st_retention_payload_absent_ok(struct st_txn *txn, uint64_t index, const cha
  * st_store_open holds a shared flock on DIR/gate for the handle's lifetime;
  * compaction takes it exclusively (bounded waits) to swap data.mdb. */
 ST_NODISCARD int st_gate_open_shared(struct st_store *s);
+/* 1 if a compactor holds DIR's turnstile, waiting for the other handles of
+ * the store to close (a long-lived reader should close and reopen), else 0. */
+int st_gate_compaction_waiting(const char *dir);
 void st_gate_close(struct st_store *s);
 /* ---- end writer gate ---- */
 

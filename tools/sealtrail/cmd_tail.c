@@ -14,14 +14,11 @@
  * compaction, then goes on from the next index in the new file.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,19 +71,6 @@ static int wait_ms(unsigned ms)
 {
     struct pollfd p = { .fd = 1, .events = 0 };
     return poll(&p, 1, (int)ms) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
-}
-
-/* 1 if a compactor holds DIR/gate.turn (it waits for the other handles of
- * the store to close, store/compact.c), else 0. */
-static int compaction_waiting(const char *dir)
-{
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/gate.turn", dir) >= (int)sizeof path) return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return 0;
-    int busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd);                                   /* releases the probe's lock */
-    return busy;
 }
 
 /* Closes the store and opens it again, after the compaction that waits for
@@ -205,7 +189,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
             if (!follow) break;
             if (wait_ms((unsigned)interval) || stop_flag) break;
         }
-        if (compaction_waiting(cli_store_dir(cli))) rc = reopen(cli, &s, &txn);
+        if (st_gate_compaction_waiting(cli_store_dir(cli))) rc = reopen(cli, &s, &txn);
         else rc = txn ? st_db_read_renew(txn) : st_db_read_begin(s->db, &txn, &s->err);
         if (rc == 0 && follow) rc = st_size_txn(txn, &size);   /* without -f: up to the size at the start */
     }
