@@ -155,7 +155,7 @@ static int gate_exclusive(st_store *s, unsigned wait_ms, int *turn_out)
     if (rc) {
         close(turn);
         return st_store_fail(s, rc == ST_EBUSY ? ST_EBUSY : rc,
-                             "%s: other processes kept the store open for %u ms (a 'sealtrail tail -f'?): "
+                             "%s: other processes kept the store open for %u ms (a query, log or export still writing to a reader?): "
                              "cannot compact now", s->dir, wait_ms);
     }
     *turn_out = turn;
