@@ -91,7 +91,11 @@ int cmd_leaf(st_cli *cli, int argc, char **argv)
              "to stdout. Its leaf hash is SHA-256(0x00 || these bytes).\n"
              "\n"
              "example:\n"
-             "  sealtrail leaf --index 41 > entry41.json");
+             "  sealtrail leaf --index 41 > entry41.json\n"
+             "\n"
+             "EXIT STATUS\n"
+             "  0 written; 1 the store could not be read; 2 usage error, or I is not below\n"
+             "  the log size (the message names it).");
         return EXIT_OK;
     }
     static const struct option opts[] = { { "index", required_argument, NULL, 'i' }, { 0, 0, 0, 0 } };
@@ -109,7 +113,10 @@ int cmd_leaf(st_cli *cli, int argc, char **argv)
     uint8_t *bytes;
     size_t len;
     int rc = st_entry_get(s, index, &bytes, &len);
-    if (rc) code = cli_fail(rc, "leaf", st_store_error(s));
+    if (rc == ST_ENOTFOUND) {                  /* an index past the end is bad input, as for 'prove' */
+        cli_err("leaf: %s", st_store_error(s));
+        code = EXIT_USAGE;
+    } else if (rc) code = cli_fail(rc, "leaf", st_store_error(s));
     else {
         if (cli_write_all(1, bytes, len) != 0) code = EXIT_FAIL;
         free(bytes);
