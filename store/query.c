@@ -63,19 +63,26 @@ static int field_has(const st_qfield *f, const char *s, size_t n)
     return 0;
 }
 
-int st_qfield_add_list(st_qfield *f, const char *s)
+int st_qfield_add_list(st_qfield *f, char *s)
 {
     while (1) {
-        const char *c = strchr(s, ',');
-        size_t n = c ? (size_t)(c - s) : strlen(s);
+        char *w = s, *r = s;                    /* unescape the value in place: \, and \\ */
+        while (*r && *r != ',') {
+            if (r[0] == '\\' && (r[1] == ',' || r[1] == '\\')) r++;
+            if (w != r) *w = *r;
+            w++;
+            r++;
+        }
+        size_t n = (size_t)(w - s);
+        int more = *r == ',';
         if (n == 0) return ST_EINVAL;
         if (!field_has(f, s, n)) {              /* a value given twice is one value (one range, no duplicate results) */
             if (f->n >= ST_Q_MAX_VALUES) return ST_EINVAL;
             f->v[f->n] = s;
             f->len[f->n++] = n;
         }
-        if (!c) return 0;
-        s = c + 1;
+        if (!more) return 0;
+        s = r + 1;
     }
 }
 

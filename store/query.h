@@ -61,9 +61,11 @@ typedef struct st_query {
 } st_query;
 
 /* Adds a comma-separated list of values to a field; a value already there
- * is skipped. 0, or ST_EINVAL (more than ST_Q_MAX_VALUES distinct values,
- * empty value). The strings are borrowed from s. */
-ST_NODISCARD int st_qfield_add_list(st_qfield *f, const char *s);
+ * is skipped. Inside a value, \, stands for a comma and \\ for a backslash
+ * (a tool named "a,b" is "a\,b"); any other backslash is itself. s is
+ * unescaped in place and the values are borrowed from it. 0, or ST_EINVAL
+ * (more than ST_Q_MAX_VALUES distinct values, empty value). */
+ST_NODISCARD int st_qfield_add_list(st_qfield *f, char *s);
 
 /* Which index drove the scan, and how much work it took (for --explain and tests). */
 typedef struct st_query_info {

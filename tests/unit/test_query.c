@@ -287,7 +287,14 @@ static void check_query(const st_query *q, const char *what, const char *want_dr
     if (want_driver) ck_assert_msg(strcmp(info.driver, want_driver) == 0, "%s: driver %s, expected %s", what, info.driver, want_driver);
 }
 
-static void field(st_qfield *f, const char *list) { ck_assert_int_eq(st_qfield_add_list(f, list), 0); }
+static void field(st_qfield *f, const char *list)
+{
+    static char bufs[64][256];                 /* values are borrowed: each call its own copy */
+    static size_t nb;
+    char *b = bufs[nb++ % 64];
+    snprintf(b, 256, "%s", list);
+    ck_assert_int_eq(st_qfield_add_list(f, b), 0);
+}
 
 /* ---- tests --------------------------------------------------------------------------- */
 
@@ -429,6 +436,19 @@ START_TEST(bad_queries)
     ck_assert_int_eq(st_qfield_add_list(&f, "d,e,f,g,h,i,j,k,l,m,n,o,p"), 0);
     ck_assert_uint_eq(f.n, 16);
     ck_assert_int_eq(st_qfield_add_list(&f, "a,q"), ST_EINVAL);
+    /* \, is a comma inside a value, \\ a backslash; any other backslash is itself */
+    char esc[] = "mcp__x__a\\,b,c\\\\d,C:\\dir,e\\";
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(st_qfield_add_list(&f, esc), 0);
+    ck_assert_uint_eq(f.n, 4);
+    ck_assert(f.len[0] == 11 && memcmp(f.v[0], "mcp__x__a,b", 11) == 0);
+    ck_assert(f.len[1] == 3 && memcmp(f.v[1], "c\\d", 3) == 0);
+    ck_assert(f.len[2] == 6 && memcmp(f.v[2], "C:\\dir", 6) == 0);
+    ck_assert(f.len[3] == 2 && memcmp(f.v[3], "e\\", 2) == 0);
+    char only[] = "\\,";
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(st_qfield_add_list(&f, only), 0);
+    ck_assert(f.n == 1 && f.len[0] == 1 && f.v[0][0] == ',');
 }
 END_TEST
 

@@ -35,6 +35,7 @@ static void usage(void)
          "                       (2025-11-01, 2025-11-01T09:00:00Z) or relative (90d, 12h)\n"
          "  --tool L, --event L, --session L, --status L\n"
          "                       a filter: comma-separated values, any of which matches;\n"
+         "                       repeatable (adds values); \\, is a comma inside a value;\n"
          "                       combines with --since/--until, --path and --text (AND)\n"
          "  --path P             entries that touched a path (substring, or a glob with * ? [)\n"
          "  --text S             entries one of whose payloads contains S\n"
@@ -56,6 +57,19 @@ static void usage(void)
          "EXIT STATUS\n"
          "  0 written; 1 the export failed (unsealed entries, store error, I/O);\n"
          "  2 usage error or bad input.");
+}
+
+/* A list option given again adds its values: "a" then "b" is "a,b" (as in
+ * query). *list is NULL or malloc'd by an earlier call. */
+static int add_values(char **list, const char *opt, const char *val)
+{
+    size_t old = *list ? strlen(*list) : 0, n = strlen(val);
+    char *p = realloc(*list, old + 1 + n + 1);
+    if (!p) { cli_err("export: %s: out of memory", opt); return -1; }
+    if (old) p[old++] = ',';
+    memcpy(p + old, val, n + 1);
+    *list = p;
+    return 0;
 }
 
 static int parse_time(const char *opt, const char *val, int64_t *out)
@@ -96,7 +110,17 @@ static int sync_dir(const char *path)
     return rc;
 }
 
+static int run(st_cli *cli, int argc, char **argv, char *lists[4]);
+
 int cmd_export(st_cli *cli, int argc, char **argv)
+{
+    char *lists[4] = { NULL, NULL, NULL, NULL };  /* --tool, --event, --session, --status */
+    int code = run(cli, argc, argv, lists);
+    for (int i = 0; i < 4; i++) free(lists[i]);
+    return code;
+}
+
+static int run(st_cli *cli, int argc, char **argv, char *lists[4])
 {
     cli_take_dir(cli, &argc, argv);
     if (cli_wants_help(argc, argv)) {
@@ -126,10 +150,10 @@ int cmd_export(st_cli *cli, int argc, char **argv)
         case 't': if (cli_parse_u64("--to", optarg, &o.to)) return EXIT_USAGE; has_range = 1; break;
         case 's': if (parse_time("--since", optarg, &o.since_us)) return EXIT_USAGE; o.has_since = 1; break;
         case 'u': if (parse_time("--until", optarg, &o.until_us)) return EXIT_USAGE; o.has_until = 1; break;
-        case 'T': o.tool = optarg; break;
-        case 'E': o.event = optarg; break;
-        case 'S': o.session = optarg; break;
-        case 'X': o.status = optarg; break;
+        case 'T': if (add_values(&lists[0], "--tool", optarg)) return EXIT_USAGE; break;
+        case 'E': if (add_values(&lists[1], "--event", optarg)) return EXIT_USAGE; break;
+        case 'S': if (add_values(&lists[2], "--session", optarg)) return EXIT_USAGE; break;
+        case 'X': if (add_values(&lists[3], "--status", optarg)) return EXIT_USAGE; break;
         case 'P': o.path = optarg; break;
         case 'x': o.text = optarg; break;
         case 'c': cpfile = optarg; break;
@@ -138,6 +162,10 @@ int cmd_export(st_cli *cli, int argc, char **argv)
         default: cli_err("export: see 'sealtrail export --help'"); return EXIT_USAGE;
         }
     }
+    o.tool = lists[0];
+    o.event = lists[1];
+    o.session = lists[2];
+    o.status = lists[3];
     if (optind < argc) {
         cli_err("export: unexpected argument '%s' (see --help)", argv[optind]);
         return EXIT_USAGE;

@@ -30,7 +30,7 @@ static void help(void)
          "\n"
          "  --since T, --until T   RFC 3339 or relative (90d, 12h); since <= time < until\n"
          "  --session ID           one session\n"
-         "  --tool NAME[,NAME...]  only these tools\n"
+         "  --tool NAME[,NAME...]  only these tools (repeatable; \\, is a comma inside a name)\n"
          "  --format table|json    default table\n"
          "\n"
          "examples:\n"
