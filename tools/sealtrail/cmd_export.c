@@ -42,7 +42,9 @@ static void usage(void)
          "A filtered bundle carries an inclusion proof per entry and states the filter.\n"
          "\n"
          "options:\n"
-         "  --out FILE           where to write the bundle ('-' = standard output)\n"
+         "  --out FILE           where to write the bundle ('-' = standard output; to a\n"
+         "                       pipe, the bundle is first built in an unlinked file in\n"
+         "                       $TMPDIR, so a slow reader holds no snapshot of the store)\n"
          "  --from-checkpoint F  a checkpoint the auditor holds: the bundle proves the log\n"
          "                       only grew since (a fork or rollback is refused here)\n"
          "  --seal               seal unsealed entries first instead of refusing them\n"
@@ -93,6 +95,40 @@ static int open_temp(const char *out, char *tmp, size_t cap)
     int fd = mkstemp(tmp);
     if (fd >= 0) fchmod(fd, 0644);
     return fd;
+}
+
+/* --out - to a pipe or socket: the bundle is built in an unlinked 0600 file
+ * in $TMPDIR (one consistent snapshot of the store, as a bundle must be)
+ * and copied out after the snapshot and the store are closed, so a reader
+ * that stalls pins no snapshot (LMDB could not reuse the pages freed after
+ * it: the store file would grow with every append) and blocks no
+ * compaction. A regular file is written directly. */
+static int spool_open(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    if (!dir || !*dir) dir = "/tmp";
+    if (snprintf(path, sizeof path, "%s/.sealtrail-export.XXXXXX", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = mkstemp(path);               /* mode 0600 */
+    if (fd >= 0) unlink(path);
+    return fd;
+}
+
+static int spool_copy(int fd)
+{
+    static uint8_t buf[1 << 16];
+    if (lseek(fd, 0, SEEK_SET) != 0) return errno;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno;
+        if (n == 0) return 0;
+        int rc = cli_write_all(1, buf, (size_t)n);
+        if (rc) return rc;
+    }
 }
 
 /* Makes the rename durable: fsync the directory that holds path. */
@@ -215,6 +251,15 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
     }
     char tmp[4096];
     int fd = 1;
+    struct stat sb;
+    int spool = to_stdout && !(fstat(1, &sb) == 0 && S_ISREG(sb.st_mode));
+    if (spool && (fd = spool_open()) < 0) {
+        cli_err("export: cannot create a temporary file in %s to spool the bundle: %s",
+                getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
+        st_store_close(s);
+        free(cp);
+        return EXIT_FAIL;
+    }
     if (!to_stdout && (fd = open_temp(out, tmp, sizeof tmp)) < 0) {
         cli_err("export: %s: cannot create a temporary file next to it: %s", out, strerror(errno));
         st_store_close(s);
@@ -235,6 +280,17 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
     if (!to_stdout) {
         close(fd);
         if (code != EXIT_OK) unlink(tmp);
+    }
+    if (spool) {
+        if (code == EXIT_OK) {
+            st_store_close(s);            /* nothing of the store is held while the reader drains the bundle */
+            s = NULL;
+            if ((rc = spool_copy(fd)) != 0) {
+                cli_err("export: writing the bundle to standard output: %s", strerror(rc));
+                code = EXIT_FAIL;
+            }
+        }
+        close(fd);
     }
     if (code == EXIT_OK) {
         FILE *f = to_stdout ? stderr : stdout;
