@@ -76,11 +76,7 @@ static int add_values(char **list, const char *opt, const char *val)
 
 static int parse_time(const char *opt, const char *val, int64_t *out)
 {
-    if (st_time_arg_parse(val, st_now_us(), out) != 0) {
-        cli_err("%s: expected RFC 3339 (2025-11-01T09:00:00Z) or a duration like 90d, got \"%s\"", opt, val);
-        return -1;
-    }
-    return 0;
+    return cli_parse_time("export", opt, val, out);
 }
 
 /* Creates DIR/.NAME.XXXXXX next to the target. */
@@ -212,6 +208,14 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
     }
     int filter = o.tool || o.event || o.session || o.status || o.path || o.text;
     int window = o.has_since || o.has_until;
+    if (has_range && o.from > o.to) {
+        cli_err("export: --from %llu is after --to %llu", (unsigned long long)o.from, (unsigned long long)o.to);
+        return EXIT_USAGE;
+    }
+    if (!*out) {
+        cli_err("export: --out: empty file name");
+        return EXIT_USAGE;
+    }
     if (has_range && (filter || window)) {
         cli_err("export: --from/--to select an index range; they do not combine with --since/--until or filters");
         return EXIT_USAGE;

@@ -180,6 +180,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     }
     if (argc - optind != 1) { cli_err("import: expected one FILE or - (see 'sealtrail import --help')"); return EXIT_USAGE; }
     const char *path = argv[optind];
+    if (!*path) { cli_err("import: empty file name (give FILE, or - for standard input)"); return EXIT_USAGE; }
     int from_stdin = strcmp(path, "-") == 0;
     const char *name = from_stdin ? "standard input" : path;   /* in messages */
     int fd = from_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);

@@ -157,9 +157,7 @@ static int check_status(const st_qfield *f)
 
 static int parse_time(const char *opt, const char *val, int64_t *out)
 {
-    if (st_time_arg_parse(val, st_now_us(), out) == 0) return 0;
-    cli_err("query: %s: '%s' is neither RFC 3339 (2025-11-01T09:00:00Z) nor a relative time (90d, 12h)", opt, val);
-    return -1;
+    return cli_parse_time("query", opt, val, out);
 }
 
 /* Tool names are case-sensitive (Claude Code's are "Bash", "Read"...): when
