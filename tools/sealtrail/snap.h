@@ -11,9 +11,12 @@
  * in every snapshot; what may change between chunks is that newer entries
  * exist (callers stop at the size they started with) and that a payload
  * was erased, archived or pruned meanwhile (it then prints as absent, as in
- * any later read). When a compaction waits for its turn (THE GATE,
- * store/compact.c), renewing closes the store and opens it again behind
- * the compaction, so a stalled reader does not make it fail.
+ * any later read). A compaction (erase, prune, archive) needs every other
+ * handle closed (THE GATE, store/compact.c): when stdout is not a regular
+ * file (a pipe, where a write may block for hours) the store is closed
+ * while writing and opened again after, behind any compaction that came
+ * meanwhile; otherwise renewing steps aside only for a compaction that is
+ * already waiting. Either way a stalled reader does not make it fail.
  */
 #ifndef ST_SNAP_H
 #define ST_SNAP_H
@@ -28,6 +31,7 @@ typedef struct cli_snap {
     st_cli *cli;
     st_store *s;
     st_txn *txn;           /* NULL while released */
+    int close_on_write;    /* stdout is a pipe, socket or terminal: close the store while writing */
 } cli_snap;
 
 /* Opens the store read-only and begins a snapshot: 0 or an exit code (message printed). */
