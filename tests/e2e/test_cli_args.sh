@@ -51,5 +51,10 @@ rc=0; { st log; echo "rc=$?" >"$work/rc"; } | head -c 1 >/dev/null; grep -q "rc=
 expect "export --from after --to" 2 "export: --from 10 is after --to 5" -- st export --out "$work/x.stb" --from 10 --to 5
 expect "export --out ''" 2 "export: --out: empty file name" -- st export --out ''
 expect "export --from past the end" 2 "not within the log \(3 entries\)" -- st export --out "$work/x.stb" --from 5000
+expect "export --out DIR/" 2 "is a directory; give a file name" -- st export --out "$work/"
+mkdir "$work/d"
+expect "export --out an existing directory, --force" 2 "is a directory" -- st export --out "$work/d" --force
+: > "$work/empty.cp"
+expect "export --from-checkpoint of an empty file is bad input" 2 "from-checkpoint" -- st export --out "$work/x.stb" --from-checkpoint "$work/empty.cp"
 expect "import ''" 2 "import: empty file name" -- st import ''
 e2e_end

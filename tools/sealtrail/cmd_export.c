@@ -57,8 +57,9 @@ static void usage(void)
          "  sealtrail export --out new.stb --from 1000 --from-checkpoint last.checkpoint\n"
          "\n"
          "EXIT STATUS\n"
-         "  0 written; 1 the export failed (unsealed entries, store error, I/O);\n"
-         "  2 usage error or bad input.");
+         "  0 written; 1 the export failed (unsealed entries, store error, I/O, a\n"
+         "  --from-checkpoint this log does not extend); 2 usage error or bad input (a\n"
+         "  --from-checkpoint file that is not a checkpoint).");
 }
 
 /* A list option given again adds its values: "a" then "b" is "a,b" (as in
@@ -242,6 +243,12 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         free(cp);
         return EXIT_USAGE;
     }
+    struct stat ost;
+    if (!to_stdout && (out[strlen(out) - 1] == '/' || (stat(out, &ost) == 0 && S_ISDIR(ost.st_mode)))) {
+        cli_err("export: --out %s: is a directory; give a file name for the bundle", out);
+        free(cp);
+        return EXIT_USAGE;
+    }
     if (!to_stdout && !force && access(out, F_OK) == 0) {
         cli_err("export: %s exists (use --force to overwrite)", out);
         free(cp);
@@ -275,7 +282,8 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
     rc = st_export_store(s, &o, fd, &stats);
     int code = EXIT_OK;
     if (rc) {
-        code = rc == ST_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        /* bad input: a usage error, or a --from-checkpoint file that is no checkpoint */
+        code = rc == ST_EINVAL || (rc == ST_EFORMAT && cpfile) ? EXIT_USAGE : EXIT_FAIL;
         cli_err("export: %s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
     } else if (!to_stdout && (fsync(fd) != 0 || rename(tmp, out) != 0 || sync_dir(out) != 0)) {
         cli_err("export: %s: %s", out, strerror(errno));
