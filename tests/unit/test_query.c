@@ -255,6 +255,27 @@ static int collect(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry,
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
+/* A run that renews its snapshot after every result (query.h: yield, renew). */
+typedef struct ygot {
+    got g;
+    st_txn *txn;         /* the live snapshot: the caller ends it */
+    unsigned renews;
+} ygot;
+
+static int y_yield(void *ctx) { (void)ctx; return 1; }
+
+static int y_renew(void *ctx, st_txn **txn)
+{
+    ygot *y = ctx;
+    st_err e = { "" };
+    st_db_read_end(*txn);
+    y->txn = NULL;
+    int rc = st_db_read_begin(S->db, txn, &e);
+    if (rc == 0) y->txn = *txn;
+    y->renews++;
+    return rc;
+}
+
 static void check_query(const st_query *q, const char *what, const char *want_driver)
 {
     int exp[NREC];
@@ -270,6 +291,17 @@ static void check_query(const st_query *q, const char *what, const char *want_dr
     ck_assert_msg(g.n == ne, "%s: %zu results, expected %zu (driver %s)", what, g.n, ne, info.driver);
     for (size_t i = 0; i < ne; i++)
         ck_assert_msg(g.v[i] == exp[i], "%s: result %zu is entry %d, expected %d (driver %s)", what, i, g.v[i], exp[i], info.driver);
+    /* renewing the snapshot after every result gives the same answer, in the same order */
+    st_query qy = *q;
+    ygot y = { .g = { .n = 0 } };
+    qy.yield = y_yield;
+    qy.renew = y_renew;
+    ck_assert_int_eq(st_db_read_begin(S->db, &y.txn, &err), 0);
+    rc = st_query_run(y.txn, &qy, collect, &y, NULL, &err);
+    st_db_read_end(y.txn);
+    ck_assert_msg(rc == 0, "%s: renewing run: rc %d (%s)", what, rc, err.msg);
+    ck_assert_msg(y.g.n == ne && memcmp(y.g.v, g.v, ne * sizeof *g.v) == 0, "%s: renewing run differs (%zu results)", what, y.g.n);
+    ck_assert_msg(ne < 2 || y.renews >= ne - 1, "%s: %u renewals for %zu results", what, y.renews, ne);
     /* counting without entry bytes gives the same answer */
     st_query qc = *q;
     got gc = { .n = 0 };
