@@ -15,10 +15,12 @@
 #include "db.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <lmdb.h>
 
@@ -188,12 +190,78 @@ static int grow_map(st_db *db)
     return mdb_env_set_mapsize(db->env, next) ? ST_EDB : 0;
 }
 
+/* ---- writer-lock notice (st_db_set_lock_notice) ----------------------------------------
+ * LMDB's writer lock is a mutex in lock.mdb with no timed or try variant,
+ * so a watchdog thread (started on first use) times each wait instead:
+ * st_db_write marks the wait around mdb_txn_begin, the thread calls the
+ * notice once when a wait outlasts the bound. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    void (*fn)(void);
+    unsigned ms;
+    int started, waiting;
+    uint64_t gen;
+} ln = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0 };
+
+static void *ln_watch(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&ln.mu);
+    for (;;) {
+        while (!ln.waiting) pthread_cond_wait(&ln.cv, &ln.mu);
+        uint64_t g = ln.gen;
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += ln.ms / 1000;
+        dl.tv_nsec += (long)(ln.ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) { dl.tv_sec++; dl.tv_nsec -= 1000000000L; }
+        int rc = 0;
+        while (ln.waiting && ln.gen == g && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&ln.cv, &ln.mu, &dl);
+        if (!ln.waiting || ln.gen != g) continue;
+        void (*fn)(void) = ln.fn;
+        pthread_mutex_unlock(&ln.mu);
+        if (fn) fn();
+        pthread_mutex_lock(&ln.mu);
+        while (ln.waiting && ln.gen == g) pthread_cond_wait(&ln.cv, &ln.mu);   /* once per wait */
+    }
+    return NULL;
+}
+
+void st_db_set_lock_notice(void (*fn)(void), unsigned ms)
+{
+    pthread_mutex_lock(&ln.mu);
+    ln.fn = fn;
+    ln.ms = ms;
+    pthread_mutex_unlock(&ln.mu);
+}
+
+static void ln_mark(int waiting)
+{
+    pthread_mutex_lock(&ln.mu);
+    if (waiting && !ln.started) {
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        ln.started = pthread_create(&t, &a, ln_watch, NULL) == 0;
+        pthread_attr_destroy(&a);
+    }
+    ln.waiting = waiting;
+    if (waiting) ln.gen++;
+    pthread_cond_signal(&ln.cv);
+    pthread_mutex_unlock(&ln.mu);
+}
+
 int st_db_write(st_db *db, st_db_write_fn fn, void *ctx, st_err *err)
 {
     if (db->flags & ST_DB_RDONLY) return st_fail(err, ST_ERDONLY, "store opened read-only");
     for (int attempt = 0; attempt < ST_WRITE_RETRIES; attempt++) {
         st_txn t = { .db = db, .write = 1 };
+        int notice = ln.fn != NULL;             /* set once by the CLI before any write */
+        if (notice) ln_mark(1);
         int rc = mdb_txn_begin(db->env, NULL, 0, &t.txn);
+        if (notice) ln_mark(0);
         if (rc == MDB_MAP_RESIZED) { mdb_env_set_mapsize(db->env, 0); continue; }
         if (rc) return st_fail(err, map_rc(NULL, rc), "lmdb: begin write: %s", mdb_strerror(rc));
         rc = fn(&t, ctx);

@@ -53,6 +53,13 @@ void st_db_close(st_db *db);
 typedef int (*st_db_write_fn)(st_txn *txn, void *ctx);
 ST_NODISCARD int st_db_write(st_db *db, st_db_write_fn fn, void *ctx, st_err *err);
 
+/* Process-wide: when a write transaction has waited ms milliseconds for
+ * LMDB's writer lock (another process is writing), fn is called once for
+ * that wait, from a watchdog thread; the write goes on waiting. For the
+ * command-line tools (the hook bounds its wait its own way and stays
+ * silent). NULL turns it off. */
+void st_db_set_lock_notice(void (*fn)(void), unsigned ms);
+
 /* Read transactions (snapshot isolation). */
 ST_NODISCARD int st_db_read_begin(st_db *db, st_txn **out, st_err *err);
 void st_db_read_end(st_txn *txn);

@@ -283,7 +283,11 @@ static int build_selection(st_store *s, const st_export_opts *o, st_query *q, st
         };
         for (size_t i = 0; i < 4; i++) {
             if (!lists[i].arg) continue;
-            if (st_qfield_add_list(lists[i].f, lists[i].arg))
+            size_t al = strlen(lists[i].arg) + 1;
+            char *copy = st_json_doc_alloc(doc, al);    /* unescaped in place (query.h); lives as long as doc */
+            if (!copy) return ENOMEM;
+            memcpy(copy, lists[i].arg, al);
+            if (st_qfield_add_list(lists[i].f, copy))
                 return st_store_fail(s, ST_EINVAL, "--%s: expected a comma-separated list of 1..%u non-empty values",
                                      lists[i].key, ST_Q_MAX_VALUES);
             if (add_list(doc, sel, lists[i].key, lists[i].f)) return ENOMEM;

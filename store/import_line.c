@@ -357,6 +357,12 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
         if (b - a == 1 && (line[a] == '[' || line[a] == '{'))
             return st_fail(why, ST_EJSON, "not JSON: a lone '%c' (an indented JSON document, not JSON Lines? "
                            "jq -c '%s' FILE | sealtrail import -)", line[a], line[a] == '[' ? ".[]" : ".");
+        const char *cr = memchr(line + a, '\r', b - a);   /* a CR inside the line: CR line endings */
+        if (cr)
+            return st_fail(why, ST_EJSON, "not JSON: %.200s; a carriage return at offset %zu ends no line here: "
+                           "lines end with LF or CRLF, not CR alone (classic Mac line endings? "
+                           "tr '\\r' '\\n' < FILE | sealtrail import -)", perr.msg[0] ? perr.msg : st_strerror(rc),
+                           (size_t)(cr - line));
         return st_fail(why, ST_EJSON, "not JSON: %.300s", perr.msg[0] ? perr.msg : st_strerror(rc));
     }
     st_json_doc *doc = *spare_doc;         /* the caller's until the line is an event */

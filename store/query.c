@@ -54,6 +54,7 @@ typedef struct qrun {
     cand *pend;              /* path driver: matching entries whose path rows are pending */
     size_t pn, pcap;
     uint64_t emitted;
+    uint64_t size;           /* the log size at the start: results are below it */
 } qrun;
 
 static int field_has(const st_qfield *f, const char *s, size_t n)
@@ -63,19 +64,26 @@ static int field_has(const st_qfield *f, const char *s, size_t n)
     return 0;
 }
 
-int st_qfield_add_list(st_qfield *f, const char *s)
+int st_qfield_add_list(st_qfield *f, char *s)
 {
     while (1) {
-        const char *c = strchr(s, ',');
-        size_t n = c ? (size_t)(c - s) : strlen(s);
+        char *w = s, *r = s;                    /* unescape the value in place: \, and \\ */
+        while (*r && *r != ',') {
+            if (r[0] == '\\' && (r[1] == ',' || r[1] == '\\')) r++;
+            if (w != r) *w = *r;
+            w++;
+            r++;
+        }
+        size_t n = (size_t)(w - s);
+        int more = *r == ',';
         if (n == 0) return ST_EINVAL;
         if (!field_has(f, s, n)) {              /* a value given twice is one value (one range, no duplicate results) */
             if (f->n >= ST_Q_MAX_VALUES) return ST_EINVAL;
             f->v[f->n] = s;
             f->len[f->n++] = n;
         }
-        if (!c) return 0;
-        s = c + 1;
+        if (!more) return 0;
+        s = r + 1;
     }
 }
 
@@ -230,6 +238,7 @@ static int consider(qrun *r, uint64_t t, uint64_t idx, int dur_known, int has_du
     const st_query *q = r->q;
     int rc;
     if (r->info) r->info->scanned++;
+    if (idx >= r->size) return 0;               /* appended after the start (a renewed snapshot) */
     if (r->need_summary) {
         st_ix_summary s;
         if (!given) {
@@ -336,6 +345,23 @@ static int scan_range(qrun *r, st_table tb, const uint8_t *prefix, size_t plen, 
                 rc = consider(r, t, idx, 0, 0, 0, NULL);
             }
             if (rc) break;
+            if (r->q->yield && r->q->yield(r->ctx)) {
+                uint8_t at[ST_IX_ENC_MAX + 32];           /* the position, then a new snapshot */
+                size_t al = kl;
+                memcpy(at, k, kl);
+                st_cursor_close(c);
+                c = NULL;
+                if ((rc = r->q->renew(r->ctx, &r->txn)) != 0) break;
+                if ((rc = st_cursor_open(r->txn, tb, &c)) != 0) break;
+                rc = st_cursor_seek(c, at, al, &k, &kl, &v, &vl);
+                if (!backward) {
+                    if (rc == 0 && kl == al && memcmp(k, at, al) == 0) rc = st_cursor_next(c, &k, &kl, &v, &vl);
+                } else {
+                    rc = rc == 0 ? st_cursor_prev(c, &k, &kl, &v, &vl)
+                       : rc == ST_ENOTFOUND ? st_cursor_last(c, &k, &kl, &v, &vl) : rc;
+                }
+                continue;
+            }
         }
         rc = backward ? st_cursor_prev(c, &k, &kl, &v, &vl) : st_cursor_next(c, &k, &kl, &v, &vl);
     }
@@ -560,6 +586,8 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
     if (q->text && q->text_len == 0) return st_fail(err, ST_EINVAL, "text filter is empty");
     int rc = st_index_layout_ok(txn, err);
     if (rc) return rc;
+    if ((q->yield == NULL) != (q->renew == NULL)) return st_fail(err, ST_EINVAL, "query: yield without renew");
+    if ((rc = st_size_txn(txn, &r.size)) != 0) return rc;
     r.lo = q->has_since ? st_ix_time_key(q->since_us) : 0;
     r.hi_set = q->has_until;
     r.hi = q->has_until ? st_ix_time_key(q->until_us) : 0;
@@ -616,7 +644,10 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
     } else if (r.cn) {
         qsort(r.cv, r.cn, sizeof *r.cv, cmp);
     }
-    for (size_t i = 0; i < r.cn && rc == 0; i++) rc = emit(&r, q->reverse ? r.cv[r.cn - 1 - i].idx : r.cv[i].idx);
+    for (size_t i = 0; i < r.cn && rc == 0; i++) {
+        rc = emit(&r, q->reverse ? r.cv[r.cn - 1 - i].idx : r.cv[i].idx);
+        if (rc == 0 && q->yield && i + 1 < r.cn && q->yield(r.ctx)) rc = q->renew(r.ctx, &r.txn);
+    }
 out:
     if (rc == Q_STOP) rc = 0;
     free(r.cv);

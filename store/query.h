@@ -58,12 +58,27 @@ typedef struct st_query {
     int reverse;                        /* newest (or slowest) first */
     uint64_t limit;                     /* 0 = no limit */
     int no_entry;                       /* the callback needs no entry bytes (counting): it gets NULL, 0 */
+    /* Optional (both or neither): releasing the snapshot while the results
+     * are written (cmd_query: a stalled reader must not pin the store's
+     * freed pages). After each result the executor calls yield(ctx); when
+     * it returns non-zero, the executor closes its cursors and calls
+     * renew(ctx, &txn), which ends the snapshot and leaves a new one of the
+     * same store in txn (0, or an error that stops the query), then goes
+     * on after the last result from its position (an index key). Only
+     * entries below the log size at the start are results, so the answer
+     * is the one the first snapshot gives, except for payloads erased,
+     * archived or pruned meanwhile (they read as absent; --text then no
+     * longer matches them). */
+    int (*yield)(void *ctx);
+    int (*renew)(void *ctx, st_txn **txn);
 } st_query;
 
 /* Adds a comma-separated list of values to a field; a value already there
- * is skipped. 0, or ST_EINVAL (more than ST_Q_MAX_VALUES distinct values,
- * empty value). The strings are borrowed from s. */
-ST_NODISCARD int st_qfield_add_list(st_qfield *f, const char *s);
+ * is skipped. Inside a value, \, stands for a comma and \\ for a backslash
+ * (a tool named "a,b" is "a\,b"); any other backslash is itself. s is
+ * unescaped in place and the values are borrowed from it. 0, or ST_EINVAL
+ * (more than ST_Q_MAX_VALUES distinct values, empty value). */
+ST_NODISCARD int st_qfield_add_list(st_qfield *f, char *s);
 
 /* Which index drove the scan, and how much work it took (for --explain and tests). */
 typedef struct st_query_info {

@@ -38,8 +38,9 @@ int st_entry_get(st_store *s, uint64_t index, uint8_t **bytes_out, size_t *len_o
     } else if (rc == ST_ENOTFOUND) {
         uint64_t size = 0;
         if (st_size_txn(txn, &size) != 0) size = 0;
-        st_store_fail(s, rc, "entry %llu: no such entry (the log has %llu)", (unsigned long long)index,
-                      (unsigned long long)size);
+        if (size) st_store_fail(s, rc, "entry %llu: no such entry (the log has %llu, indexes 0..%llu)", (unsigned long long)index,
+                                (unsigned long long)size, (unsigned long long)(size - 1));
+        else st_store_fail(s, rc, "entry %llu: no such entry (the log is empty)", (unsigned long long)index);
     }
     st_db_read_end(txn);
     return rc;
@@ -98,8 +99,9 @@ int st_prove_inclusion(st_store *s, uint64_t index, uint64_t size, uint8_t **has
     int rc = resolve_size(s, txn, &size);
     if (rc == 0) rc = st_size_txn(txn, &cur);
     if (rc == 0 && (size > cur || index >= size))
-        rc = st_store_fail(s, ST_EINVAL, "inclusion of entry %llu in a tree of size %llu: %s", (unsigned long long)index,
-                           (unsigned long long)size, size > cur ? "size is beyond the log" : "index must be below size");
+        rc = st_store_fail(s, ST_EINVAL, "inclusion of entry %llu in a tree of size %llu: %s (the log has %llu)",
+                           (unsigned long long)index, (unsigned long long)size,
+                           size > cur ? "size is beyond the log" : "index must be below size", (unsigned long long)cur);
     st_hash *proof = NULL;
     size_t np = 0;
     if (rc == 0) rc = st_prove_inclusion_txn(txn, index, size, &proof, &np);
@@ -120,8 +122,9 @@ int st_prove_consistency(st_store *s, uint64_t m, uint64_t n, uint8_t **hashes_o
     int rc = resolve_size(s, txn, &n);
     if (rc == 0) rc = st_size_txn(txn, &cur);
     if (rc == 0 && (n > cur || m > n))
-        rc = st_store_fail(s, ST_EINVAL, "consistency from %llu to %llu: %s", (unsigned long long)m, (unsigned long long)n,
-                           n > cur ? "size is beyond the log" : "the old size must not exceed the new size");
+        rc = st_store_fail(s, ST_EINVAL, "consistency from %llu to %llu: %s (the log has %llu)", (unsigned long long)m,
+                           (unsigned long long)n, n > cur ? "size is beyond the log" : "the old size must not exceed the new size",
+                           (unsigned long long)cur);
     st_hash *proof = NULL;
     size_t np = 0;
     if (rc == 0) rc = st_prove_consistency_txn(txn, m, n, &proof, &np);

@@ -54,7 +54,15 @@ assert sys.argv[2] == json.dumps(p, sort_keys=True, separators=(',', ':'))
 PY
 expect "prove rejects an index beyond the size" 2 "index must be below size" -- st prove --index 5 --size 3
 expect "prove without arguments is a usage error" 2 "give either" -- st prove
-expect "leaf of a missing entry" 1 "no such entry" -- st leaf --index 99
+# an index past the end is bad input (exit 2, as for prove), and the message names the log size
+expect "leaf of a missing entry is bad input" 2 "leaf: entry 99: no such entry \(the log has 3, indexes 0\.\.2\)" -- st leaf --index 99
+expect "leaf --index N at the size" 2 "the log has 3" -- st leaf --index 3
+expect "leaf --index 2^64-1" 2 "no such entry" -- st leaf --index 18446744073709551615
+expect "leaf --index 2^64" 2 "expected a non-negative integer" -- st leaf --index 18446744073709551616
+expect "leaf --index -1" 2 "expected a non-negative integer" -- st leaf --index -1
+expect "leaf --index ''" 2 "expected a non-negative integer" -- st leaf --index ''
+expect "prove --size past the end names the log size" 2 "size is beyond the log \(the log has 3\)" -- st prove --index 1 --size 99
+expect "prove --to past the end names the log size" 2 "size is beyond the log \(the log has 3\)" -- st prove --from 1 --to 99
 st status | grep -q "entries:       3" && ok "status shows 3 entries" || bad "status"
 st status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["size"]==3 and s["sealed_size"]==3 and s["unsealed"]==0' && ok "status --json" || bad "status --json"
 

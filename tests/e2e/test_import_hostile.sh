@@ -157,4 +157,22 @@ kill $sp 2>/dev/null; exec 8<&-
 [ "$sb" -le $((sa + sa / 4)) ] && ok "a stalled tail -f does not make the store grow ($sb bytes, $sa without it)" \
   || bad "a stalled tail -f grew the store: $sb bytes, $sa without it"
 
+
+# --- line endings: CRLF and LF mixed import; CR alone (classic Mac) is one line, and the error says why ------
+cr() { "$SEALTRAIL" --dir "$work/cr" "$@"; }
+cr init --origin example.com/cr >/dev/null 2>&1
+L='{"timestamp":"2025-01-10T08:00:00.000Z","toolName":"Bash","input":{"command":"ls"},"output":null,"status":"success"}'
+printf '%s\r%s\r%s\r' "$L" "$L" "$L" > "$work/cr.jsonl"
+expect "a CR-only file: nothing imported, exit 2, the error names the carriage return" 2 \
+  "line 1: not JSON: .*a carriage return at offset 116 ends no line here: lines end with LF or CRLF, not CR alone" -- cr import "$work/cr.jsonl"
+printf '%s\r\n%s\n\r\n%s\r\n' "$L" "$L" "$L" > "$work/mixed.jsonl"
+expect "CRLF and LF mixed (and a blank CRLF line): all imported" 0 "3 lines|4 lines" -- cr import "$work/mixed.jsonl"
+[ "$(cr query --count)" = 3 ] && ok "three entries from the mixed file" || bad "mixed: $(cr query --count)"
+printf '%s\r\n%s\r\n%s\rX\r\n%s\n' "$L" "$L" "$L" "$L" > "$work/crmid.jsonl"
+expect "a CR inside line 3 of a CRLF file: line 3 is reported, the others imported" 0 \
+  "line 3: not JSON: .*carriage return at offset 116" -- cr import "$work/crmid.jsonl"
+grep -q "line [124]:" "$work/err" && bad "another line reported: $(cat "$work/err")" || ok "only line 3 is reported"
+printf '{"timestamp":"2025-01-10T08:00:00.000Z",\r"toolName":"Read","input":{},"status":"success"}\n' > "$work/crws.jsonl"
+expect "a CR as JSON whitespace inside a valid line imports" 0 "" -- cr import "$work/crws.jsonl"
+
 e2e_end

@@ -86,7 +86,7 @@ assert ok["timestamp"] == "2025-06-01T00:00:00.000Z", ok["timestamp"]
 assert fail["executionTimeMs"] == 4187 and fail["error"] is True and fail["status"] == "error" and fail["output"] is None
 assert fail["errorMessage"].startswith("Exit code 1\n> billing@1.4.0 test") and fail["errorMessage"].endswith("11 passed")
 assert pre["status"] == "started" and pre["executionTimeMs"] is None and pre["error"] is False and pre["output"] is None
-assert den["status"] == "denied" and den["error"] is False
+assert den["status"] == "denied" and den["error"] is True and den["errorMessage"], den   # a denied call did not succeed
 assert mcp["output"] == "No matching nodes." and mcp["executionTimeMs"] == 4
 assert start["toolName"] is None and start["input"] is None and start["status"] is None
 PY

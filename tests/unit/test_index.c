@@ -437,7 +437,9 @@ static int count_path_tool(const char *pat, const char *tool)
     memset(&q, 0, sizeof q);
     q.no_entry = 1;
     q.path = pat;
-    if (tool) ck_assert_int_eq(st_qfield_add_list(&q.tool, tool), 0);
+    char tb[256];
+    snprintf(tb, sizeof tb, "%s", tool ? tool : "");
+    if (tool) ck_assert_int_eq(st_qfield_add_list(&q.tool, tb), 0);
     int n = 0;
     ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
     ck_assert_msg(st_query_run(txn, &q, count_one, &n, NULL, &err) == 0, "%s", err.msg);

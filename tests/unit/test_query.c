@@ -255,6 +255,27 @@ static int collect(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry,
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
+/* A run that renews its snapshot after every result (query.h: yield, renew). */
+typedef struct ygot {
+    got g;
+    st_txn *txn;         /* the live snapshot: the caller ends it */
+    unsigned renews;
+} ygot;
+
+static int y_yield(void *ctx) { (void)ctx; return 1; }
+
+static int y_renew(void *ctx, st_txn **txn)
+{
+    ygot *y = ctx;
+    st_err e = { "" };
+    st_db_read_end(*txn);
+    y->txn = NULL;
+    int rc = st_db_read_begin(S->db, txn, &e);
+    if (rc == 0) y->txn = *txn;
+    y->renews++;
+    return rc;
+}
+
 static void check_query(const st_query *q, const char *what, const char *want_driver)
 {
     int exp[NREC];
@@ -270,6 +291,17 @@ static void check_query(const st_query *q, const char *what, const char *want_dr
     ck_assert_msg(g.n == ne, "%s: %zu results, expected %zu (driver %s)", what, g.n, ne, info.driver);
     for (size_t i = 0; i < ne; i++)
         ck_assert_msg(g.v[i] == exp[i], "%s: result %zu is entry %d, expected %d (driver %s)", what, i, g.v[i], exp[i], info.driver);
+    /* renewing the snapshot after every result gives the same answer, in the same order */
+    st_query qy = *q;
+    ygot y = { .g = { .n = 0 } };
+    qy.yield = y_yield;
+    qy.renew = y_renew;
+    ck_assert_int_eq(st_db_read_begin(S->db, &y.txn, &err), 0);
+    rc = st_query_run(y.txn, &qy, collect, &y, NULL, &err);
+    st_db_read_end(y.txn);
+    ck_assert_msg(rc == 0, "%s: renewing run: rc %d (%s)", what, rc, err.msg);
+    ck_assert_msg(y.g.n == ne && memcmp(y.g.v, g.v, ne * sizeof *g.v) == 0, "%s: renewing run differs (%zu results)", what, y.g.n);
+    ck_assert_msg(ne < 2 || y.renews >= ne - 1, "%s: %u renewals for %zu results", what, y.renews, ne);
     /* counting without entry bytes gives the same answer */
     st_query qc = *q;
     got gc = { .n = 0 };
@@ -287,7 +319,14 @@ static void check_query(const st_query *q, const char *what, const char *want_dr
     if (want_driver) ck_assert_msg(strcmp(info.driver, want_driver) == 0, "%s: driver %s, expected %s", what, info.driver, want_driver);
 }
 
-static void field(st_qfield *f, const char *list) { ck_assert_int_eq(st_qfield_add_list(f, list), 0); }
+static void field(st_qfield *f, const char *list)
+{
+    static char bufs[64][256];                 /* values are borrowed: each call its own copy */
+    static size_t nb;
+    char *b = bufs[nb++ % 64];
+    snprintf(b, 256, "%s", list);
+    ck_assert_int_eq(st_qfield_add_list(f, b), 0);
+}
 
 /* ---- tests --------------------------------------------------------------------------- */
 
@@ -429,6 +468,19 @@ START_TEST(bad_queries)
     ck_assert_int_eq(st_qfield_add_list(&f, "d,e,f,g,h,i,j,k,l,m,n,o,p"), 0);
     ck_assert_uint_eq(f.n, 16);
     ck_assert_int_eq(st_qfield_add_list(&f, "a,q"), ST_EINVAL);
+    /* \, is a comma inside a value, \\ a backslash; any other backslash is itself */
+    char esc[] = "mcp__x__a\\,b,c\\\\d,C:\\dir,e\\";
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(st_qfield_add_list(&f, esc), 0);
+    ck_assert_uint_eq(f.n, 4);
+    ck_assert(f.len[0] == 11 && memcmp(f.v[0], "mcp__x__a,b", 11) == 0);
+    ck_assert(f.len[1] == 3 && memcmp(f.v[1], "c\\d", 3) == 0);
+    ck_assert(f.len[2] == 6 && memcmp(f.v[2], "C:\\dir", 6) == 0);
+    ck_assert(f.len[3] == 2 && memcmp(f.v[3], "e\\", 2) == 0);
+    char only[] = "\\,";
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(st_qfield_add_list(&f, only), 0);
+    ck_assert(f.n == 1 && f.len[0] == 1 && f.v[0][0] == ',');
 }
 END_TEST
 

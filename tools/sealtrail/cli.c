@@ -165,3 +165,15 @@ int cli_write_all(int fd, const void *buf, size_t len)
     }
     return 0;
 }
+
+int cli_parse_time(const char *cmd, const char *opt, const char *val, int64_t *out)
+{
+    if (st_time_arg_parse(val, st_now_us(), out) == 0) return 0;
+    size_t n = strlen(val), d = strspn(val, "0123456789");
+    if (n >= 2 && d == n - 1 && strchr("smhdwy", val[n - 1]))      /* a relative time, too large */
+        cli_err("%s: %s: '%s' is out of range (a relative time is at most 1000000000 units and 292000 years)", cmd, opt, val);
+    else
+        cli_err("%s: %s: '%s' is neither RFC 3339 (2025-11-01, 2025-11-01T09:00:00Z) nor a relative time "
+                "(90d, 12h, 30m, 2w)", cmd, opt, val);
+    return -1;
+}

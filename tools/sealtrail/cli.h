@@ -49,6 +49,8 @@ int cli_wants_help(int argc, char **argv);
 
 /* Parses an unsigned decimal option value; prints "sealtrail: --opt: ..." on error. 0 or -1. */
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out);
+/* --since/--until: RFC 3339 or relative to now (st_time_arg_parse); -1 after a message naming cmd and opt. */
+int cli_parse_time(const char *cmd, const char *opt, const char *val, int64_t *out);
 
 /* Reads a whole file ("-" = stdin) up to max bytes. 0 or errno / ST_ETOOBIG. Caller frees. */
 int cli_read_file(const char *path, size_t max, char **data_out, size_t *len_out);

@@ -35,13 +35,16 @@ static void usage(void)
          "                       (2025-11-01, 2025-11-01T09:00:00Z) or relative (90d, 12h)\n"
          "  --tool L, --event L, --session L, --status L\n"
          "                       a filter: comma-separated values, any of which matches;\n"
+         "                       repeatable (adds values); \\, is a comma inside a value;\n"
          "                       combines with --since/--until, --path and --text (AND)\n"
          "  --path P             entries that touched a path (substring, or a glob with * ? [)\n"
          "  --text S             entries one of whose payloads contains S\n"
          "A filtered bundle carries an inclusion proof per entry and states the filter.\n"
          "\n"
          "options:\n"
-         "  --out FILE           where to write the bundle ('-' = standard output)\n"
+         "  --out FILE           where to write the bundle ('-' = standard output; to a\n"
+         "                       pipe, the bundle is first built in an unlinked file in\n"
+         "                       $TMPDIR, so a slow reader holds no snapshot of the store)\n"
          "  --from-checkpoint F  a checkpoint the auditor holds: the bundle proves the log\n"
          "                       only grew since (a fork or rollback is refused here)\n"
          "  --seal               seal unsealed entries first instead of refusing them\n"
@@ -54,17 +57,27 @@ static void usage(void)
          "  sealtrail export --out new.stb --from 1000 --from-checkpoint last.checkpoint\n"
          "\n"
          "EXIT STATUS\n"
-         "  0 written; 1 the export failed (unsealed entries, store error, I/O);\n"
-         "  2 usage error or bad input.");
+         "  0 written; 1 the export failed (unsealed entries, store error, I/O, a\n"
+         "  --from-checkpoint this log does not extend); 2 usage error or bad input (a\n"
+         "  --from-checkpoint file that is not a checkpoint).");
+}
+
+/* A list option given again adds its values: "a" then "b" is "a,b" (as in
+ * query). *list is NULL or malloc'd by an earlier call. */
+static int add_values(char **list, const char *opt, const char *val)
+{
+    size_t old = *list ? strlen(*list) : 0, n = strlen(val);
+    char *p = realloc(*list, old + 1 + n + 1);
+    if (!p) { cli_err("export: %s: out of memory", opt); return -1; }
+    if (old) p[old++] = ',';
+    memcpy(p + old, val, n + 1);
+    *list = p;
+    return 0;
 }
 
 static int parse_time(const char *opt, const char *val, int64_t *out)
 {
-    if (st_time_arg_parse(val, st_now_us(), out) != 0) {
-        cli_err("%s: expected RFC 3339 (2025-11-01T09:00:00Z) or a duration like 90d, got \"%s\"", opt, val);
-        return -1;
-    }
-    return 0;
+    return cli_parse_time("export", opt, val, out);
 }
 
 /* Creates DIR/.NAME.XXXXXX next to the target. */
@@ -79,6 +92,40 @@ static int open_temp(const char *out, char *tmp, size_t cap)
     int fd = mkstemp(tmp);
     if (fd >= 0) fchmod(fd, 0644);
     return fd;
+}
+
+/* --out - to a pipe or socket: the bundle is built in an unlinked 0600 file
+ * in $TMPDIR (one consistent snapshot of the store, as a bundle must be)
+ * and copied out after the snapshot and the store are closed, so a reader
+ * that stalls pins no snapshot (LMDB could not reuse the pages freed after
+ * it: the store file would grow with every append) and blocks no
+ * compaction. A regular file is written directly. */
+static int spool_open(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    if (!dir || !*dir) dir = "/tmp";
+    if (snprintf(path, sizeof path, "%s/.sealtrail-export.XXXXXX", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = mkstemp(path);               /* mode 0600 */
+    if (fd >= 0) unlink(path);
+    return fd;
+}
+
+static int spool_copy(int fd)
+{
+    static uint8_t buf[1 << 16];
+    if (lseek(fd, 0, SEEK_SET) != 0) return errno;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno;
+        if (n == 0) return 0;
+        int rc = cli_write_all(1, buf, (size_t)n);
+        if (rc) return rc;
+    }
 }
 
 /* Makes the rename durable: fsync the directory that holds path. */
@@ -96,7 +143,17 @@ static int sync_dir(const char *path)
     return rc;
 }
 
+static int run(st_cli *cli, int argc, char **argv, char *lists[4]);
+
 int cmd_export(st_cli *cli, int argc, char **argv)
+{
+    char *lists[4] = { NULL, NULL, NULL, NULL };  /* --tool, --event, --session, --status */
+    int code = run(cli, argc, argv, lists);
+    for (int i = 0; i < 4; i++) free(lists[i]);
+    return code;
+}
+
+static int run(st_cli *cli, int argc, char **argv, char *lists[4])
 {
     cli_take_dir(cli, &argc, argv);
     if (cli_wants_help(argc, argv)) {
@@ -126,10 +183,10 @@ int cmd_export(st_cli *cli, int argc, char **argv)
         case 't': if (cli_parse_u64("--to", optarg, &o.to)) return EXIT_USAGE; has_range = 1; break;
         case 's': if (parse_time("--since", optarg, &o.since_us)) return EXIT_USAGE; o.has_since = 1; break;
         case 'u': if (parse_time("--until", optarg, &o.until_us)) return EXIT_USAGE; o.has_until = 1; break;
-        case 'T': o.tool = optarg; break;
-        case 'E': o.event = optarg; break;
-        case 'S': o.session = optarg; break;
-        case 'X': o.status = optarg; break;
+        case 'T': if (add_values(&lists[0], "--tool", optarg)) return EXIT_USAGE; break;
+        case 'E': if (add_values(&lists[1], "--event", optarg)) return EXIT_USAGE; break;
+        case 'S': if (add_values(&lists[2], "--session", optarg)) return EXIT_USAGE; break;
+        case 'X': if (add_values(&lists[3], "--status", optarg)) return EXIT_USAGE; break;
         case 'P': o.path = optarg; break;
         case 'x': o.text = optarg; break;
         case 'c': cpfile = optarg; break;
@@ -138,6 +195,10 @@ int cmd_export(st_cli *cli, int argc, char **argv)
         default: cli_err("export: see 'sealtrail export --help'"); return EXIT_USAGE;
         }
     }
+    o.tool = lists[0];
+    o.event = lists[1];
+    o.session = lists[2];
+    o.status = lists[3];
     if (optind < argc) {
         cli_err("export: unexpected argument '%s' (see --help)", argv[optind]);
         return EXIT_USAGE;
@@ -148,6 +209,14 @@ int cmd_export(st_cli *cli, int argc, char **argv)
     }
     int filter = o.tool || o.event || o.session || o.status || o.path || o.text;
     int window = o.has_since || o.has_until;
+    if (has_range && o.from > o.to) {
+        cli_err("export: --from %llu is after --to %llu", (unsigned long long)o.from, (unsigned long long)o.to);
+        return EXIT_USAGE;
+    }
+    if (!*out) {
+        cli_err("export: --out: empty file name");
+        return EXIT_USAGE;
+    }
     if (has_range && (filter || window)) {
         cli_err("export: --from/--to select an index range; they do not combine with --since/--until or filters");
         return EXIT_USAGE;
@@ -174,6 +243,12 @@ int cmd_export(st_cli *cli, int argc, char **argv)
         free(cp);
         return EXIT_USAGE;
     }
+    struct stat ost;
+    if (!to_stdout && (out[strlen(out) - 1] == '/' || (stat(out, &ost) == 0 && S_ISDIR(ost.st_mode)))) {
+        cli_err("export: --out %s: is a directory; give a file name for the bundle", out);
+        free(cp);
+        return EXIT_USAGE;
+    }
     if (!to_stdout && !force && access(out, F_OK) == 0) {
         cli_err("export: %s exists (use --force to overwrite)", out);
         free(cp);
@@ -187,6 +262,15 @@ int cmd_export(st_cli *cli, int argc, char **argv)
     }
     char tmp[4096];
     int fd = 1;
+    struct stat sb;
+    int spool = to_stdout && !(fstat(1, &sb) == 0 && S_ISREG(sb.st_mode));
+    if (spool && (fd = spool_open()) < 0) {
+        cli_err("export: cannot create a temporary file in %s to spool the bundle: %s",
+                getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
+        st_store_close(s);
+        free(cp);
+        return EXIT_FAIL;
+    }
     if (!to_stdout && (fd = open_temp(out, tmp, sizeof tmp)) < 0) {
         cli_err("export: %s: cannot create a temporary file next to it: %s", out, strerror(errno));
         st_store_close(s);
@@ -198,7 +282,8 @@ int cmd_export(st_cli *cli, int argc, char **argv)
     rc = st_export_store(s, &o, fd, &stats);
     int code = EXIT_OK;
     if (rc) {
-        code = rc == ST_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        /* bad input: a usage error, or a --from-checkpoint file that is no checkpoint */
+        code = rc == ST_EINVAL || (rc == ST_EFORMAT && cpfile) ? EXIT_USAGE : EXIT_FAIL;
         cli_err("export: %s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
     } else if (!to_stdout && (fsync(fd) != 0 || rename(tmp, out) != 0 || sync_dir(out) != 0)) {
         cli_err("export: %s: %s", out, strerror(errno));
@@ -207,6 +292,17 @@ int cmd_export(st_cli *cli, int argc, char **argv)
     if (!to_stdout) {
         close(fd);
         if (code != EXIT_OK) unlink(tmp);
+    }
+    if (spool) {
+        if (code == EXIT_OK) {
+            st_store_close(s);            /* nothing of the store is held while the reader drains the bundle */
+            s = NULL;
+            if ((rc = spool_copy(fd)) != 0) {
+                cli_err("export: writing the bundle to standard output: %s", strerror(rc));
+                code = EXIT_FAIL;
+            }
+        }
+        close(fd);
     }
     if (code == EXIT_OK) {
         FILE *f = to_stdout ? stderr : stdout;

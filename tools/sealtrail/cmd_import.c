@@ -83,7 +83,11 @@ static void help(void)
          "or a string of digits; without \"timestamp\", \"ts\", \"@timestamp\" or \"time\" is used.\n"
          "Entries get kind \"import\", the original time as time_us and the import time as\n"
          "recorded_us; members without an envelope field are kept in payload \"event\".\n"
-         "A UTF-8 byte order mark before the first line is skipped.\n"
+         "A UTF-8 byte order mark before the first line is skipped. Lines end with LF\n"
+         "or CRLF (mixed is fine); a carriage return alone does not end a line (a file\n"
+         "with classic-Mac CR endings is one malformed line, and the error says so).\n"
+         "While another process holds the store's writer lock, import says so once on\n"
+         "stderr after a second, and goes on when it is released.\n"
          "\n"
          "The store is append-only: a file imported twice is stored twice. An import that\n"
          "is interrupted keeps the batches it committed (whole batches, in line order) and\n"
@@ -180,6 +184,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     }
     if (argc - optind != 1) { cli_err("import: expected one FILE or - (see 'sealtrail import --help')"); return EXIT_USAGE; }
     const char *path = argv[optind];
+    if (!*path) { cli_err("import: empty file name (give FILE, or - for standard input)"); return EXIT_USAGE; }
     int from_stdin = strcmp(path, "-") == 0;
     const char *name = from_stdin ? "standard input" : path;   /* in messages */
     int fd = from_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);

@@ -4,12 +4,44 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "render.h"
+#include "snap.h"
 #include "store_int.h"
+
+#define LOG_REPORTED 1     /* fill: an error already reported */
+
+/* Formats entries [*next, end) of the snapshot into out, stopping once it
+ * holds CLI_SNAP_CHUNK bytes; *next is the next index to format. */
+static int fill(st_txn *txn, uint64_t *next, uint64_t end, int with_payloads, st_buf *out)
+{
+    st_cursor *cur;
+    uint8_t key[8];
+    const void *k, *v;
+    size_t kl, vl;
+    int rc = st_cursor_open(txn, ST_T_ENTRIES, &cur);
+    if (rc) return rc;
+    st_be64_put(key, *next);
+    for (rc = st_cursor_seek(cur, key, 8, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(cur, &k, &kl, &v, &vl)) {
+        if (kl != 8) { rc = ST_ECORRUPT; break; }
+        uint64_t index = st_be64_get(k);
+        if (index >= end) break;
+        if ((rc = st_render_entry(out, txn, index, v, vl, with_payloads)) != 0) {
+            cli_err("log: entry %llu: cannot render: %s", (unsigned long long)index, st_strerror(rc));
+            rc = LOG_REPORTED;
+            break;
+        }
+        *next = index + 1;
+        if (out->oom) { rc = ENOMEM; break; }
+        if (out->len > CLI_SNAP_CHUNK) break;
+    }
+    st_cursor_close(cur);
+    return rc;
+}
 
 int cmd_log(st_cli *cli, int argc, char **argv)
 {
@@ -22,9 +54,19 @@ int cmd_log(st_cli *cli, int argc, char **argv)
              "Payloads that were erased or archived print as null and are listed in\n"
              "\"absent_payloads\".\n"
              "\n"
+             "It prints the entries that exist when it starts (J is cut to the last one;\n"
+             "I may be the log size, which prints nothing, but not beyond it).\n"
+             "No read snapshot is held while output is written (a reader that stalls, such\n"
+             "as a pager left open, does not make the store grow): a payload erased,\n"
+             "archived or pruned while log runs prints as absent if not yet printed.\n"
+             "\n"
              "examples:\n"
              "  sealtrail log --from 100 --to 199\n"
-             "  sealtrail log | jq -r 'select(.tool==\"Bash\") | .content.tool_input.command'");
+             "  sealtrail log | jq -r 'select(.tool==\"Bash\") | .content.tool_input.command'\n"
+             "\n"
+             "EXIT STATUS\n"
+             "  0 success, also when the reader goes away (log | head); 1 the store could not\n"
+             "  be read or the output not written; 2 usage error.");
         return EXIT_OK;
     }
     static const struct option opts[] = {
@@ -46,39 +88,34 @@ int cmd_log(st_cli *cli, int argc, char **argv)
     }
     if (optind < argc) { cli_err("log: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
     if (from > to) { cli_err("log: --from %llu is after --to %llu", (unsigned long long)from, (unsigned long long)to); return EXIT_USAGE; }
-    st_store *s;
-    int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
+    signal(SIGPIPE, SIG_IGN);        /* `log | head`: EPIPE ends it cleanly (exit 0) */
+    cli_snap sn;
+    int code = cli_snap_open(&sn, cli, "log");
     if (code) return code;
-    st_txn *txn;
-    int rc = st_db_read_begin(s->db, &txn, &s->err);
-    if (rc) { code = cli_fail(rc, "log", st_store_error(s)); st_store_close(s); return code; }
-    st_cursor *cur = NULL;
-    uint8_t key[8];
-    st_be64_put(key, from);
-    const void *k, *v;
-    size_t kl, vl;
+    uint64_t size = 0, next = from;
     st_buf out = { 0 };
-    rc = st_cursor_open(txn, ST_T_ENTRIES, &cur);
-    if (rc == 0) rc = st_cursor_seek(cur, key, 8, &k, &kl, &v, &vl);
-    while (rc == 0 && kl == 8 && st_be64_get(k) <= to) {
-        uint64_t index = st_be64_get(k);
-        if ((rc = st_render_entry(&out, txn, index, v, vl, with_payloads)) != 0) {
-            cli_err("log: entry %llu: cannot render: %s", (unsigned long long)index, st_strerror(rc));
-            break;
-        }
-        if (out.len > (1u << 20)) {
-            if (cli_write_all(1, out.data, out.len) != 0) { rc = EPIPE; break; }
-            st_buf_reset(&out);
-        }
-        rc = st_cursor_next(cur, &k, &kl, &v, &vl);
+    int rc = st_size_txn(sn.txn, &size), werr = 0;
+    uint64_t end = to < size ? to + 1 : size;
+    if (rc == 0 && from > size) {
+        cli_err("log: --from %llu is past the end of the log (%llu entries)", (unsigned long long)from,
+                (unsigned long long)size);
+        cli_snap_close(&sn);
+        return EXIT_USAGE;
     }
-    if (rc == ST_ENOTFOUND) rc = 0;
-    if (rc == 0 && out.len && cli_write_all(1, out.data, out.len) != 0) rc = EPIPE;
+    while (rc == 0 && next < end) {
+        uint64_t before = next;
+        if ((rc = fill(sn.txn, &next, end, with_payloads, &out)) == ST_ENOTFOUND) rc = 0;
+        if (rc || next == before || next >= end) break;
+        if ((werr = cli_snap_write(&sn, &out, &rc)) != 0) break;
+    }
+    if (rc == 0 && !werr && out.len) werr = cli_write_all(1, out.data, out.len);
+    if (werr == EPIPE) code = EXIT_OK;
+    else if (werr) code = cli_fail(werr, "log: writing output", NULL);
+    else if (rc == LOG_REPORTED) code = EXIT_FAIL;
+    else if (rc) code = cli_fail(rc, "log", st_store_error(sn.s));
     st_buf_free(&out);
-    st_cursor_close(cur);
-    st_db_read_end(txn);
-    st_store_close(s);
-    return rc ? EXIT_FAIL : EXIT_OK;
+    cli_snap_close(&sn);
+    return code;
 }
 
 int cmd_leaf(st_cli *cli, int argc, char **argv)
@@ -91,7 +128,11 @@ int cmd_leaf(st_cli *cli, int argc, char **argv)
              "to stdout. Its leaf hash is SHA-256(0x00 || these bytes).\n"
              "\n"
              "example:\n"
-             "  sealtrail leaf --index 41 > entry41.json");
+             "  sealtrail leaf --index 41 > entry41.json\n"
+             "\n"
+             "EXIT STATUS\n"
+             "  0 written; 1 the store could not be read; 2 usage error, or I is not below\n"
+             "  the log size (the message names it).");
         return EXIT_OK;
     }
     static const struct option opts[] = { { "index", required_argument, NULL, 'i' }, { 0, 0, 0, 0 } };
@@ -109,7 +150,10 @@ int cmd_leaf(st_cli *cli, int argc, char **argv)
     uint8_t *bytes;
     size_t len;
     int rc = st_entry_get(s, index, &bytes, &len);
-    if (rc) code = cli_fail(rc, "leaf", st_store_error(s));
+    if (rc == ST_ENOTFOUND) {                  /* an index past the end is bad input, as for 'prove' */
+        cli_err("leaf: %s", st_store_error(s));
+        code = EXIT_USAGE;
+    } else if (rc) code = cli_fail(rc, "leaf", st_store_error(s));
     else {
         if (cli_write_all(1, bytes, len) != 0) code = EXIT_FAIL;
         free(bytes);

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "query.h"
 #include "query_fmt.h"
+#include "snap.h"
 #include "stats.h"
 #include "store_int.h"
 
@@ -24,7 +25,12 @@ static void help(void)
          "                 [--format jsonl|json|seed|csv|table] [--with-proof] [--count] [--explain]\n"
          "\n"
          "Prints the entries that match every filter, oldest first, answered from the\n"
-         "indexes (no full scan). A filter given a comma-separated list matches any value.\n"
+         "indexes (no full scan). A filter given a comma-separated list matches any value;\n"
+         "a filter given twice adds values (--tool Edit --tool Write). Inside a value, \\,\n"
+         "is a comma and \\\\ a backslash (--tool 'mcp__x__a\\,b' for the tool \"mcp__x__a,b\").\n"
+         "The results are the matching entries that exist when the query starts. No read\n"
+         "snapshot is held while output is written (a reader that stalls does not make the\n"
+         "store grow): a payload erased or archived meanwhile prints as absent.\n"
          "\n"
          "filters:\n"
          "  --tool NAME[,NAME...]      tool_name, case-sensitive (Bash, Edit, mcp__github__create_issue)\n"
@@ -46,7 +52,10 @@ static void help(void)
          "  --limit N                  at most N results (0, the default: all of them)\n"
          "  --format F                 jsonl (default: one entry per line with \"content\", as 'log'),\n"
          "                             json (one array), seed (timestamp, toolName, input, output,\n"
-         "                             executionTimeMs, error, errorMessage, status), csv (RFC 4180,\n"
+         "                             executionTimeMs, error, errorMessage, status; error is true and\n"
+         "                             status \"error\" for failed and interrupted calls, error true and\n"
+         "                             status \"denied\" for denied ones, errorMessage their error text or\n"
+         "                             denial reason; succeeded is \"success\"), csv (RFC 4180,\n"
          "                             header row; a cell starting with = + - @ is prefixed with '\n"
          "                             so spreadsheets do not run it as a formula), table (aligned,\n"
          "                             long cells cut, control characters shown as spaces)\n"
@@ -75,17 +84,24 @@ typedef struct qout {
     qf_proof proof;
     st_buf buf, pbuf;
     int werr;
+    cli_snap *snap;
 } qout;
 
-static int flush_out(qout *o, int force)
+/* st_query yield/renew: once CLI_SNAP_CHUNK bytes are formatted, they are
+ * written with no snapshot held (snap.h) and the query goes on in a new one. */
+static int want_write(void *ctx)
 {
-    if (o->buf.oom) return ENOMEM;
-    if (o->buf.len && (force || o->buf.len > (1u << 20))) {
-        int rc = cli_write_all(1, o->buf.data, o->buf.len);
-        st_buf_reset(&o->buf);
-        if (rc) { o->werr = rc; return rc; }
-    }
-    return 0;
+    const qout *o = ctx;
+    return o->buf.len > CLI_SNAP_CHUNK || o->buf.oom;
+}
+
+static int write_renew(void *ctx, st_txn **txn)
+{
+    qout *o = ctx;
+    int rrc, rc = cli_snap_write(o->snap, &o->buf, &rrc);
+    if (rc) { o->werr = rc; return rc; }
+    *txn = o->snap->txn;
+    return rrc;
 }
 
 static int on_result(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len)
@@ -110,7 +126,7 @@ static int on_result(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entr
     case QF_CSV: rc = qf_csv_row(&o->buf, txn, index, entry, len); break;
     case QF_TABLE: rc = qf_table_row(&o->buf, txn, index, entry, len, o->width); break;
     }
-    return rc ? rc : flush_out(o, 0);
+    return rc ? rc : o->buf.oom ? ENOMEM : 0;
 }
 
 static unsigned term_width(void)
@@ -141,9 +157,7 @@ static int check_status(const st_qfield *f)
 
 static int parse_time(const char *opt, const char *val, int64_t *out)
 {
-    if (st_time_arg_parse(val, st_now_us(), out) == 0) return 0;
-    cli_err("query: %s: '%s' is neither RFC 3339 (2025-11-01T09:00:00Z) nor a relative time (90d, 12h)", opt, val);
-    return -1;
+    return cli_parse_time("query", opt, val, out);
 }
 
 /* Tool names are case-sensitive (Claude Code's are "Bash", "Read"...): when
@@ -248,25 +262,30 @@ int cmd_query(st_cli *cli, int argc, char **argv)
     q.no_entry = o.count_only;
     signal(SIGPIPE, SIG_IGN);        /* `query | head`: EPIPE ends the query cleanly (exit 0) */
 
-    st_store *s;
-    int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
+    cli_snap sn;
+    int code = cli_snap_open(&sn, cli, "query");
     if (code) return code;
-    st_txn *txn;
-    int rc = st_db_read_begin(s->db, &txn, &s->err);
-    if (rc) { code = cli_fail(rc, "query", st_store_error(s)); st_store_close(s); return code; }
-    if (o.with_proof && (rc = qf_proof_init(&o.proof, txn, &s->err)) != 0) {
-        code = cli_fail(rc, "query: latest checkpoint", st_store_error(s));
+    int rc = 0;
+    o.snap = &sn;
+    if (!o.count_only) {
+        q.yield = want_write;
+        q.renew = write_renew;
+    }
+    if (o.with_proof && (rc = qf_proof_init(&o.proof, sn.txn, &sn.s->err)) != 0) {
+        code = cli_fail(rc, "query: latest checkpoint", st_store_error(sn.s));
         goto out;
     }
     if (o.fmt == QF_CSV && !o.count_only) qf_csv_header(&o.buf);
     if (o.fmt == QF_TABLE && !o.count_only) qf_table_header(&o.buf, o.width);
     st_query_info info;
-    s->err.msg[0] = 0;
-    rc = st_query_run(txn, &q, on_result, &o, &info, &s->err);
+    st_err qerr = { { 0 } };
+    rc = st_query_run(sn.txn, &q, on_result, &o, &info, &qerr);
+    if (rc == 0 && o.n == 0 && q.tool.n && sn.txn) hint_tool_case(sn.txn, &q.tool);
     if (rc == 0 && o.count_only) st_buf_printf(&o.buf, "%llu\n", (unsigned long long)o.n);
     if (rc == 0 && o.fmt == QF_JSON && !o.count_only) st_buf_puts(&o.buf, o.n ? "\n]\n" : "[]\n");
-    if (rc == 0) rc = flush_out(&o, 1);
-    if (rc == 0 && o.n == 0 && q.tool.n) hint_tool_case(txn, &q.tool);
+    cli_snap_release(&sn);                /* the last chunk is written with no snapshot held */
+    if (rc == 0 && o.buf.oom) rc = ENOMEM;
+    if (rc == 0 && o.buf.len && (rc = cli_write_all(1, o.buf.data, o.buf.len)) != 0) o.werr = rc;
     if (explain)
         fprintf(stderr, "sealtrail: query: driver %s, estimate %llu rows, %llu candidates read, %llu results\n",
                 info.driver ? info.driver : "none", (unsigned long long)info.estimate, (unsigned long long)info.scanned,
@@ -276,12 +295,11 @@ int cmd_query(st_cli *cli, int argc, char **argv)
                 (unsigned long long)o.proof.unsealed);
     if (o.werr == EPIPE) code = EXIT_OK;
     else if (o.werr) code = cli_fail(o.werr, "query: writing output", NULL);
-    else if (rc == ST_EINVAL) { cli_err("query: %s", st_store_error(s)); code = EXIT_USAGE; }
-    else if (rc) code = cli_fail(rc, "query", st_store_error(s));
+    else if (rc == ST_EINVAL) { cli_err("query: %s", qerr.msg); code = EXIT_USAGE; }
+    else if (rc) code = cli_fail(rc, "query", qerr.msg[0] ? qerr.msg : st_store_error(sn.s));
 out:
     st_buf_free(&o.buf);
     st_buf_free(&o.pbuf);
-    st_db_read_end(txn);
-    st_store_close(s);
+    cli_snap_close(&sn);
     return code;
 }

@@ -30,7 +30,7 @@ static void help(void)
          "\n"
          "  --since T, --until T   RFC 3339 or relative (90d, 12h); since <= time < until\n"
          "  --session ID           one session\n"
-         "  --tool NAME[,NAME...]  only these tools\n"
+         "  --tool NAME[,NAME...]  only these tools (repeatable; \\, is a comma inside a name)\n"
          "  --format table|json    default table\n"
          "\n"
          "examples:\n"
@@ -112,10 +112,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         case 's':
         case 'u': {
             int64_t t;
-            if (st_time_arg_parse(optarg, st_now_us(), &t)) {
-                cli_err("stats: %s: '%s' is neither RFC 3339 nor a relative time (90d, 12h)", c == 's' ? "--since" : "--until", optarg);
-                return EXIT_USAGE;
-            }
+            if (cli_parse_time("stats", c == 's' ? "--since" : "--until", optarg, &t)) return EXIT_USAGE;
             if (c == 's') { q.since_us = t; q.has_since = 1; }
             else { q.until_us = t; q.has_until = 1; }
             break;

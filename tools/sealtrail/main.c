@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "db.h"
 
 typedef struct st_command {
     const char *name;
@@ -53,6 +54,16 @@ static const st_command commands[] = {
     { "prune",        cmd_prune,        "delete payloads and archives past the retention period" },
     { "erase",        cmd_erase,        "erase an entry's payloads (signed erasure record; proofs stay valid)" },
 };
+
+/* st_db_set_lock_notice: one line once a write has waited a second for
+ * LMDB's writer lock (which records no owner, so no process is named). */
+static void lock_notice(void)
+{
+    static const char msg[] = "sealtrail: waiting for the store's writer lock: another process is writing "
+                              "(an import, erase, seal or a stuck writer); going on when it is released\n";
+    ssize_t n = write(2, msg, sizeof msg - 1);
+    (void)n;
+}
 
 static void usage(FILE *f)
 {
@@ -122,6 +133,7 @@ int main(int argc, char **argv)
         cli_err("libsodium failed to initialize");
         return EXIT_FAIL;
     }
+    if (strcmp(argv[i], "hook") != 0) st_db_set_lock_notice(lock_notice, 1000);  /* the hook stays silent */
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
         if (strcmp(argv[i], commands[c].name) == 0)
             return commands[c].fn(&cli, argc - i, argv + i);

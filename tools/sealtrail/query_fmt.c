@@ -184,29 +184,41 @@ static void iso_ms(char out[32], int64_t us)
     out[n - 3] = 0;
 }
 
-static int failed_status(const char *s, size_t n)
+/* The seed line's "error" is true for a call that did not succeed: failed,
+ * interrupted (both "status":"error", the seed vocabulary's word) and denied
+ * (the permission system refused it: "status":"denied"). started,
+ * requested and malformed entries are not a call's outcome: "error":false
+ * and the status as stored. */
+static int is_status(const char *s, size_t n, const char *w)
 {
-    return s && ((n == 6 && memcmp(s, "failed", 6) == 0) || (n == 11 && memcmp(s, "interrupted", 11) == 0));
+    return s && n == strlen(w) && memcmp(s, w, n) == 0;
 }
 
 int qf_seed(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len)
 {
     view v;
-    pl in, outp, err;
+    pl in, outp, err, ev;
     int rc = view_open(&v, entry, len);
     if (rc) return rc;
+    memset(&ev, 0, sizeof ev);
     if ((rc = pl_load(&in, txn, index, "tool_input")) || (rc = pl_load(&outp, txn, index, "tool_response")) ||
         (rc = pl_load(&err, txn, index, "error"))) {
         st_json_doc_free(v.doc);
         return rc;
     }
     int64_t t = 0, d;
-    size_t tn, sn, en;
+    size_t tn, sn, en, rn = 0;
     char ts[32];
     st_json_get_i64(v.root, "time_us", &t);
     iso_ms(ts, t);
     const char *tool = vstr(&v, "tool", &tn), *status = vstr(&v, "status", &sn), *e = vstr(&v, "error", &en);
-    int failed = failed_status(status, sn);
+    const char *reason = NULL;
+    int failed = is_status(status, sn, "failed") || is_status(status, sn, "interrupted");
+    int denied = is_status(status, sn, "denied");
+    if (denied && !err.present && !e) {     /* PermissionDenied: the hook's "reason", kept in payload `event` */
+        if ((rc = pl_load(&ev, txn, index, "event")) != 0) goto done;
+        if (ev.val) reason = st_json_get_str(ev.val, "reason", &rn);
+    }
     st_buf_printf(out, "{\"timestamp\":\"%s\",\"toolName\":", ts);
     if (tool) st_json_write_string(out, tool, tn); else st_buf_puts(out, "null");
     st_buf_puts(out, ",\"input\":");
@@ -216,22 +228,26 @@ int qf_seed(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size
     st_buf_puts(out, ",\"executionTimeMs\":");
     if (st_json_get_i64(v.root, "duration_ms", &d) == 0) st_buf_printf(out, "%lld", (long long)d);
     else st_buf_puts(out, "null");
-    st_buf_printf(out, ",\"error\":%s,\"errorMessage\":", failed ? "true" : "false");
+    st_buf_printf(out, ",\"error\":%s,\"errorMessage\":", failed || denied ? "true" : "false");
     if (err.present && err.val && err.val->type == ST_JSON_STRING) st_json_write_string(out, err.val->str, err.val->len);
     else if (err.present) pl_json(out, &err);
     else if (e) st_json_write_string(out, e, en);
+    else if (reason) st_json_write_string(out, reason, rn);
     else st_buf_puts(out, "null");
     st_buf_puts(out, ",\"status\":");
     if (!status) st_buf_puts(out, "null");
-    else if (sn == 9 && memcmp(status, "succeeded", 9) == 0) st_buf_puts(out, "\"success\"");
+    else if (is_status(status, sn, "succeeded")) st_buf_puts(out, "\"success\"");
     else if (failed) st_buf_puts(out, "\"error\"");
     else st_json_write_string(out, status, sn);
     st_buf_puts(out, "}\n");
+    rc = out->oom ? ENOMEM : 0;
+done:
     pl_free(&in);
     pl_free(&outp);
     pl_free(&err);
+    pl_free(&ev);
     st_json_doc_free(v.doc);
-    return out->oom ? ENOMEM : 0;
+    return rc;
 }
 
 /* ---- CSV ----------------------------------------------------------------------------------- */

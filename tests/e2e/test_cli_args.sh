@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Hostile and odd arguments to the reading and exporting commands: each
+# gives a clear message and exit 2 (never a crash, never exit 0 on bad
+# input), and odd-but-valid input gives the documented answer.
+set -euo pipefail
+: "${SEALTRAIL:?}"
+. "$(dirname "$0")/lib.sh"
+e2e_begin cli_args
+st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
+st init --origin example.com/args >/dev/null 2>&1
+l() { printf '{"timestamp":"2025-01-1%sT08:00:00.000Z","toolName":"Bash","input":{"command":"cat /r/f%s"},"output":null,"executionTimeMs":5,"status":"success"}\n' "$1" "$1"; }
+{ l 0; l 1; l 2; } > "$work/in.jsonl"
+st import "$work/in.jsonl" >/dev/null 2>&1
+st seal >/dev/null 2>&1
+
+# relative times: a number too large is out of range, not "not a relative time"
+for c in query stats; do
+  expect "$c --since 99999999999d is out of range" 2 "$c: --since: '99999999999d' is out of range" -- st $c --since 99999999999d
+  expect "$c --until 1000000001y is out of range" 2 "$c: --until: '1000000001y' is out of range" -- st $c --until 1000000001y
+done
+expect "export --since 99999999999d is out of range" 2 "export: --since: '99999999999d' is out of range" -- st export --out "$work/x.stb" --since 99999999999d
+expect "query --since -5d" 2 "neither RFC 3339 .* nor a relative time" -- st query --since -5d
+expect "query --since ''" 2 "neither RFC 3339" -- st query --since ''
+[ "$(st query --since 9999999d --count)" = 3 ] && ok "query --since 9999999d (27000 years) matches everything" || bad "--since 9999999d"
+# numbers
+expect "query --limit -1" 2 "non-negative integer" -- st query --limit -1
+expect "query --limit 2^64" 2 "non-negative integer" -- st query --limit 18446744073709551616
+[ "$(st query --limit 0 | wc -l)" = 3 ] && ok "query --limit 0 is all of them (documented)" || bad "--limit 0"
+[ "$(st query --limit 18446744073709551615 | wc -l)" = 3 ] && ok "query --limit 2^64-1" || bad "--limit max"
+[ "$(st query --min-duration 18446744073709551615 --count)" = 0 ] && ok "query --min-duration 2^64-1 matches nothing" || bad "--min-duration max"
+# strings: invalid UTF-8 and overlong patterns
+[ "$(st query --path $'\xff\xfe' --count)" = 0 ] && ok "query --path with invalid UTF-8: no match, no crash" || bad "path invalid utf-8"
+[ "$(st query --path $'[\xff' --count)" = 0 ] && ok "query --path glob with invalid UTF-8" || bad "glob invalid utf-8"
+[ "$(st query --text $'\xc3' --count)" = 0 ] && ok "query --text with a cut UTF-8 sequence" || bad "text invalid utf-8"
+expect "query --path over 4096 bytes" 2 "longer than 4096 bytes" -- st query --path "$(head -c 5000 /dev/zero | tr '\0' a)"
+expect "query --text ''" 2 "empty string" -- st query --text ''
+expect "query --tool ','" 2 "empty value" -- st query --tool ,
+# log
+expect "log --from past the end names the size" 2 "log: --from 4 is past the end of the log \(3 entries\)" -- st log --from 4
+expect "log --from the size prints nothing" 0 "" -- st log --from 3
+[ ! -s "$work/out" ] && ok "... and nothing on stdout" || bad "log --from 3 printed"
+expect "log --from after --to" 2 "is after --to" -- st log --from 2 --to 1
+[ "$(st log --from 1 --to 99999999999 | wc -l)" = 2 ] && ok "log --to past the end is cut to the last entry" || bad "log --to cut"
+if [ -w /dev/full ]; then
+  expect "log > /dev/full: exit 1 with a message" 1 "log: writing output: No space left" -- sh -c '"$1" --dir "$2" log > /dev/full' _ "$SEALTRAIL" "$work/s"
+fi
+rc=0; st log | head -c 1 >/dev/null || rc=$?
+[ $rc = 0 ] && ok "log | head: exit 0" || bad "log | head: $rc"
+rc=0; { st log; echo "rc=$?" >"$work/rc"; } | head -c 1 >/dev/null; grep -q "rc=0" "$work/rc" && ok "log into a closed pipe exits 0 (as query)" || bad "log EPIPE: $(cat "$work/rc")"
+# export and import
+expect "export --from after --to" 2 "export: --from 10 is after --to 5" -- st export --out "$work/x.stb" --from 10 --to 5
+expect "export --out ''" 2 "export: --out: empty file name" -- st export --out ''
+expect "export --from past the end" 2 "not within the log \(3 entries\)" -- st export --out "$work/x.stb" --from 5000
+expect "export --out DIR/" 2 "is a directory; give a file name" -- st export --out "$work/"
+mkdir "$work/d"
+expect "export --out an existing directory, --force" 2 "is a directory" -- st export --out "$work/d" --force
+: > "$work/empty.cp"
+expect "export --from-checkpoint of an empty file is bad input" 2 "from-checkpoint" -- st export --out "$work/x.stb" --from-checkpoint "$work/empty.cp"
+expect "import ''" 2 "import: empty file name" -- st import ''
+e2e_end

@@ -1,0 +1,49 @@
+/*
+ * snap.h: a read snapshot that is never held across a write to stdout, for
+ * `log` and `query` (`tail` does the same on its own).
+ *
+ * WHY. LMDB cannot reuse a page freed after the oldest live snapshot: a
+ * reader that keeps one while blocked in write(2) (`sealtrail log | less`
+ * left open) makes data.mdb grow with every append meanwhile. So a command
+ * formats a chunk of output inside a snapshot, releases it, writes, and
+ * renews it for the next chunk. Entries are append-only and a compaction
+ * copies them unchanged, so an index (or an index key) names the same entry
+ * in every snapshot; what may change between chunks is that newer entries
+ * exist (callers stop at the size they started with) and that a payload
+ * was erased, archived or pruned meanwhile (it then prints as absent, as in
+ * any later read). A compaction (erase, prune, archive) needs every other
+ * handle closed (THE GATE, store/compact.c): when stdout is not a regular
+ * file (a pipe, where a write may block for hours) the store is closed
+ * while writing and opened again after, behind any compaction that came
+ * meanwhile; otherwise renewing steps aside only for a compaction that is
+ * already waiting. Either way a stalled reader does not make it fail.
+ */
+#ifndef ST_SNAP_H
+#define ST_SNAP_H
+
+#include "cli.h"
+#include "store_int.h"
+
+/* Bytes of formatted output after which a command writes (and releases). */
+#define CLI_SNAP_CHUNK ((size_t)256 << 10)
+
+typedef struct cli_snap {
+    st_cli *cli;
+    st_store *s;
+    st_txn *txn;           /* NULL while released */
+    int close_on_write;    /* stdout is a pipe, socket or terminal: close the store while writing */
+} cli_snap;
+
+/* Opens the store read-only and begins a snapshot: 0 or an exit code (message printed). */
+int cli_snap_open(cli_snap *sn, st_cli *cli, const char *what);
+/* Ends the snapshot (before a write that may block). */
+void cli_snap_release(cli_snap *sn);
+/* Begins a snapshot of the latest state, first stepping aside for a waiting
+ * compaction. 0 or an st error (sn->s may then be NULL). */
+int cli_snap_renew(cli_snap *sn);
+/* Release, then write buf (cli_write_all), then renew. 0, the write's errno
+ * (EPIPE: the reader went away) or the renewal's error in *renew_rc. */
+int cli_snap_write(cli_snap *sn, st_buf *buf, int *renew_rc);
+void cli_snap_close(cli_snap *sn);
+
+#endif
