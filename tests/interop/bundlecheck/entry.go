@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -39,16 +40,23 @@ func parseEntry(body []byte, what string) *entry {
 	}
 	e.val = v
 	ver, idx, tm, kind := v.get("v"), v.get("index"), v.get("time_us"), v.get("kind")
-	if !ver.isInt() || !idx.isInt() || !tm.isInt() || !kind.isString() {
-		die(1, "%s index %d: entry lacks v, index, time_us or kind of the right type [ENTRY-7]", what, e.index)
+	if !ver.isInt() {
+		die(1, "%s index %d: entry lacks an integer v [ENTRY-7]", what, e.index)
 	}
-	if ver.num != 1 {
+	if ver.num != 1 { // before anything else: another version may mean anything
 		die(3, "%s index %d: unsupported entry version v %d [ENTRY-9]", what, e.index, ver.num)
+	}
+	if !idx.isInt() || !tm.isInt() || !kind.isString() {
+		die(1, "%s index %d: entry lacks index, time_us or kind of the right type [ENTRY-7]", what, e.index)
 	}
 	if idx.num < 0 || uint64(idx.num) != e.index {
 		die(1, "%s: the record's index %d differs from the entry's index %d [ENTRY-8]", what, e.index, idx.num)
 	}
 	e.kind, e.timeUs = kind.str, tm.num
+	if e.kind == "" || strings.IndexByte(e.kind, 0) >= 0 {
+		die(1, "%s index %d: kind is empty or holds U+0000 [ENTRY-10]", what, e.index)
+	}
+	checkMemberTypes(v, e.index, what)
 	if p := v.get("payloads"); p != nil {
 		if p.kind != jObject || len(p.obj) > 16 {
 			die(1, "%s index %d: payloads is not an object of at most 16 members [PAYLOAD-2]", what, e.index)
@@ -58,14 +66,67 @@ func parseEntry(body []byte, what string) *entry {
 			if !validPayloadName(m.key) || m.val.kind != jObject || !c.isString() || !l.isInt() || l.num < 0 {
 				die(1, "%s index %d: payload %q: not a commitment object {commit, len} [PAYLOAD-2]", what, e.index, m.key)
 			}
-			raw, err := hex.DecodeString(c.str)
-			if err != nil || len(raw) != 32 || hex.EncodeToString(raw) != c.str {
+			raw, ok := hex32(c.str)
+			if !ok {
 				die(1, "%s index %d: payload %q: commit is not 64 lowercase hex digits [PAYLOAD-2]", what, e.index, m.key)
+			}
+			if t := m.val.get("truncated"); t != nil {
+				tl := t.get("len")
+				_, okHash := hex32(t.get("sha256").strOr(""))
+				if t.kind != jObject || !tl.isInt() || tl.num <= l.num || !okHash {
+					die(1, "%s index %d: payload %q: truncated is not {len > %d, sha256} [PAYLOAD-3]", what, e.index, m.key, l.num)
+				}
 			}
 			e.payloads = append(e.payloads, commitment{m.key, raw, l.num})
 		}
 	}
 	return e
+}
+
+// Types of the members of FORMAT §1.1 [ENTRY-10].
+var stringMembers = []string{"event", "session", "tool", "tool_use_id", "mcp_server", "agent_id", "agent_type",
+	"cwd", "permission_mode", "prompt_id", "status", "error", "host", "user", "parse_error", "withheld", "spool"}
+var intMembers = []string{"duration_ms", "recorded_us", "input_len", "utf8_replaced"}
+
+func checkMemberTypes(v *jval, index uint64, what string) {
+	for _, k := range stringMembers {
+		if x := v.get(k); x != nil && !x.isString() {
+			die(1, "%s index %d: member %q is not a string [ENTRY-10]", what, index, k)
+		}
+	}
+	for _, k := range intMembers {
+		if x := v.get(k); x != nil && !x.isInt() {
+			die(1, "%s index %d: member %q is not an integer [ENTRY-10]", what, index, k)
+		}
+	}
+	if r := v.get("redactions"); r != nil {
+		if r.kind != jObject {
+			die(1, "%s index %d: redactions is not an object [ENTRY-10]", what, index)
+		}
+		for _, m := range r.obj {
+			if !m.val.isInt() || m.val.num < 0 {
+				die(1, "%s index %d: redaction count %q is not an integer ≥ 0 [ENTRY-10]", what, index, m.key)
+			}
+		}
+	}
+	if d := v.get("data"); d != nil && d.kind != jObject {
+		die(1, "%s index %d: data is not an object [ENTRY-10]", what, index)
+	}
+}
+
+func hex32(s string) ([]byte, bool) {
+	raw, err := hex.DecodeString(s)
+	if err != nil || len(raw) != 32 || hex.EncodeToString(raw) != s {
+		return nil, false
+	}
+	return raw, true
+}
+
+func (v *jval) strOr(d string) string {
+	if v.isString() {
+		return v.str
+	}
+	return d
 }
 
 func validPayloadName(s string) bool {
