@@ -111,7 +111,11 @@ func splitNote(msg []byte) (text []byte, sigs []string, err error) {
 	if len(rest) == 0 || rest[len(rest)-1] != '\n' {
 		return nil, nil, errors.New("signature block does not end with LF")
 	}
-	for _, line := range strings.Split(string(rest[:len(rest)-1]), "\n") {
+	lines := strings.Split(string(rest[:len(rest)-1]), "\n")
+	if len(lines) > 100 {
+		return nil, nil, errors.New("more than 100 signature lines [CP-3]")
+	}
+	for _, line := range lines {
 		if !strings.HasPrefix(line, "— ") {
 			return nil, nil, fmt.Errorf("signature line %q does not start with U+2014 SP", line)
 		}
@@ -120,8 +124,8 @@ func splitNote(msg []byte) (text []byte, sigs []string, err error) {
 			return nil, nil, fmt.Errorf("malformed signature line %q", line)
 		}
 		s, err := b64(f[1])
-		if err != nil || len(s) != 68 {
-			return nil, nil, fmt.Errorf("signature line %q: not b64(key_id[4] ‖ signature[64])", line)
+		if err != nil || len(s) < 5 || len(s) > 4100 {
+			return nil, nil, fmt.Errorf("signature line %q: not b64(key_id[4] ‖ 1..4096 bytes) [CP-3]", line)
 		}
 		sigs = append(sigs, line)
 	}
