@@ -241,6 +241,13 @@ mut full "a checkpoint carries a signature line of 4101 bytes (malformed)" sig c
 mut full "a PAYLOAD grown by one byte, trailer recomputed" len payload 0 1 --retrail
 mut full "an entry's JSON changed, trailer recomputed" flip entry 3 30 --retrail
 
+# another version's magic line is "unsupported version" (3), anything else "not a bundle" [BUNDLE-1]
+for m in 'sealtrail-bundle/v2\n' 'sealtrail-bundle/v10\n' 'sealtrail-bundle/v1.1\n' 'sealtrail-bundle/v123456789012345\n' \
+         'sealtrail-bundle/v1234567890123456\n' 'sealtrail-bundle/v\n' 'sealtrail-bundle/v1 \n' 'Sealtrail-bundle/v1\n'; do
+  { printf "$m"; tail -c +21 "$work/full.stb"; } >"$work/magic.stb"
+  same "magic line $m" "$work/magic.stb"
+done
+
 # seeded random single-byte mutations: the same verdict, whatever it is
 diverge=0
 for seed in $(seq 1 150); do

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"io"
+	"strings"
 )
 
 const magic = "sealtrail-bundle/v1\n"
@@ -77,7 +78,7 @@ type record struct {
 	typ    byte
 	body   []byte
 	offset int64 // file offset of the type byte
-	num    int   // record number, the manifest is 1
+	num    int   // record number: the manifest is record 0 (VERIFYING.md)
 }
 
 type reader struct {
@@ -98,24 +99,27 @@ func newReader(r io.Reader) *reader {
 	return &reader{r: bufio.NewReaderSize(r, 1<<16), digest: sha256.New(), counts: map[byte]int{}}
 }
 
-// readMagic is step 2.
+// readMagic is step 2. Another version is "sealtrail-bundle/v", 1 to 15
+// bytes of printable ASCII other than space, and LF [BUNDLE-1].
 func (rd *reader) readMagic() {
-	buf := make([]byte, len(magic))
-	n, _ := io.ReadFull(rd.r, buf)
-	buf = buf[:n]
-	rd.off = int64(n)
-	if string(buf) == magic {
-		rd.digest.Write(buf)
-		return
-	}
-	prefix := []byte("sealtrail-bundle/v")
-	if bytes.HasPrefix(buf, prefix) {
-		// another version: "sealtrail-bundle/v" then a version and LF
-		if nl := bytes.IndexByte(buf, '\n'); nl > len(prefix) {
-			die(3, "unsupported version: %q [BUNDLE-1]", buf[:nl+1])
+	prefix := "sealtrail-bundle/v"
+	head, _ := rd.r.Peek(len(prefix) + 16)
+	if len(head) >= len(magic) && string(head[:len(magic)]) != magic && strings.HasPrefix(string(head), prefix) {
+		i := len(prefix)
+		for i < len(head) && i < len(prefix)+15 && head[i] >= 0x21 && head[i] < 0x7f {
+			i++
+		}
+		if i > len(prefix) && i < len(head) && head[i] == '\n' {
+			die(3, "unsupported version: %q [BUNDLE-1]", head[:i+1])
 		}
 	}
-	die(2, "not a bundle (no %q magic) [BUNDLE-1]", magic[:len(magic)-1])
+	buf := make([]byte, len(magic))
+	n, _ := io.ReadFull(rd.r, buf)
+	rd.off = int64(n)
+	if n != len(magic) || string(buf) != magic {
+		die(2, "not a bundle (no %q magic) [BUNDLE-1]", magic[:len(magic)-1])
+	}
+	rd.digest.Write(buf)
 }
 
 // next reads one record (step 3): type, length within limits, body.
@@ -131,25 +135,25 @@ func (rd *reader) next() *record {
 	t, length := hdr[0], binary.BigEndian.Uint32(hdr[1:])
 	name, known := typeName[t]
 	if !known {
-		die(2, "record %d at offset %d: unknown type 0x%02x [BUNDLE-2]", rd.num+1, rd.off, t)
+		die(2, "record %d at offset %d: unknown type 0x%02x [BUNDLE-2]", rd.num, rd.off, t)
 	}
 	if !lengthOK(t, length) {
-		die(2, "record %d at offset %d: %s length %d outside its limits [BUNDLE-3]", rd.num+1, rd.off, name, length)
+		die(2, "record %d at offset %d: %s length %d outside its limits [BUNDLE-3]", rd.num, rd.off, name, length)
 	}
 	rd.counts[t]++
 	if lim, ok := countLimit[t]; ok && rd.counts[t] > lim {
-		die(2, "record %d at offset %d: more than %d %s records [BUNDLE-4]", rd.num+1, rd.off, lim, name)
+		die(2, "record %d at offset %d: more than %d %s records [BUNDLE-4]", rd.num, rd.off, lim, name)
 	}
 	body := make([]byte, length)
 	if _, err := io.ReadFull(rd.r, body); err != nil {
-		die(2, "truncated: the file ends inside record %d (%s, %d bytes) at offset %d", rd.num+1, name, length, rd.off)
+		die(2, "truncated: the file ends inside record %d (%s, %d bytes) at offset %d", rd.num, name, length, rd.off)
 	}
 	if t == tFrontier && len(body) != 8+32*popcount(u64(body)) {
 		// a length rule of the [BUNDLE-3] table, so step 3
 		die(2, "record %d at offset %d: FRONTIER of size %d holds %d hashes, want popcount = %d [BUNDLE-3]",
-			rd.num+1, rd.off, u64(body), (len(body)-8)/32, popcount(u64(body)))
+			rd.num, rd.off, u64(body), (len(body)-8)/32, popcount(u64(body)))
 	}
-	rec := &record{typ: t, body: body, offset: rd.off, num: rd.num + 1}
+	rec := &record{typ: t, body: body, offset: rd.off, num: rd.num}
 	rd.off += 5 + int64(length)
 	if t == tTrailer {
 		rd.trailer = true
