@@ -35,13 +35,14 @@ func b64(s string) ([]byte, error) {
 	return b, nil
 }
 
-// validName is [CP-1]'s rule for origins and key names.
+// validName is [CP-1]'s rule for origins and key names: 1..255 bytes of
+// UTF-8, nothing below U+0020, no '+', no Unicode White_Space.
 func validName(s string) bool {
-	if s == "" || !utf8.ValidString(s) || strings.Contains(s, "+") {
+	if s == "" || len(s) > 255 || !utf8.ValidString(s) || strings.Contains(s, "+") {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsSpace(r) || r < 0x20 || r == 0x7f {
+		if r < 0x20 || unicode.Is(unicode.White_Space, r) {
 			return false
 		}
 	}
