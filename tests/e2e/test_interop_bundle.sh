@@ -100,8 +100,18 @@ ex prev.stb --from 20 --from-checkpoint "$work/cp.13"
 ex prevf.stb --tool Bash --from-checkpoint "$work/cp.8"
 ex none-time.stb --until 2000-01-01
 ex none-filter.stb --status no-such-status
-for b in full range range0 tail time tool path text status prev prevf none-time none-filter; do
+ex text4096.stb --text "$(head -c 4096 /dev/zero | tr '\0' a)"
+ex tool1024.stb --tool "$(head -c 1024 /dev/zero | tr '\0' B),Bash"
+ex until2255.stb --since 1970-01-02 --until 2255-01-01
+for b in full range range0 tail time tool path text status prev prevf none-time none-filter text4096 tool1024 until2255; do
   agree "$b" "$work/$b.stb" "$vkey"
+done
+# what no verifier accepts in a manifest, export refuses (FORMAT [BUNDLE-6], [ENTRY-4])
+for opt in "--text $(head -c 4097 /dev/zero | tr '\0' a)" "--session $(head -c 1025 /dev/zero | tr '\0' s)" \
+           "--until 3000-01-01" "--since 1000-01-01" "--tool Bash --until 9999-12-31"; do
+  rm -f "$work/refused.stb"
+  # shellcheck disable=SC2086
+  expect_exit 2 "export refuses ${opt:0:40}" "$SEALTRAIL" --dir "$d" export --out "$work/refused.stb" $opt
 done
 e=$work/empty
 ekey=$("$SEALTRAIL" --dir "$e" init --origin example.com/interop-empty 2>/dev/null | tail -n 1)
