@@ -83,17 +83,20 @@ func run(path string, trustArgs []string) (code int) {
 	}
 	var trusted []*vkey
 	for _, t := range trustArgs {
-		s := t
-		if !strings.Contains(t, "+") {
-			b, err := os.ReadFile(t)
-			if err != nil || len(b) > 4096 {
-				die(2, "--trust %s: not a key and not a readable file of at most 4 KiB", t)
-			}
-			s = strings.TrimSuffix(string(b), "\n")
-		}
-		k, err := parseVkey(s)
+		// a key string, else a file: one line, then only LFs, under 4 KiB
+		k, err := parseVkey(t)
 		if err != nil {
-			die(2, "--trust %q: %v", t, err)
+			b, ferr := os.ReadFile(t)
+			if ferr != nil || len(b) >= 4096 {
+				die(2, "--trust %q: not a key (%v) and not a readable file under 4 KiB", t, err)
+			}
+			line, rest, _ := strings.Cut(string(b), "\n")
+			if strings.Trim(rest, "\n") != "" {
+				die(2, "--trust %s: more than one line", t)
+			}
+			if k, err = parseVkey(line); err != nil {
+				die(2, "--trust %s: %v", t, err)
+			}
 		}
 		trusted = append(trusted, k)
 	}
