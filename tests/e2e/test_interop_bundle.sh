@@ -79,6 +79,7 @@ for f in "$SHARED"/claude-code/payloads/*.json; do
   # several checkpoints, one at a power of two, so the bundles carry
   # consistency proofs and roots at sizes inside their spans
   case $n in 5|8|13|21|32|40) "$SEALTRAIL" --dir "$d" seal >"$work/cp.$n" ;; esac
+  [ "$n" -ne 21 ] || cp -a "$d" "$work/forked"   # the same key, another history from 21 on
 done
 [ "$n" -ge 40 ] || { bad "only $n sample payloads in $SHARED/claude-code/payloads"; e2e_end; exit 1; }
 "$SEALTRAIL" --dir "$d" seal >/dev/null
@@ -121,6 +122,34 @@ agree "an empty log sealed at size 0" "$work/empty.stb" "$ekey"
 "$SEALTRAIL" --dir "$e" hook <"$SHARED/claude-code/payloads/ev-Stop.json" >/dev/null 2>&1
 "$SEALTRAIL" --dir "$e" export --seal --out "$work/empty1.stb" --from-checkpoint "$work/e.cp0" >/dev/null 2>&1
 agree "--from-checkpoint of size 0 [TREE-3]" "$work/empty1.stb" "$ekey"
+
+# ---- --previous: a checkpoint the auditor holds (steps 1.2, 16) -----------------------
+prevagree() {
+  local name=$1 b=$2 p=$3 bc=0 av=0
+  "$BC" "$b" --trust "$vkey" --previous "$p" >/dev/null 2>"$work/bc.err" || bc=$?
+  "$AUDITVERIFY" "$b" --trust "$vkey" --previous "$p" >/dev/null 2>"$work/av.err" || av=$?
+  if [ "$bc" -eq "$av" ]; then ok "--previous $name: both exit $bc"
+  else bad "--previous $name: bundlecheck $bc ($(head -c 200 "$work/bc.err")), auditverify $av ($(head -c 200 "$work/av.err"))"; fi
+}
+for k in $(seq 22 32); do
+  "$SEALTRAIL" --dir "$work/forked" hook <"$SHARED/claude-code/payloads/ev-Stop.json" >/dev/null 2>&1
+  case $k in 23) "$SEALTRAIL" --dir "$work/forked" seal >"$work/cp.fork" ;; 32) "$SEALTRAIL" --dir "$work/forked" seal >"$work/cp.fork2" ;; esac
+done
+"$SEALTRAIL" --dir "$work/other" init --origin example.com/interop-bundle >/dev/null 2>&1
+"$SEALTRAIL" --dir "$work/other" seal >"$work/cp.other"
+for b in full range tool prev none-time; do
+  for p in cp.5 cp.8 cp.13 cp.21 cp.40 cp.fork cp.fork2 cp.other e.cp0; do
+    prevagree "$p with $b" "$work/$b.stb" "$work/$p"
+  done
+done
+python3 - "$work/cp.13" "$work/cp.bad" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = len(b) - 10
+b[i] = ord("B") if b[i] != ord("B") else ord("C")
+open(sys.argv[2], "wb").write(bytes(b))
+PY
+prevagree "with a changed signature" "$work/range.stb" "$work/cp.bad"
 
 # ---- an erased payload -------------------------------------------------------------
 "$SEALTRAIL" --dir "$d" erase --index 3 --reason "interop test" >/dev/null 2>&1 || bad "erase failed"

@@ -6,6 +6,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // entry is steps 11.1–11.8 (11.4's INCLUSION is the next record; 11.5 at the item's end).
@@ -54,6 +56,10 @@ func (v *verifier) checkRootAt() {
 	if r, ok := v.cpRoot[v.cr.size]; ok && v.cr.root() != r {
 		die(1, "checkpoint %d: root mismatch: computed %x from the bundle's entries, checkpoint has %x [13]",
 			v.cr.size, v.cr.root(), r)
+	}
+	if v.held != nil && v.held.size == v.cr.size {
+		r := v.cr.root()
+		v.heldRoot = &r
 	}
 	if v.prev != nil && v.prev.size == v.cr.size && v.cr.root() != v.prev.root {
 		die(1, "PREVIOUS checkpoint %d: root mismatch with the bundle's entries", v.cr.size)
@@ -224,5 +230,36 @@ func (v *verifier) finish() {
 		if !inWindow(mf.sel, v.first.timeUs) || !inWindow(mf.sel, v.last.timeUs) {
 			die(1, "the first or last entry lies outside the time window [11.7]")
 		}
+	}
+	if v.held != nil {
+		v.link()
+	}
+}
+
+// link is step 16: the auditor's checkpoint (size m, root r) and the bundle.
+func (v *verifier) link() {
+	m, r, linked := v.held.size, v.held.root, false
+	agree := func(root tlog.Hash, what string) {
+		if root != r {
+			die(1, "fork: your checkpoint of size %d has root %x, %s has %x [16]", m, r, what, root)
+		}
+		linked = true
+	}
+	if m == 0 {
+		agree(emptyRoot, "the empty tree")
+	}
+	for _, cp := range v.cps {
+		if cp.size == m {
+			agree(cp.root, "the bundle's checkpoint")
+		}
+	}
+	if v.prev != nil && v.prev.size == m {
+		agree(v.prev.root, "the PREVIOUS record")
+	}
+	if v.mf.sel.contiguous && v.mf.begin <= m && m <= v.mf.end && v.heldRoot != nil {
+		agree(*v.heldRoot, "the bundle's entries")
+	}
+	if !linked {
+		die(2, "your checkpoint of size %d cannot be linked to this bundle [16]", m)
 	}
 }

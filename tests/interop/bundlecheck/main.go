@@ -5,7 +5,7 @@
 // the published formats are complete: tests/e2e/test_interop_bundle.sh
 // requires it and auditverify to agree on real and tampered bundles.
 //
-//	bundlecheck BUNDLE --trust VKEY [--trust VKEY...]
+//	bundlecheck BUNDLE --trust VKEY [--trust VKEY...] [--previous CHECKPOINT]
 //
 // Exit status: the verdicts of VERIFYING.md (0 verified, 1 tampered,
 // 2 could not verify, 3 untrusted). On success it prints a summary with
@@ -31,7 +31,6 @@ var verdictName = map[int]string{1: "TAMPERED", 2: "COULD NOT VERIFY", 3: "UNTRU
 
 // Steps of VERIFYING.md that bundlecheck does not perform.
 var skipped = []string{
-	"1.2/16 --previous (an auditor-held checkpoint) is not supported; a PREVIOUS record in the bundle is checked (8)",
 	"1.3 --key-note is not supported",
 	"11.5 the filter criterion `path` is not re-checked (as in auditverify: it depends on the store's path extraction)",
 	"retention judgement (--retention) and comparisons across several bundles are not supported",
@@ -44,7 +43,7 @@ func usage() {
 }
 
 func main() {
-	var path string
+	var path, previous string
 	var trustArgs []string
 	for i := 1; i < len(os.Args); i++ {
 		a := os.Args[i]
@@ -52,6 +51,9 @@ func main() {
 		case a == "--trust" && i+1 < len(os.Args):
 			i++
 			trustArgs = append(trustArgs, os.Args[i])
+		case a == "--previous" && i+1 < len(os.Args) && previous == "":
+			i++
+			previous = os.Args[i]
 		case path == "" && (a == "-" || !strings.HasPrefix(a, "-")):
 			path = a
 		default:
@@ -61,11 +63,11 @@ func main() {
 	if path == "" {
 		usage()
 	}
-	code := run(path, trustArgs)
+	code := run(path, trustArgs, previous)
 	os.Exit(code)
 }
 
-func run(path string, trustArgs []string) (code int) {
+func run(path string, trustArgs []string, previous string) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			vd, ok := r.(verdict)
@@ -100,6 +102,19 @@ func run(path string, trustArgs []string) (code int) {
 		}
 		trusted = append(trusted, k)
 	}
+	// 1.2
+	var held *checkpoint
+	if previous != "" {
+		b, err := os.ReadFile(previous)
+		if err != nil || len(b) > 65536 {
+			die(2, "--previous %s: not a readable file of at most 65,536 bytes", previous)
+		}
+		cp, hasTime, err := parseCheckpoint(b)
+		if err != nil || !hasTime {
+			die(2, "--previous %s: not a checkpoint: %v", previous, err)
+		}
+		held = cp
+	}
 	f := os.Stdin
 	if path != "-" {
 		var err error
@@ -108,7 +123,7 @@ func run(path string, trustArgs []string) (code int) {
 		}
 		defer f.Close()
 	}
-	v := &verifier{rd: newReader(f), trusted: trusted}
+	v := &verifier{rd: newReader(f), trusted: trusted, held: held}
 	v.run()
 	v.report()
 	return 0
@@ -138,7 +153,10 @@ func (v *verifier) report() {
 		fmt.Printf("retention-policy entry %d\n", *v.policy)
 	}
 	if v.prev != nil {
-		fmt.Printf("previous %d consistent\n", v.prev.size)
+		fmt.Printf("previous-record %d consistent\n", v.prev.size)
+	}
+	if v.held != nil {
+		fmt.Printf("previous %d linked\n", v.held.size)
 	}
 	if mf.createdUs != nil {
 		fmt.Printf("unsigned-claim created_us %d\n", *mf.createdUs)

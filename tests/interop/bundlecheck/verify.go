@@ -82,6 +82,8 @@ type verifier struct {
 	first    *entry
 	last     *entry
 	right    bool
+	held     *checkpoint // --previous, step 1.2 and 16
+	heldRoot *tlog.Hash  // the compact range's root at the held size
 	// report
 	present, absent int
 	absentWhy       []string
@@ -229,6 +231,9 @@ func (v *verifier) record(rec *record) []byte {
 	case tManifest:
 		v.mf = parseManifest(b)
 		v.kh = newKeyHistory(v.mf.origin, v.trusted)
+		if v.held != nil && v.held.origin != v.mf.origin {
+			die(2, "--previous is a checkpoint of %q, the bundle is of %q: they cannot be linked [16]", v.held.origin, v.mf.origin)
+		}
 	case tKey:
 		k, err := parseVkey(string(b))
 		if err != nil {
@@ -242,6 +247,9 @@ func (v *verifier) record(rec *record) []byte {
 		}
 		v.kh.add(idx, b[8:])
 	case tCheckpoint:
+		if len(v.cps) == 0 && v.held != nil {
+			v.checkSignature(v.held, "--previous") // 1.2: the key history is complete
+		}
 		cp := v.checkpoint(b, "CHECKPOINT")
 		if n := len(v.cps); n > 0 {
 			p := v.cps[n-1]
@@ -353,8 +361,20 @@ func (v *verifier) checkpoint(b []byte, what string) *checkpoint {
 	if err != nil {
 		die(2, "%s: %v", what, err)
 	}
+	v.checkSignature(cp, what)
+	if cp.origin != v.mf.origin {
+		die(1, "%s origin %q is not the manifest's %q [6.3]", what, cp.origin, v.mf.origin)
+	}
+	if !hasTime {
+		die(2, "%s of size %d has no time line [6.3]", what, cp.size)
+	}
+	return cp
+}
+
+// checkSignature is step 6.2.
+func (v *verifier) checkSignature(cp *checkpoint, what string) {
 	keys, why := v.kh.allowed(cp.size, cp.time)
-	_, err = note.Open(b, note.VerifierList(keys...))
+	_, err := note.Open(cp.raw, note.VerifierList(keys...))
 	var unv *note.UnverifiedNoteError
 	var inv *note.InvalidSignatureError
 	switch {
@@ -366,13 +386,6 @@ func (v *verifier) checkpoint(b []byte, what string) *checkpoint {
 	default:
 		die(2, "%s: x/mod note: %v", what, err)
 	}
-	if cp.origin != v.mf.origin {
-		die(1, "%s origin %q is not the manifest's %q [6.3]", what, cp.origin, v.mf.origin)
-	}
-	if !hasTime {
-		die(2, "%s of size %d has no time line [6.3]", what, cp.size)
-	}
-	return cp
 }
 
 func (v *verifier) inclusion(idx, size uint64, proof []tlog.Hash, e *entry, what string) {
