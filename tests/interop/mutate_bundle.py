@@ -12,6 +12,7 @@ Writes a copy of bundle IN (docs/FORMAT.md section 6) with its NTH record
   len      add ARG to its length field
   sig      append a signature line of another key carrying ARG bytes
            (key ID and signature) to a note record
+  none     change nothing (with --retrail: fix the trailer after an edit)
   random   ARG is a seed: flip, set, delete or insert one byte anywhere
            (TYPE and NTH ignored; biased towards small records)
 
@@ -82,7 +83,9 @@ def main():
         hits = [r for r in recs if r[0] == TYPES[tname]]
         t, off, n = hits[nth]
         body = off + 5
-        if op == "flip":
+        if op == "none":
+            pass
+        elif op == "flip":
             b[body + (arg if arg >= 0 else n + arg)] ^= 1
         elif op == "b64":
             i = body + n + arg

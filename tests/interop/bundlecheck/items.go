@@ -241,7 +241,7 @@ func (v *verifier) link() {
 	m, r, linked := v.held.size, v.held.root, false
 	agree := func(root tlog.Hash, what string) {
 		if root != r {
-			die(1, "fork: your checkpoint of size %d has root %x, %s has %x [16]", m, r, what, root)
+			die(1, "fork: your checkpoint of size %d has root %s, %s has %s [16]", m, hexHash(r[:]), what, hexHash(root[:]))
 		}
 		linked = true
 	}
