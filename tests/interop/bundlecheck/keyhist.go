@@ -147,7 +147,7 @@ func parseKeyNote(msg []byte) (*keyNote, error) {
 		if i < len(fs) && fs[i].name == "reason" {
 			r := fs[i].val
 			i++
-			if len(r) > 200 || !utf8.ValidString(r) || strings.ContainsAny(r, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") {
+			if len(r) > 200 || !utf8.ValidString(r) || strings.IndexFunc(r, func(c rune) bool { return c < 0x20 }) >= 0 {
 				return nil, errors.New("invalid reason [KEYS-7]")
 			}
 		}
