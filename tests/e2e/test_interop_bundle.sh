@@ -374,6 +374,53 @@ if [ "$bc" -eq 1 ] && [ "$av" -eq 1 ]; then ok "text in no payload of an entry w
 elif [ "$bc" -eq 1 ]; then echo "todo text criterion with a streamed payload: bundlecheck 1 as VERIFYING 11.5 says, auditverify $av (it skips payloads over 1 MiB)"
 else bad "text criterion with a streamed payload: bundlecheck $bc ($(head -c 200 "$work/bc.err")), auditverify $av"; fi
 
+# ---- key notes of every shape, root-signed, put before the checkpoints [KEYS-1..8] -----
+# A well-formed note without its SUPPORT entry is tampering (1), a malformed one 2.
+K=$vkey
+R=$(printf '%s' "$K" | sed 's/^[^+]*+/example.com\/other+/')   # a key string of another name (and key ID)
+O=example.com/interop-bundle
+while IFS='|' read -r name text; do
+  printf "$text" >"$work/kn.txt"
+  "$work/notecheck" sign "$work/root.key" "$work/kn.txt" >"$work/kn.note" || { bad "sign $name"; continue; }
+  python3 - "$work/full.stb" "$work/kn.tmp" "$work/kn.note" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+off = 20
+while b[off] != 3:                       # before the first CHECKPOINT
+    off += 5 + struct.unpack(">I", b[off + 1:off + 5])[0]
+note = struct.pack(">Q", 0) + open(sys.argv[3], "rb").read()
+open(sys.argv[2], "wb").write(b[:off] + b"\x0d" + struct.pack(">I", len(note)) + note + b[off:])
+PY
+  python3 "$MUT" "$work/kn.tmp" "$work/kn.stb" none manifest 0 0 --retrail
+  bc=0 av=0
+  "$BC" "$work/kn.stb" --trust "$vkey" --trust "$root" >/dev/null 2>"$work/bc.err" || bc=$?
+  "$AUDITVERIFY" "$work/kn.stb" --trust "$vkey" --trust "$root" >/dev/null 2>"$work/av.err" || av=$?
+  if [ "$bc" -eq "$av" ] && [ "$bc" -ne 0 ]; then ok "key note, $name: both exit $bc"
+  else bad "key note, $name: bundlecheck $bc ($(head -c 200 "$work/bc.err")), auditverify $av ($(head -c 200 "$work/av.err"))"; fi
+done <<NOTES
+certificate|sealtrail key-certificate v1\norigin $O\nkey $K\nnot-before 1700000000\nnot-after 1900000000\n
+not-before = not-after|sealtrail key-certificate v1\norigin $O\nkey $K\nnot-before 1700000000\nnot-after 1700000000\n
+time 253402300799|sealtrail key-certificate v1\norigin $O\nkey $K\nnot-before 1700000000\nnot-after 253402300799\n
+time 253402300800|sealtrail key-certificate v1\norigin $O\nkey $K\nnot-before 1700000000\nnot-after 253402300800\n
+leading zero|sealtrail key-certificate v1\norigin $O\nkey $K\nnot-before 01700000000\nnot-after 1900000000\n
+trailing space|sealtrail key-certificate v1\norigin $O\nkey $K\nnot-before 1700000000 \nnot-after 1900000000\n
+fields out of order|sealtrail key-certificate v1\norigin $O\nkey $K\nnot-after 1900000000\nnot-before 1700000000\n
+extra field|sealtrail key-certificate v1\norigin $O\nkey $K\nnot-before 1700000000\nnot-after 1900000000\nfoo bar\n
+empty line|sealtrail key-certificate v1\norigin $O\n\nkey $K\nnot-before 1700000000\nnot-after 1900000000\n
+key of another name|sealtrail key-certificate v1\norigin $O\nkey $R\nnot-before 1700000000\nnot-after 1900000000\n
+revocation|sealtrail key-revocation v1\norigin $O\nkey $K\nafter 1900000000\nreason stolen laptop\n
+revocation without reason|sealtrail key-revocation v1\norigin $O\nkey $K\nafter 1900000000\n
+reason of 200 bytes|sealtrail key-revocation v1\norigin $O\nkey $K\nafter 1900000000\nreason $(head -c 200 /dev/zero | tr '\0' r)\n
+reason of 201 bytes|sealtrail key-revocation v1\norigin $O\nkey $K\nafter 1900000000\nreason $(head -c 201 /dev/zero | tr '\0' r)\n
+reason with DEL|sealtrail key-revocation v1\norigin $O\nkey $K\nafter 1900000000\nreason a\x7fb\n
+reason with invalid UTF-8|sealtrail key-revocation v1\norigin $O\nkey $K\nafter 1900000000\nreason a\xc3b\n
+epochs|sealtrail key-epochs v1\norigin $O\nepoch 1700000000 1800000000 $K\n
+epochs repeating a key|sealtrail key-epochs v1\norigin $O\nepoch 1700000000 1800000000 $K\nepoch 1800000000 1900000000 $K\n
+no epoch line|sealtrail key-epochs v1\norigin $O\n
+unknown type|sealtrail key-foo v1\norigin $O\n
+a request is not history|sealtrail key-request v1\norigin $O\nkey $K\nnot-before 1700000000\nnot-after 1900000000\n
+NOTES
+
 # ---- forged entries: canonical JSON and member types [ENTRY-1..10] -------------------
 # Each entry is put alone into a bundle signed by a store's key; both verifiers
 # must agree. Entries `todo-*` are where auditverify does not yet check what
