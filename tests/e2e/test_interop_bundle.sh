@@ -6,7 +6,8 @@
 # fed through the real `sealtrail hook`: whole log, a range, a time window,
 # --tool, --path and --text filters, --from-checkpoint, after an erasure and
 # after key rotations, certificates, a revocation and epoch keys (root mode),
-# with payloads over the store's cap, and empty selections. Both accept the
+# with payloads over the store's cap, and empty selections; with --previous
+# (links and forks) and --key-note. Both accept the
 # good bundles with the same size, root and counts, and give the same verdict
 # (exit code) for tampered copies: flipped bytes in entries, payloads,
 # signatures, proofs, truncation, removed and reordered records, other keys'
@@ -337,6 +338,25 @@ feed 'fail-*.json'
 same "root mode: checkpoints of a revoked key, root trusted" "$work/root-b.stb" "$root"
 agree "root mode: revocation unknown to a pinned-key auditor (root untrusted)" "$work/root-b.stb" "$k0"
 agree "root mode: a filter signed by an epoch key, root trusted" "$work/root-b-f.stb" "$root"
+# --key-note: root-signed notes given beside the bundle (step 1.3)
+python3 - "$work/rev" "$work/rev.bad" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[-10] = ord("B") if b[-10] != ord("B") else ord("C")
+open(sys.argv[2], "wb").write(bytes(b))
+PY
+printf 'not a note\n' >"$work/junk.note"
+for spec in "root|$root|rev" "pinned k0, root untrusted|$k0|rev" "root|$root|rev.bad" "root|$root|junk.note" \
+            "root|$root|cert0" "root|$root|req1" "root|$root|cert1 --key-note $work/rev"; do
+  IFS='|' read -r who key notes <<<"$spec"
+  bc=0 av=0
+  # shellcheck disable=SC2086
+  "$BC" "$work/root-a.stb" --trust "$key" --key-note "$work/"$notes >/dev/null 2>"$work/bc.err" || bc=$?
+  # shellcheck disable=SC2086
+  "$AUDITVERIFY" "$work/root-a.stb" --trust "$key" --key-note "$work/"$notes >/dev/null 2>"$work/av.err" || av=$?
+  if [ "$bc" -eq "$av" ]; then ok "--key-note $notes, $who: both exit $bc"
+  else bad "--key-note $notes, $who: bundlecheck $bc ($(head -c 200 "$work/bc.err")), auditverify $av ($(head -c 200 "$work/av.err"))"; fi
+done
 m=0
 for spec in "flip keynote 0 60" "b64 keynote 3 -10" "drop keynote 4 0" "drop keynote -1 0" "swap keynote 0 0" \
             "flip support 3 60" "drop support 2 0" "flip checkpoint -1 25"; do

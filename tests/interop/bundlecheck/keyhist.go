@@ -219,6 +219,20 @@ func (kh *keyHistory) rootVerifiers() note.Verifiers {
 	return note.VerifierList(vs...)
 }
 
+// addGiven is step 1.3 / 5b.1 for a --key-note: a root-signed note the
+// auditor received beside the bundle (not a rotation: a rotation means
+// something only where the log records it).
+func (kh *keyHistory) addGiven(name string, raw []byte) {
+	kn, err := parseKeyNote(raw)
+	if err != nil {
+		die(2, "--key-note %s: %v", name, err)
+	}
+	if kn.kind == "key-rotation" {
+		die(2, "--key-note %s: a key-rotation given out of band means nothing", name)
+	}
+	kh.apply(kn, raw, 0, "--key-note "+name)
+}
+
 // add is step 5b.2 for one KEYNOTE record.
 func (kh *keyHistory) add(index uint64, raw []byte) {
 	kn, err := parseKeyNote(raw)
@@ -227,10 +241,14 @@ func (kh *keyHistory) add(index uint64, raw []byte) {
 	}
 	kh.notes[index] = recordedNote{kn.kind, raw}
 	kh.indices = append(kh.indices, index)
+	kh.apply(kn, raw, index, fmt.Sprintf("KEYNOTE at index %d", index))
+}
+
+func (kh *keyHistory) apply(kn *keyNote, raw []byte, index uint64, what string) {
 	if kn.kind == "key-rotation" {
 		n, err := note.Open(raw, note.VerifierList(kn.old.ver, kn.new_.ver))
 		if err != nil || len(n.Sigs) != 2 {
-			die(1, "KEYNOTE at index %d: the rotation is not signed by both its old and new key: %v [KEYS-8]", index, err)
+			die(1, "%s: the rotation is not signed by both its old and new key [KEYS-8]", what)
 		}
 		if kn.origin != kh.origin {
 			kh.untrusted++
@@ -248,10 +266,10 @@ func (kh *keyHistory) add(index uint64, raw []byte) {
 		}
 		return
 	}
-	_, err = note.Open(raw, kh.rootVerifiers())
+	_, err := note.Open(raw, kh.rootVerifiers())
 	var inv *note.InvalidSignatureError
 	if errors.As(err, &inv) {
-		die(1, "KEYNOTE at index %d: a trusted root's signature does not verify [KEYS-8]", index)
+		die(1, "%s: a trusted root's signature does not verify [KEYS-8]", what)
 	}
 	if err != nil || kn.origin != kh.origin {
 		kh.untrusted++ // grants nothing [KEYS-13]

@@ -5,7 +5,7 @@
 // the published formats are complete: tests/e2e/test_interop_bundle.sh
 // requires it and auditverify to agree on real and tampered bundles.
 //
-//	bundlecheck BUNDLE --trust VKEY [--trust VKEY...] [--previous CHECKPOINT]
+//	bundlecheck BUNDLE --trust VKEY [--trust VKEY...] [--previous CHECKPOINT] [--key-note NOTE...]
 //
 // Exit status: the verdicts of VERIFYING.md (0 verified, 1 tampered,
 // 2 could not verify, 3 untrusted). On success it prints a summary with
@@ -31,7 +31,6 @@ var verdictName = map[int]string{1: "TAMPERED", 2: "COULD NOT VERIFY", 3: "UNTRU
 
 // Steps of VERIFYING.md that bundlecheck does not perform.
 var skipped = []string{
-	"1.3 --key-note is not supported",
 	"11.5 the filter criterion `path` is not re-checked (as in auditverify: it depends on the store's path extraction)",
 	"retention judgement (--retention) and comparisons across several bundles are not supported",
 	"3 the file is read as a stream, not mapped: no 'changed while verified' check",
@@ -45,13 +44,16 @@ func usage() {
 
 func main() {
 	var path, previous string
-	var trustArgs []string
+	var trustArgs, keyNotes []string
 	for i := 1; i < len(os.Args); i++ {
 		a := os.Args[i]
 		switch {
 		case a == "--trust" && i+1 < len(os.Args):
 			i++
 			trustArgs = append(trustArgs, os.Args[i])
+		case a == "--key-note" && i+1 < len(os.Args):
+			i++
+			keyNotes = append(keyNotes, os.Args[i])
 		case a == "--previous" && i+1 < len(os.Args) && previous == "":
 			i++
 			previous = os.Args[i]
@@ -64,11 +66,11 @@ func main() {
 	if path == "" {
 		usage()
 	}
-	code := run(path, trustArgs, previous)
+	code := run(path, trustArgs, previous, keyNotes)
 	os.Exit(code)
 }
 
-func run(path string, trustArgs []string, previous string) (code int) {
+func run(path string, trustArgs []string, previous string, keyNotes []string) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			vd, ok := r.(verdict)
@@ -125,6 +127,13 @@ func run(path string, trustArgs []string, previous string) (code int) {
 		defer f.Close()
 	}
 	v := &verifier{rd: newReader(f), trusted: trusted, held: held}
+	for _, k := range keyNotes {
+		b, err := os.ReadFile(k)
+		if err != nil || len(b) > 65536 {
+			die(2, "--key-note %s: not a readable file of at most 65,536 bytes", k)
+		}
+		v.given = append(v.given, givenNote{k, b})
+	}
 	v.run()
 	v.report()
 	return 0

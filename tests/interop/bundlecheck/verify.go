@@ -48,6 +48,11 @@ var allowedNext = map[phase][]byte{
 	phRight:       {tTrailer},
 }
 
+type givenNote struct {
+	name string
+	raw  []byte
+}
+
 type supportEntry struct {
 	e       *entry
 	matched bool
@@ -82,6 +87,7 @@ type verifier struct {
 	first    *entry
 	last     *entry
 	right    bool
+	given    []givenNote // --key-note, step 1.3
 	held     *checkpoint // --previous, step 1.2 and 16
 	heldRoot *tlog.Hash  // the compact range's root at the held size
 	// report
@@ -231,6 +237,9 @@ func (v *verifier) record(rec *record) []byte {
 	case tManifest:
 		v.mf = parseManifest(b)
 		v.kh = newKeyHistory(v.mf.origin, v.trusted)
+		for _, g := range v.given { // 1.3, 5b.1: right after the manifest
+			v.kh.addGiven(g.name, g.raw)
+		}
 		if v.held != nil && v.held.origin != v.mf.origin {
 			die(2, "--previous is a checkpoint of %q, the bundle is of %q: they cannot be linked [16]", v.held.origin, v.mf.origin)
 		}
