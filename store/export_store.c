@@ -257,6 +257,13 @@ static int add_list(st_json_doc *doc, st_json *sel, const char *key, const st_qf
     return st_json_object_add(doc, sel, key, strlen(key), a) ? ENOMEM : 0;
 }
 
+/* What a verifier accepts in a selection (docs/FORMAT.md [BUNDLE-6], VERIFYING.md 4.5):
+ * integers within [ENTRY-4]'s +-(2^53-1), list values of at most 1,024 bytes, a text of
+ * at most 4,096. Refused here, so that export never writes a bundle no verifier reads. */
+#define SEL_INT_MAX   9007199254740991LL
+#define SEL_VALUE_MAX 1024u
+#define SEL_TEXT_MAX  4096u
+
 /* The manifest's selection object and the query, from the options. */
 static int build_selection(st_store *s, const st_export_opts *o, st_query *q, st_json_doc *doc, st_json **out)
 {
@@ -271,6 +278,9 @@ static int build_selection(st_store *s, const st_export_opts *o, st_query *q, st
         q->until_us = o->until_us;
         if (q->has_since && q->has_until && q->since_us >= q->until_us)
             return st_store_fail(s, ST_EINVAL, "--since must be before --until");
+        if ((q->has_since && (q->since_us > SEL_INT_MAX || q->since_us < -SEL_INT_MAX)) ||
+            (q->has_until && (q->until_us > SEL_INT_MAX || q->until_us < -SEL_INT_MAX)))
+            return st_store_fail(s, ST_EINVAL, "--since/--until: a bundle holds times from 1684 to 2255 only");
         if (o->has_since && st_json_object_add(doc, sel, "since_us", 8, st_json_new_int(doc, o->since_us)))
             return ENOMEM;
         if (o->has_until && st_json_object_add(doc, sel, "until_us", 8, st_json_new_int(doc, o->until_us)))
@@ -290,6 +300,9 @@ static int build_selection(st_store *s, const st_export_opts *o, st_query *q, st
             if (st_qfield_add_list(lists[i].f, copy))
                 return st_store_fail(s, ST_EINVAL, "--%s: expected a comma-separated list of 1..%u non-empty values",
                                      lists[i].key, ST_Q_MAX_VALUES);
+            for (size_t j = 0; j < lists[i].f->n; j++)
+                if (lists[i].f->len[j] > SEL_VALUE_MAX)
+                    return st_store_fail(s, ST_EINVAL, "--%s: a value is longer than %u bytes", lists[i].key, SEL_VALUE_MAX);
             if (add_list(doc, sel, lists[i].key, lists[i].f)) return ENOMEM;
         }
         if (o->path) {
@@ -297,6 +310,8 @@ static int build_selection(st_store *s, const st_export_opts *o, st_query *q, st
             if (st_json_object_add(doc, sel, "path", 4, st_json_new_str(doc, o->path))) return ENOMEM;
         }
         if (o->text) {
+            if (strlen(o->text) > SEL_TEXT_MAX)
+                return st_store_fail(s, ST_EINVAL, "--text: longer than %u bytes", SEL_TEXT_MAX);
             q->text = o->text;
             q->text_len = strlen(o->text);
             if (st_json_object_add(doc, sel, "text", 4, st_json_new_str(doc, o->text))) return ENOMEM;
