@@ -72,9 +72,10 @@ static int get_hash(const st_json *obj, const char *key, st_hash out)
 /* Types of the optional members of FORMAT.md 1.1 (unknown members pass). */
 static const char *const string_members[] = {
     "event", "session", "tool", "tool_use_id", "mcp_server", "agent_id", "agent_type",
-    "cwd", "permission_mode", "prompt_id", "status", "error", "host", "user", NULL,
+    "cwd", "permission_mode", "prompt_id", "status", "error", "host", "user", "parse_error",
+    "withheld", "spool", NULL,
 };
-static const char *const int_members[] = { "duration_ms", "recorded_us", NULL };
+static const char *const int_members[] = { "duration_ms", "recorded_us", "input_len", "utf8_replaced", NULL };
 
 static int check_optional_types(const st_json *root, st_err *err)
 {

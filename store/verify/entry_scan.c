@@ -454,13 +454,13 @@ static int string_member(const st_span *k)
     switch (k->n) {
     case 3: return IS("cwd") ? SM_OTHER : SM_NONE;
     case 4: return IS("tool") ? SM_TOOL : IS("host") || IS("user") ? SM_OTHER : SM_NONE;
-    case 5: return IS("event") ? SM_EVENT : IS("error") ? SM_OTHER : SM_NONE;
+    case 5: return IS("event") ? SM_EVENT : IS("error") ? SM_OTHER : IS("spool") ? SM_OTHER : SM_NONE;
     case 6: return IS("status") ? SM_STATUS : SM_NONE;
     case 7: return IS("session") ? SM_SESSION : SM_NONE;
-    case 8: return IS("agent_id") ? SM_OTHER : SM_NONE;
+    case 8: return IS("agent_id") || IS("withheld") ? SM_OTHER : SM_NONE;
     case 9: return IS("prompt_id") ? SM_OTHER : SM_NONE;
     case 10: return IS("agent_type") || IS("mcp_server") ? SM_OTHER : SM_NONE;
-    case 11: return IS("tool_use_id") ? SM_OTHER : SM_NONE;
+    case 11: return IS("tool_use_id") || IS("parse_error") ? SM_OTHER : SM_NONE;
     case 15: return IS("permission_mode") ? SM_OTHER : SM_NONE;
     default: return SM_NONE;
     }
@@ -489,6 +489,7 @@ static int root_member(sc *c, const st_span *key, void *ctx, unsigned depth)
             r->has_index = 1;
             return 0;
         }
+        if (is_key(key, "input_len")) return want_num(c, &v);
         break;
     case 't':
         if (is_key(key, "time_us")) {
@@ -530,6 +531,9 @@ static int root_member(sc *c, const st_span *key, void *ctx, unsigned depth)
     case 'r':
         if (is_key(key, "recorded_us")) return want_num(c, &v);
         if (is_key(key, "redactions")) return want_obj(c) ? scan_obj(c, depth + 1, redaction_member, NULL, NULL) : -1;
+        break;
+    case 'u':
+        if (is_key(key, "utf8_replaced")) return want_num(c, &v);
         break;
     default:
         break;

@@ -391,7 +391,6 @@ bc=0 av=0
 "$BC" "$work/bignot.stb" --trust "$gkey" >/dev/null 2>"$work/bc.err" || bc=$?
 "$AUDITVERIFY" "$work/bignot.stb" --trust "$gkey" >/dev/null 2>"$work/av.err" || av=$?
 if [ "$bc" -eq 1 ] && [ "$av" -eq 1 ]; then ok "text in no payload of an entry with a streamed payload: both exit 1"
-elif [ "$bc" -eq 1 ]; then echo "todo text criterion with a streamed payload: bundlecheck 1 as VERIFYING 11.5 says, auditverify $av (it skips payloads over 1 MiB)"
 else bad "text criterion with a streamed payload: bundlecheck $bc ($(head -c 200 "$work/bc.err")), auditverify $av"; fi
 
 # ---- key notes of every shape, root-signed, put before the checkpoints [KEYS-1..8] -----
@@ -443,8 +442,7 @@ NOTES
 
 # ---- forged entries: canonical JSON and member types [ENTRY-1..10] -------------------
 # Each entry is put alone into a bundle signed by a store's key; both verifiers
-# must agree. Entries `todo-*` are where auditverify does not yet check what
-# FORMAT.md requires (reported; they print "todo" instead of failing).
+# must agree.
 f=$work/forge
 fkey=$("$SEALTRAIL" --dir "$f" init --origin example.com/interop-forge 2>/dev/null | tail -n 1)
 mkdir -p "$work/ent"
@@ -484,8 +482,8 @@ cases = {
     "bad-payloads-array": e(b'"payloads":[]'), "bad-payload-name": e(b'"payloads":{"A":{"commit":"' + b"0" * 64 + b'","len":0}}'),
     "bad-commit-upper": e(b'"payloads":{"a":{"commit":"' + b"A" * 64 + b'","len":0}}'),
     "bad-truncated-len": e(b'"payloads":{"a":{"commit":"' + b"0" * 64 + b'","len":5,"truncated":{"len":5,"sha256":"' + b"0" * 64 + b'"}}}'),
-    "todo-input-len-string": e(b'"input_len":"1"'), "todo-utf8-replaced-string": e(b'"utf8_replaced":"1"'),
-    "todo-parse-error-int": e(b'"parse_error":1'), "todo-withheld-int": e(b'"withheld":1'), "todo-spool-int": e(b'"spool":1'),
+    "bad-input-len-string": e(b'"input_len":"1"'), "bad-utf8-replaced-string": e(b'"utf8_replaced":"1"'),
+    "bad-parse-error-int": e(b'"parse_error":1'), "bad-withheld-int": e(b'"withheld":1'), "bad-spool-int": e(b'"spool":1'),
 }
 for name, b in cases.items():
     open("%s/%s" % (d, name), "wb").write(b)
@@ -501,8 +499,6 @@ for ent in "$work"/ent/*; do
   esac
   if [ "$bc" -eq "$want" ] && [ "$av" -eq "$want" ]; then
     ok "forged entry $name: both exit $want"
-  elif [ "${name#todo-}" != "$name" ] && [ "$bc" -eq "$want" ]; then
-    echo "todo forged entry $name: bundlecheck $bc as FORMAT [ENTRY-10] says, auditverify $av"
   else
     bad "forged entry $name: want $want, bundlecheck $bc ($(head -c 200 "$work/bc.err")), auditverify $av ($(head -c 200 "$work/av.err"))"
   fi
