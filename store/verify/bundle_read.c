@@ -338,6 +338,9 @@ int st_bundle_next(st_bundle_reader *r, st_brec *rec, st_err *err)
     int rc = fill(r, 5);
     if (rc < 0) return io_fail(err, rc, "record header", off);
     if (rc == 1) {
+        if (r->end == r->pos && r->state == S_START)   /* the manifest is record 0: none was read */
+            return st_fail(err, ST_EFORMAT, "truncated: the bundle ends at offset %llu, right after the magic "
+                           "line, without a manifest", (unsigned long long)off);
         if (r->end == r->pos)
             return st_fail(err, ST_EFORMAT, "truncated: the bundle ends at offset %llu after record %llu (%s) "
                            "without a trailer", (unsigned long long)off, (unsigned long long)r->seq,

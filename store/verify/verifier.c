@@ -337,7 +337,7 @@ int st_trust_arg_parse(st_vkey *out, const char *arg, st_err *err)
         return st_fail(err, e == ENOENT ? ST_EBADKEY : e, "\"%.80s\" is neither a verifier key (%s) nor a readable file (%s)",
                        arg, kerr.msg, strerror(e));
     }
-    char buf[4097];
+    char buf[4098];   /* up to 4 KiB, and one byte more to tell a larger file */
     size_t got = 0;
     for (;;) {
         ssize_t k = read(fd, buf + got, sizeof buf - 1 - got);
@@ -352,7 +352,7 @@ int st_trust_arg_parse(st_vkey *out, const char *arg, st_err *err)
         if (got == sizeof buf - 1) break;
     }
     close(fd);
-    if (got == sizeof buf - 1) return st_fail(err, ST_EBADKEY, "%s: larger than 4 KiB: not a verifier key file", arg);
+    if (got > 4096) return st_fail(err, ST_EBADKEY, "%s: larger than 4 KiB: not a verifier key file", arg);
     buf[got] = 0;
     size_t line = strcspn(buf, "\n");
     if (line + 1 < got && buf[line + 1] != 0) {

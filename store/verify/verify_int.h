@@ -70,6 +70,7 @@ typedef struct vrec {
     size_t off;                 /* body offset in the batch arena (not streamed, ext NULL) */
     const uint8_t *ext;         /* or the body in the reader's memory source (rec->inplace), not copied */
     int streamed;               /* PAYLOAD hashed while streaming by the reader */
+    int text_hit;               /* streamed: the selection's text occurs in its data (step 11.5) */
     st_brec_payload head;       /* streamed: the decoded head */
     st_hash commit;             /* streamed: the commitment computed by the reader */
     uint8_t h[8 + 1 + 32 + 32]; /* H for the trailer chain, set by the worker (or the reader) */

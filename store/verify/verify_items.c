@@ -217,16 +217,20 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
                          (unsigned long long)p.b, (unsigned long long)be.index, (unsigned long long)v->final_size);
         }
         st_hash root;
-        if (st_root_from_inclusion(root, p.a, p.b, it->leaf, (const st_hash *)p.hashes, p.n) != 0 ||
-            memcmp(root, v->final_root, 32) != 0) {
+        if (st_root_from_inclusion(root, p.a, p.b, it->leaf, (const st_hash *)p.hashes, p.n) != 0) {
+            return bfail(b, k, ST_VERDICT_TAMPERED, 11, ir->offset,
+                         "entry %llu: inclusion proof has %zu hashes, not the number a proof of index %llu in "
+                         "size %llu has", (unsigned long long)be.index, (size_t)p.n, (unsigned long long)p.a,
+                         (unsigned long long)p.b);
+        }
+        if (memcmp(root, v->final_root, 32) != 0) {
             char a[65], c[65], l[65];
             vhex(a, root);
             vhex(c, v->final_root);
             vhex(l, it->leaf);
             return bfail(b, k, ST_VERDICT_TAMPERED, 11, ir->offset,
                          "entry %llu: inclusion proof does not verify: leaf hash %s gives root %s, checkpoint %llu "
-                         "has %s", (unsigned long long)be.index, l, p.n ? a : "(wrong proof length)",
-                         (unsigned long long)v->final_size, c);
+                         "has %s", (unsigned long long)be.index, l, a, (unsigned long long)v->final_size, c);
         }
         set_h_body(ir, ib);
     } else if (ri < it->nrec && recs[ri].type == ST_BREC_INCLUSION) {
@@ -246,7 +250,7 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
     /* 12. payloads: one record per committed payload, in the table's order [BUNDLE-8] */
     vpay pre[ST_ENTRY_MAX_PAYLOADS];
     size_t npre = v->sel.text ? 0 : vcommit_ahead(b, recs + ri, it->nrec - ri, e->npayloads, pre);
-    int text_found = 0, text_unsure = 0;
+    int text_found = 0;
     for (size_t j = 0; j < e->npayloads; j++) {
         const st_entry_payload *ep = &e->payloads[j];
         if (ri >= it->nrec) {
@@ -299,7 +303,7 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
             it->npay++;
             it->paybytes += ph.data_len;
             if (v->sel.text && !text_found) {
-                if (pr->streamed) text_unsure = 1;
+                if (pr->streamed) text_found = pr->text_hit;
                 else if (text_in(&v->sel, pb + ph.head_len, (size_t)ph.data_len)) text_found = 1;
             }
         } else if (pr->type == ST_BREC_ABSENT) {
@@ -342,11 +346,9 @@ static int check_parsed(vctx *v, vbatch *b, vscratch *sc, size_t k, const vfacts
                      (unsigned long long)be.index, it->nrec - ri, e->npayloads);
     }
     if (v->sel.text && !text_found) {
-        if (!text_unsure) {
-            return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
-                         "entry %llu does not match the manifest's filter (text: in none of its payloads)",
-                         (unsigned long long)be.index);
-        }
+        return bfail(b, k, ST_VERDICT_TAMPERED, 11, er->offset,
+                     "entry %llu does not match the manifest's filter (text: in none of its payloads)",
+                     (unsigned long long)be.index);
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "textscan.h"
 #include "verify_int.h"
 
 void vm_table_add(st_vr_table *t, const char *name)
@@ -272,7 +273,8 @@ static vrec *batch_add_rec(vctx *v, vbatch *b, const st_brec *rec)
     return r;
 }
 
-/* A PAYLOAD too large to hold: the reader hashes it as it streams. */
+/* A PAYLOAD too large to hold: the reader hashes it as it streams (and
+ * looks for the selection's text in it). */
 static int stream_payload(vctx *v, vrec *r)
 {
     st_err err = { { 0 } };
@@ -293,14 +295,26 @@ static int stream_payload(vctx *v, vrec *r)
     st_sha256_update(&c, &zero, 1);
     st_sha256_update(&c, r->head.salt, 16);
     st_sha256_update(&c, buf + r->head.head_len, got - r->head.head_len);
+    st_textscan ts = { 0 };
+    if (v->sel.text) {
+        if (st_textscan_init(&ts, v->sel.text, v->sel.text_len, v->sel.text_esc, v->sel.text_esc_len))
+            return vfail(v, ST_VERDICT_UNVERIFIABLE, 12, r->offset, "out of memory");
+        st_textscan_feed(&ts, buf + r->head.head_len, got - r->head.head_len);
+    }
     for (;;) {
         ssize_t k = st_bundle_body_read(v->r, buf, VSTREAM_BUF, &err);
-        if (k < 0) return vfail(v, ST_VERDICT_UNVERIFIABLE, 3, r->offset, "%s", err.msg);
+        if (k < 0) {
+            st_textscan_free(&ts);
+            return vfail(v, ST_VERDICT_UNVERIFIABLE, 3, r->offset, "%s", err.msg);
+        }
         if (k == 0) break;
         st_sha256_update(&c, buf, (size_t)k);
+        if (v->sel.text) st_textscan_feed(&ts, buf, (size_t)k);
     }
+    st_textscan_free(&ts);
     st_sha256_final(&c, r->commit);
     r->streamed = 1;
+    r->text_hit = ts.hit;
     return 0;
 }
 
