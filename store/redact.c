@@ -83,8 +83,13 @@ size_t rd_escape_end(const uint8_t *s, size_t n, size_t i)
 
 void rd_add(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio)
 {
-    if (end <= start || end > sc->n || sc->oom) return;
     if (rule < ST_RULE_BUILTIN_COUNT && sc->r && (sc->r->disabled >> rule) & 1u) return;
+    rd_add_any(sc, start, end, rule, prio);
+}
+
+void rd_add_any(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio)
+{
+    if (end <= start || end > sc->n || sc->oom) return;
     rd_match *m = st_array_room(sc->m, &sc->cap, sc->nm, sizeof *m, 16);
     if (!m) { sc->oom = 1; return; }
     sc->m = m;

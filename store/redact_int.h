@@ -21,6 +21,8 @@ typedef struct rd_custom {
     char name[ST_REDACT_NAME_MAX + 1];
     void *code;          /* pcre2_code_8 * */
     uint32_t group;      /* capture group "secret", or 0 = whole match */
+    int builtin;         /* the built-in rule of the same name (its matches
+                          * count under it, also when it is disabled), or -1 */
 } rd_custom;
 
 struct st_redactor {
@@ -60,6 +62,9 @@ typedef struct rd_scan {
 
 /* Adds a candidate span (ignored if the rule is disabled or the span empty). */
 void rd_add(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio);
+/* The same whether or not the rule is disabled (a custom rule named like a
+ * built-in one counts under the built-in's id). */
+void rd_add_any(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio);
 
 /* ---- character classes ----------------------------------------------------- */
 
