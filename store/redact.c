@@ -31,6 +31,14 @@ const char *const rd_builtin_names[ST_RULE_BUILTIN_COUNT] = {
     [ST_RULE_DIGITALOCEAN_TOKEN] = "digitalocean-token",
     [ST_RULE_VAULT_TOKEN] = "hashicorp-vault-token",
     [ST_RULE_DATABRICKS_TOKEN] = "databricks-token",
+    [ST_RULE_SHOPIFY_TOKEN] = "shopify-token",
+    [ST_RULE_TWILIO_KEY] = "twilio-api-key",
+    [ST_RULE_GOOGLE_OAUTH] = "google-oauth-token",
+    [ST_RULE_GOOGLE_CLIENT_SECRET] = "google-client-secret",
+    [ST_RULE_TELEGRAM_TOKEN] = "telegram-bot-token",
+    [ST_RULE_DISCORD_WEBHOOK] = "discord-webhook-url",
+    [ST_RULE_PASSWORD_HASH] = "password-hash",
+    [ST_RULE_AGE_KEY] = "age-secret-key",
     [ST_RULE_JWT] = "jwt",
     [ST_RULE_PRIVATE_KEY] = "private-key",
     [ST_RULE_PAYMENT_CARD] = "payment-card",
@@ -224,6 +232,7 @@ int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
     sc->mode = mode;
     sc->nm = 0;
     sc->aws_until = 0;
+    sc->cmd_to = 0;
     if (n) {
         rd_scan_builtin(sc);
         if (sc->r && sc->r->ncustom && rd_scan_custom(sc) != 0) return ENOMEM;
@@ -259,8 +268,18 @@ int rd_force_whole(rd_scan *sc, size_t from, unsigned rule)
 
 void rd_scan_init(rd_scan *sc, const st_redactor *r)
 {
-    memset(sc, 0, sizeof *sc);
+    /* (field by field: cheaper than clearing the whole struct for a short string) */
     sc->r = r;
+    sc->s = NULL;
+    sc->n = 0;
+    sc->mode = 0;
+    sc->m = NULL;
+    sc->nm = sc->cap = 0;
+    sc->oom = 0;
+    sc->md = NULL;
+    sc->aws_until = 0;
+    sc->cmd_from = sc->cmd_to = sc->cmd_word = 0;
+    sc->cmd_found = sc->cmd_state = 0;
 }
 
 void rd_scan_free(rd_scan *sc)

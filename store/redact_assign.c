@@ -435,6 +435,11 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
     rd_add(sc, a, e, rule, RD_PRIO_CONTEXT);
 }
 
+void rd_literal_at(rd_scan *sc, size_t v, int cls, int line)
+{
+    value_at(sc, v, line ? V_LINE : V_WORD, X_ENV, cls, NULL, 0, '=');
+}
+
 /* ==== "key = value", "key: value" ============================================== */
 
 /* Is the key starting at s[k] a command-line argument: glued to a flag by '='
@@ -520,6 +525,13 @@ void rd_flag_at(rd_scan *sc, size_t i)
     size_t ns = j;
     while (j < n && j - ns <= 64 && (RD_ALNUM(s[j]) || s[j] == '-' || s[j] == '_')) j++;
     size_t nl = j - ns;
+    /* mysql -pX, sshpass -p X, curl -u u:X, htpasswd -b (redact_cmd.c) */
+    if (nl) {
+        uint8_t f = s[ns];
+        int cand = f == 'p' || f == 'u' || f == 'U' || (d == 1 && nl == 1 && (f == 'a' || f == 'w' || f == 'P'));
+        for (size_t k = 0; !cand && d == 1 && nl <= 4 && k < nl; k++) cand = s[ns + k] == 'b'; /* htpasswd -nbB */
+        if (cand && rd_cmd_flag_at(sc, i)) return;
+    }
     if (nl < 3 || nl > 64 || j >= n || (s[j] != ' ' && s[j] != '\t')) return; /* "=": rd_assign_at */
     const char *base = NULL;
     int cls;
@@ -576,10 +588,71 @@ void rd_netrc_at(rd_scan *sc, size_t i)
 
 /* ==== <password>value</password> ==================================================== */
 
+/* One attribute of a tag at p: name="value" (or 'value', or \"value\" in raw
+ * JSON). Fills the name and value spans; returns the end, or 0. */
+static size_t xml_attr(const uint8_t *s, size_t n, size_t p, size_t *nb, size_t *ne, size_t *vb, size_t *ve)
+{
+    while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\n' || s[p] == '\r')) p++;
+    *nb = p;
+    while (p < n && (RD_KEYCH(s[p]) || s[p] == ':')) p++;
+    *ne = p;
+    if (p == *nb || p + 2 >= n || s[p] != '=') return 0;
+    p++;
+    size_t esc = 0;
+    while (p < n && s[p] == '\\' && esc < 8) { p++; esc++; }
+    if (p >= n || (s[p] != '"' && s[p] != '\'')) return 0;
+    uint8_t q = s[p++];
+    *vb = p;
+    while (p < n && s[p] != q && p - *vb <= 4096) p++;
+    if (p >= n || s[p] != q) return 0;
+    *ve = p - esc;
+    return p + 1;
+}
+
+/* .NET appSettings: <add key="ApiKey" value="..."/> at i (either order). */
+static void xml_add_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = i + 4, vb = 0, ve = 0;
+    int cls = RK_NONE, have_v = 0;
+    for (int a = 0; a < 8 && p < n; a++) {
+        size_t nb, ne, b, e;
+        if (!(p = xml_attr(s, n, p, &nb, &ne, &b, &e))) return;
+        if (ne - nb == 3 && memcmp(s + nb, "key", 3) == 0) cls = key_class(s + b, e - b, NULL);
+        else if (ne - nb == 5 && memcmp(s + nb, "value", 5) == 0) { vb = b; ve = e; have_v = 1; }
+        if (cls != RK_NONE && have_v) {
+            if (!placeholder(s + vb, ve - vb)) rd_add(sc, vb, ve, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+            return;
+        }
+    }
+}
+
+/* R: name <- "value" (the '<' at i). */
+static void r_assign_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, ws;
+    int closed;
+    if (i + 2 >= n || i == 0 || !(s[i + 2] == ' ' || s[i + 2] == '\t' || s[i + 2] == '"' || s[i + 2] == '\'')) return;
+    size_t ke = rd_assign_key_end(s, i, &ws, &closed), k = ke;
+    if (!ws && !closed) return; /* x<-y is rare; a<-b in arrows and diagrams */
+    if (!rd_key_may_end_at(s, ke)) return;
+    while (k > 0 && ke - k <= 128 && RD_KEYCH(s[k - 1])) k--;
+    if (k == ke) return;
+    const char *base = NULL;
+    int cls = key_class(s + k, ke - k, &base);
+    if (cls == RK_NONE) return;
+    size_t v = i + 2;
+    while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
+    value_at(sc, v, V_LINE, X_CODE, cls, base, 0, '=');
+}
+
 void rd_xml_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, j = i + 1;
+    if (j < n && s[j] == '-') { r_assign_at(sc, i); return; }
+    if (n - j > 4 && memcmp(s + j, "add", 3) == 0 && (s[j + 3] == ' ' || s[j + 3] == '\t')) { xml_add_at(sc, i); return; }
     if (j >= n || !is_ident_start(s[j])) return;
     while (j < n && j - i <= 64 && (RD_KEYCH(s[j]) || s[j] == ':')) j++;
     if (j >= n || s[j] != '>') return;

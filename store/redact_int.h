@@ -58,6 +58,11 @@ typedef struct rd_scan {
     int oom;
     void *md;               /* pcre2_match_data_8 *, created on first use */
     size_t aws_until;       /* an AWS key id was seen: look for its secret key up to here */
+    /* redact_cmd.c: the command words read for the last flag (from
+     * cmd_from, up to cmd_to; cmd_to 0: none), so the next flag of the same
+     * command reads only the words after it */
+    size_t cmd_from, cmd_to, cmd_word;
+    unsigned cmd_found, cmd_state;
 } rd_scan;
 
 /* Adds a candidate span (ignored if the rule is disabled or the span empty). */
@@ -119,6 +124,15 @@ void rd_assign_at(rd_scan *sc, size_t i);              /* redact_assign.c: '=' o
 void rd_flag_at(rd_scan *sc, size_t i);                /* "--name value" starting at i */
 void rd_xml_at(rd_scan *sc, size_t i);                 /* "<name>value</" starting at i */
 void rd_netrc_at(rd_scan *sc, size_t i);               /* "login x password y" (.netrc), "password" at i */
+/* A literal value at v (quoted or a word; to the end of the line if line)
+ * under a key of class cls: redacted unless a placeholder. */
+void rd_literal_at(rd_scan *sc, size_t v, int cls, int line); /* redact_assign.c */
+/* Command lines (redact_cmd.c): the flag at i ('-'), if the command makes
+ * it a password flag (mysql -pX, sshpass -p X, curl -u u:X, ...): 1 when
+ * handled. "aws_..." at i after "set"; "ENV KEY value" at i. */
+int rd_cmd_flag_at(rd_scan *sc, size_t i);
+void rd_aws_set_at(rd_scan *sc, size_t i);
+void rd_docker_env_at(rd_scan *sc, size_t i);
 /* Payment card at i (a digit at a word start); returns the end or 0. */
 size_t rd_card_at(const uint8_t *s, size_t n, size_t i);   /* redact_luhn.c */
 int rd_luhn_ok(const uint8_t *digits, size_t nd);
