@@ -406,7 +406,11 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
             for (e = a; e < n; e++) {
                 uint8_t d = s[e];
                 if (RD_SPACE(d) || d == 0 || strchr("\"'`,;&|<>)]}", d)) break;
-                if (d == '\\' && (raw || (e + 1 < n && strchr("nrt\"", s[e + 1])))) break;
+                if (d == '\\') { /* an escape written out, maybe escaped itself: \n, \\\" */
+                    size_t b = e;
+                    while (b < n && s[b] == '\\' && b - e < 8) b++;
+                    if (raw || (b < n && s[b] && strchr("nrt\"", s[b]))) break;
+                }
                 if (ctx == X_QUERY && d == '#') break;
             }
         }

@@ -154,8 +154,9 @@ static void user_pass_at(rd_scan *sc, size_t v, uint8_t sep)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, p = v;
-    if (p + 1 < n && s[p] == '\\' && s[p + 1] == '"') p++; /* \" in raw JSON */
+    while (p < n && p - v < 8 && s[p] == '\\') p++; /* \" in raw JSON, or escaped more */
     if (p < n && (s[p] == '"' || s[p] == '\'')) p++;
+    else p = v;
     for (; p < n && p - v < 256; p++) {
         uint8_t c = s[p];
         if (c == sep) { rd_literal_at(sc, p + 1, RK_SECRET | RK_PASSWORD, 0); return; }

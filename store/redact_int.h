@@ -94,6 +94,16 @@ extern const uint8_t rd_cls[256];
  * the index after it, else 0. */
 size_t rd_escape_end(const uint8_t *s, size_t n, size_t i);
 
+/* If s[p] starts a line break or tab written out as text, escaped once or
+ * more (\n, \\n, \\\n: JSON inside a JSON string, in raw input or in a
+ * tool's output), its length, else 0. */
+static inline size_t rd_written_break(const uint8_t *s, size_t n, size_t p)
+{
+    size_t k = 0;
+    while (p + k < n && s[p + k] == '\\' && k < 8) k++;
+    return k && p + k < n && (s[p + k] == 'n' || s[p + k] == 'r' || s[p + k] == 't') ? k + 1 : 0;
+}
+
 /* ---- the driver (redact.c), shared with redact_tree.c -------------------------- */
 
 #define RD_MARK_PRE "[REDACTED:"

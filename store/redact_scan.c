@@ -235,7 +235,7 @@ static size_t pem_b64_at(const uint8_t *s, size_t n, size_t i)
     size_t e = i, line = i;
     for (;;) {
         while (e < n && (RD_B64(s[e]) || s[e] == '=')) e++;
-        size_t nl = e < n && s[e] == '\n' ? 1 : e + 1 < n && s[e] == '\\' && s[e + 1] == 'n' ? 2 : 0;
+        size_t nl = e < n && s[e] == '\n' ? 1 : rd_written_break(s, n, e);
         if (!nl || (e - line != 64 && e - line != 76) || e + nl >= n || !RD_B64(s[e + nl])) return e;
         e += nl;
         line = e;
@@ -324,7 +324,7 @@ static size_t pem_at(const rd_scan *sc, size_t i)
     j += 5;
     /* Body: base64, line breaks (real or written as \n), header lines
      * ("Proc-Type: 4,ENCRYPTED"). */
-    size_t b64 = 0;
+    size_t b64 = 0, w;
     while (j < n) {
         uint8_t c = s[j];
         if (c == '-' && n - j >= 9 && memcmp(s + j, "-----END ", 9) == 0) {
@@ -333,7 +333,7 @@ static size_t pem_at(const rd_scan *sc, size_t i)
         }
         if (RD_B64(c) || c == '=') b64++;
         else if (RD_SPACE(c) || c == ':' || c == ',' || c == '-' || c == '.' || c == '_') {}
-        else if (c == '\\' && j + 1 < n && (s[j + 1] == 'n' || s[j + 1] == 'r' || s[j + 1] == 't')) j++;
+        else if (c == '\\' && (w = rd_written_break(s, n, j)) != 0) j += w - 1;
         else break;
         j++;
     }
@@ -442,14 +442,15 @@ static void telegram_at(rd_scan *sc, size_t i)
     if (k - i - 1 == 35) rd_add(sc, b, k, ST_RULE_TELEGRAM_TOKEN, RD_PRIO_TOKEN);
 }
 
-/* A line break at p, real (\n, \r\n) or written out ("\n", "\r\n"): its length, or 0. */
+/* A line break at p, real (\n, \r\n) or written out ("\n", "\r\n",
+ * escaped once or more): its length, or 0. */
 static size_t line_break(const uint8_t *s, size_t n, size_t p)
 {
     if (p < n && s[p] == '\n') return 1;
     if (p + 1 < n && s[p] == '\r' && s[p + 1] == '\n') return 2;
-    if (p + 1 < n && s[p] == '\\' && s[p + 1] == 'n') return 2;
-    if (p + 3 < n && s[p] == '\\' && s[p + 1] == 'r' && s[p + 2] == '\\' && s[p + 3] == 'n') return 4;
-    return 0;
+    size_t w = rd_written_break(s, n, p), w2;
+    if (w && s[p + w - 1] == 'r' && (w2 = rd_written_break(s, n, p + w)) != 0) return w + w2;
+    return w && s[p + w - 1] == 'n' ? w : 0;
 }
 
 /* "Private-Lines: N" at the ':' i (a PuTTY .ppk file): the N lines of

@@ -369,6 +369,19 @@ case(C,'more commands whose flag is a password: redis-cli, ldap*, sqlcmd, zip, 7
      'redis-cli -h r -a '+R(PA)+' ping\nredis-cli --pass '+R(PA)+'\nldapsearch -x -D cn=admin,dc=x -w '+R(PA)+' -b dc=x\nsqlcmd -S localhost -U sa -P "'+R(PA)+'" -Q "select 1"\nzip -P '+R(PA)+' a.zip f\nunzip -P '+R(PA)+' a.zip\n7z a -p'+R(PA)+' a.7z f\naz login -u me@x.com -p '+R(PA)+'\nsmbclient //h/s -U user%'+R(PA)+'\nmongosh mongodb://h -u admin -p '+R(PA)+'\nmongodump -u a -p'+R(PA),{PA:11})
 keep('the same flags elsewhere or prompting','ls -a -w 80 dir\nredis-cli -h r ping\nldapsearch -x -W -b dc=x\ngrep -P "\\d+" f\nzip -r a.zip d\n7z x -o/tmp a.7z\naz group list -p x\nsmbclient //h/s -U user\nsmbclient -L h -N\nmongod -f mongod.conf')
 
+# line breaks escaped twice or more (JSON inside a JSON string: an MCP tool's
+# text result holding a file's JSON; raw input of such output)
+_k2=''.join(random.choice(A+'+/') for _ in range(192))
+_pem2='-----BEGIN PRIVATE KEY-----\\\\n'+'\\\\n'.join(_k2[j:j+64] for j in range(0,192,64))+'\\\\n-----END PRIVATE KEY-----\\\\n'
+case(T,'private-key with line breaks escaped twice (JSON in a JSON string)','{\\"file\\": \\"'+split(_pem2,15)+'\\"}',
+     '{\\"file\\": \\"'+R('private-key')+'\\\\n\\"}',{'private-key':1})
+rcase('private-key in raw input with line breaks escaped three times','{"text":"{\\"content\\": \\"'+split(_pem2.replace('\\\\n','\\\\\\\\\\\\n'),15)+'\\"}"',
+      '{"text":"{\\"content\\": \\"'+R('private-key')+'\\\\\\\\\\\\n\\"}"',{'private-key':1})
+case(T,'private-key PuTTY .ppk with line breaks escaped twice','Private-Lines: 1\\\\n'+split(rs(64,A+'+/'),4)+'\\\\nPrivate-MAC: 00',
+     'Private-Lines: 1\\\\n'+R('private-key')+'\\\\nPrivate-MAC: 00',{'private-key':1})
+case(C,'curl --user with an escaped quote, escaped twice','{"cmd": "curl --user \\\\\\"ci:T0k3n\\\\\\" https://h"}',
+     '{"cmd": "curl --user \\\\\\"ci:'+R(PA)+'\\\\\\" https://h"}',{PA:1})
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
