@@ -89,6 +89,13 @@ size_t rd_escape_end(const uint8_t *s, size_t n, size_t i)
     return 0;
 }
 
+int rd_escape_before(const uint8_t *s, size_t i)
+{
+    if (i >= 2 && s[i - 2] == '\\' && strchr("nrtbf", s[i - 1]) && s[i - 1]) return 1;
+    return i >= 6 && s[i - 6] == '\\' && s[i - 5] == 'u' && hexdig(s[i - 4]) && hexdig(s[i - 3]) && hexdig(s[i - 2]) &&
+           hexdig(s[i - 1]);
+}
+
 void rd_add(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio)
 {
     if (rule < ST_RULE_BUILTIN_COUNT && sc->r && (sc->r->disabled >> rule) & 1u) return;

@@ -608,7 +608,12 @@ static size_t xml_attr(const uint8_t *s, size_t n, size_t p, size_t *nb, size_t 
     uint8_t q = s[p++];
     *vb = p;
     while (p < n && s[p] != q && p - *vb <= 4096) p++;
-    if (p >= n || s[p] != q) return 0;
+    if (p >= n) { /* cut: the input ends inside the value */
+        *ve = n;
+        while (*ve > *vb && s[*ve - 1] == '\\') (*ve)--;
+        return n;
+    }
+    if (s[p] != q) return 0;
     *ve = p - esc;
     return p + 1;
 }

@@ -93,6 +93,8 @@ extern const uint8_t rd_cls[256];
 /* If s[i] starts an escape written out as text (\n \r \t \b \f, \uXXXX),
  * the index after it, else 0. */
 size_t rd_escape_end(const uint8_t *s, size_t n, size_t i);
+/* Does an escape written out as text (\n, \t, \u0000 ...) end at s[i]? */
+int rd_escape_before(const uint8_t *s, size_t i);
 
 /* If s[p] starts a line break or tab written out as text, escaped once or
  * more (\n, \\n, \\\n: JSON inside a JSON string, in raw input or in a

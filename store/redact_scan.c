@@ -435,7 +435,8 @@ static void telegram_at(rd_scan *sc, size_t i)
     size_t n = sc->n, b = i;
     while (b > 0 && i - b <= 10 && RD_DIGIT(s[b - 1])) b--;
     if (i - b < 8 || i - b > 10) return;
-    if (b > 0 && RD_ALNUM(s[b - 1]) && !(b >= 3 && memcmp(s + b - 3, "bot", 3) == 0 && (b == 3 || !RD_ALNUM(s[b - 4]))))
+    if (b > 0 && RD_ALNUM(s[b - 1]) && !(b >= 3 && memcmp(s + b - 3, "bot", 3) == 0 && (b == 3 || !RD_ALNUM(s[b - 4]))) &&
+        !rd_escape_before(s, b))
         return;
     size_t k = i + 1;
     while (k < n && k - i <= 36 && RD_B64URL(s[k])) k++;

@@ -382,6 +382,9 @@ case(T,'private-key PuTTY .ppk with line breaks escaped twice','Private-Lines: 1
 case(C,'curl --user with an escaped quote, escaped twice','{"cmd": "curl --user \\\\\\"ci:T0k3n\\\\\\" https://h"}',
      '{"cmd": "curl --user \\\\\\"ci:'+R(PA)+'\\\\\\" https://h"}',{PA:1})
 
+rcase('telegram-bot-token after a line break written as \\n in raw input','{"command":"echo start\\n'+split('123456789:AA'+rs(33,B64U),11)+'\\nnext"',
+      '{"command":"echo start\\n'+R('telegram-bot-token')+'\\nnext"',{'telegram-bot-token':1})
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
