@@ -532,15 +532,18 @@ void rd_flag_at(rd_scan *sc, size_t i)
     /* mysql -pX, sshpass -p X, curl -u u:X, htpasswd -b (redact_cmd.c) */
     if (nl) {
         uint8_t f = s[ns];
-        int cand = f == 'p' || f == 'u' || f == 'U' || (d == 1 && nl == 1 && (f == 'a' || f == 'w' || f == 'P'));
+        int cand = f == 'p' || f == 'u' || f == 'U' ||
+                   (d == 1 && nl == 1 && (f == 'a' || f == 'w' || f == 'P' || f == 'N' || f == 'k')) ||
+                   (d == 2 && (f == 'b' || f == 'v' || f == 's'));
         for (size_t k = 0; !cand && d == 1 && nl <= 4 && k < nl; k++) cand = s[ns + k] == 'b'; /* htpasswd -nbB */
         if (cand && rd_cmd_flag_at(sc, i)) return;
     }
     if (nl < 3 || nl > 64 || j >= n || (s[j] != ' ' && s[j] != '\t')) return; /* "=": rd_assign_at */
     const char *base = NULL;
     int cls;
-    if (d == 1 && (nl == 6 || nl == 7) && (memcmp(s + ns, "passin", 6) == 0 || memcmp(s + ns, "passout", 7) == 0)) {
-        /* openssl -passin pass:secret (env:VAR, file:path, stdin are references) */
+    if (d == 1 && ((nl == 6 && memcmp(s + ns, "passin", 6) == 0) || (nl == 7 && memcmp(s + ns, "passout", 7) == 0) ||
+                   (nl == 4 && memcmp(s + ns, "pass", 4) == 0))) {
+        /* openssl -passin pass:secret, -pass pass:secret (env:VAR, file:path, stdin are references) */
         size_t v = j;
         while (v < n && s[v] == ' ') v++;
         if (n - v > 5 && memcmp(s + v, "pass:", 5) == 0) value_at(sc, v + 5, V_WORD, X_ENV, RK_SECRET, NULL, 0, '=');
@@ -636,6 +639,38 @@ static void xml_add_at(rd_scan *sc, size_t i)
     }
 }
 
+/* PHP: define('DB_PASSWORD', 'value'), define("AUTH_KEY", "...") at i
+ * (WordPress wp-config.php), after a "<?php": the constant's name is the key. */
+static void define_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = i + 6;
+    if (n - i < 14 || memcmp(s + i, "define", 6) != 0) return;
+    while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+    if (p >= n || s[p] != '(') return;
+    p++;
+    while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+    size_t esc = 0;
+    while (p < n && s[p] == '\\' && esc < 8) { p++; esc++; }
+    if (p >= n || (s[p] != '\'' && s[p] != '"')) return;
+    uint8_t q = s[p++];
+    size_t kb = p;
+    while (p < n && p - kb <= 64 && RD_KEYCH(s[p])) p++;
+    size_t ke = p;
+    if (ke == kb || p + esc >= n) return;
+    for (size_t b = 0; b < esc; b++)
+        if (s[p++] != '\\') return;
+    if (s[p++] != q) return;
+    while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+    if (p >= n || s[p] != ',') return;
+    p++;
+    while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+    const char *base = NULL;
+    int cls = key_class(s + kb, ke - kb, &base);
+    if (cls == RK_NONE) return;
+    value_at(sc, p, V_WORD, X_CODE, cls, base, 0, '=');
+}
+
 /* R: name <- "value" (the '<' at i). */
 static void r_assign_at(rd_scan *sc, size_t i)
 {
@@ -656,10 +691,26 @@ static void r_assign_at(rd_scan *sc, size_t i)
     value_at(sc, v, V_LINE, X_CODE, cls, base, 0, '=');
 }
 
+/* "<?php" at i: the define() calls of the PHP text after it. (A word
+ * "define" is too common in other languages to be a trigger of its own.) */
+static void php_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = i + 5;
+    if (n - i < 5 + 14 || memcmp(s + i, "<?php", 5) != 0) return;
+    const uint8_t *d;
+    while (p < n && (d = memmem(s + p, n - p, "define", 6)) != NULL) {
+        p = (size_t)(d - s);
+        if (p == 0 || !RD_WORD(s[p - 1])) define_at(sc, p);
+        p += 6;
+    }
+}
+
 void rd_xml_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, j = i + 1;
+    if (j < n && s[j] == '?') { php_at(sc, i); return; }
     if (j < n && s[j] == '-') { r_assign_at(sc, i); return; }
     if (n - j > 4 && memcmp(s + j, "add", 3) == 0 && (s[j + 3] == ' ' || s[j + 3] == '\t')) { xml_add_at(sc, i); return; }
     if (j >= n || !is_ident_start(s[j])) return;

@@ -21,6 +21,10 @@
  *   zip -P hunter2 a.zip f            zip, unzip -P
  *   7z a -phunter2 a.7z f             7z, 7za, 7zr -p glued
  *   az login -u me -p hunter2
+ *   ssh-keygen -N hunter2 -f k        -N new, -P old passphrase
+ *   openssl enc -k hunter2            openssl -k (-pass pass:X is the flag rule's)
+ *   gh secret set X --body hunter2    gh/az ... secret set: --body, -b, --value
+ *   aws secretsmanager ... --secret-string hunter2
  *   aws configure set aws_secret_access_key X    (and aws_session_token)
  *   ENV DB_PASSWORD hunter2           a Dockerfile ENV line without '='
  *
@@ -66,7 +70,7 @@ static int is_blank(uint8_t c) { return c == ' ' || c == '\t'; }
 enum {
     CMD_MYSQL = 1, CMD_SSHPASS = 2, CMD_LOGIN = 4, CMD_CURL = 8, CMD_HTPASSWD = 16, CMD_MONGO = 32,
     CMD_REDIS = 64, CMD_LDAP = 128, CMD_SQLCMD = 256, CMD_ZIP = 512, CMD_7Z = 1024, CMD_AZLOGIN = 2048,
-    CMD_SMB = 4096,
+    CMD_SMB = 4096, CMD_SSHKEYGEN = 8192, CMD_OPENSSL = 16384, CMD_SECRETSET = 32768, CMD_SECRETSMGR = 65536,
 };
 
 /* Names by length (cmd 0: a registry client, whose "login" is CMD_LOGIN). */
@@ -74,12 +78,13 @@ enum {
 static const struct { const char *name; uint8_t len; unsigned cmd; } cmd_names[] = {
     NM("sshpass", CMD_SSHPASS), NM("curl", CMD_CURL), NM("htpasswd", CMD_HTPASSWD), NM("redis-cli", CMD_REDIS),
     NM("sqlcmd", CMD_SQLCMD), NM("bcp", CMD_SQLCMD), NM("zip", CMD_ZIP), NM("unzip", CMD_ZIP), NM("7z", CMD_7Z),
-    NM("7za", CMD_7Z), NM("7zr", CMD_7Z), NM("smbclient", CMD_SMB),
+    NM("7za", CMD_7Z), NM("7zr", CMD_7Z), NM("smbclient", CMD_SMB), NM("ssh-keygen", CMD_SSHKEYGEN),
+    NM("openssl", CMD_OPENSSL), NM("secretsmanager", CMD_SECRETSMGR),
     NM("docker", 0), NM("podman", 0), NM("nerdctl", 0), NM("buildah", 0), NM("skopeo", 0), NM("helm", 0),
     NM("oras", 0), NM("crane", 0), NM("finch", 0), NM("regctl", 0),
 };
 #undef NM
-enum { ST_TOOL = 1, ST_AZ = 2 };
+enum { ST_TOOL = 1, ST_AZ = 2, ST_GH = 4, ST_SECRET = 8 };
 
 /* word w[0..n) is name followed only by [a-z-] (mysql, mysqldump, mariadb-dump) */
 static int family(const uint8_t *w, size_t n, const char *name)
@@ -127,7 +132,13 @@ static unsigned cmd_before(rd_scan *sc, size_t i, size_t *word)
             continue;
         }
         if (nl == 2 && w[0] == 'a' && w[1] == 'z') { state |= ST_AZ; continue; }
-        if (nl > 9) continue;
+        if (nl == 2 && w[0] == 'g' && w[1] == 'h') { state |= ST_GH; continue; }
+        if (nl == 6 && memcmp(w, "secret", 6) == 0) { state |= ST_SECRET; continue; }
+        if (nl == 3 && memcmp(w, "set", 3) == 0) { /* gh secret set, az keyvault secret set */
+            if ((state & ST_SECRET) && (state & (ST_GH | ST_AZ))) found |= CMD_SECRETSET;
+            continue;
+        }
+        if (nl > 14) continue;
         for (size_t k = 0; k < sizeof cmd_names / sizeof *cmd_names; k++)
             if (nl == cmd_names[k].len && w[0] == (uint8_t)cmd_names[k].name[0] && memcmp(w, cmd_names[k].name, nl) == 0) {
                 found |= cmd_names[k].cmd;
@@ -214,19 +225,24 @@ int rd_cmd_flag_at(rd_scan *sc, size_t i)
     size_t n = sc->n, w = 0;
     if (i + 2 >= n) return 0;
     uint8_t f = s[i + 1];
-    if (f == '-') { /* --user, --proxy-user (curl), --pass (redis-cli) */
-        size_t k = i + 2, v;
-        unsigned want = CMD_CURL;
-        if (n - k > 5 && memcmp(s + k, "user", 4) == 0) v = k + 4;
-        else if (n - k > 11 && memcmp(s + k, "proxy-user", 10) == 0) v = k + 10;
-        else if (n - k > 5 && memcmp(s + k, "pass", 4) == 0) { v = k + 4; want = CMD_REDIS; }
-        else return 0;
-        if (s[v] != '=' && !is_blank(s[v])) return 0;
-        if (!(cmd_before(sc, i, &w) & want)) return 0;
+    if (f == '-') { /* --user, --proxy-user (curl), --pass (redis-cli), --body, --value, --secret-string */
+        static const struct { const char *flag; uint8_t len; unsigned cmd; } longs[] = {
+            { "user", 4, CMD_CURL }, { "proxy-user", 10, CMD_CURL }, { "pass", 4, CMD_REDIS },
+            { "body", 4, CMD_SECRETSET }, { "value", 5, CMD_SECRETSET }, { "secret-string", 13, CMD_SECRETSMGR },
+        };
+        size_t k = i + 2, v = 0;
+        unsigned want = 0;
+        for (size_t l = 0; l < sizeof longs / sizeof *longs && !want; l++)
+            if (n - k > longs[l].len && memcmp(s + k, longs[l].flag, longs[l].len) == 0 &&
+                (s[k + longs[l].len] == '=' || is_blank(s[k + longs[l].len]))) {
+                v = k + longs[l].len;
+                want = longs[l].cmd;
+            }
+        if (!want || !(cmd_before(sc, i, &w) & want)) return 0;
         v++;
         while (v < n && is_blank(s[v])) v++;
-        if (want == CMD_REDIS) rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0);
-        else user_pass_at(sc, v, ':');
+        if (want == CMD_CURL) user_pass_at(sc, v, ':');
+        else rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0);
         return 1;
     }
     size_t v = i + 2;
@@ -237,17 +253,22 @@ int rd_cmd_flag_at(rd_scan *sc, size_t i)
                            : CMD_SSHPASS | CMD_LOGIN | CMD_MONGO | CMD_AZLOGIN; break;
     case 'a': want = glued ? 0 : CMD_REDIS; break;
     case 'w': want = glued ? 0 : CMD_LDAP; break;
-    case 'P': want = glued ? 0 : CMD_SQLCMD | CMD_ZIP; break;
+    case 'P': want = glued ? 0 : CMD_SQLCMD | CMD_ZIP | CMD_SSHKEYGEN; break;
+    case 'N': want = glued ? 0 : CMD_SSHKEYGEN; break;
+    case 'k': want = glued ? 0 : CMD_OPENSSL; break;
+    case 'b': want = glued ? 0 : CMD_SECRETSET; break;
     case 'u': want = CMD_CURL; break;
     case 'U': want = CMD_CURL | CMD_SMB; break;
     }
     if (want) {
         unsigned c = cmd_before(sc, i, &w) & want;
-        if (!c) return 0;
-        while (v < n && is_blank(s[v])) v++;
-        if (f == 'u' || f == 'U') user_pass_at(sc, v, c & CMD_SMB ? '%' : ':');
-        else rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0);
-        return 1;
+        if (c) {
+            while (v < n && is_blank(s[v])) v++;
+            if (f == 'u' || f == 'U') user_pass_at(sc, v, c & CMD_SMB ? '%' : ':');
+            else rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0);
+            return 1;
+        }
+        if (f != 'b') return 0; /* (-b may still be htpasswd's) */
     }
     /* a cluster of letters with b: htpasswd -b, -cb, -nbB */
     size_t k = i + 1;

@@ -1035,7 +1035,7 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
             }
             continue;
         case T_LT: /* "<name>" */
-            if (pos + 1 >= n || !(RD_ALPHA(s[pos + 1]) || s[pos + 1] == '_' || s[pos + 1] == '-')) continue;
+            if (pos + 1 >= n || !(RD_ALPHA(s[pos + 1]) || s[pos + 1] == '_' || s[pos + 1] == '-' || s[pos + 1] == '?')) continue;
             rd_xml_at(sc, pos);
             continue;
         default:

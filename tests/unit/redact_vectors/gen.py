@@ -385,6 +385,16 @@ case(C,'curl --user with an escaped quote, escaped twice','{"cmd": "curl --user 
 rcase('telegram-bot-token after a line break written as \\n in raw input','{"command":"echo start\\n'+split('123456789:AA'+rs(33,B64U),11)+'\\nnext"',
       '{"command":"echo start\\n'+R('telegram-bot-token')+'\\nnext"',{'telegram-bot-token':1})
 
+case(C,'PHP define() after <?php (wp-config.php), single or double quotes',
+     "<?php\ndefine('DB_PASSWORD', 'wpS3cret');\ndefine( 'AUTH_KEY', 'k3y!x@y z' );\ndefine(\"SECRET_KEY\", \"abc123xyz\");\n",
+     "<?php\ndefine('DB_PASSWORD', '"+R(PA)+"');\ndefine( 'AUTH_KEY', '"+R(PA)+"' );\ndefine(\"SECRET_KEY\", \""+R(PA)+"\");\n",{PA:3})
+keep('PHP define of other names and expressions, a longer word, Python def','<?php\ndefine(\'DB_NAME\', \'wordpress\');\ndefine(\'DB_PASSWORD\', getenv(\'DB_PASSWORD\'));\ndefine(\'WP_DEBUG\', true);\nundefine(\'DB_PASSWORD\', \'x1\')\n?>\ndef password(self):\ndefined(\'X\')')
+keep('define() outside PHP text (no <?php before it)',"grep: define('DB_PASSWORD', 'wpS3cret');")
+case(C,'ssh-keygen -N/-P, openssl -k and -pass pass:, gh/az secret set, aws secretsmanager --secret-string',
+     'ssh-keygen -t ed25519 -N "myPassphrase1" -f k\nssh-keygen -p -P 0ldPass -N n3wPass -f k\nopenssl enc -aes-256-cbc -k s3cret -in f\nopenssl enc -pass pass:S3cret -in f\ngh secret set API_TOKEN --body "abc123x"\ngh secret set API_TOKEN -b abc123x\naz keyvault secret set --vault-name v --name x --value S3cret9\naws secretsmanager create-secret --name x --secret-string S3cret9',
+     'ssh-keygen -t ed25519 -N "'+R(PA)+'" -f k\nssh-keygen -p -P '+R(PA)+' -N '+R(PA)+' -f k\nopenssl enc -aes-256-cbc -k '+R(PA)+' -in f\nopenssl enc -pass pass:'+R(PA)+' -in f\ngh secret set API_TOKEN --body "'+R(PA)+'"\ngh secret set API_TOKEN -b '+R(PA)+'\naz keyvault secret set --vault-name v --name x --value '+R(PA)+'\naws secretsmanager create-secret --name x --secret-string '+R(PA),{PA:9})
+keep('the same flags of other commands','ssh-keygen -N "" -f k\ncurl -k https://x\ngh pr create --body "fix it"\naz vm create --value x\ngh secret list\nsort -k 2 f\naws secretsmanager get-secret-value --secret-id x\ngit checkout -b feature')
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:

@@ -38,6 +38,7 @@ static const char *const nm_prefixes[] = {
     "bot12345678:A", "https://discord.com/api/webhooks/123456789012345678/", "Private-Lines: 2\n", "/:_authToken ",
     "mysql -p", "sshpass -p ", "docker login -p ", "htpasswd -nb u ", "curl -u u:", "curl --user=u:",
     "aws configure set aws_secret_access_key ", "ENV DB_PASSWORD ", "<add key=\"ApiKey\" value=\"", "api_key <- ",
+    "define('DB_PASSWORD', '", "ssh-keygen -N ", "gh secret set X --body ", "redis-cli -a ", "smbclient -U u%",
 };
 
 static const char *const nm_alpha[] = {
