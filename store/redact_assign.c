@@ -701,7 +701,7 @@ static void php_at(rd_scan *sc, size_t i)
     const uint8_t *d;
     while (p < n && (d = memmem(s + p, n - p, "define", 6)) != NULL) {
         p = (size_t)(d - s);
-        if (p == 0 || !RD_WORD(s[p - 1])) define_at(sc, p);
+        if (!RD_WORD(s[p - 1]) || rd_escape_before(s, p)) define_at(sc, p); /* (p > i) */
         p += 6;
     }
 }

@@ -395,6 +395,9 @@ case(C,'ssh-keygen -N/-P, openssl -k and -pass pass:, gh/az secret set, aws secr
      'ssh-keygen -t ed25519 -N "'+R(PA)+'" -f k\nssh-keygen -p -P '+R(PA)+' -N '+R(PA)+' -f k\nopenssl enc -aes-256-cbc -k '+R(PA)+' -in f\nopenssl enc -pass pass:'+R(PA)+' -in f\ngh secret set API_TOKEN --body "'+R(PA)+'"\ngh secret set API_TOKEN -b '+R(PA)+'\naz keyvault secret set --vault-name v --name x --value '+R(PA)+'\naws secretsmanager create-secret --name x --secret-string '+R(PA),{PA:9})
 keep('the same flags of other commands','ssh-keygen -N "" -f k\ncurl -k https://x\ngh pr create --body "fix it"\naz vm create --value x\ngh secret list\nsort -k 2 f\naws secretsmanager get-secret-value --secret-id x\ngit checkout -b feature')
 
+rcase('PHP define() in raw input, line breaks written as \\n','{"content":"<?php\\ndefine(\'DB_PASSWORD\', \'wpS3cret\');\\n"',
+      '{"content":"<?php\\ndefine(\'DB_PASSWORD\', \''+R(PA)+'\');\\n"',{PA:1})
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
