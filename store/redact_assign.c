@@ -70,6 +70,7 @@ static const kw keywords[] = {
 };
 
 static int key_class_words(const uint8_t *k, size_t j, const char **base);
+static int ieq(const uint8_t *a, size_t n, const char *w);
 
 /* Full classification; *base receives the word a description would contain.
  * Most names fail on their last two letters, here, without a call. */
@@ -139,6 +140,11 @@ int rd_key_class(const char *k, size_t n)
      * summaries count {"pass": 12, "fail": 0}. (Text needs "db_pass": "PASS:
      * test_x" lines are test results.) */
     if (n == 4 && (k[0] | 0x20) == 'p' && (k[1] | 0x20) == 'a' && (k[2] | 0x20) == 's' && (k[3] | 0x20) == 's')
+        return RK_SECRET;
+    /* AWS Secrets Manager's {"SecretString": "...", "SecretBinary": "..."}
+     * (get-secret-value output): the secret itself. (Members only: in text,
+     * a key ending in "string" is too common to look at every one.) */
+    if ((n == 12 && ieq((const uint8_t *)k, n, "secretstring")) || (n == 12 && ieq((const uint8_t *)k, n, "secretbinary")))
         return RK_SECRET;
     return key_class((const uint8_t *)k, n, NULL);
 }

@@ -398,6 +398,9 @@ keep('the same flags of other commands','ssh-keygen -N "" -f k\ncurl -k https://
 rcase('PHP define() in raw input, line breaks written as \\n','{"content":"<?php\\ndefine(\'DB_PASSWORD\', \'wpS3cret\');\\n"',
       '{"content":"<?php\\ndefine(\'DB_PASSWORD\', \''+R(PA)+'\');\\n"',{PA:1})
 
+jcase('AWS Secrets Manager SecretString / SecretBinary members','{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:db","Name":"db","SecretString":"Plain9Secret","SecretBinary":"c2VjcmV0","VersionStages":["AWSCURRENT"]}',
+      '{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:db","Name":"db","SecretString":"'+R(PA)+'","SecretBinary":"'+R(PA)+'","VersionStages":["AWSCURRENT"]}',{PA:2})
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
