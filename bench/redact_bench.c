@@ -20,12 +20,14 @@
  * Usage: redact_bench [SOURCE_DIR] [--iters N] [--events]
  *        (--events: only the realistic events, e.g. under callgrind)
  *        redact_bench --dump FILE...
+ *        redact_bench --dump-files FILE...
  *
  * --dump writes, for the generated near-miss inputs
  * (tests/unit/redact_vectors/nearmiss.h) and for each FILE whole and line
  * by line, the text, raw and (if it parses) JSON-tree redaction with its
- * counts. Built against two libraries (this branch and main), the outputs
- * must be byte-identical: bench/redact_diff.sh does that.
+ * counts (by rule name). Built against two libraries (this branch and
+ * main), the outputs must be byte-identical, unless the rules changed on
+ * purpose: bench/redact_diff.sh does that. --dump-files: the FILEs only.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -342,11 +344,12 @@ static void bench_events(const st_redactor *r, const char *root, int rounds)
 
 /* ---- --dump: redaction results, for comparing two builds ---------------------------------- */
 
+/* by rule name: ids may differ between the builds compared (a release adds rules) */
 static void dump_counts(const st_redact_counts *c)
 {
     printf(" total=%llu", (unsigned long long)c->total);
-    for (size_t i = 0; i < ST_REDACT_MAX_RULES; i++)
-        if (c->n[i]) printf(" %zu:%u", i, c->n[i]);
+    for (size_t i = 0; i < st_redactor_rule_count(NULL); i++)
+        if (c->n[i]) printf(" %s:%u", st_redactor_rule_name(NULL, i), c->n[i]);
     printf("\n");
 }
 
@@ -385,9 +388,9 @@ static void dump_one(void *ctx, const char *in, size_t n)
     }
 }
 
-static int dump_main(int argc, char **argv)
+static int dump_main(int argc, char **argv, int near_misses)
 {
-    nm_generate(dump_one, NULL);
+    if (near_misses) nm_generate(dump_one, NULL);
     for (int i = 0; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");
         if (!f) { fprintf(stderr, "redact_bench: %s: cannot open\n", argv[i]); return 2; }
@@ -413,7 +416,8 @@ static int dump_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
     const char *root = ST_BENCH_SOURCE_DIR;
-    if (argc > 1 && strcmp(argv[1], "--dump") == 0) return dump_main(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "--dump") == 0) return dump_main(argc - 2, argv + 2, 1);
+    if (argc > 1 && strcmp(argv[1], "--dump-files") == 0) return dump_main(argc - 2, argv + 2, 0);
     int events_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc) iters = atoi(argv[++i]);

@@ -5,7 +5,12 @@
 # --dump mode) against both libraries, and compares their output on the
 # generated near-miss inputs, the redaction vectors and fuzz corpus, the
 # sample payloads, this repository's sources and docs, and any FILE given
-# (e.g. a bench import log). Exit 0: identical.
+# (e.g. a bench import log). Exit 0: identical. Else it says how many
+# output records differ and, per rule, how many markers each build wrote,
+# and keeps both outputs in /tmp/redact_diff.out/ for a closer look
+# (`diff base.out new.out`). REDACT_DIFF_FILES_ONLY=1: only the FILEs
+# given (no near-miss inputs, no repository files, whose redaction a change
+# of the rules changes on purpose): a false-positive count on real text.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 rev=${1:-$(git -C "$here" merge-base HEAD main)}
@@ -23,14 +28,24 @@ mkdir "$tmp/base"
 git -C "$here" archive "$rev" | tar -x -C "$tmp/base"
 build "$tmp/base" "$tmp/dump-base"
 build "$here" "$tmp/dump-new"
+dump=--dump
 files=("$here"/tests/unit/redact_vectors/*.jsonl "$here"/tests/fuzz/corpus/redact/* "$here"/store/*.c "$here"/store/*.h
        "$here"/tests/unit/*.c "$here"/docs/*.md "$@")
 [ -d "$here/../shared/claude-code/payloads" ] && files+=("$here"/../shared/claude-code/payloads/*)
+if [ "${REDACT_DIFF_FILES_ONLY:-}" = 1 ]; then dump=--dump-files; files=("$@"); fi
 for isa in sse2 ssse3 ""; do
-    ST_REDACT_ISA=$isa "$tmp/dump-new" --dump "${files[@]}" > "$tmp/new.out"
-    [ -f "$tmp/base.out" ] || "$tmp/dump-base" --dump "${files[@]}" > "$tmp/base.out"
-    if ! cmp "$tmp/base.out" "$tmp/new.out"; then
+    ST_REDACT_ISA=$isa "$tmp/dump-new" $dump "${files[@]}" > "$tmp/new.out"
+    [ -f "$tmp/base.out" ] || "$tmp/dump-base" $dump "${files[@]}" > "$tmp/base.out"
+    if ! cmp -s "$tmp/base.out" "$tmp/new.out"; then
         echo "redact_diff: ST_REDACT_ISA=${isa:-auto}: output differs from $rev" >&2
+        echo "  $(diff "$tmp/base.out" "$tmp/new.out" | grep -c '^>') of $(wc -l < "$tmp/new.out") output records differ;" \
+             "markers per rule (base -> new):" >&2
+        join -a1 -a2 -e0 -o 0,1.2,2.2 \
+            <(grep -ao '\[REDACTED:[a-z0-9-]*\]' "$tmp/base.out" | sort | uniq -c | awk '{print $2, $1}' | sort) \
+            <(grep -ao '\[REDACTED:[a-z0-9-]*\]' "$tmp/new.out" | sort | uniq -c | awk '{print $2, $1}' | sort) |
+            awk '$2 != $3 { printf "    %-42s %8d -> %8d\n", $1, $2, $3 }' >&2
+        rm -rf /tmp/redact_diff.out && mkdir -p /tmp/redact_diff.out
+        cp "$tmp/base.out" "$tmp/new.out" /tmp/redact_diff.out/
         exit 1
     fi
 done

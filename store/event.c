@@ -439,8 +439,9 @@ static size_t cut_head(const char *s, size_t len)
         n--;
     }
     if (len - n > CUT_WORD_MAX) return len;
-    /* a card number cut inside ("4111 1111 1111 11"): its earlier groups too */
-    int digits = n < len;
+    /* a card number cut inside ("4111 1111 1111 11", or after a group:
+     * "4111 1111 "): its earlier groups too */
+    int digits = n < len || (n >= 2 && s[n - 1] == ' ' && s[n - 2] >= '0' && s[n - 2] <= '9');
     for (size_t k = n; k < len; k++) digits &= s[k] >= '0' && s[k] <= '9';
     size_t m = n;
     while (digits && m >= 2 && n - m < 24 && s[m - 1] == ' ' && s[m - 2] >= '0' && s[m - 2] <= '9') {

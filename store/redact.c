@@ -31,6 +31,14 @@ const char *const rd_builtin_names[ST_RULE_BUILTIN_COUNT] = {
     [ST_RULE_DIGITALOCEAN_TOKEN] = "digitalocean-token",
     [ST_RULE_VAULT_TOKEN] = "hashicorp-vault-token",
     [ST_RULE_DATABRICKS_TOKEN] = "databricks-token",
+    [ST_RULE_SHOPIFY_TOKEN] = "shopify-token",
+    [ST_RULE_TWILIO_KEY] = "twilio-api-key",
+    [ST_RULE_GOOGLE_OAUTH] = "google-oauth-token",
+    [ST_RULE_GOOGLE_CLIENT_SECRET] = "google-client-secret",
+    [ST_RULE_TELEGRAM_TOKEN] = "telegram-bot-token",
+    [ST_RULE_DISCORD_WEBHOOK] = "discord-webhook-url",
+    [ST_RULE_PASSWORD_HASH] = "password-hash",
+    [ST_RULE_AGE_KEY] = "age-secret-key",
     [ST_RULE_JWT] = "jwt",
     [ST_RULE_PRIVATE_KEY] = "private-key",
     [ST_RULE_PAYMENT_CARD] = "payment-card",
@@ -81,10 +89,22 @@ size_t rd_escape_end(const uint8_t *s, size_t n, size_t i)
     return 0;
 }
 
+int rd_escape_before(const uint8_t *s, size_t i)
+{
+    if (i >= 2 && s[i - 2] == '\\' && strchr("nrtbf", s[i - 1]) && s[i - 1]) return 1;
+    return i >= 6 && s[i - 6] == '\\' && s[i - 5] == 'u' && hexdig(s[i - 4]) && hexdig(s[i - 3]) && hexdig(s[i - 2]) &&
+           hexdig(s[i - 1]);
+}
+
 void rd_add(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio)
 {
-    if (end <= start || end > sc->n || sc->oom) return;
     if (rule < ST_RULE_BUILTIN_COUNT && sc->r && (sc->r->disabled >> rule) & 1u) return;
+    rd_add_any(sc, start, end, rule, prio);
+}
+
+void rd_add_any(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio)
+{
+    if (end <= start || end > sc->n || sc->oom) return;
     rd_match *m = st_array_room(sc->m, &sc->cap, sc->nm, sizeof *m, 16);
     if (!m) { sc->oom = 1; return; }
     sc->m = m;
@@ -219,6 +239,7 @@ int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
     sc->mode = mode;
     sc->nm = 0;
     sc->aws_until = 0;
+    sc->cmd_to = 0;
     if (n) {
         rd_scan_builtin(sc);
         if (sc->r && sc->r->ncustom && rd_scan_custom(sc) != 0) return ENOMEM;
@@ -254,8 +275,18 @@ int rd_force_whole(rd_scan *sc, size_t from, unsigned rule)
 
 void rd_scan_init(rd_scan *sc, const st_redactor *r)
 {
-    memset(sc, 0, sizeof *sc);
+    /* (field by field: cheaper than clearing the whole struct for a short string) */
     sc->r = r;
+    sc->s = NULL;
+    sc->n = 0;
+    sc->mode = 0;
+    sc->m = NULL;
+    sc->nm = sc->cap = 0;
+    sc->oom = 0;
+    sc->md = NULL;
+    sc->aws_until = 0;
+    sc->cmd_from = sc->cmd_to = sc->cmd_word = 0;
+    sc->cmd_found = sc->cmd_state = 0;
 }
 
 void rd_scan_free(rd_scan *sc)

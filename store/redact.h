@@ -7,7 +7,7 @@
  * secret itself, or any hash of it, never leaves this module.
  *
  * Engine: the built-in rules are one hand-written single-pass scanner
- * (redact_scan.c, redact_assign.c, redact_luhn.c): no compile step, so a
+ * (redact_scan.c, redact_assign.c, redact_cmd.c, redact_luhn.c): no compile step, so a
  * process pays nothing to set it up. Custom rules from a config file are
  * PCRE2 regular expressions, JIT-compiled when the config is loaded, so only
  * processes that have custom rules pay for them (redact_config.c).
@@ -67,6 +67,14 @@ enum st_redact_builtin {
     ST_RULE_DIGITALOCEAN_TOKEN,     /* digitalocean-token */
     ST_RULE_VAULT_TOKEN,            /* hashicorp-vault-token (hvs. hvb. hvr.) */
     ST_RULE_DATABRICKS_TOKEN,       /* databricks-token (dapi + 32 hex) */
+    ST_RULE_SHOPIFY_TOKEN,          /* shopify-token (shpat_ shpss_ shpca_ shppa_ + 32 hex) */
+    ST_RULE_TWILIO_KEY,             /* twilio-api-key (SK + 32 hex) */
+    ST_RULE_GOOGLE_OAUTH,           /* google-oauth-token (ya29. access, 1//0 refresh) */
+    ST_RULE_GOOGLE_CLIENT_SECRET,   /* google-client-secret (GOCSPX-) */
+    ST_RULE_TELEGRAM_TOKEN,         /* telegram-bot-token (digits:AA...) */
+    ST_RULE_DISCORD_WEBHOOK,        /* discord-webhook-url */
+    ST_RULE_PASSWORD_HASH,          /* password-hash (bcrypt $2b$, sha-crypt $5$ $6$) */
+    ST_RULE_AGE_KEY,                /* age-secret-key (AGE-SECRET-KEY-1...) */
     ST_RULE_JWT,                    /* jwt */
     ST_RULE_PRIVATE_KEY,            /* private-key (PEM block) */
     ST_RULE_PAYMENT_CARD,           /* payment-card (Luhn) */

@@ -70,6 +70,7 @@ static const kw keywords[] = {
 };
 
 static int key_class_words(const uint8_t *k, size_t j, const char **base);
+static int ieq(const uint8_t *a, size_t n, const char *w);
 
 /* Full classification; *base receives the word a description would contain.
  * Most names fail on their last two letters, here, without a call. */
@@ -139,6 +140,11 @@ int rd_key_class(const char *k, size_t n)
      * summaries count {"pass": 12, "fail": 0}. (Text needs "db_pass": "PASS:
      * test_x" lines are test results.) */
     if (n == 4 && (k[0] | 0x20) == 'p' && (k[1] | 0x20) == 'a' && (k[2] | 0x20) == 's' && (k[3] | 0x20) == 's')
+        return RK_SECRET;
+    /* AWS Secrets Manager's {"SecretString": "...", "SecretBinary": "..."}
+     * (get-secret-value output): the secret itself. (Members only: in text,
+     * a key ending in "string" is too common to look at every one.) */
+    if ((n == 12 && ieq((const uint8_t *)k, n, "secretstring")) || (n == 12 && ieq((const uint8_t *)k, n, "secretbinary")))
         return RK_SECRET;
     return key_class((const uint8_t *)k, n, NULL);
 }
@@ -406,7 +412,11 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
             for (e = a; e < n; e++) {
                 uint8_t d = s[e];
                 if (RD_SPACE(d) || d == 0 || strchr("\"'`,;&|<>)]}", d)) break;
-                if (d == '\\' && (raw || (e + 1 < n && strchr("nrt\"", s[e + 1])))) break;
+                if (d == '\\') { /* an escape written out, maybe escaped itself: \n, \\\" */
+                    size_t b = e;
+                    while (b < n && s[b] == '\\' && b - e < 8) b++;
+                    if (raw || (b < n && s[b] && strchr("nrt\"", s[b]))) break;
+                }
                 if (ctx == X_QUERY && d == '#') break;
             }
         }
@@ -433,6 +443,11 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
         rule = ST_RULE_AWS_SECRET_KEY;
     }
     rd_add(sc, a, e, rule, RD_PRIO_CONTEXT);
+}
+
+void rd_literal_at(rd_scan *sc, size_t v, int cls, int line)
+{
+    value_at(sc, v, line ? V_LINE : V_WORD, X_ENV, cls, NULL, 0, '=');
 }
 
 /* ==== "key = value", "key: value" ============================================== */
@@ -520,11 +535,21 @@ void rd_flag_at(rd_scan *sc, size_t i)
     size_t ns = j;
     while (j < n && j - ns <= 64 && (RD_ALNUM(s[j]) || s[j] == '-' || s[j] == '_')) j++;
     size_t nl = j - ns;
+    /* mysql -pX, sshpass -p X, curl -u u:X, htpasswd -b (redact_cmd.c) */
+    if (nl) {
+        uint8_t f = s[ns];
+        int cand = f == 'p' || f == 'u' || f == 'U' ||
+                   (d == 1 && nl == 1 && (f == 'a' || f == 'w' || f == 'P' || f == 'N' || f == 'k')) ||
+                   (d == 2 && (f == 'b' || f == 'v' || f == 's'));
+        for (size_t k = 0; !cand && d == 1 && nl <= 4 && k < nl; k++) cand = s[ns + k] == 'b'; /* htpasswd -nbB */
+        if (cand && rd_cmd_flag_at(sc, i)) return;
+    }
     if (nl < 3 || nl > 64 || j >= n || (s[j] != ' ' && s[j] != '\t')) return; /* "=": rd_assign_at */
     const char *base = NULL;
     int cls;
-    if (d == 1 && (nl == 6 || nl == 7) && (memcmp(s + ns, "passin", 6) == 0 || memcmp(s + ns, "passout", 7) == 0)) {
-        /* openssl -passin pass:secret (env:VAR, file:path, stdin are references) */
+    if (d == 1 && ((nl == 6 && memcmp(s + ns, "passin", 6) == 0) || (nl == 7 && memcmp(s + ns, "passout", 7) == 0) ||
+                   (nl == 4 && memcmp(s + ns, "pass", 4) == 0))) {
+        /* openssl -passin pass:secret, -pass pass:secret (env:VAR, file:path, stdin are references) */
         size_t v = j;
         while (v < n && s[v] == ' ') v++;
         if (n - v > 5 && memcmp(s + v, "pass:", 5) == 0) value_at(sc, v + 5, V_WORD, X_ENV, RK_SECRET, NULL, 0, '=');
@@ -576,10 +601,124 @@ void rd_netrc_at(rd_scan *sc, size_t i)
 
 /* ==== <password>value</password> ==================================================== */
 
+/* One attribute of a tag at p: name="value" (or 'value', or \"value\" in raw
+ * JSON). Fills the name and value spans; returns the end, or 0. */
+static size_t xml_attr(const uint8_t *s, size_t n, size_t p, size_t *nb, size_t *ne, size_t *vb, size_t *ve)
+{
+    while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\n' || s[p] == '\r')) p++;
+    *nb = p;
+    while (p < n && (RD_KEYCH(s[p]) || s[p] == ':')) p++;
+    *ne = p;
+    if (p == *nb || p + 2 >= n || s[p] != '=') return 0;
+    p++;
+    size_t esc = 0;
+    while (p < n && s[p] == '\\' && esc < 8) { p++; esc++; }
+    if (p >= n || (s[p] != '"' && s[p] != '\'')) return 0;
+    uint8_t q = s[p++];
+    *vb = p;
+    while (p < n && s[p] != q && p - *vb <= 4096) p++;
+    if (p >= n) { /* cut: the input ends inside the value */
+        *ve = n;
+        while (*ve > *vb && s[*ve - 1] == '\\') (*ve)--;
+        return n;
+    }
+    if (s[p] != q) return 0;
+    *ve = p - esc;
+    return p + 1;
+}
+
+/* .NET appSettings: <add key="ApiKey" value="..."/> at i (either order). */
+static void xml_add_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = i + 4, vb = 0, ve = 0;
+    int cls = RK_NONE, have_v = 0;
+    for (int a = 0; a < 8 && p < n; a++) {
+        size_t nb, ne, b, e;
+        if (!(p = xml_attr(s, n, p, &nb, &ne, &b, &e))) return;
+        if (ne - nb == 3 && memcmp(s + nb, "key", 3) == 0) cls = key_class(s + b, e - b, NULL);
+        else if (ne - nb == 5 && memcmp(s + nb, "value", 5) == 0) { vb = b; ve = e; have_v = 1; }
+        if (cls != RK_NONE && have_v) {
+            if (!placeholder(s + vb, ve - vb)) rd_add(sc, vb, ve, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+            return;
+        }
+    }
+}
+
+/* PHP: define('DB_PASSWORD', 'value'), define("AUTH_KEY", "...") at i
+ * (WordPress wp-config.php), after a "<?php": the constant's name is the key. */
+static void define_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = i + 6;
+    if (n - i < 14 || memcmp(s + i, "define", 6) != 0) return;
+    while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+    if (p >= n || s[p] != '(') return;
+    p++;
+    while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+    size_t esc = 0;
+    while (p < n && s[p] == '\\' && esc < 8) { p++; esc++; }
+    if (p >= n || (s[p] != '\'' && s[p] != '"')) return;
+    uint8_t q = s[p++];
+    size_t kb = p;
+    while (p < n && p - kb <= 64 && RD_KEYCH(s[p])) p++;
+    size_t ke = p;
+    if (ke == kb || p + esc >= n) return;
+    for (size_t b = 0; b < esc; b++)
+        if (s[p++] != '\\') return;
+    if (s[p++] != q) return;
+    while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+    if (p >= n || s[p] != ',') return;
+    p++;
+    while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+    const char *base = NULL;
+    int cls = key_class(s + kb, ke - kb, &base);
+    if (cls == RK_NONE) return;
+    value_at(sc, p, V_WORD, X_CODE, cls, base, 0, '=');
+}
+
+/* R: name <- "value" (the '<' at i). */
+static void r_assign_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, ws;
+    int closed;
+    if (i + 2 >= n || i == 0 || !(s[i + 2] == ' ' || s[i + 2] == '\t' || s[i + 2] == '"' || s[i + 2] == '\'')) return;
+    size_t ke = rd_assign_key_end(s, i, &ws, &closed), k = ke;
+    if (!ws && !closed) return; /* x<-y is rare; a<-b in arrows and diagrams */
+    if (!rd_key_may_end_at(s, ke)) return;
+    while (k > 0 && ke - k <= 128 && RD_KEYCH(s[k - 1])) k--;
+    if (k == ke) return;
+    const char *base = NULL;
+    int cls = key_class(s + k, ke - k, &base);
+    if (cls == RK_NONE) return;
+    size_t v = i + 2;
+    while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
+    value_at(sc, v, V_LINE, X_CODE, cls, base, 0, '=');
+}
+
+/* "<?php" at i: the define() calls of the PHP text after it. (A word
+ * "define" is too common in other languages to be a trigger of its own.) */
+static void php_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = i + 5;
+    if (n - i < 5 + 14 || memcmp(s + i, "<?php", 5) != 0) return;
+    const uint8_t *d;
+    while (p < n && (d = memmem(s + p, n - p, "define", 6)) != NULL) {
+        p = (size_t)(d - s);
+        if (!RD_WORD(s[p - 1]) || rd_escape_before(s, p)) define_at(sc, p); /* (p > i) */
+        p += 6;
+    }
+}
+
 void rd_xml_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, j = i + 1;
+    if (j < n && s[j] == '?') { php_at(sc, i); return; }
+    if (j < n && s[j] == '-') { r_assign_at(sc, i); return; }
+    if (n - j > 4 && memcmp(s + j, "add", 3) == 0 && (s[j + 3] == ' ' || s[j + 3] == '\t')) { xml_add_at(sc, i); return; }
     if (j >= n || !is_ident_start(s[j])) return;
     while (j < n && j - i <= 64 && (RD_KEYCH(s[j]) || s[j] == ':')) j++;
     if (j >= n || s[j] != '>') return;

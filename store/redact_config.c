@@ -10,8 +10,11 @@
  *     rule <name> <regex>
  *     disable <built-in rule name>
  *
- * <name> matches [a-z0-9-]{1,40} and is neither a built-in rule nor an
- * earlier custom rule. <regex> is the rest of the line after the spaces
+ * <name> matches [a-z0-9-]{1,40} and is not an earlier custom rule. A
+ * custom rule named like a built-in one (a config written before a release
+ * added that built-in) adds to it: both fire, and the custom rule's matches
+ * count under the built-in's name. `disable <name>` with it turns only the
+ * built-in detector off, so the pair replaces the built-in. <regex> is the rest of the line after the spaces
  * that follow the name, trailing spaces removed; PCRE2 syntax, UTF mode,
  * tolerant of invalid UTF-8 in subjects; inline options such as (?i) work.
  * If the regex has a group named "secret", only that group is redacted
@@ -129,7 +132,9 @@ int st_redactor_load_config(st_redactor *r, const char *text, size_t len, const 
         }
         memcpy(name, ln + nb, nlen);
         name[nlen] = '\0';
-        int dup = st_redactor_rule_id(r, name) >= 0;
+        int same = st_redactor_rule_id(r, name);
+        int dup = 0;
+        for (size_t k = 0; k < r->ncustom && !dup; k++) dup = strcmp(r->custom[k].name, name) == 0;
         for (size_t k = 0; k < nadd && !dup; k++) dup = strcmp(add[k].name, name) == 0;
         if (dup) { rc = st_fail(err, ST_EFORMAT, "%s:%u: rule '%s' is already defined", source, lineno, name); break; }
         while (at < ll && (ln[at] == ' ' || ln[at] == '\t')) at++;
@@ -166,6 +171,7 @@ int st_redactor_load_config(st_redactor *r, const char *text, size_t len, const 
         memcpy(c->name, name, nlen + 1);
         c->code = code;
         c->group = g > 0 ? (uint32_t)g : 0;
+        c->builtin = same >= 0 && same < (int)ST_RULE_BUILTIN_COUNT ? same : -1;
     }
     if (rc != 0) {
         for (size_t k = 0; k < nadd; k++) pcre2_code_free(add[k].code);
@@ -229,21 +235,21 @@ int rd_scan_custom(rd_scan *sc)
     pcre2_match_context *mc = r->mctx;
     for (size_t i = 0; i < r->ncustom; i++) {
         const rd_custom *c = &r->custom[i];
-        unsigned rule = ST_RULE_BUILTIN_COUNT + (unsigned)i;
+        unsigned rule = c->builtin >= 0 ? (unsigned)c->builtin : ST_RULE_BUILTIN_COUNT + (unsigned)i;
         size_t start = 0;
         while (start <= sc->n) {
             int rc = pcre2_match(c->code, sc->s, sc->n, start, 0, md, mc);
             if (rc == PCRE2_ERROR_NOMATCH) break;
             if (rc < 0) { /* match limit or worse: cannot tell, fail closed */
-                rd_add(sc, 0, sc->n, rule, RD_PRIO_TOKEN);
+                rd_add_any(sc, 0, sc->n, rule, RD_PRIO_TOKEN);
                 break;
             }
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
             size_t so = ov[0], eo = ov[1];
             if (c->group && (uint32_t)rc > c->group && ov[2 * c->group] != PCRE2_UNSET)
-                rd_add(sc, ov[2 * c->group], ov[2 * c->group + 1], rule, RD_PRIO_TOKEN);
+                rd_add_any(sc, ov[2 * c->group], ov[2 * c->group + 1], rule, RD_PRIO_TOKEN);
             else if (!c->group)
-                rd_add(sc, so, eo, rule, RD_PRIO_TOKEN);
+                rd_add_any(sc, so, eo, rule, RD_PRIO_TOKEN);
             if (eo > start) {
                 start = eo;
             } else { /* empty match: step one character */

@@ -21,6 +21,8 @@ typedef struct rd_custom {
     char name[ST_REDACT_NAME_MAX + 1];
     void *code;          /* pcre2_code_8 * */
     uint32_t group;      /* capture group "secret", or 0 = whole match */
+    int builtin;         /* the built-in rule of the same name (its matches
+                          * count under it, also when it is disabled), or -1 */
 } rd_custom;
 
 struct st_redactor {
@@ -56,10 +58,18 @@ typedef struct rd_scan {
     int oom;
     void *md;               /* pcre2_match_data_8 *, created on first use */
     size_t aws_until;       /* an AWS key id was seen: look for its secret key up to here */
+    /* redact_cmd.c: the command words read for the last flag (from
+     * cmd_from, up to cmd_to; cmd_to 0: none), so the next flag of the same
+     * command reads only the words after it */
+    size_t cmd_from, cmd_to, cmd_word;
+    unsigned cmd_found, cmd_state;
 } rd_scan;
 
 /* Adds a candidate span (ignored if the rule is disabled or the span empty). */
 void rd_add(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio);
+/* The same whether or not the rule is disabled (a custom rule named like a
+ * built-in one counts under the built-in's id). */
+void rd_add_any(rd_scan *sc, size_t start, size_t end, unsigned rule, unsigned prio);
 
 /* ---- character classes ----------------------------------------------------- */
 
@@ -83,6 +93,18 @@ extern const uint8_t rd_cls[256];
 /* If s[i] starts an escape written out as text (\n \r \t \b \f, \uXXXX),
  * the index after it, else 0. */
 size_t rd_escape_end(const uint8_t *s, size_t n, size_t i);
+/* Does an escape written out as text (\n, \t, \u0000 ...) end at s[i]? */
+int rd_escape_before(const uint8_t *s, size_t i);
+
+/* If s[p] starts a line break or tab written out as text, escaped once or
+ * more (\n, \\n, \\\n: JSON inside a JSON string, in raw input or in a
+ * tool's output), its length, else 0. */
+static inline size_t rd_written_break(const uint8_t *s, size_t n, size_t p)
+{
+    size_t k = 0;
+    while (p + k < n && s[p + k] == '\\' && k < 8) k++;
+    return k && p + k < n && (s[p + k] == 'n' || s[p + k] == 'r' || s[p + k] == 't') ? k + 1 : 0;
+}
 
 /* ---- the driver (redact.c), shared with redact_tree.c -------------------------- */
 
@@ -114,6 +136,15 @@ void rd_assign_at(rd_scan *sc, size_t i);              /* redact_assign.c: '=' o
 void rd_flag_at(rd_scan *sc, size_t i);                /* "--name value" starting at i */
 void rd_xml_at(rd_scan *sc, size_t i);                 /* "<name>value</" starting at i */
 void rd_netrc_at(rd_scan *sc, size_t i);               /* "login x password y" (.netrc), "password" at i */
+/* A literal value at v (quoted or a word; to the end of the line if line)
+ * under a key of class cls: redacted unless a placeholder. */
+void rd_literal_at(rd_scan *sc, size_t v, int cls, int line); /* redact_assign.c */
+/* Command lines (redact_cmd.c): the flag at i ('-'), if the command makes
+ * it a password flag (mysql -pX, sshpass -p X, curl -u u:X, ...): 1 when
+ * handled. "aws_..." at i after "set"; "ENV KEY value" at i. */
+int rd_cmd_flag_at(rd_scan *sc, size_t i);
+void rd_aws_set_at(rd_scan *sc, size_t i);
+void rd_docker_env_at(rd_scan *sc, size_t i);
 /* Payment card at i (a digit at a word start); returns the end or 0. */
 size_t rd_card_at(const uint8_t *s, size_t n, size_t i);   /* redact_luhn.c */
 int rd_luhn_ok(const uint8_t *digits, size_t nd);

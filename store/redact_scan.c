@@ -5,14 +5,20 @@
  * checked by a small hand-written matcher:
  *
  *   letter at a word start   prefixed tokens (AKIA..., ghp_..., sk-ant-...,
- *                            xoxb-..., eyJ...JWT), table `tokens` below
- *   digit at a word start    payment card numbers (redact_luhn.c)
+ *                            xoxb-..., eyJ...JWT), table `tokens` below;
+ *                            "aws_... X", "ENV KEY X" (redact_cmd.c)
+ *   digit at a word start    payment card numbers (redact_luhn.c), "1//0"
+ *                            Google refresh tokens, "$2b$..." crypt hashes
  *   '-'                      "-----BEGIN ... PRIVATE KEY-----" blocks,
- *                            "--password value" flags (redact_assign.c)
- *   ':'                      "scheme://user:password@host", Slack webhooks,
- *                            "key: value" (redact_assign.c)
+ *                            "--password value" flags (redact_assign.c),
+ *                            "mysql -pX", "curl -u u:X" (redact_cmd.c)
+ *   ':'                      "scheme://user:password@host", Slack and
+ *                            Discord webhooks, "key: value"
+ *                            (redact_assign.c), Telegram bot tokens,
+ *                            npm "/:_authToken X", PuTTY "Private-Lines: N"
  *   '='                      "key=value" (redact_assign.c)
- *   '<'                      "<password>value</password>" (redact_assign.c)
+ *   '<'                      "<password>value</password>", .NET "<add key=
+ *                            value=/>", R "key <- value" (redact_assign.c)
  *
  * Most bytes are never looked at one by one: the scanner runs at several
  * hundred MB/s on text (GB/s on base64) and needs no setup, unlike a regex
@@ -51,6 +57,7 @@ static const tok_rule tok_A[] = {
     { "ABIA", 4, ST_RULE_AWS_ACCESS_KEY_ID, S_UPNUM, C_FIXED, 16 },
     { "ACCA", 4, ST_RULE_AWS_ACCESS_KEY_ID, S_UPNUM, C_FIXED, 16 },
     { "A3T", 3, ST_RULE_AWS_ACCESS_KEY_ID, S_UPNUM, C_FIXED, 17 },
+    { "AGE-SECRET-KEY-1", 16, ST_RULE_AGE_KEY, S_UPNUM, C_FIXED, 58 },
     { "AIza", 4, ST_RULE_GOOGLE_API_KEY, S_B64URL, C_FIXED, 35 },
 };
 static const tok_rule tok_g[] = {
@@ -67,6 +74,10 @@ static const tok_rule tok_s[] = {
     { "sk-", 3, ST_RULE_OPENAI_KEY, S_B64URL, C_MIXED, 32 },
     { "sk_live_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
     { "sk_test_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
+    { "shpat_", 6, ST_RULE_SHOPIFY_TOKEN, S_HEX, C_FIXED, 32 },
+    { "shpss_", 6, ST_RULE_SHOPIFY_TOKEN, S_HEX, C_FIXED, 32 },
+    { "shpca_", 6, ST_RULE_SHOPIFY_TOKEN, S_HEX, C_FIXED, 32 },
+    { "shppa_", 6, ST_RULE_SHOPIFY_TOKEN, S_HEX, C_FIXED, 32 },
 };
 static const tok_rule tok_r[] = {
     { "rk_live_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
@@ -103,11 +114,21 @@ static const tok_rule tok_d[] = {
     { "dor_v1_", 7, ST_RULE_DIGITALOCEAN_TOKEN, S_HEX, C_FIXED, 64 },
     { "dapi", 4, ST_RULE_DATABRICKS_TOKEN, S_HEX, C_FIXED, 32 },
 };
+static const tok_rule tok_y[] = {
+    { "ya29.", 5, ST_RULE_GOOGLE_OAUTH, S_B64URL, C_NONE, 30 },
+};
+static const tok_rule tok_G[] = {
+    { "GOCSPX-", 7, ST_RULE_GOOGLE_CLIENT_SECRET, S_B64URL, C_FIXED, 28 },
+};
+static const tok_rule tok_S[] = {
+    { "SK", 2, ST_RULE_TWILIO_KEY, S_HEX, C_FIXED, 32 },
+};
 
 #define TOKS(t) { t, sizeof t / sizeof *t }
 static const struct { const tok_rule *r; size_t n; } tokens[256] = {
     ['A'] = TOKS(tok_A), ['g'] = TOKS(tok_g), ['s'] = TOKS(tok_s), ['r'] = TOKS(tok_r), ['w'] = TOKS(tok_w),
     ['x'] = TOKS(tok_x), ['n'] = TOKS(tok_n), ['h'] = TOKS(tok_h), ['p'] = TOKS(tok_p), ['d'] = TOKS(tok_d),
+    ['y'] = TOKS(tok_y), ['G'] = TOKS(tok_G), ['S'] = TOKS(tok_S),
 };
 #undef TOKS
 
@@ -214,7 +235,7 @@ static size_t pem_b64_at(const uint8_t *s, size_t n, size_t i)
     size_t e = i, line = i;
     for (;;) {
         while (e < n && (RD_B64(s[e]) || s[e] == '=')) e++;
-        size_t nl = e < n && s[e] == '\n' ? 1 : e + 1 < n && s[e] == '\\' && s[e + 1] == 'n' ? 2 : 0;
+        size_t nl = e < n && s[e] == '\n' ? 1 : rd_written_break(s, n, e);
         if (!nl || (e - line != 64 && e - line != 76) || e + nl >= n || !RD_B64(s[e + nl])) return e;
         e += nl;
         line = e;
@@ -239,8 +260,8 @@ static size_t token_at(rd_scan *sc, size_t i)
         if (e) rd_add(sc, i, e, ST_RULE_PRIVATE_KEY, RD_PRIO_BLOCK);
         return e;
     }
-    if (c0 == 'S') {
-        if (i + 3 <= n && s[i + 1] == 'G' && s[i + 2] == '.') {
+    if (c0 == 'S' && i + 3 <= n && s[i + 1] == 'G') {
+        if (s[i + 2] == '.') {
             size_t e = sendgrid_at(s, n, i);
             if (e) { rd_add(sc, i, e, ST_RULE_SENDGRID_KEY, RD_PRIO_TOKEN); return e; }
         }
@@ -250,11 +271,16 @@ static size_t token_at(rd_scan *sc, size_t i)
         rd_netrc_at(sc, i);
         return 0;
     }
+    if (c0 == 'a' || c0 == 'E') {        /* "aws configure set aws_secret_access_key X", Dockerfile "ENV KEY value" */
+        if (c0 == 'a') rd_aws_set_at(sc, i);
+        else rd_docker_env_at(sc, i);
+        return 0;
+    }
     if (n - i < 8) return 0; /* every prefixed token is longer */
     for (size_t t = 0; t < tokens[c0].n; t++) {
         const tok_rule *r = &tokens[c0].r[t];
-        if ((uint8_t)r->prefix[1] != s[i + 1] || (uint8_t)r->prefix[2] != s[i + 2] || n - i < r->plen ||
-            memcmp(s + i + 3, r->prefix + 3, r->plen - 3u))
+        if ((uint8_t)r->prefix[1] != s[i + 1] || n - i < r->plen ||
+            (r->plen > 2 && ((uint8_t)r->prefix[2] != s[i + 2] || memcmp(s + i + 3, r->prefix + 3, r->plen - 3u))))
             continue;
         size_t j = i + r->plen, k = j;
         unsigned seen = 0;
@@ -298,7 +324,7 @@ static size_t pem_at(const rd_scan *sc, size_t i)
     j += 5;
     /* Body: base64, line breaks (real or written as \n), header lines
      * ("Proc-Type: 4,ENCRYPTED"). */
-    size_t b64 = 0;
+    size_t b64 = 0, w;
     while (j < n) {
         uint8_t c = s[j];
         if (c == '-' && n - j >= 9 && memcmp(s + j, "-----END ", 9) == 0) {
@@ -307,7 +333,7 @@ static size_t pem_at(const rd_scan *sc, size_t i)
         }
         if (RD_B64(c) || c == '=') b64++;
         else if (RD_SPACE(c) || c == ':' || c == ',' || c == '-' || c == '.' || c == '_') {}
-        else if (c == '\\' && j + 1 < n && (s[j + 1] == 'n' || s[j + 1] == 'r' || s[j + 1] == 't')) j++;
+        else if (c == '\\' && (w = rd_written_break(s, n, j)) != 0) j += w - 1;
         else break;
         j++;
     }
@@ -328,6 +354,14 @@ static int placeholder_pw(const uint8_t *p, size_t n)
     size_t stars = 0;
     for (size_t i = 0; i < n; i++) stars += p[i] == '*';
     return stars == n;
+}
+
+static int discord_host(const uint8_t *h, size_t n)
+{
+    static const char *const hosts[] = { "discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com" };
+    for (size_t k = 0; k < sizeof hosts / sizeof *hosts; k++)
+        if (n == strlen(hosts[k]) && memcmp(h, hosts[k], n) == 0) return 1;
+    return 0;
 }
 
 /* "://" at i. Redacts the password of scheme://user:password@host (the
@@ -357,6 +391,25 @@ static void url_at(rd_scan *sc, size_t i)
         }
         return;
     }
+    if (e < n && s[e] == '/' && discord_host(s + a, e - a)) {
+        /* https://discord.com/api/webhooks/<id>/<token> (also /api/v10/webhooks/) */
+        size_t p = e;
+        if (n - p > 5 && memcmp(s + p, "/api/", 5) == 0) p += 5;
+        else return;
+        if (n - p > 1 && s[p] == 'v' && RD_DIGIT(s[p + 1])) {
+            for (p++; p < n && RD_DIGIT(s[p]); p++) {}
+            if (p >= n || s[p] != '/') return;
+            p++;
+        }
+        if (n - p < 9 || memcmp(s + p, "webhooks/", 9) != 0) return;
+        size_t id = p + 9, q = id;
+        while (q < n && RD_DIGIT(s[q])) q++;
+        if (q - id < 15 || q >= n || s[q] != '/') return;
+        size_t t = q + 1;
+        for (q = t; q < n && RD_B64URL(s[q]); q++) {}
+        if (q - t >= 60) rd_add(sc, id, q, ST_RULE_DISCORD_WEBHOOK, RD_PRIO_TOKEN);
+        return;
+    }
     if (e - a == 15 && memcmp(s + a, "hooks.slack.com", 15) == 0 && e < n && s[e] == '/') {
         static const char *const paths[] = { "/services/", "/workflows/", "/triggers/" };
         for (size_t k = 0; k < 3; k++) {
@@ -371,6 +424,93 @@ static void url_at(rd_scan *sc, size_t i)
     }
 }
 
+/* ==== after a ':' ================================================================== */
+
+/* "123456789:AA…" at the ':' i: a Telegram bot token (8 to 10 digits at a
+ * word start or after "bot", as in api.telegram.org/bot<token>/, then 'A'
+ * and 34 more of [A-Za-z0-9_-]). */
+static void telegram_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, b = i;
+    while (b > 0 && i - b <= 10 && RD_DIGIT(s[b - 1])) b--;
+    if (i - b < 8 || i - b > 10) return;
+    if (b > 0 && RD_ALNUM(s[b - 1]) && !(b >= 3 && memcmp(s + b - 3, "bot", 3) == 0 && (b == 3 || !RD_ALNUM(s[b - 4]))) &&
+        !rd_escape_before(s, b))
+        return;
+    size_t k = i + 1;
+    while (k < n && k - i <= 36 && RD_B64URL(s[k])) k++;
+    if (k - i - 1 == 35) rd_add(sc, b, k, ST_RULE_TELEGRAM_TOKEN, RD_PRIO_TOKEN);
+}
+
+/* A line break at p, real (\n, \r\n) or written out ("\n", "\r\n",
+ * escaped once or more): its length, or 0. */
+static size_t line_break(const uint8_t *s, size_t n, size_t p)
+{
+    if (p < n && s[p] == '\n') return 1;
+    if (p + 1 < n && s[p] == '\r' && s[p + 1] == '\n') return 2;
+    size_t w = rd_written_break(s, n, p), w2;
+    if (w && s[p + w - 1] == 'r' && (w2 = rd_written_break(s, n, p + w)) != 0) return w + w2;
+    return w && s[p + w - 1] == 'n' ? w : 0;
+}
+
+/* "Private-Lines: N" at the ':' i (a PuTTY .ppk file): the N lines of
+ * base64 after it are the private key. */
+static void ppk_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = i + 1, lines = 0;
+    while (p < n && s[p] == ' ') p++;
+    size_t d = p;
+    while (p < n && p - d < 4 && RD_DIGIT(s[p])) lines = lines * 10 + (size_t)(s[p++] - '0');
+    if (p == d || lines == 0) return;
+    size_t a = 0, e = 0;
+    for (size_t l = 0; l < lines; l++) {
+        size_t lb = line_break(s, n, p), q = p + lb;
+        if (!lb) break;
+        while (q < n && (RD_B64(s[q]) || s[q] == '=')) q++;
+        if (q == p + lb) break;
+        if (!a) a = p + lb;
+        e = p = q;
+    }
+    if (a) rd_add(sc, a, e, ST_RULE_PRIVATE_KEY, RD_PRIO_BLOCK);
+}
+
+/* "//registry.npmjs.org/:_authToken X" (npm config set, yarn): the ':'
+ * at i, a space instead of '='. */
+static void npmrc_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, k = i + 1;
+    static const char *const keys[] = { "_authToken", "_auth", "_password" };
+    for (size_t w = 0; w < 3; w++) {
+        size_t kl = strlen(keys[w]);
+        if (n - k <= kl || memcmp(s + k, keys[w], kl) != 0) continue;
+        size_t v = k + kl;
+        if (s[v] == '"' || s[v] == '\'') v++;
+        size_t sp = v;
+        while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
+        if (v > sp && v < n) rd_literal_at(sc, v, RK_SECRET, 0);
+        return;
+    }
+}
+
+/* The extra detectors of a ':' at i (a cheap test first: most ':' are none). */
+static inline void colon_extra(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n;
+    if (i + 1 >= n || i < 2) return;
+    uint8_t nx = s[i + 1];
+    if (nx == ' ') {
+        if (s[i - 1] == 's' && i >= 13 && s[i - 13] == 'P' && memcmp(s + i - 13, "Private-Lines", 13) == 0) ppk_at(sc, i);
+    } else if (nx == 'A') {
+        if (RD_DIGIT(s[i - 1])) telegram_at(sc, i);
+    } else if (nx == '_') {
+        npmrc_at(sc, i);
+    }
+}
+
 /* ==== the loop ======================================================================== */
 
 enum { T_NONE = 0, T_TOKEN, T_DIGIT, T_DASH, T_COLON, T_EQ, T_LT, T_BSLASH };
@@ -378,8 +518,9 @@ enum { T_NONE = 0, T_TOKEN, T_DIGIT, T_DASH, T_COLON, T_EQ, T_LT, T_BSLASH };
 static const uint8_t trig[256] = {
     ['A'] = T_TOKEN, ['g'] = T_TOKEN, ['s'] = T_TOKEN, ['r'] = T_TOKEN, ['w'] = T_TOKEN,
     ['x'] = T_TOKEN, ['n'] = T_TOKEN, ['h'] = T_TOKEN, ['p'] = T_TOKEN, ['d'] = T_TOKEN,
-    ['e'] = T_TOKEN, ['S'] = T_TOKEN, ['L'] = T_TOKEN,
-    ['2'] = T_DIGIT, ['3'] = T_DIGIT, ['4'] = T_DIGIT, ['5'] = T_DIGIT, ['6'] = T_DIGIT,
+    ['e'] = T_TOKEN, ['S'] = T_TOKEN, ['L'] = T_TOKEN, ['y'] = T_TOKEN, ['G'] = T_TOKEN, ['a'] = T_TOKEN,
+    ['E'] = T_TOKEN,
+    ['1'] = T_DIGIT, ['2'] = T_DIGIT, ['3'] = T_DIGIT, ['4'] = T_DIGIT, ['5'] = T_DIGIT, ['6'] = T_DIGIT,
     ['-'] = T_DASH, [':'] = T_COLON, ['='] = T_EQ, ['<'] = T_LT, ['\\'] = T_BSLASH,
 };
 
@@ -387,9 +528,10 @@ static const uint8_t trig[256] = {
 static inline int token_start2(uint8_t a, uint8_t b)
 {
     switch (a) {
-    case 'A': return b == 'K' || b == 'S' || b == 'B' || b == 'C' || b == '3' || b == 'I';
+    case 'A': return b == 'K' || b == 'S' || b == 'B' || b == 'C' || b == '3' || b == 'I' || b == 'G';
     case 'g': return b == 'h' || b == 'i' || b == 'l';
-    case 's': case 'r': return b == 'k';
+    case 's': return b == 'k' || b == 'h';
+    case 'r': return b == 'k';
     case 'w': return b == 'h';
     case 'x': return b == 'o' || b == 'a';
     case 'n': return b == 'p';
@@ -397,8 +539,12 @@ static inline int token_start2(uint8_t a, uint8_t b)
     case 'p': return b == 'y' || b == 'a';
     case 'd': return b == 'o' || b == 'a';
     case 'e': return b == 'y';
-    case 'S': return b == 'G';
+    case 'S': return b == 'G' || b == 'K';
     case 'L': return b == 'S';
+    case 'y': return b == 'a';
+    case 'G': return b == 'O';
+    case 'a': return b == 'w';
+    case 'E': return b == 'N';
     }
     return 0;
 }
@@ -406,25 +552,33 @@ static inline int token_start2(uint8_t a, uint8_t b)
 /* token_start2 as two table lookups, for the hot loop: tok1[a] is a's bit
  * (letters with the same second bytes share one), tok2[b] the letters b may
  * follow. test_redact checks the two agree on all 65536 pairs. */
-enum { F_A = 1, F_G = 2, F_SR = 4, F_W = 8, F_X = 16, F_N = 32, F_H = 64, F_P = 128, F_D = 256, F_E = 512, F_S = 1024, F_L = 2048 };
-static const uint16_t tok1[256] = {
-    ['A'] = F_A, ['g'] = F_G, ['s'] = F_SR, ['r'] = F_SR, ['w'] = F_W, ['x'] = F_X,
-    ['n'] = F_N, ['h'] = F_H, ['p'] = F_P, ['d'] = F_D, ['e'] = F_E, ['S'] = F_S, ['L'] = F_L,
+enum {
+    F_A = 1, F_G = 2, F_SR = 4, F_W = 8, F_X = 16, F_N = 32, F_H = 64, F_P = 128, F_D = 256, F_E = 512, F_S = 1024,
+    F_L = 2048, F_SH = 4096, F_Y = 8192, F_GO = 16384, F_AW = 32768, F_EN = 65536,
 };
-static const uint16_t tok2[256] = {
-    ['K'] = F_A, ['S'] = F_A | F_L, ['B'] = F_A, ['C'] = F_A, ['3'] = F_A, ['I'] = F_A,
-    ['h'] = F_G | F_W, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D | F_P,
-    ['p'] = F_N, ['f'] = F_H, ['v'] = F_H, ['y'] = F_P | F_E, ['G'] = F_S,
+static const uint32_t tok1[256] = {
+    ['A'] = F_A, ['g'] = F_G, ['s'] = F_SR | F_SH, ['r'] = F_SR, ['w'] = F_W, ['x'] = F_X,
+    ['n'] = F_N, ['h'] = F_H, ['p'] = F_P, ['d'] = F_D, ['e'] = F_E, ['S'] = F_S, ['L'] = F_L,
+    ['y'] = F_Y, ['G'] = F_GO, ['a'] = F_AW, ['E'] = F_EN,
+};
+static const uint32_t tok2[256] = {
+    ['K'] = F_A | F_S, ['S'] = F_A | F_L, ['B'] = F_A, ['C'] = F_A, ['3'] = F_A, ['I'] = F_A, ['G'] = F_S | F_A,
+    ['h'] = F_G | F_W | F_SH, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D | F_P | F_Y,
+    ['p'] = F_N, ['f'] = F_H, ['v'] = F_H, ['y'] = F_P | F_E, ['O'] = F_GO, ['w'] = F_AW, ['N'] = F_EN,
 };
 
 /* tok3[c]: the letters whose tokens may have c as third byte (every prefix
- * of the tables above, and "eyJ", "SG."). */
-static const uint16_t tok3[256] = {
-    ['I'] = F_A, ['C'] = F_A, ['T'] = F_A, ['z'] = F_A,
-    ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D, ['o'] = F_G | F_D, ['u'] = F_G, ['s'] = F_G | F_W | F_H | F_P,
-    ['r'] = F_G | F_D | F_H, ['b'] = F_H, ['-'] = F_SR, ['_'] = F_SR | F_H, ['x'] = F_X, ['m'] = F_N, ['J'] = F_E,
-    ['.'] = F_S, ['0'] = F_L,
+ * of the tables above, and "eyJ", "SG.", "SK" + hex, "aws", "ENV"). */
+#define HEX3 F_S
+static const uint32_t tok3[256] = {
+    ['I'] = F_A, ['C'] = F_A | F_GO, ['T'] = F_A, ['z'] = F_A, ['E'] = F_A,
+    ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D | F_SH, ['o'] = F_G | F_D, ['u'] = F_G,
+    ['s'] = F_G | F_W | F_H | F_P | F_AW, ['r'] = F_G | F_D | F_H, ['b'] = F_H | HEX3, ['-'] = F_SR,
+    ['_'] = F_SR | F_H, ['x'] = F_X, ['m'] = F_N, ['J'] = F_E, ['.'] = F_S, ['0'] = F_L | HEX3, ['2'] = F_Y | HEX3,
+    ['V'] = F_EN, ['1'] = HEX3, ['3'] = HEX3, ['4'] = HEX3, ['5'] = HEX3, ['6'] = HEX3, ['7'] = HEX3, ['8'] = HEX3,
+    ['9'] = HEX3, ['a'] = HEX3, ['c'] = HEX3, ['d'] = HEX3, ['e'] = HEX3, ['f'] = HEX3,
 };
+#undef HEX3
 
 int rd_token_start2_agree(void)
 {
@@ -432,18 +586,81 @@ int rd_token_start2_agree(void)
         for (unsigned b = 0; b < 256; b++)
             if (!!token_start2((uint8_t)a, (uint8_t)b) != !!(tok1[a] & tok2[b])) return 0;
     /* every prefix's third byte is in tok3 */
-    static const tok_rule *const all[] = { tok_A, tok_g, tok_s, tok_r, tok_w, tok_x, tok_n, tok_h, tok_p, tok_d };
-    static const size_t cnt[] = { sizeof tok_A / sizeof *tok_A, sizeof tok_g / sizeof *tok_g, sizeof tok_s / sizeof *tok_s,
-                                  sizeof tok_r / sizeof *tok_r, sizeof tok_w / sizeof *tok_w, sizeof tok_x / sizeof *tok_x,
-                                  sizeof tok_n / sizeof *tok_n, sizeof tok_h / sizeof *tok_h, sizeof tok_p / sizeof *tok_p,
-                                  sizeof tok_d / sizeof *tok_d };
-    for (size_t t = 0; t < sizeof all / sizeof *all; t++)
-        for (size_t k = 0; k < cnt[t]; k++) {
-            const uint8_t *pre = (const uint8_t *)all[t][k].prefix;
-            if (!(tok1[pre[0]] & tok2[pre[1]] & tok3[pre[2]])) return 0;
+    for (unsigned c = 0; c < 256; c++)
+        for (size_t k = 0; k < tokens[c].n; k++) {
+            const uint8_t *pre = (const uint8_t *)tokens[c].r[k].prefix;
+            if (tokens[c].r[k].plen == 2) { /* "SK" + hex: every hex digit third */
+                for (const char *h = "0123456789abcdef"; *h; h++)
+                    if (!(tok1[pre[0]] & tok2[pre[1]] & tok3[(uint8_t)*h])) return 0;
+            } else if (!(tok1[pre[0]] & tok2[pre[1]] & tok3[pre[2]])) {
+                return 0;
+            }
         }
     return (tok1['e'] & tok2['y'] & tok3['J']) && (tok1['S'] & tok2['G'] & tok3['.']) && (tok1['L'] & tok2['S'] & tok3['0']) &&
-           (tok1['p'] & tok2['a'] & tok3['s']);
+           (tok1['p'] & tok2['a'] & tok3['s']) && (tok1['a'] & tok2['w'] & tok3['s']) && (tok1['E'] & tok2['N'] & tok3['V']);
+}
+
+static int crypt_ch(uint8_t c) { return RD_ALNUM(c) || c == '.' || c == '/'; }
+
+/* "$2b$10$" + 53 (bcrypt, also $2a$ $2y$), "$5$salt$" + 43, "$6$salt$" + 86
+ * (sha-crypt, /etc/shadow; "rounds=N$" may follow the id): the digit after
+ * the first '$' is at i. The end, or 0. */
+static size_t crypt_at(const uint8_t *s, size_t n, size_t i)
+{
+    size_t j, k;
+    if (s[i] == '2') {
+        if (n - i < 6 + 53 || !(s[i + 1] == 'a' || s[i + 1] == 'b' || s[i + 1] == 'y') || s[i + 2] != '$' ||
+            !RD_DIGIT(s[i + 3]) || !RD_DIGIT(s[i + 4]) || s[i + 5] != '$')
+            return 0;
+        j = i + 6;
+        for (k = j; k < n && k - j <= 53 && crypt_ch(s[k]); k++) {}
+        return k - j == 53 ? k : 0;
+    }
+    if ((s[i] != '5' && s[i] != '6') || n - i < 4 || s[i + 1] != '$') return 0;
+    j = i + 2;
+    if (n - j > 7 && memcmp(s + j, "rounds=", 7) == 0) {
+        for (k = j + 7; k < n && k - j < 16 && RD_DIGIT(s[k]); k++) {}
+        if (k >= n || s[k] != '$') return 0;
+        j = k + 1;
+    }
+    for (k = j; k < n && k - j <= 16 && crypt_ch(s[k]) && s[k] != '$'; k++) {}
+    if (k == j || k >= n || s[k] != '$') return 0; /* the salt */
+    j = k + 1;
+    for (k = j; k < n && k - j <= 86 && crypt_ch(s[k]); k++) {}
+    return k - j == (s[i] == '5' ? 43u : 86u) ? k : 0;
+}
+
+/* Can digit_at find something at i? (Its first tests, inlined in the hot loop.) */
+static inline int digit_may(const uint8_t *s, size_t n, size_t i)
+{
+    uint8_t prev = i > 0 ? s[i - 1] : 0;
+    if (n - i < 13) return 0;
+    if (RD_DIGIT(s[i + 1])) return prev != '.' && RD_DIGIT(s[i + 2]) && RD_DIGIT(s[i + 3]);
+    return prev == '$' || (s[i] == '1' && s[i + 1] == '/');
+}
+
+/* A digit at a word start at i: "1//0" Google refresh tokens, crypt hashes
+ * after a '$', card numbers. Adds the match; the end or 0. */
+static size_t digit_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, e;
+    if (s[i] == '1') {
+        if (n - i < 4 + 30 || s[i + 1] != '/' || s[i + 2] != '/' || s[i + 3] != '0') return 0;
+        for (e = i + 4; e < n && RD_B64URL(s[e]); e++) {}
+        if (e - i < 4 + 30) return 0;
+        rd_add(sc, i, e, ST_RULE_GOOGLE_OAUTH, RD_PRIO_TOKEN);
+        return e;
+    }
+    if (i > 0 && s[i - 1] == '$' && (e = crypt_at(s, n, i)) != 0) {
+        rd_add(sc, i - 1, e, ST_RULE_PASSWORD_HASH, RD_PRIO_TOKEN);
+        return e;
+    }
+    /* (every card starts with four digits and has at least 13) */
+    if ((i > 0 && s[i - 1] == '.') || n - i < 13 || !RD_DIGIT(s[i + 1]) || !RD_DIGIT(s[i + 2]) || !RD_DIGIT(s[i + 3]))
+        return 0;
+    if ((e = rd_card_at(s, n, i)) != 0) rd_add(sc, i, e, ST_RULE_PAYMENT_CARD, RD_PRIO_TOKEN);
+    return e;
 }
 
 /* A word starts at i (a letter or digit): tokens and card numbers. */
@@ -456,10 +673,7 @@ static size_t word_at(rd_scan *sc, size_t i)
         if (i + 1 < sc->n && token_start2(s[i], s[i + 1]) && (e = token_at(sc, i)) != 0) return e;
         break;
     case T_DIGIT:
-        if ((i == 0 || s[i - 1] != '.') && (e = rd_card_at(s, sc->n, i)) != 0) {
-            rd_add(sc, i, e, ST_RULE_PAYMENT_CARD, RD_PRIO_TOKEN);
-            return e;
-        }
+        if ((e = digit_at(sc, i)) != 0) return e;
         break;
     }
     return i + 1;
@@ -494,7 +708,7 @@ static size_t candidate_at(rd_scan *sc, size_t i)
         break;
     case T_COLON:
         if (n - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/') url_at(sc, i);
-        else rd_assign_at(sc, i);
+        else { colon_extra(sc, i); rd_assign_at(sc, i); }
         break;
     case T_EQ: rd_assign_at(sc, i); break;
     case T_LT: rd_xml_at(sc, i); break;
@@ -570,9 +784,10 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
         __m128i punct = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')), _mm_cmpeq_epi8(x, _mm_set1_epi8(':'))),
                                      _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')), _mm_cmpeq_epi8(x, _mm_set1_epi8('<'))));
         punct = _mm_or_si128(punct, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
-        __m128i tl = in_range(x, '2', '6');
+        __m128i tl = in_range(x, '1', '6');
 #define TL(ch) tl = _mm_or_si128(tl, _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)))
         TL('A'); TL('g'); TL('s'); TL('r'); TL('w'); TL('x'); TL('n'); TL('h'); TL('p'); TL('d'); TL('e'); TL('S'); TL('L');
+        TL('y'); TL('G'); TL('a'); TL('E');
 #undef TL
         am |= (uint64_t)(uint32_t)_mm_movemask_epi8(alnum) << k;
         tm |= (uint64_t)(uint32_t)_mm_movemask_epi8(tl) << k;
@@ -598,25 +813,26 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
  *           ': < =', 0x20 5 x c '\' (together: pm, exactly).
  *   first_* and second_*: tm is "the bits of this byte and of the next one
  *           share one", eight buckets of token starts (first bytes x
- *           second bytes), a superset of the tok1/tok2 pairs:
+ *           second bytes), a superset of the tok1/tok2 pairs, chosen so
+ *           that few word starts of ordinary text pass:
  *             0x01 A S L   x  K S B C I 3 G    (and neighbours; \ first)
  *             0x02 g w     x  h i l
- *             0x04 s r     x  k
+ *             0x04 s r     x  k h
  *             0x08 h n     x  f p v            (and `)
- *             0x10 p e     x  y                (and ` u first)
- *             0x20 x p     x  o a
- *             0x40 d       x  o a
+ *             0x10 p e a G E x y w O N I G     (and ` u @ g q first, ~ second)
+ *             0x20 x p y   x  o a
+ *             0x40 d a 1   x  o a /            (and 4 first, ! second)
  *             0x80 2-6     x  anything         (card numbers)
  */
 static const uint8_t cls_lo[16] = { 0x05, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07,
                                     0x07, 0x07, 0x16, 0x02, 0x32, 0x1a, 0x02, 0x02 };
 static const uint8_t cls_hi[16] = { 0, 0, 0x08, 0x11, 0x02, 0x24, 0x02, 0x04, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t first_lo[16] = { 0x30, 0x01, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x02,
-                                      0x28, 0, 0, 0, 0x01, 0, 0x08, 0 };
-static const uint8_t first_hi[16] = { 0, 0, 0, 0x80, 0x01, 0x01, 0x5a, 0x36, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t second_lo[16] = { 0x88, 0xe0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x81,
-                                       0x82, 0x93, 0x80, 0x85, 0x82, 0x80, 0x80, 0xe0 };
-static const uint8_t second_hi[16] = { 0x80, 0x80, 0x80, 0x81, 0x81, 0x81, 0xee, 0x98,
+static const uint8_t first_lo[16] = { 0x30, 0x51, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x12,
+                                      0x28, 0x20, 0, 0, 0x01, 0, 0x08, 0 };
+static const uint8_t first_hi[16] = { 0, 0, 0, 0xc0, 0x11, 0x01, 0x5a, 0x36, 0, 0, 0, 0, 0, 0, 0, 0 };
+static const uint8_t second_lo[16] = { 0x88, 0xe0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x91,
+                                       0x86, 0x93, 0x80, 0x85, 0x82, 0x80, 0x90, 0xf0 };
+static const uint8_t second_hi[16] = { 0x80, 0x80, 0xc0, 0x81, 0x91, 0x81, 0xee, 0x98,
                                        0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 };
 
 /* p has round_up(len, 16) + 1 readable bytes (the pair test reads one ahead;
@@ -795,14 +1011,10 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
             if ((e = token_at(sc, pos)) != 0 && e > resume) resume = e;
             continue;
         case T_DIGIT:
-            /* (every card starts with four digits and has at least 13) */
-            if (!((ws >> bit) & 1) || (pos > 0 && s[pos - 1] == '.') || n - pos < 13 || !RD_DIGIT(s[pos + 1]) ||
-                !RD_DIGIT(s[pos + 2]) || !RD_DIGIT(s[pos + 3]))
-                continue;
-            if ((e = rd_card_at(s, n, pos)) != 0) {
-                rd_add(sc, pos, e, ST_RULE_PAYMENT_CARD, RD_PRIO_TOKEN);
-                if (e > resume) resume = e;
-            }
+            if (!((ws >> bit) & 1) || n - pos < 13 || !digit_may(s, n, pos)) continue;
+            if (c == '1' || (pos > 0 && s[pos - 1] == '$')) e = digit_at(sc, pos);
+            else if ((e = rd_card_at(s, n, pos)) != 0) rd_add(sc, pos, e, ST_RULE_PAYMENT_CARD, RD_PRIO_TOKEN);
+            if (e > resume) resume = e;
             continue;
         case T_DASH: /* "--..." (PEM, long flags) or "-name" (short flags) */
             if (pos + 1 >= n || (s[pos + 1] != '-' && !RD_ALPHA(s[pos + 1]))) continue;
@@ -814,13 +1026,16 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
             if (c == ':' && n - pos >= 3 && s[pos + 1] == '/' && s[pos + 2] == '/') {
                 url_at(sc, pos);
             } else {
+                if (c == ':' && pos + 1 < n &&
+                    (s[pos + 1] == 'A' || s[pos + 1] == '_' || (s[pos + 1] == ' ' && pos > 0 && s[pos - 1] == 's')))
+                    colon_extra(sc, pos);
                 size_t sp;
                 int closed;
                 if (rd_key_may_end_at(s, rd_assign_key_end(s, pos, &sp, &closed))) rd_assign_at(sc, pos);
             }
             continue;
         case T_LT: /* "<name>" */
-            if (pos + 1 >= n || !(RD_ALPHA(s[pos + 1]) || s[pos + 1] == '_')) continue;
+            if (pos + 1 >= n || !(RD_ALPHA(s[pos + 1]) || s[pos + 1] == '_' || s[pos + 1] == '-' || s[pos + 1] == '?')) continue;
             rd_xml_at(sc, pos);
             continue;
         default:

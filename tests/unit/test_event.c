@@ -406,8 +406,12 @@ START_TEST(over_the_size_limit_cut_secret_dropped)
         "{\"tool_response\":{\"stdout\":\"ok\\nDB_PASSWORD=hunt",
         "{\"tool_input\":{\"command\":\"psql postgres://app:s3cr",
         "{\"tool_response\":{\"stdout\":\"card 4111 1111 1111 11",
+        "{\"tool_response\":{\"stdout\":\"card 4111 1111 1111 ",                 /* cut after a group */
+        "{\"tool_input\":{\"command\":\"<add key=\\\"ApiKey\\\" value=\\\"Hunter2x\\", /* cut at its quote */
+        "{\"tool_input\":{\"command\":\"echo start\\n123456789:AAEWcisUycL0xQ56ZAwr7paMPbfxLnphCsK\\",
     };
-    static const char *const leak[] = { "0123456789abcdef", "IOSFODNN", "hunt", "s3cr", "4111" };
+    static const char *const leak[] = { "0123456789abcdef", "IOSFODNN", "hunt", "s3cr", "4111", "4111", "Hunter2x",
+                                        "EWcisUyc" };
     for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
         st_event ev;
         st_event_opts o = { .input_len = 300u << 20 };

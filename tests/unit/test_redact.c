@@ -535,6 +535,57 @@ START_TEST(test_config_disable_key_aware)
 }
 END_TEST
 
+/* A config written before a release added a built-in rule of the same name
+ * (hashicorp-vault-token, databricks-token) still loads: the custom rule
+ * adds to the built-in, counted under its name; with `disable` it replaces it. */
+START_TEST(test_config_builtin_name)
+{
+    st_redactor *r;
+    ck_assert_int_eq(st_redactor_new(&r), 0);
+    st_err err = { { 0 } };
+    const char conf[] = "rule hashicorp-vault-token vault:(?<secret>[a-z]{6})\n"
+                        "rule databricks-token dapi-[0-9]{4}\n"
+                        "disable jwt\n"
+                        "rule jwt myjwt\\.[0-9]+\n";
+    ck_assert_msg(st_redactor_load_config(r, S(conf), "redact.conf", &err) == 0, "%s", err.msg);
+    const char in[] = "a hv@@s.CAESIJlWh3Xy9mZ1Q2d5cE9kNnFhbGxiS2Zq b vault:abcdef c dapi-1234 "
+                      "d dapi0123456789abcdef0123456789abcdef e myjwt.42 "
+                      "f eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl";
+    char clean[sizeof in];
+    size_t cl = 0;
+    for (size_t i = 0; i < sizeof in - 1; i++) {
+        if (in[i] == '@' && in[i + 1] == '@') { i++; continue; }
+        clean[cl++] = in[i];
+    }
+    char *out;
+    size_t ol;
+    st_redact_counts c;
+    st_redact_counts_init(&c);
+    ck_assert_int_eq(st_redact_text(r, clean, cl, &out, &ol, &c), 0);
+    ck_assert_str_eq(out, "a [REDACTED:hashicorp-vault-token] b vault:[REDACTED:hashicorp-vault-token] c "
+                          "[REDACTED:databricks-token] d [REDACTED:databricks-token] e [REDACTED:jwt] "
+                          "f eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl");
+    free(out);
+    ck_assert_uint_eq(c.n[ST_RULE_VAULT_TOKEN], 2);
+    ck_assert_uint_eq(c.n[ST_RULE_DATABRICKS_TOKEN], 2);
+    ck_assert_uint_eq(c.n[ST_RULE_JWT], 1);
+    for (size_t i = ST_RULE_BUILTIN_COUNT; i < ST_REDACT_MAX_RULES; i++) ck_assert_uint_eq(c.n[i], 0);
+    /* one member per name in the envelope's counts */
+    st_json_doc *doc = st_json_doc_new();
+    st_buf b = { 0 };
+    st_json_write(&b, st_redact_counts_to_json(r, &c, doc), ST_JSON_SORT_KEYS);
+    st_buf_putc(&b, 0);
+    ck_assert_str_eq((char *)b.data, "{\"databricks-token\":2,\"hashicorp-vault-token\":2,\"jwt\":1}");
+    st_buf_free(&b);
+    st_json_doc_free(doc);
+    ck_assert_int_eq(st_redactor_rule_id(r, "jwt"), ST_RULE_JWT);
+    /* defining it again, in this text or a later one, is still an error */
+    ck_assert_int_eq(st_redactor_load_config(r, S("rule jwt x\n"), "b.conf", &err), ST_EFORMAT);
+    ck_assert_str_eq(err.msg, "b.conf:1: rule 'jwt' is already defined");
+    st_redactor_free(r);
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
     static const struct { const char *conf, *msg; } bad[] = {
@@ -546,7 +597,7 @@ START_TEST(test_config_errors)
         { "rule x   \n", "t.conf:1: rule 'x': missing regex" },
         { "rule x a(b\n", "t.conf:1: rule 'x': regex error at offset 3: missing closing parenthesis" },
         { "rule x a*\n", "t.conf:1: rule 'x': regex matches the empty string" },
-        { "rule github-token x\n", "t.conf:1: rule 'github-token' is already defined" },
+        { "rule github-token x\nrule github-token y\n", "t.conf:2: rule 'github-token' is already defined" },
         { "rule x a\nrule x b\n", "t.conf:2: rule 'x' is already defined" },
         { "disable\n", "t.conf:1: disable: missing rule name" },
         { "disable nope\n", "t.conf:1: disable: 'nope' is not a built-in rule" },
@@ -797,6 +848,7 @@ static Suite *redact_suite(void)
     tcase_add_test(tc, test_utf8_preserved);
     tcase_add_test(tc, test_config_rules);
     tcase_add_test(tc, test_config_disable_key_aware);
+    tcase_add_test(tc, test_config_builtin_name);
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_config_file);
     tcase_add_test(tc, test_custom_match_limit_fails_closed);

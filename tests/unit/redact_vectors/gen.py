@@ -297,6 +297,110 @@ _w='\n'.join(_k[j:j+76] for j in range(0,len(_k),76))
 case(T,'private-key base64 of a PEM key wrapped at 76 (base64 key.pem)','$ base64 key.pem\n'+split(_w,3)+'\n$ ',
      '$ base64 key.pem\n'+R('private-key')+'\n$ ',{'private-key':1})
 
+# ---- 2026-11-22 evening: token shapes and command lines of REDACTION.md section 5 ----
+HEXL='0123456789abcdef'
+B64U=A+'_-'
+BC='./'+A
+pos(T,'shopify-token shpat_','SHOPIFY_ADMIN={}\n',split('shpat_'+rs(32,HEXL),3),'shopify-token')
+pos(T,'shopify-token shpss_ shpca_ shppa_ in prose','keys: {}',split('shpss_'+rs(32,HEXL),3)+', '+split('shpca_'+rs(32,HEXL),3)+' and '+split('shppa_'+rs(32,HEXL),3),'shopify-token')
+out[T][-1]['want']='keys: '+R('shopify-token')+', '+R('shopify-token')+' and '+R('shopify-token'); out[T][-1]['counts']={'shopify-token':3}
+keep('shopify look-alikes: short body, upper-case hex, glued, a word','shpat_'+rs(31,HEXL)+' shpat_'+rs(32,'0123456789ABCDEF')+' x'+'shpat_'+rs(32,HEXL)+' shpat_'+rs(33,HEXL)+' shopify shpat_notasecret')
+pos(T,'twilio-api-key SK + 32 hex','TWILIO key {} ok',split('SK'+rs(32,HEXL),2),'twilio-api-key')
+keep('twilio look-alikes: SK with 31 or 33 hex, SKU words, glued','SK'+rs(31,HEXL)+' SK'+rs(33,HEXL)+' SKU-1234 SKIPPED xSK'+rs(32,HEXL))
+pos(T,'google-oauth-token ya29. access token','Authorization header value was {} (from gcloud)',split('ya29.a0'+rs(120,B64U),4),'google-oauth-token')
+pos(T,'google-oauth-token 1//0 refresh token','refresh: {}\n',split('1//0'+rs(96,B64U),3),'google-oauth-token')
+keep('google-oauth look-alikes: ya29 short, a 1// path, a date','ya29.abc ya29.'+rs(20,B64U)+' see 1//0 and 1//comment, 11/22/2026, 1/0, http://h/1//0x')
+pos(T,'google-client-secret GOCSPX-','"installed": {"client_id": "x", "secret": {}}',split('GOCSPX-'+rs(28,B64U),4),'google-client-secret')
+keep('google-client-secret look-alikes: one short, one long','GOCSPX-'+rs(27,A)+' GOCSPX-'+rs(29,A)+' GOCSPX')
+pos(T,'age-secret-key','# created: 2026\n{}\n',split('AGE-SECRET-KEY-1'+rs(58,'023456789ACDEFGHJKLMNPQRSTUVWXYZ'),5),'age-secret-key')
+pos(T,'telegram-bot-token','TG {} end',split('123456789:AA'+rs(33,B64U),11),'telegram-bot-token')
+pos(T,'telegram-bot-token in the Bot API URL','GET https://api.telegram.org/bot{}/getMe',split('7012345678:AAH'+rs(32,B64U),12),'telegram-bot-token')
+keep('telegram look-alikes: times, short ids, 34 or 36 chars, glued','12:30:00 1234567:AA'+rs(33,B64U)+' 123456789:AA'+rs(32,B64U)+' 123456789:AA'+rs(34,B64U)+' x123456789:AA'+rs(33,B64U)+' 123456789:BB'+rs(33,B64U))
+pos(T,'discord-webhook-url','curl -X POST https://discord.com/api/webhooks/{} -d @m.json','123456789012345678/'+split(rs(68,B64U),5),'discord-webhook-url')
+pos(T,'discord-webhook-url discordapp.com, API version','url = "https://discordapp.com/api/v10/webhooks/{}"','987654321098765432/'+split(rs(68,B64U),5),'discord-webhook-url')
+keep('discord look-alikes: docs path, no token, short token, other host','https://discord.com/developers/docs/resources/webhook https://discord.com/api/webhooks/123456789012345678 https://discord.com/api/webhooks/123456789012345678/abc https://example.com/api/webhooks/123456789012345678/'+rs(68,B64U))
+pos(T,'password-hash bcrypt','admin:{}\n','$2b$12$'+split(rs(53,BC),3),'password-hash')
+pos(T,'password-hash bcrypt $2y$ (htpasswd -B) and $2a$','u1:{}','$2y$10$'+split(rs(53,BC),3)+'\nu2:$2a$04$'+rs(53,BC),'password-hash')
+out[T][-1]['want']='u1:'+R('password-hash')+'\nu2:'+R('password-hash'); out[T][-1]['counts']={'password-hash':2}
+pos(T,'password-hash sha-crypt in /etc/shadow','root:{}:19700:0:99999:7:::','$6$'+rs(16,BC.replace('/',''))+'$'+split(rs(86,BC),3),'password-hash')
+pos(T,'password-hash sha-256 crypt with rounds','{}','$5$rounds=5000$'+rs(8,A)+'$'+rs(43,BC),'password-hash')
+keep('password-hash look-alikes: prices, short hashes, $2b$ prose, disabled accounts','costs $25, $2b$ is bcrypt, $2b$12$'+rs(52,BC)+' $6$salt$'+rs(85,BC)+' daemon:*:19700:0 nobody:!:1')
+_mac=rs(64,HEXL)
+case(T,'private-key PuTTY .ppk private lines','PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: me\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\nPrivate-Lines: 2\n'+split(rs(64,A+'+/'),5)+'\n'+rs(40,A+'+/')+'==\nPrivate-MAC: '+_mac+'\n',
+     'PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: me\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\nPrivate-Lines: 2\n'+R('private-key')+'\nPrivate-MAC: '+_mac+'\n',{'private-key':1})
+rcase('private-key PuTTY .ppk in raw JSON (line breaks written as \\n)','{"stdout":"Private-Lines: 1\\n'+split(rs(48,A+'+/'),4)+'\\nPrivate-MAC: 00"','{"stdout":"Private-Lines: 1\\n'+R('private-key')+'\\nPrivate-MAC: 00"',{'private-key':1})
+case(C,'mysql family: -p glued is the password (mysql, mysqldump, mariadb, inside docker exec and ssh)',
+     'mysql -u root -pHunter2x mydb\nmysqldump -uroot -p"s3cr3t pw" --all-databases > dump.sql\ndocker exec -it db mariadb -uroot -p\'Pa55!\' -e "select 1"\nssh h \'mysqladmin -psecret9 status\'',
+     'mysql -u root -p'+R(PA)+' mydb\nmysqldump -uroot -p"'+R(PA)+'" --all-databases > dump.sql\ndocker exec -it db mariadb -uroot -p\''+R(PA)+'\' -e "select 1"\nssh h \'mysqladmin -p'+R(PA)+' status\'',{PA:4})
+keep('-p elsewhere is a port, a path or a prompt','mysql -u root -p mydb\nmkdir -p build/out\ndocker run -p8080:80 img\nssh -p2222 host\ntar -pczf a.tgz .\nmysql -p$MYSQL_PWD db\npsql -p5432 -h db\ncp -pr a b; mysql -h db')
+case(C,'sshpass -p and docker login -p (glued or not)',
+     'sshpass -p Hunter2 ssh u@h\nsshpass -pHunter2 scp f u@h:\ndocker login -u me -p dckr9Pw registry.example.com\npodman login --username me -p "p w9" quay.io',
+     'sshpass -p '+R(PA)+' ssh u@h\nsshpass -p'+R(PA)+' scp f u@h:\ndocker login -u me -p '+R(PA)+' registry.example.com\npodman login --username me -p "'+R(PA)+'" quay.io',{PA:4})
+keep('sshpass and docker without a password flag','sshpass -f pwfile ssh h\nsshpass -e ssh h\ndocker login -u me --password-stdin\ndocker run -p 80:80 -e X=1 img\ndocker push -q img\necho $PW | docker login -u me -p "$PW" r.io')
+case(C,'htpasswd -b: the password argument (with a file, with -n, with -C cost)',
+     'htpasswd -bc /etc/nginx/.htpasswd admin Hunter2\nhtpasswd -nbB admin Hunter2\nhtpasswd -b -C 12 .htpasswd bob B0bPass\n',
+     'htpasswd -bc /etc/nginx/.htpasswd admin '+R(PA)+'\nhtpasswd -nbB admin '+R(PA)+'\nhtpasswd -b -C 12 .htpasswd bob '+R(PA)+'\n',{PA:3})
+keep('htpasswd without -b prompts; -b elsewhere','htpasswd -c .htpasswd admin\nhtpasswd -D .htpasswd bob\ngit checkout -b feature/x\nzip -b /tmp a.zip f\nhtpasswd -nb admin')
+case(C,'curl -u / --user / --proxy-user: the password after the colon, the user kept',
+     'curl -u admin:Hunter2 https://h/api\ncurl --user "ci:tok3n" https://h\ncurl --user=ci:tok3n https://h\ncurl -uadmin:pw9 -U proxy:Pr0xy https://h',
+     'curl -u admin:'+R(PA)+' https://h/api\ncurl --user "ci:'+R(PA)+'" https://h\ncurl --user=ci:'+R(PA)+' https://h\ncurl -uadmin:'+R(PA)+' -U proxy:'+R(PA)+' https://h',{PA:5})
+keep('-u and --user elsewhere, curl without a password','curl -u admin https://h\ncurl -u "$USER:$PASS" https://h\ndocker run -u 1000:1000 img\nps -u root:x\ngit add -u\nssh --user a:b\ncurl --user ${CI_USER}:${CI_TOKEN} https://h')
+case(C,'aws configure set aws_secret_access_key / aws_session_token',
+     'aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\naws configure set profile.dev.aws_session_token FwoGZXIvYXdzEJr//////////wEaDH7\naws configure set default.aws_secret_access_key abc123def',
+     'aws configure set aws_secret_access_key '+R('aws-secret-access-key')+'\naws configure set profile.dev.aws_session_token '+R(PA)+'\naws configure set default.aws_secret_access_key '+R(PA),{'aws-secret-access-key':1,PA:2})
+keep('aws configure get and prose','aws configure get aws_secret_access_key\naws configure set region us-east-1\nthe aws_secret_access_key setting\nset aws_secret_access_key $AWS_SECRET')
+case(C,'npm config set //registry/:_authToken with a space',
+     'npm config set //registry.npmjs.org/:_authToken abc123def456\nyarn config set "//npm.pkg.github.com/:_authToken" "tok9x"',
+     'npm config set //registry.npmjs.org/:_authToken '+R(PA)+'\nyarn config set "//npm.pkg.github.com/:_authToken" "'+R(PA)+'"',{PA:2})
+keep('npm config without a value','npm config get //registry.npmjs.org/:_authToken\nnpm config delete //registry.npmjs.org/:_authToken\nnpm config set //r.io/:_authToken ${NPM_TOKEN}')
+case(C,'Dockerfile ENV NAME value (no =)','FROM node:20\nENV DB_PASSWORD hunter2\n  ENV API_KEY "k3y value"\nENV NODE_ENV production\n',
+     'FROM node:20\nENV DB_PASSWORD '+R(PA)+'\n  ENV API_KEY "'+R(PA)+'"\nENV NODE_ENV production\n',{PA:2})
+keep('ENV in prose and other names','The ENV PASSWORD line sets it.\nENV PATH /usr/local/bin:$PATH\nENV TOKEN_COUNT 5\nENV PASSWORD $PW')
+case(C,'.NET appSettings <add key value/>, either order',
+     '<appSettings>\n  <add key="ApiKey" value="sk9Live"/>\n  <add value="p4ss" key="DbPassword" />\n  <add key="Mode" value="debug"/>\n</appSettings>',
+     '<appSettings>\n  <add key="ApiKey" value="'+R(PA)+'"/>\n  <add value="'+R(PA)+'" key="DbPassword" />\n  <add key="Mode" value="debug"/>\n</appSettings>',{PA:2})
+keep('.NET add with placeholders and other keys','<add key="ApiKey" value="" />\n<add key="Token" value="$(TOKEN)"/>\n<add key="TokenCount" value="5"/>\n<add name="x" type="y"/>')
+case(C,'R assignment with <-','api_key <- "abc123xyz"\nDB_PASSWORD <- \'pw9\'\n',
+     'api_key <- "'+R(PA)+'"\nDB_PASSWORD <- \''+R(PA)+'\'\n',{PA:2})
+keep('R code that is not a literal, arrows','token <- Sys.getenv("GITHUB_TOKEN")\npassword <- readline("Password: ")\nx <- 1\na <- b\nsecret <-- arrow\n<-- back')
+
+case(C,'more commands whose flag is a password: redis-cli, ldap*, sqlcmd, zip, 7z, az login, smbclient, mongo*',
+     'redis-cli -h r -a R3dis ping\nredis-cli --pass R3dis\nldapsearch -x -D cn=admin,dc=x -w Ld4p -b dc=x\nsqlcmd -S localhost -U sa -P "Passw0rd!" -Q "select 1"\nzip -P Z1p a.zip f\nunzip -P Z1p a.zip\n7z a -pS3v3n a.7z f\naz login -u me@x.com -p Azur3\nsmbclient //h/s -U user%Smb9\nmongosh mongodb://h -u admin -p M0ngo\nmongodump -u a -pM0ngo',
+     'redis-cli -h r -a '+R(PA)+' ping\nredis-cli --pass '+R(PA)+'\nldapsearch -x -D cn=admin,dc=x -w '+R(PA)+' -b dc=x\nsqlcmd -S localhost -U sa -P "'+R(PA)+'" -Q "select 1"\nzip -P '+R(PA)+' a.zip f\nunzip -P '+R(PA)+' a.zip\n7z a -p'+R(PA)+' a.7z f\naz login -u me@x.com -p '+R(PA)+'\nsmbclient //h/s -U user%'+R(PA)+'\nmongosh mongodb://h -u admin -p '+R(PA)+'\nmongodump -u a -p'+R(PA),{PA:11})
+keep('the same flags elsewhere or prompting','ls -a -w 80 dir\nredis-cli -h r ping\nldapsearch -x -W -b dc=x\ngrep -P "\\d+" f\nzip -r a.zip d\n7z x -o/tmp a.7z\naz group list -p x\nsmbclient //h/s -U user\nsmbclient -L h -N\nmongod -f mongod.conf')
+
+# line breaks escaped twice or more (JSON inside a JSON string: an MCP tool's
+# text result holding a file's JSON; raw input of such output)
+_k2=''.join(random.choice(A+'+/') for _ in range(192))
+_pem2='-----BEGIN PRIVATE KEY-----\\\\n'+'\\\\n'.join(_k2[j:j+64] for j in range(0,192,64))+'\\\\n-----END PRIVATE KEY-----\\\\n'
+case(T,'private-key with line breaks escaped twice (JSON in a JSON string)','{\\"file\\": \\"'+split(_pem2,15)+'\\"}',
+     '{\\"file\\": \\"'+R('private-key')+'\\\\n\\"}',{'private-key':1})
+rcase('private-key in raw input with line breaks escaped three times','{"text":"{\\"content\\": \\"'+split(_pem2.replace('\\\\n','\\\\\\\\\\\\n'),15)+'\\"}"',
+      '{"text":"{\\"content\\": \\"'+R('private-key')+'\\\\\\\\\\\\n\\"}"',{'private-key':1})
+case(T,'private-key PuTTY .ppk with line breaks escaped twice','Private-Lines: 1\\\\n'+split(rs(64,A+'+/'),4)+'\\\\nPrivate-MAC: 00',
+     'Private-Lines: 1\\\\n'+R('private-key')+'\\\\nPrivate-MAC: 00',{'private-key':1})
+case(C,'curl --user with an escaped quote, escaped twice','{"cmd": "curl --user \\\\\\"ci:T0k3n\\\\\\" https://h"}',
+     '{"cmd": "curl --user \\\\\\"ci:'+R(PA)+'\\\\\\" https://h"}',{PA:1})
+
+rcase('telegram-bot-token after a line break written as \\n in raw input','{"command":"echo start\\n'+split('123456789:AA'+rs(33,B64U),11)+'\\nnext"',
+      '{"command":"echo start\\n'+R('telegram-bot-token')+'\\nnext"',{'telegram-bot-token':1})
+
+case(C,'PHP define() after <?php (wp-config.php), single or double quotes',
+     "<?php\ndefine('DB_PASSWORD', 'wpS3cret');\ndefine( 'AUTH_KEY', 'k3y!x@y z' );\ndefine(\"SECRET_KEY\", \"abc123xyz\");\n",
+     "<?php\ndefine('DB_PASSWORD', '"+R(PA)+"');\ndefine( 'AUTH_KEY', '"+R(PA)+"' );\ndefine(\"SECRET_KEY\", \""+R(PA)+"\");\n",{PA:3})
+keep('PHP define of other names and expressions, a longer word, Python def','<?php\ndefine(\'DB_NAME\', \'wordpress\');\ndefine(\'DB_PASSWORD\', getenv(\'DB_PASSWORD\'));\ndefine(\'WP_DEBUG\', true);\nundefine(\'DB_PASSWORD\', \'x1\')\n?>\ndef password(self):\ndefined(\'X\')')
+keep('define() outside PHP text (no <?php before it)',"grep: define('DB_PASSWORD', 'wpS3cret');")
+case(C,'ssh-keygen -N/-P, openssl -k and -pass pass:, gh/az secret set, aws secretsmanager --secret-string',
+     'ssh-keygen -t ed25519 -N "myPassphrase1" -f k\nssh-keygen -p -P 0ldPass -N n3wPass -f k\nopenssl enc -aes-256-cbc -k s3cret -in f\nopenssl enc -pass pass:S3cret -in f\ngh secret set API_TOKEN --body "abc123x"\ngh secret set API_TOKEN -b abc123x\naz keyvault secret set --vault-name v --name x --value S3cret9\naws secretsmanager create-secret --name x --secret-string S3cret9',
+     'ssh-keygen -t ed25519 -N "'+R(PA)+'" -f k\nssh-keygen -p -P '+R(PA)+' -N '+R(PA)+' -f k\nopenssl enc -aes-256-cbc -k '+R(PA)+' -in f\nopenssl enc -pass pass:'+R(PA)+' -in f\ngh secret set API_TOKEN --body "'+R(PA)+'"\ngh secret set API_TOKEN -b '+R(PA)+'\naz keyvault secret set --vault-name v --name x --value '+R(PA)+'\naws secretsmanager create-secret --name x --secret-string '+R(PA),{PA:9})
+keep('the same flags of other commands','ssh-keygen -N "" -f k\ncurl -k https://x\ngh pr create --body "fix it"\naz vm create --value x\ngh secret list\nsort -k 2 f\naws secretsmanager get-secret-value --secret-id x\ngit checkout -b feature')
+
+rcase('PHP define() in raw input, line breaks written as \\n','{"content":"<?php\\ndefine(\'DB_PASSWORD\', \'wpS3cret\');\\n"',
+      '{"content":"<?php\\ndefine(\'DB_PASSWORD\', \''+R(PA)+'\');\\n"',{PA:1})
+
+jcase('AWS Secrets Manager SecretString / SecretBinary members','{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:db","Name":"db","SecretString":"Plain9Secret","SecretBinary":"c2VjcmV0","VersionStages":["AWSCURRENT"]}',
+      '{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:db","Name":"db","SecretString":"'+R(PA)+'","SecretBinary":"'+R(PA)+'","VersionStages":["AWSCURRENT"]}',{PA:2})
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
