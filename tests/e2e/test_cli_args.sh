@@ -57,4 +57,18 @@ expect "export --out an existing directory, --force" 2 "is a directory" -- st ex
 : > "$work/empty.cp"
 expect "export --from-checkpoint of an empty file is bad input" 2 "from-checkpoint" -- st export --out "$work/x.stb" --from-checkpoint "$work/empty.cp"
 expect "import ''" 2 "import: empty file name" -- st import ''
+# an empty --dir (`--dir "$UNSET"`) is bad input, not the default store; the hook records in the default store and says so
+mkdir -p "$work/home"
+for form in "--dir=" "--dir ''"; do
+  eval "set -- $form"
+  expect "status $form is bad input" 2 "--dir: the directory name is empty" -- env HOME="$work/home" "$SEALTRAIL" "$@" status
+done
+expect "log --dir '' (after the command) is bad input" 2 "--dir: the directory name is empty" -- env HOME="$work/home" "$SEALTRAIL" log --dir ''
+[ ! -e "$work/home/.local" ] && ok "an empty --dir touched no default store" || bad "empty --dir created $(ls -R "$work/home")"
+rc=0
+env HOME="$work/home" SEALTRAIL_DIR= XDG_STATE_HOME= "$SEALTRAIL" hook --dir '' < "$ST_SHARED_DIR/claude-code/payloads/tool-PostToolUse-Bash-ok.json" >"$work/hook.out" 2>"$work/hook.err" || rc=$?
+[ $rc = 0 ] && [ ! -s "$work/hook.out" ] && grep -q "using the default store $work/home/.local/state/sealtrail" "$work/hook.err" &&
+  [ "$(ls "$work/home/.local/state/sealtrail/spool" | wc -l)" = 1 ] &&
+  ok "hook --dir '': exit 0, nothing on stdout, the event kept for the default store, said on stderr" ||
+  bad "hook --dir '': rc $rc $(cat "$work/hook.err")"
 e2e_end

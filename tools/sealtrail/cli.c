@@ -75,10 +75,9 @@ int cli_wants_help(int argc, char **argv)
     return 0;
 }
 
-const char *cli_store_dir(st_cli *cli)
+static const char *default_store_dir(void)
 {
     static char path[4096];
-    if (cli->dir && *cli->dir) return cli->dir;
     const char *env = getenv("SEALTRAIL_DIR");
     if (env && *env) return env;
     const char *xdg = getenv("XDG_STATE_HOME");
@@ -97,6 +96,20 @@ const char *cli_store_dir(st_cli *cli)
     }
     snprintf(path, sizeof path, "%s/.local/state/sealtrail", home);
     return path;
+}
+
+const char *cli_store_dir(st_cli *cli)
+{
+    if (!cli->dir) return default_store_dir();
+    if (*cli->dir) return cli->dir;
+    if (!cli->empty_dir_ok) {
+        /* `--dir "$UNSET"`: guessing the default store would read or change the wrong one */
+        cli_err("--dir: the directory name is empty");
+        return NULL;
+    }
+    const char *d = default_store_dir();
+    if (d) cli_err("--dir: the directory name is empty; using the default store %s", d);
+    return d;
 }
 
 int cli_open_store(st_cli *cli, unsigned flags, st_store **out)

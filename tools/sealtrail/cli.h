@@ -21,6 +21,7 @@
 typedef struct st_cli {
     const char *prog;      /* "sealtrail" */
     const char *dir;       /* store directory from --dir before the command, or NULL */
+    int empty_dir_ok;      /* the hook: an empty --dir falls back to the default store (with a warning) */
 } st_cli;
 
 /* A command: argv[0] is the command name; options may follow positionals. */

@@ -407,6 +407,10 @@ int cmd_hook(st_cli *cli, int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "install") == 0) return cmd_hook_install(cli, argc, argv, 0);
     if (argc >= 2 && strcmp(argv[1], "uninstall") == 0) return cmd_hook_install(cli, argc, argv, 1);
+    /* The recording hook never loses an event to a bad setting: an empty
+     * --dir (`--dir "$UNSET"` in settings.json) records in the default
+     * store, and says so on stderr. */
+    cli->empty_dir_ok = !(argc >= 2 && strcmp(argv[1], "replay") == 0);
     if (argc >= 2 && strcmp(argv[1], "replay") == 0) {
         if (argc > 2) { cli_err("hook replay: no options"); return EXIT_USAGE; }
         return hook_replay(cli);

@@ -79,7 +79,8 @@ static void usage(FILE *f)
     fprintf(f,
             "\n"
             "The store directory is --dir, else $SEALTRAIL_DIR, else $XDG_STATE_HOME/sealtrail,\n"
-            "else ~/.local/state/sealtrail. Run 'sealtrail COMMAND --help' for a command's options.\n"
+            "else ~/.local/state/sealtrail; an empty --dir is an error (the recording hook then\n"
+            "uses the default store and says so). Run 'sealtrail COMMAND --help' for a command's options.\n"
             "\n"
             "EXIT STATUS\n"
             "  0 success; 1 the operation failed or verification found a problem;\n"
