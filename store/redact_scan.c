@@ -225,7 +225,7 @@ static size_t pem_b64_at(const uint8_t *s, size_t n, size_t i)
     uint8_t d[48];
     size_t m = 0;
     uint32_t acc = 0;
-    for (size_t k = 0; k < 64 && m + 3 <= sizeof d; k++) {
+    for (size_t k = 0; k < 64 && k < n - i && m + 3 <= sizeof d; k++) {   /* the first 64 (or all there are) */
         int v = b64_val(s[i + k]);
         if (v < 0) return 0;
         acc = acc << 6 | (uint32_t)v;
