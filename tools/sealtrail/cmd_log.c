@@ -13,34 +13,14 @@
 #include "snap.h"
 #include "store_int.h"
 
-#define LOG_REPORTED 1     /* fill: an error already reported */
+#define LOG_REPORTED 1     /* render_one: an error already reported */
 
-/* Formats entries [*next, end) of the snapshot into out, stopping once it
- * holds CLI_SNAP_CHUNK bytes; *next is the next index to format. */
-static int fill(st_txn *txn, uint64_t *next, uint64_t end, int with_payloads, st_buf *out)
+static int render_one(void *ctx, st_buf *out, st_txn *txn, uint64_t index, const void *entry, size_t len)
 {
-    st_cursor *cur;
-    uint8_t key[8];
-    const void *k, *v;
-    size_t kl, vl;
-    int rc = st_cursor_open(txn, ST_T_ENTRIES, &cur);
-    if (rc) return rc;
-    st_be64_put(key, *next);
-    for (rc = st_cursor_seek(cur, key, 8, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(cur, &k, &kl, &v, &vl)) {
-        if (kl != 8) { rc = ST_ECORRUPT; break; }
-        uint64_t index = st_be64_get(k);
-        if (index >= end) break;
-        if ((rc = st_render_entry(out, txn, index, v, vl, with_payloads)) != 0) {
-            cli_err("log: entry %llu: cannot render: %s", (unsigned long long)index, st_strerror(rc));
-            rc = LOG_REPORTED;
-            break;
-        }
-        *next = index + 1;
-        if (out->oom) { rc = ENOMEM; break; }
-        if (out->len > CLI_SNAP_CHUNK) break;
-    }
-    st_cursor_close(cur);
-    return rc;
+    int rc = st_render_entry(out, txn, index, entry, len, *(const int *)ctx);
+    if (rc == 0) return 0;
+    cli_err("log: entry %llu: cannot render: %s", (unsigned long long)index, st_strerror(rc));
+    return LOG_REPORTED;
 }
 
 int cmd_log(st_cli *cli, int argc, char **argv)
@@ -104,7 +84,7 @@ int cmd_log(st_cli *cli, int argc, char **argv)
     }
     while (rc == 0 && next < end) {
         uint64_t before = next;
-        if ((rc = fill(sn.txn, &next, end, with_payloads, &out)) == ST_ENOTFOUND) rc = 0;
+        rc = cli_fill_entries(sn.txn, &next, end, render_one, &with_payloads, &out, NULL);
         if (rc || next == before || next >= end) break;
         if ((werr = cli_snap_write(&sn, &out, &rc)) != 0) break;
     }

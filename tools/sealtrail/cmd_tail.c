@@ -4,7 +4,7 @@
  * to an observability pipeline. Polls with a renewed read snapshot (LMDB
  * readers never block writers), so it survives the store growing (map
  * resize) and sealing underneath it; resumable from any index. It holds
- * no snapshot while it writes (fill_range), so a stalled reader does not
+ * no snapshot while it writes (cli_fill_entries), so a stalled reader does not
  * make the store file grow. SIGINT,
  * SIGTERM and a closed pipe end it cleanly (exit 0).
  *
@@ -19,11 +19,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "query_fmt.h"
+#include "snap.h"
 #include "store_int.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -74,55 +74,25 @@ static int wait_ms(unsigned ms)
 }
 
 /* Closes the store and opens it again, after the compaction that waits for
- * it (st_store_open waits for the gate; a long compaction: wait again). */
+ * it (however long it takes, until a signal). */
 static int reopen(st_cli *cli, st_store **s, st_txn **txn)
 {
     st_db_read_end(*txn);
     *txn = NULL;
     st_store_close(*s);
     *s = NULL;
-    for (;;) {
-        int rc = st_store_open(s, cli_store_dir(cli), ST_OPEN_RDONLY);
-        if (rc == 0) return st_db_read_begin((*s)->db, txn, &(*s)->err);
-        if (rc != ST_EBUSY || stop_flag) return rc;
-        st_store_close(*s);
-        *s = NULL;
-        struct timespec ts = { 0, 100 * 1000000L };
-        nanosleep(&ts, NULL);
-    }
+    int rc = cli_store_reopen(cli, s, 0, &stop_flag);
+    return rc ? rc : st_db_read_begin((*s)->db, txn, &(*s)->err);
 }
 
-/* Formats entries [*next, size) of the snapshot txn into out, stopping
- * once it holds 256 KiB (*more: entries remain). The caller writes out with
- * no snapshot held: LMDB cannot reuse the pages freed after a live
- * snapshot, so a reader that stops reading (a shipper under backpressure)
- * would otherwise make the store file grow with every append meanwhile. */
-static int fill_range(st_txn *txn, uint64_t *next, uint64_t size, qf_format fmt, st_buf *out, int *more)
+/* Entries go out in chunks (cli_fill_entries), each written with no snapshot
+ * held: LMDB cannot reuse the pages freed after a live snapshot, so a reader
+ * that stops reading (a shipper under backpressure) would otherwise make the
+ * store file grow with every append meanwhile. */
+static int format_one(void *ctx, st_buf *out, st_txn *txn, uint64_t index, const void *entry, size_t len)
 {
-    uint8_t key[8];
-    const void *k, *v;
-    size_t kl, vl;
-    st_cursor *cur;
-    *more = 0;
-    if (*next >= size) return 0;
-    int rc = st_cursor_open(txn, ST_T_ENTRIES, &cur);
-    if (rc) return rc;
-    st_be64_put(key, *next);
-    for (rc = st_cursor_seek(cur, key, 8, &k, &kl, &v, &vl); rc == 0 && !stop_flag; rc = st_cursor_next(cur, &k, &kl, &v, &vl)) {
-        if (kl != 8) { rc = ST_ECORRUPT; break; }
-        uint64_t idx = st_be64_get(k);
-        if (idx >= size) break;
-        rc = fmt == QF_SEED ? qf_seed(out, txn, idx, v, vl) : qf_jsonl(out, txn, idx, v, vl, NULL);
-        if (rc) break;
-        *next = idx + 1;
-        if (out->len > (256u << 10)) {
-            *more = *next < size;
-            break;
-        }
-    }
-    st_cursor_close(cur);
-    if (rc == ST_ENOTFOUND) rc = 0;
-    return rc;
+    return *(const qf_format *)ctx == QF_SEED ? qf_seed(out, txn, index, entry, len)
+                                              : qf_jsonl(out, txn, index, entry, len, NULL);
 }
 
 int cmd_tail(st_cli *cli, int argc, char **argv)
@@ -176,8 +146,9 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     st_buf out = { 0 };
     if ((rc = st_size_txn(txn, &size)) == 0 && !have_from) next = size > lines ? size - lines : 0;
     while (rc == 0 && !stop_flag) {
-        int more;
-        if ((rc = fill_range(txn, &next, size, fmt, &out, &more)) != 0) break;
+        uint64_t before = next;
+        if ((rc = cli_fill_entries(txn, &next, size, format_one, &fmt, &out, &stop_flag)) != 0) break;
+        int more = next < size && next != before && !stop_flag;   /* a full chunk went out: entries remain */
         if (out.len) {
             st_db_read_end(txn);                 /* no snapshot held while the reader may stall */
             txn = NULL;

@@ -38,17 +38,48 @@ int cli_snap_renew(cli_snap *sn)
         sn->s = NULL;
     }
     if (!sn->s) {
-        for (int tries = 0;; tries++) {
-            int rc = st_store_open(&sn->s, cli_store_dir(sn->cli), ST_OPEN_RDONLY);
-            if (rc == 0) break;
-            st_store_close(sn->s);
-            sn->s = NULL;
-            if (rc != ST_EBUSY || tries >= 10) return rc;
-            struct timespec ts = { 0, 100 * 1000000L };
-            nanosleep(&ts, NULL);
-        }
+        int rc = cli_store_reopen(sn->cli, &sn->s, 10, NULL);
+        if (rc) return rc;
     }
     return st_db_read_begin(sn->s->db, &sn->txn, &sn->s->err);
+}
+
+int cli_store_reopen(st_cli *cli, st_store **s, int busy_tries, const volatile sig_atomic_t *stop)
+{
+    for (int tries = 0;; tries++) {
+        int rc = st_store_open(s, cli_store_dir(cli), ST_OPEN_RDONLY);
+        if (rc == 0) return 0;
+        st_store_close(*s);
+        *s = NULL;
+        if (rc != ST_EBUSY || (busy_tries && tries >= busy_tries) || (stop && *stop)) return rc;
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+int cli_fill_entries(st_txn *txn, uint64_t *next, uint64_t end, cli_fmt_entry fmt, void *ctx, st_buf *out,
+                     const volatile sig_atomic_t *stop)
+{
+    if (*next >= end) return 0;
+    st_cursor *cur;
+    uint8_t key[8];
+    const void *k, *v;
+    size_t kl, vl;
+    int rc = st_cursor_open(txn, ST_T_ENTRIES, &cur);
+    if (rc) return rc;
+    st_be64_put(key, *next);
+    for (rc = st_cursor_seek(cur, key, 8, &k, &kl, &v, &vl); rc == 0 && !(stop && *stop);
+         rc = st_cursor_next(cur, &k, &kl, &v, &vl)) {
+        if (kl != 8) { rc = ST_ECORRUPT; break; }
+        uint64_t index = st_be64_get(k);
+        if (index >= end) break;
+        if ((rc = fmt(ctx, out, txn, index, v, vl)) != 0) break;
+        *next = index + 1;
+        if (out->oom) { rc = ENOMEM; break; }
+        if (out->len > CLI_SNAP_CHUNK) break;
+    }
+    st_cursor_close(cur);
+    return rc == ST_ENOTFOUND ? 0 : rc;
 }
 
 int cli_snap_write(cli_snap *sn, st_buf *buf, int *renew_rc)

@@ -21,6 +21,8 @@
 #ifndef ST_SNAP_H
 #define ST_SNAP_H
 
+#include <signal.h>
+
 #include "cli.h"
 #include "store_int.h"
 
@@ -45,5 +47,19 @@ int cli_snap_renew(cli_snap *sn);
  * (EPIPE: the reader went away) or the renewal's error in *renew_rc. */
 int cli_snap_write(cli_snap *sn, st_buf *buf, int *renew_rc);
 void cli_snap_close(cli_snap *sn);
+
+/* Formats one entry of txn into out (log, tail): 0 or an error, which stops the fill. */
+typedef int (*cli_fmt_entry)(void *ctx, st_buf *out, st_txn *txn, uint64_t index, const void *entry, size_t len);
+/* Formats entries [*next, end) of txn into out with fmt, stopping once out
+ * holds more than CLI_SNAP_CHUNK bytes or *stop (may be NULL) is set; *next
+ * is then the next index to format. 0 at the end of the table, or an error
+ * (ENOMEM if out ran out of memory). */
+int cli_fill_entries(st_txn *txn, uint64_t *next, uint64_t end, cli_fmt_entry fmt, void *ctx, st_buf *out,
+                     const volatile sig_atomic_t *stop);
+/* Opens the store read-only again, behind a compaction (st_store_open waits
+ * for THE GATE; while a long one holds it, ST_EBUSY is tried again every
+ * 100 ms): gives up after busy_tries such retries (0: never) or once *stop
+ * (may be NULL) is set. 0 or the open's error (*s NULL). */
+int cli_store_reopen(st_cli *cli, st_store **s, int busy_tries, const volatile sig_atomic_t *stop);
 
 #endif
