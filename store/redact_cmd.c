@@ -47,12 +47,18 @@ static int cmd_sep(const uint8_t *s, size_t p)
     return c == '\n' || c == '\r' || c == ';' || c == '|' || c == '&' || c == '`' || c == 0;
 }
 
+/* Does a line break written as \n end just before s[p]? */
+static int written_nl_before(const uint8_t *s, size_t p)
+{
+    return p >= 2 && s[p - 1] == 'n' && s[p - 2] == '\\';
+}
+
 /* Where the command containing s[i] starts (back to a separator, or a line
  * break written as \n, at most 512 bytes). */
 static size_t cmd_start(const uint8_t *s, size_t i)
 {
     size_t floor = i > 512 ? i - 512 : 0, p = i;
-    while (p > floor && !cmd_sep(s, p - 1) && !(s[p - 1] == 'n' && p >= 2 && s[p - 2] == '\\')) p--;
+    while (p > floor && !cmd_sep(s, p - 1) && !written_nl_before(s, p)) p--;
     return p;
 }
 
@@ -107,7 +113,7 @@ static unsigned cmd_before(rd_scan *sc, size_t i, size_t *word)
     if (sc->cmd_to && sc->cmd_to <= i && i - sc->cmd_from <= 512) {
         p = sc->cmd_to;
         for (size_t q = p; q < i && p; q++)
-            if (cmd_sep(s, q) || (s[q] == 'n' && q > 0 && s[q - 1] == '\\')) p = 0;
+            if (cmd_sep(s, q) || written_nl_before(s, q + 1)) p = 0;
         if (p) { found = sc->cmd_found; state = sc->cmd_state; *word = sc->cmd_word; }
     } else {
         p = 0;
