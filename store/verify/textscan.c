@@ -20,10 +20,15 @@ int st_textscan_init(st_textscan *t, const char *a, size_t alen, const char *b, 
     return 0;
 }
 
+int st_text_either_in(const uint8_t *p, size_t n, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen && n >= alen && memmem(p, n, a, alen)) return 1;
+    return b && blen && n >= blen && memmem(p, n, b, blen) != NULL;
+}
+
 static int found(const st_textscan *t, const uint8_t *p, size_t n)
 {
-    if (t->alen && n >= t->alen && memmem(p, n, t->a, t->alen)) return 1;
-    return t->b && n >= t->blen && memmem(p, n, t->b, t->blen) != NULL;
+    return st_text_either_in(p, n, t->a, t->alen, t->b, t->blen);
 }
 
 void st_textscan_feed(st_textscan *t, const uint8_t *p, size_t n)

@@ -20,6 +20,9 @@ typedef struct st_textscan {
     int hit;
 } st_textscan;
 
+/* 1 if a[0..alen) or (b non-NULL) b[0..blen) occurs in p[0..n). */
+int st_text_either_in(const uint8_t *p, size_t n, const char *a, size_t alen, const char *b, size_t blen);
+
 /* 0, or ENOMEM. a must be non-empty; b may be NULL (blen 0). The needles are borrowed. */
 int st_textscan_init(st_textscan *t, const char *a, size_t alen, const char *b, size_t blen);
 /* Feeds the next n bytes; t->hit is 1 once either needle has occurred in what was fed. */

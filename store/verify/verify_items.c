@@ -16,6 +16,7 @@
 
 #include "entry_scan.h"
 #include "sha256.h"
+#include "textscan.h"
 #include "verify_int.h"
 
 const vsup *vsup_find(const vctx *v, uint64_t index)
@@ -145,8 +146,7 @@ static int filter_check(const vctx *v, const vfacts *f, const char **why)
 
 static int text_in(const vsel *s, const uint8_t *p, size_t n)
 {
-    if (memmem(p, n, s->text, s->text_len)) return 1;
-    return s->text_esc_len && memmem(p, n, s->text_esc, s->text_esc_len) != NULL;
+    return st_text_either_in(p, n, s->text, s->text_len, s->text_esc, s->text_esc_len);
 }
 
 /* Steps 11.2-12 on an accepted entry. */
