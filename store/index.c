@@ -452,6 +452,7 @@ int st_index_add(st_txn *txn, uint64_t index, const st_json *envelope, const st_
 struct st_ix_batch {
     st_txn *txn;
     ix_agg_map aggs;
+    ix_rows rows;           /* plain rows other than time rows, written in key order at the flush */
     int defer;              /* path rows of this batch stay pending */
     uint64_t merged;        /* first pending entry (when defer) */
     uint64_t end;           /* one past the last entry added */
@@ -463,12 +464,19 @@ void st_ix_batch_free(st_ix_batch *b)
 {
     if (!b) return;
     ix_agg_free(&b->aggs);
+    ix_rows_free(&b->rows);
     free(b);
 }
 
+/* Time rows append, so they go in at once; the others wait for the batch's
+ * flush, to go in key order (index_rows.c). */
 static int batch_row(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
-    return put_row(((st_ix_batch *)ctx)->txn, t, k, kl, v, vl);
+    st_ix_batch *b = ctx;
+    if (t == ST_T_IX_TIME) return put_row(b->txn, t, k, kl, v, vl);
+    int rc = ix_rows_add(&b->rows, t, k, kl, v, vl);
+    if (rc == 0 && b->rows.buf.len >= IX_ROWS_FLUSH_BYTES) rc = ix_rows_flush(&b->rows, b->txn);
+    return rc;
 }
 
 static int batch_stat(void *ctx, st_table t, const uint8_t *k, size_t kl, const uint64_t *delta, size_t n)
@@ -498,6 +506,7 @@ int st_ix_batch_begin(st_txn *txn, st_ix_batch *b, uint64_t size, int defer)
     int rc = st_ix_paths_merged(txn, size, &merged);
     if (rc) return rc;
     ix_agg_reset(&b->aggs);
+    ix_rows_reset(&b->rows);
     b->txn = txn;
     b->defer = defer || merged < size;
     b->merged = merged;
@@ -509,7 +518,7 @@ int st_ix_batch_begin(st_txn *txn, st_ix_batch *b, uint64_t size, int defer)
 /* What adding entry e to batch b does before its rows: the batch's transaction, layout marker and end. */
 static int batch_enter(st_txn *txn, st_ix_batch *b, const st_ix_entry *e)
 {
-    if (b->aggs.used && b->txn != txn) return ST_EINVAL;   /* unflushed deltas of another transaction */
+    if ((b->aggs.used || b->rows.n) && b->txn != txn) return ST_EINVAL;   /* unflushed rows of another transaction */
     b->txn = txn;
     int rc = mark_layout(txn, e->f.index);
     if (rc == 0 && e->f.index >= b->end) b->end = e->f.index + 1;
@@ -595,7 +604,7 @@ int st_index_add_recorded(st_txn *txn, st_ix_batch *b, const st_ix_entry *e, con
         case 'R':
             kl = (size_t)p[2] << 8 | p[3];
             vl = st_be32_get(p + 4);
-            rc = put_row(txn, (st_table)p[1], p + 8, kl, vl ? p + 8 + kl : NULL, vl);
+            rc = batch_row(b, (st_table)p[1], p + 8, kl, vl ? p + 8 + kl : NULL, vl);
             p += 8 + kl + vl;
             break;
         case 'S':
@@ -622,7 +631,8 @@ int st_index_add_recorded(st_txn *txn, st_ix_batch *b, const st_ix_entry *e, con
 
 int st_ix_batch_flush(st_txn *txn, st_ix_batch *b)
 {
-    int rc = b->aggs.used ? ix_agg_flush(&b->aggs, txn) : 0;
+    int rc = ix_rows_flush(&b->rows, txn);
+    if (rc == 0 && b->aggs.used) rc = ix_agg_flush(&b->aggs, txn);
     if (rc) ix_agg_reset(&b->aggs);
     if (rc == 0 && b->defer && b->end - b->merged >= ST_IX_PATH_PENDING_MAX) rc = st_ix_paths_merge(txn, b->end);
     return rc;
@@ -631,6 +641,7 @@ int st_ix_batch_flush(st_txn *txn, st_ix_batch *b)
 void st_ix_batch_discard(st_ix_batch *b)
 {
     ix_agg_reset(&b->aggs);
+    ix_rows_reset(&b->rows);
 }
 
 /* ---- merging the pending path rows ------------------------------------------------ */
@@ -681,8 +692,10 @@ int st_ix_paths_merge(st_txn *txn, uint64_t size)
         off += 12 + len;
     }
     st_buf_free(&rows);
+    if (rc == 0) rc = ix_rows_flush(&b.rows, txn);
     if (rc == 0 && b.aggs.used) rc = ix_agg_flush(&b.aggs, txn);
     ix_agg_free(&b.aggs);
+    ix_rows_free(&b.rows);
     if (rc == 0) rc = st_db_del(txn, ST_T_META, ST_META_IX_PATH_MERGED, strlen(ST_META_IX_PATH_MERGED));
     return rc;
 }
@@ -789,6 +802,8 @@ int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, 
         if (progress && (i + 1) % 4096 == 0) progress(pctx, i + 1, size);
     }
     st_buf_free(&paths);
+    if (rc == 0 && (rc = ix_rows_flush(&b.rows, txn)) != 0) st_fail(err, rc, "writing the index rows failed");
+    ix_rows_free(&b.rows);
     if (rc == 0 && (rc = ix_agg_flush(&b.aggs, txn)) != 0) st_fail(err, rc, "writing the aggregate rows failed");
     if (rc == 0 && (rc = st_meta_put_u64(txn, ST_META_INDEX_LAYOUT, ST_INDEX_LAYOUT)) != 0)
         st_fail(err, rc, "cannot record the index layout");

@@ -57,6 +57,25 @@ int ix_agg_flush(ix_agg_map *m, st_txn *txn);
 void ix_agg_reset(ix_agg_map *m);
 void ix_agg_free(ix_agg_map *m);
 
+/* Plain rows gathered for a transaction and written in key order, so that
+ * consecutive puts land on the page the cursor is on (index_rows.c). Only
+ * for rows whose keys are unique in the batch (they end in T I) and that
+ * nothing reads before the flush. */
+typedef struct ix_rows {
+    st_buf buf;             /* records: u8 table, u16 klen, u32 vlen, key, value */
+    uint32_t *off;          /* where each record starts, in insertion order */
+    size_t n, cap;
+} ix_rows;
+
+/* Past this many bytes a batch writes its rows before gathering more (reindex). */
+#define IX_ROWS_FLUSH_BYTES ((size_t)64 << 20)
+
+int ix_rows_add(ix_rows *rs, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl);
+/* Puts every row in (table, key) order, then empties rs (also on failure). */
+int ix_rows_flush(ix_rows *rs, st_txn *txn);
+void ix_rows_reset(ix_rows *rs);
+void ix_rows_free(ix_rows *rs);
+
 /* Facts and paths of stored entry `index` (parses the entry and reads its
  * tool_input payload). *doc_out owns the strings; paths appended to pbuf. */
 int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_facts *f, st_buf *pbuf,

@@ -11,7 +11,9 @@
  * write-behind: queries find entries whose path rows are pending and
  * merged ones, check expects the split (and catches a missing 'i' row or
  * an early 'p' row), reindex and merge leave nothing pending, erasing a
- * pending or a merged entry's tool_input keeps check passing.
+ * pending or a merged entry's tool_input keeps check passing. Rows gathered
+ * for a transaction and written in key order (ix_rows) store what one-by-one
+ * puts would.
  */
 #include <check.h>
 #include <stdio.h>
@@ -559,6 +561,83 @@ START_TEST(path_write_behind)
 }
 END_TEST
 
+/* ix_rows (index_rows.c): rows added in any order end up stored as if put
+ * one by one: every row, in LMDB's key order, a key that is a prefix of
+ * another and keys that share their first 7 bytes kept apart, and a key
+ * given twice keeps the value given last (the sort is stable). */
+typedef struct rows_case {
+    const char *key;
+    st_table t;
+    const char *val;
+} rows_case;
+
+static const rows_case rows_in[] = {
+    { "session-zzzz", ST_T_IX_SESSION, "" },       { "tool-Bash-2", ST_T_IX_TOOL, "b2" },
+    { "tool-Bash-10", ST_T_IX_TOOL, "b10" },       { "tool-Bash-1", ST_T_IX_TOOL, "b1" },
+    { "session-aaaa", ST_T_IX_SESSION, "first" },  { "tool-Bash", ST_T_IX_TOOL, "prefix" },
+    { "session-aaaa", ST_T_IX_SESSION, "second" }, { "tool-Ba", ST_T_IX_TOOL, "short" },
+    { "session-aaab", ST_T_IX_SESSION, "" },       { "tool-Bash-1", ST_T_IX_TOOL, "b1-again" },
+};
+
+static int rows_write(st_txn *txn, void *ctx)
+{
+    (void)ctx;
+    ix_rows rs = { 0 };
+    for (size_t i = 0; i < sizeof rows_in / sizeof rows_in[0]; i++) {
+        const rows_case *c = &rows_in[i];
+        ck_assert_int_eq(ix_rows_add(&rs, c->t, (const uint8_t *)c->key, strlen(c->key), (const uint8_t *)c->val,
+                                     strlen(c->val)),
+                         0);
+    }
+    ck_assert_uint_eq(rs.n, 10);
+    int rc = ix_rows_flush(&rs, txn);
+    ck_assert_uint_eq(rs.n, 0);
+    ck_assert_uint_eq(rs.buf.len, 0);
+    ck_assert_int_eq(ix_rows_flush(&rs, txn), 0);   /* nothing left: a no-op */
+    ix_rows_free(&rs);
+    return rc;
+}
+
+static void rows_expect(st_txn *txn, st_table t, const char *const *want, size_t n)
+{
+    st_cursor *c;
+    const void *k, *v;
+    size_t kl, vl, i = 0;
+    ck_assert_int_eq(st_cursor_open(txn, t, &c), 0);
+    for (int rc = st_cursor_seek(c, "", 0, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl), i++) {
+        ck_assert_uint_lt(i, n);
+        size_t wl = strlen(want[2 * i]);
+        ck_assert_msg(kl == wl && memcmp(k, want[2 * i], kl) == 0, "row %zu: key %.*s, want %s", i, (int)kl,
+                      (const char *)k, want[2 * i]);
+        ck_assert_msg(vl == strlen(want[2 * i + 1]) && memcmp(v, want[2 * i + 1], vl) == 0, "row %zu (%s): value %.*s",
+                      i, want[2 * i], (int)vl, (const char *)v);
+    }
+    st_cursor_close(c);
+    ck_assert_uint_eq(i, n);
+}
+
+START_TEST(rows_in_key_order)
+{
+    st_err err = { 0 };
+    ck_assert_int_eq(st_db_write(S->db, rows_write, NULL, &err), 0);
+    st_txn *txn;
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    static const char *const tool[] = { "tool-Ba", "short", "tool-Bash", "prefix", "tool-Bash-1", "b1-again",
+                                        "tool-Bash-10", "b10", "tool-Bash-2", "b2" };
+    static const char *const session[] = { "session-aaaa", "second", "session-aaab", "", "session-zzzz", "" };
+    rows_expect(txn, ST_T_IX_TOOL, tool, 5);
+    rows_expect(txn, ST_T_IX_SESSION, session, 3);
+    st_db_read_end(txn);
+
+    /* Bounds: a key over 64 KiB cannot be recorded. */
+    ix_rows rs = { 0 };
+    static uint8_t big[0x10000];
+    ck_assert_int_eq(ix_rows_add(&rs, ST_T_IX_TOOL, big, sizeof big, NULL, 0), ST_EINVAL);
+    ck_assert_uint_eq(rs.n, 0);
+    ix_rows_free(&rs);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("index");
@@ -573,6 +652,7 @@ int main(void)
     tcase_add_test(store, check_and_rebuild);
     tcase_add_test(store, older_layout_needs_reindex);
     tcase_add_test(store, path_write_behind);
+    tcase_add_test(store, rows_in_key_order);
     suite_add_tcase(s, store);
     return tu_run_suite(s);
 }
