@@ -36,7 +36,8 @@
  * filter selects); rare statuses (failed, denied, interrupted...) keep their
  * rows. An append writes 3 index rows per entry (time, tool, session) plus
  * its path rows and, for a rare status, one more; aggregate rows are summed
- * per transaction (st_ix_batch).
+ * per transaction (st_ix_batch), and its rows other than time rows are put
+ * at the end of the transaction in key order (index_rows.c).
  *
  * PATH WRITE-BEHIND. The 'p' and 'd' rows of an entry land at random places
  * in IX_PATH (one row per path, thousands of paths), so writing them with
@@ -165,10 +166,12 @@ typedef struct st_ix_entry {
 ST_NODISCARD int st_ix_entry_prepare(st_ix_entry *e, const st_json *envelope, const st_json *tool_input);
 void st_ix_entry_free(st_ix_entry *e);
 
-/* Index rows of many entries in one transaction: plain rows are written at
- * once, aggregate deltas (stats and distinct-path counts) are summed in
- * memory and st_ix_batch_flush adds each distinct row's sum in one
- * read-modify-write. st_ix_batch_begin first (size: the log size before the
+/* Index rows of many entries in one transaction: time rows are written at
+ * once, the other plain rows gathered and written by st_ix_batch_flush in
+ * key order, aggregate deltas (stats and distinct-path counts) summed in
+ * memory and added by st_ix_batch_flush, each distinct row's sum in one
+ * read-modify-write. Nothing may read the gathered rows before the flush
+ * (tool_use_id rows, which the duration lookup reads, are written at once). st_ix_batch_begin first (size: the log size before the
  * batch; defer: leave the path rows pending, which the batch also does when
  * rows are pending already); flush before the transaction commits: it also
  * merges the pending path rows once ST_IX_PATH_PENDING_MAX entries are
