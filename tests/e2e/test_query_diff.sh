@@ -12,15 +12,17 @@
 # combinations must give exactly the reference's entries in its order, and
 # --count its count; windowed and per-session `stats` must give its exact
 # figures (nearest-rank p50/p95), all-time stats its counts and totals.
+# Filtered exports must hold exactly the entries query selects (a time-only
+# export: every entry between the first and last of them), and verify.
 # SEED=N picks another data set (default 1); QUERIES=N the number of queries.
 set -euo pipefail
-: "${SEALTRAIL:?}"
+: "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
 . "$(dirname "$0")/lib.sh"
 e2e_begin query_diff
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
 st init --origin example.com/query-diff >/dev/null 2>&1
 
-python3 - "$SEALTRAIL" "$work" "${SEED:-1}" "${QUERIES:-400}" <<'PY' && ok "query and stats agree with the reference" || bad "query/stats differ from the reference"
+python3 - "$SEALTRAIL" "$work" "${SEED:-1}" "${QUERIES:-400}" "$AUDITVERIFY" <<'PY' && ok "query and stats agree with the reference" || bad "query/stats differ from the reference"
 import fnmatch, json, math, random, subprocess, sys
 from datetime import datetime, timezone
 
@@ -218,7 +220,7 @@ def cmp_stats(args, sel, exact):
     got = {t["tool"]: t for t in json.loads(st("stats", *args, "--format", "json"))["tools"]}
     want = ref_stats(sel)
     keys = ["entries", "calls", "failures", "denied", "with_duration", "total_ms", "max_ms"] + (["p50_ms", "p95_ms"] if exact else [])
-    diff = sorted(got) != sorted(want) or any(got[k].get(f, 0) != want[k].get(f, 0) for k in want for f in keys)
+    diff = sorted(got) != sorted(want) or any((got[k].get(f) or 0) != (want[k].get(f) or 0) for k in want for f in keys)
     if exact and any(got[k].get("exact") is not True for k in got):
         diff = True
     if diff:
@@ -234,7 +236,33 @@ for _ in range(12):
     cmp_stats(["--since", a[0], "--until", b[0]], [e for e in E if a[1] <= e["time_us"] < b[1]], True)
     tl = rnd.sample(TOOLS, 2)
     cmp_stats(["--since", a[0], "--tool", ",".join(tl)], [e for e in E if a[1] <= e["time_us"] and e["tool"] in tl], True)
-print(f"{nq} queries, {len(E)} entries: {bad} differences", file=sys.stderr)
+# export: a filtered bundle holds exactly the entries query selects, and verifies
+av_bin = sys.argv[5]
+st("seal")
+vkey = st("verifier-key").strip()
+nx = 0
+for n in range(25):
+    q, args = rand_query()
+    if "min" in q: continue                                          # not an export filter
+    fargs = [a for a in args if a not in ("--reverse",)]
+    for opt in ("--sort", "--limit"):
+        if opt in fargs:
+            i = fargs.index(opt); del fargs[i:i + 2]
+    q.pop("sort", None); q.pop("limit", None); q.pop("reverse", None)
+    want = sorted(ref(q))
+    if want and set(q) <= {"since", "until"}:
+        want = list(range(want[0], want[-1] + 1))                    # a time bundle: the whole index span (FORMAT.md)
+    out = f"{work}/q{n}.stb"
+    st("export", "--out", out, *fargs)
+    p = subprocess.run([av_bin, out, "--trust", vkey, "--quiet"], capture_output=True, text=True)
+    listed = subprocess.run([av_bin, "--list", out], capture_output=True, text=True).stdout
+    got = [int(l.split()[4].rstrip(",")) for l in listed.splitlines() if l.split()[1:2] == ["entry"]]
+    nx += 1
+    if p.returncode != 0 or got != want:
+        bad += 1
+        print(f"export {' '.join(fargs)}: auditverify exit {p.returncode} {p.stderr.strip()[:200]}\n"
+              f"  got  {got[:20]} ({len(got)})\n  want {want[:20]} ({len(want)})", file=sys.stderr)
+print(f"{nq} queries, {nx} exports, {len(E)} entries: {bad} differences", file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 e2e_end
