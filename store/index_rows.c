@@ -48,6 +48,16 @@ int ix_rows_add(ix_rows *rs, st_table t, const uint8_t *k, size_t kl, const uint
     return 0;
 }
 
+/* Table and first 7 key bytes, then insertion order: integers only. The
+ * rows of one tool or session usually come in key order already (their
+ * keys go on with T I), so this order is usually the full one. */
+static int row_cmp_fast(const void *pa, const void *pb)
+{
+    const row_ref *a = pa, *b = pb;
+    if (a->prefix != b->prefix) return a->prefix < b->prefix ? -1 : 1;
+    return a->rec < b->rec ? -1 : a->rec > b->rec;
+}
+
 /* Table, then key bytes (a key that is a prefix of another sorts first, as
  * LMDB orders them), then insertion order: a stable order. */
 static int row_cmp(const void *pa, const void *pb)
@@ -66,16 +76,19 @@ int ix_rows_flush(ix_rows *rs, st_txn *txn)
     if (rs->n == 0) return 0;
     row_ref *order = malloc(rs->n * sizeof *order);
     if (!order) return ENOMEM;
-    int sorted = 1;
     for (size_t i = 0; i < rs->n; i++) {
         const uint8_t *r = rs->buf.data + rs->off[i];
         size_t kl = rec_klen(r);
         uint64_t p = (uint64_t)r[0] << 56;
         for (size_t j = 0; j < 7 && j < kl; j++) p |= (uint64_t)r[ROW_HEAD + j] << (48 - 8 * j);
         order[i] = (row_ref){ p, r };
-        if (sorted && i && row_cmp(&order[i - 1], &order[i]) > 0) sorted = 0;
     }
-    if (!sorted) qsort(order, rs->n, sizeof *order, row_cmp);
+    qsort(order, rs->n, sizeof *order, row_cmp_fast);
+    for (size_t i = 1; i < rs->n; i++)
+        if (row_cmp(&order[i - 1], &order[i]) > 0) {   /* not the full order after all: sort by whole keys */
+            qsort(order, rs->n, sizeof *order, row_cmp);
+            break;
+        }
     int rc = 0;
     for (size_t i = 0; i < rs->n && rc == 0; i++) {
         const uint8_t *r = order[i].rec;
