@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define READ_CHUNK ((size_t)1 << 20)
@@ -22,10 +23,31 @@ struct st_prefault {
     uint64_t want;          /* make the file ready up to here (mu) */
     uint64_t done;          /* ready up to here (mu) */
     int stop;               /* (mu) */
+    int no_populate;        /* MADV_POPULATE_READ refused: read instead (worker only) */
     uint8_t *buf;
 };
 
-/* Allocates [from, to) and reads it once. 0, or -1 when allocation is not
+/* Caches [from, to) through a read-only mapping without copying it out:
+ * 0, or -1 where the kernel lacks MADV_POPULATE_READ (Linux < 5.14). It
+ * reports a range past the end of the file (cut meanwhile) as an error,
+ * not with SIGBUS. */
+static int populate(st_prefault *pf, uint64_t from, uint64_t to)
+{
+#ifdef MADV_POPULATE_READ
+    if (pf->no_populate) return -1;
+    void *m = mmap(NULL, (size_t)(to - from), PROT_READ, MAP_SHARED, pf->fd, (off_t)from);
+    if (m == MAP_FAILED) return -1;
+    int rc = madvise(m, (size_t)(to - from), MADV_POPULATE_READ);
+    if (rc != 0 && errno == EINVAL) pf->no_populate = 1;
+    munmap(m, (size_t)(to - from));
+    return rc == 0 || !pf->no_populate ? 0 : -1;
+#else
+    (void)pf, (void)from, (void)to;
+    return -1;
+#endif
+}
+
+/* Allocates [from, to) and caches it. 0, or -1 when allocation is not
  * supported here (the thread then stops: appends go on as before). */
 static int ready_range(st_prefault *pf, uint64_t from, uint64_t to)
 {
@@ -33,7 +55,8 @@ static int ready_range(st_prefault *pf, uint64_t from, uint64_t to)
     do rc = fallocate(pf->fd, 0, (off_t)from, (off_t)(to - from));
     while (rc != 0 && errno == EINTR);
     if (rc != 0) return -1;            /* unsupported, no space (the commit then says so), ... */
-    for (uint64_t off = from; off < to;) {
+    if (populate(pf, from, to) == 0) return 0;
+    for (uint64_t off = from; off < to;) {                  /* the same by reading it */
         size_t n = to - off < READ_CHUNK ? (size_t)(to - off) : READ_CHUNK;
         ssize_t got = pread(pf->fd, pf->buf, n, (off_t)off);
         if (got < 0 && errno == EINTR) continue;
