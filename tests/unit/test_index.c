@@ -192,13 +192,7 @@ static st_store *S;
 
 static void setup(void)
 {
-    ck_assert(sodium_init() >= 0);
-    setenv("SEALTRAIL_NO_SYSLOG", "1", 1);
-    dir = tu_tmpdir();
-    char vkey[ST_VKEY_MAX];
-    st_init_opts o = { .origin = "example.com/index-test" };
-    ck_assert_int_eq(st_store_init(dir, &o, vkey), 0);
-    ck_assert_int_eq(st_store_open(&S, dir, ST_OPEN_NOSYSLOG | ST_OPEN_NOSEAL), 0);
+    S = tu_store_fresh("example.com/index-test", &dir);
 }
 
 static void teardown(void)

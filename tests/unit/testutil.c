@@ -12,6 +12,8 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "sealtrail.h"
+
 char *tu_read_file(const char *path, size_t *len_out)
 {
     FILE *f = fopen(path, "rb");
@@ -105,4 +107,17 @@ int tu_run_suite(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+struct st_store *tu_store_fresh(const char *origin, char **dir_out)
+{
+    ck_assert(sodium_init() >= 0);
+    setenv("SEALTRAIL_NO_SYSLOG", "1", 1);
+    *dir_out = tu_tmpdir();
+    char vkey[ST_VKEY_MAX];
+    st_init_opts o = { .origin = origin };
+    ck_assert_int_eq(st_store_init(*dir_out, &o, vkey), 0);
+    st_store *s;
+    ck_assert_int_eq(st_store_open(&s, *dir_out, ST_OPEN_NOSYSLOG | ST_OPEN_NOSEAL), 0);
+    return s;
 }

@@ -25,6 +25,12 @@ struct cJSON *tu_load_shared_json(const char *rel);
 /* The string member k of o, or NULL. */
 const char *tu_jstr(const struct cJSON *o, const char *k);
 
+/* The fixture most store tests share: libsodium initialised, syslog off, a
+ * new store of origin `origin` in a fresh temporary directory (*dir_out:
+ * tu_rmrf and free it), opened without syslog and without the seal policy. */
+struct st_store;
+struct st_store *tu_store_fresh(const char *origin, char **dir_out);
+
 /* The body of every test program's main(): initializes libsodium, runs the
  * suite (Check forks per test), frees it; EXIT_SUCCESS when nothing failed. */
 int tu_run_suite(Suite *s);
