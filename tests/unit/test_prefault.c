@@ -14,8 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "import.h"
 #include "prefault.h"
 #include "store_int.h"
