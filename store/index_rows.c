@@ -29,7 +29,8 @@ static size_t rec_vlen(const uint8_t *r) { return st_be32_get(r + 3); }
 
 int ix_rows_add(ix_rows *rs, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
-    if (kl > 0xffff || vl > 0xffffffffu || rs->buf.len > 0xffffffffu - ROW_HEAD - kl - vl) return ST_EINVAL;
+    if (kl > 0xffff || vl > 0xffffffffu || (uint64_t)rs->buf.len + ROW_HEAD + kl + vl > 0xffffffffu)
+        return ST_EINVAL;                   /* offsets are 32-bit (a batch flushes at IX_ROWS_FLUSH_BYTES) */
     if (rs->n == rs->cap) {
         size_t cap = rs->cap ? 2 * rs->cap : 1024;
         uint32_t *off = realloc(rs->off, cap * sizeof *off);
