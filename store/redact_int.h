@@ -48,6 +48,7 @@ typedef struct rd_match {
 /* Scan modes */
 #define RD_RAW 0x01u  /* bytes may be JSON text: `"` ends a value, backslash escapes separate */
 
+
 typedef struct rd_scan {
     const st_redactor *r;   /* may be NULL */
     const uint8_t *s;
@@ -58,6 +59,11 @@ typedef struct rd_scan {
     int oom;
     void *md;               /* pcre2_match_data_8 *, created on first use */
     size_t aws_until;       /* an AWS key id was seen: look for its secret key up to here */
+    int php_done;           /* the text's define() calls were looked at (rd_php_defines) */
+    /* redact_assign.c: the last unquoted value scanned ([val_from, val_end),
+     * val_end 0: none) and the conditions it was scanned under */
+    size_t val_from, val_end;
+    unsigned val_key;
     /* redact_cmd.c: the command words read for the last flag (from
      * cmd_from, up to cmd_to; cmd_to 0: none), so the next flag of the same
      * command reads only the words after it */
@@ -113,6 +119,8 @@ void rd_scan_init(rd_scan *sc, const st_redactor *r);
 void rd_scan_free(rd_scan *sc);
 /* Runs every detector over s[0..n) and leaves the merged spans in sc. 0 or ENOMEM. */
 int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode);
+/* The same with only the .pgpass lines detector (a tree's second walk). */
+int rd_run_pgpass(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode);
 /* Key-aware value: make [from, n) one span of `rule` unless the detectors'
  * spans already cover it (then their more specific names stay). 0 or ENOMEM. */
 int rd_force_whole(rd_scan *sc, size_t from, unsigned rule);
@@ -145,6 +153,23 @@ void rd_literal_at(rd_scan *sc, size_t v, int cls, int line); /* redact_assign.c
 int rd_cmd_flag_at(rd_scan *sc, size_t i);
 void rd_aws_set_at(rd_scan *sc, size_t i);
 void rd_docker_env_at(rd_scan *sc, size_t i);
+/* "| chpasswd", "| docker login --password-stdin", "| sudo -S" at the '|'
+ * i: the echo/printf argument before it; "<<<" at i: the word after it
+ * (redact_cmd.c). "git config KEY VALUE" at i ("git"). */
+void rd_pipe_at(rd_scan *sc, size_t i);
+void rd_herestring_at(rd_scan *sc, size_t i);
+void rd_git_config_at(rd_scan *sc, size_t i);
+/* The text names PHP ("php" at a word start: "<?php", "config.php:12:"):
+ * its define('DB_PASSWORD', '...') calls, once per text (redact_assign.c). */
+void rd_php_defines(rd_scan *sc);
+/* .pgpass lines (host:port:db:user:password) in s[0..n), when the event
+ * names a .pgpass file (redact_cmd.c). */
+void rd_pgpass_lines(rd_scan *sc);
+/* Commands (a "command" member, raw input): setx, SQL PASSWORD 'x' and
+ * IDENTIFIED BY 'x', ConvertTo-SecureString, rabbitmqctl (redact_cmd.c). */
+void rd_cmd_extras(rd_scan *sc);
+/* Sorts and merges the spans of sc again after more were added (redact.c). */
+void rd_merge(rd_scan *sc);
 /* Payment card at i (a digit at a word start); returns the end or 0. */
 size_t rd_card_at(const uint8_t *s, size_t n, size_t i);   /* redact_luhn.c */
 int rd_luhn_ok(const uint8_t *digits, size_t nd);
