@@ -11,6 +11,7 @@
  *   htpasswd -b[c] file user hunter2  the password argument of -b
  *   htpasswd -nb user hunter2         (-n: no file argument)
  *   curl -u user:hunter2 URL          the part after the colon (the user stays);
+ *   lftp -u user,hunter2 host         (lftp: after the comma)
  *                                     -u, -U, --user, --proxy-user, only for curl
  *                                     (docker run -u 1000:1000 is a uid:gid)
  *   smbclient -U user%hunter2         the part after the '%'
@@ -27,10 +28,17 @@
  *   aws secretsmanager ... --secret-string hunter2
  *   aws configure set aws_secret_access_key X    (and aws_session_token)
  *   ENV DB_PASSWORD hunter2           a Dockerfile ENV line without '='
+ *   echo 'u:pw' | chpasswd            passwords read on stdin: chpasswd pairs,
+ *   echo pw | docker login --password-stdin, | sudo -S, <<< pw
+ *   git config github.token X         a credential-named key
+ *   host:5432:db:user:pw              .pgpass lines, when the event names .pgpass
+ *   setx API_TOKEN X, PASSWORD 'x'    in command strings only (rd_cmd_extras)
  *
  * The command is found by looking back from the flag over the same command
- * (to a line break, ; | & or a backquote, at most 512 bytes) for a word
- * whose last path component is the command name. Values go through the
+ * (to a line break, ; | & or a backquote) for a word whose last path
+ * component is the command name, or a variable named for it ($MYSQL,
+ * ${MYSQL_BIN}); a command's words are read once however many flags it has
+ * (64 KiB look back at most, a backstop). Values go through the
  * key-aware rule's value parser (redact_assign.c) as literals, so
  * placeholders ($PW, ${PW}, <password>) stay. The rule is
  * password-assignment (aws-secret-access-key for a key of that shape).
@@ -84,6 +92,7 @@ enum {
     CMD_MYSQL = 1, CMD_SSHPASS = 2, CMD_LOGIN = 4, CMD_CURL = 8, CMD_HTPASSWD = 16, CMD_MONGO = 32,
     CMD_REDIS = 64, CMD_LDAP = 128, CMD_SQLCMD = 256, CMD_ZIP = 512, CMD_7Z = 1024, CMD_AZLOGIN = 2048,
     CMD_SMB = 4096, CMD_SSHKEYGEN = 8192, CMD_OPENSSL = 16384, CMD_SECRETSET = 32768, CMD_SECRETSMGR = 65536,
+    CMD_LFTP = 131072,
 };
 
 /* Names by length (cmd 0: a registry client, whose "login" is CMD_LOGIN). */
@@ -92,7 +101,7 @@ static const struct { const char *name; uint8_t len; unsigned cmd; } cmd_names[]
     NM("sshpass", CMD_SSHPASS), NM("curl", CMD_CURL), NM("htpasswd", CMD_HTPASSWD), NM("redis-cli", CMD_REDIS),
     NM("sqlcmd", CMD_SQLCMD), NM("bcp", CMD_SQLCMD), NM("zip", CMD_ZIP), NM("unzip", CMD_ZIP), NM("7z", CMD_7Z),
     NM("7za", CMD_7Z), NM("7zr", CMD_7Z), NM("smbclient", CMD_SMB), NM("ssh-keygen", CMD_SSHKEYGEN),
-    NM("openssl", CMD_OPENSSL), NM("secretsmanager", CMD_SECRETSMGR),
+    NM("openssl", CMD_OPENSSL), NM("secretsmanager", CMD_SECRETSMGR), NM("lftp", CMD_LFTP),
     NM("docker", 0), NM("podman", 0), NM("nerdctl", 0), NM("buildah", 0), NM("skopeo", 0), NM("helm", 0),
     NM("oras", 0), NM("crane", 0), NM("finch", 0), NM("regctl", 0),
 };
@@ -207,11 +216,22 @@ static void user_pass_at(rd_scan *sc, size_t v, uint8_t sep)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, p = v;
+    uint8_t q = 0;
     while (p < n && p - v < 8 && s[p] == '\\') p++; /* \" in raw JSON, or escaped more */
-    if (p < n && (s[p] == '"' || s[p] == '\'')) p++;
+    if (p < n && (s[p] == '"' || s[p] == '\'')) q = s[p++];
     else p = v;
     for (; p < n && p - v < 256; p++) {
         uint8_t c = s[p];
+        if (c == sep && q) { /* "user:pass word": to the closing quote */
+            size_t a = p + 1, e = a;
+            for (; e < n && e - a < 256 && s[e] != q && s[e] != '\n'; e++) {
+                size_t b = e; /* \" or \\\" closes it in JSON text */
+                while (b < n && b - e < 8 && s[b] == '\\') b++;
+                if (b > e && b < n && s[b] == q) break;
+            }
+            if (e < n && e > a && s[e] != '\n' && s[a] != '$') rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+            return;
+        }
         if (c == sep) { rd_literal_at(sc, p + 1, RK_SECRET | RK_PASSWORD, 0); return; }
         if (RD_SPACE(c) || c == '"' || c == '\'' || c == '\\' || c == 0) return;
     }
@@ -299,14 +319,14 @@ int rd_cmd_flag_at(rd_scan *sc, size_t i)
     case 'N': want = glued ? 0 : CMD_SSHKEYGEN; break;
     case 'k': want = glued ? 0 : CMD_OPENSSL; break;
     case 'b': want = glued ? 0 : CMD_SECRETSET; break;
-    case 'u': want = CMD_CURL; break;
+    case 'u': want = CMD_CURL | CMD_LFTP; break;
     case 'U': want = CMD_CURL | CMD_SMB; break;
     }
     if (want) {
         unsigned c = cmd_before(sc, i, &w) & want;
         if (c) {
             while (v < n && is_blank(s[v])) v++;
-            if (f == 'u' || f == 'U') user_pass_at(sc, v, c & CMD_SMB ? '%' : ':');
+            if (f == 'u' || f == 'U') user_pass_at(sc, v, c & CMD_SMB ? '%' : c & CMD_LFTP ? ',' : ':');
             else rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0);
             return 1;
         }
@@ -368,6 +388,16 @@ void rd_docker_env_at(rd_scan *sc, size_t i)
 
 enum { SK_NONE = 0, SK_PAIRS, SK_PASSWORD };
 
+/* In raw JSON text, does the escape "\n" start at s[p] (an odd run of
+ * backslashes ends there: "\\n" is a backslash and an n)? */
+static int raw_nl_at(const uint8_t *s, size_t e, size_t p)
+{
+    if (p + 1 >= e || s[p] != '\\' || s[p + 1] != 'n') return 0;
+    size_t k = 0;
+    while (k < p && k < 16 && s[p - 1 - k] == '\\') k++;
+    return k % 2 == 0;
+}
+
 /* The next word of s[p..e) after blanks: [*b, return) (raw: a \n written
  * out ends it). */
 static size_t next_word(const uint8_t *s, size_t p, size_t e, size_t *b, int raw)
@@ -375,7 +405,7 @@ static size_t next_word(const uint8_t *s, size_t p, size_t e, size_t *b, int raw
     while (p < e && is_blank(s[p])) p++;
     *b = p;
     while (p < e && !is_blank(s[p]) && !cmd_sep(s, p) &&
-           !(raw && ((s[p] == '\\' && p + 1 < e && s[p + 1] == 'n') || (s[p] == '"' && p > 0 && s[p - 1] != '\\'))))
+           !(raw && (raw_nl_at(s, e, p) || (s[p] == '"' && p > 0 && s[p - 1] != '\\'))))
         p++;
     return p;
 }
@@ -392,7 +422,8 @@ static size_t cmd_begin(const rd_scan *sc, size_t i, size_t back)
         while (p > floor && !cmd_sep(s, p - 1)) p--;
         return p;
     }
-    while (p > floor && !cmd_sep(s, p - 1) && !written_nl_before(s, p) && !(s[p - 1] == '"' && (p < 2 || s[p - 2] != '\\')))
+    while (p > floor && !cmd_sep(s, p - 1) && !(p >= 2 && raw_nl_at(s, p, p - 2)) &&
+           !(s[p - 1] == '"' && (p < 2 || s[p - 2] != '\\')))
         p--;
     return p;
 }
@@ -630,15 +661,18 @@ static int iword_at(const uint8_t *s, size_t n, size_t p, const char *w)
     return p + l == n || !(RD_WORD(s[p + l]) || s[p + l] == '-');
 }
 
-/* The quoted literal after blanks at p (a SQL or PowerShell string). */
-static void quoted_after(rd_scan *sc, size_t p)
+/* The quoted literal after one or more blanks at p: a SQL string ('x'
+ * only: "x" is an identifier in SQL, and prose quotes with it: identified
+ * by "code"), or a PowerShell one ('x' or "x"). */
+static void quoted_after(rd_scan *sc, size_t p, int sql)
 {
     const uint8_t *s = sc->s;
-    size_t n = sc->n;
+    size_t n = sc->n, b = p;
     while (p < n && is_blank(s[p])) p++;
+    if (p == b) return;
     size_t q = p;
     while (q < n && q - p < 8 && s[q] == '\\') q++;
-    if (q < n && (s[q] == '\'' || s[q] == '"')) rd_literal_at(sc, p, RK_SECRET | RK_PASSWORD, 0);
+    if (q < n && (s[q] == '\'' || (!sql && s[q] == '"'))) rd_literal_at(sc, p, RK_SECRET | RK_PASSWORD, 0);
 }
 
 /* setx NAME VALUE (Windows; a credential-named NAME), setx ... /p PASSWORD. */
@@ -674,10 +708,63 @@ static void setx_at(rd_scan *sc, size_t i)
     }
 }
 
+/* Oracle tools: sqlplus [-s] user/password[@db] (also sqlldr, expdp,
+ * impdp, rman target user/password@db): the password of the first logon
+ * argument. "/ as sysdba" and "user@db" (prompts) stay. */
+static void oracle_logon_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, end = i + 512 < n ? i + 512 : n, p = i, b, e;
+    int raw = (sc->mode & RD_RAW) != 0;
+    while (p < end && RD_ALNUM(s[p])) p++;
+    for (int k = 0; k < 6; k++) {
+        e = next_word(s, p, end, &b, raw);
+        if (e == b) return;
+        p = e;
+        if (s[b] == '-' || word_is(s, b, e, "target") || word_is(s, b, e, "auxiliary")) continue;
+        size_t q = b;
+        if (s[q] == '"' || s[q] == '\'') q++;
+        if (q < e && (s[q] == 'u' || s[q] == 'U') && e - q > 7 && rd_lower(s[q + 1]) == 's' && s[q + 4] == 'i' && s[q + 5] == 'd' && s[q + 6] == '=')
+            q += 7; /* sqlldr userid=u/p */
+        const uint8_t *sl = memchr(s + q, '/', e - q);
+        if (!sl || sl == s + q) return;
+        size_t a = (size_t)(sl - s) + 1, z = a;
+        while (z < e && s[z] != '@' && s[z] != '"' && s[z] != '\'' && s[z] != '\\') z++;
+        if (z > a && s[a] != '$' && s[a] != '/') rd_add(sc, a, z, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+        return;
+    }
+}
+
+/* Windows: net use [X:] \\server\share PASSWORD [/user:dom\u]: the word after
+ * the share that is not a /switch ('*' prompts). */
+static void net_use_at(rd_scan *sc, size_t p)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, end = p + 512 < n ? p + 512 : n, b, e;
+    int raw = (sc->mode & RD_RAW) != 0;
+    e = next_word(s, p, end, &b, raw);
+    if (!(e - b == 3 && rd_lower(s[b]) == 'u' && rd_lower(s[b + 1]) == 's' && rd_lower(s[b + 2]) == 'e')) return;
+    p = e;
+    int share = 0;
+    for (int k = 0; k < 4; k++) {
+        e = next_word(s, p, end, &b, raw);
+        if (e == b || s[b] == '/') return;
+        p = e;
+        if (!share) {
+            share = s[b] == '\\' && e - b > 2 && s[b + 1] == '\\';
+            continue;
+        }
+        if (e - b == 1 && s[b] == '*') return;
+        rd_literal_at(sc, b, RK_SECRET | RK_PASSWORD, 0);
+        return;
+    }
+}
+
 /* Forms inside commands that no trigger byte announces: Windows `setx
  * API_TOKEN value`, SQL `CREATE USER u WITH PASSWORD 'x'` and `IDENTIFIED
  * BY 'x'` (psql -c, mysql -e), PowerShell `ConvertTo-SecureString 'x'
- * -AsPlainText`, `rabbitmqctl add_user u x`. Run on strings that are
+ * -AsPlainText`, `rabbitmqctl add_user u x`, Oracle `sqlplus u/pw@db`,
+ * Windows `net use \\srv\share pw`. Run on strings that are
  * commands (a "command" member, raw input), once, linear. */
 void rd_cmd_extras(rd_scan *sc)
 {
@@ -685,26 +772,33 @@ void rd_cmd_extras(rd_scan *sc)
     size_t n = sc->n;
     int raw = (sc->mode & RD_RAW) != 0;
     static const uint8_t first[256] = { ['s'] = 1, ['S'] = 1, ['p'] = 1, ['P'] = 1, ['i'] = 1, ['I'] = 1,
-                                        ['c'] = 1, ['C'] = 1, ['a'] = 1, ['A'] = 1 };
+                                        ['c'] = 1, ['C'] = 1, ['a'] = 1, ['A'] = 1, ['n'] = 1, ['N'] = 1,
+                                        ['e'] = 1, ['r'] = 1 };
     for (size_t i = 0; i + 4 < n; i++) {
         if (!first[s[i]] || (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-'))) continue;
         uint8_t c = rd_lower(s[i]);
         if (c == 's' && iword_at(s, n, i, "setx")) {
             setx_at(sc, i);
-        } else if (c == 'p' && iword_at(s, n, i, "password")) {
-            quoted_after(sc, i + 8);
+        } else if ((c == 's' && (iword_at(s, n, i, "sqlplus") || iword_at(s, n, i, "sqlldr"))) ||
+                   ((c == 'e' || c == 'i') && (iword_at(s, n, i, "expdp") || iword_at(s, n, i, "impdp"))) ||
+                   (c == 'r' && iword_at(s, n, i, "rman"))) {
+            oracle_logon_at(sc, i);
+        } else if (c == 'n' && iword_at(s, n, i, "net")) {
+            net_use_at(sc, i + 3);
+        } else if (c == 'p' && i > 0 && is_blank(s[i - 1]) && iword_at(s, n, i, "password")) { /* WITH PASSWORD 'x' */
+            quoted_after(sc, i + 8, 1);
         } else if (c == 'i' && iword_at(s, n, i, "identified")) { /* IDENTIFIED [WITH plugin] BY 'x' */
             size_t p = i + 10, b, e, end = i + 128 < n ? i + 128 : n;
             for (int k = 0; k < 4; k++) {
                 e = next_word(s, p, end, &b, raw);
                 if (e == b) break;
                 p = e;
-                if (e - b == 2 && rd_lower(s[b]) == 'b' && rd_lower(s[b + 1]) == 'y') { quoted_after(sc, p); break; }
+                if (e - b == 2 && rd_lower(s[b]) == 'b' && rd_lower(s[b + 1]) == 'y') { quoted_after(sc, p, 1); break; }
             }
         } else if (c == 'c' && rd_lower(s[i + 1]) == 'o' && iword_at(s, n, i, "convertto-securestring")) {
             size_t p = i + 22, b, e = next_word(s, p, n, &b, raw);
             if (e - b == 7 && rd_lower(s[b + 1]) == 's' && s[b] == '-') p = e; /* -String */
-            quoted_after(sc, p);
+            quoted_after(sc, p, 0);
         } else if ((c == 'a' && iword_at(s, n, i, "add_user")) || (c == 'c' && iword_at(s, n, i, "change_password"))) {
             size_t w = i; /* after the word rabbitmqctl */
             while (w > 0 && is_blank(s[w - 1])) w--;

@@ -329,10 +329,11 @@ static size_t token_at(rd_scan *sc, size_t i)
         return 0;
     }
     if (c0 == 'p' && s[i + 1] == 'h') {  /* "php", ".php", "<?php": the text's define('DB_PASSWORD', '...') */
-        if (s[i + 2] == 'p' && !(i + 3 < n && RD_ALNUM(s[i + 3]))) rd_php_defines(sc);
+        if (n - i >= 3 && s[i + 2] == 'p' && (n - i == 3 || !RD_ALNUM(s[i + 3]))) rd_php_defines(sc);
         return 0;
     }
-    if (c0 == 'g' && s[i + 1] == 'i' && s[i + 2] == 't' && i + 3 < n && (s[i + 3] == ' ' || s[i + 3] == '\t')) {
+    if (n - i < 4) return 0; /* (every form below is longer) */
+    if (c0 == 'g' && s[i + 1] == 'i' && s[i + 2] == 't' && (s[i + 3] == ' ' || s[i + 3] == '\t')) {
         /* "git config [--global] github.token X" */
         rd_git_config_at(sc, i);
         return 0;

@@ -119,6 +119,16 @@ add('grafana api key glsa','bash','cat .env', "GF_TOKEN=glsa_Ab@@Cd1234567890abc
 add('yaml api_key colon quoted','read','/app/c.yaml', "api_key: \"Ya@@mlKey49\"\n", ['YamlKey49'])
 add('smbclient','cmd','smbclient //srv/share -U admin%Sm@@bPw50', '', ['SmbPw50'])
 add('ldapsearch','cmd','ldapsearch -x -D cn=admin -w Ld@@Pw51 -b dc=x', '', ['LdPw51'])
+add('lftp','cmd','lftp -u deploy,Lf@@tpPw52 sftp://h', '', ['LftpPw52'])
+add('sqlplus','cmd','sqlplus scott/Ti@@gerPw53@orcl @report.sql', '', ['TigerPw53'])
+add('net use','cmd','net use Z: \\\\srv\\share Ne@@tPw54 /user:dom\\u', '', ['NetPw54'])
+add('vault kv put','cmd','vault kv put secret/db password=Vk@@Pw55 user=app', '', ['VkPw55'])
+add('kubectl docker-registry','cmd','kubectl create secret docker-registry reg --docker-password=Dk@@Reg56 --docker-username=u', '', ['DkReg56'])
+add('terraform -var','cmd','terraform apply -var="db_password=Tf@@Var57"', '', ['TfVar57'])
+add('curl -d json','cmd','curl -d \'{"username":"a","password":"Cu@@rlJs58"}\' https://x/login', '', ['CurlJs58'])
+add('wget --password','cmd','wget --user=u --password=Wg@@Pw59 https://x/f', '', ['WgPw59'])
+add('printf sudo -S','cmd',"printf '%s\\n' 'Su@@doS60' | sudo -S systemctl restart nginx", '', ['SudoS60'])
+add('mysql long cmd far flag','cmd','mysql -uroot '+'--opt=1 '*90+'-pFa@@rPw61 db', '', ['FarPw61'])
 PY
 
 python3 - "$SEALTRAIL" "$T" <<'PY' && ok "no secret of $(grep -c '^add(' "$T/corpus.py") placements reaches log, data.mdb or lock.mdb (hook, raw hook input, import)" || bad "secrets found in the store (listed above)"

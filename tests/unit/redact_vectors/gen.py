@@ -425,6 +425,8 @@ keep('twilio look-alikes: a digest with no SID, outside the SID\'s object or lin
 case(C,'PHP define() in text that names a .php file: grep output, sed, a heredoc (the name after the define too)',
      "config.php:12:define('DB_PASSWORD', 'wpS3cret');\nsed -i \"s/define('DB_PASSWORD', 'old1')/define('DB_PASSWORD', 'n3w')/\" wp-config.php\ncat > cfg.php <<'EOF'\ndefine(\"AUTH_KEY\", \"k3y!\");\nEOF",
      "config.php:12:define('DB_PASSWORD', '"+R(PA)+"');\nsed -i \"s/define('DB_PASSWORD', '"+R(PA)+"')/define('DB_PASSWORD', '"+R(PA)+"')/\" wp-config.php\ncat > cfg.php <<'EOF'\ndefine(\"AUTH_KEY\", \""+R(PA)+"\");\nEOF",{PA:4})
+case(C,'PHP define() in a sed command that ends with the .php file',"sed -i \"s/define('DB_PASSWORD', 'old1')/define('DB_PASSWORD', 'n3w')/\" wp-config.php",
+     "sed -i \"s/define('DB_PASSWORD', '"+R(PA)+"')/define('DB_PASSWORD', '"+R(PA)+"')/\" wp-config.php",{PA:2})
 keep('php named, but define() of other names, expressions, my_define','wp-config.php: define(\'WP_DEBUG\', true); define(\'DB_PASSWORD\', getenv(\'X\')); phpinfo(); undefine(\'DB_PASSWORD\', \'x1\')')
 jcase('.pgpass read: file_path names it, the content\'s lines are passwords (the path comes after the content)',
       '{"tool_response":{"file":{"content":"db.internal:5432:app:app_user:PgPass9931\\n*:*:*:postgres:s3cr\\\\:etPG\\n# host:port:db:user:password\\n","filePath":"/home/dev/.pgpass"}},"tool_input":{"file_path":"/home/dev/.pgpass"}}',
@@ -466,6 +468,13 @@ jcase('SQL passwords, PowerShell and rabbitmqctl in commands',
       '[{"command":"psql -c \\"CREATE USER app WITH ENCRYPTED PASSWORD \''+R(PA)+'\'\\""},{"command":"mysql -e \\"ALTER USER \'root\'@\'localhost\' IDENTIFIED WITH mysql_native_password BY \''+R(PA)+'\';\\""},{"command":"$pw = ConvertTo-SecureString \\"'+R(PA)+'\\" -AsPlainText -Force"},{"command":"rabbitmqctl add_user admin '+R(PA)+' && rabbitmqctl change_password bob '+R(PA)+'"}]',{PA:5})
 jcase('SQL and PowerShell without literals stay',
       '[{"command":"psql -c \\"ALTER USER app WITH PASSWORD NULL\\""},{"command":"psql -c \\"\\\\password app\\""},{"command":"ConvertTo-SecureString $env:PW -AsPlainText"},{"command":"add_user x y"}]')
+
+case(C,'lftp -u user,password','lftp -u deploy,LftpPw33 sftp://h\nlftp -u "me,Lf 9" ftp://h','lftp -u deploy,'+R(PA)+' sftp://h\nlftp -u "me,'+R(PA)+'" ftp://h',{PA:2})
+jcase('Oracle logons and Windows net use in commands',
+      '[{"command":"sqlplus scott/TigerPw22@orcl"},{"command":"sqlplus -s \\"sys/SysPw1@db as sysdba\\""},{"command":"expdp system/ExpPw2@db directory=d"},{"command":"rman target sys/RmPw3@prod"},{"command":"sqlldr userid=scott/LdrPw5 control=c.ctl"},{"command":"net use Z: \\\\\\\\srv\\\\share NetPw44 /user:dom\\\\u"}]',
+      '[{"command":"sqlplus scott/'+R(PA)+'@orcl"},{"command":"sqlplus -s \\"sys/'+R(PA)+'@db as sysdba\\""},{"command":"expdp system/'+R(PA)+'@db directory=d"},{"command":"rman target sys/'+R(PA)+'@prod"},{"command":"sqlldr userid=scott/'+R(PA)+' control=c.ctl"},{"command":"net use Z: \\\\\\\\srv\\\\share '+R(PA)+' /user:dom\\\\u"}]',{PA:6})
+jcase('Oracle and net use without a password stay',
+      '[{"command":"sqlplus / as sysdba"},{"command":"sqlplus scott@orcl"},{"command":"net use Z: \\\\\\\\srv\\\\share * /user:u"},{"command":"net use /delete Z:"},{"command":"sqlplus $CONN @x.sql"}]')
 
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
