@@ -141,6 +141,8 @@ int rd_isa_available(int isa);
 int rd_token_start2_agree(void);
 /* Key-aware detectors, called by the scanner at '=', ':', '-', '<'. */
 void rd_assign_at(rd_scan *sc, size_t i);              /* redact_assign.c: '=' or ':' at i */
+void rd_yaml_value_at(rd_scan *sc, size_t i);          /* "value:" after "name: DB_PASSWORD", ':' at i */
+void rd_oracle_thin_at(rd_scan *sc, size_t i);         /* "jdbc:oracle:thin:user/password@", ':' at i */
 void rd_flag_at(rd_scan *sc, size_t i);                /* "--name value" starting at i */
 void rd_xml_at(rd_scan *sc, size_t i);                 /* "<name>value</" starting at i */
 void rd_netrc_at(rd_scan *sc, size_t i);               /* "login x password y" (.netrc), "password" at i */

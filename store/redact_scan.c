@@ -882,7 +882,14 @@ static size_t candidate_at(rd_scan *sc, size_t i)
         break;
     case T_COLON:
         if (n - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/') url_at(sc, i);
-        else { colon_extra(sc, i); rd_assign_at(sc, i); }
+        else {
+            colon_extra(sc, i);
+            size_t sp;
+            int closed;
+            if (rd_key_may_end_at(s, rd_assign_key_end(s, i, &sp, &closed))) rd_assign_at(sc, i);
+            else if (i >= 5 && s[i - 1] == 'e' && s[i - 2] == 'u') rd_yaml_value_at(sc, i);
+            else if (i >= 11 && s[i - 1] == 'n' && s[i - 2] == 'i' && s[i - 3] == 'h') rd_oracle_thin_at(sc, i);
+        }
         break;
     case T_EQ: rd_assign_at(sc, i); break;
     case T_LT: rd_xml_at(sc, i); break;
@@ -1218,6 +1225,8 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
                 size_t sp;
                 int closed;
                 if (rd_key_may_end_at(s, rd_assign_key_end(s, pos, &sp, &closed))) rd_assign_at(sc, pos);
+                else if (c == ':' && pos >= 5 && s[pos - 1] == 'e' && s[pos - 2] == 'u') rd_yaml_value_at(sc, pos);
+                else if (c == ':' && pos >= 11 && s[pos - 1] == 'n' && s[pos - 2] == 'i' && s[pos - 3] == 'h') rd_oracle_thin_at(sc, pos);
             }
             continue;
         case T_DOLLAR: /* "$1$...", "$y$...", "$argon2id$..." */

@@ -129,6 +129,11 @@ add('curl -d json','cmd','curl -d \'{"username":"a","password":"Cu@@rlJs58"}\' h
 add('wget --password','cmd','wget --user=u --password=Wg@@Pw59 https://x/f', '', ['WgPw59'])
 add('printf sudo -S','cmd',"printf '%s\\n' 'Su@@doS60' | sudo -S systemctl restart nginx", '', ['SudoS60'])
 add('mysql long cmd far flag','cmd','mysql -uroot '+'--opt=1 '*90+'-pFa@@rPw61 db', '', ['FarPw61'])
+add('k8s deployment env yaml','read','/k8s/deploy.yaml', "env:\n  - name: DB_PASSWORD\n    value: \"K8@@sPw62\"\n  - name: API_TOKEN\n    value: |\n      Bl@@ockTok63\n", ['K8sPw62','BlockTok63'])
+add('spring default','read','/app/application.properties', "spring.datasource.password=${DB_PASS:Sp@@rDef64}\n", ['SprDef64'])
+add('hibernate xml','read','/app/hibernate.cfg.xml', '<property name="hibernate.connection.password">Hi@@bPw65</property>\n<entry key="password">En@@try66</entry>', ['HibPw65','Entry66'])
+add('oracle thin','read','/app/db.properties', "url=jdbc:oracle:thin:scott/Or@@aThin67@//db:1521/orcl\n", ['OraThin67'])
+add('ado braces','read','/app/appsettings.json', '{"Db": "Server=tcp:db;User ID=u;Password={Ad@@oBr68};"}', ['AdoBr68'])
 PY
 
 python3 - "$SEALTRAIL" "$T" <<'PY' && ok "no secret of $(grep -c '^add(' "$T/corpus.py") placements reaches log, data.mdb or lock.mdb (hook, raw hook input, import)" || bad "secrets found in the store (listed above)"

@@ -430,7 +430,8 @@ START_TEST(test_linear_worst_cases)
         "a_password: ", "X_TOKEN=", " <<< ", "$argon2i$", "echo a:b | chpasswd ", "| sudo ", "setx ",
         "x.php define('A_PASSWORD', ", "AC00000000000000000000000000000000 ", "-p -u -a ", "h:1:", "git config ",
         "auth=(\"", "$MYSQL ", "--password --password ", "machine h login u password ", "token=\"x ",
-        "password = pw1 ", "curl -u a:", "chpasswd <<< ", "add_user ",
+        "password = pw1 ", "curl -u a:", "chpasswd <<< ", "add_user ", "value:", "\n  - name: A_TOKEN\n    value: |",
+        "a_password: |\n", "<entry key=\"password\">", "oracle:thin:", "${X:-", "sqlplus ", "net use ", "lftp -u a,",
     };
     size_t big = (size_t)1 << 20;
     char *buf = malloc(big + 64);

@@ -476,6 +476,17 @@ jcase('Oracle logons and Windows net use in commands',
 jcase('Oracle and net use without a password stay',
       '[{"command":"sqlplus / as sysdba"},{"command":"sqlplus scott@orcl"},{"command":"net use Z: \\\\\\\\srv\\\\share * /user:u"},{"command":"net use /delete Z:"},{"command":"sqlplus $CONN @x.sql"}]')
 
+case(C,'YAML value: after name: DB_PASSWORD (Kubernetes env), and block scalars | and >-',
+     'env:\n  - name: DB_PASSWORD\n    value: "K8sPw9"\n  - name: API_TOKEN\n    value: |\n      multi9\n      line9\n  - name: MODE\n    value: prod\npassword: >-\n  FoldedYaml9\n  more9\nnext: 1\n',
+     'env:\n  - name: DB_PASSWORD\n    value: "'+R(PA)+'"\n  - name: API_TOKEN\n    value: |\n      '+R(PA)+'\n  - name: MODE\n    value: prod\npassword: >-\n  '+R(PA)+'\nnext: 1\n',{PA:3})
+rcase('YAML name/value in raw input (line breaks written as \\n)','{"c":"env:\\n  - name: DB_PASSWORD\\n    value: \\"K8sPw9\\"\\n  - name: DB_TOKEN\\n    value: |\\n      blk9\\n"',
+      '{"c":"env:\\n  - name: DB_PASSWORD\\n    value: \\"'+R(PA)+'\\"\\n  - name: DB_TOKEN\\n    value: |\\n      '+R(PA)+'\\n"',{PA:2})
+keep('YAML value: without a credential name before it, block scalars of other keys','- name: MODE\n  value: prod\nvalue: 5\n  - name: DB_PASSWORD\nother:\n  value: x\ndescription: |\n  The password is rotated.\nscript: >-\n  echo token\n')
+case(C,'Spring and shell defaults, ADO.NET braces, Java XML properties, Oracle thin URLs',
+     'spring.datasource.password=${DB_PASS:Fallback9}\nZ_TOKEN=${Z:-Def9}\nServer=tcp:db;User ID=u;Password={Br@ce9};\n<entry key="password">PropXml9</entry>\n<property name="hibernate.connection.password" value="HibPw9"/>\n<property name="password">SprPw9</property>\njdbc:oracle:thin:scott/tiger9@//db:1521/orcl',
+     'spring.datasource.password='+R(PA)+'}\nZ_TOKEN='+R(PA)+'}\nServer=tcp:db;User ID=u;Password='+R(PA)+'};\n<entry key="password">'+R(PA)+'</entry>\n<property name="hibernate.connection.password" value="'+R(PA)+'"/>\n<property name="password">'+R(PA)+'</property>\njdbc:oracle:thin:scott/'+R(PA)+'@//db:1521/orcl',{PA:7})
+keep('references without defaults, other properties, Oracle URLs without a password','x_password=${DB_PASS}\ny_password=${DB_PASS:-}\na_token: ${ENV_TOKEN:${OTHER}}\n<entry key="user">bob</entry>\n<property name="url" value="jdbc:x"/>\n<property name="password" value="${db.password}"/>\njdbc:oracle:thin:@db:1521:orcl\njdbc:oracle:thin:@//db/svc')
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
