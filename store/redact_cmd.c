@@ -771,11 +771,18 @@ void rd_cmd_extras(rd_scan *sc)
     const uint8_t *s = sc->s;
     size_t n = sc->n;
     int raw = (sc->mode & RD_RAW) != 0;
-    static const uint8_t first[256] = { ['s'] = 1, ['S'] = 1, ['p'] = 1, ['P'] = 1, ['i'] = 1, ['I'] = 1,
-                                        ['c'] = 1, ['C'] = 1, ['a'] = 1, ['A'] = 1, ['n'] = 1, ['N'] = 1,
-                                        ['e'] = 1, ['r'] = 1 };
+    /* first letters, and the second letters of their words (lower case):
+     * setx sqlplus sqlldr password identified convertto-securestring
+     * change_password add_user net expdp impdp rman */
+    static const uint8_t first[256] = { ['s'] = 1, ['S'] = 1, ['p'] = 2, ['P'] = 2, ['i'] = 3, ['I'] = 3,
+                                        ['c'] = 4, ['C'] = 4, ['a'] = 5, ['A'] = 5, ['n'] = 6, ['N'] = 6,
+                                        ['e'] = 7, ['r'] = 8 };
+#define B(c) (1u << ((c) - 'a'))
+    static const uint32_t second[9] = { 0, B('e') | B('q'), B('a'), B('d') | B('m'), B('o') | B('h'), B('d'), B('e'), B('x'), B('m') };
+#undef B
     for (size_t i = 0; i + 4 < n; i++) {
-        if (!first[s[i]] || (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-'))) continue;
+        unsigned f = first[s[i]], c2 = (unsigned)rd_lower(s[i + 1]) - 'a';
+        if (!f || c2 >= 26 || !((second[f] >> c2) & 1) || (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-'))) continue;
         uint8_t c = rd_lower(s[i]);
         if (c == 's' && iword_at(s, n, i, "setx")) {
             setx_at(sc, i);

@@ -584,6 +584,21 @@ static inline void colon_extra(rd_scan *sc, size_t i)
 
 /* ==== the loop ======================================================================== */
 
+/* A ':' after these bytes may end "value" (YAML name/value pairs) or
+ * "oracle:thin" (a JDBC URL): colon_more[last byte] == ':' (a table, so
+ * the ':' and '=' that are neither cost one load). */
+static const uint8_t colon_more[256] = { ['e'] = ':', ['n'] = ':' };
+
+static void colon_more_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    if (s[i - 1] == 'e') {
+        if (i >= 5 && s[i - 2] == 'u') rd_yaml_value_at(sc, i);
+    } else if (i >= 11 && s[i - 2] == 'i' && s[i - 3] == 'h') {
+        rd_oracle_thin_at(sc, i);
+    }
+}
+
 enum { T_NONE = 0, T_TOKEN, T_DIGIT, T_DASH, T_COLON, T_EQ, T_LT, T_BSLASH, T_DOLLAR, T_PIPE };
 
 static const uint8_t trig[256] = {
@@ -887,8 +902,7 @@ static size_t candidate_at(rd_scan *sc, size_t i)
             size_t sp;
             int closed;
             if (rd_key_may_end_at(s, rd_assign_key_end(s, i, &sp, &closed))) rd_assign_at(sc, i);
-            else if (i >= 5 && s[i - 1] == 'e' && s[i - 2] == 'u') rd_yaml_value_at(sc, i);
-            else if (i >= 11 && s[i - 1] == 'n' && s[i - 2] == 'i' && s[i - 3] == 'h') rd_oracle_thin_at(sc, i);
+            else if (i > 0 && colon_more[s[i - 1]] == ':') colon_more_at(sc, i);
         }
         break;
     case T_EQ: rd_assign_at(sc, i); break;
@@ -1225,8 +1239,7 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
                 size_t sp;
                 int closed;
                 if (rd_key_may_end_at(s, rd_assign_key_end(s, pos, &sp, &closed))) rd_assign_at(sc, pos);
-                else if (c == ':' && pos >= 5 && s[pos - 1] == 'e' && s[pos - 2] == 'u') rd_yaml_value_at(sc, pos);
-                else if (c == ':' && pos >= 11 && s[pos - 1] == 'n' && s[pos - 2] == 'i' && s[pos - 3] == 'h') rd_oracle_thin_at(sc, pos);
+                else if (colon_more[s[pos - 1]] == c) colon_more_at(sc, pos); /* "value:", "thin:" */
             }
             continue;
         case T_DOLLAR: /* "$1$...", "$y$...", "$argon2id$..." */
