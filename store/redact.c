@@ -410,9 +410,18 @@ int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf 
     rd_scan_init(&sc, r);
     int rc = rd_run(&sc, in, len, RD_RAW);
     if (rc == 0) {
-        /* raw input is a whole event: its command's forms, and the lines of
-         * a .pgpass file named anywhere in it */
-        rd_cmd_extras(&sc);
+        /* raw input is a whole event: the forms of its commands (the JSON
+         * strings after "command" keys), and the lines of a .pgpass file
+         * named anywhere in it */
+        const uint8_t *k;
+        for (size_t p = 0; p + 9 < len && (k = memmem(in + p, len - p, "\"command\"", 9)) != NULL;) {
+            size_t a = (size_t)(k - in) + 9, e;
+            while (a < len && (in[a] == ' ' || in[a] == ':' || in[a] == '\t')) a++;
+            if (a < len && in[a] == '"') a++;
+            for (e = a; e < len && !(in[e] == '"' && in[e - 1] != '\\'); e++) {}
+            rd_cmd_extras(&sc, a, e);
+            p = e > a ? e : a + 1;
+        }
         if (len >= 6 && memmem(in, len, "pgpass", 6)) rd_pgpass_lines(&sc);
         if (sc.oom) rc = ENOMEM;
         else rd_merge(&sc);

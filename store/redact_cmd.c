@@ -764,9 +764,9 @@ static void net_use_at(rd_scan *sc, size_t p)
  * API_TOKEN value`, SQL `CREATE USER u WITH PASSWORD 'x'` and `IDENTIFIED
  * BY 'x'` (psql -c, mysql -e), PowerShell `ConvertTo-SecureString 'x'
  * -AsPlainText`, `rabbitmqctl add_user u x`, Oracle `sqlplus u/pw@db`,
- * Windows `net use \\srv\share pw`. Run on strings that are
- * commands (a "command" member, raw input), once, linear. */
-void rd_cmd_extras(rd_scan *sc)
+ * Windows `net use \\srv\share pw`. Run on s[from, to), a string that is
+ * a command (a "command" member; in raw input its JSON string), once. */
+void rd_cmd_extras(rd_scan *sc, size_t from, size_t to)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n;
@@ -780,7 +780,7 @@ void rd_cmd_extras(rd_scan *sc)
 #define B(c) (1u << ((c) - 'a'))
     static const uint32_t second[9] = { 0, B('e') | B('q'), B('a'), B('d') | B('m'), B('o') | B('h'), B('d'), B('e'), B('x'), B('m') };
 #undef B
-    for (size_t i = 0; i + 4 < n; i++) {
+    for (size_t i = from; i + 4 < to; i++) {
         unsigned f = first[s[i]], c2 = (unsigned)rd_lower(s[i + 1]) - 'a';
         if (!f || c2 >= 26 || !((second[f] >> c2) & 1) || (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-'))) continue;
         uint8_t c = rd_lower(s[i]);

@@ -167,9 +167,10 @@ void rd_php_defines(rd_scan *sc);
 /* .pgpass lines (host:port:db:user:password) in s[0..n), when the event
  * names a .pgpass file (redact_cmd.c). */
 void rd_pgpass_lines(rd_scan *sc);
-/* Commands (a "command" member, raw input): setx, SQL PASSWORD 'x' and
- * IDENTIFIED BY 'x', ConvertTo-SecureString, rabbitmqctl (redact_cmd.c). */
-void rd_cmd_extras(rd_scan *sc);
+/* A command (a "command" member; in raw input the JSON string after a
+ * "command" key) in s[from, to): setx, SQL PASSWORD 'x' and IDENTIFIED BY
+ * 'x', ConvertTo-SecureString, rabbitmqctl, sqlplus, net use (redact_cmd.c). */
+void rd_cmd_extras(rd_scan *sc, size_t from, size_t to);
 /* Sorts and merges the spans of sc again after more were added (redact.c). */
 void rd_merge(rd_scan *sc);
 /* Payment card at i (a digit at a word start); returns the end or 0. */

@@ -1239,7 +1239,7 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
                 size_t sp;
                 int closed;
                 if (rd_key_may_end_at(s, rd_assign_key_end(s, pos, &sp, &closed))) rd_assign_at(sc, pos);
-                else if (colon_more[s[pos - 1]] == c) colon_more_at(sc, pos); /* "value:", "thin:" */
+                else if (pos > 0 && colon_more[s[pos - 1]] == c) colon_more_at(sc, pos); /* "value:", "thin:" */
             }
             continue;
         case T_DOLLAR: /* "$1$...", "$y$...", "$argon2id$..." */

@@ -33,7 +33,7 @@ static inline __attribute__((always_inline)) int tree_string_in(rd_tree *t, char
     int rc = rd_run(sc, (const uint8_t *)*ps, *pn, 0);
     if (rc) return rc;
     if (cmd) { /* a command: its forms with no trigger byte (setx, SQL ...) */
-        rd_cmd_extras(sc);
+        rd_cmd_extras(sc, 0, sc->n);
         if (sc->oom) return ENOMEM;
         rd_merge(sc);
     }
