@@ -397,6 +397,21 @@ static uint8_t *raw_unescape(const uint8_t *in, size_t len, size_t *out_len, int
     return o;
 }
 
+/* The first needle[0..nl) in s[from, n), or n: memchr for its byte at
+ * `rare` (one that text seldom holds), then a compare (glibc's memmem is
+ * a byte loop; memchr is vectorized). */
+static size_t find_lit(const uint8_t *s, size_t n, size_t from, const char *needle, size_t nl, size_t rare)
+{
+    if (n < nl || from + rare >= n) return n;
+    const uint8_t *p = s + from + rare, *end = s + n;
+    while (p < end && (p = memchr(p, (uint8_t)needle[rare], (size_t)(end - p))) != NULL) {
+        size_t at = (size_t)(p - s) - rare;
+        if (at + nl <= n && memcmp(s + at, needle, nl) == 0) return at;
+        p++;
+    }
+    return n;
+}
+
 int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf *out,
                     st_redact_counts *counts)
 {
@@ -413,18 +428,18 @@ int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf 
         /* raw input is a whole event: the forms of its commands (the JSON
          * strings after "command" keys), and the lines of a .pgpass file
          * named anywhere in it */
-        const uint8_t *k;
-        for (size_t p = 0; p + 9 < len && (k = memmem(in + p, len - p, "\"command\"", 9)) != NULL;) {
-            size_t a = (size_t)(k - in) + 9, e;
+        size_t nm = sc.nm, k;
+        for (size_t p = 0; (k = find_lit(in, len, p, "\"command\"", 9, 3)) != len;) {
+            size_t a = k + 9, e;
             while (a < len && (in[a] == ' ' || in[a] == ':' || in[a] == '\t')) a++;
             if (a < len && in[a] == '"') a++;
             for (e = a; e < len && !(in[e] == '"' && in[e - 1] != '\\'); e++) {}
             rd_cmd_extras(&sc, a, e);
             p = e > a ? e : a + 1;
         }
-        if (len >= 6 && memmem(in, len, "pgpass", 6)) rd_pgpass_lines(&sc);
+        if (find_lit(in, len, 0, "pgpass", 6, 1) != len) rd_pgpass_lines(&sc);
         if (sc.oom) rc = ENOMEM;
-        else rd_merge(&sc);
+        else if (sc.nm != nm) rd_merge(&sc);
     }
     if (rc == 0) {
         size_t ol = rd_out_len(&sc);

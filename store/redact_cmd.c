@@ -652,9 +652,9 @@ void rd_pgpass_lines(rd_scan *sc)
 /* ==== command strings: forms with no trigger byte ========================================= */
 
 /* Case-insensitive: does s[p..) start with the lower-case word w, alone? */
-static int iword_at(const uint8_t *s, size_t n, size_t p, const char *w)
+#define iword_at(s, n, p, w) iword_at_n(s, n, p, w, sizeof w - 1)
+static int iword_at_n(const uint8_t *s, size_t n, size_t p, const char *w, size_t l)
 {
-    size_t l = strlen(w);
     if (n - p < l || (p > 0 && (RD_WORD(s[p - 1]) || s[p - 1] == '-'))) return 0;
     for (size_t k = 0; k < l; k++)
         if (rd_lower(s[p + k]) != (uint8_t)w[k]) return 0;
@@ -781,8 +781,9 @@ void rd_cmd_extras(rd_scan *sc, size_t from, size_t to)
     static const uint32_t second[9] = { 0, B('e') | B('q'), B('a'), B('d') | B('m'), B('o') | B('h'), B('d'), B('e'), B('x'), B('m') };
 #undef B
     for (size_t i = from; i + 4 < to; i++) {
+        if (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-')) continue; /* (most bytes: not a word start) */
         unsigned f = first[s[i]], c2 = (unsigned)rd_lower(s[i + 1]) - 'a';
-        if (!f || c2 >= 26 || !((second[f] >> c2) & 1) || (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-'))) continue;
+        if (!f || c2 >= 26 || !((second[f] >> c2) & 1)) continue;
         uint8_t c = rd_lower(s[i]);
         if (c == 's' && iword_at(s, n, i, "setx")) {
             setx_at(sc, i);

@@ -251,12 +251,12 @@ static inline int string_context(rd_tree *t, const st_json *m)
 {
     const char *k = m->key;
     int cmd = 0;
-    switch (m->key_len) { /* command, cmd, file_path, filePath, path, file */
-    case 3: if (memcmp(k, "cmd", 3) != 0) return 0; cmd = 1; break;
-    case 4: if (memcmp(k, "path", 4) != 0 && memcmp(k, "file", 4) != 0) return 0; break;
-    case 7: if (memcmp(k, "command", 7) != 0) return 0; cmd = 1; break;
-    case 8: if (memcmp(k, "filePath", 8) != 0) return 0; break;
-    case 9: if (memcmp(k, "file_path", 9) != 0) return 0; break;
+    switch (m->key_len) { /* command, cmd, file_path, filePath, path, file (the first bytes first: no call) */
+    case 3: if (k[0] != 'c' || k[1] != 'm' || k[2] != 'd') return 0; cmd = 1; break;
+    case 4: if ((k[0] != 'p' || memcmp(k, "path", 4) != 0) && (k[0] != 'f' || memcmp(k, "file", 4) != 0)) return 0; break;
+    case 7: if (k[0] != 'c' || k[2] != 'm' || memcmp(k, "command", 7) != 0) return 0; cmd = 1; break;
+    case 8: if (k[0] != 'f' || k[4] != 'P' || memcmp(k, "filePath", 8) != 0) return 0; break;
+    case 9: if (k[0] != 'f' || k[4] != '_' || memcmp(k, "file_path", 9) != 0) return 0; break;
     default: return 0;
     }
     if (!t->pgpass && m->len >= 6) { /* "pgpass" (a memchr per 'g': cheaper than memmem on short strings) */
