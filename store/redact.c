@@ -33,6 +33,7 @@ const char *const rd_builtin_names[ST_RULE_BUILTIN_COUNT] = {
     [ST_RULE_DATABRICKS_TOKEN] = "databricks-token",
     [ST_RULE_SHOPIFY_TOKEN] = "shopify-token",
     [ST_RULE_TWILIO_KEY] = "twilio-api-key",
+    [ST_RULE_TWILIO_AUTH_TOKEN] = "twilio-auth-token",
     [ST_RULE_GOOGLE_OAUTH] = "google-oauth-token",
     [ST_RULE_GOOGLE_CLIENT_SECRET] = "google-client-secret",
     [ST_RULE_TELEGRAM_TOKEN] = "telegram-bot-token",
@@ -178,7 +179,7 @@ static int match_cmp(const void *a, const void *b)
 
 /* Sorts the spans and merges overlapping ones in place: the union is
  * redacted, and the highest-priority rule (the first found on a tie) names it. */
-static void rd_merge(rd_scan *sc)
+void rd_merge(rd_scan *sc)
 {
     if (sc->nm < 2) return;
     qsort(sc->m, sc->nm, sizeof *sc->m, match_cmp);
@@ -240,10 +241,25 @@ int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
     sc->nm = 0;
     sc->aws_until = 0;
     sc->cmd_to = 0;
+    sc->php_done = 0;
+    sc->val_end = 0;
     if (n) {
         rd_scan_builtin(sc);
         if (sc->r && sc->r->ncustom && rd_scan_custom(sc) != 0) return ENOMEM;
     }
+    if (sc->oom) return ENOMEM;
+    rd_merge(sc);
+    return 0;
+}
+
+/* Only the .pgpass lines of s[0..n) (rd_pgpass_lines), merged, in sc. */
+int rd_run_pgpass(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
+{
+    sc->s = s;
+    sc->n = n;
+    sc->mode = mode;
+    sc->nm = 0;
+    if (n) rd_pgpass_lines(sc);
     if (sc->oom) return ENOMEM;
     rd_merge(sc);
     return 0;
@@ -285,6 +301,9 @@ void rd_scan_init(rd_scan *sc, const st_redactor *r)
     sc->oom = 0;
     sc->md = NULL;
     sc->aws_until = 0;
+    sc->php_done = 0;
+    sc->val_from = sc->val_end = 0;
+    sc->val_key = 0;
     sc->cmd_from = sc->cmd_to = sc->cmd_word = 0;
     sc->cmd_found = sc->cmd_state = 0;
 }
@@ -378,6 +397,21 @@ static uint8_t *raw_unescape(const uint8_t *in, size_t len, size_t *out_len, int
     return o;
 }
 
+/* The first needle[0..nl) in s[from, n), or n: memchr for its byte at
+ * `rare` (one that text seldom holds), then a compare (glibc's memmem is
+ * a byte loop; memchr is vectorized). */
+static size_t find_lit(const uint8_t *s, size_t n, size_t from, const char *needle, size_t nl, size_t rare)
+{
+    if (n < nl || from + rare >= n) return n;
+    const uint8_t *p = s + from + rare, *end = s + n;
+    while (p < end && (p = memchr(p, (uint8_t)needle[rare], (size_t)(end - p))) != NULL) {
+        size_t at = (size_t)(p - s) - rare;
+        if (at + nl <= n && memcmp(s + at, needle, nl) == 0) return at;
+        p++;
+    }
+    return n;
+}
+
 int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf *out,
                     st_redact_counts *counts)
 {
@@ -390,6 +424,23 @@ int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf 
     rd_scan sc;
     rd_scan_init(&sc, r);
     int rc = rd_run(&sc, in, len, RD_RAW);
+    if (rc == 0) {
+        /* raw input is a whole event: the forms of its commands (the JSON
+         * strings after "command" keys), and the lines of a .pgpass file
+         * named anywhere in it */
+        size_t nm = sc.nm, k;
+        for (size_t p = 0; (k = find_lit(in, len, p, "\"command\"", 9, 3)) != len;) {
+            size_t a = k + 9, e;
+            while (a < len && (in[a] == ' ' || in[a] == ':' || in[a] == '\t')) a++;
+            if (a < len && in[a] == '"') a++;
+            for (e = a; e < len && !(in[e] == '"' && in[e - 1] != '\\'); e++) {}
+            rd_cmd_extras(&sc, a, e);
+            p = e > a ? e : a + 1;
+        }
+        if (find_lit(in, len, 0, "pgpass", 6, 1) != len) rd_pgpass_lines(&sc);
+        if (sc.oom) rc = ENOMEM;
+        else if (sc.nm != nm) rd_merge(&sc);
+    }
     if (rc == 0) {
         size_t ol = rd_out_len(&sc);
         if (st_buf_reserve(out, ol + 1) != 0) {

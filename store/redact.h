@@ -69,11 +69,12 @@ enum st_redact_builtin {
     ST_RULE_DATABRICKS_TOKEN,       /* databricks-token (dapi + 32 hex) */
     ST_RULE_SHOPIFY_TOKEN,          /* shopify-token (shpat_ shpss_ shpca_ shppa_ + 32 hex) */
     ST_RULE_TWILIO_KEY,             /* twilio-api-key (SK + 32 hex) */
+    ST_RULE_TWILIO_AUTH_TOKEN,      /* twilio-auth-token (32 hex near an AC + 32 hex account SID) */
     ST_RULE_GOOGLE_OAUTH,           /* google-oauth-token (ya29. access, 1//0 refresh) */
     ST_RULE_GOOGLE_CLIENT_SECRET,   /* google-client-secret (GOCSPX-) */
     ST_RULE_TELEGRAM_TOKEN,         /* telegram-bot-token (digits:AA...) */
     ST_RULE_DISCORD_WEBHOOK,        /* discord-webhook-url */
-    ST_RULE_PASSWORD_HASH,          /* password-hash (bcrypt $2b$, sha-crypt $5$ $6$) */
+    ST_RULE_PASSWORD_HASH,          /* password-hash (crypt(3): $1$ $2b$ $5$ $6$ $7$ $y$, argon2, pbkdf2) */
     ST_RULE_AGE_KEY,                /* age-secret-key (AGE-SECRET-KEY-1...) */
     ST_RULE_JWT,                    /* jwt */
     ST_RULE_PRIVATE_KEY,            /* private-key (PEM block) */

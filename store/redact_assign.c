@@ -180,6 +180,18 @@ static int has_digit(const uint8_t *v, size_t n)
     return 0;
 }
 
+/* ${VAR:default}, ${VAR:-default}, ${VAR:=default} with a literal default
+ * (Spring, shell): the default is a secret like any literal. */
+static int ref_with_default(const uint8_t *v, size_t n)
+{
+    if (n < 5 || v[0] != '$' || v[1] != '{') return 0;
+    size_t k = 2;
+    while (k < n && k < 130 && (RD_WORD(v[k]) || v[k] == '.' || v[k] == '-')) k++;
+    if (k + 1 >= n || v[k] != ':') return 0;
+    size_t d = k + 1 + (v[k + 1] == '-' || v[k + 1] == '=');
+    return d < n && v[d] != '}' && v[d] != '$';
+}
+
 /* Placeholders and non-secret literals, for any value (quoted or not). */
 static int placeholder(const uint8_t *v, size_t n)
 {
@@ -187,7 +199,8 @@ static int placeholder(const uint8_t *v, size_t n)
     while (n && RD_SPACE(v[n - 1])) n--;
     if (n == 0) return 1;
     if (v[0] == '$') {
-        if (n >= 2 && (v[1] == '{' || v[1] == '(')) return 1; /* ${VAR}, $(cmd) */
+        if (n >= 2 && v[1] == '{') return !ref_with_default(v, n); /* ${VAR}; not ${VAR:default} */
+        if (n >= 2 && v[1] == '(') return 1; /* $(cmd) */
         size_t i = 1;
         while (i < n && RD_WORD(v[i])) i++;
         if (i == n && n > 1) return 1; /* $VAR */
@@ -198,6 +211,7 @@ static int placeholder(const uint8_t *v, size_t n)
     if (n >= 3 && v[0] == '%' && v[n - 1] == '%') return 1;             /* %PASSWORD% */
     if (n >= 2 && v[0] == '#' && v[1] == '{') return 1;                 /* #{ruby} */
     if (n >= 10 && memcmp(v, "[REDACTED", 9) == 0) return 1;
+    if (n > 256) return 0; /* (placeholders are short; the loops below stay bounded) */
     size_t masked = 0, cps = 0;
     for (size_t i = 0; i < n; i++) {
         masked += v[i] == '*' || v[i] == 'x' || v[i] == 'X';
@@ -296,7 +310,7 @@ static int looks_like_code(const rd_scan *sc, const uint8_t *v, size_t n, size_t
         /* --api-key api_key; but a digit makes it a password: --password Passw0rd1 */
         return base && is_ident_start(c) && icontains(v, n, base) && !has_digit(v, n);
     }
-    if (strchr("${[(<!|>&*@%?:", c)) return 1; /* YAML tags and blocks, pointers, templates, SQL parameters */
+    if (strchr("${[(<!|>&*@%?:", c) && !ref_with_default(v, n)) return 1; /* YAML tags and blocks, pointers, templates, SQL parameters */
     if (n <= 3) { /* small integer constants: XAUTH = 4 */
         size_t d = 0;
         while (d < n && RD_DIGIT(v[d])) d++;
@@ -399,7 +413,15 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
         if (placeholder(s + a, e - a)) return;
     } else {
         a = v;
-        if (kind == V_LINE) {
+        /* Where an unquoted value ends does not depend on where it starts,
+         * only on the bytes and these conditions: a value starting inside
+         * the last one scanned ends where it did ("a_password: a_password:
+         * ..." on one long line is linear, not quadratic). */
+        unsigned key = (unsigned)kind | (unsigned)raw << 2 | (unsigned)(ctx == X_CODE && op == '=') << 3 |
+                       (unsigned)(ctx == X_QUERY) << 4 | (unsigned)open_q << 8;
+        if (sc->val_end && sc->val_key == key && sc->val_from <= a && a < sc->val_end) {
+            e = sc->val_end;
+        } else if (kind == V_LINE) {
             for (e = a; e < n; e++) {
                 uint8_t d = s[e];
                 if (d == '\n' || d == '\r' || d == 0) break;
@@ -419,6 +441,11 @@ static void value_at(rd_scan *sc, size_t v, int kind, int ctx, int cls, const ch
                 }
                 if (ctx == X_QUERY && d == '#') break;
             }
+        }
+        if (e != sc->val_end || sc->val_key != key) {
+            sc->val_from = a;
+            sc->val_end = e;
+            sc->val_key = key;
         }
         while (e > a && (RD_SPACE(s[e - 1]) || s[e - 1] == ',' || s[e - 1] == ';')) e--;
         if (e == a || placeholder(s + a, e - a)) return;
@@ -468,6 +495,123 @@ static int after_flag(const uint8_t *s, size_t k)
     return p == 0 || RD_SPACE(s[p - 1]) || s[p - 1] == '"' || s[p - 1] == '\'';
 }
 
+/* auth=("user", "password") (Python requests, httpx): the second string of
+ * the pair at the '(' v. */
+static void auth_pair_at(rd_scan *sc, size_t v)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = v + 1;
+    while (p < n && s[p] == ' ') p++;
+    for (int b = 0; b < 8 && p < n && s[p] == '\\'; b++) p++; /* \" in raw JSON */
+    if (p >= n || (s[p] != '"' && s[p] != '\'')) return;
+    uint8_t q = s[p];
+    const uint8_t *e = memchr(s + p + 1, q, n - p - 1 < 256 ? n - p - 1 : 256);
+    if (!e) return;
+    p = (size_t)(e - s) + 1;
+    while (p < n && s[p] == ' ') p++;
+    if (p >= n || s[p] != ',') return;
+    p++;
+    while (p < n && s[p] == ' ') p++;
+    if (p < n && (s[p] == '"' || s[p] == '\'' || s[p] == '\\')) value_at(sc, p, V_WORD, X_CODE, RK_SECRET | RK_PASSWORD, NULL, 0, '=');
+}
+
+/* A line break at p, real or (raw input) written as \n: its length, or 0. */
+static size_t nl_len(const rd_scan *sc, size_t p)
+{
+    const uint8_t *s = sc->s;
+    if (p < sc->n && s[p] == '\n') return 1;
+    if ((sc->mode & RD_RAW) && p + 1 < sc->n && s[p] == '\\' && s[p + 1] == 'n') return 2;
+    return 0;
+}
+
+/* The indentation of the line that holds s[p]: the blanks (and a list's
+ * '-') after its start, at most 256 bytes back. */
+static size_t indent_of(const rd_scan *sc, size_t p, size_t *line)
+{
+    const uint8_t *s = sc->s;
+    size_t b = p;
+    while (b > 0 && p - b < 256 && s[b - 1] != '\n' && !((sc->mode & RD_RAW) && b >= 2 && s[b - 2] == '\\' && s[b - 1] == 'n')) b--;
+    size_t q = b;
+    while (q < p && (s[q] == ' ' || s[q] == '-' || s[q] == '\t')) q++;
+    if (line) *line = b;
+    return q - b;
+}
+
+/* YAML "password: |" or ">-" at v (the key starts at k): the more indented
+ * lines after it (at most 64, 8 KiB) are the value. 1 if it was one. */
+static int block_scalar_at(rd_scan *sc, size_t k, size_t v)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = v + 1, nl;
+    while (p < n && (s[p] == '-' || s[p] == '+' || RD_DIGIT(s[p]))) p++;
+    while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\r')) p++;
+    if (!(nl = nl_len(sc, p))) return 0;
+    size_t ind = indent_of(sc, k, NULL), a = p + nl, e = a;
+    for (int lines = 0; lines < 64 && e < n && e - a < 8192; lines++) {
+        size_t q = e, b;
+        while (q < n && (s[q] == ' ' || s[q] == '\t')) q++;
+        if (q - e <= ind || q >= n || (nl = nl_len(sc, q)) != 0 || s[q] == '\r') break; /* less indented, or blank */
+        for (b = q; b < n && !nl_len(sc, b) && s[b] != '\r' && !((sc->mode & RD_RAW) && s[b] == '"'); b++) {}
+        e = b;
+        if (b >= n || !(nl = nl_len(sc, b))) break;
+        e = b;
+        if (b + nl >= n) break;
+        size_t t = b + nl, u = t;
+        while (u < n && (s[u] == ' ' || s[u] == '\t')) u++;
+        if (u - t <= ind) break;
+        e = t;
+    }
+    while (e > a && (RD_SPACE(s[e - 1]) || (e - a >= 2 && s[e - 2] == '\\' && s[e - 1] == 'n'))) e -= RD_SPACE(s[e - 1]) ? 1 : 2;
+    size_t q = a;
+    while (q < e && (s[q] == ' ' || s[q] == '\t')) q++;
+    if (e > q) rd_add(sc, q, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+    return 1;
+}
+
+/* YAML "value: x" after a "name: DB_PASSWORD" line (Kubernetes env,
+ * CloudFormation parameters written as YAML): the ':' at i ends "value". */
+void rd_yaml_value_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, line, pline;
+    if (i < 5 || !(s[i - 5] == 'v' || s[i - 5] == 'V') || memcmp(s + i - 4, "alue", 4) != 0) return;
+    size_t b = i - 5; /* only blanks and a list's '-' before it on its line */
+    while (b > 0 && i - 5 - b < 64 && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '-')) b--;
+    if (b == 0 || !(s[b - 1] == '\n' || ((sc->mode & RD_RAW) && b >= 2 && s[b - 2] == '\\' && s[b - 1] == 'n'))) return;
+    size_t ind = i - 5 - b;
+    line = b;
+    /* the line before */
+    size_t pe = line - ((sc->mode & RD_RAW) && line >= 2 && s[line - 2] == '\\' ? 2 : 1);
+    if (pe > 0 && s[pe - 1] == '\r') pe--;
+    size_t pind = indent_of(sc, pe, &pline), q = pline + pind;
+    if (pind != ind || pe - q < 6 || (s[q] != 'n' && s[q] != 'N') || memcmp(s + q + 1, "ame:", 4) != 0) return;
+    q += 5;
+    while (q < pe && (s[q] == ' ' || s[q] == '\t')) q++;
+    size_t kb = q, ke;
+    if (q < pe && (s[q] == '"' || s[q] == '\'')) kb = ++q;
+    while (q < pe && (RD_KEYCH(s[q]))) q++;
+    ke = q;
+    int cls = ke > kb ? rd_key_class((const char *)s + kb, ke - kb) : RK_NONE;
+    if (RK_CLASS(cls) == RK_NONE) return;
+    size_t v = i + 1;
+    while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
+    if (v < n && (s[v] == '|' || s[v] == '>') && block_scalar_at(sc, i - 5, v)) return;
+    value_at(sc, v, V_LINE, X_ENV, cls, NULL, 0, ':');
+}
+
+/* jdbc:oracle:thin:user/password@host (the ':' at i ends "thin"). */
+void rd_oracle_thin_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = i + 1, a, e;
+    if (i < 11 || memcmp(s + i - 11, "oracle:thin", 11) != 0) return;
+    while (p < n && p - i <= 64 && (RD_WORD(s[p]) || s[p] == '$' || s[p] == '#')) p++;
+    if (p == i + 1 || p >= n || s[p] != '/') return;
+    a = e = p + 1;
+    while (e < n && e - a <= 128 && s[e] != '@' && !RD_SPACE(s[e]) && s[e] != '"' && s[e] != '\'' && s[e] != '\\') e++;
+    if (e < n && s[e] == '@' && e > a) rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+}
+
 void rd_assign_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
@@ -506,6 +650,7 @@ void rd_assign_at(rd_scan *sc, size_t i)
     else if (kk > k && op == '=') ctx = X_FLAG;
     else if (op == '=' && !ws && is_upper_key(s + kk, ke - kk)) ctx = X_ENV; /* not PY_CONST = x */
     else if (op == '=' && !ws && after_flag(s, k)) ctx = X_FLAG; /* --set db.password=x, -var pw=x */
+    else if (op == '=' && k > 0 && s[k - 1] == ';') ctx = X_ENV; /* ...;Password={x}; (ADO.NET, ODBC) */
     /* the value: same line */
     size_t sp = 0;
     while (v < n && (s[v] == ' ' || s[v] == '\t')) { v++; sp++; }
@@ -517,6 +662,8 @@ void rd_assign_at(rd_scan *sc, size_t i)
     int kind = (op == ':' || ws || sp) && ctx != X_QUERY && ctx != X_FLAG ? V_LINE : V_WORD;
     if (op == '=' && ctx == X_ENV && !ws) kind = V_WORD; /* DB_PASSWORD=x other=y */
     if (op == ':' && key_closed) kind = V_WORD;          /* "github-token": 1, ... (JSON) */
+    if (s[v] == '(' && RK_CLASS(cls) == RK_AUTH && ctx == X_CODE) { auth_pair_at(sc, v); return; }
+    if (op == ':' && (s[v] == '|' || s[v] == '>') && block_scalar_at(sc, k, v)) return;
     value_at(sc, v, kind, ctx, cls, base, open_q, op);
 }
 
@@ -628,15 +775,24 @@ static size_t xml_attr(const uint8_t *s, size_t n, size_t p, size_t *nb, size_t 
 }
 
 /* .NET appSettings: <add key="ApiKey" value="..."/> at i (either order). */
-static void xml_add_at(rd_scan *sc, size_t i)
+static void xml_add_at(rd_scan *sc, size_t i, size_t tl)
 {
     const uint8_t *s = sc->s;
-    size_t n = sc->n, p = i + 4, vb = 0, ve = 0;
+    size_t n = sc->n, p = i + 1 + tl, vb = 0, ve = 0;
     int cls = RK_NONE, have_v = 0;
     for (int a = 0; a < 8 && p < n; a++) {
-        size_t nb, ne, b, e;
-        if (!(p = xml_attr(s, n, p, &nb, &ne, &b, &e))) return;
-        if (ne - nb == 3 && memcmp(s + nb, "key", 3) == 0) cls = key_class(s + b, e - b, NULL);
+        size_t nb, ne, b, e, q = xml_attr(s, n, p, &nb, &ne, &b, &e);
+        if (!q) { /* no more attributes: <entry key="password">value</entry> */
+            while (p < n && (s[p] == ' ' || s[p] == '\t')) p++;
+            if (cls == RK_NONE || p >= n || s[p] != '>') return;
+            size_t a0 = p + 1, z = a0;
+            while (z < n && z - a0 <= 4096 && s[z] != '<') z++;
+            if (z < n && s[z] == '<' && !placeholder(s + a0, z - a0)) rd_add(sc, a0, z, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+            return;
+        }
+        p = q;
+        if ((ne - nb == 3 && memcmp(s + nb, "key", 3) == 0) || (ne - nb == 4 && memcmp(s + nb, "name", 4) == 0))
+            cls = key_class(s + b, e - b, NULL);
         else if (ne - nb == 5 && memcmp(s + nb, "value", 5) == 0) { vb = b; ve = e; have_v = 1; }
         if (cls != RK_NONE && have_v) {
             if (!placeholder(s + vb, ve - vb)) rd_add(sc, vb, ve, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
@@ -646,7 +802,7 @@ static void xml_add_at(rd_scan *sc, size_t i)
 }
 
 /* PHP: define('DB_PASSWORD', 'value'), define("AUTH_KEY", "...") at i
- * (WordPress wp-config.php), after a "<?php": the constant's name is the key. */
+ * (WordPress wp-config.php): the constant's name is the key. */
 static void define_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
@@ -677,6 +833,24 @@ static void define_at(rd_scan *sc, size_t i)
     value_at(sc, p, V_WORD, X_CODE, cls, base, 0, '=');
 }
 
+/* The text names PHP ("<?php", a file "config.php" in grep output, a sed
+ * command or a heredoc): every define() call in it, before or after the
+ * name, once per text. (A word "define" is too common in other languages
+ * to be a trigger of its own: it cost 3 % of throughput.) */
+void rd_php_defines(rd_scan *sc)
+{
+    const uint8_t *s = sc->s, *d;
+    size_t n = sc->n, p = 1;
+    if (sc->php_done) return;
+    sc->php_done = 1;
+    while (p < n && (d = memmem(s + p, n - p, "define", 6)) != NULL) {
+        p = (size_t)(d - s);
+        if (!RD_WORD(s[p - 1]) || rd_escape_before(s, p)) define_at(sc, p);
+        p += 6;
+    }
+    if (n >= 6 && memcmp(s, "define", 6) == 0) define_at(sc, 0);
+}
+
 /* R: name <- "value" (the '<' at i). */
 static void r_assign_at(rd_scan *sc, size_t i)
 {
@@ -697,28 +871,22 @@ static void r_assign_at(rd_scan *sc, size_t i)
     value_at(sc, v, V_LINE, X_CODE, cls, base, 0, '=');
 }
 
-/* "<?php" at i: the define() calls of the PHP text after it. (A word
- * "define" is too common in other languages to be a trigger of its own.) */
-static void php_at(rd_scan *sc, size_t i)
-{
-    const uint8_t *s = sc->s;
-    size_t n = sc->n, p = i + 5;
-    if (n - i < 5 + 14 || memcmp(s + i, "<?php", 5) != 0) return;
-    const uint8_t *d;
-    while (p < n && (d = memmem(s + p, n - p, "define", 6)) != NULL) {
-        p = (size_t)(d - s);
-        if (!RD_WORD(s[p - 1]) || rd_escape_before(s, p)) define_at(sc, p); /* (p > i) */
-        p += 6;
-    }
-}
-
 void rd_xml_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, j = i + 1;
-    if (j < n && s[j] == '?') { php_at(sc, i); return; }
+    if (j < n && s[j] == '<') { rd_herestring_at(sc, i); return; } /* "chpasswd <<< u:pw" */
     if (j < n && s[j] == '-') { r_assign_at(sc, i); return; }
-    if (n - j > 4 && memcmp(s + j, "add", 3) == 0 && (s[j + 3] == ' ' || s[j + 3] == '\t')) { xml_add_at(sc, i); return; }
+    /* <add key= value=/> (.NET), <entry key=>v</entry> (Java properties XML),
+     * <property name= value=/> or >v</property> (Spring, Hibernate, Maven), <param name=> */
+    static const struct { const char *t; uint8_t l; } named[] = { { "add", 3 }, { "entry", 5 }, { "property", 8 },
+                                                                 { "param", 5 }, { "parameter", 9 }, { "setting", 7 } };
+    for (size_t t = 0; t < sizeof named / sizeof *named; t++)
+        if (n - j > named[t].l && s[j] == (uint8_t)named[t].t[0] && memcmp(s + j, named[t].t, named[t].l) == 0 &&
+            (s[j + named[t].l] == ' ' || s[j + named[t].l] == '\t')) {
+            xml_add_at(sc, i, named[t].l);
+            return;
+        }
     if (j >= n || !is_ident_start(s[j])) return;
     while (j < n && j - i <= 64 && (RD_KEYCH(s[j]) || s[j] == ':')) j++;
     if (j >= n || s[j] != '>') return;

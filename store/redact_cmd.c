@@ -11,6 +11,7 @@
  *   htpasswd -b[c] file user hunter2  the password argument of -b
  *   htpasswd -nb user hunter2         (-n: no file argument)
  *   curl -u user:hunter2 URL          the part after the colon (the user stays);
+ *   lftp -u user,hunter2 host         (lftp: after the comma)
  *                                     -u, -U, --user, --proxy-user, only for curl
  *                                     (docker run -u 1000:1000 is a uid:gid)
  *   smbclient -U user%hunter2         the part after the '%'
@@ -27,10 +28,17 @@
  *   aws secretsmanager ... --secret-string hunter2
  *   aws configure set aws_secret_access_key X    (and aws_session_token)
  *   ENV DB_PASSWORD hunter2           a Dockerfile ENV line without '='
+ *   echo 'u:pw' | chpasswd            passwords read on stdin: chpasswd pairs,
+ *   echo pw | docker login --password-stdin, | sudo -S, <<< pw
+ *   git config github.token X         a credential-named key
+ *   host:5432:db:user:pw              .pgpass lines, when the event names .pgpass
+ *   setx API_TOKEN X, PASSWORD 'x'    in command strings only (rd_cmd_extras)
  *
  * The command is found by looking back from the flag over the same command
- * (to a line break, ; | & or a backquote, at most 512 bytes) for a word
- * whose last path component is the command name. Values go through the
+ * (to a line break, ; | & or a backquote) for a word whose last path
+ * component is the command name, or a variable named for it ($MYSQL,
+ * ${MYSQL_BIN}); a command's words are read once however many flags it has
+ * (64 KiB look back at most, a backstop). Values go through the
  * key-aware rule's value parser (redact_assign.c) as literals, so
  * placeholders ($PW, ${PW}, <password>) stay. The rule is
  * password-assignment (aws-secret-access-key for a key of that shape).
@@ -53,14 +61,21 @@ static int written_nl_before(const uint8_t *s, size_t p)
     return p >= 2 && s[p - 1] == 'n' && s[p - 2] == '\\';
 }
 
+/* How far back a flag looks for its command word. Each byte is read back
+ * once per command (the words read are remembered for the next flag of the
+ * same command, in sc), so the bound is a backstop, not the cost. */
+#define RD_CMD_BACK ((size_t)64 << 10)
+
 /* Where the command containing s[i] starts (back to a separator, or a line
- * break written as \n, at most 512 bytes). */
-static size_t cmd_start(const uint8_t *s, size_t i)
+ * break written as \n, at most `back` bytes). */
+static size_t cmd_start_max(const uint8_t *s, size_t i, size_t back)
 {
-    size_t floor = i > 512 ? i - 512 : 0, p = i;
+    size_t floor = i > back ? i - back : 0, p = i;
     while (p > floor && !cmd_sep(s, p - 1) && !written_nl_before(s, p)) p--;
     return p;
 }
+
+static size_t cmd_start(const uint8_t *s, size_t i) { return cmd_start_max(s, i, RD_CMD_BACK); }
 
 /* The name of the word s[b..e): after its last / " ' ( : = { or backslash
  * (a path, a quote, JSON around it). */
@@ -77,6 +92,7 @@ enum {
     CMD_MYSQL = 1, CMD_SSHPASS = 2, CMD_LOGIN = 4, CMD_CURL = 8, CMD_HTPASSWD = 16, CMD_MONGO = 32,
     CMD_REDIS = 64, CMD_LDAP = 128, CMD_SQLCMD = 256, CMD_ZIP = 512, CMD_7Z = 1024, CMD_AZLOGIN = 2048,
     CMD_SMB = 4096, CMD_SSHKEYGEN = 8192, CMD_OPENSSL = 16384, CMD_SECRETSET = 32768, CMD_SECRETSMGR = 65536,
+    CMD_LFTP = 131072,
 };
 
 /* Names by length (cmd 0: a registry client, whose "login" is CMD_LOGIN). */
@@ -85,7 +101,7 @@ static const struct { const char *name; uint8_t len; unsigned cmd; } cmd_names[]
     NM("sshpass", CMD_SSHPASS), NM("curl", CMD_CURL), NM("htpasswd", CMD_HTPASSWD), NM("redis-cli", CMD_REDIS),
     NM("sqlcmd", CMD_SQLCMD), NM("bcp", CMD_SQLCMD), NM("zip", CMD_ZIP), NM("unzip", CMD_ZIP), NM("7z", CMD_7Z),
     NM("7za", CMD_7Z), NM("7zr", CMD_7Z), NM("smbclient", CMD_SMB), NM("ssh-keygen", CMD_SSHKEYGEN),
-    NM("openssl", CMD_OPENSSL), NM("secretsmanager", CMD_SECRETSMGR),
+    NM("openssl", CMD_OPENSSL), NM("secretsmanager", CMD_SECRETSMGR), NM("lftp", CMD_LFTP),
     NM("docker", 0), NM("podman", 0), NM("nerdctl", 0), NM("buildah", 0), NM("skopeo", 0), NM("helm", 0),
     NM("oras", 0), NM("crane", 0), NM("finch", 0), NM("regctl", 0),
 };
@@ -101,16 +117,39 @@ static int family(const uint8_t *w, size_t n, const char *name)
     return k == n;
 }
 
+/* A command run through a variable ($MYSQL, ${MYSQL_BIN}, "$REDIS_CLI"):
+ * the variable's name in lower case, without a _BIN, _CMD, _PATH or _EXE
+ * suffix, '_' read as '-' ("mysql", "redis-cli"), in vb; its length or 0. */
+static size_t var_cmd_name(const uint8_t *s, size_t b, size_t e, uint8_t vb[32])
+{
+    while (b < e && (s[b] == '"' || s[b] == '\'' || s[b] == '\\')) b++;
+    if (b >= e || s[b] != '$') return 0;
+    b++;
+    if (b < e && s[b] == '{') b++;
+    size_t n = 0;
+    while (b < e && n < 32 && (RD_ALNUM(s[b]) || s[b] == '_')) vb[n++] = rd_lower(s[b++]);
+    if (n == 32 || (b < e && !(s[b] == '}' || s[b] == '"' || s[b] == '\'' || s[b] == '\\'))) return 0;
+    static const char *const sfx[] = { "_bin", "_cmd", "_path", "_exe" };
+    for (size_t k = 0; k < 4; k++) {
+        size_t l = strlen(sfx[k]);
+        if (n > l && memcmp(vb + n - l, sfx[k], l) == 0) { n -= l; break; }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (vb[k] == '_') vb[k] = '-';
+    return n >= 2 && RD_ALPHA(vb[0]) ? n : 0;
+}
+
 /* Which of the commands above run in the command that contains s[i], as a
  * bit set. For CMD_HTPASSWD, *word receives the end of the word "htpasswd".
  * The words read are remembered in sc: the next flag of the same command
- * (no separator in between, within the same 512 bytes) reads on from there. */
+ * (no separator in between) reads on from there, so a command's words are
+ * read once however many flags it has and however long it is. */
 static unsigned cmd_before(rd_scan *sc, size_t i, size_t *word)
 {
     const uint8_t *s = sc->s;
     size_t p;
     unsigned found = 0, state = 0;
-    if (sc->cmd_to && sc->cmd_to <= i && i - sc->cmd_from <= 512) {
+    if (sc->cmd_to && sc->cmd_to <= i) {
         p = sc->cmd_to;
         for (size_t q = p; q < i && p; q++)
             if (cmd_sep(s, q) || written_nl_before(s, q + 1)) p = 0;
@@ -129,7 +168,14 @@ static unsigned cmd_before(rd_scan *sc, size_t i, size_t *word)
         if (p == b) break;
         size_t nb = word_name(s, b, p), nl = p - nb;
         const uint8_t *w = s + nb;
-        if (nl < 2 || !RD_ALNUM(w[0])) continue;
+        uint8_t vb[32];
+        size_t vl = s[b] == '$' || (p - b > 1 && s[b + 1] == '$') ? var_cmd_name(s, b, p, vb) : 0;
+        if (vl) {
+            w = vb;
+            nl = vl;
+        } else if (nl < 2 || !RD_ALNUM(w[0])) {
+            continue;
+        }
         if (w[0] == 'm' && (family(w, nl, "mysql") || family(w, nl, "mariadb"))) { found |= CMD_MYSQL; continue; }
         if (w[0] == 'm' && family(w, nl, "mongo")) { found |= CMD_MONGO; continue; }
         if (w[0] == 'l' && family(w, nl, "ldap")) { found |= CMD_LDAP; continue; }
@@ -153,10 +199,9 @@ static unsigned cmd_before(rd_scan *sc, size_t i, size_t *word)
                 break;
             }
     }
-    /* (a command cut at 512 bytes starts elsewhere for the next flag) */
-    size_t f = sc->cmd_from;
-    int boundary = f == 0 || cmd_sep(s, f - 1) || (s[f - 1] == 'n' && f >= 2 && s[f - 2] == '\\');
-    sc->cmd_to = boundary ? i : 0;
+    /* (a command cut at RD_CMD_BACK bytes is remembered too: the next
+     * flag's own look back would see no more of it) */
+    sc->cmd_to = i;
     sc->cmd_found = found;
     sc->cmd_state = state;
     sc->cmd_word = *word;
@@ -171,11 +216,22 @@ static void user_pass_at(rd_scan *sc, size_t v, uint8_t sep)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, p = v;
+    uint8_t q = 0;
     while (p < n && p - v < 8 && s[p] == '\\') p++; /* \" in raw JSON, or escaped more */
-    if (p < n && (s[p] == '"' || s[p] == '\'')) p++;
+    if (p < n && (s[p] == '"' || s[p] == '\'')) q = s[p++];
     else p = v;
     for (; p < n && p - v < 256; p++) {
         uint8_t c = s[p];
+        if (c == sep && q) { /* "user:pass word": to the closing quote */
+            size_t a = p + 1, e = a;
+            for (; e < n && e - a < 256 && s[e] != q && s[e] != '\n'; e++) {
+                size_t b = e; /* \" or \\\" closes it in JSON text */
+                while (b < n && b - e < 8 && s[b] == '\\') b++;
+                if (b > e && b < n && s[b] == q) break;
+            }
+            if (e < n && e > a && s[e] != '\n' && s[a] != '$') rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+            return;
+        }
         if (c == sep) { rd_literal_at(sc, p + 1, RK_SECRET | RK_PASSWORD, 0); return; }
         if (RD_SPACE(c) || c == '"' || c == '\'' || c == '\\' || c == 0) return;
     }
@@ -263,14 +319,14 @@ int rd_cmd_flag_at(rd_scan *sc, size_t i)
     case 'N': want = glued ? 0 : CMD_SSHKEYGEN; break;
     case 'k': want = glued ? 0 : CMD_OPENSSL; break;
     case 'b': want = glued ? 0 : CMD_SECRETSET; break;
-    case 'u': want = CMD_CURL; break;
+    case 'u': want = CMD_CURL | CMD_LFTP; break;
     case 'U': want = CMD_CURL | CMD_SMB; break;
     }
     if (want) {
         unsigned c = cmd_before(sc, i, &w) & want;
         if (c) {
             while (v < n && is_blank(s[v])) v++;
-            if (f == 'u' || f == 'U') user_pass_at(sc, v, c & CMD_SMB ? '%' : ':');
+            if (f == 'u' || f == 'U') user_pass_at(sc, v, c & CMD_SMB ? '%' : c & CMD_LFTP ? ',' : ':');
             else rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0);
             return 1;
         }
@@ -326,4 +382,439 @@ void rd_docker_env_at(rd_scan *sc, size_t i)
     if (RK_CLASS(cls) == RK_NONE) return;
     while (k < n && is_blank(s[k])) k++;
     rd_literal_at(sc, k, cls, 1);
+}
+
+/* ==== passwords a command reads on stdin ================================================== */
+
+enum { SK_NONE = 0, SK_PAIRS, SK_PASSWORD };
+
+/* In raw JSON text, does the escape "\n" start at s[p] (an odd run of
+ * backslashes ends there: "\\n" is a backslash and an n)? */
+static int raw_nl_at(const uint8_t *s, size_t e, size_t p)
+{
+    if (p + 1 >= e || s[p] != '\\' || s[p + 1] != 'n') return 0;
+    size_t k = 0;
+    while (k < p && k < 16 && s[p - 1 - k] == '\\') k++;
+    return k % 2 == 0;
+}
+
+/* The next word of s[p..e) after blanks: [*b, return) (raw: a \n written
+ * out ends it). */
+static size_t next_word(const uint8_t *s, size_t p, size_t e, size_t *b, int raw)
+{
+    while (p < e && is_blank(s[p])) p++;
+    *b = p;
+    while (p < e && !is_blank(s[p]) && !cmd_sep(s, p) &&
+           !(raw && (raw_nl_at(s, e, p) || (s[p] == '"' && p > 0 && s[p - 1] != '\\'))))
+        p++;
+    return p;
+}
+
+/* Where the command before s[i] starts, at most `back` bytes back: a
+ * separator; in raw input also a line break written as \n or the quote
+ * that opens the JSON string. (In decoded text a \n written in printf's
+ * format is not a line break.) */
+static size_t cmd_begin(const rd_scan *sc, size_t i, size_t back)
+{
+    const uint8_t *s = sc->s;
+    size_t floor = i > back ? i - back : 0, p = i;
+    if (!(sc->mode & RD_RAW)) {
+        while (p > floor && !cmd_sep(s, p - 1)) p--;
+        return p;
+    }
+    while (p > floor && !cmd_sep(s, p - 1) && !(p >= 2 && raw_nl_at(s, p, p - 2)) &&
+           !(s[p - 1] == '"' && (p < 2 || s[p - 2] != '\\')))
+        p--;
+    return p;
+}
+
+static int word_is(const uint8_t *s, size_t b, size_t e, const char *w)
+{
+    while (e > b && (s[e - 1] == '"' || s[e - 1] == '\'' || s[e - 1] == '\\')) e--; /* chpasswd" in raw JSON */
+    size_t nb = word_name(s, b, e), l = strlen(w);
+    return e - nb == l && memcmp(s + nb, w, l) == 0;
+}
+
+/* What the command in s[p..e) reads on stdin: "user:password" lines
+ * (chpasswd), a password (sudo -S, passwd --stdin, kinit, htpasswd -i,
+ * a registry login --password-stdin, gh auth login --with-token), or
+ * nothing we know of. */
+static int stdin_kind(const uint8_t *s, size_t p, size_t e, int raw)
+{
+    size_t b, we;
+    int sudo = 0;
+    for (int words = 0; words < 8; words++) {
+        we = next_word(s, p, e, &b, raw);
+        if (we == b) return SK_NONE;
+        p = we;
+        if (word_is(s, b, we, "sudo")) { sudo = 1; continue; }
+        if (sudo && s[b] == '-') { /* sudo's own flags: -S reads the password */
+            if (we - b >= 2 && s[b + 1] != '-' && memchr(s + b, 'S', we - b)) return SK_PASSWORD;
+            continue;
+        }
+        break;
+    }
+    if (word_is(s, b, we, "chpasswd")) return SK_PAIRS;
+    if (word_is(s, b, we, "kinit")) return SK_PASSWORD;
+    int passwd = word_is(s, b, we, "passwd"), htpasswd = word_is(s, b, we, "htpasswd"), tool = 0, gh = 0;
+    if (!passwd && !htpasswd) {
+        size_t nb = word_name(s, b, we);
+        for (size_t k = 0; k < sizeof cmd_names / sizeof *cmd_names && !tool; k++)
+            tool = !cmd_names[k].cmd && we - nb == cmd_names[k].len && memcmp(s + nb, cmd_names[k].name, we - nb) == 0;
+        gh = word_is(s, b, we, "gh");
+        if (!tool && !gh) return SK_NONE;
+    }
+    for (int words = 0; words < 32; words++) { /* its flags */
+        we = next_word(s, p, e, &b, raw);
+        if (we == b) break;
+        p = we;
+        if (s[b] != '-') continue;
+        if (passwd && word_is(s, b, we, "--stdin")) return SK_PASSWORD;
+        if (tool && (word_is(s, b, we, "--password-stdin") || word_is(s, b, we, "--pass-stdin"))) return SK_PASSWORD;
+        if (gh && word_is(s, b, we, "--with-token")) return SK_PASSWORD;
+        if (htpasswd && we - b <= 5 && s[b + 1] != '-' && memchr(s + b, 'i', we - b)) return SK_PASSWORD;
+    }
+    return SK_NONE;
+}
+
+/* "user:password" pairs in the argument at v (quoted or not, several
+ * separated by \n written out): each password. */
+static void pairs_at(rd_scan *sc, size_t v, size_t end)
+{
+    const uint8_t *s = sc->s;
+    size_t p = v;
+    uint8_t q = 0;
+    while (p < end && s[p] == '\\') p++;
+    if (p < end && (s[p] == '"' || s[p] == '\'')) q = s[p++];
+    size_t colon = 0;
+    for (; p <= end; p++) {
+        uint8_t c = p < end ? s[p] : 0;
+        int stop = p == end || c == '\n' || c == '\r' || (q ? c == q : (is_blank(c) || c == '"' || c == '\''));
+        int nl = !stop && c == '\\' && p + 1 < end && (s[p + 1] == 'n' || s[p + 1] == 'r' || s[p + 1] == '\\' || s[p + 1] == q);
+        if (stop || nl) {
+            size_t e = p;
+            if (colon && e > colon + 1 && s[colon + 1] != '$' && !(e - colon > 10 && memcmp(s + colon + 1, "[REDACTED", 9) == 0))
+                rd_add(sc, colon + 1, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+            colon = 0;
+            if (stop && c != '\n' && c != '\r') return;
+            if (nl) { p++; if (s[p] == '\\' || s[p] == q) return; }
+            continue;
+        }
+        if (c == ':' && !colon) colon = p;
+    }
+}
+
+/* The echo or printf argument before the '|' at i (for what the command
+ * after it reads). */
+static void echo_before(rd_scan *sc, size_t i, int kind)
+{
+    const uint8_t *s = sc->s;
+    int raw = (sc->mode & RD_RAW) != 0;
+    size_t a = cmd_begin(sc, i, 4096), b;
+    size_t we = next_word(s, a, i, &b, raw);
+    int pf = word_is(s, b, we, "printf");
+    if (!pf && !word_is(s, b, we, "echo")) return;
+    size_t p = we;
+    for (int k = 0; k < 4; k++) { /* echo -n -e; printf's format */
+        size_t b2, e2 = next_word(s, p, i, &b2, raw);
+        if (e2 == b2) return;
+        if ((!pf && s[b2] == '-' && e2 - b2 <= 3) || (pf && k == 0 && memchr(s + b2, '%', e2 - b2) && e2 < i)) {
+            p = e2;
+            continue;
+        }
+        p = b2;
+        break;
+    }
+    size_t end = i;
+    while (end > p && is_blank(s[end - 1])) end--;
+    if (end <= p) return;
+    if (kind == SK_PAIRS) pairs_at(sc, p, end);
+    else rd_literal_at(sc, p, RK_SECRET | RK_PASSWORD, 0);
+}
+
+void rd_pipe_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, e = i + 1;
+    int raw = (sc->mode & RD_RAW) != 0;
+    while (e < n && e - i <= 1024 && !cmd_sep(s, e) && !(raw && (written_nl_before(s, e + 1) || (s[e] == '"' && s[e - 1] != '\\'))))
+        e++;
+    int kind = stdin_kind(s, i + 1, e, raw);
+    if (kind) echo_before(sc, i, kind);
+}
+
+/* "<<<" at i: "chpasswd <<< user:pw", "sudo -S cmd <<< pw". */
+void rd_herestring_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n;
+    if (n - i < 5 || s[i + 1] != '<' || s[i + 2] != '<' || (i > 0 && s[i - 1] == '<')) return;
+    size_t a = i; /* (not across another '<': "<<< <<< ..." stays linear) */
+    while (a > 0 && i - a < 256 && s[a - 1] != '<' && !cmd_sep(s, a - 1)) a--;
+    a = cmd_begin(sc, i, i - a);
+    int kind = stdin_kind(s, a, i, (sc->mode & RD_RAW) != 0);
+    if (!kind) return;
+    size_t v = i + 3, end;
+    while (v < n && is_blank(s[v])) v++;
+    if (kind == SK_PASSWORD) { rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0); return; }
+    end = arg_end(s, n, v, (sc->mode & RD_RAW) != 0);
+    pairs_at(sc, v, end);
+}
+
+/* ==== git config KEY VALUE ================================================================ */
+
+/* "git config [--global|--local|--system|--file F] KEY VALUE" at i ("git"):
+ * a credential-named KEY (github.token, credential.helper is not) and its
+ * value. Also "yarn config set npmAuthToken X" is the flag-less form this
+ * rule catches when spelled "git config". */
+void rd_git_config_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, b, e;
+    int raw = (sc->mode & RD_RAW) != 0;
+    if (n - i < 16 || memcmp(s + i, "git", 3) != 0 || !is_blank(s[i + 3])) return;
+    size_t end = i + 1024 < n ? i + 1024 : n;
+    e = next_word(s, i + 3, end, &b, raw);
+    if (!word_is(s, b, e, "config")) return;
+    size_t p = e;
+    for (int k = 0; k < 6; k++) {
+        e = next_word(s, p, end, &b, raw);
+        if (e == b) return;
+        p = e;
+        if (s[b] != '-') break;
+        if (word_is(s, b, e, "--file") || word_is(s, b, e, "-f")) { e = next_word(s, p, end, &b, raw); p = e; }
+    }
+    if (e == b || s[b] == '-') return;
+    int cls = rd_key_class((const char *)s + b, e - b);
+    if (RK_CLASS(cls) == RK_NONE) return;
+    size_t v = e;
+    while (v < n && is_blank(s[v])) v++;
+    if (v >= n || v == e || cmd_sep(s, v)) return;
+    rd_literal_at(sc, v, cls, 0);
+}
+
+/* ==== .pgpass ============================================================================== */
+
+static int pg_field_ch(uint8_t c)
+{
+    return c > ' ' && c != ':' && c != '"' && c != '\'' && c != '\\' && c != 0x7f;
+}
+
+/* host:port:database:user:password, port digits or '*': the password, to
+ * the end of the line (or of the quoted or blank-separated word the line
+ * sits in, as in echo 'h:5432:db:u:pw' >> ~/.pgpass). */
+void rd_pgpass_lines(rd_scan *sc)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, p = 0;
+    int raw = (sc->mode & RD_RAW) != 0;
+    const uint8_t *c;
+    while (p < n && (c = memchr(s + p, ':', n - p)) != NULL) {
+        size_t k = (size_t)(c - s), f = k + 1;
+        p = k + 1;
+        /* the port */
+        while (f < n && f - k <= 5 && RD_DIGIT(s[f])) f++;
+        if (f == k + 1 && f < n && s[f] == '*') f++;
+        if (f == k + 1 || f >= n || s[f] != ':') continue;
+        /* the host, before */
+        size_t h = k;
+        while (h > 0 && k - h < 256 && pg_field_ch(s[h - 1]) && !rd_escape_before(s, h)) h--;
+        if (h == k || s[h] == '#') continue;
+        uint8_t before = h == 0 || rd_escape_before(s, h) ? '\n' : s[h - 1];
+        if (before == '\t') before = ' ';
+        /* database and user */
+        size_t q = f + 1;
+        int ok = 1;
+        for (int fld = 0; fld < 2 && ok; fld++) {
+            size_t a = q;
+            while (q < n && q - a < 256 && (pg_field_ch(s[q]) || (s[q] == '\\' && q + 1 < n && s[q + 1] == ':' && ++q))) q++;
+            ok = q > a && q < n && s[q] == ':';
+            q++;
+        }
+        if (!ok || q >= n) continue;
+        /* the password */
+        size_t a = q, e = q;
+        for (; e < n && e - a < 1024; e++) {
+            uint8_t d = s[e];
+            if (d == '\n' || d == '\r' || d == 0) break;
+            if (d == '\\' && e + 1 < n && (s[e + 1] == 'n' || s[e + 1] == 'r')) break; /* a line break written out */
+            if ((before == '\'' || before == '"') && d == before) break;
+            if (before == ' ' && is_blank(d)) break;
+            if (raw && d == '"' && s[e - 1] != '\\') break;
+            if (raw && d == '\\' && e + 1 < n && s[e + 1] == '"') break;
+        }
+        if (e > a && s[a] != '$' && !(e - a > 10 && memcmp(s + a, "[REDACTED", 9) == 0))
+            rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+        p = e > p ? e : p;
+    }
+}
+
+/* ==== command strings: forms with no trigger byte ========================================= */
+
+/* Case-insensitive: does s[p..) start with the lower-case word w, alone? */
+#define iword_at(s, n, p, w) iword_at_n(s, n, p, w, sizeof w - 1)
+static int iword_at_n(const uint8_t *s, size_t n, size_t p, const char *w, size_t l)
+{
+    if (n - p < l || (p > 0 && (RD_WORD(s[p - 1]) || s[p - 1] == '-'))) return 0;
+    for (size_t k = 0; k < l; k++)
+        if (rd_lower(s[p + k]) != (uint8_t)w[k]) return 0;
+    return p + l == n || !(RD_WORD(s[p + l]) || s[p + l] == '-');
+}
+
+/* The quoted literal after one or more blanks at p: a SQL string ('x'
+ * only: "x" is an identifier in SQL, and prose quotes with it: identified
+ * by "code"), or a PowerShell one ('x' or "x"). */
+static void quoted_after(rd_scan *sc, size_t p, int sql)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, b = p;
+    while (p < n && is_blank(s[p])) p++;
+    if (p == b) return;
+    size_t q = p;
+    while (q < n && q - p < 8 && s[q] == '\\') q++;
+    if (q < n && (s[q] == '\'' || (!sql && s[q] == '"'))) rd_literal_at(sc, p, RK_SECRET | RK_PASSWORD, 0);
+}
+
+/* setx NAME VALUE (Windows; a credential-named NAME), setx ... /p PASSWORD. */
+static void setx_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, end = i + 1024 < n ? i + 1024 : n, b, e, p = i + 4;
+    int raw = (sc->mode & RD_RAW) != 0;
+    for (int k = 0; k < 12; k++) {
+        e = next_word(s, p, end, &b, raw);
+        if (e == b) return;
+        p = e;
+        if (s[b] == '/' && e - b == 2) { /* /s /u /p take a value; /m /k /f ... */
+            uint8_t f = rd_lower(s[b + 1]);
+            if (f == 'p') {
+                while (p < n && is_blank(s[p])) p++;
+                rd_literal_at(sc, p, RK_SECRET | RK_PASSWORD, 0);
+                return;
+            }
+            if (f == 's' || f == 'u' || f == 'k' || f == 'f' || f == 'a' || f == 'r' || f == 'd') {
+                e = next_word(s, p, end, &b, raw);
+                p = e;
+            }
+            continue;
+        }
+        size_t kb = b, ke = e;
+        if (s[kb] == '"' && ke - kb > 2 && s[ke - 1] == '"') { kb++; ke--; }
+        int cls = rd_key_class((const char *)s + kb, ke - kb);
+        if (RK_CLASS(cls) == RK_NONE) return;
+        while (p < n && is_blank(s[p])) p++;
+        if (p < n && !cmd_sep(s, p)) rd_literal_at(sc, p, cls, 0);
+        return;
+    }
+}
+
+/* Oracle tools: sqlplus [-s] user/password[@db] (also sqlldr, expdp,
+ * impdp, rman target user/password@db): the password of the first logon
+ * argument. "/ as sysdba" and "user@db" (prompts) stay. */
+static void oracle_logon_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, end = i + 512 < n ? i + 512 : n, p = i, b, e;
+    int raw = (sc->mode & RD_RAW) != 0;
+    while (p < end && RD_ALNUM(s[p])) p++;
+    for (int k = 0; k < 6; k++) {
+        e = next_word(s, p, end, &b, raw);
+        if (e == b) return;
+        p = e;
+        if (s[b] == '-' || word_is(s, b, e, "target") || word_is(s, b, e, "auxiliary")) continue;
+        size_t q = b;
+        if (s[q] == '"' || s[q] == '\'') q++;
+        if (q < e && (s[q] == 'u' || s[q] == 'U') && e - q > 7 && rd_lower(s[q + 1]) == 's' && s[q + 4] == 'i' && s[q + 5] == 'd' && s[q + 6] == '=')
+            q += 7; /* sqlldr userid=u/p */
+        const uint8_t *sl = memchr(s + q, '/', e - q);
+        if (!sl || sl == s + q) return;
+        size_t a = (size_t)(sl - s) + 1, z = a;
+        while (z < e && s[z] != '@' && s[z] != '"' && s[z] != '\'' && s[z] != '\\') z++;
+        if (z > a && s[a] != '$' && s[a] != '/') rd_add(sc, a, z, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+        return;
+    }
+}
+
+/* Windows: net use [X:] \\server\share PASSWORD [/user:dom\u]: the word after
+ * the share that is not a /switch ('*' prompts). */
+static void net_use_at(rd_scan *sc, size_t p)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, end = p + 512 < n ? p + 512 : n, b, e;
+    int raw = (sc->mode & RD_RAW) != 0;
+    e = next_word(s, p, end, &b, raw);
+    if (!(e - b == 3 && rd_lower(s[b]) == 'u' && rd_lower(s[b + 1]) == 's' && rd_lower(s[b + 2]) == 'e')) return;
+    p = e;
+    int share = 0;
+    for (int k = 0; k < 4; k++) {
+        e = next_word(s, p, end, &b, raw);
+        if (e == b || s[b] == '/') return;
+        p = e;
+        if (!share) {
+            share = s[b] == '\\' && e - b > 2 && s[b + 1] == '\\';
+            continue;
+        }
+        if (e - b == 1 && s[b] == '*') return;
+        rd_literal_at(sc, b, RK_SECRET | RK_PASSWORD, 0);
+        return;
+    }
+}
+
+/* Forms inside commands that no trigger byte announces: Windows `setx
+ * API_TOKEN value`, SQL `CREATE USER u WITH PASSWORD 'x'` and `IDENTIFIED
+ * BY 'x'` (psql -c, mysql -e), PowerShell `ConvertTo-SecureString 'x'
+ * -AsPlainText`, `rabbitmqctl add_user u x`, Oracle `sqlplus u/pw@db`,
+ * Windows `net use \\srv\share pw`. Run on s[from, to), a string that is
+ * a command (a "command" member; in raw input its JSON string), once. */
+void rd_cmd_extras(rd_scan *sc, size_t from, size_t to)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n;
+    int raw = (sc->mode & RD_RAW) != 0;
+    /* first letters, and the second letters of their words (lower case):
+     * setx sqlplus sqlldr password identified convertto-securestring
+     * change_password add_user net expdp impdp rman */
+    static const uint8_t first[256] = { ['s'] = 1, ['S'] = 1, ['p'] = 2, ['P'] = 2, ['i'] = 3, ['I'] = 3,
+                                        ['c'] = 4, ['C'] = 4, ['a'] = 5, ['A'] = 5, ['n'] = 6, ['N'] = 6,
+                                        ['e'] = 7, ['r'] = 8 };
+#define B(c) (1u << ((c) - 'a'))
+    static const uint32_t second[9] = { 0, B('e') | B('q'), B('a'), B('d') | B('m'), B('o') | B('h'), B('d'), B('e'), B('x'), B('m') };
+#undef B
+    for (size_t i = from; i + 4 < to; i++) {
+        if (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-')) continue; /* (most bytes: not a word start) */
+        unsigned f = first[s[i]], c2 = (unsigned)rd_lower(s[i + 1]) - 'a';
+        if (!f || c2 >= 26 || !((second[f] >> c2) & 1)) continue;
+        uint8_t c = rd_lower(s[i]);
+        if (c == 's' && iword_at(s, n, i, "setx")) {
+            setx_at(sc, i);
+        } else if ((c == 's' && (iword_at(s, n, i, "sqlplus") || iword_at(s, n, i, "sqlldr"))) ||
+                   ((c == 'e' || c == 'i') && (iword_at(s, n, i, "expdp") || iword_at(s, n, i, "impdp"))) ||
+                   (c == 'r' && iword_at(s, n, i, "rman"))) {
+            oracle_logon_at(sc, i);
+        } else if (c == 'n' && iword_at(s, n, i, "net")) {
+            net_use_at(sc, i + 3);
+        } else if (c == 'p' && i > 0 && is_blank(s[i - 1]) && iword_at(s, n, i, "password")) { /* WITH PASSWORD 'x' */
+            quoted_after(sc, i + 8, 1);
+        } else if (c == 'i' && iword_at(s, n, i, "identified")) { /* IDENTIFIED [WITH plugin] BY 'x' */
+            size_t p = i + 10, b, e, end = i + 128 < n ? i + 128 : n;
+            for (int k = 0; k < 4; k++) {
+                e = next_word(s, p, end, &b, raw);
+                if (e == b) break;
+                p = e;
+                if (e - b == 2 && rd_lower(s[b]) == 'b' && rd_lower(s[b + 1]) == 'y') { quoted_after(sc, p, 1); break; }
+            }
+        } else if (c == 'c' && rd_lower(s[i + 1]) == 'o' && iword_at(s, n, i, "convertto-securestring")) {
+            size_t p = i + 22, b, e = next_word(s, p, n, &b, raw);
+            if (e - b == 7 && rd_lower(s[b + 1]) == 's' && s[b] == '-') p = e; /* -String */
+            quoted_after(sc, p, 0);
+        } else if ((c == 'a' && iword_at(s, n, i, "add_user")) || (c == 'c' && iword_at(s, n, i, "change_password"))) {
+            size_t w = i; /* after the word rabbitmqctl */
+            while (w > 0 && is_blank(s[w - 1])) w--;
+            if (w < 11 || memcmp(s + w - 11, "rabbitmqctl", 11) != 0) continue;
+            size_t b, e = next_word(s, i + (c == 'a' ? 8 : 15), n, &b, raw); /* the user */
+            if (e == b) continue;
+            while (e < n && is_blank(s[e])) e++;
+            if (e < n && !cmd_sep(s, e)) rd_literal_at(sc, e, RK_SECRET | RK_PASSWORD, 0);
+        }
+    }
 }

@@ -48,6 +48,7 @@ typedef struct rd_match {
 /* Scan modes */
 #define RD_RAW 0x01u  /* bytes may be JSON text: `"` ends a value, backslash escapes separate */
 
+
 typedef struct rd_scan {
     const st_redactor *r;   /* may be NULL */
     const uint8_t *s;
@@ -58,6 +59,11 @@ typedef struct rd_scan {
     int oom;
     void *md;               /* pcre2_match_data_8 *, created on first use */
     size_t aws_until;       /* an AWS key id was seen: look for its secret key up to here */
+    int php_done;           /* the text's define() calls were looked at (rd_php_defines) */
+    /* redact_assign.c: the last unquoted value scanned ([val_from, val_end),
+     * val_end 0: none) and the conditions it was scanned under */
+    size_t val_from, val_end;
+    unsigned val_key;
     /* redact_cmd.c: the command words read for the last flag (from
      * cmd_from, up to cmd_to; cmd_to 0: none), so the next flag of the same
      * command reads only the words after it */
@@ -113,6 +119,8 @@ void rd_scan_init(rd_scan *sc, const st_redactor *r);
 void rd_scan_free(rd_scan *sc);
 /* Runs every detector over s[0..n) and leaves the merged spans in sc. 0 or ENOMEM. */
 int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode);
+/* The same with only the .pgpass lines detector (a tree's second walk). */
+int rd_run_pgpass(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode);
 /* Key-aware value: make [from, n) one span of `rule` unless the detectors'
  * spans already cover it (then their more specific names stay). 0 or ENOMEM. */
 int rd_force_whole(rd_scan *sc, size_t from, unsigned rule);
@@ -133,6 +141,8 @@ int rd_isa_available(int isa);
 int rd_token_start2_agree(void);
 /* Key-aware detectors, called by the scanner at '=', ':', '-', '<'. */
 void rd_assign_at(rd_scan *sc, size_t i);              /* redact_assign.c: '=' or ':' at i */
+void rd_yaml_value_at(rd_scan *sc, size_t i);          /* "value:" after "name: DB_PASSWORD", ':' at i */
+void rd_oracle_thin_at(rd_scan *sc, size_t i);         /* "jdbc:oracle:thin:user/password@", ':' at i */
 void rd_flag_at(rd_scan *sc, size_t i);                /* "--name value" starting at i */
 void rd_xml_at(rd_scan *sc, size_t i);                 /* "<name>value</" starting at i */
 void rd_netrc_at(rd_scan *sc, size_t i);               /* "login x password y" (.netrc), "password" at i */
@@ -145,6 +155,24 @@ void rd_literal_at(rd_scan *sc, size_t v, int cls, int line); /* redact_assign.c
 int rd_cmd_flag_at(rd_scan *sc, size_t i);
 void rd_aws_set_at(rd_scan *sc, size_t i);
 void rd_docker_env_at(rd_scan *sc, size_t i);
+/* "| chpasswd", "| docker login --password-stdin", "| sudo -S" at the '|'
+ * i: the echo/printf argument before it; "<<<" at i: the word after it
+ * (redact_cmd.c). "git config KEY VALUE" at i ("git"). */
+void rd_pipe_at(rd_scan *sc, size_t i);
+void rd_herestring_at(rd_scan *sc, size_t i);
+void rd_git_config_at(rd_scan *sc, size_t i);
+/* The text names PHP ("php" at a word start: "<?php", "config.php:12:"):
+ * its define('DB_PASSWORD', '...') calls, once per text (redact_assign.c). */
+void rd_php_defines(rd_scan *sc);
+/* .pgpass lines (host:port:db:user:password) in s[0..n), when the event
+ * names a .pgpass file (redact_cmd.c). */
+void rd_pgpass_lines(rd_scan *sc);
+/* A command (a "command" member; in raw input the JSON string after a
+ * "command" key) in s[from, to): setx, SQL PASSWORD 'x' and IDENTIFIED BY
+ * 'x', ConvertTo-SecureString, rabbitmqctl, sqlplus, net use (redact_cmd.c). */
+void rd_cmd_extras(rd_scan *sc, size_t from, size_t to);
+/* Sorts and merges the spans of sc again after more were added (redact.c). */
+void rd_merge(rd_scan *sc);
 /* Payment card at i (a digit at a word start); returns the end or 0. */
 size_t rd_card_at(const uint8_t *s, size_t n, size_t i);   /* redact_luhn.c */
 int rd_luhn_ok(const uint8_t *digits, size_t nd);

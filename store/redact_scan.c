@@ -18,7 +18,11 @@
  *                            npm "/:_authToken X", PuTTY "Private-Lines: N"
  *   '='                      "key=value" (redact_assign.c)
  *   '<'                      "<password>value</password>", .NET "<add key=
- *                            value=/>", R "key <- value" (redact_assign.c)
+ *                            value=/>", R "key <- value" (redact_assign.c),
+ *                            "chpasswd <<< u:pw" (redact_cmd.c)
+ *   '$'                      "$1$", "$y$", "$argon2id$" ... password hashes
+ *   '|'                      "echo u:pw | chpasswd", "| sudo -S",
+ *                            "| docker login --password-stdin" (redact_cmd.c)
  *
  * Most bytes are never looked at one by one: the scanner runs at several
  * hundred MB/s on text (GB/s on base64) and needs no setup, unlike a regex
@@ -242,6 +246,59 @@ static size_t pem_b64_at(const uint8_t *s, size_t n, size_t i)
     }
 }
 
+static int lhex(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+/* A run of exactly 32 lower-case hex digits at i, alone (no letter or digit
+ * on either side; glued: on the right)? */
+static int hex32_at(const uint8_t *s, size_t n, size_t i, int glued)
+{
+    if (n - i < 32 || (!glued && i > 0 && RD_ALNUM(s[i - 1]) && !rd_escape_before(s, i))) return 0;
+    for (size_t k = 0; k < 32; k++)
+        if (!lhex(s[i + k])) return 0;
+    return i + 32 == n || !RD_ALNUM(s[i + 32]);
+}
+
+/* Does the line that ends before s[p] go on (its last byte other than a
+ * blank is , ( [ or {: JSON members, call arguments)? */
+static int line_goes_on(const uint8_t *s, size_t p)
+{
+    while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '\t' || s[p - 1] == '\r')) p--;
+    return p > 0 && (s[p - 1] == ',' || s[p - 1] == '(' || s[p - 1] == '[' || s[p - 1] == '{');
+}
+
+/* "AC" + 32 hex at i (a Twilio account SID, an identifier): a bare 32-hex
+ * auth token within 256 bytes before or after it in the same JSON object
+ * or call or line (Client("AC...", "<token>"), {"sid": "AC...", "secret":
+ * "<token>"}, "AC...:<token>") is the account's auth token. Not across a
+ * '{' or '}', nor a line break after a line that ends otherwise than with
+ * , ( [ or {. */
+static void twilio_sid_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n;
+    if (n - i < 34 || !hex32_at(s, n, i + 2, 1) || (i > 0 && RD_ALNUM(s[i - 1]) && !rd_escape_before(s, i))) return;
+    size_t lo = i > 256 ? i - 256 : 0, hi = i + 34 + 256 < n ? i + 34 + 256 : n;
+    for (size_t p = i + 34; p < hi; p++) { /* after */
+        uint8_t c = s[p];
+        if (c == '{' || c == '}') break;
+        if ((c == '\n' || (c == '\\' && p + 1 < n && s[p + 1] == 'n')) && !line_goes_on(s, p)) break;
+        if (lhex(c) && (!RD_ALNUM(s[p - 1]) || rd_escape_before(s, p)) && hex32_at(s, n, p, 0)) {
+            rd_add(sc, p, p + 32, ST_RULE_TWILIO_AUTH_TOKEN, RD_PRIO_TOKEN);
+            return;
+        }
+    }
+    for (size_t p = i; p > lo; p--) { /* before: the token ends at p - 1 */
+        uint8_t c = s[p - 1];
+        if (c == '{' || c == '}') break;
+        if (c == '\n' && !line_goes_on(s, p - 1)) break;
+        if (c == 'n' && p >= 2 && s[p - 2] == '\\' && !line_goes_on(s, p - 2)) break;
+        if (p >= 32 && lhex(c) && (p == n || !RD_ALNUM(s[p])) && hex32_at(s, n, p - 32, 0)) {
+            rd_add(sc, p - 32, p, ST_RULE_TWILIO_AUTH_TOKEN, RD_PRIO_TOKEN);
+            return;
+        }
+    }
+}
+
 /* The token at i (a letter at a word start), or 0. Adds the match. */
 static size_t token_at(rd_scan *sc, size_t i)
 {
@@ -269,6 +326,20 @@ static size_t token_at(rd_scan *sc, size_t i)
     }
     if (c0 == 'p' && s[i + 1] == 'a') {  /* .netrc "login u password p" (adds its own match) */
         rd_netrc_at(sc, i);
+        return 0;
+    }
+    if (c0 == 'p' && s[i + 1] == 'h') {  /* "php", ".php", "<?php": the text's define('DB_PASSWORD', '...') */
+        if (n - i >= 3 && s[i + 2] == 'p' && (n - i == 3 || !RD_ALNUM(s[i + 3]))) rd_php_defines(sc);
+        return 0;
+    }
+    if (n - i < 4) return 0; /* (every form below is longer) */
+    if (c0 == 'g' && s[i + 1] == 'i' && s[i + 2] == 't' && (s[i + 3] == ' ' || s[i + 3] == '\t')) {
+        /* "git config [--global] github.token X" */
+        rd_git_config_at(sc, i);
+        return 0;
+    }
+    if (c0 == 'A' && s[i + 1] == 'C' && RD_ALNUM(s[i + 2]) && !(s[i + 2] >= 'A' && s[i + 2] <= 'Z')) {
+        twilio_sid_at(sc, i); /* "AC" + 32 hex: an account SID (not a secret): its auth token nearby */
         return 0;
     }
     if (c0 == 'a' || c0 == 'E') {        /* "aws configure set aws_secret_access_key X", Dockerfile "ENV KEY value" */
@@ -513,7 +584,22 @@ static inline void colon_extra(rd_scan *sc, size_t i)
 
 /* ==== the loop ======================================================================== */
 
-enum { T_NONE = 0, T_TOKEN, T_DIGIT, T_DASH, T_COLON, T_EQ, T_LT, T_BSLASH };
+/* A ':' after these bytes may end "value" (YAML name/value pairs) or
+ * "oracle:thin" (a JDBC URL): colon_more[last byte] == ':' (a table, so
+ * the ':' and '=' that are neither cost one load). */
+static const uint8_t colon_more[256] = { ['e'] = ':', ['n'] = ':' };
+
+static void colon_more_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    if (s[i - 1] == 'e') {
+        if (i >= 5 && s[i - 2] == 'u') rd_yaml_value_at(sc, i);
+    } else if (i >= 11 && s[i - 2] == 'i' && s[i - 3] == 'h') {
+        rd_oracle_thin_at(sc, i);
+    }
+}
+
+enum { T_NONE = 0, T_TOKEN, T_DIGIT, T_DASH, T_COLON, T_EQ, T_LT, T_BSLASH, T_DOLLAR, T_PIPE };
 
 static const uint8_t trig[256] = {
     ['A'] = T_TOKEN, ['g'] = T_TOKEN, ['s'] = T_TOKEN, ['r'] = T_TOKEN, ['w'] = T_TOKEN,
@@ -521,7 +607,7 @@ static const uint8_t trig[256] = {
     ['e'] = T_TOKEN, ['S'] = T_TOKEN, ['L'] = T_TOKEN, ['y'] = T_TOKEN, ['G'] = T_TOKEN, ['a'] = T_TOKEN,
     ['E'] = T_TOKEN,
     ['1'] = T_DIGIT, ['2'] = T_DIGIT, ['3'] = T_DIGIT, ['4'] = T_DIGIT, ['5'] = T_DIGIT, ['6'] = T_DIGIT,
-    ['-'] = T_DASH, [':'] = T_COLON, ['='] = T_EQ, ['<'] = T_LT, ['\\'] = T_BSLASH,
+    ['-'] = T_DASH, [':'] = T_COLON, ['='] = T_EQ, ['<'] = T_LT, ['\\'] = T_BSLASH, ['$'] = T_DOLLAR, ['|'] = T_PIPE,
 };
 
 /* Can a token start with bytes a, b? (A cheap filter before token_at.) */
@@ -536,7 +622,7 @@ static inline int token_start2(uint8_t a, uint8_t b)
     case 'x': return b == 'o' || b == 'a';
     case 'n': return b == 'p';
     case 'h': return b == 'f' || b == 'v';
-    case 'p': return b == 'y' || b == 'a';
+    case 'p': return b == 'y' || b == 'a' || b == 'h';
     case 'd': return b == 'o' || b == 'a';
     case 'e': return b == 'y';
     case 'S': return b == 'G' || b == 'K';
@@ -563,13 +649,14 @@ static const uint32_t tok1[256] = {
 };
 static const uint32_t tok2[256] = {
     ['K'] = F_A | F_S, ['S'] = F_A | F_L, ['B'] = F_A, ['C'] = F_A, ['3'] = F_A, ['I'] = F_A, ['G'] = F_S | F_A,
-    ['h'] = F_G | F_W | F_SH, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D | F_P | F_Y,
+    ['h'] = F_G | F_W | F_SH | F_P, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D | F_P | F_Y,
     ['p'] = F_N, ['f'] = F_H, ['v'] = F_H, ['y'] = F_P | F_E, ['O'] = F_GO, ['w'] = F_AW, ['N'] = F_EN,
 };
 
 /* tok3[c]: the letters whose tokens may have c as third byte (every prefix
- * of the tables above, and "eyJ", "SG.", "SK" + hex, "aws", "ENV"). */
-#define HEX3 F_S
+ * of the tables above, and "eyJ", "SG.", "SK" + hex, "AC" + hex (a Twilio
+ * account SID), "aws", "ENV", "php", "git" (git config)). */
+#define HEX3 (F_S | F_A)
 static const uint32_t tok3[256] = {
     ['I'] = F_A, ['C'] = F_A | F_GO, ['T'] = F_A, ['z'] = F_A, ['E'] = F_A,
     ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D | F_SH, ['o'] = F_G | F_D, ['u'] = F_G,
@@ -597,7 +684,9 @@ int rd_token_start2_agree(void)
             }
         }
     return (tok1['e'] & tok2['y'] & tok3['J']) && (tok1['S'] & tok2['G'] & tok3['.']) && (tok1['L'] & tok2['S'] & tok3['0']) &&
-           (tok1['p'] & tok2['a'] & tok3['s']) && (tok1['a'] & tok2['w'] & tok3['s']) && (tok1['E'] & tok2['N'] & tok3['V']);
+           (tok1['p'] & tok2['a'] & tok3['s']) && (tok1['a'] & tok2['w'] & tok3['s']) && (tok1['E'] & tok2['N'] & tok3['V']) &&
+           (tok1['p'] & tok2['h'] & tok3['p']) && (tok1['g'] & tok2['i'] & tok3['t']) && (tok1['A'] & tok2['C'] & tok3['0']) &&
+           (tok1['A'] & tok2['C'] & tok3['f']);
 }
 
 static int crypt_ch(uint8_t c) { return RD_ALNUM(c) || c == '.' || c == '/'; }
@@ -628,6 +717,106 @@ static size_t crypt_at(const uint8_t *s, size_t n, size_t i)
     j = k + 1;
     for (k = j; k < n && k - j <= 86 && crypt_ch(s[k]); k++) {}
     return k - j == (s[i] == '5' ? 43u : 86u) ? k : 0;
+}
+
+static int b64n_ch(uint8_t c) { return RD_ALNUM(c) || c == '+' || c == '/'; }
+
+/* A run of chars of class f from j, at most max+1 long: its end. */
+static size_t run_of(const uint8_t *s, size_t n, size_t j, size_t max, int (*f)(uint8_t))
+{
+    size_t k = j;
+    while (k < n && k - j <= max && f(s[k])) k++;
+    return k;
+}
+
+/* The other crypt(3) and PHC hashes at the '$' i (bcrypt and sha-crypt are
+ * crypt_at's, after the digit):
+ *   $1$salt$ + 22          md5-crypt (also Apache $apr1$)
+ *   $7$ + 11 + salt$ + 43  scrypt (libsodium, yescrypt's $7$)
+ *   $y$params$salt$ + 43   yescrypt (also $gy$ gost-yescrypt), /etc/shadow today
+ *   $argon2id$v=19$m=..,t=..,p=..$salt$hash   argon2i, argon2d, argon2id
+ *   $pbkdf2[-sha256]$rounds$salt$hash          passlib
+ * The end, or 0. A hash ends before a byte that cannot be in it. */
+static size_t crypt_dollar_at(const uint8_t *s, size_t n, size_t i)
+{
+    size_t j = i + 1, k;
+    if (n - i < 24) return 0;
+    uint8_t c = s[j];
+    if (c == '1' || (c == 'a' && memcmp(s + j, "apr1$", 5) == 0)) {
+        j += c == '1' ? 1 : 4;
+        if (s[j] != '$') return 0;
+        k = run_of(s, n, ++j, 16, crypt_ch);
+        if (k == j || k - j > 16 || k >= n || s[k] != '$') return 0;
+        j = k + 1;
+        k = run_of(s, n, j, 22, crypt_ch);
+        return k - j == 22 ? k : 0;
+    }
+    if (c == '7' || c == 'y' || (c == 'g' && s[j + 1] == 'y')) {
+        j += c == 'g' ? 2 : 1;
+        if (s[j] != '$') return 0;
+        j++;
+        if (c == '7') { /* N r p: 11 chars, then the salt */
+            k = run_of(s, n, j, 11, crypt_ch);
+            if (k - j < 11) return 0;
+            j += 11;
+        } else {        /* the parameters */
+            k = run_of(s, n, j, 32, crypt_ch);
+            if (k == j || k - j > 32 || k >= n || s[k] != '$') return 0;
+            j = k + 1;
+        }
+        k = run_of(s, n, j, 64, crypt_ch); /* the salt */
+        if (k - j > 64 || k >= n || s[k] != '$') return 0;
+        j = k + 1;
+        k = run_of(s, n, j, 43, crypt_ch);
+        return k - j == 43 ? k : 0;
+    }
+    int argon = c == 'a' && n - j > 8 && memcmp(s + j, "argon2", 6) == 0;
+    int pbkdf = c == 'p' && n - j > 8 && memcmp(s + j, "pbkdf2", 6) == 0;
+    if (!argon && !pbkdf) return 0;
+    j += 6;
+    if (argon) {
+        if (s[j] == 'i' && s[j + 1] == 'd') j += 2;
+        else if (s[j] == 'i' || s[j] == 'd') j++;
+        else return 0;
+    } else {
+        while (j < n && j - i < 24 && (RD_ALNUM(s[j]) || s[j] == '-' || s[j] == '_')) j++;
+    }
+    /* '$'-separated fields: version, parameters (m=..,t=..,p=..), salt, hash */
+    size_t fields = 0, last = 0;
+    while (j < n && s[j] == '$' && fields < 5) {
+        size_t a = ++j;
+        while (j < n && j - a <= 128 && (b64n_ch(s[j]) || s[j] == '=' || s[j] == ',' || s[j] == '.' || s[j] == '-')) j++;
+        if (j == a || j - a > 128) return 0;
+        fields++;
+        last = a;
+    }
+    if (fields < 3 || j - last < 16) return 0;
+    for (k = last; k < j; k++)
+        if (!b64n_ch(s[k]) && s[k] != '.' && s[k] != '-') return 0;
+    return j;
+}
+
+/* Can a crypt id ("$1$", "$7$", "$y$", "$gy$", "$apr1$", "$argon2", "$pbkdf2") start with c? */
+static inline int crypt_id_may(uint8_t c)
+{
+    return c == '1' || c == '7' || c == 'y' || c == 'g' || c == 'a' || c == 'p';
+}
+
+/* Can the '|' at i pipe into a command rd_pipe_at knows? Its first two
+ * letters (after a blank): sudo chpasswd kinit passwd htpasswd gh and the
+ * registry clients of redact_cmd.c. Not "||". */
+static inline int pipe_may(const uint8_t *s, size_t n, size_t i)
+{
+    size_t p = i + 1;
+    if (p < n && s[p] == ' ') p++;
+    if (n - p < 4 || s[p] == '|' || (i > 0 && s[i - 1] == '|')) return 0;
+    switch ((unsigned)s[p] << 8 | s[p + 1]) {
+    case 's' << 8 | 'u': case 'c' << 8 | 'h': case 'k' << 8 | 'i': case 'p' << 8 | 'a': case 'h' << 8 | 't':
+    case 'g' << 8 | 'h': case 'd' << 8 | 'o': case 'p' << 8 | 'o': case 'n' << 8 | 'e': case 'b' << 8 | 'u':
+    case 's' << 8 | 'k': case 'h' << 8 | 'e': case 'o' << 8 | 'r': case 'c' << 8 | 'r': case 'f' << 8 | 'i':
+    case 'r' << 8 | 'e': case '/' << 8 | 'u': case '/' << 8 | 'b': return 1;
+    }
+    return 0;
 }
 
 /* Can digit_at find something at i? (Its first tests, inlined in the hot loop.) */
@@ -708,10 +897,25 @@ static size_t candidate_at(rd_scan *sc, size_t i)
         break;
     case T_COLON:
         if (n - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/') url_at(sc, i);
-        else { colon_extra(sc, i); rd_assign_at(sc, i); }
+        else {
+            colon_extra(sc, i);
+            size_t sp;
+            int closed;
+            if (rd_key_may_end_at(s, rd_assign_key_end(s, i, &sp, &closed))) rd_assign_at(sc, i);
+            else if (i > 0 && colon_more[s[i - 1]] == ':') colon_more_at(sc, i);
+        }
         break;
     case T_EQ: rd_assign_at(sc, i); break;
     case T_LT: rd_xml_at(sc, i); break;
+    case T_DOLLAR:
+        if (i + 3 < n && crypt_id_may(s[i + 1]) && (e = crypt_dollar_at(s, n, i)) != 0) {
+            rd_add(sc, i, e, ST_RULE_PASSWORD_HASH, RD_PRIO_TOKEN);
+            return e;
+        }
+        break;
+    case T_PIPE:
+        if (pipe_may(s, n, i)) rd_pipe_at(sc, i);
+        break;
     case T_BSLASH:
         /* "\nAKIA...", "\u0000ghp_...": the escape written out as text
          * separates words although its last byte is alphanumeric */
@@ -733,7 +937,7 @@ static size_t candidate_at(rd_scan *sc, size_t i)
  *   tm  the byte may start a token or a card number (every byte with trig[]
  *       T_DIGIT, and every T_TOKEN byte followed by a byte tok2[] allows,
  *       is in it; a few others may be)
- *   pm  the byte may be one of - : = < \ (all of them are in it; a few
+ *   pm  the byte may be one of - : = < \ $ | (all of them are in it; a few
  *       others may be)
  * Candidates are (tm & word starts) | pm; each is then checked exactly
  * (trig[], the first three bytes of a token), so a classifier may flag
@@ -783,7 +987,9 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
         __m128i alnum = _mm_or_si128(in_range(x, '0', '9'), in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'));
         __m128i punct = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')), _mm_cmpeq_epi8(x, _mm_set1_epi8(':'))),
                                      _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')), _mm_cmpeq_epi8(x, _mm_set1_epi8('<'))));
-        punct = _mm_or_si128(punct, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+        punct = _mm_or_si128(punct, _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
+                                                 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('$')),
+                                                              _mm_cmpeq_epi8(x, _mm_set1_epi8('|')))));
         __m128i tl = in_range(x, '1', '6');
 #define TL(ch) tl = _mm_or_si128(tl, _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)))
         TL('A'); TL('g'); TL('s'); TL('r'); TL('w'); TL('x'); TL('n'); TL('h'); TL('p'); TL('d'); TL('e'); TL('S'); TL('L');
@@ -810,24 +1016,25 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
  * no class.
  *   cls_*   0x01 3 x 0-9 digits, 0x02 4,6 x 1-f A-O a-o, 0x04 5,7 x 0-a P-Z
  *           p-z (together: alnum, exactly); 0x08 2 x d '-', 0x10 3 x a,c,d
- *           ': < =', 0x20 5 x c '\' (together: pm, exactly).
+ *           ': < =', 0x20 5 x c '\', 0x40 2 x 4 '$', 0x80 7 x c '|'
+ *           (together: pm, exactly).
  *   first_* and second_*: tm is "the bits of this byte and of the next one
  *           share one", eight buckets of token starts (first bytes x
  *           second bytes), a superset of the tok1/tok2 pairs, chosen so
  *           that few word starts of ordinary text pass:
  *             0x01 A S L   x  K S B C I 3 G    (and neighbours; \ first)
  *             0x02 g w     x  h i l
- *             0x04 s r     x  k h
+ *             0x04 s r p   x  k h
  *             0x08 h n     x  f p v            (and `)
  *             0x10 p e a G E x y w O N I G     (and ` u @ g q first, ~ second)
  *             0x20 x p y   x  o a
  *             0x40 d a 1   x  o a /            (and 4 first, ! second)
  *             0x80 2-6     x  anything         (card numbers)
  */
-static const uint8_t cls_lo[16] = { 0x05, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07, 0x07,
-                                    0x07, 0x07, 0x16, 0x02, 0x32, 0x1a, 0x02, 0x02 };
-static const uint8_t cls_hi[16] = { 0, 0, 0x08, 0x11, 0x02, 0x24, 0x02, 0x04, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t first_lo[16] = { 0x30, 0x51, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x12,
+static const uint8_t cls_lo[16] = { 0x05, 0x07, 0x07, 0x07, 0x47, 0x07, 0x07, 0x07,
+                                    0x07, 0x07, 0x16, 0x02, 0xb2, 0x1a, 0x02, 0x02 };
+static const uint8_t cls_hi[16] = { 0, 0, 0x48, 0x11, 0x02, 0x24, 0x02, 0x84, 0, 0, 0, 0, 0, 0, 0, 0 };
+static const uint8_t first_lo[16] = { 0x34, 0x51, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x12,
                                       0x28, 0x20, 0, 0, 0x01, 0, 0x08, 0 };
 static const uint8_t first_hi[16] = { 0, 0, 0, 0xc0, 0x11, 0x01, 0x5a, 0x36, 0, 0, 0, 0, 0, 0, 0, 0 };
 static const uint8_t second_lo[16] = { 0x88, 0xe0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x91,
@@ -845,7 +1052,7 @@ RD_INLINE void classify_ssse3(const uint8_t *p, size_t len, rd_masks *o)
     const __m128i slo = TBL(second_lo), shi = TBL(second_hi);
 #undef TBL
     const __m128i low4 = _mm_set1_epi8(0x0f), zero = _mm_setzero_si128();
-    const __m128i al = _mm_set1_epi8(0x07), pu = _mm_set1_epi8(0x38);
+    const __m128i al = _mm_set1_epi8(0x07), pu = _mm_set1_epi8((char)0xf8);
     uint64_t am = 0, tm = 0, pm = 0;
     for (size_t k = 0; k < len; k += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
@@ -876,7 +1083,7 @@ RD_INLINE void classify_avx2(const uint8_t *p, size_t len, rd_masks *o)
     const __m256i slo = TBL(second_lo), shi = TBL(second_hi);
 #undef TBL
     const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
-    const __m256i al = _mm256_set1_epi8(0x07), pu = _mm256_set1_epi8(0x38);
+    const __m256i al = _mm256_set1_epi8(0x07), pu = _mm256_set1_epi8((char)0xf8);
     uint64_t am = 0, tm = 0, pm = 0;
     for (size_t k = 0; k < len; k += 32) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(p + k));
@@ -1032,10 +1239,21 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
                 size_t sp;
                 int closed;
                 if (rd_key_may_end_at(s, rd_assign_key_end(s, pos, &sp, &closed))) rd_assign_at(sc, pos);
+                else if (pos > 0 && colon_more[s[pos - 1]] == c) colon_more_at(sc, pos); /* "value:", "thin:" */
             }
             continue;
+        case T_DOLLAR: /* "$1$...", "$y$...", "$argon2id$..." */
+            if (pos + 3 >= n || !crypt_id_may(s[pos + 1])) continue;
+            if ((e = crypt_dollar_at(s, n, pos)) != 0) {
+                rd_add(sc, pos, e, ST_RULE_PASSWORD_HASH, RD_PRIO_TOKEN);
+                if (e > resume) resume = e;
+            }
+            continue;
+        case T_PIPE: /* "echo u:pw | chpasswd" */
+            if (pipe_may(s, n, pos)) rd_pipe_at(sc, pos);
+            continue;
         case T_LT: /* "<name>" */
-            if (pos + 1 >= n || !(RD_ALPHA(s[pos + 1]) || s[pos + 1] == '_' || s[pos + 1] == '-' || s[pos + 1] == '?')) continue;
+            if (pos + 1 >= n || !(RD_ALPHA(s[pos + 1]) || s[pos + 1] == '_' || s[pos + 1] == '-' || s[pos + 1] == '<')) continue;
             rd_xml_at(sc, pos);
             continue;
         default:

@@ -20,16 +20,23 @@ typedef struct rd_tree {
     rd_scan sc;
     st_json_doc *doc;
     st_redact_counts *c;
+    int pgpass;       /* a command or file path names a .pgpass file */
 } rd_tree;
 
 /* Redacts the string *ps, *pn (a key or a string value) in place. keycls != RK_NONE:
  * the string is the value of a credential-named key. *changed is set when
  * the string was replaced. */
-static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *changed)
+static inline __attribute__((always_inline)) int tree_string_in(rd_tree *t, char **ps, size_t *pn, int keycls,
+                                                                 int *changed, int cmd)
 {
     rd_scan *sc = &t->sc;
     int rc = rd_run(sc, (const uint8_t *)*ps, *pn, 0);
     if (rc) return rc;
+    if (cmd) { /* a command: its forms with no trigger byte (setx, SQL ...) */
+        rd_cmd_extras(sc, 0, sc->n);
+        if (sc->oom) return ENOMEM;
+        rd_merge(sc);
+    }
     if (RK_CLASS(keycls) != RK_NONE && rd_tree_value_secret(*ps, *pn, keycls)) {
         size_t from = 0;
         unsigned rule = ST_RULE_PASSWORD_ASSIGNMENT;
@@ -54,6 +61,17 @@ static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *chang
     *pn = ol;
     *changed = 1;
     return 0;
+}
+
+static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *changed)
+{
+    return tree_string_in(t, ps, pn, keycls, changed, 0);
+}
+
+/* The same for a command string ({"command": "..."}). */
+static int tree_cmd_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *changed)
+{
+    return tree_string_in(t, ps, pn, keycls, changed, 1);
 }
 
 /* A number node that is a card number, or any number under a password-named
@@ -225,6 +243,48 @@ static int array_prev_class(const st_json *arr, const st_json *prev)
     return d == 1 && !(cls & RK_PASSWORD) ? RK_NONE : cls;
 }
 
+/* The string member m: a command (1: then rd_cmd_extras looks at it too)?
+ * Does it name a .pgpass file in a command or a path ("cat ~/.pgpass",
+ * {"file_path": "/home/u/.pgpass"})? Then the event's
+ * "host:port:db:user:password" lines are passwords (rd_pgpass_lines). */
+static inline int string_context(rd_tree *t, const st_json *m)
+{
+    const char *k = m->key;
+    int cmd = 0;
+    switch (m->key_len) { /* command, cmd, file_path, filePath, path, file (the first bytes first: no call) */
+    case 3: if (k[0] != 'c' || k[1] != 'm' || k[2] != 'd') return 0; cmd = 1; break;
+    case 4: if ((k[0] != 'p' || memcmp(k, "path", 4) != 0) && (k[0] != 'f' || memcmp(k, "file", 4) != 0)) return 0; break;
+    case 7: if (k[0] != 'c' || k[2] != 'm' || memcmp(k, "command", 7) != 0) return 0; cmd = 1; break;
+    case 8: if (k[0] != 'f' || k[4] != 'P' || memcmp(k, "filePath", 8) != 0) return 0; break;
+    case 9: if (k[0] != 'f' || k[4] != '_' || memcmp(k, "file_path", 9) != 0) return 0; break;
+    default: return 0;
+    }
+    if (!t->pgpass && m->len >= 6) { /* "pgpass" (a memchr per 'g': cheaper than memmem on short strings) */
+        const char *g = m->str + 1, *end = m->str + m->len - 4;
+        while (g < end && (g = memchr(g, 'g', (size_t)(end - g))) != NULL) {
+            if (g[-1] == 'p' && memcmp(g + 1, "pass", 4) == 0) { t->pgpass = 1; break; }
+            g++;
+        }
+    }
+    return cmd;
+}
+
+/* A string of the second walk: only its .pgpass lines. */
+static int pgpass_string(rd_tree *t, char **ps, size_t *pn)
+{
+    rd_scan *sc = &t->sc;
+    int rc = rd_run_pgpass(sc, (const uint8_t *)*ps, *pn, 0);
+    if (rc || sc->nm == 0) return rc;
+    size_t ol = rd_out_len(sc);
+    char *o = st_json_doc_alloc(t->doc, ol + 1);
+    if (!o) return ENOMEM;
+    rd_out_write(sc, (uint8_t *)o, t->c);
+    o[ol] = '\0';
+    *ps = o;
+    *pn = ol;
+    return 0;
+}
+
 /* One object or array: keys and scalar members; containers are pushed. */
 static int tree_container(rd_tree *t, st_json *obj, rd_stack *stack)
 {
@@ -261,7 +321,10 @@ static int tree_container(rd_tree *t, st_json *obj, rd_stack *stack)
         }
         int vch = 0;
         switch (m->type) {
-        case ST_JSON_STRING: rc = tree_string(t, &m->str, &m->len, cls, &vch); break;
+        case ST_JSON_STRING:
+            if (m->key && string_context(t, m)) rc = tree_cmd_string(t, &m->str, &m->len, cls, &vch);
+            else rc = tree_string(t, &m->str, &m->len, cls, &vch);
+            break;
         case ST_JSON_NUMBER: rc = tree_number(t, m, cls); break;
         case ST_JSON_ARRAY:
             /* {"api_key": ["x"]}, Go's http.Header {"Authorization": ["Bearer x"]}:
@@ -280,6 +343,20 @@ static int tree_container(rd_tree *t, st_json *obj, rd_stack *stack)
     return rc;
 }
 
+/* The .pgpass lines of every string value of the tree at v (keys were done). */
+static int pgpass_walk(rd_tree *t, st_json *v, rd_stack *stack)
+{
+    int rc = stack_push(stack, v);
+    while (rc == 0 && stack->n) {
+        st_json *c = stack->v[--stack->n];
+        for (st_json *m = c->child; m && rc == 0; m = m->next) {
+            if (m->type == ST_JSON_STRING) rc = pgpass_string(t, &m->str, &m->len);
+            else if (m->type == ST_JSON_ARRAY || m->type == ST_JSON_OBJECT) rc = stack_push(stack, m);
+        }
+    }
+    return rc;
+}
+
 int st_redact_json(const st_redactor *r, st_json_doc *doc, st_json *v, st_redact_counts *counts)
 {
     if (!doc || !v) return ST_EINVAL;
@@ -292,6 +369,7 @@ int st_redact_json(const st_redactor *r, st_json_doc *doc, st_json *v, st_redact
     stack.v = stack.small;
     stack.n = 0;
     stack.cap = RD_STACK_SMALL;
+    t.pgpass = 0;
     switch (v->type) {
     case ST_JSON_STRING: rc = tree_string(&t, &v->str, &v->len, RK_NONE, &ch); break;
     case ST_JSON_NUMBER: rc = tree_number(&t, v, RK_NONE); break;
@@ -299,6 +377,9 @@ int st_redact_json(const st_redactor *r, st_json_doc *doc, st_json *v, st_redact
     case ST_JSON_OBJECT:
         rc = tree_container(&t, v, &stack);
         while (rc == 0 && stack.n) rc = tree_container(&t, stack.v[--stack.n], &stack);
+        if (rc == 0 && t.pgpass) { /* a second walk, for the .pgpass lines only (the path may come last) */
+            rc = pgpass_walk(&t, v, &stack);
+        }
         break;
     default: break;
     }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "redact.h"
@@ -415,6 +416,62 @@ START_TEST(test_positions_and_large_input)
     ck_assert_uint_eq(c.n[ST_RULE_GITHUB_TOKEN], 2);
     ck_assert_uint_eq(c.n[ST_RULE_AWS_ACCESS_KEY_ID], 1);
     free(out);
+    free(buf);
+}
+END_TEST
+
+/* Every scan is linear: 1 MiB of each rule's worst repetition takes well
+ * under a second (a value scan that restarted at every key on a long line
+ * made "a_password: a_password: ..." quadratic: 240 KB took 8 s). Text, raw,
+ * and a JSON tree whose "command" names a .pgpass file (every detector on). */
+START_TEST(test_linear_worst_cases)
+{
+    static const char *const unit[] = {
+        "a_password: ", "X_TOKEN=", " <<< ", "$argon2i$", "echo a:b | chpasswd ", "| sudo ", "setx ",
+        "x.php define('A_PASSWORD', ", "AC00000000000000000000000000000000 ", "-p -u -a ", "h:1:", "git config ",
+        "auth=(\"", "$MYSQL ", "--password --password ", "machine h login u password ", "token=\"x ",
+        "password = pw1 ", "curl -u a:", "chpasswd <<< ", "add_user ", "value:", "\n  - name: A_TOKEN\n    value: |",
+        "a_password: |\n", "<entry key=\"password\">", "oracle:thin:", "${X:-", "sqlplus ", "net use ", "lftp -u a,",
+    };
+    size_t big = (size_t)1 << 20;
+    char *buf = malloc(big + 64);
+    ck_assert_ptr_nonnull(buf);
+    for (size_t u = 0; u < sizeof unit / sizeof *unit; u++) {
+        size_t ul = strlen(unit[u]), n = 0;
+        while (n + ul <= big) { memcpy(buf + n, unit[u], ul); n += ul; }
+        for (int mode = 0; mode < 3; mode++) {
+            clock_t t0 = clock();
+            st_redact_counts c;
+            st_redact_counts_init(&c);
+            if (mode == 0) {
+                char *out;
+                size_t ol;
+                ck_assert_int_eq(st_redact_text(NULL, buf, n, &out, &ol, &c), 0);
+                free(out);
+            } else if (mode == 1) {
+                st_buf b = { 0 };
+                ck_assert_int_eq(st_redact_bytes(NULL, (const uint8_t *)buf, n, &b, &c), 0);
+                st_buf_free(&b);
+            } else {
+                st_buf j = { 0 };
+                st_buf_puts(&j, "{\"file_path\":\"/root/.pgpass\",\"command\":");
+                st_json_write_string(&j, buf, n);
+                st_buf_puts(&j, ",\"stdout\":");
+                st_json_write_string(&j, buf, n);
+                st_buf_putc(&j, '}');
+                ck_assert(!j.oom);
+                st_json_doc *doc = NULL;
+                st_err err = { { 0 } };
+                st_json_opts o = { ST_JSON_ALLOW_WS, 0, 0 };
+                ck_assert_int_eq(st_json_parse(&doc, (const char *)j.data, j.len, &o, NULL, &err), 0);
+                ck_assert_int_eq(st_redact_json(NULL, doc, st_json_doc_root(doc), &c), 0);
+                st_json_doc_free(doc);
+                st_buf_free(&j);
+            }
+            double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+            ck_assert_msg(secs < 4.0, "'%s' x %zu, mode %d: %.2f s of CPU", unit[u], n / ul, mode, secs);
+        }
+    }
     free(buf);
 }
 END_TEST
@@ -845,6 +902,7 @@ static Suite *redact_suite(void)
     tcase_add_test(tc, test_wide_tree);
     tcase_add_test(tc, test_many_colliding_keys);
     tcase_add_test(tc, test_positions_and_large_input);
+    tcase_add_test(tc, test_linear_worst_cases);
     tcase_add_test(tc, test_utf8_preserved);
     tcase_add_test(tc, test_config_rules);
     tcase_add_test(tc, test_config_disable_key_aware);

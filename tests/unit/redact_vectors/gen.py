@@ -389,7 +389,7 @@ case(C,'PHP define() after <?php (wp-config.php), single or double quotes',
      "<?php\ndefine('DB_PASSWORD', 'wpS3cret');\ndefine( 'AUTH_KEY', 'k3y!x@y z' );\ndefine(\"SECRET_KEY\", \"abc123xyz\");\n",
      "<?php\ndefine('DB_PASSWORD', '"+R(PA)+"');\ndefine( 'AUTH_KEY', '"+R(PA)+"' );\ndefine(\"SECRET_KEY\", \""+R(PA)+"\");\n",{PA:3})
 keep('PHP define of other names and expressions, a longer word, Python def','<?php\ndefine(\'DB_NAME\', \'wordpress\');\ndefine(\'DB_PASSWORD\', getenv(\'DB_PASSWORD\'));\ndefine(\'WP_DEBUG\', true);\nundefine(\'DB_PASSWORD\', \'x1\')\n?>\ndef password(self):\ndefined(\'X\')')
-keep('define() outside PHP text (no <?php before it)',"grep: define('DB_PASSWORD', 'wpS3cret');")
+keep('define() in text that names no PHP file (a C or JS define)',"grep: define('DB_PASSWORD', 'wpS3cret');\n#define DB_PASSWORD_LEN 64\ndefine(['DB_PASSWORD'], function () {})")
 case(C,'ssh-keygen -N/-P, openssl -k and -pass pass:, gh/az secret set, aws secretsmanager --secret-string',
      'ssh-keygen -t ed25519 -N "myPassphrase1" -f k\nssh-keygen -p -P 0ldPass -N n3wPass -f k\nopenssl enc -aes-256-cbc -k s3cret -in f\nopenssl enc -pass pass:S3cret -in f\ngh secret set API_TOKEN --body "abc123x"\ngh secret set API_TOKEN -b abc123x\naz keyvault secret set --vault-name v --name x --value S3cret9\naws secretsmanager create-secret --name x --secret-string S3cret9',
      'ssh-keygen -t ed25519 -N "'+R(PA)+'" -f k\nssh-keygen -p -P '+R(PA)+' -N '+R(PA)+' -f k\nopenssl enc -aes-256-cbc -k '+R(PA)+' -in f\nopenssl enc -pass pass:'+R(PA)+' -in f\ngh secret set API_TOKEN --body "'+R(PA)+'"\ngh secret set API_TOKEN -b '+R(PA)+'\naz keyvault secret set --vault-name v --name x --value '+R(PA)+'\naws secretsmanager create-secret --name x --secret-string '+R(PA),{PA:9})
@@ -400,6 +400,92 @@ rcase('PHP define() in raw input, line breaks written as \\n','{"content":"<?php
 
 jcase('AWS Secrets Manager SecretString / SecretBinary members','{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:db","Name":"db","SecretString":"Plain9Secret","SecretBinary":"c2VjcmV0","VersionStages":["AWSCURRENT"]}',
       '{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:db","Name":"db","SecretString":"'+R(PA)+'","SecretBinary":"'+R(PA)+'","VersionStages":["AWSCURRENT"]}',{PA:2})
+
+# ---- 2026-11-22 night: the known gaps of REDACTION.md section 5, and an audit of realistic placements ----
+PH='password-hash'
+pos(T,'password-hash md5-crypt $1$ in /etc/shadow','bob:{}:19000:0:99999:7:::','$1$'+rs(8,BC.replace('/',''))+'$'+split(rs(22,BC),3),PH)
+pos(T,'password-hash Apache $apr1$ (htpasswd -m)','admin:{}\n','$apr1$'+rs(8,A)+'$'+split(rs(22,BC),3),PH)
+pos(T,'password-hash yescrypt $y$ (Debian, Fedora shadow)','alice:{}:19500:0:99999:7:::','$y$j9T$'+rs(22,BC.replace('/',''))+'$'+split(rs(43,BC),3),PH)
+pos(T,'password-hash scrypt $7$','u:{}\n','$7$C6..../....'+rs(14,A)+'$'+split(rs(43,BC),3),PH)
+pos(T,'password-hash argon2id PHC string','{"hash": "{}"}','$argon2id$v=19$m=65536,t=3,p=4$'+rs(22,A+'+/')+'$'+split(rs(43,A+'+/'),3),PH)
+pos(T,'password-hash argon2i and argon2d, no version','{} and x','$argon2i$m=4096,t=3,p=1$'+rs(16,A)+'$'+split(rs(32,A),3)+' or $argon2d$v=16$m=4096,t=3,p=1$'+rs(16,A)+'$'+rs(32,A),PH)
+out[T][-1]['want']=R(PH)+' or '+R(PH)+' and x'; out[T][-1]['counts']={PH:2}
+pos(T,'password-hash passlib $pbkdf2-sha256$','pw_hash = "{}"','$pbkdf2-sha256$29000$'+rs(22,A)+'$'+split(rs(43,A),3),PH)
+keep('password-hash look-alikes of the new forms: shell, prices, short parts, Makefiles','echo $1$2 $y $7 costs $1 or $7.50; $1$salt$short $y$j9T$salt$'+rs(42,BC)+' $argon2id$v=19$m=1,t=1,p=1$c2FsdA$short $argon2x$v=19$m=1$'+rs(16,A)+'$'+rs(32,A)+' $$(CC) $apr $pbkdf2 $yes')
+TW='twilio-auth-token'
+_sid='AC'+rs(32,HEXL)
+case(T,'twilio-auth-token: 32 hex beside an account SID in a call',
+     'client = Client("'+_sid+'", "'+split(rs(32,HEXL),5)+'")',
+     'client = Client("'+_sid+'", "'+R(TW)+'")',{TW:1})
+case(T,'twilio-auth-token: before the SID in a JSON object, and in a .env line',
+     '{"secret": "'+split(rs(32,HEXL),5)+'", "sid": "'+_sid+'"}\nTWILIO='+_sid+':'+split(rs(32,HEXL),5),
+     '{"secret": "'+R(TW)+'", "sid": "'+_sid+'"}\nTWILIO='+_sid+':'+R(TW),{TW:2})
+keep('twilio look-alikes: a digest with no SID, outside the SID\'s object or line, a SID glued or with upper-case hex, 31 or 33 hex',
+     'md5 '+rs(32,HEXL)+'\n{"sid": "'+_sid+'"} {"md5": "'+rs(32,HEXL)+'"}\nxAC'+rs(32,HEXL)+' '+rs(32,HEXL)+'\nAC'+rs(32,'0123456789ABCDEF')+' '+rs(32,HEXL)+'\n'+_sid+' '+rs(31,HEXL)+' '+rs(33,HEXL))
+case(C,'PHP define() in text that names a .php file: grep output, sed, a heredoc (the name after the define too)',
+     "config.php:12:define('DB_PASSWORD', 'wpS3cret');\nsed -i \"s/define('DB_PASSWORD', 'old1')/define('DB_PASSWORD', 'n3w')/\" wp-config.php\ncat > cfg.php <<'EOF'\ndefine(\"AUTH_KEY\", \"k3y!\");\nEOF",
+     "config.php:12:define('DB_PASSWORD', '"+R(PA)+"');\nsed -i \"s/define('DB_PASSWORD', '"+R(PA)+"')/define('DB_PASSWORD', '"+R(PA)+"')/\" wp-config.php\ncat > cfg.php <<'EOF'\ndefine(\"AUTH_KEY\", \""+R(PA)+"\");\nEOF",{PA:4})
+case(C,'PHP define() in a sed command that ends with the .php file',"sed -i \"s/define('DB_PASSWORD', 'old1')/define('DB_PASSWORD', 'n3w')/\" wp-config.php",
+     "sed -i \"s/define('DB_PASSWORD', '"+R(PA)+"')/define('DB_PASSWORD', '"+R(PA)+"')/\" wp-config.php",{PA:2})
+keep('php named, but define() of other names, expressions, my_define','wp-config.php: define(\'WP_DEBUG\', true); define(\'DB_PASSWORD\', getenv(\'X\')); phpinfo(); undefine(\'DB_PASSWORD\', \'x1\')')
+jcase('.pgpass read: file_path names it, the content\'s lines are passwords (the path comes after the content)',
+      '{"tool_response":{"file":{"content":"db.internal:5432:app:app_user:PgPass9931\\n*:*:*:postgres:s3cr\\\\:etPG\\n# host:port:db:user:password\\n","filePath":"/home/dev/.pgpass"}},"tool_input":{"file_path":"/home/dev/.pgpass"}}',
+      '{"tool_response":{"file":{"content":"db.internal:5432:app:app_user:'+R(PA)+'\\n*:*:*:postgres:'+R(PA)+'\\n# host:port:db:user:password\\n","filePath":"/home/dev/.pgpass"}},"tool_input":{"file_path":"/home/dev/.pgpass"}}',{PA:2})
+jcase('.pgpass: cat in a command, and a line echoed into it',
+      '{"tool_input":{"command":"cat ~/.pgpass; echo \'db:5432:prod:svc:ProdPw55\' >> ~/.pgpass"},"tool_response":{"stdout":"localhost:5432:*:admin:AdminPw77\\n"}}',
+      '{"tool_input":{"command":"cat ~/.pgpass; echo \'db:5432:prod:svc:'+R(PA)+'\' >> ~/.pgpass"},"tool_response":{"stdout":"localhost:5432:*:admin:'+R(PA)+'\\n"}}',{PA:2})
+jcase('.pgpass-shaped lines when no command or path names a .pgpass file stay',
+      '{"tool_input":{"command":"cat notes.txt"},"tool_response":{"stdout":"db:5432:app:u:notapassword\\n12:30:45:00:01\\n","note":"see .pgpass docs"}}')
+rcase('.pgpass in raw input: the lines after cat ~/.pgpass','{"tool_input":{"command":"cat ~/.pgpass"},"tool_response":{"stdout":"db:5432:app:u:Pg9Raw\\nh2:*:*:u2:Pg8Raw\\n"',
+      '{"tool_input":{"command":"cat ~/.pgpass"},"tool_response":{"stdout":"db:5432:app:u:'+R(PA)+'\\nh2:*:*:u2:'+R(PA)+'\\n"',{PA:2})
+jcase('Windows setx of a credential name, and setx /p (commands)',
+      '[{"command":"setx API_TOKEN abc123def456ghi"},{"command":"setx DB_PASSWORD \\"Win Pw 99\\" /M"},{"command":"setx /s srv /u admin /p Adm1nPw PATH C:\\\\bin"}]',
+      '[{"command":"setx API_TOKEN '+R(PA)+'"},{"command":"setx DB_PASSWORD \\"'+R(PA)+'\\" /M"},{"command":"setx /s srv /u admin /p '+R(PA)+' PATH C:\\\\bin"}]',{PA:3})
+jcase('setx of other names or references stays',
+      '[{"command":"setx PATH \\"%PATH%;C:\\\\tools\\""},{"command":"setx API_TOKEN %TOKEN%"},{"command":"setx TOKEN_COUNT 5"}]')
+case(C,'passwords a command reads on stdin: chpasswd (echo, printf, sudo, <<<, several pairs)',
+     "echo 'deploy:Chpw2024!' | chpasswd\necho \"admin:SudoPw11\" | sudo chpasswd\nprintf 'u1:P1x\\nu2:P2y\\n' | chpasswd\nchpasswd <<< root:RootPw88\necho -e \"a:Aa1\\nb:Bb2\" | /usr/sbin/chpasswd",
+     "echo 'deploy:"+R(PA)+"' | chpasswd\necho \"admin:"+R(PA)+"\" | sudo chpasswd\nprintf 'u1:"+R(PA)+"\\nu2:"+R(PA)+"\\n' | chpasswd\nchpasswd <<< root:"+R(PA)+"\necho -e \"a:"+R(PA)+"\\nb:"+R(PA)+"\" | /usr/sbin/chpasswd",{PA:7})
+case(C,'passwords a command reads on stdin: --password-stdin, sudo -S, passwd --stdin, kinit, gh --with-token',
+     "echo DlPw25 | docker login -u me --password-stdin r.io\nprintf '%s\\n' 'S0do' | sudo -S apt update\necho 'N3wPw' | passwd --stdin bob\necho Kerb3ros | kinit me@EX.COM\necho tok9abc | gh auth login --with-token\nhelm registry login r.io -u me --password-stdin <<< 'H3lm'",
+     "echo "+R(PA)+" | docker login -u me --password-stdin r.io\nprintf '%s\\n' '"+R(PA)+"' | sudo -S apt update\necho '"+R(PA)+"' | passwd --stdin bob\necho "+R(PA)+" | kinit me@EX.COM\necho "+R(PA)+" | gh auth login --with-token\nhelm registry login r.io -u me --password-stdin <<< '"+R(PA)+"'",{PA:6})
+keep('stdin of other commands, references, files, or without the flag','echo hi | sudo tee /etc/motd\necho "$USER:$PW" | chpasswd\ncat users.txt | chpasswd\necho "$REG_PW" | docker login -u me --password-stdin\ncat pw.txt | docker login --password-stdin\necho x | docker login r.io\necho a:b | grep b\nx || chpasswd\ngrep -c x <<< "$out"')
+case(C,'the command behind a variable: $MYSQL -p, ${MYSQL_BIN}, "$REDIS_CLI" -a',
+     '$MYSQL -uroot -pVarPw123 app\n${MYSQL_BIN} -u root -pBracePw9 -e "show databases"\n"$REDIS_CLI" -a R3dVar ping\n$SSHPASS -p Ss9 ssh h',
+     '$MYSQL -uroot -p'+R(PA)+' app\n${MYSQL_BIN} -u root -p'+R(PA)+' -e "show databases"\n"$REDIS_CLI" -a '+R(PA)+' ping\n$SSHPASS -p '+R(PA)+' ssh h',{PA:4})
+keep('variables that name no password command','$CMD -pX\n$MKDIR -p build\n${DOCKER} run -p 80:80 img\n$MYSQL_PWD -p\n"$PSQL" -p 5432')
+_long=' '.join('--opt%d=%d' % (k, k) for k in range(90))
+case(C,'a password flag more than 512 bytes after its command word','docker compose exec -T db mysql -uroot '+_long+' -pLongPw42 db',
+     'docker compose exec -T db mysql -uroot '+_long+' -p'+R(PA)+' db',{PA:1})
+case(C,'git config of a credential-named key','git config --global github.token GtTok28abc\ngit config hub.oauthtoken "Hb9tok"\ngit config --file .git/config gitlab.token Gl8tok',
+     'git config --global github.token '+R(PA)+'\ngit config hub.oauthtoken "'+R(PA)+'"\ngit config --file .git/config gitlab.token '+R(PA),{PA:3})
+keep('git config of other keys, reads and unsets','git config user.name Alice\ngit config --get github.token\ngit config --unset github.token\ngit config credential.helper store\ngit commit -m token')
+case(C,'Python requests auth=(user, password)','requests.get(url, auth=("admin", "RqPw33"))\nhttpx.Client(auth=(\'u\', \'Hx9\'))',
+     'requests.get(url, auth=("admin", "'+R(PA)+'"))\nhttpx.Client(auth=(\'u\', \''+R(PA)+'\'))',{PA:2})
+keep('auth= tuples of expressions','requests.get(url, auth=(user, password))\nauth=(os.environ["U"], os.environ["P"])\nauth=("u", get_pw())')
+jcase('SQL passwords, PowerShell and rabbitmqctl in commands',
+      '[{"command":"psql -c \\"CREATE USER app WITH ENCRYPTED PASSWORD \'SqlCr41\'\\""},{"command":"mysql -e \\"ALTER USER \'root\'@\'localhost\' IDENTIFIED WITH mysql_native_password BY \'AltPw42\';\\""},{"command":"$pw = ConvertTo-SecureString \\"PsPw47\\" -AsPlainText -Force"},{"command":"rabbitmqctl add_user admin RbPw40 && rabbitmqctl change_password bob RbPw41"}]',
+      '[{"command":"psql -c \\"CREATE USER app WITH ENCRYPTED PASSWORD \''+R(PA)+'\'\\""},{"command":"mysql -e \\"ALTER USER \'root\'@\'localhost\' IDENTIFIED WITH mysql_native_password BY \''+R(PA)+'\';\\""},{"command":"$pw = ConvertTo-SecureString \\"'+R(PA)+'\\" -AsPlainText -Force"},{"command":"rabbitmqctl add_user admin '+R(PA)+' && rabbitmqctl change_password bob '+R(PA)+'"}]',{PA:5})
+jcase('SQL and PowerShell without literals stay',
+      '[{"command":"psql -c \\"ALTER USER app WITH PASSWORD NULL\\""},{"command":"psql -c \\"\\\\password app\\""},{"command":"ConvertTo-SecureString $env:PW -AsPlainText"},{"command":"add_user x y"}]')
+
+case(C,'lftp -u user,password','lftp -u deploy,LftpPw33 sftp://h\nlftp -u "me,Lf 9" ftp://h','lftp -u deploy,'+R(PA)+' sftp://h\nlftp -u "me,'+R(PA)+'" ftp://h',{PA:2})
+jcase('Oracle logons and Windows net use in commands',
+      '[{"command":"sqlplus scott/TigerPw22@orcl"},{"command":"sqlplus -s \\"sys/SysPw1@db as sysdba\\""},{"command":"expdp system/ExpPw2@db directory=d"},{"command":"rman target sys/RmPw3@prod"},{"command":"sqlldr userid=scott/LdrPw5 control=c.ctl"},{"command":"net use Z: \\\\\\\\srv\\\\share NetPw44 /user:dom\\\\u"}]',
+      '[{"command":"sqlplus scott/'+R(PA)+'@orcl"},{"command":"sqlplus -s \\"sys/'+R(PA)+'@db as sysdba\\""},{"command":"expdp system/'+R(PA)+'@db directory=d"},{"command":"rman target sys/'+R(PA)+'@prod"},{"command":"sqlldr userid=scott/'+R(PA)+' control=c.ctl"},{"command":"net use Z: \\\\\\\\srv\\\\share '+R(PA)+' /user:dom\\\\u"}]',{PA:6})
+jcase('Oracle and net use without a password stay',
+      '[{"command":"sqlplus / as sysdba"},{"command":"sqlplus scott@orcl"},{"command":"net use Z: \\\\\\\\srv\\\\share * /user:u"},{"command":"net use /delete Z:"},{"command":"sqlplus $CONN @x.sql"}]')
+
+case(C,'YAML value: after name: DB_PASSWORD (Kubernetes env), and block scalars | and >-',
+     'env:\n  - name: DB_PASSWORD\n    value: "K8sPw9"\n  - name: API_TOKEN\n    value: |\n      multi9\n      line9\n  - name: MODE\n    value: prod\npassword: >-\n  FoldedYaml9\n  more9\nnext: 1\n',
+     'env:\n  - name: DB_PASSWORD\n    value: "'+R(PA)+'"\n  - name: API_TOKEN\n    value: |\n      '+R(PA)+'\n  - name: MODE\n    value: prod\npassword: >-\n  '+R(PA)+'\nnext: 1\n',{PA:3})
+rcase('YAML name/value in raw input (line breaks written as \\n)','{"c":"env:\\n  - name: DB_PASSWORD\\n    value: \\"K8sPw9\\"\\n  - name: DB_TOKEN\\n    value: |\\n      blk9\\n"',
+      '{"c":"env:\\n  - name: DB_PASSWORD\\n    value: \\"'+R(PA)+'\\"\\n  - name: DB_TOKEN\\n    value: |\\n      '+R(PA)+'\\n"',{PA:2})
+keep('YAML value: without a credential name before it, block scalars of other keys','- name: MODE\n  value: prod\nvalue: 5\n  - name: DB_PASSWORD\nother:\n  value: x\ndescription: |\n  The password is rotated.\nscript: >-\n  echo token\n')
+case(C,'Spring and shell defaults, ADO.NET braces, Java XML properties, Oracle thin URLs',
+     'spring.datasource.password=${DB_PASS:Fallback9}\nZ_TOKEN=${Z:-Def9}\nServer=tcp:db;User ID=u;Password={Br@ce9};\n<entry key="password">PropXml9</entry>\n<property name="hibernate.connection.password" value="HibPw9"/>\n<property name="password">SprPw9</property>\njdbc:oracle:thin:scott/tiger9@//db:1521/orcl',
+     'spring.datasource.password='+R(PA)+'}\nZ_TOKEN='+R(PA)+'}\nServer=tcp:db;User ID=u;Password='+R(PA)+'};\n<entry key="password">'+R(PA)+'</entry>\n<property name="hibernate.connection.password" value="'+R(PA)+'"/>\n<property name="password">'+R(PA)+'</property>\njdbc:oracle:thin:scott/'+R(PA)+'@//db:1521/orcl',{PA:7})
+keep('references without defaults, other properties, Oracle URLs without a password','x_password=${DB_PASS}\ny_password=${DB_PASS:-}\na_token: ${ENV_TOKEN:${OTHER}}\n<entry key="user">bob</entry>\n<property name="url" value="jdbc:x"/>\n<property name="password" value="${db.password}"/>\njdbc:oracle:thin:@db:1521:orcl\njdbc:oracle:thin:@//db/svc')
 
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:

@@ -39,6 +39,10 @@ static const char *const nm_prefixes[] = {
     "mysql -p", "sshpass -p ", "docker login -p ", "htpasswd -nb u ", "curl -u u:", "curl --user=u:",
     "aws configure set aws_secret_access_key ", "ENV DB_PASSWORD ", "<add key=\"ApiKey\" value=\"", "api_key <- ",
     "define('DB_PASSWORD', '", "ssh-keygen -N ", "gh secret set X --body ", "redis-cli -a ", "smbclient -U u%",
+    "$1$salt$", "$apr1$salt$", "$y$j9T$salt$", "$7$C6..../....salt$", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$",
+    "$pbkdf2-sha256$29000$salt$", "AC0123456789abcdef0123456789abcdef \"", "x.php define('API_KEY', '",
+    "echo u: | chpasswd", "| chpasswd", "chpasswd <<< u:", "| sudo -S ", "echo | docker login --password-stdin",
+    "$MYSQL -p", "${MYSQL_BIN} -p", "git config github.token ", "auth=(\"u\", \"",
 };
 
 static const char *const nm_alpha[] = {
