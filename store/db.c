@@ -16,13 +16,11 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -35,7 +33,6 @@ struct st_db {
     MDB_dbi dbi[ST_T__COUNT];
     int have[ST_T__COUNT];
     unsigned flags;
-    _Atomic int trim_tail;  /* st_db_trim_at_next_write */
 };
 
 struct st_txn {
@@ -256,27 +253,6 @@ static void ln_mark(int waiting)
     pthread_mutex_unlock(&ln.mu);
 }
 
-/* Cuts the data file back to LMDB's last page (prefault.h: a bulk import
- * may have allocated past it). Only at the start of a write transaction:
- * this process holds the writer lock, so no other commit can end past that
- * page meanwhile, and this transaction has written nothing yet (LMDB writes
- * a big transaction's spilled pages before its commit). Readers never read
- * past the last page of their snapshot. A failure only leaves the space. */
-static void trim_tail(st_db *db)
-{
-    mdb_filehandle_t fd;
-    uint64_t used;
-    struct stat sb;
-    st_db_info(db, NULL, &used, NULL);
-    if (mdb_env_get_fd(db->env, &fd) == 0 && fstat(fd, &sb) == 0 && (uint64_t)sb.st_size > used && used > 0)
-        (void)!ftruncate(fd, (off_t)used);
-}
-
-void st_db_trim_at_next_write(st_db *db)
-{
-    atomic_store(&db->trim_tail, 1);
-}
-
 int st_db_write(st_db *db, st_db_write_fn fn, void *ctx, st_err *err)
 {
     if (db->flags & ST_DB_RDONLY) return st_fail(err, ST_ERDONLY, "store opened read-only");
@@ -288,7 +264,6 @@ int st_db_write(st_db *db, st_db_write_fn fn, void *ctx, st_err *err)
         if (notice) ln_mark(0);
         if (rc == MDB_MAP_RESIZED) { mdb_env_set_mapsize(db->env, 0); continue; }
         if (rc) return st_fail(err, map_rc(NULL, rc), "lmdb: begin write: %s", mdb_strerror(rc));
-        if (atomic_exchange(&db->trim_tail, 0)) trim_tail(db);
         rc = fn(&t, ctx);
         if (rc == 0 && !t.map_full) {
             int crc = mdb_txn_commit(t.txn);
@@ -593,12 +568,6 @@ void st_db_info(st_db *db, uint64_t *map_bytes, uint64_t *used_bytes, unsigned *
     if (map_bytes) *map_bytes = info.me_mapsize;
     if (used_bytes) *used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
     if (page_size) *page_size = st.ms_psize;
-}
-
-int st_db_data_fd(st_db *db)
-{
-    mdb_filehandle_t fd;
-    return mdb_env_get_fd(db->env, &fd) == 0 ? fd : -1;
 }
 
 int st_db_compact_copy(st_db *db, const char *path, st_err *err)

@@ -106,12 +106,6 @@ ST_NODISCARD int st_meta_put_str(st_txn *txn, const char *name, const char *s, s
 
 /* Environment facts for status and bench: map size, bytes in use, page size. */
 void st_db_info(st_db *db, uint64_t *map_bytes, uint64_t *used_bytes, unsigned *page_size);
-/* The data file's descriptor (LMDB's own: never close it), or -1. */
-int st_db_data_fd(st_db *db);
-/* The next write transaction of this process first cuts the data file back
- * to LMDB's last page: what a bulk import allocated ahead (prefault.h) and
- * did not use. */
-void st_db_trim_at_next_write(st_db *db);
 /* Copies the environment compacted into dir2 (mdb_env_copy2 with MDB_CP_COMPACT). */
 ST_NODISCARD int st_db_compact_copy(st_db *db, const char *path, st_err *err);
 

@@ -32,18 +32,11 @@
 #include <unistd.h>
 
 #include "index.h"
-#include "prefault.h"
 #include "store_int.h"
 
 #define CHUNK (1u << 20)
 #define IMP_SEGS 3
 #define STRICT_PIPE_MAX ((size_t)1 << 30)   /* --strict from a pipe: the input held for the check */
-/* Bulk imports make the data file's page cache ready ahead of their commits
- * (prefault.h): from this many imported entries on (a smaller import is not
- * worth the thread, nor the allocated file tail it may leave), this far
- * ahead (two to three transactions of 1 KiB lines). */
-#define PREFAULT_AFTER 20000u
-#define PREFAULT_AHEAD ((uint64_t)24 << 20)
 
 typedef struct importer {
     st_store *s;
@@ -56,8 +49,6 @@ typedef struct importer {
     size_t ntxn, batch;
     uint64_t bytes;        /* input consumed by the segments applied so far */
     int dry;               /* strict check pass: convert only */
-    st_prefault *pf;       /* started once PREFAULT_AFTER entries are in */
-    int pf_tried;
 } importer;
 
 /* ---- the appending side ------------------------------------------------------------------ */
@@ -90,11 +81,6 @@ static int append_events(importer *im, st_event *evs, st_prepared **prep, size_t
         if (!im->res->imported) im->res->first_index = first;
         im->res->last_index = first + n - 1;
         im->res->imported += n;
-        if (!im->pf_tried && im->res->imported >= PREFAULT_AFTER) {
-            im->pf_tried = 1;
-            im->pf = st_prefault_start(im->s->db, PREFAULT_AHEAD);
-        }
-        st_prefault_note(im->pf);
     }
     return rc;
 }
@@ -464,8 +450,6 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     s->defer_paths = 1;                    /* merged below, or when too many are pending */
     rc = run(&im, &c, segs, o->serial);
     s->defer_paths = 0;
-    st_prefault_stop(im.pf);               /* the merge below first cuts off the unused allocation */
-    im.pf = NULL;
     if (res->imported) {
         st_err merr;
         memset(&merr, 0, sizeof merr);
@@ -474,7 +458,6 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     }
     if (o->on_progress) o->on_progress(o->ctx, res->lines, res->imported, im.bytes);
 out:
-    st_prefault_stop(im.pf);
     if (im.prep) free_events(im.txn, im.prep, &im.ntxn);
     for (int i = 0; segs && i < IMP_SEGS; i++) {
         if (segs[i].evs && segs[i].prep) {

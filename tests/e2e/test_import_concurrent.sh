@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# A bulk import (big enough to allocate the data file ahead of its commits,
-# store/prefault.h) while the real hook records events into the same store,
-# one process per event as Claude Code runs it: every line and every event
-# is stored, `check` passes, and when the import is done data.mdb ends
-# exactly at LMDB's last page (nothing allocated ahead is left behind).
+# A bulk import (30,000 lines, many transactions) while the real hook
+# records events into the same store, one process per event as Claude Code
+# runs it: every line and every event is stored, query finds the events,
+# `check` passes, and data.mdb ends exactly at LMDB's last page.
 set -euo pipefail
 : "${SEALTRAIL:?}"
 . "$(dirname "$0")/lib.sh"
