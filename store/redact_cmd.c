@@ -244,7 +244,7 @@ static size_t arg_end(const uint8_t *s, size_t n, size_t p, int raw)
     for (; p < n; p++) {
         uint8_t c = s[p];
         if (q) { if (c == q) q = 0; continue; }
-        if (c == '"' || c == '\'') { if (raw && c == '"' && s[p - 1] != '\\') return p; q = c; continue; }
+        if (c == '"' || c == '\'') { if (raw && c == '"' && (p == 0 || s[p - 1] != '\\')) return p; q = c; continue; }
         if (is_blank(c) || cmd_sep(s, p) || (c == '\\' && p + 1 < n && s[p + 1] == 'n')) return p;
     }
     return p;

@@ -271,7 +271,12 @@ static int line_goes_on(const uint8_t *s, size_t p)
  * or call or line (Client("AC...", "<token>"), {"sid": "AC...", "secret":
  * "<token>"}, "AC...:<token>") is the account's auth token. Not across a
  * '{' or '}', nor a line break after a line that ends otherwise than with
- * , ( [ or {. */
+ * , ( [ or {. This rule's marker on the way (a second pass over redacted
+ * text) ends the search: the token was found, the next bare 32-hex value
+ * is not it (found by fuzz_redact: redaction must be idempotent). */
+#define TWILIO_MARK "[REDACTED:twilio-auth-token]"
+#define TWILIO_MARK_LEN (sizeof TWILIO_MARK - 1)
+
 static void twilio_sid_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
@@ -282,6 +287,7 @@ static void twilio_sid_at(rd_scan *sc, size_t i)
         uint8_t c = s[p];
         if (c == '{' || c == '}') break;
         if ((c == '\n' || (c == '\\' && p + 1 < n && s[p + 1] == 'n')) && !line_goes_on(s, p)) break;
+        if (c == '[' && n - p >= TWILIO_MARK_LEN && memcmp(s + p, TWILIO_MARK, TWILIO_MARK_LEN) == 0) return;
         if (lhex(c) && (!RD_ALNUM(s[p - 1]) || rd_escape_before(s, p)) && hex32_at(s, n, p, 0)) {
             rd_add(sc, p, p + 32, ST_RULE_TWILIO_AUTH_TOKEN, RD_PRIO_TOKEN);
             return;
@@ -292,6 +298,7 @@ static void twilio_sid_at(rd_scan *sc, size_t i)
         if (c == '{' || c == '}') break;
         if (c == '\n' && !line_goes_on(s, p - 1)) break;
         if (c == 'n' && p >= 2 && s[p - 2] == '\\' && !line_goes_on(s, p - 2)) break;
+        if (c == ']' && p >= TWILIO_MARK_LEN && memcmp(s + p - TWILIO_MARK_LEN, TWILIO_MARK, TWILIO_MARK_LEN) == 0) return;
         if (p >= 32 && lhex(c) && (p == n || !RD_ALNUM(s[p])) && hex32_at(s, n, p - 32, 0)) {
             rd_add(sc, p - 32, p, ST_RULE_TWILIO_AUTH_TOKEN, RD_PRIO_TOKEN);
             return;
