@@ -788,19 +788,25 @@ static size_t crypt_dollar_at(const uint8_t *s, size_t n, size_t i)
     } else {
         while (j < n && j - i < 24 && (RD_ALNUM(s[j]) || s[j] == '-' || s[j] == '_')) j++;
     }
-    /* '$'-separated fields: version, parameters (m=..,t=..,p=..), salt, hash */
-    size_t fields = 0, last = 0;
+    /* '$'-separated fields: version, parameters (m=..,t=..,p=..), salt, hash.
+     * The hash is the last of 3 to 5 fields that can be one: a field taken
+     * from a hash glued on behind ("...$hash$argon2id$...") does not hide
+     * this one (found by fuzz_redact: the second pass found it). */
+    size_t fields = 0, start[5], end[5];
     while (j < n && s[j] == '$' && fields < 5) {
         size_t a = ++j;
         while (j < n && j - a <= 128 && (b64n_ch(s[j]) || s[j] == '=' || s[j] == ',' || s[j] == '.' || s[j] == '-')) j++;
-        if (j == a || j - a > 128) return 0;
-        fields++;
-        last = a;
+        if (j == a || j - a > 128) break;
+        start[fields] = a;
+        end[fields++] = j;
     }
-    if (fields < 3 || j - last < 16) return 0;
-    for (k = last; k < j; k++)
-        if (!b64n_ch(s[k]) && s[k] != '.' && s[k] != '-') return 0;
-    return j;
+    for (size_t f = fields; f >= 3; f--) {
+        size_t a = start[f - 1], e = end[f - 1];
+        if (e - a < 16) continue;
+        for (k = a; k < e && (b64n_ch(s[k]) || s[k] == '.' || s[k] == '-'); k++) {}
+        if (k == e) return e;
+    }
+    return 0;
 }
 
 /* Can a crypt id ("$1$", "$7$", "$y$", "$gy$", "$apr1$", "$argon2", "$pbkdf2") start with c? */
