@@ -23,6 +23,20 @@ typedef struct rd_tree {
     int pgpass;       /* a command or file path names a .pgpass file */
 } rd_tree;
 
+/* Replaces the string *ps, *pn by the scanner's output (its matches
+ * redacted), a copy in the document's arena. */
+static int replace_string(rd_tree *t, char **ps, size_t *pn)
+{
+    size_t ol = rd_out_len(&t->sc);
+    char *o = st_json_doc_alloc(t->doc, ol + 1);
+    if (!o) return ENOMEM;
+    rd_out_write(&t->sc, (uint8_t *)o, t->c);
+    o[ol] = '\0';
+    *ps = o;
+    *pn = ol;
+    return 0;
+}
+
 /* Redacts the string *ps, *pn (a key or a string value) in place. keycls != RK_NONE:
  * the string is the value of a credential-named key. *changed is set when
  * the string was replaced. */
@@ -52,15 +66,8 @@ static inline __attribute__((always_inline)) int tree_string_in(rd_tree *t, char
             return ENOMEM;
     }
     if (sc->nm == 0) return 0;
-    size_t ol = rd_out_len(sc);
-    char *o = st_json_doc_alloc(t->doc, ol + 1);
-    if (!o) return ENOMEM;
-    rd_out_write(sc, (uint8_t *)o, t->c);
-    o[ol] = '\0';
-    *ps = o;
-    *pn = ol;
     *changed = 1;
-    return 0;
+    return replace_string(t, ps, pn);
 }
 
 static int tree_string(rd_tree *t, char **ps, size_t *pn, int keycls, int *changed)
@@ -275,14 +282,7 @@ static int pgpass_string(rd_tree *t, char **ps, size_t *pn)
     rd_scan *sc = &t->sc;
     int rc = rd_run_pgpass(sc, (const uint8_t *)*ps, *pn, 0);
     if (rc || sc->nm == 0) return rc;
-    size_t ol = rd_out_len(sc);
-    char *o = st_json_doc_alloc(t->doc, ol + 1);
-    if (!o) return ENOMEM;
-    rd_out_write(sc, (uint8_t *)o, t->c);
-    o[ol] = '\0';
-    *ps = o;
-    *pn = ol;
-    return 0;
+    return replace_string(t, ps, pn);
 }
 
 /* One object or array: keys and scalar members; containers are pushed. */
