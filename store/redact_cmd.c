@@ -67,15 +67,13 @@ static int written_nl_before(const uint8_t *s, size_t p)
 #define RD_CMD_BACK ((size_t)64 << 10)
 
 /* Where the command containing s[i] starts (back to a separator, or a line
- * break written as \n, at most `back` bytes). */
-static size_t cmd_start_max(const uint8_t *s, size_t i, size_t back)
+ * break written as \n, at most RD_CMD_BACK bytes). */
+static size_t cmd_start(const uint8_t *s, size_t i)
 {
-    size_t floor = i > back ? i - back : 0, p = i;
+    size_t floor = i > RD_CMD_BACK ? i - RD_CMD_BACK : 0, p = i;
     while (p > floor && !cmd_sep(s, p - 1) && !written_nl_before(s, p)) p--;
     return p;
 }
-
-static size_t cmd_start(const uint8_t *s, size_t i) { return cmd_start_max(s, i, RD_CMD_BACK); }
 
 /* The name of the word s[b..e): after its last / " ' ( : = { or backslash
  * (a path, a quote, JSON around it). */
