@@ -475,6 +475,15 @@ static int stdin_kind(const uint8_t *s, size_t p, size_t e, int raw)
     return SK_NONE;
 }
 
+/* Redacts s[a..e) as a password, unless it is empty, a $-reference or the
+ * marker of a first pass. */
+static void password_span(rd_scan *sc, size_t a, size_t e)
+{
+    const uint8_t *s = sc->s;
+    if (e > a && s[a] != '$' && !(e - a > 10 && memcmp(s + a, "[REDACTED", 9) == 0))
+        rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+}
+
 /* "user:password" pairs in the argument at v (quoted or not, several
  * separated by \n written out): each password. */
 static void pairs_at(rd_scan *sc, size_t v, size_t end)
@@ -491,8 +500,7 @@ static void pairs_at(rd_scan *sc, size_t v, size_t end)
         int nl = !stop && c == '\\' && p + 1 < end && (s[p + 1] == 'n' || s[p + 1] == 'r' || s[p + 1] == '\\' || s[p + 1] == q);
         if (stop || nl) {
             size_t e = p;
-            if (colon && e > colon + 1 && s[colon + 1] != '$' && !(e - colon > 10 && memcmp(s + colon + 1, "[REDACTED", 9) == 0))
-                rd_add(sc, colon + 1, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+            if (colon) password_span(sc, colon + 1, e);
             colon = 0;
             if (stop && c != '\n' && c != '\r') return;
             if (nl) { p++; if (s[p] == '\\' || s[p] == q) return; }
@@ -641,8 +649,7 @@ void rd_pgpass_lines(rd_scan *sc)
             if (raw && d == '"' && s[e - 1] != '\\') break;
             if (raw && d == '\\' && e + 1 < n && s[e + 1] == '"') break;
         }
-        if (e > a && s[a] != '$' && !(e - a > 10 && memcmp(s + a, "[REDACTED", 9) == 0))
-            rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
+        password_span(sc, a, e);
         p = e > p ? e : p;
     }
 }
