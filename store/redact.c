@@ -233,7 +233,8 @@ void rd_out_write(const rd_scan *sc, uint8_t *dst, st_redact_counts *c)
 }
 
 /* Runs every detector over s[0..n) and leaves the merged spans in sc. */
-int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
+/* A new text for sc: no spans, and none of the last text's memos. */
+static inline void scan_begin(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
 {
     sc->s = s;
     sc->n = n;
@@ -243,26 +244,32 @@ int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
     sc->cmd_to = 0;
     sc->php_done = 0;
     sc->val_end = 0;
-    if (n) {
-        rd_scan_builtin(sc);
-        if (sc->r && sc->r->ncustom && rd_scan_custom(sc) != 0) return ENOMEM;
-    }
+}
+
+/* The spans found, merged (ENOMEM if one could not be kept). */
+static inline int scan_end(rd_scan *sc)
+{
     if (sc->oom) return ENOMEM;
     rd_merge(sc);
     return 0;
 }
 
+int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
+{
+    scan_begin(sc, s, n, mode);
+    if (n) {
+        rd_scan_builtin(sc);
+        if (sc->r && sc->r->ncustom && rd_scan_custom(sc) != 0) return ENOMEM;
+    }
+    return scan_end(sc);
+}
+
 /* Only the .pgpass lines of s[0..n) (rd_pgpass_lines), merged, in sc. */
 int rd_run_pgpass(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
 {
-    sc->s = s;
-    sc->n = n;
-    sc->mode = mode;
-    sc->nm = 0;
+    scan_begin(sc, s, n, mode);
     if (n) rd_pgpass_lines(sc);
-    if (sc->oom) return ENOMEM;
-    rd_merge(sc);
-    return 0;
+    return scan_end(sc);
 }
 
 /* Key-aware value: the whole value from `from` on is a secret. Keep the
