@@ -80,6 +80,7 @@ expect "append: a directory" 2 "Is a directory" -- st append "$work"
 [ "$(snapshot)" = "$before" ] && ok "store unchanged after bad input" || bad "store changed by bad input"
 expect "unknown command" 2 "unknown command" -- st frobnicate
 expect "open a directory with no store" 1 "sealtrail init" -- "$SEALTRAIL" --dir "$work/empty" status
+[ "$(grep -o "$work/empty" "$work/err" | wc -l)" = 1 ] && ok "the missing store's path is named once" || bad "no-store message: $(cat "$work/err")"
 mkdir -p "$work/ro" && chmod 500 "$work/ro"
 if [ "$(id -u)" -ne 0 ]; then
   expect "init in an unwritable directory" 1 "Permission denied" -- "$SEALTRAIL" --dir "$work/ro/s" init

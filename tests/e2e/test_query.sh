@@ -162,6 +162,7 @@ st stats --since 90d --format json | jq -e '(.tools[] | select(.tool == "Bash") 
 st stats --session s3 --format json | jq -e '[.tools[].tool] == ["WebFetch","Bash","Grep"] and .tools[0].failure_rate == 1' >/dev/null \
   && ok "stats --session" || bad "stats session: $(st stats --session s3 --format json)"
 st stats | head -1 | grep -q "^TOOL .*P95_MS" && ok "stats table header" || bad "stats table"
+cmp -s <(st stats --json) "$work/stats.json" && ok "stats --json is --format json" || bad "stats --json differs"
 
 # --- tail ------------------------------------------------------------------------------
 [ "$(st tail -n 2 | jq -r .index | paste -sd, -)" = "9,10" ] && ok "tail -n 2" || bad "tail -n 2"

@@ -37,7 +37,10 @@ int cli_exit_code(int rc)
 
 int cli_fail(int rc, const char *context, const char *detail)
 {
-    if (detail && *detail)
+    size_t cl = strlen(context);
+    if (detail && strncmp(detail, context, cl) == 0 && detail[cl] == ':')
+        cli_err("%s", detail);                      /* the detail names its context already */
+    else if (detail && *detail)
         cli_err("%s: %s", context, detail);
     else
         cli_err("%s: %s", context, st_strerror(rc));

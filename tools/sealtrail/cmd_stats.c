@@ -16,7 +16,7 @@
 static void help(void)
 {
     puts("usage: sealtrail [--dir DIR] stats [--since T] [--until T] [--session ID] [--tool NAME[,NAME...]]\n"
-         "                 [--format table|json]\n"
+         "                 [--format table|json | --json]\n"
          "\n"
          "Per tool: entries, calls (completed invocations: succeeded, failed or interrupted),\n"
          "failures (failed or interrupted) and failure rate, denials, and the durations of\n"
@@ -31,7 +31,7 @@ static void help(void)
          "  --since T, --until T   RFC 3339 or relative (90d, 12h); since <= time < until\n"
          "  --session ID           one session\n"
          "  --tool NAME[,NAME...]  only these tools (repeatable; \\, is a comma inside a name)\n"
-         "  --format table|json    default table\n"
+         "  --format table|json    default table; --json is --format json\n"
          "\n"
          "examples:\n"
          "  sealtrail stats\n"
@@ -101,7 +101,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         { "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
         { "session", required_argument, NULL, 'S' }, { "tool", required_argument, NULL, 'T' },
-        { "format", required_argument, NULL, 'f' }, { 0, 0, 0, 0 },
+        { "format", required_argument, NULL, 'f' }, { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 },
     };
     st_stats_query q;
     int c, json = 0;
@@ -131,6 +131,9 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
             if (strcmp(optarg, "json") == 0) json = 1;
             else if (strcmp(optarg, "table") == 0) json = 0;
             else { cli_err("stats: --format: '%s' is not table or json", optarg); return EXIT_USAGE; }
+            break;
+        case 'j':                       /* as `status --json` and `auditverify --json` */
+            json = 1;
             break;
         default: return EXIT_USAGE;
         }
