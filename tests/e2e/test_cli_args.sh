@@ -66,7 +66,7 @@ done
 expect "log --dir '' (after the command) is bad input" 2 "--dir: the directory name is empty" -- env HOME="$work/home" "$SEALTRAIL" log --dir ''
 [ ! -e "$work/home/.local" ] && ok "an empty --dir touched no default store" || bad "empty --dir created $(ls -R "$work/home")"
 rc=0
-env HOME="$work/home" SEALTRAIL_DIR= XDG_STATE_HOME= "$SEALTRAIL" hook --dir '' < "$ST_SHARED_DIR/claude-code/payloads/tool-PostToolUse-Bash-ok.json" >"$work/hook.out" 2>"$work/hook.err" || rc=$?
+env HOME="$work/home" SEALTRAIL_DIR= XDG_STATE_HOME= "$SEALTRAIL" hook --dir '' <<<'{"session_id":"s1","hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"tool_response":{"stdout":"a"}}' >"$work/hook.out" 2>"$work/hook.err" || rc=$?
 [ $rc = 0 ] && [ ! -s "$work/hook.out" ] && grep -q "using the default store $work/home/.local/state/sealtrail" "$work/hook.err" &&
   [ "$(ls "$work/home/.local/state/sealtrail/spool" | wc -l)" = 1 ] &&
   ok "hook --dir '': exit 0, nothing on stdout, the event kept for the default store, said on stderr" ||
