@@ -31,9 +31,12 @@
  *   echo 'u:pw' | chpasswd            passwords read on stdin: chpasswd pairs,
  *   echo pw | docker login --password-stdin, | sudo -S, <<< pw, and
  *   chpasswd <<EOF, cat <<EOF | chpasswd   heredocs (each pair, or the first line)
- *   git config github.token X         a credential-named key
+ *   git config github.token X         a credential-named key (and yarn config
+ *                                     set npmAuthToken X, npmAuthIdent u:pw)
  *   host:5432:db:user:pw              .pgpass lines, when the event names .pgpass
- *   setx API_TOKEN X, PASSWORD 'x'    in command strings only (rd_cmd_extras)
+ *   setx API_TOKEN X, PASSWORD 'x'    in command strings, and in every string of
+ *                                     an event naming a .sql/.bat/.cmd/.ps1 file
+ *                                     (rd_cmd_extras, rd_script_named)
  *
  * The command is found by looking back from the flag over the same command
  * (to a line break, ; | & or a backquote) for a word whose last path
