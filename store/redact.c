@@ -40,6 +40,7 @@ const char *const rd_builtin_names[ST_RULE_BUILTIN_COUNT] = {
     [ST_RULE_DISCORD_WEBHOOK] = "discord-webhook-url",
     [ST_RULE_PASSWORD_HASH] = "password-hash",
     [ST_RULE_AGE_KEY] = "age-secret-key",
+    [ST_RULE_HEROKU_KEY] = "heroku-api-key",
     [ST_RULE_JWT] = "jwt",
     [ST_RULE_PRIVATE_KEY] = "private-key",
     [ST_RULE_PAYMENT_CARD] = "payment-card",
@@ -242,7 +243,7 @@ static inline void scan_begin(rd_scan *sc, const uint8_t *s, size_t n, unsigned 
     sc->nm = 0;
     sc->aws_until = 0;
     sc->cmd_to = 0;
-    sc->php_done = 0;
+    sc->heredoc_end = 0;
     sc->val_end = 0;
 }
 
@@ -250,7 +251,7 @@ static inline void scan_begin(rd_scan *sc, const uint8_t *s, size_t n, unsigned 
 static inline int scan_end(rd_scan *sc)
 {
     if (sc->oom) return ENOMEM;
-    rd_merge(sc);
+    if (sc->nm > 1) rd_merge(sc);
     return 0;
 }
 
@@ -264,11 +265,12 @@ int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
     return scan_end(sc);
 }
 
-/* Only the .pgpass lines of s[0..n) (rd_pgpass_lines), merged, in sc. */
-int rd_run_pgpass(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode)
+/* Only the detectors of ctx in s[0..n) (rd_pgpass_lines, rd_cmd_extras), merged, in sc. */
+int rd_run_context(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode, unsigned ctx)
 {
     scan_begin(sc, s, n, mode);
-    if (n) rd_pgpass_lines(sc);
+    if (n && (ctx & RD_CTX_PGPASS)) rd_pgpass_lines(sc);
+    if (n && (ctx & RD_CTX_SCRIPT)) rd_cmd_extras(sc, 0, n);
     return scan_end(sc);
 }
 
@@ -308,7 +310,7 @@ void rd_scan_init(rd_scan *sc, const st_redactor *r)
     sc->oom = 0;
     sc->md = NULL;
     sc->aws_until = 0;
-    sc->php_done = 0;
+    sc->heredoc_end = 0;
     sc->val_from = sc->val_end = 0;
     sc->val_key = 0;
     sc->cmd_from = sc->cmd_to = sc->cmd_word = 0;
@@ -433,8 +435,9 @@ int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf 
     int rc = rd_run(&sc, in, len, RD_RAW);
     if (rc == 0) {
         /* raw input is a whole event: the forms of its commands (the JSON
-         * strings after "command" keys), and the lines of a .pgpass file
-         * named anywhere in it */
+         * strings after "command" keys), the lines of a .pgpass file named
+         * anywhere in it, and the command forms anywhere when it names a
+         * .sql, .bat, .cmd or .ps1 file */
         size_t nm = sc.nm, k;
         for (size_t p = 0; (k = find_lit(in, len, p, "\"command\"", 9, 3)) != len;) {
             size_t a = k + 9, e;
@@ -445,6 +448,7 @@ int st_redact_bytes(const st_redactor *r, const uint8_t *in, size_t len, st_buf 
             p = e > a ? e : a + 1;
         }
         if (find_lit(in, len, 0, "pgpass", 6, 1) != len) rd_pgpass_lines(&sc);
+        if (rd_script_named(in, len)) rd_cmd_extras(&sc, 0, len); /* a .sql or .bat file's lines */
         if (sc.oom) rc = ENOMEM;
         else if (sc.nm != nm) rd_merge(&sc);
     }

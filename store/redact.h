@@ -76,6 +76,7 @@ enum st_redact_builtin {
     ST_RULE_DISCORD_WEBHOOK,        /* discord-webhook-url */
     ST_RULE_PASSWORD_HASH,          /* password-hash (crypt(3): $1$ $2b$ $5$ $6$ $7$ $y$, argon2, pbkdf2) */
     ST_RULE_AGE_KEY,                /* age-secret-key (AGE-SECRET-KEY-1...) */
+    ST_RULE_HEROKU_KEY,             /* heroku-api-key (HRKU-...) */
     ST_RULE_JWT,                    /* jwt */
     ST_RULE_PRIVATE_KEY,            /* private-key (PEM block) */
     ST_RULE_PAYMENT_CARD,           /* payment-card (Luhn) */

@@ -802,8 +802,9 @@ static void xml_add_at(rd_scan *sc, size_t i, size_t tl)
 }
 
 /* PHP: define('DB_PASSWORD', 'value'), define("AUTH_KEY", "...") at i
- * (WordPress wp-config.php): the constant's name is the key. */
-static void define_at(rd_scan *sc, size_t i)
+ * (WordPress wp-config.php): the constant's name is the key, judged as
+ * any other (a define of another name, or of an expression, stays). */
+void rd_define_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, p = i + 6;
@@ -831,24 +832,6 @@ static void define_at(rd_scan *sc, size_t i)
     int cls = key_class(s + kb, ke - kb, &base);
     if (cls == RK_NONE) return;
     value_at(sc, p, V_WORD, X_CODE, cls, base, 0, '=');
-}
-
-/* The text names PHP ("<?php", a file "config.php" in grep output, a sed
- * command or a heredoc): every define() call in it, before or after the
- * name, once per text. (A word "define" is too common in other languages
- * to be a trigger of its own: it cost 3 % of throughput.) */
-void rd_php_defines(rd_scan *sc)
-{
-    const uint8_t *s = sc->s, *d;
-    size_t n = sc->n, p = 1;
-    if (sc->php_done) return;
-    sc->php_done = 1;
-    while (p < n && (d = memmem(s + p, n - p, "define", 6)) != NULL) {
-        p = (size_t)(d - s);
-        if (!RD_WORD(s[p - 1]) || rd_escape_before(s, p)) define_at(sc, p);
-        p += 6;
-    }
-    if (n >= 6 && memcmp(s, "define", 6) == 0) define_at(sc, 0);
 }
 
 /* R: name <- "value" (the '<' at i). */

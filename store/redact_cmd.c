@@ -29,10 +29,14 @@
  *   aws configure set aws_secret_access_key X    (and aws_session_token)
  *   ENV DB_PASSWORD hunter2           a Dockerfile ENV line without '='
  *   echo 'u:pw' | chpasswd            passwords read on stdin: chpasswd pairs,
- *   echo pw | docker login --password-stdin, | sudo -S, <<< pw
- *   git config github.token X         a credential-named key
+ *   echo pw | docker login --password-stdin, | sudo -S, <<< pw, and
+ *   chpasswd <<EOF, cat <<EOF | chpasswd   heredocs (each pair, or the first line)
+ *   git config github.token X         a credential-named key (and yarn config
+ *                                     set npmAuthToken X, npmAuthIdent u:pw)
  *   host:5432:db:user:pw              .pgpass lines, when the event names .pgpass
- *   setx API_TOKEN X, PASSWORD 'x'    in command strings only (rd_cmd_extras)
+ *   setx API_TOKEN X, PASSWORD 'x'    in command strings, and in every string of
+ *                                     an event naming a .sql/.bat/.cmd/.ps1 file
+ *                                     (rd_cmd_extras, rd_script_named)
  *
  * The command is found by looking back from the flag over the same command
  * (to a line break, ; | & or a backquote) for a word whose last path
@@ -396,11 +400,11 @@ static int raw_nl_at(const uint8_t *s, size_t e, size_t p)
     return k % 2 == 0;
 }
 
-/* The next word of s[p..e) after blanks: [*b, return) (raw: a \n written
- * out ends it). */
+/* The next word of s[p..e) after blanks: [*b, return) (raw: a \t written
+ * out is a blank, a \n ends the word). */
 static size_t next_word(const uint8_t *s, size_t p, size_t e, size_t *b, int raw)
 {
-    while (p < e && is_blank(s[p])) p++;
+    while (p < e && (is_blank(s[p]) || (raw && s[p] == '\\' && p + 1 < e && s[p + 1] == 't'))) p += is_blank(s[p]) ? 1 : 2;
     *b = p;
     while (p < e && !is_blank(s[p]) && !cmd_sep(s, p) &&
            !(raw && (raw_nl_at(s, e, p) || (s[p] == '"' && p > 0 && s[p - 1] != '\\'))))
@@ -510,6 +514,104 @@ static void pairs_at(rd_scan *sc, size_t v, size_t end)
     }
 }
 
+/* A line break at s[p] (a real one, or \n written out in JSON text): its
+ * length, else 0. */
+static size_t body_break(const uint8_t *s, size_t n, size_t p)
+{
+    if (s[p] == '\n') return 1;
+    return s[p] == '\\' && raw_nl_at(s, n, p) ? 2 : 0;
+}
+
+/* Bounds of a heredoc's body (a backstop: a body longer than this is read
+ * to here, and a "<<" inside what was read is not looked at again). */
+#define RD_HEREDOC_MAX ((size_t)64 << 10)
+#define RD_HEREDOC_LINES 1024
+
+/* The delimiter of the heredoc operator at op ("<<EOF", "<<-EOF", "<< 'EOF'",
+ * "<<\"EOF\"", "<<\EOF"): [*d, *d + return), a word that starts with a
+ * letter or '_' (so "1 << 3" is none); *after: the byte after it (and its
+ * closing quote). 0: not a delimiter. */
+static size_t heredoc_delim(const uint8_t *s, size_t n, size_t op, size_t *d, size_t *after)
+{
+    size_t p = op + 2;
+    if (p < n && s[p] == '-') p++;
+    while (p < n && is_blank(s[p])) p++;
+    while (p < n && s[p] == '\\') p++;
+    uint8_t q = 0;
+    if (p < n && (s[p] == '\'' || s[p] == '"')) q = s[p++];
+    if (p >= n || !(RD_ALPHA(s[p]) || s[p] == '_')) return 0;
+    *d = p;
+    while (p < n && p - *d <= 64 && (RD_WORD(s[p]) || s[p] == '-' || s[p] == '.')) p++;
+    size_t dl = p - *d;
+    if (dl > 64) return 0;
+    while (q && p < n && s[p] == '\\') p++;
+    if (q && (p >= n || s[p++] != q)) return 0;
+    *after = p;
+    return dl;
+}
+
+/* The heredoc whose "<<" is at op, for a command that reads `kind` on
+ * stdin: from the line after the operator's to the delimiter line, each
+ * "user:password" line's password (SK_PAIRS), or the first line
+ * (SK_PASSWORD). An unterminated body is read to its bound or the end of
+ * the text (in raw input: of the JSON string). */
+static void heredoc_body(rd_scan *sc, size_t op, int kind)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, d, p;
+    int raw = (sc->mode & RD_RAW) != 0;
+    if (op < sc->heredoc_end) return;
+    size_t dl = heredoc_delim(s, n, op, &d, &p);
+    if (!dl) return;
+    /* the rest of the operator's line (cat <<EOF | chpasswd) */
+    size_t lim = n - p > RD_HEREDOC_MAX ? p + RD_HEREDOC_MAX : n, br = 0;
+    while (p < lim && !(br = body_break(s, n, p)) && !(raw && s[p] == '"' && s[p - 1] != '\\')) p++;
+    sc->heredoc_end = p;
+    if (!br) return;
+    p += br;
+    for (int lines = 0; lines < RD_HEREDOC_LINES && p < lim; lines++) {
+        size_t ls = p, le;
+        br = 0;
+        while (p < lim && !(br = body_break(s, n, p)) && !(raw && s[p] == '"' && s[p - 1] != '\\')) p++;
+        le = p;
+        while (ls < le && (s[ls] == '\t' || (s[ls] == '\\' && ls + 1 < le && s[ls + 1] == 't'))) ls += s[ls] == '\t' ? 1 : 2;
+        if (le > ls && s[le - 1] == '\r') le--;
+        else if (le >= ls + 2 && s[le - 2] == '\\' && s[le - 1] == 'r') le -= 2;
+        if (le - ls == dl && memcmp(s + ls, s + d, dl) == 0) break; /* the delimiter */
+        if (kind == SK_PASSWORD) {
+            password_span(sc, ls, le);
+            break;
+        }
+        size_t c = ls;
+        while (c < le && s[c] != ':' && !is_blank(s[c])) c++;
+        if (c > ls && c < le && s[c] == ':') password_span(sc, c + 1, le);
+        if (!br) break;
+        p += br;
+    }
+    sc->heredoc_end = p;
+}
+
+/* "<<EOF" at i: when the command before it reads passwords on stdin
+ * (chpasswd <<EOF, sudo -S cmd <<EOF, passwd --stdin u <<EOF), its body.
+ * The operator must end its line, or be followed by a redirection or a
+ * pipe ("x << y;" in C is none). */
+static void heredoc_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, d, p;
+    if (i < sc->heredoc_end || !heredoc_delim(s, n, i, &d, &p)) return;
+    while (p < n && is_blank(s[p])) p++;
+    if (p < n && !(s[p] == '\n' || s[p] == '\r' || s[p] == '|' || s[p] == '&' || s[p] == '>' || s[p] == '2' ||
+                   (s[p] == '\\' && p + 1 < n && (s[p + 1] == 'n' || s[p + 1] == 'r')) ||
+                   ((sc->mode & RD_RAW) && s[p] == '"')))
+        return;
+    size_t a = i; /* (not across another '<': "<<E <<E ..." stays linear) */
+    while (a > 0 && i - a < 256 && s[a - 1] != '<' && !cmd_sep(s, a - 1)) a--;
+    a = cmd_begin(sc, i, i - a);
+    int kind = stdin_kind(s, a, i, (sc->mode & RD_RAW) != 0);
+    if (kind) heredoc_body(sc, i, kind);
+}
+
 /* The echo or printf argument before the '|' at i (for what the command
  * after it reads). */
 static void echo_before(rd_scan *sc, size_t i, int kind)
@@ -519,7 +621,12 @@ static void echo_before(rd_scan *sc, size_t i, int kind)
     size_t a = cmd_begin(sc, i, 4096), b;
     size_t we = next_word(s, a, i, &b, raw);
     int pf = word_is(s, b, we, "printf");
-    if (!pf && !word_is(s, b, we, "echo")) return;
+    if (!pf && !word_is(s, b, we, "echo")) {
+        if (word_is(s, b, we, "cat")) /* cat <<EOF | chpasswd */
+            for (size_t k = we; k + 2 < i; k++)
+                if (s[k] == '<' && s[k + 1] == '<' && s[k + 2] != '<') { heredoc_body(sc, k, kind); break; }
+        return;
+    }
     size_t p = we;
     for (int k = 0; k < 4; k++) { /* echo -n -e; printf's format */
         size_t b2, e2 = next_word(s, p, i, &b2, raw);
@@ -549,12 +656,13 @@ void rd_pipe_at(rd_scan *sc, size_t i)
     if (kind) echo_before(sc, i, kind);
 }
 
-/* "<<<" at i: "chpasswd <<< user:pw", "sudo -S cmd <<< pw". */
+/* "<<<" at i: "chpasswd <<< user:pw", "sudo -S cmd <<< pw"; "<<" a heredoc. */
 void rd_herestring_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n;
-    if (n - i < 5 || s[i + 1] != '<' || s[i + 2] != '<' || (i > 0 && s[i - 1] == '<')) return;
+    if (n - i < 5 || s[i + 1] != '<' || (i > 0 && s[i - 1] == '<')) return;
+    if (s[i + 2] != '<') { heredoc_at(sc, i); return; }
     size_t a = i; /* (not across another '<': "<<< <<< ..." stays linear) */
     while (a > 0 && i - a < 256 && s[a - 1] != '<' && !cmd_sep(s, a - 1)) a--;
     a = cmd_begin(sc, i, i - a);
@@ -571,8 +679,7 @@ void rd_herestring_at(rd_scan *sc, size_t i)
 
 /* "git config [--global|--local|--system|--file F] KEY VALUE" at i ("git"):
  * a credential-named KEY (github.token, credential.helper is not) and its
- * value. Also "yarn config set npmAuthToken X" is the flag-less form this
- * rule catches when spelled "git config". */
+ * value. */
 void rd_git_config_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
@@ -656,11 +763,12 @@ void rd_pgpass_lines(rd_scan *sc)
 
 /* ==== command strings: forms with no trigger byte ========================================= */
 
-/* Case-insensitive: does s[p..) start with the lower-case word w, alone? */
+/* Case-insensitive: does s[p..) start with the lower-case word w, alone
+ * (after a line break written out, "\nsetx", too)? */
 #define iword_at(s, n, p, w) iword_at_n(s, n, p, w, sizeof w - 1)
 static int iword_at_n(const uint8_t *s, size_t n, size_t p, const char *w, size_t l)
 {
-    if (n - p < l || (p > 0 && (RD_WORD(s[p - 1]) || s[p - 1] == '-'))) return 0;
+    if (n - p < l || (p > 0 && (RD_WORD(s[p - 1]) || s[p - 1] == '-') && !rd_escape_before(s, p))) return 0;
     for (size_t k = 0; k < l; k++)
         if (rd_lower(s[p + k]) != (uint8_t)w[k]) return 0;
     return p + l == n || !(RD_WORD(s[p + l]) || s[p + l] == '-');
@@ -771,11 +879,10 @@ static void net_use_at(rd_scan *sc, size_t p)
  * -AsPlainText`, `rabbitmqctl add_user u x`, Oracle `sqlplus u/pw@db`,
  * Windows `net use \\srv\share pw`. Run on s[from, to), a string that is
  * a command (a "command" member; in raw input its JSON string), once. */
-void rd_cmd_extras(rd_scan *sc, size_t from, size_t to)
+static inline __attribute__((always_inline)) void cmd_extras_in(rd_scan *sc, size_t from, size_t to, const int raw)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n;
-    int raw = (sc->mode & RD_RAW) != 0;
     /* first letters, and the second letters of their words (lower case):
      * setx sqlplus sqlldr password identified convertto-securestring
      * change_password add_user net expdp impdp rman */
@@ -786,7 +893,8 @@ void rd_cmd_extras(rd_scan *sc, size_t from, size_t to)
     static const uint32_t second[9] = { 0, B('e') | B('q'), B('a'), B('d') | B('m'), B('o') | B('h'), B('d'), B('e'), B('x'), B('m') };
 #undef B
     for (size_t i = from; i + 4 < to; i++) {
-        if (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-')) continue; /* (most bytes: not a word start) */
+        if (i > 0 && (RD_ALNUM(s[i - 1]) || s[i - 1] == '-') && !(raw && i >= 2 && s[i - 2] == '\\'))
+            continue; /* (most bytes: not a word start, nor in raw input after an escape "\n") */
         unsigned f = first[s[i]], c2 = (unsigned)rd_lower(s[i + 1]) - 'a';
         if (!f || c2 >= 26 || !((second[f] >> c2) & 1)) continue;
         uint8_t c = rd_lower(s[i]);
@@ -823,3 +931,63 @@ void rd_cmd_extras(rd_scan *sc, size_t from, size_t to)
         }
     }
 }
+
+void rd_cmd_extras(rd_scan *sc, size_t from, size_t to)
+{
+    if (sc->mode & RD_RAW) cmd_extras_in(sc, from, to, 1);
+    else cmd_extras_in(sc, from, to, 0);
+}
+
+/* Does s[0..n) name a script file whose lines are commands: a word ending
+ * in .sql, .bat, .cmd or .ps1 (any case; "init.sql", "C:\\x\\setup.BAT")? Then
+ * the forms of rd_cmd_extras are looked for in every string of the event
+ * (a Write's content, an Edit's new_string, a Read's or cat's output). */
+int rd_script_named(const uint8_t *s, size_t n)
+{
+    const uint8_t *p = s, *end = s + n;
+    while (end - p >= 4 && (p = memchr(p, '.', (size_t)(end - p - 3))) != NULL) {
+        uint8_t a = rd_lower(p[1]), b = rd_lower(p[2]), c = rd_lower(p[3]);
+        p++;
+        if (!((a == 's' && b == 'q' && c == 'l') || (a == 'b' && b == 'a' && c == 't') ||
+              (a == 'c' && b == 'm' && c == 'd') || (a == 'p' && b == 's' && c == '1')))
+            continue;
+        if (p - 1 == s || !RD_WORD(p[-2])) continue; /* a name before the dot */
+        if (p + 3 == end || !(RD_WORD(p[3]) || p[3] == '-')) return 1;
+    }
+    return 0;
+}
+
+/* "yarn config set [-H|--home] KEY VALUE" at i ("yarn", Yarn 2+ and 1): a
+ * credential-named KEY (npmAuthToken, _authToken,
+ * 'npmRegistries["//r.io"].npmAuthToken', npmScopes.x.npmAuthToken) or
+ * npmAuthIdent ("user:password", or its base64), and its value. */
+void rd_yarn_config_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, b, e;
+    int raw = (sc->mode & RD_RAW) != 0;
+    if (n - i < 16 || memcmp(s + i, "yarn", 4) != 0 || !is_blank(s[i + 4])) return;
+    size_t end = i + 1024 < n ? i + 1024 : n;
+    e = next_word(s, i + 4, end, &b, raw);
+    if (!word_is(s, b, e, "config")) return;
+    e = next_word(s, e, end, &b, raw);
+    if (!word_is(s, b, e, "set")) return;
+    size_t p = e;
+    for (int k = 0; k < 4; k++) {
+        e = next_word(s, p, end, &b, raw);
+        p = e;
+        if (e == b || s[b] != '-') break;
+    }
+    if (e == b || s[b] == '-') return;
+    size_t kb = b, ke = e; /* the key, without quotes around it ('npmRegistries["//r.io"].npmAuthToken') */
+    while (kb < ke && (s[kb] == '\'' || s[kb] == '"' || s[kb] == '\\')) kb++;
+    while (ke > kb && (s[ke - 1] == '\'' || s[ke - 1] == '"' || s[ke - 1] == '\\')) ke--;
+    int cls = ke - kb >= 12 && memcmp(s + ke - 12, "npmAuthIdent", 12) == 0 ? (RK_SECRET | RK_PASSWORD)
+                                                                          : rd_key_class((const char *)s + kb, ke - kb);
+    if (RK_CLASS(cls) == RK_NONE) return;
+    size_t v = e;
+    while (v < n && is_blank(s[v])) v++;
+    if (v >= n || v == e || cmd_sep(s, v)) return;
+    rd_literal_at(sc, v, cls, 0);
+}
+

@@ -59,7 +59,6 @@ typedef struct rd_scan {
     int oom;
     void *md;               /* pcre2_match_data_8 *, created on first use */
     size_t aws_until;       /* an AWS key id was seen: look for its secret key up to here */
-    int php_done;           /* the text's define() calls were looked at (rd_php_defines) */
     /* redact_assign.c: the last unquoted value scanned ([val_from, val_end),
      * val_end 0: none) and the conditions it was scanned under */
     size_t val_from, val_end;
@@ -69,6 +68,9 @@ typedef struct rd_scan {
      * command reads only the words after it */
     size_t cmd_from, cmd_to, cmd_word;
     unsigned cmd_found, cmd_state;
+    /* redact_cmd.c: a heredoc's body was read up to here (a "<<" before it
+     * is inside that body, or on its line, and is not read again) */
+    size_t heredoc_end;
 } rd_scan;
 
 /* Adds a candidate span (ignored if the rule is disabled or the span empty). */
@@ -119,8 +121,11 @@ void rd_scan_init(rd_scan *sc, const st_redactor *r);
 void rd_scan_free(rd_scan *sc);
 /* Runs every detector over s[0..n) and leaves the merged spans in sc. 0 or ENOMEM. */
 int rd_run(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode);
-/* The same with only the .pgpass lines detector (a tree's second walk). */
-int rd_run_pgpass(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode);
+/* The same with only the detectors of the event's context (a tree's second
+ * walk): RD_CTX_PGPASS the .pgpass lines, RD_CTX_SCRIPT the command forms
+ * of rd_cmd_extras. */
+enum { RD_CTX_PGPASS = 1, RD_CTX_SCRIPT = 2 };
+int rd_run_context(rd_scan *sc, const uint8_t *s, size_t n, unsigned mode, unsigned ctx);
 /* Key-aware value: make [from, n) one span of `rule` unless the detectors'
  * spans already cover it (then their more specific names stay). 0 or ENOMEM. */
 int rd_force_whole(rd_scan *sc, size_t from, unsigned rule);
@@ -156,14 +161,16 @@ int rd_cmd_flag_at(rd_scan *sc, size_t i);
 void rd_aws_set_at(rd_scan *sc, size_t i);
 void rd_docker_env_at(rd_scan *sc, size_t i);
 /* "| chpasswd", "| docker login --password-stdin", "| sudo -S" at the '|'
- * i: the echo/printf argument before it; "<<<" at i: the word after it
+ * i: the echo/printf argument before it, or the heredoc of "cat <<EOF |";
+ * "<<<" at i: the word after it; "<<EOF" at i: the heredoc's lines
  * (redact_cmd.c). "git config KEY VALUE" at i ("git"). */
 void rd_pipe_at(rd_scan *sc, size_t i);
 void rd_herestring_at(rd_scan *sc, size_t i);
 void rd_git_config_at(rd_scan *sc, size_t i);
-/* The text names PHP ("php" at a word start: "<?php", "config.php:12:"):
- * its define('DB_PASSWORD', '...') calls, once per text (redact_assign.c). */
-void rd_php_defines(rd_scan *sc);
+/* PHP define('DB_PASSWORD', '...') at i ("define", not after '_') (redact_assign.c). */
+void rd_define_at(rd_scan *sc, size_t i);
+/* "yarn config set npmAuthToken X" at i ("yarn") (redact_cmd.c). */
+void rd_yarn_config_at(rd_scan *sc, size_t i);
 /* .pgpass lines (host:port:db:user:password) in s[0..n), when the event
  * names a .pgpass file (redact_cmd.c). */
 void rd_pgpass_lines(rd_scan *sc);
@@ -171,6 +178,8 @@ void rd_pgpass_lines(rd_scan *sc);
  * "command" key) in s[from, to): setx, SQL PASSWORD 'x' and IDENTIFIED BY
  * 'x', ConvertTo-SecureString, rabbitmqctl, sqlplus, net use (redact_cmd.c). */
 void rd_cmd_extras(rd_scan *sc, size_t from, size_t to);
+/* s[0..n) names a .sql, .bat, .cmd or .ps1 file (redact_cmd.c). */
+int rd_script_named(const uint8_t *s, size_t n);
 /* Sorts and merges the spans of sc again after more were added (redact.c). */
 void rd_merge(rd_scan *sc);
 /* Payment card at i (a digit at a word start); returns the end or 0. */

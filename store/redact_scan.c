@@ -127,12 +127,15 @@ static const tok_rule tok_G[] = {
 static const tok_rule tok_S[] = {
     { "SK", 2, ST_RULE_TWILIO_KEY, S_HEX, C_FIXED, 32 },
 };
+static const tok_rule tok_H[] = {
+    { "HRKU-", 5, ST_RULE_HEROKU_KEY, S_B64URL, C_NONE, 36 },
+};
 
 #define TOKS(t) { t, sizeof t / sizeof *t }
 static const struct { const tok_rule *r; size_t n; } tokens[256] = {
     ['A'] = TOKS(tok_A), ['g'] = TOKS(tok_g), ['s'] = TOKS(tok_s), ['r'] = TOKS(tok_r), ['w'] = TOKS(tok_w),
     ['x'] = TOKS(tok_x), ['n'] = TOKS(tok_n), ['h'] = TOKS(tok_h), ['p'] = TOKS(tok_p), ['d'] = TOKS(tok_d),
-    ['y'] = TOKS(tok_y), ['G'] = TOKS(tok_G), ['S'] = TOKS(tok_S),
+    ['y'] = TOKS(tok_y), ['G'] = TOKS(tok_G), ['S'] = TOKS(tok_S), ['H'] = TOKS(tok_H),
 };
 #undef TOKS
 
@@ -306,6 +309,31 @@ static void twilio_sid_at(rd_scan *sc, size_t i)
     }
 }
 
+/* Django's "pbkdf2_sha256$<iterations>$<salt>$<hash>" (also pbkdf2_sha1)
+ * at i: the whole hash (a dictionary attack turns it back into the
+ * password, as the crypt(3) forms of crypt_dollar_at), or 0. The hash is
+ * base64 of at least 20 characters, not glued to more of it. */
+__attribute__((noinline)) static size_t django_hash_at(const uint8_t *s, size_t n, size_t i)
+{
+    if (n - i < 14 + 20 || memcmp(s + i, "pbkdf2_sha", 10) != 0) return 0;
+    size_t p = i + 10;
+    if (memcmp(s + p, "256$", 4) == 0) p += 4;
+    else if (memcmp(s + p, "1$", 2) == 0) p += 2;
+    else return 0;
+    size_t a = p;
+    while (p < n && p - a < 11 && RD_DIGIT(s[p])) p++;
+    if (p == a || p - a > 10 || p >= n || s[p] != '$') return 0;
+    a = ++p;
+    while (p < n && p - a <= 128 && (RD_ALNUM(s[p]) || s[p] == '.' || s[p] == '/')) p++;
+    if (p == a || p - a > 128 || p >= n || s[p] != '$') return 0;
+    a = ++p;
+    while (p < n && p - a <= 128 && (RD_ALNUM(s[p]) || s[p] == '+' || s[p] == '/')) p++;
+    if (p - a < 20 || p - a > 128) return 0;
+    for (int k = 0; k < 2 && p < n && s[p] == '='; k++) p++;
+    if (p < n && (RD_ALNUM(s[p]) || s[p] == '+' || s[p] == '/' || s[p] == '=' || s[p] == '$')) return 0;
+    return p;
+}
+
 /* The token at i (a letter at a word start), or 0. Adds the match. */
 static size_t token_at(rd_scan *sc, size_t i)
 {
@@ -335,8 +363,17 @@ static size_t token_at(rd_scan *sc, size_t i)
         rd_netrc_at(sc, i);
         return 0;
     }
-    if (c0 == 'p' && s[i + 1] == 'h') {  /* "php", ".php", "<?php": the text's define('DB_PASSWORD', '...') */
-        if (n - i >= 3 && s[i + 2] == 'p' && (n - i == 3 || !RD_ALNUM(s[i + 3]))) rd_php_defines(sc);
+    if (c0 == 'd' && s[i + 1] == 'e') {  /* PHP define('DB_PASSWORD', '...') (not my_define) */
+        if (i == 0 || s[i - 1] != '_') rd_define_at(sc, i);
+        return 0;
+    }
+    if (c0 == 'p' && s[i + 1] == 'b') {  /* Django "pbkdf2_sha256$iterations$salt$hash" */
+        size_t e = django_hash_at(s, n, i);
+        if (e) rd_add(sc, i, e, ST_RULE_PASSWORD_HASH, RD_PRIO_TOKEN);
+        return e;
+    }
+    if (c0 == 'y' && s[i + 1] == 'a' && n - i >= 16 && s[i + 2] == 'r') { /* "yarn config set npmAuthToken X" */
+        rd_yarn_config_at(sc, i);
         return 0;
     }
     if (n - i < 4) return 0; /* (every form below is longer) */
@@ -612,7 +649,7 @@ static const uint8_t trig[256] = {
     ['A'] = T_TOKEN, ['g'] = T_TOKEN, ['s'] = T_TOKEN, ['r'] = T_TOKEN, ['w'] = T_TOKEN,
     ['x'] = T_TOKEN, ['n'] = T_TOKEN, ['h'] = T_TOKEN, ['p'] = T_TOKEN, ['d'] = T_TOKEN,
     ['e'] = T_TOKEN, ['S'] = T_TOKEN, ['L'] = T_TOKEN, ['y'] = T_TOKEN, ['G'] = T_TOKEN, ['a'] = T_TOKEN,
-    ['E'] = T_TOKEN,
+    ['E'] = T_TOKEN, ['H'] = T_TOKEN,
     ['1'] = T_DIGIT, ['2'] = T_DIGIT, ['3'] = T_DIGIT, ['4'] = T_DIGIT, ['5'] = T_DIGIT, ['6'] = T_DIGIT,
     ['-'] = T_DASH, [':'] = T_COLON, ['='] = T_EQ, ['<'] = T_LT, ['\\'] = T_BSLASH, ['$'] = T_DOLLAR, ['|'] = T_PIPE,
 };
@@ -629,8 +666,8 @@ static inline int token_start2(uint8_t a, uint8_t b)
     case 'x': return b == 'o' || b == 'a';
     case 'n': return b == 'p';
     case 'h': return b == 'f' || b == 'v';
-    case 'p': return b == 'y' || b == 'a' || b == 'h';
-    case 'd': return b == 'o' || b == 'a';
+    case 'p': return b == 'y' || b == 'a' || b == 'b';
+    case 'd': return b == 'o' || b == 'a' || b == 'e';
     case 'e': return b == 'y';
     case 'S': return b == 'G' || b == 'K';
     case 'L': return b == 'S';
@@ -638,6 +675,7 @@ static inline int token_start2(uint8_t a, uint8_t b)
     case 'G': return b == 'O';
     case 'a': return b == 'w';
     case 'E': return b == 'N';
+    case 'H': return b == 'R';
     }
     return 0;
 }
@@ -648,29 +686,31 @@ static inline int token_start2(uint8_t a, uint8_t b)
 enum {
     F_A = 1, F_G = 2, F_SR = 4, F_W = 8, F_X = 16, F_N = 32, F_H = 64, F_P = 128, F_D = 256, F_E = 512, F_S = 1024,
     F_L = 2048, F_SH = 4096, F_Y = 8192, F_GO = 16384, F_AW = 32768, F_EN = 65536,
+    F_HR = 131072,
 };
 static const uint32_t tok1[256] = {
     ['A'] = F_A, ['g'] = F_G, ['s'] = F_SR | F_SH, ['r'] = F_SR, ['w'] = F_W, ['x'] = F_X,
     ['n'] = F_N, ['h'] = F_H, ['p'] = F_P, ['d'] = F_D, ['e'] = F_E, ['S'] = F_S, ['L'] = F_L,
-    ['y'] = F_Y, ['G'] = F_GO, ['a'] = F_AW, ['E'] = F_EN,
+    ['y'] = F_Y, ['G'] = F_GO, ['a'] = F_AW, ['E'] = F_EN, ['H'] = F_HR,
 };
 static const uint32_t tok2[256] = {
     ['K'] = F_A | F_S, ['S'] = F_A | F_L, ['B'] = F_A, ['C'] = F_A, ['3'] = F_A, ['I'] = F_A, ['G'] = F_S | F_A,
-    ['h'] = F_G | F_W | F_SH | F_P, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D | F_P | F_Y,
-    ['p'] = F_N, ['f'] = F_H, ['v'] = F_H, ['y'] = F_P | F_E, ['O'] = F_GO, ['w'] = F_AW, ['N'] = F_EN,
+    ['h'] = F_G | F_W | F_SH, ['i'] = F_G, ['l'] = F_G, ['k'] = F_SR, ['o'] = F_X | F_D, ['a'] = F_X | F_D | F_P | F_Y,
+    ['p'] = F_N, ['f'] = F_H, ['v'] = F_H, ['y'] = F_P | F_E, ['e'] = F_D, ['b'] = F_P, ['O'] = F_GO, ['w'] = F_AW, ['N'] = F_EN, ['R'] = F_HR,
 };
 
 /* tok3[c]: the letters whose tokens may have c as third byte (every prefix
  * of the tables above, and "eyJ", "SG.", "SK" + hex, "AC" + hex (a Twilio
- * account SID), "aws", "ENV", "php", "git" (git config)). */
+ * account SID), "aws", "ENV", "def" (PHP define), "pbk" (Django hashes),
+ * "yar" (yarn config), "git" (git config)). */
 #define HEX3 (F_S | F_A)
 static const uint32_t tok3[256] = {
     ['I'] = F_A, ['C'] = F_A | F_GO, ['T'] = F_A, ['z'] = F_A, ['E'] = F_A,
     ['t'] = F_G, ['p'] = F_G | F_X | F_P | F_D | F_SH, ['o'] = F_G | F_D, ['u'] = F_G,
-    ['s'] = F_G | F_W | F_H | F_P | F_AW, ['r'] = F_G | F_D | F_H, ['b'] = F_H | HEX3, ['-'] = F_SR,
+    ['s'] = F_G | F_W | F_H | F_P | F_AW, ['r'] = F_G | F_D | F_H | F_Y, ['b'] = F_H | HEX3, ['-'] = F_SR, ['k'] = F_P,
     ['_'] = F_SR | F_H, ['x'] = F_X, ['m'] = F_N, ['J'] = F_E, ['.'] = F_S, ['0'] = F_L | HEX3, ['2'] = F_Y | HEX3,
-    ['V'] = F_EN, ['1'] = HEX3, ['3'] = HEX3, ['4'] = HEX3, ['5'] = HEX3, ['6'] = HEX3, ['7'] = HEX3, ['8'] = HEX3,
-    ['9'] = HEX3, ['a'] = HEX3, ['c'] = HEX3, ['d'] = HEX3, ['e'] = HEX3, ['f'] = HEX3,
+    ['V'] = F_EN, ['K'] = F_HR, ['1'] = HEX3, ['3'] = HEX3, ['4'] = HEX3, ['5'] = HEX3, ['6'] = HEX3, ['7'] = HEX3, ['8'] = HEX3,
+    ['9'] = HEX3, ['a'] = HEX3, ['c'] = HEX3, ['d'] = HEX3, ['e'] = HEX3, ['f'] = HEX3 | F_D,
 };
 #undef HEX3
 
@@ -692,7 +732,8 @@ int rd_token_start2_agree(void)
         }
     return (tok1['e'] & tok2['y'] & tok3['J']) && (tok1['S'] & tok2['G'] & tok3['.']) && (tok1['L'] & tok2['S'] & tok3['0']) &&
            (tok1['p'] & tok2['a'] & tok3['s']) && (tok1['a'] & tok2['w'] & tok3['s']) && (tok1['E'] & tok2['N'] & tok3['V']) &&
-           (tok1['p'] & tok2['h'] & tok3['p']) && (tok1['g'] & tok2['i'] & tok3['t']) && (tok1['A'] & tok2['C'] & tok3['0']) &&
+           (tok1['d'] & tok2['e'] & tok3['f']) && (tok1['p'] & tok2['b'] & tok3['k']) && (tok1['y'] & tok2['a'] & tok3['r']) &&
+           (tok1['g'] & tok2['i'] & tok3['t']) && (tok1['A'] & tok2['C'] & tok3['0']) &&
            (tok1['A'] & tok2['C'] & tok3['f']);
 }
 
@@ -1006,7 +1047,7 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
         __m128i tl = in_range(x, '1', '6');
 #define TL(ch) tl = _mm_or_si128(tl, _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)))
         TL('A'); TL('g'); TL('s'); TL('r'); TL('w'); TL('x'); TL('n'); TL('h'); TL('p'); TL('d'); TL('e'); TL('S'); TL('L');
-        TL('y'); TL('G'); TL('a'); TL('E');
+        TL('y'); TL('G'); TL('a'); TL('E'); TL('H');
 #undef TL
         am |= (uint64_t)(uint32_t)_mm_movemask_epi8(alnum) << k;
         tm |= (uint64_t)(uint32_t)_mm_movemask_epi8(tl) << k;
@@ -1035,22 +1076,22 @@ RD_INLINE void classify_sse2(const uint8_t *p, size_t len, rd_masks *o)
  *           share one", eight buckets of token starts (first bytes x
  *           second bytes), a superset of the tok1/tok2 pairs, chosen so
  *           that few word starts of ordinary text pass:
- *             0x01 A S L   x  K S B C I 3 G    (and neighbours; \ first)
+ *             0x01 A S L H x  K S B C I 3 G R  (and neighbours; \ X first)
  *             0x02 g w     x  h i l
- *             0x04 s r p   x  k h
+ *             0x04 s r p   x  k h b
  *             0x08 h n     x  f p v            (and `)
  *             0x10 p e a G E x y w O N I G     (and ` u @ g q first, ~ second)
  *             0x20 x p y   x  o a
- *             0x40 d a 1   x  o a /            (and 4 first, ! second)
+ *             0x40 d a 1   x  o a / e          (and 4 first, ! % second)
  *             0x80 2-6     x  anything         (card numbers)
  */
 static const uint8_t cls_lo[16] = { 0x05, 0x07, 0x07, 0x07, 0x47, 0x07, 0x07, 0x07,
                                     0x07, 0x07, 0x16, 0x02, 0xb2, 0x1a, 0x02, 0x02 };
 static const uint8_t cls_hi[16] = { 0, 0, 0x48, 0x11, 0x02, 0x24, 0x02, 0x84, 0, 0, 0, 0, 0, 0, 0, 0 };
 static const uint8_t first_lo[16] = { 0x34, 0x51, 0x84, 0x85, 0xc0, 0x90, 0x80, 0x12,
-                                      0x28, 0x20, 0, 0, 0x01, 0, 0x08, 0 };
+                                      0x29, 0x20, 0, 0, 0x01, 0, 0x08, 0 };
 static const uint8_t first_hi[16] = { 0, 0, 0, 0xc0, 0x11, 0x01, 0x5a, 0x36, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t second_lo[16] = { 0x88, 0xe0, 0x81, 0x81, 0x80, 0x80, 0x88, 0x91,
+static const uint8_t second_lo[16] = { 0x88, 0xe0, 0x85, 0x81, 0x80, 0xc0, 0x88, 0x91,
                                        0x86, 0x93, 0x80, 0x85, 0x82, 0x80, 0x90, 0xf0 };
 static const uint8_t second_hi[16] = { 0x80, 0x80, 0xc0, 0x81, 0x91, 0x81, 0xee, 0x98,
                                        0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 };

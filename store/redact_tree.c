@@ -20,7 +20,8 @@ typedef struct rd_tree {
     rd_scan sc;
     st_json_doc *doc;
     st_redact_counts *c;
-    int pgpass;       /* a command or file path names a .pgpass file */
+    unsigned ctx;     /* RD_CTX_*: a command or file path names a .pgpass
+                       * file, or a script (.sql, .bat, .cmd, .ps1) */
 } rd_tree;
 
 /* Replaces the string *ps, *pn by the scanner's output (its matches
@@ -253,7 +254,10 @@ static int array_prev_class(const st_json *arr, const st_json *prev)
 /* The string member m: a command (1: then rd_cmd_extras looks at it too)?
  * Does it name a .pgpass file in a command or a path ("cat ~/.pgpass",
  * {"file_path": "/home/u/.pgpass"})? Then the event's
- * "host:port:db:user:password" lines are passwords (rd_pgpass_lines). */
+ * "host:port:db:user:password" lines are passwords (rd_pgpass_lines).
+ * Does it name a script ({"file_path": "db/init.sql"}, "cat setup.bat")?
+ * Then every string of the event is looked at for the command forms
+ * (rd_cmd_extras: a Write's content, a Read's output). */
 static inline int string_context(rd_tree *t, const st_json *m)
 {
     const char *k = m->key;
@@ -266,21 +270,22 @@ static inline int string_context(rd_tree *t, const st_json *m)
     case 9: if (k[0] != 'f' || k[4] != '_' || memcmp(k, "file_path", 9) != 0) return 0; break;
     default: return 0;
     }
-    if (!t->pgpass && m->len >= 6) { /* "pgpass" (a memchr per 'g': cheaper than memmem on short strings) */
+    if (!(t->ctx & RD_CTX_PGPASS) && m->len >= 6) { /* "pgpass" (a memchr per 'g': cheaper than memmem on short strings) */
         const char *g = m->str + 1, *end = m->str + m->len - 4;
         while (g < end && (g = memchr(g, 'g', (size_t)(end - g))) != NULL) {
-            if (g[-1] == 'p' && memcmp(g + 1, "pass", 4) == 0) { t->pgpass = 1; break; }
+            if (g[-1] == 'p' && memcmp(g + 1, "pass", 4) == 0) { t->ctx |= RD_CTX_PGPASS; break; }
             g++;
         }
     }
+    if (!(t->ctx & RD_CTX_SCRIPT) && rd_script_named((const uint8_t *)m->str, m->len)) t->ctx |= RD_CTX_SCRIPT;
     return cmd;
 }
 
-/* A string of the second walk: only its .pgpass lines. */
-static int pgpass_string(rd_tree *t, char **ps, size_t *pn)
+/* A string of the second walk: only the detectors of the event's context. */
+static int context_string(rd_tree *t, char **ps, size_t *pn)
 {
     rd_scan *sc = &t->sc;
-    int rc = rd_run_pgpass(sc, (const uint8_t *)*ps, *pn, 0);
+    int rc = rd_run_context(sc, (const uint8_t *)*ps, *pn, 0, t->ctx);
     if (rc || sc->nm == 0) return rc;
     return replace_string(t, ps, pn);
 }
@@ -343,14 +348,14 @@ static int tree_container(rd_tree *t, st_json *obj, rd_stack *stack)
     return rc;
 }
 
-/* The .pgpass lines of every string value of the tree at v (keys were done). */
-static int pgpass_walk(rd_tree *t, st_json *v, rd_stack *stack)
+/* The context's detectors on every string value of the tree at v (keys were done). */
+static int context_walk(rd_tree *t, st_json *v, rd_stack *stack)
 {
     int rc = stack_push(stack, v);
     while (rc == 0 && stack->n) {
         st_json *c = stack->v[--stack->n];
         for (st_json *m = c->child; m && rc == 0; m = m->next) {
-            if (m->type == ST_JSON_STRING) rc = pgpass_string(t, &m->str, &m->len);
+            if (m->type == ST_JSON_STRING) rc = context_string(t, &m->str, &m->len);
             else if (m->type == ST_JSON_ARRAY || m->type == ST_JSON_OBJECT) rc = stack_push(stack, m);
         }
     }
@@ -369,7 +374,7 @@ int st_redact_json(const st_redactor *r, st_json_doc *doc, st_json *v, st_redact
     stack.v = stack.small;
     stack.n = 0;
     stack.cap = RD_STACK_SMALL;
-    t.pgpass = 0;
+    t.ctx = 0;
     switch (v->type) {
     case ST_JSON_STRING: rc = tree_string(&t, &v->str, &v->len, RK_NONE, &ch); break;
     case ST_JSON_NUMBER: rc = tree_number(&t, v, RK_NONE); break;
@@ -377,8 +382,8 @@ int st_redact_json(const st_redactor *r, st_json_doc *doc, st_json *v, st_redact
     case ST_JSON_OBJECT:
         rc = tree_container(&t, v, &stack);
         while (rc == 0 && stack.n) rc = tree_container(&t, stack.v[--stack.n], &stack);
-        if (rc == 0 && t.pgpass) { /* a second walk, for the .pgpass lines only (the path may come last) */
-            rc = pgpass_walk(&t, v, &stack);
+        if (rc == 0 && t.ctx) { /* a second walk, for the context's detectors only (the path may come last) */
+            rc = context_walk(&t, v, &stack);
         }
         break;
     default: break;

@@ -20,7 +20,7 @@ unset SEALTRAIL_DIR CLAUDE_CODE_SESSION_ID SEALTRAIL_FAIL_CLOSED
 
 cat >"$T/corpus.py" <<'PY'
 # corpus: (desc, carrier, command_or_path, content, [secrets])
-# carrier: bash (command + stdout), read (file_path + content), cmd (command only)
+# carrier: bash (command + stdout), read (file_path + content), write (file_path + content), cmd (command only)
 def u(s): return s.replace('@@', '')
 C = []
 def add(desc, carrier, cmd, content, secrets):
@@ -134,6 +134,21 @@ add('spring default','read','/app/application.properties', "spring.datasource.pa
 add('hibernate xml','read','/app/hibernate.cfg.xml', '<property name="hibernate.connection.password">Hi@@bPw65</property>\n<entry key="password">En@@try66</entry>', ['HibPw65','Entry66'])
 add('oracle thin','read','/app/db.properties', "url=jdbc:oracle:thin:scott/Or@@aThin67@//db:1521/orcl\n", ['OraThin67'])
 add('ado braces','read','/app/appsettings.json', '{"Db": "Server=tcp:db;User ID=u;Password={Ad@@oBr68};"}', ['AdoBr68'])
+# --- the fourth round of known gaps (2026-11-23)
+HK='HRKU-AA'+'x9Fq2@@LmN4pQ7sT1vW3yZ5aB6cD8eF0gH2jkR8xKq2LmN4pQ7sT1vW3yZ5aB6'
+add('heroku token alone','bash','heroku auth:token', HK+"\n", [u(HK)])
+add('heroku token in a Read','read','/app/.env.production', "export HK="+HK+"\n", [u(HK)])
+add('chpasswd heredoc','cmd',"sudo chpasswd <<'EOF'\ndeploy:Hd@@Pw81x\nroot:Hd@@Pw82y\nEOF", '', ['HdPw81x','HdPw82y'])
+add('chpasswd heredoc tabs','cmd',"if true; then\n\tchpasswd <<-END\n\tbob:Hd@@Pw83z\n\tEND\nfi", '', ['HdPw83z'])
+add('cat heredoc chpasswd','cmd',"cat <<EOF | chpasswd\ncarl:Hd@@Pw84w\nEOF", '', ['HdPw84w'])
+add('passwd --stdin heredoc','cmd',"passwd --stdin bob <<EOF\nPw@@dStd85\nEOF", '', ['PwdStd85'])
+add('sql file read','read','/app/db/001_users.sql', "CREATE USER app WITH PASSWORD 'Sq@@lPw86';\nALTER USER 'r'@'%' IDENTIFIED BY 'Sq@@lId87';\n", ['SqlPw86','SqlId87'])
+add('sql file write','write','/app/db/002_roles.sql', "CREATE ROLE ro LOGIN PASSWORD 'Sq@@lWr88';\n", ['SqlWr88'])
+add('bat file read','read','C:\\deploy\\setup.bat', "@echo off\r\nsetx API_TOKEN Ba@@tTok89\r\n", ['BatTok89'])
+add('sql file cat','bash','cat migrations/seed.sql', "ALTER ROLE app PASSWORD 'Sq@@lCat90';\n", ['SqlCat90'])
+add('php define no php','bash','grep -rh DB_PASSWORD .', "define('DB_PASSWORD', 'Df@@Pw91');\n", ['DfPw91'])
+add('django hash','bash','python manage.py shell -c "print(u.password)"', "pbkdf2_sha256$870000$Dj4ngoS@@altValue1234ab$q2sdUZcVt0R8z1LxkQn6h7Q8uXGZr9y3WmNc1b5vDkE=\n", ['q2sdUZcVt0R8z1LxkQn6h7Q8uXGZr9y3WmNc1b5vDkE'])
+add('yarn npmAuthToken','cmd','yarn config set npmAuthToken Ya@@rnTok92 -H', '', ['YarnTok92'])
 PY
 
 python3 - "$SEALTRAIL" "$T" <<'PY' && ok "no secret of $(grep -c '^add(' "$T/corpus.py") placements reaches log, data.mdb or lock.mdb (hook, raw hook input, import)" || bad "secrets found in the store (listed above)"
@@ -145,7 +160,10 @@ base = {"session_id": "bc9086c5-7b15-40c5-9849-dab471d76062", "cwd": "/home/dev/
 def payload(c):
     desc, car, cmd, content, sec = c
     d = copy.deepcopy(base)
-    if car == 'read':
+    if car == 'write':
+        d.update(tool_name="Write", tool_input={"file_path": cmd, "content": content},
+                 tool_response={"type": "create", "filePath": cmd})
+    elif car == 'read':
         d.update(tool_name="Read", tool_input={"file_path": cmd},
                  tool_response={"type": "text", "file": {"filePath": cmd, "content": content, "numLines": 1}})
     else:

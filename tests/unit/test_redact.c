@@ -432,6 +432,10 @@ START_TEST(test_linear_worst_cases)
         "auth=(\"", "$MYSQL ", "--password --password ", "machine h login u password ", "token=\"x ",
         "password = pw1 ", "curl -u a:", "chpasswd <<< ", "add_user ", "value:", "\n  - name: A_TOKEN\n    value: |",
         "a_password: |\n", "<entry key=\"password\">", "oracle:thin:", "${X:-", "sqlplus ", "net use ", "lftp -u a,",
+        "chpasswd <<E\n", "chpasswd <<E ", "chpasswd <<E\nu:p\n", "sudo -S x <<'E'\n", "cat <<E | chpasswd\n",
+        "cat <<E | chpasswd ", "cout << x ", "<<-E\n\t", "define('A_PASSWORD', ", "define(", "pbkdf2_sha256$1$",
+        "pbkdf2_sha256$1$s$", "yarn config set ", "yarn config set a_token ", "HRKU-", " PASSWORD '", " IDENTIFIED BY ",
+        "setx A_TOKEN ", "x.sql ",
     };
     size_t big = (size_t)1 << 20;
     char *buf = malloc(big + 64);
@@ -454,7 +458,7 @@ START_TEST(test_linear_worst_cases)
                 st_buf_free(&b);
             } else {
                 st_buf j = { 0 };
-                st_buf_puts(&j, "{\"file_path\":\"/root/.pgpass\",\"command\":");
+                st_buf_puts(&j, "{\"file_path\":\"/root/.pgpass\",\"path\":\"init.sql\",\"command\":");
                 st_json_write_string(&j, buf, n);
                 st_buf_puts(&j, ",\"stdout\":");
                 st_json_write_string(&j, buf, n);

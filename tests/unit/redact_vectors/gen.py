@@ -389,7 +389,7 @@ case(C,'PHP define() after <?php (wp-config.php), single or double quotes',
      "<?php\ndefine('DB_PASSWORD', 'wpS3cret');\ndefine( 'AUTH_KEY', 'k3y!x@y z' );\ndefine(\"SECRET_KEY\", \"abc123xyz\");\n",
      "<?php\ndefine('DB_PASSWORD', '"+R(PA)+"');\ndefine( 'AUTH_KEY', '"+R(PA)+"' );\ndefine(\"SECRET_KEY\", \""+R(PA)+"\");\n",{PA:3})
 keep('PHP define of other names and expressions, a longer word, Python def','<?php\ndefine(\'DB_NAME\', \'wordpress\');\ndefine(\'DB_PASSWORD\', getenv(\'DB_PASSWORD\'));\ndefine(\'WP_DEBUG\', true);\nundefine(\'DB_PASSWORD\', \'x1\')\n?>\ndef password(self):\ndefined(\'X\')')
-keep('define() in text that names no PHP file (a C or JS define)',"grep: define('DB_PASSWORD', 'wpS3cret');\n#define DB_PASSWORD_LEN 64\ndefine(['DB_PASSWORD'], function () {})")
+keep('define() of other shapes: a C #define, an AMD define (the PHP form is redacted with or without the word php)',"#define DB_PASSWORD_LEN 64\ndefine(['DB_PASSWORD'], function () {})")
 case(C,'ssh-keygen -N/-P, openssl -k and -pass pass:, gh/az secret set, aws secretsmanager --secret-string',
      'ssh-keygen -t ed25519 -N "myPassphrase1" -f k\nssh-keygen -p -P 0ldPass -N n3wPass -f k\nopenssl enc -aes-256-cbc -k s3cret -in f\nopenssl enc -pass pass:S3cret -in f\ngh secret set API_TOKEN --body "abc123x"\ngh secret set API_TOKEN -b abc123x\naz keyvault secret set --vault-name v --name x --value S3cret9\naws secretsmanager create-secret --name x --secret-string S3cret9',
      'ssh-keygen -t ed25519 -N "'+R(PA)+'" -f k\nssh-keygen -p -P '+R(PA)+' -N '+R(PA)+' -f k\nopenssl enc -aes-256-cbc -k '+R(PA)+' -in f\nopenssl enc -pass pass:'+R(PA)+' -in f\ngh secret set API_TOKEN --body "'+R(PA)+'"\ngh secret set API_TOKEN -b '+R(PA)+'\naz keyvault secret set --vault-name v --name x --value '+R(PA)+'\naws secretsmanager create-secret --name x --secret-string '+R(PA),{PA:9})
@@ -486,6 +486,47 @@ case(C,'Spring and shell defaults, ADO.NET braces, Java XML properties, Oracle t
      'spring.datasource.password=${DB_PASS:Fallback9}\nZ_TOKEN=${Z:-Def9}\nServer=tcp:db;User ID=u;Password={Br@ce9};\n<entry key="password">PropXml9</entry>\n<property name="hibernate.connection.password" value="HibPw9"/>\n<property name="password">SprPw9</property>\njdbc:oracle:thin:scott/tiger9@//db:1521/orcl',
      'spring.datasource.password='+R(PA)+'}\nZ_TOKEN='+R(PA)+'}\nServer=tcp:db;User ID=u;Password='+R(PA)+'};\n<entry key="password">'+R(PA)+'</entry>\n<property name="hibernate.connection.password" value="'+R(PA)+'"/>\n<property name="password">'+R(PA)+'</property>\njdbc:oracle:thin:scott/'+R(PA)+'@//db:1521/orcl',{PA:7})
 keep('references without defaults, other properties, Oracle URLs without a password','x_password=${DB_PASS}\ny_password=${DB_PASS:-}\na_token: ${ENV_TOKEN:${OTHER}}\n<entry key="user">bob</entry>\n<property name="url" value="jdbc:x"/>\n<property name="password" value="${db.password}"/>\njdbc:oracle:thin:@db:1521:orcl\njdbc:oracle:thin:@//db/svc')
+
+# ---- 2026-11-23: the fourth round of known gaps (REDACTION.md section 5) ----
+HK='heroku-api-key'
+pos(T,'heroku-api-key HRKU-AA + 58 (the current format)','heroku: {} ok',split('HRKU-AA'+rs(58,A+'-_'),3),HK)
+pos(T,'heroku-api-key HRKU- + a UUID-shaped body, in JSON','{"k": "{}"}',split('HRKU-'+'-'.join(rs(k,HEXL) for k in (8,4,4,4,12)),3),HK)
+keep('heroku look-alikes: HRKU- with a short body, glued, lower case','HRKU-'+rs(35,A)+' xHRKU-'+rs(40,A)+' hrku-'+rs(40,A)+' HRKU_'+rs(40,A))
+case(C,'chpasswd heredocs: <<EOF, <<\'EOF\', <<-EOF (tabs), sudo, cat <<EOF | chpasswd',
+     "chpasswd <<EOF\ndeploy:HdPw1x\nroot:HdPw2y\nEOF\necho after:notpw\nsudo chpasswd <<'EOF'\nalice:HdPw3z\nEOF\nif true; then\n\tchpasswd <<-END\n\tbob:HdPw4w\n\tEND\nfi\ncat <<EOF | sudo chpasswd\ncarl:HdPw5v\nEOF\ndone:x",
+     "chpasswd <<EOF\ndeploy:"+R(PA)+"\nroot:"+R(PA)+"\nEOF\necho after:notpw\nsudo chpasswd <<'EOF'\nalice:"+R(PA)+"\nEOF\nif true; then\n\tchpasswd <<-END\n\tbob:"+R(PA)+"\n\tEND\nfi\ncat <<EOF | sudo chpasswd\ncarl:"+R(PA)+"\nEOF\ndone:x",{PA:5})
+case(C,'heredocs of passwd --stdin and sudo -S: the first line',
+     "passwd --stdin bob <<EOF\nPwdStd9\nEOF\nsudo -S apt-get update <<EOF\nSud0Pw\nls:x\nEOF",
+     "passwd --stdin bob <<EOF\n"+R(PA)+"\nEOF\nsudo -S apt-get update <<EOF\n"+R(PA)+"\nls:x\nEOF",{PA:2})
+keep('heredocs of other commands, references, C++ and shifts','cat <<EOF > users.txt\ncarl:keep1\nEOF\nchpasswd <<EOF\nroot:$ROOT_PW\nno colon here\nEOF\nstd::cout << "a:b" << x;\nint y = 1 << 3;\ncat << EOF\nk:v\nEOF\nsudo tee /etc/x <<EOF\nk:v\nEOF')
+jcase('chpasswd heredoc in a command member',
+      '{"tool_input":{"command":"sudo chpasswd <<\'EOF\'\\nu1:JsHd1\\nu2:JsHd2\\nEOF"}}',
+      '{"tool_input":{"command":"sudo chpasswd <<\'EOF\'\\nu1:'+R(PA)+'\\nu2:'+R(PA)+'\\nEOF"}}',{PA:2})
+rcase('chpasswd heredoc in raw input (line breaks written as \\n, a quoted delimiter)',
+      '{"tool_input":{"command":"chpasswd <<\\"EOF\\"\\nu1:RwHd1\\nEOF\\necho x:y"}',
+      '{"tool_input":{"command":"chpasswd <<\\"EOF\\"\\nu1:'+R(PA)+'\\nEOF\\necho x:y"}',{PA:1})
+jcase('SQL passwords in a .sql file: Write content, Edit new_string, Read output',
+      '[{"tool_input":{"file_path":"/app/db/001_users.sql","content":"CREATE USER app WITH PASSWORD \'SqlW1\';\\nALTER USER \'r\'@\'%\' IDENTIFIED BY \'SqlW2\';\\n"}},{"tool_input":{"file_path":"m.SQL","old_string":"x","new_string":"CREATE ROLE ro LOGIN PASSWORD \'SqlE3\';"}},{"tool_response":{"file":{"filePath":"/app/init.sql","content":"     1\\tGRANT ALL ON db.* TO u IDENTIFIED BY \'SqlR4\';"}}}]',
+      '[{"tool_input":{"file_path":"/app/db/001_users.sql","content":"CREATE USER app WITH PASSWORD \''+R(PA)+'\';\\nALTER USER \'r\'@\'%\' IDENTIFIED BY \''+R(PA)+'\';\\n"}},{"tool_input":{"file_path":"m.SQL","old_string":"x","new_string":"CREATE ROLE ro LOGIN PASSWORD \''+R(PA)+'\';"}},{"tool_response":{"file":{"filePath":"/app/init.sql","content":"     1\\tGRANT ALL ON db.* TO u IDENTIFIED BY \''+R(PA)+'\';"}}}]',{PA:4})
+jcase('setx in a .bat file and cat of a .cmd file',
+      '[{"tool_input":{"file_path":"C:\\\\s\\\\setup.BAT","content":"@echo off\\r\\nsetx API_TOKEN BatTok9\\r\\nsetx PATH \\"%PATH%;C:\\\\x\\"\\r\\n"}},{"tool_input":{"command":"type env.cmd"},"tool_response":{"stdout":"setx DB_PASSWORD CmdPw8 /M"}}]',
+      '[{"tool_input":{"file_path":"C:\\\\s\\\\setup.BAT","content":"@echo off\\r\\nsetx API_TOKEN '+R(PA)+'\\r\\nsetx PATH \\"%PATH%;C:\\\\x\\"\\r\\n"}},{"tool_input":{"command":"type env.cmd"},"tool_response":{"stdout":"setx DB_PASSWORD '+R(PA)+' /M"}}]',{PA:2})
+jcase('the command forms in content of other files, or a .sql named in prose only, stay',
+      '[{"tool_input":{"file_path":"notes.md","content":"CREATE USER app WITH PASSWORD \'x9\'; setx API_TOKEN y9"}},{"tool_input":{"description":"edit init.sql","content":"IDENTIFIED BY \'z9\'"}},{"tool_input":{"file_path":"a.sqlite","content":"PASSWORD \'w9\'"}}]')
+rcase('SQL password in raw input that names a .sql file',
+      '{"tool_input":{"file_path":"db/seed.sql","content":"ALTER ROLE app PASSWORD \'RwSq1\';\\nCREATE USER b IDENTIFIED BY \'RwSq2\';"}',
+      '{"tool_input":{"file_path":"db/seed.sql","content":"ALTER ROLE app PASSWORD \''+R(PA)+'\';\\nCREATE USER b IDENTIFIED BY \''+R(PA)+'\';"}',{PA:2})
+case(C,'PHP define() in text that names no PHP file: grep -h output, a heredoc into a file without .php',
+     "define('DB_PASSWORD', 'wpS3cret');\ncat > cfg.inc <<'EOF'\ndefine( \"AUTH_KEY\", \"k3y!x\" );\nEOF\n\\ndefine('API_TOKEN','tokEsc9')",
+     "define('DB_PASSWORD', '"+R(PA)+"');\ncat > cfg.inc <<'EOF'\ndefine( \"AUTH_KEY\", \""+R(PA)+"\" );\nEOF\n\\ndefine('API_TOKEN','"+R(PA)+"')",{PA:3})
+keep('define look-alikes without php: other names, expressions, my_define, undefine, defined()',"define('WP_DEBUG', true); define('DB_PASSWORD', getenv('X')); my_define('DB_PASSWORD', 'x1'); undefine('API_KEY', 'y2'); defined('DB_PASSWORD') default def")
+pos(T,'password-hash Django pbkdf2_sha256 without a leading $','{"password": "x"} -> hash {}\n','pbkdf2_sha256$870000$'+rs(22,A)+'$'+split(rs(43,A+'+/'),3)+'=',PH)
+pos(T,'password-hash Django pbkdf2_sha1 in a fixture','"fields": {"pw": "{}"}','pbkdf2_sha1$10000$'+rs(12,A)+'$'+split(rs(27,A+'+/'),3)+'=',PH)
+keep('Django hash look-alikes: an algorithm name alone, a short hash, glued, no iterations','PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"] pbkdf2_sha256 pbkdf2_sha256$870000$salt$short xpbkdf2_sha256$1$s$'+rs(43,A)+' pbkdf2_sha256$$s$'+rs(43,A)+' pbkdf2_sha512$1$s$'+rs(43,A))
+case(C,'yarn config set npmAuthToken, a registry\'s npmAuthToken, npmAuthIdent',
+     "yarn config set npmAuthToken NpmYarn9tok\nyarn config set 'npmRegistries[\"//npm.acme.io\"].npmAuthToken' Reg9tok -H\nyarn config set npmAuthIdent \"bob:Ident9pw\"\nyarn config set _authToken Y1tok9",
+     "yarn config set npmAuthToken "+R(PA)+"\nyarn config set 'npmRegistries[\"//npm.acme.io\"].npmAuthToken' "+R(PA)+" -H\nyarn config set npmAuthIdent \""+R(PA)+"\"\nyarn config set _authToken "+R(PA),{PA:4})
+keep('yarn config of other keys, reads, references','yarn config set npmRegistryServer https://r.io\nyarn config get npmAuthToken\nyarn config set npmAuthToken "${NPM_TOKEN}"\nyarn add token-util\nyarn config unset npmAuthToken')
 
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:

@@ -34,7 +34,7 @@ static const char *const nm_prefixes[] = {
     "password=", "DB_PASSWORD=", "api_key: ", "\"token\": \"", "\\\"secret\\\":\\\"", "--password ", "--api-key=",
     "-passin pass:", "machine h login u password ", "<password>", "Authorization: Bearer ", "Authorization: Basic ", "?access_token=",
     "export AWS_SECRET_ACCESS_KEY=", "aws_secret_access_key = ", "Cookie: ", "\\n", "\\u0000", "\\t",
-    "shpat_", "shppa_", "SK", "ya29.", "1//0", "GOCSPX-", "AGE-SECRET-KEY-1", "$2b$10$", "$6$salt$", "123456789:A",
+    "shpat_", "shppa_", "SK", "HRKU-", "HRKU-AA", "ya29.", "1//0", "GOCSPX-", "AGE-SECRET-KEY-1", "$2b$10$", "$6$salt$", "123456789:A",
     "bot12345678:A", "https://discord.com/api/webhooks/123456789012345678/", "Private-Lines: 2\n", "/:_authToken ",
     "mysql -p", "sshpass -p ", "docker login -p ", "htpasswd -nb u ", "curl -u u:", "curl --user=u:",
     "aws configure set aws_secret_access_key ", "ENV DB_PASSWORD ", "<add key=\"ApiKey\" value=\"", "api_key <- ",
