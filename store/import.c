@@ -381,7 +381,8 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
     importer im = { .s = s, .o = o, .res = res, .err = err };
     im.batch = o->batch ? o->batch : ST_IMPORT_BATCH_DEFAULT;
     imp_reader r = { .fd = fd, .cap = CHUNK, .max_line = o->max_line ? o->max_line : ST_EVENT_MAX_DEFAULT };
-    imp_conv c = { .r = &r, .strict = o->strict, .batch = im.batch };
+    imp_conv c = { .r = &r, .strict = o->strict, .batch = im.batch,
+                   .batch_bytes = o->batch_bytes ? o->batch_bytes : ST_IMPORT_BATCH_BYTES_DEFAULT };
     c.lo = (st_import_line_opts){ .now_us = st_now_us(), .host = st_event_host(), .user = st_event_user(),
                                   .redactor = o->redactor };
     imp_seg *segs = calloc(IMP_SEGS, sizeof *segs);
@@ -432,6 +433,7 @@ int st_import_fd(st_store *s, int fd, const st_import_opts *o, st_import_result 
         imp_conv_free(&c);
         c.lineno = c.good = 0;
         c.in_txn = 0;
+        c.in_txn_bytes = 0;
         uint64_t lines = res->lines;
         memset(res, 0, sizeof *res);
         res->lines = lines;

@@ -57,10 +57,16 @@ ST_NODISCARD int st_import_line(st_event *ev, int *kind, const char *line, size_
  * index page and sync fewer times per entry; the import holds about three
  * batches of records (converting, waiting, appending). */
 #define ST_IMPORT_BATCH_DEFAULT 4000u
+/* A transaction also ends after the line with which its lines reach this
+ * many input bytes: a log of large lines (file contents, long outputs)
+ * would otherwise hold batch x line size in memory three times over, and
+ * as dirty pages of one transaction (4000 lines of 1 MiB: gigabytes). */
+#define ST_IMPORT_BATCH_BYTES_DEFAULT ((size_t)16 << 20)
 
 typedef struct st_import_opts {
     int strict;                        /* any malformed line: import nothing */
     size_t batch;                      /* records per transaction; 0 = ST_IMPORT_BATCH_DEFAULT */
+    size_t batch_bytes;                /* and input bytes; 0 = ST_IMPORT_BATCH_BYTES_DEFAULT */
     size_t max_line;                   /* 0 = ST_EVENT_MAX_DEFAULT */
     int serial;                        /* convert and append in one thread (default: two) */
     const struct st_redactor *redactor;

@@ -419,8 +419,10 @@ static void fill_lines(imp_conv *c, imp_seg *sg, struct imp_spare_ev *sp)
             nt->good = c->good;
             nt->bytes = c->r->bytes;
         }
-        if (++c->in_txn == c->batch) {
+        c->in_txn_bytes += len;
+        if (++c->in_txn == c->batch || c->in_txn_bytes >= c->batch_bytes) {
             c->in_txn = 0;
+            c->in_txn_bytes = 0;
             sg->end_txn = 1;
             return;
         }

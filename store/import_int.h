@@ -109,9 +109,10 @@ typedef struct imp_conv {
     st_import_line_opts lo;
     int strict;            /* a malformed line stops the import */
     int progress;          /* note a progress point every 65536 lines */
-    size_t batch;
+    size_t batch, batch_bytes;
     uint64_t lineno, good; /* lines read, events converted */
     size_t in_txn;         /* events of the current transaction converted so far */
+    size_t in_txn_bytes;   /* and the length of their lines */
     imp_pre_map pre;
     /* Record preparation (st_prepare_record_pair) off the append's write
      * transaction: by the converting thread, and by the appending thread

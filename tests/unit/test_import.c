@@ -253,6 +253,80 @@ START_TEST(threaded_equals_serial)
 }
 END_TEST
 
+/* A transaction ends at the batch size or after the line with which its
+ * lines reach batch_bytes, whichever comes first (a log of large lines
+ * must not hold batch x line size in memory): the checkpoints show exactly
+ * those ends, in both modes. Malformed and blank lines count for neither. */
+START_TEST(transactions_end_at_a_byte_budget)
+{
+    enum { N = 120, BATCH = 40, BUDGET = 9000 };
+    st_buf text = { 0 };
+    size_t len[N];
+    int good[N];
+    for (size_t i = 0; i < N; i++) {
+        size_t start = text.len;
+        good[i] = i % 17 != 5;
+        if (i % 23 == 7) {
+            good[i] = 0;
+            st_buf_puts(&text, "");                  /* blank */
+        } else if (!good[i]) {
+            st_buf_puts(&text, "{\"timestamp\": nope}");
+        } else {
+            st_buf_printf(&text, "{\"timestamp\":\"2025-01-15T10:30:%02zu.000Z\",\"toolName\":\"Bash\","
+                                 "\"input\":{\"command\":\"ls\"},\"output\":\"", i % 60);
+            size_t fill = 50 + (i * 997) % 4000;     /* 50..4049 bytes */
+            for (size_t k = 0; k < fill; k++) st_buf_putc(&text, (uint8_t)('a' + k % 26));
+            st_buf_puts(&text, "\",\"status\":\"success\"}");
+        }
+        len[i] = text.len - start;
+        st_buf_putc(&text, '\n');
+    }
+    st_buf_putc(&text, 0);
+    /* the expected transaction ends, as entry counts */
+    uint64_t ends[N + 1];
+    size_t nends = 0, in_txn = 0, bytes = 0, imported = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (!good[i]) continue;
+        imported++;
+        bytes += len[i];
+        if (++in_txn == BATCH || bytes >= BUDGET) {
+            ends[nends++] = imported;
+            in_txn = bytes = 0;
+        }
+    }
+    if (!nends || ends[nends - 1] != imported) ends[nends++] = imported;
+    ck_assert_uint_gt(nends, 20);                    /* the budget, not the batch, ends most of them */
+    for (int k = 0; k < 2; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "bb%d", k);
+        st_store *s = make_store(name, 1);
+        st_import_opts o = { .batch = BATCH, .batch_bytes = BUDGET, .serial = k == 0 };
+        st_import_result res;
+        st_err err;
+        seen sn = { { 0 } };
+        ck_assert_int_eq(import_text(s, "bb.jsonl", (char *)text.data, &o, &res, &err, &sn), 0);
+        ck_assert_uint_eq(res.imported, imported);
+        size_t e = 0;
+        for (uint64_t size = 1; size <= imported; size++) {
+            int want = e < nends && ends[e] == size;
+            uint64_t got;
+            char *note;
+            size_t nl;
+            int rc = st_checkpoint_get(s, size, ST_CP_EXACT, &got, &note, &nl);
+            ck_assert_msg(want ? rc == 0 : rc == ST_ENOTFOUND, "serial %d, size %llu: rc %d", k == 0,
+                          (unsigned long long)size, rc);
+            if (rc == 0) free(note);
+            e += want;
+        }
+        ck_assert_uint_eq(e, nends);
+        ck_assert_int_eq(st_check(s), 0);
+        st_store_close(s);
+        st_buf_free(&sn.log);
+    }
+    st_buf_free(&text);
+}
+END_TEST
+
 START_TEST(refused_append_stops_where_serial_stops)
 {
     char *text = fixture(3000);
@@ -943,6 +1017,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, threaded_equals_serial);
+    tcase_add_test(tc, transactions_end_at_a_byte_budget);
     tcase_add_test(tc, refused_append_stops_where_serial_stops);
     tcase_add_test(tc, strict_writes_nothing);
     tcase_add_test(tc, leading_bom_is_skipped);
