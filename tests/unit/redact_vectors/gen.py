@@ -527,6 +527,8 @@ case(C,'yarn config set npmAuthToken, a registry\'s npmAuthToken, npmAuthIdent',
      "yarn config set npmAuthToken NpmYarn9tok\nyarn config set 'npmRegistries[\"//npm.acme.io\"].npmAuthToken' Reg9tok -H\nyarn config set npmAuthIdent \"bob:Ident9pw\"\nyarn config set _authToken Y1tok9",
      "yarn config set npmAuthToken "+R(PA)+"\nyarn config set 'npmRegistries[\"//npm.acme.io\"].npmAuthToken' "+R(PA)+" -H\nyarn config set npmAuthIdent \""+R(PA)+"\"\nyarn config set _authToken "+R(PA),{PA:4})
 keep('yarn config of other keys, reads, references','yarn config set npmRegistryServer https://r.io\nyarn config get npmAuthToken\nyarn config set npmAuthToken "${NPM_TOKEN}"\nyarn add token-util\nyarn config unset npmAuthToken')
+# (appended last: the random draws of the vectors above stay as they were)
+pos(T,'password-hash Django: its padding ends it, whatever follows','hash {}next=1','pbkdf2_sha256$870000$'+rs(22,A)+'$'+split(rs(43,A+'+/'),3)+'=',PH)
 
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
