@@ -474,7 +474,7 @@ static int stdin_kind(const uint8_t *s, size_t p, size_t e, int raw)
         if (passwd && word_is(s, b, we, "--stdin")) return SK_PASSWORD;
         if (tool && (word_is(s, b, we, "--password-stdin") || word_is(s, b, we, "--pass-stdin"))) return SK_PASSWORD;
         if (gh && word_is(s, b, we, "--with-token")) return SK_PASSWORD;
-        if (htpasswd && we - b <= 5 && s[b + 1] != '-' && memchr(s + b, 'i', we - b)) return SK_PASSWORD;
+        if (htpasswd && we - b >= 2 && we - b <= 5 && s[b + 1] != '-' && memchr(s + b, 'i', we - b)) return SK_PASSWORD;
     }
     return SK_NONE;
 }
