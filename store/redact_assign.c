@@ -770,7 +770,8 @@ static size_t xml_attr(const uint8_t *s, size_t n, size_t p, size_t *nb, size_t 
         return n;
     }
     if (s[p] != q) return 0;
-    *ve = p - esc;
+    *ve = p; /* the closing quote's escapes, as many as the opening one's, if the value holds them */
+    for (size_t k = 0; k < esc && *ve > *vb && s[*ve - 1] == '\\'; k++) (*ve)--;
     return p + 1;
 }
 
