@@ -677,19 +677,39 @@ void rd_herestring_at(rd_scan *sc, size_t i)
 
 /* ==== git config KEY VALUE ================================================================ */
 
+/* "TOOL config" at i (git, yarn; a command of at most 1024 bytes, *end):
+ * the end of the word "config", or 0. */
+static size_t config_at(const uint8_t *s, size_t n, size_t i, const char *tool, size_t tl, int raw, size_t *end)
+{
+    size_t b, e;
+    if (n - i < 16 || memcmp(s + i, tool, tl) != 0 || !is_blank(s[i + tl])) return 0;
+    *end = i + 1024 < n ? i + 1024 : n;
+    e = next_word(s, i + tl, *end, &b, raw);
+    return word_is(s, b, e, "config") ? e : 0;
+}
+
+/* The value after a config KEY that ends at e, when the key's class cls
+ * is a credential's and the command goes on after it. */
+static void config_value_at(rd_scan *sc, size_t e, int cls)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, v = e;
+    if (RK_CLASS(cls) == RK_NONE) return;
+    while (v < n && is_blank(s[v])) v++;
+    if (v >= n || v == e || cmd_sep(s, v)) return;
+    rd_literal_at(sc, v, cls, 0);
+}
+
 /* "git config [--global|--local|--system|--file F] KEY VALUE" at i ("git"):
  * a credential-named KEY (github.token, credential.helper is not) and its
  * value. */
 void rd_git_config_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
-    size_t n = sc->n, b, e;
+    size_t b, e, end;
     int raw = (sc->mode & RD_RAW) != 0;
-    if (n - i < 16 || memcmp(s + i, "git", 3) != 0 || !is_blank(s[i + 3])) return;
-    size_t end = i + 1024 < n ? i + 1024 : n;
-    e = next_word(s, i + 3, end, &b, raw);
-    if (!word_is(s, b, e, "config")) return;
-    size_t p = e;
+    size_t p = config_at(s, sc->n, i, "git", 3, raw, &end);
+    if (!p) return;
     for (int k = 0; k < 6; k++) {
         e = next_word(s, p, end, &b, raw);
         if (e == b) return;
@@ -698,12 +718,7 @@ void rd_git_config_at(rd_scan *sc, size_t i)
         if (word_is(s, b, e, "--file") || word_is(s, b, e, "-f")) { e = next_word(s, p, end, &b, raw); p = e; }
     }
     if (e == b || s[b] == '-') return;
-    int cls = rd_key_class((const char *)s + b, e - b);
-    if (RK_CLASS(cls) == RK_NONE) return;
-    size_t v = e;
-    while (v < n && is_blank(s[v])) v++;
-    if (v >= n || v == e || cmd_sep(s, v)) return;
-    rd_literal_at(sc, v, cls, 0);
+    config_value_at(sc, e, rd_key_class((const char *)s + b, e - b));
 }
 
 /* ==== .pgpass ============================================================================== */
@@ -964,12 +979,9 @@ int rd_script_named(const uint8_t *s, size_t n)
 void rd_yarn_config_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
-    size_t n = sc->n, b, e;
+    size_t b, e, end;
     int raw = (sc->mode & RD_RAW) != 0;
-    if (n - i < 16 || memcmp(s + i, "yarn", 4) != 0 || !is_blank(s[i + 4])) return;
-    size_t end = i + 1024 < n ? i + 1024 : n;
-    e = next_word(s, i + 4, end, &b, raw);
-    if (!word_is(s, b, e, "config")) return;
+    if (!(e = config_at(s, sc->n, i, "yarn", 4, raw, &end))) return;
     e = next_word(s, e, end, &b, raw);
     if (!word_is(s, b, e, "set")) return;
     size_t p = e;
@@ -982,12 +994,7 @@ void rd_yarn_config_at(rd_scan *sc, size_t i)
     size_t kb = b, ke = e; /* the key, without quotes around it ('npmRegistries["//r.io"].npmAuthToken') */
     while (kb < ke && (s[kb] == '\'' || s[kb] == '"' || s[kb] == '\\')) kb++;
     while (ke > kb && (s[ke - 1] == '\'' || s[ke - 1] == '"' || s[ke - 1] == '\\')) ke--;
-    int cls = ke - kb >= 12 && memcmp(s + ke - 12, "npmAuthIdent", 12) == 0 ? (RK_SECRET | RK_PASSWORD)
-                                                                          : rd_key_class((const char *)s + kb, ke - kb);
-    if (RK_CLASS(cls) == RK_NONE) return;
-    size_t v = e;
-    while (v < n && is_blank(s[v])) v++;
-    if (v >= n || v == e || cmd_sep(s, v)) return;
-    rd_literal_at(sc, v, cls, 0);
+    int ident = ke - kb >= 12 && memcmp(s + ke - 12, "npmAuthIdent", 12) == 0;   /* "user:password" */
+    config_value_at(sc, e, ident ? (RK_SECRET | RK_PASSWORD) : rd_key_class((const char *)s + kb, ke - kb));
 }
 
