@@ -11,6 +11,7 @@
  * transaction, so a seal that the policy asks for costs no extra fsync.
  */
 #include "entry.h"
+#include "entry_store.h"
 #include "envelope.h"
 #include "index.h"
 #include "payload.h"
@@ -59,6 +60,7 @@ typedef struct st_prepared {
      * transaction rebuilds it only if another writer came first. */
     uint64_t built;
     st_buf bytes;                                 /* canonical entry bytes */
+    st_buf stored;                                /* its packed row (entry_store.h); empty: store bytes */
     st_hash leaf;
     st_ix_entry ix;                               /* its index facts and paths */
     /* Its index rows, recorded off the transaction for entry ixrows_for
@@ -142,6 +144,13 @@ static int validate(st_err *e, const st_record_in *r)
 }
 
 static int build_entry(const st_record_in *r, prepared *p, uint64_t index, int record);
+
+/* The packed row of a built entry (entry_store.h), made where the entry is. */
+static int entry_row(prepared *p)
+{
+    if (p->built == UINT64_MAX) return 0;
+    return st_entry_row_pack(&p->stored, p->bytes.data, p->bytes.len);
+}
 
 /* The stored length of each of r's payloads: all of it, or its head when it
  * is over the store's cap ([PAYLOAD-3]: then full_sha is its whole hash). */
@@ -304,6 +313,7 @@ static int entry_bytes(const st_record_in *r, prepared *p, uint64_t index)
     st_envelope_payload pl[ST_ENTRY_MAX_PAYLOADS];
     p->built = UINT64_MAX;
     st_buf_reset(&p->bytes);
+    st_buf_reset(&p->stored);
     for (size_t i = 0; i < r->npayloads; i++) {
         const st_payload_in *in = &r->payloads[i];
         pl[i] = (st_envelope_payload){ in->name, p->commit[i], p->stored_len[i], p->stored_len[i] != in->len, in->len,
@@ -331,13 +341,14 @@ static int entry_facts(const st_record_in *r, prepared *p, uint64_t index, int r
     return 0;
 }
 
-/* Builds record r's entry for `index`: canonical bytes, leaf hash, index facts. */
+/* Builds record r's entry for `index`: canonical bytes, leaf hash, index facts, packed row. */
 static int build_entry(const st_record_in *r, prepared *p, uint64_t index, int record)
 {
     int rc = entry_bytes(r, p, index);
     if (rc) return rc;
     st_leaf_hash(p->leaf, p->bytes.data, p->bytes.len);
-    return entry_facts(r, p, index, record);
+    if ((rc = entry_facts(r, p, index, record)) != 0) return rc;
+    return entry_row(p);
 }
 
 /* ---- two records at once ---------------------------------------------------
@@ -398,7 +409,7 @@ static int prepare_two(const st_store *s, const st_record_in *const r[2], prepar
     st_sha256_2(p[0]->leaf, &leaf_prefix, 1, p[0]->bytes.data, p[0]->bytes.len,
                 p[1]->leaf, &leaf_prefix, 1, p[1]->bytes.data, p[1]->bytes.len);
     for (int k = 0; k < 2; k++)
-        if ((rc = entry_facts(r[k], p[k], index[k], s->defer_paths)) != 0) return rc;
+        if ((rc = entry_facts(r[k], p[k], index[k], s->defer_paths)) != 0 || (rc = entry_row(p[k])) != 0) return rc;
     return 0;
 }
 
@@ -410,6 +421,7 @@ static void prepared_free(prepared *p)
         st_buf_free(&p->row[i]);
     }
     st_buf_free(&p->bytes);
+    st_buf_free(&p->stored);
     st_buf_free(&p->ixrows);
     st_ix_entry_free(&p->ix);
 }
@@ -430,6 +442,7 @@ static void prepared_reset(prepared *p)
         st_buf_reset(&p->row[i]);
     }
     st_buf_reset(&p->bytes);
+    st_buf_reset(&p->stored);
     st_buf_reset(&p->ix.paths);
     st_buf_reset(&p->ixrows);
     p->ixrows_for = UINT64_MAX;
@@ -449,7 +462,8 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
                              (unsigned long long)index, p->bytes.len, ST_ENTRY_MAX);
     uint8_t key[8];
     st_be64_put(key, index);
-    if ((rc = st_db_put(txn, ST_T_ENTRIES, key, 8, p->bytes.data, p->bytes.len, ST_PUT_APPEND)) != 0) {
+    const st_buf *row = p->stored.len ? &p->stored : &p->bytes;
+    if ((rc = st_db_put(txn, ST_T_ENTRIES, key, 8, row->data, row->len, ST_PUT_APPEND)) != 0) {
         if (rc == ST_EEXIST || rc == ST_EDB) rc = st_store_fail(c->s, rc, "entry %llu: cannot append", (unsigned long long)index);
         return rc;
     }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry_store.h"
 #include "index.h"
 #include "keys.h"
 
@@ -28,6 +29,7 @@ typedef struct check_state {
     st_frontier f;
     uint64_t size;
     uint64_t payload_rows;   /* payload rows the entries name and that are present */
+    st_buf row;              /* a compressed entry row, decoded */
 } check_state;
 
 static void hex_of(char out[65], const st_hash h) { st_hex_encode(out, h, ST_HASH_BYTES); }
@@ -65,12 +67,19 @@ static int check_payloads(check_state *c, const st_entry *e)
     return 0;
 }
 
-/* Steps 1-4 for entry i. */
-static int check_entry(check_state *c, uint64_t i, const uint8_t *bytes, size_t len)
+/* Steps 1-4 for entry i, stored as row. */
+static int check_entry(check_state *c, uint64_t i, const void *row, size_t rowlen)
 {
+    const uint8_t *bytes;
+    size_t len;
+    int rc = st_entry_row_decode(row, rowlen, &c->row, &bytes, &len);
+    if (rc == ST_ECORRUPT)
+        return st_store_fail(c->s, rc, "entry %llu: stored row (%zu bytes) is neither an entry nor a compressed one",
+                             (unsigned long long)i, rowlen);
+    if (rc) return rc;
     st_entry e;
     st_err err;
-    int rc = st_entry_parse(&e, bytes, len, &err);
+    rc = st_entry_parse(&e, bytes, len, &err);
     if (rc) return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: %s", (unsigned long long)i, err.msg);
     if (e.index != i) {
         st_entry_free(&e);
@@ -238,5 +247,6 @@ int st_check(st_store *s)
     if (rc) return rc;
     rc = run_check(&c);
     st_db_read_end(c.txn);
+    st_buf_free(&c.row);
     return rc;
 }

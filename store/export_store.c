@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry_store.h"
 #include "keys.h"
 #include "query.h"
 #include "store_int.h"
@@ -65,6 +66,7 @@ typedef struct xsrc {
     st_txn *txn;
     xcur ent, pay, ret;        /* entries, payloads and retention, reused entry after entry */
     st_buf data;               /* the current payload's bytes, reused payload after payload */
+    st_buf row;                /* the current entry's bytes, when its row is compressed */
 } xsrc;
 
 /* ---- the source over a read transaction ------------------------------------------ */
@@ -134,8 +136,7 @@ static int x_entry(void *ctx, uint64_t index, const uint8_t **bytes, size_t *len
     int rc = xcur_at(x->txn, ST_T_ENTRIES, &x->ent, index);
     if (rc) return rc;
     if (x->ent.end || x->ent.kl != 8 || st_be64_get(x->ent.k) != index) return ST_ENOTFOUND;
-    *bytes = x->ent.v;
-    *len = x->ent.vl;
+    if ((rc = st_entry_row_decode(x->ent.v, x->ent.vl, &x->row, bytes, len)) != 0) return rc;
     x->ent.from = index + 1;
     return xcur_next(&x->ent);
 }
@@ -472,6 +473,7 @@ out:
     st_cursor_close(x.pay.c);
     st_cursor_close(x.ret.c);
     st_buf_free(&x.data);
+    st_buf_free(&x.row);
     st_bw_free(w);
     free(c.v);
     st_json_doc_free(doc);

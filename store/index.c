@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry_store.h"
 #include "store_int.h"
 
 /* ---- key helpers ---------------------------------------------------------- */
@@ -725,16 +726,21 @@ int st_index_find_tooluse(st_txn *txn, const char *id, size_t len, uint64_t *ind
 int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_facts *f, st_buf *pbuf, size_t *npaths,
                   st_err *err)
 {
-    uint8_t key[8];
-    const void *v;
+    const uint8_t *v;
     size_t vl;
-    st_be64_put(key, index);
+    st_buf row = { 0 };
     *doc_out = NULL;
     *npaths = 0;
-    int rc = st_db_get(txn, ST_T_ENTRIES, key, 8, &v, &vl);
-    if (rc) return st_fail(err, rc == ST_ENOTFOUND ? ST_ECORRUPT : rc, "entry %llu: missing", (unsigned long long)index);
+    int rc = st_entry_row_get(txn, index, &row, &v, &vl);
+    if (rc) {
+        st_buf_free(&row);
+        return st_fail(err, rc == ST_ENOTFOUND ? ST_ECORRUPT : rc, "entry %llu: %s", (unsigned long long)index,
+                       rc == ST_ENOTFOUND ? "missing" : rc == ST_ECORRUPT ? "stored row is damaged" : st_strerror(rc));
+    }
     st_entry e;
-    if ((rc = st_entry_parse(&e, v, vl, err)) != 0) return rc;
+    rc = st_entry_parse(&e, v, vl, err);
+    st_buf_free(&row);
+    if (rc) return rc;
     if (e.index != index) {
         st_entry_free(&e);
         return st_fail(err, ST_ECORRUPT, "entry %llu: index member is %llu", (unsigned long long)index,

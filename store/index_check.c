@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry_store.h"
 #include "store_int.h"
 
 static const char *table_name(st_table t)
@@ -153,6 +154,7 @@ static int check_tooluse_rows(check_ctx *c, uint64_t size)
     st_cursor *cur;
     const void *k, *v;
     size_t kl, vl;
+    st_buf row = { 0 };        /* an entry's decoded row */
     int rc = st_cursor_open(c->txn, ST_T_IX_TOOLUSE, &cur);
     if (rc == ST_ENOTFOUND) return 0;
     if (rc) return rc;
@@ -161,11 +163,9 @@ static int check_tooluse_rows(check_ctx *c, uint64_t size)
         if (vl != 16) { rc = st_fail(c->err, ST_ECORRUPT, "tool_use_id index: '%.*s': value of %zu bytes", lk, (const char *)k, vl); break; }
         uint64_t idx = st_be64_get(v);
         if (idx >= size) { rc = st_fail(c->err, ST_ECORRUPT, "tool_use_id index: '%.*s' points at entry %llu, log size %llu", lk, (const char *)k, (unsigned long long)idx, (unsigned long long)size); break; }
-        uint8_t key[8];
-        const void *ev;
+        const uint8_t *ev;
         size_t evl;
-        st_be64_put(key, idx);
-        if ((rc = st_db_get(c->txn, ST_T_ENTRIES, key, 8, &ev, &evl)) != 0) break;
+        if ((rc = st_entry_row_get(c->txn, idx, &row, &ev, &evl)) != 0) break;
         st_entry e;
         if ((rc = st_entry_parse(&e, ev, evl, c->err)) != 0) break;
         size_t il = 0, el = 0;
@@ -178,6 +178,7 @@ static int check_tooluse_rows(check_ctx *c, uint64_t size)
         if (!ok) { rc = st_fail(c->err, ST_ECORRUPT, "tool_use_id index: '%.*s' points at entry %llu, which is not its PreToolUse", lk, (const char *)k, (unsigned long long)idx); break; }
     }
     st_cursor_close(cur);
+    st_buf_free(&row);
     return rc == ST_ENOTFOUND ? 0 : rc;
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry_store.h"
 #include "index.h"
 #include "json.h"
 #include "store_int.h"
@@ -51,6 +52,7 @@ typedef struct qrun {
     size_t cn, ccap;
     st_buf esc;              /* JSON-escaped text needle */
     st_buf pathgroups;       /* path driver: (u16 len, enc key)* of matching 'd' groups */
+    st_buf row;              /* the entry being emitted, when its row is compressed */
     cand *pend;              /* path driver: matching entries whose path rows are pending */
     size_t pn, pcap;
     uint64_t emitted;
@@ -206,8 +208,7 @@ static int text_ok(qrun *r, uint64_t idx, const uint8_t *entry, size_t len, int 
 /* Final stage: --text, the callback, --limit. */
 static int emit(qrun *r, uint64_t idx)
 {
-    uint8_t k[8];
-    const void *v = NULL;
+    const uint8_t *v = NULL;
     size_t vl = 0;
     int rc;
     if (r->q->no_entry && !r->q->text) {       /* counting: the index alone answers */
@@ -216,9 +217,9 @@ static int emit(qrun *r, uint64_t idx)
         if (r->info) r->info->matched++;
         return r->q->limit && r->emitted >= r->q->limit ? Q_STOP : 0;
     }
-    st_be64_put(k, idx);
-    rc = st_db_get(r->txn, ST_T_ENTRIES, k, 8, &v, &vl);
+    rc = st_entry_row_get(r->txn, idx, &r->row, &v, &vl);
     if (rc == ST_ENOTFOUND) return st_fail(r->err, ST_ECORRUPT, "index names entry %llu, which is not stored", (unsigned long long)idx);
+    if (rc == ST_ECORRUPT) return st_fail(r->err, rc, "entry %llu: stored row is damaged", (unsigned long long)idx);
     if (rc) return rc;
     if (r->q->text) {
         int ok;
@@ -653,6 +654,7 @@ out:
     free(r.cv);
     st_buf_free(&r.esc);
     st_buf_free(&r.pathgroups);
+    st_buf_free(&r.row);
     free(r.pend);
     return rc;
 }

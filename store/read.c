@@ -3,6 +3,7 @@
  * checkpoints and proofs, each in its own read transaction (a consistent
  * snapshot; writers are never blocked).
  */
+#include "entry_store.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -26,15 +27,16 @@ static void *dup_bytes(const void *p, size_t n, int nul)
 int st_entry_get(st_store *s, uint64_t index, uint8_t **bytes_out, size_t *len_out)
 {
     WITH_READ(s, txn);
-    uint8_t key[8];
-    st_be64_put(key, index);
-    const void *v;
+    const uint8_t *v;
     size_t vl;
-    int rc = st_db_get(txn, ST_T_ENTRIES, key, 8, &v, &vl);
+    st_buf row = { 0 };
+    int rc = st_entry_row_get(txn, index, &row, &v, &vl);
     if (rc == 0) {
         *bytes_out = dup_bytes(v, vl, 0);
         *len_out = vl;
         if (!*bytes_out) rc = ENOMEM;
+    } else if (rc == ST_ECORRUPT) {
+        st_store_fail(s, rc, "entry %llu: stored row is damaged", (unsigned long long)index);
     } else if (rc == ST_ENOTFOUND) {
         uint64_t size = 0;
         if (st_size_txn(txn, &size) != 0) size = 0;
@@ -43,6 +45,7 @@ int st_entry_get(st_store *s, uint64_t index, uint8_t **bytes_out, size_t *len_o
         else st_store_fail(s, rc, "entry %llu: no such entry (the log is empty)", (unsigned long long)index);
     }
     st_db_read_end(txn);
+    st_buf_free(&row);
     return rc;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "entry_store.h"
 #include "event.h"
 #include "retention_ops.h"
 #include "store_int.h"
@@ -25,13 +26,17 @@
 
 int st_ret_read_record(st_txn *txn, uint64_t index, st_rrec *out, st_err *err)
 {
-    uint8_t key[8];
-    st_be64_put(key, index);
-    const void *v;
+    const uint8_t *v;
     size_t vl;
-    int rc = st_db_get(txn, ST_T_ENTRIES, key, 8, &v, &vl);
-    if (rc) return st_fail(err, rc, "record %llu: %s", (unsigned long long)index, st_strerror(rc));
-    return st_rrec_parse_bytes(out, v, vl, err);
+    st_buf row = { 0 };
+    int rc = st_entry_row_get(txn, index, &row, &v, &vl);
+    if (rc) {
+        st_buf_free(&row);
+        return st_fail(err, rc, "record %llu: %s", (unsigned long long)index, st_strerror(rc));
+    }
+    rc = st_rrec_parse_bytes(out, v, vl, err);
+    st_buf_free(&row);
+    return rc;
 }
 
 /* Cache of the last record consulted by st_retention_payload_absent_ok: an
@@ -57,21 +62,26 @@ int st_retention_payload_absent_ok(st_txn *txn, uint64_t index, const char *name
     if (st_db_get(txn, ST_T_RETENTION, key, 8 + nl, &v, &vl) != 0 || vl != 8) return 0;
     uint64_t record = st_be64_get(v);
     if (record <= index) return 0;
-    uint8_t rkey[8];
-    st_be64_put(rkey, record);
-    const void *rb;
+    const uint8_t *rb;
     size_t rl;
-    if (st_db_get(txn, ST_T_ENTRIES, rkey, 8, &rb, &rl) != 0) return 0;
+    st_buf row = { 0 };
+    if (st_entry_row_get(txn, record, &row, &rb, &rl) != 0) {
+        st_buf_free(&row);
+        return 0;
+    }
     st_hash leaf;
     st_leaf_hash(leaf, rb, rl);
+    int ok = 1;
     if (!absent_cache.valid || absent_cache.index != record || memcmp(absent_cache.leaf, leaf, 32) != 0) {
         absent_cache.valid = 0;
-        if (st_rrec_parse_bytes(&absent_cache.rec, rb, rl, NULL) != 0) return 0;
-        absent_cache.valid = 1;
-        absent_cache.index = record;
-        memcpy(absent_cache.leaf, leaf, 32);
+        if ((ok = st_rrec_parse_bytes(&absent_cache.rec, rb, rl, NULL) == 0) != 0) {
+            absent_cache.valid = 1;
+            absent_cache.index = record;
+            memcpy(absent_cache.leaf, leaf, 32);
+        }
     }
-    return st_rrec_covers(&absent_cache.rec, index, name);
+    st_buf_free(&row);
+    return ok && st_rrec_covers(&absent_cache.rec, index, name);
 }
 
 /* ---- meta bookkeeping ------------------------------------------------------------------- */
@@ -190,15 +200,17 @@ static int newest_time(st_txn *txn, uint64_t size, int64_t *out)
         st_cursor_close(c);
     }
     if (size) {
-        uint8_t key[8];
-        st_be64_put(key, size - 1);
-        if (st_db_get(txn, ST_T_ENTRIES, key, 8, &v, &vl) == 0) {
+        const uint8_t *b;
+        size_t bl;
+        st_buf row = { 0 };
+        if (st_entry_row_get(txn, size - 1, &row, &b, &bl) == 0) {
             st_entry e;
-            if (st_entry_parse(&e, v, vl, NULL) == 0) {
+            if (st_entry_parse(&e, b, bl, NULL) == 0) {
                 if (e.time_us > *out) *out = e.time_us;
                 st_entry_free(&e);
             }
         }
+        st_buf_free(&row);
     }
     return 0;
 }

@@ -17,6 +17,7 @@
  * `check` (which recomputes the indexes) keeps passing; the entry stays
  * in every other index (time, tool, event, session, status, duration).
  */
+#include "entry_store.h"
 #include "index.h"
 #include "retention_ops.h"
 #include "store_int.h"
@@ -263,14 +264,18 @@ int st_ret_apply(st_store *s, const st_rrec *rec, uint64_t *changed)
 int st_ret_entry_names(st_txn *txn, uint64_t index, char names[][ST_PAYLOAD_NAME_MAX + 1], size_t *n,
                        int64_t *time_us, st_err *err)
 {
-    uint8_t key[8];
-    st_be64_put(key, index);
-    const void *v;
+    const uint8_t *v;
     size_t vl;
-    int rc = st_db_get(txn, ST_T_ENTRIES, key, 8, &v, &vl);
-    if (rc) return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index, st_strerror(rc));
+    st_buf row = { 0 };
+    int rc = st_entry_row_get(txn, index, &row, &v, &vl);
+    if (rc) {
+        st_buf_free(&row);
+        return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index, st_strerror(rc));
+    }
     st_entry e;
-    if ((rc = st_entry_parse(&e, v, vl, err)) != 0) return rc;
+    rc = st_entry_parse(&e, v, vl, err);
+    st_buf_free(&row);
+    if (rc) return rc;
     *n = e.npayloads;
     for (size_t i = 0; i < e.npayloads; i++) memcpy(names[i], e.payloads[i].name, ST_PAYLOAD_NAME_MAX + 1);
     if (time_us) *time_us = e.time_us;

@@ -3,6 +3,8 @@
  */
 #include "snap.h"
 
+#include "entry_store.h"
+
 #include <errno.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -65,6 +67,7 @@ int cli_fill_entries(st_txn *txn, uint64_t *next, uint64_t end, cli_fmt_entry fm
     uint8_t key[8];
     const void *k, *v;
     size_t kl, vl;
+    st_buf row = { 0 };        /* a packed entry row, expanded */
     int rc = st_cursor_open(txn, ST_T_ENTRIES, &cur);
     if (rc) return rc;
     st_be64_put(key, *next);
@@ -73,12 +76,16 @@ int cli_fill_entries(st_txn *txn, uint64_t *next, uint64_t end, cli_fmt_entry fm
         if (kl != 8) { rc = ST_ECORRUPT; break; }
         uint64_t index = st_be64_get(k);
         if (index >= end) break;
-        if ((rc = fmt(ctx, out, txn, index, v, vl)) != 0) break;
+        const uint8_t *bytes;
+        size_t len;
+        if ((rc = st_entry_row_decode(v, vl, &row, &bytes, &len)) != 0) break;
+        if ((rc = fmt(ctx, out, txn, index, bytes, len)) != 0) break;
         *next = index + 1;
         if (out->oom) { rc = ENOMEM; break; }
         if (out->len > CLI_SNAP_CHUNK) break;
     }
     st_cursor_close(cur);
+    st_buf_free(&row);
     return rc == ST_ENOTFOUND ? 0 : rc;
 }
 

@@ -1,0 +1,218 @@
+/*
+ * entry_store.c: entry rows, raw or packed (layout in entry_store.h).
+ *
+ * WHY. An entry is about 560 bytes: 40% hex digits (commitments, often the
+ * session) and most of the rest member names that every entry repeats.
+ * Kept raw, entries were a third of a store's bytes and of what an import
+ * writes, and this VM charges for every new page written. Packing halves
+ * the hex and writes each common member name as one byte: 558 bytes become
+ * about 200, in about 0.3 us each way. zstd with a trained dictionary made
+ * them 231 bytes but cost 2.2 us per entry to compress (its per-frame setup
+ * dominates at this size), more CPU than the bytes saved were worth.
+ */
+#include "entry_store.h"
+
+#include "store_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+/* Token 0x02 + i stands for FRAGMENTS[i]: the member names of entries with
+ * their separators, in the canonical order in which they meet (FORMAT.md
+ * section 1.1), the common values with them. Never change or reorder. */
+static const char *const FRAGMENTS[ST_ENTRY_FRAG_LAST - ST_ENTRY_FRAG_FIRST + 1] = {
+    "{\"cwd\":\"",                                /* 0x02 */
+    "\",\"duration_ms\":",                        /* 0x03 */
+    "{\"duration_ms\":",                          /* 0x04 */
+    ",\"error\":\"",                              /* 0x05 */
+    ",\"event\":\"PostToolUse\",\"host\":\"",     /* 0x06 */
+    ",\"event\":\"PreToolUse\",\"host\":\"",      /* 0x07 */
+    "\",\"event\":\"PostToolUseFailure\",\"host\":\"", /* 0x08 */
+    ",\"event\":\"",                              /* 0x09 */
+    "\",\"host\":\"",                             /* 0x0a */
+    "\",\"index\":",                              /* 0x0b */
+    ",\"kind\":\"event\",\"payloads\":{",         /* 0x0c */
+    ",\"kind\":\"import\",\"payloads\":{",        /* 0x0d */
+    "\",\"payloads\":{",                          /* 0x0e */
+    "\"event\":{\"commit\":\"",                   /* 0x0f */
+    "\"error\":{\"commit\":\"",                   /* 0x10 */
+    "\",\"len\":",                                /* 0x11 */
+    "},\"tool_input\":{\"commit\":\"",            /* 0x12 */
+    "},\"tool_response\":{\"commit\":\"",         /* 0x13 */
+    "}},\"permission_mode\":\"default\"",         /* 0x14 */
+    "}},\"recorded_us\":",                        /* 0x15 */
+    ",\"prompt_id\":\"",                          /* 0x16 */
+    ",\"session\":\"",                            /* 0x17 */
+    "\",\"status\":\"succeeded\",\"time_us\":",   /* 0x18 */
+    "\",\"status\":\"started\",\"time_us\":",     /* 0x19 */
+    "\",\"status\":\"failed\",\"time_us\":",      /* 0x1a */
+    "\",\"time_us\":",                            /* 0x1b */
+    ",\"tool\":\"",                               /* 0x1c */
+    "\",\"tool_use_id\":\"toolu_01",              /* 0x1d */
+    "\",\"user\":\"",                             /* 0x1e */
+    "\",\"v\":1}",                                /* 0x1f */
+};
+#define NFRAG (sizeof FRAGMENTS / sizeof FRAGMENTS[0])
+#define FRAG_LONGEST 40u              /* no fragment is longer (checked by the unit test) */
+
+const char *st_entry_fragment(unsigned t, size_t *len)
+{
+    if (t < ST_ENTRY_FRAG_FIRST || t > ST_ENTRY_FRAG_LAST) return NULL;
+    const char *f = FRAGMENTS[t - ST_ENTRY_FRAG_FIRST];
+    if (len) *len = strlen(f);
+    return f;
+}
+
+/* 0..15 for a lowercase hex digit, 16 otherwise. */
+static const uint8_t HEX[256] = {
+    ['0'] = 0 + 1, ['1'] = 1 + 1, ['2'] = 2 + 1, ['3'] = 3 + 1, ['4'] = 4 + 1, ['5'] = 5 + 1, ['6'] = 6 + 1,
+    ['7'] = 7 + 1, ['8'] = 8 + 1, ['9'] = 9 + 1, ['a'] = 10 + 1, ['b'] = 11 + 1, ['c'] = 12 + 1,
+    ['d'] = 13 + 1, ['e'] = 14 + 1, ['f'] = 15 + 1,
+};   /* stored + 1, so that 0 means "not a digit" */
+
+/* The fragments by first byte, longest first, with their first 4 bytes as
+ * one word for a quick refusal; built once (every fragment is at least 4
+ * bytes and starts with one of {  "  ,  }). */
+typedef struct frag_ref {
+    uint32_t head;
+    uint8_t token, len;
+} frag_ref;
+
+static frag_ref by_first[4][NFRAG];
+static uint8_t n_first[4];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static int first_class(uint8_t c)
+{
+    switch (c) {
+    case '{': return 0;
+    case '"': return 1;
+    case ',': return 2;
+    case '}': return 3;
+    default: return -1;
+    }
+}
+
+static uint32_t head4(const void *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+static void frag_table(void)
+{
+    for (unsigned i = 0; i < NFRAG; i++) {
+        const char *f = FRAGMENTS[i];
+        int k = first_class((uint8_t)f[0]);
+        frag_ref r = { head4(f), (uint8_t)(ST_ENTRY_FRAG_FIRST + i), (uint8_t)strlen(f) };
+        unsigned j = n_first[k]++;
+        while (j > 0 && by_first[k][j - 1].len < r.len) { by_first[k][j] = by_first[k][j - 1]; j--; }   /* longest first */
+        by_first[k][j] = r;
+    }
+}
+
+int st_entry_row_pack(st_buf *out, const uint8_t *s, size_t n)
+{
+    st_buf_reset(out);
+    if (n < 2 || n > ST_ENTRY_MAX || s[0] != '{') return 0;
+    pthread_once(&table_once, frag_table);
+    /* A packed row is never longer than 1 + n: every token is at most as long as what it stands for. */
+    if (st_buf_reserve(out, 1 + n) != 0) return ENOMEM;
+    uint8_t *o = out->data;
+    size_t k = 0, i = 0;
+    o[k++] = ST_ENTRY_ROW_PACKED;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x20) { st_buf_reset(out); return 0; }   /* not entry text: kept raw */
+        if (HEX[c]) {
+            size_t j = 1;
+            while (j < 32 && i + j < n && HEX[s[i + j]]) j++;
+            if (j == 32) {
+                o[k++] = ST_ENTRY_TOKEN_HEX;
+                for (size_t b = 0; b < 16; b++)
+                    o[k++] = (uint8_t)((HEX[s[i + 2 * b]] - 1) << 4 | (HEX[s[i + 2 * b + 1]] - 1));
+                i += 32;
+            } else {
+                memcpy(o + k, s + i, j);                 /* digits and a-f, none below 0x20 */
+                k += j;
+                i += j;
+            }
+            continue;
+        }
+        int cls = first_class(c);
+        if (cls >= 0 && n - i >= 4) {
+            uint32_t h = head4(s + i);
+            const frag_ref *r = by_first[cls];
+            unsigned m = n_first[cls], t = 0;
+            for (; t < m; t++)
+                if (r[t].head == h && r[t].len <= n - i && memcmp(s + i, FRAGMENTS[r[t].token - ST_ENTRY_FRAG_FIRST], r[t].len) == 0)
+                    break;
+            if (t < m) {
+                o[k++] = r[t].token;
+                i += r[t].len;
+                continue;
+            }
+        }
+        o[k++] = c;
+        i++;
+    }
+    out->len = k < n ? k : 0;   /* no smaller: raw */
+    return 0;
+}
+
+int st_entry_row_decode(const void *row, size_t rowlen, st_buf *scratch, const uint8_t **bytes, size_t *len)
+{
+    static const char DIGITS[] = "0123456789abcdef";
+    const uint8_t *r = row;
+    if (rowlen >= 1 && r[0] == '{') {
+        *bytes = r;
+        *len = rowlen;
+        return 0;
+    }
+    if (rowlen < 2 || r[0] != ST_ENTRY_ROW_PACKED) return ST_ECORRUPT;
+    st_buf_reset(scratch);
+    /* Each token expands to at most FRAG_LONGEST bytes: reserve for the worst case, bounded by the entry limit. */
+    size_t cap = (rowlen - 1) * FRAG_LONGEST;
+    if (cap > ST_ENTRY_MAX) cap = ST_ENTRY_MAX;
+    if (st_buf_reserve(scratch, cap + FRAG_LONGEST) != 0) return ENOMEM;
+    uint8_t *o = scratch->data;
+    size_t k = 0;
+    for (size_t i = 1; i < rowlen;) {
+        if (k > cap) return ST_ECORRUPT;                 /* over ST_ENTRY_MAX */
+        uint8_t c = r[i++];
+        if (c >= 0x20) {
+            o[k++] = c;
+        } else if (c == ST_ENTRY_TOKEN_HEX) {
+            if (rowlen - i < 16) return ST_ECORRUPT;
+            for (size_t b = 0; b < 16; b++, i++) {
+                o[k++] = (uint8_t)DIGITS[r[i] >> 4];
+                o[k++] = (uint8_t)DIGITS[r[i] & 15];
+            }
+        } else if (c >= ST_ENTRY_FRAG_FIRST) {
+            const char *f = FRAGMENTS[c - ST_ENTRY_FRAG_FIRST];
+            size_t fl = strlen(f);
+            memcpy(o + k, f, fl);
+            k += fl;
+        } else {
+            return ST_ECORRUPT;                          /* 0x00 */
+        }
+    }
+    if (k > ST_ENTRY_MAX || o[0] != '{') return ST_ECORRUPT;
+    scratch->len = k;
+    *bytes = o;
+    *len = k;
+    return 0;
+}
+
+int st_entry_row_get(st_txn *txn, uint64_t index, st_buf *scratch, const uint8_t **bytes, size_t *len)
+{
+    uint8_t key[8];
+    const void *v;
+    size_t vl;
+    st_be64_put(key, index);
+    int rc = st_db_get(txn, ST_T_ENTRIES, key, 8, &v, &vl);
+    if (rc) return rc;
+    return st_entry_row_decode(v, vl, scratch, bytes, len);
+}
