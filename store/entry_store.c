@@ -64,35 +64,30 @@ const char *st_entry_fragment(unsigned t, size_t *len)
     return f;
 }
 
-/* 0..15 for a lowercase hex digit, 16 otherwise. */
+/* A byte's value + 1 if it is a lowercase hex digit, else 0. */
 static const uint8_t HEX[256] = {
     ['0'] = 0 + 1, ['1'] = 1 + 1, ['2'] = 2 + 1, ['3'] = 3 + 1, ['4'] = 4 + 1, ['5'] = 5 + 1, ['6'] = 6 + 1,
     ['7'] = 7 + 1, ['8'] = 8 + 1, ['9'] = 9 + 1, ['a'] = 10 + 1, ['b'] = 11 + 1, ['c'] = 12 + 1,
     ['d'] = 13 + 1, ['e'] = 14 + 1, ['f'] = 15 + 1,
-};   /* stored + 1, so that 0 means "not a digit" */
+};
 
-/* The fragments by first byte, longest first, with their first 4 bytes as
- * one word for a quick refusal; built once (every fragment is at least 4
- * bytes and starts with one of {  "  ,  }). */
+/* What a byte may start, for the packer: every fragment is at least 4
+ * bytes long and starts with one of { " , }. */
+enum { C_LITERAL = 0, C_HEX, C_FRAGMENT, C_CONTROL };
+
+/* The fragments by a hash of their first 4 bytes, longest first in each
+ * bucket: every fragment that matches at a position has those 4 bytes, so
+ * one bucket holds all candidates. Built once. */
+#define BUCKETS 128
 typedef struct frag_ref {
     uint32_t head;
     uint8_t token, len;
 } frag_ref;
 
-static frag_ref by_first[4][NFRAG];
-static uint8_t n_first[4];
+static uint8_t byte_class[256];
+static frag_ref bucket[BUCKETS][NFRAG];
+static uint8_t bucket_n[BUCKETS];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
-
-static int first_class(uint8_t c)
-{
-    switch (c) {
-    case '{': return 0;
-    case '"': return 1;
-    case ',': return 2;
-    case '}': return 3;
-    default: return -1;
-    }
-}
 
 static uint32_t head4(const void *p)
 {
@@ -101,16 +96,33 @@ static uint32_t head4(const void *p)
     return w;
 }
 
+static unsigned bucket_of(uint32_t head) { return (head * 2654435761u) >> 25; }   /* 7 bits */
+
 static void frag_table(void)
 {
+    for (unsigned c = 0; c < 256; c++)
+        byte_class[c] = c < 0x20 ? C_CONTROL : HEX[c] ? C_HEX : (c == '{' || c == '"' || c == ',' || c == '}') ? C_FRAGMENT
+                                                                                                           : C_LITERAL;
     for (unsigned i = 0; i < NFRAG; i++) {
         const char *f = FRAGMENTS[i];
-        int k = first_class((uint8_t)f[0]);
         frag_ref r = { head4(f), (uint8_t)(ST_ENTRY_FRAG_FIRST + i), (uint8_t)strlen(f) };
-        unsigned j = n_first[k]++;
-        while (j > 0 && by_first[k][j - 1].len < r.len) { by_first[k][j] = by_first[k][j - 1]; j--; }   /* longest first */
-        by_first[k][j] = r;
+        unsigned b = bucket_of(r.head), j = bucket_n[b]++;
+        while (j > 0 && bucket[b][j - 1].len < r.len) { bucket[b][j] = bucket[b][j - 1]; j--; }   /* longest first */
+        bucket[b][j] = r;
     }
+}
+
+/* The longest fragment at s[0..avail), or NULL. */
+static const frag_ref *fragment_at(const uint8_t *s, size_t avail)
+{
+    uint32_t h = head4(s);
+    unsigned b = bucket_of(h);
+    for (unsigned t = 0; t < bucket_n[b]; t++) {
+        const frag_ref *r = &bucket[b][t];
+        if (r->head == h && r->len <= avail && memcmp(s, FRAGMENTS[r->token - ST_ENTRY_FRAG_FIRST], r->len) == 0)
+            return r;
+    }
+    return NULL;
 }
 
 int st_entry_row_pack(st_buf *out, const uint8_t *s, size_t n)
@@ -125,38 +137,40 @@ int st_entry_row_pack(st_buf *out, const uint8_t *s, size_t n)
     o[k++] = ST_ENTRY_ROW_PACKED;
     while (i < n) {
         uint8_t c = s[i];
-        if (c < 0x20) { st_buf_reset(out); return 0; }   /* not entry text: kept raw */
-        if (HEX[c]) {
+        switch (byte_class[c]) {
+        case C_LITERAL:
+            o[k++] = c;
+            i++;
+            break;
+        case C_HEX: {
             size_t j = 1;
             while (j < 32 && i + j < n && HEX[s[i + j]]) j++;
             if (j == 32) {
                 o[k++] = ST_ENTRY_TOKEN_HEX;
                 for (size_t b = 0; b < 16; b++)
                     o[k++] = (uint8_t)((HEX[s[i + 2 * b]] - 1) << 4 | (HEX[s[i + 2 * b + 1]] - 1));
-                i += 32;
             } else {
-                memcpy(o + k, s + i, j);                 /* digits and a-f, none below 0x20 */
+                memcpy(o + k, s + i, j);                 /* a shorter run: the digits themselves */
                 k += j;
-                i += j;
             }
-            continue;
+            i += j;
+            break;
         }
-        int cls = first_class(c);
-        if (cls >= 0 && n - i >= 4) {
-            uint32_t h = head4(s + i);
-            const frag_ref *r = by_first[cls];
-            unsigned m = n_first[cls], t = 0;
-            for (; t < m; t++)
-                if (r[t].head == h && r[t].len <= n - i && memcmp(s + i, FRAGMENTS[r[t].token - ST_ENTRY_FRAG_FIRST], r[t].len) == 0)
-                    break;
-            if (t < m) {
-                o[k++] = r[t].token;
-                i += r[t].len;
-                continue;
+        case C_FRAGMENT: {
+            const frag_ref *f = n - i >= 4 ? fragment_at(s + i, n - i) : NULL;
+            if (f) {
+                o[k++] = f->token;
+                i += f->len;
+            } else {
+                o[k++] = c;
+                i++;
             }
+            break;
         }
-        o[k++] = c;
-        i++;
+        default:                                         /* below 0x20: not entry text, kept raw */
+            st_buf_reset(out);
+            return 0;
+        }
     }
     out->len = k < n ? k : 0;   /* no smaller: raw */
     return 0;

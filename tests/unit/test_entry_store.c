@@ -93,6 +93,19 @@ START_TEST(fragments_match_format_md)
         ck_assert_uint_le(fl, 40);
         ck_assert(strchr("{\",}", f[0]) != NULL);
     }
+    /* Each fragment, after a literal, packs to its own token. */
+    for (unsigned t = ST_ENTRY_FRAG_FIRST; t <= ST_ENTRY_FRAG_LAST; t++) {
+        size_t fl;
+        const char *f = st_entry_fragment(t, &fl);
+        char text[64];
+        size_t tl = (size_t)snprintf(text, sizeof text, "{x%s", f);
+        st_buf row = { 0 };
+        ck_assert_int_eq(st_entry_row_pack(&row, (const uint8_t *)text, tl), 0);
+        ck_assert_uint_eq(row.len, 4);
+        ck_assert_msg(memcmp(row.data, (const uint8_t[]){ ST_ENTRY_ROW_PACKED, '{', 'x', (uint8_t)t }, 4) == 0,
+                      "fragment 0x%02x packed otherwise", t);
+        st_buf_free(&row);
+    }
     ck_assert_ptr_null(st_entry_fragment(0x01, NULL));
     ck_assert_ptr_null(st_entry_fragment(0x20, NULL));
     free(doc);
