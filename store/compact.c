@@ -11,6 +11,8 @@
  * environment; fresh pages are zero-initialized by LMDB, so the new file
  * holds live records and nothing else. The old file is then replaced by
  * rename and overwritten with zeros through a descriptor kept open.
+ * Raw entry rows (a store from before packed rows) are packed on the way:
+ * the same canonical bytes, in fewer (entry_store.h).
  *
  * THE GATE. A file swap must not lose the appends of other processes that
  * have the store open. Every st_store_open takes a shared flock on
@@ -23,6 +25,7 @@
  * compactor); the hook bounds its own wait with its timer and spools the
  * event, so no event is lost.
  */
+#include "entry_store.h"
 #include "retention.h"
 #include "store_int.h"
 
@@ -180,6 +183,7 @@ typedef struct copy_ctx {
     uint8_t pend[512];
     size_t pendlen;
     int pend_done;
+    st_buf packed;             /* entries: a raw row packed (entry_store.h), so older stores shrink too */
 } copy_ctx;
 
 /* Copies the next batch of records after c->last (repeatable: starts from c->last each time). */
@@ -203,6 +207,10 @@ static int copy_batch(st_txn *dst, void *arg)
     size_t n = 0, bytes = 0;
     while (rc == 0 && n < COPY_MAX_RECORDS && bytes < COPY_MAX_BYTES) {
         if (kl > sizeof c->pend) { rc = ST_ECORRUPT; break; }
+        if (c->t == ST_T_ENTRIES && vl && *(const uint8_t *)v == '{') {
+            if ((rc = st_entry_row_pack(&c->packed, v, vl)) != 0) break;
+            if (c->packed.len) { v = c->packed.data; vl = c->packed.len; }
+        }
         if ((rc = st_db_put(dst, c->t, k, kl, v, vl, ST_PUT_APPEND)) != 0) break;
         memcpy(c->pend, k, kl);
         c->pendlen = kl;
@@ -236,6 +244,7 @@ static int copy_all(st_store *s, st_db *dst)
             c.started = c.started || c.pendlen > 0;
             c.done = c.pend_done;
         }
+        st_buf_free(&c.packed);
     }
     st_db_read_end(src);
     return rc;

@@ -14,6 +14,7 @@
 
 #include "entry_store.h"
 #include "query.h"
+#include "retention.h"
 #include "store_int.h"
 #include "testutil.h"
 
@@ -382,6 +383,39 @@ START_TEST(store_writes_packed_rows_and_reads_both)
 }
 END_TEST
 
+/* Compaction packs the raw rows of an older store: same entries, fewer bytes. */
+START_TEST(compaction_packs_raw_rows)
+{
+    char *dir;
+    st_store *s = tu_store_fresh("example.com/rows", &dir);
+    append_some(s, 40, "Read");
+    st_store_close(s);
+    for (uint64_t i = 0; i < 40; i += 3) rewrite_store(dir, i, 0);
+    ck_assert_int_eq(first_byte_of(dir, 0), '{');
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG | ST_OPEN_NOSEAL), 0);
+    uint8_t *before[40];
+    size_t blen[40];
+    for (uint64_t i = 0; i < 40; i++) ck_assert_int_eq(st_entry_get(s, i, &before[i], &blen[i]), 0);
+    uint64_t b, a;
+    ck_assert_msg(st_store_compact(s, 0, &b, &a) == 0, "compact: %s", st_store_error(s));
+    st_store_close(s);
+    for (uint64_t i = 0; i < 40; i++) ck_assert_int_eq(first_byte_of(dir, i), ST_ENTRY_ROW_PACKED);
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_RDONLY), 0);
+    ck_assert_msg(st_check(s) == 0, "check: %s", st_store_error(s));
+    for (uint64_t i = 0; i < 40; i++) {
+        uint8_t *e;
+        size_t el;
+        ck_assert_int_eq(st_entry_get(s, i, &e, &el), 0);
+        ck_assert(el == blen[i] && memcmp(e, before[i], el) == 0);
+        free(e);
+        free(before[i]);
+    }
+    st_store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(store_damaged_rows_refused)
 {
     for (int how = 1; how <= 3; how++) {
@@ -425,6 +459,7 @@ int main(void)
     tcase_add_test(tc, raw_kept);
     tcase_add_test(tc, damaged_rows_refused);
     tcase_add_test(tc, store_writes_packed_rows_and_reads_both);
+    tcase_add_test(tc, compaction_packs_raw_rows);
     tcase_add_test(tc, store_damaged_rows_refused);
     suite_add_tcase(su, tc);
     return tu_run_suite(su);
