@@ -49,14 +49,34 @@ int ix_rows_add(ix_rows *rs, st_table t, const uint8_t *k, size_t kl, const uint
     return 0;
 }
 
-/* Table and first 7 key bytes, then insertion order: integers only. The
- * rows of one tool or session usually come in key order already (their
- * keys go on with T I), so this order is usually the full one. */
-static int row_cmp_fast(const void *pa, const void *pb)
+/* Sorts by table and first 7 key bytes, then insertion order (stable): an
+ * LSD radix sort of the 64-bit prefix, a byte per pass, skipping the bytes
+ * all rows share. The rows of one tool or session usually come in key
+ * order already (their keys go on with T I), so this order is usually the
+ * full one. qsort took 7% of an import's writing thread for this. */
+static int sort_by_prefix(row_ref *a, size_t n)
 {
-    const row_ref *a = pa, *b = pb;
-    if (a->prefix != b->prefix) return a->prefix < b->prefix ? -1 : 1;
-    return a->rec < b->rec ? -1 : a->rec > b->rec;
+    row_ref *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return ENOMEM;
+    row_ref *src = a, *dst = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = { 0 };
+        for (size_t i = 0; i < n; i++) count[(src[i].prefix >> shift) & 0xff]++;
+        if (count[(src[0].prefix >> shift) & 0xff] == n) continue;   /* every row has this byte */
+        size_t at = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            size_t c = count[b];
+            count[b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++) dst[count[(src[i].prefix >> shift) & 0xff]++] = src[i];
+        row_ref *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a) memcpy(a, src, n * sizeof *a);
+    free(tmp);
+    return 0;
 }
 
 /* Table, then key bytes (a key that is a prefix of another sorts first, as
@@ -84,7 +104,10 @@ int ix_rows_flush(ix_rows *rs, st_txn *txn)
         for (size_t j = 0; j < 7 && j < kl; j++) p |= (uint64_t)r[ROW_HEAD + j] << (48 - 8 * j);
         order[i] = (row_ref){ p, r };
     }
-    qsort(order, rs->n, sizeof *order, row_cmp_fast);
+    if (sort_by_prefix(order, rs->n) != 0) {
+        free(order);
+        return ENOMEM;
+    }
     for (size_t i = 1; i < rs->n; i++)
         if (row_cmp(&order[i - 1], &order[i]) > 0) {   /* not the full order after all: sort by whole keys */
             qsort(order, rs->n, sizeof *order, row_cmp);
