@@ -74,7 +74,7 @@ static int check_entry(check_state *c, uint64_t i, const void *row, size_t rowle
     size_t len;
     int rc = st_entry_row_decode(row, rowlen, &c->row, &bytes, &len);
     if (rc == ST_ECORRUPT)
-        return st_store_fail(c->s, rc, "entry %llu: stored row (%zu bytes) is neither an entry nor a compressed one",
+        return st_store_fail(c->s, rc, "entry %llu: stored row (%zu bytes) is neither an entry nor a packed one",
                              (unsigned long long)i, rowlen);
     if (rc) return rc;
     st_entry e;

@@ -84,7 +84,7 @@ int cmd_log(st_cli *cli, int argc, char **argv)
     }
     while (rc == 0 && next < end) {
         uint64_t before = next;
-        rc = cli_fill_entries(sn.txn, &next, end, render_one, &with_payloads, &out, NULL);
+        rc = cli_fill_entries(sn.txn, &next, end, render_one, &with_payloads, &out, NULL, &sn.s->err);
         if (rc || next == before || next >= end) break;
         if ((werr = cli_snap_write(&sn, &out, &rc)) != 0) break;
     }

@@ -147,7 +147,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     if ((rc = st_size_txn(txn, &size)) == 0 && !have_from) next = size > lines ? size - lines : 0;
     while (rc == 0 && !stop_flag) {
         uint64_t before = next;
-        if ((rc = cli_fill_entries(txn, &next, size, format_one, &fmt, &out, &stop_flag)) != 0) break;
+        if ((rc = cli_fill_entries(txn, &next, size, format_one, &fmt, &out, &stop_flag, &s->err)) != 0) break;
         int more = next < size && next != before && !stop_flag;   /* a full chunk went out: entries remain */
         if (out.len) {
             st_db_read_end(txn);                 /* no snapshot held while the reader may stall */

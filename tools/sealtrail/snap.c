@@ -60,7 +60,7 @@ int cli_store_reopen(st_cli *cli, st_store **s, int busy_tries, const volatile s
 }
 
 int cli_fill_entries(st_txn *txn, uint64_t *next, uint64_t end, cli_fmt_entry fmt, void *ctx, st_buf *out,
-                     const volatile sig_atomic_t *stop)
+                     const volatile sig_atomic_t *stop, st_err *err)
 {
     if (*next >= end) return 0;
     st_cursor *cur;
@@ -78,7 +78,11 @@ int cli_fill_entries(st_txn *txn, uint64_t *next, uint64_t end, cli_fmt_entry fm
         if (index >= end) break;
         const uint8_t *bytes;
         size_t len;
-        if ((rc = st_entry_row_decode(v, vl, &row, &bytes, &len)) != 0) break;
+        if ((rc = st_entry_row_decode(v, vl, &row, &bytes, &len)) != 0) {
+            if (rc == ST_ECORRUPT)
+                st_fail(err, rc, "entry %llu: stored row is damaged (see 'sealtrail check')", (unsigned long long)index);
+            break;
+        }
         if ((rc = fmt(ctx, out, txn, index, bytes, len)) != 0) break;
         *next = index + 1;
         if (out->oom) { rc = ENOMEM; break; }

@@ -53,9 +53,10 @@ typedef int (*cli_fmt_entry)(void *ctx, st_buf *out, st_txn *txn, uint64_t index
 /* Formats entries [*next, end) of txn into out with fmt, stopping once out
  * holds more than CLI_SNAP_CHUNK bytes or *stop (may be NULL) is set; *next
  * is then the next index to format. 0 at the end of the table, or an error
- * (ENOMEM if out ran out of memory). */
+ * (ENOMEM if out ran out of memory; ST_ECORRUPT for a damaged row, with err
+ * naming it). */
 int cli_fill_entries(st_txn *txn, uint64_t *next, uint64_t end, cli_fmt_entry fmt, void *ctx, st_buf *out,
-                     const volatile sig_atomic_t *stop);
+                     const volatile sig_atomic_t *stop, st_err *err);
 /* Opens the store read-only again, behind a compaction (st_store_open waits
  * for THE GATE; while a long one holds it, ST_EBUSY is tried again every
  * 100 ms): gives up after busy_tries such retries (0: never) or once *stop
