@@ -4,9 +4,11 @@
 This generator shares no code with the C implementation under test. It uses
 the Python 3 standard library only (hashlib, json, base64); Ed25519 is written
 here from RFC 8032 section 5.1, the strict JSON parser and canonical writer
-from docs/FORMAT.md section 1, the Merkle tree and proofs from the recursive
-definitions of RFC 6962 section 2.1 (MTH, PATH, PROOF/SUBPROOF), and proof
-verification from RFC 9162 sections 2.1.3.2 and 2.1.4.2.
+from docs/FORMAT.md section 1, the entry-row packer and reader from
+docs/FORMAT.md section 5 (its fragment table typed from the doc), the Merkle
+tree and proofs from the recursive definitions of RFC 6962 section 2.1 (MTH,
+PATH, PROOF/SUBPROOF), and proof verification from RFC 9162 sections 2.1.3.2
+and 2.1.4.2.
 
 Everything is deterministic: fixed seeds, salts and timestamps.
 
@@ -1194,6 +1196,433 @@ def _is_utf8(b):
         return False
 
 
+# ---- entry rows (FORMAT.md section 5, "Packed entry rows") -------------------
+#
+# Written from the prose and the two tables of FORMAT.md section 5 only. A row
+# is raw (first byte '{', the entry bytes themselves) or packed (0x01, then
+# tokens): a byte 0x20..0xFF is itself; 0x01 + 16 bytes is 32 lowercase hex
+# digits, high nibble first; 0x02..0x1F is a fragment from the table below;
+# 0x00 makes the row damaged.
+
+ROW_PACKED = 0x01
+ROW_TOKEN_HEX = 0x01
+
+# FORMAT.md section 5, the fragment table, typed from the doc (token -> bytes).
+ROW_FRAGMENTS = {
+    0x02: b'{"cwd":"',
+    0x03: b'","duration_ms":',
+    0x04: b'{"duration_ms":',
+    0x05: b',"error":"',
+    0x06: b',"event":"PostToolUse","host":"',
+    0x07: b',"event":"PreToolUse","host":"',
+    0x08: b'","event":"PostToolUseFailure","host":"',
+    0x09: b',"event":"',
+    0x0a: b'","host":"',
+    0x0b: b'","index":',
+    0x0c: b',"kind":"event","payloads":{',
+    0x0d: b',"kind":"import","payloads":{',
+    0x0e: b'","payloads":{',
+    0x0f: b'"event":{"commit":"',
+    0x10: b'"error":{"commit":"',
+    0x11: b'","len":',
+    0x12: b'},"tool_input":{"commit":"',
+    0x13: b'},"tool_response":{"commit":"',
+    0x14: b'}},"permission_mode":"default"',
+    0x15: b'}},"recorded_us":',
+    0x16: b',"prompt_id":"',
+    0x17: b',"session":"',
+    0x18: b'","status":"succeeded","time_us":',
+    0x19: b'","status":"started","time_us":',
+    0x1a: b'","status":"failed","time_us":',
+    0x1b: b'","time_us":',
+    0x1c: b',"tool":"',
+    0x1d: b'","tool_use_id":"toolu_01',
+    0x1e: b'","user":"',
+    0x1f: b'","v":1}',
+}
+_LOWER_HEX = frozenset(b"0123456789abcdef")
+
+
+def row_is_entry_text(text):
+    """What the writer packs at all: non-empty, starts with '{', no byte below
+    0x20, at most 1 MiB."""
+    return (0 < len(text) <= ENTRY_MAX_BYTES and text[0] == ord("{")
+            and all(c >= 0x20 for c in text))
+
+
+def row_pack(text):
+    """The packed row of text, or None when the entry stays raw: the writer's
+    rule, greedy from the left (32 hex digits, else the longest fragment that
+    matches, else the byte itself), raw when the row is no shorter."""
+    if not row_is_entry_text(text):
+        return None
+    out = bytearray([ROW_PACKED])
+    i, n = 0, len(text)
+    while i < n:
+        if i + 32 <= n and all(c in _LOWER_HEX for c in text[i:i + 32]):
+            out.append(ROW_TOKEN_HEX)
+            out += bytes.fromhex(text[i:i + 32].decode("ascii"))
+            i += 32
+            continue
+        best = None
+        for tok, frag in ROW_FRAGMENTS.items():
+            if text.startswith(frag, i) and (best is None or len(frag) > len(ROW_FRAGMENTS[best])):
+                best = tok
+        if best is not None:
+            out.append(best)
+            i += len(ROW_FRAGMENTS[best])
+            continue
+        out.append(text[i])
+        i += 1
+    if len(out) >= len(text):
+        return None
+    return bytes(out)
+
+
+def row_decode(row):
+    """(entry bytes, None), or (None, reason) for a damaged row. The reasons
+    are FORMAT.md's list: first byte neither '{' nor 0x01, a hex token cut
+    short, a 0x00 token, an expansion that is empty, over 1 MiB or does not
+    start with '{'."""
+    if len(row) == 0:
+        return None, "tag"                       # no first byte at all
+    if row[0] == ord("{"):
+        return bytes(row), None                  # raw: the bytes themselves
+    if row[0] == ROW_PACKED:
+        out = bytearray()
+        i = 1
+        while i < len(row):
+            t = row[i]
+            if t >= 0x20:
+                out.append(t)
+                i += 1
+            elif t == ROW_TOKEN_HEX:
+                if i + 17 > len(row):
+                    return None, "hex-cut"
+                out += row[i + 1:i + 17].hex().encode("ascii")
+                i += 17
+            elif t == 0x00:
+                return None, "zero-token"
+            else:
+                out += ROW_FRAGMENTS[t]
+                i += 1
+        exp = bytes(out)
+    else:
+        return None, "tag"
+    # The expansion rules are about packed rows; a raw row's length is
+    # [ENTRY-6]'s business (the entry parser refuses one over 1 MiB).
+    if len(exp) == 0:
+        return None, "expansion-empty"
+    if len(exp) > ENTRY_MAX_BYTES:
+        return None, "expansion-over-1mib"
+    if exp[0] != ord("{"):
+        return None, "expansion-not-object"
+    return exp, None
+
+
+def row_tokens(row):
+    """A readable spelling of a packed row (informative only): literal runs as
+    text, <NN> for a fragment token, <hex:...> for a hex token."""
+    parts, lit, i = [], bytearray(), 1
+    while i < len(row):
+        t = row[i]
+        if t >= 0x20:
+            lit.append(t)
+            i += 1
+            continue
+        if lit:
+            parts.append(lit.decode("utf-8", errors="backslashreplace"))
+            lit = bytearray()
+        if t == ROW_TOKEN_HEX:
+            parts.append("<hex:%s>" % row[i + 1:i + 17].hex())
+            i += 17
+        else:
+            parts.append("<%02x>" % t)
+            i += 1
+    if lit:
+        parts.append(lit.decode("utf-8", errors="backslashreplace"))
+    return "".join(parts)
+
+
+def _sized(prefix, unit, count, suffix):
+    return prefix + unit * count + suffix
+
+
+def gen_entry_rows(entries_doc, tree_leaf_fn):
+    cases = []
+
+    def C(desc, text, note=None):
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        row = row_pack(text)
+        if row is not None:
+            back, why = row_decode(row)
+            check(back == text, "entry row %s: packed row does not expand to the text (%s)" % (desc, why))
+            check(len(row) < len(text), "entry row %s: packed row not shorter" % desc)
+        raw_back, raw_why = row_decode(text)
+        check(raw_back is None or raw_back == text, "entry row %s: raw row" % desc)
+        c = {"desc": desc, "text": text.decode("utf-8") if _is_utf8(text) else None, "text_hex": hx(text),
+             "text_len": len(text), "row_hex": None if row is None else hx(row),
+             "row_len": None if row is None else len(row),
+             "row_tokens": None if row is None else row_tokens(row),
+             "raw_row_decodes": raw_back is not None}
+        if note:
+            c["note"] = note
+        cases.append(c)
+        return row
+
+    # Every canonical entry of entries.json, and two tree leaves.
+    for e in entries_doc["entries"]:
+        C("entries.json/" + e["desc"], bytes.fromhex(e["canonical_hex"]))
+    C("trees.json/leaf-0", tree_leaf_fn(0))
+    C("trees.json/leaf-128", tree_leaf_fn(128))
+
+    # Entries shaped like the ones sealtrail writes (made with make_entry, so
+    # their commitments are real).
+    def E(desc, env, payloads, note=None):
+        ent = make_entry(desc, env, payloads)
+        return C(desc, ent["canonical"], note)
+
+    sess_uuid = "5f3c2a9e-1b7d-4e0a-9c3f-2d8e6a1b4c70"
+    E("hook-post-tool-use", {
+        "v": 1, "index": 1042, "time_us": T0_US + 5123456, "kind": "event", "event": "PostToolUse",
+        "session": sess_uuid, "prompt_id": "0c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5", "tool": "Bash",
+        "tool_use_id": "toolu_01A9qk3VbL7xYz2WmNp4RtGh", "cwd": "/home/dev/proj", "status": "succeeded",
+        "duration_ms": 1834, "host": "devbox", "user": "dev", "permission_mode": "default"},
+        [("event", compact({"transcript_path": "/home/dev/.claude/projects/p/5f3c.jsonl"})),
+         ("tool_input", compact({"command": "make test", "description": "Run the tests"})),
+         ("tool_response", compact({"stdout": "ok\n", "stderr": "", "interrupted": False}))])
+    E("hook-pre-tool-use-started", {
+        "v": 1, "index": 1041, "time_us": T0_US + 3000000, "kind": "event", "event": "PreToolUse",
+        "session": sess_uuid, "tool": "Bash", "tool_use_id": "toolu_01A9qk3VbL7xYz2WmNp4RtGh",
+        "cwd": "/home/dev/proj", "status": "started", "host": "devbox", "user": "dev",
+        "permission_mode": "default"},
+        [("event", compact({"transcript_path": "/home/dev/.claude/projects/p/5f3c.jsonl"})),
+         ("tool_input", compact({"command": "make test", "description": "Run the tests"}))])
+    E("hook-post-tool-use-failure", {
+        "v": 1, "index": 1043, "time_us": T0_US + 9000000, "kind": "event", "event": "PostToolUseFailure",
+        "session": sess_uuid, "tool": "Bash", "tool_use_id": "toolu_01B7mNq2",
+        "cwd": "/home/dev/proj", "status": "failed", "duration_ms": 51,
+        "error": "Exit code 2: make: *** [test] Error 1", "host": "devbox", "user": "dev"},
+        [("error", b"Exit code 2: make: *** [test] Error 1\n"),
+         ("event", compact({"transcript_path": "/home/dev/.claude/projects/p/5f3c.jsonl"})),
+         ("tool_input", compact({"command": "make test"}))])
+    sess_hex = hx(sha256(b"entry rows session")[:16])
+    E("import-succeeded", {
+        "v": 1, "index": 0, "time_us": 1717200000000000, "kind": "import", "event": "PostToolUse",
+        "session": sess_hex, "tool": "Write", "status": "succeeded", "duration_ms": 273,
+        "host": "vm", "user": "root", "recorded_us": T0_US + 7000000},
+        [("event", compact({"timestamp": "2024-06-01T00:00:00.000Z", "status": "success"})),
+         ("tool_input", compact({"file_path": "/repo/src/api/core/file1.ts"})),
+         ("tool_response", compact({"stdout": "lorem ipsum", "exitCode": 0}))],
+        note="the shape of an import of an audit-log line: kind import, recorded_us, a 32-hex session")
+    E("import-failed-with-error", {
+        "v": 1, "index": 3, "time_us": 1717200283824000, "kind": "import", "event": "PostToolUseFailure",
+        "session": sess_hex, "tool": "Bash", "status": "failed", "duration_ms": 1149,
+        "error": "Exit code 1", "host": "vm", "user": "root", "recorded_us": T0_US + 7000000},
+        [("error", b"Exit code 1"),
+         ("event", compact({"timestamp": "2024-06-01T00:04:43.824Z", "status": "error"})),
+         ("tool_input", compact({"command": "npm test"})),
+         ("tool_response", compact({"stdout": "", "exitCode": 1}))])
+    E("record-kind-retention-policy", {
+        "v": 1, "index": 12, "time_us": T0_US + 12000000, "kind": "retention-policy",
+        "data": {"keep": {"payloads_days": 90}, "version": 1}}, [("event", b"{}")],
+        note="a record kind: its payloads follow a string kind (\",\"payloads\":{\")")
+    E("user-prompt-submit", {
+        "v": 1, "index": 7, "time_us": T0_US + 7, "kind": "event", "event": "UserPromptSubmit",
+        "session": sess_uuid, "prompt_id": "0c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5", "cwd": "/home/dev/proj",
+        "permission_mode": "plan", "host": "devbox", "user": "dev"},
+        [("prompt", compact({"prompt": "explain \"{\\\"cwd\\\":\\\"\" please"}))])
+
+    # Hex runs in a string value, and what ends them.
+    run = hx(sha256(b"entry rows hex run")) + hx(sha256(b"entry rows hex run 2"))   # 128 lowercase hex digits
+    for k in (31, 32, 33, 63, 64, 65):
+        C("hex-run-%d" % k, '{"x":"%s","v":1}' % run[:k])
+    C("hex-run-31-alone-stays-raw", '{"x":"%s"}' % run[:31], note="no token matches: the row would be one byte longer")
+    C("hex-run-32-at-the-very-end", '{"x":"' + run[:32],
+      note="not JSON, but entry text: the writer does not parse")
+    up = run[:16] + "A" + run[17:48]
+    C("hex-upper-case-breaks-run", '{"x":"%s","v":1}' % up,
+      note="16 digits, 'A', 31 digits: no 32 lowercase digits anywhere")
+    up2 = run[:16] + "A" + run[17:49]
+    C("hex-upper-case-then-32", '{"x":"%s","v":1}' % up2, note="16 digits, 'A', then a run of 32")
+    up3 = run[:40] + "F" + run[41:64]
+    C("hex-upper-case-inside-second-run", '{"x":"%s","v":1}' % up3, note="a token for 32, then 8 digits, 'F', 23")
+    C("hex-g-breaks-run", '{"x":"%sg%s","v":1}' % (run[:31], run[32:64]))
+    C("hex-run-right-after-fragment", '{"index":1,"kind":"x","session":"%s","time_us":2,"v":1}' % run[:32])
+    C("hex-run-two-commitments", '{"a":"%s","b":"%s","v":1}' % (run[:64], run[64:128]))
+    C("hex-digits-after-toolu_01", '{"index":1,"tool":"Bash","tool_use_id":"toolu_01%s","v":1}' % run[:31],
+      note="the fragment ends in the digits 01; the 31 digits after it are literal")
+    C("hex-digits-after-toolu_01-32", '{"index":1,"tool":"Bash","tool_use_id":"toolu_01%s","v":1}' % run[:32])
+    C("hex-run-toolu_01-in-a-value", '{"a":"toolu_01%s","v":1}' % run[:31],
+      note="no fragment here: 0 1 and the 31 digits after are one run of 33")
+
+    # Fragments: longest match, inside string values, back to back, at the end.
+    C("longest-fragment-event-posttooluse",
+      '{"duration_ms":5,"event":"PostToolUse","host":"h","index":1,"kind":"event","time_us":2,"v":1}')
+    C("fragment-prefix-only-event",
+      '{"duration_ms":5,"event":"PostToolUse","hostname":"h","index":1,"kind":"event","time_us":2,"v":1}',
+      note="',\"event\":\"PostToolUse\",\"host\":\"' does not match; ',\"event\":\"' does")
+    C("fragment-event-other-value",
+      '{"duration_ms":5,"event":"Stop","host":"h","index":1,"kind":"event","time_us":2,"v":1}')
+    C("fragment-text-escaped-in-value",
+      '{"error":"\\",\\"v\\":1}\\",\\"time_us\\":{\\"cwd\\":\\"","index":1,"kind":"event","time_us":2,"v":1}',
+      note="fragment text inside a string value has its quotes escaped, so it does not match")
+    C("fragment-text-escaped-in-key",
+      '{"\\",\\"v\\":1}":1,"kind":"event","time_us":2,"v":1}')
+    C("fragments-back-to-back-empty-cwd", '{"cwd":"","duration_ms":5,"event":"Stop","index":0,"kind":"event",'
+      '"time_us":1,"user":"","v":1}', note="<02><03> at the start, <1e><1f> at the end")
+    C("fragments-back-to-back-error-event",
+      '{"duration_ms":0,"error":"","event":"PostToolUseFailure","host":"","index":0,"kind":"event",'
+      '"payloads":{"error":{"commit":"%s","len":0},"event":{"commit":"%s","len":0}},'
+      '"recorded_us":1,"session":"","status":"failed","time_us":1,"tool":"","tool_use_id":"toolu_01",'
+      '"user":"","v":1}' % (run[:64], run[64:128]))
+    C("fragment-last-byte-missing", '{"a":"x","v":1', note="',\"v\":1}' cut short at the end is literal")
+    C("fragment-at-very-end-only", '{"a":"","v":1}')
+    C("greedy-not-optimal", '{"cwd":","duration_ms":1}',
+      note="greedy takes <02> at 0, so ',\"duration_ms\":' is literal; <03> at 7 would give a shorter row")
+    C("non-ascii-utf8", '{"cwd":"/srv/r\u00e9po \u4e2d\U0001F41B","event":"\u2028","index":0,"kind":"event",'
+      '"time_us":0,"user":"\u00fc","v":1}')
+    C("del-and-high-bytes-not-utf8", b'{"cwd":"\x7f\x80\xfe\xff","v":1}',
+      note="not UTF-8, but entry text for the writer: bytes 0x20..0xFF stand for themselves")
+    C("payloads-after-string-kind",
+      '{"index":3,"kind":"key-rotation","payloads":{"event":{"commit":"%s","len":2}},"time_us":3,"v":1}' % run[:64])
+
+    # Texts that stay raw.
+    C("raw-empty-object", "{}")
+    C("raw-no-fragment", '{"a":1}')
+    C("raw-entry-without-tokens", '{"index":0,"kind":"import","recorded_us":5,"time_us":2,"v":1}',
+      note="a valid entry in which no token matches")
+    C("raw-empty-text", b"", note="not entry text; an empty row is damaged too")
+    C("raw-not-starting-with-brace", ' {"cwd":"a","v":1}')
+    C("raw-array", '[{"cwd":"a","v":1}]')
+    C("raw-hex-without-brace", run[:64])
+    C("raw-trailing-lf", '{"cwd":"a","v":1}\n', note="a byte below 0x20: kept raw (a raw row still reads)")
+    C("raw-tab-inside", '{"cwd":"a\tb","v":1}')
+    C("raw-nul-inside", b'{"cwd":"a\x00","v":1}')
+    C("raw-0x1f-inside", b'{"cwd":"\x1f","v":1}')
+
+    used = set()
+    for c in cases:
+        if c["row_hex"]:
+            r = bytes.fromhex(c["row_hex"])
+            i = 1
+            while i < len(r):
+                if r[i] < 0x20:
+                    used.add(r[i])
+                i += 17 if r[i] == ROW_TOKEN_HEX else 1
+    check(used == set(range(0x01, 0x20)), "entry rows: tokens never used: %s" %
+          sorted(set(range(0x01, 0x20)) - used))
+
+    # Rows a writer would not write, that every reader must still accept
+    # (FORMAT.md's list of damaged rows is the whole list).
+    readable = []
+
+    def R(desc, row, note):
+        got, why = row_decode(row)
+        check(got is not None, "readable row %s refused: %s" % (desc, why))
+        readable.append({"desc": desc, "row_hex": hx(row), "text": got.decode("utf-8") if _is_utf8(got) else None,
+                         "text_hex": hx(got), "note": note})
+
+    R("packed-not-shorter", b"\x01{}", "a packed row longer than its entry")
+    R("packed-all-literal", b'\x01{"cwd":"a","v":1}', "no tokens used where fragments match")
+    R("hex-token-zeros", b"\x01{" + b"\x01" + bytes(16) + b"}", "32 zeros")
+    R("hex-token-ff", b"\x01\x04" + b"\x01" + b"\xff" * 16, "ends with a hex token")
+    R("fragment-repeated", b"\x01\x02\x02\x1f", "fragments back to back, not JSON")
+    R("high-bytes", b"\x01\x02\x80\xff\x1f", "bytes 0x80..0xFF stand for themselves")
+    R("raw-row", b'{"a":1}', "a raw row")
+    R("raw-row-with-control-byte", b'{"a":"\n"}', "a raw row is not checked for bytes below 0x20")
+
+    damaged = []
+
+    def D(desc, row, reason, why):
+        got, r = row_decode(row)
+        check(got is None and r == reason, "damaged row %s: decoder says %r, want %r" % (desc, r, reason))
+        damaged.append({"desc": desc, "row_hex": hx(row), "reason": reason, "why": why})
+
+    good = row_pack(b'{"cwd":"a","v":1}')
+    check(good == b'\x01\x02a\x1f', "entry rows: the small packed row")
+    D("empty-row", b"", "tag", "no first byte")
+    D("tag-0x02", b"\x02" + good[1:], "tag", "first byte is a fragment token, not 0x01")
+    D("tag-0x00", b"\x00" + good[1:], "tag", "first byte 0x00")
+    D("tag-space", b' {"a":1}', "tag", "first byte is neither '{' nor 0x01")
+    D("tag-bracket", b"[1]", "tag", "first byte is neither '{' nor 0x01")
+    D("tag-0xff", b"\xff\x02a\x1f", "tag", "first byte 0xff")
+    D("tag-0x1f", b"\x1f", "tag", "first byte is a fragment token")
+    D("packed-alone", b"\x01", "expansion-empty", "0x01 and no tokens: the expansion is empty")
+    D("zero-token-first", b"\x01\x00", "zero-token", "a 0x00 token")
+    D("zero-token-middle", b"\x01\x02a\x00\x1f", "zero-token", "a 0x00 token between others")
+    D("zero-token-last", good + b"\x00", "zero-token", "a 0x00 token after a whole entry")
+    D("hex-cut-15", b"\x01\x02" + b"\x01" + bytes(15), "hex-cut", "a hex token with 15 of its 16 bytes")
+    D("hex-cut-0", good + b"\x01", "hex-cut", "a hex token with none of its bytes, at the end")
+    D("hex-cut-1", b"\x01{\x01\xab", "hex-cut", "a hex token with 1 byte")
+    D("hex-first-cut", b"\x01\x01" + bytes(8), "hex-cut", "a hex token cut short right after the tag")
+    D("expansion-hex-first", b"\x01\x01" + bytes(16) + b"}", "expansion-not-object",
+      "expands to 32 zeros first, not '{'")
+    D("expansion-quote-first", b"\x01\x03" + b"1}", "expansion-not-object",
+      "starts with a fragment that begins with '\"'")
+    D("expansion-comma-first", b"\x01\x1c" + b"x\x1f", "expansion-not-object", "starts with ','")
+    D("expansion-brace-close-first", b"\x01\x14", "expansion-not-object", "starts with '}'")
+    D("expansion-literal-first", b"\x01a}", "expansion-not-object", "starts with the byte 'a'")
+    D("expansion-space-first", b"\x01 {}", "expansion-not-object", "starts with a space")
+
+    # 1 MiB limits, built by the test: bytes = prefix + unit * count + suffix.
+    limits = []
+
+    def L(desc, op, prefix, unit, count, suffix, note):
+        data = _sized(prefix, unit, count, suffix)
+        c = {"desc": desc, "op": op, "prefix_hex": hx(prefix), "unit_hex": hx(unit), "count": count,
+             "suffix_hex": hx(suffix), "len": len(data), "note": note}
+        if op == "pack":
+            row = row_pack(data)
+            c["row_len"] = None if row is None else len(row)
+            c["row_sha256_hex"] = None if row is None else hx(sha256(row))
+            if row is not None:
+                check(row_decode(row)[0] == data, "limit %s: round trip" % desc)
+        else:
+            got, why = row_decode(data)
+            c["want_err"] = got is None
+            c["reason"] = why
+            c["text_len"] = None if got is None else len(got)
+            c["text_sha256_hex"] = None if got is None else hx(sha256(got))
+        limits.append(c)
+
+    pre, suf = b'{"cwd":"', b'","v":1}'
+    L("pack-1mib", "pack", pre, b"a", ENTRY_MAX_BYTES - len(pre) - len(suf), suf,
+      "entry text of exactly 1 MiB: packed")
+    L("pack-1mib-plus-1", "pack", pre, b"a", ENTRY_MAX_BYTES + 1 - len(pre) - len(suf), suf,
+      "over 1 MiB: not entry text, stays raw")
+    hex_tok = b"\x01" + bytes(range(0x10, 0x20))
+    L("decode-packed-1mib", "decode", b"\x01{", hex_tok, 32767, b"a" * 31,
+      "1 + 32767*32 + 31 = 1,048,576 bytes: readable")
+    L("decode-packed-1mib-plus-1", "decode", b"\x01{", hex_tok, 32767, b"a" * 32,
+      "expands to 1,048,577 bytes: damaged")
+    L("decode-raw-1mib", "decode", b"{", b"a", ENTRY_MAX_BYTES - 2, b"}", "a raw row of 1 MiB: readable")
+    # A raw row over 1 MiB is left out: FORMAT.md's "expansion ... over 1 MiB"
+    # is about packed rows; such an entry is refused by [ENTRY-6] (README).
+
+    return {
+        "about": "Entry rows of the `entries` table (FORMAT.md section 5, \"Packed entry rows\"). fragments: the "
+                 "fragment table, token -> text. cases: packing text (text_hex, exact bytes) gives row_hex, or "
+                 "nothing (row_hex null: the entry stays raw); the row expands back to text; raw_row_decodes "
+                 "says whether the text itself, read as a raw row, is readable (it is damaged when empty or not "
+                 "starting with '{'). row_tokens is informative: <NN> a fragment token, <hex:..> "
+                 "a hex token. readable_rows: rows a writer would not write that still expand to text_hex. "
+                 "damaged_rows: every reader refuses them; reason names the rule. size_limit: bytes = "
+                 "prefix + unit*count + suffix (len bytes); op pack: packed row of that length and SHA-256, "
+                 "or null (raw); op decode: read as a row, want_err, else the expansion's length and SHA-256.",
+        "generator": "vectors/gen.py",
+        "row_packed_tag": ROW_PACKED,
+        "hex_token": ROW_TOKEN_HEX,
+        "max_bytes": ENTRY_MAX_BYTES,
+        "fragments": [{"token": t, "text": f.decode("ascii")} for t, f in sorted(ROW_FRAGMENTS.items())],
+        "cases": cases,
+        "readable_rows": readable,
+        "damaged_rows": damaged,
+        "size_limit": limits,
+    }
+
+
 # ---- trees -----------------------------------------------------------------
 
 TREE_LEAVES = 129
@@ -1751,9 +2180,11 @@ def render(obj):
 
 
 def generate():
+    entries = gen_entries()
     return {
         "canonical.json": render(gen_canonical()),
-        "entries.json": render(gen_entries()),
+        "entries.json": render(entries),
+        "entry-rows.json": render(gen_entry_rows(entries, tree_leaf)),
         "trees.json": render(gen_trees()),
         "proofs-json.json": render(gen_proofs_json()),
         "checkpoints.json": render(gen_checkpoints()),

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "entry.h"
+#include "entry_store.h"
 #include "json.h"
 #include "merkle.h"
 #include "note.h"
@@ -305,6 +306,177 @@ START_TEST(test_entries)
     }
     cJSON_Delete(root);
     ck_assert_msg(failures == 0, "%d entries.json mismatches (details on stderr)", failures);
+}
+END_TEST
+
+/* ---- entry-rows.json ------------------------------------------------------ */
+
+/* As expect_bytes, for binary rows: a mismatch is printed in hex from the first difference on. */
+static void expect_row(const char *what, const char *desc, const uint8_t *got, size_t gn, const uint8_t *want,
+                       size_t wn)
+{
+    if (gn == wn && memcmp(got, want, wn) == 0) return;
+    size_t d = 0;
+    while (d < gn && d < wn && got[d] == want[d]) d++;
+    char g[2 * 48 + 1], w[2 * 48 + 1];
+    size_t gl = gn - d < 48 ? gn - d : 48, wl = wn - d < 48 ? wn - d : 48;
+    st_hex_encode(g, got + d, gl);
+    st_hex_encode(w, want + d, wl);
+    FAILF("%s [%s]: got %zu bytes, want %zu; from offset %zu got %s%s, want %s%s", what, desc, gn, wn, d, g,
+          gn - d > gl ? "..." : "", w, wn - d > wl ? "..." : "");
+}
+
+/* bytes = prefix + unit * count + suffix (entry-rows.json size_limit). */
+static uint8_t *sized_bytes(const cJSON *c, size_t *len_out)
+{
+    size_t pl, ul, sl;
+    uint8_t *pre = unhex(jstr(c, "prefix_hex"), &pl);
+    uint8_t *unit = unhex(jstr(c, "unit_hex"), &ul);
+    uint8_t *suf = unhex(jstr(c, "suffix_hex"), &sl);
+    size_t count = (size_t)jint(c, "count"), len = pl + ul * count + sl;
+    ck_assert_uint_eq(len, (size_t)jint(c, "len"));
+    uint8_t *b = malloc(len);
+    ck_assert(b != NULL);
+    memcpy(b, pre, pl);
+    for (size_t i = 0; i < count; i++) memcpy(b + pl + i * ul, unit, ul);
+    memcpy(b + pl + count * ul, suf, sl);
+    free(pre);
+    free(unit);
+    free(suf);
+    *len_out = len;
+    return b;
+}
+
+static void expect_sha256(const char *what, const char *desc, const uint8_t *b, size_t len, const char *want_hex)
+{
+    st_hash h;
+    crypto_hash_sha256(h, b, len);
+    expect_hash(what, desc, h, want_hex);
+}
+
+/* Reads row as an entry row; the bytes it gives back are compared with want
+ * (NULL: the row must be refused with ST_ECORRUPT). */
+static void expect_row_decode(const char *what, const char *desc, const uint8_t *row, size_t rowlen,
+                              const uint8_t *want, size_t wantlen, st_buf *scratch)
+{
+    const uint8_t *b = NULL;
+    size_t bl = 0;
+    int rc = st_entry_row_decode(row, rowlen, scratch, &b, &bl);
+    if (!want) {
+        if (rc != ST_ECORRUPT) FAILF("%s [%s]: decode gave %d, want ST_ECORRUPT", what, desc, rc);
+    } else if (rc != 0) {
+        FAILF("%s [%s]: decode refused the row (%d)", what, desc, rc);
+    } else {
+        expect_row(what, desc, b, bl, want, wantlen);
+    }
+}
+
+START_TEST(test_entry_rows)
+{
+    failures = 0;
+    cJSON *root = load("entry-rows.json");
+    ck_assert_int_eq(jint(root, "row_packed_tag"), ST_ENTRY_ROW_PACKED);
+    ck_assert_int_eq(jint(root, "hex_token"), ST_ENTRY_TOKEN_HEX);
+    ck_assert_int_eq(jint(root, "max_bytes"), ST_ENTRY_MAX);
+    st_buf row = { 0 }, scratch = { 0 };
+
+    /* The fragment table, token by token. */
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, jget(root, "fragments")) {
+        unsigned t = (unsigned)jint(c, "token");
+        const char *want = jstr(c, "text");
+        size_t fl = 0;
+        const char *f = st_entry_fragment(t, &fl);
+        char desc[16];
+        snprintf(desc, sizeof desc, "0x%02x", t);
+        if (!f) FAILF("fragment [%s]: none, want %s", desc, want);
+        else expect_bytes("fragment", desc, (const uint8_t *)f, fl, (const uint8_t *)want, strlen(want));
+        n++;
+    }
+    ck_assert_int_eq(n, ST_ENTRY_FRAG_LAST - ST_ENTRY_FRAG_FIRST + 1);
+
+    /* Packing gives exactly the row (or nothing), and the row gives back the text. */
+    n = 0;
+    cJSON_ArrayForEach(c, jget(root, "cases")) {
+        const char *desc = jstr(c, "desc"), *row_hex = jstr(c, "row_hex");
+        size_t tl;
+        uint8_t *text = unhex(jstr(c, "text_hex"), &tl);
+        ck_assert_uint_eq(tl, (size_t)jint(c, "text_len"));
+        ck_assert_int_eq(st_entry_row_pack(&row, text, tl), 0);
+        ck_assert(!row.oom);
+        if (row_hex) {
+            size_t wl;
+            uint8_t *want = unhex(row_hex, &wl);
+            expect_row("packed row", desc, row.data, row.len, want, wl);
+            expect_row_decode("packed row read back", desc, want, wl, text, tl, &scratch);
+            free(want);
+        } else if (row.len != 0) {
+            FAILF("packed row [%s]: %zu bytes, want none (the entry stays raw)", desc, row.len);
+        }
+        /* The text itself as a raw row. */
+        expect_row_decode("raw row", desc, text, tl, jbool(c, "raw_row_decodes") ? text : NULL, tl, &scratch);
+        free(text);
+        n++;
+    }
+    ck_assert_int_gt(n, 50);
+
+    cJSON_ArrayForEach(c, jget(root, "readable_rows")) {
+        size_t rl, tl;
+        uint8_t *r = unhex(jstr(c, "row_hex"), &rl);
+        uint8_t *text = unhex(jstr(c, "text_hex"), &tl);
+        expect_row_decode("readable row", jstr(c, "desc"), r, rl, text, tl, &scratch);
+        free(r);
+        free(text);
+    }
+
+    n = 0;
+    cJSON_ArrayForEach(c, jget(root, "damaged_rows")) {
+        size_t rl;
+        uint8_t *r = unhex(jstr(c, "row_hex"), &rl);
+        expect_row_decode("damaged row", jstr(c, "desc"), r, rl, NULL, 0, &scratch);
+        free(r);
+        n++;
+    }
+    ck_assert_int_ge(n, 10);
+
+    cJSON_ArrayForEach(c, jget(root, "size_limit")) {
+        const char *desc = jstr(c, "desc"), *op = jstr(c, "op");
+        size_t len;
+        uint8_t *b = sized_bytes(c, &len);
+        if (strcmp(op, "pack") == 0) {
+            ck_assert_int_eq(st_entry_row_pack(&row, b, len), 0);
+            ck_assert(!row.oom);
+            const cJSON *rlen = jget(c, "row_len");
+            if (cJSON_IsNumber(rlen)) {
+                if (row.len != (size_t)rlen->valuedouble)
+                    FAILF("size limit [%s]: packed row of %zu bytes, want %.0f", desc, row.len, rlen->valuedouble);
+                else expect_sha256("size limit packed row", desc, row.data, row.len, jstr(c, "row_sha256_hex"));
+                expect_row_decode("size limit packed row read back", desc, row.data, row.len, b, len, &scratch);
+            } else if (row.len != 0) {
+                FAILF("size limit [%s]: packed row of %zu bytes, want none", desc, row.len);
+            }
+        } else {
+            ck_assert_str_eq(op, "decode");
+            const uint8_t *out = NULL;
+            size_t ol = 0;
+            int rc = st_entry_row_decode(b, len, &scratch, &out, &ol);
+            if (jbool(c, "want_err")) {
+                if (rc != ST_ECORRUPT) FAILF("size limit [%s]: decode gave %d, want ST_ECORRUPT", desc, rc);
+            } else if (rc != 0) {
+                FAILF("size limit [%s]: decode refused the row (%d)", desc, rc);
+            } else if (ol != (size_t)jint(c, "text_len")) {
+                FAILF("size limit [%s]: expands to %zu bytes, want %lld", desc, ol, (long long)jint(c, "text_len"));
+            } else {
+                expect_sha256("size limit expansion", desc, out, ol, jstr(c, "text_sha256_hex"));
+            }
+        }
+        free(b);
+    }
+    st_buf_free(&row);
+    st_buf_free(&scratch);
+    cJSON_Delete(root);
+    ck_assert_msg(failures == 0, "%d entry-rows.json mismatches (details on stderr)", failures);
 }
 END_TEST
 
@@ -741,6 +913,7 @@ static Suite *vectors_suite(void)
     TCase *tc = tcase_create("known-answer");
     tcase_add_test(tc, test_canonical);
     tcase_add_test(tc, test_entries);
+    tcase_add_test(tc, test_entry_rows);
     tcase_add_test(tc, test_trees);
     tcase_add_test(tc, test_proofs_json);
     tcase_add_test(tc, test_checkpoints);
