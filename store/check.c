@@ -29,7 +29,7 @@ typedef struct check_state {
     st_frontier f;
     uint64_t size;
     uint64_t payload_rows;   /* payload rows the entries name and that are present */
-    st_buf row;              /* a compressed entry row, decoded */
+    st_buf row;              /* a packed entry row, expanded */
 } check_state;
 
 static void hex_of(char out[65], const st_hash h) { st_hex_encode(out, h, ST_HASH_BYTES); }

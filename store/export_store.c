@@ -66,7 +66,7 @@ typedef struct xsrc {
     st_txn *txn;
     xcur ent, pay, ret;        /* entries, payloads and retention, reused entry after entry */
     st_buf data;               /* the current payload's bytes, reused payload after payload */
-    st_buf row;                /* the current entry's bytes, when its row is compressed */
+    st_buf row;                /* the current entry's bytes, when its row is packed */
 } xsrc;
 
 /* ---- the source over a read transaction ------------------------------------------ */

@@ -52,7 +52,7 @@ typedef struct qrun {
     size_t cn, ccap;
     st_buf esc;              /* JSON-escaped text needle */
     st_buf pathgroups;       /* path driver: (u16 len, enc key)* of matching 'd' groups */
-    st_buf row;              /* the entry being emitted, when its row is compressed */
+    st_buf row;              /* the entry being emitted, when its row is packed */
     cand *pend;              /* path driver: matching entries whose path rows are pending */
     size_t pn, pcap;
     uint64_t emitted;

@@ -74,7 +74,8 @@ int st_retention_payload_absent_ok(st_txn *txn, uint64_t index, const char *name
     int ok = 1;
     if (!absent_cache.valid || absent_cache.index != record || memcmp(absent_cache.leaf, leaf, 32) != 0) {
         absent_cache.valid = 0;
-        if ((ok = st_rrec_parse_bytes(&absent_cache.rec, rb, rl, NULL) == 0) != 0) {
+        ok = st_rrec_parse_bytes(&absent_cache.rec, rb, rl, NULL) == 0;
+        if (ok) {
             absent_cache.valid = 1;
             absent_cache.index = record;
             memcpy(absent_cache.leaf, leaf, 32);
