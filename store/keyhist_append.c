@@ -8,7 +8,7 @@
  *   {"data":{"note":"<the signed note>"},"index":N,"kind":"key-rotation","time_us":T,"v":1}
  *
  * It is written exactly as append.c writes a record without payloads:
- * canonical bytes, tree leaf, index rows (st_index_add), size and the
+ * canonical bytes (stored packed, entry_store.h), tree leaf, index rows (st_index_add), size and the
  * oldest-unsealed clock; plus the keys-table row (index -> note) and, the
  * first time, meta key_first (the key the store used before any history).
  */
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "entry.h"
+#include "entry_store.h"
 
 static int build_entry(st_buf *out, st_json_doc *doc, const char *kind, const char *note, size_t len, uint64_t index,
                        int64_t time_us, st_json **env_out)
@@ -45,7 +46,7 @@ int st_keys_append_txn(st_store *s, st_txn *txn, st_keynote_type type, const cha
     if ((rc = st_size_txn(txn, &size)) || (rc = st_meta_get_u64(txn, ST_META_SEALED, &sealed))) return rc;
     int64_t now = st_now_us();
     st_json_doc *doc = st_json_doc_new();
-    st_buf bytes = { 0 };
+    st_buf bytes = { 0 }, row = { 0 };
     st_json *env = NULL;
     if (!doc) return ENOMEM;
     if ((rc = build_entry(&bytes, doc, kind, note, len, size, now, &env)) != 0) goto out;
@@ -63,7 +64,9 @@ int st_keys_append_txn(st_store *s, st_txn *txn, st_keynote_type type, const cha
     st_entry_free(&check);
     uint8_t key[8];
     st_be64_put(key, size);
-    if ((rc = st_db_put(txn, ST_T_ENTRIES, key, 8, bytes.data, bytes.len, ST_PUT_APPEND)) != 0) {
+    if ((rc = st_entry_row_pack(&row, bytes.data, bytes.len)) != 0) goto out;   /* stored packed, as append.c does */
+    const st_buf *stored = row.len ? &row : &bytes;
+    if ((rc = st_db_put(txn, ST_T_ENTRIES, key, 8, stored->data, stored->len, ST_PUT_APPEND)) != 0) {
         if (rc == ST_EEXIST) rc = st_store_fail(s, rc, "entry %llu: cannot append", (unsigned long long)size);
         goto out;
     }
@@ -88,6 +91,7 @@ int st_keys_append_txn(st_store *s, st_txn *txn, st_keynote_type type, const cha
     if (index_out) *index_out = size;
 out:
     st_buf_free(&bytes);
+    st_buf_free(&row);
     st_json_doc_free(doc);
     return rc;
 }
