@@ -212,6 +212,9 @@ static int copy_batch(st_txn *dst, void *arg)
             if (c->packed.len) { v = c->packed.data; vl = c->packed.len; }
         }
         if ((rc = st_db_put(dst, c->t, k, kl, v, vl, ST_PUT_APPEND)) != 0) break;
+        if (c->t == ST_T_META && kl == sizeof ST_META_VERSION - 1 && memcmp(k, ST_META_VERSION, kl) == 0 &&
+            (rc = st_store_format_upgrade(dst)) != 0)   /* the copy's entry rows are packed */
+            break;
         memcpy(c->pend, k, kl);
         c->pendlen = kl;
         n++;

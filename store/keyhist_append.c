@@ -64,7 +64,8 @@ int st_keys_append_txn(st_store *s, st_txn *txn, st_keynote_type type, const cha
     st_entry_free(&check);
     uint8_t key[8];
     st_be64_put(key, size);
-    if ((rc = st_entry_row_pack(&row, bytes.data, bytes.len)) != 0) goto out;   /* stored packed, as append.c does */
+    if ((rc = st_entry_row_pack(&row, bytes.data, bytes.len)) != 0 || (rc = st_store_format_upgrade(txn)) != 0)
+        goto out;                                 /* stored packed, as append.c does */
     const st_buf *stored = row.len ? &row : &bytes;
     if ((rc = st_db_put(txn, ST_T_ENTRIES, key, 8, stored->data, stored->len, ST_PUT_APPEND)) != 0) {
         if (rc == ST_EEXIST) rc = st_store_fail(s, rc, "entry %llu: cannot append", (unsigned long long)size);

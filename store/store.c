@@ -19,7 +19,20 @@
 #include "keys.h"
 #include "sign.h"
 
-#define ST_FORMAT_VERSION 1
+/* Store format versions (meta format_version): 1, entry rows raw; 2, entry
+ * rows may be packed (entry_store.h). This build reads both; its first
+ * write of packed rows to a version 1 store makes it version 2
+ * (st_store_format_upgrade), which an older build then refuses to open
+ * instead of taking the packed rows for damage. */
+#define ST_FORMAT_VERSION_MIN 1
+
+int st_store_format_upgrade(st_txn *txn)
+{
+    uint64_t v = 0;
+    int rc = st_meta_get_u64(txn, ST_META_VERSION, &v);
+    if (rc) return rc;
+    return v >= ST_FORMAT_VERSION ? 0 : st_meta_put_u64(txn, ST_META_VERSION, ST_FORMAT_VERSION);
+}
 
 int st_store_fail(st_store *s, int rc, const char *fmt, ...)
 {
@@ -164,9 +177,10 @@ static int read_config(st_store *s)
         rc = st_store_fail(s, rc == ST_ENOTFOUND ? ST_ENOTFOUND : rc, "%s: no sealtrail store here (no format version)", s->dir);
         goto out;
     }
-    if (version != ST_FORMAT_VERSION) {
-        rc = st_store_fail(s, ST_EVERSION, "%s: store format version %llu, this build reads version %d",
-                           s->dir, (unsigned long long)version, ST_FORMAT_VERSION);
+    if (version < ST_FORMAT_VERSION_MIN || version > ST_FORMAT_VERSION) {
+        rc = st_store_fail(s, ST_EVERSION, "%s: store format version %llu, this build reads versions %d to %d%s",
+                           s->dir, (unsigned long long)version, ST_FORMAT_VERSION_MIN, ST_FORMAT_VERSION,
+                           version > ST_FORMAT_VERSION ? " (written by a newer sealtrail)" : "");
         goto out;
     }
     if ((rc = st_meta_get_str(txn, ST_META_ORIGIN, &str, &len)) != 0 || len > ST_KEY_NAME_MAX) {

@@ -42,6 +42,11 @@ int st_store_fail(struct st_store *s, int rc, const char *fmt, ...) ST_PRINTF(3,
 
 /* Meta names */
 #define ST_META_VERSION      "format_version"
+#define ST_FORMAT_VERSION    2      /* store.c: what each version means */
+
+/* Inside a write transaction that stores packed entry rows: a version 1
+ * store becomes version ST_FORMAT_VERSION (store.c). */
+ST_NODISCARD int st_store_format_upgrade(st_txn *txn);
 #define ST_META_ORIGIN       "origin"
 #define ST_META_SIZE         "size"          /* number of entries */
 #define ST_META_SEALED       "sealed_size"   /* size of the latest checkpoint */

@@ -383,6 +383,65 @@ START_TEST(store_writes_packed_rows_and_reads_both)
 }
 END_TEST
 
+static int set_version(st_txn *txn, void *ctx) { return st_meta_put_u64(txn, ST_META_VERSION, *(uint64_t *)ctx); }
+
+static void force_version(const char *dir, uint64_t v)
+{
+    st_db *db;
+    ck_assert_int_eq(st_db_open(&db, dir, 0, NULL), 0);
+    ck_assert_int_eq(st_db_write(db, set_version, &v, NULL), 0);
+    st_db_close(db);
+}
+
+static uint64_t version_of(const char *dir)
+{
+    st_db *db;
+    st_txn *txn;
+    uint64_t v = 0;
+    ck_assert_int_eq(st_db_open(&db, dir, ST_DB_RDONLY, NULL), 0);
+    ck_assert_int_eq(st_db_read_begin(db, &txn, NULL), 0);
+    ck_assert_int_eq(st_meta_get_u64(txn, ST_META_VERSION, &v), 0);
+    st_db_read_end(txn);
+    st_db_close(db);
+    return v;
+}
+
+/* A version 1 store (raw rows only) reads, and its first write of packed
+ * rows makes it version 2, which an older build refuses to open rather than
+ * taking packed rows for damage; a newer version is refused by name. */
+START_TEST(format_version_upgrade)
+{
+    char *dir;
+    st_store *s = tu_store_fresh("example.com/rows", &dir);
+    st_store_close(s);
+    ck_assert_uint_eq(version_of(dir), 2);
+    force_version(dir, 1);
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_RDONLY), 0);
+    st_store_close(s);
+    ck_assert_uint_eq(version_of(dir), 1);               /* reading changes nothing */
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG | ST_OPEN_NOSEAL), 0);
+    append_some(s, 3, "Bash");
+    st_store_close(s);
+    ck_assert_uint_eq(version_of(dir), 2);
+    force_version(dir, 3);
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_RDONLY), ST_EVERSION);
+    ck_assert_msg(strstr(st_store_error(s), "version 3") && strstr(st_store_error(s), "newer"), "%s", st_store_error(s));
+    st_store_close(s);                                   /* handed out on failure too */
+    force_version(dir, 0);
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_RDONLY), ST_EVERSION);
+    st_store_close(s);
+    /* Compaction of a version 1 store packs its rows and says so. */
+    force_version(dir, 1);
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG | ST_OPEN_NOSEAL), 0);
+    uint64_t b, a;
+    ck_assert_msg(st_store_compact(s, 0, &b, &a) == 0, "compact: %s", st_store_error(s));
+    st_store_close(s);
+    ck_assert_uint_eq(version_of(dir), 2);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* Compaction packs the raw rows of an older store: same entries, fewer bytes. */
 START_TEST(compaction_packs_raw_rows)
 {
@@ -460,6 +519,7 @@ int main(void)
     tcase_add_test(tc, damaged_rows_refused);
     tcase_add_test(tc, store_writes_packed_rows_and_reads_both);
     tcase_add_test(tc, compaction_packs_raw_rows);
+    tcase_add_test(tc, format_version_upgrade);
     tcase_add_test(tc, store_damaged_rows_refused);
     suite_add_tcase(su, tc);
     return tu_run_suite(su);
