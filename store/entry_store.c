@@ -77,7 +77,9 @@ enum { C_LITERAL = 0, C_HEX, C_FRAGMENT, C_CONTROL };
 
 /* The fragments by a hash of their first 4 bytes, longest first in each
  * bucket: every fragment that matches at a position has those 4 bytes, so
- * one bucket holds all candidates. Built once. */
+ * one bucket holds all candidates. Bucket b is refs[first[b] .. first[b+1]).
+ * Built once; small, so that the hook, which packs one entry, touches one
+ * page of it. */
 #define BUCKETS 128
 typedef struct frag_ref {
     uint32_t head;
@@ -85,8 +87,8 @@ typedef struct frag_ref {
 } frag_ref;
 
 static uint8_t byte_class[256];
-static frag_ref bucket[BUCKETS][NFRAG];
-static uint8_t bucket_n[BUCKETS];
+static frag_ref refs[NFRAG];
+static uint8_t first[BUCKETS + 1];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static uint32_t head4(const void *p)
@@ -103,13 +105,20 @@ static void frag_table(void)
     for (unsigned c = 0; c < 256; c++)
         byte_class[c] = c < 0x20 ? C_CONTROL : HEX[c] ? C_HEX : (c == '{' || c == '"' || c == ',' || c == '}') ? C_FRAGMENT
                                                                                                            : C_LITERAL;
+    /* Insertion sort by (bucket, longer first), then where each bucket starts. */
     for (unsigned i = 0; i < NFRAG; i++) {
         const char *f = FRAGMENTS[i];
         frag_ref r = { head4(f), (uint8_t)(ST_ENTRY_FRAG_FIRST + i), (uint8_t)strlen(f) };
-        unsigned b = bucket_of(r.head), j = bucket_n[b]++;
-        while (j > 0 && bucket[b][j - 1].len < r.len) { bucket[b][j] = bucket[b][j - 1]; j--; }   /* longest first */
-        bucket[b][j] = r;
+        unsigned b = bucket_of(r.head), j = i;
+        while (j > 0 && (bucket_of(refs[j - 1].head) > b || (bucket_of(refs[j - 1].head) == b && refs[j - 1].len < r.len))) {
+            refs[j] = refs[j - 1];
+            j--;
+        }
+        refs[j] = r;
     }
+    uint8_t count[BUCKETS] = { 0 };
+    for (unsigned i = 0; i < NFRAG; i++) count[bucket_of(refs[i].head)]++;
+    for (unsigned b = 0; b < BUCKETS; b++) first[b + 1] = (uint8_t)(first[b] + count[b]);
 }
 
 /* The longest fragment at s[0..avail), or NULL. */
@@ -117,8 +126,8 @@ static const frag_ref *fragment_at(const uint8_t *s, size_t avail)
 {
     uint32_t h = head4(s);
     unsigned b = bucket_of(h);
-    for (unsigned t = 0; t < bucket_n[b]; t++) {
-        const frag_ref *r = &bucket[b][t];
+    for (unsigned t = first[b]; t < first[b + 1]; t++) {
+        const frag_ref *r = &refs[t];
         if (r->head == h && r->len <= avail && memcmp(s, FRAGMENTS[r->token - ST_ENTRY_FRAG_FIRST], r->len) == 0)
             return r;
     }
