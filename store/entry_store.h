@@ -45,11 +45,14 @@ ST_NODISCARD int st_entry_row_pack(st_buf *out, const uint8_t *bytes, size_t len
  * row expanded into scratch (reset first; *bytes points into it until its
  * next use). ST_ECORRUPT for a row that is neither, a packed row with a
  * cut-short or 0x00 token, or one that expands to more than ST_ENTRY_MAX
- * bytes or to text that does not start with '{'. */
+ * bytes or to text that does not start with '{'; ENOMEM if scratch cannot
+ * grow. A raw row's *bytes point into row itself (for a table row: the
+ * txn's map). */
 ST_NODISCARD int st_entry_row_decode(const void *row, size_t rowlen, st_buf *scratch, const uint8_t **bytes,
                                      size_t *len);
 
-/* Entry `index` of txn's log, decoded as above. ST_ENOTFOUND if absent. */
+/* Entry `index` of txn's log, decoded as above (*bytes valid until scratch
+ * is next used or txn ends). ST_ENOTFOUND if absent. */
 ST_NODISCARD int st_entry_row_get(st_txn *txn, uint64_t index, st_buf *scratch, const uint8_t **bytes, size_t *len);
 
 #endif

@@ -243,7 +243,9 @@ static int write_entry(const st_export_src *src, const st_export_plan *p, st_bun
     const uint8_t *bytes;
     size_t len;
     int rc = src->entry(src->ctx, index, &bytes, &len);
-    if (rc) return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index, st_strerror(rc));
+    if (rc)   /* ST_ECORRUPT: the stored row is not an entry row (entry_store.h) */
+        return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index,
+                       rc == ST_ECORRUPT ? "stored row is damaged" : st_strerror(rc));
     if ((rc = st_bw_entry(w, type, index, bytes, len, NULL))) return rc;
     if (type == ST_BREC_SUPPORT || p->kind == ST_SEL_FILTER)
         if ((rc = write_proof(src, w, ST_BREC_INCLUSION, index, p->final_size, err))) return rc;

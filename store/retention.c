@@ -32,7 +32,8 @@ int st_ret_read_record(st_txn *txn, uint64_t index, st_rrec *out, st_err *err)
     int rc = st_entry_row_get(txn, index, &row, &v, &vl);
     if (rc) {
         st_buf_free(&row);
-        return st_fail(err, rc, "record %llu: %s", (unsigned long long)index, st_strerror(rc));
+        return st_fail(err, rc, "record %llu: %s", (unsigned long long)index,
+                       rc == ST_ECORRUPT ? "stored row is damaged" : st_strerror(rc));
     }
     rc = st_rrec_parse_bytes(out, v, vl, err);
     st_buf_free(&row);

@@ -270,7 +270,8 @@ int st_ret_entry_names(st_txn *txn, uint64_t index, char names[][ST_PAYLOAD_NAME
     int rc = st_entry_row_get(txn, index, &row, &v, &vl);
     if (rc) {
         st_buf_free(&row);
-        return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index, st_strerror(rc));
+        return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index,
+                       rc == ST_ECORRUPT ? "stored row is damaged" : st_strerror(rc));
     }
     st_entry e;
     rc = st_entry_parse(&e, v, vl, err);

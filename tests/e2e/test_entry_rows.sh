@@ -55,7 +55,9 @@ expect "log fails at the damaged entry" 1 "log: entry 7: stored row is damaged" 
 expect "tail fails at the damaged entry" 1 "tail: entry 7: stored row is damaged" -- st tail --from 0
 expect "query fails at the damaged entry" 1 "entry 7" -- st query --tool Read
 expect "leaf refuses the damaged entry" 1 "entry 7" -- st leaf --index 7
-expect "export fails at the damaged entry" 1 "entry 7" -- st export --out "$work/b.bundle"
+expect "export fails at the damaged entry" 1 "export: entry 7: stored row is damaged" -- st export --out "$work/b.bundle"
+expect "archive fails at the damaged entry" 1 "archive: entry 7: stored row is damaged" -- st archive --older-than 1d --no-compact
+expect "erase refuses the damaged entry" 1 "erase: entry 7: stored row is damaged" -- st erase --index 7 --reason test --no-compact
 expect "query before the damaged entry still answers" 0 "" -- st query --tool Read --limit 3
 [ "$(wc -l < "$work/out")" = 3 ] && ok "  ... with 3 entries" || bad "query --limit 3: $(wc -l < "$work/out") lines"
 [ "$(sum)" = "$before" ] && ok "the failing commands changed nothing" || bad "data.mdb changed"
@@ -75,5 +77,15 @@ cmp -s "$work/log.before" "$work/log.after" && ok "log prints the same after com
 expect "check passes after compaction" 0 "" -- st check
 st export --out "$work/all.bundle" >/dev/null 2>&1
 expect "auditverify accepts the export" 0 "" -- "$AUDITVERIFY" "$work/all.bundle" --trust "$(st status | awk '/verifier key/ { print $3 }')"
+
+# --- a damaged retention record ---------------------------------------------------------------------
+st retention set --min 7y --reason rows >/dev/null 2>&1
+rec=$(row_hex 40)
+[ "${rec:0:2}" = 01 ] && ok "the policy record (entry 40) is stored packed" || bad "row 40 is ${rec:0:16}"
+put_row 40 "02${rec:2}"
+before=$(sum)
+expect "retention show names the damaged record" 1 "record 40: stored row is damaged" -- st retention show
+expect "prune names the damaged record" 1 "record 40: stored row is damaged" -- st prune --older-than 1d
+[ "$(sum)" = "$before" ] && ok "  ... and changes nothing" || bad "data.mdb changed"
 
 e2e_end
