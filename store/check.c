@@ -43,9 +43,17 @@ static int check_payloads(check_state *c, const st_entry *e)
         size_t len = 0;
         int rc = st_payload_read(c->txn, e->index, p->name, salt, &data, &len);
         if (rc == ST_ENOTFOUND) {
-            if (st_retention_payload_absent_ok(c->txn, e->index, p->name)) continue;
-            return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: payload \"%s\" is missing and no erasure or archive record covers it",
-                                 (unsigned long long)e->index, p->name);
+            uint64_t rec;
+            int why = st_retention_payload_absent_ok(c->txn, e->index, p->name, &rec);
+            if (why == ST_ABSENT_EXPLAINED) continue;
+            if (why == ST_ABSENT_UNNAMED)
+                return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: payload \"%s\" is missing and no erasure or archive record covers it",
+                                     (unsigned long long)e->index, p->name);
+            /* Name the record: its damage, not the payload's absence, is the finding. */
+            return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: payload \"%s\" is missing; record %llu, named for it, %s",
+                                 (unsigned long long)e->index, p->name, (unsigned long long)rec,
+                                 why == ST_ABSENT_RECORD_UNREADABLE ? "is damaged or not an erasure or archive record"
+                                                                    : "does not cover it");
         }
         if (rc) return rc == ST_ECORRUPT ? st_store_fail(c->s, rc, "entry %llu: payload \"%s\": storage encoding is damaged",
                                                          (unsigned long long)e->index, p->name) : rc;

@@ -51,24 +51,26 @@ static _Thread_local struct {
     st_rrec rec;
 } absent_cache;
 
-int st_retention_payload_absent_ok(st_txn *txn, uint64_t index, const char *name)
+int st_retention_payload_absent_ok(st_txn *txn, uint64_t index, const char *name, uint64_t *record_out)
 {
     size_t nl = strlen(name);
-    if (nl == 0 || nl > ST_PAYLOAD_NAME_MAX) return 0;
+    *record_out = UINT64_MAX;
+    if (nl == 0 || nl > ST_PAYLOAD_NAME_MAX) return ST_ABSENT_UNNAMED;
     uint8_t key[8 + ST_PAYLOAD_NAME_MAX];
     st_be64_put(key, index);
     memcpy(key + 8, name, nl);
     const void *v;
     size_t vl;
-    if (st_db_get(txn, ST_T_RETENTION, key, 8 + nl, &v, &vl) != 0 || vl != 8) return 0;
+    if (st_db_get(txn, ST_T_RETENTION, key, 8 + nl, &v, &vl) != 0 || vl != 8) return ST_ABSENT_UNNAMED;
     uint64_t record = st_be64_get(v);
-    if (record <= index) return 0;
+    *record_out = record;
+    if (record <= index) return ST_ABSENT_RECORD_SILENT;   /* a record cannot cover what comes after it */
     const uint8_t *rb;
     size_t rl;
     st_buf row = { 0 };
     if (st_entry_row_get(txn, record, &row, &rb, &rl) != 0) {
         st_buf_free(&row);
-        return 0;
+        return ST_ABSENT_RECORD_UNREADABLE;
     }
     st_hash leaf;
     st_leaf_hash(leaf, rb, rl);
@@ -83,7 +85,8 @@ int st_retention_payload_absent_ok(st_txn *txn, uint64_t index, const char *name
         }
     }
     st_buf_free(&row);
-    return ok && st_rrec_covers(&absent_cache.rec, index, name);
+    if (!ok) return ST_ABSENT_RECORD_UNREADABLE;
+    return st_rrec_covers(&absent_cache.rec, index, name) ? ST_ABSENT_EXPLAINED : ST_ABSENT_RECORD_SILENT;
 }
 
 /* ---- meta bookkeeping ------------------------------------------------------------------- */

@@ -108,9 +108,13 @@ void st_seal_publish(struct st_store *s);
 ST_NODISCARD int st_keys_for_checkpoint(struct st_txn *txn, const struct st_store *s, const st_checkpoint *cp,
                                         st_vkey keys_out[ST_KEYS_MAX], size_t *n_out);
 
-/* Retention (store/retention.c): 1 if a signed erasure or archive record
- * explains why payload `name` of entry `index` is absent from the store. */
-int st_retention_payload_absent_ok(struct st_txn *txn, uint64_t index, const char *name);
+/* Retention (store/retention.c): whether a signed erasure or archive record
+ * explains why payload `name` of entry `index` is absent from the store.
+ * ST_ABSENT_EXPLAINED, or why not: no record is named for it, or the record
+ * the retention table names (*record_out) cannot be read as a retention
+ * record, or does not cover it. */
+enum { ST_ABSENT_UNNAMED = 0, ST_ABSENT_EXPLAINED = 1, ST_ABSENT_RECORD_UNREADABLE = 2, ST_ABSENT_RECORD_SILENT = 3 };
+int st_retention_payload_absent_ok(struct st_txn *txn, uint64_t index, const char *name, uint64_t *record_out);
 
 /* ---- writer gate (retention, issue 7; store/compact.c) ----
  * st_store_open holds a shared flock on DIR/gate for the handle's lifetime;

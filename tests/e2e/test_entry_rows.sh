@@ -87,5 +87,17 @@ before=$(sum)
 expect "retention show names the damaged record" 1 "record 40: stored row is damaged" -- st retention show
 expect "prune names the damaged record" 1 "record 40: stored row is damaged" -- st prune --older-than 1d
 [ "$(sum)" = "$before" ] && ok "  ... and changes nothing" || bad "data.mdb changed"
+put_row 40 "$rec"
+
+# --- a damaged erasure record: check names the record, not only the missing payload -----------------
+expect "erase entry 3's payloads" 0 "" -- st erase --index 3 --reason rows --no-compact
+n=$(st status | awk '/^entries:/ { print $2 }')
+er=$(( n - 1 ))
+expect "check passes after the erasure" 0 "" -- st check
+erow=$(row_hex "$er")
+put_row "$er" "02${erow:2}"
+expect "check names the damaged erasure record" 1 "entry 3: payload \"[a-z_]+\" is missing; record $er, named for it, is damaged" -- st check
+put_row "$er" "$erow"
+expect "the record restored: check passes" 0 "" -- st check
 
 e2e_end
