@@ -359,7 +359,16 @@ int st_retention_recover(st_store *s)
     int found = 0;
     rc = st_size_txn(txn, &size);
     for (uint64_t i = from < 0 ? 0 : (uint64_t)from; rc == 0 && want && i < size && !found; i++) {
-        if (st_ret_read_record(txn, i, &r, NULL) != 0 || r.kind != want) continue;
+        /* An entry that cannot be read might be the record: keep the journal and say so, rather
+         * than take the record for one that never made it and drop the operation. */
+        if ((rc = st_ret_read_record(txn, i, &r, &s->err)) != 0) {
+            char why[sizeof s->err.msg];
+            snprintf(why, sizeof why, "%s", s->err.msg);
+            rc = st_store_fail(s, rc, "finishing an interrupted %s: %s (the operation stays pending; see 'sealtrail check')",
+                               op, why);
+            break;
+        }
+        if (r.kind != want) continue;
         if (want == ST_RREC_ERASURE) found = (int64_t)r.target == a;
         else if (want == ST_RREC_ARCHIVE || want == ST_RREC_PRUNE) found = (int64_t)r.begin == a;
         else found = 1;

@@ -485,6 +485,51 @@ START_TEST(recovery_finishes_interrupted_erase)
 }
 END_TEST
 
+static int damage_row(st_txn *txn, void *ctx)
+{
+    uint8_t key[8];
+    st_be64_put(key, *(uint64_t *)ctx);
+    return st_db_put(txn, ST_T_ENTRIES, key, 8, "\x02{}", 3, 0);   /* an unknown row tag */
+}
+
+/* A pending journal whose record cannot be read is kept, and recovery says
+ * why, rather than taking the record for one that never made it. */
+START_TEST(recovery_keeps_journal_when_record_is_damaged)
+{
+    at(T0);
+    st_store *s = make_store();
+    event(s, "Write", "/f", "SECRET-ONE");
+    seal(s);
+    st_json_doc *doc = st_json_doc_new();
+    st_json *j = st_json_new_object(doc), *data = st_json_new_object(doc);
+    ck_assert_int_eq(st_json_object_add(doc, j, "op", 2, st_json_new_str(doc, "erase")), 0);
+    ck_assert_int_eq(st_json_object_add(doc, j, "index", 5, st_json_new_int(doc, 0)), 0);
+    ck_assert_int_eq(st_json_object_add(doc, data, "index", 5, st_json_new_int(doc, 0)), 0);
+    ck_assert_int_eq(st_json_object_add(doc, data, "reason", 6, st_json_new_str(doc, "crash test")), 0);
+    ck_assert_int_eq(st_ret_journal_begin(s, doc, j), 0);
+    uint64_t rec;
+    ck_assert_int_eq(st_ret_append_record(s, "erasure", doc, data, &rec), 0);
+    st_json_doc_free(doc);
+    st_store_close(s);
+    st_db *db;
+    ck_assert_int_eq(st_db_open(&db, dir, 0, NULL), 0);
+    ck_assert_int_eq(st_db_write(db, damage_row, &rec, NULL), 0);
+    st_db_close(db);
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG), 0);
+    ck_assert_int_eq(st_retention_recover(s), ST_ECORRUPT);
+    ck_assert_msg(strstr(st_store_error(s), "interrupted erase") && strstr(st_store_error(s), "damaged"), "%s",
+                  st_store_error(s));
+    st_retention_state st;
+    ck_assert_int_eq(st_retention_state_get(s, &st), 0);
+    ck_assert_int_eq(st.journal_pending, 1);
+    uint8_t *b = NULL, salt[16];
+    size_t bl;
+    ck_assert_int_eq(st_payload_get(s, 0, "tool_input", &b, &bl, salt), 0);   /* nothing removed */
+    free(b);
+    st_store_close(s);
+}
+END_TEST
+
 /* ---- compaction under concurrent appends ---------------------------------------------------------- */
 
 START_TEST(compaction_loses_no_concurrent_append)
@@ -546,6 +591,7 @@ int main(void)
     tcase_add_test(tc, eight_years_archive_and_prune);
     tcase_add_test(tc, premature_prune_caught_by_auditor);
     tcase_add_test(tc, recovery_finishes_interrupted_erase);
+    tcase_add_test(tc, recovery_keeps_journal_when_record_is_damaged);
     tcase_add_test(tc, compaction_loses_no_concurrent_append);
     suite_add_tcase(su, tc);
     return tu_run_suite(su);
