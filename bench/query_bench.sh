@@ -50,6 +50,15 @@ printf '  import: %s entries in %.2f s = %s entries/s (goal >= 150000: %s); JSON
   "$n" "$(awk -v d=$((t1 - t0)) 'BEGIN { print d / 1e9 }')" "$rate" "$(awk -v r="$rate" 'BEGIN { print (r >= 150000 ? "met" : "MISSED") }')" \
   "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')" "$(awk -v b="$mdb" 'BEGIN { print b / 1048576 }')" \
   "$(awk -v a="$mdb" -v b="$bytes" 'BEGIN { print a / b }')"
+# Where the store's bytes are, table by table (pages in use x page size), as
+# shares of the JSONL: the storage goal (DESIGN 9) is <= 1.0x in all.
+if command -v mdb_stat >/dev/null; then
+  { mdb_stat -e "$work/s"; mdb_stat -a "$work/s"; } 2>/dev/null | awk -v j="$bytes" '
+    /^Status of/ { t = $3 } /Page size/ { ps = $3 }
+    /Branch pages|Leaf pages|Overflow pages/ { pages[t] += $3 }
+    END { for (t in pages) if (pages[t] * ps / j >= 0.005) printf "%.2f %s\n", pages[t] * ps / j, t }' |
+    sort -rn | awk '{ line = line sprintf(" %s %sx", $2, $1) } END { print "    by table:" line }' || true
+fi
 # CPU of the import (threads converting, appending, preparing), and the converting stage alone
 if [ -s "$work/import.cpu" ]; then
   read -r cu cs < "$work/import.cpu"
