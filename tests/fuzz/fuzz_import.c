@@ -8,7 +8,8 @@
  *    valid, distinct names and non-NULL bytes; its tool_input value (when
  *    kept) is an object or any JSON value the indexer must accept;
  *  - its envelope, completed as append.c does and written with sorted keys,
- *    is canonical (so append can never build an entry the verifier rejects);
+ *    is canonical (so append can never build an entry the verifier rejects),
+ *    and its packed row (store/entry_store.c) gives the same bytes back;
  *  - no GitHub token (ghp_ + 36 alphanumerics, at a word start) survives
  *    into the envelope or any payload: redaction ran before anything was kept;
  *  - the path extractor accepts whatever tool_input came out.
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry_store.h"
 #include "import.h"
 #include "index.h"
 #include "json.h"
@@ -76,6 +78,15 @@ static void check_record(const st_event *ev)
     st_err err;
     CHECK(st_json_parse_canonical(&c, b.data, b.len, 16, &err) == 0);
     st_json_doc_free(c);
+    /* as stored: the packed row gives the same bytes back (store/entry_store.c) */
+    st_buf row = { 0 }, back = { 0 };
+    CHECK(st_entry_row_pack(&row, b.data, b.len) == 0);
+    const uint8_t *eb = b.data;
+    size_t el = b.len;
+    if (row.len) CHECK(row.len < b.len && st_entry_row_decode(row.data, row.len, &back, &eb, &el) == 0);
+    CHECK(el == b.len && memcmp(eb, b.data, el) == 0);
+    st_buf_free(&row);
+    st_buf_free(&back);
     st_buf_free(&b);
     st_json_doc_free(d);
 }
