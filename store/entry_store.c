@@ -229,6 +229,19 @@ int st_entry_row_decode(const void *row, size_t rowlen, st_buf *scratch, const u
     return 0;
 }
 
+int st_entry_load(st_txn *txn, uint64_t index, const char *what, st_entry *out, st_err *err)
+{
+    const uint8_t *b;
+    size_t bl;
+    st_buf row = { 0 };
+    int rc = st_entry_row_get(txn, index, &row, &b, &bl);
+    if (rc) rc = st_fail(err, rc, "%s %llu: %s", what, (unsigned long long)index,
+                         rc == ST_ECORRUPT ? "stored row is damaged" : st_strerror(rc));
+    else rc = st_entry_parse(out, b, bl, err);    /* the parse copies what it keeps */
+    st_buf_free(&row);
+    return rc;
+}
+
 int st_entry_row_get(st_txn *txn, uint64_t index, st_buf *scratch, const uint8_t **bytes, size_t *len)
 {
     uint8_t key[8];

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "entry.h"
 
 #define ST_ENTRY_ROW_PACKED 0x01
 #define ST_ENTRY_TOKEN_HEX  0x01    /* + 16 bytes: 32 hex digits */
@@ -50,6 +51,12 @@ ST_NODISCARD int st_entry_row_pack(st_buf *out, const uint8_t *bytes, size_t len
  * txn's map). */
 ST_NODISCARD int st_entry_row_decode(const void *row, size_t rowlen, st_buf *scratch, const uint8_t **bytes,
                                      size_t *len);
+
+/* Entry `index` of txn's log, read, expanded and parsed (st_entry_parse;
+ * st_entry_free it). A row that cannot be read fails naming it as `what`
+ * ("entry", "record"): "entry 7: stored row is damaged" (ST_ECORRUPT),
+ * or the error's own text (ST_ENOTFOUND...); err may be NULL. */
+ST_NODISCARD int st_entry_load(st_txn *txn, uint64_t index, const char *what, st_entry *out, st_err *err);
 
 /* Entry `index` of txn's log, decoded as above (*bytes valid until scratch
  * is next used or txn ends). ST_ENOTFOUND if absent. */

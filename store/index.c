@@ -726,20 +726,11 @@ int st_index_find_tooluse(st_txn *txn, const char *id, size_t len, uint64_t *ind
 int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_facts *f, st_buf *pbuf, size_t *npaths,
                   st_err *err)
 {
-    const uint8_t *v;
-    size_t vl;
-    st_buf row = { 0 };
     *doc_out = NULL;
     *npaths = 0;
-    int rc = st_entry_row_get(txn, index, &row, &v, &vl);
-    if (rc) {
-        st_buf_free(&row);
-        return st_fail(err, rc == ST_ENOTFOUND ? ST_ECORRUPT : rc, "entry %llu: %s", (unsigned long long)index,
-                       rc == ST_ENOTFOUND ? "missing" : rc == ST_ECORRUPT ? "stored row is damaged" : st_strerror(rc));
-    }
     st_entry e;
-    rc = st_entry_parse(&e, v, vl, err);
-    st_buf_free(&row);
+    int rc = st_entry_load(txn, index, "entry", &e, err);
+    if (rc == ST_ENOTFOUND) return st_fail(err, ST_ECORRUPT, "entry %llu: missing", (unsigned long long)index);
     if (rc) return rc;
     if (e.index != index) {
         st_entry_free(&e);

@@ -26,17 +26,12 @@
 
 int st_ret_read_record(st_txn *txn, uint64_t index, st_rrec *out, st_err *err)
 {
-    const uint8_t *v;
-    size_t vl;
-    st_buf row = { 0 };
-    int rc = st_entry_row_get(txn, index, &row, &v, &vl);
-    if (rc) {
-        st_buf_free(&row);
-        return st_fail(err, rc, "record %llu: %s", (unsigned long long)index,
-                       rc == ST_ECORRUPT ? "stored row is damaged" : st_strerror(rc));
-    }
-    rc = st_rrec_parse_bytes(out, v, vl, err);
-    st_buf_free(&row);
+    st_entry e;
+    memset(out, 0, sizeof *out);
+    int rc = st_entry_load(txn, index, "record", &e, err);
+    if (rc) return rc;
+    rc = st_rrec_parse(out, &e, err);
+    st_entry_free(&e);
     return rc;
 }
 
@@ -204,18 +199,10 @@ static int newest_time(st_txn *txn, uint64_t size, int64_t *out)
             *out = (int64_t)(st_be64_get(k) ^ ((uint64_t)1 << 63));
         st_cursor_close(c);
     }
-    if (size) {
-        const uint8_t *b;
-        size_t bl;
-        st_buf row = { 0 };
-        if (st_entry_row_get(txn, size - 1, &row, &b, &bl) == 0) {
-            st_entry e;
-            if (st_entry_parse(&e, b, bl, NULL) == 0) {
-                if (e.time_us > *out) *out = e.time_us;
-                st_entry_free(&e);
-            }
-        }
-        st_buf_free(&row);
+    st_entry e;
+    if (size && st_entry_load(txn, size - 1, "entry", &e, NULL) == 0) {
+        if (e.time_us > *out) *out = e.time_us;
+        st_entry_free(&e);
     }
     return 0;
 }

@@ -264,18 +264,8 @@ int st_ret_apply(st_store *s, const st_rrec *rec, uint64_t *changed)
 int st_ret_entry_names(st_txn *txn, uint64_t index, char names[][ST_PAYLOAD_NAME_MAX + 1], size_t *n,
                        int64_t *time_us, st_err *err)
 {
-    const uint8_t *v;
-    size_t vl;
-    st_buf row = { 0 };
-    int rc = st_entry_row_get(txn, index, &row, &v, &vl);
-    if (rc) {
-        st_buf_free(&row);
-        return st_fail(err, rc, "entry %llu: %s", (unsigned long long)index,
-                       rc == ST_ECORRUPT ? "stored row is damaged" : st_strerror(rc));
-    }
     st_entry e;
-    rc = st_entry_parse(&e, v, vl, err);
-    st_buf_free(&row);
+    int rc = st_entry_load(txn, index, "entry", &e, err);
     if (rc) return rc;
     *n = e.npayloads;
     for (size_t i = 0; i < e.npayloads; i++) memcpy(names[i], e.payloads[i].name, ST_PAYLOAD_NAME_MAX + 1);
