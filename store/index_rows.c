@@ -53,7 +53,8 @@ int ix_rows_add(ix_rows *rs, st_table t, const uint8_t *k, size_t kl, const uint
  * LSD radix sort of the 64-bit prefix, a byte per pass, skipping the bytes
  * all rows share. The rows of one tool or session usually come in key
  * order already (their keys go on with T I), so this order is usually the
- * full one. qsort took 7% of an import's writing thread for this. */
+ * full one; ix_rows_flush sorts what is left, run by run. qsort of every
+ * row took 7% of an import's writing thread. */
 static int sort_by_prefix(row_ref *a, size_t n)
 {
     row_ref *tmp = malloc(n * sizeof *tmp);
@@ -108,11 +109,14 @@ int ix_rows_flush(ix_rows *rs, st_txn *txn)
         free(order);
         return ENOMEM;
     }
-    for (size_t i = 1; i < rs->n; i++)
-        if (row_cmp(&order[i - 1], &order[i]) > 0) {   /* not the full order after all: sort by whole keys */
-            qsort(order, rs->n, sizeof *order, row_cmp);
-            break;
-        }
+    /* Rows whose keys share the first 7 bytes (tools named mcp__github__...)
+     * are still in insertion order: sort each such run by whole keys. */
+    for (size_t i = 0, j; i < rs->n; i = j) {
+        int sorted = 1;
+        for (j = i + 1; j < rs->n && order[j].prefix == order[i].prefix; j++)
+            if (sorted && row_cmp(&order[j - 1], &order[j]) > 0) sorted = 0;
+        if (!sorted) qsort(order + i, j - i, sizeof *order, row_cmp);
+    }
     int rc = 0;
     for (size_t i = 0; i < rs->n && rc == 0; i++) {
         const uint8_t *r = order[i].rec;
