@@ -50,17 +50,24 @@ struct st_txn {
      * it: LMDB first looks whether the next key falls on that leaf page
      * and only then descends from the root, so keys written in sorted
      * order (stats rows, merged path rows) mostly skip the descent. A
-     * delete or clear of the table drops it. */
+     * delete or clear of the table drops it. Gets from a split table use it
+     * too, in read transactions as well (closed when they end or renew). */
     MDB_cursor *put[ST_T__COUNT];
 };
+
+/* A split table's row (db.h: SPLIT TABLES): LMDB key = the row's key but
+ * its last SPLIT_TAIL bytes; duplicate = those bytes, then the value. */
+#define SPLIT_TAIL 16u
+#define SPLIT_KEY_MAX (511u + SPLIT_TAIL)   /* LMDB keys are at most 511 bytes */
 
 struct st_cursor {
     st_txn *t;
     st_table tb;
     MDB_cursor *c;
+    uint8_t key[SPLIT_KEY_MAX];   /* a split table's whole key, put back together */
 };
 
-static const struct { const char *name; unsigned flags; } table_def[ST_T__COUNT] = {
+static const struct { const char *name; unsigned flags; int split; } table_def[ST_T__COUNT] = {
     [ST_T_META]        = { "meta", 0 },
     [ST_T_ENTRIES]     = { "entries", 0 },
     [ST_T_TREE]        = { "tree", 0 },
@@ -68,9 +75,9 @@ static const struct { const char *name; unsigned flags; } table_def[ST_T__COUNT]
     [ST_T_PAYLOADS]    = { "payloads", 0 },
     [ST_T_BLOBS]       = { "blobs", 0 },
     [ST_T_IX_TIME]     = { "ix_time", 0 },
-    [ST_T_IX_TOOL]     = { "ix_tool", 0 },
+    [ST_T_IX_TOOL]     = { "ix_tool4", MDB_DUPSORT, 1 },
     [ST_T_IX_EVENT]    = { "ix_event", 0 },
-    [ST_T_IX_SESSION]  = { "ix_session", 0 },
+    [ST_T_IX_SESSION]  = { "ix_session4", MDB_DUPSORT, 1 },
     [ST_T_IX_STATUS]   = { "ix_status", 0 },
     [ST_T_IX_PATH]     = { "ix_path", 0 },
     [ST_T_IX_DURATION] = { "ix_duration", 0 },
@@ -78,6 +85,8 @@ static const struct { const char *name; unsigned flags; } table_def[ST_T__COUNT]
     [ST_T_STATS]       = { "stats", 0 },
     [ST_T_KEYS]        = { "keys", 0 },
     [ST_T_RETENTION]   = { "retention", 0 },
+    [ST_T_IX_TOOL_L3]  = { "ix_tool", 0 },
+    [ST_T_IX_SESSION_L3] = { "ix_session", 0 },
 };
 
 const char *st_db_errstr(int rc) { return mdb_strerror(rc); }
@@ -300,15 +309,27 @@ int st_db_read_begin(st_db *db, st_txn **out, st_err *err)
     return 0;
 }
 
+/* A read transaction's kept cursors (LMDB frees a write transaction's itself). */
+static void close_kept(st_txn *t)
+{
+    for (int i = 0; i < ST_T__COUNT; i++)
+        if (t->put[i]) {
+            mdb_cursor_close(t->put[i]);
+            t->put[i] = NULL;
+        }
+}
+
 void st_db_read_end(st_txn *t)
 {
     if (!t) return;
+    close_kept(t);
     if (t->txn) mdb_txn_abort(t->txn);
     free(t);
 }
 
 int st_db_read_renew(st_txn *t)
 {
+    close_kept(t);
     mdb_txn_reset(t->txn);
     int rc = mdb_txn_renew(t->txn);
     if (rc == MDB_MAP_RESIZED) {
@@ -327,11 +348,41 @@ static int table_ok(st_txn *t, st_table tb)
     return tb >= 0 && tb < ST_T__COUNT && t->db->have[tb];
 }
 
+/* Positions c on the split-table row of the whole key: 0 with d = its
+ * duplicate, MDB_NOTFOUND, or an LMDB error. */
+static int split_find(MDB_cursor *c, const void *key, size_t klen, MDB_val *d)
+{
+    if (klen <= SPLIT_TAIL || klen > SPLIT_KEY_MAX) return MDB_NOTFOUND;
+    const uint8_t *tail = (const uint8_t *)key + klen - SPLIT_TAIL;
+    MDB_val k = { klen - SPLIT_TAIL, (void *)key };
+    *d = (MDB_val){ SPLIT_TAIL, (void *)tail };
+    int rc = mdb_cursor_get(c, &k, d, MDB_GET_BOTH_RANGE);   /* the first duplicate >= the tail */
+    if (rc == 0 && (d->mv_size < SPLIT_TAIL || memcmp(d->mv_data, tail, SPLIT_TAIL) != 0)) rc = MDB_NOTFOUND;
+    return rc;
+}
+
+static MDB_cursor *put_cursor(st_txn *t, st_table tb, int *rc);
+static void put_drop(st_txn *t, st_table tb);
+
+static int split_get(st_txn *t, st_table tb, const void *key, size_t klen, const void **val, size_t *vlen)
+{
+    MDB_val d;
+    int rc = 0;
+    MDB_cursor *c = put_cursor(t, tb, &rc);
+    if (!c) return map_rc(t, rc);
+    if ((rc = split_find(c, key, klen, &d)) != 0 && rc != MDB_NOTFOUND) put_drop(t, tb);
+    if (rc) return map_rc(t, rc);
+    *val = (const uint8_t *)d.mv_data + SPLIT_TAIL;
+    *vlen = d.mv_size - SPLIT_TAIL;
+    return 0;
+}
+
 int st_db_get(st_txn *t, st_table tb, const void *key, size_t klen, const void **val, size_t *vlen)
 {
     *val = NULL;
     *vlen = 0;
     if (!table_ok(t, tb)) return ST_ENOTFOUND;
+    if (table_def[tb].split) return split_get(t, tb, key, klen, val, vlen);
     MDB_val k = { klen, (void *)key }, v;
     int rc = mdb_get(t->txn, t->db->dbi[tb], &k, &v);
     if (rc) return map_rc(t, rc);
@@ -367,9 +418,54 @@ static MDB_cursor *put_cursor(st_txn *t, st_table tb, int *rc)
     return t->put[tb];
 }
 
+/* A put into a split table: append the duplicate when it sorts last among
+ * its prefix's (the usual case), else insert it; either way replace the
+ * row of the same whole key, if any. */
+static int split_put(st_txn *t, st_table tb, const void *key, size_t klen, const void *val, size_t vlen, unsigned flags)
+{
+    uint8_t dup[SPLIT_TAIL + ST_DB_SPLIT_VAL_MAX];
+    if (klen <= SPLIT_TAIL || klen > SPLIT_KEY_MAX || vlen > ST_DB_SPLIT_VAL_MAX) return ST_EINVAL;
+    memcpy(dup, (const uint8_t *)key + klen - SPLIT_TAIL, SPLIT_TAIL);
+    if (vlen) memcpy(dup + SPLIT_TAIL, val, vlen);
+    MDB_val k = { klen - SPLIT_TAIL, (void *)key }, d = { SPLIT_TAIL + vlen, dup }, d2;
+    if (!t->write) return map_rc(t, mdb_put(t->txn, t->db->dbi[tb], &k, &d, 0));   /* LMDB refuses it */
+    app_drop(t, tb);
+    int rc = 0;
+    MDB_cursor *c = put_cursor(t, tb, &rc);
+    if (!c) return map_rc(t, rc);
+    if (flags & ST_PUT_NOOVERWRITE) {
+        rc = split_find(c, key, klen, &d2);
+        if (rc != MDB_NOTFOUND) {
+            if (rc) put_drop(t, tb);
+            return rc ? map_rc(t, rc) : ST_EEXIST;
+        }
+    }
+    rc = mdb_cursor_put(c, &k, &d, MDB_APPENDDUP);
+    if (rc == 0) {
+        /* Appended: a row of the same key would be the duplicate just before. */
+        MDB_val k2;
+        int prc = mdb_cursor_get(c, &k2, &d2, MDB_PREV_DUP);
+        if (prc == 0 && d2.mv_size >= SPLIT_TAIL && memcmp(d2.mv_data, dup, SPLIT_TAIL) == 0) rc = mdb_cursor_del(c, 0);
+        else if (prc != 0 && prc != MDB_NOTFOUND) rc = prc;
+    } else if (rc == MDB_KEYEXIST) {           /* sorts before the prefix's last row */
+        rc = split_find(c, key, klen, &d2);
+        if (rc == 0 && d2.mv_size == d.mv_size && memcmp(d2.mv_data, dup, d.mv_size) == 0) return 0;
+        if (rc == 0) rc = mdb_cursor_del(c, 0);
+        else if (rc == MDB_NOTFOUND) rc = 0;
+        if (rc == 0) {
+            k = (MDB_val){ klen - SPLIT_TAIL, (void *)key };
+            d = (MDB_val){ SPLIT_TAIL + vlen, dup };
+            rc = mdb_cursor_put(c, &k, &d, 0);
+        }
+    }
+    if (rc) put_drop(t, tb);
+    return map_rc(t, rc);
+}
+
 int st_db_put(st_txn *t, st_table tb, const void *key, size_t klen, const void *val, size_t vlen, unsigned flags)
 {
     if (!table_ok(t, tb)) return ST_EINVAL;
+    if (table_def[tb].split) return split_put(t, tb, key, klen, val, vlen, flags);
     MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
     unsigned f = (flags & ST_PUT_APPEND ? MDB_APPEND : 0) | (flags & ST_PUT_NOOVERWRITE ? MDB_NOOVERWRITE : 0);
     if ((flags & ST_PUT_APPEND) && t->write) {
@@ -398,7 +494,7 @@ int st_db_update(st_txn *t, st_table tb, const void *key, size_t klen, size_t vl
                  int (*fn)(void *ctx, const void *old, size_t oldlen, uint8_t *out), void *ctx)
 {
     uint8_t nv[ST_DB_UPDATE_MAX];
-    if (!table_ok(t, tb)) return ST_EINVAL;
+    if (!table_ok(t, tb) || table_def[tb].split) return ST_EINVAL;
     if (!t->write || vlen > sizeof nv) return ST_EINVAL;
     int rc = 0;
     MDB_cursor *c = put_cursor(t, tb, &rc);
@@ -421,7 +517,7 @@ int st_db_update(st_txn *t, st_table tb, const void *key, size_t klen, size_t vl
 
 int st_db_put_reserve(st_txn *t, st_table tb, const void *key, size_t klen, size_t vlen, void **val_out)
 {
-    if (!table_ok(t, tb)) return ST_EINVAL;
+    if (!table_ok(t, tb) || table_def[tb].split) return ST_EINVAL;
     MDB_val k = { klen, (void *)key }, v = { vlen, NULL };
     app_drop(t, tb);
     put_drop(t, tb);
@@ -437,6 +533,16 @@ int st_db_del(st_txn *t, st_table tb, const void *key, size_t klen)
     MDB_val k = { klen, (void *)key };
     app_drop(t, tb);
     put_drop(t, tb);
+    if (table_def[tb].split) {
+        MDB_cursor *c;
+        MDB_val d;
+        int rc = mdb_cursor_open(t->txn, t->db->dbi[tb], &c);
+        if (rc) return map_rc(t, rc);
+        rc = split_find(c, key, klen, &d);
+        if (rc == 0) rc = mdb_cursor_del(c, 0);       /* this duplicate only */
+        mdb_cursor_close(c);
+        return map_rc(t, rc);
+    }
     return map_rc(t, mdb_del(t->txn, t->db->dbi[tb], &k, NULL));
 }
 
@@ -482,22 +588,63 @@ void st_cursor_close(st_cursor *c)
     free(c);
 }
 
+/* Returns the row under the cursor (k, v as LMDB gave them): a split
+ * table's whole key is put back together in c->key. */
+static int cursor_row(st_cursor *c, MDB_val *k, MDB_val *v, const void **kp, size_t *kl, const void **vp, size_t *vl)
+{
+    if (table_def[c->tb].split) {
+        if (v->mv_size < SPLIT_TAIL || k->mv_size > SPLIT_KEY_MAX - SPLIT_TAIL) return ST_ECORRUPT;
+        memcpy(c->key, k->mv_data, k->mv_size);
+        memcpy(c->key + k->mv_size, v->mv_data, SPLIT_TAIL);
+        k->mv_data = c->key;
+        k->mv_size += SPLIT_TAIL;
+        v->mv_data = (uint8_t *)v->mv_data + SPLIT_TAIL;
+        v->mv_size -= SPLIT_TAIL;
+    }
+    if (kp) *kp = k->mv_data;
+    if (kl) *kl = k->mv_size;
+    if (vp) *vp = v->mv_data;
+    if (vl) *vl = v->mv_size;
+    return 0;
+}
+
 static int cursor_op(st_cursor *c, MDB_val *k, MDB_cursor_op op, const void **kp, size_t *kl, const void **vp, size_t *vl)
 {
     MDB_val v;
     int rc = mdb_cursor_get(c->c, k, &v, op);
     if (rc) return map_rc(c->t, rc);
-    if (kp) *kp = k->mv_data;
-    if (kl) *kl = k->mv_size;
-    if (vp) *vp = v.mv_data;
-    if (vl) *vl = v.mv_size;
-    return 0;
+    return cursor_row(c, k, &v, kp, kl, vp, vl);
+}
+
+/* The first split-table row whose whole key is >= key: the first prefix
+ * >= key, unless the prefix just before is a proper prefix of key; then
+ * key's place may be among that prefix's rows. */
+static int split_seek(st_cursor *c, const void *key, size_t klen, MDB_val *k, MDB_val *v)
+{
+    MDB_val pk, pv;
+    *k = (MDB_val){ klen, (void *)key };
+    int rc = mdb_cursor_get(c->c, k, v, MDB_SET_RANGE);
+    if (rc && rc != MDB_NOTFOUND) return rc;
+    int prc = mdb_cursor_get(c->c, &pk, &pv, rc == 0 ? MDB_PREV_NODUP : MDB_LAST);
+    if (prc && prc != MDB_NOTFOUND) return prc;
+    if (prc == 0 && pk.mv_size < klen && memcmp(pk.mv_data, key, pk.mv_size) == 0) {
+        *v = (MDB_val){ klen - pk.mv_size, (uint8_t *)key + pk.mv_size };
+        *k = pk;
+        int brc = mdb_cursor_get(c->c, k, v, MDB_GET_BOTH_RANGE);
+        if (brc != MDB_NOTFOUND) return brc;
+    }
+    if (rc) return rc;
+    *k = (MDB_val){ klen, (void *)key };
+    return mdb_cursor_get(c->c, k, v, MDB_SET_RANGE);
 }
 
 int st_cursor_seek(st_cursor *c, const void *key, size_t klen, const void **k, size_t *kl, const void **v, size_t *vl)
 {
-    MDB_val mk = { klen, (void *)key };
-    return cursor_op(c, &mk, klen ? MDB_SET_RANGE : MDB_FIRST, k, kl, v, vl);
+    MDB_val mk = { klen, (void *)key }, mv;
+    if (!klen || !table_def[c->tb].split) return cursor_op(c, &mk, klen ? MDB_SET_RANGE : MDB_FIRST, k, kl, v, vl);
+    int rc = split_seek(c, key, klen, &mk, &mv);
+    if (rc) return map_rc(c->t, rc);
+    return cursor_row(c, &mk, &mv, k, kl, v, vl);
 }
 
 int st_cursor_next(st_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)

@@ -14,7 +14,22 @@
 
 #include "util.h"
 
-/* Named tables. Their names in the LMDB file are in db.c; all are created by st_db_open(create). */
+/* Named tables. Their names in the LMDB file are in db.c; all are created by st_db_open(create).
+ *
+ * SPLIT TABLES (ST_T_IX_TOOL, ST_T_IX_SESSION). Their rows are keyed
+ * prefix ‖ 16 bytes, where many rows share a prefix and the 16 bytes (T I)
+ * of a prefix's new rows grow. LMDB splits a page in half when a key goes
+ * anywhere but the end of the whole table, so such tables stood at 55%
+ * full pages. A split table is an MDB_DUPSORT table keyed by the prefix
+ * alone, with the 16 bytes and then the value as the duplicate: a prefix's
+ * new rows append to its own duplicates and fill their pages. Through this
+ * API a split table looks exactly like any other table: keys are the whole
+ * prefix ‖ 16 bytes (at least 16 bytes), values what was put, order and
+ * seek are over whole keys, a put replaces the row of an equal key. The
+ * caller must keep the prefixes prefix-free (no prefix is a proper prefix
+ * of another; enc() in index.h is) and values at most ST_DB_SPLIT_VAL_MAX
+ * bytes. st_db_update and st_db_put_reserve are not available on them. */
+#define ST_DB_SPLIT_VAL_MAX 480u
 typedef enum st_table {
     ST_T_META = 0,     /* ASCII key -> value */
     ST_T_ENTRIES,      /* u64be index -> canonical entry bytes */
@@ -33,6 +48,8 @@ typedef enum st_table {
     ST_T_STATS,        /* running aggregates (index.c) */
     ST_T_KEYS,         /* key history (keys.c) */
     ST_T_RETENTION,    /* retention state (retention.c) */
+    ST_T_IX_TOOL_L3,   /* the tool and session tables of index layouts 1..3, emptied by reindex */
+    ST_T_IX_SESSION_L3,
     ST_T__COUNT
 } st_table;
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "entry_store.h"
+#include "sha256.h"
 #include "store_int.h"
 
 /* ---- key helpers ---------------------------------------------------------- */
@@ -189,7 +190,9 @@ static int is_str(const char *s, size_t n, const char *lit)
 }
 
 /* k[0..kp) already holds the key prefix; appends enc(s) T I. The value is
- * pv[0..pl) followed by the whole string if it was cut. */
+ * pv[0..pl) followed, if s was cut, by the whole string, or in the tool and
+ * session tables (split tables, whose values are bounded: db.h) by its
+ * SHA-256. */
 static int emit_str_row(const ix_sink *sk, st_table t, uint8_t *k, size_t kp, const char *s, size_t n,
                         const uint8_t ti[16], const uint8_t *pv, size_t pl)
 {
@@ -198,6 +201,13 @@ static int emit_str_row(const ix_sink *sk, st_table t, uint8_t *k, size_t kp, co
     memcpy(k + kl, ti, 16);
     kl += 16;
     if (!cut) return sk->row(sk->ctx, t, k, kl, pv, pl);
+    if (t == ST_T_IX_TOOL || t == ST_T_IX_SESSION) {
+        uint8_t v[10 + 255 + 32];
+        if (pl > sizeof v - 32) return ST_EINVAL;
+        if (pl) memcpy(v, pv, pl);
+        st_sha256(v + pl, s, n);
+        return sk->row(sk->ctx, t, k, kl, v, pl + 32);
+    }
     st_buf big = { 0 };
     if (pl) st_buf_put(&big, pv, pl);
     st_buf_put(&big, s, n);
@@ -771,9 +781,11 @@ int ix_load_entry(st_txn *txn, uint64_t index, st_json_doc **doc_out, st_ix_fact
 /* ---- rebuild --------------------------------------------------------------------- */
 
 /* Every table the indexes own, including the event, status and duration
- * tables of layout 1 (emptied by reindex, checked to be empty). */
+ * tables of layout 1 and the tool and session tables of layouts 1..3
+ * (emptied by reindex, checked to be empty). */
 static const st_table ix_tables[] = { ST_T_IX_TIME, ST_T_IX_TOOL, ST_T_IX_EVENT, ST_T_IX_SESSION, ST_T_IX_STATUS,
-                                      ST_T_IX_PATH, ST_T_IX_DURATION, ST_T_IX_TOOLUSE, ST_T_STATS };
+                                      ST_T_IX_PATH, ST_T_IX_DURATION, ST_T_IX_TOOLUSE, ST_T_STATS,
+                                      ST_T_IX_TOOL_L3, ST_T_IX_SESSION_L3 };
 
 int st_index_rebuild(st_txn *txn, uint64_t size, st_index_progress_fn progress, void *pctx, st_err *err)
 {

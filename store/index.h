@@ -14,7 +14,8 @@
  *
  *   IX_TIME      T I                       -> summary (see ST_IXS_* below)
  *   IX_TOOL      enc(tool) T I             -> u8 flags, u64 duration, status bytes
- *   IX_SESSION   enc(session) T I          -> "" (or the full string, see CAPS)
+ *                                             (split table, db.h; cut: see CAPS)
+ *   IX_SESSION   enc(session) T I          -> "" (split table; cut: see CAPS)
  *   IX_STATUS    enc(status) T I           -> "" (only statuses other than the
  *                                             common "succeeded" and "started")
  *   IX_PATH      'p' enc(path) T I         -> ""
@@ -56,7 +57,9 @@
  * CAPS. LMDB keys are at most 511 bytes: a string longer than
  * ST_IX_STR_CAP bytes is keyed by its first ST_IX_STR_CAP bytes and the
  * row's value holds the whole string (an empty value means "not cut"), so
- * exact matching stays exact. Stats rows ('a', 'h', 'c') key long tool names
+ * exact matching stays exact; in the split tables (tool, session), whose
+ * values are bounded, it holds the SHA-256 of the whole string instead
+ * (after the tool row's own value). Stats rows ('a', 'h', 'c') key long tool names
  * by the cut prefix only. The 'i' row keeps at most ST_IX_MAX_PATHS paths.
  *
  * DURATION HISTOGRAM. Bucket of d ms: d itself for d < 64; above, 32
@@ -83,10 +86,13 @@
  *      statuses (st_ix_status_common): the other filters read the
  *      time-index summary;
  *   3: the 'i' rows start with the entry's time key T, and 'p'/'d' rows
- *      may be pending (PATH WRITE-BEHIND above).
+ *      may be pending (PATH WRITE-BEHIND above);
+ *   4: IX_TOOL and IX_SESSION are split tables (db.h; LMDB tables
+ *      ix_tool4 and ix_session4, the older ix_tool and ix_session stay
+ *      empty), and their cut rows end in the SHA-256 of the whole string.
  * Queries, stats and check refuse a log of another layout, naming
  * `sealtrail reindex`, which rebuilds every table and records this one. */
-#define ST_INDEX_LAYOUT      3u
+#define ST_INDEX_LAYOUT      4u
 #define ST_META_INDEX_LAYOUT "index_layout"
 
 /* Entries [m, size) have pending path rows (absent: none); see PATH WRITE-BEHIND. */

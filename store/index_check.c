@@ -34,6 +34,8 @@ static const char *table_name(st_table t)
     case ST_T_IX_DURATION: return "duration index";
     case ST_T_IX_TOOLUSE: return "tool_use_id index";
     case ST_T_STATS: return "stats table";
+    case ST_T_IX_TOOL_L3: return "tool index of layout 3";
+    case ST_T_IX_SESSION_L3: return "session index of layout 3";
     default: return "table";
     }
 }
@@ -131,11 +133,12 @@ static int check_aggregates(check_ctx *c)
     return 0;
 }
 
-/* The retired tables of layout 1 (event, status, duration) must be empty: no row is computed for them. */
+/* The retired tables of layout 1 (event, duration) and of layouts 1..3
+ * (tool, session) must be empty: no row is computed for them. */
 static int check_counts(check_ctx *c)
 {
     static const st_table ts[] = { ST_T_IX_TIME, ST_T_IX_TOOL, ST_T_IX_EVENT, ST_T_IX_SESSION, ST_T_IX_STATUS,
-                                   ST_T_IX_PATH, ST_T_IX_DURATION, ST_T_STATS };
+                                   ST_T_IX_PATH, ST_T_IX_DURATION, ST_T_STATS, ST_T_IX_TOOL_L3, ST_T_IX_SESSION_L3 };
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
         uint64_t n = 0;
         int rc = st_db_count(c->txn, ts[i], &n);

@@ -23,6 +23,7 @@
 #include "entry_store.h"
 #include "index.h"
 #include "json.h"
+#include "sha256.h"
 #include "store_int.h"
 
 enum { D_TIME, D_TOOL, D_SESSION, D_STATUS, D_PATH, D_NONE };
@@ -285,7 +286,8 @@ static int cmp_dur(const void *a, const void *b)
 
 static int in_window(const qrun *r, uint64_t t) { return t >= r->lo && (!r->hi_set || t < r->hi); }
 
-/* Exactness for string-index rows: a cut row's value ends with the whole string. */
+/* Exactness for string-index rows: a cut row's value ends with the whole
+ * string, or in the tool and session tables with its SHA-256 (index.h). */
 static int row_exact(st_table tb, const uint8_t *v, size_t vl, const char *s, size_t n)
 {
     size_t off = 0;
@@ -295,6 +297,11 @@ static int row_exact(st_table tb, const uint8_t *v, size_t vl, const char *s, si
         if (off > vl) return 0;
     }
     if (n <= ST_IX_STR_CAP) return vl == off;
+    if (tb == ST_T_IX_TOOL || tb == ST_T_IX_SESSION) {
+        uint8_t h[32];
+        st_sha256(h, s, n);
+        return vl - off == 32 && memcmp(v + off, h, 32) == 0;
+    }
     return vl - off == n && memcmp(v + off, s, n) == 0;
 }
 

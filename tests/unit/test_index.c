@@ -189,6 +189,7 @@ END_TEST
 
 static char *dir;
 static st_store *S;
+static const char *add_session = "sess-1";   /* the session of the entries add() appends */
 
 static void setup(void)
 {
@@ -197,6 +198,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    add_session = "sess-1";
     st_store_close(S);
     tu_rmrf(dir);
     free(dir);
@@ -211,7 +213,7 @@ static uint64_t add(const char *event, const char *tool, const char *status, con
     st_json_object_add(d, m, "event", 5, st_json_new_str(d, event));
     st_json_object_add(d, m, "tool", 4, st_json_new_str(d, tool));
     st_json_object_add(d, m, "status", 6, st_json_new_str(d, status));
-    st_json_object_add(d, m, "session", 7, st_json_new_str(d, "sess-1"));
+    st_json_object_add(d, m, "session", 7, st_json_new_str(d, add_session));
     st_json_object_add(d, m, "tool_use_id", 11, st_json_new_str(d, tuid));
     if (dur >= 0) st_json_object_add(d, m, "duration_ms", 11, st_json_new_int(d, dur));
     st_json *in = st_json_new_object(d);
@@ -306,6 +308,24 @@ static int do_tamper(st_txn *txn, void *arg)
     case 5: /* a path row removed */
         if ((rc = first_key(txn, ST_T_IX_PATH, 'p', k, &kl))) return rc;
         return st_db_del(txn, ST_T_IX_PATH, k, kl);
+    case 6: { /* a tool row's duration changed (a split table: the row is replaced, not added) */
+        const void *v;
+        size_t vl;
+        uint8_t nv[512];
+        if ((rc = first_key(txn, ST_T_IX_TOOL, -1, k, &kl)) || (rc = st_db_get(txn, ST_T_IX_TOOL, k, kl, &v, &vl))) return rc;
+        memcpy(nv, v, vl);
+        nv[8] ^= 1;
+        return st_db_put(txn, ST_T_IX_TOOL, k, kl, nv, vl, 0);
+    }
+    case 7: { /* a row left in the tool table of layout 3 */
+        uint8_t key[32];
+        size_t l = st_ix_enc_str(key, "Edit", 4, NULL);
+        memset(key + l, 0x80, 16);
+        return st_db_put(txn, ST_T_IX_TOOL_L3, key, l + 16, "", 0, 0);
+    }
+    case 8: /* a session row removed */
+        if ((rc = first_key(txn, ST_T_IX_SESSION, -1, k, &kl))) return rc;
+        return st_db_del(txn, ST_T_IX_SESSION, k, kl);
     default: return ST_EINVAL;
     }
 }
@@ -340,8 +360,9 @@ START_TEST(check_and_rebuild)
 
     static const char *const want[] = { "tool index: entry 3: row", "time index: entry", "status index: 2 rows stored, 1 computed",
                                         "stats table: aggregate row", "tool_use_id index: 'toolu_A' points at entry 0",
-                                        "path index: entry 0: row" };
-    for (int k = 0; k < 6; k++) {
+                                        "path index: entry 0: row", "tool index: entry 3: row value differs",
+                                        "tool index of layout 3: 1 rows stored, 0 computed", "session index: entry 0: row" };
+    for (int k = 0; k < 9; k++) {
         tamper tp = { k };
         ck_assert_int_eq(st_db_write(S->db, do_tamper, &tp, &err), 0);
         int rc = check_now(msg, sizeof msg);
@@ -555,6 +576,73 @@ START_TEST(path_write_behind)
 }
 END_TEST
 
+static int collect_index(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len)
+{
+    (void)txn; (void)entry; (void)len;
+    uint64_t *got = ctx;
+    got[1 + got[0]++] = index;
+    return 0;
+}
+
+/* Two session ids that share their first 448 bytes (the key cap) are keyed
+ * alike; the session index (a split table: its rows hold the SHA-256 of a
+ * cut id, not the id) still tells them apart, in queries, stats and check. */
+START_TEST(long_sessions_are_exact)
+{
+    char a[470], b[470];
+    memset(a, 'a', sizeof a - 2);
+    memcpy(b, a, sizeof a);
+    a[sizeof a - 2] = '1';
+    b[sizeof b - 2] = '2';
+    a[sizeof a - 1] = b[sizeof b - 1] = 0;
+    add_session = a; add("PreToolUse", "Edit", "started", "toolu_A", 1000, -1, "/repo/a.ts");
+    add_session = b; add("PreToolUse", "Edit", "started", "toolu_B", 2000, -1, "/repo/b.ts");
+    add_session = a; add("PostToolUse", "Edit", "succeeded", "toolu_A", 3000, 5, "/repo/a.ts");
+    add_session = "short"; add("PostToolUse", "Bash", "succeeded", "toolu_C", 4000, 7, "/repo/c.ts");
+    char msg[600];
+    ck_assert_msg(check_now(msg, sizeof msg) == 0, "%s", msg);
+
+    st_txn *txn;
+    st_err err = { "" };
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    uint8_t key[ST_IX_ENC_MAX + 16], h[32];
+    size_t kl = st_ix_enc_str(key, a, strlen(a), NULL);
+    st_be64_put(key + kl, st_ix_time_key(1000));
+    st_be64_put(key + kl + 8, 0);
+    const void *v;
+    size_t vl;
+    ck_assert_int_eq(st_db_get(txn, ST_T_IX_SESSION, key, kl + 16, &v, &vl), 0);
+    crypto_hash_sha256(h, (const uint8_t *)a, strlen(a));
+    ck_assert_uint_eq(vl, 32);
+    ck_assert_int_eq(memcmp(v, h, 32), 0);
+
+    const char *const sessions[] = { a, b, "short" };
+    const uint64_t want[][3] = { { 2, 0, 2 }, { 1, 1 }, { 1, 3 } };
+    for (int i = 0; i < 3; i++) {
+        st_query q;
+        memset(&q, 0, sizeof q);
+        q.no_entry = 1;
+        q.session.n = 1;
+        q.session.v[0] = sessions[i];
+        q.session.len[0] = strlen(sessions[i]);
+        uint64_t got[8] = { 0 };
+        ck_assert_int_eq(st_query_run(txn, &q, collect_index, got, NULL, &err), 0);
+        ck_assert_uint_eq(got[0], want[i][0]);
+        for (uint64_t j = 0; j < got[0]; j++) ck_assert_uint_eq(got[1 + j], want[i][1 + j]);
+        st_stats_query sq;
+        memset(&sq, 0, sizeof sq);
+        sq.session = q.session;
+        st_tool_stats *ts;
+        size_t nts;
+        ck_assert_int_eq(st_stats_run(txn, &sq, &ts, &nts, &err), 0);
+        ck_assert_uint_eq(nts, 1);
+        ck_assert_uint_eq(ts[0].entries, want[i][0]);
+        st_stats_free(ts, nts);
+    }
+    st_db_read_end(txn);
+}
+END_TEST
+
 /* ix_rows (index_rows.c): rows added in any order end up stored as if put
  * one by one: every row, in LMDB's key order, a key that is a prefix of
  * another and keys that share their first 7 bytes kept apart, and a key
@@ -565,12 +653,14 @@ typedef struct rows_case {
     const char *val;
 } rows_case;
 
+/* Plain tables (status, path): the keys of a split table (tool, session;
+ * test_db_split.c) may not be prefixes of each other. */
 static const rows_case rows_in[] = {
-    { "session-zzzz", ST_T_IX_SESSION, "" },       { "tool-Bash-2", ST_T_IX_TOOL, "b2" },
-    { "tool-Bash-10", ST_T_IX_TOOL, "b10" },       { "tool-Bash-1", ST_T_IX_TOOL, "b1" },
-    { "session-aaaa", ST_T_IX_SESSION, "first" },  { "tool-Bash", ST_T_IX_TOOL, "prefix" },
-    { "session-aaaa", ST_T_IX_SESSION, "second" }, { "tool-Ba", ST_T_IX_TOOL, "short" },
-    { "session-aaab", ST_T_IX_SESSION, "" },       { "tool-Bash-1", ST_T_IX_TOOL, "b1-again" },
+    { "session-zzzz", ST_T_IX_PATH, "" },       { "tool-Bash-2", ST_T_IX_STATUS, "b2" },
+    { "tool-Bash-10", ST_T_IX_STATUS, "b10" },  { "tool-Bash-1", ST_T_IX_STATUS, "b1" },
+    { "session-aaaa", ST_T_IX_PATH, "first" },  { "tool-Bash", ST_T_IX_STATUS, "prefix" },
+    { "session-aaaa", ST_T_IX_PATH, "second" }, { "tool-Ba", ST_T_IX_STATUS, "short" },
+    { "session-aaab", ST_T_IX_PATH, "" },       { "tool-Bash-1", ST_T_IX_STATUS, "b1-again" },
 };
 
 static int rows_write(st_txn *txn, void *ctx)
@@ -619,8 +709,8 @@ START_TEST(rows_in_key_order)
     static const char *const tool[] = { "tool-Ba", "short", "tool-Bash", "prefix", "tool-Bash-1", "b1-again",
                                         "tool-Bash-10", "b10", "tool-Bash-2", "b2" };
     static const char *const session[] = { "session-aaaa", "second", "session-aaab", "", "session-zzzz", "" };
-    rows_expect(txn, ST_T_IX_TOOL, tool, 5);
-    rows_expect(txn, ST_T_IX_SESSION, session, 3);
+    rows_expect(txn, ST_T_IX_STATUS, tool, 5);
+    rows_expect(txn, ST_T_IX_PATH, session, 3);
     st_db_read_end(txn);
 
     /* Bounds: a key over 64 KiB cannot be recorded. */
@@ -647,6 +737,7 @@ int main(void)
     tcase_add_test(store, older_layout_needs_reindex);
     tcase_add_test(store, path_write_behind);
     tcase_add_test(store, rows_in_key_order);
+    tcase_add_test(store, long_sessions_are_exact);
     suite_add_tcase(s, store);
     return tu_run_suite(s);
 }
