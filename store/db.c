@@ -131,6 +131,39 @@ static size_t initial_mapsize(const char *dir)
     return mapsize;
 }
 
+/* Opens the tables not open yet, creating them if create; *missing: how
+ * many are still absent. A table counts as open only once the transaction
+ * that opened it committed. */
+static int open_tables(st_db *db, int create, int *missing)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi[ST_T__COUNT];
+    int got[ST_T__COUNT] = { 0 }, rc;
+    for (int attempt = 0;; attempt++) {
+        rc = mdb_txn_begin(db->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+        if (rc == MDB_MAP_RESIZED && attempt < 4) { mdb_env_set_mapsize(db->env, 0); continue; }
+        break;
+    }
+    if (rc) return rc;
+    for (int i = 0; i < ST_T__COUNT; i++) {
+        if (db->have[i]) continue;
+        rc = mdb_dbi_open(txn, table_def[i].name, table_def[i].flags | (create ? MDB_CREATE : 0), &dbi[i]);
+        if (rc == MDB_NOTFOUND && !create) continue;  /* older store: table absent */
+        if (rc) { mdb_txn_abort(txn); return rc; }
+        got[i] = 1;
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0) return rc;
+    *missing = 0;
+    for (int i = 0; i < ST_T__COUNT; i++) {
+        if (got[i]) {
+            db->dbi[i] = dbi[i];
+            db->have[i] = 1;
+        }
+        *missing += !db->have[i];
+    }
+    return 0;
+}
+
 int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
 {
     *out = NULL;
@@ -151,22 +184,13 @@ int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
         free(db);
         return code;
     }
-    MDB_txn *txn;
-    int write = (flags & ST_DB_CREATE) && !(flags & ST_DB_RDONLY);
-    for (int attempt = 0;; attempt++) {
-        rc = mdb_txn_begin(db->env, NULL, write ? 0 : MDB_RDONLY, &txn);
-        if (rc == MDB_MAP_RESIZED && attempt < 4) { mdb_env_set_mapsize(db->env, 0); continue; }
-        break;
-    }
-    if (rc) goto fail;
-    for (int i = 0; i < ST_T__COUNT; i++) {
-        rc = mdb_dbi_open(txn, table_def[i].name, table_def[i].flags | (write ? MDB_CREATE : 0), &db->dbi[i]);
-        if (rc == MDB_NOTFOUND && !write) continue;  /* older store: table absent, reads find nothing */
-        if (rc) { mdb_txn_abort(txn); goto fail; }
-        db->have[i] = 1;
-    }
-    rc = mdb_txn_commit(txn);
-    if (rc) goto fail;
+    int write = (flags & ST_DB_CREATE) && !(flags & ST_DB_RDONLY), missing = 0;
+    if ((rc = open_tables(db, write, &missing)) != 0) goto fail;
+    /* A store of an older release lacks the tables added since (ix_tool4 and
+     * ix_session4, index layout 4): a writable open creates them, once, in
+     * a write transaction of its own. Without write access they stay
+     * absent: reads find nothing there, writes to them fail. */
+    if (missing && !(flags & ST_DB_RDONLY)) (void)open_tables(db, 1, &missing);
     *out = db;
     return 0;
 fail:;
