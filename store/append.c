@@ -508,7 +508,7 @@ static int append_txn(st_txn *txn, void *arg)
         (rc = st_meta_get_u64(txn, ST_META_UNSEALED_US, &unsealed_us)))
         return rc;
     c->first = size;
-    if ((rc = st_store_format_upgrade(txn)) != 0) return rc;   /* its rows are packed */
+    if ((rc = st_store_format_upgrade(txn)) != 0) return rc;   /* packed rows, no leaf rows */
     if ((rc = st_ix_batch_begin(txn, c->ix, size, c->s->defer_paths)) != 0) return rc;   /* a retry starts over */
     memset(&c->edge, 0, sizeof c->edge);
     for (size_t k = 0; k < c->n; k++) {

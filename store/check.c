@@ -27,6 +27,7 @@ typedef struct check_state {
     st_store *s;
     st_txn *txn;
     st_frontier f;
+    st_hash prev_leaf;       /* the leaf hash of the entry checked last */
     uint64_t size;
     uint64_t payload_rows;   /* payload rows the entries name and that are present */
     st_buf row;              /* a packed entry row, expanded */
@@ -99,34 +100,47 @@ static int check_entry(check_state *c, uint64_t i, const void *row, size_t rowle
     if (rc) return rc;
 
     st_hash leaf, stored;
+    char a[65], b[65];
     st_leaf_hash(leaf, bytes, len);
-    if ((rc = st_tree_get_node(c->txn, 0, i, stored)) != 0)
-        return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: leaf hash missing from the tree", (unsigned long long)i);
-    if (!st_ct_equal(leaf, stored, ST_HASH_BYTES)) {
-        char a[65], b[65];
+    /* Leaf hashes are not stored (tree.c), but a store of format version 2
+     * or older kept them: such a row must agree. */
+    if ((rc = st_tree_stored_leaf(c->txn, i, stored)) == 0 && !st_ct_equal(leaf, stored, ST_HASH_BYTES)) {
         hex_of(a, leaf);
         hex_of(b, stored);
         return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: leaf hash mismatch: computed %s, tree has %s",
                              (unsigned long long)i, a, b);
     }
+    if (rc == ST_ECORRUPT) return st_store_fail(c->s, rc, "entry %llu: the stored leaf hash is not 32 bytes", (unsigned long long)i);
+    if (rc && rc != ST_ENOTFOUND) return rc;
     st_frontier_push_leaf(&c->f, leaf);
-    /* Interior nodes completed by this leaf: (l, pos) for l = 1..ctz(i+1). */
+    /* Interior nodes completed by this leaf: (l, pos) for l = 1..ctz(i+1);
+     * the leaves under level 1 are this entry's and the one before. */
     uint64_t pos = i;
     for (unsigned l = 1; pos & 1; l++) {
         pos >>= 1;
         st_hash left, right, want, have;
-        if (st_tree_get_node(c->txn, l - 1, 2 * pos, left) || st_tree_get_node(c->txn, l - 1, 2 * pos + 1, right) ||
-            st_tree_get_node(c->txn, l, pos, have))
+        if (l == 1) {
+            memcpy(left, c->prev_leaf, ST_HASH_BYTES);
+            memcpy(right, leaf, ST_HASH_BYTES);
+        } else if (st_tree_get_node(c->txn, l - 1, 2 * pos, left) || st_tree_get_node(c->txn, l - 1, 2 * pos + 1, right)) {
+            return st_store_fail(c->s, ST_ECORRUPT, "tree node (level %u, position %llu) is missing", l - 1,
+                                 (unsigned long long)(2 * pos));
+        }
+        if (st_tree_get_node(c->txn, l, pos, have))
             return st_store_fail(c->s, ST_ECORRUPT, "tree node (level %u, position %llu) is missing", l, (unsigned long long)pos);
         st_node_hash(want, left, right);
         if (!st_ct_equal(want, have, ST_HASH_BYTES)) {
-            char a[65], b[65];
             hex_of(a, want);
             hex_of(b, have);
+            if (l == 1)   /* the entries or the node changed: which, the tree cannot tell */
+                return st_store_fail(c->s, ST_ECORRUPT, "entry %llu or entry %llu: their leaf hashes give %s, tree node "
+                                     "(level 1, position %llu) has %s", (unsigned long long)(i - 1), (unsigned long long)i,
+                                     a, (unsigned long long)pos, b);
             return st_store_fail(c->s, ST_ECORRUPT, "tree node (level %u, position %llu): computed %s, stored %s", l,
                                  (unsigned long long)pos, a, b);
         }
     }
+    memcpy(c->prev_leaf, leaf, ST_HASH_BYTES);
     return 0;
 }
 

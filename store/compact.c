@@ -211,9 +211,11 @@ static int copy_batch(st_txn *dst, void *arg)
             if ((rc = st_entry_row_pack(&c->packed, v, vl)) != 0) break;
             if (c->packed.len) { v = c->packed.data; vl = c->packed.len; }
         }
-        if ((rc = st_db_put(dst, c->t, k, kl, v, vl, ST_PUT_APPEND)) != 0) break;
+        /* The leaf rows of an older store are not copied (tree.c). */
+        int skip = c->t == ST_T_TREE && kl == 8 && st_tree_key_is_leaf(k);
+        if (!skip && (rc = st_db_put(dst, c->t, k, kl, v, vl, ST_PUT_APPEND)) != 0) break;
         if (c->t == ST_T_META && kl == sizeof ST_META_VERSION - 1 && memcmp(k, ST_META_VERSION, kl) == 0 &&
-            (rc = st_store_format_upgrade(dst)) != 0)   /* the copy's entry rows are packed */
+            (rc = st_store_format_upgrade(dst)) != 0)   /* packed entry rows, no leaf rows */
             break;
         memcpy(c->pend, k, kl);
         c->pendlen = kl;

@@ -20,10 +20,12 @@
 #include "sign.h"
 
 /* Store format versions (meta format_version): 1, entry rows raw; 2, entry
- * rows may be packed (entry_store.h). This build reads both; its first
- * write of packed rows to a version 1 store makes it version 2
- * (st_store_format_upgrade), which an older build then refuses to open
- * instead of taking the packed rows for damage. */
+ * rows may be packed (entry_store.h); 3, leaf hashes are not stored in the
+ * tree table (tree.c), the rows of entries appended since may lack them.
+ * This build reads all three; its first append to an older store makes it
+ * version 3 (st_store_format_upgrade), which an older build then refuses
+ * to open instead of taking the packed rows or the missing leaf rows for
+ * damage. */
 #define ST_FORMAT_VERSION_MIN 1
 
 int st_store_format_upgrade(st_txn *txn)

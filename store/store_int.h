@@ -42,10 +42,11 @@ int st_store_fail(struct st_store *s, int rc, const char *fmt, ...) ST_PRINTF(3,
 
 /* Meta names */
 #define ST_META_VERSION      "format_version"
-#define ST_FORMAT_VERSION    2      /* store.c: what each version means */
+#define ST_FORMAT_VERSION    3      /* store.c: what each version means */
 
-/* Inside a write transaction that stores packed entry rows: a version 1
- * store becomes version ST_FORMAT_VERSION (store.c). */
+/* Inside a write transaction that appends entries (packed rows, no leaf
+ * rows) or compacts: an older store becomes version ST_FORMAT_VERSION
+ * (store.c). */
 ST_NODISCARD int st_store_format_upgrade(st_txn *txn);
 #define ST_META_ORIGIN       "origin"
 #define ST_META_SIZE         "size"          /* number of entries */
@@ -64,10 +65,18 @@ ST_NODISCARD int st_store_format_upgrade(st_txn *txn);
 struct st_signer;
 ST_NODISCARD int st_store_load_signer(struct st_store *s, struct st_signer **out);
 
-/* Tree (store/tree.c): stored perfect-subtree hashes, keyed by post-order number. */
+/* Tree (store/tree.c): stored perfect-subtree hashes, keyed by post-order
+ * number; leaf hashes (level 0) are computed from the entries. */
 void st_tree_node_key(uint8_t key[8], unsigned level, uint64_t pos);
 ST_NODISCARD int st_tree_append_leaf(struct st_txn *txn, uint64_t index, const st_hash leaf_hash);
+/* Any node; level 0 is entry pos's leaf hash (st_tree_leaf). */
 ST_NODISCARD int st_tree_get_node(struct st_txn *txn, unsigned level, uint64_t pos, st_hash out);
+/* Entry index's leaf hash, from its stored row (ST_ENOTFOUND, ST_ECORRUPT: damaged row). */
+ST_NODISCARD int st_tree_leaf(struct st_txn *txn, uint64_t index, st_hash out);
+/* The leaf row a store of format version 2 or older kept (ST_ENOTFOUND: none). */
+ST_NODISCARD int st_tree_stored_leaf(struct st_txn *txn, uint64_t index, st_hash out);
+/* 1 if a tree key is a leaf's (level 0). */
+int st_tree_key_is_leaf(const uint8_t key[8]);
 /* MTH(D[begin:end]) from stored nodes (end <= size). */
 ST_NODISCARD int st_tree_range_hash(struct st_txn *txn, uint64_t begin, uint64_t end, st_hash out);
 ST_NODISCARD int st_tree_root_txn(struct st_txn *txn, uint64_t size, st_hash out);

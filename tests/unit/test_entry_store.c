@@ -406,15 +406,16 @@ static uint64_t version_of(const char *dir)
     return v;
 }
 
-/* A version 1 store (raw rows only) reads, and its first write of packed
- * rows makes it version 2, which an older build refuses to open rather than
- * taking packed rows for damage; a newer version is refused by name. */
+/* A version 1 store (raw rows only) reads, and its first append (packed
+ * rows, no leaf rows: tree.c) makes it version 3 (ST_FORMAT_VERSION), which
+ * an older build refuses to open rather than taking packed rows or missing
+ * leaf rows for damage; a newer version is refused by name. */
 START_TEST(format_version_upgrade)
 {
     char *dir;
     st_store *s = tu_store_fresh("example.com/rows", &dir);
     st_store_close(s);
-    ck_assert_uint_eq(version_of(dir), 2);
+    ck_assert_uint_eq(version_of(dir), ST_FORMAT_VERSION);
     force_version(dir, 1);
     ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_RDONLY), 0);
     st_store_close(s);
@@ -422,10 +423,10 @@ START_TEST(format_version_upgrade)
     ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG | ST_OPEN_NOSEAL), 0);
     append_some(s, 3, "Bash");
     st_store_close(s);
-    ck_assert_uint_eq(version_of(dir), 2);
-    force_version(dir, 3);
+    ck_assert_uint_eq(version_of(dir), ST_FORMAT_VERSION);
+    force_version(dir, ST_FORMAT_VERSION + 1);
     ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_RDONLY), ST_EVERSION);
-    ck_assert_msg(strstr(st_store_error(s), "version 3") && strstr(st_store_error(s), "newer"), "%s", st_store_error(s));
+    ck_assert_msg(strstr(st_store_error(s), "version 4") && strstr(st_store_error(s), "newer"), "%s", st_store_error(s));
     st_store_close(s);                                   /* handed out on failure too */
     force_version(dir, 0);
     ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_RDONLY), ST_EVERSION);
@@ -436,7 +437,7 @@ START_TEST(format_version_upgrade)
     uint64_t b, a;
     ck_assert_msg(st_store_compact(s, 0, &b, &a) == 0, "compact: %s", st_store_error(s));
     st_store_close(s);
-    ck_assert_uint_eq(version_of(dir), 2);
+    ck_assert_uint_eq(version_of(dir), ST_FORMAT_VERSION);
     tu_rmrf(dir);
     free(dir);
 }

@@ -20,6 +20,7 @@
 #include "merkle.h"
 #include "note.h"
 #include "payload.h"
+#include "retention.h"
 #include "store_int.h"
 #include "testutil.h"
 
@@ -293,13 +294,111 @@ START_TEST(tamper_entry_byte)
 }
 END_TEST
 
+static st_store *open_store(void)
+{
+    st_store *s;
+    ck_assert_int_eq(st_store_open(&s, dir, ST_OPEN_NOSYSLOG), 0);
+    return s;
+}
+
+static int put_raw(st_txn *txn, void *a)
+{
+    struct { st_table t; const void *k; size_t kl; const void *v; size_t vl; } *arg = a;
+    return st_db_put(txn, arg->t, arg->k, arg->kl, arg->v, arg->vl, 0);
+}
+
+/* Writes a tree leaf row for entry i, as a store of format version 2 kept them. */
+static void put_leaf_row(uint64_t i, const st_hash h)
+{
+    st_db *db;
+    uint8_t key[8];
+    st_tree_node_key(key, 0, i);
+    struct { st_table t; const void *k; size_t kl; const void *v; size_t vl; } arg = { ST_T_TREE, key, 8, h, ST_HASH_BYTES };
+    ck_assert_int_eq(st_db_open(&db, dir, 0, NULL), 0);
+    ck_assert_int_eq(st_db_write(db, put_raw, &arg, NULL), 0);
+    st_db_close(db);
+}
+
+static uint64_t tree_rows(void)
+{
+    st_db *db;
+    st_txn *txn;
+    uint64_t n = 0;
+    ck_assert_int_eq(st_db_open(&db, dir, ST_DB_RDONLY, NULL), 0);
+    ck_assert_int_eq(st_db_read_begin(db, &txn, NULL), 0);
+    ck_assert_int_eq(st_db_count(txn, ST_T_TREE, &n), 0);
+    st_db_read_end(txn);
+    st_db_close(db);
+    return n;
+}
+
+/* Leaf hashes are not stored (tree.c): 13 entries leave the 13 - popcount(13)
+ * interior nodes. A changed entry that still reads as one shows where the
+ * level-1 node over it no longer matches, naming both its entries. */
+START_TEST(tamper_entry_under_level_1)
+{
+    tamper_setup();
+    ck_assert_uint_eq(tree_rows(), 13 - 3);
+    st_store *s = open_store();
+    uint8_t *e;
+    size_t el;
+    ck_assert_int_eq(st_entry_get(s, 6, &e, &el), 0);
+    char *text = malloc(el + 1);
+    memcpy(text, e, el);
+    text[el] = 0;
+    free(e);
+    st_store_close(s);
+    char *tool = strstr(text, "\"tool\":\"Bash\"");
+    ck_assert_ptr_nonnull(tool);
+    tool[9] = 'C';                                   /* "Cash": still an entry, and the same length */
+    uint8_t key[8];
+    st_be64_put(key, 6);
+    struct { st_table t; const void *k; size_t kl; const void *v; size_t vl; } arg = { ST_T_ENTRIES, key, 8, text, el };
+    st_db *db;
+    ck_assert_int_eq(st_db_open(&db, dir, 0, NULL), 0);
+    ck_assert_int_eq(st_db_write(db, put_raw, &arg, NULL), 0);
+    st_db_close(db);
+    free(text);
+    expect_check_fails("entry 6 or entry 7: their leaf hashes give");
+}
+END_TEST
+
+/* A leaf row that a store of format version 2 kept must agree with its entry. */
 START_TEST(tamper_tree_leaf)
 {
     tamper_setup();
-    uint8_t key[8];
-    st_tree_node_key(key, 0, 6);
-    raw_flip(ST_T_TREE, key, 8, 5);
+    st_store *s = open_store();
+    st_hash root;
+    ck_assert_int_eq(st_tree_node(s, 0, 6, root), 0);   /* entry 6's leaf hash, computed */
+    st_store_close(s);
+    put_leaf_row(6, root);
+    s = open_store();
+    ck_assert_msg(st_check(s) == 0, "a leaf row that agrees: %s", st_store_error(s));
+    st_store_close(s);
+    root[3] ^= 1;
+    put_leaf_row(6, root);
     expect_check_fails("entry 6: leaf hash mismatch");
+}
+END_TEST
+
+/* Compaction leaves out the leaf rows an older store kept. */
+START_TEST(compaction_drops_leaf_rows)
+{
+    tamper_setup();
+    st_store *s = open_store();
+    st_hash h[13];
+    for (uint64_t i = 0; i < 13; i++) ck_assert_int_eq(st_tree_node(s, 0, i, h[i]), 0);
+    st_store_close(s);
+    for (uint64_t i = 0; i < 13; i++) put_leaf_row(i, h[i]);
+    ck_assert_uint_eq(tree_rows(), 13 + 10);
+    s = open_store();
+    uint64_t b, a;
+    ck_assert_msg(st_store_compact(s, 0, &b, &a) == 0, "compact: %s", st_store_error(s));
+    st_store_close(s);
+    ck_assert_uint_eq(tree_rows(), 10);
+    s = open_store();
+    ck_assert_msg(st_check(s) == 0, "after compaction: %s", st_store_error(s));
+    st_store_close(s);
 }
 END_TEST
 
@@ -788,6 +887,8 @@ int main(void)
     tcase_add_test(tc, seal_policy_after_t_seconds);
     tcase_add_test(tc, tamper_entry_byte);
     tcase_add_test(tc, tamper_tree_leaf);
+    tcase_add_test(tc, tamper_entry_under_level_1);
+    tcase_add_test(tc, compaction_drops_leaf_rows);
     tcase_add_test(tc, tamper_tree_interior);
     tcase_add_test(tc, tamper_checkpoint);
     tcase_add_test(tc, tamper_payload);
