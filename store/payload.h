@@ -35,6 +35,10 @@ void st_payload_salts(st_payload_zctx *z, uint8_t *out, size_t len);
 ST_NODISCARD int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
                                       st_payload_zctx *z);
 
+/* The fragment that token t (0x02..0x1F) stands for in a packed small
+ * payload (enc 3, pack.h), or NULL. Part of the row format: never changes. */
+const char *st_payload_fragment(unsigned t);
+
 /* Writes a row made by st_payload_row_build. */
 ST_NODISCARD int st_payload_put_row(st_txn *txn, uint64_t index, const char *name, const uint8_t *row, size_t len,
                                     unsigned put_flags);

@@ -71,6 +71,8 @@ static uint8_t *make_data(size_t len, int k, uint32_t seed)
     return d;
 }
 
+#define SMALL (-1)   /* want_enc: 0 or 3 */
+
 /* Builds the row of data (with z or without), checks its encoding and that it decodes back. */
 static void round_trip(const uint8_t *data, size_t len, st_payload_zctx *z, int want_enc)
 {
@@ -79,8 +81,13 @@ static void round_trip(const uint8_t *data, size_t len, st_payload_zctx *z, int 
     st_buf row = { 0 }, out = { 0 };
     ck_assert_int_eq(st_payload_row_build(&row, salt, data, len, z), 0);
     ck_assert_uint_ge(row.len, ROW_HDR);
-    ck_assert_msg(row.data[ST_SALT_BYTES] == want_enc, "len %zu: enc %d, expected %d", len, row.data[ST_SALT_BYTES],
-                  want_enc);
+    if (want_enc == SMALL) {                  /* under 128 bytes: packed if that is shorter, else raw */
+        ck_assert_msg(row.data[ST_SALT_BYTES] == 0 || row.data[ST_SALT_BYTES] == 3, "len %zu: enc %d", len, row.data[ST_SALT_BYTES]);
+        ck_assert(row.data[ST_SALT_BYTES] == 0 ? row.len == ROW_HDR + len : row.len < ROW_HDR + len);
+    } else {
+        ck_assert_msg(row.data[ST_SALT_BYTES] == want_enc, "len %zu: enc %d, expected %d", len, row.data[ST_SALT_BYTES],
+                      want_enc);
+    }
     ck_assert(memcmp(row.data, salt, ST_SALT_BYTES) == 0);
     uint8_t salt2[ST_SALT_BYTES];
     ck_assert_int_eq(st_payload_decode(NULL, row.data, row.len, salt2, &out), 0);
@@ -103,8 +110,8 @@ START_TEST(round_trip_sizes)
         for (int k = 0; k < 3; k++) {
             uint8_t *d = make_data(len, k, (uint32_t)(i * 3 + (size_t)k));
             int small = len < 128;
-            round_trip(d, len, zc, small ? 0 : len < DICT_LIMIT ? 2 : 1);   /* bulk: the dictionary */
-            round_trip(d, len, NULL, small ? 0 : 1);                        /* a single append: enc 1 */
+            round_trip(d, len, zc, small ? SMALL : len < DICT_LIMIT ? 2 : 1);   /* bulk: the dictionary */
+            round_trip(d, len, NULL, small ? SMALL : 1);                        /* a single append: enc 1 */
             free(d);
         }
     }
@@ -123,8 +130,8 @@ START_TEST(round_trip_shared_payloads)
         size_t n;
         char *buf = path ? tu_read_file(path, &n) : NULL;
         if (!buf) continue;                       /* shared/ absent */
-        round_trip((const uint8_t *)buf, n, zc, n < 128 ? 0 : 2);
-        round_trip((const uint8_t *)buf, n, NULL, n < 128 ? 0 : 1);
+        round_trip((const uint8_t *)buf, n, zc, n < 128 ? SMALL : 2);
+        round_trip((const uint8_t *)buf, n, NULL, n < 128 ? SMALL : 1);
         free(buf);
     }
 }
@@ -149,6 +156,86 @@ static void old_row(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_
     row->len += n;
     free(segs);
 }
+
+/* Small payloads (enc 3, pack.h): an imported line's "event" payload and
+ * common tool inputs shrink to their values; text with a byte below 0x20
+ * (a raw payload) or that packing would not shorten stays enc 0. */
+START_TEST(small_payloads_pack)
+{
+    static const struct { const char *text; size_t packed; } cases[] = {
+        { "{\"timestamp\":\"2024-06-01T00:00:00.000Z\",\"executionTimeMs\":273,\"error\":false,\"errorMessage\":null,"
+          "\"status\":\"success\"}", 30 },
+        { "{\"file_path\":\"/repo/src/jobs/core/file4682.go\"}", 34 },
+        { "{\"command\":\"git status\",\"description\":\"Show status\"}", 25 },
+        { "{\"session\":\"38fb223199bebe64ef68f8197af7c051\"}", 31 },       /* a 32-digit hex run: 17 bytes */
+        { "\"x\"", 0 },                                                   /* no shorter: raw */
+        { "line one\nline two", 0 },                                      /* a raw byte below 0x20 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *t = cases[i].text;
+        size_t n = strlen(t);
+        uint8_t salt[ST_SALT_BYTES] = { 7 };
+        st_buf row = { 0 }, out = { 0 };
+        ck_assert_int_eq(st_payload_row_build(&row, salt, (const uint8_t *)t, n, NULL), 0);
+        ck_assert_int_eq(row.data[ST_SALT_BYTES], cases[i].packed ? 3 : 0);
+        ck_assert_msg(row.len == ROW_HDR + (cases[i].packed ? cases[i].packed : n), "case %zu: row of %zu bytes", i, row.len);
+        ck_assert_int_eq(st_payload_decode(NULL, row.data, row.len, NULL, &out), 0);
+        ck_assert_uint_eq(out.len, n);
+        ck_assert(memcmp(out.data, t, n) == 0);
+        st_buf_free(&row);
+        st_buf_free(&out);
+    }
+}
+END_TEST
+
+/* Damaged packed rows are refused: a 0x00 token, a hex token cut short,
+ * an expansion of 128 bytes or more (the writer packs only shorter ones). */
+START_TEST(packed_rows_damaged)
+{
+    static const struct { const char *body; size_t len; } bad[] = {
+        { "ab\0cd", 5 }, { "\x01\x11\x22", 3 }, { "\x04\x04\x04", 3 },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t row[ROW_HDR + 16] = { 0 };
+        row[ST_SALT_BYTES] = 3;
+        memcpy(row + ROW_HDR, bad[i].body, bad[i].len);
+        st_buf out = { 0 };
+        ck_assert_int_eq(st_payload_decode(NULL, row, ROW_HDR + bad[i].len, NULL, &out), ST_ECORRUPT);
+        st_buf_free(&out);
+    }
+    uint8_t row[ROW_HDR + 2] = { 0 };                 /* 0x04 twice: 104 bytes, within bounds */
+    row[ST_SALT_BYTES] = 3;
+    row[ROW_HDR] = row[ROW_HDR + 1] = 0x04;
+    st_buf out = { 0 };
+    ck_assert_int_eq(st_payload_decode(NULL, row, sizeof row, NULL, &out), 0);
+    ck_assert_uint_eq(out.len, 2 * strlen(st_payload_fragment(0x04)));
+    st_buf_free(&out);
+}
+END_TEST
+
+/* The table in FORMAT.md is the one the code uses, token for token. */
+START_TEST(small_fragments_match_format_md)
+{
+    size_t dl;
+    char *doc = tu_read_file(tu_source_path("docs/FORMAT.md"), &dl);
+    ck_assert_ptr_nonnull(doc);
+    char *from = strstr(doc, "Small payload fragments"), *to = from ? strstr(from, "\n\n#") : NULL;
+    ck_assert_msg(from && to, "FORMAT.md lacks the small payload fragments");
+    *to = 0;
+    int seen[0x20] = { 0 };
+    for (char *p = from; (p = strstr(p, "| 0x")) != NULL; p++) {
+        unsigned t = (unsigned)strtoul(p + 2, NULL, 16);
+        char *a = strchr(p + 4, '`'), *b = a ? strchr(a + 1, '`') : NULL;
+        ck_assert_msg(a && b && t >= 2 && t < 0x20, "bad row near %.20s", p);
+        ck_assert_msg((size_t)(b - a - 1) == strlen(st_payload_fragment(t)) &&
+                      memcmp(a + 1, st_payload_fragment(t), (size_t)(b - a - 1)) == 0,
+                      "token 0x%02x: doc `%.*s`, code `%s`", t, (int)(b - a - 1), a + 1, st_payload_fragment(t));
+        seen[t]++;
+    }
+    for (unsigned t = 2; t < 0x20; t++) ck_assert_msg(seen[t] == 1, "token 0x%02x listed %d times", t, seen[t]);
+    free(doc);
+}
+END_TEST
 
 START_TEST(old_enc1_rows_read)
 {
@@ -362,6 +449,9 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, round_trip_sizes);
     tcase_add_test(tc, round_trip_shared_payloads);
+    tcase_add_test(tc, small_payloads_pack);
+    tcase_add_test(tc, packed_rows_damaged);
+    tcase_add_test(tc, small_fragments_match_format_md);
     tcase_add_test(tc, old_enc1_rows_read);
     tcase_add_test(tc, corrupt_rows_refused);
     tcase_add_test(tc, foreign_frames_refused);
