@@ -2170,6 +2170,188 @@ def self_test(verbose):
         "%d bad notes rejected as upstream says, RFC 6962 reference tree ok" % (nsign, nkeys, ntess, nnotes, nrej))
 
 
+
+# ---- small payload rows (FORMAT.md section 5, "Small payload fragments") ----
+#
+# Written from that paragraph and its table only. A payload under 128 bytes
+# with no byte below 0x20 is stored packed (encoding 3) when the packed body
+# is shorter, else as it is (encoding 0). The tokens are those of entry rows
+# (above) with this fragment table; a packed body that expands to 128 bytes
+# or more is damaged.
+
+PAYLOAD_RAW_MAX = 128
+
+# FORMAT.md section 5, "Small payload fragments", typed from the doc.
+PAYLOAD_FRAGMENTS = {
+    0x02: b'{"timestamp":"',
+    0x03: b'","executionTimeMs":',
+    0x04: b',"error":false,"errorMessage":null,"status":"success"}',
+    0x05: b',"error":true,"errorMessage":"',
+    0x06: b'","status":"error"}',
+    0x07: b',"error":false,"errorMessage":null}',
+    0x08: b'{"command":"',
+    0x09: b'","description":"',
+    0x0a: b'{"file_path":"',
+    0x0b: b'{"pattern":"',
+    0x0c: b'","path":"',
+    0x0d: b'","old_string":"',
+    0x0e: b'","new_string":"',
+    0x0f: b'","content":"',
+    0x10: b'{"url":"',
+    0x11: b'","prompt":"',
+    0x12: b'{"query":"',
+    0x13: b'","timeout":',
+    0x14: b',"run_in_background":true}',
+    0x15: b'{"stdout":"',
+    0x16: b'","stderr":"","interrupted":false,"isImage":false}',
+    0x17: b'{"filePath":"',
+    0x18: b'","replace_all":false}',
+    0x19: b'{"transcript_path":"',
+    0x1a: b'","output_mode":"',
+    0x1b: b',"limit":',
+    0x1c: b',"offset":',
+    0x1d: b'{"todos":[{"content":"',
+    0x1e: b'","status":"',
+    0x1f: b'","activeForm":"',
+}
+
+
+def payload_pack(text):
+    """The packed body of a small payload, or None when it is stored as it
+    is (128 bytes or more, a byte below 0x20, or no shorter packed)."""
+    if len(text) >= PAYLOAD_RAW_MAX or any(c < 0x20 for c in text):
+        return None
+    out = bytearray()
+    i, n = 0, len(text)
+    while i < n:
+        if i + 32 <= n and all(c in _LOWER_HEX for c in text[i:i + 32]):
+            out.append(ROW_TOKEN_HEX)
+            out += bytes.fromhex(text[i:i + 32].decode("ascii"))
+            i += 32
+            continue
+        best = None
+        for tok, frag in PAYLOAD_FRAGMENTS.items():
+            if text.startswith(frag, i) and (best is None or len(frag) > len(PAYLOAD_FRAGMENTS[best])):
+                best = tok
+        if best is not None:
+            out.append(best)
+            i += len(PAYLOAD_FRAGMENTS[best])
+            continue
+        out.append(text[i])
+        i += 1
+    return bytes(out) if len(out) < len(text) else None
+
+
+def payload_unpack(body):
+    """(payload bytes, None), or (None, reason) for a damaged packed body."""
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        t = body[i]
+        if t >= 0x20:
+            out.append(t)
+            i += 1
+        elif t == ROW_TOKEN_HEX:
+            if i + 17 > len(body):
+                return None, "hex-cut"
+            out += body[i + 1:i + 17].hex().encode("ascii")
+            i += 17
+        elif t == 0x00:
+            return None, "zero-token"
+        else:
+            out += PAYLOAD_FRAGMENTS[t]
+            i += 1
+    if len(out) >= PAYLOAD_RAW_MAX:
+        return None, "expansion-128-or-more"
+    return bytes(out), None
+
+
+def gen_payload_rows():
+    texts = [
+        ("import-event", b'{"timestamp":"2024-06-01T00:00:00.000Z","executionTimeMs":273,"error":false,'
+                         b'"errorMessage":null,"status":"success"}'),
+        ("import-event-failed", b'{"timestamp":"2025-01-15T10:30:00.123Z","executionTimeMs":4187,"error":true,'
+                                b'"errorMessage":"Exit code 1","status":"error"}'),
+        ("import-event-no-status", b'{"timestamp":"2025-01-15T10:30:00Z","executionTimeMs":12,"error":false,'
+                                   b'"errorMessage":null}'),
+        ("bash-input", b'{"command":"git status","description":"Show working tree status"}'),
+        ("bash-background", b'{"command":"npm run dev","description":"Start","timeout":600000,'
+                            b'"run_in_background":true}'),
+        ("read-input", b'{"file_path":"/home/dev/acme-billing/src/invoice.ts","offset":10,"limit":40}'),
+        ("grep-input", b'{"pattern":"TODO","path":"/repo/src","output_mode":"content"}'),
+        ("edit-input-short", b'{"file_path":"/a.py","old_string":"x = 1","new_string":"x = 2","replace_all":false}'),
+        ("write-response", b'{"filePath":"/repo/b.go","content":"package b"}'),
+        ("bash-response", b'{"stdout":"ok","stderr":"","interrupted":false,"isImage":false}'),
+        ("webfetch-input", b'{"url":"https://example.com/docs","prompt":"Summarize"}'),
+        ("websearch-input", b'{"query":"lmdb dupsort"}'),
+        ("todo-input", b'{"todos":[{"content":"Run tests","status":"pending","activeForm":"Running tests"}]}'),
+        ("transcript", b'{"transcript_path":"/home/dev/.claude/p/x.jsonl"}'),
+        ("hex-31", b'{"id":"' + b"a" * 31 + b'"}'),
+        ("hex-32", b'{"id":"' + b"0123456789abcdef" * 2 + b'"}'),
+        ("hex-33", b'{"id":"' + b"f" * 33 + b'"}'),
+        ("hex-64", b'{"sha":"' + hx(sha256(b"payload rows hex")).encode("ascii") + b'"}'),
+        ("hex-upper", b'{"id":"' + b"ABCDEF0123456789" * 2 + b'"}'),
+        ("fragment-in-a-string", b'"{\\"command\\":\\"x\\"}"'),
+        ("fragment-cut-short", b'{"comman'),
+        ("longest-wins", b'{"todos":[{"content":"a"}]}'),
+        ("status-alone", b'{"a":1,"status":"done"}'),
+        ("raw-newline", b'{"command":"a\nb"}'),
+        ("raw-tab", b'\t'),
+        ("no-shorter", b'"x"'),
+        ("empty", b''),
+        ("utf8", '{"command":"echo \u00e9\u4e2d\U0001F600"}'.encode("utf-8")),
+        ("127-bytes", b'{"command":"' + b"y" * 113 + b'"}'),
+        ("128-bytes", b'{"command":"' + b"y" * 114 + b'"}'),
+    ]
+    for t, f in sorted(PAYLOAD_FRAGMENTS.items()):
+        texts.append(("fragment-%02x" % t, f))
+        texts.append(("fragment-%02x-twice" % t, f + f))
+    cases, used = [], set()
+    for desc, text in texts:
+        body = payload_pack(text)
+        if body is not None:
+            back, why = payload_unpack(body)
+            check(back == text, "payload rows: %s does not unpack back (%s)" % (desc, why))
+            used.update(b for b in body if b < 0x20)
+        cases.append({"desc": desc, "text_hex": hx(text), "text_len": len(text),
+                      "body_hex": hx(body) if body is not None else None})
+    check(used == set(range(0x01, 0x20)), "payload rows: tokens never used: %s" %
+          sorted(set(range(0x01, 0x20)) - used))
+    check(payload_pack(texts[0][1]) is not None and len(payload_pack(texts[0][1])) == 30,
+          "payload rows: the imported event payload packs to 30 bytes")
+    damaged = [
+        ("zero-token", b"ab\x00cd"),
+        ("hex-cut", b"\x01" + bytes(range(15))),
+        ("expands-to-156", b"\x04\x04\x04"),
+        ("expands-to-128", b"\x04\x04" + b"z" * (PAYLOAD_RAW_MAX - 2 * len(PAYLOAD_FRAGMENTS[0x04]))),
+    ]
+    bad = []
+    for desc, body in damaged:
+        back, why = payload_unpack(body)
+        check(back is None, "payload rows: %s should be damaged" % desc)
+        bad.append({"desc": desc, "body_hex": hx(body), "reason": why})
+    readable = []
+    for desc, body in [("expands-to-127", b"\x04\x04" + b"z" * (PAYLOAD_RAW_MAX - 1 - 2 * len(PAYLOAD_FRAGMENTS[0x04]))),
+                       ("literal-only", b"plain"),
+                       ("hex-token", b"\x01" + bytes(range(16))), ("empty-body", b"")]:
+        back, why = payload_unpack(body)
+        check(back is not None, "payload rows: %s should be readable (%s)" % (desc, why))
+        readable.append({"desc": desc, "body_hex": hx(body), "text_hex": hx(back)})
+    return {
+        "about": "Small payload rows of the `payloads` table (FORMAT.md section 5, \"Small payload fragments\"). "
+                 "fragments: token -> text. cases: the payload text_hex is stored packed with body_hex "
+                 "(encoding 3), or not packed (body_hex null: as it is, encoding 0, under 128 bytes; "
+                 "compressed from 128 bytes on); the body unpacks back to the text. "
+                 "damaged_bodies: packed bodies every reader refuses (reason names the rule); readable_bodies: "
+                 "packed bodies and what they unpack to.",
+        "generator": "vectors/gen.py",
+        "raw_max": PAYLOAD_RAW_MAX,
+        "fragments": [{"token": t, "text": f.decode("ascii")} for t, f in sorted(PAYLOAD_FRAGMENTS.items())],
+        "cases": cases,
+        "damaged_bodies": bad,
+        "readable_bodies": readable,
+    }
+
 # --------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------
@@ -2185,6 +2367,7 @@ def generate():
         "canonical.json": render(gen_canonical()),
         "entries.json": render(entries),
         "entry-rows.json": render(gen_entry_rows(entries, tree_leaf)),
+        "payload-rows.json": render(gen_payload_rows()),
         "trees.json": render(gen_trees()),
         "proofs-json.json": render(gen_proofs_json()),
         "checkpoints.json": render(gen_checkpoints()),

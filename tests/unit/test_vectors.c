@@ -20,7 +20,9 @@
 #include "json.h"
 #include "merkle.h"
 #include "note.h"
+#include "payload.h"
 #include "sign.h"
+#include "store_int.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -480,6 +482,97 @@ START_TEST(test_entry_rows)
 }
 END_TEST
 
+/* ---- payload-rows.json ------------------------------------------------------ */
+
+#define PROW_HDR (ST_SALT_BYTES + 1)   /* salt || encoding */
+
+/* The payload row of salt 0x5a.., encoding enc and body b[0..n). */
+static uint8_t *payload_row(uint8_t enc, const uint8_t *b, size_t n, size_t *len)
+{
+    uint8_t *r = malloc(PROW_HDR + n + 1);
+    ck_assert(r != NULL);
+    memset(r, 0x5a, ST_SALT_BYTES);
+    r[ST_SALT_BYTES] = enc;
+    if (n) memcpy(r + PROW_HDR, b, n);
+    *len = PROW_HDR + n;
+    return r;
+}
+
+START_TEST(test_payload_rows)
+{
+    failures = 0;
+    cJSON *root = load("payload-rows.json");
+    ck_assert_int_eq(jint(root, "raw_max"), 128);
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, jget(root, "fragments")) {
+        unsigned t = (unsigned)jint(c, "token");
+        const char *want = jstr(c, "text"), *f = st_payload_fragment(t);
+        char desc[16];
+        snprintf(desc, sizeof desc, "0x%02x", t);
+        if (!f) FAILF("payload fragment [%s]: none, want %s", desc, want);
+        else expect_bytes("payload fragment", desc, (const uint8_t *)f, strlen(f), (const uint8_t *)want, strlen(want));
+        n++;
+    }
+    ck_assert_int_eq(n, 30);
+    st_buf row = { 0 }, out = { 0 };
+    uint8_t salt[ST_SALT_BYTES];
+    memset(salt, 0x5a, sizeof salt);
+    n = 0;
+    cJSON_ArrayForEach(c, jget(root, "cases")) {
+        const char *desc = jstr(c, "desc"), *body_hex = jstr(c, "body_hex");
+        size_t tl;
+        uint8_t *text = unhex(jstr(c, "text_hex"), &tl);
+        ck_assert_uint_eq(tl, (size_t)jint(c, "text_len"));
+        ck_assert_int_eq(st_payload_row_build(&row, salt, text, tl, NULL), 0);
+        ck_assert_uint_ge(row.len, PROW_HDR);
+        if (body_hex) {
+            size_t wl;
+            uint8_t *want = unhex(body_hex, &wl);
+            if (row.data[ST_SALT_BYTES] != 3) FAILF("payload row [%s]: encoding %d, want 3", desc, row.data[ST_SALT_BYTES]);
+            else expect_row("payload row body", desc, row.data + PROW_HDR, row.len - PROW_HDR, want, wl);
+            free(want);
+        } else if (tl >= 128) {                       /* not small: zstd (encoding 1), never packed */
+            if (row.data[ST_SALT_BYTES] != 1) FAILF("payload row [%s]: encoding %d, want 1", desc, row.data[ST_SALT_BYTES]);
+        } else if (row.data[ST_SALT_BYTES] != 0) {
+            FAILF("payload row [%s]: encoding %d, want 0 (as it is)", desc, row.data[ST_SALT_BYTES]);
+        } else {
+            expect_row("payload row body", desc, row.data + PROW_HDR, row.len - PROW_HDR, text, tl);
+        }
+        st_buf_reset(&out);
+        if (st_payload_decode(NULL, row.data, row.len, NULL, &out) != 0) FAILF("payload row [%s]: refused", desc);
+        else expect_row("payload read back", desc, out.data, out.len, text, tl);
+        free(text);
+        n++;
+    }
+    ck_assert_int_gt(n, 60);
+    cJSON_ArrayForEach(c, jget(root, "damaged_bodies")) {
+        size_t bl, rl;
+        uint8_t *b = unhex(jstr(c, "body_hex"), &bl), *r = payload_row(3, b, bl, &rl);
+        st_buf_reset(&out);
+        int rc = st_payload_decode(NULL, r, rl, NULL, &out);
+        if (rc != ST_ECORRUPT) FAILF("damaged payload body [%s]: decode gave %d, want ST_ECORRUPT", jstr(c, "desc"), rc);
+        free(b);
+        free(r);
+    }
+    cJSON_ArrayForEach(c, jget(root, "readable_bodies")) {
+        size_t bl, rl, tl;
+        uint8_t *b = unhex(jstr(c, "body_hex"), &bl), *r = payload_row(3, b, bl, &rl);
+        uint8_t *text = unhex(jstr(c, "text_hex"), &tl);
+        st_buf_reset(&out);
+        if (st_payload_decode(NULL, r, rl, NULL, &out) != 0) FAILF("readable payload body [%s]: refused", jstr(c, "desc"));
+        else expect_row("readable payload body", jstr(c, "desc"), out.data, out.len, text, tl);
+        free(b);
+        free(r);
+        free(text);
+    }
+    st_buf_free(&row);
+    st_buf_free(&out);
+    cJSON_Delete(root);
+    ck_assert_msg(failures == 0, "%d payload-rows.json mismatches (details on stderr)", failures);
+}
+END_TEST
+
 /* ---- trees.json ----------------------------------------------------------- */
 
 START_TEST(test_trees)
@@ -914,6 +1007,7 @@ static Suite *vectors_suite(void)
     tcase_add_test(tc, test_canonical);
     tcase_add_test(tc, test_entries);
     tcase_add_test(tc, test_entry_rows);
+    tcase_add_test(tc, test_payload_rows);
     tcase_add_test(tc, test_trees);
     tcase_add_test(tc, test_proofs_json);
     tcase_add_test(tc, test_checkpoints);
