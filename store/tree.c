@@ -52,22 +52,9 @@ int st_tree_leaf(st_txn *txn, uint64_t index, st_hash out)
     return rc;
 }
 
-int st_tree_stored_leaf(st_txn *txn, uint64_t index, st_hash out)
+/* The row of node (level, pos) in the table. */
+static int stored_node(st_txn *txn, unsigned level, uint64_t pos, st_hash out)
 {
-    uint8_t key[8];
-    st_tree_node_key(key, 0, index);
-    const void *v;
-    size_t vl;
-    int rc = st_db_get(txn, ST_T_TREE, key, sizeof key, &v, &vl);
-    if (rc) return rc;
-    if (vl != ST_HASH_BYTES) return ST_ECORRUPT;
-    memcpy(out, v, ST_HASH_BYTES);
-    return 0;
-}
-
-int st_tree_get_node(st_txn *txn, unsigned level, uint64_t pos, st_hash out)
-{
-    if (level == 0) return st_tree_leaf(txn, pos, out);
     uint8_t key[8];
     st_tree_node_key(key, level, pos);
     const void *v;
@@ -77,6 +64,13 @@ int st_tree_get_node(st_txn *txn, unsigned level, uint64_t pos, st_hash out)
     if (vl != ST_HASH_BYTES) return ST_ECORRUPT;
     memcpy(out, v, ST_HASH_BYTES);
     return 0;
+}
+
+int st_tree_stored_leaf(st_txn *txn, uint64_t index, st_hash out) { return stored_node(txn, 0, index, out); }
+
+int st_tree_get_node(st_txn *txn, unsigned level, uint64_t pos, st_hash out)
+{
+    return level == 0 ? st_tree_leaf(txn, pos, out) : stored_node(txn, level, pos, out);
 }
 
 static int put_node(st_txn *txn, unsigned level, uint64_t pos, const st_hash h)

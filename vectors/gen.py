@@ -1250,13 +1250,11 @@ def row_is_entry_text(text):
             and all(c >= 0x20 for c in text))
 
 
-def row_pack(text):
-    """The packed row of text, or None when the entry stays raw: the writer's
-    rule, greedy from the left (32 hex digits, else the longest fragment that
-    matches, else the byte itself), raw when the row is no shorter."""
-    if not row_is_entry_text(text):
-        return None
-    out = bytearray([ROW_PACKED])
+def pack_tokens(text, fragments):
+    """Greedy from the left: 32 hex digits where the next 32 bytes are all
+    lowercase hex digits, else the longest fragment that matches, else the
+    byte itself (FORMAT.md section 5; entry rows and small payloads)."""
+    out = bytearray()
     i, n = 0, len(text)
     while i < n:
         if i + 32 <= n and all(c in _LOWER_HEX for c in text[i:i + 32]):
@@ -1265,18 +1263,51 @@ def row_pack(text):
             i += 32
             continue
         best = None
-        for tok, frag in ROW_FRAGMENTS.items():
-            if text.startswith(frag, i) and (best is None or len(frag) > len(ROW_FRAGMENTS[best])):
+        for tok, frag in fragments.items():
+            if text.startswith(frag, i) and (best is None or len(frag) > len(fragments[best])):
                 best = tok
         if best is not None:
             out.append(best)
-            i += len(ROW_FRAGMENTS[best])
+            i += len(fragments[best])
             continue
         out.append(text[i])
         i += 1
+    return bytes(out)
+
+
+def unpack_tokens(body, fragments):
+    """(expansion, None), or (None, reason) for a hex token cut short or a
+    0x00 token."""
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        t = body[i]
+        if t >= 0x20:
+            out.append(t)
+            i += 1
+        elif t == ROW_TOKEN_HEX:
+            if i + 17 > len(body):
+                return None, "hex-cut"
+            out += body[i + 1:i + 17].hex().encode("ascii")
+            i += 17
+        elif t == 0x00:
+            return None, "zero-token"
+        else:
+            out += fragments[t]
+            i += 1
+    return bytes(out), None
+
+
+def row_pack(text):
+    """The packed row of text, or None when the entry stays raw: the writer's
+    rule, greedy from the left (32 hex digits, else the longest fragment that
+    matches, else the byte itself), raw when the row is no shorter."""
+    if not row_is_entry_text(text):
+        return None
+    out = bytes([ROW_PACKED]) + pack_tokens(text, ROW_FRAGMENTS)
     if len(out) >= len(text):
         return None
-    return bytes(out)
+    return out
 
 
 def row_decode(row):
@@ -1289,24 +1320,9 @@ def row_decode(row):
     if row[0] == ord("{"):
         return bytes(row), None                  # raw: the bytes themselves
     if row[0] == ROW_PACKED:
-        out = bytearray()
-        i = 1
-        while i < len(row):
-            t = row[i]
-            if t >= 0x20:
-                out.append(t)
-                i += 1
-            elif t == ROW_TOKEN_HEX:
-                if i + 17 > len(row):
-                    return None, "hex-cut"
-                out += row[i + 1:i + 17].hex().encode("ascii")
-                i += 17
-            elif t == 0x00:
-                return None, "zero-token"
-            else:
-                out += ROW_FRAGMENTS[t]
-                i += 1
-        exp = bytes(out)
+        exp, why = unpack_tokens(row[1:], ROW_FRAGMENTS)
+        if why:
+            return None, why
     else:
         return None, "tag"
     # The expansion rules are about packed rows; a raw row's length is
@@ -2221,49 +2237,18 @@ def payload_pack(text):
     is (128 bytes or more, a byte below 0x20, or no shorter packed)."""
     if len(text) >= PAYLOAD_RAW_MAX or any(c < 0x20 for c in text):
         return None
-    out = bytearray()
-    i, n = 0, len(text)
-    while i < n:
-        if i + 32 <= n and all(c in _LOWER_HEX for c in text[i:i + 32]):
-            out.append(ROW_TOKEN_HEX)
-            out += bytes.fromhex(text[i:i + 32].decode("ascii"))
-            i += 32
-            continue
-        best = None
-        for tok, frag in PAYLOAD_FRAGMENTS.items():
-            if text.startswith(frag, i) and (best is None or len(frag) > len(PAYLOAD_FRAGMENTS[best])):
-                best = tok
-        if best is not None:
-            out.append(best)
-            i += len(PAYLOAD_FRAGMENTS[best])
-            continue
-        out.append(text[i])
-        i += 1
-    return bytes(out) if len(out) < len(text) else None
+    out = pack_tokens(text, PAYLOAD_FRAGMENTS)
+    return out if len(out) < len(text) else None
 
 
 def payload_unpack(body):
     """(payload bytes, None), or (None, reason) for a damaged packed body."""
-    out = bytearray()
-    i = 0
-    while i < len(body):
-        t = body[i]
-        if t >= 0x20:
-            out.append(t)
-            i += 1
-        elif t == ROW_TOKEN_HEX:
-            if i + 17 > len(body):
-                return None, "hex-cut"
-            out += body[i + 1:i + 17].hex().encode("ascii")
-            i += 17
-        elif t == 0x00:
-            return None, "zero-token"
-        else:
-            out += PAYLOAD_FRAGMENTS[t]
-            i += 1
+    out, why = unpack_tokens(body, PAYLOAD_FRAGMENTS)
+    if why:
+        return None, why
     if len(out) >= PAYLOAD_RAW_MAX:
         return None, "expansion-128-or-more"
-    return bytes(out), None
+    return out, None
 
 
 def gen_payload_rows():

@@ -216,24 +216,7 @@ END_TEST
 /* The table in FORMAT.md is the one the code uses, token for token. */
 START_TEST(small_fragments_match_format_md)
 {
-    size_t dl;
-    char *doc = tu_read_file(tu_source_path("docs/FORMAT.md"), &dl);
-    ck_assert_ptr_nonnull(doc);
-    char *from = strstr(doc, "Small payload fragments"), *to = from ? strstr(from, "\n\n#") : NULL;
-    ck_assert_msg(from && to, "FORMAT.md lacks the small payload fragments");
-    *to = 0;
-    int seen[0x20] = { 0 };
-    for (char *p = from; (p = strstr(p, "| 0x")) != NULL; p++) {
-        unsigned t = (unsigned)strtoul(p + 2, NULL, 16);
-        char *a = strchr(p + 4, '`'), *b = a ? strchr(a + 1, '`') : NULL;
-        ck_assert_msg(a && b && t >= 2 && t < 0x20, "bad row near %.20s", p);
-        ck_assert_msg((size_t)(b - a - 1) == strlen(st_payload_fragment(t)) &&
-                      memcmp(a + 1, st_payload_fragment(t), (size_t)(b - a - 1)) == 0,
-                      "token 0x%02x: doc `%.*s`, code `%s`", t, (int)(b - a - 1), a + 1, st_payload_fragment(t));
-        seen[t]++;
-    }
-    for (unsigned t = 2; t < 0x20; t++) ck_assert_msg(seen[t] == 1, "token 0x%02x listed %d times", t, seen[t]);
-    free(doc);
+    tu_check_doc_fragments("Small payload fragments", "\n\n#", st_payload_fragment);
 }
 END_TEST
 

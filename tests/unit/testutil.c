@@ -121,3 +121,28 @@ struct st_store *tu_store_fresh(const char *origin, char **dir_out)
     ck_assert_int_eq(st_store_open(&s, *dir_out, ST_OPEN_NOSYSLOG | ST_OPEN_NOSEAL), 0);
     return s;
 }
+
+void tu_check_doc_fragments(const char *from_text, const char *to_text, const char *(*frag)(unsigned t))
+{
+    size_t dl;
+    char *doc = tu_read_file(tu_source_path("docs/FORMAT.md"), &dl);
+    ck_assert_ptr_nonnull(doc);
+    char *from = strstr(doc, from_text), *to = from ? strstr(from, to_text) : NULL;
+    ck_assert_msg(from && to, "FORMAT.md lacks the section from \"%s\" to \"%s\"", from_text, to_text);
+    *to = 0;
+    int seen[0x20] = { 0 };
+    for (char *p = from; (p = strstr(p, "| 0x")) != NULL; p++) {
+        unsigned t;
+        int at = -1;                   /* set only when the whole "| 0xNN | `" matched */
+        if (sscanf(p, "| 0x%2x | `%n", &t, &at) != 1 || at < 0 || t < 0x02 || t > 0x1F) continue;
+        char *open = p + at - 1, *close = strchr(open + 1, '`');
+        ck_assert_ptr_nonnull(close);
+        const char *f = frag(t);
+        ck_assert_ptr_nonnull(f);
+        ck_assert_msg(strlen(f) == (size_t)(close - open - 1) && memcmp(f, open + 1, strlen(f)) == 0,
+                      "token 0x%02x: FORMAT.md has %.*s, the code %s", t, (int)(close - open - 1), open + 1, f);
+        seen[t]++;
+    }
+    for (unsigned t = 0x02; t <= 0x1F; t++) ck_assert_msg(seen[t] == 1, "token 0x%02x appears %d times in FORMAT.md", t, seen[t]);
+    free(doc);
+}

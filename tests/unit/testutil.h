@@ -25,6 +25,11 @@ struct cJSON *tu_load_shared_json(const char *rel);
 /* The string member k of o, or NULL. */
 const char *tu_jstr(const struct cJSON *o, const char *k);
 
+/* A fragment table in docs/FORMAT.md (the rows "| 0xNN | `text` |" between
+ * the first `from` and the next `to` after it) is the code's, token for
+ * token: each of 0x02..0x1F once, its text equal to frag(t). */
+void tu_check_doc_fragments(const char *from, const char *to, const char *(*frag)(unsigned t));
+
 /* The fixture most store tests share: libsodium initialised, syslog off, a
  * new store of origin `origin` in a fresh temporary directory (*dir_out:
  * tu_rmrf and free it), opened without syslog and without the seal policy. */
