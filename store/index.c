@@ -21,11 +21,31 @@
 uint64_t st_ix_time_key(int64_t time_us) { return (uint64_t)time_us ^ (1ULL << 63); }
 int64_t st_ix_time_from_key(uint64_t k) { return (int64_t)(k ^ (1ULL << 63)); }
 
+size_t st_ix_cut_len(const char *s, size_t len)
+{
+    size_t head = len < ST_IX_STR_CAP ? len : ST_IX_STR_CAP;
+    if (!memchr(s, 0, head)) return head;      /* the usual string: no NUL to escape */
+    size_t n = 0, i = 0;
+    for (; i < len; i++) {
+        size_t w = s[i] ? 1 : 2;
+        if (n + w > ST_IX_STR_CAP) break;
+        n += w;
+    }
+    return i;
+}
+
+int st_ix_at_cap(const char *s, size_t len)
+{
+    size_t n = len;
+    for (size_t i = 0; i < len; i++) n += s[i] == 0;
+    return n + 1 >= ST_IX_STR_CAP;
+}
+
 size_t st_ix_enc_str(uint8_t *out, const char *s, size_t len, int *cut)
 {
-    size_t n = 0;
-    if (cut) *cut = len > ST_IX_STR_CAP;
-    if (len > ST_IX_STR_CAP) len = ST_IX_STR_CAP;
+    size_t n = 0, keep = st_ix_cut_len(s, len);
+    if (cut) *cut = keep < len;
+    len = keep;
     if (!memchr(s, 0, len)) {                  /* the usual string: no NUL to escape */
         memcpy(out, s, len);
         n = len;

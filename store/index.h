@@ -54,8 +54,9 @@
  * every committed state is consistent. Path queries read the 'p' rows and
  * the 'i' rows of the pending entries; check expects exactly that split.
  *
- * CAPS. LMDB keys are at most 511 bytes: a string longer than
- * ST_IX_STR_CAP bytes is keyed by its first ST_IX_STR_CAP bytes and the
+ * CAPS. LMDB keys are at most 511 bytes: a string whose encoding is longer
+ * than ST_IX_STR_CAP bytes is keyed by its head (the first ST_IX_STR_CAP
+ * bytes, fewer when NUL bytes take two; st_ix_cut_len) and the
  * row's value holds the whole string (an empty value means "not cut"), so
  * exact matching stays exact; in the split tables (tool, session), whose
  * values are bounded, it holds the SHA-256 of the whole string instead
@@ -149,8 +150,16 @@ ST_NODISCARD int st_ix_summary_decode(st_ix_summary *out, const void *val, size_
 /* Key helpers used by query.c and stats.c. */
 uint64_t st_ix_time_key(int64_t time_us);               /* sign-flipped */
 int64_t  st_ix_time_from_key(uint64_t k);
-/* enc(s) into out (cap: ST_IX_STR_CAP bytes of s); returns bytes written. *cut set if s was cut. */
+/* enc(s) into out; returns bytes written. Its first part (before the
+ * terminator) is at most ST_IX_STR_CAP bytes: s is cut after st_ix_cut_len
+ * bytes (*cut set), so that no key passes LMDB's 511 bytes, NUL bytes
+ * (two bytes each) and all. */
 size_t   st_ix_enc_str(uint8_t *out, const char *s, size_t len, int *cut);
+/* How many bytes of s enc() keeps: ST_IX_STR_CAP, fewer if s has NUL bytes. */
+size_t   st_ix_cut_len(const char *s, size_t len);
+/* 1 if s, decoded from a key, may be the cut head of a longer string (its
+ * encoding fills the cap, or nearly: the next byte may have been a NUL). */
+int      st_ix_at_cap(const char *s, size_t len);
 #define  ST_IX_ENC_MAX (2u * ST_IX_STR_CAP + 2u)
 /* Finds the end of enc(...) at key[0..len): returns the offset just past 0x00 0x01, or 0 if none. */
 size_t   st_ix_enc_end(const uint8_t *key, size_t len);

@@ -296,7 +296,7 @@ static int row_exact(st_table tb, const uint8_t *v, size_t vl, const char *s, si
         off = 10u + v[9];
         if (off > vl) return 0;
     }
-    if (n <= ST_IX_STR_CAP) return vl == off;
+    if (st_ix_cut_len(s, n) == n) return vl == off;
     if (tb == ST_T_IX_TOOL || tb == ST_T_IX_SESSION) {
         uint8_t h[32];
         st_sha256(h, s, n);
@@ -408,7 +408,7 @@ static int path_groups(qrun *r, uint64_t *estimate)
         size_t end = st_ix_enc_end(kb + 1, kl - 1);
         if (!end || vl != 8) { rc = st_fail(r->err, ST_ECORRUPT, "path index: malformed distinct-path row"); break; }
         size_t pl = st_ix_dec_str(path, sizeof path - 1, kb + 1, end - 2);
-        if (pl == ST_IX_STR_CAP || st_query_path_match(r->q->path, path, pl)) {
+        if (st_ix_at_cap(path, pl) || st_query_path_match(r->q->path, path, pl)) {
             uint8_t h[2] = { (uint8_t)((end + 1) >> 8), (uint8_t)(end + 1) };
             st_buf_put(&r->pathgroups, h, 2);
             st_buf_put(&r->pathgroups, kb, end + 1);
@@ -478,7 +478,7 @@ static int scan_paths(qrun *r)
         const uint8_t *gk = g + off + 2;      /* 'd' enc(path) */
         off += 2 + gl;
         size_t pl = st_ix_dec_str(path, sizeof path - 1, gk + 1, gl - 3);
-        int maybe = pl == ST_IX_STR_CAP && !st_query_path_match(r->q->path, path, pl);
+        int maybe = st_ix_at_cap(path, pl) && !st_query_path_match(r->q->path, path, pl);
         memcpy(key, gk, gl);
         key[0] = 'p';
         st_be64_put(key + gl, r->lo);

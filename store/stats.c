@@ -211,7 +211,7 @@ static int scan_session(st_txn *txn, const st_stats_query *q, const win *w, acc_
         const uint8_t *kb = k;
         uint64_t t = st_be64_get(kb + pl);
         if (w->has_until && t >= w->hi) break;
-        if (vl != 0 && q->session.len[0] <= ST_IX_STR_CAP) continue;   /* a longer, cut session id */
+        if (vl != 0 && st_ix_cut_len(q->session.v[0], q->session.len[0]) == q->session.len[0]) continue;   /* a longer, cut session id */
         const void *sv;
         size_t svl;
         st_ix_summary s;
@@ -221,7 +221,7 @@ static int scan_session(st_txn *txn, const st_stats_query *q, const win *w, acc_
         }
         if (!s.tool || !tool_wanted(q, s.tool, s.tool_len)) continue;
         if (s.session_len != q->session.len[0] || (s.session_len && memcmp(s.session, q->session.v[0], s.session_len) != 0)) continue;
-        acc *x = acc_get(a, s.tool, s.tool_len > ST_IX_STR_CAP ? ST_IX_STR_CAP : s.tool_len);  /* as the stats rows */
+        acc *x = acc_get(a, s.tool, st_ix_cut_len(s.tool, s.tool_len));  /* as the stats rows */
         if (!x) { rc = ENOMEM; break; }
         if ((rc = acc_add(x, s.status, s.status_len, s.has_duration, s.duration_ms)) != 0) break;
     }

@@ -154,6 +154,26 @@ while IFS= read -r line; do
 done < "$work/proofs"
 [ $same = 1 ] && [ "$(wc -l < "$work/proofs")" = 6 ] && ok "--with-proof: each proof is the one 'prove --index I' gives" || bad "--with-proof vs prove"
 
+# --- names of NUL bytes ------------------------------------------------------------------------
+# A NUL byte takes two in an index key: a session id and a tool name of 300
+# of them once made keys over LMDB's 511 bytes, so the hook spooled the event
+# and every one after it, for good. They are recorded, checked and counted.
+# (Paths holding a NUL byte are not indexed at all.)
+nul=$(printf '\\u0000%.0s' $(seq 300))
+ev="{\"session_id\":\"${nul}x\",\"cwd\":\"/repo\",\"hook_event_name\":\"PostToolUse\",\"tool_name\":\"${nul}T\",\"tool_input\":{\"file_path\":\"/repo/nul.c\"},\"tool_response\":{},\"tool_use_id\":\"toolu_01NulNulNulNulNulNulNulNul\"}"
+before=$(st status | sed -n 's/^entries: *//p')
+printf '%s\n' "$ev" | st hook 2>"$work/err"
+after=$(st status | sed -n 's/^entries: *//p')
+[ "$after" = $((before + 1)) ] && [ -z "$(ls -A "$work/s/spool" 2>/dev/null)" ] && ok "NUL-byte session and tool: recorded, nothing spooled" \
+  || bad "NUL names: $before -> $after entries, spool: $(ls "$work/s/spool" 2>/dev/null), $(cat "$work/err")"
+a '{"hook_event_name":"PostToolUse","session_id":"after-nul","cwd":"/repo","tool_name":"Read","tool_input":{"file_path":"/repo/z"},"tool_response":{}}'
+expect "check passes with NUL-byte names" 0 "" -- st check
+n=$(st query --path /repo/nul.c --format jsonl | jq -r 'select(.session | startswith("\u0000")) | .index' | wc -l)
+[ "$n" = 1 ] && ok "the entry of the NUL-byte session is found" || bad "NUL session entry: $n"
+st stats --format json > "$work/stats.json" && jq -e '.tools | map(select(.tool | startswith("\u0000"))) | length == 1' "$work/stats.json" >/dev/null \
+  && ok "stats: the NUL-byte tool is one row" || bad "stats: $(head -c 300 "$work/stats.json")"
+st seal >/dev/null
+
 # --- output errors and broken pipes -------------------------------------------------------------
 for c in "query" "query --format table" "query --format csv" "query --with-proof" "stats" "stats --format json"; do
   rc=0; st $c > /dev/full 2>"$work/err" || rc=$?

@@ -95,6 +95,22 @@ START_TEST(encoding)
     n = st_ix_enc_str(kb, big, sizeof big, &cut);
     ck_assert_int_eq(cut, 1);
     ck_assert_uint_eq(n, ST_IX_STR_CAP + 2);
+    ck_assert(st_ix_at_cap(big, ST_IX_STR_CAP) && st_ix_at_cap(big, ST_IX_STR_CAP - 1) && !st_ix_at_cap(big, 400));
+    /* NUL bytes take two: the head is cut by its encoded length, so no key passes 511 bytes */
+    char nuls[1000] = { 0 };
+    n = st_ix_enc_str(kb, nuls, 300, &cut);
+    ck_assert_int_eq(cut, 1);
+    ck_assert_uint_eq(st_ix_cut_len(nuls, 300), ST_IX_STR_CAP / 2);
+    ck_assert_uint_eq(n, ST_IX_STR_CAP + 2);
+    ck_assert(st_ix_at_cap(nuls, ST_IX_STR_CAP / 2) && !st_ix_at_cap(nuls, 100));
+    big[ST_IX_STR_CAP - 1] = 0;                      /* 447 bytes, then a NUL that would need two */
+    ck_assert_uint_eq(st_ix_cut_len(big, ST_IX_STR_CAP), ST_IX_STR_CAP - 1);
+    n = st_ix_enc_str(kb, big, ST_IX_STR_CAP, &cut);
+    ck_assert_int_eq(cut, 1);
+    ck_assert_uint_eq(n, ST_IX_STR_CAP + 1);
+    n = st_ix_enc_str(kb, nuls, 200, &cut);          /* 400 bytes encoded: whole */
+    ck_assert_int_eq(cut, 0);
+    ck_assert_uint_eq(n, 402);
     ck_assert_uint_eq(st_ix_time_key(-1) < st_ix_time_key(0), 1);
     ck_assert_int_eq(st_ix_time_from_key(st_ix_time_key(-123456789)), -123456789);
 }
@@ -190,6 +206,7 @@ END_TEST
 static char *dir;
 static st_store *S;
 static const char *add_session = "sess-1";   /* the session of the entries add() appends */
+static size_t add_session_len;               /* its length, if it holds NUL bytes (else 0) */
 
 static void setup(void)
 {
@@ -199,6 +216,7 @@ static void setup(void)
 static void teardown(void)
 {
     add_session = "sess-1";
+    add_session_len = 0;
     st_store_close(S);
     tu_rmrf(dir);
     free(dir);
@@ -213,7 +231,8 @@ static uint64_t add(const char *event, const char *tool, const char *status, con
     st_json_object_add(d, m, "event", 5, st_json_new_str(d, event));
     st_json_object_add(d, m, "tool", 4, st_json_new_str(d, tool));
     st_json_object_add(d, m, "status", 6, st_json_new_str(d, status));
-    st_json_object_add(d, m, "session", 7, st_json_new_str(d, add_session));
+    st_json_object_add(d, m, "session", 7,
+                       st_json_new_strn(d, add_session, add_session_len ? add_session_len : strlen(add_session)));
     st_json_object_add(d, m, "tool_use_id", 11, st_json_new_str(d, tuid));
     if (dur >= 0) st_json_object_add(d, m, "duration_ms", 11, st_json_new_int(d, dur));
     st_json *in = st_json_new_object(d);
@@ -586,19 +605,28 @@ static int collect_index(void *ctx, st_txn *txn, uint64_t index, const uint8_t *
 
 /* Two session ids that share their first 448 bytes (the key cap) are keyed
  * alike; the session index (a split table: its rows hold the SHA-256 of a
- * cut id, not the id) still tells them apart, in queries, stats and check. */
+ * cut id, not the id) still tells them apart, in queries, stats and check.
+ * Ids of NUL bytes (two bytes each in a key) are cut by their encoded
+ * length: they are recorded, not refused for a key over LMDB's limit. */
 START_TEST(long_sessions_are_exact)
 {
-    char a[470], b[470];
+    char a[470], b[470], z1[301], z2[301];
     memset(a, 'a', sizeof a - 2);
     memcpy(b, a, sizeof a);
     a[sizeof a - 2] = '1';
     b[sizeof b - 2] = '2';
     a[sizeof a - 1] = b[sizeof b - 1] = 0;
+    memset(z1, 0, sizeof z1);
+    memset(z2, 0, sizeof z2);
+    z1[300] = '1';
+    z2[300] = '2';
     add_session = a; add("PreToolUse", "Edit", "started", "toolu_A", 1000, -1, "/repo/a.ts");
     add_session = b; add("PreToolUse", "Edit", "started", "toolu_B", 2000, -1, "/repo/b.ts");
     add_session = a; add("PostToolUse", "Edit", "succeeded", "toolu_A", 3000, 5, "/repo/a.ts");
     add_session = "short"; add("PostToolUse", "Bash", "succeeded", "toolu_C", 4000, 7, "/repo/c.ts");
+    add_session = z1; add_session_len = sizeof z1; add("PostToolUse", "Bash", "succeeded", "toolu_D", 5000, 1, "/repo/d.ts");
+    add_session = z2; add("PostToolUse", "Bash", "succeeded", "toolu_E", 6000, 2, "/repo/e.ts");
+    add_session_len = 0;
     char msg[600];
     ck_assert_msg(check_now(msg, sizeof msg) == 0, "%s", msg);
 
@@ -616,15 +644,16 @@ START_TEST(long_sessions_are_exact)
     ck_assert_uint_eq(vl, 32);
     ck_assert_int_eq(memcmp(v, h, 32), 0);
 
-    const char *const sessions[] = { a, b, "short" };
-    const uint64_t want[][3] = { { 2, 0, 2 }, { 1, 1 }, { 1, 3 } };
-    for (int i = 0; i < 3; i++) {
+    const char *const sessions[] = { a, b, "short", z1, z2 };
+    const size_t session_lens[] = { strlen(a), strlen(b), 5, sizeof z1, sizeof z2 };
+    const uint64_t want[][3] = { { 2, 0, 2 }, { 1, 1 }, { 1, 3 }, { 1, 4 }, { 1, 5 } };
+    for (int i = 0; i < 5; i++) {
         st_query q;
         memset(&q, 0, sizeof q);
         q.no_entry = 1;
         q.session.n = 1;
         q.session.v[0] = sessions[i];
-        q.session.len[0] = strlen(sessions[i]);
+        q.session.len[0] = session_lens[i];
         uint64_t got[8] = { 0 };
         ck_assert_int_eq(st_query_run(txn, &q, collect_index, got, NULL, &err), 0);
         ck_assert_uint_eq(got[0], want[i][0]);
