@@ -98,6 +98,7 @@ static int map_rc(st_txn *t, int rc)
     case MDB_SUCCESS: return 0;
     case MDB_NOTFOUND: return ST_ENOTFOUND;
     case MDB_KEYEXIST: return ST_EEXIST;
+    case MDB_BAD_VALSIZE: return ST_EINVAL;   /* a key or value this record makes too long: the record's fault */
     case MDB_MAP_FULL:
         if (t) t->map_full = 1;
         return ST_EDB;
