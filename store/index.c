@@ -133,16 +133,50 @@ int st_ix_facts_from_envelope(st_ix_facts *f, const st_json *env)
 }
 
 /* ---- the time-index summary ----------------------------------------------
- *   u8 version (1) | u8 flags (bit 0: has duration) | u64 duration_ms |
- *   (u16 len, bytes) for tool, event, session, status, kind (absent: len 0)
+ *   u8 version (2) | u8 flags (bit 0: has duration) | u64 duration_ms |
+ *   for tool, event, session, status, kind: (u16 len, bytes), absent: len 0,
+ *   or 0xFF then the number of one of the common values in SUM_CODES
+ *   (a length never starts with 0xFF: it is at most IX_SUM_STR_MAX)
  */
-#define IX_SUMMARY_VERSION 1u
+#define IX_SUMMARY_VERSION 2u
 #define IX_SUM_STR_MAX 4096u
+#define IX_SUM_CODE 0xFFu
 
-static size_t lstr_len(size_t n) { return 2 + (n > IX_SUM_STR_MAX ? IX_SUM_STR_MAX : n); }
+/* The values most entries have, two bytes each in a summary instead of a
+ * length and the text (an import's "PostToolUse", "succeeded", "import"
+ * were 32 of its 80 bytes). Never change or reorder: rows depend on it. */
+#define C(s) { s, sizeof s - 1 }
+static const struct { const char *s; size_t n; } SUM_CODES[] = {
+    C("PostToolUse"), C("PreToolUse"), C("PostToolUseFailure"), C("UserPromptSubmit"), C("Stop"),
+    C("SubagentStop"), C("SessionStart"), C("SessionEnd"), C("Notification"), C("PreCompact"),
+    C("PermissionRequest"), C("PermissionDenied"), C("succeeded"), C("started"), C("failed"), C("denied"),
+    C("interrupted"), C("event"), C("import"), C("key-rotation"), C("Bash"), C("Read"), C("Edit"), C("Write"),
+    C("Grep"), C("Glob"), C("Task"), C("WebFetch"), C("WebSearch"), C("TodoWrite"), C("MultiEdit"),
+    C("NotebookEdit"), C("LS")
+};
+#undef C
+#define NSUM_CODES (sizeof SUM_CODES / sizeof SUM_CODES[0])
+
+static int sum_code(const char *s, size_t n)
+{
+    for (size_t i = 0; i < NSUM_CODES; i++)
+        if (SUM_CODES[i].n == n && memcmp(SUM_CODES[i].s, s, n) == 0) return (int)i;
+    return -1;
+}
+
+static size_t lstr_len(const char *s, size_t n)
+{
+    return n && sum_code(s, n) >= 0 ? 2 : 2 + (n > IX_SUM_STR_MAX ? IX_SUM_STR_MAX : n);
+}
 
 static uint8_t *put_lstr(uint8_t *o, const char *s, size_t n)
 {
+    int c = n ? sum_code(s, n) : -1;
+    if (c >= 0) {
+        o[0] = IX_SUM_CODE;
+        o[1] = (uint8_t)c;
+        return o + 2;
+    }
     if (n > IX_SUM_STR_MAX) n = IX_SUM_STR_MAX;
     o[0] = (uint8_t)(n >> 8);
     o[1] = (uint8_t)n;
@@ -152,8 +186,8 @@ static uint8_t *put_lstr(uint8_t *o, const char *s, size_t n)
 
 static size_t summary_len(const st_ix_facts *f)
 {
-    return 10 + lstr_len(f->tool_len) + lstr_len(f->event_len) + lstr_len(f->session_len) +
-           lstr_len(f->status_len) + lstr_len(f->kind_len);
+    return 10 + lstr_len(f->tool, f->tool_len) + lstr_len(f->event, f->event_len) +
+           lstr_len(f->session, f->session_len) + lstr_len(f->status, f->status_len) + lstr_len(f->kind, f->kind_len);
 }
 
 /* Writes summary_len(f) bytes. */
@@ -172,6 +206,14 @@ static void summary_encode(uint8_t *o, const st_ix_facts *f)
 static int get_lstr(const uint8_t *v, size_t len, size_t *off, const char **s, size_t *n)
 {
     if (*off + 2 > len) return ST_ECORRUPT;
+    if (v[*off] == IX_SUM_CODE) {
+        size_t c = v[*off + 1];
+        if (c >= NSUM_CODES) return ST_ECORRUPT;
+        *s = SUM_CODES[c].s;
+        *n = SUM_CODES[c].n;
+        *off += 2;
+        return 0;
+    }
     size_t l = ((size_t)v[*off] << 8) | v[*off + 1];
     *off += 2;
     if (*off + l > len) return ST_ECORRUPT;

@@ -90,7 +90,8 @@
  *      may be pending (PATH WRITE-BEHIND above);
  *   4: IX_TOOL and IX_SESSION are split tables (db.h; LMDB tables
  *      ix_tool4 and ix_session4, the older ix_tool and ix_session stay
- *      empty), and their cut rows end in the SHA-256 of the whole string.
+ *      empty), and their cut rows end in the SHA-256 of the whole string;
+ *      time-index summaries are version 2 (common values as numbers).
  * Queries, stats and check refuse a log of another layout, naming
  * `sealtrail reindex`, which rebuilds every table and records this one. */
 #define ST_INDEX_LAYOUT      4u

@@ -672,6 +672,47 @@ START_TEST(long_sessions_are_exact)
 }
 END_TEST
 
+/* Time-index summaries (index.c): common values (event, status, kind, the
+ * built-in tools) take two bytes, 0xFF and their number; others their
+ * length and text. Either way they decode to the entry's values, and a
+ * number past the table or a cut summary is damage. */
+START_TEST(summary_codes)
+{
+    add("PostToolUse", "Bash", "succeeded", "toolu_A", 1000, 5, "/repo/a.ts");
+    add("CustomEvent", "mcp__db__query", "weird", "toolu_B", 2000, -1, "/repo/b.ts");
+    st_txn *txn;
+    st_err err = { "" };
+    ck_assert_int_eq(st_db_read_begin(S->db, &txn, &err), 0);
+    static const char *const want[][5] = { { "Bash", "PostToolUse", "sess-1", "succeeded", "event" },
+                                           { "mcp__db__query", "CustomEvent", "sess-1", "weird", "event" } };
+    static const size_t want_len[] = { 10 + 2 + 2 + 2 + 6 + 2 + 2, 10 + 2 + 14 + 2 + 11 + 2 + 6 + 2 + 5 + 2 };
+    for (uint64_t i = 0; i < 2; i++) {
+        uint8_t key[16];
+        st_be64_put(key, st_ix_time_key((int64_t)(1000 * (i + 1))));
+        st_be64_put(key + 8, i);
+        const void *v;
+        size_t vl;
+        ck_assert_int_eq(st_db_get(txn, ST_T_IX_TIME, key, 16, &v, &vl), 0);
+        ck_assert_uint_eq(vl, want_len[i]);
+        st_ix_summary sum;
+        ck_assert_int_eq(st_ix_summary_decode(&sum, v, vl), 0);
+        const char *got[5] = { sum.tool, sum.event, sum.session, sum.status, sum.kind };
+        size_t gl[5] = { sum.tool_len, sum.event_len, sum.session_len, sum.status_len, sum.kind_len };
+        for (int f = 0; f < 5; f++)
+            ck_assert_msg(gl[f] == strlen(want[i][f]) && memcmp(got[f], want[i][f], gl[f]) == 0, "entry %llu field %d",
+                          (unsigned long long)i, f);
+        uint8_t bad[64];
+        memcpy(bad, v, vl);
+        bad[10] = 0xFF;                                  /* the tool as number 0xFF... */
+        bad[11] = 0xF0;                                  /* ...past the table */
+        st_ix_summary d;
+        ck_assert_int_eq(st_ix_summary_decode(&d, bad, vl), ST_ECORRUPT);
+        ck_assert_int_eq(st_ix_summary_decode(&d, v, vl - 1), ST_ECORRUPT);   /* cut */
+    }
+    st_db_read_end(txn);
+}
+END_TEST
+
 /* ix_rows (index_rows.c): rows added in any order end up stored as if put
  * one by one: every row, in LMDB's key order, a key that is a prefix of
  * another and keys that share their first 7 bytes kept apart, and a key
@@ -767,6 +808,7 @@ int main(void)
     tcase_add_test(store, path_write_behind);
     tcase_add_test(store, rows_in_key_order);
     tcase_add_test(store, long_sessions_are_exact);
+    tcase_add_test(store, summary_codes);
     suite_add_tcase(s, store);
     return tu_run_suite(s);
 }
