@@ -159,48 +159,52 @@ static const struct { const char *s; size_t n; } SUM_CODES[] = {
 
 static int sum_code(const char *s, size_t n)
 {
+    if (n == 0) return -1;
     for (size_t i = 0; i < NSUM_CODES; i++)
-        if (SUM_CODES[i].n == n && memcmp(SUM_CODES[i].s, s, n) == 0) return (int)i;
+        if (SUM_CODES[i].n == n && SUM_CODES[i].s[0] == s[0] && memcmp(SUM_CODES[i].s, s, n) == 0) return (int)i;
     return -1;
 }
 
-static size_t lstr_len(const char *s, size_t n)
-{
-    return n && sum_code(s, n) >= 0 ? 2 : 2 + (n > IX_SUM_STR_MAX ? IX_SUM_STR_MAX : n);
-}
+/* The summary's five strings, in order, with their codes (-1: written out). */
+typedef struct sum_strs { const char *s[5]; size_t n[5]; int code[5]; } sum_strs;
 
-static uint8_t *put_lstr(uint8_t *o, const char *s, size_t n)
+static void sum_strs_of(sum_strs *t, const st_ix_facts *f)
 {
-    int c = n ? sum_code(s, n) : -1;
-    if (c >= 0) {
-        o[0] = IX_SUM_CODE;
-        o[1] = (uint8_t)c;
-        return o + 2;
+    const char *s[5] = { f->tool, f->event, f->session, f->status, f->kind };
+    size_t n[5] = { f->tool_len, f->event_len, f->session_len, f->status_len, f->kind_len };
+    for (int i = 0; i < 5; i++) {
+        t->s[i] = s[i];
+        t->n[i] = n[i] > IX_SUM_STR_MAX ? IX_SUM_STR_MAX : n[i];
+        t->code[i] = i == 2 ? -1 : sum_code(s[i], n[i]);   /* sessions are never common values */
     }
-    if (n > IX_SUM_STR_MAX) n = IX_SUM_STR_MAX;
-    o[0] = (uint8_t)(n >> 8);
-    o[1] = (uint8_t)n;
-    if (n) memcpy(o + 2, s, n);
-    return o + 2 + n;
 }
 
-static size_t summary_len(const st_ix_facts *f)
+static size_t summary_len(const sum_strs *t)
 {
-    return 10 + lstr_len(f->tool, f->tool_len) + lstr_len(f->event, f->event_len) +
-           lstr_len(f->session, f->session_len) + lstr_len(f->status, f->status_len) + lstr_len(f->kind, f->kind_len);
+    size_t l = 10;
+    for (int i = 0; i < 5; i++) l += 2 + (t->code[i] >= 0 ? 0 : t->n[i]);
+    return l;
 }
 
-/* Writes summary_len(f) bytes. */
-static void summary_encode(uint8_t *o, const st_ix_facts *f)
+/* Writes summary_len(t) bytes. */
+static void summary_encode(uint8_t *o, const st_ix_facts *f, const sum_strs *t)
 {
     o[0] = IX_SUMMARY_VERSION;
     o[1] = f->has_duration ? 1 : 0;
     st_be64_put(o + 2, f->duration_ms);
-    o = put_lstr(o + 10, f->tool, f->tool_len);
-    o = put_lstr(o, f->event, f->event_len);
-    o = put_lstr(o, f->session, f->session_len);
-    o = put_lstr(o, f->status, f->status_len);
-    put_lstr(o, f->kind, f->kind_len);
+    o += 10;
+    for (int i = 0; i < 5; i++) {
+        if (t->code[i] >= 0) {
+            o[0] = IX_SUM_CODE;
+            o[1] = (uint8_t)t->code[i];
+            o += 2;
+            continue;
+        }
+        o[0] = (uint8_t)(t->n[i] >> 8);
+        o[1] = (uint8_t)t->n[i];
+        if (t->n[i]) memcpy(o + 2, t->s[i], t->n[i]);
+        o += 2 + t->n[i];
+    }
 }
 
 static int get_lstr(const uint8_t *v, size_t len, size_t *off, const char **s, size_t *n)
@@ -372,10 +376,12 @@ int ix_emit(const st_ix_facts *f, const uint8_t *paths, size_t paths_len, size_t
     st_be64_put(ti + 8, f->index);
 
     uint8_t small[512];                         /* the usual summary: no allocation */
-    size_t sl = summary_len(f);
+    sum_strs strs;
+    sum_strs_of(&strs, f);
+    size_t sl = summary_len(&strs);
     uint8_t *sum = sl <= sizeof small ? small : malloc(sl);
     if (!sum) return ENOMEM;
-    summary_encode(sum, f);
+    summary_encode(sum, f, &strs);
     rc = sk->row(sk->ctx, ST_T_IX_TIME, ti, 16, sum, sl);
     if (sum != small) free(sum);
     if (rc) return rc;
