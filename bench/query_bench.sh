@@ -60,7 +60,7 @@ if command -v mdb_stat >/dev/null; then
     /^Status of/ { t = $3 } /Page size/ { ps = $3 } /Number of pages used/ { used = $5 }
     /^Freelist Status/ { t = "(free)" } /Free pages/ { free = $3 }
     /Branch pages|Leaf pages|Overflow pages/ { pages[t] += $3; counted += $3 }
-    END { pages["(tool+session duplicates)"] = used - free - counted
+    END { pages["(tool+session-dups)"] = used - free - counted
           for (t in pages) if (pages[t] * ps / j >= 0.005) printf "%.2f %s\n", pages[t] * ps / j, t }' |
     sort -rn | awk '{ line = line sprintf(" %s %sx", $2, $1) } END { print "    by table:" line }' || true
 fi
