@@ -71,4 +71,7 @@ env HOME="$work/home" SEALTRAIL_DIR= XDG_STATE_HOME= "$SEALTRAIL" hook --dir '' 
   [ "$(ls "$work/home/.local/state/sealtrail/spool" | wc -l)" = 1 ] &&
   ok "hook --dir '': exit 0, nothing on stdout, the event kept for the default store, said on stderr" ||
   bad "hook --dir '': rc $rc $(cat "$work/hook.err")"
+# init: a refused value says why (exit 2 and a message, never a silent exit 2), and creates nothing
+expect "init --seal-entries 0 says why" 2 "--seal-entries: at least 1" -- "$SEALTRAIL" --dir "$work/i0" init --seal-entries 0
+[ ! -e "$work/i0" ] && ok "... and creates no store" || bad "init --seal-entries 0 created $work/i0"
 e2e_end
