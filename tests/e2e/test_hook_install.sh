@@ -145,4 +145,13 @@ printf '{"hooks": {"Stop": {"not": "an array"}}}' >"$T/p2/shape.json"
 rc=0; "$BIN" --dir "$STORE" hook install --settings "$T/p2/shape.json" --events Stop >/dev/null 2>&1 || rc=$?
 check "settings of the wrong shape are refused (exit $rc)" [ "$rc" -eq 2 ]
 
+# a --project directory that does not exist is a typo: refused, nothing created
+expect "install --project into a missing directory: exit 2, named" 2 "--project $T/no-such-project: No such file or directory" -- "$BIN" --dir "$STORE" hook install --project "$T/no-such-project"
+[ ! -e "$T/no-such-project" ] && ok "... and creates no directory" || bad "install created $T/no-such-project"
+expect "uninstall --project a missing directory: exit 2" 2 "--project $T/no-such-project: No such file" -- "$BIN" hook uninstall --project "$T/no-such-project"
+expect "install --project a regular file: exit 2" 2 "--project $T/p2/broken.json: not a directory" -- "$BIN" --dir "$STORE" hook install --project "$T/p2/broken.json"
+expect "install --events '' names the problem" 2 "--events: no event named" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events ''
+expect "install --events ',' names the problem" 2 "--events: no event named" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events ,
+[ ! -e "$T/ev.json" ] && ok "... and writes no settings file" || bad "--events '' wrote $T/ev.json"
+
 e2e_end
