@@ -32,8 +32,9 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: auditverify BUNDLE... --trust KEY [--trust KEY ...] [--previous CHECKPOINT]\n"
-            "                   [--retention [--as-of TIME]] [--json] [--threads N] [--quiet]\n"
+            "usage: auditverify BUNDLE... --trust KEY [--trust KEY ...] [--key-note FILE ...]\n"
+            "                   [--previous CHECKPOINT] [--retention [--as-of TIME]] [--json]\n"
+            "                   [--threads N] [--quiet]\n"
             "       auditverify --list BUNDLE\n"
             "\n"
             "Verifies a sealtrail auditor bundle offline: every entry's exact bytes, the\n"
