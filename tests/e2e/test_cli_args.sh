@@ -57,6 +57,11 @@ expect "export --out an existing directory, --force" 2 "is a directory" -- st ex
 : > "$work/empty.cp"
 expect "export --from-checkpoint of an empty file is bad input" 2 "from-checkpoint" -- st export --out "$work/x.stb" --from-checkpoint "$work/empty.cp"
 expect "import ''" 2 "import: empty file name" -- st import ''
+# a filter value that is not UTF-8 would make a manifest no verifier reads: refused, no file
+for o in --tool --session --event --status --path --text; do
+  expect "export $o with invalid UTF-8 is bad input" 2 "export: $o: .*not valid UTF-8" -- st export --out "$work/u8.stb" $o $'B\xffash'
+done
+[ ! -e "$work/u8.stb" ] && ok "... and no bundle is written" || bad "a non-UTF-8 filter wrote $work/u8.stb"
 # an empty --dir (`--dir "$UNSET"`) is bad input, not the default store; the hook records in the default store and says so
 mkdir -p "$work/home"
 for form in "--dir=" "--dir ''"; do
