@@ -251,6 +251,14 @@ int st_hookcfg_install(const char *old, size_t len, const st_hookcfg_opts *o, ch
 {
     *out = NULL;
     *changed = 0;
+    /* settings files are JSON, which is UTF-8: a path that is not would make a file
+     * Claude Code (and the next install) cannot read */
+    if (!st_utf8_valid((const uint8_t *)o->binary, strlen(o->binary)))
+        return st_fail(err, ST_EINVAL, "the sealtrail binary's path %s is not valid UTF-8 (settings are JSON): "
+                       "install it under a UTF-8 path or pass --binary", o->binary);
+    if (!st_utf8_valid((const uint8_t *)o->store_dir, strlen(o->store_dir)))
+        return st_fail(err, ST_EINVAL, "the store directory %s is not valid UTF-8 (settings are JSON): "
+                       "give a --dir that is", o->store_dir);
     st_json_doc *d;
     int rc = parse_settings(old, len, &d, err);
     if (rc) return rc;

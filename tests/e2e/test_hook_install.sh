@@ -153,5 +153,11 @@ expect "install --project a regular file: exit 2" 2 "--project $T/p2/broken.json
 expect "install --events '' names the problem" 2 "--events: no event named" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events ''
 expect "install --events ',' names the problem" 2 "--events: no event named" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events ,
 [ ! -e "$T/ev.json" ] && ok "... and writes no settings file" || bad "--events '' wrote $T/ev.json"
+# settings are JSON (UTF-8): a store or binary path that is not UTF-8 is refused, the file kept as it was
+printf '{"model":"x"}\n' >"$T/u8.json"
+cp "$T/u8.json" "$T/u8.orig"
+expect "install with a non-UTF-8 store path: exit 2, named" 2 "not valid UTF-8 \(settings are JSON\): give a --dir" -- "$BIN" --dir "$T/st"$'\xff' hook install --settings "$T/u8.json"
+expect "install with a non-UTF-8 --binary: exit 2, named" 2 "not valid UTF-8 \(settings are JSON\): install it under" -- "$BIN" --dir "$STORE" hook install --settings "$T/u8.json" --binary "$T/bin"$'\xff'
+cmp -s "$T/u8.json" "$T/u8.orig" && ok "... and the settings file is unchanged" || bad "non-UTF-8 path changed the settings: $(cat "$T/u8.json")"
 
 e2e_end
