@@ -128,6 +128,9 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["exit_code
     && ok "--json of the set is valid and names the fork" || bad "--json of the forked set"
 expect_exit 0 "two bundles of one history" "$AUDITVERIFY" "$T/b.stb" "$T/b2.stb" --trust "$K" --quiet
 expect_exit 0 "--previous from the genuine earlier checkpoint" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cp1"
+# a fork checkpoint given first and a genuine one after: the fork must not go unchecked
+expect_exit 2 "--previous twice is refused, not the last one alone checked" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cpfork" --previous "$T/cp1"
+expect_in "$T/err" "--previous given twice" "the message says --previous was given twice"
 "$SEALTRAIL" --dir "$T/log2" init --origin e2e.test/other-log >/dev/null 2>&1
 "$SEALTRAIL" --dir "$T/log2" seal >"$T/cpother"
 expect_exit 2 "--previous of another log: cannot be linked, not tamper evidence" "$AUDITVERIFY" "$T/b2.stb" \

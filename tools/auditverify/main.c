@@ -58,7 +58,7 @@ static void usage(FILE *f)
             "  --previous FILE     a signed checkpoint you already hold (from an earlier\n"
             "                      bundle, the journal, a witness): the bundle must be\n"
             "                      consistent with it; a different root at the same size is\n"
-            "                      a fork (exit 1)\n"
+            "                      a fork (exit 1). One per run (with one bundle)\n"
             "  --retention         also judge the bundles as a set for retention: give every\n"
             "                      archive and a current export; checks that nothing was\n"
             "                      removed before the minimum retention, that every removal\n"
@@ -226,6 +226,10 @@ int main(int argc, char **argv)
             }
             kn_files[nkn++] = val;
         } else if (take_value(argc, argv, &i, "--previous", &val)) {
+            if (previous) {   /* only one is linked: the other must not be silently unchecked */
+                fprintf(stderr, "auditverify: --previous given twice: link the bundle to one checkpoint per run\n");
+                return ST_VERDICT_UNVERIFIABLE;
+            }
             previous = val;
         } else if (take_value(argc, argv, &i, "--as-of", &val)) {
             as_of = val;
