@@ -57,6 +57,9 @@ expect "export --out an existing directory, --force" 2 "is a directory" -- st ex
 : > "$work/empty.cp"
 expect "export --from-checkpoint of an empty file is bad input" 2 "from-checkpoint" -- st export --out "$work/x.stb" --from-checkpoint "$work/empty.cp"
 expect "import ''" 2 "import: empty file name" -- st import ''
+for c in archive prune; do
+  expect "$c --archive-dir '' is bad input, named" 2 "$c: --archive-dir: empty directory name" -- st $c --archive-dir '' --older-than 1s
+done
 # a filter value that is not UTF-8 would make a manifest no verifier reads: refused, no file
 for o in --tool --session --event --status --path --text; do
   expect "export $o with invalid UTF-8 is bad input" 2 "export: $o: .*not valid UTF-8" -- st export --out "$work/u8.stb" $o $'B\xffash'
