@@ -44,6 +44,12 @@ expect "log --from after --to" 2 "is after --to" -- st log --from 2 --to 1
 if [ -w /dev/full ]; then
   expect "log > /dev/full: exit 1 with a message" 1 "log: writing output: No space left" -- sh -c '"$1" --dir "$2" log > /dev/full' _ "$SEALTRAIL" "$work/s"
 fi
+if [ -w /dev/full ]; then
+  # 'sealtrail verifier-key > log.vkey' on a full disk must fail, not exit 0 with an empty file
+  for c in verifier-key status "status --json" "retention show" checkpoint "prove --index 1" "leaf --index 1" "key list"; do
+    expect "$c > /dev/full: exit 1 with a message" 1 "writing output: " -- sh -c '"$1" --dir "$2" $3 > /dev/full' _ "$SEALTRAIL" "$work/s" "$c"
+  done
+fi
 rc=0; st log | head -c 1 >/dev/null || rc=$?
 [ $rc = 0 ] && ok "log | head: exit 0" || bad "log | head: $rc"
 rc=0; { st log; echo "rc=$?" >"$work/rc"; } | head -c 1 >/dev/null; grep -q "rc=0" "$work/rc" && ok "log into a closed pipe exits 0 (as query)" || bad "log EPIPE: $(cat "$work/rc")"

@@ -2,6 +2,7 @@
  * cmd_prove.c: `prove --index I [--size N]` prints an inclusion proof and
  * `prove --from M --to N` a consistency proof, as JSON [PROOF-1].
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 
@@ -108,7 +109,7 @@ int cmd_prove(st_cli *cli, int argc, char **argv)
         }
     }
     if (rc) code = cli_fail(rc, "prove", st_store_error(s));
-    else if (out.oom || cli_write_all(1, out.data, out.len) != 0) code = EXIT_FAIL;
+    else code = out.oom ? cli_fail(ENOMEM, "prove", NULL) : cli_write_out("prove", out.data, out.len);
     free(hashes);
     st_buf_free(&out);
     st_store_close(s);
