@@ -48,6 +48,9 @@ if command -v python3 >/dev/null; then
 fi
 expect_exit 0 "--list" "$AUDITVERIFY" --list "$T/b.stb"
 expect_in "$T/out" "framing and trailer digest: ok" "--list checks the framing"
+if [ -w /dev/full ]; then
+  expect "--list > /dev/full: exit 2, not 0 with the listing lost" 2 "writing the listing: No space left" -- sh -c '"$1" --list "$2" > /dev/full' _ "$AUDITVERIFY" "$T/b.stb"
+fi
 
 echo "== keys"
 "$SEALTRAIL" --dir "$T/other" init --origin e2e.test/av >/dev/null 2>&1

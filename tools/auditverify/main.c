@@ -281,6 +281,11 @@ int main(int argc, char **argv)
         }
         int code = dump_bundle(stdout, lfd);
         if (lfd) close(lfd);
+        errno = 0;
+        if ((fflush(stdout) != 0 || ferror(stdout)) && code == 0) {
+            fprintf(stderr, "auditverify: writing the listing: %s\n", errno ? strerror(errno) : "write error");
+            code = ST_VERDICT_UNVERIFIABLE;
+        }
         return code;
     }
     if (ntrust == 0) {
@@ -415,8 +420,9 @@ int main(int argc, char **argv)
         if (*fork_msg) printf("\n%s\n", fork_msg);
         printf("\n%zu bundles: %s\n", nfiles, integrity == 0 ? "all verified" : st_verdict_name(integrity));
     }
-    if (fflush(stdout) != 0 && code == ST_VERDICT_VERIFIED) {
-        fprintf(stderr, "auditverify: writing the report: %s\n", strerror(errno));
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && code == ST_VERDICT_VERIFIED) {
+        fprintf(stderr, "auditverify: writing the report: %s\n", errno ? strerror(errno) : "write error");
         code = ST_VERDICT_UNVERIFIABLE;
     }
     free(rep);
