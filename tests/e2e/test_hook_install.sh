@@ -159,5 +159,21 @@ cp "$T/u8.json" "$T/u8.orig"
 expect "install with a non-UTF-8 store path: exit 2, named" 2 "not valid UTF-8 \(settings are JSON\): give a --dir" -- "$BIN" --dir "$T/st"$'\xff' hook install --settings "$T/u8.json"
 expect "install with a non-UTF-8 --binary: exit 2, named" 2 "not valid UTF-8 \(settings are JSON\): install it under" -- "$BIN" --dir "$STORE" hook install --settings "$T/u8.json" --binary "$T/bin"$'\xff'
 cmp -s "$T/u8.json" "$T/u8.orig" && ok "... and the settings file is unchanged" || bad "non-UTF-8 path changed the settings: $(cat "$T/u8.json")"
+# a user's own handler whose command merely contains "sealtrail" and ends in " hook" is not ours:
+# install and uninstall keep it (only a binary named sealtrail, exec or shell form, is ours)
+cat >"$T/own.json" <<'JSON'
+{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "/usr/local/bin/backup-sealtrail-db.sh hook"},
+                               {"type": "command", "command": "notify-sealtrail hook"}]}]}}
+JSON
+"$BIN" --dir "$STORE" hook install --settings "$T/own.json" --shell-form --events Stop >/dev/null
+"$BIN" --dir "$STORE" hook install --settings "$T/own.json" --events Stop >/dev/null
+"$BIN" hook uninstall --settings "$T/own.json" >"$T/out"
+python3 - "$T/own.json" <<'PY' && ok "a user's 'backup-sealtrail-db.sh hook' handlers survive install and uninstall" || bad "user handlers removed: $(cat "$T/own.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+cmds = [h["command"] for g in s["hooks"]["Stop"] for h in g["hooks"]]
+assert cmds == ["/usr/local/bin/backup-sealtrail-db.sh hook", "notify-sealtrail hook"], cmds
+PY
+grep -q "removed 1 sealtrail hook handler$" "$T/out" && ok "... and uninstall removed exactly ours (the exec form replaced the shell form)" || bad "uninstall: $(cat "$T/out")"
 
 e2e_end
