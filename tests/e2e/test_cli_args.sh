@@ -71,6 +71,9 @@ for o in --tool --session --event --status --path --text; do
   expect "export $o with invalid UTF-8 is bad input" 2 "export: $o: .*not valid UTF-8" -- st export --out "$work/u8.stb" $o $'B\xffash'
 done
 [ ! -e "$work/u8.stb" ] && ok "... and no bundle is written" || bad "a non-UTF-8 filter wrote $work/u8.stb"
+# a --status no entry can carry (a typo, the seed format's "error") is refused as by query, not an empty bundle
+expect "export --status Failed is bad input" 2 "export: --status: 'Failed' is not one of started" -- st export --out "$work/st.stb" --status succeeded,Failed
+[ ! -e "$work/st.stb" ] && ok "... and no bundle is written" || bad "export --status Failed wrote a bundle"
 # an empty --dir (`--dir "$UNSET"`) is bad input, not the default store; the hook records in the default store and says so
 mkdir -p "$work/home"
 for form in "--dir=" "--dir ''"; do

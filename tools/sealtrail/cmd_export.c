@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "keys.h"
 #include "export.h"
+#include "query.h"
 #include "sealtrail.h"
 
 static void usage(void)
@@ -78,6 +79,30 @@ static int add_values(char **list, const char *opt, const char *val)
 static int parse_time(const char *opt, const char *val, int64_t *out)
 {
     return cli_parse_time("export", opt, val, out);
+}
+
+/* A --status value no entry can carry would select nothing and make an empty
+ * bundle that looks like evidence of no such call: refused, as by query. */
+static int check_status(const char *list)
+{
+    static const char *const known[] = { "started", "succeeded", "failed", "interrupted", "denied", "requested", "malformed" };
+    char *copy = strdup(list);
+    st_qfield f = { 0 };
+    if (!copy) { cli_err("export: --status: out of memory"); return -1; }
+    int rc = 0;
+    if (st_qfield_add_list(&f, copy) == 0) {  /* a malformed list is reported by export itself */
+        for (size_t i = 0; i < f.n && !rc; i++) {
+            size_t k = 0;
+            while (k < sizeof known / sizeof *known && !(strlen(known[k]) == f.len[i] && memcmp(known[k], f.v[i], f.len[i]) == 0)) k++;
+            if (k == sizeof known / sizeof *known) {
+                cli_err("export: --status: '%.*s' is not one of started, succeeded, failed, interrupted, denied, requested,"
+                        " malformed", (int)f.len[i], f.v[i]);
+                rc = -1;
+            }
+        }
+    }
+    free(copy);
+    return rc;
 }
 
 /* Creates DIR/.NAME.XXXXXX next to the target. */
@@ -207,6 +232,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         cli_err("export: --out FILE is required (see --help)");
         return EXIT_USAGE;
     }
+    if (o.status && check_status(o.status)) return EXIT_USAGE;
     int filter = o.tool || o.event || o.session || o.status || o.path || o.text;
     int window = o.has_since || o.has_until;
     if (has_range && o.from > o.to) {
