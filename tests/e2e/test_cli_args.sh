@@ -91,4 +91,9 @@ env HOME="$work/home" SEALTRAIL_DIR= XDG_STATE_HOME= "$SEALTRAIL" hook --dir '' 
 # init: a refused value says why (exit 2 and a message, never a silent exit 2), and creates nothing
 expect "init --seal-entries 0 says why" 2 "--seal-entries: at least 1" -- "$SEALTRAIL" --dir "$work/i0" init --seal-entries 0
 [ ! -e "$work/i0" ] && ok "... and creates no store" || bad "init --seal-entries 0 created $work/i0"
+# prove --index of an entry no checkpoint covers yet: says so (exit 1, as for no checkpoint at all),
+# not "index must be below size" of a tree the user never named
+printf '%s' '{"hook_event_name":"PreToolUse","session_id":"u","tool_name":"Bash","tool_input":{"command":"ls"}}' | st append >/dev/null
+expect "prove --index of an unsealed entry says it is not sealed yet" 1 "prove: entry 3 is not sealed yet: the latest checkpoint covers entries 0\.\.2 \(run 'sealtrail seal'\)" -- st prove --index 3
+expect "prove --index past the log is still bad input" 2 "index must be below size" -- st prove --index 4
 e2e_end

@@ -45,8 +45,9 @@ int cmd_prove(st_cli *cli, int argc, char **argv)
              "  sealtrail prove --from 1000 --to 2000\n"
              "\n"
              "EXIT STATUS\n"
-             "  0 printed; 1 the store could not be read or has no checkpoint yet; 2 usage\n"
-             "  error, or an index or size past the end of the log (the message names its size).");
+             "  0 printed; 1 the store could not be read, or no checkpoint covers entry I yet\n"
+             "  (without --size); 2 usage error, or an index or size past the end of the log\n"
+             "  (the message names its size).");
         return EXIT_OK;
     }
     static const struct option opts[] = {
