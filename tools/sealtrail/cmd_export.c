@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,33 @@ static int check_status(const char *list)
     }
     free(copy);
     return rc;
+}
+
+/* The temporary bundle while it is being written: Ctrl-C, SIGTERM or SIGHUP
+ * remove it (unlink is async-signal-safe) and end the process by that signal,
+ * so an interrupted export leaves no partial file beside the target. */
+static char pending_tmp[4096];
+
+static void remove_pending(int sig)
+{
+    if (pending_tmp[0]) unlink(pending_tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void guard_pending(const char *tmp)
+{
+    snprintf(pending_tmp, sizeof pending_tmp, "%s", tmp);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = remove_pending;
+    sigemptyset(&sa.sa_mask);
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)   /* ignored (nohup, &): stays so */
+            sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* Creates DIR/.NAME.XXXXXX next to the target. */
@@ -303,6 +331,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         free(cp);
         return EXIT_FAIL;
     }
+    if (!to_stdout) guard_pending(tmp);
     st_export_stats stats;
     o.writeback = !to_stdout;             /* fsynced below */
     rc = st_export_store(s, &o, fd, &stats);
