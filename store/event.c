@@ -26,6 +26,7 @@
 
 #include "index.h"
 #include "redact.h"
+#include "seal.h"
 #include "store_int.h"
 
 /* ==== helpers ============================================================ */
@@ -582,7 +583,11 @@ int st_append_event(st_store *s, const char *json, size_t len, uint64_t *index_o
     st_event_opts o = { .host = st_event_host(), .user = st_event_user(), .redactor = r };
     rc = st_event_build(&ev, json, len, &o, &s->err);
     if (rc == 0) {
-        if ((rc = st_event_lookup_duration(s, &ev)) == 0) rc = st_append_records(s, &ev.rec, 1, index_out);
+        if ((rc = st_event_lookup_duration(s, &ev)) == 0) {
+            st_seal_on_append(s, ev.wants_seal);     /* Stop, SessionEnd seal, as from the hook */
+            rc = st_append_records(s, &ev.rec, 1, index_out);
+            st_seal_on_append(s, 0);
+        }
         st_event_free(&ev);
     }
     st_redactor_free(r);

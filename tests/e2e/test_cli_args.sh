@@ -96,4 +96,8 @@ expect "init --seal-entries 0 says why" 2 "--seal-entries: at least 1" -- "$SEAL
 printf '%s' '{"hook_event_name":"PreToolUse","session_id":"u","tool_name":"Bash","tool_input":{"command":"ls"}}' | st append >/dev/null
 expect "prove --index of an unsealed entry says it is not sealed yet" 1 "prove: entry 3 is not sealed yet: the latest checkpoint covers entries 0\.\.2 \(run 'sealtrail seal'\)" -- st prove --index 3
 expect "prove --index past the log is still bad input" 2 "index must be below size" -- st prove --index 4
+# append of a Stop event seals, as the hook does (README: sealing happens at Stop / SessionEnd)
+printf '%s' '{"hook_event_name":"Stop","session_id":"u","stop_hook_active":false}' | st append >/dev/null
+[ "$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["unsealed"])')" = 0 ] &&
+  ok "append of a Stop event leaves nothing unsealed" || bad "append Stop: $(st status | grep unsealed)"
 e2e_end
