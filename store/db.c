@@ -165,6 +165,36 @@ static int open_tables(st_db *db, int create, int *missing)
     return 0;
 }
 
+/* A data file shorter than the pages its meta page counts (cut by a full disk,
+ * a partial copy or restore) would fault (SIGBUS) on the first read past its
+ * end: refuse it at open instead, naming both sizes. LMDB writes every page of
+ * a transaction before the meta page that counts it, so a sound file is never
+ * shorter than that. */
+static int check_file_size(MDB_env *env, const char *dir, st_err *err)
+{
+    MDB_envinfo info;
+    MDB_stat est;
+    mdb_filehandle_t fd;
+    struct stat st;
+    if (mdb_env_info(env, &info) || mdb_env_stat(env, &est) || mdb_env_get_fd(env, &fd) || fstat(fd, &st))
+        return 0;                                   /* nothing to compare: the first read will tell */
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * est.ms_psize;
+    if ((uint64_t)st.st_size >= need) return 0;
+    return st_fail(err, ST_ECORRUPT, "%s/data.mdb is truncated: %llu bytes, but its last transaction needs %llu "
+                   "(restore the store from a copy)", dir, (unsigned long long)st.st_size, (unsigned long long)need);
+}
+
+/* An empty data file would be taken by LMDB for a new environment and given
+ * fresh meta pages: say what it is instead (only 'init' creates a store). */
+static int check_not_empty(const char *dir, st_err *err)
+{
+    char path[4096];
+    struct stat st;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path || stat(path, &st) != 0 || st.st_size > 0)
+        return 0;                                   /* absent: mdb_env_open says so */
+    return st_fail(err, ST_ECORRUPT, "%s is empty (truncated, or 'sealtrail init' is still creating it)", path);
+}
+
 int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
 {
     *out = NULL;
@@ -177,6 +207,11 @@ int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
     mdb_env_set_maxreaders(db->env, 254);
     mdb_env_set_mapsize(db->env, initial_mapsize(dir));
     unsigned eflags = MDB_NOTLS | (flags & ST_DB_RDONLY ? MDB_RDONLY : 0);
+    if (!(flags & ST_DB_CREATE) && (rc = check_not_empty(dir, err)) != 0) {
+        mdb_env_close(db->env);
+        free(db);
+        return rc;
+    }
     rc = mdb_env_open(db->env, dir, eflags, 0600);
     if (rc) {
         int code = rc == ENOENT ? ST_ENOTFOUND : map_rc(NULL, rc);
@@ -184,6 +219,11 @@ int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
         mdb_env_close(db->env);
         free(db);
         return code;
+    }
+    if ((rc = check_file_size(db->env, dir, err)) != 0) {
+        mdb_env_close(db->env);
+        free(db);
+        return rc;
     }
     int write = (flags & ST_DB_CREATE) && !(flags & ST_DB_RDONLY), missing = 0;
     if ((rc = open_tables(db, write, &missing)) != 0) goto fail;

@@ -26,6 +26,7 @@
 
 #include "index.h"
 #include "redact.h"
+#include "seal.h"
 #include "store_int.h"
 
 /* ==== helpers ============================================================ */
@@ -46,6 +47,23 @@ size_t st_utf8_cut(const char *s, size_t len, size_t max)
     return n;
 }
 
+size_t st_utf8_sanitize(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0, k; i < n; i += k) {
+        const uint8_t *p = (const uint8_t *)s + i;
+        const char *src = (const char *)p;
+        uint32_t cp;
+        size_t w = k = *p < 0x80 ? 1 : st_utf8_next(p, n - i, &cp);
+        if (k == 0) { k = 1; src = "\xef\xbf\xbd"; w = 3; }
+        if (o + w >= cap) break;
+        memcpy(out + o, src, w);
+        o += w;
+    }
+    out[o] = 0;
+    return o;
+}
+
 int st_mcp_server_from_tool(const char *name, size_t len, const char **srv, size_t *n)
 {
     if (!name || len < 8 || memcmp(name, "mcp__", 5) != 0) return -1;
@@ -64,7 +82,8 @@ int st_mcp_server_from_tool(const char *name, size_t len, const char **srv, size
 const char *st_event_host(void)
 {
     static char host[256];
-    if (!host[0] && (gethostname(host, sizeof host - 1) != 0 || !host[0])) host[0] = 0;
+    char raw[256] = "";
+    if (!host[0] && gethostname(raw, sizeof raw - 1) == 0) st_utf8_sanitize(raw, strlen(raw), host, sizeof host);
     return host;
 }
 
@@ -78,7 +97,7 @@ const char *st_event_user(void)
         struct passwd *pw = getpwuid(geteuid());   /* NSS: only when the environment says nothing */
         u = pw ? pw->pw_name : NULL;
     }
-    if (u) snprintf(user, sizeof user, "%s", u);
+    if (u) st_utf8_sanitize(u, strlen(u), user, sizeof user);
     return user;
 }
 
@@ -134,9 +153,11 @@ static void env_common(builder *b, const st_event_opts *o)
 static void env_session_fallback(builder *b, const st_event_opts *o, st_redact_counts *counts)
 {
     if (!o->session_fallback || !*o->session_fallback || b->oom) return;
+    char clean[ST_ENV_STR_MAX + 1];      /* the environment may hold any bytes; an entry is UTF-8 */
     size_t n = st_utf8_cut(o->session_fallback, strlen(o->session_fallback), ST_ENV_STR_MAX), rn;
+    n = st_utf8_sanitize(o->session_fallback, n, clean, sizeof clean);
     char *red;
-    if (st_redact_text(o->redactor, o->session_fallback, n, &red, &rn, counts) != 0) { b->oom = 1; return; }
+    if (st_redact_text(o->redactor, clean, n, &red, &rn, counts) != 0) { b->oom = 1; return; }
     env_str(b, "session", red, st_utf8_cut(red, rn, ST_ENV_STR_MAX));
     free(red);
 }
@@ -562,7 +583,11 @@ int st_append_event(st_store *s, const char *json, size_t len, uint64_t *index_o
     st_event_opts o = { .host = st_event_host(), .user = st_event_user(), .redactor = r };
     rc = st_event_build(&ev, json, len, &o, &s->err);
     if (rc == 0) {
-        if ((rc = st_event_lookup_duration(s, &ev)) == 0) rc = st_append_records(s, &ev.rec, 1, index_out);
+        if ((rc = st_event_lookup_duration(s, &ev)) == 0) {
+            st_seal_on_append(s, ev.wants_seal);     /* Stop, SessionEnd seal, as from the hook */
+            rc = st_append_records(s, &ev.rec, 1, index_out);
+            st_seal_on_append(s, 0);
+        }
         st_event_free(&ev);
     }
     st_redactor_free(r);

@@ -93,7 +93,8 @@ ST_NODISCARD int st_event_set_duration(st_event *ev, int64_t pre_time_us);
 ST_NODISCARD int st_event_meta_add_str(st_json_doc *doc, st_json *meta, const char *key, const char *val, size_t len);
 
 /* Host and user names for the envelope, without slow lookups: gethostname(),
- * then $USER / $LOGNAME, then the password database. Static strings. */
+ * then $USER / $LOGNAME, then the password database. Static strings, always
+ * valid UTF-8 (a byte that is not becomes U+FFFD: entries must be UTF-8). */
 const char *st_event_host(void);
 const char *st_event_user(void);
 
@@ -102,6 +103,11 @@ const char *st_event_user(void);
 size_t st_error_summary_len(const char *s, size_t len);
 /* Cuts s[0..len) to at most max bytes at a UTF-8 boundary; returns the new length. */
 size_t st_utf8_cut(const char *s, size_t len, size_t max);
+/* Copies s[0..n) to out (cap >= 1 bytes, NUL-terminated), each byte that does not
+ * start a valid UTF-8 character replaced by U+FFFD, cut at a character boundary
+ * to fit; returns the length written. For strings from outside the JSON input
+ * (environment, host name), which the entry's strict reader would refuse. */
+size_t st_utf8_sanitize(const char *s, size_t n, char *out, size_t cap);
 
 /* Server name from an MCP tool name "mcp__<server>__<tool>": 0 with *srv and
  * *n set, or -1 if name is not of that form. */

@@ -260,7 +260,7 @@ static int add_list(st_json_doc *doc, st_json *sel, const char *key, const st_qf
 
 /* What a verifier accepts in a selection (docs/FORMAT.md [BUNDLE-6], VERIFYING.md 4.5):
  * integers within [ENTRY-4]'s +-(2^53-1), list values of at most 1,024 bytes, a text of
- * at most 4,096. Refused here, so that export never writes a bundle no verifier reads. */
+ * at most 4,096, every string UTF-8. Refused here, so that export never writes a bundle no verifier reads. */
 #define SEL_INT_MAX   9007199254740991LL
 #define SEL_VALUE_MAX 1024u
 #define SEL_TEXT_MAX  4096u
@@ -301,18 +301,26 @@ static int build_selection(st_store *s, const st_export_opts *o, st_query *q, st
             if (st_qfield_add_list(lists[i].f, copy))
                 return st_store_fail(s, ST_EINVAL, "--%s: expected a comma-separated list of 1..%u non-empty values",
                                      lists[i].key, ST_Q_MAX_VALUES);
-            for (size_t j = 0; j < lists[i].f->n; j++)
+            for (size_t j = 0; j < lists[i].f->n; j++) {
                 if (lists[i].f->len[j] > SEL_VALUE_MAX)
                     return st_store_fail(s, ST_EINVAL, "--%s: a value is longer than %u bytes", lists[i].key, SEL_VALUE_MAX);
+                if (!st_utf8_valid((const uint8_t *)lists[i].f->v[j], lists[i].f->len[j]))
+                    return st_store_fail(s, ST_EINVAL, "--%s: a value is not valid UTF-8 (a bundle's manifest is JSON)",
+                                         lists[i].key);
+            }
             if (add_list(doc, sel, lists[i].key, lists[i].f)) return ENOMEM;
         }
         if (o->path) {
+            if (!st_utf8_valid((const uint8_t *)o->path, strlen(o->path)))
+                return st_store_fail(s, ST_EINVAL, "--path: not valid UTF-8 (a bundle's manifest is JSON)");
             q->path = o->path;
             if (st_json_object_add(doc, sel, "path", 4, st_json_new_str(doc, o->path))) return ENOMEM;
         }
         if (o->text) {
             if (strlen(o->text) > SEL_TEXT_MAX)
                 return st_store_fail(s, ST_EINVAL, "--text: longer than %u bytes", SEL_TEXT_MAX);
+            if (!st_utf8_valid((const uint8_t *)o->text, strlen(o->text)))
+                return st_store_fail(s, ST_EINVAL, "--text: not valid UTF-8 (a bundle's manifest is JSON)");
             q->text = o->text;
             q->text_len = strlen(o->text);
             if (st_json_object_add(doc, sel, "text", 4, st_json_new_str(doc, o->text))) return ENOMEM;

@@ -134,7 +134,36 @@ static int base_is_sealtrail(const char *path, size_t n)
     return n - i == 9 && memcmp(path + i, "sealtrail", 9) == 0;
 }
 
-/* A command handler running `sealtrail ... hook` (exec or shell form). */
+/* Whether the first word of shell command s runs a binary named sealtrail: quoted
+ * as st_hookcfg_shell_command writes it ('...' with '\'' for a quote) or bare. */
+static int first_word_is_sealtrail(const char *s, size_t n)
+{
+    char w[4096];
+    size_t k = 0, i = 0;
+    if (n && s[0] == '\'') {
+        for (i = 1; i < n;) {
+            if (s[i] == '\'' && n - i >= 4 && memcmp(s + i, "'\\''", 4) == 0) {
+                if (k < sizeof w) w[k++] = '\'';
+                i += 4;
+            } else if (s[i] == '\'') {
+                i++;
+                break;
+            } else {
+                if (k < sizeof w) w[k++] = s[i];
+                i++;
+            }
+        }
+    } else {
+        while (i < n && s[i] != ' ') {
+            if (k < sizeof w) w[k++] = s[i];
+            i++;
+        }
+    }
+    return k < sizeof w && (i == n || s[i] == ' ') && base_is_sealtrail(w, k);
+}
+
+/* A command handler running `sealtrail ... hook` (exec or shell form). Only a
+ * binary named sealtrail counts: a user's own "backup-sealtrail.sh hook" is not ours. */
 static int is_ours(const st_json *h)
 {
     if (!h || h->type != ST_JSON_OBJECT || !is_str(st_json_get(h, "type"), "command")) return 0;
@@ -143,8 +172,8 @@ static int is_ours(const st_json *h)
     const st_json *args = st_json_get(h, "args");
     if (args && args->type == ST_JSON_ARRAY)
         return base_is_sealtrail(cmd->str, cmd->len) && is_str(args->last, "hook");
-    /* shell form: "<...sealtrail...> hook" */
-    return cmd->len >= 5 && memcmp(cmd->str + cmd->len - 5, " hook", 5) == 0 && memmem(cmd->str, cmd->len, "sealtrail", 9);
+    /* shell form: "'<dir>/sealtrail' ... hook" */
+    return cmd->len >= 5 && memcmp(cmd->str + cmd->len - 5, " hook", 5) == 0 && first_word_is_sealtrail(cmd->str, cmd->len);
 }
 
 static int add_str(st_json_doc *d, st_json *o, const char *k, const char *v)
@@ -251,6 +280,14 @@ int st_hookcfg_install(const char *old, size_t len, const st_hookcfg_opts *o, ch
 {
     *out = NULL;
     *changed = 0;
+    /* settings files are JSON, which is UTF-8: a path that is not would make a file
+     * Claude Code (and the next install) cannot read */
+    if (!st_utf8_valid((const uint8_t *)o->binary, strlen(o->binary)))
+        return st_fail(err, ST_EINVAL, "the sealtrail binary's path %s is not valid UTF-8 (settings are JSON): "
+                       "install it under a UTF-8 path or pass --binary", o->binary);
+    if (!st_utf8_valid((const uint8_t *)o->store_dir, strlen(o->store_dir)))
+        return st_fail(err, ST_EINVAL, "the store directory %s is not valid UTF-8 (settings are JSON): "
+                       "give a --dir that is", o->store_dir);
     st_json_doc *d;
     int rc = parse_settings(old, len, &d, err);
     if (rc) return rc;

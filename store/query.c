@@ -609,6 +609,7 @@ int st_query_run(st_txn *txn, const st_query *q, st_query_fn fn, void *ctx, st_q
     uint64_t est;
     rc = plan(&r, &est);
     if (rc) goto out;
+    if (r.driver == D_TIME && est == UINT64_MAX) est = r.size;   /* no index count: at most every entry */
     if (info) { info->driver = driver_names[r.driver]; info->estimate = est; }
     if (r.driver == D_NONE) goto out;
 

@@ -99,9 +99,13 @@ int st_prove_inclusion(st_store *s, uint64_t index, uint64_t size, uint8_t **has
 {
     WITH_READ(s, txn);
     uint64_t cur = 0;
+    int latest = size == 0;
     int rc = resolve_size(s, txn, &size);
     if (rc == 0) rc = st_size_txn(txn, &cur);
-    if (rc == 0 && (size > cur || index >= size))
+    if (rc == 0 && latest && index >= size && index < cur)   /* no checkpoint covers it yet */
+        rc = st_store_fail(s, ST_ENOTSEALED, "entry %llu is not sealed yet: the latest checkpoint covers entries "
+                           "0..%llu (run 'sealtrail seal')", (unsigned long long)index, (unsigned long long)size - 1);
+    else if (rc == 0 && (size > cur || index >= size))
         rc = st_store_fail(s, ST_EINVAL, "inclusion of entry %llu in a tree of size %llu: %s (the log has %llu)",
                            (unsigned long long)index, (unsigned long long)size,
                            size > cur ? "size is beyond the log" : "index must be below size", (unsigned long long)cur);

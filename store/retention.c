@@ -214,6 +214,8 @@ int st_retention_set(st_store *s, const st_policy_in *p, uint64_t *index_out)
     char a[32], b[32];
     if (p->min_us < 0 || (p->has_max && p->max_us < 0) || (p->has_archive_after && p->archive_after_us < 0))
         return st_store_fail(s, ST_EINVAL, "retention durations must not be negative");
+    if (p->reason && !st_utf8_valid((const uint8_t *)p->reason, strlen(p->reason)))   /* entries are UTF-8 */
+        return st_store_fail(s, ST_EINVAL, "the reason must be valid UTF-8");
     if (p->has_max && p->max_us < p->min_us) {
         st_rrec_format_duration(a, p->max_us);
         st_rrec_format_duration(b, p->min_us);

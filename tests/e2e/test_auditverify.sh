@@ -48,6 +48,9 @@ if command -v python3 >/dev/null; then
 fi
 expect_exit 0 "--list" "$AUDITVERIFY" --list "$T/b.stb"
 expect_in "$T/out" "framing and trailer digest: ok" "--list checks the framing"
+if [ -w /dev/full ]; then
+  expect "--list > /dev/full: exit 2, not 0 with the listing lost" 2 "writing the listing: No space left" -- sh -c '"$1" --list "$2" > /dev/full' _ "$AUDITVERIFY" "$T/b.stb"
+fi
 
 echo "== keys"
 "$SEALTRAIL" --dir "$T/other" init --origin e2e.test/av >/dev/null 2>&1
@@ -128,6 +131,9 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["exit_code
     && ok "--json of the set is valid and names the fork" || bad "--json of the forked set"
 expect_exit 0 "two bundles of one history" "$AUDITVERIFY" "$T/b.stb" "$T/b2.stb" --trust "$K" --quiet
 expect_exit 0 "--previous from the genuine earlier checkpoint" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cp1"
+# a fork checkpoint given first and a genuine one after: the fork must not go unchecked
+expect_exit 2 "--previous twice is refused, not the last one alone checked" "$AUDITVERIFY" "$T/b2.stb" --trust "$K" --previous "$T/cpfork" --previous "$T/cp1"
+expect_in "$T/err" "--previous given twice" "the message says --previous was given twice"
 "$SEALTRAIL" --dir "$T/log2" init --origin e2e.test/other-log >/dev/null 2>&1
 "$SEALTRAIL" --dir "$T/log2" seal >"$T/cpother"
 expect_exit 2 "--previous of another log: cannot be linked, not tamper evidence" "$AUDITVERIFY" "$T/b2.stb" \

@@ -44,6 +44,12 @@ expect "log --from after --to" 2 "is after --to" -- st log --from 2 --to 1
 if [ -w /dev/full ]; then
   expect "log > /dev/full: exit 1 with a message" 1 "log: writing output: No space left" -- sh -c '"$1" --dir "$2" log > /dev/full' _ "$SEALTRAIL" "$work/s"
 fi
+if [ -w /dev/full ]; then
+  # 'sealtrail verifier-key > log.vkey' on a full disk must fail, not exit 0 with an empty file
+  for c in verifier-key status "status --json" "retention show" checkpoint "prove --index 1" "leaf --index 1" "key list"; do
+    expect "$c > /dev/full: exit 1 with a message" 1 "writing output: " -- sh -c '"$1" --dir "$2" $3 > /dev/full' _ "$SEALTRAIL" "$work/s" "$c"
+  done
+fi
 rc=0; st log | head -c 1 >/dev/null || rc=$?
 [ $rc = 0 ] && ok "log | head: exit 0" || bad "log | head: $rc"
 rc=0; { st log; echo "rc=$?" >"$work/rc"; } | head -c 1 >/dev/null; grep -q "rc=0" "$work/rc" && ok "log into a closed pipe exits 0 (as query)" || bad "log EPIPE: $(cat "$work/rc")"
@@ -57,6 +63,17 @@ expect "export --out an existing directory, --force" 2 "is a directory" -- st ex
 : > "$work/empty.cp"
 expect "export --from-checkpoint of an empty file is bad input" 2 "from-checkpoint" -- st export --out "$work/x.stb" --from-checkpoint "$work/empty.cp"
 expect "import ''" 2 "import: empty file name" -- st import ''
+for c in archive prune; do
+  expect "$c --archive-dir '' is bad input, named" 2 "$c: --archive-dir: empty directory name" -- st $c --archive-dir '' --older-than 1s
+done
+# a filter value that is not UTF-8 would make a manifest no verifier reads: refused, no file
+for o in --tool --session --event --path --text; do   # (--status: any unknown value is refused, below)
+  expect "export $o with invalid UTF-8 is bad input" 2 "export: $o: .*not valid UTF-8" -- st export --out "$work/u8.stb" $o $'B\xffash'
+done
+[ ! -e "$work/u8.stb" ] && ok "... and no bundle is written" || bad "a non-UTF-8 filter wrote $work/u8.stb"
+# a --status no entry can carry (a typo, the seed format's "error") is refused as by query, not an empty bundle
+expect "export --status Failed is bad input" 2 "export: --status: 'Failed' is not one of started" -- st export --out "$work/st.stb" --status succeeded,Failed
+[ ! -e "$work/st.stb" ] && ok "... and no bundle is written" || bad "export --status Failed wrote a bundle"
 # an empty --dir (`--dir "$UNSET"`) is bad input, not the default store; the hook records in the default store and says so
 mkdir -p "$work/home"
 for form in "--dir=" "--dir ''"; do
@@ -71,4 +88,16 @@ env HOME="$work/home" SEALTRAIL_DIR= XDG_STATE_HOME= "$SEALTRAIL" hook --dir '' 
   [ "$(ls "$work/home/.local/state/sealtrail/spool" | wc -l)" = 1 ] &&
   ok "hook --dir '': exit 0, nothing on stdout, the event kept for the default store, said on stderr" ||
   bad "hook --dir '': rc $rc $(cat "$work/hook.err")"
+# init: a refused value says why (exit 2 and a message, never a silent exit 2), and creates nothing
+expect "init --seal-entries 0 says why" 2 "--seal-entries: at least 1" -- "$SEALTRAIL" --dir "$work/i0" init --seal-entries 0
+[ ! -e "$work/i0" ] && ok "... and creates no store" || bad "init --seal-entries 0 created $work/i0"
+# prove --index of an entry no checkpoint covers yet: says so (exit 1, as for no checkpoint at all),
+# not "index must be below size" of a tree the user never named
+printf '%s' '{"hook_event_name":"PreToolUse","session_id":"u","tool_name":"Bash","tool_input":{"command":"ls"}}' | st append >/dev/null
+expect "prove --index of an unsealed entry says it is not sealed yet" 1 "prove: entry 3 is not sealed yet: the latest checkpoint covers entries 0\.\.2 \(run 'sealtrail seal'\)" -- st prove --index 3
+expect "prove --index past the log is still bad input" 2 "index must be below size" -- st prove --index 4
+# append of a Stop event seals, as the hook does (README: sealing happens at Stop / SessionEnd)
+printf '%s' '{"hook_event_name":"Stop","session_id":"u","stop_hook_active":false}' | st append >/dev/null
+[ "$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["unsealed"])')" = 0 ] &&
+  ok "append of a Stop event leaves nothing unsealed" || bad "append Stop: $(st status | grep unsealed)"
 e2e_end

@@ -64,4 +64,18 @@ printf '%s\n' '{"session_id":"env3","hook_event_name":"Stop","stop_hook_active":
 check "next Stop with the key: everything sealed, store checks" \
     test "$(field unsealed)" -eq 0 -a -n "$("$SEALTRAIL" --dir "$S" check | grep '^ok:')"
 
+# ---- 4. environment strings that are not UTF-8 -------------------------------------------
+# $USER, the host name and CLAUDE_CODE_SESSION_ID may hold any bytes; an entry is
+# strict UTF-8 JSON, so each bad byte is recorded as U+FFFD (never a store that
+# 'check' refuses forever), and a retention record written under such a $USER too.
+rc=0
+printf '%s\n' '{"hook_event_name":"Stop"}' |
+    env USER=$'ops\xffuser' CLAUDE_CODE_SESSION_ID=$'sess\xc3' "$SEALTRAIL" --dir "$S" hook >"$T/out" 2>"$T/err" || rc=$?
+check "hook with non-UTF-8 USER and CLAUDE_CODE_SESSION_ID: exit 0, silent" test "$rc" -eq 0 -a ! -s "$T/out" -a ! -s "$T/err"
+check "... the store still checks" sh -c '"$1" --dir "$2" check >/dev/null' _ "$SEALTRAIL" "$S"
+got=$("$SEALTRAIL" --dir "$S" log --no-payloads | tail -n 1 | python3 -c 'import json, sys; e = json.loads(sys.stdin.read()); print(e["user"] + "|" + e["session"])')
+check "... user and session recorded with U+FFFD for the bad bytes, got '$got'" [ "$got" = $'ops\xef\xbf\xbduser|sess\xef\xbf\xbd' ]
+env USER=$'r\xff' "$SEALTRAIL" --dir "$S" retention set --min 1d >/dev/null
+check "retention set with a non-UTF-8 USER: the record checks" sh -c '"$1" --dir "$2" check >/dev/null' _ "$SEALTRAIL" "$S"
+
 e2e_end

@@ -145,4 +145,35 @@ printf '{"hooks": {"Stop": {"not": "an array"}}}' >"$T/p2/shape.json"
 rc=0; "$BIN" --dir "$STORE" hook install --settings "$T/p2/shape.json" --events Stop >/dev/null 2>&1 || rc=$?
 check "settings of the wrong shape are refused (exit $rc)" [ "$rc" -eq 2 ]
 
+# a --project directory that does not exist is a typo: refused, nothing created
+expect "install --project into a missing directory: exit 2, named" 2 "--project $T/no-such-project: No such file or directory" -- "$BIN" --dir "$STORE" hook install --project "$T/no-such-project"
+[ ! -e "$T/no-such-project" ] && ok "... and creates no directory" || bad "install created $T/no-such-project"
+expect "uninstall --project a missing directory: exit 2" 2 "--project $T/no-such-project: No such file" -- "$BIN" hook uninstall --project "$T/no-such-project"
+expect "install --project a regular file: exit 2" 2 "--project $T/p2/broken.json: not a directory" -- "$BIN" --dir "$STORE" hook install --project "$T/p2/broken.json"
+expect "install --events '' names the problem" 2 "--events: no event named" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events ''
+expect "install --events ',' names the problem" 2 "--events: no event named" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events ,
+[ ! -e "$T/ev.json" ] && ok "... and writes no settings file" || bad "--events '' wrote $T/ev.json"
+# settings are JSON (UTF-8): a store or binary path that is not UTF-8 is refused, the file kept as it was
+printf '{"model":"x"}\n' >"$T/u8.json"
+cp "$T/u8.json" "$T/u8.orig"
+expect "install with a non-UTF-8 store path: exit 2, named" 2 "not valid UTF-8 \(settings are JSON\): give a --dir" -- "$BIN" --dir "$T/st"$'\xff' hook install --settings "$T/u8.json"
+expect "install with a non-UTF-8 --binary: exit 2, named" 2 "not valid UTF-8 \(settings are JSON\): install it under" -- "$BIN" --dir "$STORE" hook install --settings "$T/u8.json" --binary "$T/bin"$'\xff'
+cmp -s "$T/u8.json" "$T/u8.orig" && ok "... and the settings file is unchanged" || bad "non-UTF-8 path changed the settings: $(cat "$T/u8.json")"
+# a user's own handler whose command merely contains "sealtrail" and ends in " hook" is not ours:
+# install and uninstall keep it (only a binary named sealtrail, exec or shell form, is ours)
+cat >"$T/own.json" <<'JSON'
+{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "/usr/local/bin/backup-sealtrail-db.sh hook"},
+                               {"type": "command", "command": "notify-sealtrail hook"}]}]}}
+JSON
+"$BIN" --dir "$STORE" hook install --settings "$T/own.json" --shell-form --events Stop >/dev/null
+"$BIN" --dir "$STORE" hook install --settings "$T/own.json" --events Stop >/dev/null
+"$BIN" hook uninstall --settings "$T/own.json" >"$T/out"
+python3 - "$T/own.json" <<'PY' && ok "a user's 'backup-sealtrail-db.sh hook' handlers survive install and uninstall" || bad "user handlers removed: $(cat "$T/own.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+cmds = [h["command"] for g in s["hooks"]["Stop"] for h in g["hooks"]]
+assert cmds == ["/usr/local/bin/backup-sealtrail-db.sh hook", "notify-sealtrail hook"], cmds
+PY
+grep -q "removed 1 sealtrail hook handler$" "$T/out" && ok "... and uninstall removed exactly ours (the exec form replaced the shell form)" || bad "uninstall: $(cat "$T/out")"
+
 e2e_end

@@ -12,7 +12,9 @@
 #     marked but not committed is appended;
 #  D. kill -9 of replays at random moments: every event exactly once, in order;
 #  E. no store yet: spooled, appended after `init`;
-#  F. neither store nor spool: exit 1, or 2 for PreToolUse when failing closed.
+#  F. neither store nor spool: exit 1, or 2 for PreToolUse when failing closed;
+#  G. a data.mdb cut short (full disk, partial copy) or emptied: the hook
+#     spools (no SIGBUS), status and check name the file, nothing rewritten.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -172,5 +174,20 @@ rc=0; ev toolu_f3 | "$SEALTRAIL" --dir "$F" hook --fail-closed >/dev/null 2>&1 |
 check "--fail-closed flag: exit 2 (exit $rc)" [ "$rc" -eq 2 ]
 rc=0; ev toolu_f4 PostToolUse | SEALTRAIL_FAIL_CLOSED=1 "$SEALTRAIL" --dir "$F" hook >/dev/null 2>&1 || rc=$?
 check "fail-closed applies to PreToolUse only: PostToolUse exits 1 (exit $rc)" [ "$rc" -eq 1 ]
+
+# ---- G. a damaged data file: truncated, or empty ------------------------------------------
+G=$T/g
+"$SEALTRAIL" --dir "$G" init >/dev/null 2>&1
+for i in 1 2 3 4 5 6 7 8; do ev "toolu_g$i" PostToolUse | "$SEALTRAIL" --dir "$G" hook; done
+"$SEALTRAIL" --dir "$G" seal >/dev/null
+truncate -s 8192 "$G/data.mdb"
+check "hook on a truncated data.mdb: exit 0, spooled, one line on stderr" spooled_hook "$G" toolu_g9
+expect "status on a truncated data.mdb: exit 1, names it (no crash)" 1 "data.mdb is truncated: 8192 bytes" -- "$SEALTRAIL" --dir "$G" status
+expect "check on a truncated data.mdb: exit 1, names it (no crash)" 1 "data.mdb is truncated" -- "$SEALTRAIL" --dir "$G" check
+[ "$(stat -c %s "$G/data.mdb")" = 8192 ] && ok "... and the file is left as it was" || bad "truncated data.mdb was rewritten"
+: > "$G/data.mdb"
+check "hook on an empty data.mdb: exit 0, spooled" spooled_hook "$G" toolu_g10
+expect "status on an empty data.mdb: exit 1, says it is empty" 1 "data.mdb is empty" -- "$SEALTRAIL" --dir "$G" status
+[ ! -s "$G/data.mdb" ] && ok "... and no fresh environment was written over it" || bad "empty data.mdb got $(stat -c %s "$G/data.mdb") bytes"
 
 e2e_end

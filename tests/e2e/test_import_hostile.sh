@@ -87,6 +87,10 @@ G='{"timestamp":"2025-01-15T10:30:00Z","toolName":"Bash","input":{"command":"ls"
 size0=$(st log --no-payloads | wc -l)
 expect "--strict refuses the file naming line 2 (exit 2)" 2 "line 2: not JSON" -- st import --strict "$work/bad.jsonl"
 [ "$(st log --no-payloads | wc -l)" = "$size0" ] && ok "--strict wrote nothing" || bad "--strict wrote entries"
+for both in "--strict --skip-bad" "--skip-bad --strict"; do
+  expect "import $both: conflicting options refused (exit 2)" 2 "--strict and --skip-bad exclude each other" -- st import $both "$work/bad.jsonl"
+done
+[ "$(st log --no-payloads | wc -l)" = "$size0" ] && ok "... and nothing written" || bad "conflicting --strict/--skip-bad wrote entries"
 st import "$work/bad.jsonl" >"$work/out" 2>"$work/err"
 grep -q "^imported 4 entries" "$work/out" && ok "skip-bad imports the 4 good lines (CRLF, bad UTF-8, no final LF)" || bad "skip-bad: $(cat "$work/out" "$work/err")"
 for want in "line 2: not JSON" "line 3: not JSON" "line 5: not JSON" "line 7: not JSON: offset" "line 8: not a JSON object"; do

@@ -53,4 +53,17 @@ printf '{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash","too
   SEALTRAIL_LOCK_TIMEOUT_MS=1500 "$SEALTRAIL" --dir "$S" hook 2>"$work/hook.err" 7>&- || rc=$?
 exec 7>&-
 grep -q "writer lock" "$work/hook.err" && bad "the hook printed the lock message" || ok "the hook does not print the lock message (exit $rc)"
+# an export interrupted while it waits (here: export --seal for the writer lock) removes its
+# temporary bundle: no partial ".x.stb.XXXXXX" is left beside the target
+st import "$work/one.jsonl" >/dev/null 2>&1          # an unsealed entry, so --seal must write
+hold 4
+"$SEALTRAIL" --dir "$S" export --out "$work/x.stb" --seal >/dev/null 2>"$work/exp.err" 7>&- &
+ep=$!
+for _ in $(seq 100); do grep -q "writer lock" "$work/exp.err" && break; sleep 0.05; done
+check "export --seal waits for the lock with its temporary file open" sh -c 'ls -A "$1" | grep -q "^\.x\.stb\."' _ "$work"
+kill -TERM $ep
+rc=0; wait $ep || rc=$?
+exec 7>&-
+[ $rc = 143 ] && ok "SIGTERM ends export by that signal (exit $rc)" || bad "export after SIGTERM: exit $rc"
+[ -z "$(ls -A "$work" | grep '^\.x\.stb\.')" ] && [ ! -e "$work/x.stb" ] && ok "... leaving no partial bundle beside the target" || bad "left behind: $(ls -A "$work")"
 e2e_end

@@ -106,7 +106,7 @@ ex status.stb --status failed --event PostToolUseFailure
 ex prev.stb --from 20 --from-checkpoint "$work/cp.13"
 ex prevf.stb --tool Bash --from-checkpoint "$work/cp.8"
 ex none-time.stb --until 2000-01-01
-ex none-filter.stb --status no-such-status
+ex none-filter.stb --tool no-such-tool   # a filter matching nothing (export refuses unknown statuses)
 ex text4096.stb --text "$(head -c 4096 /dev/zero | tr '\0' a)"
 ex tool1024.stb --tool "$(head -c 1024 /dev/zero | tr '\0' B),Bash"
 ex until2255.stb --since 1970-01-02 --until 2255-01-01

@@ -66,6 +66,8 @@ check_q 5,8 --tool Bash --since 90d --min-duration 50
 check_q "" --tool Nope
 [ "$(st query --tool Bash --count)" = 4 ] && ok "--count" || bad "--count: $(st query --tool Bash --count)"
 st query --tool Bash --since 90d --explain 2>&1 >/dev/null | grep -q "driver tool" && ok "--explain names the tool index" || bad "--explain"
+n=$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+st query --since 90d --explain 2>&1 >/dev/null | grep -q "driver time, estimate $n rows" && ok "--explain on the time index estimates the log size ($n), not 2^64-1" || bad "--explain time: $(st query --since 90d --explain 2>&1 >/dev/null)"
 rc=0; st query --sort size 2>"$work/err" >/dev/null || rc=$?
 [ $rc = 2 ] && grep -q "not time or duration" "$work/err" && ok "bad --sort is a usage error" || bad "bad --sort: $rc"
 rc=0; st query --since yesterday 2>"$work/err" >/dev/null || rc=$?

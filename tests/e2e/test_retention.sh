@@ -35,6 +35,9 @@ p = d["policy"]
 assert p["index"] == 0 and p["min_retention"] == "7y" and p["max_retention"] == "8y" and p["archive_after"] == "1y", p
 assert p["reason"] == "SOX 802"
 PY
+cp "$work/s/data.mdb" "$work/before.mdb"
+expect "retention set --reason that is not UTF-8: exit 2, named" 2 "retention set: the reason must be valid UTF-8" -- st retention set --min 8y --reason $'SOX \xff802'
+cmp -s "$work/s/data.mdb" "$work/before.mdb" && ok "... and the store is unchanged" || bad "a refused non-UTF-8 reason changed data.mdb"
 
 # --- eight years of events ----------------------------------------------------------
 for m in $(seq 0 96); do

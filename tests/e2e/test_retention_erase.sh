@@ -113,6 +113,9 @@ rc=0; st erase --index 4 --reason again 2> "$work/err" || rc=$?
 [ $rc = 1 ] && grep -q "already removed by record" "$work/err" && ok "erasing twice is refused, naming the record" || bad "twice: rc $rc $(cat "$work/err")"
 rc=0; st erase --index 3 2> "$work/err" || rc=$?
 [ $rc = 2 ] && ok "erase without --reason is a usage error" || bad "no reason: rc $rc"
+n0=$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+expect "erase --index twice is refused (the last one must not silently win)" 2 "--index given twice" -- st erase --index 3 --index 5 --reason twice
+[ "$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')" = "$n0" ] && ok "... and nothing is erased or recorded" || bad "erase --index twice wrote a record"
 st check > /dev/null 2>&1 && ok "check passes after erasures" || bad "check: $(st check 2>&1)"
 st log --from 4 --to 4 | python3 -c '
 import json, sys

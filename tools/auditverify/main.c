@@ -32,8 +32,9 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: auditverify BUNDLE... --trust KEY [--trust KEY ...] [--previous CHECKPOINT]\n"
-            "                   [--retention [--as-of TIME]] [--json] [--threads N] [--quiet]\n"
+            "usage: auditverify BUNDLE... --trust KEY [--trust KEY ...] [--key-note FILE ...]\n"
+            "                   [--previous CHECKPOINT] [--retention [--as-of TIME]] [--json]\n"
+            "                   [--threads N] [--quiet]\n"
             "       auditverify --list BUNDLE\n"
             "\n"
             "Verifies a sealtrail auditor bundle offline: every entry's exact bytes, the\n"
@@ -57,7 +58,7 @@ static void usage(FILE *f)
             "  --previous FILE     a signed checkpoint you already hold (from an earlier\n"
             "                      bundle, the journal, a witness): the bundle must be\n"
             "                      consistent with it; a different root at the same size is\n"
-            "                      a fork (exit 1)\n"
+            "                      a fork (exit 1). One per run (with one bundle)\n"
             "  --retention         also judge the bundles as a set for retention: give every\n"
             "                      archive and a current export; checks that nothing was\n"
             "                      removed before the minimum retention, that every removal\n"
@@ -68,7 +69,8 @@ static void usage(FILE *f)
             "  --json              print the report as one JSON object\n"
             "  --threads N         hashing threads (default: one per CPU)\n"
             "  --quiet             print nothing on success; on a failure, the reason on stderr\n"
-            "                      and the report on stdout, as without --quiet\n"
+            "                      and the report on stdout, as without --quiet (--json\n"
+            "                      always prints its JSON report)\n"
             "  --list              print the bundle's records (offset, type, length, summary)\n"
             "                      and check only the framing and trailer: verifies nothing\n"
             "\n"
@@ -225,6 +227,10 @@ int main(int argc, char **argv)
             }
             kn_files[nkn++] = val;
         } else if (take_value(argc, argv, &i, "--previous", &val)) {
+            if (previous) {   /* only one is linked: the other must not be silently unchecked */
+                fprintf(stderr, "auditverify: --previous given twice: link the bundle to one checkpoint per run\n");
+                return ST_VERDICT_UNVERIFIABLE;
+            }
             previous = val;
         } else if (take_value(argc, argv, &i, "--as-of", &val)) {
             as_of = val;
@@ -276,6 +282,11 @@ int main(int argc, char **argv)
         }
         int code = dump_bundle(stdout, lfd);
         if (lfd) close(lfd);
+        errno = 0;
+        if ((fflush(stdout) != 0 || ferror(stdout)) && code == 0) {
+            fprintf(stderr, "auditverify: writing the listing: %s\n", errno ? strerror(errno) : "write error");
+            code = ST_VERDICT_UNVERIFIABLE;
+        }
         return code;
     }
     if (ntrust == 0) {
@@ -410,8 +421,9 @@ int main(int argc, char **argv)
         if (*fork_msg) printf("\n%s\n", fork_msg);
         printf("\n%zu bundles: %s\n", nfiles, integrity == 0 ? "all verified" : st_verdict_name(integrity));
     }
-    if (fflush(stdout) != 0 && code == ST_VERDICT_VERIFIED) {
-        fprintf(stderr, "auditverify: writing the report: %s\n", strerror(errno));
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && code == ST_VERDICT_VERIFIED) {
+        fprintf(stderr, "auditverify: writing the report: %s\n", errno ? strerror(errno) : "write error");
         code = ST_VERDICT_UNVERIFIABLE;
     }
     free(rep);

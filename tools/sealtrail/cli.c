@@ -182,6 +182,14 @@ int cli_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int cli_write_out(const char *cmd, const void *buf, size_t len)
+{
+    int rc = cli_write_all(1, buf, len);
+    if (rc == 0) return EXIT_OK;
+    cli_err("%s: writing output: %s", cmd, strerror(rc));
+    return EXIT_FAIL;
+}
+
 int cli_parse_time(const char *cmd, const char *opt, const char *val, int64_t *out)
 {
     if (st_time_arg_parse(val, st_now_us(), out) == 0) return 0;

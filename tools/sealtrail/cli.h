@@ -61,6 +61,9 @@ int cli_read_exit(int rc);
 
 /* Writes all of buf to fd (handles short writes, EINTR). 0 or errno. */
 int cli_write_all(int fd, const void *buf, size_t len);
+/* Writes buf to stdout; on failure says "CMD: writing output: <why>" and returns
+ * EXIT_FAIL (EXIT_OK when written). */
+int cli_write_out(const char *cmd, const void *buf, size_t len);
 
 /* Command entry points (one file each). */
 int cmd_init(st_cli *, int, char **);

@@ -66,6 +66,7 @@ int cmd_archive(st_cli *cli, int argc, char **argv)
             o.has_older_than = 1;
         } else if (strcmp(a, "--archive-dir") == 0 && i + 1 < argc) {
             o.dir = argv[++i];
+            if (!*o.dir) { cli_err("%s: --archive-dir: empty directory name", "archive"); return EXIT_USAGE; }
         } else if (strcmp(a, "--max-entries") == 0 && i + 1 < argc) {
             if (cli_parse_u64("--max-entries", argv[++i], &o.max_entries)) return EXIT_USAGE;
         } else if (strcmp(a, "--once") == 0) {

@@ -61,6 +61,10 @@ int cmd_erase(st_cli *cli, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--index") == 0 && i + 1 < argc) {
+            if (have_index) {   /* erase takes one entry: the last --index must not silently win */
+                cli_err("erase: --index given twice: erase one entry at a time");
+                return EXIT_USAGE;
+            }
             if (cli_parse_u64("--index", argv[++i], &o.index)) return EXIT_USAGE;
             have_index = 1;
         } else if (strcmp(a, "--reason") == 0 && i + 1 < argc) {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "cli.h"
 #include "keys.h"
 #include "export.h"
+#include "query.h"
 #include "sealtrail.h"
 
 static void usage(void)
@@ -78,6 +80,57 @@ static int add_values(char **list, const char *opt, const char *val)
 static int parse_time(const char *opt, const char *val, int64_t *out)
 {
     return cli_parse_time("export", opt, val, out);
+}
+
+/* A --status value no entry can carry would select nothing and make an empty
+ * bundle that looks like evidence of no such call: refused, as by query. */
+static int check_status(const char *list)
+{
+    static const char *const known[] = { "started", "succeeded", "failed", "interrupted", "denied", "requested", "malformed" };
+    char *copy = strdup(list);
+    st_qfield f = { 0 };
+    if (!copy) { cli_err("export: --status: out of memory"); return -1; }
+    int rc = 0;
+    if (st_qfield_add_list(&f, copy) == 0) {  /* a malformed list is reported by export itself */
+        for (size_t i = 0; i < f.n && !rc; i++) {
+            size_t k = 0;
+            while (k < sizeof known / sizeof *known && !(strlen(known[k]) == f.len[i] && memcmp(known[k], f.v[i], f.len[i]) == 0)) k++;
+            if (k == sizeof known / sizeof *known) {
+                cli_err("export: --status: '%.*s' is not one of started, succeeded, failed, interrupted, denied, requested,"
+                        " malformed", (int)f.len[i], f.v[i]);
+                rc = -1;
+            }
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* The temporary bundle while it is being written: Ctrl-C, SIGTERM or SIGHUP
+ * remove it (unlink is async-signal-safe) and end the process by that signal,
+ * so an interrupted export leaves no partial file beside the target. */
+static char pending_tmp[4096];
+
+static void remove_pending(int sig)
+{
+    if (pending_tmp[0]) unlink(pending_tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void guard_pending(const char *tmp)
+{
+    snprintf(pending_tmp, sizeof pending_tmp, "%s", tmp);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = remove_pending;
+    sigemptyset(&sa.sa_mask);
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)   /* ignored (nohup, &): stays so */
+            sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* Creates DIR/.NAME.XXXXXX next to the target. */
@@ -207,6 +260,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         cli_err("export: --out FILE is required (see --help)");
         return EXIT_USAGE;
     }
+    if (o.status && check_status(o.status)) return EXIT_USAGE;
     int filter = o.tool || o.event || o.session || o.status || o.path || o.text;
     int window = o.has_since || o.has_until;
     if (has_range && o.from > o.to) {
@@ -277,6 +331,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         free(cp);
         return EXIT_FAIL;
     }
+    if (!to_stdout) guard_pending(tmp);
     st_export_stats stats;
     o.writeback = !to_stdout;             /* fsynced below */
     rc = st_export_store(s, &o, fd, &stats);

@@ -6,10 +6,12 @@
  * store/hookcfg.c. Writes only when something changes; --dry-run prints the
  * would-be file instead.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -65,6 +67,7 @@ static int split_events(char *list, const char **out, size_t max, size_t *n)
         if (*n == max) { cli_err("hook install: --events: too many events"); return -1; }
         out[(*n)++] = tok;
     }
+    if (!*n) cli_err("hook install: --events: no event named (give A,B,...)");
     return *n ? 0 : -1;
 }
 
@@ -96,6 +99,17 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
     if ((project != NULL) + user + (settings != NULL) > 1) {
         cli_err("hook %s: give one of --project DIR, --user, --settings FILE", argv[1]);
         return EXIT_USAGE;
+    }
+    /* a project directory that does not exist is a typo: creating it would
+     * install the hook where Claude Code never looks */
+    struct stat pst;
+    if (project) {
+        const char *why = stat(project, &pst) != 0 ? strerror(errno)
+                        : !S_ISDIR(pst.st_mode) ? "not a directory" : NULL;
+        if (why) {
+            cli_err("hook %s: --project %s: %s", argv[1], project, why);
+            return EXIT_USAGE;
+        }
     }
     char *path = settings ? strdup(settings) : settings_path(project, user);
     if (!path) return EXIT_FAIL;

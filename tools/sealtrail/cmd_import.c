@@ -168,21 +168,25 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     };
     st_import_opts o;
     ui u;
-    int c;
+    int c, said_strict = 0, said_skip = 0;
     uint64_t batch = ST_IMPORT_BATCH_DEFAULT;
     memset(&o, 0, sizeof o);
     memset(&u, 0, sizeof u);
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 's': o.strict = 1; break;
-        case 'k': o.strict = 0; break;
+        case 's': o.strict = 1; said_strict = 1; break;
+        case 'k': o.strict = 0; said_skip = 1; break;
         case 'b':
             if (cli_parse_u64("--batch", optarg, &batch)) return EXIT_USAGE;
             if (batch < 1 || batch > 100000) { cli_err("import: --batch: %llu is not in 1..100000", (unsigned long long)batch); return EXIT_USAGE; }
             break;
         default: return EXIT_USAGE;
         }
+    }
+    if (said_strict && said_skip) {   /* which one the user meant is a guess: all or nothing, or skip */
+        cli_err("import: --strict and --skip-bad exclude each other (give one)");
+        return EXIT_USAGE;
     }
     if (argc - optind != 1) { cli_err("import: expected one FILE or - (see 'sealtrail import --help')"); return EXIT_USAGE; }
     const char *path = argv[optind];

@@ -48,7 +48,10 @@ int cmd_init(st_cli *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'o': o.origin = optarg; break;
-        case 'n': if (cli_parse_u64("--seal-entries", optarg, &o.seal_max_entries) || !o.seal_max_entries) return EXIT_USAGE; break;
+        case 'n':
+            if (cli_parse_u64("--seal-entries", optarg, &o.seal_max_entries)) return EXIT_USAGE;
+            if (!o.seal_max_entries) { cli_err("--seal-entries: at least 1"); return EXIT_USAGE; }
+            break;
         case 't':
             if (st_duration_parse(optarg, &o.seal_max_age_us) != 0 || o.seal_max_age_us <= 0) {
                 cli_err("--seal-age: expected a duration like 60s, 5m or 1h, got '%s'", optarg);

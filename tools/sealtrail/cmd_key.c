@@ -73,9 +73,9 @@ static void fmt_time(char out[32], int64_t t)
 
 static int print_note_out(char *note, size_t len)
 {
-    int rc = cli_write_all(1, note, len);
+    int code = cli_write_out("key", note, len);
     free(note);
-    return rc ? EXIT_FAIL : EXIT_OK;
+    return code;
 }
 
 /* ---- the security team's side --------------------------------------------------------------------------- */

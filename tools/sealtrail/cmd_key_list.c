@@ -184,7 +184,7 @@ int cmd_key_list(st_cli *cli, int argc, char **argv)
         st_store_close(s);
         return code;
     }
-    if (out.oom || cli_write_all(1, out.data, out.len) != 0) code = EXIT_FAIL;
+    code = out.oom ? cli_fail(ENOMEM, "key list", NULL) : cli_write_out("key list", out.data, out.len);
     st_buf_free(&out);
     st_store_close(s);
     return code;

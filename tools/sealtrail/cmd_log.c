@@ -135,7 +135,7 @@ int cmd_leaf(st_cli *cli, int argc, char **argv)
         code = EXIT_USAGE;
     } else if (rc) code = cli_fail(rc, "leaf", st_store_error(s));
     else {
-        if (cli_write_all(1, bytes, len) != 0) code = EXIT_FAIL;
+        code = cli_write_out("leaf", bytes, len);
         free(bytes);
     }
     st_store_close(s);

@@ -2,6 +2,7 @@
  * cmd_prove.c: `prove --index I [--size N]` prints an inclusion proof and
  * `prove --from M --to N` a consistency proof, as JSON [PROOF-1].
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 
@@ -44,8 +45,9 @@ int cmd_prove(st_cli *cli, int argc, char **argv)
              "  sealtrail prove --from 1000 --to 2000\n"
              "\n"
              "EXIT STATUS\n"
-             "  0 printed; 1 the store could not be read or has no checkpoint yet; 2 usage\n"
-             "  error, or an index or size past the end of the log (the message names its size).");
+             "  0 printed; 1 the store could not be read, or no checkpoint covers entry I yet\n"
+             "  (without --size); 2 usage error, or an index or size past the end of the log\n"
+             "  (the message names its size).");
         return EXIT_OK;
     }
     static const struct option opts[] = {
@@ -108,7 +110,7 @@ int cmd_prove(st_cli *cli, int argc, char **argv)
         }
     }
     if (rc) code = cli_fail(rc, "prove", st_store_error(s));
-    else if (out.oom || cli_write_all(1, out.data, out.len) != 0) code = EXIT_FAIL;
+    else code = out.oom ? cli_fail(ENOMEM, "prove", NULL) : cli_write_out("prove", out.data, out.len);
     free(hashes);
     st_buf_free(&out);
     st_store_close(s);

@@ -60,6 +60,7 @@ int cmd_prune(st_cli *cli, int argc, char **argv)
             o.has_older_than = 1;
         } else if (strcmp(a, "--archive-dir") == 0 && i + 1 < argc) {
             o.dir = argv[++i];
+            if (!*o.dir) { cli_err("%s: --archive-dir: empty directory name", "prune"); return EXIT_USAGE; }
         } else if (strcmp(a, "--no-compact") == 0) {
             no_compact = 1;
         } else if (strcmp(a, "--json") == 0) {

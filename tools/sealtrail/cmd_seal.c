@@ -10,7 +10,7 @@ static int print_note(int rc, st_store *s, char *note, size_t len, const char *w
 {
     int code = EXIT_OK;
     if (rc) code = cli_fail(rc, what, st_store_error(s));
-    else if (cli_write_all(1, note, len) != 0) code = EXIT_FAIL;
+    else code = cli_write_out(what, note, len);
     free(note);
     st_store_close(s);
     return code;

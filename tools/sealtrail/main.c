@@ -96,6 +96,18 @@ static void std_fds_open(void)
         if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) != fd) _exit(EXIT_FAIL);
 }
 
+/* Output written with stdio must have reached stdout: 'sealtrail verifier-key >
+ * log.vkey' on a full disk is a failure, not exit 0 and an empty file. A reader
+ * that went away (EPIPE) is not an error, as for log and query. */
+static int stdout_flushed(int code)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return code;
+    if (errno == EPIPE) return code;
+    cli_err("writing output: %s", errno ? strerror(errno) : "write error");
+    return code ? code : EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
     std_fds_open();
@@ -137,7 +149,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[i], "hook") != 0) st_db_set_lock_notice(lock_notice, 1000);  /* the hook stays silent */
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
         if (strcmp(argv[i], commands[c].name) == 0)
-            return commands[c].fn(&cli, argc - i, argv + i);
+            return stdout_flushed(commands[c].fn(&cli, argc - i, argv + i));
     }
     cli_err("unknown command '%s' (see 'sealtrail --help')", argv[i]);
     return EXIT_USAGE;
