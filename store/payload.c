@@ -57,7 +57,7 @@
 #define ENC_PACKED 3
 #define DICT_MAX (64 * 1024)   /* segment lists shorter than this are compressed with the dictionary (enc 2) */
 #define SEGS_KEEP (1u << 20)   /* a st_payload_zctx keeps a segment list buffer up to this size */
-#define RAW_MAX 128            /* payloads shorter than this are stored raw (enc 0) */
+#define RAW_MAX 128            /* payloads shorter than this are stored as they are or packed (enc 0, 3) */
 #define SEG_LITERAL 0
 #define SEG_BLOB 1
 #define BLOB_MIN 4096          /* string literals at least this long go to blobs */
