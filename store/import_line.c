@@ -86,7 +86,8 @@ static void find_members(const st_json *root, const st_json *m[M_COUNT])
 static int parse_timestamp_raw(const st_json *v, int64_t *us);
 
 /* RFC 3339 (zone optional: UTC), or epoch seconds/ms/us/ns by magnitude,
- * between 1970 and 2255 (time_us must stay within 2^53-1). 0 or -1. */
+ * after the epoch itself and up to 2255 (time_us must stay within 2^53-1;
+ * a time of exactly 0 is a missing time written as one, not a time). 0 or -1. */
 static int parse_timestamp(const st_json *v, int64_t *us)
 {
     return parse_timestamp_raw(v, us) == 0 && *us > 0 && *us <= TS_MAX_US ? 0 : -1;
@@ -385,7 +386,7 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     if (hook && !mb[M_HOOK_EVENT_NAME] && !mb[M_TOOL_NAME] && seed_like && has_t) hook = 0;
     int seed = !hook && seed_like;
     if (hook && ts && !has_t)
-        return st_fail(why, ST_EFORMAT, "\"timestamp\" is not a time between 1970 and 2255 (RFC 3339 or epoch number)");
+        return st_fail(why, ST_EFORMAT, "\"timestamp\" is not a time after 1970-01-01T00:00:00Z and up to 2255 (RFC 3339 or epoch number; 0 is no time)");
     if (hook) {
         *spare_doc = NULL;                 /* hook_build takes it */
         if ((rc = hook_build(ev, doc, info.replaced, has_t ? t : 0, o, why)) != 0) { st_event_free(ev); return rc; }
@@ -395,7 +396,7 @@ int st_import_line_reuse(st_event *ev, int *kind, const char *line, size_t len, 
     }
     if (!seed)
         return st_fail(why, ST_EFORMAT, "neither a hook event (hook_event_name, tool_name, session_id) nor an audit-log line (toolName, tool, input, output)");
-    if (!has_t) return st_fail(why, ST_EFORMAT, "no usable \"timestamp\" (RFC 3339 or epoch number, 1970 to 2255)");
+    if (!has_t) return st_fail(why, ST_EFORMAT, "no usable \"timestamp\" (RFC 3339 or epoch number, after 1970-01-01T00:00:00Z and up to 2255; 0 is no time)");
     ev->doc = doc;
     *spare_doc = NULL;
     ev->pbuf[0] = *spare_buf;              /* its bytes are rewritten from the start */

@@ -63,6 +63,12 @@ for want in "line 2: not JSON" "line 5: neither a hook event" "line 8: no usable
   grep -qF "$want" "$work/err" && ok "reports '$want'" || bad "stderr lacks '$want': $(cat "$work/err")"
 done
 grep -q "1 blank, 3 malformed skipped" "$work/err" && ok "summary counts blank and malformed lines" || bad "summary: $(cat "$work/err")"
+# A timestamp of 0 is a missing time written as one: malformed, and the message says why.
+printf '{"timestamp":0,"toolName":"Bash","input":{}}\n' > "$work/zero.jsonl"
+"$SEALTRAIL" --dir "$work/zero" init >/dev/null 2>&1
+rc=0; "$SEALTRAIL" --dir "$work/zero" import --strict "$work/zero.jsonl" >/dev/null 2>"$work/err" || rc=$?
+[ $rc = 2 ] && grep -qF 'line 1: no usable "timestamp"' "$work/err" && grep -qF '0 is no time' "$work/err" \
+  && ok "timestamp 0 is refused, saying that 0 is no time" || bad "timestamp 0: rc $rc, $(cat "$work/err")"
 st check >/dev/null && ok "store checks after import" || bad "check"
 
 # --- secrets gone from the raw store ------------------------------------------------------
