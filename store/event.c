@@ -279,7 +279,10 @@ static void map_event_and_status(mapper *m)
         status = "failed";
     }
     if (status) env_str(m->b, "status", status, strlen(status));
-    ev->wants_seal = strcmp(e, "Stop") == 0 || strcmp(e, "SessionEnd") == 0;
+    /* A turn ends with Stop, or with StopFailure in its place (an API error);
+     * a session with SessionEnd: seal there, so that a turn's events do not
+     * wait for the seal policy. */
+    ev->wants_seal = strcmp(e, "Stop") == 0 || strcmp(e, "StopFailure") == 0 || strcmp(e, "SessionEnd") == 0;
 }
 
 static void map_mcp(mapper *m)

@@ -65,7 +65,7 @@ typedef struct st_event {
     const char *tool_use_id;       /* NULL if none */
     size_t tool_use_id_len;
     int malformed;                 /* status "malformed" */
-    int wants_seal;                /* Stop or SessionEnd: seal after appending */
+    int wants_seal;                /* Stop, StopFailure or SessionEnd: seal after appending */
     int is_pretool;                /* PreToolUse: the event a fail-closed hook may block */
     int needs_duration;            /* PostToolUse(Failure) with a tool_use_id and no client duration_ms */
     uint64_t redactions;           /* total redactions made */

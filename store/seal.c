@@ -73,7 +73,7 @@ int st_seal_txn_signers(st_store *s, st_txn *txn, int force, st_signer *const *g
     *sealed_out = 0;
     uint64_t size, sealed, oldest;
     int rc;
-    if (s->seal_on_append) force = 1;     /* the hook on Stop/SessionEnd: seal in the append's transaction */
+    if (s->seal_on_append) force = 1;     /* the hook on Stop/StopFailure/SessionEnd: seal in the append's transaction */
     /* --- keys (issue 5): wipe epoch keys whose window ended (one meta read when none is due) --- */
     if ((rc = st_keys_expire_due(s, txn, st_now_us() / 1000000)) != 0) return rc;
     /* --- end keys --- */

@@ -1,8 +1,9 @@
 /*
- * seal.h: sealing as part of an append, for the hook. On Stop and SessionEnd
- * the hook records the event and seals it: in one write transaction, so one
- * durable commit (two syncs) instead of two. st_seal() (sealtrail.h) is the
- * stand-alone seal; st_seal_txn() (store_int.h) the seal inside a transaction.
+ * seal.h: sealing as part of an append, for the hook. On Stop, StopFailure
+ * and SessionEnd the hook records the event and seals it: in one write
+ * transaction, so one durable commit (two syncs) instead of two. st_seal()
+ * (sealtrail.h) is the stand-alone seal; st_seal_txn() (store_int.h) the seal
+ * inside a transaction.
  */
 #ifndef ST_SEAL_H
 #define ST_SEAL_H

@@ -165,6 +165,17 @@ assert sum(1 for e in E if e["event"] == "Stop") == 2
 assert all(e["session"] == "7d3f9c1e-0000-4000-8000-000000000001" for e in E)
 PY
 
+# A turn that ends with StopFailure (an API error, in place of Stop) is sealed there too.
+S4=$T/stopfailure
+"$SEALTRAIL" --dir "$S4" init --seal-entries 100000 --seal-age 1d >/dev/null 2>&1
+for i in 1 2 3; do ev PostToolUse ",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"step $i\"},\"tool_response\":{\"stdout\":\"ok\"},\"tool_use_id\":\"toolu_01sf$i\"" | hook "$S4"; done
+"$SEALTRAIL" --dir "$S4" status >"$T/status"
+check "StopFailure: nothing sealed before it" [ "$(awk '/^sealed:/ {print $2}' "$T/status")" = 0 ]
+ev StopFailure ',"error":"rate_limit","error_details":"429 Too Many Requests"' | hook "$S4"
+"$SEALTRAIL" --dir "$S4" status >"$T/status"
+[ "$(awk '/^entries:/ {print $2}' "$T/status")" = 4 ] && [ "$(awk '/^sealed:/ {print $2}' "$T/status")" = 4 ] \
+  && ok "StopFailure: the hook sealed its turn (4 entries, 4 sealed)" || bad "StopFailure did not seal: $(cat "$T/status")"
+
 # ---- 3. secrets never reach the store -------------------------------------------------------
 S3=$T/secrets
 "$SEALTRAIL" --dir "$S3" init >/dev/null 2>&1

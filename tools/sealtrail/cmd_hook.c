@@ -24,8 +24,9 @@
  *
  * Flow: read stdin -> build the event (parse, redact, envelope) -> spool
  * image -> arm -> open store -> replay the spool if not empty (under its
- * lock) -> duration from the matching PreToolUse -> append (on Stop and
- * SessionEnd with the seal in the same transaction: one durable commit) ->
+ * lock) -> duration from the matching PreToolUse -> append (on Stop,
+ * StopFailure and SessionEnd with the seal in the same transaction: one
+ * durable commit) ->
  * exit 0.
  */
 #include <errno.h>
@@ -283,7 +284,7 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.from = size;
     rearm_for(&hc, rec_bytes);
     uint64_t index;
-    st_seal_on_append(s, ev.wants_seal);    /* Stop, SessionEnd: the seal rides in the append's commit */
+    st_seal_on_append(s, ev.wants_seal);    /* Stop, StopFailure, SessionEnd: the seal rides in the append's commit */
     rc = st_append_records(s, &ev.rec, 1, &index);
     st_seal_on_append(s, 0);
     if (rc) {
@@ -352,8 +353,8 @@ static void usage(void)
          "       sealtrail [--dir DIR] hook replay\n"
          "\n"
          "hook      The Claude Code hook. Reads one hook event (JSON) on stdin to EOF,\n"
-         "          redacts secrets, records it, seals on Stop and SessionEnd. Prints\n"
-         "          nothing on stdout. If the store cannot take the event within the\n"
+         "          redacts secrets, records it, seals on Stop, StopFailure and\n"
+         "          SessionEnd. Prints nothing on stdout. If the store cannot take the event within the\n"
          "          wait bound (locked, missing, unwritable, disk full), the redacted\n"
          "          event is spooled in DIR/spool/ and one line goes to stderr; the\n"
          "          next run appends spooled events first, in order.\n"
