@@ -264,7 +264,8 @@ START_TEST(every_sample_payload)
     if (ti) ck_assert_msg(ti->value && ti->value->type == ST_JSON_OBJECT, "%s: tool_input value", s->file);
 
     /* seal / fail-closed / duration flags */
-    ck_assert_int_eq(ev.wants_seal, strcmp(s->event, "Stop") == 0 || strcmp(s->event, "SessionEnd") == 0);
+    ck_assert_int_eq(ev.wants_seal, strcmp(s->event, "Stop") == 0 || strcmp(s->event, "StopFailure") == 0 ||
+                                        strcmp(s->event, "SessionEnd") == 0);
     ck_assert_int_eq(ev.is_pretool, strcmp(s->event, "PreToolUse") == 0);
     ck_assert_int_eq(ev.needs_duration, s->duration < 0 && s->tool_use_id && strncmp(s->event, "PostToolUse", 11) == 0);
 
