@@ -587,7 +587,7 @@ int st_append_event(st_store *s, const char *json, size_t len, uint64_t *index_o
     rc = st_event_build(&ev, json, len, &o, &s->err);
     if (rc == 0) {
         if ((rc = st_event_lookup_duration(s, &ev)) == 0) {
-            st_seal_on_append(s, ev.wants_seal);     /* Stop, SessionEnd seal, as from the hook */
+            st_seal_on_append(s, ev.wants_seal);     /* Stop, StopFailure, SessionEnd seal, as from the hook */
             rc = st_append_records(s, &ev.rec, 1, index_out);
             st_seal_on_append(s, 0);
         }
