@@ -91,6 +91,8 @@ static const struct { const char *name; unsigned flags; int split; } table_def[S
 
 const char *st_db_errstr(int rc) { return mdb_strerror(rc); }
 
+int st_db_split(st_table t) { return t >= 0 && t < ST_T__COUNT && table_def[t].split; }
+
 /* LMDB and system codes -> ours. */
 static int map_rc(st_txn *t, int rc)
 {
@@ -597,18 +599,18 @@ int st_db_del(st_txn *t, st_table tb, const void *key, size_t klen)
     if (!table_ok(t, tb)) return ST_ENOTFOUND;
     MDB_val k = { klen, (void *)key };
     app_drop(t, tb);
-    put_drop(t, tb);
-    if (table_def[tb].split) {
-        MDB_cursor *c;
-        MDB_val d;
-        int rc = mdb_cursor_open(t->txn, t->db->dbi[tb], &c);
-        if (rc) return map_rc(t, rc);
-        rc = split_find(c, key, klen, &d);
-        if (rc == 0) rc = mdb_cursor_del(c, 0);       /* this duplicate only */
-        mdb_cursor_close(c);
-        return map_rc(t, rc);
+    if (!table_def[tb].split) {
+        put_drop(t, tb);
+        return map_rc(t, mdb_del(t->txn, t->db->dbi[tb], &k, NULL));
     }
-    return map_rc(t, mdb_del(t->txn, t->db->dbi[tb], &k, NULL));
+    MDB_val d;                                    /* through the kept cursor, as a split get or put */
+    int rc = 0;
+    MDB_cursor *c = put_cursor(t, tb, &rc);
+    if (!c) return map_rc(t, rc);
+    rc = split_find(c, key, klen, &d);
+    if (rc == 0) rc = mdb_cursor_del(c, 0);       /* this duplicate only */
+    if (rc && rc != MDB_NOTFOUND) put_drop(t, tb);
+    return map_rc(t, rc);
 }
 
 int st_db_count(st_txn *t, st_table tb, uint64_t *out)

@@ -53,6 +53,9 @@ typedef enum st_table {
     ST_T__COUNT
 } st_table;
 
+/* 1 if t is a split table (above). */
+int st_db_split(st_table t);
+
 typedef struct st_db st_db;
 typedef struct st_txn st_txn;
 typedef struct st_cursor st_cursor;

@@ -267,7 +267,7 @@ static int emit_str_row(const ix_sink *sk, st_table t, uint8_t *k, size_t kp, co
     memcpy(k + kl, ti, 16);
     kl += 16;
     if (!cut) return sk->row(sk->ctx, t, k, kl, pv, pl);
-    if (t == ST_T_IX_TOOL || t == ST_T_IX_SESSION) {
+    if (st_db_split(t)) {
         uint8_t v[10 + 255 + 32];
         if (pl > sizeof v - 32) return ST_EINVAL;
         if (pl) memcpy(v, pv, pl);

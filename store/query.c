@@ -286,23 +286,37 @@ static int cmp_dur(const void *a, const void *b)
 
 static int in_window(const qrun *r, uint64_t t) { return t >= r->lo && (!r->hi_set || t < r->hi); }
 
-/* Exactness for string-index rows: a cut row's value ends with the whole
- * string, or in the tool and session tables with its SHA-256 (index.h). */
-static int row_exact(st_table tb, const uint8_t *v, size_t vl, const char *s, size_t n)
+/* What a string-index row of a scan must hold to be the wanted string's: a
+ * cut row's value ends with the whole string, or in the split tables (tool,
+ * session) with its SHA-256 (index.h). Worked out once per scan. */
+typedef struct exact_want {
+    st_table tb;
+    const char *s;
+    size_t n;
+    int cut;
+    uint8_t hash[32];      /* if cut, in a split table */
+} exact_want;
+
+static void exact_want_init(exact_want *w, st_table tb, const char *s, size_t n)
+{
+    w->tb = tb;
+    w->s = s;
+    w->n = n;
+    w->cut = s && st_ix_cut_len(s, n) < n;
+    if (w->cut && st_db_split(tb)) st_sha256(w->hash, s, n);
+}
+
+static int row_exact(const exact_want *w, const uint8_t *v, size_t vl)
 {
     size_t off = 0;
-    if (tb == ST_T_IX_TOOL) {
+    if (w->tb == ST_T_IX_TOOL) {
         if (vl < 10) return 0;
         off = 10u + v[9];
         if (off > vl) return 0;
     }
-    if (st_ix_cut_len(s, n) == n) return vl == off;
-    if (tb == ST_T_IX_TOOL || tb == ST_T_IX_SESSION) {
-        uint8_t h[32];
-        st_sha256(h, s, n);
-        return vl - off == 32 && memcmp(v + off, h, 32) == 0;
-    }
-    return vl - off == n && memcmp(v + off, s, n) == 0;
+    if (!w->cut) return vl == off;
+    if (st_db_split(w->tb)) return vl - off == 32 && memcmp(v + off, w->hash, 32) == 0;
+    return vl - off == w->n && memcmp(v + off, w->s, w->n) == 0;
 }
 
 /* Walks prefix ‖ T ‖ I rows inside the window, forward or backward. */
@@ -312,6 +326,8 @@ static int scan_range(qrun *r, st_table tb, const uint8_t *prefix, size_t plen, 
     const void *k, *v;
     size_t kl, vl;
     st_cursor *c;
+    exact_want want;
+    exact_want_init(&want, tb, s, sn);
     int rc = st_cursor_open(r->txn, tb, &c);
     if (rc == ST_ENOTFOUND) return 0;
     if (rc) return rc;
@@ -341,7 +357,7 @@ static int scan_range(qrun *r, st_table tb, const uint8_t *prefix, size_t plen, 
         uint64_t idx = st_be64_get((const uint8_t *)k + plen + 8);
         if (!backward && r->hi_set && t >= r->hi) break;
         if (backward && t < r->lo) break;
-        if (in_window(r, t) && (tb == ST_T_IX_TIME || row_exact(tb, v, vl, s, sn))) {
+        if (in_window(r, t) && (tb == ST_T_IX_TIME || row_exact(&want, v, vl))) {
             if (tb == ST_T_IX_TIME) {
                 st_ix_summary sum;
                 if (st_ix_summary_decode(&sum, v, vl)) { rc = st_fail(r->err, ST_ECORRUPT, "time index: entry %llu: undecodable summary", (unsigned long long)idx); break; }
