@@ -284,6 +284,20 @@ static int first_key(st_txn *txn, st_table t, int first, uint8_t *k, size_t *kl)
     return rc;
 }
 
+/* Flips the low bit of byte `byte` of the value of table t's first row. */
+static int flip_first_value(st_txn *txn, st_table t, size_t byte)
+{
+    uint8_t k[1024], nv[512];
+    size_t kl, vl;
+    const void *v;
+    int rc;
+    if ((rc = first_key(txn, t, -1, k, &kl)) || (rc = st_db_get(txn, t, k, kl, &v, &vl))) return rc;
+    ck_assert_uint_lt(byte, vl);
+    memcpy(nv, v, vl);
+    nv[byte] ^= 1;
+    return st_db_put(txn, t, k, kl, nv, vl, 0);
+}
+
 static int do_tamper(st_txn *txn, void *arg)
 {
     const tamper *tp = arg;
@@ -294,15 +308,8 @@ static int do_tamper(st_txn *txn, void *arg)
     case 0: /* remove a tool row */
         if ((rc = first_key(txn, ST_T_IX_TOOL, -1, k, &kl))) return rc;
         return st_db_del(txn, ST_T_IX_TOOL, k, kl);
-    case 1: { /* change a time-index summary (duration) */
-        const void *v;
-        size_t vl;
-        uint8_t nv[512];
-        if ((rc = first_key(txn, ST_T_IX_TIME, -1, k, &kl)) || (rc = st_db_get(txn, ST_T_IX_TIME, k, kl, &v, &vl))) return rc;
-        memcpy(nv, v, vl);
-        nv[9] ^= 1;
-        return st_db_put(txn, ST_T_IX_TIME, k, kl, nv, vl, 0);
-    }
+    case 1: /* change a time-index summary (duration) */
+        return flip_first_value(txn, ST_T_IX_TIME, 9);
     case 2: { /* an extra status row */
         uint8_t key[32];
         size_t l = st_ix_enc_str(key, "failed", 6, NULL);
@@ -327,15 +334,8 @@ static int do_tamper(st_txn *txn, void *arg)
     case 5: /* a path row removed */
         if ((rc = first_key(txn, ST_T_IX_PATH, 'p', k, &kl))) return rc;
         return st_db_del(txn, ST_T_IX_PATH, k, kl);
-    case 6: { /* a tool row's duration changed (a split table: the row is replaced, not added) */
-        const void *v;
-        size_t vl;
-        uint8_t nv[512];
-        if ((rc = first_key(txn, ST_T_IX_TOOL, -1, k, &kl)) || (rc = st_db_get(txn, ST_T_IX_TOOL, k, kl, &v, &vl))) return rc;
-        memcpy(nv, v, vl);
-        nv[8] ^= 1;
-        return st_db_put(txn, ST_T_IX_TOOL, k, kl, nv, vl, 0);
-    }
+    case 6: /* a tool row's duration changed (a split table: the row is replaced, not added) */
+        return flip_first_value(txn, ST_T_IX_TOOL, 8);
     case 7: { /* a row left in the tool table of layout 3 */
         uint8_t key[32];
         size_t l = st_ix_enc_str(key, "Edit", 4, NULL);
