@@ -156,4 +156,11 @@ void imp_conv_free(imp_conv *c);   /* the duration map and spare preparations; c
  * record taken is prepared. 1: prepared some; 0: none waited. */
 int imp_help_prepare(const imp_conv *c, imp_seg *sg, st_payload_zctx *z);
 
+/* Lowers the calling thread's scheduling priority by IMP_PREPARER_NICE
+ * (nice, capped at 19), leaving the rest of the process as it is: on Linux
+ * nice is per thread; elsewhere nothing is done. The thread's nice value
+ * after the call (as before it when nothing could be done). */
+#define IMP_PREPARER_NICE 10
+int imp_lower_thread_priority(void);
+
 #endif

@@ -20,7 +20,9 @@
  *  - a PostToolUse takes its duration from a PreToolUse in the store
  *    (an earlier import) as well as from one in the same file;
  *  - records prepared on the converting thread for a predicted index land
- *    at their real index when another writer got in first.
+ *    at their real index when another writer got in first;
+ *  - the preparer thread lowers its own priority only: the thread that
+ *    called the import (the appender) keeps its own.
  *
  * And the pieces the converting thread's preparation is made of:
  *  - the direct envelope writer (store/envelope.c) gives exactly the bytes
@@ -40,17 +42,21 @@
  * And check on an imported store finds a payload row no entry names.
  */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "envelope.h"
 #include "import.h"
+#include "import_int.h"
 #include "payload.h"
 #include "record.h"
 #include "store_int.h"
@@ -384,6 +390,53 @@ END_TEST
 /* Editors on Windows start UTF-8 files with a byte order mark: the first
  * line is still a line, in the strict pass and the import alike; a BOM
  * anywhere else is not whitespace and leaves its line malformed. */
+/* ---- the preparer's priority ----------------------------------------------------------- */
+
+static int my_nice(void)
+{
+    errno = 0;
+    int n = getpriority(PRIO_PROCESS, (id_t)gettid());
+    ck_assert(n != -1 || errno == 0);
+    return n;
+}
+
+static void *lower_in_a_thread(void *arg)
+{
+    int *out = arg;
+    out[0] = my_nice();                       /* inherited from the creator */
+    out[1] = imp_lower_thread_priority();
+    out[2] = my_nice();
+    return NULL;
+}
+
+START_TEST(preparer_priority_is_its_own)
+{
+    int before = my_nice();
+    int want = before + IMP_PREPARER_NICE > 19 ? 19 : before + IMP_PREPARER_NICE;
+    int out[3];
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, lower_in_a_thread, out), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_int_eq(out[0], before);
+    ck_assert_int_eq(out[1], want);
+    ck_assert_int_eq(out[2], want);
+    ck_assert_int_eq(my_nice(), before);     /* the rest of the process as it was */
+
+    /* A threaded import (converter and preparer) leaves its caller's priority alone. */
+    st_store *s = make_store("nice", 0);
+    st_import_opts o = { 0 };
+    st_import_result res;
+    st_err err;
+    seen sn = { 0 };
+    ck_assert_int_eq(import_text(s, "in.jsonl", "{\"timestamp\":\"2025-01-01T00:00:00Z\",\"toolName\":\"X\",\"input\":{}}\n",
+                                 &o, &res, &err, &sn), 0);
+    ck_assert_uint_eq(res.imported, 1);
+    ck_assert_int_eq(my_nice(), before);
+    st_buf_free(&sn.log);
+    st_store_close(s);
+}
+END_TEST
+
 START_TEST(leading_bom_is_skipped)
 {
     static const char line[] = "{\"timestamp\":\"2025-01-01T00:00:00Z\",\"toolName\":\"X\",\"input\":{}}\n";
@@ -1025,6 +1078,7 @@ int main(void)
     tcase_add_test(tc, progress_every_65536_lines);
     tcase_add_test(tc, duration_from_the_store);
     tcase_add_test(tc, prepared_records_after_another_writer);
+    tcase_add_test(tc, preparer_priority_is_its_own);
     tcase_add_test(tc, envelope_writer_equals_dom_writer);
     tcase_add_test(tc, envelope_int_equals_printf);
     tcase_add_test(tc, salt_pool_never_repeats);
