@@ -88,6 +88,7 @@ static void *arena_alloc_slow(st_json_doc *d, size_t n, size_t align)
         /* dedicated block, kept off the bump path */
         chunk *b = malloc(sizeof(chunk) + n + align);
         if (!b) return NULL;
+        st_prefault(b->data, n + align);   /* a long string is copied in next */
         b->cap = b->used = n + align;
         b->next = d->retired;
         d->retired = b;

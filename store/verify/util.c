@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -71,6 +73,26 @@ void st_buf_free(st_buf *b)
 
 void st_buf_reset(st_buf *b) { b->len = 0; }
 
+#define ST_PREFAULT_AHEAD ((size_t)4 << 20)
+
+void st_prefault(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+    static size_t page;
+    if (n < ST_PREFAULT_MIN) return;
+    if (!page) {
+        long ps = sysconf(_SC_PAGESIZE);
+        page = ps > 0 ? (size_t)ps : 4096;
+    }
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t end = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
+    if (end > start) (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 int st_buf_reserve(st_buf *b, size_t extra)
 {
     if (b->oom) return -1;
@@ -86,6 +108,10 @@ int st_buf_reserve(st_buf *b, size_t extra)
     if (!p) { b->oom = 1; return -1; }
     b->data = p;
     b->cap = cap;
+    /* What the caller writes next, and a few MiB beyond that later appends
+     * will likely fill; not all of a doubled gigabyte. */
+    size_t ahead = cap - b->len - extra < ST_PREFAULT_AHEAD ? cap - b->len - extra : ST_PREFAULT_AHEAD;
+    st_prefault(p + b->len, extra + ahead);
     return 0;
 }
 
@@ -109,6 +135,7 @@ int st_buf_reserve_exact(st_buf *b, size_t extra)
     if (!p) { b->oom = 1; return -1; }
     b->data = p;
     b->cap = need;
+    st_prefault(p + b->len, extra);
     return 0;
 }
 

@@ -43,6 +43,17 @@ int  st_buf_reserve_exact(st_buf *b, size_t extra);
 void st_buf_put(st_buf *b, const void *p, size_t n);
 void st_buf_putc(st_buf *b, uint8_t c);
 
+/* Makes the whole pages of p[0..n) resident and writable in one system
+ * call (Linux 5.14+: MADV_POPULATE_WRITE; elsewhere nothing), keeping what
+ * they hold, so that filling fresh memory takes no page fault per page.
+ * Only for n >= ST_PREFAULT_MIN: below that the call costs more than the
+ * faults it saves. On the VMs we measure on a fault costs some 11 us, so
+ * writing a fresh MiB page by page took 2.8 ms, and 0.4 ms after this.
+ * Growing buffers (st_buf, the JSON arena) call it on the part they grew
+ * by. Advice only: failures are ignored. */
+#define ST_PREFAULT_MIN ((size_t)64 << 10)
+void st_prefault(void *p, size_t n);
+
 /* ---- growable array ---------------------------------------------------- */
 /* Room for one more element in items (*cap elements of size bytes, used of
  * them taken): items itself, or when full a reallocation to twice *cap
