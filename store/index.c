@@ -725,9 +725,13 @@ void st_ix_batch_discard(st_ix_batch *b)
 
 /* ---- merging the pending path rows ------------------------------------------------ */
 
-/* The pending 'i' rows are copied out first: inserting into the table a
- * cursor walks would move it. */
-int st_ix_paths_merge(st_txn *txn, uint64_t size)
+/* The pending 'i' rows are copied out first, a chunk of at most
+ * chunk_bytes at a time (and at least one row): inserting into the table a
+ * cursor walks would move it, and the rows of 262144 entries that name many
+ * long paths would not fit in memory at once. Each chunk's rows are put in
+ * key order; a later chunk dirties the same pages again, which within one
+ * transaction costs searches, not writes. */
+int st_ix_paths_merge_chunked(st_txn *txn, uint64_t size, size_t chunk_bytes)
 {
     uint64_t merged;
     int rc = st_ix_paths_merged(txn, size, &merged);
@@ -735,48 +739,64 @@ int st_ix_paths_merge(st_txn *txn, uint64_t size)
         if (rc == 0) rc = st_db_del(txn, ST_T_META, ST_META_IX_PATH_MERGED, strlen(ST_META_IX_PATH_MERGED));
         return rc == ST_ENOTFOUND ? 0 : rc;
     }
-    st_buf rows = { 0 };       /* (u32 len, 'i' I, T ‖ paths)* */
-    st_cursor *c;
-    const void *k, *v;
-    size_t kl, vl;
-    uint8_t key[9];
-    key[0] = 'i';
-    st_be64_put(key + 1, merged);
-    if ((rc = st_cursor_open(txn, ST_T_IX_PATH, &c)) != 0) return rc;
-    for (rc = st_cursor_seek(c, key, 9, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl)) {
-        const uint8_t *kb = k;
-        if (kl != 9 || kb[0] != 'i' || st_be64_get(kb + 1) >= size) break;
-        if (vl < 8) { rc = ST_ECORRUPT; break; }
-        uint8_t h[12];
-        st_be64_put(h, st_be64_get(kb + 1));
-        st_be32_put(h + 8, (uint32_t)vl);
-        st_buf_put(&rows, h, 12);
-        st_buf_put(&rows, v, vl);
-    }
-    st_cursor_close(c);
-    if (rc == ST_ENOTFOUND) rc = 0;
-    if (rc == 0 && rows.oom) rc = ENOMEM;
+    st_buf rows = { 0 };       /* (u64 I, u32 len, T ‖ paths)* */
     st_ix_batch b = { .txn = txn };
     ix_sink sk = { batch_row, batch_stat, batch_tooluse, &b, 0 };
-    for (size_t off = 0; rc == 0 && off < rows.len;) {
-        const uint8_t *r = rows.data + off;
-        size_t len = st_be32_get(r + 8);
-        uint8_t ti[16];
-        memcpy(ti, r + 12, 8);           /* T */
-        memcpy(ti + 8, r, 8);            /* I */
-        const uint8_t *paths = r + 20;
-        size_t plen = len - 8, np = 0;
-        for (size_t p = 0; p + 2 <= plen; np++) p += 2 + (((size_t)paths[p] << 8) | paths[p + 1]);
-        rc = ix_emit_path_rows(&sk, ti, paths, plen, np);
-        off += 12 + len;
+    uint64_t next = merged;    /* the first pending entry not yet read */
+    int more = 1;
+    while (rc == 0 && more) {
+        st_cursor *c;
+        const void *k, *v;
+        size_t kl, vl;
+        uint8_t key[9];
+        key[0] = 'i';
+        st_be64_put(key + 1, next);
+        st_buf_reset(&rows);
+        if ((rc = st_cursor_open(txn, ST_T_IX_PATH, &c)) != 0) break;
+        more = 0;
+        for (rc = st_cursor_seek(c, key, 9, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(c, &k, &kl, &v, &vl)) {
+            const uint8_t *kb = k;
+            if (kl != 9 || kb[0] != 'i' || st_be64_get(kb + 1) >= size) break;
+            if (rows.len && rows.len + 12 + vl > chunk_bytes) {
+                more = 1;          /* this row starts the next chunk */
+                break;
+            }
+            if (vl < 8) { rc = ST_ECORRUPT; break; }
+            uint8_t h[12];
+            next = st_be64_get(kb + 1) + 1;
+            st_be64_put(h, next - 1);
+            st_be32_put(h + 8, (uint32_t)vl);
+            st_buf_put(&rows, h, 12);
+            st_buf_put(&rows, v, vl);
+        }
+        st_cursor_close(c);
+        if (rc == ST_ENOTFOUND) rc = 0;
+        if (rc == 0 && rows.oom) rc = ENOMEM;
+        for (size_t off = 0; rc == 0 && off < rows.len;) {
+            const uint8_t *r = rows.data + off;
+            size_t len = st_be32_get(r + 8);
+            uint8_t ti[16];
+            memcpy(ti, r + 12, 8);           /* T */
+            memcpy(ti + 8, r, 8);            /* I */
+            const uint8_t *paths = r + 20;
+            size_t plen = len - 8, np = 0;
+            for (size_t p = 0; p + 2 <= plen; np++) p += 2 + (((size_t)paths[p] << 8) | paths[p + 1]);
+            rc = ix_emit_path_rows(&sk, ti, paths, plen, np);
+            off += 12 + len;
+        }
+        if (rc == 0) rc = ix_rows_flush(&b.rows, txn);
     }
     st_buf_free(&rows);
-    if (rc == 0) rc = ix_rows_flush(&b.rows, txn);
     if (rc == 0 && b.aggs.used) rc = ix_agg_flush(&b.aggs, txn);
     ix_agg_free(&b.aggs);
     ix_rows_free(&b.rows);
     if (rc == 0) rc = st_db_del(txn, ST_T_META, ST_META_IX_PATH_MERGED, strlen(ST_META_IX_PATH_MERGED));
     return rc;
+}
+
+int st_ix_paths_merge(st_txn *txn, uint64_t size)
+{
+    return st_ix_paths_merge_chunked(txn, size, IX_MERGE_CHUNK_BYTES);
 }
 
 /* ---- tool_use_id lookup --------------------------------------------------------- */

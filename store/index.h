@@ -101,8 +101,8 @@
 #define ST_META_IX_PATH_MERGED "ix_path_merged"
 /* A deferring append merges once this many entries are pending. A merge
  * dirties a page for nearly every path in the table, however few rows it
- * adds, so the fewer the better; but the rows it gathers take memory (36
- * MiB at this many entries of bench/gen_audit.py's log). At 65536, the
+ * adds, so the fewer the better. (Its memory does not grow with this: it
+ * reads the pending rows IX_MERGE_CHUNK_BYTES at a time.) At 65536, the
  * merges of a 1M-line import wrote 0.6 GB on top of its 0.97 GB store and
  * took 1.1 s of its appending thread. */
 #define ST_IX_PATH_PENDING_MAX 262144u

@@ -69,6 +69,10 @@ typedef struct ix_rows {
 
 /* Past this many bytes a batch writes its rows before gathering more (reindex). */
 #define IX_ROWS_FLUSH_BYTES ((size_t)64 << 20)
+/* A merge of pending path rows reads the 'i' rows this many bytes at a time. */
+#define IX_MERGE_CHUNK_BYTES ((size_t)16 << 20)
+/* st_ix_paths_merge reading chunk_bytes at a time (tests use small chunks). */
+ST_NODISCARD int st_ix_paths_merge_chunked(st_txn *txn, uint64_t size, size_t chunk_bytes);
 
 int ix_rows_add(ix_rows *rs, st_table t, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl);
 /* Puts every row in (table, key) order, then empties rs (also on failure). */

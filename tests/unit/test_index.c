@@ -595,6 +595,47 @@ START_TEST(path_write_behind)
 }
 END_TEST
 
+/* A merge reads the pending 'i' rows a chunk at a time (so that the rows of
+ * entries naming many long paths need not fit in memory at once): with
+ * chunks of one row, of a few rows, and of all of them, the merged 'p' rows
+ * and 'd' counts are exactly those check recomputes from the entries, and
+ * queries count every entry once. */
+static size_t merge_chunk;
+
+static int merge_chunked(st_txn *txn, void *arg)
+{
+    uint64_t size;
+    (void)arg;
+    int rc = st_size_txn(txn, &size);
+    return rc ? rc : st_ix_paths_merge_chunked(txn, size, merge_chunk);
+}
+
+START_TEST(merge_in_chunks)
+{
+    static const size_t chunks[] = { 1, 100, (size_t)1 << 20 };
+    char msg[600], path[64], tuid[32];
+    st_err err = { "" };
+    for (int c = 0; c < 3; c++) {
+        S->defer_paths = 1;
+        for (int i = 0; i < 40; i++) {
+            snprintf(path, sizeof path, "/repo/src/f%d.ts", (i * 7) % 13);   /* paths repeat: 'd' counts over 1 */
+            snprintf(tuid, sizeof tuid, "toolu_%d_%d", c, i);
+            add("PostToolUse", i % 3 ? "Edit" : "Read", "succeeded", tuid, 1000 + 100 * c + i, 5, path);
+        }
+        S->defer_paths = 0;
+        uint64_t size = 40 * (uint64_t)(c + 1);
+        ck_assert_uint_eq(pending_from(), size - 40);
+        merge_chunk = chunks[c];
+        ck_assert_int_eq(st_db_write(S->db, merge_chunked, NULL, &err), 0);
+        ck_assert_uint_eq(pending_from(), size);
+        ck_assert_msg(check_now(msg, sizeof msg) == 0, "chunks of %zu bytes: %s", chunks[c], msg);
+        ck_assert_int_eq(count_path("/repo/src/f0.ts"), 4 * (c + 1));   /* i = 0, 13, 26, 39 */
+        ck_assert_int_eq(count_path("/repo/src/*.ts"), 40 * (c + 1));
+        ck_assert_int_eq(count_path_tool("/repo/src/*.ts", "Read"), 14 * (c + 1));
+    }
+}
+END_TEST
+
 static int collect_index(void *ctx, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len)
 {
     (void)txn; (void)entry; (void)len;
@@ -806,6 +847,7 @@ int main(void)
     tcase_add_test(store, check_and_rebuild);
     tcase_add_test(store, older_layout_needs_reindex);
     tcase_add_test(store, path_write_behind);
+    tcase_add_test(store, merge_in_chunks);
     tcase_add_test(store, rows_in_key_order);
     tcase_add_test(store, long_sessions_are_exact);
     tcase_add_test(store, summary_codes);
