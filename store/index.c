@@ -728,9 +728,10 @@ void st_ix_batch_discard(st_ix_batch *b)
 /* The pending 'i' rows are copied out first, a chunk of at most
  * chunk_bytes at a time (and at least one row): inserting into the table a
  * cursor walks would move it, and the rows of 262144 entries that name many
- * long paths would not fit in memory at once. Each chunk's rows are put in
- * key order; a later chunk dirties the same pages again, which within one
- * transaction costs searches, not writes. */
+ * long paths would not fit in memory at once; so are the sums of
+ * distinct-path counts once their keys take as much. Each chunk's rows are
+ * put in key order; a later chunk dirties the same pages again, which
+ * within one transaction costs searches, not writes. */
 int st_ix_paths_merge_chunked(st_txn *txn, uint64_t size, size_t chunk_bytes)
 {
     uint64_t merged;
@@ -785,6 +786,8 @@ int st_ix_paths_merge_chunked(st_txn *txn, uint64_t size, size_t chunk_bytes)
             off += 12 + len;
         }
         if (rc == 0) rc = ix_rows_flush(&b.rows, txn);
+        /* the distinct-path counts too, once their keys fill a chunk (many distinct paths) */
+        if (rc == 0 && b.aggs.keys.len >= chunk_bytes) rc = ix_agg_flush(&b.aggs, txn);
     }
     st_buf_free(&rows);
     if (rc == 0 && b.aggs.used) rc = ix_agg_flush(&b.aggs, txn);
