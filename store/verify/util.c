@@ -78,12 +78,9 @@ void st_buf_reset(st_buf *b) { b->len = 0; }
 void st_prefault(void *p, size_t n)
 {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-    static size_t page;
     if (n < ST_PREFAULT_MIN) return;
-    if (!page) {
-        long ps = sysconf(_SC_PAGESIZE);
-        page = ps > 0 ? (size_t)ps : 4096;
-    }
+    long ps = sysconf(_SC_PAGESIZE);   /* from the aux vector: no system call */
+    size_t page = ps > 0 ? (size_t)ps : 4096;
     uintptr_t start = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
     uintptr_t end = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
     if (end > start) (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
