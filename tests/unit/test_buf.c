@@ -23,19 +23,12 @@
 #include "testutil.h"
 #include "util.h"
 
-static uint32_t rng = 2024;
-static uint8_t rnd8(void)
-{
-    rng = rng * 1103515245u + 12345u;
-    return (uint8_t)(rng >> 16);
-}
-
 START_TEST(appends_survive_growth)
 {
     size_t total = (4u << 20) + 12345;
     uint8_t *want = malloc(total);
     ck_assert_ptr_nonnull(want);
-    for (size_t i = 0; i < total; i++) want[i] = rnd8();
+    for (size_t i = 0; i < total; i++) want[i] = (uint8_t)tu_rand();
     st_buf b = { 0 };
     size_t at = 0, step = 1;
     while (at < total) {                       /* appends of 1, 2, 3, ... bytes */
@@ -67,7 +60,7 @@ START_TEST(prefault_keeps_contents)
     uint8_t *m = malloc(n), *copy = malloc(n);
     ck_assert_ptr_nonnull(m);
     ck_assert_ptr_nonnull(copy);
-    for (size_t i = 0; i < n; i++) m[i] = rnd8();
+    for (size_t i = 0; i < n; i++) m[i] = (uint8_t)tu_rand();
     memcpy(copy, m, n);
     st_prefault(m, n);
     st_prefault(m + 1, n - 3);

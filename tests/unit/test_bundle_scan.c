@@ -149,15 +149,6 @@ START_TEST(test_scan_word_steps)
 }
 END_TEST
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 START_TEST(test_scan_mutations)
 {
     static const uint8_t interesting[] = { '"', '\\', '{', '}', '[', ']', ',', ':', '0', '1', '-', 'u', 'e', '.',
@@ -165,25 +156,25 @@ START_TEST(test_scan_mutations)
     uint8_t buf[4096];
     unsigned long n_iter = 100000;
     for (unsigned long it = 0; it < n_iter; it++) {
-        const char *base = cases[next_rand() % NCASES];
+        const char *base = cases[tu_rand() % NCASES];
         size_t n = strlen(base);
         memcpy(buf, base, n);
-        int nmut = 1 + (int)(next_rand() % 3);
+        int nmut = 1 + (int)(tu_rand() % 3);
         for (int m = 0; m < nmut && n > 1; m++) {
-            size_t at = next_rand() % n;
-            switch (next_rand() % 5) {
-            case 0: buf[at] ^= (uint8_t)(1u << (next_rand() % 8)); break;
-            case 1: buf[at] = interesting[next_rand() % sizeof interesting]; break;
+            size_t at = tu_rand() % n;
+            switch (tu_rand() % 5) {
+            case 0: buf[at] ^= (uint8_t)(1u << (tu_rand() % 8)); break;
+            case 1: buf[at] = interesting[tu_rand() % sizeof interesting]; break;
             case 2: memmove(buf + at, buf + at + 1, n - at - 1); n--; break;
             case 3:
                 if (n < sizeof buf - 1) {
                     memmove(buf + at + 1, buf + at, n - at);
-                    buf[at] = interesting[next_rand() % sizeof interesting];
+                    buf[at] = interesting[tu_rand() % sizeof interesting];
                     n++;
                 }
                 break;
             default: {                      /* duplicate a short piece */
-                size_t len = 1 + next_rand() % 12;
+                size_t len = 1 + tu_rand() % 12;
                 if (at + len <= n && n + len < sizeof buf) {
                     memmove(buf + at + len, buf + at, n - at);
                     n += len;

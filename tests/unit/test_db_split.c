@@ -29,15 +29,6 @@ static void teardown(void)
     free(dir);
 }
 
-static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 /* Prefixes as the index writes them: enc() keeps them prefix-free. */
 static const char *const names[] = { "a", "ab", "abc", "b", "ba", "", "x", "Bash", "mcp__github__create_issue",
                                      "mcp__github__create_pr" };
@@ -109,13 +100,13 @@ static void compare_tables(st_txn *txn)
         uint8_t key[600];
         size_t kl;
         if (nknown && s % 4 != 3) {
-            const row *r = &known[next_rand() % nknown];
+            const row *r = &known[tu_rand() % nknown];
             memcpy(key, r->k, r->kl);
             kl = r->kl;
-            if (s % 4 == 1) kl = 1 + next_rand() % kl;                /* a cut key: prefix, part of the tail */
-            if (s % 4 == 2) key[kl - 1 - next_rand() % 16] += (next_rand() & 1) ? 1 : 0xFF;   /* between rows */
+            if (s % 4 == 1) kl = 1 + tu_rand() % kl;                /* a cut key: prefix, part of the tail */
+            if (s % 4 == 2) key[kl - 1 - tu_rand() % 16] += (tu_rand() & 1) ? 1 : 0xFF;   /* between rows */
         } else {
-            kl = make_key(key, next_rand() % (NNAMES + 1), next_rand() % 8, next_rand() % 64);
+            kl = make_key(key, tu_rand() % (NNAMES + 1), tu_rand() % 8, tu_rand() % 64);
         }
         a.rc = st_cursor_seek(cs, key, kl, &a.k, &a.kl, &a.v, &a.vl);
         b.rc = st_cursor_seek(cp, key, kl, &b.k, &b.kl, &b.v, &b.vl);
@@ -139,34 +130,34 @@ static int random_ops(st_txn *txn, void *arg)
 {
     int round = *(int *)arg;
     for (int op = 0; op < 300; op++) {
-        unsigned r = (unsigned)(next_rand() % 100);
+        unsigned r = (unsigned)(tu_rand() % 100);
         uint8_t key[600], val[ST_DB_SPLIT_VAL_MAX];
         size_t kl;
         if (r < 75 || nknown == 0) {                    /* put: new (mostly appending), or over a known row */
             if (r < 10 && nknown) {
-                const row *k = &known[next_rand() % nknown];
+                const row *k = &known[tu_rand() % nknown];
                 memcpy(key, k->k, k->kl);
                 kl = k->kl;
             } else {
-                uint64_t t = r < 50 ? (uint64_t)(round * 1000 + op) : next_rand() % 8;   /* growing, or anywhere */
-                kl = make_key(key, next_rand() % (NNAMES + 1), t, next_rand() % 64);
+                uint64_t t = r < 50 ? (uint64_t)(round * 1000 + op) : tu_rand() % 8;   /* growing, or anywhere */
+                kl = make_key(key, tu_rand() % (NNAMES + 1), t, tu_rand() % 64);
                 if (nknown < sizeof known / sizeof known[0]) {
                     memcpy(known[nknown].k, key, kl);
                     known[nknown++].kl = kl;
                 }
             }
-            size_t vl = next_rand() % 41;
+            size_t vl = tu_rand() % 41;
             if (r % 7 == 0) vl = ST_DB_SPLIT_VAL_MAX;
-            for (size_t i = 0; i < vl; i++) val[i] = (uint8_t)next_rand();
+            for (size_t i = 0; i < vl; i++) val[i] = (uint8_t)tu_rand();
             ck_assert_int_eq(st_db_put(txn, ST_T_IX_TOOL, key, kl, val, vl, 0), 0);
             ck_assert_int_eq(st_db_put(txn, ST_T_IX_STATUS, key, kl, val, vl, 0), 0);
         } else if (r < 90) {                            /* delete a known row (maybe gone already) */
-            const row *k = &known[next_rand() % nknown];
+            const row *k = &known[tu_rand() % nknown];
             int a = st_db_del(txn, ST_T_IX_TOOL, k->k, k->kl);
             int b = st_db_del(txn, ST_T_IX_STATUS, k->k, k->kl);
             ck_assert_int_eq(a, b);
         } else {                                        /* delete through a cursor, where a seek lands */
-            const row *k = &known[next_rand() % nknown];
+            const row *k = &known[tu_rand() % nknown];
             st_cursor *cs, *cp;
             both a, b;
             ck_assert_int_eq(st_cursor_open(txn, ST_T_IX_TOOL, &cs), 0);

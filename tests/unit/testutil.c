@@ -99,6 +99,15 @@ const char *tu_jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+uint64_t tu_rand(void)
+{
+    static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
 int tu_run_suite(Suite *s)
 {
     if (sodium_init() < 0) return EXIT_FAILURE;

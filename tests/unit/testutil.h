@@ -30,6 +30,10 @@ const char *tu_jstr(const struct cJSON *o, const char *k);
  * token: each of 0x02..0x1F once, its text equal to frag(t). */
 void tu_check_doc_fragments(const char *from, const char *to, const char *(*frag)(unsigned t));
 
+/* A deterministic xorshift64 stream (the same in every run, from the same
+ * seed in every test process), for randomised tests that must reproduce. */
+uint64_t tu_rand(void);
+
 /* The fixture most store tests share: libsodium initialised, syslog off, a
  * new store of origin `origin` in a fresh temporary directory (*dir_out:
  * tu_rmrf and free it), opened without syslog and without the seal policy. */
