@@ -54,6 +54,7 @@ typedef struct st_prepared {
     size_t stored_len[ST_ENTRY_MAX_PAYLOADS];     /* bytes committed to and stored (head if truncated) */
     st_hash full_sha[ST_ENTRY_MAX_PAYLOADS];
     st_buf row[ST_ENTRY_MAX_PAYLOADS];            /* the payload row, built before the lock (empty: build inside) */
+    st_buf lits[ST_ENTRY_MAX_PAYLOADS];           /* its blob literals (st_blob_lit, payload.h), hashed */
     int64_t time_us;
     /* The entry as built for index `built` (UINT64_MAX: not yet): big batches
      * build it before the lock for the index the log size predicts, and the
@@ -167,13 +168,26 @@ static void payload_lens(const st_store *s, const st_record_in *r, prepared *p)
     }
 }
 
-/* The stored row (compressed) of each of r's payloads; an empty row: built in the transaction. */
+/* The blob literals of each of r's stored payloads (digests not yet computed). */
+static int find_lits(const st_record_in *r, prepared *p)
+{
+    for (size_t i = 0; i < r->npayloads; i++) {
+        st_buf_reset(&p->lits[i]);
+        if (st_payload_blob_lits(r->payloads[i].data, p->stored_len[i], &p->lits[i]) < 0) return ENOMEM;
+    }
+    return 0;
+}
+
+static size_t nlits(const prepared *p, size_t i) { return p->lits[i].len / sizeof(st_blob_lit); }
+static st_blob_lit *lits_of(prepared *p, size_t i) { return (st_blob_lit *)(void *)p->lits[i].data; }
+
+/* The stored row (compressed) of each of r's payloads, blob literals hashed. */
 static int payload_rows(const st_record_in *r, prepared *p, st_payload_zctx *z)
 {
     for (size_t i = 0; i < r->npayloads; i++) {
-        int rc = st_payload_row_build(&p->row[i], p->salt[i], r->payloads[i].data, p->stored_len[i], z);
-        if (rc < 0 || rc > 1) return rc;
-        if (rc == 1) st_buf_reset(&p->row[i]);
+        int rc = st_payload_row_build_lits(&p->row[i], p->salt[i], r->payloads[i].data, p->stored_len[i], z,
+                                           lits_of(p, i), nlits(p, i));
+        if (rc) return rc;
     }
     return 0;
 }
@@ -181,11 +195,15 @@ static int payload_rows(const st_record_in *r, prepared *p, st_payload_zctx *z)
 /* Salts and time must already be set. z: the thread's compression context
  * (NULL: the calling thread's own). index: the predicted index of the entry,
  * or UINT64_MAX to build it inside the transaction. */
+static void commit_and_hash_lits(const st_record_in *r, prepared *p, size_t i);
+
 static int prepare(const st_store *s, const st_record_in *r, prepared *p, st_payload_zctx *z, uint64_t index)
 {
     payload_lens(s, r, p);
-    for (size_t i = 0; i < r->npayloads; i++) st_payload_commit(p->commit[i], p->salt[i], r->payloads[i].data, p->stored_len[i]);
-    int rc = payload_rows(r, p, z);
+    int rc = find_lits(r, p);
+    if (rc) return rc;
+    for (size_t i = 0; i < r->npayloads; i++) commit_and_hash_lits(r, p, i);
+    rc = payload_rows(r, p, z);
     if (rc) return rc;
     return index == UINT64_MAX ? 0 : build_entry(r, p, index, s->defer_paths);
 }
@@ -389,14 +407,38 @@ static void commits_two(const st_record_in *const r[2], prepared *const p[2])
             st_payload_commit(p[k]->commit[i], p[k]->salt[i], r[k]->payloads[i].data, p[k]->stored_len[i]);
 }
 
+/* Payload i's commitment and its blob literals' digests: a payload with a
+ * blob literal (a file Written or Read, as a rule) is hashed together with
+ * its first, nearly all of it (st_sha256_2). */
+static void commit_and_hash_lits(const st_record_in *r, prepared *p, size_t i)
+{
+    const uint8_t *d = r->payloads[i].data;
+    size_t n = nlits(p, i);
+    st_blob_lit *l = lits_of(p, i);
+    if (!n) {
+        st_payload_commit(p->commit[i], p->salt[i], d, p->stored_len[i]);
+        return;
+    }
+    uint8_t pre[COMMIT_PREFIX];
+    commit_prefix(pre, p->salt[i]);
+    st_sha256_2(p->commit[i], pre, COMMIT_PREFIX, d, p->stored_len[i], l[0].digest, NULL, 0, d + l[0].off, l[0].len);
+    sodium_memzero(pre, sizeof pre);             /* salt */
+    st_payload_blob_hash(d, l + 1, n - 1);
+}
+
 /* prepare() for two records (salts and time set). */
 static int prepare_two(const st_store *s, const st_record_in *const r[2], prepared *const p[2], st_payload_zctx *z,
                        const uint64_t index[2])
 {
     static const uint8_t leaf_prefix = 0x00;         /* as st_leaf_hash */
     int rc;
-    for (int k = 0; k < 2; k++) payload_lens(s, r[k], p[k]);
+    for (int k = 0; k < 2; k++) {
+        payload_lens(s, r[k], p[k]);
+        if ((rc = find_lits(r[k], p[k])) != 0) return rc;
+    }
     commits_two(r, p);
+    for (int k = 0; k < 2; k++)                      /* rare in an import: one at a time */
+        for (size_t i = 0; i < r[k]->npayloads; i++) st_payload_blob_hash(r[k]->payloads[i].data, lits_of(p[k], i), nlits(p[k], i));
     for (int k = 0; k < 2; k++)
         if ((rc = payload_rows(r[k], p[k], z)) != 0) return rc;
     if (index[0] == UINT64_MAX || index[1] == UINT64_MAX) {
@@ -419,6 +461,7 @@ static void prepared_free(prepared *p)
     for (size_t i = 0; i < ST_ENTRY_MAX_PAYLOADS; i++) {   /* a reused preparation may have had more rows */
         if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].cap);   /* salts */
         st_buf_free(&p->row[i]);
+        st_buf_free(&p->lits[i]);
     }
     st_buf_free(&p->bytes);
     st_buf_free(&p->stored);
@@ -440,6 +483,7 @@ static void prepared_reset(prepared *p)
     for (size_t i = 0; i < used; i++) {
         if (p->row[i].len) sodium_memzero(p->row[i].data, p->row[i].len);   /* what the row held (salt first) */
         st_buf_reset(&p->row[i]);
+        st_buf_reset(&p->lits[i]);
     }
     st_buf_reset(&p->bytes);
     st_buf_reset(&p->stored);
@@ -478,8 +522,10 @@ static int append_one(st_txn *txn, append_ctx *c, size_t k, uint64_t index)
     for (size_t o = 0; o < r->npayloads; o++) {
         size_t i = order[o];
         const st_payload_in *pl = &r->payloads[i];
-        rc = p->row[i].len ? st_payload_put_row(txn, index, pl->name, p->row[i].data, p->row[i].len, ST_PUT_APPEND)
-                           : st_payload_put_flags(txn, index, pl->name, p->salt[i], pl->data, p->stored_len[i], ST_PUT_APPEND);
+        if (!p->row[i].len)
+            rc = st_payload_put_flags(txn, index, pl->name, p->salt[i], pl->data, p->stored_len[i], ST_PUT_APPEND);
+        else if ((rc = st_payload_blobs_ref(txn, pl->data, lits_of(p, i), nlits(p, i))) == 0)
+            rc = st_payload_put_row(txn, index, pl->name, p->row[i].data, p->row[i].len, ST_PUT_APPEND);
         if (rc) return rc;
     }
     return p->ixrows_for == index ? st_index_add_recorded(txn, c->ix, &p->ix, &p->ixrows, 1)

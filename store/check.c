@@ -5,7 +5,8 @@
  *   2. every leaf hash recomputed from the entry bytes equals the stored leaf;
  *   3. every stored interior node equals the hash of its stored children;
  *   4. every stored payload matches its commitment and length, and the
- *      payloads table holds no row that no entry names;
+ *      payloads table holds no row that no entry names; every blob's
+ *      reference count equals the references the payloads hold;
  *   5. every checkpoint parses, is signed by the log key, names this origin,
  *      and its root equals the root recomputed from the leaves; times never
  *      go backwards; consecutive checkpoints are consistent (proof generated
@@ -22,6 +23,7 @@
 #include "entry_store.h"
 #include "index.h"
 #include "keys.h"
+#include "payload.h"
 
 typedef struct check_state {
     st_store *s;
@@ -30,6 +32,7 @@ typedef struct check_state {
     st_hash prev_leaf;       /* the leaf hash of the entry checked last */
     uint64_t size;
     uint64_t payload_rows;   /* payload rows the entries name and that are present */
+    st_buf blob_keys;        /* the key of each blob a payload references, once per reference */
     st_buf row;              /* a packed entry row, expanded */
 } check_state;
 
@@ -42,7 +45,7 @@ static int check_payloads(check_state *c, const st_entry *e)
         uint8_t salt[ST_SALT_BYTES];
         uint8_t *data = NULL;
         size_t len = 0;
-        int rc = st_payload_read(c->txn, e->index, p->name, salt, &data, &len);
+        int rc = st_payload_read_blobs(c->txn, e->index, p->name, salt, &data, &len, &c->blob_keys);
         if (rc == ST_ENOTFOUND) {
             uint64_t rec;
             int why = st_retention_payload_absent_ok(c->txn, e->index, p->name, &rec);
@@ -72,6 +75,67 @@ static int check_payloads(check_state *c, const st_entry *e)
             return st_store_fail(c->s, ST_ECORRUPT, "entry %llu: payload \"%s\": commitment mismatch: computed %s, entry has %s",
                                  (unsigned long long)e->index, p->name, a, b);
         }
+    }
+    return 0;
+}
+
+static int cmp_key32(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* Step 4's blobs: each blob's content hashes to its key and its count
+ * (payload.c) equals the references counted in c->blob_keys; every count
+ * row has its blob.
+ * A reference to a missing blob already failed its payload's read. */
+static int check_blobs(check_state *c)
+{
+    size_t n = c->blob_keys.len / 32, at = 0;
+    uint8_t (*keys)[32] = (uint8_t (*)[32])(void *)c->blob_keys.data;
+    if (c->blob_keys.oom) return ENOMEM;
+    if (n) qsort(keys, n, 32, cmp_key32);
+    const void *k, *v;
+    size_t kl, vl;
+    char hex[65];
+    for (int t = 0; t < 2; t++) {
+        st_cursor *cur = NULL;
+        int rc = st_cursor_open(c->txn, t == 0 ? ST_T_BLOBS : ST_T_BLOB_REFS, &cur);
+        if (rc == ST_ENOTFOUND) continue;          /* a store without the table (older, opened read-only) */
+        if (rc) return rc;
+        for (rc = st_cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl); rc == 0; rc = st_cursor_next(cur, &k, &kl, &v, &vl)) {
+            if (kl != 32) {
+                rc = st_store_fail(c->s, ST_ECORRUPT, "%s table: a key of %zu bytes (blob keys are 32)",
+                                   t == 0 ? "blobs" : "blob_refs", kl);
+                break;
+            }
+            st_hex_encode(hex, k, 32);
+            uint64_t count, held = 0;
+            int crc = st_payload_blob_count(c->txn, k, &count);
+            if (t == 1) {                          /* count rows: only that their blob is there */
+                if (crc == ST_ECORRUPT)
+                    rc = st_store_fail(c->s, ST_ECORRUPT, "blob_refs table: the count of blob %s is malformed, "
+                                       "or the blob is not stored", hex);
+                else rc = crc;
+                if (rc) break;
+                continue;
+            }
+            if (crc == ST_ECORRUPT) {
+                rc = st_store_fail(c->s, ST_ECORRUPT, "blob %s: its reference count is missing, zero or malformed", hex);
+                break;
+            }
+            if ((rc = crc) != 0) break;
+            if ((rc = st_payload_blob_verify(c->txn, k)) != 0) {
+                if (rc == ST_ECORRUPT)
+                    rc = st_store_fail(c->s, rc, "blob %s: its content is damaged or does not hash to its key", hex);
+                break;
+            }
+            while (at < n && memcmp(keys[at], k, 32) < 0) at++;
+            while (at < n && memcmp(keys[at], k, 32) == 0) held++, at++;
+            if (count != held) {
+                rc = st_store_fail(c->s, ST_ECORRUPT, "blob %s: reference count %llu, but the payloads hold %llu "
+                                   "references to it", hex, (unsigned long long)count, (unsigned long long)held);
+                break;
+            }
+        }
+        st_cursor_close(cur);
+        if (rc != ST_ENOTFOUND) return rc;
     }
     return 0;
 }
@@ -256,6 +320,7 @@ static int run_check(check_state *c)
     if (rc == 0 && (rc = st_db_count(c->txn, ST_T_PAYLOADS, &n_payloads)) == 0 && n_payloads != c->payload_rows)
         rc = st_store_fail(s, ST_ECORRUPT, "payloads table: %llu rows stored, the entries name %llu of them",
                            (unsigned long long)n_payloads, (unsigned long long)c->payload_rows);
+    if (rc == 0) rc = check_blobs(c);
     if (rc == 0 && (rc = st_index_check(c->txn, c->size, &s->err)) != 0 && rc != ENOMEM && rc > -30900)
         rc = ST_ECORRUPT;
     return rc;
@@ -270,5 +335,6 @@ int st_check(st_store *s)
     rc = run_check(&c);
     st_db_read_end(c.txn);
     st_buf_free(&c.row);
+    st_buf_free(&c.blob_keys);
     return rc;
 }

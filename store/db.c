@@ -87,6 +87,7 @@ static const struct { const char *name; unsigned flags; int split; } table_def[S
     [ST_T_RETENTION]   = { "retention", 0, 0 },
     [ST_T_IX_TOOL_L3]  = { "ix_tool", 0, 0 },
     [ST_T_IX_SESSION_L3] = { "ix_session", 0, 0 },
+    [ST_T_BLOB_REFS]   = { "blob_refs", 0, 0 },
 };
 
 const char *st_db_errstr(int rc) { return mdb_strerror(rc); }
@@ -230,9 +231,10 @@ int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
     int write = (flags & ST_DB_CREATE) && !(flags & ST_DB_RDONLY), missing = 0;
     if ((rc = open_tables(db, write, &missing)) != 0) goto fail;
     /* A store of an older release lacks the tables added since (ix_tool4 and
-     * ix_session4, index layout 4): a writable open creates them, once, in
-     * a write transaction of its own. Without write access they stay
-     * absent: reads find nothing there, writes to them fail. */
+     * ix_session4, index layout 4; blob_refs, format version 4): a writable
+     * open creates them, once, in a write transaction of its own. Without
+     * write access they stay absent: reads find nothing there, writes to
+     * them fail. */
     if (missing && !(flags & ST_DB_RDONLY)) (void)open_tables(db, 1, &missing);
     *out = db;
     return 0;

@@ -50,6 +50,7 @@ typedef enum st_table {
     ST_T_RETENTION,    /* retention state (retention.c) */
     ST_T_IX_TOOL_L3,   /* the tool and session tables of index layouts 1..3, emptied by reindex */
     ST_T_IX_SESSION_L3,
+    ST_T_BLOB_REFS,    /* reference counts of `blobs` rows (format version 4; payload.c) */
     ST_T__COUNT
 } st_table;
 

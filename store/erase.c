@@ -14,10 +14,12 @@
  * that other payloads (not erased) still reference is kept: those payloads
  * hold the same bytes and nobody asked to erase them. The result says how
  * many such references remain, so the operator can erase those entries too.
- * The literal scan below follows payload.c's documented rule (a string
- * literal, quotes included, of at least 4096 bytes).
+ * The literals are found by payload.c's own scan (a string literal, quotes
+ * included, of at least 4096 bytes).
  */
+#include "payload.h"
 #include "retention_ops.h"
+#include "sha256.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -27,7 +29,6 @@
 
 #include <sodium.h>
 
-#define BLOB_MIN 4096u               /* payload.c: string literals this long go to blobs */
 #define REASON_MAX 1000u
 #define DIGESTS_MAX 4096u
 
@@ -37,29 +38,24 @@ typedef struct digests {
     size_t n;
 } digests;
 
-/* Adds the blob digests of the large string literals in bytes. */
+/* Adds the blob digests of the large string literals in bytes (payload.c's rule). */
 static void scan_literals(digests *g, const uint8_t *d, size_t len)
 {
-    size_t i = 0;
-    while (i < len && g->n < DIGESTS_MAX) {
-        if (d[i] != '"') { i++; continue; }
-        size_t j = i + 1;
-        while (j < len && d[j] != '"') j += d[j] == '\\' ? 2 : 1;
-        if (j >= len) break;
-        size_t slen = j + 1 - i;
-        if (slen >= BLOB_MIN) {
-            uint8_t h[32];
-            crypto_hash_sha256(h, d + i, slen);
-            size_t k = 0;
-            while (k < g->n && memcmp(g->d[k], h, 32) != 0) k++;
-            if (k == g->n) {
-                memcpy(g->d[g->n], h, 32);
-                g->count[g->n++] = 0;
-            }
-            g->count[k]++;
+    st_buf lits = { 0 };
+    int n = st_payload_blob_lits(d, len, &lits);
+    st_blob_lit *l = (st_blob_lit *)(void *)lits.data;
+    for (int x = 0; x < n && g->n < DIGESTS_MAX; x++) {
+        uint8_t h[32];
+        st_sha256(h, d + l[x].off, l[x].len);
+        size_t k = 0;
+        while (k < g->n && memcmp(g->d[k], h, 32) != 0) k++;
+        if (k == g->n) {
+            memcpy(g->d[g->n], h, 32);
+            g->count[g->n++] = 0;
         }
-        i = j + 1;
+        g->count[k]++;
     }
+    st_buf_free(&lits);
 }
 
 /* References to our blobs held by payloads other than the ones being erased. */
@@ -67,10 +63,8 @@ static uint64_t shared_refs(st_txn *txn, const digests *g)
 {
     uint64_t n = 0;
     for (size_t k = 0; k < g->n; k++) {
-        const void *v;
-        size_t vl;
-        if (st_db_get(txn, ST_T_BLOBS, g->d[k], 32, &v, &vl) != 0 || vl < 4) continue;
-        uint32_t refs = st_be32_get(v);
+        uint64_t refs;
+        if (st_payload_blob_count(txn, g->d[k], &refs) != 0) continue;
         if (refs > g->count[k]) n += refs - g->count[k];
     }
     return n;

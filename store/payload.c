@@ -27,7 +27,9 @@
  * Segment list: repeated { u8 kind, u32be len, data }:
  *   kind 0: literal bytes (len bytes follow)
  *   kind 1: a large JSON string literal stored once in `blobs`; data = SHA-256 of it (len = 32)
- * Row in `blobs`: key = SHA-256(bytes); value = u32be refcount || zstd frame of bytes.
+ * Row in `blobs`: key = SHA-256(bytes); value = u32be refcount || zstd frame of bytes;
+ *   the refcount is 0 when `blob_refs` holds it (format version 4, below).
+ * Row in `blob_refs`: key = SHA-256(bytes); value = u64be refcount.
  *
  * Large string literals (Edit and Write carry the whole original file, Read
  * carries it again) are the repeated content in real sessions; storing each
@@ -299,51 +301,117 @@ static int decompress(const uint8_t *src, size_t srclen, int dict, uint8_t **out
     return 0;
 }
 
-/* Adds a reference to blob `bytes`, storing it if new. */
-static int blob_ref(st_txn *txn, const uint8_t *bytes, size_t len, uint8_t digest[32])
+/* ---- blob reference counts ------------------------------------------------
+ * Format version 4 keeps a blob's count in `blob_refs` (digest -> u64be), so
+ * that another reference to a large string (a file Read again, say) writes
+ * eight bytes instead of rewriting the blob's compressed frame: LMDB copies
+ * a whole value, overflow pages and all, to change any byte of it. A blob
+ * stored before that has no `blob_refs` row and its count at the head of
+ * its `blobs` row; a blob stored since has 0 there. */
+
+/* The count of the blob `digest` and whether it is in blob_refs. */
+static int blob_count(st_txn *txn, const uint8_t digest[32], uint64_t *count, int *in_refs)
 {
-    st_sha256(digest, bytes, len);
+    const void *v;
+    size_t vl;
+    int rc = st_db_get(txn, ST_T_BLOB_REFS, digest, 32, &v, &vl);
+    if (rc == 0) {
+        if (vl != 8 || (*count = st_be64_get(v)) == 0) return ST_ECORRUPT;
+        *in_refs = 1;
+        return 0;
+    }
+    if (rc != ST_ENOTFOUND) return rc;
+    if ((rc = st_db_get(txn, ST_T_BLOBS, digest, 32, &v, &vl)) != 0) return rc;
+    if (vl < 4 || (*count = st_be32_get(v)) == 0) return ST_ECORRUPT;
+    *in_refs = 0;
+    return 0;
+}
+
+int st_payload_blob_count(st_txn *txn, const uint8_t digest[32], uint64_t *count)
+{
+    int in_refs;
+    int rc = blob_count(txn, digest, count, &in_refs);
+    /* A count row without its blob is damage too. */
+    const void *v;
+    size_t vl;
+    if (rc == 0 && in_refs && (rc = st_db_get(txn, ST_T_BLOBS, digest, 32, &v, &vl)) == ST_ENOTFOUND) rc = ST_ECORRUPT;
+    return rc;
+}
+
+int st_payload_blob_verify(st_txn *txn, const uint8_t digest[32])
+{
     const void *v;
     size_t vl;
     int rc = st_db_get(txn, ST_T_BLOBS, digest, 32, &v, &vl);
-    if (rc == 0) {
-        if (vl < 4) return ST_ECORRUPT;
-        uint8_t *copy = malloc(vl);
-        if (!copy) return ENOMEM;
-        memcpy(copy, v, vl);
-        st_be32_put(copy, st_be32_get(copy) + 1);
-        rc = st_db_put(txn, ST_T_BLOBS, digest, 32, copy, vl, 0);
-        free(copy);
-        return rc;
-    }
+    if (rc) return rc;
+    uint8_t *bytes;
+    size_t len;
+    if (vl < 4 || (rc = decompress((const uint8_t *)v + 4, vl - 4, 0, &bytes, &len, UINT32_MAX)) != 0) return ST_ECORRUPT;
+    uint8_t h[32];
+    st_sha256(h, bytes, len);
+    free(bytes);
+    return len >= BLOB_MIN && st_ct_equal(h, digest, 32) ? 0 : ST_ECORRUPT;
+}
+
+static int put_count(st_txn *txn, const uint8_t digest[32], uint64_t count)
+{
+    uint8_t v[8];
+    st_be64_put(v, count);
+    return st_db_put(txn, ST_T_BLOB_REFS, digest, 32, v, 8, 0);
+}
+
+/* Adds a reference to the blob lit.digest, the literal d[lit.off..+lit.len):
+ * stores it if new. */
+static int blob_ref(st_txn *txn, const uint8_t *d, const st_blob_lit *lit)
+{
+    uint64_t count;
+    int in_refs;
+    int rc = blob_count(txn, lit->digest, &count, &in_refs);
+    if (rc == 0) return count == UINT64_MAX ? ST_ETOOBIG : put_count(txn, lit->digest, count + 1);
     if (rc != ST_ENOTFOUND) return rc;
     st_buf b = { 0 };
-    uint8_t one[4];
-    st_be32_put(one, 1);
-    st_buf_put(&b, one, 4);
-    rc = compress_into(&b, bytes, len, 0);
+    static const uint8_t head[4] = { 0, 0, 0, 0 };   /* the count is in blob_refs */
+    st_buf_put(&b, head, 4);
+    rc = compress_into(&b, d + lit->off, lit->len, 0);
     if (rc == 0 && b.oom) rc = ENOMEM;
-    if (rc == 0) rc = st_db_put(txn, ST_T_BLOBS, digest, 32, b.data, b.len, 0);
+    if (rc == 0) rc = st_db_put(txn, ST_T_BLOBS, lit->digest, 32, b.data, b.len, 0);
+    if (rc == 0) rc = put_count(txn, lit->digest, 1);
     st_buf_free(&b);
     return rc;
 }
 
 static int blob_unref(st_txn *txn, const uint8_t digest[32])
 {
+    uint64_t count;
+    int in_refs;
+    int rc = blob_count(txn, digest, &count, &in_refs);
+    if (rc) return rc == ST_ENOTFOUND ? 0 : rc;
+    if (count <= 1) {
+        if (in_refs && (rc = st_db_del(txn, ST_T_BLOB_REFS, digest, 32)) != 0) return rc;
+        return st_db_del(txn, ST_T_BLOBS, digest, 32);
+    }
+    if (in_refs) return put_count(txn, digest, count - 1);
+    /* A blob of an older store: its count stays where it was, so that the
+     * store stays readable by the release that wrote it. */
     const void *v;
     size_t vl;
-    int rc = st_db_get(txn, ST_T_BLOBS, digest, 32, &v, &vl);
-    if (rc) return rc == ST_ENOTFOUND ? 0 : rc;
-    if (vl < 4) return ST_ECORRUPT;
-    uint32_t refs = st_be32_get(v);
-    if (refs <= 1) return st_db_del(txn, ST_T_BLOBS, digest, 32);
+    if ((rc = st_db_get(txn, ST_T_BLOBS, digest, 32, &v, &vl)) != 0) return rc;
     uint8_t *copy = malloc(vl);
     if (!copy) return ENOMEM;
     memcpy(copy, v, vl);
-    st_be32_put(copy, refs - 1);
+    st_be32_put(copy, (uint32_t)(count - 1));
     rc = st_db_put(txn, ST_T_BLOBS, digest, 32, copy, vl, 0);
     free(copy);
     return rc;
+}
+
+int st_payload_blobs_ref(st_txn *txn, const uint8_t *data, const st_blob_lit *lits, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        int rc = blob_ref(txn, data, &lits[k]);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 static void seg_header(st_buf *b, uint8_t kind, uint32_t len)
@@ -369,53 +437,69 @@ static size_t string_end(const uint8_t *d, size_t len, size_t i)
     }
 }
 
-/* 1 if the scan below would find a string literal to store in `blobs`. */
+/* The string literal opening at d[i] if it goes to `blobs`: its length
+ * (both quotes), else 0; *next = where the scan goes on. */
+static size_t blob_lit_at(const uint8_t *d, size_t len, size_t i, size_t *next)
+{
+    size_t j = string_end(d, len, i);     /* the closing quote */
+    *next = j >= len ? len : j + 1;
+    if (j >= len) return 0;
+    size_t slen = j + 1 - i;
+    return slen >= BLOB_MIN && slen <= UINT32_MAX ? slen : 0;
+}
+
+/* 1 if st_payload_blob_lits would find a literal. */
 static int has_blob_string(const uint8_t *d, size_t len)
 {
     if (len < BLOB_MIN) return 0;         /* no literal can be that long */
     for (size_t i = 0; i < len;) {
         const uint8_t *q = memchr(d + i, '"', len - i);
         if (!q) return 0;
-        i = (size_t)(q - d);
-        size_t j = string_end(d, len, i);
-        if (j >= len) return 0;
-        if (j + 1 - i >= BLOB_MIN && j + 1 - i <= UINT32_MAX) return 1;
-        i = j + 1;
+        if (blob_lit_at(d, len, (size_t)(q - d), &i)) return 1;
     }
     return 0;
 }
 
-/* Splits JSON text into literal runs and large string literals. Works on any
- * bytes: if they are not JSON, the scan simply finds no long strings. */
-static int build_segments(st_txn *txn, const uint8_t *d, size_t len, st_buf *segs)
+int st_payload_blob_lits(const uint8_t *d, size_t len, st_buf *lits)
 {
-    size_t lit_start = 0, i = 0;
-    while (i < len && len >= BLOB_MIN) {
+    int n = 0;
+    for (size_t i = 0; i < len && len >= BLOB_MIN;) {
         const uint8_t *q = memchr(d + i, '"', len - i);
         if (!q) break;
-        i = (size_t)(q - d);
-        size_t j = string_end(d, len, i);  /* the closing quote */
-        if (j >= len) break;
-        size_t slen = j + 1 - i;          /* the literal including both quotes */
-        if (slen >= BLOB_MIN && slen <= UINT32_MAX) {
-            if (i > lit_start) {
-                seg_header(segs, SEG_LITERAL, (uint32_t)(i - lit_start));
-                st_buf_put(segs, d + lit_start, i - lit_start);
-            }
-            uint8_t digest[32];
-            int rc = blob_ref(txn, d + i, slen, digest);
-            if (rc) return rc;
-            seg_header(segs, SEG_BLOB, (uint32_t)slen);
-            st_buf_put(segs, digest, 32);
-            lit_start = j + 1;
+        size_t at = (size_t)(q - d), slen = blob_lit_at(d, len, at, &i);
+        if (!slen) continue;
+        st_blob_lit lit = { .off = at, .len = slen };
+        st_buf_put(lits, &lit, sizeof lit);
+        n++;
+    }
+    return lits->oom ? -ENOMEM : n;
+}
+
+void st_payload_blob_hash(const uint8_t *data, st_blob_lit *lits, size_t n)
+{
+    for (size_t k = 0; k < n; k++) st_sha256(lits[k].digest, data + lits[k].off, lits[k].len);
+}
+
+/* Splits JSON text into literal runs and the blob literals lits (in order,
+ * digests set). Works on any bytes: if they are not JSON, the scan simply
+ * finds no long strings. */
+static int build_segments(const uint8_t *d, size_t len, const st_blob_lit *lits, size_t n, st_buf *segs)
+{
+    size_t lit_start = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (lits[k].off > lit_start) {
+            seg_header(segs, SEG_LITERAL, (uint32_t)(lits[k].off - lit_start));
+            st_buf_put(segs, d + lit_start, lits[k].off - lit_start);
         }
-        i = j + 1;
+        seg_header(segs, SEG_BLOB, (uint32_t)lits[k].len);
+        st_buf_put(segs, lits[k].digest, 32);
+        lit_start = lits[k].off + lits[k].len;
     }
     for (size_t p = lit_start; p < len;) {    /* literal tail, in <= 4 GiB pieces */
-        size_t n = len - p > UINT32_MAX ? UINT32_MAX : len - p;
-        seg_header(segs, SEG_LITERAL, (uint32_t)n);
-        st_buf_put(segs, d + p, n);
-        p += n;
+        size_t m = len - p > UINT32_MAX ? UINT32_MAX : len - p;
+        seg_header(segs, SEG_LITERAL, (uint32_t)m);
+        st_buf_put(segs, d + p, m);
+        p += m;
     }
     return segs->oom ? ENOMEM : 0;
 }
@@ -434,8 +518,8 @@ static int encode_segments(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const
     return rc == 0 && row->oom ? ENOMEM : rc;
 }
 
-int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
-                         st_payload_zctx *z)
+int st_payload_row_build_lits(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
+                              st_payload_zctx *z, const st_blob_lit *lits, size_t nlits)
 {
     st_buf_reset(row);
     if (len < RAW_MAX) {
@@ -452,13 +536,22 @@ int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const u
         }
         return 0;
     }
-    if (has_blob_string(data, len)) return 1;
     st_buf own = { 0 }, *segs = z ? &z->segs : &own;     /* z's buffer: no allocation per payload */
     st_buf_reset(segs);
-    int rc = build_segments(NULL, data, len, segs);      /* literals only: never touches the txn */
+    int rc = build_segments(data, len, lits, nlits, segs);
     if (rc == 0) rc = encode_segments(row, salt, segs, z);
     if (!z || rc || segs->cap > SEGS_KEEP) st_buf_free(segs);
     return rc;
+}
+
+int st_payload_row_build(st_buf *row, const uint8_t salt[ST_SALT_BYTES], const uint8_t *data, size_t len,
+                         st_payload_zctx *z)
+{
+    if (len >= RAW_MAX && has_blob_string(data, len)) {
+        st_buf_reset(row);
+        return 1;
+    }
+    return st_payload_row_build_lits(row, salt, data, len, z, NULL, 0);
 }
 
 int st_payload_put_row(st_txn *txn, uint64_t index, const char *name, const uint8_t *row, size_t len, unsigned put_flags)
@@ -480,18 +573,23 @@ int st_payload_put_flags(st_txn *txn, uint64_t index, const char *name, const ui
                          const uint8_t *data, size_t len, unsigned put_flags)
 {
     if (!st_payload_name_valid(name, strlen(name))) return ST_EINVAL;   /* before any blob reference is taken */
-    st_buf segs = { 0 }, row = { 0 };
-    int rc;
-    if (len < RAW_MAX) rc = st_payload_row_build(&row, salt, data, len, NULL);
-    else if ((rc = build_segments(txn, data, len, &segs)) == 0) rc = encode_segments(&row, salt, &segs, NULL);
+    st_buf lits = { 0 }, row = { 0 };
+    int n = st_payload_blob_lits(data, len, &lits), rc = n < 0 ? -n : 0;
+    st_blob_lit *l = (st_blob_lit *)(void *)lits.data;
+    if (rc == 0 && n) {
+        st_payload_blob_hash(data, l, (size_t)n);
+        rc = st_payload_blobs_ref(txn, data, l, (size_t)n);
+    }
+    if (rc == 0) rc = st_payload_row_build_lits(&row, salt, data, len, NULL, l, (size_t)(n > 0 ? n : 0));
     if (rc == 0) rc = st_payload_put_row(txn, index, name, row.data, row.len, put_flags);
-    st_buf_free(&segs);
+    st_buf_free(&lits);
     st_buf_free(&row);
     return rc;
 }
 
-/* Walks a decoded segment list: appends bytes to out (if non-NULL), or unrefs blobs (if unref). */
-static int walk_segments(st_txn *txn, const uint8_t *s, size_t n, st_buf *out, int unref)
+/* Walks a decoded segment list: appends bytes to out (if non-NULL), or
+ * unrefs blobs (if unref); appends each blob's key to digests (if non-NULL). */
+static int walk_segments(st_txn *txn, const uint8_t *s, size_t n, st_buf *out, int unref, st_buf *digests)
 {
     size_t p = 0;
     while (p < n) {
@@ -505,6 +603,7 @@ static int walk_segments(st_txn *txn, const uint8_t *s, size_t n, st_buf *out, i
             p += len;
         } else if (kind == SEG_BLOB) {
             if (n - p < 32) return ST_ECORRUPT;
+            if (digests) st_buf_put(digests, s + p, 32);
             if (unref) {
                 int rc = blob_unref(txn, s + p);
                 if (rc) return rc;
@@ -526,7 +625,7 @@ static int walk_segments(st_txn *txn, const uint8_t *s, size_t n, st_buf *out, i
             return ST_ECORRUPT;
         }
     }
-    return out && out->oom ? ENOMEM : 0;
+    return (out && out->oom) || (digests && digests->oom) ? ENOMEM : 0;
 }
 
 /* The segment list of a compressed row body (enc 1 or 2; caller frees). An
@@ -583,7 +682,8 @@ static int load_segments(st_txn *txn, uint64_t index, const char *name, uint8_t 
     return decode_body(row[ST_SALT_BYTES], body, blen, segs, nsegs);
 }
 
-int st_payload_decode(st_txn *txn, const void *rowp, size_t rowlen, uint8_t salt_out[ST_SALT_BYTES], st_buf *out)
+static int decode_row(st_txn *txn, const void *rowp, size_t rowlen, uint8_t salt_out[ST_SALT_BYTES], st_buf *out,
+                      st_buf *digests)
 {
     const uint8_t *row = rowp;
     if (rowlen < ST_SALT_BYTES + 1) return ST_ECORRUPT;
@@ -608,20 +708,31 @@ int st_payload_decode(st_txn *txn, const void *rowp, size_t rowlen, uint8_t salt
     size_t nsegs;
     int rc = decode_body(enc, body, blen, &segs, &nsegs);
     if (rc) return rc;
-    rc = walk_segments(txn, segs, nsegs, out, 0);
+    rc = walk_segments(txn, segs, nsegs, out, 0, digests);
     free(segs);
     return rc;
 }
 
+int st_payload_decode(st_txn *txn, const void *rowp, size_t rowlen, uint8_t salt_out[ST_SALT_BYTES], st_buf *out)
+{
+    return decode_row(txn, rowp, rowlen, salt_out, out, NULL);
+}
+
 int st_payload_read(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
                     uint8_t **data_out, size_t *len_out)
+{
+    return st_payload_read_blobs(txn, index, name, salt_out, data_out, len_out, NULL);
+}
+
+int st_payload_read_blobs(st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
+                          uint8_t **data_out, size_t *len_out, st_buf *digests)
 {
     const uint8_t *row;
     size_t rowlen;
     int rc = load_row(txn, index, name, &row, &rowlen);
     if (rc) return rc;
     st_buf out = { 0 };
-    rc = st_payload_decode(txn, row, rowlen, salt_out, &out);
+    rc = decode_row(txn, row, rowlen, salt_out, &out, digests);
     if (rc) { st_buf_free(&out); return rc; }
     if (!out.data) { out.data = malloc(1); if (!out.data) return ENOMEM; }
     *data_out = out.data;
@@ -635,7 +746,7 @@ int st_payload_delete(st_txn *txn, uint64_t index, const char *name)
     size_t nsegs;
     int rc = load_segments(txn, index, name, NULL, &segs, &nsegs);
     if (rc) return rc;
-    rc = walk_segments(txn, segs, nsegs, NULL, 1);
+    rc = walk_segments(txn, segs, nsegs, NULL, 1, NULL);
     sodium_memzero(segs, nsegs);
     free(segs);
     if (rc) return rc;

@@ -21,11 +21,13 @@
 
 /* Store format versions (meta format_version): 1, entry rows raw; 2, entry
  * rows may be packed (entry_store.h); 3, leaf hashes are not stored in the
- * tree table (tree.c), the rows of entries appended since may lack them.
- * This build reads all three; its first append to an older store makes it
- * version 3 (st_store_format_upgrade), which an older build then refuses
- * to open instead of taking the packed rows or the missing leaf rows for
- * damage. */
+ * tree table (tree.c), the rows of entries appended since may lack them; 4,
+ * blob reference counts may be kept in `blob_refs` (payload.c). This build
+ * reads all four; its first append to an older store makes it version 4
+ * (st_store_format_upgrade), which an older build then refuses to open
+ * instead of taking the packed rows or the missing leaf rows for damage, or
+ * counting a blob's references at the head of its row, where a version-4
+ * store leaves them stale. */
 #define ST_FORMAT_VERSION_MIN 1
 
 int st_store_format_upgrade(st_txn *txn)

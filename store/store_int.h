@@ -42,7 +42,7 @@ int st_store_fail(struct st_store *s, int rc, const char *fmt, ...) ST_PRINTF(3,
 
 /* Meta names */
 #define ST_META_VERSION      "format_version"
-#define ST_FORMAT_VERSION    3      /* store.c: what each version means */
+#define ST_FORMAT_VERSION    4      /* store.c: what each version means */
 
 /* Inside a write transaction that appends entries (packed rows, no leaf
  * rows) or compacts: an older store becomes version ST_FORMAT_VERSION
@@ -96,6 +96,10 @@ ST_NODISCARD int st_payload_put_flags(struct st_txn *txn, uint64_t index, const 
 /* Returns ST_ENOTFOUND if absent or erased. *data_out: malloc'd. */
 ST_NODISCARD int st_payload_read(struct st_txn *txn, uint64_t index, const char *name, uint8_t salt_out[ST_SALT_BYTES],
                                  uint8_t **data_out, size_t *len_out);
+/* st_payload_read, also appending the key (32 bytes) of each blob the payload references to digests (check). */
+ST_NODISCARD int st_payload_read_blobs(struct st_txn *txn, uint64_t index, const char *name,
+                                       uint8_t salt_out[ST_SALT_BYTES], uint8_t **data_out, size_t *len_out,
+                                       st_buf *digests);
 /* Decodes a `payloads` row as a cursor found it (value = salt || encoding || body): the salt (if
  * salt_out) and the payload bytes appended to out (caller resets and frees out). ST_ECORRUPT for a
  * damaged row. */
