@@ -365,8 +365,7 @@ static int put_count(st_txn *txn, const uint8_t digest[32], uint64_t count)
 static int blob_ref(st_txn *txn, const uint8_t *d, const st_blob_lit *lit)
 {
     uint64_t count;
-    int in_refs;
-    int rc = blob_count(txn, lit->digest, &count, &in_refs);
+    int rc = st_payload_blob_count(txn, lit->digest, &count);   /* a count without its blob: damage, refused */
     if (rc == 0) return count == UINT64_MAX ? ST_ETOOBIG : put_count(txn, lit->digest, count + 1);
     if (rc != ST_ENOTFOUND) return rc;
     st_buf b = { 0 };

@@ -409,6 +409,39 @@ START_TEST(check_finds_bad_counts)
 }
 END_TEST
 
+/* A count row whose blob is gone is damage: a new reference to that blob
+ * is refused (nothing appended) instead of counting a blob that is not
+ * there. */
+START_TEST(count_without_blob_refuses_append)
+{
+    setup_content('m');
+    st_store *s = tu_store_fresh("example.com/blobs", &dir);
+    append_write(s, "/a");
+    st_store_close(s);
+    edit_table(ST_T_BLOBS, key, 32, NULL, 0);
+    s = reopen();
+    static char input[LIT_LEN + 200];
+    snprintf(input, sizeof input, "{\"content\":\"%s\"}", content);
+    st_json_doc *doc = st_json_doc_new();
+    st_json *m = st_json_new_object(doc);
+    ck_assert_int_eq(st_json_object_add(doc, m, "kind", 4, st_json_new_str(doc, "event")), 0);
+    st_record_in r;
+    memset(&r, 0, sizeof r);
+    r.meta = m;
+    r.npayloads = 1;
+    r.payloads[0] = (st_payload_in){ .name = "tool_input", .data = (const uint8_t *)input, .len = strlen(input) };
+    uint64_t at;
+    ck_assert_int_eq(st_append_records(s, &r, 1, &at), ST_ECORRUPT);
+    st_json_doc_free(doc);
+    st_status st;
+    ck_assert_int_eq(st_store_status(s, &st), 0);
+    ck_assert_uint_eq(st.size, 1);
+    blob_state b = read_state(s);
+    ck_assert_uint_eq(b.refs, 1);
+    teardown(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("blobs");
@@ -419,6 +452,7 @@ int main(void)
     tcase_add_test(tc, older_blob_counts);
     tcase_add_test(tc, import_shares_blobs);
     tcase_add_test(tc, check_finds_bad_counts);
+    tcase_add_test(tc, count_without_blob_refuses_append);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
