@@ -259,9 +259,27 @@ static int compress_with(ZSTD_CCtx *cc, int *mode, st_buf *out, const uint8_t *d
 
 static _Thread_local int tl_cmode;   /* tl_cctx's mode */
 
+/* zstd's workspace, made resident in one call (st_prefault): compressing a
+ * large blob first zeroes ~800 KiB of match tables in memory fresh from
+ * the kernel, one page fault per page otherwise. */
+static void *zalloc_prefaulted(void *opaque, size_t size)
+{
+    (void)opaque;
+    void *p = malloc(size);
+    if (p) st_prefault(p, size);
+    return p;
+}
+
+static void zfree(void *opaque, void *p)
+{
+    (void)opaque;
+    free(p);
+}
+
 static int compress_into(st_buf *out, const uint8_t *data, size_t len, int dict)
 {
-    if (!tl_cctx && !(tl_cctx = ZSTD_createCCtx())) return ENOMEM;
+    static const ZSTD_customMem mem = { zalloc_prefaulted, zfree, NULL };
+    if (!tl_cctx && !(tl_cctx = ZSTD_createCCtx_advanced(mem))) return ENOMEM;
     return compress_with(tl_cctx, &tl_cmode, out, data, len, dict);
 }
 
