@@ -12,6 +12,10 @@
  * the empty program does it by design). cpu: the child's user + system time
  * (wait4), the number that does not depend on how busy the machine is.
  *
+ * A payload holding the marker @@VARY@@ gets the run's number (8 hex
+ * digits) in its place each run: every run then sends new content (a file
+ * Written for the first time) instead of content the store already holds.
+ *
  * usage: hook_spawn LABEL N PAYLOAD_FILE -- CMD [ARGS...]
  */
 #define _GNU_SOURCE
@@ -59,6 +63,7 @@ int main(int argc, char **argv)
     char *payload = malloc(len ? len : 1);
     if (fread(payload, 1, len, f) != len) { perror("read"); return 2; }
     fclose(f);
+    char *vary = len >= 8 ? memmem(payload, len, "@@VARY@@", 8) : NULL;
     double *t = malloc(sizeof(double) * (size_t)n);
     double *cpu = malloc(sizeof(double) * (size_t)n);
     double *flt = malloc(sizeof(double) * (size_t)n);
@@ -67,6 +72,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int devnull = open("/dev/null", O_WRONLY);
     for (int i = 0; i < n; i++) {
+        if (vary) {
+            char num[9];
+            snprintf(num, sizeof num, "%08x", (unsigned)i ^ (unsigned)getpid() << 12);
+            memcpy(vary, num, 8);
+        }
         int p[2];
         if (pipe2(p, O_CLOEXEC) != 0) { perror("pipe"); return 2; }
         fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
