@@ -54,7 +54,8 @@ typedef struct st_prepared {
     size_t stored_len[ST_ENTRY_MAX_PAYLOADS];     /* bytes committed to and stored (head if truncated) */
     st_hash full_sha[ST_ENTRY_MAX_PAYLOADS];
     st_buf row[ST_ENTRY_MAX_PAYLOADS];            /* the payload row, built before the lock (empty: build inside) */
-    st_buf lits[ST_ENTRY_MAX_PAYLOADS];           /* its blob literals (st_blob_lit, payload.h), hashed */
+    st_buf lits;                                  /* the blob literals of all its payloads (st_blob_lit, payload.h) */
+    uint32_t lits_end[ST_ENTRY_MAX_PAYLOADS];     /* payload i's: lits[lits_end[i - 1] .. lits_end[i]) */
     int64_t time_us;
     /* The entry as built for index `built` (UINT64_MAX: not yet): big batches
      * build it before the lock for the index the log size predicts, and the
@@ -171,15 +172,22 @@ static void payload_lens(const st_store *s, const st_record_in *r, prepared *p)
 /* The blob literals of each of r's stored payloads (digests not yet computed). */
 static int find_lits(const st_record_in *r, prepared *p)
 {
+    st_buf_reset(&p->lits);
+    uint32_t n = 0;
     for (size_t i = 0; i < r->npayloads; i++) {
-        st_buf_reset(&p->lits[i]);
-        if (st_payload_blob_lits(r->payloads[i].data, p->stored_len[i], &p->lits[i]) < 0) return ENOMEM;
+        int k = st_payload_blob_lits(r->payloads[i].data, p->stored_len[i], &p->lits);
+        if (k < 0) return ENOMEM;
+        p->lits_end[i] = n += (uint32_t)k;
     }
     return 0;
 }
 
-static size_t nlits(const prepared *p, size_t i) { return p->lits[i].len / sizeof(st_blob_lit); }
-static st_blob_lit *lits_of(prepared *p, size_t i) { return (st_blob_lit *)(void *)p->lits[i].data; }
+static size_t lits_start(const prepared *p, size_t i) { return i ? p->lits_end[i - 1] : 0; }
+static size_t nlits(const prepared *p, size_t i) { return p->lits_end[i] - lits_start(p, i); }
+static st_blob_lit *lits_of(prepared *p, size_t i)
+{
+    return p->lits.data ? (st_blob_lit *)(void *)p->lits.data + lits_start(p, i) : NULL;
+}
 
 /* The stored row (compressed) of each of r's payloads, blob literals hashed. */
 static int payload_rows(const st_record_in *r, prepared *p, st_payload_zctx *z)
@@ -461,8 +469,8 @@ static void prepared_free(prepared *p)
     for (size_t i = 0; i < ST_ENTRY_MAX_PAYLOADS; i++) {   /* a reused preparation may have had more rows */
         if (p->row[i].data) sodium_memzero(p->row[i].data, p->row[i].cap);   /* salts */
         st_buf_free(&p->row[i]);
-        st_buf_free(&p->lits[i]);
     }
+    st_buf_free(&p->lits);
     st_buf_free(&p->bytes);
     st_buf_free(&p->stored);
     st_buf_free(&p->ixrows);
@@ -483,8 +491,8 @@ static void prepared_reset(prepared *p)
     for (size_t i = 0; i < used; i++) {
         if (p->row[i].len) sodium_memzero(p->row[i].data, p->row[i].len);   /* what the row held (salt first) */
         st_buf_reset(&p->row[i]);
-        st_buf_reset(&p->lits[i]);
     }
+    st_buf_reset(&p->lits);
     st_buf_reset(&p->bytes);
     st_buf_reset(&p->stored);
     st_buf_reset(&p->ix.paths);
