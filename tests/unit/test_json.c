@@ -9,6 +9,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -659,6 +660,425 @@ START_TEST(large_strings)
 }
 END_TEST
 
+/* ---- long strings with escapes ------------------------------------------------------------
+ * A string with escapes decodes into the document's scratch buffer and is
+ * copied to the arena (json.c). These compare the parser with ref_decode, a
+ * byte-at-a-time decoder written here, below, at and far beyond INPLACE_MIN:
+ * the length from which long strings are to decode straight into their
+ * arena memory instead. */
+
+#define INPLACE_MIN ((size_t)16 << 10)
+#define MIB ((size_t)1 << 20)
+#define FFFD "\xef\xbf\xbd"
+
+static int ref_hex4(const unsigned char *c, size_t n, size_t i, unsigned *out)
+{
+    unsigned v = 0;
+    if (i > n || n - i < 4) return -1;
+    for (size_t k = i; k < i + 4; k++) {
+        unsigned x = c[k];
+        if (x >= '0' && x <= '9') v = v * 16 + (x - '0');
+        else if (x >= 'a' && x <= 'f') v = v * 16 + (x - 'a' + 10);
+        else if (x >= 'A' && x <= 'F') v = v * 16 + (x - 'A' + 10);
+        else return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void ref_utf8(st_buf *out, unsigned cp)
+{
+    if (cp < 0x80) {
+        st_buf_putc(out, (uint8_t)cp);
+    } else if (cp < 0x800) {
+        st_buf_putc(out, (uint8_t)(0xc0 | cp >> 6));
+        st_buf_putc(out, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        st_buf_putc(out, (uint8_t)(0xe0 | cp >> 12));
+        st_buf_putc(out, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        st_buf_putc(out, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else {
+        st_buf_putc(out, (uint8_t)(0xf0 | cp >> 18));
+        st_buf_putc(out, (uint8_t)(0x80 | (cp >> 12 & 0x3f)));
+        st_buf_putc(out, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        st_buf_putc(out, (uint8_t)(0x80 | (cp & 0x3f)));
+    }
+}
+
+/* Continuation bytes after lead byte c and the range of the first one
+ * (Unicode Table 3-7); 0 when c cannot lead. */
+static unsigned ref_lead(unsigned c, unsigned *lo, unsigned *hi)
+{
+    *lo = 0x80;
+    *hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) return 1;
+    if (c == 0xe0) { *lo = 0xa0; return 2; }
+    if (c == 0xed) { *hi = 0x9f; return 2; }
+    if (c >= 0xe1 && c <= 0xef) return 2;
+    if (c == 0xf0) { *lo = 0x90; return 3; }
+    if (c == 0xf4) { *hi = 0x8f; return 3; }
+    if (c >= 0xf1 && c <= 0xf3) return 3;
+    return 0;
+}
+
+/* The content c[0..n) of a JSON string (without its quotes) decoded to out;
+ * lenient: lone surrogates and maximal ill-formed subparts become U+FFFD,
+ * counted in *replaced. -1 for what a strict parse refuses. */
+static int ref_decode(const unsigned char *c, size_t n, int lenient, st_buf *out, size_t *replaced)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned b = c[i], u, lo, hi;
+        if (b == '"' || b < 0x20) return -1;
+        if (b < 0x80 && b != '\\') {
+            st_buf_putc(out, (uint8_t)b);
+            i++;
+        } else if (b == '\\') {
+            if (n - i < 2) return -1;
+            i += 2;
+            switch (c[i - 1]) {
+            case '"': st_buf_putc(out, '"'); break;
+            case '\\': st_buf_putc(out, '\\'); break;
+            case '/': st_buf_putc(out, '/'); break;
+            case 'b': st_buf_putc(out, '\b'); break;
+            case 'f': st_buf_putc(out, '\f'); break;
+            case 'n': st_buf_putc(out, '\n'); break;
+            case 'r': st_buf_putc(out, '\r'); break;
+            case 't': st_buf_putc(out, '\t'); break;
+            case 'u':
+                if (ref_hex4(c, n, i, &u)) return -1;
+                i += 4;
+                if (u >= 0xd800 && u <= 0xdbff && n - i >= 6 && c[i] == '\\' && c[i + 1] == 'u' &&
+                    !ref_hex4(c, n, i + 2, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+                    ref_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
+                    i += 6;
+                } else if (u >= 0xd800 && u <= 0xdfff) {
+                    if (!lenient) return -1;
+                    st_buf_put(out, FFFD, 3);
+                    (*replaced)++;
+                } else {
+                    ref_utf8(out, u);
+                }
+                break;
+            default: return -1;
+            }
+        } else {
+            unsigned need = ref_lead(b, &lo, &hi), k = 0;
+            while (k < need && i + 1 + k < n) {
+                unsigned x = c[i + 1 + k];
+                if (x < (k ? 0x80 : lo) || x > (k ? 0xbf : hi)) break;
+                k++;
+            }
+            if (need && k == need) {
+                st_buf_put(out, c + i, need + 1);
+            } else {
+                if (!lenient) return -1;
+                st_buf_put(out, FFFD, 3);     /* the lead and the k bytes that fit it */
+                (*replaced)++;
+            }
+            i += 1 + k;
+        }
+    }
+    return 0;
+}
+
+enum {
+    GEN_STRICT,     /* escapes of every kind, surrogate pairs, raw UTF-8 */
+    GEN_LENIENT,    /* and lone surrogates, ill-formed UTF-8 */
+    GEN_GROW,       /* mostly bytes that U+FFFD replaces: 3 bytes out for 1 in */
+    GEN_SHRINK,     /* mostly \u0041: 1 byte out for 6 in */
+};
+
+static void gen_token(st_buf *b, int kind)
+{
+    static const char *const strict[] = {
+        "\\n", "\\t", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\r", "\\u00e9", "\\u20AC", "\\u0000",
+        "\\ud83d\\ude00", "\\uDBFF\\uDFFF", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\\u0041", "\x7f",
+    };
+    static const char *const lenient[] = {
+        "\\ud800", "\\udc00", "\\ud83d\\u0041", "\xff", "\x80", "\xc0\xaf", "\xe2\x82", "\xf0\x9f\x98",
+        "\xed\xa0\x80", "\xf4\x90\x80\x80",
+    };
+    uint64_t r = tu_rand();
+    const char *t;
+    if (kind == GEN_GROW) t = r % 4 ? (r % 8 == 1 ? "\x80" : "\xff") : r % 16 < 2 ? "\\n" : "ab";
+    else if (kind == GEN_SHRINK) t = r % 8 ? "\\u0041" : "\\ud83d\\ude00";
+    else if (r % 3 == 0) t = "lorem ipsum dolor sit amet, consectetur adipiscing elit" + r / 3 % 50;
+    else if (kind == GEN_LENIENT && r % 3 == 1) t = lenient[r / 3 % (sizeof lenient / sizeof *lenient)];
+    else t = strict[r / 3 % (sizeof strict / sizeof *strict)];
+    st_buf_puts(b, t);
+}
+
+#define AT_START 1u     /* content starts with an escaped quote */
+#define AT_END 2u       /* content ends with an escape (see end below) */
+
+/* Exactly n bytes of string content: random tokens of kind (at most 55
+ * bytes each), then ASCII, and with AT_END the escape `end` as its last bytes. */
+static void gen_content(st_buf *b, size_t n, int kind, unsigned where, const char *end)
+{
+    size_t el = where & AT_END ? strlen(end) : 0;
+    st_buf_reset(b);
+    if (where & AT_START) st_buf_puts(b, "\\\"");
+    while (b->len + 55 + el < n) gen_token(b, kind);
+    while (b->len + el < n) st_buf_putc(b, (uint8_t)('a' + b->len % 26));
+    if (el) st_buf_puts(b, end);
+    ck_assert(!b->oom && b->len == n);
+}
+
+static void expect_node_str(const st_json *v, const st_buf *want)
+{
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(v->type, ST_JSON_STRING);
+    ck_assert_uint_eq(v->len, want->len);
+    ck_assert_msg(memcmp(v->str, want->data, want->len) == 0, "decoded bytes differ (%zu bytes)", want->len);
+    ck_assert_int_eq(v->str[v->len], 0);
+}
+
+/* {"<c>":["<c>","z\n"]} parsed into *io with flags decodes c as ref_decode
+ * does, as a key and as a value, and the string after it too. */
+static void expect_decoded_into(st_json_doc **io, const st_buf *c, unsigned flags)
+{
+    st_buf want = { 0 }, in = { 0 };
+    size_t want_replaced = 0;
+    ck_assert_int_eq(ref_decode(c->data, c->len, (flags & ST_JSON_LENIENT_UTF8) != 0, &want, &want_replaced), 0);
+    st_buf_puts(&in, "{\"");
+    st_buf_put(&in, c->data, c->len);
+    st_buf_puts(&in, "\":[\"");
+    st_buf_put(&in, c->data, c->len);
+    st_buf_puts(&in, "\",\"z\\n\"]}");
+    ck_assert(!in.oom && !want.oom);
+    st_json_opts o = { flags, 0, 0 };
+    st_json_info info;
+    st_err err = { { 0 } };
+    int rc = st_json_parse_reuse(io, (const char *)in.data, in.len, &o, &info, &err);
+    ck_assert_msg(rc == 0, "content of %zu bytes: %s", c->len, err.msg);
+    const st_json *m = st_json_doc_root(*io)->child;
+    ck_assert_uint_eq(m->key_len, want.len);
+    ck_assert(memcmp(m->key, want.data, want.len) == 0 && m->key[want.len] == 0);
+    ck_assert_uint_eq(m->count, 2);
+    expect_node_str(m->child, &want);
+    ck_assert_str_eq(m->child->next->str, "z\n");
+    ck_assert_uint_eq(info.replaced, 2 * want_replaced);
+    st_buf_free(&want);
+    st_buf_free(&in);
+}
+
+static void expect_decoded(const st_buf *c, unsigned flags)
+{
+    st_json_doc *d = NULL;
+    expect_decoded_into(&d, c, flags);
+    st_json_doc_free(d);
+}
+
+static const size_t long_sizes[] = {
+    INPLACE_MIN - 1, INPLACE_MIN, INPLACE_MIN + 1, INPLACE_MIN + 2, 3 * INPLACE_MIN + 7, MIB,
+};
+#define NSIZES (sizeof long_sizes / sizeof *long_sizes)
+
+static const char *const long_ends[] = { "\\n", "\\\\", "\\\"", "\\\\\\\"", "\\ud83d\\ude00", "\\u00e9" };
+
+/* Strict and lenient text: every size around INPLACE_MIN and far past it,
+ * escapes at the very start and the very end (an escaped backslash or
+ * quote right before the closing quote: the quote scan counts backslashes). */
+START_TEST(long_escaped_strings_match_reference)
+{
+    st_buf c = { 0 };
+    for (int kind = GEN_STRICT; kind <= GEN_LENIENT; kind++) {
+        unsigned flags = kind == GEN_LENIENT ? ST_JSON_LENIENT_UTF8 : 0;
+        for (size_t s = 0; s < NSIZES; s++)
+            for (unsigned where = 0; where <= (AT_START | AT_END); where++)
+                for (size_t e = 0; e < (where & AT_END ? sizeof long_ends / sizeof *long_ends : 1); e++) {
+                    gen_content(&c, long_sizes[s], kind, where, long_ends[e]);
+                    expect_decoded(&c, flags);
+                }
+        /* where a run of plain text meets INPLACE_MIN, at every offset */
+        for (size_t n = INPLACE_MIN - 40; n <= INPLACE_MIN + 40; n++) {
+            gen_content(&c, n, kind, AT_END, "\\t");
+            expect_decoded(&c, flags);
+        }
+    }
+    /* one escape only, at the start or at the end of a long plain string */
+    st_buf_reset(&c);
+    st_buf_puts(&c, "\\n");
+    while (c.len < MIB) st_buf_putc(&c, 'x');
+    expect_decoded(&c, 0);
+    c.data[0] = c.data[1] = 'y';
+    st_buf_put(&c, "\\\\", 2);
+    expect_decoded(&c, 0);
+    st_buf_free(&c);
+}
+END_TEST
+
+/* Lenient U+FFFD grows the text (3 bytes for 1) past its raw length,
+ * throughout or only by its last bytes, after escapes saved some; \u0041
+ * shrinks it to a sixth. Counts of replacements match. */
+START_TEST(long_strings_lenient_growth)
+{
+    st_buf c = { 0 };
+    for (size_t s = 0; s < NSIZES; s++) {
+        gen_content(&c, long_sizes[s], GEN_GROW, 0, NULL);
+        expect_decoded(&c, ST_JSON_LENIENT_UTF8);
+        gen_content(&c, long_sizes[s], GEN_SHRINK, AT_END, "\\ud800");
+        expect_decoded(&c, ST_JSON_LENIENT_UTF8);
+        /* saved by escapes first, then more replaced bytes than that saved */
+        for (size_t bad = 1; bad <= 4; bad++) {
+            st_buf_reset(&c);
+            size_t escapes = long_sizes[s] / 8;
+            for (size_t i = 0; i < escapes; i++) st_buf_puts(&c, i % 2 ? "abcdef\\n" : "\\u0041xx");
+            while (c.len < long_sizes[s] + escapes / 2 + bad) st_buf_put(&c, "\xff", 1);
+            expect_decoded(&c, ST_JSON_LENIENT_UTF8);
+            while (c.len < long_sizes[s] + escapes * 2 + bad) st_buf_put(&c, "\xe2\x82", 2);
+            st_buf_putc(&c, '\x80');
+            expect_decoded(&c, ST_JSON_LENIENT_UTF8);
+        }
+    }
+    st_buf_free(&c);
+}
+END_TEST
+
+/* "<content of n bytes with bad at offset at>" and, when closed, the
+ * closing quote: the parse fails with what at offset 1 + at + off. */
+static void expect_far_error(size_t n, size_t at, const char *bad, size_t off, int closed, unsigned flags,
+                             const char *what)
+{
+    st_buf in = { 0 }, pre = { 0 };
+    st_buf_putc(&in, '"');
+    if (at >= 16) gen_content(&pre, at, GEN_STRICT, 0, NULL);
+    else while (pre.len < at) st_buf_putc(&pre, 'a');
+    st_buf_put(&in, pre.data, pre.len);
+    st_buf_puts(&in, bad);
+    while (in.len < 1 + n) st_buf_puts(&in, "\\nabc");
+    if (closed) st_buf_putc(&in, '"');
+    char want[160];
+    snprintf(want, sizeof want, "offset %zu: %s", 1 + at + off, what);
+    expect_err((const char *)in.data, in.len, flags, ST_EJSON, want);
+    st_buf_free(&in);
+    st_buf_free(&pre);
+}
+
+/* Errors in long strings, before INPLACE_MIN, around it and a MiB in, with
+ * the closing quote far after them and without one: the message and offset
+ * of the byte at fault, as for a short string. */
+START_TEST(long_string_errors_at_far_offsets)
+{
+    static const struct { const char *bad; size_t off; unsigned flags; const char *what; } cases[] = {
+        { "\\x", 0, 0, "invalid escape \\'x'" },
+        { "\\x", 0, ST_JSON_LENIENT_UTF8, "invalid escape \\'x'" },
+        { "\x01", 0, ST_JSON_LENIENT_UTF8, "control character 0x01 in string (must be escaped)" },
+        { "\x1f", 0, 0, "control character 0x1f in string (must be escaped)" },
+        { "\\u12G4", 0, 0, "invalid \\u escape (four hex digits expected)" },
+        { "\\n\\ud800x", 2, 0, "lone surrogate escape \\ud800" },
+        { "\\udc00", 0, 0, "lone surrogate escape \\udc00" },
+        { "\xff", 0, 0, "invalid UTF-8 byte 0xff in string" },
+        { "\xe2\x82" "a", 0, 0, "invalid UTF-8 byte 0xe2 in string" },
+    };
+    static const size_t ats[] = { 3, INPLACE_MIN - 1, INPLACE_MIN, INPLACE_MIN + 5, MIB - 100 };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        for (size_t a = 0; a < sizeof ats / sizeof *ats; a++)
+            for (int closed = 0; closed <= 1; closed++)
+                expect_far_error(MIB + 50, ats[a], cases[k].bad, cases[k].off, closed, cases[k].flags, cases[k].what);
+
+    /* the input ends inside the string: after text, after a lone backslash,
+     * inside \u, after a high surrogate (lenient: replaced, then the end) */
+    st_buf in = { 0 }, c = { 0 };
+    for (size_t s = 0; s < NSIZES; s++) {
+        static const char *const tails[] = { "", "\\", "\\\"", "\\u12", "\\ud83d" };
+        for (size_t t = 0; t < sizeof tails / sizeof *tails; t++)
+            for (unsigned lenient = 0; lenient <= ST_JSON_LENIENT_UTF8; lenient += ST_JSON_LENIENT_UTF8) {
+                gen_content(&c, long_sizes[s], GEN_STRICT, 0, NULL);
+                st_buf_reset(&in);
+                st_buf_putc(&in, '"');
+                st_buf_put(&in, c.data, c.len);
+                size_t esc = in.len;
+                st_buf_puts(&in, tails[t]);
+                char want[120];
+                if (t == 3 || (t == 4 && !lenient))
+                    snprintf(want, sizeof want, "offset %zu: %s", esc,
+                             t == 3 ? "invalid \\u escape (four hex digits expected)" : "lone surrogate escape \\ud83d");
+                else
+                    snprintf(want, sizeof want, "offset %zu: unterminated string (opened at offset 0)", in.len);
+                expect_err((const char *)in.data, in.len, lenient, ST_EJSON, want);
+            }
+    }
+    st_buf_free(&in);
+    st_buf_free(&c);
+}
+END_TEST
+
+/* Bytes malloc has handed out and not had back (glibc; under ASan's
+ * allocator a constant, and the bounds below hold trivially). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+/* One document reused for long strings (strict, grown by lenient U+FFFD,
+ * unterminated) and short ones: each parse decodes as a
+ * fresh one does, and a short parse after a long one holds no long
+ * string's memory (st_json_parse_reuse, DOC_KEEP). */
+START_TEST(reuse_long_then_short)
+{
+    st_json_doc *d = NULL;
+    st_buf c = { 0 }, in = { 0 };
+    st_err err = { { 0 } };
+    st_json_opts lenient = { ST_JSON_LENIENT_UTF8, 0, 0 };
+    ck_assert_int_eq(st_buf_reserve(&c, MIB + 64), 0);     /* the test's own, before base */
+    size_t base = heap_in_use();
+    for (int round = 0; round < 3; round++) {
+        gen_content(&c, MIB, round == 1 ? GEN_GROW : GEN_STRICT, AT_END, "\\\\");
+        if (round < 2) {
+            expect_decoded_into(&d, &c, ST_JSON_LENIENT_UTF8);
+        } else {                                    /* unterminated: the scratch grows to a MiB */
+            st_buf_reset(&in);
+            st_buf_putc(&in, '"');
+            st_buf_put(&in, c.data, c.len);
+            ck_assert_int_eq(st_json_parse_reuse(&d, (const char *)in.data, in.len, &lenient, NULL, &err), ST_EJSON);
+            ck_assert_uint_eq(strtoull(err.msg + 7, NULL, 10), in.len);
+            st_buf_free(&in);
+        }
+        gen_content(&c, 40, GEN_STRICT, AT_START | AT_END, "\\n");
+        expect_decoded_into(&d, &c, ST_JSON_LENIENT_UTF8);
+        ck_assert_uint_lt(heap_in_use() - base, 64u << 10);
+    }
+    st_json_doc_free(d);
+    d = NULL;
+
+    /* A document kept (its size fits both inputs) for ~80 KB of short
+     * strings after one string of 100 KB that grew past 200 KB in the scratch:
+     * the scratch is not kept. */
+    st_buf_reset(&in);
+    st_buf_put(&in, "[\"", 2);
+    gen_content(&c, 100000, GEN_GROW, 0, NULL);
+    st_buf_put(&in, c.data, c.len);
+    st_buf_put(&in, "\"]", 2);
+    ck_assert_int_eq(st_json_parse_reuse(&d, (const char *)in.data, in.len, &lenient, NULL, &err), 0);
+    ck_assert_uint_gt(st_json_doc_root(d)->child->len, 200000);
+    st_json_doc *first = d;
+    st_buf_reset(&in);
+    st_buf_putc(&in, '[');
+    while (in.len < 80000) {
+        gen_content(&c, 60, GEN_STRICT, AT_END, "\\u00e9");
+        st_buf_puts(&in, in.len > 1 ? ",\"" : "\"");
+        st_buf_put(&in, c.data, c.len);
+        st_buf_putc(&in, '"');
+    }
+    st_buf_putc(&in, ']');
+    ck_assert_int_eq(st_json_parse_reuse(&d, (const char *)in.data, in.len, &lenient, NULL, &err), 0);
+    ck_assert_ptr_eq(d, first);
+    size_t kept = heap_in_use();
+    st_json_doc_free(d);
+    d = NULL;
+    ck_assert_int_eq(st_json_parse_reuse(&d, (const char *)in.data, in.len, &lenient, NULL, &err), 0);
+    size_t fresh = heap_in_use();
+    /* the kept document's first chunk is bigger (sized for the first input), by less than 256 KiB */
+    ck_assert_msg(kept < fresh + (256u << 10), "reused document holds %zu bytes, a fresh one %zu", kept, fresh);
+    st_json_doc_free(d);
+    st_buf_free(&c);
+    st_buf_free(&in);
+}
+END_TEST
+
 /* ---- getters ---------------------------------------------------------------------------- */
 
 START_TEST(getters_exact)
@@ -1030,6 +1450,10 @@ static Suite *json_suite(void)
     tcase_add_test(t, flag_integers_only);
     tcase_add_test(t, max_bytes_limit);
     tcase_add_test(t, large_strings);
+    tcase_add_test(t, long_escaped_strings_match_reference);
+    tcase_add_test(t, long_strings_lenient_growth);
+    tcase_add_test(t, long_string_errors_at_far_offsets);
+    tcase_add_test(t, reuse_long_then_short);
     tcase_add_test(t, getters_exact);
     tcase_add_test(t, claude_code_payloads);
     suite_add_tcase(s, t);
