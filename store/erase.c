@@ -19,7 +19,6 @@
  */
 #include "payload.h"
 #include "retention_ops.h"
-#include "sha256.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -44,9 +43,9 @@ static void scan_literals(digests *g, const uint8_t *d, size_t len)
     st_buf lits = { 0 };
     int n = st_payload_blob_lits(d, len, &lits);
     st_blob_lit *l = (st_blob_lit *)(void *)lits.data;
+    if (n > 0) st_payload_blob_hash(d, l, (size_t)n);
     for (int x = 0; x < n && g->n < DIGESTS_MAX; x++) {
-        uint8_t h[32];
-        st_sha256(h, d + l[x].off, l[x].len);
+        const uint8_t *h = l[x].digest;
         size_t k = 0;
         while (k < g->n && memcmp(g->d[k], h, 32) != 0) k++;
         if (k == g->n) {
