@@ -167,6 +167,9 @@ st stats --since 90d --format json | jq -e '(.tools[] | select(.tool == "Bash") 
 st stats --session s3 --format json | jq -e '[.tools[].tool] == ["WebFetch","Bash","Grep"] and .tools[0].failure_rate == 1' >/dev/null \
   && ok "stats --session" || bad "stats session: $(st stats --session s3 --format json)"
 st stats | head -1 | grep -q "^TOOL .*P95_MS" && ok "stats table header" || bad "stats table"
+# a window or session with no calls says none match, not that none were recorded (the log has ten)
+st stats --session nosuch | tail -1 | grep -qx '(no tool calls match)' && st stats --since 2030-01-01 | tail -1 | grep -qx '(no tool calls match)' \
+  && ok "stats with a filter that matches nothing: no tool calls match" || bad "stats empty filter: $(st stats --session nosuch)"
 cmp -s <(st stats --json) "$work/stats.json" && ok "stats --json is --format json" || bad "stats --json differs"
 
 # --- tail ------------------------------------------------------------------------------
