@@ -175,11 +175,16 @@ st stats --format json > "$work/stats.json" && jq -e '.tools | map(select(.tool 
 st seal >/dev/null
 
 # --- output errors and broken pipes -------------------------------------------------------------
-for c in "query" "query --format table" "query --format csv" "query --with-proof" "stats" "stats --format json"; do
+for c in "query" "query --format table" "query --format csv" "query --with-proof" "stats" "stats --format json" "tail" "tail --format seed"; do
   rc=0; st $c > /dev/full 2>"$work/err" || rc=$?
   [ $rc = 1 ] && grep -q "writing output" "$work/err" && ok "$c > /dev/full: exit 1 with a message" || bad "$c > /dev/full: rc $rc, $(cat "$work/err")"
   rc=0; (trap '' PIPE; sleep 0.1; st $c 2>"$work/err") | true || rc=$?   # the reader is gone: EPIPE
   [ $rc = 0 ] && [ ! -s "$work/err" ] && ok "$c | (closed), SIGPIPE ignored: quiet exit 0" || bad "$c broken pipe: rc $rc, $(cat "$work/err")"
+done
+# --help's EXIT STATUS names the output error that gives exit 1
+for c in query stats tail log; do
+  st $c --help | sed -n '/^EXIT STATUS/,$p' | tr -s ' \n' ' ' | grep -q "1 the store could not be read or the output not written" \
+    && ok "$c --help: exit 1 also for an output error" || bad "$c --help EXIT STATUS: $(st $c --help | sed -n '/^EXIT STATUS/,$p')"
 done
 
 e2e_end

@@ -76,8 +76,8 @@ static void help(void)
          "  sealtrail query --text 'rm -rf' --with-proof > evidence.jsonl\n"
          "\n"
          "EXIT STATUS\n"
-         "  0 success (also when nothing matches); 1 the store could not be read;\n"
-         "  2 usage error.");
+         "  0 success (also when nothing matches, or the reader goes away: query | head);\n"
+         "  1 the store could not be read or the output not written; 2 usage error.");
 }
 
 typedef struct qout {

@@ -40,7 +40,7 @@ static void help(void)
          "  sealtrail stats --session 4b0c...\n"
          "\n"
          "EXIT STATUS\n"
-         "  0 success; 1 the store could not be read; 2 usage error.");
+         "  0 success; 1 the store could not be read or the output not written; 2 usage error.");
 }
 
 static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats_query *q)
