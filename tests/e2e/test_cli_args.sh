@@ -88,6 +88,20 @@ env HOME="$work/home" SEALTRAIL_DIR= XDG_STATE_HOME= "$SEALTRAIL" hook --dir '' 
   [ "$(ls "$work/home/.local/state/sealtrail/spool" | wc -l)" = 1 ] &&
   ok "hook --dir '': exit 0, nothing on stdout, the event kept for the default store, said on stderr" ||
   bad "hook --dir '': rc $rc $(cat "$work/hook.err")"
+# --dir with no value after it (the last argument) is a missing directory name, not an "unknown option"
+expect "sealtrail --dir (no value) names the missing directory" 2 "--dir: no directory name after it" -- env HOME="$work/home2" "$SEALTRAIL" --dir
+for c in query stats tail log; do
+  expect "$c --dir (no value) names the missing directory" 2 "--dir: no directory name after it" -- env HOME="$work/home2" "$SEALTRAIL" $c --dir
+done
+[ ! -e "$work/home2" ] && ok "a --dir with no value touched no default store" || bad "--dir with no value created $(ls -R "$work/home2")"
+# --help states what a user cannot guess: the relative-time units (m is minutes, not months), how a
+# path glob matches a literal * ? [, which text the CSV error column holds, every character a CSV cell is guarded against
+for c in query stats; do
+  st $c --help | tr -s ' \n' ' ' | grep -q 'm minutes' && ok "$c --help: m is minutes" || bad "$c --help does not define the relative-time units"
+done
+st query --help | tr -s ' \n' ' ' | grep -qF '\* \? \[' && ok "query --help: how a glob matches * ? [ themselves" || bad "query --help: no glob escape"
+st query --help | tr -s ' \n' ' ' | grep -qF 'error column is the first line' && ok "query --help: the CSV error column is the first line" || bad "query --help: CSV error column unexplained"
+st query --help | tr -s ' \n' ' ' | grep -qF '= + - @ TAB or CR' && ok "query --help: the CSV formula guard's characters" || bad "query --help: CSV guard characters incomplete"
 # init: a refused value says why (exit 2 and a message, never a silent exit 2), and creates nothing
 expect "init --seal-entries 0 says why" 2 "--seal-entries: at least 1" -- "$SEALTRAIL" --dir "$work/i0" init --seal-entries 0
 [ ! -e "$work/i0" ] && ok "... and creates no store" || bad "init --seal-entries 0 created $work/i0"

@@ -113,6 +113,9 @@ assert all(len(l) <= 100 for l in lines), max(len(l) for l in lines)
 assert lines[7].endswith("\u2026") and "WebFetch" in lines[7], lines[7]
 assert len({l.index("TIME") if i == 0 else l.index("2025") for i, l in enumerate(lines)}) == 1
 PY
+# every status fits its column uncut (as every event name does): "interrupted" is not "interrup…"
+COLUMNS=100 st query --status interrupted --format table | awk 'NR == 2 { print $6 }' | grep -qx interrupted \
+  && ok "table: the status interrupted is shown uncut" || bad "table status: $(COLUMNS=100 st query --status interrupted --format table)"
 st query --tool Edit --format json | jq -e 'length == 2 and .[0].index == 1 and .[1].content.tool_input.file_path == "/repo/src/auth/session.ts"' >/dev/null \
   && ok "json format is one array with decoded content" || bad "json format"
 
@@ -164,6 +167,9 @@ st stats --since 90d --format json | jq -e '(.tools[] | select(.tool == "Bash") 
 st stats --session s3 --format json | jq -e '[.tools[].tool] == ["WebFetch","Bash","Grep"] and .tools[0].failure_rate == 1' >/dev/null \
   && ok "stats --session" || bad "stats session: $(st stats --session s3 --format json)"
 st stats | head -1 | grep -q "^TOOL .*P95_MS" && ok "stats table header" || bad "stats table"
+# a window or session with no calls says none match, not that none were recorded (the log has ten)
+st stats --session nosuch | tail -1 | grep -qx '(no tool calls match)' && st stats --since 2030-01-01 | tail -1 | grep -qx '(no tool calls match)' \
+  && ok "stats with a filter that matches nothing: no tool calls match" || bad "stats empty filter: $(st stats --session nosuch)"
 cmp -s <(st stats --json) "$work/stats.json" && ok "stats --json is --format json" || bad "stats --json differs"
 
 # --- tail ------------------------------------------------------------------------------

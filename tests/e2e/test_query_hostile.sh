@@ -123,7 +123,7 @@ for i, l in enumerate(lines):
     else: assert cols(l) == cols(lines[11]), (cols(l), l)       # stats rows: aligned under the header
     bad = [c for c in l if ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"]
     assert not bad, (bad, l)
-assert lines[8].count("\u2026") == 2 and "/repo/日本語/ファイル" in lines[8], lines[8]
+assert lines[8].count("\u2026") == 2 and "/repo/日本語/ファイ" in lines[8], lines[8]
 PY
 
 "$SEALTRAIL" --dir "$work/m" init >/dev/null 2>&1
@@ -175,11 +175,16 @@ st stats --format json > "$work/stats.json" && jq -e '.tools | map(select(.tool 
 st seal >/dev/null
 
 # --- output errors and broken pipes -------------------------------------------------------------
-for c in "query" "query --format table" "query --format csv" "query --with-proof" "stats" "stats --format json"; do
+for c in "query" "query --format table" "query --format csv" "query --with-proof" "stats" "stats --format json" "tail" "tail --format seed"; do
   rc=0; st $c > /dev/full 2>"$work/err" || rc=$?
   [ $rc = 1 ] && grep -q "writing output" "$work/err" && ok "$c > /dev/full: exit 1 with a message" || bad "$c > /dev/full: rc $rc, $(cat "$work/err")"
   rc=0; (trap '' PIPE; sleep 0.1; st $c 2>"$work/err") | true || rc=$?   # the reader is gone: EPIPE
   [ $rc = 0 ] && [ ! -s "$work/err" ] && ok "$c | (closed), SIGPIPE ignored: quiet exit 0" || bad "$c broken pipe: rc $rc, $(cat "$work/err")"
+done
+# --help's EXIT STATUS names the output error that gives exit 1
+for c in query stats tail log; do
+  st $c --help | sed -n '/^EXIT STATUS/,$p' | tr -s ' \n' ' ' | grep -q "1 the store could not be read or the output not written" \
+    && ok "$c --help: exit 1 also for an output error" || bad "$c --help EXIT STATUS: $(st $c --help | sed -n '/^EXIT STATUS/,$p')"
 done
 
 e2e_end

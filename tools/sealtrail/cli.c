@@ -55,8 +55,9 @@ void cli_take_dir(st_cli *cli, int *argc, char **argv)
             while (i < *argc) argv[out++] = argv[i++];
             break;
         }
-        if (strcmp(argv[i], "--dir") == 0 && i + 1 < *argc) {
-            cli->dir = argv[++i];
+        if (strcmp(argv[i], "--dir") == 0) {
+            if (i + 1 < *argc) cli->dir = argv[++i];
+            else { cli->dir = ""; cli->dir_missing = 1; }     /* not an "unrecognized option" */
             continue;
         }
         if (strncmp(argv[i], "--dir=", 6) == 0) {
@@ -105,13 +106,14 @@ const char *cli_store_dir(st_cli *cli)
 {
     if (!cli->dir) return default_store_dir();
     if (*cli->dir) return cli->dir;
+    const char *why = cli->dir_missing ? "no directory name after it" : "the directory name is empty";
     if (!cli->empty_dir_ok) {
         /* `--dir "$UNSET"`: guessing the default store would read or change the wrong one */
-        cli_err("--dir: the directory name is empty");
+        cli_err("--dir: %s", why);
         return NULL;
     }
     const char *d = default_store_dir();
-    if (d) cli_err("--dir: the directory name is empty; using the default store %s", d);
+    if (d) cli_err("--dir: %s; using the default store %s", why, d);
     return d;
 }
 

@@ -22,6 +22,7 @@ typedef struct st_cli {
     const char *prog;      /* "sealtrail" */
     const char *dir;       /* store directory from --dir before the command, or NULL */
     int empty_dir_ok;      /* the hook: an empty --dir falls back to the default store (with a warning) */
+    int dir_missing;       /* --dir was the last argument: dir is "", and the message says a name is missing */
 } st_cli;
 
 /* A command: argv[0] is the command name; options may follow positionals. */

@@ -38,9 +38,11 @@ static void help(void)
          "  --session ID[,ID...]       session id\n"
          "  --status S[,S...]          started, succeeded, failed, interrupted, denied, requested, malformed\n"
          "  --since T, --until T       RFC 3339 (2025-11-01, 2025-11-01T09:00:00Z) or relative to now\n"
-         "                             (90d, 12h, 30m, 2w); since <= time < until\n"
+         "                             (90d, 12h, 30m, 2w: s seconds, m minutes, h hours, d days,\n"
+         "                             w weeks, y 365 days); since <= time < until\n"
          "  --path PATTERN             a touched path: a glob if it has * ? [ (\"*/auth/*\",\n"
-         "                             \"src/*.ts\"), else a substring (\"auth\")\n"
+         "                             \"src/*.ts\"; \\* \\? \\[ match the character itself), else a\n"
+         "                             substring (\"auth\")\n"
          "  --min-duration MS          duration_ms >= MS\n"
          "  --text STRING              substring of the stored (redacted) payloads, case-sensitive; the\n"
          "                             payloads are compact JSON, searched for STRING as given and\n"
@@ -56,8 +58,10 @@ static void help(void)
          "                             status \"error\" for failed and interrupted calls, error true and\n"
          "                             status \"denied\" for denied ones, errorMessage their error text or\n"
          "                             denial reason; succeeded is \"success\"), csv (RFC 4180,\n"
-         "                             header row; a cell starting with = + - @ is prefixed with '\n"
-         "                             so spreadsheets do not run it as a formula), table (aligned,\n"
+         "                             header row; a cell starting with = + - @ TAB or CR is prefixed\n"
+         "                             with ' so spreadsheets do not run it as a formula; the error\n"
+         "                             column is the first line of the error text, at most 200 bytes:\n"
+         "                             jsonl and seed have it whole), table (aligned,\n"
          "                             long cells cut, control characters shown as spaces)\n"
          "  --with-proof               jsonl/json: add \"proof\", an inclusion proof against the latest\n"
          "                             checkpoint ('sealtrail checkpoint'); null for unsealed entries\n"
@@ -72,8 +76,8 @@ static void help(void)
          "  sealtrail query --text 'rm -rf' --with-proof > evidence.jsonl\n"
          "\n"
          "EXIT STATUS\n"
-         "  0 success (also when nothing matches); 1 the store could not be read;\n"
-         "  2 usage error.");
+         "  0 success (also when nothing matches, or the reader goes away: query | head);\n"
+         "  1 the store could not be read or the output not written; 2 usage error.");
 }
 
 typedef struct qout {

@@ -28,7 +28,8 @@ static void help(void)
          "below 64 ms, within 1.6% above (\"exact\":false in JSON). With --since/--until or\n"
          "--session they are computed exactly from the indexes.\n"
          "\n"
-         "  --since T, --until T   RFC 3339 or relative (90d, 12h); since <= time < until\n"
+         "  --since T, --until T   RFC 3339 or relative (90d, 12h, 30m, 2w: s seconds, m minutes, h hours,\n"
+         "                         d days, w weeks, y 365 days); since <= time < until\n"
          "  --session ID           one session\n"
          "  --tool NAME[,NAME...]  only these tools (repeatable; \\, is a comma inside a name)\n"
          "  --format table|json    default table; --json is --format json\n"
@@ -39,7 +40,7 @@ static void help(void)
          "  sealtrail stats --session 4b0c...\n"
          "\n"
          "EXIT STATUS\n"
-         "  0 success; 1 the store could not be read; 2 usage error.");
+         "  0 success; 1 the store could not be read or the output not written; 2 usage error.");
 }
 
 static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats_query *q)
@@ -74,7 +75,7 @@ static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats
     st_buf_puts(b, n ? "\n]}\n" : "]}\n");
 }
 
-static void table_out(st_buf *b, const st_tool_stats *v, size_t n)
+static void table_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats_query *q)
 {
     st_buf_printf(b, "%-24s %8s %8s %8s %6s %8s %12s %9s %9s %9s %9s\n", "TOOL", "ENTRIES", "CALLS", "FAILED", "FAIL%",
                   "DENIED", "TOTAL_MS", "AVG_MS", "P50_MS", "P95_MS", "MAX_MS");
@@ -91,7 +92,9 @@ static void table_out(st_buf *b, const st_tool_stats *v, size_t n)
         else
             st_buf_printf(b, " %12s %9s %9s %9s %9s\n", "-", "-", "-", "-", "-");
     }
-    if (n == 0) st_buf_puts(b, "(no tool calls recorded)\n");
+    /* filtered: the log may hold calls, just none in the window, session or tools asked for */
+    if (n == 0) st_buf_puts(b, q->has_since || q->has_until || q->session.n || q->tool.n ? "(no tool calls match)\n"
+                                                                                          : "(no tool calls recorded)\n");
 }
 
 int cmd_stats(st_cli *cli, int argc, char **argv)
@@ -159,7 +162,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
     } else {
         st_buf b = { 0 };
         if (json) json_out(&b, v, n, &q);
-        else table_out(&b, v, n);
+        else table_out(&b, v, n, &q);
         if (b.oom) code = cli_fail(ENOMEM, "stats", NULL);
         else if ((rc = cli_write_all(1, b.data, b.len)) != 0 && rc != EPIPE) code = cli_fail(rc, "stats: writing output", NULL);
         st_buf_free(&b);

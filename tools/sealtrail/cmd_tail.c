@@ -59,8 +59,8 @@ static void help(void)
          "  sealtrail tail -n 50 --format seed | jq -r .toolName\n"
          "\n"
          "EXIT STATUS\n"
-         "  0 success, interrupted, or the reader went away; 1 the store could not be read;\n"
-         "  2 usage error.");
+         "  0 success, interrupted, or the reader went away; 1 the store could not be read\n"
+         "  or the output not written; 2 usage error.");
 }
 
 /* Waits ms milliseconds; returns 1 if stdout's reader has gone away (a
@@ -154,6 +154,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
             txn = NULL;
             rc = cli_write_all(1, out.data, out.len);
             st_buf_reset(&out);
+            if (rc && rc != EPIPE) { code = cli_fail(rc, "tail: writing output", NULL); rc = 0; break; }
             if (rc) break;
         }
         if (!more) {

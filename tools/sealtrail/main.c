@@ -120,6 +120,9 @@ int main(int argc, char **argv)
         } else if (strncmp(argv[i], "--dir=", 6) == 0) {
             cli.dir = argv[i] + 6;
             i++;
+        } else if (strcmp(argv[i], "--dir") == 0) {
+            cli_err("--dir: no directory name after it (sealtrail --dir DIR COMMAND)");
+            return EXIT_USAGE;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return EXIT_OK;

@@ -343,7 +343,7 @@ int qf_csv_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, s
 #define W_TIME 19u
 #define W_TOOL 12u
 #define W_EVENT 18u   /* PostToolUseFailure, PermissionRequest uncut */
-#define W_STATUS 9u
+#define W_STATUS 11u  /* interrupted, the longest status, uncut */
 #define W_DUR 7u
 #define W_FIXED (W_INDEX + W_TIME + W_TOOL + W_EVENT + W_STATUS + W_DUR + 6u)
 
