@@ -20,6 +20,13 @@
  * After the commit the timer only ends the process (a seal cut short is
  * redone by the next seal).
  *
+ * FAULTS. A store file damaged on disk (garbage pages, a bad restore) can
+ * make LMDB read outside its map (SIGSEGV, SIGBUS) or fail one of its
+ * assertions (abort: SIGABRT). The record being prepared already, a fault
+ * ends the process as the timer does: the event spooled, exit 0, one line
+ * on stderr; every later run spools too until the file is repaired or
+ * restored, then replays.
+ *
  * `hook install` and `hook uninstall` are in cmd_hook_install.c.
  *
  * Flow: read stdin -> build the event (parse, redact, envelope) -> spool
@@ -128,6 +135,41 @@ static void wd_fire(int sig)
     _exit(wd.fail_code);
 }
 
+static void wd_fault(int sig)
+{
+    (void)sig;
+    if (wd.committed) {
+        say("sealtrail: hook: event saved, then a fault in the store (damaged data.mdb? run 'sealtrail check')\n");
+        _exit(EXIT_OK);
+    }
+    if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
+        say("sealtrail: hook: fault reading the store (damaged data.mdb? run 'sealtrail check'); event spooled\n");
+        _exit(EXIT_OK);
+    }
+    say("sealtrail: hook: fault reading the store (damaged data.mdb?) and the spool is not writable: event lost\n");
+    _exit(wd.fail_code);
+}
+
+/* SIGALRM runs wd_fire; SIGSEGV, SIGBUS and SIGABRT run wd_fault, on a stack of its
+ * own (the fault may be a stack overflow), once (a fault inside it kills). */
+static void wd_handlers(void)
+{
+    static char altstack[1 << 16];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+    sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = wd_fire;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    sa.sa_handler = wd_fault;
+    sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+    sigaddset(&sa.sa_mask, SIGALRM);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGABRT, &sa, NULL);
+}
+
 static void wd_arm(unsigned ms)
 {
     struct itimerval it = { .it_value = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 } };
@@ -175,6 +217,7 @@ static int spool_now(const char *dir, const char *why)
         cli_err("hook: %s; cannot spool either (%s/%s: %s): event lost", why, dir, ST_SPOOL_SUBDIR, strerror(rc));
         return wd.fail_code;
     }
+    wd.committed = 1;    /* the event is safe: a fault from here on ends the process with 0 */
     long n = st_spool_pending(wd.spool_fd);
     cli_err("hook: %s; event spooled in %s/%s (%ld waiting)", why, dir, ST_SPOOL_SUBDIR, n);
     return EXIT_OK;
@@ -240,11 +283,7 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.spool_fd = sfd;
     (void)src;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = wd_fire;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    wd_handlers();
     wd_arm(hc.wait_ms);
 
     int code = EXIT_OK, lockfd = -1;
@@ -270,8 +309,9 @@ static int hook_record(st_cli *cli, int fail_closed)
     if (ev.needs_duration) {
         wd_block(1);     /* the handler must never see a half-built image */
         if (st_event_lookup_duration(s, &ev) == 0 && !ev.needs_duration) {
+            wd.im = NULL;
             st_spool_image_free(&im);
-            if (st_spool_image_build(&im, &ev.rec) != 0) wd.im = NULL;
+            if (st_spool_image_build(&im, &ev.rec) == 0) wd.im = &im;
         }
         wd_block(0);
     }
