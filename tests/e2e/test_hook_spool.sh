@@ -18,7 +18,9 @@
 #  H. a data.mdb whose pages hold garbage (LMDB faults reading them, or
 #     aborts on a failed assertion): the hook spools the event and exits 0,
 #     it does not die of the fault; with the file restored, the next run
-#     appends it.
+#     appends it;
+#  I. a spooled Stop or SessionEnd is sealed when replayed, as it would have
+#     been when recorded live.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -220,5 +222,18 @@ check "hook on a data.mdb that fails LMDB's assertions: exit 0, spooled (exit $r
 cp "$T/h.good" "$H/data.mdb"
 quiet_hook "$H" toolu_h5 || bad "hook h5 after the restore"
 check "data.mdb restored: h1, then the spooled h2, h3 and h4, then h5" ids_in_order "$H" toolu_h1 toolu_h2 toolu_h3 toolu_h4 toolu_h5
+
+# ---- I. a spooled Stop is sealed at its replay -------------------------------------------------
+I=$T/i
+"$SEALTRAIL" --dir "$I" init >/dev/null 2>&1
+quiet_hook "$I" toolu_i1 || bad "hook i1"
+break_store "$I"
+spooled_hook "$I" toolu_i2 || bad "spooled i2"
+rc=0; printf '{"session_id":"sp","hook_event_name":"Stop","stop_hook_active":false}\n' | "$SEALTRAIL" --dir "$I" hook 2>/dev/null || rc=$?
+[ "$rc" = 0 ] || bad "spooled Stop: exit $rc"
+repair_store "$I"
+quiet_hook "$I" toolu_i3 || bad "hook i3"
+check "the replayed Stop sealed: the last checkpoint covers it (entries 0..2 of 4)" sh -c '
+    [ "$("$1" --dir "$2" status | sed -n "s/^sealed: *\([0-9]*\).*/\1/p")" -ge 3 ]' _ "$SEALTRAIL" "$I"
 
 e2e_end

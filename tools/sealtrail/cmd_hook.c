@@ -289,6 +289,7 @@ static int hook_record(st_cli *cli, int fail_closed)
     int code = EXIT_OK, lockfd = -1;
     st_store *s = NULL;
     char why[600];
+    st_spool_stats stats = { 0 };
     rc = st_store_open(&s, dir, 0);
     if (rc) {
         snprintf(why, sizeof why, "cannot open the store: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
@@ -297,7 +298,6 @@ static int hook_record(st_cli *cli, int fail_closed)
     }
     if (sfd >= 0 && st_spool_pending(sfd) > 0) {
         lockfd = st_spool_lock(sfd);
-        st_spool_stats stats;
         rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, rearm_for, &hc, &stats);
         if (rc) {
             snprintf(why, sizeof why, "cannot replay the spool: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
@@ -324,7 +324,9 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.from = size;
     rearm_for(&hc, rec_bytes);
     uint64_t index;
-    st_seal_on_append(s, ev.wants_seal);    /* Stop, StopFailure, SessionEnd: the seal rides in the append's commit */
+    /* Stop, StopFailure, SessionEnd (this one or a replayed one): the seal rides in the append's commit */
+    int seal = ev.wants_seal || stats.wants_seal;
+    st_seal_on_append(s, seal);
     rc = st_append_records(s, &ev.rec, 1, &index);
     st_seal_on_append(s, 0);
     if (rc) {
@@ -333,7 +335,7 @@ static int hook_record(st_cli *cli, int fail_closed)
         goto out;
     }
     wd.committed = 1;
-    if (ev.wants_seal) {
+    if (seal) {
         uint64_t sealed = 0;
         rc = st_sealed_size(s, &sealed);
         if (rc == 0 && sealed <= index) rc = st_seal(s, NULL, NULL);   /* the seal in the append failed: again, for the error */
@@ -373,6 +375,7 @@ static int hook_replay(st_cli *cli)
     int lockfd = st_spool_lock(sfd);
     st_spool_stats stats = { 0 };
     rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, NULL, NULL, &stats);
+    if (rc == 0 && stats.wants_seal) rc = st_seal(s, NULL, NULL);   /* a replayed Stop/SessionEnd seals, as live */
     printf("appended %u, duplicates dropped %u, unreadable set aside %u, waiting %ld\n", stats.appended,
            stats.duplicates, stats.bad, st_spool_pending(sfd));
     if (rc) code = cli_fail(rc, "hook replay", st_store_error(s));
