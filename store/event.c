@@ -17,6 +17,7 @@
  */
 #include "event.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -446,16 +447,30 @@ fail:
     return st_fail(err, rc, "event: %s", rc == ENOMEM ? "out of memory" : st_strerror(rc));
 }
 
-/* The kept head of an input cut at the cap may end inside a secret whose
+/* The kept head of an input cut at the cap (or by a client that stopped
+ * writing) may end inside a secret whose
  * rest lies past the cap ("ghp_0123", "DB_PASSWORD=hun", "https://u:pa"):
  * too short or unterminated for its rule, it would be stored as it is. The
  * cut word goes the way of the bytes past the cap: the head ends before the
  * last run of printable ASCII that is not a space, quote or bracket (runs
  * longer than 16 KiB, longer than any secret, are kept whole), and for a cut
- * number, the space-separated digit groups before it (a card number). */
+ * number, the space-separated digit groups before it (a card number). An
+ * escape cut short at the end ("\\", "\\u00") goes first: it may have
+ * continued the word before it ("\\u0041" is a letter). */
 #define CUT_WORD_MAX ((size_t)16 << 10)
+static size_t cut_escape(const char *s, size_t len)
+{
+    size_t k = len, b = 0;
+    while (k > 0 && len - k < 3 && isxdigit((unsigned char)s[k - 1])) k--;   /* "\u" and up to 3 digits, */
+    if (k > 0 && s[k - 1] == 'u') k--;
+    else k = len;                                                              /* or a backslash alone */
+    while (b < k && s[k - 1 - b] == '\\') b++;
+    return b % 2 ? k - 1 : len;     /* an odd run of backslashes: its last one opens the escape */
+}
+
 static size_t cut_head(const char *s, size_t len)
 {
+    len = cut_escape(s, len);
     size_t n = len;
     while (n > 0 && len - n <= CUT_WORD_MAX) {
         unsigned char c = (unsigned char)s[n - 1];
@@ -502,7 +517,16 @@ int st_event_build(st_event *ev, const char *json, size_t len, const st_event_op
             return st_fail(err, ENOMEM, "event: out of memory parsing %zu bytes", len);
         }
         if (prc) snprintf(why, sizeof why, "%.200s", perr.msg[0] ? perr.msg : st_strerror(prc));
-        else if (st_json_doc_root(parsed)->type != ST_JSON_OBJECT) {
+        if (prc == ST_EJSON && (info.error_offset >= len || (json[info.error_offset] == '\\' && len - info.error_offset < 6))) {
+            /* the input ends inside a value or an escape: the client stopped
+             * writing early, maybe inside a secret, as at the cap */
+            size_t kept = cut_head(json, len);
+            if (kept < len) {
+                snprintf(why, sizeof why, "%.100s; the input ends inside a value: its last %zu bytes are not kept",
+                         perr.msg[0] ? perr.msg : st_strerror(prc), len - kept);
+                len = kept;
+            }
+        } else if (!prc && st_json_doc_root(parsed)->type != ST_JSON_OBJECT) {
             snprintf(why, sizeof why, "top-level value is %s, not an object", json_type_name(st_json_doc_root(parsed)->type));
             prc = ST_EJSON;
         }

@@ -94,6 +94,8 @@ typedef struct st_spool_stats {
     unsigned duplicates;    /* found already in the log and dropped */
     unsigned bad;           /* unreadable or invalid: renamed to NAME.bad */
     uint64_t first_index;   /* index of the first appended entry (if appended) */
+    unsigned wants_seal;    /* appended a Stop, StopFailure or SessionEnd: the caller seals, as the hook
+                               would have when it recorded the event */
 } st_spool_stats;
 
 struct st_store;

@@ -195,7 +195,7 @@ printf '{"session_id":"s3","hook_event_name":"PreToolUse","tool_name":"Bash","to
     "$JWT" "$PGPW" "$AWS" "$AWSSECRET" "$ESC" "$GH" "$GH" "$deep" "$GITSHA" "$UUID" | hook "$S3" || bad "secret event 1 hook"
 printf '{"session_id":"s3","hook_event_name":"PostToolUse","tool_name":"Read","tool_use_id":"toolu_s1","tool_input":{"file_path":"/home/dev/.ssh/id_rsa"},"tool_response":{"content":"-----BEGIN RSA PRIVATE KEY-----\\n%s\\n-----END RSA PRIVATE KEY-----\\n","note":"key %s"}}\n' "$PEMBODY" "$SK" | hook "$S3" || bad "secret event 2 hook"
 printf '{"session_id":"s3","hook_event_name":"UserPromptSubmit","prompt":"use token %s please"}\n' "$GH" | hook "$S3" || bad "secret event 3 hook"
-printf '{"session_id":"s3","hook_event_name":"PostToolUse","tool_name":"Bash","tool_response":{"stdout":"%s' "$GH" | hook "$S3" || bad "secret event 4 (truncated) hook"
+printf '{"session_id":"s3","hook_event_name":"PostToolUse","tool_name":"Bash","tool_response":{"stdout":"%s ' "$GH" | hook "$S3" || bad "secret event 4 (truncated) hook"
 "$SEALTRAIL" --dir "$S3" log >"$T/secrets.jsonl"
 leaks=0
 for secret in "$GH" "$AWS" "$AWSSECRET" "$SK" "$PGPW" "$JWT" "$PEMBODY" "${GH:0:24}" "${PEMBODY:0:24}" "${JWT:0:40}"; do
@@ -242,7 +242,7 @@ for c in empty truncated array two-objects nan deep deep-object binary invalid-u
 done
 check "malformed stdin: every case exits 0 with nothing on stdout or stderr" [ "$mal_ok" -eq 1 ]
 "$SEALTRAIL" --dir "$S4" log >"$T/mal.jsonl"
-python3 - "$T" <<'PY' && ok "malformed input kept whole as payload raw (len = input bytes), parse_error set" || bad "malformed recording"
+python3 - "$T" <<'PY' && ok "malformed input kept whole as payload raw (len = input bytes; a word cut at its end goes), parse_error set" || bad "malformed recording"
 import json, os, sys
 t = sys.argv[1]
 E = [json.loads(l) for l in open(os.path.join(t, "mal.jsonl"))]
@@ -254,7 +254,9 @@ for e, n in zip(E, names):
         assert e.get("status") == "succeeded" and e["utf8_replaced"] == 3 - (n == "lone-surrogates"), (n, e)
         continue
     assert e["status"] == "malformed" and e["event"] == "unknown" and e["parse_error"], (n, e)
-    if size:
+    if n == "truncated":    # the word the end of the input cut ("tool_inp") is not kept
+        assert e["payloads"]["raw"]["len"] == size - 8 and "last 8 bytes are not kept" in e["parse_error"], (n, e)
+    elif size:
         assert e["payloads"]["raw"]["len"] == size, (n, e["payloads"])
     else:
         assert "payloads" not in e, n

@@ -14,7 +14,13 @@
 #  E. no store yet: spooled, appended after `init`;
 #  F. neither store nor spool: exit 1, or 2 for PreToolUse when failing closed;
 #  G. a data.mdb cut short (full disk, partial copy) or emptied: the hook
-#     spools (no SIGBUS), status and check name the file, nothing rewritten.
+#     spools (no SIGBUS), status and check name the file, nothing rewritten;
+#  H. a data.mdb whose pages hold garbage (LMDB faults reading them, or
+#     aborts on a failed assertion): the hook spools the event and exits 0,
+#     it does not die of the fault; with the file restored, the next run
+#     appends it;
+#  I. a spooled Stop or SessionEnd is sealed when replayed, as it would have
+#     been when recorded live.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -189,5 +195,45 @@ expect "check on a truncated data.mdb: exit 1, names it (no crash)" 1 "data.mdb 
 check "hook on an empty data.mdb: exit 0, spooled" spooled_hook "$G" toolu_g10
 expect "status on an empty data.mdb: exit 1, says it is empty" 1 "data.mdb is empty" -- "$SEALTRAIL" --dir "$G" status
 [ ! -s "$G/data.mdb" ] && ok "... and no fresh environment was written over it" || bad "empty data.mdb got $(stat -c %s "$G/data.mdb") bytes"
+
+# ---- H. a damaged data file: pages overwritten ----------------------------------------------
+# Every page after the two meta pages keeps its header and gets 0xff bytes:
+# LMDB follows the garbage node offsets out of its map (SIGBUS or SIGSEGV).
+H=$T/h
+"$SEALTRAIL" --dir "$H" init >/dev/null 2>&1
+quiet_hook "$H" toolu_h1 || bad "hook h1"
+cp "$H/data.mdb" "$T/h.good"
+python3 -c "
+import sys
+p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
+for pg in range(2, len(b) // 4096): b[pg * 4096 + 16:pg * 4096 + 4096] = b'\xff' * 4080
+open(p, 'wb').write(b)" "$H/data.mdb"
+check "hook on a data.mdb with garbage pages: exit 0, spooled, one line on stderr (no fault)" spooled_hook "$H" toolu_h2
+check "... again, with a spool to replay first: the new event spooled too" spooled_hook "$H" toolu_h3
+# Page headers with their free-space bounds crossed: LMDB's assertion aborts.
+cp "$T/h.good" "$H/data.mdb"
+python3 -c "
+import struct, sys
+p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
+for pg in range(2, len(b) // 4096): b[pg * 4096 + 12:pg * 4096 + 16] = struct.pack('<HH', 0x100, 0xf0)
+open(p, 'wb').write(b)" "$H/data.mdb"
+rc=0; out=$(ev toolu_h4 | "$SEALTRAIL" --dir "$H" hook 2>"$T/err") || rc=$?
+check "hook on a data.mdb that fails LMDB's assertions: exit 0, spooled (exit $rc)" sh -c '[ "$1" = 0 ] && [ -z "$2" ] && grep -q spooled "$3"' _ "$rc" "$out" "$T/err"
+cp "$T/h.good" "$H/data.mdb"
+quiet_hook "$H" toolu_h5 || bad "hook h5 after the restore"
+check "data.mdb restored: h1, then the spooled h2, h3 and h4, then h5" ids_in_order "$H" toolu_h1 toolu_h2 toolu_h3 toolu_h4 toolu_h5
+
+# ---- I. a spooled Stop is sealed at its replay -------------------------------------------------
+I=$T/i
+"$SEALTRAIL" --dir "$I" init >/dev/null 2>&1
+quiet_hook "$I" toolu_i1 || bad "hook i1"
+break_store "$I"
+spooled_hook "$I" toolu_i2 || bad "spooled i2"
+rc=0; printf '{"session_id":"sp","hook_event_name":"Stop","stop_hook_active":false}\n' | "$SEALTRAIL" --dir "$I" hook 2>/dev/null || rc=$?
+[ "$rc" = 0 ] || bad "spooled Stop: exit $rc"
+repair_store "$I"
+quiet_hook "$I" toolu_i3 || bad "hook i3"
+check "the replayed Stop sealed: the last checkpoint covers it (entries 0..2 of 4)" sh -c '
+    [ "$("$1" --dir "$2" status | sed -n "s/^sealed: *\([0-9]*\).*/\1/p")" -ge 3 ]' _ "$SEALTRAIL" "$I"
 
 e2e_end

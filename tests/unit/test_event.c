@@ -324,7 +324,7 @@ static void assert_malformed(const char *in, size_t len, const char *why_part)
 START_TEST(malformed_inputs)
 {
     assert_malformed("", 0, "empty");
-    assert_malformed("{\"session_id\":\"abc\",\"tool_na", 28, "offset");
+    assert_malformed("{\"session_id\":\"abc\",", 20, "offset");   /* cut inside a word: truncated_input_... */
     assert_malformed("[{\"hook_event_name\":\"Stop\"}]", 28, "array");
     assert_malformed("{\"a\":1}{\"b\":2}", 14, "offset");
     assert_malformed("{\"a\":1}\n{\"b\":2}\n", 16, "offset");
@@ -424,6 +424,40 @@ START_TEST(over_the_size_limit_cut_secret_dropped)
         ck_assert_uint_gt(p->len, 20);
         st_event_free(&ev);
     }
+}
+END_TEST
+
+/* Input the client stopped writing early (stdin closed inside a value) may
+ * end inside a secret just as a head cut at the cap does: the cut word is
+ * not kept either, nor a word an escape cut short ("\\", "\\u00") may have
+ * continued, and parse_error says how many bytes went. Both with and
+ * without the cap. */
+START_TEST(truncated_input_cut_secret_dropped)
+{
+    static const char *const heads[] = {
+        "{\"tool_response\":{\"stdout\":\"token ghp_0123456789abcdefABCDEF0123456789",   /* 35 of 36 */
+        "{\"tool_response\":{\"stdout\":\"id AKIAIOSFODNN7EX",
+        "{\"tool_response\":{\"stdout\":\"ok\\nDB_PASSWORD=hunt",
+        "{\"tool_response\":{\"stdout\":\"token ghp_0123456789abcdefABCDEF01234567\\",  /* 34, then a cut escape */
+        "{\"tool_response\":{\"stdout\":\"token ghp_0123456789abcdefABCDEF01234567\\u00",
+        "{\"tool_response\":{\"stdout\":\"token ghp_0123456789abcdefABCDEF012345\\u",
+    };
+    static const char *const leak[] = { "0123456789abcdef", "IOSFODNN", "hunt", "0123456789abcdef", "0123456789abcdef",
+                                        "0123456789abcdef" };
+    for (int cap = 0; cap < 2; cap++)
+        for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
+            st_event ev;
+            st_event_opts o = { .input_len = cap ? 300u << 20 : 0 };
+            st_err err;
+            ck_assert_int_eq(st_event_build(&ev, heads[i], strlen(heads[i]), &o, &err), 0);
+            ck_assert(ev.malformed);
+            const st_payload_in *p = payload(&ev, "raw");
+            ck_assert_msg(!memmem(p->data, p->len, leak[i], strlen(leak[i])), "cap %d, head %zu: %.*s", cap, i,
+                          (int)p->len, (const char *)p->data);
+            ck_assert_uint_gt(p->len, 20);
+            if (!cap) ck_assert_ptr_nonnull(strstr(env_s(&ev, "parse_error"), "not kept"));
+            st_event_free(&ev);
+        }
 }
 END_TEST
 
@@ -712,6 +746,7 @@ int main(void)
     tcase_add_test(tc, over_the_size_limit);
     tcase_add_test(tc, withheld_keeps_identity_only);
     tcase_add_test(tc, over_the_size_limit_cut_secret_dropped);
+    tcase_add_test(tc, truncated_input_cut_secret_dropped);
     tcase_add_test(tc, invalid_utf8_and_lone_surrogates_are_replaced_and_counted);
     tcase_add_test(tc, nul_inside_strings_is_kept);
     tcase_add_test(tc, duplicate_keys_first_wins_rest_kept);

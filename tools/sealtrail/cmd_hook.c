@@ -20,6 +20,13 @@
  * After the commit the timer only ends the process (a seal cut short is
  * redone by the next seal).
  *
+ * FAULTS. A store file damaged on disk (garbage pages, a bad restore) can
+ * make LMDB read outside its map (SIGSEGV, SIGBUS) or fail one of its
+ * assertions (abort: SIGABRT). The record being prepared already, a fault
+ * ends the process as the timer does: the event spooled, exit 0, one line
+ * on stderr; every later run spools too until the file is repaired or
+ * restored, then replays.
+ *
  * `hook install` and `hook uninstall` are in cmd_hook_install.c.
  *
  * Flow: read stdin -> build the event (parse, redact, envelope) -> spool
@@ -128,6 +135,41 @@ static void wd_fire(int sig)
     _exit(wd.fail_code);
 }
 
+static void wd_fault(int sig)
+{
+    (void)sig;
+    if (wd.committed) {
+        say("sealtrail: hook: event saved, then a fault in the store (damaged data.mdb? run 'sealtrail check')\n");
+        _exit(EXIT_OK);
+    }
+    if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
+        say("sealtrail: hook: fault reading the store (damaged data.mdb? run 'sealtrail check'); event spooled\n");
+        _exit(EXIT_OK);
+    }
+    say("sealtrail: hook: fault reading the store (damaged data.mdb?) and the spool is not writable: event lost\n");
+    _exit(wd.fail_code);
+}
+
+/* SIGALRM runs wd_fire; SIGSEGV, SIGBUS and SIGABRT run wd_fault, on a stack of its
+ * own (the fault may be a stack overflow), once (a fault inside it kills). */
+static void wd_handlers(void)
+{
+    static char altstack[1 << 16];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+    sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = wd_fire;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    sa.sa_handler = wd_fault;
+    sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+    sigaddset(&sa.sa_mask, SIGALRM);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGABRT, &sa, NULL);
+}
+
 static void wd_arm(unsigned ms)
 {
     struct itimerval it = { .it_value = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 } };
@@ -175,6 +217,7 @@ static int spool_now(const char *dir, const char *why)
         cli_err("hook: %s; cannot spool either (%s/%s: %s): event lost", why, dir, ST_SPOOL_SUBDIR, strerror(rc));
         return wd.fail_code;
     }
+    wd.committed = 1;    /* the event is safe: a fault from here on ends the process with 0 */
     long n = st_spool_pending(wd.spool_fd);
     cli_err("hook: %s; event spooled in %s/%s (%ld waiting)", why, dir, ST_SPOOL_SUBDIR, n);
     return EXIT_OK;
@@ -240,16 +283,13 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.spool_fd = sfd;
     (void)src;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = wd_fire;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    wd_handlers();
     wd_arm(hc.wait_ms);
 
     int code = EXIT_OK, lockfd = -1;
     st_store *s = NULL;
     char why[600];
+    st_spool_stats stats = { 0 };
     rc = st_store_open(&s, dir, 0);
     if (rc) {
         snprintf(why, sizeof why, "cannot open the store: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
@@ -258,7 +298,6 @@ static int hook_record(st_cli *cli, int fail_closed)
     }
     if (sfd >= 0 && st_spool_pending(sfd) > 0) {
         lockfd = st_spool_lock(sfd);
-        st_spool_stats stats;
         rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, rearm_for, &hc, &stats);
         if (rc) {
             snprintf(why, sizeof why, "cannot replay the spool: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
@@ -270,8 +309,9 @@ static int hook_record(st_cli *cli, int fail_closed)
     if (ev.needs_duration) {
         wd_block(1);     /* the handler must never see a half-built image */
         if (st_event_lookup_duration(s, &ev) == 0 && !ev.needs_duration) {
+            wd.im = NULL;
             st_spool_image_free(&im);
-            if (st_spool_image_build(&im, &ev.rec) != 0) wd.im = NULL;
+            if (st_spool_image_build(&im, &ev.rec) == 0) wd.im = &im;
         }
         wd_block(0);
     }
@@ -284,7 +324,9 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.from = size;
     rearm_for(&hc, rec_bytes);
     uint64_t index;
-    st_seal_on_append(s, ev.wants_seal);    /* Stop, StopFailure, SessionEnd: the seal rides in the append's commit */
+    /* Stop, StopFailure, SessionEnd (this one or a replayed one): the seal rides in the append's commit */
+    int seal = ev.wants_seal || stats.wants_seal;
+    st_seal_on_append(s, seal);
     rc = st_append_records(s, &ev.rec, 1, &index);
     st_seal_on_append(s, 0);
     if (rc) {
@@ -293,7 +335,7 @@ static int hook_record(st_cli *cli, int fail_closed)
         goto out;
     }
     wd.committed = 1;
-    if (ev.wants_seal) {
+    if (seal) {
         uint64_t sealed = 0;
         rc = st_sealed_size(s, &sealed);
         if (rc == 0 && sealed <= index) rc = st_seal(s, NULL, NULL);   /* the seal in the append failed: again, for the error */
@@ -333,6 +375,7 @@ static int hook_replay(st_cli *cli)
     int lockfd = st_spool_lock(sfd);
     st_spool_stats stats = { 0 };
     rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, NULL, NULL, &stats);
+    if (rc == 0 && stats.wants_seal) rc = st_seal(s, NULL, NULL);   /* a replayed Stop/SessionEnd seals, as live */
     printf("appended %u, duplicates dropped %u, unreadable set aside %u, waiting %ld\n", stats.appended,
            stats.duplicates, stats.bad, st_spool_pending(sfd));
     if (rc) code = cli_fail(rc, "hook replay", st_store_error(s));
