@@ -280,10 +280,15 @@ static void map_event_and_status(mapper *m)
         status = "failed";
     }
     if (status) env_str(m->b, "status", status, strlen(status));
-    /* A turn ends with Stop, or with StopFailure in its place (an API error);
-     * a session with SessionEnd: seal there, so that a turn's events do not
-     * wait for the seal policy. */
-    ev->wants_seal = strcmp(e, "Stop") == 0 || strcmp(e, "StopFailure") == 0 || strcmp(e, "SessionEnd") == 0;
+    ev->wants_seal = st_event_seals(e);
+}
+
+/* A turn ends with Stop, or with StopFailure in its place (an API error);
+ * a session with SessionEnd: seal there, so that a turn's events do not
+ * wait for the seal policy. */
+int st_event_seals(const char *event)
+{
+    return strcmp(event, "Stop") == 0 || strcmp(event, "StopFailure") == 0 || strcmp(event, "SessionEnd") == 0;
 }
 
 static void map_mcp(mapper *m)

@@ -77,6 +77,10 @@ typedef struct st_event {
 ST_NODISCARD int st_event_build(st_event *ev, const char *json, size_t len, const st_event_opts *opts, st_err *err);
 void st_event_free(st_event *ev);     /* NULL-safe; leaves ev zeroed */
 
+/* 1 for the events that end a turn or a session (Stop, StopFailure,
+ * SessionEnd): recorded, live or from the spool, they seal. */
+int st_event_seals(const char *event);
+
 /* The parse st_event_build applies to its input. */
 #define ST_EVENT_JSON_FLAGS (ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8 | ST_JSON_ALLOW_DUP_KEYS)
 /* st_event_build for input the caller already parsed with ST_EVENT_JSON_FLAGS

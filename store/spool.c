@@ -457,9 +457,7 @@ static int replay_one(st_store *s, int dirfd, const char *name, st_spool_before_
     if (rc) goto out;
     if (stats->appended++ == 0) stats->first_index = index;
     const st_json *evn = st_json_get(meta, "event");
-    if (evn && evn->type == ST_JSON_STRING &&
-        (strcmp(evn->str, "Stop") == 0 || strcmp(evn->str, "StopFailure") == 0 || strcmp(evn->str, "SessionEnd") == 0))
-        stats->wants_seal = 1;
+    if (evn && evn->type == ST_JSON_STRING && st_event_seals(evn->str)) stats->wants_seal = 1;
     unlinkat(dirfd, name, 0);
 out:
     st_json_doc_free(tidoc);
