@@ -217,10 +217,16 @@ static int parse_settings(const char *old, size_t len, st_json_doc **doc, st_err
         st_json_doc_set_root(*doc, o);
         return 0;
     }
-    st_json_opts jo = { .flags = ST_JSON_ALLOW_WS | ST_JSON_ALLOW_DUP_KEYS, .max_depth = 256 };
+    /* Duplicate keys are refused, not merged: Claude Code (JSON.parse) reads
+     * only the last of them, so a registration added to the first would be
+     * written, reported, and never run. */
+    st_json_opts jo = { .flags = ST_JSON_ALLOW_WS, .max_depth = 256 };
     st_err perr;
     int rc = st_json_parse(doc, old, len, &jo, NULL, &perr);
     if (rc == ENOMEM) return rc;
+    if (rc && strstr(perr.msg, ": duplicate key "))
+        return st_fail(err, ST_EJSON, "%.400s: Claude Code reads only the last of them; merge the two into one "
+                       "and run again", perr.msg);
     if (rc) return st_fail(err, ST_EJSON, "not valid JSON: %.400s", perr.msg);
     if (st_json_doc_root(*doc)->type != ST_JSON_OBJECT) {
         st_json_doc_free(*doc);

@@ -52,7 +52,9 @@ const char *const *st_hookcfg_default_events(int shell_form, size_t *n_out);
  * *out: the new text (malloc'd, NUL-terminated, 2-space indented, final LF);
  * *changed: whether it differs in meaning; summary gets one line per event
  * ("added PreToolUse", "updated Stop", "unchanged SessionEnd").
- * ST_EJSON if old is not JSON, ST_EFORMAT if its shape is not settings
+ * ST_EJSON if old is not JSON or holds a key twice in one object (Claude
+ * Code would read only the last; refused, not guessed), ST_EFORMAT if its
+ * shape is not settings
  * (hooks not an object, an event not an array), with err. */
 ST_NODISCARD int st_hookcfg_install(const char *old, size_t len, const st_hookcfg_opts *o, char **out,
                                     int *changed, st_buf *summary, st_err *err);

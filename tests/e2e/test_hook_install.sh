@@ -176,4 +176,12 @@ assert cmds == ["/usr/local/bin/backup-sealtrail-db.sh hook", "notify-sealtrail 
 PY
 grep -q "removed 1 sealtrail hook handler$" "$T/out" && ok "... and uninstall removed exactly ours (the exec form replaced the shell form)" || bad "uninstall: $(cat "$T/out")"
 
+# A key twice in settings: Claude Code (JSON.parse) reads only the last "hooks",
+# so adding ours to the first would report success and record nothing.
+printf '%s\n' '{"hooks":{"Stop":[]},"model":"x","hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"/bin/guard.sh"}]}]}}' >"$T/dup.json"
+cp "$T/dup.json" "$T/dup.orig"
+expect "install into settings with \"hooks\" twice: exit 2, says why" 2 'dup.json: offset 33: duplicate key "hooks": Claude Code reads only the last' -- "$BIN" --dir "$STORE" hook install --settings "$T/dup.json"
+expect "uninstall from settings with \"hooks\" twice: exit 2" 2 'duplicate key "hooks"' -- "$BIN" hook uninstall --settings "$T/dup.json"
+cmp -s "$T/dup.json" "$T/dup.orig" && ok "... and the settings file is unchanged" || bad "duplicate keys: settings changed: $(cat "$T/dup.json")"
+
 e2e_end

@@ -202,6 +202,11 @@ START_TEST(refuses_what_is_not_settings)
         { "[1,2]", "not an object" },
         { "{\"hooks\":[]}", "\"hooks\" is not an object" },
         { "{\"hooks\":{\"PreToolUse\":{}}}", "is not an array" },
+        /* a key twice: Claude Code reads the last, so adding to the first would register nothing */
+        { "{\"hooks\":{\"Stop\":[]},\"model\":\"x\",\"hooks\":{}}", "offset 33: duplicate key \"hooks\": Claude Code reads only the last" },
+        { "{\"hooks\":{\"Stop\":[],\"Stop\":[]}}", "duplicate key \"Stop\"" },
+        { "{\"hooks\":{\"Stop\":[{\"hooks\":[{\"type\":\"command\",\"command\":\"/a/sealtrail\",\"command\":\"x\"}]}]}}",
+          "duplicate key \"command\"" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *out = (char *)1;
@@ -211,6 +216,16 @@ START_TEST(refuses_what_is_not_settings)
         ck_assert_msg(rc == ST_EJSON || rc == ST_EFORMAT, "%s: rc %d", bad[i][0], rc);
         ck_assert_ptr_null(out);
         ck_assert_msg(strstr(err.msg, bad[i][1]) != NULL, "%s: %s", bad[i][0], err.msg);
+        int removed;
+        out = (char *)1;
+        rc = st_hookcfg_uninstall(bad[i][0], strlen(bad[i][0]), &out, &removed, NULL, &err);
+        if (strstr(bad[i][1], "duplicate")) {   /* uninstall would miss ours in a later copy just the same */
+            ck_assert_int_eq(rc, ST_EJSON);
+            ck_assert_ptr_null(out);
+            ck_assert_msg(strstr(err.msg, bad[i][1]) != NULL, "uninstall %s: %s", bad[i][0], err.msg);
+        } else {
+            free(rc == 0 ? out : NULL);
+        }
     }
 }
 END_TEST

@@ -438,8 +438,9 @@ static void usage(void)
          "  with status \"malformed\"); 1 the event was lost (could not be recorded nor\n"
          "  spooled; one line on stderr); 2 the same for a PreToolUse event with\n"
          "  --fail-closed, or stdin is a terminal.\n"
-         "  install, uninstall, replay: 0 success; 1 failure; 2 usage error or a\n"
-         "  settings file that is not JSON.");
+         "  install, uninstall, replay: 0 success; 1 failure; 2 usage error, or a\n"
+         "  settings file that is not JSON or holds a key twice in one object\n"
+         "  (Claude Code reads only the last copy; merge them first).");
 }
 
 int cmd_hook(st_cli *cli, int argc, char **argv)
