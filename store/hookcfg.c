@@ -373,6 +373,16 @@ int st_hookcfg_uninstall(const char *old, size_t len, char **out, int *removed, 
     return *out ? 0 : ENOMEM;
 }
 
+int st_hookcfg_hooks_disabled(const char *text, size_t len)
+{
+    st_json_doc *d;
+    if (parse_settings(text, len, &d, NULL) != 0) return 0;
+    const st_json *v = st_json_get(st_json_doc_root(d), "disableAllHooks");
+    int off = v && v->type == ST_JSON_TRUE;
+    st_json_doc_free(d);
+    return off;
+}
+
 /* ==== printing ====================================================================== */
 
 static void indent(st_buf *b, int depth)

@@ -63,6 +63,12 @@ ST_NODISCARD int st_hookcfg_install(const char *old, size_t len, const st_hookcf
 ST_NODISCARD int st_hookcfg_uninstall(const char *old, size_t len, char **out, int *removed, st_buf *summary,
                                       st_err *err);
 
+/* Whether settings text sets "disableAllHooks": true at the top level, which
+ * turns off every hook of the settings files (HOOKS.md section 6): ours
+ * would be registered and never run. Text that is not a settings object
+ * counts as not disabling. */
+int st_hookcfg_hooks_disabled(const char *text, size_t len);
+
 /* Reads a settings file (at most ST_HOOKCFG_MAX_BYTES). A missing file is
  * empty text (*exists 0). Follows symlinks. */
 ST_NODISCARD int st_hookcfg_read(const char *path, char **text, size_t *len, int *exists, st_err *err);

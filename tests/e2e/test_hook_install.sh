@@ -184,4 +184,16 @@ expect "install into settings with \"hooks\" twice: exit 2, says why" 2 'dup.jso
 expect "uninstall from settings with \"hooks\" twice: exit 2" 2 'duplicate key "hooks"' -- "$BIN" hook uninstall --settings "$T/dup.json"
 cmp -s "$T/dup.json" "$T/dup.orig" && ok "... and the settings file is unchanged" || bad "duplicate keys: settings changed: $(cat "$T/dup.json")"
 
+# "disableAllHooks": true at any settings level turns every settings hook off:
+# install still registers ours, and says so.
+mkdir -p "$T/dis/.claude"
+printf '%s\n' '{"disableAllHooks": true}' >"$T/dis/.claude/settings.local.json"
+expect "install beside a settings.local.json with disableAllHooks: exit 0, warned" 0 'settings.local.json sets "disableAllHooks": true, so Claude Code runs no hooks' -- "$BIN" --dir "$STORE" hook install --project "$T/dis"
+grep -q '"hook"' "$T/dis/.claude/settings.json" && ok "... and the hook is registered all the same" || bad "disableAllHooks: not registered"
+expect "install elsewhere: no disableAllHooks warning" 0 '' -- env HOME="$T/dis" "$BIN" --dir "$STORE" hook install --settings "$T/plain.json"
+grep -q disableAllHooks "$work/err" && bad "spurious disableAllHooks warning: $(cat "$work/err")" || ok "... and no warning"
+mkdir -p "$T/uhome/.claude"
+printf '%s\n' '{"disableAllHooks": true}' >"$T/uhome/.claude/settings.json"
+expect "install with disableAllHooks in the user's settings: warned, names that file" 0 "$T/uhome/.claude/settings.json sets \"disableAllHooks\"" -- env HOME="$T/uhome" "$BIN" --dir "$STORE" hook install --settings "$T/plain.json"
+
 e2e_end

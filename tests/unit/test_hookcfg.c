@@ -230,6 +230,23 @@ START_TEST(refuses_what_is_not_settings)
 }
 END_TEST
 
+START_TEST(hooks_disabled)
+{
+    static const struct { const char *text; int off; } cases[] = {
+        { "{\"disableAllHooks\": true}", 1 },
+        { "{\"hooks\":{},\"disableAllHooks\":true}\n", 1 },
+        { "{\"disableAllHooks\": false}", 0 },
+        { "{\"disableAllHooks\": \"true\"}", 0 },      /* not the boolean: Claude Code's schema refuses it */
+        { "{\"env\":{\"disableAllHooks\":true}}", 0 },  /* only the top level counts */
+        { "", 0 },
+        { "{\"disableAllHooks\": tru", 0 },
+        { "[true]", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_msg(st_hookcfg_hooks_disabled(cases[i].text, strlen(cases[i].text)) == cases[i].off, "%s", cases[i].text);
+}
+END_TEST
+
 START_TEST(atomic_write_keeps_mode)
 {
     char *dir = tu_tmpdir();
@@ -269,6 +286,7 @@ int main(void)
     tcase_add_test(tc, not_ours_is_never_touched);
     tcase_add_test(tc, shell_form);
     tcase_add_test(tc, refuses_what_is_not_settings);
+    tcase_add_test(tc, hooks_disabled);
     tcase_add_test(tc, atomic_write_keeps_mode);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

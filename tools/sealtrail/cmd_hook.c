@@ -409,6 +409,8 @@ static void usage(void)
          "          Claude Code >= 2.1.139: no shell, no $HOME needed, spaces in paths\n"
          "          are fine). --shell-form writes one quoted command string instead, for\n"
          "          older clients, and registers only the events they all know.\n"
+         "          Warns when a settings file (this one, settings.local.json beside\n"
+         "          it, ~/.claude/settings.json) sets \"disableAllHooks\": true.\n"
          "uninstall Removes only sealtrail's handlers.\n"
          "replay    Appends the spooled events now and prints what it did.\n"
          "\n"

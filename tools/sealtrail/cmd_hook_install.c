@@ -54,6 +54,34 @@ static char *settings_path(const char *project, int user)
     return r;
 }
 
+/* Claude Code runs no settings-file hook while any settings level sets
+ * "disableAllHooks": true. Checked after install: the file written, the
+ * project's settings.local.json beside it and the user's settings. */
+static void note_if_hooks_disabled(const char *written, const char *text, size_t len)
+{
+    char others[2][PATH_MAX + 32];
+    size_t nothers = 0;
+    const char *slash = strrchr(written, '/');
+    if (slash && strcmp(slash + 1, "settings.json") == 0)
+        snprintf(others[nothers++], sizeof others[0], "%.*s/settings.local.json", (int)(slash - written), written);
+    const char *home = getenv("HOME");
+    if (home && home[0] == '/') snprintf(others[nothers++], sizeof others[0], "%s/.claude/settings.json", home);
+    for (size_t i = 0; i <= nothers; i++) {
+        const char *p = i == 0 ? written : others[i - 1];
+        if (i > 0 && strcmp(p, written) == 0) continue;
+        char *t = NULL;
+        size_t n = 0;
+        int exists = 1, off;
+        st_err err;
+        if (i == 0) off = st_hookcfg_hooks_disabled(text, len);
+        else off = st_hookcfg_read(p, &t, &n, &exists, &err) == 0 && exists && st_hookcfg_hooks_disabled(t, n);
+        free(t);
+        if (off)
+            fprintf(stderr, "sealtrail: warning: %s sets \"disableAllHooks\": true, so Claude Code runs no hooks\n"
+                            "  from settings files (sealtrail's included) until that is removed\n", p);
+    }
+}
+
 static int split_events(char *list, const char **out, size_t max, size_t *n)
 {
     *n = 0;
@@ -159,6 +187,7 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
         printf("%s: removed %d sealtrail hook handler%s\n", path, removed, removed == 1 ? "" : "s");
     else
         printf("%s: %s\n", path, changed ? "sealtrail hook installed" : "already installed, nothing changed");
+    if (!uninstall) note_if_hooks_disabled(path, out, strlen(out));
     if (!uninstall && store) {
         char probe[PATH_MAX + 16];
         snprintf(probe, sizeof probe, "%s/data.mdb", store);
