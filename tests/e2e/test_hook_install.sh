@@ -190,6 +190,7 @@ mkdir -p "$T/dis/.claude"
 printf '%s\n' '{"disableAllHooks": true}' >"$T/dis/.claude/settings.local.json"
 expect "install beside a settings.local.json with disableAllHooks: exit 0, warned" 0 'settings.local.json sets "disableAllHooks": true, so Claude Code runs no hooks' -- "$BIN" --dir "$STORE" hook install --project "$T/dis"
 grep -q '"hook"' "$T/dis/.claude/settings.json" && ok "... and the hook is registered all the same" || bad "disableAllHooks: not registered"
+expect "... also with --dry-run" 0 'settings.local.json sets "disableAllHooks": true' -- "$BIN" --dir "$STORE" hook install --project "$T/dis" --dry-run
 expect "install elsewhere: no disableAllHooks warning" 0 '' -- env HOME="$T/dis" "$BIN" --dir "$STORE" hook install --settings "$T/plain.json"
 grep -q disableAllHooks "$work/err" && bad "spurious disableAllHooks warning: $(cat "$work/err")" || ok "... and no warning"
 mkdir -p "$T/uhome/.claude"

@@ -173,6 +173,7 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
         rc = st_hookcfg_install(text, len, &o, &out, &changed, &summary, &err);
     }
     if (rc) { code = cli_fail(rc, path, err.msg); goto done; }
+    if (!uninstall) note_if_hooks_disabled(path, out, strlen(out));
     if (dry) {
         printf("# %s: %s\n", path, changed ? "would change" : "no change");
         fwrite(summary.data ? (char *)summary.data : "", 1, summary.len, stdout);
@@ -187,7 +188,6 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
         printf("%s: removed %d sealtrail hook handler%s\n", path, removed, removed == 1 ? "" : "s");
     else
         printf("%s: %s\n", path, changed ? "sealtrail hook installed" : "already installed, nothing changed");
-    if (!uninstall) note_if_hooks_disabled(path, out, strlen(out));
     if (!uninstall && store) {
         char probe[PATH_MAX + 16];
         snprintf(probe, sizeof probe, "%s/data.mdb", store);
