@@ -58,7 +58,7 @@ int cmd_log(st_cli *cli, int argc, char **argv)
     uint64_t from = 0, to = UINT64_MAX;
     int with_payloads = 1, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("log", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'f': if (cli_parse_u64("--from", optarg, &from)) return EXIT_USAGE; break;
         case 't': if (cli_parse_u64("--to", optarg, &to)) return EXIT_USAGE; break;
@@ -66,7 +66,7 @@ int cmd_log(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("log: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("log", argv[optind], NULL);
     if (from > to) { cli_err("log: --from %llu is after --to %llu", (unsigned long long)from, (unsigned long long)to); return EXIT_USAGE; }
     signal(SIGPIPE, SIG_IGN);        /* `log | head`: EPIPE ends it cleanly (exit 0) */
     cli_snap sn;
@@ -119,7 +119,7 @@ int cmd_leaf(st_cli *cli, int argc, char **argv)
     uint64_t index = 0;
     int have = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("leaf", argc, argv, "", opts)) != -1) {
         if (c != 'i' || cli_parse_u64("--index", optarg, &index)) return EXIT_USAGE;
         have = 1;
     }

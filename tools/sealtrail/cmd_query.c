@@ -210,7 +210,7 @@ int cmd_query(st_cli *cli, int argc, char **argv)
     memset(&q, 0, sizeof q);
     memset(&o, 0, sizeof o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("query", argc, argv, "", opts)) != -1) {
         st_qfield *f = NULL;
         const char *fname = NULL;
         switch (c) {
@@ -250,7 +250,7 @@ int cmd_query(st_cli *cli, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("query: unexpected argument '%s' (see 'sealtrail query --help')", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("query", argv[optind], NULL);
     if (check_status(&q.status)) return EXIT_USAGE;
     if (q.path && !*q.path) { cli_err("query: --path: empty pattern"); return EXIT_USAGE; }
     if (q.text && !*q.text) { cli_err("query: --text: empty string"); return EXIT_USAGE; }

@@ -110,7 +110,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
     int c, json = 0;
     memset(&q, 0, sizeof q);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("stats", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 's':
         case 'u': {
@@ -141,7 +141,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("stats: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("stats", argv[optind], NULL);
     if (q.has_since && q.has_until && q.until_us <= q.since_us) {      /* as query */
         cli_err("stats: --until is not after --since");
         return EXIT_USAGE;

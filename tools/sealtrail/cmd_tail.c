@@ -108,7 +108,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     uint64_t from = 0, lines = 10, interval = 150;
     qf_format fmt = QF_JSONL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "fn:", opts, NULL)) != -1) {
+    while ((c = cli_getopt("tail", argc, argv, "fn:", opts)) != -1) {
         switch (c) {
         case 'f': follow = 1; break;
         case 'F': if (cli_parse_u64("--from", optarg, &from)) return EXIT_USAGE; have_from = 1; break;
@@ -126,7 +126,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("tail: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("tail", argv[optind], NULL);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
