@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "query.h"
+
 void cli_err(const char *fmt, ...)
 {
     va_list ap;
@@ -198,6 +200,17 @@ int cli_open_store(st_cli *cli, unsigned flags, st_store **out)
         return code;
     }
     return 0;
+}
+
+int cli_add_list(const char *cmd, const char *opt, st_qfield *f, char *val)
+{
+    if (!*val) {
+        cli_err("%s: %s: empty value", cmd, opt);
+        return -1;
+    }
+    if (st_qfield_add_list(f, val) == 0) return 0;
+    cli_err("%s: %s: '%s': an empty value in the list, or more than %u values", cmd, opt, val, ST_Q_MAX_VALUES);
+    return -1;
 }
 
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out)

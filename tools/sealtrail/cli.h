@@ -66,6 +66,12 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
  * 'ARG'", each followed by (see 'sealtrail CMD --help'). Returns EXIT_USAGE. */
 int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts);
 
+/* A --tool, --event, --session or --status value of query or stats: a
+ * comma-separated list added to f by st_qfield_add_list (\, is a comma
+ * inside a value; a repeated option adds values). -1 after "CMD: OPT: ..."
+ * naming the value (empty, or more than ST_Q_MAX_VALUES values). */
+struct st_qfield;
+int cli_add_list(const char *cmd, const char *opt, struct st_qfield *f, char *val);
 /* Parses an unsigned decimal option value; prints "sealtrail: --opt: ..." on error. 0 or -1. */
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out);
 /* --since/--until: RFC 3339 or relative to now (st_time_arg_parse); -1 after a message naming cmd and opt. */

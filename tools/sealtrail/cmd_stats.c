@@ -15,7 +15,7 @@
 
 static void help(void)
 {
-    puts("usage: sealtrail [--dir DIR] stats [--since T] [--until T] [--session ID] [--tool NAME[,NAME...]]\n"
+    puts("usage: sealtrail [--dir DIR] stats [--since T] [--until T] [--session ID[,ID...]] [--tool NAME[,NAME...]]\n"
          "                 [--format table|json | --json]\n"
          "\n"
          "Per tool: entries, calls (completed invocations: succeeded, failed or interrupted),\n"
@@ -23,15 +23,20 @@ static void help(void)
          "the entries that carry one: total, average, p50, p95 (nearest rank) and max, in ms.\n"
          "Most expensive tool (total duration) first.\n"
          "\n"
+         "--session and --tool take lists as in 'sealtrail query': a comma-separated list\n"
+         "matches any value, a filter given twice adds values (--session a --session b),\n"
+         "and inside a value \\, is a comma and \\\\ a backslash.\n"
+         "\n"
          "Without a window or session the figures come from running aggregates kept at\n"
          "append time (fast at any size); p50/p95 then come from a log histogram: exact\n"
          "below 64 ms, within 1.6% above (\"exact\":false in JSON). With --since/--until or\n"
-         "--session they are computed exactly from the indexes.\n"
+         "--session they are computed exactly from the indexes. JSON names the filter:\n"
+         "\"since\", \"until\", and \"session\" (one id) or \"sessions\" (an array, for several).\n"
          "\n"
          "  --since T, --until T   RFC 3339 or relative (90d, 12h, 30m, 2w: s seconds, m minutes, h hours,\n"
          "                         d days, w weeks, y 365 days); since <= time < until\n"
-         "  --session ID           one session\n"
-         "  --tool NAME[,NAME...]  only these tools (repeatable; \\, is a comma inside a name)\n"
+         "  --session ID[,ID...]   only these sessions\n"
+         "  --tool NAME[,NAME...]  only these tools, case-sensitive\n"
          "  --format table|json    default table; --json is --format json\n"
          "\n"
          "examples:\n"
@@ -49,10 +54,17 @@ static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats
     st_buf_puts(b, "{");
     if (q->has_since) { st_time_format_rfc3339(ts, q->since_us); st_buf_printf(b, "\"since\":\"%s\",", ts); }
     if (q->has_until) { st_time_format_rfc3339(ts, q->until_us); st_buf_printf(b, "\"until\":\"%s\",", ts); }
-    if (q->session.n) {
+    if (q->session.n == 1) {
         st_buf_puts(b, "\"session\":");
         st_json_write_string(b, q->session.v[0], q->session.len[0]);
         st_buf_putc(b, ',');
+    } else if (q->session.n) {
+        st_buf_puts(b, "\"sessions\":[");
+        for (size_t i = 0; i < q->session.n; i++) {
+            if (i) st_buf_putc(b, ',');
+            st_json_write_string(b, q->session.v[i], q->session.len[i]);
+        }
+        st_buf_puts(b, "],");
     }
     st_buf_puts(b, "\"tools\":[");
     for (size_t i = 0; i < n; i++) {
@@ -120,16 +132,8 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
             else { q.until_us = t; q.has_until = 1; }
             break;
         }
-        case 'S':
-            if (q.session.n) { cli_err("stats: --session given twice"); return EXIT_USAGE; }
-            if (!*optarg) { cli_err("stats: --session: empty value"); return EXIT_USAGE; }
-            q.session.v[0] = optarg;
-            q.session.len[0] = strlen(optarg);
-            q.session.n = 1;
-            break;
-        case 'T':
-            if (st_qfield_add_list(&q.tool, optarg)) { cli_err("stats: --tool: '%s': empty value or too many", optarg); return EXIT_USAGE; }
-            break;
+        case 'S': if (cli_add_list("stats", "--session", &q.session, optarg)) return EXIT_USAGE; break;
+        case 'T': if (cli_add_list("stats", "--tool", &q.tool, optarg)) return EXIT_USAGE; break;
         case 'f':
             if (strcmp(optarg, "json") == 0) json = 1;
             else if (strcmp(optarg, "table") == 0) json = 0;
