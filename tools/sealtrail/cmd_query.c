@@ -62,8 +62,15 @@ static void help(void)
          "                             header row; a cell starting with = + - @ TAB or CR is prefixed\n"
          "                             with ' so spreadsheets do not run it as a formula; the error\n"
          "                             column is the first line of the error text, at most 200 bytes:\n"
-         "                             jsonl and seed have it whole), table (aligned,\n"
-         "                             long cells cut, control characters shown as spaces)\n"
+         "                             jsonl and seed have it whole; the text cells show control and\n"
+         "                             bidi characters as U+FFFD; input and output hold the payloads\n"
+         "                             as JSON, escaped as in jsonl), table (aligned, long cells cut,\n"
+         "                             control and bidi characters shown as spaces).\n"
+         "                             jsonl, json and seed write the code points a terminal acts on\n"
+         "                             (C1 controls U+0080..U+009F, bidi controls U+061C, U+200E,\n"
+         "                             U+200F, U+202A..U+202E, U+2066..U+2069, and U+2028, U+2029)\n"
+         "                             as \\uXXXX escapes: the same values to any JSON parser, inert\n"
+         "                             on a terminal\n"
          "  --with-proof               jsonl/json: add \"proof\", an inclusion proof against the latest\n"
          "                             checkpoint ('sealtrail checkpoint'); null for unsealed entries\n"
          "  --count                    print only the number of matches\n"
@@ -183,9 +190,15 @@ static void hint_tool_case(st_txn *txn, const st_qfield *tool)
             if (memcmp(v[j].tool, tool->v[i], tool->len[i]) == 0) break;        /* logged: nothing to say */
             if (!like && strncasecmp(v[j].tool, tool->v[i], tool->len[i]) == 0) like = &v[j];
         }
-        if (j == n && like)
-            cli_err("query: no tool '%.*s' in the log; names are case-sensitive: '%s'?", (int)tool->len[i],
-                    tool->v[i], like->tool);
+        if (j == n && like) {
+            st_buf name = { 0 };                  /* a logged name: no terminal controls on stderr either */
+            qf_text_safe(&name, like->tool, like->tool_len);
+            st_buf_putc(&name, 0);
+            if (!name.oom)
+                cli_err("query: no tool '%.*s' in the log; names are case-sensitive: '%s'?", (int)tool->len[i],
+                        tool->v[i], (const char *)name.data);
+            st_buf_free(&name);
+        }
     }
     st_stats_free(v, n);
 }

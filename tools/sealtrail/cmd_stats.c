@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "query_fmt.h"
+#include "render.h"
 #include "stats.h"
 #include "store_int.h"
 
@@ -32,6 +33,8 @@ static void help(void)
          "below 64 ms, within 1.6% above (\"exact\":false in JSON). With --since/--until or\n"
          "--session they are computed exactly from the indexes. JSON names the filter:\n"
          "\"since\", \"until\", and \"session\" (one id) or \"sessions\" (an array, for several).\n"
+         "Names are written as in 'sealtrail query': C1 and bidi controls as \\uXXXX in JSON,\n"
+         "as spaces in the table.\n"
          "\n"
          "  --since T, --until T   RFC 3339 or relative (90d, 12h, 30m, 2w: s seconds, m minutes, h hours,\n"
          "                         d days, w weeks, y 365 days); since <= time < until\n"
@@ -85,6 +88,7 @@ static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats
         st_buf_printf(b, ",\"exact\":%s}", s->exact ? "true" : "false");
     }
     st_buf_puts(b, n ? "\n]}\n" : "]}\n");
+    st_render_escape_controls(b, 0);            /* tool names: as query's JSON (render.h) */
 }
 
 static void table_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats_query *q)
