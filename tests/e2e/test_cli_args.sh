@@ -140,6 +140,12 @@ expect "hook install --events (no value)" 2 "^sealtrail: hook install: --events 
 # auditverify already names itself; kept so
 expect "auditverify --bogus" 2 "^auditverify: unknown option '--bogus' \(see --help\)$" -- "$AUDITVERIFY" --bogus
 expect "auditverify --trust (no value)" 2 "^auditverify: --trust needs a value \(see --help\)$" -- "$AUDITVERIFY" x.stb --trust
+# --help to a reader that has gone (`sealtrail query --help | grep -q x` once the text outgrew a pipe
+# buffer): exit 0 and quiet, not killed by SIGPIPE
+for c in "" query stats tail log export "hook install"; do
+  rc=0; (sleep 0.2; exec "$SEALTRAIL" $c --help 2>"$work/err") | true || rc=$?
+  [ $rc = 0 ] && [ ! -s "$work/err" ] && ok "sealtrail $c --help | (closed): exit 0" || bad "sealtrail $c --help | (closed): rc $rc $(cat "$work/err")"
+done
 # init: a refused value says why (exit 2 and a message, never a silent exit 2), and creates nothing
 expect "init --seal-entries 0 says why" 2 "--seal-entries: at least 1" -- "$SEALTRAIL" --dir "$work/i0" init --seal-entries 0
 [ ! -e "$work/i0" ] && ok "... and creates no store" || bad "init --seal-entries 0 created $work/i0"

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,10 @@ int cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) break;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            signal(SIGPIPE, SIG_IGN);    /* `--help | grep -q x`: the rest of the text goes nowhere, exit 0 (main.c) */
+            return 1;
+        }
     }
     return 0;
 }
@@ -129,7 +133,7 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
         size_t n = strcspn(el + 2, "="), k = 0;
         for (const struct option *lo = longopts; lo->name; lo++)
             if (strncmp(lo->name, el + 2, n) == 0) st_buf_printf(&b, "%s--%s", k++ ? ", " : "", lo->name);
-        if (k > 1 && !b.oom) usage_err(cmd, "option '%s' is ambiguous (%s)", name, (const char *)b.data);
+        if (k > 1 && !b.oom) usage_err(cmd, "option '%s' is ambiguous (%.*s)", name, (int)b.len, (const char *)b.data);
         else usage_err(cmd, "unknown option '%s'", name);
         st_buf_free(&b);
     } else {

@@ -47,7 +47,9 @@ int cli_open_store(st_cli *cli, unsigned flags, st_store **out);
 /* Scans argv for "--dir DIR" / "--dir=DIR" anywhere after the command and
  * removes it, setting cli->dir. Call first in every command. */
 void cli_take_dir(st_cli *cli, int *argc, char **argv);
-/* True if argv has -h or --help (prints nothing). */
+/* True if argv has -h or --help (prints nothing; then ignores SIGPIPE, so a
+ * reader that stops early, `--help | grep -q`, is not an error: main's
+ * final flush takes EPIPE as success). */
 int cli_wants_help(int argc, char **argv);
 
 /* getopt_long (GNU: options may follow positionals, unique prefixes of long
