@@ -35,6 +35,57 @@ void st_render_lossy_string(st_buf *out, const uint8_t *s, size_t n)
     st_buf_free(&tmp);
 }
 
+/* ---- terminal controls ------------------------------------------------------------ */
+
+size_t st_render_control_at(const uint8_t *s, size_t n, uint32_t *cp)
+{
+    if (n >= 2 && s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) { *cp = s[1]; return 2; }        /* C1 */
+    if (n >= 2 && s[0] == 0xd8 && s[1] == 0x9c) { *cp = 0x061c; return 2; }                      /* ALM */
+    if (n >= 3 && s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xa8 && s[2] <= 0xae))) {
+        *cp = 0x2000u | (s[2] & 0x3fu);                  /* LRM, RLM; LS, PS, LRE, RLE, PDF, LRO, RLO */
+        return 3;
+    }
+    if (n >= 3 && s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9) {
+        *cp = 0x2040u | (s[2] & 0x3fu);                  /* LRI, RLI, FSI, PDI */
+        return 3;
+    }
+    return 0;
+}
+
+static size_t next_control(const uint8_t *s, size_t i, size_t n, size_t *len, uint32_t *cp)
+{
+    for (; i < n; i++) {
+        uint8_t c = s[i];
+        if ((c == 0xc2 || c == 0xd8 || c == 0xe2) && (*len = st_render_control_at(s + i, n - i, cp)) != 0) return i;
+    }
+    return n;
+}
+
+void st_render_escape_controls(st_buf *b, size_t from)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (b->oom || from >= b->len) return;
+    size_t i = next_control(b->data, from, b->len, &len, &cp);
+    if (i == b->len) return;                               /* the common case: nothing to copy */
+    st_buf tail = { 0 };
+    st_buf_put(&tail, b->data + i, b->len - i);
+    if (tail.oom) { b->oom = 1; return; }
+    b->len = i;
+    for (size_t j = 0; j < tail.len;) {
+        size_t k = next_control(tail.data, j, tail.len, &len, &cp);
+        st_buf_put(b, tail.data + j, k - j);
+        if (k == tail.len) break;
+        char e[6] = { '\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15], hex[cp & 15] };
+        st_buf_put(b, e, sizeof e);
+        j = k + len;
+    }
+    st_buf_free(&tail);
+}
+
+/* ---- entries ------------------------------------------------------------------------ */
+
 static void render_payload(st_buf *out, const uint8_t *data, size_t len)
 {
     st_json_doc *doc = NULL;
@@ -46,7 +97,7 @@ static void render_payload(st_buf *out, const uint8_t *data, size_t len)
     st_json_doc_free(doc);
 }
 
-int st_render_entry(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *bytes, size_t len, int with_payloads)
+static int render_entry(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *bytes, size_t len, int with_payloads)
 {
     if (len < 2 || bytes[0] != '{' || bytes[len - 1] != '}') return ST_ECORRUPT;
     if (!with_payloads) {
@@ -92,4 +143,12 @@ int st_render_entry(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *byt
     st_buf_free(&absent_list);
     st_buf_puts(out, "}\n");
     return out->oom ? ENOMEM : 0;
+}
+
+int st_render_entry(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *bytes, size_t len, int with_payloads)
+{
+    size_t start = out->len;
+    int rc = render_entry(out, txn, index, bytes, len, with_payloads);
+    if (rc == 0) st_render_escape_controls(out, start);
+    return rc ? rc : out->oom ? ENOMEM : 0;
 }

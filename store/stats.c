@@ -194,13 +194,16 @@ static int scan_tool(const win *w, acc *x, st_cursor *c)
     return rc == ST_ENOTFOUND ? 0 : rc;
 }
 
-static int scan_session(st_txn *txn, const st_stats_query *q, const win *w, acc_set *a)
+/* One session's entries. The index key holds the id cut to its cap; each
+ * entry's own id is compared whole, so an entry counts for its session
+ * alone, whichever other ids share its cut key. */
+static int scan_session(st_txn *txn, const st_stats_query *q, const char *sid, size_t slen, const win *w, acc_set *a)
 {
     uint8_t key[ST_IX_ENC_MAX + 16];
     const void *k, *v;
     size_t kl, vl;
     st_cursor *c;
-    size_t pl = st_ix_enc_str(key, q->session.v[0], q->session.len[0], NULL);
+    size_t pl = st_ix_enc_str(key, sid, slen, NULL);
     st_be64_put(key + pl, w->lo);
     memset(key + pl + 8, 0, 8);
     int rc = st_cursor_open(txn, ST_T_IX_SESSION, &c);
@@ -211,7 +214,7 @@ static int scan_session(st_txn *txn, const st_stats_query *q, const win *w, acc_
         const uint8_t *kb = k;
         uint64_t t = st_be64_get(kb + pl);
         if (w->has_until && t >= w->hi) break;
-        if (vl != 0 && st_ix_cut_len(q->session.v[0], q->session.len[0]) == q->session.len[0]) continue;   /* a longer, cut session id */
+        if (vl != 0 && st_ix_cut_len(sid, slen) == slen) continue;   /* a longer, cut session id */
         const void *sv;
         size_t svl;
         st_ix_summary s;
@@ -220,7 +223,7 @@ static int scan_session(st_txn *txn, const st_stats_query *q, const win *w, acc_
             break;
         }
         if (!s.tool || !tool_wanted(q, s.tool, s.tool_len)) continue;
-        if (s.session_len != q->session.len[0] || (s.session_len && memcmp(s.session, q->session.v[0], s.session_len) != 0)) continue;
+        if (s.session_len != slen || (s.session_len && memcmp(s.session, sid, s.session_len) != 0)) continue;
         acc *x = acc_get(a, s.tool, st_ix_cut_len(s.tool, s.tool_len));  /* as the stats rows */
         if (!x) { rc = ENOMEM; break; }
         if ((rc = acc_add(x, s.status, s.status_len, s.has_duration, s.duration_ms)) != 0) break;
@@ -245,14 +248,14 @@ int st_stats_run(st_txn *txn, const st_stats_query *q, st_tool_stats **out, size
     int rc = 0;
     *out = NULL;
     *n = 0;
-    if (q->session.n > 1) return st_fail(err, ST_EINVAL, "stats takes one session");
     if ((rc = st_index_layout_ok(txn, err)) != 0) return rc;
     win w = { q->has_since, q->has_until, q->has_since ? st_ix_time_key(q->since_us) : 0,
               q->has_until ? st_ix_time_key(q->until_us) : 0 };
     if (!q->has_since && !q->has_until && !q->session.n) {
         rc = all_time(txn, q, &a);
     } else if (q->session.n) {
-        rc = scan_session(txn, q, &w, &a);
+        for (size_t i = 0; i < q->session.n && rc == 0; i++)      /* distinct ids (st_qfield_add_list): no entry twice */
+            rc = scan_session(txn, q, q->session.v[i], q->session.len[i], &w, &a);
     } else if (!(w.has_until && w.hi <= w.lo)) {
         st_cursor *c = NULL;
         if ((rc = list_tools(txn, q, &a)) == 0 && (rc = st_cursor_open(txn, ST_T_IX_TOOL, &c)) == 0)

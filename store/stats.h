@@ -9,7 +9,7 @@
  * the log histogram (exact below 64 ms or when the samples of the bucket are
  * equal, within 1.6% otherwise). With a time
  * window: one range scan of the tool index per tool, exact percentiles.
- * With a session: one range scan of the session index, exact.
+ * With sessions: one range scan of the session index per session, exact.
  */
 #ifndef ST_STATS_H
 #define ST_STATS_H
@@ -33,7 +33,7 @@ typedef struct st_tool_stats {
 typedef struct st_stats_query {
     int has_since, has_until;
     int64_t since_us, until_us;  /* since <= time_us < until */
-    st_qfield session;           /* at most one value */
+    st_qfield session;           /* restrict to these sessions (distinct ids); none = all */
     st_qfield tool;              /* restrict to these tools; none = all */
 } st_stats_query;
 

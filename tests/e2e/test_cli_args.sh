@@ -3,7 +3,7 @@
 # gives a clear message and exit 2 (never a crash, never exit 0 on bad
 # input), and odd-but-valid input gives the documented answer.
 set -euo pipefail
-: "${SEALTRAIL:?}"
+: "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
 . "$(dirname "$0")/lib.sh"
 e2e_begin cli_args
 st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
@@ -102,6 +102,50 @@ done
 st query --help | tr -s ' \n' ' ' | grep -qF '\* \? \[' && ok "query --help: how a glob matches * ? [ themselves" || bad "query --help: no glob escape"
 st query --help | tr -s ' \n' ' ' | grep -qF 'error column is the first line' && ok "query --help: the CSV error column is the first line" || bad "query --help: CSV error column unexplained"
 st query --help | tr -s ' \n' ' ' | grep -qF '= + - @ TAB or CR' && ok "query --help: the CSV formula guard's characters" || bad "query --help: CSV guard characters incomplete"
+# option errors: every command names itself as every other error does ("sealtrail: CMD: ..."), exits 2
+# and points at its --help; getopt's own "query: unrecognized option" is never printed
+for c in init append seal checkpoint verifier-key check log leaf prove status "hook install" "hook uninstall" \
+         "hook replay" query stats tail import reindex export "key root-init" "key certify" "key revoke" "key request" \
+         "key epochs" "key install" "key rotate" "key list" "retention set" "retention show" "retention compact" \
+         archive prune erase; do
+  expect "$c --bogus: named, exit 2, a --help hint" 2 "^sealtrail: $c: unknown option '--bogus' \(see 'sealtrail $c --help'\)$" -- st $c --bogus </dev/null
+  grep -q unrecognized "$work/err" && bad "$c --bogus: getopt's own message: $(cat "$work/err")"
+done
+while IFS='|' read -r c args want; do
+  set -f; set -- $args; set +f
+  expect "$c $*: $want" 2 "^sealtrail: $c: $want \(see 'sealtrail $c --help'\)$" -- st $c "$@" </dev/null
+done <<'EOF_ARGS'
+query|--tool|--tool needs a value
+query|--too|--tool needs a value
+query|--count --format|--format needs a value
+query|--reverse=1|--reverse takes no value
+query|--s x|option '--s' is ambiguous \(--session, --status, --since, --sort\)
+query|-x|unknown option '-x'
+query|stray|unexpected argument 'stray'
+stats|--session|--session needs a value
+tail|-n|-n needs a value
+tail|--lines|--lines needs a value
+tail|-fx|unknown option '-x'
+tail|--follow=yes|--follow takes no value
+log|--from|--from needs a value
+export|--out|--out needs a value
+prove|--index|--index needs a value
+archive|--older-than|--older-than needs a value
+prune|--archive-dir|--archive-dir needs a value
+erase|--index|--index needs a value
+retention set|--min|--min needs a value
+status|--json extra|unexpected argument 'extra'
+EOF_ARGS
+expect "hook install --events (no value)" 2 "^sealtrail: hook install: --events needs a value" -- st hook install --events
+# auditverify already names itself; kept so
+expect "auditverify --bogus" 2 "^auditverify: unknown option '--bogus' \(see --help\)$" -- "$AUDITVERIFY" --bogus
+expect "auditverify --trust (no value)" 2 "^auditverify: --trust needs a value \(see --help\)$" -- "$AUDITVERIFY" x.stb --trust
+# --help to a reader that has gone (`sealtrail query --help | grep -q x` once the text outgrew a pipe
+# buffer): exit 0 and quiet, not killed by SIGPIPE
+for c in "" query stats tail log export "hook install"; do
+  rc=0; (sleep 0.2; exec "$SEALTRAIL" $c --help 2>"$work/err") | true || rc=$?
+  [ $rc = 0 ] && [ ! -s "$work/err" ] && ok "sealtrail $c --help | (closed): exit 0" || bad "sealtrail $c --help | (closed): rc $rc $(cat "$work/err")"
+done
 # init: a refused value says why (exit 2 and a message, never a silent exit 2), and creates nothing
 expect "init --seal-entries 0 says why" 2 "--seal-entries: at least 1" -- "$SEALTRAIL" --dir "$work/i0" init --seal-entries 0
 [ ! -e "$work/i0" ] && ok "... and creates no store" || bad "init --seal-entries 0 created $work/i0"

@@ -166,6 +166,21 @@ st stats --since 90d --format json | jq -e '(.tools[] | select(.tool == "Bash") 
        and ([.tools[].tool] | index("Edit") != null)' >/dev/null && ok "stats --since 90d (exact)" || bad "stats window"
 st stats --session s3 --format json | jq -e '[.tools[].tool] == ["WebFetch","Bash","Grep"] and .tools[0].failure_rate == 1' >/dev/null \
   && ok "stats --session" || bad "stats session: $(st stats --session s3 --format json)"
+# --session takes a list in stats as in query (one parser): s1,s3 is two sessions, not one named "s1,s3"
+sum_entries() { jq '[.tools[].entries] | add // 0'; }
+n13=$(st stats --session s1,s3 --format json | sum_entries)
+n1=$(st stats --session s1 --format json | sum_entries); n3=$(st stats --session s3 --format json | sum_entries)
+[ "$n13" -gt 0 ] && [ "$n13" = $((n1 + n3)) ] && [ "$n13" = "$(st query --session s1,s3 --count)" ] \
+  && ok "stats --session s1,s3: both sessions, as query --session s1,s3 ($n13 entries)" || bad "stats --session s1,s3: $n13, s1 $n1 + s3 $n3"
+cmp -s <(st stats --session s1 --session s3 --format json) <(st stats --session s1,s3 --format json) \
+  && ok "stats: a repeated --session adds values, as in query" || bad "stats --session s1 --session s3: $(st stats --session s1 --session s3 2>&1)"
+st stats --session s1,s3,s1 --format json | jq -e '.sessions == ["s1","s3"] and (has("session") | not)' >/dev/null \
+  && ok "stats JSON names several sessions as \"sessions\"" || bad "stats sessions: $(st stats --session s1,s3,s1 --format json | head -c 200)"
+[ "$(st stats --session 's1\,s3' --format json | sum_entries)" = 0 ] && [ "$(st query --session 's1\,s3' --count)" = 0 ] \
+  && ok "stats and query: \\, is a comma inside a session id" || bad "escaped comma in --session"
+st stats --help | tr -s ' \n' ' ' | grep -qF -- "--session ID[,ID...]" && st stats --help | tr -s ' \n' ' ' | grep -qF "lists as in 'sealtrail query'" \
+  && st query --help | tr -s ' \n' ' ' | grep -qF "'sealtrail stats' reads its --tool and --session lists the same way" \
+  && ok "query and stats --help say the lists are read alike" || bad "--help on session lists"
 st stats | head -1 | grep -q "^TOOL .*P95_MS" && ok "stats table header" || bad "stats table"
 # a window or session with no calls says none match, not that none were recorded (the log has ten)
 st stats --session nosuch | tail -1 | grep -qx '(no tool calls match)' && st stats --since 2030-01-01 | tail -1 | grep -qx '(no tool calls match)' \

@@ -100,7 +100,7 @@ h = rows[0]
 assert len(rows) == 11 and all(len(r) == len(h) for r in rows)
 col = {k: i for i, k in enumerate(h)}
 tool = rows[8][col["tool"]]
-assert tool == 'To"ol\x01\x1b[31m,x\u009b', repr(tool)
+assert tool == 'To"ol\ufffd\ufffd[31m,x\ufffd', repr(tool)     # text cells: controls visibly replaced
 assert rows[9][col["error"]] == "'=1+2", rows[9]
 assert json.loads(rows[9][col["input"]])["command"] == '=HYPERLINK("http://evil","x")'
 assert "日本語" in rows[8][col["input"]]
@@ -108,6 +108,58 @@ for r in rows[1:]:
     for c in r:
         assert c[:1] not in ("=", "+", "-", "@", "\t", "\r"), c
 PY
+
+# --- terminal controls: JSON outputs escape them (the same values), CSV replaces them ---------------
+E() { "$SEALTRAIL" --dir "$work/esc" "$@"; }
+E init --origin example.com/esc >/dev/null 2>&1
+printf '%s\n' '{"hook_event_name":"PostToolUse","session_id":"s\u001b]0;x\u0007\u009b2J","cwd":"/r\u202e/txt.exe","tool_name":"T\u009b31m\u2066","tool_input":{"command":"echo \u001b[2J\u009b2J\u202egnp.exe\u2069\u200f\u061c\u2028\u0085"},"tool_response":{"stdout":"\u0085x\u200e"},"error":"e\u009b\u202d","duration_ms":1}' | E append >/dev/null
+E seal >/dev/null
+for c in "query" "query --format json" "query --format seed" "query --with-proof" "log" "log --no-payloads" "tail" "tail --format seed" \
+         "stats --json" "stats --json --session s$(printf '\033')]0;x$(printf '\007')$(printf '\302\233')2J" "query --format csv" "query --format table" "stats"; do
+  E $c > "$work/esc.out" 2>"$work/esc.err" || { bad "$c: exit $?: $(cat "$work/esc.err")"; continue; }
+  python3 - "$work/esc.out" "$c" <<'PY' && ok "$c: no raw C0/C1/bidi control on stdout; the values are the stored ones" || bad "$c: $(cat -A "$work/esc.out" | head -c 900)"
+import csv, io, json, re, sys
+raw = open(sys.argv[1], 'rb').read()
+cmd = sys.argv[2]
+ctl = re.compile(rb'[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]')
+body = raw.replace(b'\r\n', b'\n') if 'csv' in cmd else raw
+m = ctl.search(body)
+assert not m, (m.group(), body[max(0, m.start() - 20):m.end() + 20])
+tool, sess, cwd = "T\x9b31m\u2066", "s\x1b]0;x\x07\x9b2J", "/r\u202e/txt.exe"
+cmdline = "echo \x1b[2J\x9b2J\u202egnp.exe\u2069\u200f\u061c\u2028\x85"
+text = raw.decode('utf-8')
+if cmd.startswith(('query', 'log', 'tail')) and 'csv' not in cmd and 'table' not in cmd:
+    rows = json.loads(text) if 'json' in cmd else [json.loads(l) for l in text.splitlines()]
+    assert len(rows) == 1, rows
+    r = rows[0]
+    if 'seed' in cmd:
+        assert r["toolName"] == tool and r["input"]["command"] == cmdline and r["output"]["stdout"] == "\x85x\u200e", r
+        assert r["errorMessage"] == "e\x9b\u202d", r
+    else:
+        assert r["tool"] == tool and r["session"] == sess and r["cwd"] == cwd and r["error"] == "e\x9b\u202d", r
+        if 'no-payloads' not in cmd:
+            assert r["content"]["tool_input"]["command"] == cmdline and r["content"]["tool_response"]["stdout"] == "\x85x\u200e", r
+elif cmd.startswith('stats --json'):
+    j = json.loads(text)
+    assert [t["tool"] for t in j["tools"]] == [tool], j
+    assert 'session' not in cmd or j["session"] == sess, j
+elif 'csv' in cmd:
+    rows = list(csv.reader(io.StringIO(text, newline='')))
+    h, r = rows[0], dict(zip(rows[0], rows[1]))
+    R = "\ufffd"
+    assert r["tool"] == f"T{R}31m{R}" and r["session"] == f"s{R}]0;x{R}{R}2J" and r["cwd"] == f"/r{R}/txt.exe", r
+    assert r["error"] == f"e{R}{R}", r
+    assert json.loads(r["input"])["command"] == cmdline and json.loads(r["output"])["stdout"] == "\x85x\u200e", r
+PY
+done
+E query --tool $'t\xc2\x9b31m\xe2\x81\xa6' --count >/dev/null 2>"$work/esc.err"
+grep -qF "names are case-sensitive: 'T"$'\xef\xbf\xbd'"31m"$'\xef\xbf\xbd'"'?" "$work/esc.err" \
+  && ok "query --tool case hint: the logged name without its controls" || bad "case hint: $(cat -A "$work/esc.err")"
+# help texts say what the outputs do with these characters
+st query --help | tr -s ' \n' ' ' | grep -qF 'as \uXXXX escapes: the same values to any JSON parser' \
+  && st query --help | tr -s ' \n' ' ' | grep -qF 'text cells show control and bidi characters as U+FFFD' \
+  && st log --help | tr -s ' \n' ' ' | grep -qF '\uXXXX escapes' && st tail --help | tr -s ' \n' ' ' | grep -qF '\uXXXX escapes' \
+  && ok "query, log and tail --help say how terminal controls are written" || bad "--help on terminal controls"
 
 # --- table: terminal columns, no controls, never a cut UTF-8 sequence ------------------------
 COLUMNS=100 st query --format table > "$work/table"

@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "query.h"
 
 void cli_err(const char *fmt, ...)
 {
@@ -74,9 +77,81 @@ int cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) break;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            signal(SIGPIPE, SIG_IGN);    /* `--help | grep -q x`: the rest of the text goes nowhere, exit 0 (main.c) */
+            return 1;
+        }
     }
     return 0;
+}
+
+/* ---- option errors -------------------------------------------------------------------- */
+
+static void usage_err(const char *cmd, const char *fmt, ...) ST_PRINTF(2, 3);
+static void usage_err(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sealtrail: %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'sealtrail %s --help')\n", cmd);
+}
+
+/* The long option that "--NAME[=...]" (el) names, by val: its full name
+ * when NAME abbreviates it, else NAME as typed. */
+static void long_name(char *out, size_t cap, const char *el, int val, const struct option *lo)
+{
+    size_t n = strcspn(el + 2, "=");
+    for (; lo->name; lo++)
+        if (lo->val == val && strncmp(lo->name, el + 2, n) == 0) { snprintf(out, cap, "--%s", lo->name); return; }
+    snprintf(out, cap, "--%.*s", (int)n, el + 2);
+}
+
+/* getopt_long is silent (opterr = 0, ':' first: a missing value is ':',
+ * not '?'), and the error is named here. Which element it was: a long
+ * option moves optind past itself, so argv[optind - 1] is it; a short
+ * option's letter is optopt (inside "-fx" optind has not moved yet). */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    char spec[32], name[80];
+    int before = optind;
+    snprintf(spec, sizeof spec, ":%s", shortopts);
+    opterr = 0;
+    int c = getopt_long(argc, argv, spec, longopts, NULL);
+    if (c != '?' && c != ':') return c;
+    const char *el = optind > before && optind <= argc ? argv[optind - 1] : "";
+    int is_long = strncmp(el, "--", 2) == 0 && el[2];
+    if (is_long) long_name(name, sizeof name, el, optopt, longopts);
+    else snprintf(name, sizeof name, "-%c", optopt);
+    if (c == ':') {
+        usage_err(cmd, "%s needs a value", name);
+    } else if (is_long && optopt) {               /* --reverse=1 */
+        usage_err(cmd, "%s takes no value", name);
+    } else if (is_long) {                         /* unknown, or a prefix of several */
+        st_buf b = { 0 };
+        size_t n = strcspn(el + 2, "="), k = 0;
+        for (const struct option *lo = longopts; lo->name; lo++)
+            if (strncmp(lo->name, el + 2, n) == 0) st_buf_printf(&b, "%s--%s", k++ ? ", " : "", lo->name);
+        if (k > 1 && !b.oom) usage_err(cmd, "option '%s' is ambiguous (%.*s)", name, (int)b.len, (const char *)b.data);
+        else usage_err(cmd, "unknown option '%s'", name);
+        st_buf_free(&b);
+    } else {
+        usage_err(cmd, "unknown option '%s'", name);
+    }
+    return '?';
+}
+
+int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
+{
+    for (size_t i = 0; value_opts && value_opts[i]; i++)
+        if (strcmp(arg, value_opts[i]) == 0) {
+            usage_err(cmd, "%s needs a value", arg);
+            return EXIT_USAGE;
+        }
+    if (arg[0] == '-' && arg[1]) usage_err(cmd, "unknown option '%s'", arg);
+    else usage_err(cmd, "unexpected argument '%s'", arg);
+    return EXIT_USAGE;
 }
 
 static const char *default_store_dir(void)
@@ -129,6 +204,17 @@ int cli_open_store(st_cli *cli, unsigned flags, st_store **out)
         return code;
     }
     return 0;
+}
+
+int cli_add_list(const char *cmd, const char *opt, st_qfield *f, char *val)
+{
+    if (!*val) {
+        cli_err("%s: %s: empty value", cmd, opt);
+        return -1;
+    }
+    if (st_qfield_add_list(f, val) == 0) return 0;
+    cli_err("%s: %s: '%s': an empty value in the list, or more than %u values", cmd, opt, val, ST_Q_MAX_VALUES);
+    return -1;
 }
 
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out)

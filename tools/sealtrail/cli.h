@@ -9,6 +9,7 @@
 #ifndef ST_CLI_H
 #define ST_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "sealtrail.h"
@@ -46,9 +47,33 @@ int cli_open_store(st_cli *cli, unsigned flags, st_store **out);
 /* Scans argv for "--dir DIR" / "--dir=DIR" anywhere after the command and
  * removes it, setting cli->dir. Call first in every command. */
 void cli_take_dir(st_cli *cli, int *argc, char **argv);
-/* True if argv has -h or --help (prints nothing). */
+/* True if argv has -h or --help (prints nothing; then ignores SIGPIPE, so a
+ * reader that stops early, `--help | grep -q`, is not an error: main's
+ * final flush takes EPIPE as success). */
 int cli_wants_help(int argc, char **argv);
 
+/* getopt_long (GNU: options may follow positionals, unique prefixes of long
+ * names accepted) with the messages of every other sealtrail error instead
+ * of getopt's own "query: unrecognized option": on stderr
+ *     sealtrail: CMD: unknown option '--x' (see 'sealtrail CMD --help')
+ * and likewise "--tool needs a value", "--reverse takes no value",
+ * "option '--s' is ambiguous (--since, --session)". Returns what
+ * getopt_long returns, '?' after such a message (the caller exits 2). cmd
+ * is the command as typed ("query", "key certify"). Set optind = 1 first. */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* For commands that read argv by hand: arg is not one they take. Prints
+ * "CMD: unknown option 'ARG'" when arg looks like an option, "CMD: OPT
+ * needs a value" when arg is in value_opts (NULL-terminated, may be NULL:
+ * such an option was the last argument), else "CMD: unexpected argument
+ * 'ARG'", each followed by (see 'sealtrail CMD --help'). Returns EXIT_USAGE. */
+int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts);
+
+/* A --tool, --event, --session or --status value of query or stats: a
+ * comma-separated list added to f by st_qfield_add_list (\, is a comma
+ * inside a value; a repeated option adds values). -1 after "CMD: OPT: ..."
+ * naming the value (empty, or more than ST_Q_MAX_VALUES values). */
+struct st_qfield;
+int cli_add_list(const char *cmd, const char *opt, struct st_qfield *f, char *val);
 /* Parses an unsigned decimal option value; prints "sealtrail: --opt: ..." on error. 0 or -1. */
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out);
 /* --since/--until: RFC 3339 or relative to now (st_time_arg_parse); -1 after a message naming cmd and opt. */

@@ -30,6 +30,7 @@ int cmd_append(st_cli *cli, int argc, char **argv)
         return EXIT_OK;
     }
     if (argc > 2) { cli_err("append: one FILE at most"); return EXIT_USAGE; }
+    if (argc == 2 && argv[1][0] == '-' && argv[1][1]) return cli_bad_arg("append", argv[1], NULL);   /* not a file named --json */
     const char *path = argc == 2 ? argv[1] : "-";
     char *data;
     size_t len;

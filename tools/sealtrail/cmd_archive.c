@@ -76,8 +76,8 @@ int cmd_archive(st_cli *cli, int argc, char **argv)
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
         } else {
-            cli_err("archive: unexpected argument '%s' (see 'sealtrail archive --help')", a);
-            return EXIT_USAGE;
+            static const char *const vals[] = { "--older-than", "--archive-dir", "--max-entries", NULL };
+            return cli_bad_arg("archive", a, vals);
         }
     }
     st_store *s;

@@ -77,8 +77,8 @@ int cmd_erase(st_cli *cli, int argc, char **argv)
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
         } else {
-            cli_err("erase: unexpected argument '%s' (see 'sealtrail erase --help')", a);
-            return EXIT_USAGE;
+            static const char *const vals[] = { "--index", "--reason", "--payload", NULL };
+            return cli_bad_arg("erase", a, vals);
         }
     }
     if (!have_index || !o.reason) {

@@ -229,7 +229,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
     const char *out = NULL, *cpfile = NULL;
     int has_range = 0, force = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("export", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'f': if (cli_parse_u64("--from", optarg, &o.from)) return EXIT_USAGE; has_range = 1; break;
@@ -245,7 +245,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         case 'c': cpfile = optarg; break;
         case 'L': o.seal = 1; break;
         case 'F': force = 1; break;
-        default: cli_err("export: see 'sealtrail export --help'"); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     o.tool = lists[0];
@@ -253,7 +253,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
     o.session = lists[2];
     o.status = lists[3];
     if (optind < argc) {
-        cli_err("export: unexpected argument '%s' (see --help)", argv[optind]);
+        cli_bad_arg("export", argv[optind], NULL);
         return EXIT_USAGE;
     }
     if (!out) {

@@ -459,7 +459,7 @@ int cmd_hook(st_cli *cli, int argc, char **argv)
      * store, and says so on stderr. */
     cli->empty_dir_ok = !(argc >= 2 && strcmp(argv[1], "replay") == 0);
     if (argc >= 2 && strcmp(argv[1], "replay") == 0) {
-        if (argc > 2) { cli_err("hook replay: no options"); return EXIT_USAGE; }
+        if (argc > 2) return cli_bad_arg("hook replay", argv[2], NULL);
         return hook_replay(cli);
     }
     int fail_closed = env_flag("SEALTRAIL_FAIL_CLOSED");

@@ -120,8 +120,9 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
                 return EXIT_USAGE;
             }
         } else {
-            cli_err("hook %s: unknown option '%s' (see 'sealtrail hook --help')", argv[1], a);
-            return EXIT_USAGE;
+            static const char *const vals[] = { "--project", "--settings", "--binary", "--events", "--timeout", NULL };
+            static const char *const uvals[] = { "--project", "--settings", NULL };
+            return cli_bad_arg(uninstall ? "hook uninstall" : "hook install", a, uninstall ? uvals : vals);
         }
     }
     if ((project != NULL) + user + (settings != NULL) > 1) {

@@ -175,7 +175,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
     memset(&o, 0, sizeof o);
     memset(&u, 0, sizeof u);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("import", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 's': o.strict = 1; said_strict = 1; break;
         case 'k': o.strict = 0; said_skip = 1; break;

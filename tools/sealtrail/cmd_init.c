@@ -46,7 +46,7 @@ int cmd_init(st_cli *cli, int argc, char **argv)
     st_init_opts o = { 0 };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("init", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'o': o.origin = optarg; break;
         case 'n':
@@ -68,7 +68,7 @@ int cmd_init(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("init: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("init", argv[optind], NULL);
     if (o.origin && !st_key_name_valid(o.origin, strlen(o.origin))) {
         cli_err("--origin: '%s' is not a valid origin (non-empty, no spaces, no '+'; e.g. example.com/audit)", o.origin);
         return EXIT_USAGE;

@@ -85,7 +85,7 @@ static int key_root_init(int argc, char **argv)
     static const struct option opts[] = { { "out", required_argument, NULL, 'o' }, { "name", required_argument, NULL, 'n' }, { 0, 0, 0, 0 } };
     const char *out = NULL, *name = "sealtrail-root";
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("key root-init", argc, argv, "", opts)) != -1) {
         if (c == 'o') out = optarg;
         else if (c == 'n') name = optarg;
         else return EXIT_USAGE;
@@ -122,7 +122,7 @@ static int key_certify(int argc, char **argv)
     st_key_certify_opts o = { 0 };
     const char *root = NULL, *req = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("key certify", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'r': root = optarg; break;
         case 'o': o.origin = optarg; break;
@@ -158,7 +158,7 @@ static int key_revoke(int argc, char **argv)
     const char *root = NULL, *key = NULL, *reason = NULL;
     int64_t after = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("key revoke", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'r': root = optarg; break;
         case 'k': key = optarg; break;
@@ -195,7 +195,7 @@ static int key_request(st_cli *cli, int argc, char **argv)
     int current = 0, nb_given = 0;
     int64_t now = st_now_us() / 1000000, nb = now, na = -1, valid = ST_KEYS_VALIDITY_DEFAULT;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("key request", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'c': current = 1; break;
         case 'b': if (time_arg("--not-before", optarg, &nb)) return EXIT_USAGE; nb_given = 1; break;
@@ -204,7 +204,7 @@ static int key_request(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("key request: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("key request", argv[optind], NULL);
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;
@@ -240,7 +240,7 @@ static int key_epochs(st_cli *cli, int argc, char **argv)
     uint64_t count = 0;
     int64_t length = 86400, start = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("key epochs", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'n': if (cli_parse_u64("--count", optarg, &count)) return EXIT_USAGE; break;
         case 'l': if (duration_arg("--length", optarg, &length)) return EXIT_USAGE; break;
@@ -279,7 +279,7 @@ static int key_install(st_cli *cli, int argc, char **argv)
     static const struct option opts[] = { { "root-vkey", required_argument, NULL, 'r' }, { 0, 0, 0, 0 } };
     const char *rootarg = NULL, *path = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("key install", argc, argv, "", opts)) != -1) {
         if (c == 'r') rootarg = optarg;
         else return EXIT_USAGE;
     }
@@ -328,12 +328,12 @@ static int key_rotate(st_cli *cli, int argc, char **argv)
     static const struct option opts[] = { { "key", required_argument, NULL, 'k' }, { "keep-old", no_argument, NULL, 'o' }, { 0, 0, 0, 0 } };
     const char *key = NULL;
     int keep = 0, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("key rotate", argc, argv, "", opts)) != -1) {
         if (c == 'k') key = optarg;
         else if (c == 'o') keep = 1;
         else return EXIT_USAGE;
     }
-    if (optind < argc) { cli_err("key rotate: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("key rotate", argv[optind], NULL);
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;

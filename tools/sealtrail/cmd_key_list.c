@@ -102,7 +102,7 @@ int cmd_key_list(st_cli *cli, int argc, char **argv)
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = 1;
-        else { cli_err("key list: unexpected argument '%s'", argv[i]); return EXIT_USAGE; }
+        else return cli_bad_arg("key list", argv[i], NULL);
     }
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);

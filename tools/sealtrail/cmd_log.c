@@ -32,7 +32,8 @@ int cmd_log(st_cli *cli, int argc, char **argv)
              "Prints entries I..J (inclusive; default: all) as JSON lines: the entry's\n"
              "envelope members plus \"content\", each payload decoded as stored (redacted).\n"
              "Payloads that were erased or archived print as null and are listed in\n"
-             "\"absent_payloads\".\n"
+             "\"absent_payloads\". The code points a terminal acts on (C1 and bidi controls,\n"
+             "U+2028, U+2029) are written as \\uXXXX escapes: the same values to a JSON parser.\n"
              "\n"
              "It prints the entries that exist when it starts (J is cut to the last one;\n"
              "I may be the log size, which prints nothing, but not beyond it).\n"
@@ -58,7 +59,7 @@ int cmd_log(st_cli *cli, int argc, char **argv)
     uint64_t from = 0, to = UINT64_MAX;
     int with_payloads = 1, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("log", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'f': if (cli_parse_u64("--from", optarg, &from)) return EXIT_USAGE; break;
         case 't': if (cli_parse_u64("--to", optarg, &to)) return EXIT_USAGE; break;
@@ -66,7 +67,7 @@ int cmd_log(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("log: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("log", argv[optind], NULL);
     if (from > to) { cli_err("log: --from %llu is after --to %llu", (unsigned long long)from, (unsigned long long)to); return EXIT_USAGE; }
     signal(SIGPIPE, SIG_IGN);        /* `log | head`: EPIPE ends it cleanly (exit 0) */
     cli_snap sn;
@@ -119,7 +120,7 @@ int cmd_leaf(st_cli *cli, int argc, char **argv)
     uint64_t index = 0;
     int have = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("leaf", argc, argv, "", opts)) != -1) {
         if (c != 'i' || cli_parse_u64("--index", optarg, &index)) return EXIT_USAGE;
         have = 1;
     }

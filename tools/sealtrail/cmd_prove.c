@@ -58,7 +58,7 @@ int cmd_prove(st_cli *cli, int argc, char **argv)
     uint64_t index = 0, size = 0, from = 0, to = 0;
     int hi = 0, hs = 0, hf = 0, ht = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("prove", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 'i': if (cli_parse_u64("--index", optarg, &index)) return EXIT_USAGE; hi = 1; break;
         case 's': if (cli_parse_u64("--size", optarg, &size)) return EXIT_USAGE; hs = 1; break;

@@ -66,8 +66,8 @@ int cmd_prune(st_cli *cli, int argc, char **argv)
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
         } else {
-            cli_err("prune: unexpected argument '%s' (see 'sealtrail prune --help')", a);
-            return EXIT_USAGE;
+            static const char *const vals[] = { "--older-than", "--archive-dir", NULL };
+            return cli_bad_arg("prune", a, vals);
         }
     }
     st_store *s;

@@ -27,7 +27,8 @@ static void help(void)
          "Prints the entries that match every filter, oldest first, answered from the\n"
          "indexes (no full scan). A filter given a comma-separated list matches any value;\n"
          "a filter given twice adds values (--tool Edit --tool Write). Inside a value, \\,\n"
-         "is a comma and \\\\ a backslash (--tool 'mcp__x__a\\,b' for the tool \"mcp__x__a,b\").\n"
+         "is a comma and \\\\ a backslash (--tool 'mcp__x__a\\,b' for the tool \"mcp__x__a,b\");\n"
+         "'sealtrail stats' reads its --tool and --session lists the same way.\n"
          "The results are the matching entries that exist when the query starts. No read\n"
          "snapshot is held while output is written (a reader that stalls does not make the\n"
          "store grow): a payload erased or archived meanwhile prints as absent.\n"
@@ -61,8 +62,15 @@ static void help(void)
          "                             header row; a cell starting with = + - @ TAB or CR is prefixed\n"
          "                             with ' so spreadsheets do not run it as a formula; the error\n"
          "                             column is the first line of the error text, at most 200 bytes:\n"
-         "                             jsonl and seed have it whole), table (aligned,\n"
-         "                             long cells cut, control characters shown as spaces)\n"
+         "                             jsonl and seed have it whole; the text cells show control and\n"
+         "                             bidi characters as U+FFFD; input and output hold the payloads\n"
+         "                             as JSON, escaped as in jsonl), table (aligned, long cells cut,\n"
+         "                             control and bidi characters shown as spaces).\n"
+         "                             jsonl, json and seed write the code points a terminal acts on\n"
+         "                             (C1 controls U+0080..U+009F, bidi controls U+061C, U+200E,\n"
+         "                             U+200F, U+202A..U+202E, U+2066..U+2069, and U+2028, U+2029)\n"
+         "                             as \\uXXXX escapes: the same values to any JSON parser, inert\n"
+         "                             on a terminal\n"
          "  --with-proof               jsonl/json: add \"proof\", an inclusion proof against the latest\n"
          "                             checkpoint ('sealtrail checkpoint'); null for unsealed entries\n"
          "  --count                    print only the number of matches\n"
@@ -182,9 +190,15 @@ static void hint_tool_case(st_txn *txn, const st_qfield *tool)
             if (memcmp(v[j].tool, tool->v[i], tool->len[i]) == 0) break;        /* logged: nothing to say */
             if (!like && strncasecmp(v[j].tool, tool->v[i], tool->len[i]) == 0) like = &v[j];
         }
-        if (j == n && like)
-            cli_err("query: no tool '%.*s' in the log; names are case-sensitive: '%s'?", (int)tool->len[i],
-                    tool->v[i], like->tool);
+        if (j == n && like) {
+            st_buf name = { 0 };                  /* a logged name: no terminal controls on stderr either */
+            qf_text_safe(&name, like->tool, like->tool_len);
+            st_buf_putc(&name, 0);
+            if (!name.oom)
+                cli_err("query: no tool '%.*s' in the log; names are case-sensitive: '%s'?", (int)tool->len[i],
+                        tool->v[i], (const char *)name.data);
+            st_buf_free(&name);
+        }
     }
     st_stats_free(v, n);
 }
@@ -210,14 +224,12 @@ int cmd_query(st_cli *cli, int argc, char **argv)
     memset(&q, 0, sizeof q);
     memset(&o, 0, sizeof o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        st_qfield *f = NULL;
-        const char *fname = NULL;
+    while ((c = cli_getopt("query", argc, argv, "", opts)) != -1) {
         switch (c) {
-        case 'T': f = &q.tool; fname = "--tool"; break;
-        case 'E': f = &q.event; fname = "--event"; break;
-        case 'S': f = &q.session; fname = "--session"; break;
-        case 'X': f = &q.status; fname = "--status"; break;
+        case 'T': if (cli_add_list("query", "--tool", &q.tool, optarg)) return EXIT_USAGE; break;
+        case 'E': if (cli_add_list("query", "--event", &q.event, optarg)) return EXIT_USAGE; break;
+        case 'S': if (cli_add_list("query", "--session", &q.session, optarg)) return EXIT_USAGE; break;
+        case 'X': if (cli_add_list("query", "--status", &q.status, optarg)) return EXIT_USAGE; break;
         case 's': if (parse_time("--since", optarg, &q.since_us)) return EXIT_USAGE; q.has_since = 1; break;
         case 'u': if (parse_time("--until", optarg, &q.until_us)) return EXIT_USAGE; q.has_until = 1; break;
         case 'p':
@@ -245,12 +257,8 @@ int cmd_query(st_cli *cli, int argc, char **argv)
         case 'x': explain = 1; break;
         default: return EXIT_USAGE;
         }
-        if (f && st_qfield_add_list(f, optarg)) {
-            cli_err("query: %s: '%s': empty value or more than %u values", fname, optarg, ST_Q_MAX_VALUES);
-            return EXIT_USAGE;
-        }
     }
-    if (optind < argc) { cli_err("query: unexpected argument '%s' (see 'sealtrail query --help')", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("query", argv[optind], NULL);
     if (check_status(&q.status)) return EXIT_USAGE;
     if (q.path && !*q.path) { cli_err("query: --path: empty pattern"); return EXIT_USAGE; }
     if (q.text && !*q.text) { cli_err("query: --text: empty string"); return EXIT_USAGE; }

@@ -63,9 +63,10 @@ static int do_set(st_cli *cli, int argc, char **argv)
     memset(&p, 0, sizeof p);
     int have_min = 0, set_max = 0, set_arch = 0, has_max = 0, has_arch = 0;
     int64_t max = 0, arch = 0;
+    static const char *const vals[] = { "--min", "--max", "--archive-after", "--reason", NULL };
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (i + 1 >= argc) { cli_err("retention set: %s needs a value", a); return EXIT_USAGE; }
+        if (i + 1 >= argc) return cli_bad_arg("retention set", a, vals);
         if (strcmp(a, "--min") == 0) {
             if (parse_age("--min", argv[++i], NULL, &p.min_us)) return EXIT_USAGE;
             have_min = 1;
@@ -78,8 +79,7 @@ static int do_set(st_cli *cli, int argc, char **argv)
         } else if (strcmp(a, "--reason") == 0) {
             p.reason = argv[++i];
         } else {
-            cli_err("retention set: unexpected argument '%s' (see 'sealtrail retention --help')", a);
-            return EXIT_USAGE;
+            return cli_bad_arg("retention set", a, NULL);
         }
     }
     st_store *s;
@@ -243,11 +243,11 @@ int cmd_retention(st_cli *cli, int argc, char **argv)
     if (strcmp(argv[1], "set") == 0) return do_set(cli, argc, argv);
     if (strcmp(argv[1], "show") == 0) {
         int json = argc == 3 && strcmp(argv[2], "--json") == 0;
-        if (argc > 3 || (argc == 3 && !json)) { cli_err("retention show: unexpected argument '%s'", argv[2]); return EXIT_USAGE; }
+        if (argc > 3 || (argc == 3 && !json)) return cli_bad_arg("retention show", argv[argc > 3 && strcmp(argv[2], "--json") == 0 ? 3 : 2], NULL);
         return do_show(cli, json);
     }
     if (strcmp(argv[1], "compact") == 0) {
-        if (argc > 2) { cli_err("retention compact: unexpected argument '%s'", argv[2]); return EXIT_USAGE; }
+        if (argc > 2) return cli_bad_arg("retention compact", argv[2], NULL);
         return do_compact(cli);
     }
     cli_err("retention: unknown subcommand '%s' (set, show, compact; see 'sealtrail retention --help')", argv[1]);

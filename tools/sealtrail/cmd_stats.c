@@ -10,12 +10,13 @@
 
 #include "cli.h"
 #include "query_fmt.h"
+#include "render.h"
 #include "stats.h"
 #include "store_int.h"
 
 static void help(void)
 {
-    puts("usage: sealtrail [--dir DIR] stats [--since T] [--until T] [--session ID] [--tool NAME[,NAME...]]\n"
+    puts("usage: sealtrail [--dir DIR] stats [--since T] [--until T] [--session ID[,ID...]] [--tool NAME[,NAME...]]\n"
          "                 [--format table|json | --json]\n"
          "\n"
          "Per tool: entries, calls (completed invocations: succeeded, failed or interrupted),\n"
@@ -23,15 +24,22 @@ static void help(void)
          "the entries that carry one: total, average, p50, p95 (nearest rank) and max, in ms.\n"
          "Most expensive tool (total duration) first.\n"
          "\n"
+         "--session and --tool take lists as in 'sealtrail query': a comma-separated list\n"
+         "matches any value, a filter given twice adds values (--session a --session b),\n"
+         "and inside a value \\, is a comma and \\\\ a backslash.\n"
+         "\n"
          "Without a window or session the figures come from running aggregates kept at\n"
          "append time (fast at any size); p50/p95 then come from a log histogram: exact\n"
          "below 64 ms, within 1.6% above (\"exact\":false in JSON). With --since/--until or\n"
-         "--session they are computed exactly from the indexes.\n"
+         "--session they are computed exactly from the indexes. JSON names the filter:\n"
+         "\"since\", \"until\", and \"session\" (one id) or \"sessions\" (an array, for several).\n"
+         "Names are written as in 'sealtrail query': C1 and bidi controls as \\uXXXX in JSON,\n"
+         "as spaces in the table.\n"
          "\n"
          "  --since T, --until T   RFC 3339 or relative (90d, 12h, 30m, 2w: s seconds, m minutes, h hours,\n"
          "                         d days, w weeks, y 365 days); since <= time < until\n"
-         "  --session ID           one session\n"
-         "  --tool NAME[,NAME...]  only these tools (repeatable; \\, is a comma inside a name)\n"
+         "  --session ID[,ID...]   only these sessions\n"
+         "  --tool NAME[,NAME...]  only these tools, case-sensitive\n"
          "  --format table|json    default table; --json is --format json\n"
          "\n"
          "examples:\n"
@@ -49,10 +57,17 @@ static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats
     st_buf_puts(b, "{");
     if (q->has_since) { st_time_format_rfc3339(ts, q->since_us); st_buf_printf(b, "\"since\":\"%s\",", ts); }
     if (q->has_until) { st_time_format_rfc3339(ts, q->until_us); st_buf_printf(b, "\"until\":\"%s\",", ts); }
-    if (q->session.n) {
+    if (q->session.n == 1) {
         st_buf_puts(b, "\"session\":");
         st_json_write_string(b, q->session.v[0], q->session.len[0]);
         st_buf_putc(b, ',');
+    } else if (q->session.n) {
+        st_buf_puts(b, "\"sessions\":[");
+        for (size_t i = 0; i < q->session.n; i++) {
+            if (i) st_buf_putc(b, ',');
+            st_json_write_string(b, q->session.v[i], q->session.len[i]);
+        }
+        st_buf_puts(b, "],");
     }
     st_buf_puts(b, "\"tools\":[");
     for (size_t i = 0; i < n; i++) {
@@ -73,6 +88,7 @@ static void json_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats
         st_buf_printf(b, ",\"exact\":%s}", s->exact ? "true" : "false");
     }
     st_buf_puts(b, n ? "\n]}\n" : "]}\n");
+    st_render_escape_controls(b, 0);            /* tool names: as query's JSON (render.h) */
 }
 
 static void table_out(st_buf *b, const st_tool_stats *v, size_t n, const st_stats_query *q)
@@ -110,7 +126,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
     int c, json = 0;
     memset(&q, 0, sizeof q);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_getopt("stats", argc, argv, "", opts)) != -1) {
         switch (c) {
         case 's':
         case 'u': {
@@ -120,16 +136,8 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
             else { q.until_us = t; q.has_until = 1; }
             break;
         }
-        case 'S':
-            if (q.session.n) { cli_err("stats: --session given twice"); return EXIT_USAGE; }
-            if (!*optarg) { cli_err("stats: --session: empty value"); return EXIT_USAGE; }
-            q.session.v[0] = optarg;
-            q.session.len[0] = strlen(optarg);
-            q.session.n = 1;
-            break;
-        case 'T':
-            if (st_qfield_add_list(&q.tool, optarg)) { cli_err("stats: --tool: '%s': empty value or too many", optarg); return EXIT_USAGE; }
-            break;
+        case 'S': if (cli_add_list("stats", "--session", &q.session, optarg)) return EXIT_USAGE; break;
+        case 'T': if (cli_add_list("stats", "--tool", &q.tool, optarg)) return EXIT_USAGE; break;
         case 'f':
             if (strcmp(optarg, "json") == 0) json = 1;
             else if (strcmp(optarg, "table") == 0) json = 0;
@@ -141,7 +149,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("stats: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("stats", argv[optind], NULL);
     if (q.has_since && q.has_until && q.until_us <= q.since_us) {      /* as query */
         cli_err("stats: --until is not after --since");
         return EXIT_USAGE;

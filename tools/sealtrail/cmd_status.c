@@ -22,7 +22,7 @@ int cmd_status(st_cli *cli, int argc, char **argv)
         return EXIT_OK;
     }
     int json = argc == 2 && strcmp(argv[1], "--json") == 0;
-    if (argc > 2 || (argc == 2 && !json)) { cli_err("status: unexpected argument '%s'", argv[1]); return EXIT_USAGE; }
+    if (argc > 2 || (argc == 2 && !json)) return cli_bad_arg("status", argv[argc > 2 && strcmp(argv[1], "--json") == 0 ? 2 : 1], NULL);
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;

@@ -39,7 +39,8 @@ static void help(void)
     puts("usage: sealtrail [--dir DIR] tail [-f] [--from I | -n N] [--interval MS] [--format jsonl|seed]\n"
          "\n"
          "Prints the last N entries (default 10), or every entry from index I on, as JSON\n"
-         "lines (the 'log' shape, payloads decoded as stored). With -f it keeps waiting\n"
+         "lines (the 'log' shape, payloads decoded as stored; C1 and bidi controls as\n"
+         "\\uXXXX escapes, as in 'log'). With -f it keeps waiting\n"
          "and prints entries as they are appended by any process, polling every MS\n"
          "milliseconds (default 150). It keeps working while the store grows and is sealed,\n"
          "and steps aside for a compaction (erase, prune, archive): it closes the store,\n"
@@ -108,7 +109,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     uint64_t from = 0, lines = 10, interval = 150;
     qf_format fmt = QF_JSONL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "fn:", opts, NULL)) != -1) {
+    while ((c = cli_getopt("tail", argc, argv, "fn:", opts)) != -1) {
         switch (c) {
         case 'f': follow = 1; break;
         case 'F': if (cli_parse_u64("--from", optarg, &from)) return EXIT_USAGE; have_from = 1; break;
@@ -126,7 +127,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) { cli_err("tail: unexpected argument '%s'", argv[optind]); return EXIT_USAGE; }
+    if (optind < argc) return cli_bad_arg("tail", argv[optind], NULL);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,10 @@ static int stdout_flushed(int code)
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout)) return code;
     if (errno == EPIPE) return code;
+    /* an earlier write failed (a long --help, written as puts went): its errno
+     * is gone, but a pipe whose reader went away reports POLLERR */
+    struct pollfd p = { .fd = 1, .events = 0 };
+    if (errno == 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLERR)) return code;
     cli_err("writing output: %s", errno ? strerror(errno) : "write error");
     return code ? code : EXIT_FAIL;
 }
@@ -124,6 +130,7 @@ int main(int argc, char **argv)
             cli_err("--dir: no directory name after it (sealtrail --dir DIR COMMAND)");
             return EXIT_USAGE;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            signal(SIGPIPE, SIG_IGN);      /* as cli_wants_help: `sealtrail --help | head` exits 0 */
             usage(stdout);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--version") == 0) {
@@ -142,6 +149,7 @@ int main(int argc, char **argv)
         return getenv("CLAUDECODE") ? EXIT_FAIL : EXIT_USAGE;
     }
     if (strcmp(argv[i], "help") == 0) {
+        signal(SIGPIPE, SIG_IGN);      /* as cli_wants_help: `sealtrail --help | head` exits 0 */
         usage(stdout);
         return EXIT_OK;
     }

@@ -200,6 +200,7 @@ int qf_seed(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size
     pl in, outp, err, ev;
     int rc = view_open(&v, entry, len);
     if (rc) return rc;
+    size_t start = out->len;
     memset(&ev, 0, sizeof ev);
     if ((rc = pl_load(&in, txn, index, "tool_input")) || (rc = pl_load(&outp, txn, index, "tool_response")) ||
         (rc = pl_load(&err, txn, index, "error"))) {
@@ -240,6 +241,7 @@ int qf_seed(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size
     else if (failed) st_buf_puts(out, "\"error\"");
     else st_json_write_string(out, status, sn);
     st_buf_puts(out, "}\n");
+    st_render_escape_controls(out, start);      /* as the jsonl rendering (render.h) */
     rc = out->oom ? ENOMEM : 0;
 done:
     pl_free(&in);
@@ -283,14 +285,27 @@ void qf_csv_header(st_buf *out)
     st_buf_puts(out, "\r\n");
 }
 
-/* A payload as CSV text: its JSON, or its bytes (lossy UTF-8) when not JSON. */
+/* A text cell (a name, the error line): what a terminal or spreadsheet
+ * would act on (controls, bidi) is U+FFFD, then RFC 4180 (qf_csv_field). */
+static void csv_text(st_buf *out, const char *s, size_t n)
+{
+    st_buf tmp = { 0 };
+    qf_text_safe(&tmp, s, n);
+    qf_csv_field(out, tmp.data ? (const char *)tmp.data : "", tmp.len);
+    if (tmp.oom) out->oom = 1;
+    st_buf_free(&tmp);
+}
+
+/* A payload cell: the payload as JSON (a payload that is not JSON as a JSON
+ * string, invalid UTF-8 as U+FFFD), its terminal controls written as \u
+ * escapes as in jsonl (render.h): the same value to a JSON parser. */
 static void csv_payload(st_buf *out, const pl *p)
 {
     if (!p->present) return;
-    if (p->val || st_utf8_valid(p->raw, p->len)) { qf_csv_field(out, (const char *)p->raw, p->len); return; }
     st_buf tmp = { 0 };
-    st_render_lossy_string(&tmp, p->raw, p->len);
-    qf_csv_field(out, (const char *)tmp.data, tmp.len);
+    pl_json(&tmp, p);
+    st_render_escape_controls(&tmp, 0);
+    qf_csv_field(out, tmp.data ? (const char *)tmp.data : "", tmp.len);
     if (tmp.oom) out->oom = 1;
     st_buf_free(&tmp);
 }
@@ -315,7 +330,7 @@ int qf_csv_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, s
         size_t n;
         const char *s = vstr(&v, strs[i], &n);
         st_buf_putc(out, ',');
-        if (s) qf_csv_field(out, s, n);
+        if (s) csv_text(out, s, n);
     }
     st_buf_putc(out, ',');
     if (st_json_get_i64(v.root, "duration_ms", &d) == 0) st_buf_printf(out, "%lld", (long long)d);
@@ -324,7 +339,7 @@ int qf_csv_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, s
         size_t n;
         const char *s = vstr(&v, strs2[i], &n);
         st_buf_putc(out, ',');
-        if (s) qf_csv_field(out, s, n);
+        if (s) csv_text(out, s, n);
     }
     st_buf_putc(out, ',');
     csv_payload(out, &in);

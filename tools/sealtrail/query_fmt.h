@@ -50,6 +50,10 @@ void qf_csv_field(st_buf *out, const char *s, size_t n);
 /* Table: fixed columns, the last one filling `width` (terminal columns). */
 void qf_table_header(st_buf *out, unsigned width);
 int qf_table_row(st_buf *out, st_txn *txn, uint64_t index, const uint8_t *entry, size_t len, unsigned width);
+/* Appends s with each code point qf_cell shows as a space (C0 and C1
+ * controls, DEL, bidirectional and line controls) and each byte that is not
+ * UTF-8 replaced by U+FFFD: text a terminal shows as it is (CSV cells). */
+void qf_text_safe(st_buf *out, const char *s, size_t n);
 /* Appends s cut to at most w terminal columns (with an ellipsis when cut; wide
  * characters count 2, controls print as a space), padded to w if pad. */
 void qf_cell(st_buf *out, const char *s, size_t n, unsigned w, int pad);

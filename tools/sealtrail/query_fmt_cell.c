@@ -2,7 +2,8 @@
  * query_fmt_cell.c: one cell of the terminal tables of `query`, `tail` and
  * `stats` (qf_cell in query_fmt.h): measured in terminal columns, cut with
  * an ellipsis, with what a terminal must not interpret (controls, bidi
- * overrides) shown as spaces and undecodable bytes as U+FFFD.
+ * overrides) shown as spaces and undecodable bytes as U+FFFD; and the same
+ * code points as U+FFFD in CSV text cells (qf_text_safe).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -97,4 +98,23 @@ void qf_cell(st_buf *out, const char *str, size_t n, unsigned w, int pad)
     }
     if (cuts && w) { st_buf_puts(out, "\xe2\x80\xa6"); used++; }   /* … */
     if (pad) for (; used < w; used++) st_buf_putc(out, ' ');
+}
+
+/* CSV text cells (names, the error line): a cell cannot escape, and a
+ * spreadsheet or `cat file.csv` shows it as it is, so what cp_hidden
+ * names is replaced, visibly (U+FFFD, not a space: the cell says that it
+ * differs from the stored value, which jsonl has exactly). */
+void qf_text_safe(st_buf *out, const char *str, size_t n)
+{
+    const uint8_t *s = (const uint8_t *)str;
+    size_t len;
+    uint32_t cp;
+    for (size_t i = 0; i < n; i += len) {
+        size_t run = i;                                 /* printable ASCII goes out in runs */
+        while (run < n && s[run] >= 0x20 && s[run] < 0x7f) run++;
+        if (run > i) { st_buf_put(out, s + i, run - i); len = run - i; continue; }
+        len = u8_next(s + i, n - i, &cp);
+        if (cp_hidden(cp) || (cp == 0xfffd && len == 1)) st_buf_puts(out, "\xef\xbf\xbd");
+        else st_buf_put(out, s + i, len);
+    }
 }
