@@ -20,7 +20,7 @@
 #     it does not die of the fault; with the file restored, the next run
 #     appends it;
 #  I. a spooled Stop or SessionEnd is sealed when replayed, as it would have
-#     been when recorded live.
+#     been when recorded live; "Stop\u0000X" is not Stop, live or replayed.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -235,5 +235,23 @@ repair_store "$I"
 quiet_hook "$I" toolu_i3 || bad "hook i3"
 check "the replayed Stop sealed: the last checkpoint covers it (entries 0..2 of 4)" sh -c '
     [ "$("$1" --dir "$2" status | sed -n "s/^sealed: *\([0-9]*\).*/\1/p")" -ge 3 ]' _ "$SEALTRAIL" "$I"
+# an event named "Stop\u0000X" (a NUL inside) is not Stop: it seals neither live (J) nor replayed (K)
+sealed() { "$SEALTRAIL" --dir "$1" status | sed -n "s/^sealed: *\([0-9]*\).*/\1/p"; }
+stop_nul() { printf '{"session_id":"sp","hook_event_name":"Stop\\u0000X"}\n' | "$SEALTRAIL" --dir "$1" hook 2>"$T/err"; }
+J=$T/j
+"$SEALTRAIL" --dir "$J" init >/dev/null 2>&1
+quiet_hook "$J" toolu_j1 || bad "hook j1"
+rc=0; stop_nul "$J" || rc=$?
+check "live Stop\\u0000X: exit 0, nothing on stderr, no seal" [ "$rc.$(wc -c <"$T/err").$(sealed "$J")" = 0.0.0 ]
+K=$T/k
+"$SEALTRAIL" --dir "$K" init >/dev/null 2>&1
+quiet_hook "$K" toolu_k1 || bad "hook k1"
+break_store "$K"
+rc=0; stop_nul "$K" || rc=$?
+[ "$rc" = 0 ] || bad "spooled Stop\\u0000X: exit $rc"
+repair_store "$K"
+quiet_hook "$K" toolu_k3 || bad "hook k3"
+n_stop=$("$SEALTRAIL" --dir "$K" log --no-payloads | grep -c -F '"event":"Stop\u0000X"' || true)
+check "replayed Stop\\u0000X: appended with its name as sent, no seal" [ "$n_stop.$(sealed "$K")" = 1.0 ]
 
 e2e_end

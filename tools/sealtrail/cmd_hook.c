@@ -265,7 +265,7 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.fail_code = fail_closed && ev.is_pretool ? EXIT_USAGE : EXIT_FAIL;   /* 2 blocks the tool */
     int block = withheld && fail_closed && ev.is_pretool;    /* fail-closed: no tool runs unaudited in full */
     hook_ctx hc = { .wait_ms = env_uint("SEALTRAIL_LOCK_TIMEOUT_MS", HOOK_WAIT_MS_DEFAULT) };
-    if (strcmp(ev.event, "SessionEnd") == 0 && hc.wait_ms > HOOK_WAIT_MS_SESSION_END) hc.wait_ms = HOOK_WAIT_MS_SESSION_END;
+    if (st_event_is(&ev, "SessionEnd") && hc.wait_ms > HOOK_WAIT_MS_SESSION_END) hc.wait_ms = HOOK_WAIT_MS_SESSION_END;
     uint64_t rec_bytes = 0;
     for (size_t i = 0; i < ev.rec.npayloads; i++) rec_bytes += ev.rec.payloads[i].len;
 
