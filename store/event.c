@@ -180,6 +180,7 @@ static int build_malformed(builder *b, const char *in, size_t len, const st_even
     st_event *ev = b->ev;
     ev->malformed = 1;
     ev->event = "unknown";
+    ev->event_len = 7;
     st_redact_counts counts;
     st_redact_counts_init(&counts);
     if (len && !o->withhold) {
@@ -257,38 +258,51 @@ static void map_event_and_status(mapper *m)
         env_str(m->b, "event", name->str, n);
         if (n == name->len) carry(m, name);
         ev->event = m->b->oom ? "unknown" : st_json_get(ev->meta, "event")->str;
+        ev->event_len = m->b->oom ? 7 : n;
     } else {
         ev->event = infer_event(r);
-        env_str(m->b, "event", ev->event, strlen(ev->event));
+        ev->event_len = strlen(ev->event);
+        env_str(m->b, "event", ev->event, ev->event_len);
     }
-    const char *e = ev->event, *status = NULL;
-    if (strcmp(e, "PreToolUse") == 0) {
+    const char *status = NULL;
+    if (st_event_is(ev, "PreToolUse")) {
         status = "started";
         ev->is_pretool = 1;
-    } else if (strcmp(e, "PostToolUse") == 0) {
+    } else if (st_event_is(ev, "PostToolUse")) {
         const st_json *resp = st_json_get(r, "tool_response");
         const st_json *intr = st_json_get(resp, "interrupted");
         status = intr && intr->type == ST_JSON_TRUE ? "interrupted" : "succeeded";
-    } else if (strcmp(e, "PostToolUseFailure") == 0) {
+    } else if (st_event_is(ev, "PostToolUseFailure")) {
         const st_json *intr = st_json_get(r, "is_interrupt");
         status = intr && intr->type == ST_JSON_TRUE ? "interrupted" : "failed";
-    } else if (strcmp(e, "PermissionDenied") == 0) {
+    } else if (st_event_is(ev, "PermissionDenied")) {
         status = "denied";
-    } else if (strcmp(e, "PermissionRequest") == 0) {
+    } else if (st_event_is(ev, "PermissionRequest")) {
         status = "requested";
-    } else if (strcmp(e, "StopFailure") == 0) {
+    } else if (st_event_is(ev, "StopFailure")) {
         status = "failed";
     }
     if (status) env_str(m->b, "status", status, strlen(status));
-    ev->wants_seal = st_event_seals(e);
+    ev->wants_seal = st_event_seals(ev->event, ev->event_len);
 }
 
 /* A turn ends with Stop, or with StopFailure in its place (an API error);
  * a session with SessionEnd: seal there, so that a turn's events do not
  * wait for the seal policy. */
-int st_event_seals(const char *event)
+int st_event_seals(const char *event, size_t len)
 {
-    return strcmp(event, "Stop") == 0 || strcmp(event, "StopFailure") == 0 || strcmp(event, "SessionEnd") == 0;
+    return st_event_name_is(event, len, "Stop") || st_event_name_is(event, len, "StopFailure") ||
+           st_event_name_is(event, len, "SessionEnd");
+}
+
+int st_event_name_is(const char *s, size_t len, const char *name)
+{
+    return len == strlen(name) && memcmp(s, name, len) == 0;
+}
+
+int st_event_is(const st_event *ev, const char *name)
+{
+    return ev->event && st_event_name_is(ev->event, ev->event_len, name);
 }
 
 static void map_mcp(mapper *m)
@@ -328,7 +342,7 @@ static void map_duration(mapper *m)
         double x = strtod(d->str, NULL);
         if (x >= 0 && x < 9007199254740991.0) { env_int(m->b, "duration_ms", (int64_t)x); return; }
     }
-    if (ev->tool_use_id && (strcmp(ev->event, "PostToolUse") == 0 || strcmp(ev->event, "PostToolUseFailure") == 0))
+    if (ev->tool_use_id && (st_event_is(ev, "PostToolUse") || st_event_is(ev, "PostToolUseFailure")))
         ev->needs_duration = 1;
 }
 

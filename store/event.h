@@ -61,7 +61,8 @@ typedef struct st_event {
     st_json_doc *doc;              /* owns the parsed input and the envelope */
     st_json *meta;                 /* the envelope object (rec.meta) */
     st_buf pbuf[ST_ENTRY_MAX_PAYLOADS]; /* payload bytes */
-    const char *event;             /* envelope `event` (NUL-terminated, in doc) */
+    const char *event;             /* envelope `event` (NUL-terminated, in doc; may hold a NUL: */
+    size_t event_len;              /* compare with st_event_is, not strcmp) */
     const char *tool_use_id;       /* NULL if none */
     size_t tool_use_id_len;
     int malformed;                 /* status "malformed" */
@@ -78,8 +79,14 @@ ST_NODISCARD int st_event_build(st_event *ev, const char *json, size_t len, cons
 void st_event_free(st_event *ev);     /* NULL-safe; leaves ev zeroed */
 
 /* 1 for the events that end a turn or a session (Stop, StopFailure,
- * SessionEnd): recorded, live or from the spool, they seal. */
-int st_event_seals(const char *event);
+ * SessionEnd): recorded, live or from the spool, they seal. event[0..len)
+ * as decoded from JSON: "Stop\u0000X" is not Stop. */
+int st_event_seals(const char *event, size_t len);
+/* 1 if ev's event name is exactly name (the whole length: an embedded NUL
+ * does not end it). */
+int st_event_is(const st_event *ev, const char *name);
+/* The same for a decoded string s[0..len). */
+int st_event_name_is(const char *s, size_t len, const char *name);
 
 /* The parse st_event_build applies to its input. */
 #define ST_EVENT_JSON_FLAGS (ST_JSON_ALLOW_WS | ST_JSON_LENIENT_UTF8 | ST_JSON_ALLOW_DUP_KEYS)

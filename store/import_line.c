@@ -224,6 +224,7 @@ static int seed_build(st_event *ev, const st_json *root, const st_json *const mb
     int rc;
     ev->rec.time_us = time_us;
     ev->event = event;
+    ev->event_len = strlen(event);
     if ((rc = meta_str(ev, "kind", "import", 6)) || (rc = meta_str(ev, "event", event, strlen(event))) ||
         (rc = meta_str(ev, "status", st, strlen(st))) ||
         (rc = meta_int(ev, "recorded_us", o->now_us ? o->now_us : st_now_us())))

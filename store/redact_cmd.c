@@ -40,8 +40,11 @@
  *
  * The command is found by looking back from the flag over the same command
  * (to a line break, ; | & or a backquote) for a word whose last path
- * component is the command name, or a variable named for it ($MYSQL,
- * ${MYSQL_BIN}); a command's words are read once however many flags it has
+ * component is the command name (read as a shell reads it: "mysql",
+ * m'y'sql, C:\bin\mysql.exe), or a variable named for it ($MYSQL,
+ * ${MYSQL_BIN}); a damaged word (U+FFFD, not UTF-8, a control character)
+ * may have been any of them, and counts as all (REDACTION.md [RED-9]);
+ * a command's words are read once however many flags it has
  * (64 KiB look back at most, a backstop). Values go through the
  * key-aware rule's value parser (redact_assign.c) as literals, so
  * placeholders ($PW, ${PW}, <password>) stay. The rule is
@@ -50,6 +53,8 @@
 #include "redact_int.h"
 
 #include <string.h>
+
+#include "util.h"
 
 /* ==== the command around a flag ======================================================= */
 
@@ -90,11 +95,66 @@ static size_t word_name(const uint8_t *s, size_t b, size_t e)
 
 static int is_blank(uint8_t c) { return c == ' ' || c == '\t'; }
 
+/* Where the name in the word s[b..e) starts: after its last / ( : = { [
+ * (a path, a subshell, JSON or an assignment around it) and, with quotes,
+ * after its last quote or backslash too. */
+static size_t name_from(const uint8_t *s, size_t b, size_t e, int quotes)
+{
+    while (e > b && !strchr(quotes ? "/(:={[\"'\\" : "/(:={[", s[e - 1])) e--;
+    return e;
+}
+
+/* The command name of the word s[b..e), in lower case and without ".exe",
+ * in nb: its trailing quotes, backslashes and commas dropped, after its last
+ * / ( : = { [ quote or backslash ({"command":"mysql, $(mysql, ["mysql",,
+ * 'sshpass', \"mysql\" in raw JSON, /usr/bin/mysql, C:\bin\mysql.exe); with
+ * shell, quotes and backslashes are removed instead, as a shell does
+ * (m'y'sql, my\sql). Its length, or 0 when longer than 32 bytes. */
+static size_t cmd_name(const uint8_t *s, size_t b, size_t e, int shell, uint8_t nb[32])
+{
+    while (e > b && (s[e - 1] == '"' || s[e - 1] == '\'' || s[e - 1] == '\\' || s[e - 1] == ',')) e--;
+    size_t n = 0;
+    for (size_t p = name_from(s, b, e, !shell); p < e; p++) {
+        if (s[p] == '"' || s[p] == '\'' || s[p] == '\\') continue;
+        if (n == 32) return 0;
+        nb[n++] = rd_lower(s[p]);
+    }
+    if (n > 4 && memcmp(nb + n - 4, ".exe", 4) == 0) n -= 4;
+    return n;
+}
+
+/* Is the name s[b..e) damaged, made of bytes no command name is: U+FFFD
+ * (what the parser put for invalid UTF-8 and lone surrogates), a byte that
+ * is not UTF-8, a control character other than the ESC of a terminal
+ * colour (ESC [), and in raw input an escape \uXXXX (a control character
+ * or a surrogate, still written out)? Then what the word was cannot be
+ * told. */
+static int damaged_name(const uint8_t *s, size_t b, size_t e, int raw)
+{
+    for (size_t p = b, k; p < e; p += k) {
+        uint8_t c = s[p];
+        uint32_t cp;
+        k = 1;
+        if (c >= 0x20 && c < 0x7f) {
+            if (!raw || c != '\\') continue;
+            while (p + k < e && s[p + k] == '\\') k++; /* an odd run escapes the u ("C:\\\\users" is none) */
+            if (k % 2 && p + k < e && s[p + k] == 'u') return 1;
+        } else if (c < 0x80) {
+            if (!(c == 0x1b && p + 1 < e && s[p + 1] == '[')) return 1;
+        } else if (!(k = st_utf8_next(s + p, e - p, &cp)) || cp == 0xfffd) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 enum {
     CMD_MYSQL = 1, CMD_SSHPASS = 2, CMD_LOGIN = 4, CMD_CURL = 8, CMD_HTPASSWD = 16, CMD_MONGO = 32,
     CMD_REDIS = 64, CMD_LDAP = 128, CMD_SQLCMD = 256, CMD_ZIP = 512, CMD_7Z = 1024, CMD_AZLOGIN = 2048,
     CMD_SMB = 4096, CMD_SSHKEYGEN = 8192, CMD_OPENSSL = 16384, CMD_SECRETSET = 32768, CMD_SECRETSMGR = 65536,
     CMD_LFTP = 131072,
+    CMD_ALL = CMD_LFTP * 2 - 1,
+    CMD_DAMAGED = CMD_LFTP * 2, /* a damaged word: any of them (with CMD_ALL) */
 };
 
 /* Names by length (cmd 0: a registry client, whose "login" is CMD_LOGIN). */
@@ -141,6 +201,31 @@ static size_t var_cmd_name(const uint8_t *s, size_t b, size_t e, uint8_t vb[32])
     return n >= 2 && RD_ALPHA(vb[0]) ? n : 0;
 }
 
+/* The commands of the table above that the command name w[0..nl) is, as
+ * bits; state collects the words of two-word commands (docker ... login, gh
+ * secret set); for htpasswd, *word = end. */
+static unsigned name_cmds(const uint8_t *w, size_t nl, unsigned *state, size_t *word, size_t end)
+{
+    if (nl < 2 || !RD_ALNUM(w[0])) return 0;
+    if (w[0] == 'm' && (family(w, nl, "mysql") || family(w, nl, "mariadb"))) return CMD_MYSQL;
+    if (w[0] == 'm' && family(w, nl, "mongo")) return CMD_MONGO;
+    if (w[0] == 'l' && family(w, nl, "ldap")) return CMD_LDAP;
+    if (nl == 5 && memcmp(w, "login", 5) == 0) return (*state & ST_TOOL ? CMD_LOGIN : 0) | (*state & ST_AZ ? CMD_AZLOGIN : 0);
+    if (nl == 2 && w[0] == 'a' && w[1] == 'z') { *state |= ST_AZ; return 0; }
+    if (nl == 2 && w[0] == 'g' && w[1] == 'h') { *state |= ST_GH; return 0; }
+    if (nl == 6 && memcmp(w, "secret", 6) == 0) { *state |= ST_SECRET; return 0; }
+    if (nl == 3 && memcmp(w, "set", 3) == 0) /* gh secret set, az keyvault secret set */
+        return (*state & ST_SECRET) && (*state & (ST_GH | ST_AZ)) ? CMD_SECRETSET : 0;
+    if (nl > 14) return 0;
+    for (size_t k = 0; k < sizeof cmd_names / sizeof *cmd_names; k++)
+        if (nl == cmd_names[k].len && w[0] == (uint8_t)cmd_names[k].name[0] && memcmp(w, cmd_names[k].name, nl) == 0) {
+            if (!cmd_names[k].cmd) *state |= ST_TOOL;
+            if (cmd_names[k].cmd == CMD_HTPASSWD) *word = end;
+            return cmd_names[k].cmd;
+        }
+    return 0;
+}
+
 /* Which of the commands above run in the command that contains s[i], as a
  * bit set. For CMD_HTPASSWD, *word receives the end of the word "htpasswd".
  * The words read are remembered in sc: the next flag of the same command
@@ -151,6 +236,7 @@ static unsigned cmd_before(rd_scan *sc, size_t i, size_t *word)
     const uint8_t *s = sc->s;
     size_t p;
     unsigned found = 0, state = 0;
+    int raw = (sc->mode & RD_RAW) != 0;
     if (sc->cmd_to && sc->cmd_to <= i) {
         p = sc->cmd_to;
         for (size_t q = p; q < i && p; q++)
@@ -168,38 +254,18 @@ static unsigned cmd_before(rd_scan *sc, size_t i, size_t *word)
         size_t b = p;
         while (p < i && !is_blank(s[p])) p++;
         if (p == b) break;
-        size_t nb = word_name(s, b, p), nl = p - nb;
-        const uint8_t *w = s + nb;
-        uint8_t vb[32];
-        size_t vl = s[b] == '$' || (p - b > 1 && s[b + 1] == '$') ? var_cmd_name(s, b, p, vb) : 0;
-        if (vl) {
-            w = vb;
-            nl = vl;
-        } else if (nl < 2 || !RD_ALNUM(w[0])) {
+        if (s[b] != '-' && damaged_name(s, name_from(s, b, p, 0), p, raw)) { /* fail safe: any of them */
+            found |= CMD_ALL | CMD_DAMAGED;
+            *word = p;
             continue;
         }
-        if (w[0] == 'm' && (family(w, nl, "mysql") || family(w, nl, "mariadb"))) { found |= CMD_MYSQL; continue; }
-        if (w[0] == 'm' && family(w, nl, "mongo")) { found |= CMD_MONGO; continue; }
-        if (w[0] == 'l' && family(w, nl, "ldap")) { found |= CMD_LDAP; continue; }
-        if (nl == 5 && memcmp(w, "login", 5) == 0) {
-            found |= (state & ST_TOOL ? CMD_LOGIN : 0) | (state & ST_AZ ? CMD_AZLOGIN : 0);
-            continue;
-        }
-        if (nl == 2 && w[0] == 'a' && w[1] == 'z') { state |= ST_AZ; continue; }
-        if (nl == 2 && w[0] == 'g' && w[1] == 'h') { state |= ST_GH; continue; }
-        if (nl == 6 && memcmp(w, "secret", 6) == 0) { state |= ST_SECRET; continue; }
-        if (nl == 3 && memcmp(w, "set", 3) == 0) { /* gh secret set, az keyvault secret set */
-            if ((state & ST_SECRET) && (state & (ST_GH | ST_AZ))) found |= CMD_SECRETSET;
-            continue;
-        }
-        if (nl > 14) continue;
-        for (size_t k = 0; k < sizeof cmd_names / sizeof *cmd_names; k++)
-            if (nl == cmd_names[k].len && w[0] == (uint8_t)cmd_names[k].name[0] && memcmp(w, cmd_names[k].name, nl) == 0) {
-                found |= cmd_names[k].cmd;
-                if (!cmd_names[k].cmd) state |= ST_TOOL;
-                if (cmd_names[k].cmd == CMD_HTPASSWD) *word = p;
-                break;
-            }
+        uint8_t nb[32];
+        size_t nl = s[b] == '$' || (p - b > 1 && s[b + 1] == '$') ? var_cmd_name(s, b, p, nb) : 0;
+        if (nl) { found |= name_cmds(nb, nl, &state, word, p); continue; }
+        found |= name_cmds(nb, cmd_name(s, b, p, 0, nb), &state, word, p);
+        size_t q = name_from(s, b, p, 0);
+        if (memchr(s + q, '"', p - q) || memchr(s + q, '\'', p - q) || memchr(s + q, '\\', p - q))
+            found |= name_cmds(nb, cmd_name(s, b, p, 1, nb), &state, word, p); /* m'y'sql, my\sql */
     }
     /* (a command cut at RD_CMD_BACK bytes is remembered too: the next
      * flag's own look back would see no more of it) */
@@ -212,9 +278,10 @@ static unsigned cmd_before(rd_scan *sc, size_t i, size_t *word)
 
 /* ==== the flags ======================================================================= */
 
-/* curl's user:password at v: the password, after the first sep (':', or
- * '%' for smbclient) of the word. */
-static void user_pass_at(rd_scan *sc, size_t v, uint8_t sep)
+/* curl's user:password at v: the password, after the first of the
+ * separators sep (":", or "%" for smbclient, "," for lftp; all three when
+ * the command's name is damaged) in the word. */
+static void user_pass_at(rd_scan *sc, size_t v, const char *sep)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, p = v;
@@ -224,7 +291,8 @@ static void user_pass_at(rd_scan *sc, size_t v, uint8_t sep)
     else p = v;
     for (; p < n && p - v < 256; p++) {
         uint8_t c = s[p];
-        if (c == sep && q) { /* "user:pass word": to the closing quote */
+        int at_sep = c && strchr(sep, c);
+        if (at_sep && q) { /* "user:pass word": to the closing quote */
             size_t a = p + 1, e = a;
             for (; e < n && e - a < 256 && s[e] != q && s[e] != '\n'; e++) {
                 size_t b = e; /* \" or \\\" closes it in JSON text */
@@ -234,7 +302,7 @@ static void user_pass_at(rd_scan *sc, size_t v, uint8_t sep)
             if (e < n && e > a && s[e] != '\n' && s[a] != '$') rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
             return;
         }
-        if (c == sep) { rd_literal_at(sc, p + 1, RK_SECRET | RK_PASSWORD, 0); return; }
+        if (at_sep) { rd_literal_at(sc, p + 1, RK_SECRET | RK_PASSWORD, 0); return; }
         if (RD_SPACE(c) || c == '"' || c == '\'' || c == '\\' || c == 0) return;
     }
 }
@@ -305,7 +373,7 @@ int rd_cmd_flag_at(rd_scan *sc, size_t i)
         if (!want || !(cmd_before(sc, i, &w) & want)) return 0;
         v++;
         while (v < n && is_blank(s[v])) v++;
-        if (want == CMD_CURL) user_pass_at(sc, v, ':');
+        if (want == CMD_CURL) user_pass_at(sc, v, ":");
         else rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0);
         return 1;
     }
@@ -325,11 +393,13 @@ int rd_cmd_flag_at(rd_scan *sc, size_t i)
     case 'U': want = CMD_CURL | CMD_SMB; break;
     }
     if (want) {
-        unsigned c = cmd_before(sc, i, &w) & want;
+        unsigned all = cmd_before(sc, i, &w), c = all & want;
         if (c) {
             while (v < n && is_blank(s[v])) v++;
-            if (f == 'u' || f == 'U') user_pass_at(sc, v, c & CMD_SMB ? '%' : c & CMD_LFTP ? ',' : ':');
+            if (f == 'u' || f == 'U')
+                user_pass_at(sc, v, all & CMD_DAMAGED ? ":,%" : c & CMD_SMB ? "%" : c & CMD_LFTP ? "," : ":");
             else rd_literal_at(sc, v, RK_SECRET | RK_PASSWORD, 0);
+            if (f == 'b' && (all & CMD_DAMAGED)) htpasswd_at(sc, w); /* gh secret set's -b, or htpasswd's */
             return 1;
         }
         if (f != 'b') return 0; /* (-b may still be htpasswd's) */

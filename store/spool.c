@@ -383,7 +383,7 @@ static int add_duration(st_store *s, st_json_doc *doc, st_json *meta, int64_t ti
     size_t idl;
     const char *id = st_json_get_str(meta, "tool_use_id", &idl);
     if (!id || st_json_get(meta, "duration_ms") || !ev || ev->type != ST_JSON_STRING ||
-        !(strcmp(ev->str, "PostToolUse") == 0 || strcmp(ev->str, "PostToolUseFailure") == 0))
+        !(st_event_name_is(ev->str, ev->len, "PostToolUse") || st_event_name_is(ev->str, ev->len, "PostToolUseFailure")))
         return 0;
     st_txn *txn;
     int rc = st_db_read_begin(s->db, &txn, &s->err);
@@ -457,7 +457,7 @@ static int replay_one(st_store *s, int dirfd, const char *name, st_spool_before_
     if (rc) goto out;
     if (stats->appended++ == 0) stats->first_index = index;
     const st_json *evn = st_json_get(meta, "event");
-    if (evn && evn->type == ST_JSON_STRING && st_event_seals(evn->str)) stats->wants_seal = 1;
+    if (evn && evn->type == ST_JSON_STRING && st_event_seals(evn->str, evn->len)) stats->wants_seal = 1;
     unlinkat(dirfd, name, 0);
 out:
     st_json_doc_free(tidoc);

@@ -225,11 +225,16 @@ int st_store_open(st_store **out, const char *dir, unsigned flags)
     s->dir = strdup(dir);
     if (!s->dir) { free(s); return ENOMEM; }
     *out = s;   /* handed out even on failure so st_store_error() can explain; close it */
+    /* No store here: nothing yet (init makes one), or a path that is not a
+     * directory or cannot be read, which init would not mend either. */
     char *data = path_join(dir, "data.mdb");
     if (!data) return ENOMEM;
-    int exists = access(data, F_OK) == 0;
+    struct stat st;
+    int e = stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : access(data, F_OK) != 0 ? errno : 0;
     free(data);
-    if (!exists) return st_store_fail(s, ST_ENOTFOUND, "%s: no sealtrail store here (run 'sealtrail init')", dir);
+    if (e == ENOENT) return st_store_fail(s, ST_ENOTFOUND, "%s: no sealtrail store here (run 'sealtrail init')", dir);
+    if (e == ENOTDIR) return st_store_fail(s, e, "%s: not a directory (a store is a directory)", dir);
+    if (e) return st_store_fail(s, e, "%s: cannot read the store directory: %s", dir, strerror(e));
     int rc = st_gate_open_shared(s);   /* writer gate (retention, issue 7; compact.c) */
     if (rc) return rc;
     rc = st_db_open(&s->db, dir, flags & ST_OPEN_RDONLY ? ST_DB_RDONLY : 0, &s->err);

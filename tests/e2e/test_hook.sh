@@ -8,7 +8,7 @@
 #     PostToolUse and failures, Stop, SessionEnd) ends sealed and passes check;
 #     durations come from the client or from the matching PreToolUse;
 #  3. secrets never reach the store files (data.mdb, lock.mdb) nor `log`, and
-#     look-alikes survive;
+#     look-alikes survive; nor a password after a damaged command name;
 #  4. malformed stdin never crashes, exits 0, prints nothing, keeps the raw bytes;
 #  5. input over the size cap is drained (no EPIPE) and its head kept;
 #  6. 16 hook processes at once give 16 contiguous entries;
@@ -214,6 +214,22 @@ assert r.get("github-token", 0) >= 4, r
 assert all(isinstance(v, int) and v > 0 for v in r.values())
 assert E[3]["status"] == "malformed" and E[3]["redactions"]["github-token"] == 1, E[3]
 PY
+# [RED-9] a command name with a byte that is not UTF-8 (U+FFFD once parsed): its password flags still count,
+# parsed and as raw input (cut short)
+S3D=$T/damaged
+"$SEALTRAIL" --dir "$S3D" init >/dev/null 2>&1
+for cmd in 'my\xffsql -uroot -pDmgPw41 db' 'ssh\xffpass -p DmgPw42 ssh h' 'cu\xc3rl -u me:DmgPw43 https://h'; do
+    printf '{"session_id":"s3","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"'"$cmd"'"}}\n' | hook "$S3D" ||
+        bad "damaged command name hook"
+    printf '{"session_id":"s3","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"'"$cmd"' ' | hook "$S3D" ||
+        bad "damaged command name hook (cut short)"
+done
+"$SEALTRAIL" --dir "$S3D" log >"$T/damaged.jsonl"
+n_ent=$(grep -c . "$T/damaged.jsonl")
+n_mark=$(grep -o -F '[REDACTED:password-assignment]' "$T/damaged.jsonl" | wc -l)
+check "a damaged command name keeps no password: 6 entries, 6 markers (got $n_ent, $n_mark)" [ "$n_ent.$n_mark" = 6.6 ]
+check "a damaged command name keeps no password: not in data.mdb nor log" \
+    sh -c '! grep -a -q -E "DmgPw4[123]" "$1/data.mdb" "$2"' _ "$S3D" "$T/damaged.jsonl"
 
 # ---- 4. malformed stdin ------------------------------------------------------------------------
 S4=$T/malformed

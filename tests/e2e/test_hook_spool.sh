@@ -13,6 +13,9 @@
 #  D. kill -9 of replays at random moments: every event exactly once, in order;
 #  E. no store yet: spooled, appended after `init`;
 #  F. neither store nor spool: exit 1, or 2 for PreToolUse when failing closed;
+#     a store path that is a file or cannot be read: the reason named (hook and
+#     commands), one stderr line; a redact.conf that does not load is said in
+#     the line that says where the event went (recorded or spooled);
 #  G. a data.mdb cut short (full disk, partial copy) or emptied: the hook
 #     spools (no SIGBUS), status and check name the file, nothing rewritten;
 #  H. a data.mdb whose pages hold garbage (LMDB faults reading them, or
@@ -20,7 +23,7 @@
 #     it does not die of the fault; with the file restored, the next run
 #     appends it;
 #  I. a spooled Stop or SessionEnd is sealed when replayed, as it would have
-#     been when recorded live.
+#     been when recorded live; "Stop\u0000X" is not Stop, live or replayed.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -181,6 +184,56 @@ check "--fail-closed flag: exit 2 (exit $rc)" [ "$rc" -eq 2 ]
 rc=0; ev toolu_f4 PostToolUse | SEALTRAIL_FAIL_CLOSED=1 "$SEALTRAIL" --dir "$F" hook >/dev/null 2>&1 || rc=$?
 check "fail-closed applies to PreToolUse only: PostToolUse exits 1 (exit $rc)" [ "$rc" -eq 1 ]
 
+# ---- F2. a store path that is a file, or a directory that cannot be read ----------------------------------
+# The reason is named (not "no store here, run 'sealtrail init'"), by the hook in one line and by
+# every command; the hook's line says what became of the event and nothing else.
+FF=$T/ffile
+: >"$FF"
+rc=0; out=$(ev toolu_ff1 | "$SEALTRAIL" --dir "$FF" hook 2>"$T/err") || rc=$?
+check "--dir at a file: hook exits 1, one stderr line: not a directory, event lost (exit $rc: $(head -c 300 "$T/err"))" sh -c '
+    [ "$1" = 1 ] && [ -z "$2" ] && [ "$(wc -l <"$3")" = 1 ] && grep -q "$4: not a directory" "$3" && grep -q "event lost$" "$3" &&
+    ! grep -q -e "sealtrail init" -e "recorded" -e "redact" "$3"' _ "$rc" "$out" "$T/err" "$FF"
+rc=0; ev toolu_ff2 | "$SEALTRAIL" --dir "$FF" hook --fail-closed >/dev/null 2>&1 || rc=$?
+check "--dir at a file, fail-closed PreToolUse: exit 2 (exit $rc)" [ "$rc" = 2 ]
+for c in status log check seal "hook replay"; do
+    expect "--dir at a file: $c says it is not a directory" 1 "^sealtrail: $FF: not a directory" -- "$SEALTRAIL" --dir "$FF" $c
+    grep -q "sealtrail init" "$T/err" && bad "--dir at a file: $c suggests init: $(cat "$T/err")"
+done
+# unreadable: chmod 000 stops only a user who is not root; as root, the hook runs as nobody
+FP=$T/fperm
+"$SEALTRAIL" --dir "$FP" init >/dev/null 2>&1
+as_other=
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+   setpriv --reuid=65534 --regid=65534 --clear-groups "$SEALTRAIL" --help >/dev/null 2>&1; then
+    as_other="setpriv --reuid=65534 --regid=65534 --clear-groups"
+fi
+if [ "$(id -u)" != 0 ] || [ -n "$as_other" ]; then
+    chmod 000 "$FP"
+    rc=0; out=$(ev toolu_fp1 | $as_other "$SEALTRAIL" --dir "$FP" hook 2>"$T/err") || rc=$?
+    check "unreadable store: hook exits 1, one stderr line: permission denied, event lost (exit $rc: $(head -c 300 "$T/err"))" sh -c '
+        [ "$1" = 1 ] && [ -z "$2" ] && [ "$(wc -l <"$3")" = 1 ] && grep -q "$4: cannot read the store directory: Permission denied" "$3" &&
+        grep -q "event lost$" "$3" && ! grep -q -e "sealtrail init" -e "recorded" -e "redact" "$3"' _ "$rc" "$out" "$T/err" "$FP"
+    expect "unreadable store: status says permission denied" 1 "^sealtrail: $FP: cannot read the store directory: Permission denied" -- \
+        $as_other "$SEALTRAIL" --dir "$FP" status
+    chmod 700 "$FP"
+else
+    echo "skip unreadable store: root, and cannot run as nobody (no setpriv, or $SEALTRAIL not reachable)"
+fi
+# a redact.conf that does not load and a store that cannot take the event: spooled, said once
+FC=$T/fconf
+"$SEALTRAIL" --dir "$FC" init >/dev/null 2>&1
+printf 'rule broken (x\n' >"$FC/redact.conf"
+break_store "$FC"
+rc=0; ev toolu_fc1 | "$SEALTRAIL" --dir "$FC" hook 2>"$T/err" || rc=$?
+check "bad redact.conf, store broken: exit 0, one line: spooled without its payloads, and why (exit $rc: $(head -c 300 "$T/err"))" sh -c '
+    [ "$1" = 0 ] && [ "$(wc -l <"$2")" = 1 ] && ! grep -q "recorded" "$2" &&
+    grep -q "event spooled in .*, without its payloads (custom redaction rules: .*redact.conf:1" "$2"' _ "$rc" "$T/err"
+repair_store "$FC"
+rc=0; ev toolu_fc2 | "$SEALTRAIL" --dir "$FC" hook 2>"$T/err" || rc=$?
+check "bad redact.conf, store repaired: exit 0, one line: recorded without its payloads (exit $rc: $(head -c 300 "$T/err"))" sh -c '
+    [ "$1" = 0 ] && [ "$(wc -l <"$2")" = 1 ] && grep -q "event 1 recorded, without its payloads (custom redaction rules: .*redact.conf:1" "$2"' _ "$rc" "$T/err"
+check "... both calls in the log, spooled first" ids_in_order "$FC" toolu_fc1 toolu_fc2
+
 # ---- G. a damaged data file: truncated, or empty ------------------------------------------
 G=$T/g
 "$SEALTRAIL" --dir "$G" init >/dev/null 2>&1
@@ -235,5 +288,23 @@ repair_store "$I"
 quiet_hook "$I" toolu_i3 || bad "hook i3"
 check "the replayed Stop sealed: the last checkpoint covers it (entries 0..2 of 4)" sh -c '
     [ "$("$1" --dir "$2" status | sed -n "s/^sealed: *\([0-9]*\).*/\1/p")" -ge 3 ]' _ "$SEALTRAIL" "$I"
+# an event named "Stop\u0000X" (a NUL inside) is not Stop: it seals neither live (J) nor replayed (K)
+sealed() { "$SEALTRAIL" --dir "$1" status | sed -n "s/^sealed: *\([0-9]*\).*/\1/p"; }
+stop_nul() { printf '{"session_id":"sp","hook_event_name":"Stop\\u0000X"}\n' | "$SEALTRAIL" --dir "$1" hook 2>"$T/err"; }
+J=$T/j
+"$SEALTRAIL" --dir "$J" init >/dev/null 2>&1
+quiet_hook "$J" toolu_j1 || bad "hook j1"
+rc=0; stop_nul "$J" || rc=$?
+check "live Stop\\u0000X: exit 0, nothing on stderr, no seal" [ "$rc.$(wc -c <"$T/err").$(sealed "$J")" = 0.0.0 ]
+K=$T/k
+"$SEALTRAIL" --dir "$K" init >/dev/null 2>&1
+quiet_hook "$K" toolu_k1 || bad "hook k1"
+break_store "$K"
+rc=0; stop_nul "$K" || rc=$?
+[ "$rc" = 0 ] || bad "spooled Stop\\u0000X: exit $rc"
+repair_store "$K"
+quiet_hook "$K" toolu_k3 || bad "hook k3"
+n_stop=$("$SEALTRAIL" --dir "$K" log --no-payloads | grep -c -F '"event":"Stop\u0000X"' || true)
+check "replayed Stop\\u0000X: appended with its name as sent, no seal" [ "$n_stop.$(sealed "$K")" = 1.0 ]
 
 e2e_end

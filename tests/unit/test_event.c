@@ -492,6 +492,39 @@ START_TEST(nul_inside_strings_is_kept)
 }
 END_TEST
 
+/* An event name is the whole decoded string: "Stop\u0000X" is not Stop
+ * (it does not seal), "PreToolUse\u0000X" not PreToolUse (no status, not
+ * blocked when failing closed), "PostToolUse\u0000X" not PostToolUse (no
+ * duration looked up). The name is kept as sent, NUL included. */
+START_TEST(event_names_are_length_exact)
+{
+    static const char *const names[] = { "Stop", "StopFailure", "SessionEnd", "PreToolUse", "PostToolUse",
+                                         "PostToolUseFailure", "PermissionDenied", "PermissionRequest" };
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        char in[256];
+        st_event ev;
+        snprintf(in, sizeof in, "{\"hook_event_name\":\"%s\\u0000X\",\"tool_use_id\":\"t\",\"tool_name\":\"Bash\"}", names[k]);
+        build_s(&ev, in);
+        size_t n, l = strlen(names[k]);
+        const char *e = st_json_get_str(ev.meta, "event", &n);
+        ck_assert_uint_eq(n, l + 2);
+        ck_assert(memcmp(e, names[k], l) == 0 && memcmp(e + l, "\0X", 2) == 0);
+        ck_assert_uint_eq(ev.event_len, l + 2);
+        ck_assert_msg(!ev.wants_seal && !ev.is_pretool && !ev.needs_duration, "%s\\u0000X", names[k]);
+        ck_assert_msg(env_s(&ev, "status") == NULL, "%s\\u0000X has status %s", names[k], env_s(&ev, "status"));
+        ck_assert(!st_event_is(&ev, names[k]));
+        st_event_free(&ev);
+        snprintf(in, sizeof in, "{\"hook_event_name\":\"%s\",\"tool_use_id\":\"t\",\"tool_name\":\"Bash\"}", names[k]);
+        build_s(&ev, in);
+        ck_assert(st_event_is(&ev, names[k]));
+        ck_assert_int_eq(ev.wants_seal, k < 3);
+        ck_assert_int_eq(ev.is_pretool, k == 3);
+        st_event_free(&ev);
+    }
+    ck_assert(st_event_seals("Stop", 4) && !st_event_seals("Stop\0X", 6) && !st_event_seals("Sto", 3));
+}
+END_TEST
+
 /* ---- envelope rules -------------------------------------------------------------------- */
 
 START_TEST(duplicate_keys_first_wins_rest_kept)
@@ -749,6 +782,7 @@ int main(void)
     tcase_add_test(tc, truncated_input_cut_secret_dropped);
     tcase_add_test(tc, invalid_utf8_and_lone_surrogates_are_replaced_and_counted);
     tcase_add_test(tc, nul_inside_strings_is_kept);
+    tcase_add_test(tc, event_names_are_length_exact);
     tcase_add_test(tc, duplicate_keys_first_wins_rest_kept);
     tcase_add_test(tc, long_strings_are_cut_and_kept_whole_in_event);
     tcase_add_test(tc, error_summary_first_line_200_bytes);

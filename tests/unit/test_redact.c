@@ -285,6 +285,30 @@ START_TEST(test_nul_and_lengths)
 }
 END_TEST
 
+/* [RED-9] A command name with a byte that is not UTF-8 (what the vectors,
+ * JSON text, cannot hold): its password flags are still read as password
+ * flags, in text and in raw input, however the name is damaged. */
+START_TEST(test_damaged_command_name)
+{
+    static const char *const in[] = {
+        "my\xffsql -pHunter2x db", "m\xc3sql -pHunter2x db", "ssh\xfe\xfepass -p Hunter2 ssh h",
+        "cu\xedrl -u me:Hunter2 https://h", "{\"command\":\"my\xffsql -pHunter2x db\"",
+    };
+    for (size_t k = 0; k < sizeof in / sizeof *in; k++) {
+        char *out;
+        size_t ol;
+        ck_assert_int_eq(st_redact_text(NULL, in[k], strlen(in[k]), &out, &ol, NULL), 0);
+        ck_assert_msg(memmem(out, ol, "Hunter2", 7) == NULL && memmem(out, ol, "[REDACTED:password-assignment]", 30),
+                      "text [%s] -> [%.*s]", in[k], (int)ol, out);
+        free(out);
+        st_buf b = { 0 };
+        ck_assert_int_eq(st_redact_bytes(NULL, (const uint8_t *)in[k], strlen(in[k]), &b, NULL), 0);
+        ck_assert_msg(memmem(b.data, b.len, "Hunter2", 7) == NULL, "raw [%s] -> [%.*s]", in[k], (int)b.len, b.data);
+        st_buf_free(&b);
+    }
+}
+END_TEST
+
 /* Appends to what is already in the buffer. */
 START_TEST(test_bytes_appends)
 {
@@ -901,6 +925,7 @@ static Suite *redact_suite(void)
     tcase_add_test(tc, test_counts_to_json);
     tcase_add_test(tc, test_rule_names);
     tcase_add_test(tc, test_nul_and_lengths);
+    tcase_add_test(tc, test_damaged_command_name);
     tcase_add_test(tc, test_bytes_appends);
     tcase_add_test(tc, test_very_deep_tree);
     tcase_add_test(tc, test_wide_tree);

@@ -788,6 +788,27 @@ START_TEST(open_missing_store)
 }
 END_TEST
 
+/* A path that is a file, or below one, is not "no store here, run init":
+ * the error says what it is (ENOTDIR). */
+START_TEST(open_store_at_a_file)
+{
+    char file[4096], below[4104];
+    snprintf(file, sizeof file, "%s/f", dir);
+    snprintf(below, sizeof below, "%s/sub", file);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    const char *paths[] = { file, below };
+    for (int k = 0; k < 2; k++) {
+        st_store *s;
+        ck_assert_int_eq(st_store_open(&s, paths[k], 0), ENOTDIR);
+        ck_assert_msg(strstr(st_store_error(s), ": not a directory") && !strstr(st_store_error(s), "init"), "%s",
+                      st_store_error(s));
+        st_store_close(s);
+    }
+}
+END_TEST
+
 /* Post-order keys are strictly increasing in creation order, so tree writes are appends. */
 START_TEST(tree_keys_in_creation_order)
 {
@@ -902,6 +923,7 @@ int main(void)
     tcase_add_test(tc, bad_records_change_nothing);
     tcase_add_test(tc, missing_or_loose_key_refuses_seal);
     tcase_add_test(tc, open_missing_store);
+    tcase_add_test(tc, open_store_at_a_file);
     tcase_add_test(tc, tree_keys_in_creation_order);
     tcase_add_test(tc, appends_mixed_with_other_changes);
     tcase_add_test(tc, size_constants);

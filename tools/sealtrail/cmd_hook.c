@@ -112,9 +112,11 @@ static int env_flag(const char *name)
 static struct {
     st_spool_image *im;
     int spool_fd;                      /* -1: no spool */
+    int spool_err;                     /* why not (errno) */
     volatile uint64_t from;
     volatile sig_atomic_t committed;
     int fail_code;                     /* exit code when the event is lost */
+    char withheld[640];                /* "" or ", without its payloads (custom redaction rules: ...)" */
 } wd = { .spool_fd = -1 };
 
 static void say(const char *s)
@@ -128,7 +130,9 @@ static void wd_fire(int sig)
     (void)sig;
     if (wd.committed) _exit(EXIT_OK);
     if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
-        say("sealtrail: hook: store busy past the wait bound; event spooled\n");
+        say("sealtrail: hook: store busy past the wait bound; event spooled");
+        say(wd.withheld);
+        say("\n");
         _exit(EXIT_OK);
     }
     say("sealtrail: hook: store busy past the wait bound and the spool is not writable: event lost\n");
@@ -143,7 +147,9 @@ static void wd_fault(int sig)
         _exit(EXIT_OK);
     }
     if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
-        say("sealtrail: hook: fault reading the store (damaged data.mdb? run 'sealtrail check'); event spooled\n");
+        say("sealtrail: hook: fault reading the store (damaged data.mdb? run 'sealtrail check'); event spooled");
+        say(wd.withheld);
+        say("\n");
         _exit(EXIT_OK);
     }
     say("sealtrail: hook: fault reading the store (damaged data.mdb?) and the spool is not writable: event lost\n");
@@ -203,13 +209,14 @@ static void rearm_for(void *ctx, uint64_t bytes)
 
 /* ==== recording one event ========================================================= */
 
-/* Spools the prepared image now (not from the signal handler). Returns the exit code. */
+/* Spools the prepared image now (not from the signal handler) and says so,
+ * or that the event is lost, in one line. Returns the exit code. */
 static int spool_now(const char *dir, const char *why)
 {
     wd_block(1);
     wd_disarm();
     if (wd.spool_fd < 0) {
-        cli_err("hook: %s; cannot spool either (%s/%s not writable): event lost", why, dir, ST_SPOOL_SUBDIR);
+        cli_err("hook: %s; cannot spool either (%s/%s: %s): event lost", why, dir, ST_SPOOL_SUBDIR, strerror(wd.spool_err));
         return wd.fail_code;
     }
     int rc = st_spool_image_write(wd.im, wd.spool_fd, wd.from);
@@ -219,7 +226,7 @@ static int spool_now(const char *dir, const char *why)
     }
     wd.committed = 1;    /* the event is safe: a fault from here on ends the process with 0 */
     long n = st_spool_pending(wd.spool_fd);
-    cli_err("hook: %s; event spooled in %s/%s (%ld waiting)", why, dir, ST_SPOOL_SUBDIR, n);
+    cli_err("hook: %s; event spooled in %s/%s (%ld waiting)%s", why, dir, ST_SPOOL_SUBDIR, n, wd.withheld);
     return EXIT_OK;
 }
 
@@ -248,10 +255,14 @@ static int hook_record(st_cli *cli, int fail_closed)
                          .session_fallback = getenv("CLAUDE_CODE_SESSION_ID"), .input_len = total };
     st_redactor *red = NULL;
     int withheld = st_event_redactor_for_dir(dir, &red, &err) != 0;
+    wd.withheld[0] = 0;
     if (withheld) {
         /* Fewer rules than configured could store a secret: keep only the
-         * call's identity (who, what, when), no payloads, and say why. */
-        cli_err("hook: custom redaction rules: %s: event recorded without its payloads", err.msg);
+         * call's identity (who, what, when), no payloads, and say why, in
+         * the one line that says where the event went (recorded, spooled;
+         * a lost event's line gives the cause of the loss only: when the
+         * store directory cannot be read, redact.conf cannot either). */
+        snprintf(wd.withheld, sizeof wd.withheld, ", without its payloads (custom redaction rules: %.560s)", err.msg);
         eo.withhold = "custom redaction rules (redact.conf) did not load: payloads and free text withheld";
     }
     eo.redactor = red;
@@ -265,7 +276,7 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.fail_code = fail_closed && ev.is_pretool ? EXIT_USAGE : EXIT_FAIL;   /* 2 blocks the tool */
     int block = withheld && fail_closed && ev.is_pretool;    /* fail-closed: no tool runs unaudited in full */
     hook_ctx hc = { .wait_ms = env_uint("SEALTRAIL_LOCK_TIMEOUT_MS", HOOK_WAIT_MS_DEFAULT) };
-    if (strcmp(ev.event, "SessionEnd") == 0 && hc.wait_ms > HOOK_WAIT_MS_SESSION_END) hc.wait_ms = HOOK_WAIT_MS_SESSION_END;
+    if (st_event_is(&ev, "SessionEnd") && hc.wait_ms > HOOK_WAIT_MS_SESSION_END) hc.wait_ms = HOOK_WAIT_MS_SESSION_END;
     uint64_t rec_bytes = 0;
     for (size_t i = 0; i < ev.rec.npayloads; i++) rec_bytes += ev.rec.payloads[i].len;
 
@@ -279,9 +290,8 @@ static int hook_record(st_cli *cli, int fail_closed)
     wd.im = &im;
     wd.from = ST_SPOOL_FROM_NONE;
     int sfd = -1;
-    int src = st_spool_open_dir(dir, &sfd);
+    wd.spool_err = st_spool_open_dir(dir, &sfd);
     wd.spool_fd = sfd;
-    (void)src;
 
     wd_handlers();
     wd_arm(hc.wait_ms);
@@ -335,6 +345,7 @@ static int hook_record(st_cli *cli, int fail_closed)
         goto out;
     }
     wd.committed = 1;
+    if (withheld) cli_err("hook: event %llu recorded%s", (unsigned long long)index, wd.withheld);
     if (seal) {
         uint64_t sealed = 0;
         rc = st_sealed_size(s, &sealed);

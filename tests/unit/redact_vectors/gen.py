@@ -329,10 +329,20 @@ _mac=rs(64,HEXL)
 case(T,'private-key PuTTY .ppk private lines','PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: me\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\nPrivate-Lines: 2\n'+split(rs(64,A+'+/'),5)+'\n'+rs(40,A+'+/')+'==\nPrivate-MAC: '+_mac+'\n',
      'PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: me\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\nPrivate-Lines: 2\n'+R('private-key')+'\nPrivate-MAC: '+_mac+'\n',{'private-key':1})
 rcase('private-key PuTTY .ppk in raw JSON (line breaks written as \\n)','{"stdout":"Private-Lines: 1\\n'+split(rs(48,A+'+/'),4)+'\\nPrivate-MAC: 00"','{"stdout":"Private-Lines: 1\\n'+R('private-key')+'\\nPrivate-MAC: 00"',{'private-key':1})
+rcase('raw: a command name damaged by an escaped control character (\\u0001)',
+      '{"command":"my\\u0001sql -pHunter2x db"','{"command":"my\\u0001sql -p'+R(PA)+' db"',{PA:1})
+rcase('raw: a Windows path with \\\\u in it is not an escape, the name not damaged','{"command":"C:\\\\Users\\\\u1\\\\serve -p 8080"')
 case(C,'mysql family: -p glued is the password (mysql, mysqldump, mariadb, inside docker exec and ssh)',
      'mysql -u root -pHunter2x mydb\nmysqldump -uroot -p"s3cr3t pw" --all-databases > dump.sql\ndocker exec -it db mariadb -uroot -p\'Pa55!\' -e "select 1"\nssh h \'mysqladmin -psecret9 status\'',
      'mysql -u root -p'+R(PA)+' mydb\nmysqldump -uroot -p"'+R(PA)+'" --all-databases > dump.sql\ndocker exec -it db mariadb -uroot -p\''+R(PA)+'\' -e "select 1"\nssh h \'mysqladmin -p'+R(PA)+' status\'',{PA:4})
 keep('-p elsewhere is a port, a path or a prompt','mysql -u root -p mydb\nmkdir -p build/out\ndocker run -p8080:80 img\nssh -p2222 host\ntar -pczf a.tgz .\nmysql -p$MYSQL_PWD db\npsql -p5432 -h db\ncp -pr a b; mysql -h db')
+case(C,'[RED-9] a password flag after a damaged command name (U+FFFD for an invalid byte, a control character): every command\'s flags apply',
+     'my\ufffdsql -pHunter2x db\nm\ufffdsql -uroot -pHunter2x\nssh\ufffdpass -p Hunter2 ssh h\ncu\ufffdrl -u me:Hunter2 https://h\nsmbcl\x01ient //h/s -U dom%Hunter2\nlftp\ufffd -u me,Hunter2 h\nhtp\ufffdasswd -nb admin Hunter2\nredis-cli\ufffd -a Hunter2 ping\n/usr/bin/my\ufffdsql -pHunter2x',
+     'my\ufffdsql -p'+R(PA)+' db\nm\ufffdsql -uroot -p'+R(PA)+'\nssh\ufffdpass -p '+R(PA)+' ssh h\ncu\ufffdrl -u me:'+R(PA)+' https://h\nsmbcl\x01ient //h/s -U dom%'+R(PA)+'\nlftp\ufffd -u me,'+R(PA)+' h\nhtp\ufffdasswd -nb admin '+R(PA)+'\nredis-cli\ufffd -a '+R(PA)+' ping\n/usr/bin/my\ufffdsql -p'+R(PA),{PA:9})
+case(C,'[RED-9] a password flag after a quoted, escaped, upper-case or path command name, or behind env and sh -c',
+     '"mysql" -pHunter2x\nm\'y\'sql -pHunter2x\n\\mysql -pHunter2x\nmy\\sql -pHunter2x\n\'/usr/bin/mysql\' -pHunter2x\nC:\\Tools\\mysql.exe -u root -pHunter2x\nMySQL.exe -pHunter2x\nenv TZ=UTC MYSQL_HOST=db mysql -pHunter2x\nsh -c "sshpass -p Hunter2 ssh h"\nsudo -u dba "/opt/bin/curl" -u me:Hunter2 https://h',
+     '"mysql" -p'+R(PA)+'\nm\'y\'sql -p'+R(PA)+'\n\\mysql -p'+R(PA)+'\nmy\\sql -p'+R(PA)+'\n\'/usr/bin/mysql\' -p'+R(PA)+'\nC:\\Tools\\mysql.exe -u root -p'+R(PA)+'\nMySQL.exe -p'+R(PA)+'\nenv TZ=UTC MYSQL_HOST=db mysql -p'+R(PA)+'\nsh -c "sshpass -p '+R(PA)+' ssh h"\nsudo -u dba "/opt/bin/curl" -u me:'+R(PA)+' https://h',{PA:10})
+keep('[RED-9] clean command names keep their -p port: non-ASCII letters and terminal colours are not damage','caf\u00e9 -p 8080\nls "\u00dcbung" -p 8080 -u 1000:1000\n\x1b[1mserve\x1b[0m -p 8080\n\u65e5\u672c -a 3 -u 1:2')
 case(C,'sshpass -p and docker login -p (glued or not)',
      'sshpass -p Hunter2 ssh u@h\nsshpass -pHunter2 scp f u@h:\ndocker login -u me -p dckr9Pw registry.example.com\npodman login --username me -p "p w9" quay.io',
      'sshpass -p '+R(PA)+' ssh u@h\nsshpass -p'+R(PA)+' scp f u@h:\ndocker login -u me -p '+R(PA)+' registry.example.com\npodman login --username me -p "'+R(PA)+'" quay.io',{PA:4})
