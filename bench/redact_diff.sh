@@ -7,7 +7,8 @@
 # sample payloads, this repository's sources and docs, and any FILE given
 # (e.g. a bench import log). Exit 0: identical. Else it says how many
 # output records differ and, per rule, how many markers each build wrote,
-# and keeps both outputs in /tmp/redact_diff.out/ for a closer look
+# and keeps both outputs in $REDACT_DIFF_OUT (default a new directory
+# $TMPDIR/redact_diff.out.XXXXXX, named on stderr) for a closer look
 # (`diff base.out new.out`). REDACT_DIFF_FILES_ONLY=1: only the FILEs
 # given (no near-miss inputs, no repository files, whose redaction a change
 # of the rules changes on purpose): a false-positive count on real text.
@@ -15,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 rev=${1:-$(git -C "$here" merge-base HEAD main)}
 shift || true
-tmp=$(mktemp -d /tmp/redact_diff.XXXXXX)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/redact_diff.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 libs="/usr/lib/x86_64-linux-gnu/libsodium.a /usr/lib/x86_64-linux-gnu/liblmdb.a /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/x86_64-linux-gnu/libpcre2-8.a"
 build() { # SRC_DIR OUT_BIN
@@ -44,8 +45,9 @@ for isa in sse2 ssse3 ""; do
             <(grep -ao '\[REDACTED:[a-z0-9-]*\]' "$tmp/base.out" | sort | uniq -c | awk '{print $2, $1}' | sort) \
             <(grep -ao '\[REDACTED:[a-z0-9-]*\]' "$tmp/new.out" | sort | uniq -c | awk '{print $2, $1}' | sort) |
             awk '$2 != $3 { printf "    %-42s %8d -> %8d\n", $1, $2, $3 }' >&2
-        rm -rf /tmp/redact_diff.out && mkdir -p /tmp/redact_diff.out
-        cp "$tmp/base.out" "$tmp/new.out" /tmp/redact_diff.out/
+        keep=${REDACT_DIFF_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/redact_diff.out.XXXXXX")}
+        mkdir -p "$keep" && cp "$tmp/base.out" "$tmp/new.out" "$keep/"
+        echo "  both outputs: $keep/base.out, $keep/new.out" >&2
         exit 1
     fi
 done

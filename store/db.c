@@ -15,6 +15,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,22 @@ static int check_not_empty(const char *dir, st_err *err)
     return st_fail(err, ST_ECORRUPT, "%s is empty (truncated, or 'sealtrail init' is still creating it)", path);
 }
 
+/* Which of the store's files a permission error is about (LMDB says only
+ * "Permission denied"), else the directory. */
+static const char *denied_file(const char *dir, unsigned flags, int rc)
+{
+    static _Thread_local char path[4200];
+    static const char *const files[] = { "lock.mdb", "data.mdb" };   /* LMDB's order */
+    if (rc != EACCES && rc != EPERM && rc != EROFS) return dir;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        if (snprintf(path, sizeof path, "%s/%s", dir, files[i]) >= (int)sizeof path) return dir;
+        /* lock.mdb is written even by readers */
+        int mode = R_OK | (i == 0 || !(flags & ST_DB_RDONLY) ? W_OK : 0);
+        if (access(path, F_OK) == 0 && access(path, mode) != 0) return path;
+    }
+    return dir;
+}
+
 int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
 {
     *out = NULL;
@@ -218,7 +235,7 @@ int st_db_open(st_db **out, const char *dir, unsigned flags, st_err *err)
     rc = mdb_env_open(db->env, dir, eflags, 0600);
     if (rc) {
         int code = rc == ENOENT ? ST_ENOTFOUND : map_rc(NULL, rc);
-        st_fail(err, code, "%s: cannot open store: %s", dir, mdb_strerror(rc));
+        st_fail(err, code, "%s: cannot open store: %s", denied_file(dir, flags, rc), mdb_strerror(rc));
         mdb_env_close(db->env);
         free(db);
         return code;

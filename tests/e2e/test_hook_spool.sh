@@ -216,6 +216,16 @@ if [ "$(id -u)" != 0 ] || [ -n "$as_other" ]; then
     expect "unreadable store: status says permission denied" 1 "^sealtrail: $FP: cannot read the store directory: Permission denied" -- \
         $as_other "$SEALTRAIL" --dir "$FP" status
     chmod 700 "$FP"
+    # the directory can be read but a file of the store cannot: the message names the file
+    "$SEALTRAIL" --dir "$FP" status >/dev/null   # (creates the gate files, as any first open does)
+    chmod 711 "$T"; chmod 755 "$FP"; chmod 666 "$FP/gate" "$FP/gate.turn" "$FP/lock.mdb"
+    if [ "$(id -u)" != 0 ]; then chmod 000 "$FP/data.mdb"; fi
+    expect "store whose data.mdb cannot be read: status names data.mdb" 1 "^sealtrail: $FP/data.mdb: cannot open store: Permission denied" -- \
+        $as_other "$SEALTRAIL" --dir "$FP" status
+    chmod 600 "$FP/lock.mdb"
+    expect "... and lock.mdb when that is the one" 1 "^sealtrail: $FP/lock.mdb: cannot open store: Permission denied" -- \
+        $as_other "$SEALTRAIL" --dir "$FP" status
+    chmod 700 "$T" "$FP"; chmod 600 "$FP/data.mdb" "$FP/gate" "$FP/gate.turn"
 else
     echo "skip unreadable store: root, and cannot run as nobody (no setpriv, or $SEALTRAIL not reachable)"
 fi

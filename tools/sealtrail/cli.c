@@ -41,8 +41,8 @@ int cli_exit_code(int rc)
 int cli_fail(int rc, const char *context, const char *detail)
 {
     size_t cl = strlen(context);
-    if (detail && strncmp(detail, context, cl) == 0 && detail[cl] == ':')
-        cli_err("%s", detail);                      /* the detail names its context already */
+    if (detail && strncmp(detail, context, cl) == 0 && (detail[cl] == ':' || (detail[cl] == '/' && cl)))
+        cli_err("%s", detail);                      /* the detail names its context (or a file in it) already */
     else if (detail && *detail)
         cli_err("%s: %s", context, detail);
     else
@@ -215,6 +215,22 @@ int cli_add_list(const char *cmd, const char *opt, st_qfield *f, char *val)
     if (st_qfield_add_list(f, val) == 0) return 0;
     cli_err("%s: %s: '%s': an empty value in the list, or more than %u values", cmd, opt, val, ST_Q_MAX_VALUES);
     return -1;
+}
+
+int cli_check_status(const char *cmd, const st_qfield *f)
+{
+    static const char *const known[] = { "started", "succeeded", "failed", "interrupted", "denied", "requested", "malformed" };
+    for (size_t i = 0; i < f->n; i++) {
+        size_t k = 0;
+        while (k < sizeof known / sizeof *known && !(strlen(known[k]) == f->len[i] && memcmp(known[k], f->v[i], f->len[i]) == 0)) k++;
+        if (k == sizeof known / sizeof *known) {
+            cli_err("%s: --status: '%.*s' is not one of started, succeeded, failed, interrupted, denied, requested,"
+                    " malformed (the seed format's success is succeeded; its error is failed,interrupted)", cmd,
+                    (int)f->len[i], f->v[i]);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out)

@@ -74,6 +74,9 @@ int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
  * naming the value (empty, or more than ST_Q_MAX_VALUES values). */
 struct st_qfield;
 int cli_add_list(const char *cmd, const char *opt, struct st_qfield *f, char *val);
+/* Refuses (message, -1) a --status value no entry can carry: it would
+ * silently select nothing (e.g. the seed format's "success" or "error"). */
+int cli_check_status(const char *cmd, const struct st_qfield *f);
 /* Parses an unsigned decimal option value; prints "sealtrail: --opt: ..." on error. 0 or -1. */
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out);
 /* --since/--until: RFC 3339 or relative to now (st_time_arg_parse); -1 after a message naming cmd and opt. */

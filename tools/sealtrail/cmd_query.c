@@ -150,23 +150,6 @@ static unsigned term_width(void)
     return v >= 40 && v <= 1000 ? (unsigned)v : 160;
 }
 
-/* The statuses an entry can carry (docs/FORMAT.md): any other value would
- * silently match nothing, e.g. the seed format's "success" or "error". */
-static int check_status(const st_qfield *f)
-{
-    static const char *const known[] = { "started", "succeeded", "failed", "interrupted", "denied", "requested", "malformed" };
-    for (size_t i = 0; i < f->n; i++) {
-        size_t k = 0;
-        while (k < sizeof known / sizeof *known && !(strlen(known[k]) == f->len[i] && memcmp(known[k], f->v[i], f->len[i]) == 0)) k++;
-        if (k == sizeof known / sizeof *known) {
-            cli_err("query: --status: '%.*s' is not one of started, succeeded, failed, interrupted, denied, requested,"
-                    " malformed (the seed format's success is succeeded; its error is failed,interrupted)", (int)f->len[i], f->v[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int parse_time(const char *opt, const char *val, int64_t *out)
 {
     return cli_parse_time("query", opt, val, out);
@@ -259,7 +242,7 @@ int cmd_query(st_cli *cli, int argc, char **argv)
         }
     }
     if (optind < argc) return cli_bad_arg("query", argv[optind], NULL);
-    if (check_status(&q.status)) return EXIT_USAGE;
+    if (cli_check_status("query", &q.status)) return EXIT_USAGE;
     if (q.path && !*q.path) { cli_err("query: --path: empty pattern"); return EXIT_USAGE; }
     if (q.text && !*q.text) { cli_err("query: --text: empty string"); return EXIT_USAGE; }
     if (o.with_proof && o.fmt != QF_JSONL && o.fmt != QF_JSON) {
