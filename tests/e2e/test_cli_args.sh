@@ -122,6 +122,12 @@ query|--reverse=1|--reverse takes no value
 query|--s x|option '--s' is ambiguous \(--session, --status, --since, --sort\)
 query|-x|unknown option '-x'
 query|stray|unexpected argument 'stray'
+query|-- -x|unexpected argument '-x'
+log|-- -x|unexpected argument '-x'
+log|stray -- -x|unexpected argument 'stray'
+stats|-- --tool|unexpected argument '--tool'
+tail|-- -f|unexpected argument '-f'
+export|-- --out|unexpected argument '--out'
 stats|--session|--session needs a value
 tail|-n|-n needs a value
 tail|--lines|--lines needs a value

@@ -154,6 +154,15 @@ int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
     return EXIT_USAGE;
 }
 
+int cli_stray_arg(const char *cmd, char **argv, int optind)
+{
+    if (optind > 0 && strcmp(argv[optind - 1], "--") == 0) {
+        usage_err(cmd, "unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return cli_bad_arg(cmd, argv[optind], NULL);
+}
+
 static const char *default_store_dir(void)
 {
     static char path[4096];

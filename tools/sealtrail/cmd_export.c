@@ -241,10 +241,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
     o.event = lists[1];
     o.session = lists[2];
     o.status = lists[3];
-    if (optind < argc) {
-        cli_bad_arg("export", argv[optind], NULL);
-        return EXIT_USAGE;
-    }
+    if (optind < argc) return cli_stray_arg("export", argv, optind);
     if (!out) {
         cli_err("export: --out FILE is required (see --help)");
         return EXIT_USAGE;

@@ -68,7 +68,7 @@ int cmd_init(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) return cli_bad_arg("init", argv[optind], NULL);
+    if (optind < argc) return cli_stray_arg("init", argv, optind);
     if (o.origin && !st_key_name_valid(o.origin, strlen(o.origin))) {
         cli_err("--origin: '%s' is not a valid origin (non-empty, no spaces, no '+'; e.g. example.com/audit)", o.origin);
         return EXIT_USAGE;

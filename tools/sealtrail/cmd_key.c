@@ -204,7 +204,7 @@ static int key_request(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) return cli_bad_arg("key request", argv[optind], NULL);
+    if (optind < argc) return cli_stray_arg("key request", argv, optind);
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;
@@ -333,7 +333,7 @@ static int key_rotate(st_cli *cli, int argc, char **argv)
         else if (c == 'o') keep = 1;
         else return EXIT_USAGE;
     }
-    if (optind < argc) return cli_bad_arg("key rotate", argv[optind], NULL);
+    if (optind < argc) return cli_stray_arg("key rotate", argv, optind);
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;

@@ -67,7 +67,7 @@ int cmd_log(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) return cli_bad_arg("log", argv[optind], NULL);
+    if (optind < argc) return cli_stray_arg("log", argv, optind);
     if (from > to) { cli_err("log: --from %llu is after --to %llu", (unsigned long long)from, (unsigned long long)to); return EXIT_USAGE; }
     signal(SIGPIPE, SIG_IGN);        /* `log | head`: EPIPE ends it cleanly (exit 0) */
     cli_snap sn;

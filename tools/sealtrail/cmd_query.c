@@ -241,7 +241,7 @@ int cmd_query(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) return cli_bad_arg("query", argv[optind], NULL);
+    if (optind < argc) return cli_stray_arg("query", argv, optind);
     if (cli_check_status("query", &q.status)) return EXIT_USAGE;
     if (q.path && !*q.path) { cli_err("query: --path: empty pattern"); return EXIT_USAGE; }
     if (q.text && !*q.text) { cli_err("query: --text: empty string"); return EXIT_USAGE; }

@@ -149,7 +149,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) return cli_bad_arg("stats", argv[optind], NULL);
+    if (optind < argc) return cli_stray_arg("stats", argv, optind);
     if (q.has_since && q.has_until && q.until_us <= q.since_us) {      /* as query */
         cli_err("stats: --until is not after --since");
         return EXIT_USAGE;

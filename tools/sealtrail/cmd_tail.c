@@ -127,7 +127,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    if (optind < argc) return cli_bad_arg("tail", argv[optind], NULL);
+    if (optind < argc) return cli_stray_arg("tail", argv, optind);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
