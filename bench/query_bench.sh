@@ -72,6 +72,11 @@ fi
 if [ -x "${BUILD_DIR:-}/import_bench" ]; then
   echo "    $("$BUILD_DIR/import_bench" "$work/audit.jsonl")"
 fi
+# The import's threads share the CPUs: on a VM whose vCPUs are not equally
+# fast at the moment (host contention), its rate follows the slow one.
+if [ -x "${BUILD_DIR:-}/machine_probe" ]; then
+  "$BUILD_DIR/machine_probe" | awk 'NR <= 2 { sub(/^ +/, ""); print "    just after the import: " $0 }' || true
+fi
 
 since=2025-03-03T00:00:00.000Z     # 90 days before the fixed clock
 count=$(st query --tool Edit --since 90d --count)
