@@ -104,7 +104,7 @@ START_TEST(entries_round_trip)
     static const char *const texts[] = {
         "{\"a\":\"\\\",\\\"len\\\":\",\"b\":\"},\\\"tool_input\\\":{\\\"commit\\\":\\\"\",\"v\":1}",
         "{\"x\":\",\\\"session\\\":\\\",\\\"tool\\\":\\\"\",\"v\":1}",
-        "{\"cwd\":\"" "\",\"v\":1}",                                     /* fragments back to back */
+        ("{\"cwd\":\"" "\",\"v\":1}"),                                   /* fragments back to back */
         "{\"u\":\"\xc3\xa9\xe2\x80\xa8\xf0\x9f\x94\x91\",\"v\":1}",      /* UTF-8 bytes stand for themselves */
         "{\"k\":\"\\u0000\\n\\t\",\"v\":1}",                              /* escaped control characters */
         "{\"cwd\":\"",                                                    /* a fragment at the very end */

@@ -803,7 +803,7 @@ static void gen_token(st_buf *b, int kind)
     const char *t;
     if (kind == GEN_GROW) t = r % 4 ? (r % 8 == 1 ? "\x80" : "\xff") : r % 16 < 2 ? "\\n" : "ab";
     else if (kind == GEN_SHRINK) t = r % 8 ? "\\u0041" : "\\ud83d\\ude00";
-    else if (r % 3 == 0) t = "lorem ipsum dolor sit amet, consectetur adipiscing elit" + r / 3 % 50;
+    else if (r % 3 == 0) t = &"lorem ipsum dolor sit amet, consectetur adipiscing elit"[r / 3 % 50];
     else if (kind == GEN_LENIENT && r % 3 == 1) t = lenient[r / 3 % (sizeof lenient / sizeof *lenient)];
     else t = strict[r / 3 % (sizeof strict / sizeof *strict)];
     st_buf_puts(b, t);

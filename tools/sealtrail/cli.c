@@ -154,13 +154,13 @@ int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
     return EXIT_USAGE;
 }
 
-int cli_stray_arg(const char *cmd, char **argv, int optind)
+int cli_stray_arg(const char *cmd, char **argv, int at)
 {
-    if (optind > 0 && strcmp(argv[optind - 1], "--") == 0) {
-        usage_err(cmd, "unexpected argument '%s'", argv[optind]);
+    if (at > 0 && strcmp(argv[at - 1], "--") == 0) {
+        usage_err(cmd, "unexpected argument '%s'", argv[at]);
         return EXIT_USAGE;
     }
-    return cli_bad_arg(cmd, argv[optind], NULL);
+    return cli_bad_arg(cmd, argv[at], NULL);
 }
 
 static const char *default_store_dir(void)

@@ -67,10 +67,10 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
  * such an option was the last argument), else "CMD: unexpected argument
  * 'ARG'", each followed by (see 'sealtrail CMD --help'). Returns EXIT_USAGE. */
 int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts);
-/* After cli_getopt: argv[optind] is left over. As cli_bad_arg, except that
- * a word after "--" is an argument, never an option ("log -- -x":
- * "unexpected argument '-x'"). Returns EXIT_USAGE. */
-int cli_stray_arg(const char *cmd, char **argv, int optind);
+/* After cli_getopt: argv[at] (at = optind) is left over. As cli_bad_arg,
+ * except that a word after "--" is an argument, never an option
+ * ("log -- -x": "unexpected argument '-x'"). Returns EXIT_USAGE. */
+int cli_stray_arg(const char *cmd, char **argv, int at);
 
 /* A --tool, --event, --session or --status value of query or stats: a
  * comma-separated list added to f by st_qfield_add_list (\, is a comma
