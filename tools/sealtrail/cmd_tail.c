@@ -69,12 +69,19 @@ static void help(void)
 
 /* Waits ms milliseconds; returns 1 if stdout's reader has gone away (a
  * pipe reports POLLERR on its write end once the read end is closed), so
- * `tail -f | head` ends even when nothing new arrives. EINTR (a signal)
- * ends the wait early, which is what we want. */
-static int wait_ms(unsigned ms)
+ * `tail -f | head` ends even when nothing new arrives. A signal, or a
+ * compaction waiting for the store (checked every WAIT_SLICE_MS: a compactor
+ * gives up after 10 s, the interval may be 60), ends the wait early. */
+#define WAIT_SLICE_MS 250u
+static int wait_ms(const char *dir, unsigned ms)
 {
-    struct pollfd p = { .fd = 1, .events = 0 };
-    return poll(&p, 1, (int)ms) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+    for (;;) {
+        unsigned slice = ms < WAIT_SLICE_MS ? ms : WAIT_SLICE_MS;
+        struct pollfd p = { .fd = 1, .events = 0 };
+        if (poll(&p, 1, (int)slice) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL))) return 1;
+        ms -= slice;
+        if (ms == 0 || stop_flag || st_gate_compaction_waiting(dir)) return 0;
+    }
 }
 
 /* Closes the store (if open) and opens it again, after the compaction that
@@ -169,7 +176,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
         }
         if (!more) {
             if (!follow) break;
-            if (wait_ms((unsigned)interval) || stop_flag) break;
+            if (wait_ms(cli_store_dir(cli), (unsigned)interval) || stop_flag) break;
         }
         if (!s || st_gate_compaction_waiting(cli_store_dir(cli))) rc = reopen(cli, &s, &txn);
         else rc = txn ? st_db_read_renew(txn) : st_db_read_begin(s->db, &txn, &s->err);
