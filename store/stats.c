@@ -93,6 +93,16 @@ static int tool_wanted(const st_stats_query *q, const char *t, size_t n)
     return 0;
 }
 
+/* The same for a stats row's name, which is a long name's head only (index.h,
+ * CAPS): a wanted name matches the row of its head. */
+static int tool_row_wanted(const st_stats_query *q, const char *t, size_t n)
+{
+    if (!q->tool.n) return 1;
+    for (size_t i = 0; i < q->tool.n; i++)
+        if (st_ix_cut_len(q->tool.v[i], q->tool.len[i]) == n && memcmp(q->tool.v[i], t, n) == 0) return 1;
+    return 0;
+}
+
 /* ---- all time: aggregates and histograms -------------------------------------------- */
 
 static int hist_percentiles(st_txn *txn, const uint8_t *enc, size_t el, st_tool_stats *s)
@@ -141,7 +151,7 @@ static int all_time(st_txn *txn, const st_stats_query *q, acc_set *a)
         size_t end = st_ix_enc_end(kb + 1, kl - 1);
         if (end != kl - 1 || vl != 8 * ST_IXA__COUNT) { rc = ST_ECORRUPT; break; }
         size_t tl = st_ix_dec_str(tool, sizeof tool, kb + 1, end - 2);
-        if (!tool_wanted(q, tool, tl)) continue;
+        if (!tool_row_wanted(q, tool, tl)) continue;
         acc *x = acc_get(a, tool, tl);
         if (!x) { rc = ENOMEM; break; }
         const uint8_t *f = v;

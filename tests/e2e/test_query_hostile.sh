@@ -226,6 +226,18 @@ st stats --format json > "$work/stats.json" && jq -e '.tools | map(select(.tool 
   && ok "stats: the NUL-byte tool is one row" || bad "stats: $(head -c 300 "$work/stats.json")"
 st seal >/dev/null
 
+# --- a tool name longer than the index cap (448 bytes) ----------------------------------------
+# Stats rows key it by its head: --tool with the whole name must still find that row.
+long=$(printf 'L%.0s' $(seq 500))
+for d in 11 13; do a "{\"hook_event_name\":\"PostToolUse\",\"session_id\":\"long\",\"tool_name\":\"$long\",\"tool_input\":{},\"tool_response\":{},\"duration_ms\":$d}"; done
+st seal >/dev/null
+[ "$(st query --tool "$long" --count)" = 2 ] && ok "query --tool with a 500-byte name" || bad "query --tool long: $(st query --tool "$long" --count)"
+for w in "" "--since 2000-01-01" "--session long"; do
+  # shellcheck disable=SC2086
+  st stats --tool "$long" $w --format json | jq -e '[.tools[] | .entries] == [2] and (.tools[0].total_ms == 24)' >/dev/null \
+    && ok "stats --tool with a 500-byte name${w:+ ($w)}: its row" || bad "stats --tool long $w: $(st stats --tool "$long" $w --format json | head -c 300)"
+done
+
 # --- output errors and broken pipes -------------------------------------------------------------
 for c in "query" "query --format table" "query --format csv" "query --with-proof" "stats" "stats --format json" "tail" "tail --format seed"; do
   rc=0; st $c > /dev/full 2>"$work/err" || rc=$?

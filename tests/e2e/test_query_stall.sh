@@ -93,4 +93,35 @@ tail -n 1 "$work/log_e.out" | jq -e '.index == 2999 and (.absent_payloads | leng
   && ok "... with the payloads erased meanwhile absent" || bad "erased payloads: $(tail -n 1 "$work/log_e.out" | head -c 400)"
 "$SEALTRAIL" --dir "$work/c" check >/dev/null 2>&1 && ok "the store checks after" || bad "check"
 
+# --- the same with tail -f: stalled on a pipe it holds no store handle, so the
+# compaction goes through, and tail then goes on past the erasure record -----------------------
+rm -rf "$work/d"; cp -a "$work/base" "$work/d"
+mkfifo "$work/fifo_t"
+"$SEALTRAIL" --dir "$work/d" tail -f --from 0 > "$work/fifo_t" 2>"$work/tail_e.err" &
+tp=$!
+pids="$pids $tp"
+exec 9<"$work/fifo_t"
+sleep 0.5
+rc=0; SEALTRAIL_GATE_WAIT_MS=3000 "$SEALTRAIL" --dir "$work/d" erase --index 2999 --reason "stall test" >"$work/er" 2>&1 || rc=$?
+[ $rc = 0 ] && grep -q "store compacted" "$work/er" && ok "erase compacts while a tail -f is stalled on a pipe" || bad "erase with a stalled tail -f: rc $rc $(cat "$work/er")"
+head -n 3001 <&9 > "$work/tail_e.out"; exec 9<&-   # the entries and the erasure record; then tail sees its reader go
+rc=0; wait $tp || rc=$?
+[ $rc = 0 ] && jq -r .index "$work/tail_e.out" | awk 'NR-1 != $1 {bad=1} END {exit bad}' && [ "$(wc -l < "$work/tail_e.out")" = 3001 ] \
+  && ok "the stalled tail -f then prints every entry once, the erasure record too (exit 0)" \
+  || bad "tail -f after the erase: rc $rc, $(wc -l < "$work/tail_e.out") lines, $(cat "$work/tail_e.err")"
+
+# --- an idle tail -f with a poll interval longer than a compaction waits (60 s
+# against 3 s here) steps aside too, and prints the erasure record ------------------------------
+rm -rf "$work/e"; cp -a "$work/base" "$work/e"
+"$SEALTRAIL" --dir "$work/e" tail -f -n 0 --interval 60000 > "$work/tail_i.out" 2>"$work/tail_i.err" &
+tp=$!
+pids="$pids $tp"
+sleep 0.5
+rc=0; SEALTRAIL_GATE_WAIT_MS=3000 "$SEALTRAIL" --dir "$work/e" erase --index 5 --reason "idle tail" >"$work/er" 2>&1 || rc=$?
+[ $rc = 0 ] && grep -q "store compacted" "$work/er" && ok "erase compacts while tail -f --interval 60000 waits" || bad "erase with an idle tail -f: rc $rc $(cat "$work/er")"
+for _ in $(seq 100); do [ -s "$work/tail_i.out" ] && break; sleep 0.05; done
+kill -INT $tp; rc=0; wait $tp || rc=$?
+[ $rc = 0 ] && [ "$(jq -r .index "$work/tail_i.out")" = 3000 ] && ok "... and then prints the erasure record" \
+  || bad "idle tail -f after the erase: rc $rc, $(head -c 300 "$work/tail_i.out") $(cat "$work/tail_i.err")"
+
 e2e_end

@@ -33,4 +33,8 @@ st export --out "$work/b.stb" --tool 'mcp__db__get\,put' --tool Bash >"$work/out
 expect "query --tool '\\,' is one comma, not empty" 0 "" -- st query --tool '\,' --count
 expect "query --tool ',' is empty values" 2 "empty value" -- st query --tool ','
 expect "query --tool ''" 2 "empty value" -- st query --tool ''
+# the error quotes the value as typed (the list is unescaped in place) and names the one problem
+expect "query --tool 'a\\,b,': an empty value, quoted as typed" 2 "query: --tool: 'a\\\\,b,': an empty value in the list$" -- st query --tool 'a\,b,'
+expect "stats --session with 17 values: too many, quoted as typed" 2 "stats: --session: 'x\\\\\\\\y,(.*,)?q': more than 16 values" \
+  -- st stats --session 'x\\y,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q'
 e2e_end

@@ -5,7 +5,9 @@
  * readers never block writers), so it survives the store growing (map
  * resize) and sealing underneath it; resumable from any index. It holds
  * no snapshot while it writes (cli_fill_entries), so a stalled reader does not
- * make the store file grow. SIGINT,
+ * make the store file grow, and when stdout is not a regular file (a pipe,
+ * where a write may block for hours) no store handle either, so a stalled
+ * reader does not keep a compaction out (snap.h). SIGINT,
  * SIGTERM and a closed pipe end it cleanly (exit 0).
  *
  * A compaction (erase, prune, archive, retention compact) needs every other
@@ -19,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -66,16 +69,23 @@ static void help(void)
 
 /* Waits ms milliseconds; returns 1 if stdout's reader has gone away (a
  * pipe reports POLLERR on its write end once the read end is closed), so
- * `tail -f | head` ends even when nothing new arrives. EINTR (a signal)
- * ends the wait early, which is what we want. */
-static int wait_ms(unsigned ms)
+ * `tail -f | head` ends even when nothing new arrives. A signal, or a
+ * compaction waiting for the store (checked every WAIT_SLICE_MS: a compactor
+ * gives up after 10 s, the interval may be 60), ends the wait early. */
+#define WAIT_SLICE_MS 250u
+static int wait_ms(const char *dir, unsigned ms)
 {
-    struct pollfd p = { .fd = 1, .events = 0 };
-    return poll(&p, 1, (int)ms) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+    for (;;) {
+        unsigned slice = ms < WAIT_SLICE_MS ? ms : WAIT_SLICE_MS;
+        struct pollfd p = { .fd = 1, .events = 0 };
+        if (poll(&p, 1, (int)slice) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL))) return 1;
+        ms -= slice;
+        if (ms == 0 || stop_flag || st_gate_compaction_waiting(dir)) return 0;
+    }
 }
 
-/* Closes the store and opens it again, after the compaction that waits for
- * it (however long it takes, until a signal). */
+/* Closes the store (if open) and opens it again, after the compaction that
+ * waits for it (however long it takes, until a signal). */
 static int reopen(st_cli *cli, st_store **s, st_txn **txn)
 {
     st_db_read_end(*txn);
@@ -146,6 +156,8 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     uint64_t size = 0, next = from;
     st_buf out = { 0 };
     if ((rc = st_size_txn(txn, &size)) == 0 && !have_from) next = size > lines ? size - lines : 0;
+    struct stat st;
+    int close_on_write = !(fstat(1, &st) == 0 && S_ISREG(st.st_mode));
     while (rc == 0 && !stop_flag) {
         uint64_t before = next;
         if ((rc = cli_fill_entries(txn, &next, size, format_one, &fmt, &out, &stop_flag, &s->err)) != 0) break;
@@ -153,6 +165,10 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
         if (out.len) {
             st_db_read_end(txn);                 /* no snapshot held while the reader may stall */
             txn = NULL;
+            if (close_on_write) {                /* nor a store handle, which would keep a compaction out */
+                st_store_close(s);
+                s = NULL;
+            }
             rc = cli_write_all(1, out.data, out.len);
             st_buf_reset(&out);
             if (rc && rc != EPIPE) { code = cli_fail(rc, "tail: writing output", NULL); rc = 0; break; }
@@ -160,9 +176,9 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
         }
         if (!more) {
             if (!follow) break;
-            if (wait_ms((unsigned)interval) || stop_flag) break;
+            if (wait_ms(cli_store_dir(cli), (unsigned)interval) || stop_flag) break;
         }
-        if (st_gate_compaction_waiting(cli_store_dir(cli))) rc = reopen(cli, &s, &txn);
+        if (!s || st_gate_compaction_waiting(cli_store_dir(cli))) rc = reopen(cli, &s, &txn);
         else rc = txn ? st_db_read_renew(txn) : st_db_read_begin(s->db, &txn, &s->err);
         if (rc == 0 && follow) rc = st_size_txn(txn, &size);   /* without -f: up to the size at the start */
     }
