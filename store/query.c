@@ -81,7 +81,7 @@ int st_qfield_add_list(st_qfield *f, char *s)
         int more = *r == ',';
         if (n == 0) return ST_EINVAL;
         if (!field_has(f, s, n)) {              /* a value given twice is one value (one range, no duplicate results) */
-            if (f->n >= ST_Q_MAX_VALUES) return ST_EINVAL;
+            if (f->n >= ST_Q_MAX_VALUES) return ST_ETOOBIG;
             f->v[f->n] = s;
             f->len[f->n++] = n;
         }

@@ -76,8 +76,9 @@ typedef struct st_query {
 /* Adds a comma-separated list of values to a field; a value already there
  * is skipped. Inside a value, \, stands for a comma and \\ for a backslash
  * (a tool named "a,b" is "a\,b"); any other backslash is itself. s is
- * unescaped in place and the values are borrowed from it. 0, or ST_EINVAL
- * (more than ST_Q_MAX_VALUES distinct values, empty value). */
+ * unescaped in place and the values are borrowed from it. 0, ST_EINVAL (an
+ * empty value) or ST_ETOOBIG (more than ST_Q_MAX_VALUES distinct values),
+ * whichever comes first. */
 ST_NODISCARD int st_qfield_add_list(st_qfield *f, char *s);
 
 /* Which index drove the scan, and how much work it took (for --explain and tests). */

@@ -215,21 +215,6 @@ int cli_open_store(st_cli *cli, unsigned flags, st_store **out)
     return 0;
 }
 
-/* Whether a list as st_qfield_add_list reads it holds an empty value. */
-static int list_has_empty(const char *s)
-{
-    for (size_t n = 0;; s++) {
-        if (*s == 0 || *s == ',') {
-            if (n == 0) return 1;
-            if (*s == 0) return 0;
-            n = 0;
-            continue;
-        }
-        if (s[0] == '\\' && (s[1] == ',' || s[1] == '\\')) s++;
-        n++;
-    }
-}
-
 int cli_add_list(const char *cmd, const char *opt, st_qfield *f, char *val)
 {
     if (!*val) {
@@ -237,13 +222,14 @@ int cli_add_list(const char *cmd, const char *opt, st_qfield *f, char *val)
         return -1;
     }
     char *typed = strdup(val);              /* the list is unescaped in place: quote it as given */
-    if (st_qfield_add_list(f, val) == 0) {
+    int rc = st_qfield_add_list(f, val);
+    if (rc == 0) {
         free(typed);
         return 0;
     }
     const char *shown = typed ? typed : val;
-    if (list_has_empty(shown)) cli_err("%s: %s: '%s': an empty value in the list", cmd, opt, shown);
-    else cli_err("%s: %s: '%s': more than %u values", cmd, opt, shown, ST_Q_MAX_VALUES);
+    if (rc == ST_ETOOBIG) cli_err("%s: %s: '%s': more than %u values", cmd, opt, shown, ST_Q_MAX_VALUES);
+    else cli_err("%s: %s: '%s': an empty value in the list", cmd, opt, shown);
     free(typed);
     return -1;
 }
