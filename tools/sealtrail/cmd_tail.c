@@ -21,7 +21,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -85,15 +84,15 @@ static int wait_ms(const char *dir, unsigned ms)
 }
 
 /* Closes the store (if open) and opens it again, after the compaction that
- * waits for it (however long it takes, until a signal). */
-static int reopen(st_cli *cli, st_store **s, st_txn **txn)
+ * waits for it (however long it takes, until a signal): unlike
+ * cli_snap_renew, which gives up on a store busy for a second. */
+static int reopen(cli_snap *sn)
 {
-    st_db_read_end(*txn);
-    *txn = NULL;
-    st_store_close(*s);
-    *s = NULL;
-    int rc = cli_store_reopen(cli, s, 0, &stop_flag);
-    return rc ? rc : st_db_read_begin((*s)->db, txn, &(*s)->err);
+    cli_snap_release(sn);
+    st_store_close(sn->s);
+    sn->s = NULL;
+    int rc = cli_store_reopen(sn->cli, &sn->s, 0, &stop_flag);
+    return rc ? rc : st_db_read_begin(sn->s->db, &sn->txn, &sn->s->err);
 }
 
 /* Entries go out in chunks (cli_fill_entries), each written with no snapshot
@@ -147,28 +146,19 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    st_store *s;
-    int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
+    cli_snap sn;
+    int code = cli_snap_open(&sn, cli, "tail");
     if (code) return code;
-    st_txn *txn;
-    int rc = st_db_read_begin(s->db, &txn, &s->err);
-    if (rc) { code = cli_fail(rc, "tail", st_store_error(s)); st_store_close(s); return code; }
     uint64_t size = 0, next = from;
     st_buf out = { 0 };
-    if ((rc = st_size_txn(txn, &size)) == 0 && !have_from) next = size > lines ? size - lines : 0;
-    struct stat st;
-    int close_on_write = !(fstat(1, &st) == 0 && S_ISREG(st.st_mode));
+    int rc = st_size_txn(sn.txn, &size);
+    if (rc == 0 && !have_from) next = size > lines ? size - lines : 0;
     while (rc == 0 && !stop_flag) {
         uint64_t before = next;
-        if ((rc = cli_fill_entries(txn, &next, size, format_one, &fmt, &out, &stop_flag, &s->err)) != 0) break;
+        if ((rc = cli_fill_entries(sn.txn, &next, size, format_one, &fmt, &out, &stop_flag, &sn.s->err)) != 0) break;
         int more = next < size && next != before && !stop_flag;   /* a full chunk went out: entries remain */
         if (out.len) {
-            st_db_read_end(txn);                 /* no snapshot held while the reader may stall */
-            txn = NULL;
-            if (close_on_write) {                /* nor a store handle, which would keep a compaction out */
-                st_store_close(s);
-                s = NULL;
-            }
+            cli_snap_unhold(&sn);                /* no snapshot (nor, to a pipe, store handle) while the reader may stall */
             rc = cli_write_all(1, out.data, out.len);
             st_buf_reset(&out);
             if (rc && rc != EPIPE) { code = cli_fail(rc, "tail: writing output", NULL); rc = 0; break; }
@@ -178,14 +168,13 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
             if (!follow) break;
             if (wait_ms(cli_store_dir(cli), (unsigned)interval) || stop_flag) break;
         }
-        if (!s || st_gate_compaction_waiting(cli_store_dir(cli))) rc = reopen(cli, &s, &txn);
-        else rc = txn ? st_db_read_renew(txn) : st_db_read_begin(s->db, &txn, &s->err);
-        if (rc == 0 && follow) rc = st_size_txn(txn, &size);   /* without -f: up to the size at the start */
+        if (!sn.s || st_gate_compaction_waiting(cli_store_dir(cli))) rc = reopen(&sn);
+        else rc = sn.txn ? st_db_read_renew(sn.txn) : st_db_read_begin(sn.s->db, &sn.txn, &sn.s->err);
+        if (rc == 0 && follow) rc = st_size_txn(sn.txn, &size);   /* without -f: up to the size at the start */
     }
     if (rc == EPIPE || (rc && stop_flag)) rc = 0;
-    if (rc) code = cli_fail(rc, "tail", s ? st_store_error(s) : "");
+    if (rc) code = cli_fail(rc, "tail", sn.s ? st_store_error(sn.s) : "");
     st_buf_free(&out);
-    if (txn) st_db_read_end(txn);
-    st_store_close(s);
+    cli_snap_close(&sn);
     return code;
 }

@@ -32,6 +32,15 @@ void cli_snap_release(cli_snap *sn)
     sn->txn = NULL;
 }
 
+void cli_snap_unhold(cli_snap *sn)
+{
+    cli_snap_release(sn);
+    if (sn->close_on_write) {
+        st_store_close(sn->s);          /* a write to a pipe may block for hours: hold nothing */
+        sn->s = NULL;
+    }
+}
+
 int cli_snap_renew(cli_snap *sn)
 {
     cli_snap_release(sn);
@@ -97,11 +106,7 @@ int cli_snap_write(cli_snap *sn, st_buf *buf, int *renew_rc)
 {
     *renew_rc = 0;
     if (buf->oom) return ENOMEM;
-    cli_snap_release(sn);
-    if (sn->close_on_write) {
-        st_store_close(sn->s);          /* a write to a pipe may block for hours: hold nothing */
-        sn->s = NULL;
-    }
+    cli_snap_unhold(sn);
     int rc = cli_write_all(1, buf->data, buf->len);
     st_buf_reset(buf);
     if (rc) return rc;

@@ -40,6 +40,10 @@ typedef struct cli_snap {
 int cli_snap_open(cli_snap *sn, st_cli *cli, const char *what);
 /* Ends the snapshot (before a write that may block). */
 void cli_snap_release(cli_snap *sn);
+/* Before a write that may block: ends the snapshot and, when close_on_write,
+ * closes the store too (sn->s is then NULL until cli_snap_renew or the
+ * caller opens it again). */
+void cli_snap_unhold(cli_snap *sn);
 /* Begins a snapshot of the latest state, first stepping aside for a waiting
  * compaction. 0 or an st error (sn->s may then be NULL). */
 int cli_snap_renew(cli_snap *sn);
