@@ -362,9 +362,12 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-int st_time_parse_rfc3339(const char *s, int64_t *us_out)
+/* *finer (if not NULL) tells whether digits past the microsecond were non-zero:
+ * the result is then the microsecond at or before the instant written. */
+static int parse_rfc3339(const char *s, int64_t *us_out, int *finer)
 {
     size_t n = strlen(s);
+    if (finer) *finer = 0;
     int Y, M, D, h = 0, mi = 0, sec = 0;
     if (n < 10 || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' || digits(s + 8, 2, &D))
         return -1;
@@ -386,6 +389,7 @@ int st_time_parse_rfc3339(const char *s, int64_t *us_out)
             int64_t scale = 100000;
             while (i < n && s[i] >= '0' && s[i] <= '9') {
                 if (nd < 6) { frac_us += (s[i] - '0') * scale; scale /= 10; }
+                else if (s[i] != '0' && finer) *finer = 1;
                 nd++;
                 i++;
             }
@@ -410,6 +414,8 @@ int st_time_parse_rfc3339(const char *s, int64_t *us_out)
     *us_out = secs * 1000000 + frac_us;
     return 0;
 }
+
+int st_time_parse_rfc3339(const char *s, int64_t *us_out) { return parse_rfc3339(s, us_out, NULL); }
 
 void st_time_format_rfc3339(char out[32], int64_t us)
 {
@@ -453,7 +459,12 @@ int st_time_arg_parse(const char *s, int64_t now_us, int64_t *us_out)
 {
     int64_t d;
     if (st_duration_parse(s, &d) == 0) { *us_out = now_us - d; return 0; }
-    return st_time_parse_rfc3339(s, us_out);
+    int finer;
+    if (parse_rfc3339(s, us_out, &finer) != 0) return -1;
+    /* A window is since <= t < until over stored microseconds: a bound that
+     * falls between two of them starts, or ends, at the next one. */
+    *us_out += finer;
+    return 0;
 }
 
 int64_t st_now_us(void)

@@ -120,7 +120,9 @@ int  st_time_parse_rfc3339(const char *s, int64_t *us_out);
 void st_time_format_rfc3339(char out[32], int64_t us);
 /* "90d", "12h", "30m", "45s", "2w", "1y" (365 d) -> microseconds; 0 or -1. */
 int  st_duration_parse(const char *s, int64_t *us_out);
-/* RFC 3339 or a relative duration meaning "now minus it". */
+/* RFC 3339 or a relative duration meaning "now minus it": a window bound
+ * (since <= t < until), so a time with non-zero digits past the microsecond
+ * rounds up to the next microsecond (st_time_parse_rfc3339 cuts them off). */
 int  st_time_arg_parse(const char *s, int64_t now_us, int64_t *us_out);
 
 #endif

@@ -52,6 +52,12 @@ check_q 3,4,5,6,7,8,9 --since 90d                       # fixed clock: since 202
 check_q 8,9 --since 2w
 check_q 2,3,4,5 --since 2025-03-01 --until 2025-04-10
 check_q 0,1,2,3,4 --until 2025-03-20T12:00:00.000001Z
+# bounds finer than the stored microsecond: since <= t < until over real time
+check_q 0,1,2,3,4 --until 2025-03-20T12:00:00.000000001Z
+check_q 0,1,2,3 --until 2025-03-20T12:00:00.000000000Z
+check_q 5,6,7,8,9 --since 2025-03-20T12:00:00.0000000001Z
+check_q 4,5,6,7,8,9 --since 2025-03-20T12:00:00.0000000000Z
+check_q 4 --since 2025-03-20T11:59:59.9999999Z --until 2025-03-20T12:00:00.0000001Z
 check_q 0,1,7 --path auth
 check_q 1,4,7,9 --path '/repo/src*'
 check_q 0,1,7 --path '*.ts'
