@@ -23,7 +23,7 @@ expect "query --since -5d" 2 "neither RFC 3339 .* nor a relative time" -- st que
 expect "query --since ''" 2 "neither RFC 3339" -- st query --since ''
 [ "$(st query --since 9999999d --count)" = 3 ] && ok "query --since 9999999d (27000 years) matches everything" || bad "--since 9999999d"
 # numbers
-expect "query --limit -1" 2 "non-negative integer" -- st query --limit -1
+expect "query --limit -1" 2 "query: --limit: expected a non-negative integer, got '-1'" -- st query --limit -1
 expect "query --limit 2^64" 2 "non-negative integer" -- st query --limit 18446744073709551616
 [ "$(st query --limit 0 | wc -l)" = 3 ] && ok "query --limit 0 is all of them (documented)" || bad "--limit 0"
 [ "$(st query --limit 18446744073709551615 | wc -l)" = 3 ] && ok "query --limit 2^64-1" || bad "--limit max"

@@ -59,7 +59,7 @@ expect "leaf of a missing entry is bad input" 2 "leaf: entry 99: no such entry \
 expect "leaf --index N at the size" 2 "the log has 3" -- st leaf --index 3
 expect "leaf --index 2^64-1" 2 "no such entry" -- st leaf --index 18446744073709551615
 expect "leaf --index 2^64" 2 "expected a non-negative integer" -- st leaf --index 18446744073709551616
-expect "leaf --index -1" 2 "expected a non-negative integer" -- st leaf --index -1
+expect "leaf --index -1" 2 "leaf: --index: expected a non-negative integer" -- st leaf --index -1
 expect "leaf --index ''" 2 "expected a non-negative integer" -- st leaf --index ''
 expect "prove --size past the end names the log size" 2 "size is beyond the log \(the log has 3\)" -- st prove --index 1 --size 99
 expect "prove --to past the end names the log size" 2 "size is beyond the log \(the log has 3\)" -- st prove --from 1 --to 99

@@ -250,10 +250,15 @@ int cli_check_status(const char *cmd, const st_qfield *f)
     return 0;
 }
 
+static const char *command_name;   /* the command being run, for messages that lack it */
+
+void cli_set_command(const char *name) { command_name = name; }
+
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out)
 {
     if (!val || st_parse_u64(val, strlen(val), UINT64_MAX, out) != 0) {
-        cli_err("%s: expected a non-negative integer, got '%s'", opt, val ? val : "");
+        cli_err("%s%s%s: expected a non-negative integer, got '%s'", command_name ? command_name : "",
+                command_name ? ": " : "", opt, val ? val : "");
         return -1;
     }
     return 0;

@@ -81,7 +81,9 @@ int cli_add_list(const char *cmd, const char *opt, struct st_qfield *f, char *va
 /* Refuses (message, -1) a --status value no entry can carry: it would
  * silently select nothing (e.g. the seed format's "success" or "error"). */
 int cli_check_status(const char *cmd, const struct st_qfield *f);
-/* Parses an unsigned decimal option value; prints "sealtrail: --opt: ..." on error. 0 or -1. */
+/* The command main() dispatches to, named by messages of shared parsers. */
+void cli_set_command(const char *name);
+/* A non-negative integer option; -1 after "sealtrail: COMMAND: OPT: expected ..." */
 int cli_parse_u64(const char *opt, const char *val, uint64_t *out);
 /* --since/--until: RFC 3339 or relative to now (st_time_arg_parse); -1 after a message naming cmd and opt. */
 int cli_parse_time(const char *cmd, const char *opt, const char *val, int64_t *out);

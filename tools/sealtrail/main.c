@@ -159,8 +159,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[i], "hook") != 0) st_db_set_lock_notice(lock_notice, 1000);  /* the hook stays silent */
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
-        if (strcmp(argv[i], commands[c].name) == 0)
+        if (strcmp(argv[i], commands[c].name) == 0) {
+            cli_set_command(commands[c].name);
             return stdout_flushed(commands[c].fn(&cli, argc - i, argv + i));
+        }
     }
     cli_err("unknown command '%s' (see 'sealtrail --help')", argv[i]);
     return EXIT_USAGE;
