@@ -85,16 +85,9 @@ uint64_t st_stats_percentile(const uint64_t *sorted, size_t n, unsigned p)
     return sorted[rank - 1];
 }
 
-static int tool_wanted(const st_stats_query *q, const char *t, size_t n)
-{
-    if (!q->tool.n) return 1;
-    for (size_t i = 0; i < q->tool.n; i++)
-        if (q->tool.len[i] == n && memcmp(q->tool.v[i], t, n) == 0) return 1;
-    return 0;
-}
-
-/* The same for a stats row's name, which is a long name's head only (index.h,
- * CAPS): a wanted name matches the row of its head. */
+/* Whether --tool wants a stats row's name, which is a long name's head only
+ * (index.h, CAPS): a wanted name matches the row of its head, so the whole
+ * name and the head stats prints both find that row. */
 static int tool_row_wanted(const st_stats_query *q, const char *t, size_t n)
 {
     if (!q->tool.n) return 1;
@@ -232,9 +225,11 @@ static int scan_session(st_txn *txn, const st_stats_query *q, const char *sid, s
             if (rc == ST_ENOTFOUND) rc = ST_ECORRUPT;
             break;
         }
-        if (!s.tool || !tool_wanted(q, s.tool, s.tool_len)) continue;
+        if (!s.tool) continue;
+        size_t row_len = st_ix_cut_len(s.tool, s.tool_len);             /* as the stats rows */
+        if (!tool_row_wanted(q, s.tool, row_len)) continue;
         if (s.session_len != slen || (s.session_len && memcmp(s.session, sid, s.session_len) != 0)) continue;
-        acc *x = acc_get(a, s.tool, st_ix_cut_len(s.tool, s.tool_len));  /* as the stats rows */
+        acc *x = acc_get(a, s.tool, row_len);
         if (!x) { rc = ENOMEM; break; }
         if ((rc = acc_add(x, s.status, s.status_len, s.has_duration, s.duration_ms)) != 0) break;
     }

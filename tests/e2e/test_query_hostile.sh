@@ -237,6 +237,14 @@ for w in "" "--since 2000-01-01" "--session long"; do
   st stats --tool "$long" $w --format json | jq -e '[.tools[] | .entries] == [2] and (.tools[0].total_ms == 24)' >/dev/null \
     && ok "stats --tool with a 500-byte name${w:+ ($w)}: its row" || bad "stats --tool long $w: $(st stats --tool "$long" $w --format json | head -c 300)"
 done
+# ... and so must the name as stats prints it (the head), in every mode
+head=$(st stats --format json | jq -r '.tools[] | select(.tool | startswith("LLL")) | .tool')
+[ "${#head}" -lt 500 ] && [ "${long#"$head"}" != "$long" ] && ok "stats prints the 500-byte name's head (${#head} bytes)" || bad "stats head: ${#head} bytes"
+for w in "" "--since 2000-01-01" "--session long"; do
+  # shellcheck disable=SC2086
+  st stats --tool "$head" $w --format json | jq -e '[.tools[] | .entries] == [2]' >/dev/null \
+    && ok "stats --tool with the printed head${w:+ ($w)}: its row" || bad "stats --tool head $w: $(st stats --tool "$head" $w --format json | head -c 300)"
+done
 
 # --- output errors and broken pipes -------------------------------------------------------------
 for c in "query" "query --format table" "query --format csv" "query --with-proof" "stats" "stats --format json" "tail" "tail --format seed"; do
