@@ -50,4 +50,11 @@ PY
 st tail -n 8 --format seed | jq -c '[.error,.status]' > "$work/tail.out"
 check "tail --format seed: a denied call is an error" grep -qx '\[true,"denied"\]' "$work/tail.out"
 st query --help | grep -q '"denied" for denied' && ok "query --help documents the denied mapping" || bad "help"
+# an entry that is no tool call: the eight fields, nulls where the seed format has nothing to say
+ev '{'"$S"',"hook_event_name":"UserPromptSubmit","prompt":"deploy it"}'
+st query --format seed --event UserPromptSubmit > "$work/prompt.out"
+jq -e -s 'length == 1 and (.[0] | keys_unsorted == ["timestamp","toolName","input","output","executionTimeMs","error","errorMessage","status"]
+  and .toolName == null and .input == null and .output == null and .status == null and .error == false and (.timestamp | test("Z$")))' "$work/prompt.out" >/dev/null \
+  && ok "seed: a prompt is a row of the eight fields, toolName and status null" || bad "seed prompt: $(cat "$work/prompt.out")"
+st query --help | tr -s ' \n' ' ' | grep -q "no tool call, such as a prompt" && ok "query --help says what seed prints for no tool call" || bad "help: no tool call"
 e2e_end
