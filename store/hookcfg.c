@@ -222,9 +222,10 @@ static int parse_settings(const char *old, size_t len, st_json_doc **doc, st_err
      * written, reported, and never run. */
     st_json_opts jo = { .flags = ST_JSON_ALLOW_WS, .max_depth = 256 };
     st_err perr;
-    int rc = st_json_parse(doc, old, len, &jo, NULL, &perr);
+    st_json_info info;
+    int rc = st_json_parse(doc, old, len, &jo, &info, &perr);
     if (rc == ENOMEM) return rc;
-    if (rc && strstr(perr.msg, ": duplicate key "))
+    if (rc && info.duplicate_key)
         return st_fail(err, ST_EJSON, "%.400s: Claude Code reads only the last of them; merge the two into one "
                        "and run again", perr.msg);
     if (rc) return st_fail(err, ST_EJSON, "not valid JSON: %.400s", perr.msg);

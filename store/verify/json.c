@@ -412,6 +412,7 @@ typedef struct parser {
     st_json_doc *doc;
     st_err *err;
     size_t replaced, err_off;
+    int duplicate_key;  /* the error is a key given twice in one object */
     st_buf *scratch;    /* decoding area for strings with escapes or non-ASCII (the document's) */
     frame *stack;
     size_t depth, cap;
@@ -701,6 +702,7 @@ static int check_key(parser *p, frame *f, const char *k, size_t n, size_t key_of
     if (dup) {
         char shown[100];
         show_key(shown, sizeof shown, k, n);
+        p->duplicate_key = 1;
         return perr(p, key_off, ST_EJSON, "duplicate key %s", shown);
     }
     return 0;
@@ -932,6 +934,7 @@ static int parse_into(st_json_doc *doc, const char *buf, size_t len, unsigned fl
     if (info) {
         info->replaced = p.replaced;
         info->error_offset = rc ? p.err_off : 0;
+        info->duplicate_key = rc == ST_EJSON && p.duplicate_key;
     }
     return rc;
 }

@@ -62,6 +62,7 @@ typedef struct st_json_opts {
 typedef struct st_json_info {
     size_t replaced;      /* U+FFFD substitutions made under ST_JSON_LENIENT_UTF8 */
     size_t error_offset;  /* byte offset of the first error */
+    int duplicate_key;    /* the error (ST_EJSON) is a key given twice in one object */
 } st_json_info;
 
 /* Parses exactly one JSON value from buf[0..len). Trailing bytes (other than

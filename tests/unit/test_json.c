@@ -69,6 +69,9 @@ static void expect_err(const char *in, size_t n, unsigned flags, int want_rc, co
     char pre[40];
     snprintf(pre, sizeof pre, "offset %zu: ", info.error_offset);
     ck_assert_msg(strncmp(err.msg, pre, strlen(pre)) == 0, "msg [%s] vs error_offset %zu", err.msg, info.error_offset);
+    /* info tells a duplicate key from every other error (hook install relies on it) */
+    int dup = strncmp(err.msg + strlen(pre), "duplicate key ", 14) == 0;
+    ck_assert_msg(info.duplicate_key == dup, "[%s]: duplicate_key %d", err.msg, info.duplicate_key);
 }
 
 static void expect_str(const char *in, size_t n, unsigned flags, const char *want, size_t wn, size_t want_replaced)
