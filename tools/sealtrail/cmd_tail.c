@@ -5,9 +5,9 @@
  * readers never block writers), so it survives the store growing (map
  * resize) and sealing underneath it; resumable from any index. It holds
  * no snapshot while it writes (cli_fill_entries), so a stalled reader does not
- * make the store file grow, and when stdout is not a regular file (a pipe,
- * where a write may block for hours) no store handle either, so a stalled
- * reader does not keep a compaction out (snap.h). SIGINT,
+ * make the store file grow, and no store handle either while a write may
+ * block (a pipe whose reader does not keep up, where it may block for
+ * hours), so a stalled reader does not keep a compaction out (snap.h). SIGINT,
  * SIGTERM and a closed pipe end it cleanly (exit 0).
  *
  * A compaction (erase, prune, archive, retention compact) needs every other
@@ -158,9 +158,7 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
         if ((rc = cli_fill_entries(sn.txn, &next, size, format_one, &fmt, &out, &stop_flag, &sn.s->err)) != 0) break;
         int more = next < size && next != before && !stop_flag;   /* a full chunk went out: entries remain */
         if (out.len) {
-            cli_snap_unhold(&sn);                /* no snapshot (nor, to a pipe, store handle) while the reader may stall */
-            rc = cli_write_all(1, out.data, out.len);
-            st_buf_reset(&out);
+            rc = cli_snap_put(&sn, &out);        /* no snapshot (nor, if the write may block, store handle) */
             if (rc && rc != EPIPE) { code = cli_fail(rc, "tail: writing output", NULL); rc = 0; break; }
             if (rc) break;
         }
