@@ -1,6 +1,6 @@
 /*
  * snap.h: a read snapshot that is never held across a write to stdout, for
- * `log` and `query` (`tail` does the same on its own).
+ * `log`, `query` and `tail` (which reopens the store its own way).
  *
  * WHY. LMDB cannot reuse a page freed after the oldest live snapshot: a
  * reader that keeps one while blocked in write(2) (`sealtrail log | less`
