@@ -803,6 +803,13 @@ void st_db_info(st_db *db, uint64_t *map_bytes, uint64_t *used_bytes, unsigned *
     if (page_size) *page_size = st.ms_psize;
 }
 
+int st_db_file_stat(st_db *db, struct stat *out)
+{
+    mdb_filehandle_t fd;
+    if (mdb_env_get_fd(db->env, &fd) != 0) return EBADF;
+    return fstat(fd, out) == 0 ? 0 : errno;
+}
+
 int st_db_compact_copy(st_db *db, const char *path, st_err *err)
 {
     int rc = mdb_env_copy2(db->env, path, MDB_CP_COMPACT);

@@ -127,6 +127,10 @@ ST_NODISCARD int st_meta_put_str(st_txn *txn, const char *name, const char *s, s
 
 /* Environment facts for status and bench: map size, bytes in use, page size. */
 void st_db_info(st_db *db, uint64_t *map_bytes, uint64_t *used_bytes, unsigned *page_size);
+/* fstat of the data file the environment has open (not of the path, which
+ * may name another file by now): 0 or errno. */
+struct stat;
+ST_NODISCARD int st_db_file_stat(st_db *db, struct stat *out);
 /* Copies the environment compacted into dir2 (mdb_env_copy2 with MDB_CP_COMPACT). */
 ST_NODISCARD int st_db_compact_copy(st_db *db, const char *path, st_err *err);
 

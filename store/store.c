@@ -251,6 +251,19 @@ void st_store_close(st_store *s)
     free(s);
 }
 
+int st_store_gone(st_store *s)
+{
+    struct stat held, now;
+    if (!s->db || st_db_file_stat(s->db, &held) != 0) return 0;
+    if (held.st_nlink == 0) return 1;                  /* unlinked: rm -rf of the store */
+    char *data = path_join(s->dir, "data.mdb");
+    if (!data) return 0;
+    int e = stat(data, &now) == 0 ? 0 : errno;
+    free(data);
+    if (e) return e == ENOENT || e == ENOTDIR;         /* the directory renamed away, or a file put in its place */
+    return now.st_dev != held.st_dev || now.st_ino != held.st_ino;
+}
+
 /* --- keys (issue 5): which key file is current (the epoch key in epoch mode),
  * finishing a rotation that a crash interrupted; see store/keys.c --- */
 int st_store_load_signer(st_store *s, st_signer **out)

@@ -133,6 +133,12 @@ int st_retention_payload_absent_ok(struct st_txn *txn, uint64_t index, const cha
  * st_store_open holds a shared flock on DIR/gate for the handle's lifetime;
  * compaction takes it exclusively (bounded waits) to swap data.mdb. */
 ST_NODISCARD int st_gate_open_shared(struct st_store *s);
+/* 1 if DIR/data.mdb is no longer the file s has open: deleted (with its
+ * directory or alone) or replaced by another file. A compaction swaps the
+ * file, but not while s is open (s holds the gate), so for an open handle
+ * this means the store was removed or made again under it. 0 while it is
+ * there, and when that cannot be told (stat fails but for ENOENT, ENOTDIR). */
+int st_store_gone(struct st_store *s);
 /* 1 if a compactor holds DIR's turnstile, waiting for the other handles of
  * the store to close (a long-lived reader should close and reopen), else 0. */
 int st_gate_compaction_waiting(const char *dir);

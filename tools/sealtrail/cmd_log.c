@@ -89,7 +89,7 @@ int cmd_log(st_cli *cli, int argc, char **argv)
         if (rc || next == before || next >= end) break;
         if ((werr = cli_snap_write(&sn, &out, &rc)) != 0) break;
     }
-    if (rc == 0 && !werr && out.len) werr = cli_write_all(1, out.data, out.len);
+    if (rc == 0 && !werr && out.len) werr = cli_snap_put(&sn, &out);   /* the last chunk, as the others */
     if (werr == EPIPE) code = EXIT_OK;
     else if (werr) code = cli_fail(werr, "log: writing output", NULL);
     else if (rc == LOG_REPORTED) code = EXIT_FAIL;

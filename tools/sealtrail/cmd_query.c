@@ -280,9 +280,9 @@ int cmd_query(st_cli *cli, int argc, char **argv)
     if (rc == 0 && o.n == 0 && q.tool.n && sn.txn) hint_tool_case(sn.txn, &q.tool);
     if (rc == 0 && o.count_only) st_buf_printf(&o.buf, "%llu\n", (unsigned long long)o.n);
     if (rc == 0 && o.fmt == QF_JSON && !o.count_only) st_buf_puts(&o.buf, o.n ? "\n]\n" : "[]\n");
-    cli_snap_release(&sn);                /* the last chunk is written with no snapshot held */
+    cli_snap_release(&sn);                /* the last chunk is written as the others (cli_snap_put) */
     if (rc == 0 && o.buf.oom) rc = ENOMEM;
-    if (rc == 0 && o.buf.len && (rc = cli_write_all(1, o.buf.data, o.buf.len)) != 0) o.werr = rc;
+    if (rc == 0 && o.buf.len && (rc = cli_snap_put(&sn, &o.buf)) != 0) o.werr = rc;
     if (explain)
         fprintf(stderr, "sealtrail: query: driver %s, estimate %llu rows, %llu candidates read, %llu results\n",
                 info.driver ? info.driver : "none", (unsigned long long)info.estimate, (unsigned long long)info.scanned,

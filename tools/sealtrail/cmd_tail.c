@@ -5,15 +5,24 @@
  * readers never block writers), so it survives the store growing (map
  * resize) and sealing underneath it; resumable from any index. It holds
  * no snapshot while it writes (cli_fill_entries), so a stalled reader does not
- * make the store file grow, and when stdout is not a regular file (a pipe,
- * where a write may block for hours) no store handle either, so a stalled
- * reader does not keep a compaction out (snap.h). SIGINT,
+ * make the store file grow, and no store handle either while a write may
+ * block (a pipe whose reader does not keep up, where it may block for
+ * hours), so a stalled reader does not keep a compaction out (snap.h). SIGINT,
  * SIGTERM and a closed pipe end it cleanly (exit 0).
  *
  * A compaction (erase, prune, archive, retention compact) needs every other
  * handle closed (store/compact.c, THE GATE): when one waits for its turn,
  * -f closes the store and opens it again, which queues behind the
  * compaction, then goes on from the next index in the new file.
+ *
+ * A store deleted under -f (rm -rf DIR) would otherwise be followed forever
+ * through the unlinked file, printing nothing; one made again at the same
+ * path would be followed from the old index on, as if it were the same log.
+ * So after each idle wait -f looks whether DIR/data.mdb is still the file it
+ * has open (st_store_gone) and, if not, opens the store again; each time it
+ * opens the store again it checks that it is the same store (its first log
+ * key, st_keys_trust_anchors: made at random by init, kept through
+ * rotations). No store there, or another one: it exits 1.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +33,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "keys.h"
 #include "query_fmt.h"
 #include "snap.h"
 #include "store_int.h"
@@ -46,7 +56,9 @@ static void help(void)
          "and prints entries as they are appended by any process, polling every MS\n"
          "milliseconds (default 150). It keeps working while the store grows and is sealed,\n"
          "and steps aside for a compaction (erase, prune, archive): it closes the store,\n"
-         "waits for the compaction, and goes on from the next entry.\n"
+         "waits for the compaction, and goes on from the next entry. If the store is\n"
+         "deleted, renamed away or made again at the same path (a new log, with another\n"
+         "key), it stops with an error (exit 1) at its next poll.\n"
          "Each entry is printed once, in index order, as one line. To resume after a\n"
          "restart, pass --from the last printed \"index\" + 1 (an index past the end waits\n"
          "for that entry with -f, and prints nothing without).\n"
@@ -63,7 +75,9 @@ static void help(void)
          "\n"
          "EXIT STATUS\n"
          "  0 success, interrupted, or the reader went away; 1 the store could not be read\n"
-         "  or the output not written; 2 usage error.");
+         "  or the output not written, or the store was deleted or replaced while tail\n"
+         "  followed it (\"sealtrail: tail: store DIR was deleted or replaced while\n"
+         "  following it\"); 2 usage error.");
 }
 
 /* Waits ms milliseconds; returns 1 if stdout's reader has gone away (a
@@ -83,16 +97,37 @@ static int wait_ms(const char *dir, unsigned ms)
     }
 }
 
+/* The store's first log key (st_keys_trust_anchors: the last anchor), which
+ * tells it from another store made at the same path. 0 or an st error. */
+static int first_key(st_store *s, st_vkey *out)
+{
+    st_vkey a[2];
+    size_t n = 0;
+    int rc = st_keys_trust_anchors(s, a, &n);
+    if (rc == 0 && n == 0) rc = ST_ECORRUPT;
+    if (rc == 0) *out = a[n - 1];
+    return rc;
+}
+
 /* Closes the store (if open) and opens it again, after the compaction that
  * waits for it (however long it takes, until a signal): unlike
- * cli_snap_renew, which gives up on a store busy for a second. */
-static int reopen(cli_snap *sn)
+ * cli_snap_renew, which gives up on a store busy for a second. Sets *lost
+ * if there is no store at the path any more, or another one than self. */
+static int reopen(cli_snap *sn, const st_vkey *self, int *lost)
 {
     cli_snap_release(sn);
     st_store_close(sn->s);
     sn->s = NULL;
     int rc = cli_store_reopen(sn->cli, &sn->s, 0, &stop_flag);
-    return rc ? rc : st_db_read_begin(sn->s->db, &sn->txn, &sn->s->err);
+    if (rc == ST_ENOTFOUND) *lost = 1;
+    if (rc) return rc;
+    st_vkey k;
+    if ((rc = first_key(sn->s, &k)) != 0) return rc;
+    if (strcmp(k.name, self->name) != 0 || memcmp(k.pub, self->pub, sizeof k.pub) != 0) {
+        *lost = 1;
+        return 0;
+    }
+    return st_db_read_begin(sn->s->db, &sn->txn, &sn->s->err);
 }
 
 /* Entries go out in chunks (cli_fill_entries), each written with no snapshot
@@ -151,26 +186,35 @@ int cmd_tail(st_cli *cli, int argc, char **argv)
     if (code) return code;
     uint64_t size = 0, next = from;
     st_buf out = { 0 };
-    int rc = st_size_txn(sn.txn, &size);
+    st_vkey self;
+    int lost = 0, rc = st_size_txn(sn.txn, &size);
     if (rc == 0 && !have_from) next = size > lines ? size - lines : 0;
+    if (rc == 0) rc = first_key(sn.s, &self);
     while (rc == 0 && !stop_flag) {
         uint64_t before = next;
         if ((rc = cli_fill_entries(sn.txn, &next, size, format_one, &fmt, &out, &stop_flag, &sn.s->err)) != 0) break;
         int more = next < size && next != before && !stop_flag;   /* a full chunk went out: entries remain */
         if (out.len) {
-            cli_snap_unhold(&sn);                /* no snapshot (nor, to a pipe, store handle) while the reader may stall */
-            rc = cli_write_all(1, out.data, out.len);
-            st_buf_reset(&out);
+            rc = cli_snap_put(&sn, &out);        /* no snapshot (nor, if the write may block, store handle) */
             if (rc && rc != EPIPE) { code = cli_fail(rc, "tail: writing output", NULL); rc = 0; break; }
             if (rc) break;
         }
+        int moved = 0;          /* DIR/data.mdb is not the file held: reopen tells a new store from none */
         if (!more) {
             if (!follow) break;
             if (wait_ms(cli_store_dir(cli), (unsigned)interval) || stop_flag) break;
+            moved = sn.s && st_store_gone(sn.s);
         }
-        if (!sn.s || st_gate_compaction_waiting(cli_store_dir(cli))) rc = reopen(&sn);
+        if (moved || !sn.s || st_gate_compaction_waiting(cli_store_dir(cli))) rc = reopen(&sn, &self, &lost);
         else rc = sn.txn ? st_db_read_renew(sn.txn) : st_db_read_begin(sn.s->db, &sn.txn, &sn.s->err);
+        if (moved && rc && !stop_flag) lost = 1;       /* gone, or half made again (init under way) */
+        if (lost) break;
         if (rc == 0 && follow) rc = st_size_txn(sn.txn, &size);   /* without -f: up to the size at the start */
+    }
+    if (lost && !stop_flag) {
+        cli_err("tail: store %s was deleted or replaced while following it", cli_store_dir(cli));
+        code = EXIT_FAIL;
+        rc = 0;
     }
     if (rc == EPIPE || (rc && stop_flag)) rc = 0;
     if (rc) code = cli_fail(rc, "tail", sn.s ? st_store_error(sn.s) : "");

@@ -1,6 +1,6 @@
 /*
  * snap.h: a read snapshot that is never held across a write to stdout, for
- * `log` and `query` (`tail` does the same on its own).
+ * `log`, `query` and `tail` (which reopens the store its own way).
  *
  * WHY. LMDB cannot reuse a page freed after the oldest live snapshot: a
  * reader that keeps one while blocked in write(2) (`sealtrail log | less`
@@ -12,11 +12,14 @@
  * exist (callers stop at the size they started with) and that a payload
  * was erased, archived or pruned meanwhile (it then prints as absent, as in
  * any later read). A compaction (erase, prune, archive) needs every other
- * handle closed (THE GATE, store/compact.c): when stdout is not a regular
- * file (a pipe, where a write may block for hours) the store is closed
- * while writing and opened again after, behind any compaction that came
- * meanwhile; otherwise renewing steps aside only for a compaction that is
- * already waiting. Either way a stalled reader does not make it fail.
+ * handle closed (THE GATE, store/compact.c): when a write may block (a
+ * pipe whose reader does not keep up, a socket, a terminal: for hours,
+ * maybe) the store is closed while writing and opened again after, behind
+ * any compaction that came meanwhile. A write that cannot block (to a
+ * regular file, or to a pipe with room for it, snap.c) keeps the store open,
+ * as closing and opening it costs most of a millisecond a chunk; renewing
+ * then steps aside for a compaction that is already waiting. Either way a
+ * stalled reader does not make it fail.
  */
 #ifndef ST_SNAP_H
 #define ST_SNAP_H
@@ -33,22 +36,25 @@ typedef struct cli_snap {
     st_cli *cli;
     st_store *s;
     st_txn *txn;           /* NULL while released */
-    int close_on_write;    /* stdout is a pipe, socket or terminal: close the store while writing */
+    int close_on_write;    /* stdout is a pipe, socket or terminal: close the store while a write may block */
+    int to_pipe;           /* stdout is a pipe whose free room can be told (Linux; snap.c) */
 } cli_snap;
 
 /* Opens the store read-only and begins a snapshot: 0 or an exit code (message printed). */
 int cli_snap_open(cli_snap *sn, st_cli *cli, const char *what);
 /* Ends the snapshot (before a write that may block). */
 void cli_snap_release(cli_snap *sn);
-/* Before a write that may block: ends the snapshot and, when close_on_write,
- * closes the store too (sn->s is then NULL until cli_snap_renew or the
- * caller opens it again). */
-void cli_snap_unhold(cli_snap *sn);
+/* Ends the snapshot and writes buf to stdout, then empties it. Holds the
+ * store while the write cannot block (a regular file, or a pipe while its
+ * reader keeps up); otherwise, when close_on_write, closes it first (sn->s
+ * is then NULL until cli_snap_renew or the caller opens it again). 0 or the
+ * write's errno (EPIPE: the reader went away). */
+int cli_snap_put(cli_snap *sn, st_buf *buf);
 /* Begins a snapshot of the latest state, first stepping aside for a waiting
  * compaction. 0 or an st error (sn->s may then be NULL). */
 int cli_snap_renew(cli_snap *sn);
-/* Release, then write buf (cli_write_all), then renew. 0, the write's errno
- * (EPIPE: the reader went away) or the renewal's error in *renew_rc. */
+/* cli_snap_put, then renew. 0, the write's errno (EPIPE: the reader went
+ * away) or the renewal's error in *renew_rc. */
 int cli_snap_write(cli_snap *sn, st_buf *buf, int *renew_rc);
 void cli_snap_close(cli_snap *sn);
 
