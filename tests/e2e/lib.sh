@@ -43,6 +43,15 @@ e2e_begin() {
 
 e2e_at_exit() { e2e_exit_cmds="${e2e_exit_cmds:+$e2e_exit_cmds; }$1"; }
 
+# e2e_store_3k DIR ORIGIN: a store at DIR holding 3000 generated audit-log
+# lines ($work/3k.jsonl, bench/gen_audit.py); $work/one.jsonl is its first line.
+e2e_store_3k() {
+    python3 "$(dirname "${BASH_SOURCE[0]}")/../../bench/gen_audit.py" 3000 "$work/3k.jsonl" >/dev/null
+    head -n 1 "$work/3k.jsonl" > "$work/one.jsonl"
+    "$SEALTRAIL" --dir "$1" init --origin "$2" >/dev/null 2>&1
+    "$SEALTRAIL" --dir "$1" import "$work/3k.jsonl" >/dev/null 2>&1
+}
+
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }

@@ -12,10 +12,7 @@ set -euo pipefail
 : "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
 . "$(dirname "$0")/lib.sh"
 e2e_begin query_stall
-python3 "$(dirname "$0")/../../bench/gen_audit.py" 3000 "$work/3k.jsonl" >/dev/null
-head -n 1 "$work/3k.jsonl" > "$work/one.jsonl"
-"$SEALTRAIL" --dir "$work/base" init --origin example.com/stall >/dev/null 2>&1
-"$SEALTRAIL" --dir "$work/base" import "$work/3k.jsonl" >/dev/null 2>&1
+e2e_store_3k "$work/base" example.com/stall
 "$SEALTRAIL" --dir "$work/base" seal >/dev/null 2>&1
 pids=
 e2e_at_exit 'for p in $pids; do kill $p 2>/dev/null; done'
