@@ -43,6 +43,12 @@ e2e_begin() {
 
 e2e_at_exit() { e2e_exit_cmds="${e2e_exit_cmds:+$e2e_exit_cmds; }$1"; }
 
+# erase_now DIR INDEX: erases INDEX (waiting up to 3 s for other handles to
+# close, as a compaction does); its output in $work/er, exit status in $erc.
+# compacted: that erase exited 0 and compacted the store.
+erase_now() { erc=0; SEALTRAIL_GATE_WAIT_MS=3000 "$SEALTRAIL" --dir "$1" erase --index "$2" --reason "e2e stall test" >"$work/er" 2>&1 || erc=$?; }
+compacted() { [ "$erc" = 0 ] && grep -q "store compacted" "$work/er"; }
+
 # e2e_store_3k DIR ORIGIN: a store at DIR holding 3000 generated audit-log
 # lines ($work/3k.jsonl, bench/gen_audit.py); $work/one.jsonl is its first line.
 e2e_store_3k() {

@@ -29,8 +29,6 @@ while True:
     time.sleep(ms)
 EOF
 reader() { exec python3 "$work/reader.py" "$@"; }   # exec: so that its pid is the reader's
-# erase_now DIR INDEX: erases INDEX with a 3 s gate wait; its output in $work/er, exit status in $erc.
-erase_now() { erc=0; SEALTRAIL_GATE_WAIT_MS=3000 "$SEALTRAIL" --dir "$1" erase --index "$2" --reason "pipe test" >"$work/er" 2>&1 || erc=$?; }
 # once FILE N: FILE holds JSON lines with indexes 0..N-1, each once, in order
 once() { [ "$(wc -l < "$1")" = "$2" ] && jq -r .index "$1" | awk 'NR-1 != $1 {bad=1} END {exit bad}'; }
 
@@ -42,7 +40,7 @@ for cmd in log query; do
   sleep 0.3
   erase_now "$work/s" 2999
   wait $p || true                              # $cmd.err says if it failed
-  [ $erc = 0 ] && grep -q "store compacted" "$work/er" && ok "$cmd to a reader that keeps up: an erase meanwhile compacts" \
+  compacted && ok "$cmd to a reader that keeps up: an erase meanwhile compacts" \
     || bad "$cmd to a reader that keeps up: erase rc $erc $(cat "$work/er")"
   if [ $cmd = log ]; then once "$work/$cmd.out" 3000; else [ "$(jq -r .index "$work/$cmd.out" | sort -n | uniq | wc -l)" = 3000 ] && [ "$(wc -l < "$work/$cmd.out")" = 3000 ]; fi \
     && [ ! -s "$work/$cmd.err" ] && ok "... and prints each of the 3000 entries once" \
@@ -61,7 +59,7 @@ erase_now "$work/s" 2999
 "$SEALTRAIL" --dir "$work/s" import "$work/one.jsonl" >/dev/null 2>&1
 for _ in $(seq 400); do [ "$(wc -l < "$work/tail.out" 2>/dev/null || echo 0)" -ge 3002 ] && break; sleep 0.05; done
 kill -INT $tp 2>/dev/null || true; wait $tp || true; wait $rp || true
-[ $erc = 0 ] && grep -q "store compacted" "$work/er" && ok "tail -f to a reader that keeps up: an erase meanwhile compacts" \
+compacted && ok "tail -f to a reader that keeps up: an erase meanwhile compacts" \
   || bad "tail -f to a reader that keeps up: erase rc $erc $(cat "$work/er")"
 once "$work/tail.out" 3002 && [ ! -s "$work/tail.err" ] && ok "... and tail prints every entry once, the erasure record and the next entry too" \
   || bad "tail -f with an erase: $(wc -l < "$work/tail.out") lines, $(cat "$work/tail.err")"
@@ -77,7 +75,7 @@ rp=$!; pids="$pids $rp"
 sleep 0.5
 erase_now "$work/s" 2999
 kill $rp 2>/dev/null || true; wait $rp 2>/dev/null || true; wait $lp 2>/dev/null || true    # the reader goes: log ends (EPIPE)
-[ $erc = 0 ] && grep -q "store compacted" "$work/er" && ok "an erase compacts while log writes to a reader that trickles" \
+compacted && ok "an erase compacts while log writes to a reader that trickles" \
   || bad "erase while log writes to a trickling reader: rc $erc $(cat "$work/er")"
 
 # --- tail -f -n 0 into a pipe nobody reads, one entry at a time: the short
@@ -90,7 +88,7 @@ exec 8<"$work/fifo"                            # opened, never read (until the e
 sleep 0.3
 for _ in $(seq 60); do "$SEALTRAIL" --dir "$work/s" import "$work/one.jsonl" >/dev/null 2>&1; sleep 0.02; done
 erase_now "$work/s" 5
-[ $erc = 0 ] && grep -q "store compacted" "$work/er" && ok "an erase compacts while tail -f's short writes have filled a stalled pipe" \
+compacted && ok "an erase compacts while tail -f's short writes have filled a stalled pipe" \
   || bad "erase with tail -f stalled after short writes: rc $erc $(cat "$work/er")"
 "$SEALTRAIL" --dir "$work/s" import "$work/one.jsonl" >/dev/null 2>&1
 timeout 10 head -n 62 <&8 > "$work/short.out" || true

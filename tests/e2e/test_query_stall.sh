@@ -80,8 +80,8 @@ lp=$!
 pids="$pids $lp"
 exec 9<"$work/fifo_e"
 sleep 0.5
-rc=0; SEALTRAIL_GATE_WAIT_MS=3000 "$SEALTRAIL" --dir "$work/c" erase --index 2999 --reason "stall test" >"$work/er" 2>&1 || rc=$?
-[ $rc = 0 ] && grep -q "store compacted" "$work/er" && ok "erase compacts while a log is stalled on a pipe" || bad "erase with a stalled log: rc $rc $(cat "$work/er")"
+erase_now "$work/c" 2999
+compacted && ok "erase compacts while a log is stalled on a pipe" || bad "erase with a stalled log: rc $erc $(cat "$work/er")"
 cat <&9 > "$work/log_e.out"; exec 9<&-
 rc=0; wait $lp || rc=$?
 [ $rc = 0 ] && [ "$(wc -l < "$work/log_e.out")" = 3000 ] && ok "the stalled log then prints the 3000 entries it started with (exit 0)" \
@@ -101,11 +101,11 @@ for args in "log --from 2900" "query --limit 100"; do
   pids="$pids $lp"
   exec 9<"$work/fifo_1"
   sleep 1                                   # past the 0.5 s it waits for a reader that may keep up
-  rc=0; SEALTRAIL_GATE_WAIT_MS=3000 "$SEALTRAIL" --dir "$work/c" erase --index 5 --reason "stall test" >"$work/er" 2>&1 || rc=$?
+  erase_now "$work/c" 5
   n=$(cat <&9 | wc -l); exec 9<&-
   wait $lp || true
-  [ $rc = 0 ] && grep -q "store compacted" "$work/er" && [ "$n" = 100 ] && ok "erase compacts while $args (one chunk) is stalled on a pipe" \
-    || bad "erase with a stalled $args: rc $rc, $n lines, $(cat "$work/er")"
+  compacted && [ "$n" = 100 ] && ok "erase compacts while $args (one chunk) is stalled on a pipe" \
+    || bad "erase with a stalled $args: rc $erc, $n lines, $(cat "$work/er")"
 done
 
 # --- the same with tail -f: stalled on a pipe it holds no store handle, so the
@@ -117,8 +117,8 @@ tp=$!
 pids="$pids $tp"
 exec 9<"$work/fifo_t"
 sleep 0.5
-rc=0; SEALTRAIL_GATE_WAIT_MS=3000 "$SEALTRAIL" --dir "$work/d" erase --index 2999 --reason "stall test" >"$work/er" 2>&1 || rc=$?
-[ $rc = 0 ] && grep -q "store compacted" "$work/er" && ok "erase compacts while a tail -f is stalled on a pipe" || bad "erase with a stalled tail -f: rc $rc $(cat "$work/er")"
+erase_now "$work/d" 2999
+compacted && ok "erase compacts while a tail -f is stalled on a pipe" || bad "erase with a stalled tail -f: rc $erc $(cat "$work/er")"
 head -n 3001 <&9 > "$work/tail_e.out"; exec 9<&-   # the entries and the erasure record; then tail sees its reader go
 rc=0; wait $tp || rc=$?
 [ $rc = 0 ] && jq -r .index "$work/tail_e.out" | awk 'NR-1 != $1 {bad=1} END {exit bad}' && [ "$(wc -l < "$work/tail_e.out")" = 3001 ] \
@@ -132,8 +132,8 @@ rm -rf "$work/e"; cp -a "$work/base" "$work/e"
 tp=$!
 pids="$pids $tp"
 sleep 0.5
-rc=0; SEALTRAIL_GATE_WAIT_MS=3000 "$SEALTRAIL" --dir "$work/e" erase --index 5 --reason "idle tail" >"$work/er" 2>&1 || rc=$?
-[ $rc = 0 ] && grep -q "store compacted" "$work/er" && ok "erase compacts while tail -f --interval 60000 waits" || bad "erase with an idle tail -f: rc $rc $(cat "$work/er")"
+erase_now "$work/e" 5
+compacted && ok "erase compacts while tail -f --interval 60000 waits" || bad "erase with an idle tail -f: rc $erc $(cat "$work/er")"
 for _ in $(seq 100); do [ -s "$work/tail_i.out" ] && break; sleep 0.05; done
 kill -INT $tp; rc=0; wait $tp || rc=$?
 [ $rc = 0 ] && [ "$(jq -r .index "$work/tail_i.out")" = 3000 ] && ok "... and then prints the erasure record" \
