@@ -330,18 +330,27 @@ static int build_selection(st_store *s, const st_export_opts *o, st_query *q, st
     return 0;
 }
 
+/* Parses a --from-checkpoint note (not verified); ST_EFORMAT when it is no checkpoint. */
+static int parse_from(st_store *s, const st_export_opts *o, st_note *note, st_checkpoint *cp)
+{
+    st_err err = { { 0 } };
+    if (st_note_parse(note, o->from_checkpoint, o->from_checkpoint_len, &err) ||
+        st_checkpoint_parse(cp, note->text, note->text_len, &err))
+        return st_store_fail(s, ST_EFORMAT, "--from-checkpoint: %s", err.msg);
+    return 0;
+}
+
 /* Verifies a --from-checkpoint note with the store's key and checks its root against the tree. */
 static int check_from(st_store *s, st_txn *txn, const st_export_opts *o, uint64_t final, uint64_t *size_out)
 {
     static st_note note;
     st_checkpoint cp;
     st_err err = { { 0 } };
-    if (st_note_parse(&note, o->from_checkpoint, o->from_checkpoint_len, &err) ||
-        st_checkpoint_parse(&cp, note.text, note.text_len, &err))
-        return st_store_fail(s, ST_EFORMAT, "--from-checkpoint: %s", err.msg);
+    int rc = parse_from(s, o, &note, &cp);
+    if (rc) return rc;
     st_vkey keys[ST_KEYS_MAX];
     size_t nk = 0;
-    int rc = st_keys_for_checkpoint(txn, s, &cp, keys, &nk);
+    rc = st_keys_for_checkpoint(txn, s, &cp, keys, &nk);
     if (rc) return st_store_fail(s, rc, "--from-checkpoint: keys for checkpoint %llu: %s", (unsigned long long)cp.size,
                                  st_strerror(rc));
     rc = st_note_verify(&note, keys, nk, NULL, &err);
@@ -366,12 +375,52 @@ static int check_from(st_store *s, st_txn *txn, const st_export_opts *o, uint64_
     return 0;
 }
 
+/* Entries [*begin, *end) of a --from/--to selection in a log of size entries. */
+static int range_of(st_store *s, const st_export_opts *o, uint64_t size, uint64_t *begin, uint64_t *end)
+{
+    uint64_t to = o->to == UINT64_MAX ? (size ? size - 1 : 0) : o->to;
+    if (o->from > to || to >= size)
+        return st_store_fail(s, ST_EINVAL, "range %llu..%llu is not within the log (%llu entries)",
+                             (unsigned long long)o->from, (unsigned long long)to, (unsigned long long)size);
+    *begin = o->from;
+    *end = to + 1;
+    return 0;
+}
+
+/* --seal: the bad input that refuses an export (the selection, an index range
+ * beyond the log, a --from-checkpoint that is no checkpoint) is refused before
+ * the seal, so that a refused export changes nothing in the store. A seal
+ * does not change the log's size. */
+static int check_input(st_store *s, const st_export_opts *o)
+{
+    static st_note note;
+    st_checkpoint cp;
+    st_query q;
+    st_json *sel;
+    st_json_doc *doc = st_json_doc_new();
+    if (!doc) return ENOMEM;
+    int rc = build_selection(s, o, &q, doc, &sel);
+    st_json_doc_free(doc);
+    if (rc == 0 && o->from_checkpoint) rc = parse_from(s, o, &note, &cp);
+    if (rc == 0 && o->kind == ST_SEL_RANGE) {
+        st_txn *txn = NULL;
+        uint64_t size = 0, b, e;
+        if ((rc = st_db_read_begin(s->db, &txn, &s->err)) != 0) return rc;
+        rc = st_size_txn(txn, &size);
+        st_db_read_end(txn);
+        if (rc == 0) rc = range_of(s, o, size, &b, &e);
+    }
+    return rc;
+}
+
 int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stats *stats)
 {
     if (o->seal) {
         char *note = NULL;
         size_t len;
-        int rc = st_seal(s, &note, &len);
+        int rc = check_input(s, o);
+        if (rc) return rc;
+        rc = st_seal(s, &note, &len);
         free(note);
         if (rc) return rc;
     }
@@ -409,17 +458,9 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
         p.begin = 0;
         p.end = size;
         break;
-    case ST_SEL_RANGE: {
-        uint64_t to = o->to == UINT64_MAX ? (size ? size - 1 : 0) : o->to;
-        if (o->from > to || to >= size) {
-            rc = st_store_fail(s, ST_EINVAL, "range %llu..%llu is not within the log (%llu entries)",
-                               (unsigned long long)o->from, (unsigned long long)to, (unsigned long long)size);
-            goto out;
-        }
-        p.begin = o->from;
-        p.end = to + 1;
+    case ST_SEL_RANGE:
+        if ((rc = range_of(s, o, size, &p.begin, &p.end))) goto out;
         break;
-    }
     case ST_SEL_TIME:
     case ST_SEL_FILTER:
         c.cap = o->kind == ST_SEL_TIME ? SIZE_MAX : 0;

@@ -404,6 +404,12 @@ static int replay_one(st_store *s, int dirfd, const char *name, st_spool_before_
                       st_spool_stats *stats)
 {
     int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO)) {
+        /* a symlink, a directory or a socket under a spool name: no spool file (as one
+         * that is not a regular file below), set aside, or it would stop every replay */
+        set_bad(dirfd, name, stats);
+        return 0;
+    }
     if (fd < 0) return errno == ENOENT ? 0 : errno;
     uint8_t *buf = NULL;
     size_t len = 0;

@@ -106,8 +106,9 @@ typedef void (*st_spool_before_fn)(void *ctx, uint64_t bytes);
 
 /* Appends every spool file of dirfd to s in name order (the caller holds the
  * lock). Stops at the first store failure and returns it (files not yet
- * appended stay); a file that is itself invalid or that the store refuses
- * as malformed is renamed NAME.bad and counted. */
+ * appended stay); a file that is itself invalid (or no regular file: a
+ * symlink, a directory) or that the store refuses as malformed is renamed
+ * NAME.bad and counted. */
 ST_NODISCARD int st_spool_replay(struct st_store *s, int dirfd, st_spool_before_fn before, void *ctx,
                                  st_spool_stats *stats);
 

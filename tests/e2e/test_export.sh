@@ -77,6 +77,19 @@ expect_exit 1 "export with 3 unsealed entries refused" "$SEALTRAIL" --dir "$d" e
 grep -q "seal" "$T/err" && ok "the refusal says to seal" || bad "refusal message: $(cat "$T/err")"
 [ ! -e "$T/u.stb" ] && ok "a refused export leaves no file" || bad "a refused export left $T/u.stb"
 expect_exit 0 "range of sealed entries exports" "$SEALTRAIL" --dir "$d" export --out "$T/u1.stb" --from 0 --to 4
+# an export refused for bad input seals nothing, --seal or not: a refused command changes no stored data
+sealed_u() { "$SEALTRAIL" --dir "$d" status | awk '/^sealed:/ {print $2 "." $3}'; }
+before=$(sealed_u)
+printf 'not a checkpoint\n' >"$T/garbage.cp"
+expect "--seal with --to beyond the log: usage error" 2 "not within the log" -- \
+    "$SEALTRAIL" --dir "$d" export --out "$T/x.stb" --seal --from 1 --to 99
+expect "--seal with a --from-checkpoint that is no checkpoint: usage error" 2 "--from-checkpoint" -- \
+    "$SEALTRAIL" --dir "$d" export --out "$T/x.stb" --seal --from-checkpoint "$T/garbage.cp"
+expect "--seal with a --text over 4096 bytes: usage error" 2 "--text" -- \
+    "$SEALTRAIL" --dir "$d" export --out "$T/x.stb" --seal --text "$(head -c 5000 /dev/zero | tr '\0' a)"
+[ "$(sealed_u)" = "$before" ] && ok "refused --seal exports sealed nothing (still $before)" \
+    || bad "a refused --seal export sealed: $before -> $(sealed_u)"
+[ ! -e "$T/x.stb" ] && ok "refused --seal exports leave no file" || bad "a refused --seal export left $T/x.stb"
 expect_exit 0 "export --seal" "$SEALTRAIL" --dir "$d" export --out "$T/u.stb" --seal
 expect_exit 0 "the sealed export verifies" "$AUDITVERIFY" "$T/u.stb" --trust "$("$SEALTRAIL" --dir "$d" verifier-key)"
 expect_exit 1 "an existing --out is not overwritten" "$SEALTRAIL" --dir "$d" export --out "$T/u.stb"

@@ -140,6 +140,20 @@ check "c1, c2, c3 once each" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3
 # a torn or foreign file is set aside, the rest goes on
 printf 'STSPOOL1garbage' >"$C/spool/00000000000000000001-0000000001-000000.rec"
 check "an invalid spool file is set aside as .bad" sh -c '"$1" --dir "$2" hook replay | grep -q "unreadable set aside 1" && ls "$2"/spool/*.bad >/dev/null' _ "$SEALTRAIL" "$C"
+# what is no regular file under a spool name (a symlink, a directory: anyone who can write the
+# spool can make one) is set aside too: it must not stop the replay, or every later event would
+# be spooled and none recorded
+break_store "$C"
+spooled_hook "$C" toolu_c4 || bad "spooling c4"
+repair_store "$C"
+ln -s /etc/passwd "$C/spool/00000000000000000002-0000000001-000000.rec"
+mkdir "$C/spool/00000000000000000003-0000000001-000000.rec"
+rc=0; out=$(ev toolu_c5 | "$SEALTRAIL" --dir "$C" hook 2>"$T/err") || rc=$?
+check "a symlink and a directory in the spool: the hook records, sets both aside, one line (exit $rc: $(head -c 300 "$T/err"))" \
+    sh -c '[ "$1" = 0 ] && [ -z "$2" ] && grep -q "2 unreadable spool file(s) set aside" "$3" && [ "$(wc -l <"$3")" -eq 1 ]' _ "$rc" "$out" "$T/err"
+check "... c4 replayed, then c5; spool empty" sh -c '[ "$(find "$1/spool" -maxdepth 1 -name "*.rec" | wc -l)" -eq 0 ]' _ "$C"
+check "c1 .. c5 once each, in order" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3 toolu_c4 toolu_c5
+check "the symlink's target is untouched" [ -s /etc/passwd ]
 
 # ---- D. kill -9 during replays ----------------------------------------------------------------------------
 D=$T/d
