@@ -532,10 +532,14 @@ int st_event_build(st_event *ev, const char *json, size_t len, const st_event_op
         st_json_opts jo = { .flags = ST_EVENT_JSON_FLAGS, .max_depth = ST_EVENT_MAX_DEPTH };
         prc = st_json_parse(&parsed, json, len, &jo, &info, &perr);
         if (prc == ENOMEM) {
-            memset(ev, 0, sizeof *ev);
-            return st_fail(err, ENOMEM, "event: out of memory parsing %zu bytes", len);
+            /* A parse tree takes up to ~25x its input (small values, each a
+             * node): past the memory at hand, keep the input as unparsed
+             * bytes, which take about their own size, rather than lose it. */
+            snprintf(why, sizeof why, "out of memory parsing %zu bytes: the input is kept unparsed", len);
+            memset(&info, 0, sizeof info);
+        } else if (prc) {
+            snprintf(why, sizeof why, "%.200s", perr.msg[0] ? perr.msg : st_strerror(prc));
         }
-        if (prc) snprintf(why, sizeof why, "%.200s", perr.msg[0] ? perr.msg : st_strerror(prc));
         if (prc == ST_EJSON && (info.error_offset >= len || (json[info.error_offset] == '\\' && len - info.error_offset < 6))) {
             /* the input ends inside a value or an escape: the client stopped
              * writing early, maybe inside a secret, as at the cap */

@@ -17,7 +17,8 @@
  *      nothing the client sent is lost.
  *
  * Input that cannot be parsed into an object (not JSON, too deep, a top-level
- * array, two objects, over the size limit) becomes an entry with status
+ * array, two objects, over the size limit, a tree too big for the memory at
+ * hand) becomes an entry with status
  * `malformed`, a `parse_error`, and the redacted input bytes as payload `raw`.
  *
  * Nothing here touches the store except st_event_lookup_duration and
@@ -72,9 +73,9 @@ typedef struct st_event {
     uint64_t redactions;           /* total redactions made */
 } st_event;
 
-/* Builds ev from the input bytes. Only allocation failure (ENOMEM) or a
- * redaction engine failure is an error: malformed input is a valid
- * (malformed) event. On error ev is freed and zeroed. */
+/* Builds ev from the input bytes. Only allocation failure (ENOMEM) past
+ * the parse or a redaction engine failure is an error: malformed input is a
+ * valid (malformed) event, and so is input whose parse ran out of memory. On error ev is freed and zeroed. */
 ST_NODISCARD int st_event_build(st_event *ev, const char *json, size_t len, const st_event_opts *opts, st_err *err);
 void st_event_free(st_event *ev);     /* NULL-safe; leaves ev zeroed */
 

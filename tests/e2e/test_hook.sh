@@ -354,4 +354,26 @@ rc=0; printf '{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"
 check "a bad redact.conf with fail-closed: PreToolUse recorded without payloads, and blocked (exit $rc)" sh -c '
     [ "$1" = 2 ] && [ "$("$2" --dir "$3" status | awk "/^entries:/ {print \$2}")" = 3 ]' _ "$rc" "$SEALTRAIL" "$S8"
 
+# ---- 9. a parse tree too big for the memory at hand -------------------------------------------------------
+# 30 MB of tiny values take ~25x that as a parse tree: under a 600 MB address
+# space limit the parse runs out of memory, and the input is kept unparsed
+# (status malformed, payload raw, redacted) rather than lost. Not under ASan,
+# which reserves far more address space than the limit.
+if grep -a -q -m1 AddressSanitizer "$SEALTRAIL"; then
+    ok "out-of-memory parse: skipped under ASan"
+else
+    S9=$T/oom
+    "$SEALTRAIL" --dir "$S9" init >/dev/null 2>&1
+    python3 -c "import sys; sys.stdout.write('[{\"token\":\"' + sys.argv[1] + '\"}' + ',{}' * 10000000 + ']')" "$GH" >"$T/oom.json"
+    rc=0; (ulimit -v 600000; exec "$SEALTRAIL" --dir "$S9" hook <"$T/oom.json" >"$T/o.out" 2>"$T/o.err") || rc=$?
+    check "parse out of memory: exit 0, nothing on stdout, entry recorded (exit $rc)" sh -c '
+        [ "$1" = 0 ] && [ ! -s "$2/o.out" ] && [ "$("$3" --dir "$4" status | awk "/^entries:/ {print \$2}")" = 1 ]' _ "$rc" "$T" "$SEALTRAIL" "$S9"
+    check "parse out of memory: status malformed, the reason, the whole input as payload raw, the token redacted" sh -c '
+        "$1" --dir "$2" log --no-payloads >"$3/o.jsonl" && grep -q "\"status\":\"malformed\"" "$3/o.jsonl" &&
+        grep -q "\"parse_error\":\"out of memory parsing $4 bytes: the input is kept unparsed\"" "$3/o.jsonl" &&
+        grep -q "\"raw\":{[^}]*\"len\":$(( $4 - 40 + 23 ))" "$3/o.jsonl" &&
+        ! grep -a -q -F "$5" "$2/data.mdb" && "$1" --dir "$2" check >/dev/null' _ "$SEALTRAIL" "$S9" "$T" "$(wc -c <"$T/oom.json")" "$GH"
+    rm -f "$T/oom.json"
+fi
+
 e2e_end
