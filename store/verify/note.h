@@ -64,7 +64,6 @@ ST_NODISCARD int st_note_verify(const st_note *n, const st_vkey *keys, size_t nk
                                 int *verified_out, st_err *err);
 
 /* A parsed tlog-checkpoint body. */
-#define ST_CP_MAX_EXT 16u
 typedef struct st_checkpoint {
     char origin[ST_KEY_NAME_MAX + 1];
     uint64_t size;

@@ -354,6 +354,9 @@ int st_trust_arg_parse(st_vkey *out, const char *arg, st_err *err)
     close(fd);
     if (got > 4096) return st_fail(err, ST_EBADKEY, "%s: larger than 4 KiB: not a verifier key file", arg);
     buf[got] = 0;
+    /* Not strlen/strcspn: they would stop at a NUL and accept the bytes after it. */
+    if (memchr(buf, 0, got))
+        return st_fail(err, ST_EBADKEY, "%s: holds a NUL byte: not a verifier key file", arg);
     size_t line = strcspn(buf, "\n");
     if (line + 1 < got && buf[line + 1] != 0) {
         /* more than one line: only a trailing newline is allowed */

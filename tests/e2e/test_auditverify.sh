@@ -63,6 +63,9 @@ expect_in "$T/err" "Windows line ending" "the message names the CR LF"
 printf '\357\273\277%s\n' "$K" >"$T/bom.vkey"
 expect_exit 2 "a --trust file with a byte order mark" "$AUDITVERIFY" "$T/b.stb" --trust "$T/bom.vkey"
 expect_in "$T/err" "byte order mark" "the message names the BOM"
+printf '%s\n\0' "$K" >"$T/nul.vkey"
+expect_exit 2 "a --trust file with a NUL byte after the key's line" "$AUDITVERIFY" "$T/b.stb" --trust "$T/nul.vkey"
+expect_in "$T/err" "NUL byte" "the message names the NUL byte"
 expect_exit 2 "the bundle itself as the --trust file" "$AUDITVERIFY" "$T/b.stb" --trust "$T/b.stb"
 # the KEY record of the bundle, extracted and passed back, is the genuine key: fine. An
 # attacker's bundle carries the attacker's key: see the forgery above (exit 3).

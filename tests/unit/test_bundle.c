@@ -746,6 +746,18 @@ START_TEST(test_trust_arg)
     fclose(f);
     ck_assert_int_eq(st_trust_arg_parse(&k, path, &err), ST_EBADKEY);
     ck_assert_int_ne(st_trust_arg_parse(&k, "nonsense", &err), 0);
+    /* VERIFYING.md 1.1: the key, then nothing but LF: a NUL byte after the key
+     * (or after its LF) is not an LF, and the file is malformed */
+    static const char *const tails[] = { "\0", "\n\0", "\0\n", "\n\0\0\n", "\0\0" };
+    static const size_t tail_lens[] = { 1, 2, 2, 4, 2 };
+    for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+        f = fopen(path, "w");
+        fputs(g_s->vkey, f);
+        fwrite(tails[i], 1, tail_lens[i], f);
+        fclose(f);
+        ck_assert_msg(st_trust_arg_parse(&k, path, &err) == ST_EBADKEY, "tail %zu accepted", i);
+        ck_assert_ptr_nonnull(strstr(err.msg, "NUL"));
+    }
     tu_rmrf(dir);
     free(dir);
 }

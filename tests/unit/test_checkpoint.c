@@ -180,7 +180,9 @@ START_TEST(test_checkpoint_edges)
     ck_assert_int_eq(cp_rc("o\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=\n"), ST_EFORMAT); /* unused bits */
     ck_assert_int_eq(cp_rc("o\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n"), ST_EFORMAT);  /* no padding */
     ck_assert_int_eq(cp_rc("o\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n"), ST_EFORMAT); /* 33 bytes */
-    /* "timeout 5" is not the time line; 16 extensions pass, 17 do not. */
+    /* "timeout 5" is not the time line. Extension lines are opaque and any
+     * number of them is valid (c2sp.org/tlog-checkpoint): only the note's
+     * size bounds them. */
     snprintf(t, sizeof t, "o\n1\n%s\ntimeout 5\n", R);
     ck_assert_int_eq(st_checkpoint_parse(&cp, t, strlen(t), NULL), 0);
     ck_assert_int_eq(cp.time_s, -1);
@@ -190,6 +192,14 @@ START_TEST(test_checkpoint_edges)
     ck_assert_int_eq(st_checkpoint_parse(&cp, (const char *)b.data, b.len, NULL), 0);
     ck_assert_uint_eq(cp.n_ext, 16);
     st_buf_puts(&b, "x16\n");
+    ck_assert_int_eq(st_checkpoint_parse(&cp, (const char *)b.data, b.len, NULL), 0);
+    ck_assert_uint_eq(cp.n_ext, 17);
+    for (int i = 17; i < 1000; i++) st_buf_printf(&b, "x%d\n", i);
+    st_buf_printf(&b, "time 1763787173\n");
+    ck_assert_int_eq(st_checkpoint_parse(&cp, (const char *)b.data, b.len, NULL), 0);
+    ck_assert_uint_eq(cp.n_ext, 1001);
+    ck_assert_int_eq(cp.time_s, 1763787173);
+    st_buf_puts(&b, "\n");                       /* an empty extension line is still malformed */
     ck_assert_int_eq(st_checkpoint_parse(&cp, (const char *)b.data, b.len, NULL), ST_EFORMAT);
     st_buf_free(&b);
 }
