@@ -154,6 +154,20 @@ check "a symlink and a directory in the spool: the hook records, sets both aside
 check "... c4 replayed, then c5; spool empty" sh -c '[ "$(find "$1/spool" -maxdepth 1 -name "*.rec" | wc -l)" -eq 0 ]' _ "$C"
 check "c1 .. c5 once each, in order" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3 toolu_c4 toolu_c5
 check "the symlink's target is untouched" [ -s /etc/passwd ]
+# a lock file that is no regular file cannot be replaced safely (two hooks could lock different
+# files): events are spooled, not lost, and the message names the file and the remedy
+break_store "$C"
+spooled_hook "$C" toolu_c6 || bad "spooling c6"
+repair_store "$C"
+rm -f "$C/spool/.lock"; mkdir "$C/spool/.lock"
+rc=0; out=$(ev toolu_c7 | "$SEALTRAIL" --dir "$C" hook 2>"$T/err") || rc=$?
+check "a directory as spool/.lock: exit 0, the event spooled, stderr names the lock file (exit $rc: $(head -c 300 "$T/err"))" \
+    sh -c '[ "$1" = 0 ] && [ -z "$2" ] && grep -q "cannot lock $4/spool/.lock: .*(it must be a regular file: remove it); event spooled" "$3" &&
+           [ "$(find "$4/spool" -maxdepth 1 -name "*.rec" | wc -l)" -eq 2 ]' _ "$rc" "$out" "$T/err" "$C"
+expect "hook replay with a directory as spool/.lock: exit 1, names it" 1 "cannot lock .*/spool/.lock" -- "$SEALTRAIL" --dir "$C" hook replay
+rmdir "$C/spool/.lock"
+check "once it is removed: c6 and c7 replayed in order" sh -c '"$1" --dir "$2" hook replay | grep -q "appended 2"' _ "$SEALTRAIL" "$C"
+check "c1 .. c7 once each, in order" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3 toolu_c4 toolu_c5 toolu_c6 toolu_c7
 
 # ---- D. kill -9 during replays ----------------------------------------------------------------------------
 D=$T/d

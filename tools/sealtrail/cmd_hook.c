@@ -209,6 +209,18 @@ static void rearm_for(void *ctx, uint64_t bytes)
 
 /* ==== recording one event ========================================================= */
 
+/* Why the spool's lock file could not be taken (errno value e), naming it:
+ * one that is no regular file (a directory, a symlink) is never replaced
+ * here, since two hooks could then lock different files and replay a spool
+ * file twice. */
+static const char *lock_error(const char *dir, int e)
+{
+    static char msg[PATH_MAX + 160];
+    snprintf(msg, sizeof msg, "cannot lock %s/%s/%s: %s%s", dir, ST_SPOOL_SUBDIR, ST_SPOOL_LOCK, st_strerror(e),
+             e == EISDIR || e == ELOOP || e == ENXIO ? " (it must be a regular file: remove it)" : "");
+    return msg;
+}
+
 /* Spools the prepared image now (not from the signal handler) and says so,
  * or that the event is lost, in one line. Returns the exit code. */
 static int spool_now(const char *dir, const char *why)
@@ -309,6 +321,11 @@ static int hook_record(st_cli *cli, int fail_closed)
     if (sfd >= 0 && st_spool_pending(sfd) > 0) {
         lockfd = st_spool_lock(sfd);
         rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, rearm_for, &hc, &stats);
+        if (lockfd < 0) {
+            snprintf(why, sizeof why, "cannot replay the spool: %.500s", lock_error(dir, rc));
+            code = spool_now(dir, why);
+            goto out;
+        }
         if (rc) {
             snprintf(why, sizeof why, "cannot replay the spool: %.500s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
             code = spool_now(dir, why);
@@ -389,7 +406,7 @@ static int hook_replay(st_cli *cli)
     if (rc == 0 && stats.wants_seal) rc = st_seal(s, NULL, NULL);   /* a replayed Stop/SessionEnd seals, as live */
     printf("appended %u, duplicates dropped %u, unreadable set aside %u, waiting %ld\n", stats.appended,
            stats.duplicates, stats.bad, st_spool_pending(sfd));
-    if (rc) code = cli_fail(rc, "hook replay", st_store_error(s));
+    if (rc) code = cli_fail(rc, "hook replay", lockfd < 0 ? lock_error(dir, rc) : st_store_error(s));
     if (lockfd >= 0) close(lockfd);
     close(sfd);
     st_store_close(s);
