@@ -639,6 +639,7 @@ void rd_assign_at(rd_scan *sc, size_t i)
     uint8_t open_q = (!key_closed && k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'')) ? s[k - 1] : 0;
     const char *base = NULL;
     int cls = key_class(s + k, ke - k, &base);
+    if (cls == RK_NONE && op == '=' && k + 3 == ke && rd_sas_sig_key(s, ke)) cls = RK_SECRET; /* ?sv=...&sig=X */
     if (cls == RK_NONE) return;
     if ((k >= 7 && memcmp(s + k - 7, ":param ", 7) == 0) || (k >= 6 && memcmp(s + k - 6, ":type ", 6) == 0))
         return; /* Sphinx docstrings: ":param token: the token to use" */

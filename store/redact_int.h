@@ -225,11 +225,22 @@ static inline int rd_credential_end(uint8_t l1, uint8_t l2)
 /* Can a key that ends at s[ke] (exclusive) name a credential? Looks only at
  * its last two letters, after trailing digits and _ - . (as rd_key_class
  * does): 0 means certainly not. */
+/* An Azure SAS "sig" parameter ends at s[ke]: "?sig=", "&sig=", XML's
+ * "&amp;sig=" (a shared access signature: the credential of the URL). */
+static inline int rd_sas_sig_key(const uint8_t *s, size_t ke)
+{
+    if (ke < 4 || s[ke - 1] != 'g' || s[ke - 2] != 'i' || s[ke - 3] != 's') return 0;
+    uint8_t b = s[ke - 4];
+    return b == '?' || b == '&' ||
+           (b == ';' && ke >= 8 && s[ke - 8] == '&' && s[ke - 7] == 'a' && s[ke - 6] == 'm' && s[ke - 5] == 'p');
+}
+
 static inline int rd_key_may_end_at(const uint8_t *s, size_t ke)
 {
     size_t q = ke;
     while (q > 0 && ke - q <= 128 && RD_KEYCH(s[q - 1]) && !RD_ALPHA(s[q - 1])) q--;
-    return q >= 2 && RD_ALPHA(s[q - 1]) && rd_credential_end(rd_lower(s[q - 2]), rd_lower(s[q - 1]));
+    return (q >= 2 && RD_ALPHA(s[q - 1]) && rd_credential_end(rd_lower(s[q - 2]), rd_lower(s[q - 1]))) ||
+           rd_sas_sig_key(s, ke);
 }
 
 /* The end of the key before an '=' or ':' at s[i]: back over up to 8 spaces

@@ -149,6 +149,8 @@ add('sql file cat','bash','cat migrations/seed.sql', "ALTER ROLE app PASSWORD 'S
 add('php define no php','bash','grep -rh DB_PASSWORD .', "define('DB_PASSWORD', 'Df@@Pw91');\n", ['DfPw91'])
 add('django hash','bash','python manage.py shell -c "print(u.password)"', "pbkdf2_sha256$870000$Dj4ngoS@@altValue1234ab$q2sdUZcVt0R8z1LxkQn6h7Q8uXGZr9y3WmNc1b5vDkE=\n", ['q2sdUZcVt0R8z1LxkQn6h7Q8uXGZr9y3WmNc1b5vDkE'])
 add('yarn npmAuthToken','cmd','yarn config set npmAuthToken Ya@@rnTok92 -H', '', ['YarnTok92'])
+add('azure sas url','cmd','azcopy copy ./backup.tar "https://acct.blob.core.windows.net/bk/backup.tar?sv=2022-11-02&ss=b&srt=o&sp=rw&se=2026-01-01T00:00:00Z&spr=https&sig=Jb3k9Q@@x2LmN%2BpR7sT1vW%3D"', '', ['Jb3k9Qx2LmN%2BpR7sT1vW%3D'])
+add('azure sas connection string','read','/home/dev/app/local.settings.json', '{"Values": {"Storage": "BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2026-01-01&spr=https&sig=Xq8v2M@@nB5cZ%2Fw7Lk1%3D"}}', ['Xq8v2MnB5cZ%2Fw7Lk1%3D'])
 PY
 
 python3 - "$SEALTRAIL" "$T" <<'PY' && ok "no secret of $(grep -c '^add(' "$T/corpus.py") placements reaches log, data.mdb or lock.mdb (hook, raw hook input, import)" || bad "secrets found in the store (listed above)"

@@ -540,6 +540,21 @@ keep('yarn config of other keys, reads, references','yarn config set npmRegistry
 # (appended last: the random draws of the vectors above stay as they were)
 pos(T,'password-hash Django: its padding ends it, whatever follows','hash {}next=1','pbkdf2_sha256$870000$'+rs(22,A)+'$'+split(rs(43,A+'+/'),3)+'=',PH)
 
+# ---- Azure SAS signatures: a query parameter named exactly sig ----
+case(C,'password-assignment azure sas sig in a blob url',
+     'az storage blob download --blob-url "https://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01T00:00:00Z&spr=https&sig=7x0lZ%2FK3qPw@@Ne9Yt1uVb5mQ0dRsa%2BcXh4Lj8fGk2%3D"',
+     'az storage blob download --blob-url "https://acct.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01T00:00:00Z&spr=https&sig=[REDACTED:password-assignment]"',{PA:1})
+case(C,'password-assignment azure sas sig first in the query, then more parameters',
+     "azcopy copy ./f 'https://a.blob.core.windows.net/c?sig=Qm9vT2x@@lYW5zU2lnbmF0dXJl%3D&sv=2022-11-02&sp=rw'",
+     "azcopy copy ./f 'https://a.blob.core.windows.net/c?sig=[REDACTED:password-assignment]&sv=2022-11-02&sp=rw'",{PA:1})
+case(C,'password-assignment azure sas sig in a SharedAccessSignature connection string',
+     'BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01&spr=https&sig=kR4n@@dOmS1gNaTuRe%2Bx9%3D\n',
+     'BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01&spr=https&sig=[REDACTED:password-assignment]\n',{PA:1})
+case(C,'password-assignment azure sas sig in XML (&amp;)',
+     '<add key="Blob" url="https://a.blob.core.windows.net/c?sv=2022-11-02&amp;sp=r&amp;sig=Zm9v@@YmFyU2lnMTIz%3D" />',
+     '<add key="Blob" url="https://a.blob.core.windows.net/c?sv=2022-11-02&amp;sp=r&amp;sig=[REDACTED:password-assignment]" />',{PA:1})
+keep("sig= that is no URL query parameter: a config member, a word ending in sig, npm's signature metadata",'sig=on\nconfig_sig=abc123\norig=x&config=y&xsig=Zm9vYmFy123\n"signatures": [{"keyid": "SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA", "sig": "MEUCIQDq7Yh3Q2"}]')
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:

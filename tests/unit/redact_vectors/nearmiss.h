@@ -32,7 +32,7 @@ static const char *const nm_prefixes[] = {
     "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN PRIVATE KEY-----\\n", "-----END ",
     "postgres://app:", "https://u:", "hooks.slack.com/services/", "://",
     "password=", "DB_PASSWORD=", "api_key: ", "\"token\": \"", "\\\"secret\\\":\\\"", "--password ", "--api-key=",
-    "-passin pass:", "machine h login u password ", "<password>", "Authorization: Bearer ", "Authorization: Basic ", "?access_token=",
+    "-passin pass:", "machine h login u password ", "<password>", "Authorization: Bearer ", "Authorization: Basic ", "?access_token=", "&sig=", "&amp;sig=",
     "export AWS_SECRET_ACCESS_KEY=", "aws_secret_access_key = ", "Cookie: ", "\\n", "\\u0000", "\\t",
     "shpat_", "shppa_", "SK", "HRKU-", "HRKU-AA", "ya29.", "1//0", "GOCSPX-", "AGE-SECRET-KEY-1", "$2b$10$", "$6$salt$", "123456789:A",
     "bot12345678:A", "https://discord.com/api/webhooks/123456789012345678/", "Private-Lines: 2\n", "/:_authToken ",
