@@ -222,9 +222,6 @@ static inline int rd_credential_end(uint8_t l1, uint8_t l2)
     return 0;
 }
 
-/* Can a key that ends at s[ke] (exclusive) name a credential? Looks only at
- * its last two letters, after trailing digits and _ - . (as rd_key_class
- * does): 0 means certainly not. */
 /* An Azure SAS "sig" parameter ends at s[ke]: "?sig=", "&sig=", XML's
  * "&amp;sig=" (a shared access signature: the credential of the URL). */
 static inline int rd_sas_sig_key(const uint8_t *s, size_t ke)
@@ -235,6 +232,9 @@ static inline int rd_sas_sig_key(const uint8_t *s, size_t ke)
            (b == ';' && ke >= 8 && s[ke - 8] == '&' && s[ke - 7] == 'a' && s[ke - 6] == 'm' && s[ke - 5] == 'p');
 }
 
+/* Can a key that ends at s[ke] (exclusive) name a credential? Looks only at
+ * its last two letters, after trailing digits and _ - . (as rd_key_class
+ * does), or whether it is a SAS "sig": 0 means certainly not. */
 static inline int rd_key_may_end_at(const uint8_t *s, size_t ke)
 {
     size_t q = ke;
