@@ -74,8 +74,10 @@ static const tok_rule tok_g[] = {
     { "glpat-", 6, ST_RULE_GITLAB_TOKEN, S_B64URL, C_NONE, 20 },
 };
 static const tok_rule tok_s[] = {
+    { "sk-or-v1-", 9, ST_RULE_OPENAI_KEY, S_HEX, C_FIXED, 64 },    /* OpenRouter (OpenAI-compatible) */
     { "sk-ant-", 7, ST_RULE_ANTHROPIC_KEY, S_B64URL, C_NONE, 32 },
     { "sk-", 3, ST_RULE_OPENAI_KEY, S_B64URL, C_MIXED, 32 },
+    { "sk-", 3, ST_RULE_OPENAI_KEY, S_HEX, C_FIXED, 32 },          /* DeepSeek (OpenAI-compatible): lower-case hex */
     { "sk_live_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
     { "sk_test_", 8, ST_RULE_STRIPE_KEY, S_ALNUM, C_NONE, 10 },
     { "shpat_", 6, ST_RULE_SHOPIFY_TOKEN, S_HEX, C_FIXED, 32 },

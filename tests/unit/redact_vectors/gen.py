@@ -555,6 +555,12 @@ case(C,'password-assignment azure sas sig in XML (&amp;)',
      '<add key="Blob" url="https://a.blob.core.windows.net/c?sv=2022-11-02&amp;sp=r&amp;sig=[REDACTED:password-assignment]" />',{PA:1})
 keep("sig= that is no URL query parameter: a config member, a word ending in sig, npm's signature metadata",'sig=on\nconfig_sig=abc123\norig=x&config=y&xsig=Zm9vYmFy123\n"signatures": [{"keyid": "SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA", "sig": "MEUCIQDq7Yh3Q2"}]')
 
+# ---- sk- keys without upper case: OpenRouter (sk-or-v1- + 64 hex), DeepSeek (sk- + 32 hex) ----
+HEX='0123456789abcdef'
+pos(T,'openai-api-key OpenRouter sk-or-v1- (64 hex)','export OPENROUTER_API_KEY_FILE=x; curl -H "Authorization: Bearer {}" https://openrouter.ai/api/v1/chat',split('sk-or-v1-'+rs(64,HEX),4),'openai-api-key')
+pos(T,'openai-api-key DeepSeek sk- + 32 hex','client = OpenAI(api_base="https://api.deepseek.com", key={})',split('sk-'+rs(32,HEX),3),'openai-api-key')
+keep('sk- lookalikes: 31 or 33 hex, a longer word, upper-case hex, sk-or-v1- too short','sk-'+rs(31,HEX)+' sk-'+rs(33,HEX)+' task-'+rs(32,HEX)+' sk-'+rs(32,'0123456789ABCDEF')+' sk-or-v1-'+rs(63,HEX))
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:
