@@ -271,6 +271,7 @@ int st_key_install(st_store *s, const char *note, size_t len, const char *root_v
         uint32_t id = kn->keys[0].key.key_id;
         char *p = st_keys_find_file(s->dir, "next-", id);
         info->have_key_file = p != NULL || s->verifier.key_id == id;
+        info->in_use = s->verifier.key_id == id;
         free(p);
     } else if (kn->type == ST_KN_EPOCHS) {
         fmt_time(b, kn->keys[kn->nkeys - 1].not_after);

@@ -177,6 +177,7 @@ typedef struct st_key_install_info {
     int pinned_root;           /* this install pinned the root */
     int sealed;                /* a checkpoint now covers it */
     int have_key_file;         /* certificate/epochs: we hold the secret key(s) */
+    int in_use;                /* certificate: for the key now signing (nothing to rotate to) */
     int revokes_current;       /* revocation of the key now signing */
     char detail[256];
 } st_key_install_info;

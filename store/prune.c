@@ -172,6 +172,15 @@ int st_prune(st_store *s, const st_prune_opts *o, st_prune_result *r)
         st_store_fail(s, 0, "nothing to prune: %s", p.why);
         goto out;
     }
+    /* The archive directory must be usable before anything is recorded: the record says its
+     * archive files are deleted, and once the payloads are gone no later prune covers them. */
+    char adir[PATH_MAX];
+    if ((rc = st_ret_archive_dir(s, o->dir, adir, sizeof adir)) != 0) {
+        char why[sizeof s->err.msg];
+        snprintf(why, sizeof why, "%s", s->err.msg);
+        rc = st_store_fail(s, rc, "%s (--archive-dir); nothing removed", why);
+        goto out;
+    }
     st_json_doc *doc = st_json_doc_new();
     if (!doc) { rc = ENOMEM; goto out; }
     st_json *data = st_json_new_object(doc), *files = st_json_new_array(doc), *j = st_json_new_object(doc);

@@ -150,5 +150,21 @@ grep -q "wiped 1 key file of ended epochs" "$work/elist" && [ "$(ls "$work/e/key
 export SEALTRAIL_FAKE_TIME=2025-11-24T00:00:01Z
 echo "$ev" | ep append >/dev/null && ok "appends continue after the last epoch" || bad "append after epochs"
 expect "seal says no epoch key covers now" 1 "no epoch key covers 2025-11-24T00:00:01" -- ep seal
+# the next batch, already in epoch mode: installing the schedule is all it takes (no rotation)
+ep key epochs --count 2 --length 1d > "$work/ereq2" 2>"$work/err"
+! grep -q "key rotate" "$work/err" && grep -q "in epoch mode" "$work/err" && ok "epochs in epoch mode: no rotation asked for" || bad "epochs 2: $(cat "$work/err")"
+team certify --root "$work/team/root.key" "$work/ereq2" > "$work/ecert2"
+ep key install "$work/ecert2" > "$work/out" 2>"$work/err"
+! grep -q "key rotate" "$work/err" && grep -q "the next seal signs with the current epoch's key" "$work/err" && ok "install of the next schedule: no rotation asked for" || bad "install 2: $(cat "$work/out" "$work/err")"
+ep seal > /dev/null 2>&1 && ok "seal signs with the new schedule's key" || bad "seal after the second schedule: $(ep seal 2>&1)"
+expect "rotate is not needed (and says so)" 2 "the new key is the key in use" -- ep key rotate
+
+# a certificate for the key already in use (request --current) needs no rotation either
+"$SEALTRAIL" --dir "$work/c" init --origin example.com/current >/dev/null 2>&1
+echo "$ev" | "$SEALTRAIL" --dir "$work/c" append >/dev/null
+"$SEALTRAIL" --dir "$work/c" key request --current > "$work/creq" 2>/dev/null
+team certify --root "$work/team/root.key" "$work/creq" > "$work/ccert"
+"$SEALTRAIL" --dir "$work/c" key install --root-vkey "$work/team/root.vkey" "$work/ccert" > "$work/out" 2>"$work/err"
+! grep -q "key rotate" "$work/err" && grep -q "certifies the key in use" "$work/err" && ok "install of a --current certificate: no rotation asked for" || bad "install --current: $(cat "$work/out" "$work/err")"
 
 e2e_end

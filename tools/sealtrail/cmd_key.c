@@ -232,6 +232,13 @@ static int key_request(st_cli *cli, int argc, char **argv)
     return print_note_out(note, len);
 }
 
+/* The store signs with epoch keys already: a new schedule needs no rotation. */
+static int in_epoch_mode(st_store *s)
+{
+    st_status st;
+    return st_store_status(s, &st) == 0 && strcmp(st.key_mode, "epochs") == 0;
+}
+
 static int key_epochs(st_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -266,10 +273,16 @@ static int key_epochs(st_cli *cli, int argc, char **argv)
     char a[32], b[32];
     fmt_time(a, start);
     fmt_time(b, start + (int64_t)count * length);
-    fprintf(stderr, "sealtrail: %llu epoch keys for %s to %s written to keys/ (mode 0600); send the request below\n"
-                    "sealtrail: to the security team ('key certify'), 'key install' the schedule, then 'key rotate'\n"
-                    "sealtrail: to hand over to the epoch keys; each key is wiped when its epoch ends\n",
-            (unsigned long long)count, a, b);
+    if (in_epoch_mode(s))
+        fprintf(stderr, "sealtrail: %llu epoch keys for %s to %s written to keys/ (mode 0600); send the request below\n"
+                        "sealtrail: to the security team ('key certify') and 'key install' the schedule: the store is\n"
+                        "sealtrail: in epoch mode, so seals use these keys in their epochs; each key is wiped when its epoch ends\n",
+                (unsigned long long)count, a, b);
+    else
+        fprintf(stderr, "sealtrail: %llu epoch keys for %s to %s written to keys/ (mode 0600); send the request below\n"
+                        "sealtrail: to the security team ('key certify'), 'key install' the schedule, then 'key rotate'\n"
+                        "sealtrail: to hand over to the epoch keys; each key is wiped when its epoch ends\n",
+                (unsigned long long)count, a, b);
     st_store_close(s);
     return print_note_out(note, len);
 }
@@ -312,9 +325,13 @@ static int key_install(st_cli *cli, int argc, char **argv)
     if ((info.type == ST_KN_CERTIFICATE || info.type == ST_KN_EPOCHS) && !info.have_key_file)
         fprintf(stderr, "sealtrail: warning: this store does not hold the secret key%s it certifies%s%s\n",
                 info.type == ST_KN_EPOCHS ? "s" : "", info.detail[0] ? ": " : "", info.detail);
-    if (info.type == ST_KN_CERTIFICATE && info.have_key_file)
+    if (info.type == ST_KN_CERTIFICATE && info.in_use)
+        fprintf(stderr, "sealtrail: it certifies the key in use: nothing to rotate\n");
+    else if (info.type == ST_KN_CERTIFICATE && info.have_key_file)
         fprintf(stderr, "sealtrail: next: 'sealtrail key rotate' switches to the certified key\n");
-    if (info.type == ST_KN_EPOCHS)
+    if (info.type == ST_KN_EPOCHS && in_epoch_mode(s))
+        fprintf(stderr, "sealtrail: the store is in epoch mode: the next seal signs with the current epoch's key\n");
+    else if (info.type == ST_KN_EPOCHS)
         fprintf(stderr, "sealtrail: next: 'sealtrail key rotate' hands over to the epoch keys\n");
     if (info.revokes_current)
         fprintf(stderr, "sealtrail: warning: this revokes the key in use; nothing was sealed: rotate now "
