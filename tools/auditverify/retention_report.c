@@ -37,34 +37,34 @@ void retention_human(FILE *f, int integrity, const st_rc_report *r)
     char when[32], a[32], b[32];
     st_time_format_rfc3339(when, r->as_of_us);
     fprintf(f, "RETENTION %s  (integrity: every bundle verified)\n", verdict_word(r->verdict));
-    fprintf(f, "  %-13s%s (the newest checkpoint among the bundles, unless --as-of)\n", "as of", when);
+    fprintf(f, "  %-14s%s (the newest checkpoint among the bundles, unless --as-of)\n", "as of", when);
     if (r->has_policy) {
         st_rrec_format_duration(a, r->policy.min_us);
         st_rrec_format_duration(b, r->policy.max_us);
-        fprintf(f, "  %-13srecord %" PRIu64 ": minimum %s, maximum %s\n", "policy", r->policy.index, a,
+        fprintf(f, "  %-14srecord %" PRIu64 ": minimum %s, maximum %s\n", "policy", r->policy.index, a,
                 r->policy.has_max ? b : "none");
     } else {
-        fprintf(f, "  %-13snone in the bundles (minimum 0: nothing is protected)\n", "policy");
+        fprintf(f, "  %-14snone in the bundles (minimum 0: nothing is protected)\n", "policy");
     }
-    fprintf(f, "  %-13s%" PRIu64 " bundle(s) covering %" PRIu64 " of entries 0..%" PRId64 "\n", "coverage", r->bundles,
+    fprintf(f, "  %-14s%" PRIu64 " bundle(s) covering %" PRIu64 " of entries 0..%" PRId64 "\n", "coverage", r->bundles,
             r->entries_covered, (int64_t)r->span_end - 1);
-    fprintf(f, "  %-13s%" PRIu64 " entries still under the minimum retention\n", "protected", r->entries_young);
-    fprintf(f, "  %-13s%" PRIu64 " policy, %" PRIu64 " archive, %" PRIu64 " prune, %" PRIu64 " erasure\n", "records",
+    fprintf(f, "  %-14s%" PRIu64 " entries still under the minimum retention\n", "protected", r->entries_young);
+    fprintf(f, "  %-14s%" PRIu64 " policy, %" PRIu64 " archive, %" PRIu64 " prune, %" PRIu64 " erasure\n", "records",
             r->records_policy, r->records_archive, r->records_prune, r->records_erasure);
-    fprintf(f, "  %-13sentries with payloads erased %" PRIu64 ", archived %" PRIu64 ", pruned %" PRIu64 "\n", "removals",
+    fprintf(f, "  %-14sentries with payloads erased %" PRIu64 ", archived %" PRIu64 ", pruned %" PRIu64 "\n", "removals",
             r->payload_entries_erased, r->payload_entries_archived, r->payload_entries_pruned);
     for (size_t i = 0; i < r->narchives; i++) {
         const st_rc_archive *x = &r->archives[i];
-        fprintf(f, "  %-13s%s  entries %" PRIu64 "..%" PRIu64 "  record %" PRIu64 "  %s\n", i ? "" : "archives", x->file,
+        fprintf(f, "  %-14s%s  entries %" PRIu64 "..%" PRIu64 "  record %" PRIu64 "  %s\n", i ? "" : "archives", x->file,
                 x->begin, x->end - 1, x->record, x->status);
     }
     if (r->archives_total > r->narchives)
-        fprintf(f, "  %-13s(%" PRIu64 " more)\n", "", r->archives_total - r->narchives);
+        fprintf(f, "  %-14s(%" PRIu64 " more)\n", "", r->archives_total - r->narchives);
     if (r->entries_held_past_max)
-        fprintf(f, "  %-13s%" PRIu64 " entries have payloads held past the maximum retention\n", "over-retained",
+        fprintf(f, "  %-14s%" PRIu64 " entries have payloads held past the maximum retention\n", "over-retained",
                 r->entries_held_past_max);
     for (size_t i = 0; i < r->nfindings; i++)
-        fprintf(f, "  %-13s%s: %s\n", severity_word(r->findings[i].severity), st_rc_finding_name(r->findings[i].kind),
+        fprintf(f, "  %-14s%s: %s\n", severity_word(r->findings[i].severity), st_rc_finding_name(r->findings[i].kind),
                 r->findings[i].msg);
     uint64_t total = r->violations + r->inconclusive + r->warnings;
     if (total > r->nfindings) fprintf(f, "  (%" PRIu64 " more findings not listed)\n", total - r->nfindings);

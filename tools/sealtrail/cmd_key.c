@@ -273,16 +273,14 @@ static int key_epochs(st_cli *cli, int argc, char **argv)
     char a[32], b[32];
     fmt_time(a, start);
     fmt_time(b, start + (int64_t)count * length);
+    fprintf(stderr, "sealtrail: %llu epoch keys for %s to %s written to keys/ (mode 0600); send the request below\n",
+            (unsigned long long)count, a, b);
     if (in_epoch_mode(s))
-        fprintf(stderr, "sealtrail: %llu epoch keys for %s to %s written to keys/ (mode 0600); send the request below\n"
-                        "sealtrail: to the security team ('key certify') and 'key install' the schedule: the store is\n"
-                        "sealtrail: in epoch mode, so seals use these keys in their epochs; each key is wiped when its epoch ends\n",
-                (unsigned long long)count, a, b);
+        fprintf(stderr, "sealtrail: to the security team ('key certify') and 'key install' the schedule: the store is\n"
+                        "sealtrail: in epoch mode, so seals use these keys in their epochs; each key is wiped when its epoch ends\n");
     else
-        fprintf(stderr, "sealtrail: %llu epoch keys for %s to %s written to keys/ (mode 0600); send the request below\n"
-                        "sealtrail: to the security team ('key certify'), 'key install' the schedule, then 'key rotate'\n"
-                        "sealtrail: to hand over to the epoch keys; each key is wiped when its epoch ends\n",
-                (unsigned long long)count, a, b);
+        fprintf(stderr, "sealtrail: to the security team ('key certify'), 'key install' the schedule, then 'key rotate'\n"
+                        "sealtrail: to hand over to the epoch keys; each key is wiped when its epoch ends\n");
     st_store_close(s);
     return print_note_out(note, len);
 }
