@@ -291,7 +291,38 @@ int st_keys_wipe_expired(const char *store_dir, int64_t now_s, unsigned *wiped, 
 
 /* ---- finishing a rotation ------------------------------------------------------------------------------ */
 
-int st_keys_complete_files(const char *store_dir, uint32_t want, int want_log_key, st_err *err)
+/* DIR/log.vkey: the current verifier key, for people (0600 as at init, replaced atomically). */
+static int write_vkey_file(const char *store_dir, const char *vkey, st_err *err)
+{
+    char *tmp = join(store_dir, "." ST_VKEY_FILE ".tmp", NULL), *fin = join(store_dir, ST_VKEY_FILE, NULL);
+    int rc = 0;
+    if (!tmp || !fin) {
+        rc = st_fail(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = st_fail(err, errno, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    size_t len = strlen(vkey);
+    int ok = write(fd, vkey, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    int e = ok ? 0 : errno ? errno : EIO;
+    close(fd);
+    if (ok && rename(tmp, fin) != 0) e = errno;
+    if (e) {
+        unlink(tmp);
+        rc = st_fail(err, e, "%s: %s", fin, strerror(e));
+        goto out;
+    }
+    fsync_dir(store_dir);
+out:
+    free(tmp);
+    free(fin);
+    return rc;
+}
+
+int st_keys_complete_files(const char *store_dir, const char *vkey, uint32_t want, int want_log_key, st_err *err)
 {
     char *logp = join(store_dir, ST_KEY_FILE, NULL);
     char next[64];
@@ -302,7 +333,9 @@ int st_keys_complete_files(const char *store_dir, uint32_t want, int want_log_ke
         free(nextp);
         return st_fail(err, ENOMEM, "out of memory");
     }
-    int rc = 0;
+    /* log.vkey first: once the key files agree with the meta nothing comes back here to write it */
+    int rc = write_vkey_file(store_dir, vkey, err);
+    if (rc) goto out;
     if (!want_log_key) {                       /* epoch mode: log.key has no business existing */
         rc = st_keys_wipe(logp, err);
         goto out;

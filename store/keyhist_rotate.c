@@ -14,9 +14,10 @@
  * the current key inside its own transaction (keys.c). Only then are the
  * files replaced, under keys/lock: the old log.key is wiped (or, with
  * --keep-old, left as keys/retired-<hex8>.key, a hard link made before the
- * commit) and keys/next-<hex8>.key renamed to log.key. If the process dies
- * between commit and rename, the next seal or st_store_load_signer finds
- * meta and files disagreeing and finishes the job (keyhist_files.c).
+ * commit) and keys/next-<hex8>.key renamed to log.key, after log.vkey has
+ * been rewritten. If the process dies between commit and rename, the next
+ * seal or st_store_load_signer finds meta and files disagreeing and finishes
+ * the job, log.vkey included (keyhist_files.c).
  */
 #include "keys.h"
 
@@ -215,25 +216,6 @@ out:
     return rc;
 }
 
-/* DIR/log.vkey: the current verifier key, for people (replaced atomically). */
-static void write_vkey_file(const char *dir, const char *vkey)
-{
-    size_t n = strlen(dir) + 32;
-    char *tmp = malloc(n), *fin = malloc(n);
-    if (!tmp || !fin) { free(tmp); free(fin); return; }
-    snprintf(tmp, n, "%s/.%s.tmp", dir, ST_VKEY_FILE);
-    snprintf(fin, n, "%s/%s", dir, ST_VKEY_FILE);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        size_t len = strlen(vkey);
-        int ok = write(fd, vkey, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-        close(fd);
-        if (!ok || rename(tmp, fin) != 0) unlink(tmp);
-    }
-    free(tmp);
-    free(fin);
-}
-
 int st_key_rotate(st_store *s, const char *new_vkey, int keep_old, st_key_rotate_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -302,12 +284,11 @@ int st_key_rotate(st_store *s, const char *new_vkey, int keep_old, st_key_rotate
     st_signer_vkey_string(nw, out->new_vkey);
     snprintf(s->vkey, sizeof s->vkey, "%s", out->new_vkey);
     s->verifier = *st_signer_vkey(nw);
-    write_vkey_file(s->dir, out->new_vkey);
 
-    /* Committed: now the files follow (or the next seal makes them follow). */
+    /* Committed: now the files follow, log.vkey first (or the next seal makes them follow). */
     int fd = st_keys_lock(s->dir, &s->err);
     if (fd < 0) { rc = -fd; goto out; }
-    rc = st_keys_complete_files(s->dir, s->verifier.key_id, !to_epochs, &s->err);
+    rc = st_keys_complete_files(s->dir, s->vkey, s->verifier.key_id, !to_epochs, &s->err);
     st_keys_unlock(fd);
     generated = 0;      /* the key is in use now: never wipe it below */
     linked = 0;

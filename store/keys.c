@@ -422,7 +422,7 @@ static int current_signer(st_store *s, st_txn *txn, int64_t now_s, int writable,
         if (access(logp, F_OK) == 0) {         /* a rotation into epochs did not finish: drop the old key */
             int fd = st_keys_lock(s->dir, &s->err);
             if (fd < 0) { free(logp); return -fd; }
-            rc = st_keys_complete_files(s->dir, 0, 0, &s->err);
+            rc = st_keys_complete_files(s->dir, s->vkey, 0, 0, &s->err);
             st_keys_unlock(fd);
         }
         free(logp);
@@ -440,7 +440,7 @@ static int current_signer(st_store *s, st_txn *txn, int64_t now_s, int writable,
     /* log.key is not the current key: finish the rotation that left it so */
     int fd = st_keys_lock(s->dir, &s->err);
     if (fd < 0) { free(logp); return -fd; }
-    rc = st_keys_complete_files(s->dir, s->verifier.key_id, 1, &s->err);
+    rc = st_keys_complete_files(s->dir, s->vkey, s->verifier.key_id, 1, &s->err);
     st_keys_unlock(fd);
     if (rc == 0) rc = st_signer_load(out, logp, &s->err);
     if (rc == 0 && st_signer_vkey(*out)->key_id != s->verifier.key_id) {

@@ -151,11 +151,13 @@ char *st_keys_find_epoch(const char *store_dir, int64_t now_s, uint32_t *key_id_
  * the earliest end among the rest (0 if none). Caller holds keys/lock. */
 ST_NODISCARD int st_keys_wipe_expired(const char *store_dir, int64_t now_s, unsigned *wiped,
                                       int64_t *next_expiry, st_err *err);
-/* Makes log.key be key `want` (the meta's current key), finishing an
- * interrupted rotation: a leftover old log.key is wiped (kept if --keep-old
- * linked it) and keys/next-<want>.key renamed over it. In epoch mode
- * (want_log_key 0) a leftover log.key is only wiped. Caller holds keys/lock. */
-ST_NODISCARD int st_keys_complete_files(const char *store_dir, uint32_t want, int want_log_key, st_err *err);
+/* Makes the files agree with the meta's current key `vkey` (ID `want`),
+ * finishing an interrupted rotation: log.vkey is rewritten to vkey (first,
+ * atomically), a leftover old log.key is wiped (kept if --keep-old linked
+ * it) and keys/next-<want>.key renamed over it. In epoch mode (want_log_key
+ * 0) a leftover log.key is only wiped. Caller holds keys/lock. */
+ST_NODISCARD int st_keys_complete_files(const char *store_dir, const char *vkey, uint32_t want, int want_log_key,
+                                        st_err *err);
 
 /* ---- operations (keyhist_ops.c, keyhist_rotate.c) ---------------------------------------------- */
 

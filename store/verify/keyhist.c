@@ -474,6 +474,14 @@ int st_keyhist_explain(st_keyhist *h, const char *name, size_t name_len, uint32_
 int st_keyhist_verify_checkpoint(st_keyhist *h, const st_note *note, const st_checkpoint *cp, unsigned flags,
                                  st_vkey *signed_by, st_err *err)
 {
+    size_t n = 0;
+    return st_keyhist_verify_checkpoint_signers(h, note, cp, flags, signed_by, signed_by ? 1 : 0, &n, err);
+}
+
+int st_keyhist_verify_checkpoint_signers(st_keyhist *h, const st_note *note, const st_checkpoint *cp, unsigned flags,
+                                         st_vkey *signers, size_t cap, size_t *n_signers, st_err *err)
+{
+    *n_signers = 0;
     if (build_index(h) != 0) return st_fail(err, ENOMEM, "key history: out of memory");
     /* The valid keys among those whose (name, key ID) signed: at most a few per line. */
     st_vkey cand[64];
@@ -496,9 +504,8 @@ int st_keyhist_verify_checkpoint(st_keyhist *h, const st_note *note, const st_ch
     st_err e2;
     int rc = nc ? st_note_verify(note, cand, nc, ok, &e2) : ST_EUNTRUSTED;
     if (rc == 0) {
-        if (signed_by)
-            for (size_t j = 0; j < nc; j++)
-                if (ok[j]) { *signed_by = cand[j]; break; }
+        for (size_t j = 0; j < nc && *n_signers < cap; j++)
+            if (ok[j]) signers[(*n_signers)++] = cand[j];
         return 0;
     }
     if (rc != ST_EUNTRUSTED) return st_fail(err, rc, "%s", e2.msg);

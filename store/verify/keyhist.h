@@ -157,6 +157,12 @@ ST_NODISCARD int st_keyhist_keys_for(st_keyhist *h, uint64_t size, int64_t time_
  * signed_by (optional) gets the first valid key that signed. */
 ST_NODISCARD int st_keyhist_verify_checkpoint(st_keyhist *h, const st_note *note, const st_checkpoint *cp,
                                               unsigned flags, st_vkey *signed_by, st_err *err);
+/* The same; signers (at most cap) gets every valid key that signed, in the
+ * order of the note's signature lines (the handover checkpoint of a rotation:
+ * the old key and the new). */
+ST_NODISCARD int st_keyhist_verify_checkpoint_signers(st_keyhist *h, const st_note *note, const st_checkpoint *cp,
+                                                      unsigned flags, st_vkey *signers, size_t cap, size_t *n_signers,
+                                                      st_err *err);
 
 /* Why key (name, key_id) may or may not sign a checkpoint (size, time_s):
  * writes a phrase into out ("certified until 2025-11-21T00:00:00Z", "revoked

@@ -97,7 +97,7 @@ const struct vkn *vk_find(const vctx *v, uint64_t index)
     return lo < v->nkn && v->kns[lo].index == index ? &v->kns[lo] : NULL;
 }
 
-/* The report's line for the key that signed: found or added, counted. */
+/* The report's line for a key that signed: found or added, counted. */
 static void count_signer(vctx *v, const st_vkey *k)
 {
     st_verify_report *rep = v->rep;
@@ -120,8 +120,9 @@ int vk_checkpoint_note(vctx *v, const char *what, const st_note *note, const st_
                        uint64_t offset)
 {
     st_err err = { { 0 } };
-    st_vkey signer;
-    int rc = st_keyhist_verify_checkpoint(v->kh, note, cp, 0, &signer, &err);
+    st_vkey signers[ST_VR_KEYS];
+    size_t ns = 0;
+    int rc = st_keyhist_verify_checkpoint_signers(v->kh, note, cp, 0, signers, ST_VR_KEYS, &ns, &err);
     if (rc == ST_EUNTRUSTED)
         return vfail(v, ST_VERDICT_UNTRUSTED, step, offset, "%s (size %llu) is signed by no trusted key: %s", what,
                      (unsigned long long)cp->size, err.msg);
@@ -131,7 +132,7 @@ int vk_checkpoint_note(vctx *v, const char *what, const st_note *note, const st_
     if (rc)
         return vfail(v, ST_VERDICT_UNVERIFIABLE, step, offset, "%s (size %llu): %s: %s", what, (unsigned long long)cp->size,
                      st_strerror(rc), err.msg);
-    count_signer(v, &signer);
+    for (size_t i = 0; i < ns; i++) count_signer(v, &signers[i]);   /* each key that signed it: both at a handover */
     return 0;
 }
 

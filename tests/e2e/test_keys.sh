@@ -6,10 +6,11 @@
 # expired, not yet valid, a request installed), loose permissions on the root
 # key and on key files, revocation before and after a checkpoint, and epoch
 # keys (rotation into epochs, the ended epoch's key wiped, seals by the epoch
-# key, no key after the last epoch). Verification of exported bundles across
-# the history is test_keys_verify.sh.
+# key, no key after the last epoch), and a crash between a rotation's commit
+# and its file change (the next seal finishes it, log.vkey included).
+# Verification of exported bundles across the history is test_keys_verify.sh.
 set -euo pipefail
-: "${SEALTRAIL:?}"
+: "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
 . "$(dirname "$0")/lib.sh"
 e2e_begin keys
 export SEALTRAIL_FAKE_TIME=2025-11-21T12:00:00Z
@@ -133,10 +134,17 @@ ep key epochs --count 3 --length 1d > "$work/ereq" 2>/dev/null
 team certify --root "$work/team/root.key" "$work/ereq" > "$work/ecert"
 grep -q "^sealtrail key-epochs v1$" "$work/ecert" && ok "certify turns a batch request into an epoch schedule" || bad "ecert"
 ep key install --root-vkey "$work/team/root.vkey" "$work/ecert" >/dev/null 2>&1 && ok "epoch schedule installed" || bad "install epochs"
+cp -p "$work/e/log.key" "$work/e-old.key"; cp -p "$work/e/log.vkey" "$work/e-old.vkey"
 expect "rotate hands over to the epoch keys" 0 "epoch mode" -- ep key rotate
 [ ! -e "$work/e/log.key" ] && ok "the long-lived log key is wiped" || bad "log.key still there"
+[ "$(cat "$work/e/log.vkey")" = "$(ep verifier-key)" ] && ok "rotate into epochs rewrites log.vkey" || bad "log.vkey after the epoch rotation"
+# a crash between the commit and the file change (keyhist_rotate.c): the old log.key and log.vkey are still there
+cp -p "$work/e-old.key" "$work/e/log.key"; cp -p "$work/e-old.vkey" "$work/e/log.vkey"
 ep status | grep -q "^key mode:      epochs$" && ok "status shows epoch key mode" || bad "status epochs: $(ep status)"
 echo "$ev" | ep append >/dev/null; ep seal > "$work/ecp1"
+[ ! -e "$work/e/log.key" ] && [ "$(cat "$work/e/log.vkey")" = "$(ep verifier-key)" ] && [ "$(stat -c %a "$work/e/log.vkey")" = 600 ] \
+  && ok "the seal after an interrupted rotation into epochs wipes log.key and rewrites log.vkey (0600)" \
+  || bad "after the interrupted epoch rotation: log.vkey $(cat "$work/e/log.vkey"), verifier-key $(ep verifier-key), $(ls "$work/e")"
 export SEALTRAIL_FAKE_TIME=2025-11-22T01:00:00Z
 echo "$ev" | ep append >/dev/null
 [ "$(ls "$work/e/keys"/epoch-*.key | wc -l)" = 2 ] && ! ls "$work/e/keys"/epoch-1763683200-*.key >/dev/null 2>&1 && ok "an append after the epoch ended wiped its key" || bad "epoch 0 key still there: $(ls "$work/e/keys")"
@@ -166,5 +174,30 @@ echo "$ev" | "$SEALTRAIL" --dir "$work/c" append >/dev/null
 team certify --root "$work/team/root.key" "$work/creq" > "$work/ccert"
 "$SEALTRAIL" --dir "$work/c" key install --root-vkey "$work/team/root.vkey" "$work/ccert" > "$work/out" 2>"$work/err"
 ! grep -q "key rotate" "$work/err" && grep -q "certifies the key in use" "$work/err" && ok "install of a --current certificate: no rotation asked for" || bad "install --current: $(cat "$work/out" "$work/err")"
+
+# --- a crash between rotate's commit and its file change: the next seal finishes it, log.vkey included ------
+"$SEALTRAIL" --dir "$work/x" init --origin example.com/crash >/dev/null 2>&1
+x() { "$SEALTRAIL" --dir "$work/x" "$@"; }
+echo "$ev" | x append >/dev/null; x seal >/dev/null
+cp -p "$work/x/log.key" "$work/x-old.key"; cp -p "$work/x/log.vkey" "$work/x-old.vkey"
+x key rotate > "$work/xrot" 2>/dev/null
+[ "$(cat "$work/x/log.vkey")" = "$(cat "$work/xrot")" ] && ok "rotate rewrites log.vkey" || bad "log.vkey after rotate: $(cat "$work/x/log.vkey")"
+# The state keyhist_rotate.c leaves if it dies after st_db_write: meta holds the new key, log.key and
+# log.vkey are still the old ones, the new key waits in keys/next-<id>.key.
+xid=$(cut -d+ -f2 "$work/xrot")
+mv "$work/x/log.key" "$work/x/keys/next-$xid.key"
+cp -p "$work/x-old.key" "$work/x/log.key"; cp -p "$work/x-old.vkey" "$work/x/log.vkey"
+[ "$(cat "$work/x/log.vkey")" != "$(x verifier-key)" ] && ok "crash state: log.vkey shows the old key, meta the new" || bad "crash state not set up"
+echo "$ev" | x append >/dev/null
+x seal > "$work/xcp" 2>"$work/err" && ok "the seal after the crash works" || bad "seal after the crash: $(cat "$work/err")"
+[ ! -e "$work/x/keys/next-$xid.key" ] && grep -q "+$xid+" "$work/x/log.key" && ok "the seal finished the file change" || bad "files: $(ls "$work/x" "$work/x/keys")"
+[ "$(cat "$work/x/log.vkey")" = "$(x verifier-key)" ] && ok "the seal that finished the rotation rewrote log.vkey" \
+  || bad "stale log.vkey: $(cat "$work/x/log.vkey"), verifier-key $(x verifier-key)"
+[ "$(stat -c %a "$work/x/log.vkey")" = 600 ] && ok "log.vkey keeps mode 0600" || bad "log.vkey mode $(stat -c %a "$work/x/log.vkey")"
+ls -a "$work/x" | grep -q '\.tmp$' && bad "a temporary file left behind: $(ls -a "$work/x")" || ok "no temporary file left behind"
+x check > "$work/xcheck" 2>&1 && ok "check passes after the finished rotation" || bad "check: $(cat "$work/xcheck")"
+x export --out "$work/x.stb" >/dev/null 2>&1 \
+  && "$AUDITVERIFY" "$work/x.stb" --trust "$work/x-old.vkey" > "$work/xav" 2>&1 && ok "the export verifies with the pre-rotation key pinned" \
+  || bad "auditverify: $(head -5 "$work/xav")"
 
 e2e_end

@@ -7,8 +7,10 @@
 # mismatch (exit 3, the message names the untrusted root), revocation before
 # and after a checkpoint (a range bundle before it verifies, the full bundle
 # fails with exit 3 naming the revocation, and an old bundle fails once the
-# auditor gets the revocation with --key-note), and an epoch-mode store whose
-# bundle verifies across two epochs.
+# auditor gets the revocation with --key-note), an epoch-mode store whose
+# bundle verifies across two epochs, and the report's key summary right after
+# a rotation (the new key, signer of only the handover, is valid by the key
+# history, not "NOT trusted").
 set -euo pipefail
 : "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
 . "$(dirname "$0")/lib.sh"
@@ -60,8 +62,8 @@ r = json.load(sys.stdin)
 h = r["key_history"]
 assert h["rotations"] == 3 and h["certificates"] == 4 and h["notes"] == 7, h
 signed = sum(k["signed_checkpoints"] for k in r["keys"])
-assert signed == r["checkpoints"]["count"], (signed, r["checkpoints"])
-' && ok "--json reports the key history and a signer for every checkpoint" || bad "json report"
+assert signed == r["checkpoints"]["count"] + h["rotations"], (signed, r["checkpoints"])   # each handover: two signers
+' && ok "--json reports the key history and the signers of every checkpoint (two at each handover)" || bad "json report"
 "$AUDITVERIFY" --list "$work/all.stb" | grep -c "key note" | grep -qx 7 && ok "--list shows the 7 key notes" || bad "--list key notes"
 
 # --- revocation before and after a checkpoint -------------------------------------------------------------
@@ -104,5 +106,33 @@ ep export --out "$work/epochs.stb" >/dev/null 2>&1
 verify "an epoch-mode bundle verifies with the root across two epochs" 0 "" -- "$work/epochs.stb" --trust "$work/root.vkey"
 grep -q "2 epoch key(s) in 1 schedule(s)" "$work/out" && ok "the report counts the epoch keys" || bad "epoch report: $(grep 'key history' "$work/out")"
 verify "epoch keys need the root: the store's first key alone does not verify the second epoch" 3 "epoch certificate \(entry [0-9]+\) is signed by example.com/security-root\+[0-9a-f]{8}, which is not a trusted root" -- "$work/epochs.stb" --trust "$work/first-e.vkey"
+
+# --- the report's key summary right after a rotation (simple mode, the first key pinned) ----------------------
+# The new key's only signature is on the handover checkpoint (signed by both keys); the rotation lets it sign
+# that size [KEYS-10], so the summary lists it as valid by the key history with that checkpoint counted.
+export SEALTRAIL_FAKE_TIME=2025-11-21T12:00:00Z
+sm() { "$SEALTRAIL" --dir "$work/m" "$@"; }
+sm init --origin example.com/simple > "$work/m-first.vkey" 2>/dev/null
+echo "$ev" | sm append >/dev/null; sm seal >/dev/null
+sm key rotate > "$work/m-new.vkey" 2>/dev/null
+sm export --out "$work/handover.stb" >/dev/null 2>&1
+verify "a bundle ending at the handover verifies with the first key pinned" 0 "" -- "$work/handover.stb" --trust "$work/m-first.vkey"
+grep -qF "$(cat "$work/m-new.vkey"): valid by the key history, signed 1 checkpoint(s)" "$work/out" \
+  && ok "the new key, which signed only the handover, is valid by the key history" || bad "keys: $(grep -A1 '^  keys' "$work/out")"
+grep -q "NOT trusted" "$work/out" && bad "a key that signed the handover is listed as NOT trusted" || ok "no key listed as NOT trusted"
+grep -qF "$(cat "$work/m-first.vkey"): trusted (--trust), signed 2 checkpoint(s)" "$work/out" && ok "the pinned key signed both checkpoints" \
+  || bad "keys: $(grep -A1 '^  keys' "$work/out")"
+echo "$ev" | sm append >/dev/null; sm seal >/dev/null
+sm export --out "$work/after.stb" >/dev/null 2>&1
+verify "a bundle past the handover verifies with the first key pinned" 0 "" -- "$work/after.stb" --trust "$work/m-first.vkey"
+grep -qF "$(cat "$work/m-new.vkey"): valid by the key history, signed 2 checkpoint(s)" "$work/out" \
+  && ok "the new key's count includes the handover" || bad "keys: $(grep -A1 '^  keys' "$work/out")"
+"$AUDITVERIFY" "$work/after.stb" --trust "$work/m-first.vkey" --json | NEW="$(cat "$work/m-new.vkey")" python3 -c '
+import json, os, sys
+r = json.load(sys.stdin)
+k = {x["vkey"]: x for x in r["keys"]}
+assert k[os.environ["NEW"]]["signed_checkpoints"] == 2 and not k[os.environ["NEW"]]["trusted"], k
+assert sum(x["signed_checkpoints"] for x in r["keys"]) == r["checkpoints"]["count"] + 1, r   # the handover: two signers
+' && ok "--json counts both signers of the handover checkpoint" || bad "json keys: $("$AUDITVERIFY" "$work/after.stb" --trust "$work/m-first.vkey" --json | grep -o '"keys":[^]]*]')"
 
 e2e_end
