@@ -582,6 +582,26 @@ keep('the shell\'s PWD and OLDPWD are directories: env output, declare -x, ~, Wi
 jcase('the shell\'s PWD in an env member and in env output stays',
       '{"env":{"PWD":"/home/u","OLDPWD":"/tmp"},"stdout":"PWD=/home/u\\nSHLVL=1\\n"}')
 
+# ---- Go MySQL driver DSNs without a scheme: user:password@tcp(host)/db, @unix(socket)/db ----
+UC='url-credentials'
+case(C,'url-credentials Go MySQL DSN user:password@tcp(host:port)/db',
+     'dsn := "root:Pw9s@@ecret@tcp(127.0.0.1:3306)/app?parseTime=true"\ndb, err := sql.Open("mysql", dsn)',
+     'dsn := "root:'+R(UC)+'@tcp(127.0.0.1:3306)/app?parseTime=true"\ndb, err := sql.Open("mysql", dsn)',{UC:1})
+case(C,'url-credentials Go MySQL DSN over a unix socket, and in sql.Open',
+     'user:pw@unix(/tmp/mysql.sock)/db\nMYSQL_DSN=svc:Un1x@@Pw@unix(/var/run/mysqld/mysqld.sock)/prod\nsql.Open("mysql", "u:p@tcp(h)/d")',
+     'user:'+R(UC)+'@unix(/tmp/mysql.sock)/db\nMYSQL_DSN=svc:'+R(UC)+'@unix(/var/run/mysqld/mysqld.sock)/prod\nsql.Open("mysql", "u:'+R(UC)+'@tcp(h)/d")',{UC:3})
+case(C,'url-credentials Go MySQL DSN: a password with @ and : ends at the @ before tcp(',
+     "cfg := 'app:p@ss:w0@@rd@tcp(db:3306)/x'",
+     "cfg := 'app:"+R(UC)+"@tcp(db:3306)/x'",{UC:1})
+jcase('url-credentials Go MySQL DSN in a member',
+      '{"DSN":"app:JsD@@sn9@tcp(db:3306)/x?tls=true","port":3306}',
+      '{"DSN":"app:'+R(UC)+'@tcp(db:3306)/x?tls=true","port":3306}',{UC:1})
+rcase('url-credentials Go MySQL DSN in raw input',
+      '{"c":"dsn := \\"root:RwD@@sn9@tcp(h:3306)/d\\"","n":1',
+      '{"c":"dsn := \\"root:'+R(UC)+'@tcp(h:3306)/d\\"","n":1',{UC:1})
+keep('Go DSN look-alikes: no password, placeholders, an e-mail, git remotes, a host named tcp-',
+     'db := "root@tcp(127.0.0.1:3306)/app"\nsql.Open("mysql", "root:@tcp(h)/d")\nfmt.Sprintf("%s:%s@tcp(%s:%d)/%s", u, p, h, port, db)\n"app:${DB_PASS}@tcp(db)/x" "u:{password}@unix(/s)/d"\nwrite to a:b@example.com for access\ngit@github.com:org/repo.git\nssh user@tcp-host:22 and user@unix-box\nat 12:30@tcpdump( ran\nroot@unix(/tmp/mysql.sock)/db\nroot:[REDACTED:url-credentials]@tcp(h)/d')
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:

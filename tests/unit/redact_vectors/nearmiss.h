@@ -43,6 +43,7 @@ static const char *const nm_prefixes[] = {
     "$pbkdf2-sha256$29000$salt$", "AC0123456789abcdef0123456789abcdef \"", "x.php define('API_KEY', '",
     "echo u: | chpasswd", "| chpasswd", "chpasswd <<< u:", "| sudo -S ", "echo | docker login --password-stdin",
     "$MYSQL -p", "${MYSQL_BIN} -p", "git config github.token ", "auth=(\"u\", \"", "PWD=", "UID=sa;PWD=",
+    "root:", "u:p@tcp(", "u:p@unix(", "dsn := \"u:",
 };
 
 static const char *const nm_alpha[] = {
