@@ -612,6 +612,19 @@ void rd_oracle_thin_at(rd_scan *sc, size_t i)
     if (e < n && s[e] == '@' && e > a) rd_add(sc, a, e, ST_RULE_PASSWORD_ASSIGNMENT, RD_PRIO_CONTEXT);
 }
 
+/* The shell's PWD=/home/u (env, declare -x PWD="/srv"): a value at v that
+ * is a directory (/, ~, ., .., C:\ or C:/ after quotes and their escapes) or a
+ * reference ($HOME, $(pwd), `pwd`). ODBC's PWD=x is a password. */
+static int shell_pwd_path(const uint8_t *s, size_t n, size_t v)
+{
+    while (v < n && (s[v] == ' ' || s[v] == '\t')) v++;
+    for (int q = 0; q < 8 && v < n && (s[v] == '"' || s[v] == '\'' || s[v] == '\\'); q++) v++;
+    if (v >= n) return 1;
+    if (s[v] == '/' || s[v] == '~' || s[v] == '$' || s[v] == '`') return 1;
+    if (s[v] == '.' && (v + 1 == n || s[v + 1] == '.' || s[v + 1] == '/' || !RD_ALNUM(s[v + 1]))) return 1; /* . ./x ../x */
+    return n - v >= 3 && RD_ALPHA(s[v]) && s[v + 1] == ':' && (s[v + 2] == '\\' || s[v + 2] == '/');
+}
+
 void rd_assign_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
@@ -640,6 +653,11 @@ void rd_assign_at(rd_scan *sc, size_t i)
     const char *base = NULL;
     int cls = key_class(s + k, ke - k, &base);
     if (cls == RK_NONE && op == '=' && k + 3 == ke && rd_sas_sig_key(s, ke)) cls = RK_SECRET; /* ?sv=...&sig=X */
+    if (cls == RK_NONE && op == '=' && k + 3 == ke && memcmp(s + k, "PWD", 3) == 0 &&
+        ((k > 0 && s[k - 1] == ';') || !shell_pwd_path(s, n, v))) { /* ...;UID=sa;PWD=x; (ODBC), odbc.ini's PWD=x */
+        cls = RK_SECRET | RK_PASSWORD;
+        base = "pw";
+    }
     if (cls == RK_NONE) return;
     if ((k >= 7 && memcmp(s + k - 7, ":param ", 7) == 0) || (k >= 6 && memcmp(s + k - 6, ":type ", 6) == 0))
         return; /* Sphinx docstrings: ":param token: the token to use" */

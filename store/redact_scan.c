@@ -480,6 +480,27 @@ static int placeholder_pw(const uint8_t *p, size_t n)
     return stars == n;
 }
 
+/* A Go MySQL driver DSN, which has no scheme: user:password@tcp(host)/db,
+ * user:password@unix(/path)/db (the ':' at i ends the user). The password
+ * runs to the '@' before tcp( or unix( (so '@' and ':' in it are covered),
+ * at most 128 bytes of one word. */
+static void go_dsn_at(rd_scan *sc, size_t i)
+{
+    const uint8_t *s = sc->s;
+    size_t n = sc->n, a = i + 1;
+    if (i >= 9 && memcmp(s + i - 9, "[REDACTED", 9) == 0) return; /* a marker's own ':' (a second pass) */
+    for (size_t e = a; e < n && e - a <= 128; e++) {
+        uint8_t c = s[e];
+        if (RD_SPACE(c) || c == '"' || c == '\'' || c == '`' || c == '<' || c == '>' || c == 0 ||
+            ((sc->mode & RD_RAW) && c == '\\'))
+            return;
+        if (c == '@' && ((n - e > 4 && memcmp(s + e + 1, "tcp(", 4) == 0) || (n - e > 5 && memcmp(s + e + 1, "unix(", 5) == 0))) {
+            if (!placeholder_pw(s + a, e - a)) rd_add(sc, a, e, ST_RULE_URL_CREDENTIALS, RD_PRIO_CONTEXT);
+            return;
+        }
+    }
+}
+
 static int discord_host(const uint8_t *h, size_t n)
 {
     static const char *const hosts[] = { "discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com" };
@@ -962,6 +983,7 @@ static size_t candidate_at(rd_scan *sc, size_t i)
         if (n - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/') url_at(sc, i);
         else {
             colon_extra(sc, i);
+            if (i + 6 < n && !RD_SPACE(s[i + 1])) go_dsn_at(sc, i);
             size_t sp;
             int closed;
             if (rd_key_may_end_at(s, rd_assign_key_end(s, i, &sp, &closed))) rd_assign_at(sc, i);
@@ -1299,6 +1321,7 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
                 if (c == ':' && pos + 1 < n &&
                     (s[pos + 1] == 'A' || s[pos + 1] == '_' || (s[pos + 1] == ' ' && pos > 0 && s[pos - 1] == 's')))
                     colon_extra(sc, pos);
+                if (c == ':' && pos + 6 < n && !RD_SPACE(s[pos + 1])) go_dsn_at(sc, pos); /* "u:pw@tcp(" */
                 size_t sp;
                 int closed;
                 if (rd_key_may_end_at(s, rd_assign_key_end(s, pos, &sp, &closed))) rd_assign_at(sc, pos);

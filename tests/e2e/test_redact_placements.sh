@@ -151,6 +151,10 @@ add('django hash','bash','python manage.py shell -c "print(u.password)"', "pbkdf
 add('yarn npmAuthToken','cmd','yarn config set npmAuthToken Ya@@rnTok92 -H', '', ['YarnTok92'])
 add('azure sas url','cmd','azcopy copy ./backup.tar "https://acct.blob.core.windows.net/bk/backup.tar?sv=2022-11-02&ss=b&srt=o&sp=rw&se=2026-01-01T00:00:00Z&spr=https&sig=Jb3k9Q@@x2LmN%2BpR7sT1vW%3D"', '', ['Jb3k9Qx2LmN%2BpR7sT1vW%3D'])
 add('azure sas connection string','read','/home/dev/app/local.settings.json', '{"Values": {"Storage": "BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2026-01-01&spr=https&sig=Xq8v2M@@nB5cZ%2Fw7Lk1%3D"}}', ['Xq8v2MnB5cZ%2Fw7Lk1%3D'])
+add('odbc PWD= connection string','bash','cat dsn.txt', "Driver={ODBC Driver 18 for SQL Server};Server=db;UID=sa;PWD=Od@@bcPw36;\n", ['OdbcPw36'])
+add('go mysql dsn','read','/app/main.go', 'dsn := "root:Go@@DsnPw38@tcp(127.0.0.1:3306)/app?parseTime=true"\ndb, err := sql.Open("mysql", dsn)\n', ['GoDsnPw38'])
+add('go mysql dsn unix socket','bash','grep -r MYSQL_DSN .env', "MYSQL_DSN=svc:Un@@ixPw39@unix(/var/run/mysqld/mysqld.sock)/prod\n", ['UnixPw39'])
+add('odbc.ini PWD=','read','/etc/odbc.ini', "[prod]\nDriver=ODBC Driver 18 for SQL Server\nServer=db\nUID=sa\nPWD=In@@iPw37\n", ['IniPw37'])
 PY
 
 python3 - "$SEALTRAIL" "$T" <<'PY' && ok "no secret of $(grep -c '^add(' "$T/corpus.py") placements reaches log, data.mdb or lock.mdb (hook, raw hook input, import)" || bad "secrets found in the store (listed above)"

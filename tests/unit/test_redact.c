@@ -459,7 +459,7 @@ START_TEST(test_linear_worst_cases)
         "chpasswd <<E\n", "chpasswd <<E ", "chpasswd <<E\nu:p\n", "sudo -S x <<'E'\n", "cat <<E | chpasswd\n",
         "cat <<E | chpasswd ", "cout << x ", "<<-E\n\t", "define('A_PASSWORD', ", "define(", "pbkdf2_sha256$1$",
         "pbkdf2_sha256$1$s$", "yarn config set ", "yarn config set a_token ", "HRKU-", " PASSWORD '", " IDENTIFIED BY ",
-        "setx A_TOKEN ", "x.sql ",
+        "setx A_TOKEN ", "x.sql ", "a:", "u:p@tcp(", "u:p@",
     };
     size_t big = (size_t)1 << 20;
     char *buf = malloc(big + 64);

@@ -561,6 +561,47 @@ pos(T,'openai-api-key OpenRouter sk-or-v1- (64 hex)','export OPENROUTER_API_KEY_
 pos(T,'openai-api-key DeepSeek sk- + 32 hex','client = OpenAI(api_base="https://api.deepseek.com", key={})',split('sk-'+rs(32,HEX),3),'openai-api-key')
 keep('sk- lookalikes: 31 or 33 hex, a longer word, upper-case hex, sk-or-v1- too short','sk-'+rs(31,HEX)+' sk-'+rs(33,HEX)+' task-'+rs(32,HEX)+' sk-'+rs(32,'0123456789ABCDEF')+' sk-or-v1-'+rs(63,HEX))
 
+# ---- ODBC / ADO connection strings with upper-case PWD= (the shell's PWD=/path stays) ----
+case(C,'password-assignment ODBC connection string with upper-case PWD= after ;',
+     'Driver={ODBC Driver 18 for SQL Server};Server=db;UID=sa;PWD=Pw9s@@ecret;Encrypt=yes\n',
+     'Driver={ODBC Driver 18 for SQL Server};Server=db;UID=sa;PWD='+R(PA)+';Encrypt=yes\n',{PA:1})
+case(C,'password-assignment PWD= as a line of an odbc.ini section',
+     '[prod]\nDriver=ODBC Driver 18 for SQL Server\nServer=db\nUID=sa\nPWD=Pw9s@@ecret\n',
+     '[prod]\nDriver=ODBC Driver 18 for SQL Server\nServer=db\nUID=sa\nPWD='+R(PA)+'\n',{PA:1})
+case(C,'password-assignment PWD= after ; even when the value looks like a path',
+     'DSN=prod;UID=sa;PWD=/x9Pw@@;',
+     'DSN=prod;UID=sa;PWD='+R(PA)+';',{PA:1})
+jcase('password-assignment PWD= in a connection string member',
+      '{"ConnectionStrings":{"Default":"Driver={ODBC Driver 17 for SQL Server};Server=tcp:db,1433;UID=app;PWD=Js9P@@wd;"}}',
+      '{"ConnectionStrings":{"Default":"Driver={ODBC Driver 17 for SQL Server};Server=tcp:db,1433;UID=app;PWD='+R(PA)+';"}}',{PA:1})
+rcase('password-assignment PWD= in raw input',
+      '{"tool_response":{"stdout":"[dsn]\\nUID=sa\\nPWD=Rw9P@@wd\\n","x":1',
+      '{"tool_response":{"stdout":"[dsn]\\nUID=sa\\nPWD='+R(PA)+'\\n","x":1',{PA:1})
+keep('the shell\'s PWD and OLDPWD are directories: env output, declare -x, ~, Windows paths, references',
+     'PWD=/home/u\ndeclare -x PWD="/srv"\ndeclare -x OLDPWD="/tmp"\nOLDPWD=/tmp\necho $PWD\nexport PWD=~/src\nPWD=C:\\Users\\u\nPWD=D:/work\nPWD=$(pwd)\nPWD=$HOME\nPWD=\'/opt/x\'\nPWD=..\nPWD=./build\ncd "$PWD"; OLDPWD=x9y')
+jcase('the shell\'s PWD in an env member and in env output stays',
+      '{"env":{"PWD":"/home/u","OLDPWD":"/tmp"},"stdout":"PWD=/home/u\\nSHLVL=1\\n"}')
+
+# ---- Go MySQL driver DSNs without a scheme: user:password@tcp(host)/db, @unix(socket)/db ----
+UC='url-credentials'
+case(C,'url-credentials Go MySQL DSN user:password@tcp(host:port)/db',
+     'dsn := "root:Pw9s@@ecret@tcp(127.0.0.1:3306)/app?parseTime=true"\ndb, err := sql.Open("mysql", dsn)',
+     'dsn := "root:'+R(UC)+'@tcp(127.0.0.1:3306)/app?parseTime=true"\ndb, err := sql.Open("mysql", dsn)',{UC:1})
+case(C,'url-credentials Go MySQL DSN over a unix socket, and in sql.Open',
+     'user:pw@unix(/tmp/mysql.sock)/db\nMYSQL_DSN=svc:Un1x@@Pw@unix(/var/run/mysqld/mysqld.sock)/prod\nsql.Open("mysql", "u:p@tcp(h)/d")',
+     'user:'+R(UC)+'@unix(/tmp/mysql.sock)/db\nMYSQL_DSN=svc:'+R(UC)+'@unix(/var/run/mysqld/mysqld.sock)/prod\nsql.Open("mysql", "u:'+R(UC)+'@tcp(h)/d")',{UC:3})
+case(C,'url-credentials Go MySQL DSN: a password with @ and : ends at the @ before tcp(',
+     "cfg := 'app:p@ss:w0@@rd@tcp(db:3306)/x'",
+     "cfg := 'app:"+R(UC)+"@tcp(db:3306)/x'",{UC:1})
+jcase('url-credentials Go MySQL DSN in a member',
+      '{"DSN":"app:JsD@@sn9@tcp(db:3306)/x?tls=true","port":3306}',
+      '{"DSN":"app:'+R(UC)+'@tcp(db:3306)/x?tls=true","port":3306}',{UC:1})
+rcase('url-credentials Go MySQL DSN in raw input',
+      '{"c":"dsn := \\"root:RwD@@sn9@tcp(h:3306)/d\\"","n":1',
+      '{"c":"dsn := \\"root:'+R(UC)+'@tcp(h:3306)/d\\"","n":1',{UC:1})
+keep('Go DSN look-alikes: no password, placeholders, an e-mail, git remotes, a host named tcp-',
+     'db := "root@tcp(127.0.0.1:3306)/app"\nsql.Open("mysql", "root:@tcp(h)/d")\nfmt.Sprintf("%s:%s@tcp(%s:%d)/%s", u, p, h, port, db)\n"app:${DB_PASS}@tcp(db)/x" "u:{password}@unix(/s)/d"\nwrite to a:b@example.com for access\ngit@github.com:org/repo.git\nssh user@tcp-host:22 and user@unix-box\nat 12:30@tcpdump( ran\nroot@unix(/tmp/mysql.sock)/db\nroot:[REDACTED:url-credentials]@tcp(h)/d')
+
 for f, cases in out.items():
     with open(f + '.jsonl', 'w') as fh:
         for c in cases:

@@ -42,7 +42,8 @@ static const char *const nm_prefixes[] = {
     "$1$salt$", "$apr1$salt$", "$y$j9T$salt$", "$7$C6..../....salt$", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$",
     "$pbkdf2-sha256$29000$salt$", "AC0123456789abcdef0123456789abcdef \"", "x.php define('API_KEY', '",
     "echo u: | chpasswd", "| chpasswd", "chpasswd <<< u:", "| sudo -S ", "echo | docker login --password-stdin",
-    "$MYSQL -p", "${MYSQL_BIN} -p", "git config github.token ", "auth=(\"u\", \"",
+    "$MYSQL -p", "${MYSQL_BIN} -p", "git config github.token ", "auth=(\"u\", \"", "PWD=", "UID=sa;PWD=",
+    "root:", "u:p@tcp(", "u:p@unix(", "dsn := \"u:",
 };
 
 static const char *const nm_alpha[] = {
