@@ -489,6 +489,7 @@ static void go_dsn_at(rd_scan *sc, size_t i)
     const uint8_t *s = sc->s;
     size_t n = sc->n, a = i + 1;
     if (i >= 9 && memcmp(s + i - 9, "[REDACTED", 9) == 0) return; /* a marker's own ':' (a second pass) */
+    if (!memchr(s + a, '@', n - a < 129 ? n - a : 129)) return;   /* nearly every ':' (times, JSON): no '@' near */
     for (size_t e = a; e < n && e - a <= 128; e++) {
         uint8_t c = s[e];
         if (RD_SPACE(c) || c == '"' || c == '\'' || c == '`' || c == '<' || c == '>' || c == 0 ||
