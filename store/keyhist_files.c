@@ -291,8 +291,7 @@ int st_keys_wipe_expired(const char *store_dir, int64_t now_s, unsigned *wiped, 
 
 /* ---- finishing a rotation ------------------------------------------------------------------------------ */
 
-/* DIR/log.vkey: the current verifier key, for people (0600 as at init, replaced atomically). */
-static int write_vkey_file(const char *store_dir, const char *vkey, st_err *err)
+int st_keys_write_vkey_file(const char *store_dir, const char *vkey, st_err *err)
 {
     char *tmp = join(store_dir, "." ST_VKEY_FILE ".tmp", NULL), *fin = join(store_dir, ST_VKEY_FILE, NULL);
     int rc = 0;
@@ -334,7 +333,7 @@ int st_keys_complete_files(const char *store_dir, const char *vkey, uint32_t wan
         return st_fail(err, ENOMEM, "out of memory");
     }
     /* log.vkey first: once the key files agree with the meta nothing comes back here to write it */
-    int rc = write_vkey_file(store_dir, vkey, err);
+    int rc = st_keys_write_vkey_file(store_dir, vkey, err);
     if (rc) goto out;
     if (!want_log_key) {                       /* epoch mode: log.key has no business existing */
         rc = st_keys_wipe(logp, err);

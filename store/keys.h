@@ -151,6 +151,9 @@ char *st_keys_find_epoch(const char *store_dir, int64_t now_s, uint32_t *key_id_
  * the earliest end among the rest (0 if none). Caller holds keys/lock. */
 ST_NODISCARD int st_keys_wipe_expired(const char *store_dir, int64_t now_s, unsigned *wiped,
                                       int64_t *next_expiry, st_err *err);
+/* Writes DIR/log.vkey: the verifier key vkey and LF, for people (mode 0600),
+ * through a temporary file renamed over it (init, and every rotation). */
+ST_NODISCARD int st_keys_write_vkey_file(const char *store_dir, const char *vkey, st_err *err);
 /* Makes the files agree with the meta's current key `vkey` (ID `want`),
  * finishing an interrupted rotation: log.vkey is rewritten to vkey (first,
  * atomically), a leftover old log.key is wiped (kept if --keep-old linked

@@ -120,16 +120,6 @@ static int init_meta(st_txn *txn, void *arg)
     return 0;
 }
 
-static int write_public_file(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return errno;
-    size_t len = strlen(text);
-    int rc = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0 ? 0 : errno;
-    close(fd);
-    return rc;
-}
-
 int st_store_init(const char *dir, const st_init_opts *opts, char vkey_out[ST_VKEY_MAX])
 {
     char origin[ST_KEY_NAME_MAX + 1];
@@ -146,16 +136,16 @@ int st_store_init(const char *dir, const st_init_opts *opts, char vkey_out[ST_VK
     if (!S_ISDIR(st.st_mode)) return ENOTDIR;
     if ((st.st_mode & 077) && chmod(dir, 0700) != 0) return errno;
 
-    char *data = path_join(dir, "data.mdb"), *keyp = path_join(dir, ST_KEY_FILE), *vkeyp = path_join(dir, ST_VKEY_FILE);
+    char *data = path_join(dir, "data.mdb"), *keyp = path_join(dir, ST_KEY_FILE);
     st_signer *signer = NULL;
     st_db *db = NULL;
     st_err err;
     char vkey[ST_VKEY_MAX];
-    if (!data || !keyp || !vkeyp) { rc = ENOMEM; goto out; }
+    if (!data || !keyp) { rc = ENOMEM; goto out; }
     if (access(data, F_OK) == 0) { rc = ST_EEXIST; goto out; }
     if ((rc = st_signer_generate(&signer, keyp, origin, &err)) != 0) goto out;
     st_signer_vkey_string(signer, vkey);
-    if ((rc = write_public_file(vkeyp, vkey)) != 0) goto out;
+    if ((rc = st_keys_write_vkey_file(dir, vkey, &err)) != 0) goto out;
     if ((rc = st_db_open(&db, dir, ST_DB_CREATE, &err)) != 0) goto out;
     init_ctx c = { origin, vkey, opts };
     if ((rc = st_db_write(db, init_meta, &c, &err)) != 0) goto out;
@@ -165,7 +155,6 @@ out:
     st_signer_free(signer);
     free(data);
     free(keyp);
-    free(vkeyp);
     return rc;
 }
 
