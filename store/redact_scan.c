@@ -488,6 +488,7 @@ static void go_dsn_at(rd_scan *sc, size_t i)
 {
     const uint8_t *s = sc->s;
     size_t n = sc->n, a = i + 1;
+    if (n - i <= 6 || RD_SPACE(s[a])) return;                      /* "u:p@tcp(" at least; "key: value" */
     if (i >= 9 && memcmp(s + i - 9, "[REDACTED", 9) == 0) return; /* a marker's own ':' (a second pass) */
     if (!memchr(s + a, '@', n - a < 129 ? n - a : 129)) return;   /* nearly every ':' (times, JSON): no '@' near */
     for (size_t e = a; e < n && e - a <= 128; e++) {
@@ -984,7 +985,7 @@ static size_t candidate_at(rd_scan *sc, size_t i)
         if (n - i >= 3 && s[i + 1] == '/' && s[i + 2] == '/') url_at(sc, i);
         else {
             colon_extra(sc, i);
-            if (i + 6 < n && !RD_SPACE(s[i + 1])) go_dsn_at(sc, i);
+            go_dsn_at(sc, i);
             size_t sp;
             int closed;
             if (rd_key_may_end_at(s, rd_assign_key_end(s, i, &sp, &closed))) rd_assign_at(sc, i);
@@ -1322,7 +1323,7 @@ static size_t chunk_candidates(rd_scan *sc, size_t base, uint64_t m, uint64_t ws
                 if (c == ':' && pos + 1 < n &&
                     (s[pos + 1] == 'A' || s[pos + 1] == '_' || (s[pos + 1] == ' ' && pos > 0 && s[pos - 1] == 's')))
                     colon_extra(sc, pos);
-                if (c == ':' && pos + 6 < n && !RD_SPACE(s[pos + 1])) go_dsn_at(sc, pos); /* "u:pw@tcp(" */
+                if (c == ':') go_dsn_at(sc, pos); /* "u:pw@tcp(" */
                 size_t sp;
                 int closed;
                 if (rd_key_may_end_at(s, rd_assign_key_end(s, pos, &sp, &closed))) rd_assign_at(sc, pos);
