@@ -164,4 +164,10 @@ expect "prove --index past the log is still bad input" 2 "index must be below si
 printf '%s' '{"hook_event_name":"Stop","session_id":"u","stop_hook_active":false}' | st append >/dev/null
 [ "$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["unsealed"])')" = 0 ] &&
   ok "append of a Stop event leaves nothing unsealed" || bad "append Stop: $(st status | grep unsealed)"
+# key and retention without a subcommand: a usage error says so on stderr (as 'sealtrail' alone
+# and every other command do), not the whole --help on stdout, where 'sealtrail key > f' would keep it
+for c in key retention; do
+  expect "$c without a subcommand: exit 2, names the subcommands" 2 "^sealtrail: $c: a subcommand is needed: .*see 'sealtrail $c --help'" -- st $c
+  [ ! -s "$work/out" ] && ok "... and prints nothing on stdout" || bad "$c without a subcommand printed on stdout: $(head -c 200 "$work/out")"
+done
 e2e_end
