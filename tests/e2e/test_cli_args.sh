@@ -170,4 +170,7 @@ for c in key retention; do
   expect "$c without a subcommand: exit 2, names the subcommands" 2 "^sealtrail: $c: a subcommand is needed: .*see 'sealtrail $c --help'" -- st $c
   [ ! -s "$work/out" ] && ok "... and prints nothing on stdout" || bad "$c without a subcommand printed on stdout: $(head -c 200 "$work/out")"
 done
+# export --from-checkpoint of a missing file: the message says which option's file (not --out's)
+expect "export --from-checkpoint missing: names the option and the file" 2 "^sealtrail: export: --from-checkpoint $work/nope.cp: No such file" -- st export --out "$work/fc.stb" --from-checkpoint "$work/nope.cp"
+[ ! -e "$work/fc.stb" ] && ok "... and writes no bundle" || bad "export --from-checkpoint missing wrote $work/fc.stb"
 e2e_end
