@@ -152,6 +152,8 @@ for c in "" query stats tail log export "hook install"; do
   rc=0; (sleep 0.2; exec "$SEALTRAIL" $c --help 2>"$work/err") | true || rc=$?
   [ $rc = 0 ] && [ ! -s "$work/err" ] && ok "sealtrail $c --help | (closed): exit 0" || bad "sealtrail $c --help | (closed): rc $rc $(cat "$work/err")"
 done
+rc=0; (sleep 0.2; exec "$AUDITVERIFY" --help 2>"$work/err") | true || rc=$?
+[ $rc = 0 ] && [ ! -s "$work/err" ] && ok "auditverify --help | (closed): exit 0" || bad "auditverify --help | (closed): rc $rc $(cat "$work/err")"
 # init: a refused value says why (exit 2 and a message, never a silent exit 2), and creates nothing
 expect "init --seal-entries 0 says why" 2 "--seal-entries: at least 1" -- "$SEALTRAIL" --dir "$work/i0" init --seal-entries 0
 [ ! -e "$work/i0" ] && ok "... and creates no store" || bad "init --seal-entries 0 created $work/i0"
@@ -164,4 +166,17 @@ expect "prove --index past the log is still bad input" 2 "index must be below si
 printf '%s' '{"hook_event_name":"Stop","session_id":"u","stop_hook_active":false}' | st append >/dev/null
 [ "$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["unsealed"])')" = 0 ] &&
   ok "append of a Stop event leaves nothing unsealed" || bad "append Stop: $(st status | grep unsealed)"
+# key and retention without a subcommand: a usage error says so on stderr (as 'sealtrail' alone
+# and every other command do), not the whole --help on stdout, where 'sealtrail key > f' would keep it
+for c in key retention; do
+  expect "$c without a subcommand: exit 2, names the subcommands" 2 "^sealtrail: $c: a subcommand is needed: .*see 'sealtrail $c --help'" -- st $c
+  [ ! -s "$work/out" ] && ok "... and prints nothing on stdout" || bad "$c without a subcommand printed on stdout: $(head -c 200 "$work/out")"
+done
+# export --from-checkpoint of a missing file: the message says which option's file (not --out's)
+expect "export --from-checkpoint missing: names the option and the file" 2 "^sealtrail: export: --from-checkpoint $work/nope.cp: No such file" -- st export --out "$work/fc.stb" --from-checkpoint "$work/nope.cp"
+[ ! -e "$work/fc.stb" ] && ok "... and writes no bundle" || bad "export --from-checkpoint missing wrote $work/fc.stb"
+# options that are accepted are listed: sealtrail --version, auditverify -q
+"$SEALTRAIL" --version | grep -q '^sealtrail [0-9]' && "$SEALTRAIL" --help | grep -q -- '--version' &&
+  ok "sealtrail --version works and --help lists it" || bad "sealtrail --version not listed in --help"
+"$AUDITVERIFY" --help | grep -q -- '-q, --quiet' && ok "auditverify --help lists -q" || bad "auditverify -q not listed"
 e2e_end

@@ -75,8 +75,8 @@ expect "append: invalid UTF-8" 2 "UTF-8" -- st append <(printf '{"prompt":"\xff\
 expect "append: top-level array" 2 "must be a JSON object" -- st append <(printf '[1,2]')
 expect "append: two objects" 2 "offset" -- st append <(printf '{}{}')
 expect "append: over the size cap" 2 "larger than 256 MiB" -- st append <(head -c $((256 * 1024 * 1024 + 10)) /dev/zero)
-expect "append: missing file" 2 "No such file" -- st append "$work/nope.json"
-expect "append: a directory" 2 "Is a directory" -- st append "$work"
+expect "append: missing file, named with the command" 2 "^sealtrail: append: $work/nope.json: No such file" -- st append "$work/nope.json"
+expect "append: a directory" 2 "^sealtrail: append: $work: Is a directory" -- st append "$work"
 [ "$(snapshot)" = "$before" ] && ok "store unchanged after bad input" || bad "store changed by bad input"
 expect "unknown command" 2 "unknown command" -- st frobnicate
 expect "open a directory with no store" 1 "sealtrail init" -- "$SEALTRAIL" --dir "$work/empty" status

@@ -153,6 +153,14 @@ expect "install --project a regular file: exit 2" 2 "--project $T/p2/broken.json
 expect "install --events '' names the problem" 2 "--events: no event named" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events ''
 expect "install --events ',' names the problem" 2 "--events: no event named" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events ,
 [ ! -e "$T/ev.json" ] && ok "... and writes no settings file" || bad "--events '' wrote $T/ev.json"
+# an event name Claude Code does not send is a typo: registered, it would never run (and a client
+# before 2.1.101 rejects the whole settings file for it); WorktreeCreate/Remove hooks replace
+# Claude Code's own worktree handling. Refused, nothing written.
+expect "install --events with a typo: exit 2, names it" 2 "hook install: --events: 'PreToolUs' is not a hook event sealtrail records" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events Stop,PreToolUs
+expect "install --events WorktreeCreate: exit 2, says why" 2 "hook install: --events: WorktreeCreate: a command hook for it replaces Claude Code's own worktree handling" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --events WorktreeCreate
+[ ! -e "$T/ev.json" ] && ok "... and writes no settings file" || bad "--events PreToolUs wrote $T/ev.json"
+expect "install --timeout x: one message, naming hook install" 2 "^sealtrail: hook install: --timeout: expected seconds between 1 and 3600, got 'x'" -- "$BIN" --dir "$STORE" hook install --settings "$T/ev.json" --timeout x
+[ "$(wc -l < "$T/err")" = 1 ] && ok "... on one line" || bad "--timeout x: $(cat "$T/err")"
 # settings are JSON (UTF-8): a store or binary path that is not UTF-8 is refused, the file kept as it was
 printf '{"model":"x"}\n' >"$T/u8.json"
 cp "$T/u8.json" "$T/u8.orig"

@@ -36,7 +36,8 @@ int cmd_append(st_cli *cli, int argc, char **argv)
     size_t len;
     int rc = cli_read_file(path, ST_EVENT_MAX_DEFAULT, &data, &len);
     if (rc) {
-        cli_fail(rc, path, rc == ST_ETOOBIG ? "event is larger than 256 MiB" : NULL);
+        cli_err("append: %s: %s", strcmp(path, "-") ? path : "stdin",
+                rc == ST_ETOOBIG ? "event is larger than 256 MiB" : st_strerror(rc));
         return cli_read_exit(rc);
     }
     /* Strict check first: bad input changes nothing. */

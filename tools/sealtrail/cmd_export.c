@@ -271,7 +271,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
     if (cpfile) {
         int rc = cli_read_file(cpfile, 65536, &cp, &cplen);
         if (rc) {
-            cli_fail(rc, cpfile, NULL);
+            cli_err("export: --from-checkpoint %s: %s", cpfile, st_strerror(rc));
             return cli_read_exit(rc);
         }
         o.from_checkpoint = cp;

@@ -92,6 +92,21 @@ static int split_events(char *list, const char **out, size_t max, size_t *n)
                 cli_err("hook install: --events: '%s' is not an event name", tok);
                 return -1;
             }
+        /* a name Claude Code does not send would never run (and a client before 2.1.101
+         * rejects the whole settings file for it): a typo, refused */
+        if (strcmp(tok, "WorktreeCreate") == 0 || strcmp(tok, "WorktreeRemove") == 0) {
+            cli_err("hook install: --events: %s: a command hook for it replaces Claude Code's own worktree handling;"
+                    " sealtrail does not register it", tok);
+            return -1;
+        }
+        size_t nall, k = 0;
+        const char *const *all = st_hookcfg_default_events(0, &nall);
+        while (k < nall && strcmp(all[k], tok) != 0) k++;
+        if (k == nall) {
+            cli_err("hook install: --events: '%s' is not a hook event sealtrail records (the default, without"
+                    " --events, registers all of them; see the list with --dry-run)", tok);
+            return -1;
+        }
         if (*n == max) { cli_err("hook install: --events: too many events"); return -1; }
         out[(*n)++] = tok;
     }
@@ -115,8 +130,9 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
         else if (!uninstall && strcmp(a, "--binary") == 0 && i + 1 < argc) binary = argv[++i];
         else if (!uninstall && strcmp(a, "--events") == 0 && i + 1 < argc) events_arg = argv[++i];
         else if (!uninstall && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-            if (cli_parse_u64("--timeout", argv[++i], &timeout) || timeout == 0 || timeout > 3600) {
-                cli_err("hook install: --timeout: seconds between 1 and 3600");
+            const char *v = argv[++i];
+            if (st_parse_u64(v, strlen(v), 3600, &timeout) != 0 || timeout == 0) {
+                cli_err("hook install: --timeout: expected seconds between 1 and 3600, got '%s'", v);
                 return EXIT_USAGE;
             }
         } else {

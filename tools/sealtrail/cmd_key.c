@@ -413,9 +413,14 @@ static void key_help(void)
 int cmd_key(st_cli *cli, int argc, char **argv)
 {
     cli_take_dir(cli, &argc, argv);
-    if (argc < 2 || cli_wants_help(argc, argv)) {
+    if (argc < 2) {     /* a usage error: on stderr, as every other one */
+        cli_err("key: a subcommand is needed: root-init, certify, revoke, request, epochs, install, rotate, list"
+                " (see 'sealtrail key --help')");
+        return EXIT_USAGE;
+    }
+    if (cli_wants_help(argc, argv)) {
         key_help();
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+        return EXIT_OK;
     }
     const char *sub = argv[1];
     argc--;

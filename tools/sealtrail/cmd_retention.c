@@ -236,9 +236,13 @@ static int do_compact(st_cli *cli)
 int cmd_retention(st_cli *cli, int argc, char **argv)
 {
     cli_take_dir(cli, &argc, argv);
-    if (argc < 2 || cli_wants_help(argc, argv)) {
+    if (argc < 2) {     /* a usage error: on stderr, as every other one */
+        cli_err("retention: a subcommand is needed: set, show, compact (see 'sealtrail retention --help')");
+        return EXIT_USAGE;
+    }
+    if (cli_wants_help(argc, argv)) {
         help();
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+        return EXIT_OK;
     }
     if (strcmp(argv[1], "set") == 0) return do_set(cli, argc, argv);
     if (strcmp(argv[1], "show") == 0) {

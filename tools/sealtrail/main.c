@@ -71,6 +71,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: sealtrail [--dir DIR] COMMAND [options]\n"
+            "       sealtrail --help | --version\n"
             "\n"
             "sealtrail records what an AI coding agent did as entries of a Merkle tree,\n"
             "sealed under Ed25519-signed checkpoints that auditors verify offline.\n"
