@@ -204,8 +204,9 @@ static int choose_root(st_store *s, const char *root_vkey, st_vkey *root, char o
     st_db_read_end(txn);
     if (rc && rc != ST_ENOTFOUND) return rc;
     st_vkey given;
-    if (root_vkey && st_vkey_parse(&given, root_vkey, strlen(root_vkey), &s->err) != 0)
-        return st_store_fail(s, ST_EBADKEY, "--root-vkey: %s", s->err.msg);
+    st_err e2;   /* not s->err: st_store_fail formats into it */
+    if (root_vkey && st_vkey_parse(&given, root_vkey, strlen(root_vkey), &e2) != 0)
+        return st_store_fail(s, ST_EBADKEY, "--root-vkey: %s", e2.msg);
     if (pinned[0]) {
         if (st_vkey_parse(root, pinned, strlen(pinned), &s->err) != 0)
             return st_store_fail(s, ST_ECORRUPT, "meta %s: not a verifier key", ST_META_ROOT_VKEY);

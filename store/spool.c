@@ -249,7 +249,12 @@ int st_spool_parse(const uint8_t *buf, size_t len, st_record_in *rec, uint64_t *
     if (mlen > end - off) return st_fail(err, ST_EFORMAT, "spool file: envelope length %u past the end", mlen);
     st_json_opts jo = { .flags = 0, .max_depth = 16 };
     int rc = st_json_parse(doc_out, (const char *)buf + off, mlen, &jo, NULL, err);
-    if (rc) return rc == ENOMEM ? rc : st_fail(err, ST_EFORMAT, "spool file: envelope: %s", err ? err->msg : "");
+    if (rc) {
+        if (rc == ENOMEM || !err) return rc == ENOMEM ? rc : ST_EFORMAT;
+        char why[sizeof err->msg];   /* the parser's message, copied: st_fail writes err->msg */
+        snprintf(why, sizeof why, "%s", err->msg);
+        return st_fail(err, ST_EFORMAT, "spool file: envelope: %s", why);
+    }
     st_json *meta = st_json_doc_root(*doc_out);
     if (meta->type != ST_JSON_OBJECT) {
         st_json_doc_free(*doc_out);

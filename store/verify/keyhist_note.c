@@ -90,14 +90,22 @@ static int next_line(lines *l)
     return 1;
 }
 
+/* How much of a len-byte field a message quotes: at most max bytes, and never
+ * past the field (the text is not NUL-terminated, and what follows the field
+ * is the next line or, for the last one, the end of the caller's buffer). */
+static int quote_len(size_t len, size_t max)
+{
+    return (int)(len < max ? len : max);
+}
+
 /* Takes the next line, which must be "<name> <value>"; value/vlen get the rest. */
 static int field(lines *l, const char *name, const char **value, size_t *vlen, st_err *err)
 {
     size_t nl = strlen(name);
     if (!next_line(l)) return st_fail(err, ST_EFORMAT, "key note: line %zu: missing \"%s\" line", l->no + 1, name);
     if (l->len <= nl + 1 || memcmp(l->line, name, nl) != 0 || l->line[nl] != ' ')
-        return st_fail(err, ST_EFORMAT, "key note: line %zu: expected \"%s <value>\", found \"%.60s\"", l->no, name,
-                       l->line);
+        return st_fail(err, ST_EFORMAT, "key note: line %zu: expected \"%s <value>\", found \"%.*s\"", l->no, name,
+                       quote_len(l->len, 60), l->line);
     *value = l->line + nl + 1;
     *vlen = l->len - nl - 1;
     return 0;
@@ -107,8 +115,8 @@ static int parse_time(const char *s, size_t len, int64_t *out, size_t lineno, st
 {
     uint64_t v;
     if (st_parse_u64(s, len, (uint64_t)ST_KN_TIME_MAX, &v) != 0)
-        return st_fail(err, ST_EFORMAT, "key note: line %zu: \"%.30s\" is not unix seconds (canonical decimal, at most %lld)",
-                       lineno, s, (long long)ST_KN_TIME_MAX);
+        return st_fail(err, ST_EFORMAT, "key note: line %zu: \"%.*s\" is not unix seconds (canonical decimal, at most %lld)",
+                       lineno, quote_len(len, 30), s, (long long)ST_KN_TIME_MAX);
     *out = (int64_t)v;
     return 0;
 }
@@ -200,7 +208,8 @@ int st_keynote_text_parse(st_keynote *out, const char *text, size_t len, st_err 
     for (size_t i = 0; i < NTYPES && !out->type; i++)
         if (strlen(types[i].line) == l.len && memcmp(types[i].line, l.line, l.len) == 0) out->type = types[i].type;
     if (!out->type)
-        return st_fail(err, ST_EFORMAT, "key note: line 1: \"%.60s\" is not a sealtrail key note type line [KEYS-1]", l.line);
+        return st_fail(err, ST_EFORMAT, "key note: line 1: \"%.*s\" is not a sealtrail key note type line [KEYS-1]",
+                       quote_len(l.len, 60), l.line);
     const char *v;
     size_t vl;
     int rc = field(&l, "origin", &v, &vl, err);

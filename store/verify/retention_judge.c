@@ -195,6 +195,62 @@ static uint64_t pruned_until(const lookups *l, uint64_t index)
     return lo && index < l->pr_e[lo - 1] ? l->pr_e[lo - 1] : 0;
 }
 
+/* Begin of the first pruned interval after index, or UINT64_MAX. */
+static uint64_t next_pruned(const lookups *l, uint64_t index)
+{
+    size_t lo = 0, hi = l->npr;            /* first interval with begin > index */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->pr_b[mid] <= index) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < l->npr ? l->pr_b[lo] : UINT64_MAX;
+}
+
+/* When no bundle carried an entry of index's chunk (every flag there is 0),
+ * the end of that chunk; else 0. The walks below skip such chunks whole: a
+ * bundle that carries a few entries just below ST_RC_MAX_INDEX must not cost
+ * one step per index below them, and one more such walk per record. */
+static uint64_t absent_until(const st_rc *rc, uint64_t index)
+{
+    size_t c = (size_t)(index >> CHUNK_BITS);
+    if (c < rc->nchunks && rc->chunks[c]) return 0;
+    return ((uint64_t)c + 1) << CHUNK_BITS;
+}
+
+/* What R3 and R4 need of one chunk, so that a record's range is judged a
+ * whole chunk at a time (records x chunks, not records x indices). */
+typedef struct csum {
+    int64_t tmax;              /* newest time_us of a carried entry with payloads */
+    uint8_t any_pay;           /* some carried entry has payloads */
+    uint8_t has_missing;       /* some index is unpruned and not carried, or holds no payloads it had */
+    uint8_t all_pruned;        /* every index is pruned (by flag or record) */
+} csum;
+
+static int csums_build(const st_rc *rc, const lookups *l, csum **out)
+{
+    *out = calloc(rc->nchunks ? rc->nchunks : 1, sizeof **out);
+    if (!*out) return ENOMEM;
+    for (size_t c = 0; c < rc->nchunks; c++) {
+        if (!rc->chunks[c]) continue;
+        csum *x = &(*out)[c];
+        x->tmax = INT64_MIN;
+        x->all_pruned = 1;
+        for (uint64_t k = 0; k < CHUNK; k++) {
+            uint64_t i = ((uint64_t)c << CHUNK_BITS) + k;
+            uint8_t f = rc->chunks[c]->flags[k];
+            if ((f & F_COVERED) && (f & F_HASPAY)) {
+                x->any_pay = 1;
+                if (rc->chunks[c]->time[k] > x->tmax) x->tmax = rc->chunks[c]->time[k];
+            }
+            int is_pruned = (f & F_PRUNE) || pruned_until(l, i);
+            if (!is_pruned) x->all_pruned = 0;
+            if (!is_pruned && (!(f & F_COVERED) || ((f & F_HASPAY) && !(f & F_HELD)))) x->has_missing = 1;
+        }
+    }
+    return 0;
+}
+
 /* An archive record whose range holds index (for naming the file), or NULL. */
 static const rrec *archive_at(const lookups *l, uint64_t index)
 {
@@ -223,8 +279,8 @@ static void gap_flush(const lookups *l, st_rc_report *rep, run *g)
     while (i < g->e) {                   /* pruned stretches are explained; the rest is a gap */
         uint64_t pe = pruned_until(l, i);
         if (pe) { i = pe < g->e ? pe : g->e; continue; }
-        uint64_t j = i + 1;
-        while (j < g->e && !pruned_until(l, j)) j++;
+        uint64_t j = next_pruned(l, i);     /* i is not pruned: the gap runs to the next pruned interval */
+        if (j > g->e) j = g->e;
         const rrec *a = archive_at(l, i);
         if (a)
             finding(rep, ST_RCF_GAP, ST_RCS_VIOLATION, i, j,
@@ -279,14 +335,23 @@ static void judge_policy(const lookups *l, st_rc_report *rep, const rrec *p, int
 }
 
 /* R4 for one prune record. */
-static void judge_prune(const st_rc *rc, const lookups *l, st_rc_report *rep, const rrec *p, uint64_t span_end)
+static void judge_prune(const st_rc *rc, const lookups *l, const csum *cs, st_rc_report *rep, const rrec *p,
+                        uint64_t span_end)
 {
     const rrec *pol = policy_before(l, p->index);
     int64_t min = pol ? pol->min_us : 0;
     char d[32];
     st_rrec_format_duration(d, min);
     uint64_t end = p->end < span_end ? p->end : span_end;
-    for (uint64_t i = p->begin; i < end; i++) {
+    for (uint64_t i = p->begin, next; i < end; i = next) {
+        next = i + 1;
+        uint64_t skip = absent_until(rc, i);
+        if (skip) { next = skip; continue; }                    /* nothing carried there */
+        const csum *x = &cs[i >> CHUNK_BITS];
+        if (!x->any_pay || !(x->tmax > INT64_MAX - min || x->tmax + min > p->time_us)) {
+            next = ((i >> CHUNK_BITS) + 1) << CHUNK_BITS;       /* not even its newest entry is too young */
+            continue;
+        }
         int64_t t = 0;
         uint8_t f = flags_at(rc, i, &t);
         if (!(f & F_COVERED) || !(f & F_HASPAY)) continue;      /* nothing of it could be pruned */
@@ -304,7 +369,7 @@ static void judge_prune(const st_rc *rc, const lookups *l, st_rc_report *rep, co
                 (unsigned long long)p->index, (long long)p->max_time_us, d);
 }
 
-static void judge_archives(const st_rc *rc, const lookups *l, st_rc_report *rep, uint64_t span_end)
+static void judge_archives(const st_rc *rc, const lookups *l, const csum *cs, st_rc_report *rep, uint64_t span_end)
 {
     for (size_t i = 0; i < rc->nrecs; i++) {
         const rrec *a = &rc->recs[i];
@@ -320,7 +385,24 @@ static void judge_archives(const st_rc *rc, const lookups *l, st_rc_report *rep,
         for (size_t b = 0; b < rc->nbundles; b++)
             if (rc->bundles[b].has_sha && memcmp(rc->bundles[b].sha, a->sha256, 32) == 0) x->given_as = (int)b;
         int missing = 0, pruned = 1;
-        for (uint64_t k = a->begin; k < a->end && k < span_end; k++) {
+        uint64_t lim = a->end < span_end ? a->end : span_end;
+        for (uint64_t k = a->begin, next; k < lim && !(missing && !pruned); k = next) {
+            next = k + 1;
+            uint64_t skip = absent_until(rc, k);
+            if (skip) {                     /* not carried: pruned up to the interval's end, or missing */
+                uint64_t pe = pruned_until(l, k);
+                if (pe) next = pe < skip ? pe : skip;
+                else missing = 1, pruned = 0;
+                continue;
+            }
+            uint64_t cend = ((k >> CHUNK_BITS) + 1) << CHUNK_BITS;
+            if ((k & (CHUNK - 1)) == 0 && cend <= lim) {   /* a whole chunk in the range: its summary */
+                const csum *sm = &cs[k >> CHUNK_BITS];
+                if (sm->has_missing) missing = 1;
+                if (!sm->all_pruned) pruned = 0;
+                next = cend;
+                continue;
+            }
             uint8_t f = flags_at(rc, k, NULL);
             int is_pruned = (f & F_PRUNE) || pruned_until(l, k);
             if (!is_pruned) pruned = 0;
@@ -380,6 +462,18 @@ int st_rc_finish(st_rc *rc, st_rc_report *rep)
     int have_prefix = 0;
     int64_t prefix_max = INT64_MIN;
     for (uint64_t i = 0; i < span_end; i++) {
+        uint64_t skip = absent_until(rc, i);
+        if (skip) {                         /* a chunk no bundle carried: one gap, judged as the steps would */
+            if (skip > span_end) skip = span_end;
+            while (pk < l.npol && l.pol[pk]->index <= i) judge_policy(&l, rep, l.pol[pk++], have_prefix, prefix_max);
+            missing_flush(&l, rep, &miss);
+            past_max_flush(rep, &past, maxpol);
+            while (pk < l.npol && l.pol[pk]->index < skip) judge_policy(&l, rep, l.pol[pk++], have_prefix, prefix_max);
+            if (!gap.on) { gap.on = 1; gap.b = i; }
+            gap.e = skip;
+            i = skip - 1;
+            continue;
+        }
         while (pk < l.npol && l.pol[pk]->index <= i) judge_policy(&l, rep, l.pol[pk++], have_prefix, prefix_max);
         int64_t t = 0;
         uint8_t f = flags_at(rc, i, &t);
@@ -418,9 +512,15 @@ int st_rc_finish(st_rc *rc, st_rc_report *rep)
     past_max_flush(rep, &past, maxpol);
     while (pk < l.npol) judge_policy(&l, rep, l.pol[pk++], have_prefix, prefix_max);
 
+    csum *cs;
+    if ((rcode = csums_build(rc, &l, &cs)) != 0) {
+        lookups_free(&l);
+        return rcode;
+    }
     for (size_t i = 0; i < rc->nrecs; i++)
-        if (rc->recs[i].kind == ST_RREC_PRUNE) judge_prune(rc, &l, rep, &rc->recs[i], span_end);
-    judge_archives(rc, &l, rep, span_end);
+        if (rc->recs[i].kind == ST_RREC_PRUNE) judge_prune(rc, &l, cs, rep, &rc->recs[i], span_end);
+    judge_archives(rc, &l, cs, rep, span_end);
+    free(cs);
     lookups_free(&l);
 
     rep->verdict = rep->violations ? ST_RC_VIOLATED : rep->inconclusive ? ST_RC_INCONCLUSIVE : ST_RC_COMPLIANT;

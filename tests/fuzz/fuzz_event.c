@@ -10,7 +10,8 @@
  *    that ends inside a value loses its last word, and "-" is all word);
  *  - every payload name is valid, at most 16;
  *  - the record's spool image parses back to the same record;
- *  - the input itself, read as a spool file, is parsed or refused cleanly.
+ *  - the input itself, read as a spool file, is parsed or refused cleanly,
+ *    with a message that names the spool file.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -90,8 +91,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st_record_in rec;
     uint64_t from;
     st_json_doc *doc;
-    rc = st_spool_parse(data, size, &rec, &from, &doc, NULL);
+    err.msg[0] = 0;
+    rc = st_spool_parse(data, size, &rec, &from, &doc, &err);
     CHECK(rc == 0 || rc == ST_EFORMAT || rc == ENOMEM);
+    CHECK(rc != ST_EFORMAT || strncmp(err.msg, "spool file", 10) == 0 || strncmp(err.msg, "not a spool file", 16) == 0);
+    /* an envelope the JSON parser refused: its message, once ("offset N: ...") */
+    CHECK(rc != ST_EFORMAT || strncmp(err.msg, "spool file: envelope: ", 22) != 0 ||
+          strncmp(err.msg + 22, "offset ", 7) == 0);
     if (rc == 0) {
         CHECK(rec.meta && rec.meta->type == ST_JSON_OBJECT && rec.npayloads <= ST_ENTRY_MAX_PAYLOADS);
         for (size_t i = 0; i < rec.npayloads; i++)

@@ -6,7 +6,9 @@
  * return one of their documented codes; it is added to a history with a
  * fixed root and pinned key (the test keys of tests/unit/test_keyhist.c),
  * and a fixed checkpoint is verified against that history, so the decision
- * code runs on whatever the note granted, revoked or retired.
+ * code runs on whatever the note granted, revoked or retired. Every call
+ * gets an error buffer, and a refusal must fill it: the messages quote the
+ * input, so formatting them is part of what is fuzzed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,14 +45,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st_keynote *kn = malloc(sizeof *kn);
     if (!kn) return 0;
 
-    if (st_keynote_text_parse(kn, buf, size, NULL) == 0) {
+    st_err err;
+    err.msg[0] = 0;
+    if (st_keynote_text_parse(kn, buf, size, &err) == 0) {
         st_buf b = { 0 };
         st_keynote_format_text(&b, kn);
         if (!b.oom && (b.len != size || memcmp(b.data, buf, size) != 0)) abort();
         st_buf_free(&b);
+    } else if (err.msg[0] == 0) {
+        abort();
     }
 
-    if (st_keynote_parse(kn, buf, size, NULL) == 0) {
+    err.msg[0] = 0;
+    int prc = st_keynote_parse(kn, buf, size, &err);
+    if (prc != 0 && err.msg[0] == 0) abort();
+    if (prc == 0) {
         if (kn->note.text != buf || kn->nkeys == 0 || kn->nkeys > ST_KN_MAX_EPOCHS) abort();
         st_buf b = { 0 };
         st_keynote_format_text(&b, kn);
@@ -58,11 +67,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st_buf_free(&b);
         static const int self_ok[] = { 0, ST_EUNTRUSTED, ST_EBADSIG, ST_EINVAL };
         static const int add_ok[] = { 0, ST_EBADSIG, ST_EINVAL, ST_EUNTRUSTED };
-        if (!allowed(st_keynote_verify_self(kn, NULL), self_ok, 4)) abort();
-        if (!allowed(st_keynote_verify_root(kn, &root, 1, NULL, NULL), self_ok, 4)) abort();
+        if (!allowed(st_keynote_verify_self(kn, &err), self_ok, 4)) abort();
+        if (!allowed(st_keynote_verify_root(kn, &root, 1, NULL, &err), self_ok, 4)) abort();
         st_keyhist *h = st_keyhist_new("example.com/log");
         if (h && st_keyhist_add_root(h, &root, NULL) == 0 && st_keyhist_add_pinned(h, &logk, NULL) == 0) {
-            int rc = st_keyhist_add_keynote(h, 7, kn, NULL);
+            int rc = st_keyhist_add_keynote(h, 7, kn, &err);
             if (!allowed(rc, add_ok, 4)) abort();
             st_note cpn;
             st_checkpoint cp;

@@ -6,7 +6,8 @@
  * that must hold for every input are checked with abort(): a parsed note's
  * text lies inside the input and ends in LF, a parsed checkpoint formats
  * back to the same bytes when it has no unknown extension lines, and a
- * parsed vkey formats back to the input.
+ * parsed vkey formats back to the input. Every parser gets an error
+ * buffer and a refusal must fill it, so message formatting is fuzzed too.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,7 +28,12 @@ static const char *const known_vkeys[] = {
 static void check_checkpoint(const char *text, size_t len)
 {
     st_checkpoint cp;
-    if (st_checkpoint_parse(&cp, text, len, NULL) != 0) return;
+    st_err err;
+    err.msg[0] = 0;
+    if (st_checkpoint_parse(&cp, text, len, &err) != 0) {
+        if (err.msg[0] == 0) abort();
+        return;
+    }
     if (cp.n_ext > len || cp.origin[0] == 0) abort();
     /* Only origin, size, root and at most a time line: formatting is the inverse. */
     if (cp.n_ext == (cp.time_s >= 0 ? 1u : 0u)) {
@@ -50,11 +56,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *buf = (const char *)data;
 
     st_note *note = malloc(sizeof *note);
-    if (note && st_note_parse(note, buf, size, NULL) == 0) {
+    st_err err;
+    err.msg[0] = 0;
+    int prc = note ? st_note_parse(note, buf, size, &err) : -1;
+    if (note && prc != 0 && err.msg[0] == 0) abort();
+    if (note && prc == 0) {
         if (note->text != buf || note->text_len == 0 || note->text_len >= size) abort();
         if (buf[note->text_len - 1] != '\n' || note->nsigs == 0 || note->nsigs > ST_NOTE_MAX_SIGS) abort();
         int ver[NKEYS];
-        int rc = st_note_verify(note, keys, NKEYS, ver, NULL);
+        int rc = st_note_verify(note, keys, NKEYS, ver, &err);
         if (rc != 0 && rc != ST_EBADSIG && rc != ST_EUNTRUSTED) abort();
         check_checkpoint(note->text, note->text_len);
     }
@@ -63,7 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_checkpoint(buf, size);
 
     st_vkey k;
-    if (st_vkey_parse(&k, buf, size, NULL) == 0) {
+    err.msg[0] = 0;
+    int vrc = st_vkey_parse(&k, buf, size, &err);
+    if (vrc != 0 && err.msg[0] == 0) abort();
+    if (vrc == 0) {
         char back[ST_VKEY_MAX];
         st_vkey_format(back, &k);
         if (strlen(back) != size || memcmp(back, buf, size) != 0) abort();

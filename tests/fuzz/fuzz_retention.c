@@ -4,7 +4,9 @@
  * each line is parsed as a record entry (st_rrec_parse_bytes) and fed to
  * an accumulator as a record of one synthetic bundle; the bytes of the
  * input also drive 64 entries (time and payload counts) of that bundle and
- * of a second, overlapping one. Invariants: no crash or leak, a parsed
+ * of a second, overlapping one (and, for input starting "#far" LF, of a
+ * third just below ST_RC_MAX_INDEX: records reaching back over the span
+ * between must be judged in time). Invariants: no crash or leak, a parsed
  * record re-checks (begin < end <= index, covers only what it names), and
  * the verdict agrees with the counted findings.
  */
@@ -63,11 +65,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st_rc_bundle_begin(rc, &b2) != 0 || st_rc_root(rc, 64, h, 0) != 0) abort();
     feed_entries(rc, data, size, 32, 96);
     if (st_rc_bundle_end(rc) != 0) abort();
+    /* "#far" first: a third bundle of 64 entries just below ST_RC_MAX_INDEX,
+     * so records reaching back over the huge span between are judged (fast) */
+    int far = size >= 5 && memcmp(data, "#far\n", 5) == 0;
+    if (far) {
+        st_rc_bundle b3 = { "far", "fuzz.example/log", 1, ST_RC_MAX_INDEX - 64, ST_RC_MAX_INDEX, 0, { 0 } };
+        if (st_rc_bundle_begin(rc, &b3) != 0 || st_rc_root(rc, ST_RC_MAX_INDEX, h, 0) != 0) abort();
+        feed_entries(rc, data, size, ST_RC_MAX_INDEX - 64, ST_RC_MAX_INDEX);
+        if (st_rc_bundle_end(rc) != 0) abort();
+    }
     st_rc_report *rep = malloc(sizeof *rep);
     if (rep && st_rc_finish(rc, rep) == 0) {
         if ((rep->violations > 0) != (rep->verdict == ST_RC_VIOLATED)) abort();
         if (rep->nfindings > ST_RC_FINDINGS) abort();
-        if (rep->span_end != 96) abort();
+        if (rep->span_end != (far ? ST_RC_MAX_INDEX : 96)) abort();
     }
     free(rep);
     st_rc_free(rc);

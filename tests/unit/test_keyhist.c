@@ -309,6 +309,43 @@ START_TEST(test_text_negatives)
 }
 END_TEST
 
+/* Messages quote the offending line or value, and only that: the text is
+ * not NUL-terminated, so quoting "%.60s" of a line read past its LF into
+ * whatever followed the text in memory (the next bundle record, or past
+ * the end of the caller's buffer: the fuzzer's first ASan report). */
+START_TEST(test_messages_quote_inside_the_text)
+{
+    size_t len;
+    char *cert_txt = load_kat("kat-certificate.note", &len);
+    st_keynote *kn = malloc(sizeof *kn);
+    ck_assert_int_eq(st_keynote_parse(kn, cert_txt, len, NULL), 0);
+    char vk[ST_VKEY_MAX];
+    st_vkey_format(vk, &kn->keys[0].key);
+    static const char after[] = "AFTER-THE-TEXT";
+    struct { const char *text, *quote; } cases[4];
+    char rev[1024], cert[1024];
+    snprintf(rev, sizeof rev, "sealtrail key-revocation v1\norigin example.com/log\nkey %s\nafter 12x\n", vk);
+    snprintf(cert, sizeof cert, "sealtrail key-certificate v1\norigin example.com/log\nkey %s\nnot-before 1\nnot-after\n", vk);
+    cases[0].text = "x\n", cases[0].quote = "line 1: \"x\" is not";
+    cases[1].text = "sealtrail key-rotation v1\norigin example.com/log\nold\n", cases[1].quote = "found \"old\"";
+    cases[2].text = rev, cases[2].quote = "\"12x\" is not unix seconds";
+    cases[3].text = cert, cases[3].quote = "found \"not-after\"";
+    for (size_t i = 0; i < 4; i++) {
+        size_t n = strlen(cases[i].text);
+        char *buf = malloc(n + sizeof after);
+        memcpy(buf, cases[i].text, n);
+        memcpy(buf + n, after, sizeof after);   /* what follows the text in memory */
+        st_err e = { "" };
+        ck_assert_int_eq(st_keynote_text_parse(kn, buf, n, &e), ST_EFORMAT);
+        ck_assert_msg(strstr(e.msg, cases[i].quote) != NULL, "case %zu: %s", i, e.msg);
+        ck_assert_msg(strstr(e.msg, after) == NULL && strchr(e.msg, '\n') == NULL, "case %zu: %s", i, e.msg);
+        free(buf);
+    }
+    free(kn);
+    free(cert_txt);
+}
+END_TEST
+
 START_TEST(test_signature_checks)
 {
     st_signer *root = seed_signer(0x52, "example.com/root"), *root2 = seed_signer(0x53, "example.com/root2");
@@ -781,6 +818,7 @@ int main(void)
     tcase_add_test(tc, test_kat_parse_verify_resign);
     tcase_add_test(tc, test_kinds);
     tcase_add_test(tc, test_text_negatives);
+    tcase_add_test(tc, test_messages_quote_inside_the_text);
     tcase_add_test(tc, test_signature_checks);
     tcase_add_test(tc, test_certificate_window);
     tcase_add_test(tc, test_untrusted_root_and_other_origin);

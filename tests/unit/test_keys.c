@@ -266,6 +266,8 @@ START_TEST(install_refusals)
 
     ck_assert_int_eq(install_rc(s, cert, NULL, msg), ST_EUNTRUSTED);                  /* nothing pinned, no root given */
     ck_assert_msg(strstr(msg, "no root is pinned yet") != NULL, "%s", msg);
+    ck_assert_int_eq(install_rc(s, cert, "example.com/root", msg), ST_EBADKEY);     /* --root-vkey is no key */
+    ck_assert_str_eq(msg, "--root-vkey: verifier key: expected name+keyid+key");
     ck_assert_int_eq(install_rc(s, cert, rv2, msg), ST_EUNTRUSTED);                   /* signed by another root */
     ck_assert_msg(strstr(msg, "root mismatch") && strstr(msg, "signed by example.com/root+"), "%s", msg);
     st_key_install_info info;

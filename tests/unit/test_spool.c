@@ -87,8 +87,17 @@ START_TEST(image_round_trip)
     buf[0] ^= 1;
     ck_assert_int_eq(st_spool_parse(buf, len, &rec, &from, &doc, &err), ST_EFORMAT);
     buf[0] ^= 1;
+    uint8_t np = buf[28 + 3];
     buf[28 + 3] = 17;   /* 17 payloads */
     ck_assert_int_eq(st_spool_parse(buf, len, &rec, &from, &doc, &err), ST_EFORMAT);
+    buf[28 + 3] = np;
+    /* an envelope that is not JSON: the message quotes the parser's once (it
+     * was formatted into the buffer it read from, and came out garbled) */
+    buf[32] = 'x';
+    ck_assert_int_eq(st_spool_parse(buf, len, &rec, &from, &doc, &err), ST_EFORMAT);
+    ck_assert_ptr_null(doc);
+    ck_assert_msg(strncmp(err.msg, "spool file: envelope: offset 0: ", 32) == 0, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg + 1, "spool file") == NULL, "%s", err.msg);
     free(buf);
 
     /* a second image of the same record gets another name */
