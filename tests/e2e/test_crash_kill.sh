@@ -94,6 +94,7 @@ cmd_of() {
         import)   CMD=(import --batch 250 "$work/3k.jsonl") ;;
         seal)     CMD=(seal) ;;
         hook)     CMD=(hook); CMD_IN=$work/hook-$i.json ;;
+        hookspool) CMD=(hook); CMD_IN=$work/hook-$i.json ;;
         export)   CMD=(export --force --out "$work/exp/audit.stb") ;;
         rotate)   CMD=(key rotate) ;;
         compact)  CMD=(retention compact) ;;
@@ -102,7 +103,21 @@ cmd_of() {
         erase)    CMD=(erase --index 7 --reason "crash test") ;;
     esac
     CMD=("$SEALTRAIL" --dir "$d" "${CMD[@]}")
+    # the store's writer lock is held (lock_on): the hook gives up after 40 ms and spools
+    [ "$name" != hookspool ] || CMD=(env SEALTRAIL_LOCK_TIMEOUT_MS=40 "${CMD[@]}")
 }
+# lock_on DIR / lock_off: another process holds DIR's LMDB writer lock (tests/e2e/hold_lock.c)
+lock_on() {
+    rm -f "$work/fifo" "$work/hold.out"
+    mkfifo "$work/fifo"
+    "$work/hold_lock" "$1" < "$work/fifo" > "$work/hold.out" 2>&1 &
+    hold_pid=$!
+    exec 7>"$work/fifo"
+    for _ in $(seq 200); do grep -q locked "$work/hold.out" && return 0; sleep 0.02; done
+    echo "hold_lock: $(cat "$work/hold.out")"; return 1
+}
+lock_off() { exec 7>&-; wait "$hold_pid" || true; }
+e2e_at_exit "exec 7>&- 2>/dev/null"
 run_cmd() { cmd_of "$@"; "${CMD[@]}" < "$CMD_IN"; }
 start_store() {
     case $1 in
@@ -130,7 +145,7 @@ judge() {
             [ "$phase" = kill ] || [ "$n" = 3000 ] || { echo "import: $n entries after the rerun, want the file's 3000 lines once each"; return 1; } ;;
         seal.*|export.*|compact.*)
             [ "$n" = 0 ] || { echo "$name added entries: $kinds"; return 1; } ;;
-        hook.*)
+        hook.*|hookspool.*)
             mine=$(grep -c "\"session\":\"crash-hook-$it\"" "$work/new" || true)
             [ "$mine" = "$n" ] || { echo "hook: $n entries added, $mine of them its event"; return 1; }
             if [ "$phase" = kill ]; then [ "$n" -le 1 ]; else [ "$n" -ge 1 ] && [ "$n" -le 2 ]; fi ||
@@ -196,15 +211,21 @@ verify_export() {   # verify_export DIR VKEY: a full export verifies with VKEY, 
 }
 
 # ---- the normal run time of each command ----------------------------------------------------------
-read -r -a CMDS <<< "${CRASH_CMDS:-import seal hook export rotate compact archive prune erase}"
+read -r -a CMDS <<< "${CRASH_CMDS:-import seal hook hookspool export rotate compact archive prune erase}"
+if [[ " ${CMDS[*]} " == *" hookspool "* ]] && ! ${CC:-cc} -O1 -o "$work/hold_lock" "$SRC/tests/e2e/hold_lock.c" -llmdb 2>"$work/cc.err"; then
+    echo "skip hookspool: cannot compile the lock helper: $(head -1 "$work/cc.err")"
+    read -r -a CMDS <<< "${CMDS[*]/hookspool/}"
+fi
 declare -A RUN_US
 mkdir -p "$work/exp"
 for c in "${CMDS[@]}"; do
     rm -rf "$work/t" "$work/exp"/* "$work/exp"/.[!.]* 2>/dev/null || true
     cp -a "$(start_store "$c")" "$work/t"
+    [ "$c" != hookspool ] || lock_on "$work/t"
     t0=$(now_us)
     rc=0; run_cmd "$c" "$work/t" t >/dev/null 2>"$work/err" || rc=$?
     t1=$(now_us)
+    [ "$c" != hookspool ] || lock_off
     RUN_US[$c]=$((t1 - t0))
     [ $rc = 0 ] || bad "$c: a normal run fails: exit $rc: $(head -c 300 "$work/err")"
 done
@@ -223,11 +244,13 @@ for c in "${CMDS[@]}"; do
         delay=$(printf '%d.%06d' $((r / 1000000)) $((r % 1000000)))
         what="$c #$i (kill after ${delay}s of ~$((RUN_US[$c] / 1000)) ms)"
         cmd_of "$c" "$d" "$i"
+        [ "$c" != hookspool ] || lock_on "$d" || { bad "$what: cannot hold the writer lock"; continue; }
         "${CMD[@]}" < "$CMD_IN" >"$work/kout" 2>"$work/kerr" &
         pid=$!
         sleep "$delay"
         kill -9 "$pid" 2>/dev/null || true
         krc=0; wait "$pid" 2>/dev/null || krc=$?
+        [ "$c" != hookspool ] || lock_off
         [ $krc = 137 ] && what="$what killed" || what="$what (had finished, exit $krc)"
         if ! st "$d" check >"$work/out" 2>&1; then
             bad "$what: check fails after the kill: $(head -c 400 "$work/out")"
@@ -249,12 +272,13 @@ for c in "${CMDS[@]}"; do
             import)
                 tail -n +$((added + 1)) "$work/3k.jsonl" > "$work/rest.jsonl"
                 [ "$added" -lt 3000 ] && { st "$d" import "$work/rest.jsonl" >/dev/null 2>"$work/err" || rc=$?; } ;;
-            hook)
+            hook|hookspool)
+                [ "$(find "$d/spool" -name '*.rec' 2>/dev/null | wc -l)" -le 1 ] || bad "$what: more than one spool file for one event"
                 st "$d" hook replay >/dev/null 2>"$work/err" || rc=$?
                 n=$(log_of "$d" | grep -c "\"session\":\"crash-hook-$i\"" || true)
                 [ "$n" -le 1 ] || bad "$what: the event is stored $n times after hook replay"
                 [ "$added" = 0 ] && [ "$n" = 0 ] && echo "     (the hook died before its event was stored or spooled: not acknowledged)"
-                [ $rc = 0 ] && { run_cmd "$c" "$d" "$i" >/dev/null 2>"$work/err" || rc=$?; }
+                [ $rc = 0 ] && { run_cmd hook "$d" "$i" >/dev/null 2>"$work/err" || rc=$?; }
                 [ ! -s "$work/err" ] || { bad "$what: the rerun hook wrote to stderr: $(head -c 300 "$work/err")"; } ;;
             erase)
                 run_cmd "$c" "$d" "$i" >/dev/null 2>"$work/err" || rc=$?
@@ -280,7 +304,7 @@ for c in "${CMDS[@]}"; do
             bad "$what: retention show still reports an interrupted command or a compaction pending after the rerun"
             continue
         fi
-        if [ "$c" = hook ] && [ -n "$(find "$d/spool" -name '*.rec' 2>/dev/null)" ]; then
+        if [[ $c == hook* ]] && [ -n "$(find "$d/spool" -name '*.rec' 2>/dev/null)" ]; then
             bad "$what: spool not empty after the rerun"
             continue
         fi
