@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # test_crash_kill.sh: crash consistency under kill -9. Every writing command
-# is started on a realistic store (3000 imported audit-log lines, a retention
-# policy, sealed) and killed with SIGKILL after a random delay between 0 and
-# the command's normal run time (measured once here). After each kill:
+# (import, seal, hook, hook while another process holds the writer lock so
+# that it spools, export --out, key rotate, retention compact, archive,
+# prune, erase) is started on a realistic store (3000 imported audit-log
+# lines, a retention policy, sealed) and killed with SIGKILL after a random
+# delay between 0 and the command's normal run time (measured once here).
+# After each kill:
 #
 #   1. `sealtrail check` passes on the store;
 #   2. nothing acknowledged is lost or duplicated: the log before the command
@@ -15,11 +18,14 @@
 #      a full export verifies with auditverify against the store's key (the
 #      first one and, after a rotation, the current one);
 #   4. no stray file is left where the user sees it: the export target's
-#      directory holds the target or nothing, the archive directory holds
-#      the archives its records name, the store holds its own files.
+#      directory holds the target or nothing (a target left by the kill
+#      verifies), the archive directory holds the archives its records name,
+#      the store, keys/ and spool/ hold their own files (an empty compact.tmp
+#      is allowed: docs/RETENTION.md section 6); an erased payload's salt is
+#      in no file of the store (the erase's compaction was finished).
 #
 # The delays come from a seeded generator: the seed is printed, and
-# CRASH_SEED=N replays a run. CRASH_ITERS=N kills each command N times
+# CRASH_SEED=N replays a run (the same fractions of the run times measured). CRASH_ITERS=N kills each command N times
 # (default 3; the whole test then takes under a minute), CRASH_CMDS="erase
 # archive" kills only those.
 set -euo pipefail
