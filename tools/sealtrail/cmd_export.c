@@ -128,7 +128,8 @@ static void guard_pending(const char *tmp)
 }
 
 /* The bundle's file in the target's directory: unnamed (O_TMPFILE, tmp set to
- * "") where the file system supports it, else DIR/.NAME.XXXXXX. */
+ * "") where the file system supports it and /proc is there to name it by
+ * (name_temp), else DIR/.NAME.XXXXXX. */
 static int open_temp(const char *out, char *tmp, size_t cap)
 {
     const char *slash = strrchr(out, '/');
@@ -139,7 +140,7 @@ static int open_temp(const char *out, char *tmp, size_t cap)
     }
     char dir[4096];
     snprintf(dir, sizeof dir, "%.*s", dirlen ? dirlen : 1, dirlen ? out : ".");
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int fd = access("/proc/self/fd", X_OK) == 0 ? open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
     if (fd >= 0) tmp[0] = 0;
     else fd = mkstemp(tmp);
     if (fd >= 0) fchmod(fd, 0644);
