@@ -27,6 +27,7 @@
  */
 #include "entry_store.h"
 #include "retention.h"
+#include "retention_ops.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -211,8 +212,11 @@ static int copy_batch(st_txn *dst, void *arg)
             if ((rc = st_entry_row_pack(&c->packed, v, vl)) != 0) break;
             if (c->packed.len) { v = c->packed.data; vl = c->packed.len; }
         }
-        /* The leaf rows of an older store are not copied (tree.c). */
-        int skip = c->t == ST_T_TREE && kl == 8 && st_tree_key_is_leaf(k);
+        /* The leaf rows of an older store are not copied (tree.c), nor the mark of a
+         * compaction owed (retention_ops.h): the copy is that compaction. */
+        int skip = (c->t == ST_T_TREE && kl == 8 && st_tree_key_is_leaf(k)) ||
+                   (c->t == ST_T_META && kl == sizeof ST_RET_COMPACT_PENDING - 1 &&
+                    memcmp(k, ST_RET_COMPACT_PENDING, kl) == 0);
         if (!skip && (rc = st_db_put(dst, c->t, k, kl, v, vl, ST_PUT_APPEND)) != 0) break;
         if (c->t == ST_T_META && kl == sizeof ST_META_VERSION - 1 && memcmp(k, ST_META_VERSION, kl) == 0 &&
             (rc = st_store_format_upgrade(dst)) != 0)   /* packed entry rows, no leaf rows */
@@ -317,6 +321,10 @@ int st_store_compact(st_store *s, unsigned wait_ms, uint64_t *before, uint64_t *
         fsync(newfd);
         close(newfd);
     }
+    char tmplock[PATH_MAX];
+    if (snprintf(tmplock, sizeof tmplock, "%s/lock.mdb", tmp) < (int)sizeof tmplock) unlink(tmplock);
+    /* (so a crash after the rename leaves at most an empty compact.tmp; before it, the old
+     * data.mdb with its compaction mark stays, and the next compaction starts over) */
     int oldfd = open(data, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     st_db_close(s->db);
     s->db = NULL;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,34 @@ int st_keys_wipe(const char *path, st_err *err)
     return 0;
 }
 
+/* A generation killed between creating its temporary file and unlinking it
+ * (kill -9, a crash) leaves keys/.tmp-<pid>-<tag>.key: a secret key that was
+ * never used (or, killed after the link, a second name of keys/next-….key).
+ * Those whose process is gone are wiped (a second name only unlinked) by the
+ * next generation and rotation; a live process's file is left alone (its
+ * pid answers kill(pid, 0)). */
+void st_keys_wipe_stale_tmp(const char *store_dir)
+{
+    char *kd = join(store_dir, ST_KEYS_DIR, NULL);
+    DIR *d = kd ? opendir(kd) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        long pid = 0;
+        char tag[17];
+        int end = 0;
+        if (sscanf(e->d_name, ".tmp-%ld-%16[0-9a-f].key%n", &pid, tag, &end) != 2 || end == 0 || e->d_name[end] != 0)
+            continue;
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char *p = join(store_dir, ST_KEYS_DIR, e->d_name);
+        if (p && st_keys_wipe(p, NULL) != 0) {
+            /* left as it was: the next generation tries again */
+        }
+        free(p);
+    }
+    if (d) closedir(d);
+    free(kd);
+}
+
 int st_keys_generate(const char *store_dir, const char *prefix, const char *name, st_signer **out, char **path_out,
                      st_err *err)
 {
@@ -128,6 +157,7 @@ int st_keys_generate(const char *store_dir, const char *prefix, const char *name
     if (path_out) *path_out = NULL;
     int rc = st_keys_dir_ensure(store_dir, err);
     if (rc) return rc;
+    st_keys_wipe_stale_tmp(store_dir);
     uint8_t rnd[8];
     char tag[17], tmpname[64], final[256];
     randombytes_buf(rnd, sizeof rnd);

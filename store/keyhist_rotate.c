@@ -227,6 +227,7 @@ int st_key_rotate(st_store *s, const char *new_vkey, int keep_old, st_key_rotate
     size_t note_len = 0;
     int rc = st_keys_load_current_any(s, &old);      /* finishes an interrupted rotation first; even a revoked key */
     if (rc) return rc;
+    st_keys_wipe_stale_tmp(s->dir);                  /* and drops what a killed key generation left */
     {
         st_txn *txn;
         if ((rc = st_db_read_begin(s->db, &txn, &s->err)) != 0) goto out;

@@ -130,6 +130,9 @@ void st_keys_unlock(int fd);
 /* Overwrites a key file with zeros, fsyncs and unlinks it (unless another
  * hard link keeps it: then only unlinks this name). ENOENT is success. */
 int st_keys_wipe(const char *path, st_err *err);
+/* Wipes DIR/keys/.tmp-<pid>-<tag>.key files whose process is gone (a key
+ * generation killed mid-way); st_keys_generate and st_key_rotate call it. */
+void st_keys_wipe_stale_tmp(const char *store_dir);
 /* Generates a key named `name` into DIR/keys/<prefix><hex8>.key via a
  * temporary name (O_EXCL throughout). path_out (optional) gets the path (malloc'd). */
 ST_NODISCARD int st_keys_generate(const char *store_dir, const char *prefix, const char *name,

@@ -290,6 +290,16 @@ static int set_locked(st_store *s, const st_policy_in *p, uint64_t *index_out)
 
 /* ---- state --------------------------------------------------------------------------------------- */
 
+int st_retention_compact_pending(st_store *s)
+{
+    st_txn *txn = NULL;
+    uint64_t v;
+    if (st_db_read_begin(s->db, &txn, NULL) != 0) return 0;
+    int pending = st_meta_get_u64(txn, ST_RET_COMPACT_PENDING, &v) == 0;
+    st_db_read_end(txn);
+    return pending;
+}
+
 int st_retention_state_get(st_store *s, st_retention_state *out)
 {
     memset(out, 0, sizeof *out);
@@ -305,6 +315,7 @@ int st_retention_state_get(st_store *s, st_retention_state *out)
     const char *str;
     size_t len;
     out->journal_pending = st_meta_get_str(txn, ST_RET_JOURNAL, &str, &len) == 0;
+    out->compact_pending = st_meta_get_str(txn, ST_RET_COMPACT_PENDING, &str, &len) == 0;
     st_cursor *c = NULL;
     if (rc == 0 && (rc = st_cursor_open(txn, ST_T_META, &c)) == 0) {
         const void *k, *v;

@@ -13,7 +13,10 @@
  *      clears the journal;
  *   4. the store is compacted (a logical copy into a fresh file under the
  *      writer gate), so the removed bytes are gone from data.mdb too.
- * The next retention command finishes an interrupted step 3 (recovery).
+ * The next retention command finishes an interrupted step 3 (recovery). The
+ * last transaction of step 3 also sets meta "retention_compact_pending",
+ * which the compacted copy leaves out: after an interrupted step 4 the next
+ * erase, archive or prune compacts even with nothing else to do.
  *
  * Bookkeeping (meta table): retention_policy_index, retention_archived_end,
  * retention_pruned_end, retention_erasures, retention_archive/<begin, 20
@@ -65,6 +68,7 @@ typedef struct st_retention_state {
     uint64_t file_bytes;        /* data.mdb on disk */
     uint64_t used_bytes;        /* LMDB pages in use */
     int journal_pending;        /* an interrupted command will be finished by the next one */
+    int compact_pending;        /* removed bytes wait in free pages for a compaction (--no-compact, busy, a crash) */
 } st_retention_state;
 
 ST_NODISCARD int st_retention_state_get(struct st_store *s, st_retention_state *out);
@@ -72,6 +76,11 @@ ST_NODISCARD int st_retention_state_get(struct st_store *s, st_retention_state *
 /* Calls fn for each archive record of this store, by begin. */
 typedef int (*st_archive_list_fn)(void *ctx, const st_rrec *archive);
 ST_NODISCARD int st_retention_archives(struct st_store *s, st_archive_list_fn fn, void *ctx);
+
+/* 1 if an erasure, archive or prune has removed payloads since the last
+ * compaction (its bytes are still in free pages of data.mdb): erase, archive
+ * and prune then compact even when they have nothing else to do. */
+int st_retention_compact_pending(struct st_store *s);
 
 /* Finishes an interrupted retention command, if any (every command below calls it). */
 ST_NODISCARD int st_retention_recover(struct st_store *s);

@@ -187,6 +187,9 @@ static int finalize(st_txn *txn, const st_rrec *rec)
         break;
     default: break;
     }
+    /* The removed bytes stay in free pages until a compaction, which a crash can cut short
+     * as well: the next compacting command sees this and compacts even with nothing to do. */
+    if (rc == 0 && rec->kind != ST_RREC_POLICY) rc = st_meta_put_u64(txn, ST_RET_COMPACT_PENDING, rec->index);
     return rc ? rc : st_ret_journal_clear_txn(txn);
 }
 

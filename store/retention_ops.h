@@ -18,6 +18,8 @@
 #define ST_RET_PRUNED_END      "retention_pruned_end"
 #define ST_RET_ERASURES        "retention_erasures"
 #define ST_RET_JOURNAL         "retention_journal"
+#define ST_RET_COMPACT_PENDING "retention_compact_pending" /* u64 record whose removed bytes wait in free pages;
+                                                             set with its removal, absent from a compacted copy */
 #define ST_RET_ARCHIVE_PREFIX  "retention_archive/"       /* + begin (20 digits) -> u64 record */
 #define ST_RET_PRUNE_PREFIX    "retention_prune/"         /* + begin (20 digits) -> u64 record */
 

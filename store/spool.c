@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,9 +479,35 @@ out:
     return rc;
 }
 
+/* A hook killed while it spooled (kill -9, a crash, a client's hook timeout)
+ * leaves .<name>.rec.tmp: an event it never reported as spooled (only the
+ * rename makes it a spool file). Removed once its writer, the pid in the
+ * name, is gone; a live hook's file is left alone. */
+static void remove_stale_tmp(int dirfd)
+{
+    int d2 = dup(dirfd);
+    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+    if (!d) {
+        if (d2 >= 0) close(d2);
+        return;
+    }
+    rewinddir(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long pid = 0;
+        int end = 0;
+        if (sscanf(de->d_name, ".%*20[0-9]-%10ld-%*6[0-9].rec.tmp%n", &pid, &end) != 1 || end == 0 || de->d_name[end] != 0)
+            continue;
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        unlinkat(dirfd, de->d_name, 0);
+    }
+    closedir(d);
+}
+
 int st_spool_replay(st_store *s, int dirfd, st_spool_before_fn before, void *ctx, st_spool_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
+    remove_stale_tmp(dirfd);
     /* a few passes: files spooled while we replay are picked up too */
     for (int pass = 0; pass < 4; pass++) {
         size_t n;

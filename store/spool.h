@@ -11,7 +11,10 @@
  *
  *   <time_us, 20 digits>-<pid, 10 digits>-<counter, 6 digits>.rec
  *
- * so that name order is record-time order. Layout (integers big-endian):
+ * so that name order is record-time order. A hook killed before the rename
+ * (kill -9, a client's hook timeout) leaves its dot-name, .<name>.tmp: an
+ * event it never reported as spooled; the next replay removes such files
+ * once the pid in their name is gone. Layout (integers big-endian):
  *
  *   0   "STSPOOL1"
  *   8   u64 from       log size before the last append attempt of this

@@ -54,13 +54,16 @@ printf '{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash","too
 exec 7>&-
 grep -q "writer lock" "$work/hook.err" && bad "the hook printed the lock message" || ok "the hook does not print the lock message (exit $rc)"
 # an export interrupted while it waits (here: export --seal for the writer lock) removes its
-# temporary bundle: no partial ".x.stb.XXXXXX" is left beside the target
+# temporary bundle: no partial ".x.stb.XXXXXX" is left beside the target. (The bundle is an
+# unnamed O_TMPFILE file in the target's directory until it is complete; where the file system
+# has no O_TMPFILE it is ".x.stb.XXXXXX" from the start, and SIGTERM removes it.)
 st import "$work/one.jsonl" >/dev/null 2>&1          # an unsealed entry, so --seal must write
 hold 4
 "$SEALTRAIL" --dir "$S" export --out "$work/x.stb" --seal >/dev/null 2>"$work/exp.err" 7>&- &
 ep=$!
 for _ in $(seq 100); do grep -q "writer lock" "$work/exp.err" && break; sleep 0.05; done
-check "export --seal waits for the lock with its temporary file open" sh -c 'ls -A "$1" | grep -q "^\.x\.stb\."' _ "$work"
+check "export --seal waits for the lock with its bundle file open (unnamed, or a temporary name)" sh -c '
+    ls -A "$1" | grep -q "^\.x\.stb\." || ls -l "/proc/$2/fd" | grep -q -F "$1/#"' _ "$work" "$ep"
 kill -TERM $ep
 rc=0; wait $ep || rc=$?
 exec 7>&-

@@ -115,7 +115,7 @@ int cmd_archive(st_cli *cli, int argc, char **argv)
     }
     uint64_t before = 0, after = 0;
     int compacted = 0;
-    if (n && !no_compact) {
+    if (!no_compact && (n || (rc == 0 && st_retention_compact_pending(s)))) {   /* or an earlier run's, cut short */
         int crc = st_store_compact(s, 0, &before, &after);
         if (crc) code = cli_fail(crc, "archive: compacting (the archives are done; run 'sealtrail retention compact' "
                                       "later)", st_store_error(s));

@@ -2,9 +2,12 @@
  * cmd_export.c: `sealtrail export --out FILE [selection]` writes an auditor
  * bundle (docs/FORMAT.md section 6): the whole log, an index range, a time window, or
  * a filtered selection, optionally with the consistency proof from a
- * checkpoint the auditor already holds. The file is written under a
- * temporary name, fsynced and renamed, so a failed export leaves nothing
- * that looks like a bundle.
+ * checkpoint the auditor already holds. The file is written as an unnamed
+ * file in the target's directory (O_TMPFILE), fsynced, given a temporary
+ * name and renamed over the target, so a failed export leaves nothing that
+ * looks like a bundle, and a killed one (kill -9, a crash) leaves no
+ * partial file either: it never had a name. Where O_TMPFILE is not
+ * supported it is written under the temporary name from the start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "cli.h"
 #include "keys.h"
@@ -122,7 +127,9 @@ static void guard_pending(const char *tmp)
     }
 }
 
-/* Creates DIR/.NAME.XXXXXX next to the target. */
+/* The bundle's file in the target's directory: unnamed (O_TMPFILE, tmp set to
+ * "") where the file system supports it and /proc is there to name it by
+ * (name_temp), else DIR/.NAME.XXXXXX. */
 static int open_temp(const char *out, char *tmp, size_t cap)
 {
     const char *slash = strrchr(out, '/');
@@ -131,9 +138,32 @@ static int open_temp(const char *out, char *tmp, size_t cap)
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = mkstemp(tmp);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", dirlen ? dirlen : 1, dirlen ? out : ".");
+    int fd = access("/proc/self/fd", X_OK) == 0 ? open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
+    if (fd >= 0) tmp[0] = 0;
+    else fd = mkstemp(tmp);
     if (fd >= 0) fchmod(fd, 0644);
     return fd;
+}
+
+/* Names the unnamed file fd DIR/.NAME.<random> (tmp), for the rename: 0 or -1 (errno). */
+static int name_temp(int fd, const char *out, char *tmp, size_t cap)
+{
+    const char *slash = strrchr(out, '/');
+    int dirlen = slash ? (int)(slash - out + 1) : 0;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    for (int tries = 0; tries < 100; tries++) {
+        if (snprintf(tmp, cap, "%.*s.%s.%08x", dirlen, out, slash ? slash + 1 : out, randombytes_random()) >= (int)cap) {
+            errno = ENAMETOOLONG;
+            break;
+        }
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) return 0;
+        if (errno != EEXIST) break;
+    }
+    tmp[0] = 0;
+    return -1;
 }
 
 /* --out - to a pipe or socket: the bundle is built in an unlinked 0600 file
@@ -183,6 +213,17 @@ static int sync_dir(const char *path)
     int rc = fsync(fd);
     close(fd);
     return rc;
+}
+
+/* The written bundle becomes FILE: fsync, a name if it has none yet, rename, fsync the directory. */
+static int commit_file(int fd, const char *out, char *tmp, size_t cap)
+{
+    if (fsync(fd) != 0) return -1;
+    if (!tmp[0]) {
+        if (name_temp(fd, out, tmp, cap) != 0) return -1;
+        guard_pending(tmp);
+    }
+    return rename(tmp, out) != 0 || sync_dir(out) != 0 ? -1 : 0;
 }
 
 static int run(st_cli *cli, int argc, char **argv, char *lists[4]);
@@ -317,7 +358,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         free(cp);
         return EXIT_FAIL;
     }
-    if (!to_stdout) guard_pending(tmp);
+    if (!to_stdout && tmp[0]) guard_pending(tmp);
     st_export_stats stats;
     o.writeback = !to_stdout;             /* fsynced below */
     rc = st_export_store(s, &o, fd, &stats);
@@ -326,13 +367,13 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         /* bad input: a usage error, or a --from-checkpoint file that is no checkpoint */
         code = rc == ST_EINVAL || (rc == ST_EFORMAT && cpfile) ? EXIT_USAGE : EXIT_FAIL;
         cli_err("export: %s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
-    } else if (!to_stdout && (fsync(fd) != 0 || rename(tmp, out) != 0 || sync_dir(out) != 0)) {
+    } else if (!to_stdout && commit_file(fd, out, tmp, sizeof tmp) != 0) {
         cli_err("export: %s: %s", out, strerror(errno));
         code = EXIT_FAIL;
     }
     if (!to_stdout) {
         close(fd);
-        if (code != EXIT_OK) unlink(tmp);
+        if (code != EXIT_OK && tmp[0]) unlink(tmp);
     }
     if (spool) {
         if (code == EXIT_OK) {

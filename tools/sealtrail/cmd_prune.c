@@ -82,7 +82,7 @@ int cmd_prune(st_cli *cli, int argc, char **argv)
     }
     uint64_t before = 0, after = 0;
     int compacted = 0;
-    if (r.pruned && !no_compact) {
+    if (!no_compact && (r.pruned || st_retention_compact_pending(s))) {   /* or an earlier run's, cut short */
         int crc = st_store_compact(s, 0, &before, &after);
         if (crc) code = cli_fail(crc, "prune: compacting (the prune is done; run 'sealtrail retention compact' later)",
                                  st_store_error(s));

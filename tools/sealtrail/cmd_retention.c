@@ -179,13 +179,13 @@ static int do_show(st_cli *cli, int json)
         }
         st_buf_printf(&b, ",\"size\":%llu,\"sealed_size\":%llu,\"archived_end\":%llu,\"pruned_end\":%llu,"
                       "\"archive_records\":%llu,\"prune_records\":%llu,\"erasures\":%llu,\"hot_payloads\":%llu,"
-                      "\"removed_payloads\":%llu,\"disk_bytes\":%llu,\"used_bytes\":%llu,\"interrupted\":%s,\"archives\":[",
+                      "\"removed_payloads\":%llu,\"disk_bytes\":%llu,\"used_bytes\":%llu,\"interrupted\":%s,\"compact_pending\":%s,\"archives\":[",
                       (unsigned long long)st.size, (unsigned long long)st.sealed_size,
                       (unsigned long long)st.archived_end, (unsigned long long)st.pruned_end,
                       (unsigned long long)st.archives, (unsigned long long)st.prunes, (unsigned long long)st.erasures,
                       (unsigned long long)st.payload_rows, (unsigned long long)st.removed_rows,
                       (unsigned long long)st.file_bytes, (unsigned long long)st.used_bytes,
-                      st.journal_pending ? "true" : "false");
+                      st.journal_pending ? "true" : "false", st.compact_pending ? "true" : "false");
         fwrite(b.data, 1, b.len, stdout);
         st_buf_free(&b);
         fflush(stdout);
@@ -210,6 +210,9 @@ static int do_show(st_cli *cli, int json)
                (unsigned long long)st.removed_rows, (unsigned long long)st.file_bytes,
                (unsigned long long)st.used_bytes);
         if (st.journal_pending) printf("interrupted:   a retention command was cut short; the next one finishes it\n");
+        if (st.compact_pending)
+            printf("compaction:    pending: removed payloads are still in free pages of data.mdb (run 'sealtrail "
+                   "retention compact'; the next erase, archive or prune does it too)\n");
         if (st.archives) printf("archives:\n");
         fflush(stdout);
         rc = st_retention_archives(s, print_archive, &l);
