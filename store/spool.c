@@ -479,11 +479,26 @@ out:
     return rc;
 }
 
+/* 1 if the spool file `name` in dirfd ends with the trailer: written whole. */
+static int written_whole(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat st;
+    uint8_t end[8];
+    int whole = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 40 &&
+                pread(fd, end, 8, st.st_size - 8) == 8 && memcmp(end, trailer, 8) == 0;
+    close(fd);
+    return whole;
+}
+
 /* A hook killed while it spooled (kill -9, a crash, a client's hook timeout)
- * leaves .<name>.rec.tmp: an event it never reported as spooled (only the
- * rename makes it a spool file). Removed once its writer, the pid in the
- * name, is gone; a live hook's file is left alone. */
-static void remove_stale_tmp(int dirfd)
+ * leaves .<name>.rec.tmp: only the rename makes it a spool file. Once its
+ * writer, the pid in the name, is gone, a file written whole becomes the
+ * spool file it was meant to be (the replay's duplicate check still
+ * applies), and a torn one, an event that cannot be read back and was never
+ * reported as spooled, is removed. A live hook's file is left alone. */
+static void settle_stale_tmp(int dirfd)
 {
     int d2 = dup(dirfd);
     DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
@@ -499,7 +514,14 @@ static void remove_stale_tmp(int dirfd)
         if (sscanf(de->d_name, ".%*20[0-9]-%10ld-%*6[0-9].rec.tmp%n", &pid, &end) != 1 || end == 0 || de->d_name[end] != 0)
             continue;
         if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-        unlinkat(dirfd, de->d_name, 0);
+        char name[64];
+        size_t n = strlen(de->d_name) - 1 - 4;                 /* without the leading '.' and ".tmp" */
+        if (n >= sizeof name) continue;
+        memcpy(name, de->d_name + 1, n);
+        name[n] = 0;
+        if (!written_whole(dirfd, de->d_name)) unlinkat(dirfd, de->d_name, 0);
+        else if (linkat(dirfd, de->d_name, dirfd, name, 0) == 0) unlinkat(dirfd, de->d_name, 0);
+        /* (a spool file of that name already there: both stay, for a person to look at) */
     }
     closedir(d);
 }
@@ -507,7 +529,7 @@ static void remove_stale_tmp(int dirfd)
 int st_spool_replay(st_store *s, int dirfd, st_spool_before_fn before, void *ctx, st_spool_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
-    remove_stale_tmp(dirfd);
+    settle_stale_tmp(dirfd);
     /* a few passes: files spooled while we replay are picked up too */
     for (int pass = 0; pass < 4; pass++) {
         size_t n;

@@ -13,8 +13,10 @@
  *
  * so that name order is record-time order. A hook killed before the rename
  * (kill -9, a client's hook timeout) leaves its dot-name, .<name>.tmp: an
- * event it never reported as spooled; the next replay removes such files
- * once the pid in their name is gone. Layout (integers big-endian):
+ * event it never reported as spooled. Once the pid in the name is gone, the
+ * next replay renames such a file to <name> when it ends with the trailer
+ * (written whole: the event is kept, and replayed like any other) and
+ * removes it otherwise (torn: nothing readable). Layout (integers big-endian):
  *
  *   0   "STSPOOL1"
  *   8   u64 from       log size before the last append attempt of this

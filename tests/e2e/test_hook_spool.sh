@@ -9,7 +9,8 @@
 #     bound, spool, exit 0; released, the next hook appends everything;
 #  C. exactly once: a spool file whose record is already in the log (the
 #     replayer died after the commit) is dropped; a file whose attempt was
-#     marked but not committed is appended;
+#     marked but not committed is appended; a dot-name left by a killed
+#     hook is appended when written whole, removed when torn;
 #  D. kill -9 of replays at random moments: every event exactly once, in order;
 #  E. no store yet: spooled, appended after `init`;
 #  F. neither store nor spool: exit 1, or 2 for PreToolUse when failing closed;
@@ -168,6 +169,18 @@ expect "hook replay with a directory as spool/.lock: exit 1, names it" 1 "cannot
 rmdir "$C/spool/.lock"
 check "once it is removed: c6 and c7 replayed in order" sh -c '"$1" --dir "$2" hook replay | grep -q "appended 2"' _ "$SEALTRAIL" "$C"
 check "c1 .. c7 once each, in order" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3 toolu_c4 toolu_c5 toolu_c6 toolu_c7
+# a hook killed before its rename leaves .<name>.tmp; once the pid in the name is gone, the replay
+# keeps a file written whole (renamed, appended) and removes a torn one (2000000000: no such pid)
+break_store "$C"
+spooled_hook "$C" toolu_c8 && spooled_hook "$C" toolu_c9 || bad "spooling c8, c9"
+repair_store "$C"
+recs=($(ls "$C/spool" | grep '\.rec$' | sort))
+whole=".${recs[0]%%-*}-2000000000-000001.rec.tmp" torn=".${recs[1]%%-*}-2000000000-000002.rec.tmp"
+mv "$C/spool/${recs[0]}" "$C/spool/$whole"
+head -c 60 "$C/spool/${recs[1]}" >"$C/spool/$torn" && rm "$C/spool/${recs[1]}"
+check "stale dot-names: the whole one replayed, the torn one removed, no .tmp or .rec left" \
+    sh -c '"$1" --dir "$2" hook replay | grep -q "^appended 1, duplicates dropped 0" && [ -z "$(ls -A "$2/spool" | grep -E "\.(tmp|rec)\$")" ]' _ "$SEALTRAIL" "$C"
+check "c1 .. c8 once each, in order" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3 toolu_c4 toolu_c5 toolu_c6 toolu_c7 toolu_c8
 
 # ---- D. kill -9 during replays ----------------------------------------------------------------------------
 D=$T/d
