@@ -183,27 +183,29 @@ static const rrec *policy_before(const lookups *l, uint64_t index)
     return lo ? l->pol[lo - 1] : NULL;
 }
 
-/* End of the pruned interval holding index, or 0 if none does. */
-static uint64_t pruned_until(const lookups *l, uint64_t index)
+/* The first pruned interval whose begin is after index (npr if none). */
+static size_t pruned_after(const lookups *l, uint64_t index)
 {
-    size_t lo = 0, hi = l->npr;            /* first interval with begin > index */
+    size_t lo = 0, hi = l->npr;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (l->pr_b[mid] <= index) lo = mid + 1;
         else hi = mid;
     }
+    return lo;
+}
+
+/* End of the pruned interval holding index, or 0 if none does. */
+static uint64_t pruned_until(const lookups *l, uint64_t index)
+{
+    size_t lo = pruned_after(l, index);
     return lo && index < l->pr_e[lo - 1] ? l->pr_e[lo - 1] : 0;
 }
 
 /* Begin of the first pruned interval after index, or UINT64_MAX. */
 static uint64_t next_pruned(const lookups *l, uint64_t index)
 {
-    size_t lo = 0, hi = l->npr;            /* first interval with begin > index */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (l->pr_b[mid] <= index) lo = mid + 1;
-        else hi = mid;
-    }
+    size_t lo = pruned_after(l, index);
     return lo < l->npr ? l->pr_b[lo] : UINT64_MAX;
 }
 
