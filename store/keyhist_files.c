@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +126,7 @@ int st_keys_wipe(const char *path, st_err *err)
  * never used (or, killed after the link, a second name of keys/next-….key).
  * Those whose process is gone are wiped (a second name only unlinked) by the
  * next generation and rotation; a live process's file is left alone (its
- * pid answers kill(pid, 0)). */
+ * pid is not gone: st_pid_gone). */
 void st_keys_wipe_stale_tmp(const char *store_dir)
 {
     char *kd = join(store_dir, ST_KEYS_DIR, NULL);
@@ -139,7 +138,7 @@ void st_keys_wipe_stale_tmp(const char *store_dir)
         int end = 0;
         if (sscanf(e->d_name, ".tmp-%ld-%16[0-9a-f].key%n", &pid, tag, &end) != 2 || end == 0 || e->d_name[end] != 0)
             continue;
-        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if (!st_pid_gone(pid)) continue;
         char *p = join(store_dir, ST_KEYS_DIR, e->d_name);
         if (p && st_keys_wipe(p, NULL) != 0) {
             /* left as it was: the next generation tries again */

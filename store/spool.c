@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,7 +512,7 @@ static void settle_stale_tmp(int dirfd)
         int end = 0;
         if (sscanf(de->d_name, ".%*20[0-9]-%10ld-%*6[0-9].rec.tmp%n", &pid, &end) != 1 || end == 0 || de->d_name[end] != 0)
             continue;
-        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if (!st_pid_gone(pid)) continue;
         char name[64];
         size_t n = strlen(de->d_name) - 1 - 4;                 /* without the leading '.' and ".tmp" */
         if (n >= sizeof name) continue;

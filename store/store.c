@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,12 @@ int st_make_dirs(const char *dir)
     int rc = (mkdir(p, 0700) != 0 && errno != EEXIST) ? errno : 0;
     free(p);
     return rc;
+}
+
+int st_pid_gone(long pid)
+{
+    if (pid <= 0 || pid > INT_MAX || pid == (long)getpid()) return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
 /* A default origin: sealtrail.local/<host>/<6 random hex>, host reduced to [A-Za-z0-9.-]. */

@@ -37,6 +37,11 @@ struct st_store {
 /* mkdir -p, mode 0700 for each directory created. 0 or errno. */
 int st_make_dirs(const char *dir);
 
+/* 1 if pid (as read from a temporary file's name) is certainly no running
+ * process, so that the file it left can be settled: not this process, and
+ * kill(pid, 0) says ESRCH. A live process, or one we may not signal, is 0. */
+int st_pid_gone(long pid);
+
 /* Sets s->err and returns rc. */
 int st_store_fail(struct st_store *s, int rc, const char *fmt, ...) ST_PRINTF(3, 4);
 
