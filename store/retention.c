@@ -290,12 +290,19 @@ static int set_locked(st_store *s, const st_policy_in *p, uint64_t *index_out)
 
 /* ---- state --------------------------------------------------------------------------------------- */
 
+/* The compaction mark is there (whatever its value: compacting is always safe). */
+static int compact_pending_txn(st_txn *txn)
+{
+    const char *str;
+    size_t len;
+    return st_meta_get_str(txn, ST_RET_COMPACT_PENDING, &str, &len) == 0;
+}
+
 int st_retention_compact_pending(st_store *s)
 {
     st_txn *txn = NULL;
-    uint64_t v;
     if (st_db_read_begin(s->db, &txn, NULL) != 0) return 0;
-    int pending = st_meta_get_u64(txn, ST_RET_COMPACT_PENDING, &v) == 0;
+    int pending = compact_pending_txn(txn);
     st_db_read_end(txn);
     return pending;
 }
@@ -315,7 +322,7 @@ int st_retention_state_get(st_store *s, st_retention_state *out)
     const char *str;
     size_t len;
     out->journal_pending = st_meta_get_str(txn, ST_RET_JOURNAL, &str, &len) == 0;
-    out->compact_pending = st_meta_get_str(txn, ST_RET_COMPACT_PENDING, &str, &len) == 0;
+    out->compact_pending = compact_pending_txn(txn);
     st_cursor *c = NULL;
     if (rc == 0 && (rc = st_cursor_open(txn, ST_T_META, &c)) == 0) {
         const void *k, *v;
