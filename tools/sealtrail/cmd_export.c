@@ -127,19 +127,27 @@ static void guard_pending(const char *tmp)
     }
 }
 
+/* tmp = DIR/.NAME.<suffix> beside the target DIR/NAME: 0, or -1 (ENAMETOOLONG). */
+static int temp_path(char *tmp, size_t cap, const char *out, const char *suffix)
+{
+    const char *slash = strrchr(out, '/');
+    int dirlen = slash ? (int)(slash - out + 1) : 0;
+    if (snprintf(tmp, cap, "%.*s.%s.%s", dirlen, out, slash ? slash + 1 : out, suffix) >= (int)cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
 /* The bundle's file in the target's directory: unnamed (O_TMPFILE, tmp set to
  * "") where the file system supports it and /proc is there to name it by
  * (name_temp), else DIR/.NAME.XXXXXX. */
 static int open_temp(const char *out, char *tmp, size_t cap)
 {
+    if (temp_path(tmp, cap, out, "XXXXXX") != 0) return -1;
     const char *slash = strrchr(out, '/');
-    int dirlen = slash ? (int)(slash - out + 1) : 0;
-    if (snprintf(tmp, cap, "%.*s.%s.XXXXXX", dirlen, out, slash ? slash + 1 : out) >= (int)cap) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
     char dir[4096];
-    snprintf(dir, sizeof dir, "%.*s", dirlen ? dirlen : 1, dirlen ? out : ".");
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out + 1) : 1, slash ? out : ".");
     int fd = access("/proc/self/fd", X_OK) == 0 ? open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
     if (fd >= 0) tmp[0] = 0;
     else fd = mkstemp(tmp);
@@ -150,15 +158,11 @@ static int open_temp(const char *out, char *tmp, size_t cap)
 /* Names the unnamed file fd DIR/.NAME.<random> (tmp), for the rename: 0 or -1 (errno). */
 static int name_temp(int fd, const char *out, char *tmp, size_t cap)
 {
-    const char *slash = strrchr(out, '/');
-    int dirlen = slash ? (int)(slash - out + 1) : 0;
-    char proc[64];
+    char proc[64], rnd[9];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
     for (int tries = 0; tries < 100; tries++) {
-        if (snprintf(tmp, cap, "%.*s.%s.%08x", dirlen, out, slash ? slash + 1 : out, randombytes_random()) >= (int)cap) {
-            errno = ENAMETOOLONG;
-            break;
-        }
+        snprintf(rnd, sizeof rnd, "%08x", randombytes_random());
+        if (temp_path(tmp, cap, out, rnd) != 0) break;
         if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) return 0;
         if (errno != EEXIST) break;
     }
