@@ -103,7 +103,7 @@ static int plan(st_store *s, const st_erase_opts *o, st_erase_result *r)
     if (rc) goto out;
     if ((rc = st_size_txn(txn, &size)) != 0) goto out;
     if (o->index >= size) {
-        rc = st_store_fail(s, ST_ENOTFOUND, "entry %llu does not exist (the log has %llu entries)",
+        rc = st_store_fail(s, ST_EINVAL, "entry %llu does not exist (the log has %llu entries)",
                            (unsigned long long)o->index, (unsigned long long)size);
         goto out;
     }
@@ -122,7 +122,7 @@ static int plan(st_store *s, const st_erase_opts *o, st_erase_result *r)
                 if (m) strcat(have, ", ");
                 strcat(have, names[m]);
             }
-            rc = st_store_fail(s, ST_ENOTFOUND, "entry %llu has no payload \"%s\" (it has: %s)",
+            rc = st_store_fail(s, ST_EINVAL, "entry %llu has no payload \"%s\" (it has: %s)",
                                (unsigned long long)o->index, o->names[i], have);
             goto out;
         }

@@ -219,7 +219,7 @@ int st_retention_set(st_store *s, const st_policy_in *p, uint64_t *index_out)
     if (p->has_max && p->max_us < p->min_us) {
         st_rrec_format_duration(a, p->max_us);
         st_rrec_format_duration(b, p->min_us);
-        return st_store_fail(s, ST_EPOLICY, "maximum retention %s is shorter than the minimum %s", a, b);
+        return st_store_fail(s, ST_EINVAL, "maximum retention %s is shorter than the minimum %s", a, b);
     }
     int lock = -1;
     int rc = st_ret_oplock(s, &lock);

@@ -54,7 +54,7 @@ rc=0; st retention set --min 5y 2> "$work/err" || rc=$?
 [ $rc = 1 ] && grep -q "refused: the minimum retention in force (7y, policy record 0) protects entries until" "$work/err" \
   && ok "lowering the minimum is refused while entries are protected" || bad "shorten: rc $rc $(cat "$work/err")"
 rc=0; st retention set --max 6y 2> "$work/err" || rc=$?
-[ $rc = 1 ] && grep -q "maximum retention 6y is shorter than the minimum 7y" "$work/err" \
+[ $rc = 2 ] && grep -q "maximum retention 6y is shorter than the minimum 7y" "$work/err" \
   && ok "a maximum below the minimum is refused" || bad "max<min: rc $rc $(cat "$work/err")"
 [ "$(st retention show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["policy"]["index"])')" = 0 ] \
   && ok "refused changes append nothing" || bad "policy changed"

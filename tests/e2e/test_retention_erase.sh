@@ -115,6 +115,8 @@ rc=0; st erase --index 3 2> "$work/err" || rc=$?
 [ $rc = 2 ] && ok "erase without --reason is a usage error" || bad "no reason: rc $rc"
 n0=$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
 expect "erase --index twice is refused (the last one must not silently win)" 2 "--index given twice" -- st erase --index 3 --index 5 --reason twice
+expect "erase of an index past the end is bad input" 2 "entry 999 does not exist \\(the log has [0-9]+ entries\\)" -- st erase --index 999 --reason x
+expect "erase of a payload the entry lacks is bad input, naming those it has" 2 "has no payload \"nope\" \\(it has: " -- st erase --index 3 --payload nope --reason x
 [ "$(st status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')" = "$n0" ] && ok "... and nothing is erased or recorded" || bad "erase --index twice wrote a record"
 st check > /dev/null 2>&1 && ok "check passes after erasures" || bad "check: $(st check 2>&1)"
 st log --from 4 --to 4 | python3 -c '

@@ -165,7 +165,7 @@ START_TEST(policy_set_and_refusals)
     ck_assert_ptr_nonnull(strstr(st_store_error(s), "refused"));
     ck_assert_ptr_nonnull(strstr(st_store_error(s), "7y"));
     st_policy_in inverted = { 9 * Y * 1000000, 1, 8 * Y * 1000000, 0, 0, NULL };
-    ck_assert_int_eq(st_retention_set(s, &inverted, NULL), ST_EPOLICY);
+    ck_assert_int_eq(st_retention_set(s, &inverted, NULL), ST_EINVAL);
     ck_assert_int_eq(st_retention_policy(s, p), 0);
     ck_assert_uint_eq(p->index, idx);                 /* nothing changed */
     /* raising is always allowed; the record names the one it replaces */
@@ -231,12 +231,12 @@ START_TEST(erase_removes_bytes_keeps_proofs)
     ck_assert_int_eq(st_erase(s, &o, &r), ST_EEXIST);
     const char *bad[] = { "nope" };
     st_erase_opts o2 = { .index = 0, .names = bad, .nnames = 1, .reason = "x" };
-    ck_assert_int_eq(st_erase(s, &o2, &r), ST_ENOTFOUND);
+    ck_assert_int_eq(st_erase(s, &o2, &r), ST_EINVAL);
     ck_assert_ptr_nonnull(strstr(st_store_error(s), "tool_input"));
     st_erase_opts o3 = { .index = 0, .reason = "" };
     ck_assert_int_eq(st_erase(s, &o3, &r), ST_EINVAL);
     st_erase_opts o4 = { .index = 99, .reason = "x" };
-    ck_assert_int_eq(st_erase(s, &o4, &r), ST_ENOTFOUND);
+    ck_assert_int_eq(st_erase(s, &o4, &r), ST_EINVAL);
     /* one payload only */
     const char *one[] = { "tool_response" };
     st_erase_opts o5 = { .index = 2, .names = one, .nnames = 1, .reason = "GDPR" };

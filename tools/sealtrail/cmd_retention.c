@@ -40,7 +40,8 @@ static void help(void)
          "  sealtrail retention show --json | jq .policy\n"
          "\n"
          "EXIT STATUS\n"
-         "  0 success; 1 refused by the policy or failed; 2 usage error");
+         "  0 success; 1 refused by the policy or failed; 2 usage error (a --max shorter\n"
+         "  than --min included)");
 }
 
 static int parse_age(const char *opt, const char *v, int *has, int64_t *out)
