@@ -44,8 +44,8 @@ static void help(void)
          "\n"
          "EXIT STATUS\n"
          "  0 erased (and compacted); 1 refused or failed (already erased, store busy:\n"
-         "  the erasure is recorded but not compacted); 2 usage error or an index past\n"
-         "  the end of the log. Erasing an entry\n"
+         "  the erasure is recorded but not compacted); 2 usage error, an index past the\n"
+         "  end of the log or a --payload the entry does not have. Erasing an entry\n"
          "  already erased still compacts the store if an earlier run did not finish its\n"
          "  compaction (killed, or the store was busy), then exits 1.");
 }
