@@ -210,7 +210,7 @@ static const char *denied_file(const char *dir, unsigned flags, int rc)
         if (snprintf(path, sizeof path, "%s/%s", dir, files[i]) >= (int)sizeof path) return dir;
         /* lock.mdb is written even by readers */
         int mode = R_OK | (i == 0 || !(flags & ST_DB_RDONLY) ? W_OK : 0);
-        if (access(path, F_OK) == 0 && access(path, mode) != 0) return path;
+        if (st_eaccess(path, F_OK) == 0 && st_eaccess(path, mode) != 0) return path;
     }
     return dir;
 }

@@ -374,7 +374,7 @@ int st_keys_complete_files(const char *store_dir, const char *vkey, uint32_t wan
     uint32_t have = lrc == 0 ? st_signer_vkey(cur)->key_id : 0;
     st_signer_free(cur);
     if (lrc == 0 && have == want) goto out;    /* nothing to do */
-    int next_exists = access(nextp, F_OK) == 0;
+    int next_exists = st_eaccess(nextp, F_OK) == 0;
     if (!next_exists) {
         if (lrc == 0)
             rc = st_fail(err, ST_EBADKEY, "%s: key ID %08x is not the store's current key %08x (and %s/%s/%s is absent)", logp,

@@ -419,7 +419,7 @@ static int current_signer(st_store *s, st_txn *txn, int64_t now_s, int writable,
     sprintf(logp, "%s/%s", s->dir, ST_KEY_FILE);
     int epochs = epoch_mode(txn);
     if (epochs) {
-        if (access(logp, F_OK) == 0) {         /* a rotation into epochs did not finish: drop the old key */
+        if (st_eaccess(logp, F_OK) == 0) {         /* a rotation into epochs did not finish: drop the old key */
             int fd = st_keys_lock(s->dir, &s->err);
             if (fd < 0) { free(logp); return -fd; }
             rc = st_keys_complete_files(s->dir, s->vkey, 0, 0, &s->err);
@@ -483,7 +483,7 @@ int st_keys_expire_epochs(st_store *s, int64_t now_s, unsigned *wiped)
     char *kd = malloc(strlen(s->dir) + sizeof ST_KEYS_DIR + 2);
     if (!kd) return ENOMEM;
     sprintf(kd, "%s/%s", s->dir, ST_KEYS_DIR);
-    int exists = access(kd, F_OK) == 0;
+    int exists = st_eaccess(kd, F_OK) == 0;
     free(kd);
     if (!exists) return 0;
     int fd = st_keys_lock(s->dir, &s->err);

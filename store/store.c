@@ -150,7 +150,7 @@ int st_store_init(const char *dir, const st_init_opts *opts, char vkey_out[ST_VK
     st_err err;
     char vkey[ST_VKEY_MAX];
     if (!data || !keyp) { rc = ENOMEM; goto out; }
-    if (access(data, F_OK) == 0) { rc = ST_EEXIST; goto out; }
+    if (st_eaccess(data, F_OK) == 0) { rc = ST_EEXIST; goto out; }
     if ((rc = st_signer_generate(&signer, keyp, origin, &err)) != 0) goto out;
     st_signer_vkey_string(signer, vkey);
     if ((rc = st_keys_write_vkey_file(dir, vkey, &err)) != 0) goto out;
@@ -227,7 +227,7 @@ int st_store_open(st_store **out, const char *dir, unsigned flags)
     char *data = path_join(dir, "data.mdb");
     if (!data) return ENOMEM;
     struct stat st;
-    int e = stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : access(data, F_OK) != 0 ? errno : 0;
+    int e = stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : st_eaccess(data, F_OK) != 0 ? errno : 0;
     free(data);
     if (e == ENOENT) return st_store_fail(s, ST_ENOTFOUND, "%s: no sealtrail store here (run 'sealtrail init')", dir);
     if (e == ENOTDIR) return st_store_fail(s, e, "%s: not a directory (a store is a directory)", dir);

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,8 @@ void st_prefault(void *p, size_t n)
     (void)n;
 #endif
 }
+
+int st_eaccess(const char *path, int mode) { return faccessat(AT_FDCWD, path, mode, AT_EACCESS); }
 
 int st_buf_reserve(st_buf *b, size_t extra)
 {

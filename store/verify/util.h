@@ -54,6 +54,11 @@ void st_buf_putc(st_buf *b, uint8_t c);
 #define ST_PREFAULT_MIN ((size_t)64 << 10)
 void st_prefault(void *p, size_t n);
 
+/* access(path, mode) with the effective ids, as open() checks them (access()
+ * uses the real ids, which differ in a set-user-ID copy: protected mode).
+ * 0, or -1 with errno. */
+int st_eaccess(const char *path, int mode);
+
 /* ---- growable array ---------------------------------------------------- */
 /* Room for one more element in items (*cap elements of size bytes, used of
  * them taken): items itself, or when full a reallocation to twice *cap

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -188,6 +189,13 @@ static const char *default_store_dir(void)
 
 const char *cli_store_dir(st_cli *cli)
 {
+    if (cli->forced_dir) {
+        char real[PATH_MAX];
+        if (cli->dir && !cli->dir_noted && (!realpath(cli->dir, real) || strcmp(real, cli->forced_dir) != 0))
+            cli_err("protected mode: --dir %s ignored: this copy records only in %s", cli->dir, cli->forced_dir);
+        cli->dir_noted = 1;
+        return cli->forced_dir;
+    }
     if (!cli->dir) return default_store_dir();
     if (*cli->dir) return cli->dir;
     const char *why = cli->dir_missing ? "no directory name after it" : "the directory name is empty";

@@ -24,6 +24,10 @@ typedef struct st_cli {
     const char *dir;       /* store directory from --dir before the command, or NULL */
     int empty_dir_ok;      /* the hook: an empty --dir falls back to the default store (with a warning) */
     int dir_missing;       /* --dir was the last argument: dir is "", and the message says a name is missing */
+    /* protected mode (protected.h): the only store this process opens, whatever --dir says */
+    const char *forced_dir;
+    int protected_mode;
+    int dir_noted;         /* the note that --dir is ignored was printed */
 } st_cli;
 
 /* A command: argv[0] is the command name; options may follow positionals. */
@@ -39,7 +43,8 @@ int cli_exit_code(int rc);
 /* Resolves the store directory: --dir (before or after the command), then
  * $SEALTRAIL_DIR, then $XDG_STATE_HOME/sealtrail, then ~/.local/state/sealtrail
  * (home from $HOME or the password database). Never the current directory.
- * Returns a static string or NULL (message printed). */
+ * In protected mode, always cli->forced_dir (a --dir naming another is
+ * noted on stderr once). Returns a static string or NULL (message printed). */
 const char *cli_store_dir(st_cli *cli);
 /* Opens the store at cli_store_dir with flags, printing a clear error on failure. 0 or exit code. */
 int cli_open_store(st_cli *cli, unsigned flags, st_store **out);

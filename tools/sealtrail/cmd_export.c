@@ -148,7 +148,7 @@ static int open_temp(const char *out, char *tmp, size_t cap)
     const char *slash = strrchr(out, '/');
     char dir[4096];
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out + 1) : 1, slash ? out : ".");
-    int fd = access("/proc/self/fd", X_OK) == 0 ? open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
+    int fd = st_eaccess("/proc/self/fd", X_OK) == 0 ? open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
     if (fd >= 0) tmp[0] = 0;
     else fd = mkstemp(tmp);
     if (fd >= 0) fchmod(fd, 0644);
@@ -334,7 +334,7 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         free(cp);
         return EXIT_USAGE;
     }
-    if (!to_stdout && !force && access(out, F_OK) == 0) {
+    if (!to_stdout && !force && st_eaccess(out, F_OK) == 0) {
         cli_err("export: %s exists (use --force to overwrite)", out);
         free(cp);
         return EXIT_FAIL;

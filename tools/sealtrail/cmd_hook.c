@@ -419,7 +419,8 @@ static void usage(void)
 {
     puts("usage: sealtrail [--dir DIR] hook [--fail-closed]\n"
          "       sealtrail [--dir DIR] hook install [--project DIR | --user | --settings FILE]\n"
-         "                                  [--dry-run] [--shell-form] [--events A,B,...] [--timeout S] [--binary PATH]\n"
+         "                                  [--dry-run] [--shell-form] [--events A,B,...] [--timeout S]\n"
+         "                                  [--binary PATH | --protected PATH]\n"
          "       sealtrail hook uninstall [--project DIR | --user | --settings FILE] [--dry-run]\n"
          "       sealtrail [--dir DIR] hook replay\n"
          "\n"
@@ -442,7 +443,8 @@ static void usage(void)
          "          --settings FILE edits that file instead; --events registers only\n"
          "          these events (as Claude Code names them; other names and\n"
          "          WorktreeCreate/Remove are refused); --timeout S is the handler's timeout (default\n"
-         "          10 s, SessionEnd 5 s); --binary PATH runs that sealtrail binary.\n"
+         "          10 s, SessionEnd 5 s); --binary PATH runs that sealtrail binary;\n"
+         "          --protected PATH runs that protected copy (below) with its store.\n"
          "uninstall Removes only sealtrail's handlers.\n"
          "replay    Appends the spooled events now and prints what it did.\n"
          "\n"
@@ -454,6 +456,13 @@ static void usage(void)
          "                              (default 2000; SessionEnd at most 1000), plus 1 ms\n"
          "                              per 8 KiB of event\n"
          "  CLAUDE_CODE_SESSION_ID      session recorded when the event itself has none\n"
+         "\n"
+         "protected mode: a copy of sealtrail installed set-user-ID to a dedicated account\n"
+         "(never root) records into that account's default store, which the agent's user\n"
+         "can neither read nor change (the signing key is out of its reach). That copy\n"
+         "runs only 'hook' and 'hook replay', ignores --dir and the environment above\n"
+         "(use --fail-closed in the settings), and refuses a store that others can\n"
+         "reach or replace. Setup: SECURITY.md, \"Protected mode\".\n"
          "\n"
          "Custom redaction rules are read from DIR/redact.conf when it exists (format in\n"
          "docs/REDACTION.md). If that file cannot be loaded, the hook names the bad line\n"
@@ -483,6 +492,11 @@ int cmd_hook(st_cli *cli, int argc, char **argv)
     if (cli_wants_help(argc, argv)) {
         usage();
         return EXIT_OK;
+    }
+    if (cli->protected_mode && argc >= 2 && (strcmp(argv[1], "install") == 0 || strcmp(argv[1], "uninstall") == 0)) {
+        cli_err("hook %s: not through the protected copy: run it with the ordinary sealtrail as the user whose "
+                "settings it changes ('hook install --protected PATH' names this copy)", argv[1]);
+        return EXIT_USAGE;
     }
     if (argc >= 2 && strcmp(argv[1], "install") == 0) return cmd_hook_install(cli, argc, argv, 0);
     if (argc >= 2 && strcmp(argv[1], "uninstall") == 0) return cmd_hook_install(cli, argc, argv, 1);

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "hookcfg.h"
+#include "protected.h"
 
 /* ==== hook install / uninstall ========================================================= */
 
@@ -116,7 +117,7 @@ static int split_events(char *list, const char **out, size_t max, size_t *n)
 
 int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
 {
-    const char *project = NULL, *settings = NULL, *binary = NULL;
+    const char *project = NULL, *settings = NULL, *binary = NULL, *protected_bin = NULL;
     int user = 0, dry = 0, shell_form = 0;
     char *events_arg = NULL;
     uint64_t timeout = 0;
@@ -128,6 +129,7 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
         else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) dry = 1;
         else if (!uninstall && strcmp(a, "--shell-form") == 0) shell_form = 1;
         else if (!uninstall && strcmp(a, "--binary") == 0 && i + 1 < argc) binary = argv[++i];
+        else if (!uninstall && strcmp(a, "--protected") == 0 && i + 1 < argc) protected_bin = argv[++i];
         else if (!uninstall && strcmp(a, "--events") == 0 && i + 1 < argc) events_arg = argv[++i];
         else if (!uninstall && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
             const char *v = argv[++i];
@@ -136,10 +138,28 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
                 return EXIT_USAGE;
             }
         } else {
-            static const char *const vals[] = { "--project", "--settings", "--binary", "--events", "--timeout", NULL };
+            static const char *const vals[] = { "--project", "--settings", "--binary", "--protected", "--events",
+                                                "--timeout", NULL };
             static const char *const uvals[] = { "--project", "--settings", NULL };
             return cli_bad_arg(uninstall ? "hook uninstall" : "hook install", a, uninstall ? uvals : vals);
         }
+    }
+    if (binary && protected_bin) {
+        cli_err("hook install: give --binary PATH or --protected PATH, not both");
+        return EXIT_USAGE;
+    }
+    char pstore[PATH_MAX];
+    if (protected_bin) {
+        char why[3 * PATH_MAX + 512];
+        if (cli->dir) {
+            cli_err("hook install: --protected records in the protected copy's own store; --dir does not apply");
+            return EXIT_USAGE;
+        }
+        if (protected_store_of(protected_bin, pstore, sizeof pstore, why, sizeof why) != 0) {
+            cli_err("hook install: --protected %s", why);
+            return EXIT_USAGE;
+        }
+        binary = protected_bin;
     }
     if ((project != NULL) + user + (settings != NULL) > 1) {
         cli_err("hook %s: give one of --project DIR, --user, --settings FILE", argv[1]);
@@ -170,7 +190,7 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
         rc = st_hookcfg_uninstall(text, len, &out, &removed, &summary, &err);
         changed = removed > 0;
     } else {
-        const char *dir = cli_store_dir(cli);
+        const char *dir = protected_bin ? pstore : cli_store_dir(cli);
         if (!dir) { code = EXIT_USAGE; goto done; }
         store = abs_path(dir);
         char self[PATH_MAX];
@@ -205,10 +225,10 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
         printf("%s: removed %d sealtrail hook handler%s\n", path, removed, removed == 1 ? "" : "s");
     else
         printf("%s: %s\n", path, changed ? "sealtrail hook installed" : "already installed, nothing changed");
-    if (!uninstall && store) {
+    if (!uninstall && store && !protected_bin) {      /* a protected store is closed to this user */
         char probe[PATH_MAX + 16];
         snprintf(probe, sizeof probe, "%s/data.mdb", store);
-        if (access(probe, F_OK) != 0)
+        if (st_eaccess(probe, F_OK) != 0)
             fprintf(stderr, "sealtrail: note: no store in %s yet; events are spooled until you run\n"
                             "  sealtrail --dir '%s' init\n", store, store);
     }

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "db.h"
+#include "protected.h"
 
 typedef struct st_command {
     const char *name;
@@ -154,6 +155,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
+    int code = protected_enter(&cli, argc, argv, i);   /* a set-user-ID copy: only the hook */
+    if (code) return code;
     if (sodium_init() < 0) {
         cli_err("libsodium failed to initialize");
         return EXIT_FAIL;
