@@ -154,6 +154,15 @@ expect "a copy set-group-ID alone is refused" 1 "refusing to run set-group-ID al
     -- sh -c "printf '{}' | setpriv --reuid=$agent --regid=$agent --clear-groups '$base/bin/gid-copy' hook"
 [ "$(entries)" -gt 0 ] && as_acct "$SEALTRAIL" check >/dev/null 2>&1 && ok "the refusals left the store intact" || bad "store after refusals"
 
+# ---- root and the account's store ---------------------------------------------------------
+expect "as root, a writing command on the account's store is refused, naming the account" 1 \
+    "$store belongs to $acct \\(uid [0-9]+\\): as root, sealtrail only reads a store another account owns" \
+    -- "$SEALTRAIL" --dir "$store" seal
+root_files=$(find "$store" -user root | head -3)
+[ -z "$root_files" ] && ok "... and creates nothing root owns in it" || bad "root-owned: $root_files"
+"$SEALTRAIL" --dir "$store" status >/dev/null 2>&1 && "$SEALTRAIL" --dir "$store" log --from 0 --to 0 >/dev/null 2>&1 \
+  && ok "as root, reading the account's store works" || bad "root read: $("$SEALTRAIL" --dir "$store" status 2>&1)"
+
 # ---- 6. hook install --protected -----------------------------------------------------------
 "$SEALTRAIL" hook install --settings "$work/settings.json" --protected "$copy" > "$work/out" 2>"$work/err"
 python3 - "$work/settings.json" "$copy" "$store" > "$work/cmd" <<'PY' && ok "hook install --protected: the handler runs the copy on its own store" || bad "settings: $(cat "$work/settings.json")"

@@ -209,18 +209,41 @@ const char *cli_store_dir(st_cli *cli)
     return d;
 }
 
+/* Root writes only to a store root owns: the files a write creates (a
+ * compaction's new data.mdb, rotated keys, spool and lock files) would
+ * belong to root and shut out the account whose store it is, and that
+ * account's hook above all (protected mode, SECURITY.md). Reading is fine.
+ * 0, or the exit code after a message. */
+static int root_writes_other_store(const char *dir)
+{
+    struct stat st;
+    if (geteuid() != 0 || stat(dir, &st) != 0 || st.st_uid == 0) return 0;
+    struct passwd *pw = getpwuid(st.st_uid);
+    const char *name = pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
+    char num[32];
+    snprintf(num, sizeof num, "%lu", (unsigned long)st.st_uid);
+    cli_err("%s belongs to %s (uid %lu): as root, sealtrail only reads a store another account owns; run this "
+            "command as %s (sudo -u %s -H sealtrail ...), so that the files it creates stay that account's",
+            dir, name ? name : num, (unsigned long)st.st_uid, name ? name : "that account", name ? name : num);
+    return EXIT_FAIL;
+}
+
 int cli_open_store(st_cli *cli, unsigned flags, st_store **out)
 {
     const char *dir = cli_store_dir(cli);
     if (!dir) return EXIT_USAGE;
-    int rc = st_store_open(out, dir, flags);
-    if (rc) {
-        int code = cli_fail(rc, dir, st_store_error(*out));
-        st_store_close(*out);
+    int code = flags & ST_OPEN_RDONLY ? 0 : root_writes_other_store(dir);
+    if (code) {
         *out = NULL;
         return code;
     }
-    return 0;
+    int rc = st_store_open(out, dir, flags);
+    if (rc) {
+        code = cli_fail(rc, dir, st_store_error(*out));
+        st_store_close(*out);
+        *out = NULL;
+    }
+    return code;
 }
 
 int cli_add_list(const char *cmd, const char *opt, st_qfield *f, char *val)
