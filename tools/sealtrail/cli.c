@@ -209,26 +209,23 @@ const char *cli_store_dir(st_cli *cli)
     return d;
 }
 
-int cli_root_writes_other_store(const char *dir)
+/* Root writes only to a store root owns: the files a write creates (a
+ * compaction's new data.mdb, rotated keys, spool and lock files) would
+ * belong to root and shut out the account whose store it is, and that
+ * account's hook above all (protected mode, SECURITY.md). Reading is fine,
+ * and so is a store root creates (init), wherever it is. 0, or the exit
+ * code after a message naming the account. */
+static int root_writes_other_store(const char *dir)
 {
     struct stat st;
-    if (geteuid() != 0) return 0;
-    char up[PATH_MAX];
-    snprintf(up, sizeof up, "%s", dir);
-    while (stat(up, &st) != 0) {                 /* init: the nearest directory that exists */
-        char *slash = strrchr(up, '/');
-        if (errno != ENOENT || slash == up || strcmp(up, ".") == 0) return 0;
-        if (slash) *slash = 0;
-        else snprintf(up, sizeof up, ".");       /* a relative name: the current directory */
-    }
-    if (st.st_uid == 0) return 0;
+    if (geteuid() != 0 || stat(dir, &st) != 0 || st.st_uid == 0) return 0;
     struct passwd *pw = getpwuid(st.st_uid);
     const char *name = pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
     char num[32];
     snprintf(num, sizeof num, "%lu", (unsigned long)st.st_uid);
     cli_err("%s belongs to %s (uid %lu): as root, sealtrail only reads a store another account owns; run this "
             "command as %s (sudo -u %s -H sealtrail ...), so that the files it creates stay that account's",
-            up, name ? name : num, (unsigned long)st.st_uid, name ? name : "that account", name ? name : num);
+            dir, name ? name : num, (unsigned long)st.st_uid, name ? name : "that account", name ? name : num);
     return EXIT_FAIL;
 }
 
@@ -236,7 +233,7 @@ int cli_open_store(st_cli *cli, unsigned flags, st_store **out)
 {
     const char *dir = cli_store_dir(cli);
     if (!dir) return EXIT_USAGE;
-    int code = flags & ST_OPEN_RDONLY ? 0 : cli_root_writes_other_store(dir);
+    int code = flags & ST_OPEN_RDONLY ? 0 : root_writes_other_store(dir);
     if (code) {
         *out = NULL;
         return code;

@@ -46,14 +46,9 @@ int cli_exit_code(int rc);
  * In protected mode, always cli->forced_dir (a --dir naming another is
  * noted on stderr once). Returns a static string or NULL (message printed). */
 const char *cli_store_dir(st_cli *cli);
-/* Root writes only to a store root owns (the store directory, or for init
- * the nearest one that exists): the files a write creates (a compaction's
- * new data.mdb, rotated keys, spool and lock files) would belong to root and
- * shut out the account whose store it is, and that account's hook above all
- * (protected mode, SECURITY.md). 0, or EXIT_FAIL after a message naming the
- * account. cli_open_store checks it for every open but a read-only one. */
-int cli_root_writes_other_store(const char *dir);
-/* Opens the store at cli_store_dir with flags, printing a clear error on failure. 0 or exit code. */
+/* Opens the store at cli_store_dir with flags, printing a clear error on
+ * failure. As root, a store another account owns opens read-only only
+ * (a write would leave root's files in it). 0 or exit code. */
 int cli_open_store(st_cli *cli, unsigned flags, st_store **out);
 
 /* Scans argv for "--dir DIR" / "--dir=DIR" anywhere after the command and

@@ -76,7 +76,6 @@ int cmd_init(st_cli *cli, int argc, char **argv)
     const char *dir = cli_store_dir(cli);
     if (!dir) return EXIT_USAGE;
     char vkey[ST_VKEY_MAX];
-    if (cli_root_writes_other_store(dir)) return EXIT_FAIL;
     int rc = st_store_init(dir, &o, vkey);
     if (rc == ST_EEXIST) {
         cli_err("init: %s: a store already exists there (refusing to overwrite it or its key)", dir);
