@@ -183,7 +183,7 @@ static const char *default_store_dir(void)
         cli_err("no store directory: pass --dir DIR or set SEALTRAIL_DIR (no home directory found)");
         return NULL;
     }
-    snprintf(path, sizeof path, "%s/.local/state/sealtrail", home);
+    snprintf(path, sizeof path, "%s" CLI_STORE_UNDER_HOME, home);
     return path;
 }
 

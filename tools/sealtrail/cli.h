@@ -19,6 +19,9 @@
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
+/* The default store under a home directory (cli_store_dir, protected mode). */
+#define CLI_STORE_UNDER_HOME "/.local/state/sealtrail"
+
 typedef struct st_cli {
     const char *prog;      /* "sealtrail" */
     const char *dir;       /* store directory from --dir before the command, or NULL */

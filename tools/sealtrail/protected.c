@@ -40,7 +40,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_UNDER_HOME "/.local/state/sealtrail"   /* the default store under a home (cli.c) */
 #define SEE_DOCS "SECURITY.md, \"Protected mode\""
 
 /* Resolves dir into real and checks it: a directory owned by uid with no
@@ -114,7 +113,7 @@ static int reset_environment(const char *user)
 /* The default store of account pw (cli.c's rule, without the environment). */
 static int account_store(const struct passwd *pw, char *store, size_t n)
 {
-    return (size_t)snprintf(store, n, "%s%s", pw->pw_dir, STORE_UNDER_HOME) < n ? 0 : -1;
+    return (size_t)snprintf(store, n, "%s" CLI_STORE_UNDER_HOME, pw->pw_dir) < n ? 0 : -1;
 }
 
 int protected_store_of(const char *binary, char *store, size_t n, char *why, size_t wn)
@@ -140,7 +139,7 @@ int protected_enter(st_cli *cli, int argc, char **argv, int cmd)
     uid_t ruid = getuid(), euid = geteuid();
     gid_t rgid = getgid(), egid = getegid();
     if (ruid == euid && rgid == egid) return 0;    /* an ordinary run */
-    if (euid == 0 || egid == 0) {
+    if ((euid == 0 && ruid != 0) || (egid == 0 && rgid != 0)) {
         cli_err("refusing to run set-user-ID or set-group-ID root: protected mode is a copy set-user-ID to a "
                 "dedicated account (" SEE_DOCS ")");
         return EXIT_FAIL;
