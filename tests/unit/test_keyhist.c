@@ -60,6 +60,20 @@ static char *load_kat(const char *name, size_t *len)
     return t;
 }
 
+/* The key the KAT certificate certifies, as a vkey string in vk; returns
+ * a malloc'd st_keynote for the test's own parses. */
+static st_keynote *kat_certified_key(char vk[ST_VKEY_MAX])
+{
+    size_t len;
+    char *txt = load_kat("kat-certificate.note", &len);
+    st_keynote *kn = malloc(sizeof *kn);
+    ck_assert_ptr_nonnull(kn);
+    ck_assert_int_eq(st_keynote_parse(kn, txt, len, NULL), 0);
+    st_vkey_format(vk, &kn->keys[0].key);
+    free(txt);
+    return kn;
+}
+
 /* Signs text with signers into a malloc'd NUL-terminated note. */
 static char *sign_text(const char *text, st_signer **signers, size_t n)
 {
@@ -236,12 +250,8 @@ END_TEST
 
 START_TEST(test_text_negatives)
 {
-    size_t len;
-    char *cert_txt = load_kat("kat-certificate.note", &len);
-    st_keynote *kn = malloc(sizeof *kn);
-    ck_assert_int_eq(st_keynote_parse(kn, cert_txt, len, NULL), 0);
     char vk[ST_VKEY_MAX];
-    st_vkey_format(vk, &kn->keys[0].key);
+    st_keynote *kn = kat_certified_key(vk);
     char other[ST_VKEY_MAX];
     st_signer *o = seed_signer(3, "example.org/other");
     st_signer_vkey_string(o, other);
@@ -305,7 +315,6 @@ START_TEST(test_text_negatives)
     ck_assert_int_eq(st_keynote_text_parse(kn, (const char *)b.data, b.len, NULL), ST_EFORMAT);
     st_buf_free(&b);
     free(kn);
-    free(cert_txt);
 }
 END_TEST
 
@@ -315,12 +324,8 @@ END_TEST
  * the end of the caller's buffer: the fuzzer's first ASan report). */
 START_TEST(test_messages_quote_inside_the_text)
 {
-    size_t len;
-    char *cert_txt = load_kat("kat-certificate.note", &len);
-    st_keynote *kn = malloc(sizeof *kn);
-    ck_assert_int_eq(st_keynote_parse(kn, cert_txt, len, NULL), 0);
     char vk[ST_VKEY_MAX];
-    st_vkey_format(vk, &kn->keys[0].key);
+    st_keynote *kn = kat_certified_key(vk);
     static const char after[] = "AFTER-THE-TEXT";
     struct { const char *text, *quote; } cases[4];
     char rev[1024], cert[1024];
@@ -342,7 +347,6 @@ START_TEST(test_messages_quote_inside_the_text)
         free(buf);
     }
     free(kn);
-    free(cert_txt);
 }
 END_TEST
 
