@@ -318,7 +318,8 @@ static int hook_record(st_cli *cli, int fail_closed)
         code = spool_now(dir, why);
         goto out;
     }
-    if (sfd >= 0 && st_spool_pending(sfd) > 0) {
+    long stale = 0;
+    if (sfd >= 0 && (st_spool_pending_stale(sfd, &stale) > 0 || stale > 0)) {   /* stale: a killed hook's file */
         lockfd = st_spool_lock(sfd);
         rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, rearm_for, &hc, &stats);
         if (lockfd < 0) {
