@@ -4,7 +4,13 @@
 # and nothing reaches stdout.
 #
 #  A. a spool file written whole by a hook killed before its rename
-#     (.<name>.tmp): the next hook appends it, not only `hook replay`.
+#     (.<name>.tmp): the next hook appends it, not only `hook replay`;
+#  B. SIGTERM while the hook waits for a locked store (the client's hook
+#     timeout, the user interrupting): the event is spooled, redacted, exit 0,
+#     one stderr line naming the signal; the next hook appends it;
+#  C. a file size limit (RLIMIT_FSIZE) that the store's growth exceeds: the
+#     commit fails with EFBIG instead of SIGXFSZ killing the hook, and the
+#     event is spooled.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -47,5 +53,61 @@ check "... and appends it: d1, d2, d3; nothing left in the spool" sh -c '
     [ -z "$(ls -A "$1/spool" | grep -E "\.(tmp|rec)\$")" ]' _ "$D"
 ids_in_order "$D" toolu_d1 toolu_d2 toolu_d3 && ok "d1, d2, d3 in order" || bad "d1, d2, d3 in order"
 check "dot-name store passes check" "$SEALTRAIL" --dir "$D" check >/dev/null
+
+# ---- B. SIGTERM while waiting for the store -------------------------------------------------------
+B=$T/b
+"$SEALTRAIL" --dir "$B" init >/dev/null 2>&1
+if ${CC:-cc} -O1 -o "$T/hold_lock" "$SRC/tests/e2e/hold_lock.c" -llmdb 2>"$T/cc.err"; then
+    ev toolu_b0 | "$SEALTRAIL" --dir "$B" hook || bad "first hook"
+    mkfifo "$T/fifo"
+    "$T/hold_lock" "$B" <"$T/fifo" >"$T/hold.out" 2>&1 &
+    hp=$!
+    exec 7>"$T/fifo"
+    for _ in $(seq 200); do grep -q locked "$T/hold.out" && break; sleep 0.02; done
+    check "helper holds the writer lock" grep -q locked "$T/hold.out"
+    ev toolu_b1 >"$T/b1.json"
+    SEALTRAIL_LOCK_TIMEOUT_MS=30000 "$SEALTRAIL" --dir "$B" hook <"$T/b1.json" >"$T/b.out" 2>"$T/b.err" &
+    p=$!
+    # the hook catches SIGTERM once its event is prepared (SigCgt bit 15), then waits for the lock
+    for _ in $(seq 200); do
+        m=$(awk '/^SigCgt:/ {print $2}' "/proc/$p/status" 2>/dev/null) || m=0
+        [ $(( 0x${m:-0} & 0x4000 )) -ne 0 ] && break
+        sleep 0.02
+    done
+    sleep 0.2
+    kill -TERM "$p"
+    rc=0; wait "$p" || rc=$?
+    check "SIGTERM while the store is locked: exit 0, nothing on stdout, one stderr line (exit $rc: $(head -c 300 "$T/b.err"))" \
+        sh -c '[ "$1" = 0 ] && [ ! -s "$2/b.out" ] && [ "$(wc -l <"$2/b.err")" = 1 ] &&
+               grep -q "stopped by SIGTERM before the store took the event; event spooled" "$2/b.err"' _ "$rc" "$T"
+    check "... one spool file, redacted" sh -c '[ "$(find "$1/spool" -maxdepth 1 -name "*.rec" | wc -l)" = 1 ]' _ "$B"
+    check "... no part of the token in the store directory" no_secret "$B"
+    exec 7>&-
+    wait "$hp" || true
+    ev toolu_b2 | "$SEALTRAIL" --dir "$B" hook || bad "hook after the release"
+    check "after the release the next hook appends it: b0, b1, b2 in order" ids_in_order "$B" toolu_b0 toolu_b1 toolu_b2
+    check "SIGTERM store passes check" "$SEALTRAIL" --dir "$B" check >/dev/null
+else
+    echo "skip B: cannot compile the lock helper: $(head -1 "$T/cc.err")"
+fi
+
+# ---- C. a file size limit the store's growth exceeds -------------------------------------------------
+C=$T/c
+"$SEALTRAIL" --dir "$C" init >/dev/null 2>&1
+big() {   # big ID BYTES: a PostToolUse whose stdout is BYTES random bytes, base64 (incompressible)
+    python3 -c "
+import base64,json,os,sys
+print(json.dumps({'session_id':'ab','hook_event_name':'PostToolUse','tool_name':'Bash','tool_use_id':sys.argv[1],
+                  'tool_input':{'command':'cat blob'},'tool_response':{'stdout':base64.b64encode(os.urandom(int(sys.argv[2]))).decode()}}))" "$@"
+}
+big toolu_c1 150000 | "$SEALTRAIL" --dir "$C" hook || bad "first big hook"
+big toolu_c2 60000 >"$T/c2.json"
+limit=$(( $(stat -c %s "$C/data.mdb") / 1024 ))   # 1 KiB blocks: data.mdb cannot grow, a 80 KB spool file fits
+rc=0; (ulimit -f "$limit"; exec "$SEALTRAIL" --dir "$C" hook <"$T/c2.json" >"$T/c.out" 2>"$T/c.err") || rc=$?
+check "file size limit reached by the commit: exit 0, spooled, one stderr line (exit $rc: $(head -c 300 "$T/c.err"))" \
+    sh -c '[ "$1" = 0 ] && [ ! -s "$2/c.out" ] && [ "$(wc -l <"$2/c.err")" = 1 ] && grep -q "cannot append: .*; event spooled" "$2/c.err"' _ "$rc" "$T"
+big toolu_c3 10 | "$SEALTRAIL" --dir "$C" hook || bad "hook without the limit"
+check "without the limit the next hook appends it: c1, c2, c3 in order" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3
+check "size-limit store passes check" "$SEALTRAIL" --dir "$C" check >/dev/null
 
 e2e_end

@@ -20,6 +20,12 @@
  * After the commit the timer only ends the process (a seal cut short is
  * redone by the next seal).
  *
+ * SIGNALS. Once the record is prepared, SIGTERM, SIGINT and SIGHUP (the
+ * client's hook timeout, a user interrupting) end the process as the timer
+ * does: the event spooled, exit 0. SIGXFSZ is ignored, so a write past a
+ * file size limit (RLIMIT_FSIZE) fails with EFBIG and the event is spooled
+ * rather than lost with the process.
+ *
  * FAULTS. A store file damaged on disk (garbage pages, a bad restore) can
  * make LMDB read outside its map (SIGSEGV, SIGBUS) or fail one of its
  * assertions (abort: SIGABRT). The record being prepared already, a fault
@@ -139,6 +145,27 @@ static void wd_fire(int sig)
     _exit(wd.fail_code);
 }
 
+/* SIGTERM, SIGINT, SIGHUP: the client gave up on the hook (its timeout, the
+ * user interrupting) while it waited for the store: the event is spooled, as
+ * at the wait bound, rather than lost with the process. */
+static void wd_stop(int sig)
+{
+    if (wd.committed) _exit(EXIT_OK);
+    const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
+    if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
+        say("sealtrail: hook: stopped by ");
+        say(name);
+        say(" before the store took the event; event spooled");
+        say(wd.withheld);
+        say("\n");
+        _exit(EXIT_OK);
+    }
+    say("sealtrail: hook: stopped by ");
+    say(name);
+    say(" before the store took the event, and the spool is not writable: event lost\n");
+    _exit(wd.fail_code);
+}
+
 static void wd_fault(int sig)
 {
     (void)sig;
@@ -156,8 +183,22 @@ static void wd_fault(int sig)
     _exit(wd.fail_code);
 }
 
-/* SIGALRM runs wd_fire; SIGSEGV, SIGBUS and SIGABRT run wd_fault, on a stack of its
- * own (the fault may be a stack overflow), once (a fault inside it kills). */
+/* The signals whose handlers write the prepared image: blocked together. */
+static void wd_sigset(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGALRM);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+}
+
+/* SIGALRM runs wd_fire; SIGTERM, SIGINT and SIGHUP run wd_stop; SIGSEGV, SIGBUS and
+ * SIGABRT run wd_fault, on a stack of its own (the fault may be a stack overflow),
+ * once (a fault inside it kills). Each blocks the others that write the image.
+ * SIGXFSZ is ignored: a write past RLIMIT_FSIZE (a file size limit set by the
+ * caller) then fails with EFBIG, and the event is spooled instead of the
+ * process being killed. */
 static void wd_handlers(void)
 {
     static char altstack[1 << 16];
@@ -165,15 +206,19 @@ static void wd_handlers(void)
     sigaltstack(&ss, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
+    wd_sigset(&sa.sa_mask);
     sa.sa_handler = wd_fire;
-    sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
+    sa.sa_handler = wd_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = wd_fault;
     sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
-    sigaddset(&sa.sa_mask, SIGALRM);
     sigaction(SIGSEGV, &sa, NULL);
     sigaction(SIGBUS, &sa, NULL);
     sigaction(SIGABRT, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static void wd_arm(unsigned ms)
@@ -192,8 +237,7 @@ static void wd_disarm(void)
 static void wd_block(int block)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGALRM);
+    wd_sigset(&set);
     sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
@@ -430,7 +474,8 @@ static void usage(void)
          "          SessionEnd. Prints nothing on stdout. If the store cannot take the event within the\n"
          "          wait bound (locked, missing, unwritable, disk full), the redacted\n"
          "          event is spooled in DIR/spool/ and one line goes to stderr; the\n"
-         "          next run appends spooled events first, in order.\n"
+         "          next run appends spooled events first, in order. SIGTERM (the\n"
+         "          client's hook timeout) while it waits for the store spools it too.\n"
          "install   Registers the hook for every recorded event in .claude/settings.json\n"
          "          of the project (default: the current directory), or ~/.claude/settings.json\n"
          "          with --user. Other hooks and settings are kept; running it twice\n"
