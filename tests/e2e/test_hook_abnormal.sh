@@ -10,7 +10,12 @@
 #     one stderr line naming the signal; the next hook appends it;
 #  C. a file size limit (RLIMIT_FSIZE) that the store's growth exceeds: the
 #     commit fails with EFBIG instead of SIGXFSZ killing the hook, and the
-#     event is spooled.
+#     event is spooled;
+#  D. a stdin that is never closed (a client or wrapper that does not end
+#     it): after SEALTRAIL_STDIN_TIMEOUT_MS without data the bytes read are
+#     the event (recorded whole when complete; malformed with their head,
+#     the cut word dropped, when not), exit 0, one stderr line, instead of a
+#     hook blocked until the client's timeout kills it.
 set -euo pipefail
 : "${SEALTRAIL:?set SEALTRAIL to the sealtrail binary}"
 SRC=${ST_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -109,5 +114,41 @@ check "file size limit reached by the commit: exit 0, spooled, one stderr line (
 big toolu_c3 10 | "$SEALTRAIL" --dir "$C" hook || bad "hook without the limit"
 check "without the limit the next hook appends it: c1, c2, c3 in order" ids_in_order "$C" toolu_c1 toolu_c2 toolu_c3
 check "size-limit store passes check" "$SEALTRAIL" --dir "$C" check >/dev/null
+
+# ---- D. stdin never closed -------------------------------------------------------------------------
+A=$T/a
+"$SEALTRAIL" --dir "$A" init >/dev/null 2>&1
+# stall INPUT: the hook reads INPUT from a writer that keeps the pipe open until the hook is done
+# (killed after 4 s if it never is)
+mkfifo "$T/stdin"
+stall() {
+    local rc=0 p
+    SEALTRAIL_STDIN_TIMEOUT_MS=300 timeout 4 "$SEALTRAIL" --dir "$A" hook <"$T/stdin" >"$T/out" 2>"$T/err" &
+    p=$!
+    exec 6>"$T/stdin"
+    printf '%s' "$1" >&6
+    wait "$p" || rc=$?
+    exec 6>&-
+    [ "$rc" = 0 ] && [ ! -s "$T/out" ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -q "stdin still open after 300 ms without data" "$T/err" ||
+        { echo "  exit $rc, stdout '$(head -c 200 "$T/out")', stderr '$(head -c 300 "$T/err")'"; return 1; }
+}
+check "stdin left open after a whole event: exit 0 within the bound, one stderr line" stall "$(ev toolu_a1)"
+check "... the event recorded whole (status started, its tool_use_id)" sh -c '
+    "$1" --dir "$2" log --no-payloads | grep -q "\"status\":\"started\".*\"tool_use_id\":\"toolu_a1\""' _ "$SEALTRAIL" "$A"
+cut=$(ev toolu_a2)
+cut=${cut%%"${GH:12}"*}   # ends inside the token
+check "stdin left open inside a value: exit 0 within the bound, one stderr line" stall "$cut"
+check "stdin left open with nothing written: exit 0 within the bound, one stderr line" stall ""
+"$SEALTRAIL" --dir "$A" log --no-payloads >"$T/a.jsonl"
+check "... recorded as malformed, parse_error says stdin stayed open" python3 -c "
+import json,sys
+E=[json.loads(l) for l in open(sys.argv[1])]
+assert len(E)==3, len(E)
+for e in E[1:]:
+    assert e['status']=='malformed' and e['parse_error'].startswith('stdin still open after 300 ms without data; '), e
+assert E[2]['parse_error'].endswith('empty input'), E[2]
+assert 'raw' in E[1]['payloads'], E[1]" "$T/a.jsonl"
+check "... no part of the token reaches the store" no_secret "$A"
+check "stdin store passes check" "$SEALTRAIL" --dir "$A" check >/dev/null
 
 e2e_end

@@ -26,6 +26,12 @@
  * file size limit (RLIMIT_FSIZE) fails with EFBIG and the event is spooled
  * rather than lost with the process.
  *
+ * STDIN. Read to EOF, but a writer that keeps stdin open without writing
+ * for SEALTRAIL_STDIN_TIMEOUT_MS (default 3000) ends the read: the bytes
+ * read are the event (whole if they are one JSON object, else malformed
+ * with their head), recorded before the client's timeout kills a hook that
+ * waited on.
+ *
  * FAULTS. A store file damaged on disk (garbage pages, a bad restore) can
  * make LMDB read outside its map (SIGSEGV, SIGBUS) or fail one of its
  * assertions (abort: SIGABRT). The record being prepared already, a fault
@@ -45,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,18 +68,40 @@
 #define HOOK_WAIT_MS_DEFAULT      2000u   /* store lock wait before spooling */
 #define HOOK_WAIT_MS_SESSION_END  1000u   /* SessionEnd shares a 1.5 s budget */
 #define HOOK_BYTES_PER_MS         8192u   /* extra allowance per byte of record (8 MB/s) */
+#define HOOK_STDIN_IDLE_MS        3000u   /* stdin open without data: stop reading */
 
 /* ==== reading stdin ========================================================== */
 
-/* Reads fd to EOF. Keeps at most cap bytes (*len), counts all (*total). */
-static int read_all_bounded(int fd, size_t cap, char **buf_out, size_t *len, size_t *total)
+/* Waits up to idle_ms (0: no limit) for fd to be readable (data or EOF).
+ * 0 if it is (or poll failed: the read says why), 1 on timeout. */
+static int stdin_idle(int fd, unsigned idle_ms)
+{
+    if (idle_ms == 0) return 0;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int r;
+    do r = poll(&p, 1, idle_ms > INT_MAX ? INT_MAX : (int)idle_ms);
+    while (r < 0 && errno == EINTR);
+    return r == 0;
+}
+
+/* Reads fd to EOF. Keeps at most cap bytes (*len), counts all (*total).
+ * A writer that keeps fd open without writing for idle_ms ends the read
+ * early (*stalled set): what came is the input, the client would kill a
+ * hook that waited on. */
+static int read_all_bounded(int fd, size_t cap, unsigned idle_ms, char **buf_out, size_t *len, size_t *total,
+                            int *stalled)
 {
     st_buf b = { 0 };
     size_t seen = 0;
     char scratch[65536];
+    *stalled = 0;
     for (;;) {
         size_t room;
         char *dst;
+        if (stdin_idle(fd, idle_ms)) {
+            *stalled = 1;
+            break;
+        }
         if (b.len < cap) {
             size_t want = cap - b.len < 65536 ? cap - b.len : 65536;
             if (st_buf_reserve(&b, want)) { st_buf_free(&b); return ENOMEM; }
@@ -297,18 +326,23 @@ static int hook_record(st_cli *cli, int fail_closed)
     if (test_cap) cap = test_cap;
     char *in = NULL;
     size_t len = 0, total = 0;
-    int rc = read_all_bounded(STDIN_FILENO, cap, &in, &len, &total);
+    unsigned idle_ms = env_uint("SEALTRAIL_STDIN_TIMEOUT_MS", HOOK_STDIN_IDLE_MS);
+    int stalled;
+    int rc = read_all_bounded(STDIN_FILENO, cap, idle_ms, &in, &len, &total, &stalled);
     if (rc) {
         cli_err("hook: reading stdin: %s: event lost", strerror(rc));
         return EXIT_FAIL;
     }
+    if (stalled)
+        cli_err("hook: stdin still open after %u ms without data: the %zu bytes read are the event", idle_ms, total);
     const char *dir = cli_store_dir(cli);
     if (!dir) { free(in); return EXIT_FAIL; }
 
     st_event ev;
     st_err err;
     st_event_opts eo = { .host = st_event_host(), .user = st_event_user(),
-                         .session_fallback = getenv("CLAUDE_CODE_SESSION_ID"), .input_len = total };
+                         .session_fallback = getenv("CLAUDE_CODE_SESSION_ID"), .input_len = total,
+                         .stalled_ms = stalled ? idle_ms : 0 };
     st_redactor *red = NULL;
     int withheld = st_event_redactor_for_dir(dir, &red, &err) != 0;
     wd.withheld[0] = 0;
@@ -501,6 +535,8 @@ static void usage(void)
          "  SEALTRAIL_LOCK_TIMEOUT_MS   how long to wait for the store before spooling\n"
          "                              (default 2000; SessionEnd at most 1000), plus 1 ms\n"
          "                              per 8 KiB of event\n"
+         "  SEALTRAIL_STDIN_TIMEOUT_MS  stdin open this long without data ends the read: the\n"
+         "                              bytes read are the event (default 3000; 0: no limit)\n"
          "  CLAUDE_CODE_SESSION_ID      session recorded when the event itself has none\n"
          "\n"
          "protected mode: a copy of sealtrail installed set-user-ID to a dedicated account\n"
