@@ -557,6 +557,11 @@ int st_event_build(st_event *ev, const char *json, size_t len, const st_event_op
     if (prc) {
         st_json_doc_free(parsed);
         parsed = NULL;
+        if (o->stalled_ms) {
+            char cause[sizeof why];
+            snprintf(cause, sizeof cause, "%s", why);
+            snprintf(why, sizeof why, "stdin still open after %u ms without data; %.140s", o->stalled_ms, cause);
+        }
     }
     return build(ev, parsed, info.replaced, json, len, prc ? why : NULL, o, err);
 }

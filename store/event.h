@@ -48,6 +48,8 @@ typedef struct st_event_opts {
     const char *session_fallback;  /* used when the input has no session_id ($CLAUDE_CODE_SESSION_ID) */
     int64_t now_us;                /* record time; 0 = st_now_us() */
     size_t input_len;              /* full input length when the caller kept only a head (> len); 0 = len */
+    unsigned stalled_ms;           /* the input ended because its writer kept it open this long without
+                                      writing (not at EOF); 0 = it ended at EOF. Said in parse_error */
     const struct st_redactor *redactor; /* NULL = the built-in rules */
     /* Non-NULL: the redaction the store asks for is not available (its
      * redact.conf does not load), so only the call's identity is kept:

@@ -196,12 +196,28 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
+/* The pid in the dot-name .<name>.tmp of a spool file being written (or
+ * left by a killed writer); 0 if name is no such dot-name. */
+static long tmp_name_pid(const char *name)
+{
+    long pid = 0;
+    int end = 0;
+    if (sscanf(name, ".%*20[0-9]-%10ld-%*6[0-9].rec.tmp%n", &pid, &end) != 1 || end == 0 || name[end] != 0) return 0;
+    return pid;
+}
+
+long st_spool_pending(int dirfd)
+{
+    return st_spool_pending_stale(dirfd, NULL);
+}
+
 /* Every hook asks this once: count with getdents64 into a stack buffer
  * (no DIR, no dup, no allocation; the spool is almost always empty). */
-long st_spool_pending(int dirfd)
+long st_spool_pending_stale(int dirfd, long *stale)
 {
     _Alignas(8) char buf[4096];
     long n = 0;
+    if (stale) *stale = 0;
     if (lseek(dirfd, 0, SEEK_SET) < 0) return -errno;
     for (;;) {
         ssize_t got = getdents64(dirfd, buf, sizeof buf);
@@ -213,6 +229,7 @@ long st_spool_pending(int dirfd)
         for (ssize_t off = 0; off < got;) {
             const struct dirent64 *de = (const struct dirent64 *)(buf + off);
             if (is_rec_name(de->d_name)) n++;
+            else if (stale && de->d_name[0] == '.' && st_pid_gone(tmp_name_pid(de->d_name))) (*stale)++;
             off += de->d_reclen;
         }
     }
@@ -508,11 +525,8 @@ static void settle_stale_tmp(int dirfd)
     rewinddir(d);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        long pid = 0;
-        int end = 0;
-        if (sscanf(de->d_name, ".%*20[0-9]-%10ld-%*6[0-9].rec.tmp%n", &pid, &end) != 1 || end == 0 || de->d_name[end] != 0)
-            continue;
-        if (!st_pid_gone(pid)) continue;
+        long pid = tmp_name_pid(de->d_name);
+        if (!pid || !st_pid_gone(pid)) continue;
         char name[64];
         size_t n = strlen(de->d_name) - 1 - 4;                 /* without the leading '.' and ".tmp" */
         if (n >= sizeof name) continue;

@@ -90,6 +90,11 @@ ST_NODISCARD int st_spool_open_dir(const char *dir, int *dirfd_out);
 /* Number of spool files waiting (".rec" names), or -errno. */
 long st_spool_pending(int dirfd);
 
+/* The same, and in *stale (if not NULL) the number of dot-names left by
+ * writers that are gone (killed before their rename): the next replay
+ * settles them, so a hook replays when either count is not 0. */
+long st_spool_pending_stale(int dirfd, long *stale);
+
 /* Takes the replayers' lock (blocking; the caller bounds the wait with its
  * watchdog). Returns the lock fd (close to release) or -errno. */
 int st_spool_lock(int dirfd);

@@ -20,6 +20,18 @@
  * After the commit the timer only ends the process (a seal cut short is
  * redone by the next seal).
  *
+ * SIGNALS. Once the record is prepared, SIGTERM, SIGINT and SIGHUP (the
+ * client's hook timeout, a user interrupting) end the process as the timer
+ * does: the event spooled, exit 0. SIGXFSZ is ignored, so a write past a
+ * file size limit (RLIMIT_FSIZE) fails with EFBIG and the event is spooled
+ * rather than lost with the process.
+ *
+ * STDIN. Read to EOF, but a writer that keeps stdin open without writing
+ * for SEALTRAIL_STDIN_TIMEOUT_MS (default 3000) ends the read: the bytes
+ * read are the event (whole if they are one JSON object, else malformed
+ * with their head), recorded before the client's timeout kills a hook that
+ * waited on.
+ *
  * FAULTS. A store file damaged on disk (garbage pages, a bad restore) can
  * make LMDB read outside its map (SIGSEGV, SIGBUS) or fail one of its
  * assertions (abort: SIGABRT). The record being prepared already, a fault
@@ -39,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,18 +68,40 @@
 #define HOOK_WAIT_MS_DEFAULT      2000u   /* store lock wait before spooling */
 #define HOOK_WAIT_MS_SESSION_END  1000u   /* SessionEnd shares a 1.5 s budget */
 #define HOOK_BYTES_PER_MS         8192u   /* extra allowance per byte of record (8 MB/s) */
+#define HOOK_STDIN_IDLE_MS        3000u   /* stdin open without data: stop reading */
 
 /* ==== reading stdin ========================================================== */
 
-/* Reads fd to EOF. Keeps at most cap bytes (*len), counts all (*total). */
-static int read_all_bounded(int fd, size_t cap, char **buf_out, size_t *len, size_t *total)
+/* Waits up to idle_ms (0: no limit) for fd to be readable (data or EOF).
+ * 0 if it is (or poll failed: the read says why), 1 on timeout. */
+static int stdin_idle(int fd, unsigned idle_ms)
+{
+    if (idle_ms == 0) return 0;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int r;
+    do r = poll(&p, 1, idle_ms > INT_MAX ? INT_MAX : (int)idle_ms);
+    while (r < 0 && errno == EINTR);
+    return r == 0;
+}
+
+/* Reads fd to EOF. Keeps at most cap bytes (*len), counts all (*total).
+ * A writer that keeps fd open without writing for idle_ms ends the read
+ * early (*stalled set): what came is the input, the client would kill a
+ * hook that waited on. */
+static int read_all_bounded(int fd, size_t cap, unsigned idle_ms, char **buf_out, size_t *len, size_t *total,
+                            int *stalled)
 {
     st_buf b = { 0 };
     size_t seen = 0;
     char scratch[65536];
+    *stalled = 0;
     for (;;) {
         size_t room;
         char *dst;
+        if (stdin_idle(fd, idle_ms)) {
+            *stalled = 1;
+            break;
+        }
         if (b.len < cap) {
             size_t want = cap - b.len < 65536 ? cap - b.len : 65536;
             if (st_buf_reserve(&b, want)) { st_buf_free(&b); return ENOMEM; }
@@ -139,6 +174,27 @@ static void wd_fire(int sig)
     _exit(wd.fail_code);
 }
 
+/* SIGTERM, SIGINT, SIGHUP: the client gave up on the hook (its timeout, the
+ * user interrupting) while it waited for the store: the event is spooled, as
+ * at the wait bound, rather than lost with the process. */
+static void wd_stop(int sig)
+{
+    if (wd.committed) _exit(EXIT_OK);
+    const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
+    if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
+        say("sealtrail: hook: stopped by ");
+        say(name);
+        say(" before the store took the event; event spooled");
+        say(wd.withheld);
+        say("\n");
+        _exit(EXIT_OK);
+    }
+    say("sealtrail: hook: stopped by ");
+    say(name);
+    say(" before the store took the event, and the spool is not writable: event lost\n");
+    _exit(wd.fail_code);
+}
+
 static void wd_fault(int sig)
 {
     (void)sig;
@@ -156,8 +212,22 @@ static void wd_fault(int sig)
     _exit(wd.fail_code);
 }
 
-/* SIGALRM runs wd_fire; SIGSEGV, SIGBUS and SIGABRT run wd_fault, on a stack of its
- * own (the fault may be a stack overflow), once (a fault inside it kills). */
+/* The signals whose handlers write the prepared image: blocked together. */
+static void wd_sigset(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGALRM);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+}
+
+/* SIGALRM runs wd_fire; SIGTERM, SIGINT and SIGHUP run wd_stop; SIGSEGV, SIGBUS and
+ * SIGABRT run wd_fault, on a stack of its own (the fault may be a stack overflow),
+ * once (a fault inside it kills). Each blocks the others that write the image.
+ * SIGXFSZ is ignored: a write past RLIMIT_FSIZE (a file size limit set by the
+ * caller) then fails with EFBIG, and the event is spooled instead of the
+ * process being killed. */
 static void wd_handlers(void)
 {
     static char altstack[1 << 16];
@@ -165,15 +235,19 @@ static void wd_handlers(void)
     sigaltstack(&ss, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
+    wd_sigset(&sa.sa_mask);
     sa.sa_handler = wd_fire;
-    sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
+    sa.sa_handler = wd_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = wd_fault;
     sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
-    sigaddset(&sa.sa_mask, SIGALRM);
     sigaction(SIGSEGV, &sa, NULL);
     sigaction(SIGBUS, &sa, NULL);
     sigaction(SIGABRT, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static void wd_arm(unsigned ms)
@@ -192,8 +266,7 @@ static void wd_disarm(void)
 static void wd_block(int block)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGALRM);
+    wd_sigset(&set);
     sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
@@ -253,18 +326,23 @@ static int hook_record(st_cli *cli, int fail_closed)
     if (test_cap) cap = test_cap;
     char *in = NULL;
     size_t len = 0, total = 0;
-    int rc = read_all_bounded(STDIN_FILENO, cap, &in, &len, &total);
+    unsigned idle_ms = env_uint("SEALTRAIL_STDIN_TIMEOUT_MS", HOOK_STDIN_IDLE_MS);
+    int stalled;
+    int rc = read_all_bounded(STDIN_FILENO, cap, idle_ms, &in, &len, &total, &stalled);
     if (rc) {
         cli_err("hook: reading stdin: %s: event lost", strerror(rc));
         return EXIT_FAIL;
     }
+    if (stalled)
+        cli_err("hook: stdin still open after %u ms without data: the %zu bytes read are the event", idle_ms, total);
     const char *dir = cli_store_dir(cli);
     if (!dir) { free(in); return EXIT_FAIL; }
 
     st_event ev;
     st_err err;
     st_event_opts eo = { .host = st_event_host(), .user = st_event_user(),
-                         .session_fallback = getenv("CLAUDE_CODE_SESSION_ID"), .input_len = total };
+                         .session_fallback = getenv("CLAUDE_CODE_SESSION_ID"), .input_len = total,
+                         .stalled_ms = stalled ? idle_ms : 0 };
     st_redactor *red = NULL;
     int withheld = st_event_redactor_for_dir(dir, &red, &err) != 0;
     wd.withheld[0] = 0;
@@ -318,7 +396,8 @@ static int hook_record(st_cli *cli, int fail_closed)
         code = spool_now(dir, why);
         goto out;
     }
-    if (sfd >= 0 && st_spool_pending(sfd) > 0) {
+    long stale = 0;
+    if (sfd >= 0 && (st_spool_pending_stale(sfd, &stale) > 0 || stale > 0)) {   /* stale: a killed hook's file */
         lockfd = st_spool_lock(sfd);
         rc = lockfd < 0 ? -lockfd : st_spool_replay(s, sfd, rearm_for, &hc, &stats);
         if (lockfd < 0) {
@@ -429,7 +508,8 @@ static void usage(void)
          "          SessionEnd. Prints nothing on stdout. If the store cannot take the event within the\n"
          "          wait bound (locked, missing, unwritable, disk full), the redacted\n"
          "          event is spooled in DIR/spool/ and one line goes to stderr; the\n"
-         "          next run appends spooled events first, in order.\n"
+         "          next run appends spooled events first, in order. SIGTERM (the\n"
+         "          client's hook timeout) while it waits for the store spools it too.\n"
          "install   Registers the hook for every recorded event in .claude/settings.json\n"
          "          of the project (default: the current directory), or ~/.claude/settings.json\n"
          "          with --user. Other hooks and settings are kept; running it twice\n"
@@ -455,6 +535,8 @@ static void usage(void)
          "  SEALTRAIL_LOCK_TIMEOUT_MS   how long to wait for the store before spooling\n"
          "                              (default 2000; SessionEnd at most 1000), plus 1 ms\n"
          "                              per 8 KiB of event\n"
+         "  SEALTRAIL_STDIN_TIMEOUT_MS  stdin open this long without data ends the read: the\n"
+         "                              bytes read are the event (default 3000; 0: no limit)\n"
          "  CLAUDE_CODE_SESSION_ID      session recorded when the event itself has none\n"
          "\n"
          "protected mode: a copy of sealtrail installed set-user-ID to a dedicated account\n"
