@@ -186,7 +186,9 @@ int st_redactor_load_config(st_redactor *r, const char *text, size_t len, const 
 int st_redactor_load_file(st_redactor *r, const char *path, st_err *err)
 {
     if (!r || !path) return ST_EINVAL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO put in its place must not hang the hook or an append at open
+     * (it is refused just below, as a key file is); a regular file reads as without it */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) { int e = errno; return st_fail(err, e, "%s: %s", path, strerror(e)); }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

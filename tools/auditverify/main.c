@@ -123,13 +123,20 @@ static char *read_small_file(const char *path, size_t max, size_t *len)
     if (fd < 0) return NULL;
     char *buf = malloc(max + 1);
     size_t got = 0;
+    int rerr = 0;
     while (buf && got <= max) {
         ssize_t k = read(fd, buf + got, max + 1 - got);
         if (k < 0 && errno == EINTR) continue;
+        if (k < 0) rerr = errno;     /* a directory (EISDIR), an I/O error: not an empty or cut-short note */
         if (k <= 0) break;
         got += (size_t)k;
     }
     close(fd);
+    if (rerr) {
+        free(buf);
+        errno = rerr;
+        return NULL;
+    }
     if (!buf || got > max) {
         free(buf);
         errno = EFBIG;

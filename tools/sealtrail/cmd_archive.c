@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "retention.h"
 
 static void help(void)
@@ -95,12 +96,17 @@ int cmd_archive(st_cli *cli, int argc, char **argv)
         payloads += r.payloads;
         char sha[65];
         st_hex_encode(sha, r.sha256, 32);
-        if (json)
-            printf("{\"begin\":%llu,\"bundle_bytes\":%llu,\"bytes\":%llu,\"end\":%llu,\"file\":\"%s\",\"payloads\":%llu,"
-                   "\"record\":%llu,\"sha256\":\"%s\"}\n", (unsigned long long)r.begin,
-                   (unsigned long long)r.bundle_bytes, (unsigned long long)r.bytes, (unsigned long long)r.end, r.path,
-                   (unsigned long long)r.payloads, (unsigned long long)r.record, sha);
-        else
+        if (json) {      /* the file is under --archive-dir, which may hold any byte: a JSON string */
+            st_buf b = { 0 };
+            st_buf_printf(&b, "{\"begin\":%llu,\"bundle_bytes\":%llu,\"bytes\":%llu,\"end\":%llu,\"file\":",
+                          (unsigned long long)r.begin, (unsigned long long)r.bundle_bytes, (unsigned long long)r.bytes,
+                          (unsigned long long)r.end);
+            st_json_write_string(&b, r.path, strlen(r.path));
+            st_buf_printf(&b, ",\"payloads\":%llu,\"record\":%llu,\"sha256\":\"%s\"}\n", (unsigned long long)r.payloads,
+                          (unsigned long long)r.record, sha);
+            if (!b.oom) fwrite(b.data, 1, b.len, stdout);
+            st_buf_free(&b);
+        } else
             printf("archived entries %llu..%llu (%llu payloads) to %s: %llu bytes (bundle %llu), sha256 %s, "
                    "verified; archive record %llu\n", (unsigned long long)r.begin, (unsigned long long)r.end - 1,
                    (unsigned long long)r.payloads, r.path, (unsigned long long)r.bytes,
@@ -121,7 +127,7 @@ int cmd_archive(st_cli *cli, int argc, char **argv)
                                       "later)", st_store_error(s));
         else compacted = 1;
     }
-    if (json)
+    if (json && (rc == 0 || n))      /* a run that failed before archiving anything has no result to report */
         printf("{\"archives\":%u,\"compacted\":%s,\"disk_after\":%llu,\"disk_before\":%llu,\"payloads\":%llu}\n", n,
                compacted ? "true" : "false", (unsigned long long)after, (unsigned long long)before,
                (unsigned long long)payloads);

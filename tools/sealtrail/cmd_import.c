@@ -256,7 +256,7 @@ int cmd_import(st_cli *cli, int argc, char **argv)
         if (res.imported)
             printf("imported %llu entries: %llu..%llu%s\n", (unsigned long long)res.imported,
                    (unsigned long long)res.first_index, (unsigned long long)res.last_index, interleaved(&res));
-        else
+        else if (!res.bad || res.interrupted)     /* not when every line was malformed: that exits 2, below */
             printf("imported 0 entries\n");
         double t = elapsed(&u);
         cli_err("import: %llu lines: %llu audit-log, %llu hook-event, %llu blank, %llu malformed skipped; "

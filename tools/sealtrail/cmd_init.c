@@ -51,7 +51,7 @@ int cmd_init(st_cli *cli, int argc, char **argv)
         case 'o': o.origin = optarg; break;
         case 'n':
             if (cli_parse_u64("--seal-entries", optarg, &o.seal_max_entries)) return EXIT_USAGE;
-            if (!o.seal_max_entries) { cli_err("--seal-entries: at least 1"); return EXIT_USAGE; }
+            if (!o.seal_max_entries) { cli_err("init: --seal-entries: at least 1"); return EXIT_USAGE; }
             break;
         case 't':
             if (st_duration_parse(optarg, &o.seal_max_age_us) != 0 || o.seal_max_age_us <= 0) {
@@ -59,10 +59,9 @@ int cmd_init(st_cli *cli, int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'c': if (cli_parse_u64("--payload-cap", optarg, &o.payload_cap) || o.payload_cap < 1024) {
-                cli_err("--payload-cap: at least 1024 bytes");
-                return EXIT_USAGE;
-            }
+        case 'c':
+            if (cli_parse_u64("--payload-cap", optarg, &o.payload_cap)) return EXIT_USAGE;   /* said why */
+            if (o.payload_cap < 1024) { cli_err("init: --payload-cap: at least 1024 bytes"); return EXIT_USAGE; }
             break;
         case 's': o.no_syslog = 1; break;
         default: return EXIT_USAGE;

@@ -45,10 +45,12 @@ static int duration_arg(const char *opt, const char *val, int64_t *out)
     return 0;
 }
 
-static int read_note(const char *path, char **buf, size_t *len)
+/* cmd: "certify", "install": named in the message, as every other key error is. */
+static int read_note(const char *cmd, const char *path, char **buf, size_t *len)
 {
+    if (!*path) { cli_err("key %s: empty file name (give FILE, or - for standard input)", cmd); return EXIT_USAGE; }
     int rc = cli_read_file(path, NOTE_READ_MAX, buf, len);
-    if (rc) cli_err("%s: %s", strcmp(path, "-") == 0 ? "stdin" : path,
+    if (rc) cli_err("key %s: %s: %s", cmd, strcmp(path, "-") == 0 ? "stdin" : path,
                     rc == ST_ETOOBIG ? "larger than 128 KiB: not a key note" : st_strerror(rc));
     return rc ? cli_read_exit(rc) : 0;
 }
@@ -91,6 +93,7 @@ static int key_root_init(int argc, char **argv)
         else return EXIT_USAGE;
     }
     if (!out || optind < argc) { cli_err("key root-init: give --out FILE (and nothing else)"); return EXIT_USAGE; }
+    if (!*out) { cli_err("key root-init: --out: empty file name"); return EXIT_USAGE; }
     if (!st_key_name_valid(name, strlen(name))) { cli_err("--name: '%s' is not a valid key name (no spaces, no '+')", name); return EXIT_USAGE; }
     st_signer *sg = NULL;
     st_err err = { { 0 } };
@@ -137,7 +140,7 @@ static int key_certify(int argc, char **argv)
     if ((code = one_positional("certify", argc, argv, &req)) != 0) return code;
     char *buf;
     size_t len;
-    if ((code = read_note(req, &buf, &len)) != 0) return code;
+    if ((code = read_note("certify", req, &buf, &len)) != 0) return code;
     st_signer *sg;
     if ((code = load_root(root, &sg)) != 0) { free(buf); return code; }
     char *note = NULL;
@@ -305,7 +308,7 @@ static int key_install(st_cli *cli, int argc, char **argv)
     }
     char *buf;
     size_t len;
-    if ((code = read_note(path, &buf, &len)) != 0) return code;
+    if ((code = read_note("install", path, &buf, &len)) != 0) return code;
     st_store *s;
     if ((code = cli_open_store(cli, 0, &s)) != 0) { free(buf); return code; }
     st_key_install_info info;

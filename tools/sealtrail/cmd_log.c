@@ -124,7 +124,8 @@ int cmd_leaf(st_cli *cli, int argc, char **argv)
         if (c != 'i' || cli_parse_u64("--index", optarg, &index)) return EXIT_USAGE;
         have = 1;
     }
-    if (!have || optind < argc) { cli_err("leaf: usage: sealtrail leaf --index I"); return EXIT_USAGE; }
+    if (optind < argc) return cli_stray_arg("leaf", argv, optind);
+    if (!have) { cli_err("leaf: usage: sealtrail leaf --index I"); return EXIT_USAGE; }
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;

@@ -68,7 +68,8 @@ int cmd_prove(st_cli *cli, int argc, char **argv)
         }
     }
     int inclusion = hi && !hf && !ht, consistency = hf && ht && !hi && !hs;
-    if (optind < argc || (!inclusion && !consistency)) {
+    if (optind < argc) return cli_stray_arg("prove", argv, optind);
+    if (!inclusion && !consistency) {
         cli_err("prove: give either --index I [--size N] or --from M --to N");
         return EXIT_USAGE;
     }

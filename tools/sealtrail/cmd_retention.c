@@ -26,6 +26,8 @@ static void help(void)
          "                                deletes them (and their archives) after this\n"
          "           --archive-after AGE  'sealtrail archive' moves entries this old out of the\n"
          "                                hot store\n"
+         "           --reason TEXT        why, kept in the signed record (one line of UTF-8, at\n"
+         "                                most 1000 bytes)\n"
          "         Options not given keep the value in force. The minimum can be raised at\n"
          "         any time, but not lowered while an entry is still protected by it: such a\n"
          "         change is refused. AGE: 7y, 90d, 12w, 36h, 30m, 45s (y = 365 days).\n"
