@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Option parsing and argument checks shared by every command: --opt=value and
+# --opt value alike, "--" ends the options, a repeated flag is harmless, an
+# unknown option is named; arguments are all checked before any file is
+# touched; combinations that would silently ignore an option are refused.
+# Each refusal: its message, exit 2, nothing on stdout, the store unchanged.
+set -euo pipefail
+: "${SEALTRAIL:?}" "${AUDITVERIFY:?}"
+. "$(dirname "$0")/lib.sh"
+e2e_begin cli_options
+st() { "$SEALTRAIL" --dir "$work/s" "$@"; }
+st init --origin example.com/options >/dev/null 2>&1
+l() { printf '{"timestamp":"2025-01-1%sT08:00:00.000Z","toolName":"Bash","input":{"command":"ls %s"},"output":"ok","executionTimeMs":5,"status":"success"}\n' "$1" "$1"; }
+{ l 0; l 1; l 2; } > "$work/in.jsonl"
+st import "$work/in.jsonl" >/dev/null 2>&1
+st seal >/dev/null 2>&1
+sums() { cat "$work/s/data.mdb" "$work/s/log.key" "$work/s/log.vkey" | sha256sum; }
+no_stdout() { if [ -s "$work/out" ]; then bad "$1: stdout not empty: $(head -c 200 "$work/out")"; else ok "$1: nothing on stdout"; fi; }
+before=$(sums)
+
+# hook install: a FIFO in place of the settings file is refused at once, not a hang
+mkfifo "$work/fifo.json"
+expect "hook install --settings FIFO: refused, no hang" 2 "fifo.json: not a regular file" -- timeout 10 "$SEALTRAIL" --dir "$work/s" hook install --settings "$work/fifo.json"
+no_stdout "hook install --settings FIFO"
+expect "hook uninstall --settings FIFO: refused, no hang" 2 "fifo.json: not a regular file" -- timeout 10 "$SEALTRAIL" --dir "$work/s" hook uninstall --settings "$work/fifo.json"
+
+[ "$(sums)" = "$before" ] && ok "the store is unchanged after the refused commands" || bad "store changed"
+e2e_end
