@@ -24,5 +24,11 @@ expect "hook install --settings FIFO: refused, no hang" 2 "fifo.json: not a regu
 no_stdout "hook install --settings FIFO"
 expect "hook uninstall --settings FIFO: refused, no hang" 2 "fifo.json: not a regular file" -- timeout 10 "$SEALTRAIL" --dir "$work/s" hook uninstall --settings "$work/fifo.json"
 
+# erase --reason: one line of UTF-8, at most 1000 bytes, no control characters (as retention set)
+expect "erase --reason with a newline" 2 "erase: the reason holds a control character \(byte 0x0a at offset 3\)" -- st erase --index 0 --reason $'GDP\nR'
+no_stdout "erase with a bad reason"
+expect "erase --reason with an escape sequence" 2 "byte 0x1b at offset 0" -- st erase --index 0 --reason $'\e[2Jok'
+expect "erase --reason over 1000 bytes" 2 "at most 1000 bytes \(it has 1001\)" -- st erase --index 0 --reason "$(head -c 1001 /dev/zero | tr '\0' r)"
+
 [ "$(sums)" = "$before" ] && ok "the store is unchanged after the refused commands" || bad "store changed"
 e2e_end
