@@ -30,5 +30,15 @@ no_stdout "erase with a bad reason"
 expect "erase --reason with an escape sequence" 2 "byte 0x1b at offset 0" -- st erase --index 0 --reason $'\e[2Jok'
 expect "erase --reason over 1000 bytes" 2 "at most 1000 bytes \(it has 1001\)" -- st erase --index 0 --reason "$(head -c 1001 /dev/zero | tr '\0' r)"
 
+# retention show: nothing archived or pruned yet says so (not "entries 0..-1")
+expect "retention show before any archive" 0 "" -- st retention show
+expect_in "$work/out" "archived:      none" "retention show: archived: none"
+expect_in "$work/out" "pruned:        none" "retention show: pruned: none"
+if grep -q -- '\.\.-1' "$work/out"; then bad "retention show prints 0..-1: $(cat "$work/out")"; else ok "retention show: no 0..-1"; fi
+cp -r "$work/s" "$work/r"
+"$SEALTRAIL" --dir "$work/r" archive --older-than 0s --once --no-compact >/dev/null 2>&1
+expect "retention show after an archive" 0 "" -- "$SEALTRAIL" --dir "$work/r" retention show
+expect_in "$work/out" "archived:      entries 0..2 in 1 archive(s)" "retention show: the archived range"
+
 [ "$(sums)" = "$before" ] && ok "the store is unchanged after the refused commands" || bad "store changed"
 e2e_end

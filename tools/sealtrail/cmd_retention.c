@@ -201,14 +201,20 @@ static int do_show(st_cli *cli, int json)
                    p->has_archive_after ? ar : "never", p->reason[0] ? "; reason: " : "", p->reason);
         else
             printf("policy:        none (set one with 'sealtrail retention set --min AGE')\n");
-        printf("entries:       %llu (%llu sealed)\n"
-               "archived:      entries 0..%lld in %llu archive(s)\n"
-               "pruned:        entries 0..%lld (%llu prune record(s))\n"
-               "erasures:      %llu\n"
+        printf("entries:       %llu (%llu sealed)\n", (unsigned long long)st.size, (unsigned long long)st.sealed_size);
+        if (st.archived_end)       /* ranges end before *_end: none at all when it is 0 (no "0..-1") */
+            printf("archived:      entries 0..%llu in %llu archive(s)\n", (unsigned long long)st.archived_end - 1,
+                   (unsigned long long)st.archives);
+        else
+            printf("archived:      none\n");
+        if (st.pruned_end)
+            printf("pruned:        entries 0..%llu (%llu prune record(s))\n", (unsigned long long)st.pruned_end - 1,
+                   (unsigned long long)st.prunes);
+        else
+            printf("pruned:        none\n");
+        printf("erasures:      %llu\n"
                "payloads:      %llu in the hot store, %llu removed with a signed record\n"
                "disk:          data.mdb %llu bytes (%llu in use)\n",
-               (unsigned long long)st.size, (unsigned long long)st.sealed_size, (long long)st.archived_end - 1,
-               (unsigned long long)st.archives, (long long)st.pruned_end - 1, (unsigned long long)st.prunes,
                (unsigned long long)st.erasures, (unsigned long long)st.payload_rows,
                (unsigned long long)st.removed_rows, (unsigned long long)st.file_bytes,
                (unsigned long long)st.used_bytes);
