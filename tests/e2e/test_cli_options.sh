@@ -40,5 +40,20 @@ cp -r "$work/s" "$work/r"
 expect "retention show after an archive" 0 "" -- "$SEALTRAIL" --dir "$work/r" retention show
 expect_in "$work/out" "archived:      entries 0..2 in 1 archive(s)" "retention show: the archived range"
 
+# a file size limit (ulimit -f) that stops data.mdb from growing: append and import
+# fail with "File too large" (exit 1), not killed by SIGXFSZ, and the store is unchanged
+"$SEALTRAIL" --dir "$work/f" init --origin example.com/fsize >/dev/null 2>&1
+big=$(head -c 40000 /dev/zero | tr '\0' a)
+printf '{"hook_event_name":"Notification","session_id":"f","message":"%s"}' "$big" > "$work/big.json"
+for k in 1 2 3; do printf '{"timestamp":"2025-01-10T08:00:0%s.000Z","toolName":"Bash","input":{"command":"x"},"output":"%s","status":"success"}\n' "$k" "$big"; done > "$work/big.jsonl"
+lim=$(( $(stat -c %s "$work/f/data.mdb") / 1024 ))
+expect "append past ulimit -f: File too large, exit 1" 1 "append: .*File too large" -- bash -c 'ulimit -f "$1"; exec "$2" --dir "$3" append "$4"' _ "$lim" "$SEALTRAIL" "$work/f" "$work/big.json"
+no_stdout "append past ulimit -f"
+expect "import past ulimit -f: File too large, exit 1" 1 "import: .*File too large" -- bash -c 'ulimit -f "$1"; exec "$2" --dir "$3" import "$4"' _ "$lim" "$SEALTRAIL" "$work/f" "$work/big.jsonl"
+no_stdout "import past ulimit -f"
+expect "import past ulimit -f + 20 KiB (a write cut short): File too large, exit 1" 1 "import: .*File too large" -- bash -c 'ulimit -f "$1"; exec "$2" --dir "$3" import "$4"' _ "$((lim + 20))" "$SEALTRAIL" "$work/f" "$work/big.jsonl"
+expect "the store checks after the refused writes" 0 "" -- "$SEALTRAIL" --dir "$work/f" check
+expect_in "$work/out" "ok: 0 entries" "no entry was added past the limit"
+
 [ "$(sums)" = "$before" ] && ok "the store is unchanged after the refused commands" || bad "store changed"
 e2e_end
