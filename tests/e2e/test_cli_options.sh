@@ -40,6 +40,15 @@ cp -r "$work/s" "$work/r"
 expect "retention show after an archive" 0 "" -- "$SEALTRAIL" --dir "$work/r" retention show
 expect_in "$work/out" "archived:      entries 0..2 in 1 archive(s)" "retention show: the archived range"
 
+# export --out EXISTING: the arguments are checked first (exit 2), the output file after (exit 1)
+echo keep > "$work/exists.stb"
+expect "export --out EXISTING --tool 'a,,b': the filter first" 2 "export: --tool: expected a comma-separated list" -- st export --out "$work/exists.stb" --tool 'a,,b'
+no_stdout "export --out EXISTING with a bad filter"
+expect "export --out EXISTING --from 5 --to 9: the range first" 2 "export: range 5..9 is not within the log" -- st export --out "$work/exists.stb" --from 5 --to 9
+expect "export --out EXISTING --text (invalid UTF-8): the filter first" 2 "export: --text: not valid UTF-8" -- st export --out "$work/exists.stb" --text $'\xff'
+expect "export --out EXISTING with good arguments: exists" 1 "exists \(use --force to overwrite\)" -- st export --out "$work/exists.stb" --tool Bash
+[ "$(cat "$work/exists.stb")" = keep ] && ok "export: the existing file is untouched" || bad "export changed the existing file"
+
 # a file size limit (ulimit -f) that stops data.mdb from growing: append and import
 # fail with "File too large" (exit 1), not killed by SIGXFSZ, and the store is unchanged
 "$SEALTRAIL" --dir "$work/f" init --origin example.com/fsize >/dev/null 2>&1
