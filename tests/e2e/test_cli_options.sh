@@ -49,6 +49,24 @@ expect "export --out EXISTING --text (invalid UTF-8): the filter first" 2 "expor
 expect "export --out EXISTING with good arguments: exists" 1 "exists \(use --force to overwrite\)" -- st export --out "$work/exists.stb" --tool Bash
 [ "$(cat "$work/exists.stb")" = keep ] && ok "export: the existing file is untouched" || bad "export changed the existing file"
 
+# query/stats/export: a combination that would silently ignore an option is refused
+expect "query --count --format csv" 2 "query: --count prints only the number of matches: --format csv does not apply" -- st query --count --format csv
+no_stdout "query --count --format csv"
+expect "query --count --with-proof" 2 "query: --count .*--with-proof does not apply" -- st query --count --with-proof
+expect "query --count --reverse: the same count" 0 "" -- st query --reverse --count
+[ "$(cat "$work/out")" = 3 ] && ok "query --reverse --count prints 3" || bad "query --reverse --count: $(cat "$work/out")"
+expect "query --count --limit 2: at most 2" 0 "" -- st query --count --limit 2
+[ "$(cat "$work/out")" = 2 ] && ok "query --count --limit 2 prints 2" || bad "query --count --limit 2: $(cat "$work/out")"
+expect "query --tool 'Bash\\': a lone trailing backslash" 2 "query: --tool: 'Bash\\\\' ends with a lone backslash" -- st query --tool 'Bash\'
+no_stdout "query --tool with a trailing backslash"
+expect "query --tool 'a\\\\' (an escaped backslash) is fine" 0 "" -- st query --tool 'a\\'
+expect "stats --session 's\\'" 2 "stats: --session: 's\\\\' ends with a lone backslash" -- st stats --session 's\'
+expect "export --tool 'a\\' --tool Bash (would join as one value a,Bash)" 2 "export: --tool: 'a\\\\' ends with a lone backslash" -- st export --out - --tool 'a\' --tool Bash
+no_stdout "export --tool with a trailing backslash"
+expect "stats --json --format table" 2 "stats: --json and --format table exclude each other" -- st stats --json --format table
+expect "stats --format table --json" 2 "stats: --json and --format table exclude each other" -- st stats --format table --json
+expect "stats --json --format json is fine" 0 "" -- st stats --json --format json
+
 # a file size limit (ulimit -f) that stops data.mdb from growing: append and import
 # fail with "File too large" (exit 1), not killed by SIGXFSZ, and the store is unchanged
 "$SEALTRAIL" --dir "$work/f" init --origin example.com/fsize >/dev/null 2>&1

@@ -247,12 +247,23 @@ int cli_open_store(st_cli *cli, unsigned flags, st_store **out)
     return code;
 }
 
+int cli_check_list_end(const char *cmd, const char *opt, const char *val)
+{
+    size_t n = strlen(val), k = 0;
+    while (k < n && val[n - 1 - k] == '\\') k++;
+    if (k % 2 == 0) return 0;
+    cli_err("%s: %s: '%s' ends with a lone backslash, which escapes nothing (\\\\ is a backslash, \\, a comma)",
+            cmd, opt, val);
+    return -1;
+}
+
 int cli_add_list(const char *cmd, const char *opt, st_qfield *f, char *val)
 {
     if (!*val) {
         cli_err("%s: %s: empty value", cmd, opt);
         return -1;
     }
+    if (cli_check_list_end(cmd, opt, val)) return -1;
     char *typed = strdup(val);              /* the list is unescaped in place: quote it as given */
     int rc = st_qfield_add_list(f, val);
     if (rc == 0) {

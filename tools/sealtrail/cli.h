@@ -88,6 +88,10 @@ int cli_stray_arg(const char *cmd, char **argv, int at);
  * naming the value (empty, or more than ST_Q_MAX_VALUES values). */
 struct st_qfield;
 int cli_add_list(const char *cmd, const char *opt, struct st_qfield *f, char *val);
+/* A list value ending in a lone backslash (an odd number of them): it escapes
+ * nothing, and where lists are joined (export's repeated --tool) it would
+ * escape the comma between two values. -1 after "CMD: OPT: 'VAL': ...". */
+int cli_check_list_end(const char *cmd, const char *opt, const char *val);
 /* Refuses (message, -1) a --status value no entry can carry: it would
  * silently select nothing (e.g. the seed format's "success" or "error"). */
 int cli_check_status(const char *cmd, const struct st_qfield *f);

@@ -73,6 +73,7 @@ static void usage(void)
  * query). *list is NULL or malloc'd by an earlier call. */
 static int add_values(char **list, const char *opt, const char *val)
 {
+    if (cli_check_list_end("export", opt, val)) return -1;   /* it would escape the comma joining the next */
     size_t old = *list ? strlen(*list) : 0, n = strlen(val);
     char *p = realloc(*list, old + 1 + n + 1);
     if (!p) { cli_err("export: %s: out of memory", opt); return -1; }
