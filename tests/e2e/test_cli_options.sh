@@ -18,6 +18,48 @@ sums() { cat "$work/s/data.mdb" "$work/s/log.key" "$work/s/log.vkey" | sha256sum
 no_stdout() { if [ -s "$work/out" ]; then bad "$1: stdout not empty: $(head -c 200 "$work/out")"; else ok "$1: nothing on stdout"; fi; }
 before=$(sums)
 
+# every command: --opt=value as --opt value, "--" ends the options, a repeated flag is
+# harmless, an unknown option is named (the hand parsers are getopt_long now)
+for cmd in seal checkpoint verifier-key check reindex "retention compact" "hook replay"; do
+  # shellcheck disable=SC2086
+  expect "$cmd --bogus: named" 2 "${cmd}: unknown option '--bogus'" -- st $cmd --bogus
+done
+for cmd in checkpoint verifier-key check "retention show" status "key list"; do
+  # shellcheck disable=SC2086
+  expect "$cmd --: accepted" 0 "" -- st $cmd --
+done
+expect "status -- x: the argument named" 2 "status: unexpected argument 'x'" -- st status -- x
+expect "status --json --json: harmless" 0 "" -- st status --json --json
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/out" && ok "status --json --json prints JSON" || bad "status --json --json: $(head -c 200 "$work/out")"
+expect "status --json=1: takes no value" 2 "status: --json takes no value" -- st status --json=1
+expect "retention show --json --json: harmless" 0 "" -- st retention show --json --json
+expect "key list --json --json: harmless" 0 "" -- st key list --json --json
+expect "retention set --min=1d --max: needs a value" 2 "retention set: --max needs a value" -- st retention set --min=1d --max
+expect "retention set --bogus 1: named" 2 "retention set: unknown option '--bogus'" -- st retention set --bogus 1
+expect "archive --older-than=abc: the value is read" 2 "archive: --older-than: expected an age like 90d, 1y, 36h, got 'abc'" -- st archive --older-than=abc
+expect "archive --once --once --bogus: named" 2 "archive: unknown option '--bogus'" -- st archive --once --once --bogus
+expect "archive x: named" 2 "archive: unexpected argument 'x'" -- st archive --older-than 99y x
+expect "prune --older-than=abc --no-compact --: the value is read" 2 "prune: --older-than: expected an age like 8y, 400d, got 'abc'" -- st prune --older-than=abc --no-compact --
+expect "prune --older-than: needs a value" 2 "prune: --older-than needs a value" -- st prune --older-than
+expect "erase --index=0 --reason=a --reason b: given twice" 2 "erase: --reason given twice" -- st erase --index=0 --reason=a --reason b
+expect "erase --index=99 --reason=x: the index is read" 2 "99" -- st erase --index=99 --reason=x
+expect "erase --json=1: takes no value" 2 "erase: --json takes no value" -- st erase --json=1
+expect "append --json: an unknown option" 2 "append: unknown option '--json'" -- st append --json
+expect "append -- a -x: after -- an argument" 2 "append: unexpected argument '-x'" -- st append -- a -x
+no_stdout "append -- a -x"
+expect "hook install --settings=F --dry-run --dry-run: accepted" 0 "" -- st hook install --settings="$work/hs.json" --dry-run --dry-run
+expect_in "$work/out" "would change" "hook install --settings=F reads the value"
+[ ! -e "$work/hs.json" ] && ok "hook install --dry-run wrote nothing" || bad "hook install --dry-run wrote $work/hs.json"
+expect "hook uninstall --timeout 5: not an uninstall option" 2 "hook uninstall: unknown option '--timeout'" -- st hook uninstall --timeout 5
+expect "hook install --timeout=0" 2 "hook install: --timeout: expected seconds between 1 and 3600, got '0'" -- st hook install --settings "$work/hs.json" --timeout=0
+st export --out "$work/b.stb" >/dev/null 2>&1
+expect "auditverify --trust=KEY -- BUNDLE" 0 "" -- "$AUDITVERIFY" --trust="$work/s/log.vkey" -q -- "$work/b.stb"
+expect "auditverify --json --json: harmless" 0 "" -- "$AUDITVERIFY" "$work/b.stb" --trust "$work/s/log.vkey" --json --json
+expect "auditverify --json=1: takes no value" 2 "^auditverify: --json takes no value" -- "$AUDITVERIFY" "$work/b.stb" --trust "$work/s/log.vkey" --json=1
+expect "auditverify --bogus: named" 2 "^auditverify: unknown option '--bogus'" -- "$AUDITVERIFY" "$work/b.stb" --bogus
+expect "auditverify --trust: needs a value" 2 "^auditverify: --trust needs a value" -- "$AUDITVERIFY" "$work/b.stb" --trust
+no_stdout "auditverify --trust without a value"
+
 # hook install: a FIFO in place of the settings file is refused at once, not a hang
 mkfifo "$work/fifo.json"
 expect "hook install --settings FIFO: refused, no hang" 2 "fifo.json: not a regular file" -- timeout 10 "$SEALTRAIL" --dir "$work/s" hook install --settings "$work/fifo.json"

@@ -143,6 +143,14 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
     return '?';
 }
 
+int cli_no_args(const char *cmd, int argc, char **argv)
+{
+    static const struct option none[] = { { 0, 0, 0, 0 } };
+    optind = 1;
+    if (cli_getopt(cmd, argc, argv, "", none) != -1) return EXIT_USAGE;
+    return optind < argc ? cli_stray_arg(cmd, argv, optind) : 0;
+}
+
 int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
 {
     for (size_t i = 0; value_opts && value_opts[i]; i++)
@@ -157,7 +165,9 @@ int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
 
 int cli_stray_arg(const char *cmd, char **argv, int at)
 {
-    if (at > 0 && strcmp(argv[at - 1], "--") == 0) {
+    int after_dashes = 0;             /* getopt leaves "--" just before the first argument after it */
+    for (int i = 1; i < at && !after_dashes; i++) after_dashes = strcmp(argv[i], "--") == 0;
+    if (after_dashes) {
         usage_err(cmd, "unexpected argument '%s'", argv[at]);
         return EXIT_USAGE;
     }
