@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -348,6 +349,20 @@ static void ln_mark(int waiting)
     pthread_mutex_unlock(&ln.mu);
 }
 
+/* A commit whose page write ran into a file size limit (ulimit -f; SIGXFSZ
+ * ignored, as the CLI does): a write that starts past the limit fails with
+ * EFBIG, but one that straddles it is cut short, which LMDB reports as EIO.
+ * With data.mdb grown to the limit, that EIO is the same EFBIG: say so. */
+static int commit_rc(st_db *db, int rc)
+{
+    struct rlimit rl;
+    mdb_filehandle_t fd;
+    struct stat st;
+    if (rc != EIO || getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return rc;
+    if (mdb_env_get_fd(db->env, &fd) != 0 || fstat(fd, &st) != 0 || st.st_size < 0) return rc;
+    return (rlim_t)st.st_size >= rl.rlim_cur ? EFBIG : rc;
+}
+
 int st_db_write(st_db *db, st_db_write_fn fn, void *ctx, st_err *err)
 {
     if (db->flags & ST_DB_RDONLY) return st_fail(err, ST_ERDONLY, "store opened read-only");
@@ -364,7 +379,10 @@ int st_db_write(st_db *db, st_db_write_fn fn, void *ctx, st_err *err)
             int crc = mdb_txn_commit(t.txn);
             if (crc == 0) return 0;
             if (crc == MDB_MAP_FULL) t.map_full = 1;
-            else return st_fail(err, map_rc(NULL, crc), "lmdb: commit: %s", mdb_strerror(crc));
+            else {
+                crc = commit_rc(db, crc);
+                return st_fail(err, map_rc(NULL, crc), "lmdb: commit: %s", mdb_strerror(crc));
+            }
         } else {
             mdb_txn_abort(t.txn);
         }

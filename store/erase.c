@@ -28,7 +28,6 @@
 
 #include <sodium.h>
 
-#define REASON_MAX 1000u
 #define DIGESTS_MAX 4096u
 
 typedef struct digests {
@@ -174,10 +173,10 @@ int st_erase(st_store *s, const st_erase_opts *o, st_erase_result *r)
     if (s->flags & ST_OPEN_RDONLY) return st_store_fail(s, ST_ERDONLY, "store opened read-only");
     if (!o->reason || !*o->reason)
         return st_store_fail(s, ST_EINVAL, "an erasure needs a reason (it is kept in the signed record)");
-    if (strlen(o->reason) > REASON_MAX || !st_utf8_valid((const uint8_t *)o->reason, strlen(o->reason)))
-        return st_store_fail(s, ST_EINVAL, "the reason must be valid UTF-8 of at most %u bytes", REASON_MAX);
+    int rc = st_ret_reason_check(s, o->reason);      /* as a retention policy's */
+    if (rc) return rc;
     int lock = -1;
-    int rc = st_ret_oplock(s, &lock);
+    rc = st_ret_oplock(s, &lock);
     if (rc) return rc;
     if ((rc = st_retention_recover(s)) != 0) goto out;
     if ((rc = plan(s, o, r)) != 0) {

@@ -105,4 +105,9 @@ typedef struct st_export_opts {
  * --from-checkpoint note is not of this log), st_store_error() has detail. */
 ST_NODISCARD int st_export_store(struct st_store *s, const st_export_opts *o, int fd, st_export_stats *stats);
 
+/* The checks of st_export_store's input alone, writing nothing: the selection,
+ * an index range within the log, a --from-checkpoint of this log. The same
+ * errors; the CLI runs it before it looks at the output file. */
+ST_NODISCARD int st_export_check(struct st_store *s, const st_export_opts *o);
+
 #endif

@@ -391,7 +391,7 @@ static int range_of(st_store *s, const st_export_opts *o, uint64_t size, uint64_
  * beyond the log, a --from-checkpoint that is no checkpoint) is refused before
  * the seal, so that a refused export changes nothing in the store. A seal
  * does not change the log's size. */
-static int check_input(st_store *s, const st_export_opts *o)
+int st_export_check(st_store *s, const st_export_opts *o)
 {
     static st_note note;
     st_checkpoint cp;
@@ -418,7 +418,7 @@ int st_export_store(st_store *s, const st_export_opts *o, int fd, st_export_stat
     if (o->seal) {
         char *note = NULL;
         size_t len;
-        int rc = check_input(s, o);
+        int rc = st_export_check(s, o);
         if (rc) return rc;
         rc = st_seal(s, &note, &len);
         free(note);

@@ -428,7 +428,9 @@ int st_hookcfg_read(const char *path, char **text, size_t *len, int *exists, st_
     *text = NULL;
     *len = 0;
     *exists = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in place of the settings must not hang 'hook install' at open
+     * (it is refused just below); a regular file reads as without it */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT) {
             *text = strdup("");

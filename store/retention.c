@@ -22,7 +22,6 @@
 #include "retention_ops.h"
 #include "store_int.h"
 
-#define POLICY_REASON_MAX 1000u   /* bytes of a policy's --reason (erase.c's REASON_MAX) */
 
 /* ---- reading records ------------------------------------------------------------------- */
 
@@ -211,22 +210,31 @@ static int newest_time(st_txn *txn, uint64_t size, int64_t *out)
 
 static int set_locked(st_store *s, const st_policy_in *p, uint64_t *index_out);
 
+int st_ret_reason_check(st_store *s, const char *reason)
+{
+    /* Entries are UTF-8; the reason is shown as typed by 'retention show' and
+     * 'erase' (no control characters, then) and kept whole by the record parser
+     * up to ST_RREC_REASON_MAX bytes. */
+    size_t rlen = strlen(reason);
+    if (rlen > ST_RET_REASON_MAX || !st_utf8_valid((const uint8_t *)reason, rlen))
+        return st_store_fail(s, ST_EINVAL, "the reason must be valid UTF-8 of at most %u bytes (it has %zu)",
+                             ST_RET_REASON_MAX, rlen);
+    for (size_t i = 0; i < rlen; i++)
+        if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+            return st_store_fail(s, ST_EINVAL, "the reason holds a control character (byte 0x%02x at offset %zu): "
+                                 "give it on one line, without terminal escapes", (unsigned char)reason[i], i);
+    return 0;
+}
+
 int st_retention_set(st_store *s, const st_policy_in *p, uint64_t *index_out)
 {
     char a[32], b[32];
     if (p->min_us < 0 || (p->has_max && p->max_us < 0) || (p->has_archive_after && p->archive_after_us < 0))
         return st_store_fail(s, ST_EINVAL, "retention durations must not be negative");
-    /* Entries are UTF-8; the reason is shown as typed by 'retention show' (no control
-     * characters, then) and kept whole by the record parser up to ST_RREC_REASON_MAX
-     * bytes: at most POLICY_REASON_MAX, as an erasure's reason. */
-    size_t rlen = p->reason ? strlen(p->reason) : 0;
-    if (p->reason && (rlen > POLICY_REASON_MAX || !st_utf8_valid((const uint8_t *)p->reason, rlen)))
-        return st_store_fail(s, ST_EINVAL, "the reason must be valid UTF-8 of at most %u bytes (it has %zu)",
-                             POLICY_REASON_MAX, rlen);
-    for (size_t i = 0; i < rlen; i++)
-        if ((unsigned char)p->reason[i] < 0x20 || p->reason[i] == 0x7f)
-            return st_store_fail(s, ST_EINVAL, "the reason holds a control character (byte 0x%02x at offset %zu): "
-                                 "give it on one line, without terminal escapes", (unsigned char)p->reason[i], i);
+    if (p->reason) {
+        int rc = st_ret_reason_check(s, p->reason);
+        if (rc) return rc;
+    }
     if (p->has_max && p->max_us < p->min_us) {
         st_rrec_format_duration(a, p->max_us);
         st_rrec_format_duration(b, p->min_us);

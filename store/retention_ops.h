@@ -29,6 +29,12 @@
 struct st_store;
 struct st_txn;
 
+/* A reason kept in a signed record (a policy's, an erasure's): valid UTF-8, at
+ * most ST_RET_REASON_MAX bytes, one line without control characters (C0, DEL:
+ * it is printed as typed). 0, or ST_EINVAL after st_store_fail naming the byte. */
+#define ST_RET_REASON_MAX 1000u
+ST_NODISCARD int st_ret_reason_check(struct st_store *s, const char *reason);
+
 /* Reads and parses the record entry at index. */
 ST_NODISCARD int st_ret_read_record(struct st_txn *txn, uint64_t index, st_rrec *out, st_err *err);
 uint64_t st_ret_meta_u64(struct st_txn *txn, const char *name);   /* 0 if absent */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -277,6 +278,29 @@ START_TEST(atomic_write_keeps_mode)
 }
 END_TEST
 
+/* A FIFO in place of the settings is refused at once (open does not wait for a writer). */
+START_TEST(fifo_refused_at_once)
+{
+    char *dir = tu_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/settings.json", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    char *txt = NULL;
+    size_t len;
+    int exists;
+    st_err err;
+    err.msg[0] = 0;
+    alarm(10);                              /* a hang fails the test instead of stalling the suite */
+    ck_assert_int_eq(st_hookcfg_read(path, &txt, &len, &exists, &err), ST_EFORMAT);
+    alarm(0);
+    ck_assert_ptr_null(txt);
+    ck_assert(!exists);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hookcfg");
@@ -288,6 +312,7 @@ int main(void)
     tcase_add_test(tc, refuses_what_is_not_settings);
     tcase_add_test(tc, hooks_disabled);
     tcase_add_test(tc, atomic_write_keeps_mode);
+    tcase_add_test(tc, fifo_refused_at_once);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -237,6 +237,27 @@ START_TEST(erase_removes_bytes_keeps_proofs)
     ck_assert_int_eq(st_erase(s, &o3, &r), ST_EINVAL);
     st_erase_opts o4 = { .index = 99, .reason = "x" };
     ck_assert_int_eq(st_erase(s, &o4, &r), ST_EINVAL);
+    /* the reason: one line of UTF-8, no control characters, at most 1000 bytes (as a policy's) */
+    st_status sb, sa;
+    ck_assert_int_eq(st_store_status(s, &sb), 0);
+    st_erase_opts o6 = { .index = 0, .reason = "two\nlines" };
+    ck_assert_int_eq(st_erase(s, &o6, &r), ST_EINVAL);
+    ck_assert_ptr_nonnull(strstr(st_store_error(s), "control character (byte 0x0a at offset 3)"));
+    st_erase_opts o7 = { .index = 0, .reason = "\x1b[2Jcleared" };
+    ck_assert_int_eq(st_erase(s, &o7, &r), ST_EINVAL);
+    ck_assert_ptr_nonnull(strstr(st_store_error(s), "byte 0x1b at offset 0"));
+    st_erase_opts o8 = { .index = 0, .reason = "del\x7f" };
+    ck_assert_int_eq(st_erase(s, &o8, &r), ST_EINVAL);
+    st_erase_opts o9 = { .index = 0, .reason = "bad \xff utf-8" };
+    ck_assert_int_eq(st_erase(s, &o9, &r), ST_EINVAL);
+    char longr[1002];
+    memset(longr, 'r', 1001);
+    longr[1001] = 0;
+    st_erase_opts o10 = { .index = 0, .reason = longr };
+    ck_assert_int_eq(st_erase(s, &o10, &r), ST_EINVAL);
+    ck_assert_ptr_nonnull(strstr(st_store_error(s), "at most 1000 bytes (it has 1001)"));
+    ck_assert_int_eq(st_store_status(s, &sa), 0);
+    ck_assert_uint_eq(sa.size, sb.size);
     /* one payload only */
     const char *one[] = { "tool_response" };
     st_erase_opts o5 = { .index = 2, .names = one, .nnames = 1, .reason = "GDPR" };

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,20 +102,29 @@ static void usage(FILE *f)
             "The numbered steps behind each verdict are in docs/VERIFYING.md.\n");
 }
 
-static int take_value(int argc, char **argv, int *i, const char *opt, const char **out)
+/* getopt_long, silent (':' first: a missing value is ':'), the error named
+ * here as auditverify's others: "--trust needs a value", "--json takes no
+ * value", "unknown option '--x'". A long option moves optind past itself. */
+static int next_opt(int argc, char **argv, const struct option *lo)
 {
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
+    int before = optind;
+    opterr = 0;
+    int c = getopt_long(argc, argv, ":hq", lo, NULL);
+    if (c != '?' && c != ':') return c;
+    const char *el = optind > before && optind <= argc ? argv[optind - 1] : "";
+    char name[80];
+    if (strncmp(el, "--", 2) == 0 && el[2]) {
+        size_t n = strcspn(el + 2, "=");
+        snprintf(name, sizeof name, "--%.*s", (int)n, el + 2);
+        for (; lo->name; lo++)      /* a unique prefix: the full name */
+            if (optopt && lo->val == optopt && strncmp(lo->name, el + 2, n) == 0) snprintf(name, sizeof name, "--%s", lo->name);
+        if (c == ':') fprintf(stderr, "auditverify: %s needs a value (see --help)\n", name);
+        else if (optopt) fprintf(stderr, "auditverify: %s takes no value (see --help)\n", name);
+        else fprintf(stderr, "auditverify: unknown option '%s' (see --help)\n", name);
+    } else {
+        fprintf(stderr, "auditverify: unknown option '-%c' (see --help)\n", optopt);
     }
-    if (strcmp(argv[*i], opt) != 0) return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "auditverify: %s needs a value (see --help)\n", opt);
-        exit(ST_VERDICT_UNVERIFIABLE);
-    }
-    *out = argv[++*i];
-    return 1;
+    return '?';
 }
 
 static char *read_small_file(const char *path, size_t max, size_t *len)
@@ -200,7 +210,7 @@ static int verify_one(const char *file, st_verify_opts *opts, st_rc *rc, st_veri
 
 int main(int argc, char **argv)
 {
-    const char *files[MAX_FILES], *previous = NULL, *val, *as_of = NULL;
+    const char *files[MAX_FILES], *previous = NULL, *as_of = NULL;
     size_t nfiles = 0;
     const char *kn_files[MAX_KEY_NOTES];            /* keys (issue 5): --key-note */
     char *kn_bufs[MAX_KEY_NOTES];
@@ -213,61 +223,78 @@ int main(int argc, char **argv)
         fprintf(stderr, "auditverify: libsodium failed to initialize\n");
         return ST_VERDICT_UNVERIFIABLE;
     }
-    for (int i = 1; i < argc; i++) {
+    static const struct option lopts[] = {
+        { "help", no_argument, NULL, 'h' },          { "trust", required_argument, NULL, 't' },
+        { "key-note", required_argument, NULL, 'k' }, { "previous", required_argument, NULL, 'p' },
+        { "as-of", required_argument, NULL, 'a' },    { "threads", required_argument, NULL, 'T' },
+        { "list", no_argument, NULL, 'l' },          { "retention", no_argument, NULL, 'r' },
+        { "json", no_argument, NULL, 'j' },          { "quiet", no_argument, NULL, 'q' },
+        { 0, 0, 0, 0 },
+    };
+    int c;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)   /* --help first, whatever else is wrong */
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             signal(SIGPIPE, SIG_IGN);   /* as sealtrail: `auditverify --help | grep -q x` exits 0 */
             usage(stdout);
             return 0;
-        } else if (take_value(argc, argv, &i, "--trust", &val)) {
+        }
+    while ((c = next_opt(argc, argv, lopts)) != -1) {
+        switch (c) {
+        case 'h':          /* an abbreviation of --help (--he) */
+            signal(SIGPIPE, SIG_IGN);
+            usage(stdout);
+            return 0;
+        case 't': {
             if (ntrust == MAX_TRUST) {
                 fprintf(stderr, "auditverify: --trust: at most %d keys\n", MAX_TRUST);
                 return ST_VERDICT_UNVERIFIABLE;
             }
             st_err err = { { 0 } };
-            if (st_trust_arg_parse(&trust[ntrust], val, &err)) {
+            if (st_trust_arg_parse(&trust[ntrust], optarg, &err)) {
                 fprintf(stderr, "auditverify: --trust: %s\n", err.msg);
                 return ST_VERDICT_UNVERIFIABLE;
             }
             ntrust++;
-        } else if (take_value(argc, argv, &i, "--key-note", &val)) {
+            break;
+        }
+        case 'k':
             if (nkn == MAX_KEY_NOTES) {
                 fprintf(stderr, "auditverify: --key-note: at most %d notes\n", MAX_KEY_NOTES);
                 return ST_VERDICT_UNVERIFIABLE;
             }
-            kn_files[nkn++] = val;
-        } else if (take_value(argc, argv, &i, "--previous", &val)) {
+            kn_files[nkn++] = optarg;
+            break;
+        case 'p':
             if (previous) {   /* only one is linked: the other must not be silently unchecked */
                 fprintf(stderr, "auditverify: --previous given twice: link the bundle to one checkpoint per run\n");
                 return ST_VERDICT_UNVERIFIABLE;
             }
-            previous = val;
-        } else if (take_value(argc, argv, &i, "--as-of", &val)) {
-            as_of = val;
-        } else if (take_value(argc, argv, &i, "--threads", &val)) {
+            previous = optarg;
+            break;
+        case 'a': as_of = optarg; break;
+        case 'T': {
             char *end;
-            unsigned long t = strtoul(val, &end, 10);
-            if (*val == 0 || *end || t == 0 || t > 64) {
-                fprintf(stderr, "auditverify: --threads: expected 1..64, got \"%s\"\n", val);
+            unsigned long t = strtoul(optarg, &end, 10);
+            if (*optarg == 0 || *end || t == 0 || t > 64) {
+                fprintf(stderr, "auditverify: --threads: expected 1..64, got \"%s\"\n", optarg);
                 return ST_VERDICT_UNVERIFIABLE;
             }
             threads = (unsigned)t;
-        } else if (strcmp(argv[i], "--list") == 0) {
-            list = 1;
-        } else if (strcmp(argv[i], "--retention") == 0) {
-            retention = 1;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
-            quiet = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != 0) {
-            fprintf(stderr, "auditverify: unknown option '%s' (see --help)\n", argv[i]);
-            return ST_VERDICT_UNVERIFIABLE;
-        } else if (nfiles == MAX_FILES) {
+            break;
+        }
+        case 'l': list = 1; break;
+        case 'r': retention = 1; break;
+        case 'j': json = 1; break;
+        case 'q': quiet = 1; break;
+        default: return ST_VERDICT_UNVERIFIABLE;
+        }
+    }
+    for (int i = optind; i < argc; i++) {     /* the bundles: every word after the options and after "--" */
+        if (nfiles == MAX_FILES) {
             fprintf(stderr, "auditverify: at most %d bundles at a time\n", MAX_FILES);
             return ST_VERDICT_UNVERIFIABLE;
-        } else {
-            files[nfiles++] = argv[i];
         }
+        files[nfiles++] = argv[i];
     }
     if (nfiles == 0) {
         usage(stderr);

@@ -143,6 +143,14 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
     return '?';
 }
 
+int cli_no_args(const char *cmd, int argc, char **argv)
+{
+    static const struct option none[] = { { 0, 0, 0, 0 } };
+    optind = 1;
+    if (cli_getopt(cmd, argc, argv, "", none) != -1) return EXIT_USAGE;
+    return optind < argc ? cli_stray_arg(cmd, argv, optind) : 0;
+}
+
 int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
 {
     for (size_t i = 0; value_opts && value_opts[i]; i++)
@@ -157,7 +165,9 @@ int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
 
 int cli_stray_arg(const char *cmd, char **argv, int at)
 {
-    if (at > 0 && strcmp(argv[at - 1], "--") == 0) {
+    int after_dashes = 0;             /* getopt leaves "--" just before the first argument after it */
+    for (int i = 1; i < at && !after_dashes; i++) after_dashes = strcmp(argv[i], "--") == 0;
+    if (after_dashes) {
         usage_err(cmd, "unexpected argument '%s'", argv[at]);
         return EXIT_USAGE;
     }
@@ -247,12 +257,23 @@ int cli_open_store(st_cli *cli, unsigned flags, st_store **out)
     return code;
 }
 
+int cli_check_list_end(const char *cmd, const char *opt, const char *val)
+{
+    size_t n = strlen(val), k = 0;
+    while (k < n && val[n - 1 - k] == '\\') k++;
+    if (k % 2 == 0) return 0;
+    cli_err("%s: %s: '%s' ends with a lone backslash, which escapes nothing (\\\\ is a backslash, \\, a comma)",
+            cmd, opt, val);
+    return -1;
+}
+
 int cli_add_list(const char *cmd, const char *opt, st_qfield *f, char *val)
 {
     if (!*val) {
         cli_err("%s: %s: empty value", cmd, opt);
         return -1;
     }
+    if (cli_check_list_end(cmd, opt, val)) return -1;
     char *typed = strdup(val);              /* the list is unescaped in place: quote it as given */
     int rc = st_qfield_add_list(f, val);
     if (rc == 0) {

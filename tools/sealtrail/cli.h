@@ -71,15 +71,19 @@ int cli_wants_help(int argc, char **argv);
  * getopt_long returns, '?' after such a message (the caller exits 2). cmd
  * is the command as typed ("query", "key certify"). Set optind = 1 first. */
 int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* For a command that takes no option and no argument (seal, check, ...):
+ * "--" is accepted, anything else named as by cli_getopt / cli_stray_arg.
+ * 0, or EXIT_USAGE after the message. */
+int cli_no_args(const char *cmd, int argc, char **argv);
 /* For commands that read argv by hand: arg is not one they take. Prints
  * "CMD: unknown option 'ARG'" when arg looks like an option, "CMD: OPT
  * needs a value" when arg is in value_opts (NULL-terminated, may be NULL:
  * such an option was the last argument), else "CMD: unexpected argument
  * 'ARG'", each followed by (see 'sealtrail CMD --help'). Returns EXIT_USAGE. */
 int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts);
-/* After cli_getopt: argv[at] (at = optind) is left over. As cli_bad_arg,
+/* After cli_getopt: argv[at] (at >= optind) is left over. As cli_bad_arg,
  * except that a word after "--" is an argument, never an option
- * ("log -- -x": "unexpected argument '-x'"). Returns EXIT_USAGE. */
+ * ("log -- -x", "append -- a -x": "unexpected argument '-x'"). Returns EXIT_USAGE. */
 int cli_stray_arg(const char *cmd, char **argv, int at);
 
 /* A --tool, --event, --session or --status value of query or stats: a
@@ -88,6 +92,10 @@ int cli_stray_arg(const char *cmd, char **argv, int at);
  * naming the value (empty, or more than ST_Q_MAX_VALUES values). */
 struct st_qfield;
 int cli_add_list(const char *cmd, const char *opt, struct st_qfield *f, char *val);
+/* A list value ending in a lone backslash (an odd number of them): it escapes
+ * nothing, and where lists are joined (export's repeated --tool) it would
+ * escape the comma between two values. -1 after "CMD: OPT: 'VAL': ...". */
+int cli_check_list_end(const char *cmd, const char *opt, const char *val);
 /* Refuses (message, -1) a --status value no entry can carry: it would
  * silently select nothing (e.g. the seed format's "success" or "error"). */
 int cli_check_status(const char *cmd, const struct st_qfield *f);

@@ -29,15 +29,12 @@ int cmd_append(st_cli *cli, int argc, char **argv)
              "  printf '%s' \"$json\" | sealtrail append");
         return EXIT_OK;
     }
-    int at = 1;
-    if (at < argc && strcmp(argv[at], "--") == 0) at++;          /* "append -- -odd-name.json": a file */
-    else if (at < argc && argv[at][0] == '-' && argv[at][1]) return cli_bad_arg("append", argv[at], NULL);   /* not a file named --json */
-    if (argc > at + 1 && at == 2) {                               /* after "--" a word is never an option */
-        cli_err("append: unexpected argument '%s' (one FILE at most; see 'sealtrail append --help')", argv[at + 1]);
-        return EXIT_USAGE;
-    }
-    if (argc > at + 1) return cli_bad_arg("append", argv[at + 1], NULL);   /* one FILE at most: names the other */
-    const char *path = at < argc ? argv[at] : "-";
+    /* no options: "append -- -odd-name.json" is a file, "append --json" an unknown option */
+    static const struct option none[] = { { 0, 0, 0, 0 } };
+    optind = 1;
+    if (cli_getopt("append", argc, argv, "", none) != -1) return EXIT_USAGE;
+    if (argc - optind > 1) return cli_stray_arg("append", argv, optind + 1);   /* one FILE at most: names the other */
+    const char *path = optind < argc ? argv[optind] : "-";
     char *data;
     size_t len;
     int rc = cli_read_file(path, ST_EVENT_MAX_DEFAULT, &data, &len);

@@ -57,31 +57,35 @@ int cmd_archive(st_cli *cli, int argc, char **argv)
     }
     st_archive_opts o;
     memset(&o, 0, sizeof o);
-    int once = 0, no_compact = 0, json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--older-than") == 0 && i + 1 < argc) {
-            if (st_duration_parse(argv[++i], &o.older_than_us) != 0) {
-                cli_err("archive: --older-than: expected an age like 90d, 1y, 36h, got '%s'", argv[i]);
+    static const struct option opts[] = {
+        { "older-than", required_argument, NULL, 'a' }, { "archive-dir", required_argument, NULL, 'd' },
+        { "max-entries", required_argument, NULL, 'm' }, { "once", no_argument, NULL, '1' },
+        { "no-compact", no_argument, NULL, 'n' },      { "json", no_argument, NULL, 'j' },
+        { 0, 0, 0, 0 },
+    };
+    int c, once = 0, no_compact = 0, json = 0;
+    optind = 1;
+    while ((c = cli_getopt("archive", argc, argv, "", opts)) != -1) {
+        switch (c) {
+        case 'a':
+            if (st_duration_parse(optarg, &o.older_than_us) != 0) {
+                cli_err("archive: --older-than: expected an age like 90d, 1y, 36h, got '%s'", optarg);
                 return EXIT_USAGE;
             }
             o.has_older_than = 1;
-        } else if (strcmp(a, "--archive-dir") == 0 && i + 1 < argc) {
-            o.dir = argv[++i];
+            break;
+        case 'd':
+            o.dir = optarg;
             if (!*o.dir) { cli_err("%s: --archive-dir: empty directory name", "archive"); return EXIT_USAGE; }
-        } else if (strcmp(a, "--max-entries") == 0 && i + 1 < argc) {
-            if (cli_parse_u64("--max-entries", argv[++i], &o.max_entries)) return EXIT_USAGE;
-        } else if (strcmp(a, "--once") == 0) {
-            once = 1;
-        } else if (strcmp(a, "--no-compact") == 0) {
-            no_compact = 1;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else {
-            static const char *const vals[] = { "--older-than", "--archive-dir", "--max-entries", NULL };
-            return cli_bad_arg("archive", a, vals);
+            break;
+        case 'm': if (cli_parse_u64("--max-entries", optarg, &o.max_entries)) return EXIT_USAGE; break;
+        case '1': once = 1; break;
+        case 'n': no_compact = 1; break;
+        case 'j': json = 1; break;
+        default: return EXIT_USAGE;
         }
     }
+    if (optind < argc) return cli_stray_arg("archive", argv, optind);
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;

@@ -26,7 +26,7 @@ int cmd_check(st_cli *cli, int argc, char **argv)
              "  sealtrail check && echo intact");
         return EXIT_OK;
     }
-    if (argc > 1) return cli_bad_arg("check", argv[1], NULL);
+    if (cli_no_args("check", argc, argv)) return EXIT_USAGE;
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;

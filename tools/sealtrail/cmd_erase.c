@@ -31,7 +31,8 @@ static void help(void)
          "\n"
          "options:\n"
          "  --index N          the entry whose payloads to erase\n"
-         "  --reason TEXT      why (required; at most 1000 bytes)\n"
+         "  --reason TEXT      why (required): one line of UTF-8, at most 1000 bytes,\n"
+         "                     no control characters\n"
          "  --payload NAME     erase only this payload (repeatable): tool_input,\n"
          "                     tool_response, prompt, error, raw, event, ...\n"
          "  --no-compact       skip compaction (run 'sealtrail retention compact' later;\n"
@@ -60,30 +61,40 @@ int cmd_erase(st_cli *cli, int argc, char **argv)
     st_erase_opts o;
     memset(&o, 0, sizeof o);
     const char *names[ST_ENTRY_MAX_PAYLOADS];
-    int have_index = 0, json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--index") == 0 && i + 1 < argc) {
+    static const struct option opts[] = {
+        { "index", required_argument, NULL, 'i' },   { "reason", required_argument, NULL, 'r' },
+        { "payload", required_argument, NULL, 'p' }, { "no-compact", no_argument, NULL, 'n' },
+        { "json", no_argument, NULL, 'j' },          { 0, 0, 0, 0 },
+    };
+    int c, have_index = 0, json = 0;
+    optind = 1;
+    while ((c = cli_getopt("erase", argc, argv, "", opts)) != -1) {
+        switch (c) {
+        case 'i':
             if (have_index) {   /* erase takes one entry: the last --index must not silently win */
                 cli_err("erase: --index given twice: erase one entry at a time");
                 return EXIT_USAGE;
             }
-            if (cli_parse_u64("--index", argv[++i], &o.index)) return EXIT_USAGE;
+            if (cli_parse_u64("--index", optarg, &o.index)) return EXIT_USAGE;
             have_index = 1;
-        } else if (strcmp(a, "--reason") == 0 && i + 1 < argc) {
-            o.reason = argv[++i];
-        } else if (strcmp(a, "--payload") == 0 && i + 1 < argc) {
+            break;
+        case 'r':
+            if (o.reason) {     /* one reason goes into the signed record: neither may silently win */
+                cli_err("erase: --reason given twice: give one reason");
+                return EXIT_USAGE;
+            }
+            o.reason = optarg;
+            break;
+        case 'p':
             if (o.nnames == ST_ENTRY_MAX_PAYLOADS) { cli_err("erase: at most %u --payload", ST_ENTRY_MAX_PAYLOADS); return EXIT_USAGE; }
-            names[o.nnames++] = argv[++i];
-        } else if (strcmp(a, "--no-compact") == 0) {
-            o.no_compact = 1;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else {
-            static const char *const vals[] = { "--index", "--reason", "--payload", NULL };
-            return cli_bad_arg("erase", a, vals);
+            names[o.nnames++] = optarg;
+            break;
+        case 'n': o.no_compact = 1; break;
+        case 'j': json = 1; break;
+        default: return EXIT_USAGE;
         }
     }
+    if (optind < argc) return cli_stray_arg("erase", argv, optind);
     if (!have_index || !o.reason) {
         cli_err("erase: --index N and --reason TEXT are required (see 'sealtrail erase --help')");
         return EXIT_USAGE;

@@ -73,6 +73,7 @@ static void usage(void)
  * query). *list is NULL or malloc'd by an earlier call. */
 static int add_values(char **list, const char *opt, const char *val)
 {
+    if (cli_check_list_end("export", opt, val)) return -1;   /* it would escape the comma joining the next */
     size_t old = *list ? strlen(*list) : 0, n = strlen(val);
     char *p = realloc(*list, old + 1 + n + 1);
     if (!p) { cli_err("export: %s: out of memory", opt); return -1; }
@@ -334,16 +335,24 @@ static int run(st_cli *cli, int argc, char **argv, char *lists[4])
         free(cp);
         return EXIT_USAGE;
     }
-    if (!to_stdout && !force && st_eaccess(out, F_OK) == 0) {
-        cli_err("export: %s exists (use --force to overwrite)", out);
-        free(cp);
-        return EXIT_FAIL;
-    }
     st_store *s = NULL;
     int rc = cli_open_store(cli, o.seal ? 0 : ST_OPEN_RDONLY, &s);
     if (rc) {
         free(cp);
         return rc;
+    }
+    /* every argument (the selection, the range, --from-checkpoint) before the output file */
+    if ((rc = st_export_check(s, &o)) != 0) {
+        cli_err("export: %s", st_store_error(s)[0] ? st_store_error(s) : st_strerror(rc));
+        st_store_close(s);
+        free(cp);
+        return rc == ST_EINVAL || (rc == ST_EFORMAT && cpfile) ? EXIT_USAGE : EXIT_FAIL;
+    }
+    if (!to_stdout && !force && st_eaccess(out, F_OK) == 0) {
+        cli_err("export: %s exists (use --force to overwrite)", out);
+        st_store_close(s);
+        free(cp);
+        return EXIT_FAIL;
     }
     char tmp[4096];
     int fd = 1;

@@ -587,7 +587,7 @@ int cmd_hook(st_cli *cli, int argc, char **argv)
      * store, and says so on stderr. */
     cli->empty_dir_ok = !(argc >= 2 && strcmp(argv[1], "replay") == 0);
     if (argc >= 2 && strcmp(argv[1], "replay") == 0) {
-        if (argc > 2) return cli_bad_arg("hook replay", argv[2], NULL);
+        if (cli_no_args("hook replay", argc - 1, argv + 1)) return EXIT_USAGE;
         return hook_replay(cli);
     }
     int fail_closed = env_flag("SEALTRAIL_FAIL_CLOSED");

@@ -121,29 +121,42 @@ int cmd_hook_install(st_cli *cli, int argc, char **argv, int uninstall)
     int user = 0, dry = 0, shell_form = 0;
     char *events_arg = NULL;
     uint64_t timeout = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--project") == 0 && i + 1 < argc) project = argv[++i];
-        else if (strcmp(a, "--user") == 0) user = 1;
-        else if (strcmp(a, "--settings") == 0 && i + 1 < argc) settings = argv[++i];
-        else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) dry = 1;
-        else if (!uninstall && strcmp(a, "--shell-form") == 0) shell_form = 1;
-        else if (!uninstall && strcmp(a, "--binary") == 0 && i + 1 < argc) binary = argv[++i];
-        else if (!uninstall && strcmp(a, "--protected") == 0 && i + 1 < argc) protected_bin = argv[++i];
-        else if (!uninstall && strcmp(a, "--events") == 0 && i + 1 < argc) events_arg = argv[++i];
-        else if (!uninstall && strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-            const char *v = argv[++i];
-            if (st_parse_u64(v, strlen(v), 3600, &timeout) != 0 || timeout == 0) {
-                cli_err("hook install: --timeout: expected seconds between 1 and 3600, got '%s'", v);
+    /* uninstall takes the first four only (the table ends there for it) */
+    static const struct option opts[] = {
+        { "project", required_argument, NULL, 'p' }, { "user", no_argument, NULL, 'u' },
+        { "settings", required_argument, NULL, 's' }, { "dry-run", no_argument, NULL, 'n' },
+        { 0, 0, 0, 0 },
+    };
+    static const struct option iopts[] = {
+        { "project", required_argument, NULL, 'p' }, { "user", no_argument, NULL, 'u' },
+        { "settings", required_argument, NULL, 's' }, { "dry-run", no_argument, NULL, 'n' },
+        { "shell-form", no_argument, NULL, 'f' },    { "binary", required_argument, NULL, 'b' },
+        { "protected", required_argument, NULL, 'P' }, { "events", required_argument, NULL, 'e' },
+        { "timeout", required_argument, NULL, 't' }, { 0, 0, 0, 0 },
+    };
+    const char *cmd = uninstall ? "hook uninstall" : "hook install";
+    int c;
+    optind = 1;                       /* argv + 1: argv[0] is "install" or "uninstall" */
+    while ((c = cli_getopt(cmd, argc - 1, argv + 1, "n", uninstall ? opts : iopts)) != -1) {
+        switch (c) {
+        case 'p': project = optarg; break;
+        case 'u': user = 1; break;
+        case 's': settings = optarg; break;
+        case 'n': dry = 1; break;
+        case 'f': shell_form = 1; break;
+        case 'b': binary = optarg; break;
+        case 'P': protected_bin = optarg; break;
+        case 'e': events_arg = optarg; break;
+        case 't':
+            if (st_parse_u64(optarg, strlen(optarg), 3600, &timeout) != 0 || timeout == 0) {
+                cli_err("hook install: --timeout: expected seconds between 1 and 3600, got '%s'", optarg);
                 return EXIT_USAGE;
             }
-        } else {
-            static const char *const vals[] = { "--project", "--settings", "--binary", "--protected", "--events",
-                                                "--timeout", NULL };
-            static const char *const uvals[] = { "--project", "--settings", NULL };
-            return cli_bad_arg(uninstall ? "hook uninstall" : "hook install", a, uninstall ? uvals : vals);
+            break;
+        default: return EXIT_USAGE;
         }
     }
+    if (optind < argc - 1) return cli_stray_arg(cmd, argv + 1, optind);
     if (binary && protected_bin) {
         cli_err("hook install: give --binary PATH or --protected PATH, not both");
         return EXIT_USAGE;

@@ -99,11 +99,14 @@ static void json_kv(st_buf *b, const char *k, const char *v, int first)
 
 int cmd_key_list(st_cli *cli, int argc, char **argv)
 {
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = 1;
-        else return cli_bad_arg("key list", argv[i], NULL);
+    static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 } };
+    int oc, json = 0;
+    optind = 1;
+    while ((oc = cli_getopt("key list", argc, argv, "", opts)) != -1) {
+        if (oc == 'j') json = 1;
+        else return EXIT_USAGE;
     }
+    if (optind < argc) return cli_stray_arg("key list", argv, optind);
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;

@@ -49,27 +49,32 @@ int cmd_prune(st_cli *cli, int argc, char **argv)
     }
     st_prune_opts o;
     memset(&o, 0, sizeof o);
-    int no_compact = 0, json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--older-than") == 0 && i + 1 < argc) {
-            if (st_duration_parse(argv[++i], &o.older_than_us) != 0) {
-                cli_err("prune: --older-than: expected an age like 8y, 400d, got '%s'", argv[i]);
+    static const struct option opts[] = {
+        { "older-than", required_argument, NULL, 'a' }, { "archive-dir", required_argument, NULL, 'd' },
+        { "no-compact", no_argument, NULL, 'n' },      { "json", no_argument, NULL, 'j' },
+        { 0, 0, 0, 0 },
+    };
+    int c, no_compact = 0, json = 0;
+    optind = 1;
+    while ((c = cli_getopt("prune", argc, argv, "", opts)) != -1) {
+        switch (c) {
+        case 'a':
+            if (st_duration_parse(optarg, &o.older_than_us) != 0) {
+                cli_err("prune: --older-than: expected an age like 8y, 400d, got '%s'", optarg);
                 return EXIT_USAGE;
             }
             o.has_older_than = 1;
-        } else if (strcmp(a, "--archive-dir") == 0 && i + 1 < argc) {
-            o.dir = argv[++i];
+            break;
+        case 'd':
+            o.dir = optarg;
             if (!*o.dir) { cli_err("%s: --archive-dir: empty directory name", "prune"); return EXIT_USAGE; }
-        } else if (strcmp(a, "--no-compact") == 0) {
-            no_compact = 1;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else {
-            static const char *const vals[] = { "--older-than", "--archive-dir", NULL };
-            return cli_bad_arg("prune", a, vals);
+            break;
+        case 'n': no_compact = 1; break;
+        case 'j': json = 1; break;
+        default: return EXIT_USAGE;
         }
     }
+    if (optind < argc) return cli_stray_arg("prune", argv, optind);
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;

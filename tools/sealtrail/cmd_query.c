@@ -28,6 +28,7 @@ static void help(void)
          "indexes (no full scan). A filter given a comma-separated list matches any value;\n"
          "a filter given twice adds values (--tool Edit --tool Write). Inside a value, \\,\n"
          "is a comma and \\\\ a backslash (--tool 'mcp__x__a\\,b' for the tool \"mcp__x__a,b\");\n"
+         "a value ending in a lone backslash is refused.\n"
          "'sealtrail stats' reads its --tool and --session lists the same way.\n"
          "The results are the matching entries that exist when the query starts. No read\n"
          "snapshot is held while output is written (a reader that stalls does not make the\n"
@@ -75,7 +76,9 @@ static void help(void)
          "                             on a terminal\n"
          "  --with-proof               jsonl/json: add \"proof\", an inclusion proof against the latest\n"
          "                             checkpoint ('sealtrail checkpoint'); null for unsealed entries\n"
-         "  --count                    print only the number of matches\n"
+         "  --count                    print only the number of matches (at most N with --limit N,\n"
+         "                             entries with a duration with --sort duration); not with\n"
+         "                             --format or --with-proof, which it would ignore\n"
          "  --explain                  print the chosen index and the work done on stderr\n"
          "\n"
          "examples:\n"
@@ -206,6 +209,7 @@ int cmd_query(st_cli *cli, int argc, char **argv)
     st_query q;
     qout o;
     int c, explain = 0;
+    const char *fmt_given = NULL;     /* --format as typed: --count refuses it */
     memset(&q, 0, sizeof q);
     memset(&o, 0, sizeof o);
     optind = 1;
@@ -236,6 +240,7 @@ int cmd_query(st_cli *cli, int argc, char **argv)
         case 'l': if (cli_parse_u64("--limit", optarg, &q.limit)) return EXIT_USAGE; break;
         case 'f':
             if (qf_parse_format(optarg, &o.fmt)) { cli_err("query: --format: '%s' is not jsonl, json, seed, csv or table", optarg); return EXIT_USAGE; }
+            fmt_given = optarg;
             break;
         case 'P': o.with_proof = 1; break;
         case 'c': o.count_only = 1; break;
@@ -247,6 +252,13 @@ int cmd_query(st_cli *cli, int argc, char **argv)
     if (cli_check_status("query", &q.status)) return EXIT_USAGE;
     if (q.path && !*q.path) { cli_err("query: --path: empty pattern"); return EXIT_USAGE; }
     if (q.text && !*q.text) { cli_err("query: --text: empty string"); return EXIT_USAGE; }
+    /* --count prints one number: an option that shapes the entries printed would be ignored */
+    if (o.count_only && (fmt_given || o.with_proof)) {
+        char what[64];
+        snprintf(what, sizeof what, "%s%s", fmt_given ? "--format " : "--with-proof", fmt_given ? fmt_given : "");
+        cli_err("query: --count prints only the number of matches: %s does not apply to it (drop one of them)", what);
+        return EXIT_USAGE;
+    }
     if (o.with_proof && o.fmt != QF_JSONL && o.fmt != QF_JSON) {
         cli_err("query: --with-proof needs --format jsonl or json");
         return EXIT_USAGE;

@@ -50,7 +50,7 @@ int cmd_reindex(st_cli *cli, int argc, char **argv)
              "  0 rebuilt; 1 an entry could not be read or the write failed; 2 usage error.");
         return EXIT_OK;
     }
-    if (argc > 1) return cli_bad_arg("reindex", argv[1], NULL);
+    if (cli_no_args("reindex", argc, argv)) return EXIT_USAGE;
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_NOSEAL, &s);
     if (code) return code;

@@ -66,25 +66,23 @@ static int do_set(st_cli *cli, int argc, char **argv)
     memset(&p, 0, sizeof p);
     int have_min = 0, set_max = 0, set_arch = 0, has_max = 0, has_arch = 0;
     int64_t max = 0, arch = 0;
-    static const char *const vals[] = { "--min", "--max", "--archive-after", "--reason", NULL };
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (i + 1 >= argc) return cli_bad_arg("retention set", a, vals);
-        if (strcmp(a, "--min") == 0) {
-            if (parse_age("--min", argv[++i], NULL, &p.min_us)) return EXIT_USAGE;
-            have_min = 1;
-        } else if (strcmp(a, "--max") == 0) {
-            if (parse_age("--max", argv[++i], &has_max, &max)) return EXIT_USAGE;
-            set_max = 1;
-        } else if (strcmp(a, "--archive-after") == 0) {
-            if (parse_age("--archive-after", argv[++i], &has_arch, &arch)) return EXIT_USAGE;
-            set_arch = 1;
-        } else if (strcmp(a, "--reason") == 0) {
-            p.reason = argv[++i];
-        } else {
-            return cli_bad_arg("retention set", a, NULL);
+    static const struct option opts[] = {
+        { "min", required_argument, NULL, 'n' },           { "max", required_argument, NULL, 'x' },
+        { "archive-after", required_argument, NULL, 'a' }, { "reason", required_argument, NULL, 'r' },
+        { 0, 0, 0, 0 },
+    };
+    int oc;
+    optind = 1;                       /* argv[0] is "set" */
+    while ((oc = cli_getopt("retention set", argc, argv, "", opts)) != -1) {
+        switch (oc) {
+        case 'n': if (parse_age("--min", optarg, NULL, &p.min_us)) return EXIT_USAGE; have_min = 1; break;
+        case 'x': if (parse_age("--max", optarg, &has_max, &max)) return EXIT_USAGE; set_max = 1; break;
+        case 'a': if (parse_age("--archive-after", optarg, &has_arch, &arch)) return EXIT_USAGE; set_arch = 1; break;
+        case 'r': p.reason = optarg; break;
+        default: return EXIT_USAGE;
         }
     }
+    if (optind < argc) return cli_stray_arg("retention set", argv, optind);
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;
@@ -201,14 +199,20 @@ static int do_show(st_cli *cli, int json)
                    p->has_archive_after ? ar : "never", p->reason[0] ? "; reason: " : "", p->reason);
         else
             printf("policy:        none (set one with 'sealtrail retention set --min AGE')\n");
-        printf("entries:       %llu (%llu sealed)\n"
-               "archived:      entries 0..%lld in %llu archive(s)\n"
-               "pruned:        entries 0..%lld (%llu prune record(s))\n"
-               "erasures:      %llu\n"
+        printf("entries:       %llu (%llu sealed)\n", (unsigned long long)st.size, (unsigned long long)st.sealed_size);
+        if (st.archived_end)       /* ranges end before *_end: none at all when it is 0 (no "0..-1") */
+            printf("archived:      entries 0..%llu in %llu archive(s)\n", (unsigned long long)st.archived_end - 1,
+                   (unsigned long long)st.archives);
+        else
+            printf("archived:      none\n");
+        if (st.pruned_end)
+            printf("pruned:        entries 0..%llu (%llu prune record(s))\n", (unsigned long long)st.pruned_end - 1,
+                   (unsigned long long)st.prunes);
+        else
+            printf("pruned:        none\n");
+        printf("erasures:      %llu\n"
                "payloads:      %llu in the hot store, %llu removed with a signed record\n"
                "disk:          data.mdb %llu bytes (%llu in use)\n",
-               (unsigned long long)st.size, (unsigned long long)st.sealed_size, (long long)st.archived_end - 1,
-               (unsigned long long)st.archives, (long long)st.pruned_end - 1, (unsigned long long)st.prunes,
                (unsigned long long)st.erasures, (unsigned long long)st.payload_rows,
                (unsigned long long)st.removed_rows, (unsigned long long)st.file_bytes,
                (unsigned long long)st.used_bytes);
@@ -250,14 +254,21 @@ int cmd_retention(st_cli *cli, int argc, char **argv)
         help();
         return EXIT_OK;
     }
-    if (strcmp(argv[1], "set") == 0) return do_set(cli, argc, argv);
+    /* each subcommand parses its own options: argv[0] is its name */
+    if (strcmp(argv[1], "set") == 0) return do_set(cli, argc - 1, argv + 1);
     if (strcmp(argv[1], "show") == 0) {
-        int json = argc == 3 && strcmp(argv[2], "--json") == 0;
-        if (argc > 3 || (argc == 3 && !json)) return cli_bad_arg("retention show", argv[argc > 3 && strcmp(argv[2], "--json") == 0 ? 3 : 2], NULL);
+        static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 } };
+        int c, json = 0;
+        optind = 1;
+        while ((c = cli_getopt("retention show", argc - 1, argv + 1, "", opts)) != -1) {
+            if (c == 'j') json = 1;
+            else return EXIT_USAGE;
+        }
+        if (optind < argc - 1) return cli_stray_arg("retention show", argv + 1, optind);
         return do_show(cli, json);
     }
     if (strcmp(argv[1], "compact") == 0) {
-        if (argc > 2) return cli_bad_arg("retention compact", argv[2], NULL);
+        if (cli_no_args("retention compact", argc - 1, argv + 1)) return EXIT_USAGE;
         return do_compact(cli);
     }
     cli_err("retention: unknown subcommand '%s' (set, show, compact; see 'sealtrail retention --help')", argv[1]);

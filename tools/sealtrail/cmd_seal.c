@@ -31,7 +31,7 @@ int cmd_seal(st_cli *cli, int argc, char **argv)
              "  sealtrail seal > checkpoint.txt");
         return EXIT_OK;
     }
-    if (argc > 1) return cli_bad_arg("seal", argv[1], NULL);
+    if (cli_no_args("seal", argc, argv)) return EXIT_USAGE;
     st_store *s;
     int code = cli_open_store(cli, 0, &s);
     if (code) return code;
@@ -54,7 +54,7 @@ int cmd_checkpoint(st_cli *cli, int argc, char **argv)
              "  sealtrail checkpoint > checkpoint-$(date +%F).txt");
         return EXIT_OK;
     }
-    if (argc > 1) return cli_bad_arg("checkpoint", argv[1], NULL);
+    if (cli_no_args("checkpoint", argc, argv)) return EXIT_USAGE;
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;
@@ -77,7 +77,7 @@ int cmd_verifier_key(st_cli *cli, int argc, char **argv)
              "  sealtrail verifier-key > log.vkey");
         return EXIT_OK;
     }
-    if (argc > 1) return cli_bad_arg("verifier-key", argv[1], NULL);
+    if (cli_no_args("verifier-key", argc, argv)) return EXIT_USAGE;
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;

@@ -40,7 +40,8 @@ static void help(void)
          "                         d days, w weeks, y 365 days); since <= time < until\n"
          "  --session ID[,ID...]   only these sessions\n"
          "  --tool NAME[,NAME...]  only these tools, case-sensitive\n"
-         "  --format table|json    default table; --json is --format json\n"
+         "  --format table|json    default table; --json is --format json (not with\n"
+         "                         --format table)\n"
          "\n"
          "examples:\n"
          "  sealtrail stats\n"
@@ -123,7 +124,7 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         { "format", required_argument, NULL, 'f' }, { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 },
     };
     st_stats_query q;
-    int c, json = 0;
+    int c, json = 0, said_json = 0, said_table = 0;
     memset(&q, 0, sizeof q);
     optind = 1;
     while ((c = cli_getopt("stats", argc, argv, "", opts)) != -1) {
@@ -140,16 +141,21 @@ int cmd_stats(st_cli *cli, int argc, char **argv)
         case 'T': if (cli_add_list("stats", "--tool", &q.tool, optarg)) return EXIT_USAGE; break;
         case 'f':
             if (strcmp(optarg, "json") == 0) json = 1;
-            else if (strcmp(optarg, "table") == 0) json = 0;
+            else if (strcmp(optarg, "table") == 0) { json = 0; said_table = 1; }
             else { cli_err("stats: --format: '%s' is not table or json", optarg); return EXIT_USAGE; }
             break;
         case 'j':                       /* as `status --json` and `auditverify --json` */
             json = 1;
+            said_json = 1;
             break;
         default: return EXIT_USAGE;
         }
     }
     if (optind < argc) return cli_stray_arg("stats", argv, optind);
+    if (said_json && said_table) {   /* the one given last would silently win */
+        cli_err("stats: --json and --format table exclude each other (give one)");
+        return EXIT_USAGE;
+    }
     if (q.has_since && q.has_until && q.until_us <= q.since_us) {      /* as query */
         cli_err("stats: --until is not after --since");
         return EXIT_USAGE;

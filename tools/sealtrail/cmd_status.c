@@ -21,8 +21,14 @@ int cmd_status(st_cli *cli, int argc, char **argv)
              "  sealtrail status --json | jq .unsealed");
         return EXIT_OK;
     }
-    int json = argc == 2 && strcmp(argv[1], "--json") == 0;
-    if (argc > 2 || (argc == 2 && !json)) return cli_bad_arg("status", argv[argc > 2 && strcmp(argv[1], "--json") == 0 ? 2 : 1], NULL);
+    static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 } };
+    int c, json = 0;
+    optind = 1;
+    while ((c = cli_getopt("status", argc, argv, "", opts)) != -1) {
+        if (c == 'j') json = 1;
+        else return EXIT_USAGE;
+    }
+    if (optind < argc) return cli_stray_arg("status", argv, optind);
     st_store *s;
     int code = cli_open_store(cli, ST_OPEN_RDONLY, &s);
     if (code) return code;

@@ -162,6 +162,11 @@ int main(int argc, char **argv)
         return EXIT_FAIL;
     }
     if (strcmp(argv[i], "hook") != 0) st_db_set_lock_notice(lock_notice, 1000);  /* the hook stays silent */
+    /* A write past a file size limit (ulimit -f) fails with EFBIG, which the
+     * command reports (LMDB aborts the transaction: the store is unchanged),
+     * instead of SIGXFSZ killing the process mid-command. The hook sets this too
+     * (cmd_hook.c), protected mode included. */
+    signal(SIGXFSZ, SIG_IGN);
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
         if (strcmp(argv[i], commands[c].name) == 0) {
             cli_set_command(commands[c].name);
