@@ -74,6 +74,12 @@ if python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])];
 else
   bad "archive --json: not JSON: $(head -c 300 "$work/out")"
 fi
+expect "retention show --json after that archive" 0 "" -- st retention show --json
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(a["file"].startswith("archive-") for a in d["archives"]) else 1)' "$work/out" 2>/dev/null; then
+  ok "retention show --json: JSON, the archive's file name (the record keeps the base name)"
+else
+  bad "retention show --json: not JSON or no such file: $(head -c 300 "$work/out")"
+fi
 
 # auditverify: --previous and --key-note that cannot be read are named as such, not "malformed note"
 st export --out "$work/b.stb" >/dev/null 2>&1

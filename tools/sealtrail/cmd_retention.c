@@ -128,11 +128,16 @@ static int print_archive(void *ctx, const st_rrec *a)
     list_ctx *l = ctx;
     char sha[65];
     st_hex_encode(sha, a->sha256, 32);
-    if (l->json)
-        printf("%s{\"begin\":%llu,\"bytes\":%llu,\"end\":%llu,\"file\":\"%s\",\"record\":%llu,\"sha256\":\"%s\"}",
-               l->n ? "," : "", (unsigned long long)a->begin, (unsigned long long)a->bytes, (unsigned long long)a->end,
-               a->file, (unsigned long long)a->index, sha);
-    else
+    if (l->json) {      /* the name comes from the store's record: written as a JSON string, whatever it holds */
+        st_buf b = { 0 };
+        st_buf_printf(&b, "%s{\"begin\":%llu,\"bytes\":%llu,\"end\":%llu,\"file\":", l->n ? "," : "",
+                      (unsigned long long)a->begin, (unsigned long long)a->bytes, (unsigned long long)a->end);
+        st_json_write_string(&b, a->file, strlen(a->file));
+        st_buf_printf(&b, ",\"record\":%llu,\"sha256\":\"%s\"}", (unsigned long long)a->index, sha);
+        if (b.oom) { st_buf_free(&b); return ENOMEM; }
+        fwrite(b.data, 1, b.len, stdout);
+        st_buf_free(&b);
+    } else
         printf("  %s  entries %llu..%llu  %llu bytes  record %llu  sha256 %.16s…\n", a->file,
                (unsigned long long)a->begin, (unsigned long long)a->end - 1, (unsigned long long)a->bytes,
                (unsigned long long)a->index, sha);
