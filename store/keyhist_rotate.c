@@ -181,10 +181,11 @@ static int choose_target(st_store *s, const char *new_vkey, int64_t now, st_sign
         }
     }
     if (*out) goto done;
-    /* the current epoch key (rotation into epoch mode) */
+    /* the current epoch key (rotation into epoch mode): the first one certified for now
+     * (another file may cover now: a 'key epochs' killed mid-way, or never certified) */
     uint32_t eid;
-    char *ep = st_keys_find_epoch(s->dir, now, &eid);
-    if (ep) {
+    char *ep;
+    for (size_t i = 0; (ep = st_keys_find_epoch(s->dir, now, i, &eid)) != NULL; i++) {
         st_signer *sg = NULL;
         if ((rc = st_signer_load(&sg, ep, &s->err)) != 0) { free(ep); goto done; }
         if (may_sign(s, txn, st_signer_vkey(sg), size + 1, now, why, sizeof why)) {

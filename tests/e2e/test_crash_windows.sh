@@ -50,4 +50,41 @@ expect "... check passes" 0 "" -- st "$work/k" check
 st "$work/k" export --seal --out "$work/k.stb" >/dev/null 2>&1
 expect "... and the export verifies with the first key" 0 "" -- "$AUDITVERIFY" "$work/k.stb" --trust "$vk0"
 
+# ---- epoch keys that were never certified -------------------------------------------------------
+# `key epochs` writes one key file per epoch, then prints the request. Killed half-way (or its
+# request never certified, or run again), it leaves key files for the current epoch that no
+# certificate names, beside the certified one. Rotation into epoch mode and every seal took
+# whichever file the directory listed first: "no certified key to rotate to", or every seal
+# failing ("epoch key ... may not sign now"), depending on the order of the files.
+root=$work/root.key
+st "$work/base" key root-init --out "$root" --name crash.example/root >/dev/null 2>"$work/root.err"
+rvk=$(grep -o "crash.example/root+[^' ]*" "$work/root.err" | head -n 1)
+rm -rf "$work/e"; cp -a "$work/base" "$work/e"
+st "$work/e" key request --current > "$work/req" 2>/dev/null
+st "$work/e" key certify --root "$root" --origin crash.example/windows "$work/req" > "$work/cert" 2>/dev/null
+st "$work/e" key install --root-vkey "$rvk" "$work/cert" >/dev/null 2>&1
+if [ $have_strace = 1 ]; then
+    killed_at linkat 2 "$SEALTRAIL" --dir "$work/e" key epochs --count 3 --length 1d
+    killed_at link 2 "$SEALTRAIL" --dir "$work/e" key epochs --count 3 --length 1d
+fi
+for _ in 1 2 3 4 5 6; do st "$work/e" key epochs --count 1 --length 1d >/dev/null 2>&1; done
+st "$work/e" key epochs --count 2 --length 1d > "$work/ereq" 2>/dev/null
+st "$work/e" key certify --root "$root" --origin crash.example/windows "$work/ereq" > "$work/ecert" 2>/dev/null
+st "$work/e" key install "$work/ecert" >/dev/null 2>&1
+now=$(date +%s)
+n=$(ls "$work/e/keys" | awk -F- -v t="$now" '/^epoch-/ && $2 <= t && t < $3' | wc -l)
+check "7 or more epoch key files cover now, one of them certified ($n)" test "$n" -ge 7
+expect "key rotate hands over to the certified epoch key" 0 "" -- st "$work/e" key rotate
+st "$work/e" key list > "$work/kl" 2>&1 || true
+check "... the store is in epoch mode" grep -q '^mode: *epochs' "$work/kl"
+sealed_ok=0
+for i in 1 2 3; do
+    st "$work/e" append "$work/one.jsonl" >/dev/null 2>&1 || true
+    st "$work/e" seal >/dev/null 2>"$work/seal.err" && sealed_ok=$((sealed_ok + 1))
+done
+check "... seals sign with it ($sealed_ok of 3: $(head -c 200 "$work/seal.err"))" test $sealed_ok = 3
+expect "... check passes" 0 "" -- st "$work/e" check
+st "$work/e" export --seal --out "$work/e.stb" >/dev/null 2>&1
+expect "... and the export verifies with the root" 0 "" -- "$AUDITVERIFY" "$work/e.stb" --trust "$rvk"
+
 e2e_end
