@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,23 +266,38 @@ int st_keys_list_files(const char *store_dir, st_keyfile *out, size_t cap, size_
     return 0;
 }
 
-char *st_keys_find_epoch(const char *store_dir, int64_t now_s, uint32_t *key_id_out)
+char *st_keys_find_epoch(const char *store_dir, int64_t now_s, size_t skip, uint32_t *key_id_out)
 {
     char *kd = join(store_dir, ST_KEYS_DIR, NULL);
-    DIR *d = kd ? opendir(kd) : NULL;
     char *found = NULL;
-    int64_t best = -1;
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        int64_t nb, na;
-        uint32_t id;
-        if (parse_epoch_name(de->d_name, &nb, &na, &id) != 0 || now_s < nb || now_s >= na || nb <= best) continue;
-        free(found);
-        found = join(kd, de->d_name, NULL);
-        best = nb;
-        if (key_id_out) *key_id_out = id;
+    int64_t prev_nb = INT64_MAX;            /* the candidate returned for skip - 1: (nb, name) */
+    char prev[NAME_MAX + 1] = "";
+    for (size_t i = 0; kd && i <= skip; i++) {
+        DIR *d = opendir(kd);
+        int64_t best = -1;
+        char bname[NAME_MAX + 1] = "";
+        uint32_t bid = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            int64_t nb, na;
+            uint32_t id;
+            if (parse_epoch_name(de->d_name, &nb, &na, &id) != 0 || now_s < nb || now_s >= na) continue;
+            /* order: latest not-before first, then by name; only those after the previous pick */
+            if (nb > prev_nb || (nb == prev_nb && strcmp(de->d_name, prev) <= 0)) continue;
+            if (nb < best || (nb == best && strcmp(de->d_name, bname) >= 0)) continue;
+            best = nb;
+            snprintf(bname, sizeof bname, "%s", de->d_name);
+            bid = id;
+        }
+        if (d) closedir(d);
+        if (best < 0) break;
+        prev_nb = best;
+        memcpy(prev, bname, sizeof prev);
+        if (i == skip) {
+            found = join(kd, bname, NULL);
+            if (key_id_out) *key_id_out = bid;
+        }
     }
-    if (d) closedir(d);
     free(kd);
     return found;
 }

@@ -17,7 +17,10 @@
  * commit) and keys/next-<hex8>.key renamed to log.key, after log.vkey has
  * been rewritten. If the process dies between commit and rename, the next
  * seal or st_store_load_signer finds meta and files disagreeing and finishes
- * the job, log.vkey included (keyhist_files.c).
+ * the job, log.vkey included (keyhist_files.c). If it dies before the commit,
+ * with --keep-old, the retired-<hex8>.key link stays beside log.key: the next
+ * rotation takes it over (--keep-old) or removes it before the old key is
+ * wiped (else the wipe, which overwrites only a last name, would leave the key).
  */
 #include "keys.h"
 
@@ -178,10 +181,11 @@ static int choose_target(st_store *s, const char *new_vkey, int64_t now, st_sign
         }
     }
     if (*out) goto done;
-    /* the current epoch key (rotation into epoch mode) */
+    /* the current epoch key (rotation into epoch mode): the first one certified for now
+     * (another file may cover now: a 'key epochs' killed mid-way, or never certified) */
     uint32_t eid;
-    char *ep = st_keys_find_epoch(s->dir, now, &eid);
-    if (ep) {
+    char *ep;
+    for (size_t i = 0; (ep = st_keys_find_epoch(s->dir, now, i, &eid)) != NULL; i++) {
         st_signer *sg = NULL;
         if ((rc = st_signer_load(&sg, ep, &s->err)) != 0) { free(ep); goto done; }
         if (may_sign(s, txn, st_signer_vkey(sg), size + 1, now, why, sizeof why)) {
@@ -259,18 +263,31 @@ int st_key_rotate(st_store *s, const char *new_vkey, int keep_old, st_key_rotate
     note = st_buf_steal_str(&nb, &note_len);
     if (!note) { rc = ENOMEM; goto out; }
 
-    if (keep_old && !from_epochs) {                   /* a second name keeps the old key's bytes alive */
-        if ((rc = st_keys_dir_ensure(s->dir, &s->err)) != 0) goto out;
+    if (!from_epochs) {
+        /* A keys/retired-<old id>.key that is another name of log.key itself was left by a
+         * --keep-old rotation killed before its commit (the link comes first): --keep-old
+         * takes it as its own link; without --keep-old it goes, else the wipe of log.key
+         * (which overwrites only a file's last name) would leave the old key's bytes there. */
         size_t n = strlen(s->dir) + 64;
         char *logp = malloc(n);
         retired = malloc(n);
         if (!logp || !retired) { free(logp); rc = ENOMEM; goto out; }
         snprintf(logp, n, "%s/%s", s->dir, ST_KEY_FILE);
         snprintf(retired, n, "%s/%s/retired-%08x.key", s->dir, ST_KEYS_DIR, (unsigned)st_signer_vkey(old)->key_id);
-        rc = link(logp, retired) == 0 ? 0 : st_store_fail(s, errno, "%s: %s", retired, strerror(errno));
+        struct stat ls, rs;
+        int left = lstat(logp, &ls) == 0 && lstat(retired, &rs) == 0 && S_ISREG(rs.st_mode) &&
+                   ls.st_dev == rs.st_dev && ls.st_ino == rs.st_ino;
+        if (keep_old && left) {
+            linked = 1;
+        } else if (keep_old) {                        /* a second name keeps the old key's bytes alive */
+            if ((rc = st_keys_dir_ensure(s->dir, &s->err)) == 0 && link(logp, retired) != 0)
+                rc = st_store_fail(s, errno, "%s: %s", retired, strerror(errno));
+            linked = rc == 0;
+        } else if (left && unlink(retired) != 0 && errno != ENOENT) {
+            rc = st_store_fail(s, errno, "%s: cannot remove: %s", retired, strerror(errno));
+        }
         free(logp);
         if (rc) goto out;
-        linked = 1;
     }
 
     rotate_ctx c = { s, old, nw, note, note_len, from_epochs, to_epochs, 0, 0 };

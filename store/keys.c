@@ -307,34 +307,43 @@ static int explain(st_keyhist *h, void *arg)
     return 0;
 }
 
-/* In epoch mode: the epoch key file for now, which the history must certify for now. */
+/* In epoch mode: the epoch key file for now, which the history must certify for now.
+ * Another file may cover now too (a 'key epochs' killed mid-way, or a batch never
+ * certified): the first one the history lets sign is taken; if none, the first one's
+ * reason is given. */
 static int epoch_signer(st_store *s, st_txn *txn, int64_t now_s, st_signer **out)
 {
     uint32_t id = 0;
-    char *p = st_keys_find_epoch(s->dir, now_s, &id);
+    char *p = st_keys_find_epoch(s->dir, now_s, 0, &id);
     if (!p) {
         char t[32];
         st_time_format_rfc3339(t, now_s * 1000000);
         return st_store_fail(s, ST_ENOKEY, "%s/%s: no epoch key covers %s: certify more epochs ('sealtrail key epochs', "
                              "'key certify', 'key install')", s->dir, ST_KEYS_DIR, t);
     }
-    int rc = st_signer_load(out, p, &s->err);
-    free(p);
-    if (rc) return rc;
     uint64_t size;
-    if ((rc = st_size_txn(txn, &size)) != 0) goto fail;
-    explain_ctx c = { st_signer_vkey(*out), size, now_s, "", 0 };
-    st_err err;
-    if ((rc = with_history(txn, s, explain, &c, &err)) != 0) {
-        st_store_fail(s, rc, "%s", err.msg);
-        goto fail;
+    int rc = st_size_txn(txn, &size);
+    uint32_t first_id = id;
+    char first_why[256] = "";
+    for (size_t i = 1; rc == 0 && p; i++) {
+        rc = st_signer_load(out, p, &s->err);
+        free(p);
+        p = NULL;
+        if (rc) break;
+        explain_ctx c = { st_signer_vkey(*out), size, now_s, "", 0 };
+        st_err err;
+        if ((rc = with_history(txn, s, explain, &c, &err)) != 0) {
+            st_store_fail(s, rc, "%s", err.msg);
+            break;
+        }
+        if (c.ok) return 0;
+        if (i == 1) memcpy(first_why, c.why, sizeof first_why);
+        st_signer_free(*out);
+        *out = NULL;
+        p = st_keys_find_epoch(s->dir, now_s, i, &id);
     }
-    if (!c.ok) {
-        rc = st_store_fail(s, ST_EUNTRUSTED, "epoch key %08x may not sign now: %s", (unsigned)id, c.why);
-        goto fail;
-    }
-    return 0;
-fail:
+    free(p);
+    if (rc == 0) rc = st_store_fail(s, ST_EUNTRUSTED, "epoch key %08x may not sign now: %s", (unsigned)first_id, first_why);
     st_signer_free(*out);
     *out = NULL;
     return rc;

@@ -148,8 +148,11 @@ typedef struct st_keyfile {
     int64_t mtime;
 } st_keyfile;
 ST_NODISCARD int st_keys_list_files(const char *store_dir, st_keyfile *out, size_t cap, size_t *n_out);
-/* Epoch key file of a key whose window contains now_s; NULL if none. */
-char *st_keys_find_epoch(const char *store_dir, int64_t now_s, uint32_t *key_id_out);
+/* Epoch key file of a key whose window contains now_s, skipping the first
+ * skip such files (latest not-before first, then by name); NULL if none. More
+ * than one can cover now (a 'key epochs' batch that was killed, or never
+ * certified): callers take the first one the key history lets sign. */
+char *st_keys_find_epoch(const char *store_dir, int64_t now_s, size_t skip, uint32_t *key_id_out);
 /* Wipes epoch files whose window ended at or before now_s; *next_expiry gets
  * the earliest end among the rest (0 if none). Caller holds keys/lock. */
 ST_NODISCARD int st_keys_wipe_expired(const char *store_dir, int64_t now_s, unsigned *wiped,
