@@ -95,3 +95,25 @@ e2e_end() {
     echo "e2e $e2e_name: $pass passed, $fail failed"
     [ "$fail" -eq 0 ]
 }
+
+# ids_in_order STORE ID...: the log holds exactly these tool_use_ids, in this order (hook tests)
+ids_in_order() {
+    local st=$1; shift
+    "$SEALTRAIL" --dir "$st" log --no-payloads | python3 -c "
+import json,sys
+got=[json.loads(l).get('tool_use_id','') for l in sys.stdin]
+want=sys.argv[1:]
+assert got==want, (got, want)" "$@"
+}
+
+# hold_writer_lock DIR STORE: DIR/hold_lock (tests/e2e/hold_lock.c, built by the
+# caller) holds STORE's LMDB writer lock until fd 7 is closed (exec 7>&-); hp is
+# its pid. Checks that the lock is held before returning.
+hold_writer_lock() {
+    mkfifo "$1/fifo"
+    "$1/hold_lock" "$2" <"$1/fifo" >"$1/hold.out" 2>&1 &
+    hp=$!
+    exec 7>"$1/fifo"
+    for _ in $(seq 200); do grep -q locked "$1/hold.out" && break; sleep 0.02; done
+    check "helper holds the writer lock" grep -q locked "$1/hold.out"
+}

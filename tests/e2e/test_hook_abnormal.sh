@@ -30,14 +30,6 @@ ev() {   # ev ID [EVENT]: a small tool event with a token in its command
         "${2:-PreToolUse}" "$GH" "$1" "$1"
 }
 entries() { "$SEALTRAIL" --dir "$1" status | awk '/^entries:/ {print $2}'; }
-ids_in_order() {   # ids_in_order STORE ID... : the log holds exactly these tool_use_ids, in this order
-    local st=$1; shift
-    "$SEALTRAIL" --dir "$st" log --no-payloads | python3 -c "
-import json,sys
-got=[json.loads(l).get('tool_use_id','') for l in sys.stdin]
-want=sys.argv[1:]
-assert got==want, (got, want)" "$@"
-}
 no_secret() { ! grep -r -a -q -F "$GH" "$1" && ! grep -r -a -q -F "${GH:0:16}" "$1"; }
 break_store() { mv "$1/data.mdb" "$1/data.away"; mkdir "$1/data.mdb"; }
 repair_store() { rmdir "$1/data.mdb"; mv "$1/data.away" "$1/data.mdb"; }
@@ -64,12 +56,7 @@ B=$T/b
 "$SEALTRAIL" --dir "$B" init >/dev/null 2>&1
 if ${CC:-cc} -O1 -o "$T/hold_lock" "$SRC/tests/e2e/hold_lock.c" -llmdb 2>"$T/cc.err"; then
     ev toolu_b0 | "$SEALTRAIL" --dir "$B" hook || bad "first hook"
-    mkfifo "$T/fifo"
-    "$T/hold_lock" "$B" <"$T/fifo" >"$T/hold.out" 2>&1 &
-    hp=$!
-    exec 7>"$T/fifo"
-    for _ in $(seq 200); do grep -q locked "$T/hold.out" && break; sleep 0.02; done
-    check "helper holds the writer lock" grep -q locked "$T/hold.out"
+    hold_writer_lock "$T" "$B"
     ev toolu_b1 >"$T/b1.json"
     SEALTRAIL_LOCK_TIMEOUT_MS=30000 "$SEALTRAIL" --dir "$B" hook <"$T/b1.json" >"$T/b.out" 2>"$T/b.err" &
     p=$!

@@ -51,14 +51,6 @@ quiet_hook() {
 }
 break_store() { mv "$1/data.mdb" "$1/data.away"; mkdir "$1/data.mdb"; }
 repair_store() { rmdir "$1/data.mdb"; mv "$1/data.away" "$1/data.mdb"; }
-ids_in_order() {   # ids_in_order STORE ID... : the log holds exactly these tool_use_ids, in this order
-    local st=$1; shift
-    "$SEALTRAIL" --dir "$st" log --no-payloads | python3 -c "
-import json,sys
-got=[json.loads(l).get('tool_use_id','') for l in sys.stdin]
-want=sys.argv[1:]
-assert got==want, (got, want)" "$@"
-}
 pending() { find "$1/spool" -maxdepth 1 -name '*.rec' | wc -l; }
 
 # ---- A. store unwritable ---------------------------------------------------------------------
@@ -90,12 +82,7 @@ B=$T/b
 "$SEALTRAIL" --dir "$B" init >/dev/null 2>&1
 quiet_hook "$B" toolu_b0 || bad "first hook"
 if ${CC:-cc} -O1 -o "$T/hold_lock" "$SRC/tests/e2e/hold_lock.c" -llmdb 2>"$T/cc.err"; then
-    mkfifo "$T/fifo"
-    "$T/hold_lock" "$B" <"$T/fifo" >"$T/hold.out" 2>&1 &
-    hp=$!
-    exec 7>"$T/fifo"
-    for _ in $(seq 200); do grep -q locked "$T/hold.out" && break; sleep 0.02; done
-    check "helper holds the writer lock" grep -q locked "$T/hold.out"
+    hold_writer_lock "$T" "$B"
     b_ok=1
     t0=$(date +%s%N)
     for i in 1 2 3; do SEALTRAIL_LOCK_TIMEOUT_MS=200 spooled_hook "$B" "toolu_b$i" || b_ok=0; done
