@@ -22,7 +22,6 @@
 #include "retention_ops.h"
 #include "store_int.h"
 
-
 /* ---- reading records ------------------------------------------------------------------- */
 
 int st_ret_read_record(st_txn *txn, uint64_t index, st_rrec *out, st_err *err)

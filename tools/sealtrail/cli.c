@@ -151,27 +151,14 @@ int cli_no_args(const char *cmd, int argc, char **argv)
     return optind < argc ? cli_stray_arg(cmd, argv, optind) : 0;
 }
 
-int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts)
-{
-    for (size_t i = 0; value_opts && value_opts[i]; i++)
-        if (strcmp(arg, value_opts[i]) == 0) {
-            usage_err(cmd, "%s needs a value", arg);
-            return EXIT_USAGE;
-        }
-    if (arg[0] == '-' && arg[1]) usage_err(cmd, "unknown option '%s'", arg);
-    else usage_err(cmd, "unexpected argument '%s'", arg);
-    return EXIT_USAGE;
-}
-
 int cli_stray_arg(const char *cmd, char **argv, int at)
 {
     int after_dashes = 0;             /* getopt leaves "--" just before the first argument after it */
     for (int i = 1; i < at && !after_dashes; i++) after_dashes = strcmp(argv[i], "--") == 0;
-    if (after_dashes) {
-        usage_err(cmd, "unexpected argument '%s'", argv[at]);
-        return EXIT_USAGE;
-    }
-    return cli_bad_arg(cmd, argv[at], NULL);
+    const char *arg = argv[at];
+    if (!after_dashes && arg[0] == '-' && arg[1]) usage_err(cmd, "unknown option '%s'", arg);
+    else usage_err(cmd, "unexpected argument '%s'", arg);
+    return EXIT_USAGE;
 }
 
 static const char *default_store_dir(void)

@@ -75,15 +75,11 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
  * "--" is accepted, anything else named as by cli_getopt / cli_stray_arg.
  * 0, or EXIT_USAGE after the message. */
 int cli_no_args(const char *cmd, int argc, char **argv);
-/* For commands that read argv by hand: arg is not one they take. Prints
- * "CMD: unknown option 'ARG'" when arg looks like an option, "CMD: OPT
- * needs a value" when arg is in value_opts (NULL-terminated, may be NULL:
- * such an option was the last argument), else "CMD: unexpected argument
- * 'ARG'", each followed by (see 'sealtrail CMD --help'). Returns EXIT_USAGE. */
-int cli_bad_arg(const char *cmd, const char *arg, const char *const *value_opts);
-/* After cli_getopt: argv[at] (at >= optind) is left over. As cli_bad_arg,
- * except that a word after "--" is an argument, never an option
- * ("log -- -x", "append -- a -x": "unexpected argument '-x'"). Returns EXIT_USAGE. */
+/* After cli_getopt: argv[at] (at >= optind) is left over. Prints "CMD:
+ * unknown option 'ARG'" when it looks like an option, else "CMD: unexpected
+ * argument 'ARG'" (a word after "--" is an argument, never an option: "log
+ * -- -x", "append -- a -x"), each followed by (see 'sealtrail CMD --help').
+ * Returns EXIT_USAGE. */
 int cli_stray_arg(const char *cmd, char **argv, int at);
 
 /* A --tool, --event, --session or --status value of query or stats: a
