@@ -160,18 +160,30 @@ static void say(const char *s)
     (void)r;
 }
 
-static void wd_fire(int sig)
+/* In a handler: the prepared event spooled and exit 0, or one line saying it
+ * is lost. cause starts the line; lost_join joins it to the spool's failure. */
+static void wd_spool_exit(const char *cause, const char *lost_join)
 {
-    (void)sig;
     if (wd.committed) _exit(EXIT_OK);
-    if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
-        say("sealtrail: hook: store busy past the wait bound; event spooled");
+    /* the spool first: stderr may be a pipe nobody reads, and a write to it block */
+    int spooled = wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0;
+    say("sealtrail: hook: ");
+    say(cause);
+    if (spooled) {
+        say("; event spooled");
         say(wd.withheld);
         say("\n");
         _exit(EXIT_OK);
     }
-    say("sealtrail: hook: store busy past the wait bound and the spool is not writable: event lost\n");
+    say(lost_join);
+    say("the spool is not writable: event lost\n");
     _exit(wd.fail_code);
+}
+
+static void wd_fire(int sig)
+{
+    (void)sig;
+    wd_spool_exit("store busy past the wait bound", " and ");
 }
 
 /* SIGTERM, SIGINT, SIGHUP: the client gave up on the hook (its timeout, the
@@ -179,20 +191,9 @@ static void wd_fire(int sig)
  * at the wait bound, rather than lost with the process. */
 static void wd_stop(int sig)
 {
-    if (wd.committed) _exit(EXIT_OK);
-    const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP";
-    if (wd.spool_fd >= 0 && wd.im && st_spool_image_write(wd.im, wd.spool_fd, wd.from) == 0) {
-        say("sealtrail: hook: stopped by ");
-        say(name);
-        say(" before the store took the event; event spooled");
-        say(wd.withheld);
-        say("\n");
-        _exit(EXIT_OK);
-    }
-    say("sealtrail: hook: stopped by ");
-    say(name);
-    say(" before the store took the event, and the spool is not writable: event lost\n");
-    _exit(wd.fail_code);
+    wd_spool_exit(sig == SIGTERM ? "stopped by SIGTERM before the store took the event"
+                  : sig == SIGINT ? "stopped by SIGINT before the store took the event"
+                  : "stopped by SIGHUP before the store took the event", ", and ");
 }
 
 static void wd_fault(int sig)
